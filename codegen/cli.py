@@ -1,0 +1,81 @@
+"""The `flowgen` command. Verbs live in `codegen.commands`, imported only when used,
+so `flowgen --version` and `flowgen check` start fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# verb -> (module in codegen.commands, one-line help)
+VERBS: dict[str, tuple[str, str]] = {
+    "check": ("check", "check specs and report diagnostics"),
+    "fmt": ("fmt", "format specs in the canonical layout"),
+    "generate": ("generate", "generate code, infrastructure, AsyncAPI and diagrams from specs"),
+    "diagram": ("diagram", "draw a system, saga or event diagram of a spec"),
+    "trace": ("trace", "follow an endpoint, event, service, handler or saga to its code and resources"),
+}
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("flowgen")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _available_verbs() -> dict[str, tuple[str, str]]:
+    return {v: spec for v, spec in VERBS.items() if importlib.util.find_spec(f"codegen.commands.{spec[0]}") is not None}
+
+
+def build_parser(verb: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowgen",
+        description="Design-first event-driven systems: check .flow specs and generate typed Python, "
+        "AWS CloudFormation, AsyncAPI 3.0 and diagrams from them.",
+    )
+    parser.add_argument("--version", action="version", version=f"flowgen {version()}")
+    sub = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    for name, (module, help_text) in _available_verbs().items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text[:1].upper() + help_text[1:] + ".")
+        if name == verb:
+            importlib.import_module(f"codegen.commands.{module}").configure(cmd)
+    return parser
+
+
+def _verb_of(argv: Sequence[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    verb = _verb_of(args_list)
+    parser = build_parser(verb if verb in VERBS else None)
+    args = parser.parse_args(args_list)
+    if args.verb is None:
+        parser.print_help()
+        return EXIT_USAGE
+    module = importlib.import_module(f"codegen.commands.{VERBS[args.verb][0]}")
+    try:
+        return int(module.run(args))
+    except KeyboardInterrupt:
+        print("flowgen: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_FAILED
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> int:
+    """A one-line error for problems that have no location in a spec."""
+    print(f"flowgen: error: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `flowgen` verb: `configure(parser)` adds its options, `run(args)` returns the exit code."""

@@ -1,0 +1,44 @@
+"""`flowgen check`: the front end on every spec, diagnostics as text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from codegen.cli import EXIT_FAILED, EXIT_OK, fail
+from codegen.specfiles import InputError, find_specs, load_config, use_color
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: [tool.flowgen] specs, else .)")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="text for people, json for tools")
+    parser.add_argument("--strict", action="store_true", help="fail on warnings too")
+
+
+def run(args: argparse.Namespace) -> int:
+    from dsl.compiler import check_file
+    from dsl.diagnostics import render_text, to_json
+
+    try:
+        specs = find_specs(args.paths or list(load_config().specs) or ["."])
+    except InputError as err:
+        return fail(str(err))
+    if not specs:
+        return fail("no .flow files found")
+    diagnostics = []
+    sources: dict[str, str] = {}
+    for spec in specs:
+        result = check_file(spec)
+        diagnostics.extend(result.diagnostics)
+        sources.update(result.sources)
+    diagnostics = list({(d.code, d.span, d.message): d for d in diagnostics}.values())
+    errors = sum(d.is_error for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    if args.format == "json":
+        print(json.dumps(json.loads(to_json(diagnostics)), indent=2))
+    else:
+        print(render_text(diagnostics, sources, color=use_color()), end="")
+        noun = "file" if len(specs) == 1 else "files"
+        print(f"checked {len(specs)} {noun}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+    failed = errors or (args.strict and warnings)
+    return EXIT_FAILED if failed else EXIT_OK

@@ -1,0 +1,115 @@
+"""`flowgen generate`: check specs, run targets, and write through the one writer."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+
+from codegen.cli import EXIT_FAILED, EXIT_OK, fail
+from codegen.specfiles import InputError, ProjectConfig, find_specs, load_config, use_color
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="SPEC", help="spec files or folders (default: [tool.flowgen] specs)")
+    parser.add_argument("--out", "-o", metavar="DIR", help="output folder (default: [tool.flowgen] out)")
+    parser.add_argument("--target", "-t", action="append", metavar="NAME", help="generate only this target (repeatable; default: all)")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 and list what is stale if the output differs from the spec")
+    parser.add_argument("--list-targets", action="store_true", help="list the available targets and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    from codegen.targets import all_targets
+
+    targets = all_targets()
+    if args.list_targets:
+        for target in targets.values():
+            print(f"{target.name:16} {target.description}")
+        return EXIT_OK
+    try:
+        config = load_config()
+        specs = find_specs(args.paths or list(config.specs))
+    except InputError as err:
+        return fail(str(err))
+    out = args.out or config.out
+    if not specs:
+        return fail("no specs given: name spec files or folders, or set [tool.flowgen] specs in pyproject.toml")
+    if not out:
+        return fail("no output folder: use --out DIR, or set [tool.flowgen] out in pyproject.toml")
+    chosen = _choose_targets(args.target or list(config.targets), list(targets))
+    if isinstance(chosen, str):
+        return fail(chosen)
+    return _generate(specs, Path(out), chosen, args.check, config)
+
+
+def _choose_targets(wanted: list[str], known: list[str]) -> list[str] | str:
+    for name in wanted:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            suggestion = f"; did you mean `{close[0]}`?" if close else ""
+            return f"unknown target `{name}`{suggestion} (available: {', '.join(known)})"
+    return [t for t in known if t in wanted] if wanted else known
+
+
+def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, config: ProjectConfig) -> int:
+    from codegen import writer
+    from codegen.options import GenerateOptions
+    from codegen.targets import all_targets
+    from dsl.compiler import check_file
+    from dsl.diagnostics import render_text
+
+    results = [check_file(spec) for spec in specs]
+    imported = {Path(m.path).resolve() for r in results for m in r.modules if Path(m.path).resolve() != r.path.resolve()}
+    failed = False
+    for r in results:
+        shown = [d for d in r.diagnostics if d.is_error]
+        if shown or r.flow is None:
+            failed = True
+            print(render_text(shown, r.sources, color=use_color(sys.stderr)), end="", file=sys.stderr)
+    if failed:
+        print("flowgen: nothing generated: fix the errors above (`flowgen check` shows warnings too)", file=sys.stderr)
+        return EXIT_FAILED
+    options = GenerateOptions(out_dir=out, targets=tuple(targets), check=check)
+    registry = all_targets()
+    plans = []
+    try:
+        for r in results:
+            if r.path.resolve() in imported or r.flow is None:
+                continue
+            files = [f for name in targets for f in registry[name].build(r.flow, options)]
+            plans.append(writer.plan(r.flow.name, out, files))
+    except writer.UnsafePathError as err:
+        return fail(str(err), EXIT_FAILED)
+    return _report_check(plans) if check else _write(plans)
+
+
+def _report_check(plans: list) -> int:  # type: ignore[type-arg]
+    stale = [(p, c) for p in plans for c in p.stale]
+    for p, change in stale:
+        print(f"stale: {p.out_dir / change.path} ({change.action}{': ' + change.detail if change.detail else ''})")
+    for p in plans:
+        for change in p.notices:
+            print(f"note: {p.out_dir / change.path}: {change.detail}", file=sys.stderr)
+    if stale:
+        print(f"{len(stale)} file(s) out of date: run `flowgen generate`", file=sys.stderr)
+        return EXIT_FAILED
+    print("generated files are up to date")
+    return EXIT_OK
+
+
+def _write(plans: list) -> int:  # type: ignore[type-arg]
+    from codegen import writer
+
+    counts: dict[str, int] = {}
+    for p in plans:
+        writer.apply(p)
+        for change in p.changes:
+            counts[change.action] = counts.get(change.action, 0) + 1
+            if change.action in ("create", "update", "delete", "merge"):
+                print(f"{change.action:>7} {p.out_dir / change.path}" + (f"  ({change.detail})" if change.detail else ""))
+        for change in p.notices:
+            print(f"warning: {p.out_dir / change.path}: {change.detail}", file=sys.stderr)
+    summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+    print(f"done: {summary or 'nothing to do'}")
+    return EXIT_OK

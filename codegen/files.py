@@ -1,0 +1,44 @@
+"""What a target returns: files in memory, each owned by flowgen or by the user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Literal
+
+Ownership = Literal["generated", "user"]
+
+
+@dataclass(frozen=True)
+class UserMerge:
+    """The result of merging new spec content into a user-owned file.
+
+    `content` is the new text to write, or None to leave the file untouched;
+    `messages` tell the user what flowgen did or what they must do by hand.
+    """
+
+    content: str | None
+    messages: tuple[str, ...] = ()
+
+
+Merger = Callable[[str], UserMerge]
+
+
+@dataclass(frozen=True)
+class GeneratedFile:
+    """One output file, its path relative to the output folder (POSIX separators).
+
+    `generated` files are flowgen's: rewritten whenever the spec changes.
+    `user` files are created once; afterwards flowgen never overwrites them, and
+    only calls `merge` (if given) to add what the spec gained.
+    """
+
+    path: PurePosixPath
+    content: str
+    ownership: Ownership = "generated"
+    merge: Merger | None = field(default=None, compare=False)
+
+    @property
+    def is_user_owned(self) -> bool:
+        return self.ownership == "user"

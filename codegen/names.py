@@ -1,0 +1,31 @@
+"""Identifiers shared across targets, so the code, the infrastructure and the
+diagrams agree on where each handler lives."""
+
+from __future__ import annotations
+
+from dsl.model import Flow, Handler
+from dsl.naming import logical_id, snake_case
+
+
+def python_package(flow: Flow) -> str:
+    """The generated Python package of a flow: `DIR/python/<package>/`."""
+    return snake_case(flow.name)
+
+
+def service_module(service: str) -> str:
+    return snake_case(service)
+
+
+def adapter_module(flow: Flow, handler: Handler) -> str:
+    """Dotted module of a handler's Lambda adapter."""
+    return f"{python_package(flow)}.adapters.{service_module(handler.service)}"
+
+
+def lambda_handler(flow: Flow, handler: Handler) -> str:
+    """The `Handler` setting of the function: `<package>.adapters.<service>.<handler>`."""
+    return f"{adapter_module(flow, handler)}.{handler.name}"
+
+
+def handler_logical_id(handler: Handler, suffix: str = "") -> str:
+    """CloudFormation logical ID of a handler's resources, e.g. `OrdersCancelOrderQueue`."""
+    return logical_id(handler.service, handler.name) + suffix

@@ -1,0 +1,13 @@
+"""All generation options in one frozen object, passed down to every target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    out_dir: Path
+    targets: tuple[str, ...] = ()
+    check: bool = False

@@ -1,0 +1,84 @@
+"""Finding spec files from command-line paths and `[tool.flowgen]` configuration."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class InputError(Exception):
+    """A path on the command line or in configuration cannot be used (exit code 2)."""
+
+
+def find_specs(paths: list[str]) -> list[Path]:
+    """Files as given, and every `*.flow` below each folder, sorted; no duplicates."""
+    found: dict[Path, None] = {}
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for spec in sorted(path.rglob("*.flow")):
+                if spec.is_file() and not any(part.startswith(".") for part in spec.relative_to(path).parts):
+                    found.setdefault(spec, None)
+        elif path.is_file():
+            found.setdefault(path, None)
+        elif path.exists():
+            raise InputError(f"{raw} is neither a file nor a folder")
+        else:
+            raise InputError(f"no such file or folder: {raw}")
+    return list(found)
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """`[tool.flowgen]` of the nearest pyproject.toml: specs, out, targets."""
+
+    specs: tuple[str, ...] = ()
+    out: str | None = None
+    targets: tuple[str, ...] = ()
+    root: Path = field(default_factory=Path.cwd)
+
+
+def load_config(start: Path | None = None) -> ProjectConfig:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return _parse_config(candidate)
+    return ProjectConfig()
+
+
+def _parse_config(path: Path) -> ProjectConfig:
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise InputError(f"cannot read {path}: {err}") from err
+    section: Any = data.get("tool", {}).get("flowgen", {})
+    if not isinstance(section, dict):
+        raise InputError(f"{path}: [tool.flowgen] must be a table")
+    specs = _strings(section.get("specs", []), path, "specs")
+    targets = _strings(section.get("targets", []), path, "targets")
+    out = section.get("out")
+    if out is not None and not isinstance(out, str):
+        raise InputError(f"{path}: [tool.flowgen] out must be a string")
+    root = path.parent
+    rel = lambda p: str(root / p) if not Path(p).is_absolute() else p  # noqa: E731
+    return ProjectConfig(specs=tuple(rel(s) for s in specs), out=rel(out) if out else None, targets=targets, root=root)
+
+
+def _strings(value: Any, path: Path, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"{path}: [tool.flowgen] {key} must be a list of strings")
+    return tuple(value)
+
+
+def use_color(stream: Any = None) -> bool:
+    import os
+
+    stream = stream or sys.stdout
+    return hasattr(stream, "isatty") and stream.isatty() and "NO_COLOR" not in os.environ

@@ -1,0 +1,50 @@
+"""Target registry: each target turns a resolved `Flow` into files in memory.
+
+Targets are plug-ins registered by name with `@register`. Their modules are
+imported only when generation runs, so `flowgen check` never pays for black,
+YAML or graphviz.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from codegen.files import GeneratedFile
+from codegen.options import GenerateOptions
+from dsl.model import Flow
+
+TargetFn = Callable[[Flow, GenerateOptions], list[GeneratedFile]]
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    description: str
+    build: TargetFn
+
+
+# Modules that define targets, in the order their files are generated.
+TARGET_MODULES = ("python", "cloudformation", "asyncapi", "diagrams", "review")
+
+_REGISTRY: dict[str, Target] = {}
+
+
+def register(name: str, description: str) -> Callable[[TargetFn], TargetFn]:
+    def wrap(fn: TargetFn) -> TargetFn:
+        _REGISTRY[name] = Target(name=name, description=description, build=fn)
+        return fn
+
+    return wrap
+
+
+def all_targets() -> dict[str, Target]:
+    """Every registered target, importing the target modules on first use."""
+    for module in TARGET_MODULES:
+        try:
+            importlib.import_module(f"codegen.targets.{module}")
+        except ModuleNotFoundError as err:
+            if err.name != f"codegen.targets.{module}":
+                raise
+    return dict(_REGISTRY)

@@ -1,0 +1,195 @@
+"""The one writer: every target's files go to disk through here.
+
+Guarantees, in order of importance:
+- user-owned files are never overwritten: created once, then only extended by
+  their target's merge function, and only when that merge is purely additive;
+- nothing is written outside the output folder (no absolute paths, no `..`,
+  no symlink that leads out);
+- all-or-nothing: every new content is first written to a temporary file next
+  to its destination, and only when all of them are written are they moved
+  into place (`os.replace`, atomic per file);
+- files whose content is unchanged are not touched, so their mtimes stay;
+- generated files that the spec no longer produces are removed, unless someone
+  edited them since (a per-flow manifest remembers what flowgen wrote).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from codegen.files import GeneratedFile
+
+Action = Literal["create", "update", "delete", "merge", "keep-user", "conflict", "unchanged", "orphan"]
+MANIFEST_DIR = ".flowgen"
+
+
+class UnsafePathError(ValueError):
+    """A target produced a path outside the output folder: a bug, or a hostile spec name."""
+
+
+@dataclass(frozen=True)
+class Change:
+    path: PurePosixPath
+    action: Action
+    detail: str = ""
+
+
+@dataclass
+class WritePlan:
+    flow: str
+    out_dir: Path
+    changes: list[Change] = field(default_factory=list)
+    contents: dict[PurePosixPath, str] = field(default_factory=dict)
+    manifest: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stale(self) -> list[Change]:
+        """What `generate --check` reports: anything that writing would change."""
+        return [c for c in self.changes if c.action in ("create", "update", "delete", "merge")]
+
+    @property
+    def notices(self) -> list[Change]:
+        return [c for c in self.changes if c.action in ("conflict", "orphan", "keep-user") and c.detail]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def safe_destination(out_dir: Path, rel: PurePosixPath) -> Path:
+    """The absolute destination of `rel`, refusing anything that escapes `out_dir`."""
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts or str(rel) in (".", ""):
+        raise UnsafePathError(f"refusing to write {rel!s}: not a path inside the output folder")
+    root = out_dir.resolve()
+    dest = (root / Path(*rel.parts)).resolve()
+    if dest != root and root not in dest.parents:
+        raise UnsafePathError(f"refusing to write {rel!s}: it leads outside {out_dir}")
+    return dest
+
+
+def _manifest_path(out_dir: Path, flow: str) -> Path:
+    return out_dir / MANIFEST_DIR / f"{flow}.json"
+
+
+def _read_manifest(out_dir: Path, flow: str) -> dict[str, str]:
+    try:
+        data = json.loads(_manifest_path(out_dir, flow).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files", {}) if isinstance(data, dict) else {}
+    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def plan(flow: str, out_dir: Path, files: list[GeneratedFile]) -> WritePlan:
+    """Decide what writing `files` would do, without touching the disk."""
+    result = WritePlan(flow=flow, out_dir=out_dir)
+    seen: set[PurePosixPath] = set()
+    for f in sorted(files, key=lambda f: str(f.path)):
+        if f.path in seen:
+            raise UnsafePathError(f"two targets produced {f.path}")
+        seen.add(f.path)
+        dest = safe_destination(out_dir, f.path)
+        existing = _read(dest) if dest.exists() else None
+        if f.is_user_owned:
+            _plan_user(result, f, existing, dest.exists())
+        else:
+            _plan_generated(result, f, existing)
+    _plan_removals(result, seen)
+    return result
+
+
+def _plan_generated(result: WritePlan, f: GeneratedFile, existing: str | None) -> None:
+    result.manifest[str(f.path)] = _digest(f.content)
+    if existing == f.content:
+        result.changes.append(Change(f.path, "unchanged"))
+        return
+    result.changes.append(Change(f.path, "create" if existing is None else "update"))
+    result.contents[f.path] = f.content
+
+
+def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists: bool) -> None:
+    if not exists:
+        result.changes.append(Change(f.path, "create", "user-owned: yours to edit"))
+        result.contents[f.path] = f.content
+        return
+    if existing is None or f.merge is None:
+        result.changes.append(Change(f.path, "keep-user"))
+        return
+    merged = f.merge(existing)
+    detail = "; ".join(merged.messages)
+    if merged.content is None or merged.content == existing:
+        result.changes.append(Change(f.path, "conflict" if merged.content is None and detail else "keep-user", detail))
+        return
+    result.changes.append(Change(f.path, "merge", detail))
+    result.contents[f.path] = merged.content
+
+
+def _plan_removals(result: WritePlan, produced: set[PurePosixPath]) -> None:
+    old = _read_manifest(result.out_dir, result.flow)
+    for rel_text, digest in sorted(old.items()):
+        rel = PurePosixPath(rel_text)
+        if rel in produced:
+            continue
+        try:
+            dest = safe_destination(result.out_dir, rel)
+        except UnsafePathError:
+            continue
+        current = _read(dest)
+        if current is None:
+            continue
+        if _digest(current) == digest:
+            result.changes.append(Change(rel, "delete", "no longer produced by the spec"))
+        else:
+            result.changes.append(Change(rel, "orphan", "no longer produced by the spec, but edited since: left in place"))
+
+
+def apply(p: WritePlan) -> None:
+    """Write the plan: temporary files first, then move every one into place."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for rel, content in sorted(p.contents.items(), key=lambda kv: str(kv[0])):
+            staged.append((_stage(p.out_dir, rel, content), safe_destination(p.out_dir, rel)))
+        if not manifest_unchanged(p):
+            staged.append((_stage_manifest(p), _manifest_path(p.out_dir, p.flow)))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, dest in staged:
+        os.replace(tmp, dest)
+    for change in p.changes:
+        if change.action == "delete":
+            safe_destination(p.out_dir, change.path).unlink(missing_ok=True)
+
+
+def _stage(out_dir: Path, rel: PurePosixPath, content: str) -> Path:
+    dest = safe_destination(out_dir, rel)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".flowgen-tmp", dir=dest.parent)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(content)
+    return Path(tmp)
+
+
+def _stage_manifest(p: WritePlan) -> Path:
+    body = json.dumps({"flow": p.flow, "files": dict(sorted(p.manifest.items()))}, indent=2) + "\n"
+    return _stage(p.out_dir, PurePosixPath(MANIFEST_DIR) / f"{p.flow}.json", body)
+
+
+def manifest_unchanged(p: WritePlan) -> bool:
+    return _read_manifest(p.out_dir, p.flow) == p.manifest

@@ -1,0 +1,97 @@
+"""Diagnostics: user-facing problems, collected (never raised) and rendered like a compiler."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+from pydantic import BaseModel, ConfigDict
+
+from dsl.codes import Severity, code
+from dsl.source import Span
+
+
+class Diagnostic(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    severity: Severity
+    message: str
+    span: Span
+    hint: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+def make(slug: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
+    """A diagnostic with the code and default severity registered for `slug`."""
+    entry = code(slug)
+    return Diagnostic(code=entry.code, severity=entry.severity, message=message, span=span, hint=hint)
+
+
+class Reporter:
+    """Collects diagnostics for one compilation; passes append, nobody raises."""
+
+    def __init__(self) -> None:
+        self.items: list[Diagnostic] = []
+
+    def add(self, slug: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.items.append(make(slug, message, span, hint))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.items)
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    return (d.span.file, d.span.line, d.span.column, d.code)
+
+
+def render_text(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str], color: bool = False) -> str:
+    """Render as `path:line:col: severity[CODE]: message`, the line, a caret, and `help:`."""
+    lines_cache: dict[str, list[str]] = {}
+    out: list[str] = []
+    for d in diagnostics:
+        text = sources.get(d.span.file)
+        if text is not None and d.span.file not in lines_cache:
+            lines_cache[d.span.file] = text.splitlines()
+        out.extend(_render_one(d, lines_cache.get(d.span.file), color))
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def _render_one(d: Diagnostic, lines: list[str] | None, color: bool) -> list[str]:
+    s = d.span
+    label = d.severity.value
+    if color:
+        label = ("\x1b[1;31m" if d.is_error else "\x1b[1;33m") + label + "\x1b[0m"
+    out = [f"{s.file}:{s.line}:{s.column}: {label}[{d.code}]: {d.message}"]
+    if lines is not None and 0 < s.line <= len(lines):
+        source_line = lines[s.line - 1].expandtabs(1)
+        width = (s.end_column - s.column) if s.end_line == s.line else len(source_line) - s.column + 1
+        gutter = f"{s.line:>4} | "
+        out.append(gutter + source_line)
+        out.append(" " * (len(gutter) + s.column - 1) + "^" * max(1, width))
+    if d.hint:
+        out.append(f"  help: {d.hint}")
+    return out
+
+
+def to_json(diagnostics: Iterable[Diagnostic]) -> str:
+    """One JSON array of flat objects, the shape editors and CI annotations want."""
+    rows = [
+        {
+            "file": d.span.file,
+            "line": d.span.line,
+            "column": d.span.column,
+            "end_line": d.span.end_line,
+            "end_column": d.span.end_column,
+            "severity": d.severity.value,
+            "code": d.code,
+            "message": d.message,
+            "hint": d.hint,
+        }
+        for d in diagnostics
+    ]
+    return json.dumps(rows, indent=2)

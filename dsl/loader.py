@@ -1,0 +1,131 @@
+"""Reading spec files and following their imports.
+
+Every problem here (a missing file, binary junk, an import cycle) is a
+diagnostic with a location; nothing raises for user mistakes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dsl import ast
+from dsl.diagnostics import Reporter
+from dsl.parser import parse
+from dsl.source import Span
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class LoadResult:
+    """The modules of one spec, imports first, and the text of every file read."""
+
+    root: ast.Module | None
+    modules: list[ast.Module] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def display_path(path: Path) -> str:
+    """Paths in diagnostics are relative to the working directory when that is shorter."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return rel if not rel.startswith("../..") else str(path)
+
+
+def file_span(path: str) -> Span:
+    return Span(file=path, line=1, column=1, end_line=1, end_column=1)
+
+
+def read_source(path: Path, shown: str, reporter: Reporter, at: Span | None = None) -> str | None:
+    """Read a file as UTF-8 text, or report why it cannot be and return None."""
+    where = at or file_span(shown)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        reporter.add("unreadable-file", f"no such file: {shown}", where)
+        return None
+    except IsADirectoryError:
+        reporter.add("unreadable-file", f"{shown} is a folder, not a spec file", where)
+        return None
+    except OSError as err:
+        reporter.add("unreadable-file", f"cannot read {shown}: {err.strerror or err}", where)
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        reporter.add(
+            "file-too-large",
+            f"{shown} is {len(data) // 1024} KiB; flowgen reads spec files up to {MAX_FILE_BYTES // 1024 // 1024} MiB",
+            where,
+            "split the spec into files that `import` each other",
+        )
+        return None
+    return _decode(data, shown, reporter)
+
+
+def _decode(data: bytes, shown: str, reporter: Reporter) -> str | None:
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        reporter.add("not-text", f"{shown} contains binary data (a NUL byte)", _line_span(shown, line), "a spec is a UTF-8 text file")
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        span = Span(file=shown, line=line, column=column, end_line=line, end_column=column + 1)
+        reporter.add("not-text", f"{shown} is not valid UTF-8 (byte 0x{data[err.start]:02x})", span, "save the file as UTF-8")
+        return None
+    return text.removeprefix("\ufeff")
+
+
+def _line_span(shown: str, line: int) -> Span:
+    return Span(file=shown, line=line, column=1, end_line=line, end_column=2)
+
+
+def load(path: Path, reporter: Reporter) -> LoadResult:
+    """Parse `path` and, depth first, every file it imports."""
+    result = LoadResult(root=None)
+    loading: list[Path] = []
+    done: dict[Path, ast.Module | None] = {}
+    result.root = _load_one(path.resolve(), display_path(path), None, reporter, result, loading, done)
+    return result
+
+
+def _load_one(
+    path: Path,
+    shown: str,
+    at: Span | None,
+    reporter: Reporter,
+    result: LoadResult,
+    loading: list[Path],
+    done: dict[Path, ast.Module | None],
+) -> ast.Module | None:
+    if path in done:
+        return done[path]
+    text = read_source(path, shown, reporter, at)
+    if text is None:
+        done[path] = None
+        return None
+    result.sources[shown] = text
+    module = parse(text, shown, reporter)
+    done[path] = module
+    if module is None:
+        return None
+    loading.append(path)
+    for imp in module.imports:
+        target = (path.parent / imp.path).resolve()
+        if target in loading:
+            chain = " -> ".join(display_path(p) for p in loading[loading.index(target) :] + [target])
+            reporter.add("import-cycle", f"import cycle: {chain}", imp.span, "move the shared declarations into a file that both import")
+            continue
+        if not target.is_file():
+            hint = "import paths are relative to the importing file"
+            reporter.add("import-not-found", f'cannot import "{imp.path}": no such file {display_path(target)}', imp.path_span, hint)
+            continue
+        _load_one(target, display_path(target), imp.path_span, reporter, result, loading, done)
+    loading.pop()
+    result.modules.append(module)
+    return module

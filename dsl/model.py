@@ -1,0 +1,371 @@
+"""The resolved model: what the spec means, with references as objects.
+
+Targets see only this module's classes. Every element keeps the span of the
+declaration it came from, so anything generated can point back to the spec line
+that asked for it. Back references (a handler's service) are names, not objects,
+to keep the model a tree; `Flow` has lookups for the reverse direction.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict
+
+from dsl.source import Span
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Scalar(str, Enum):
+    STRING = "string"
+    INT = "int"
+    FLOAT = "float"
+    DECIMAL = "decimal"
+    BOOL = "bool"
+    UUID = "uuid"
+    TIMESTAMP = "timestamp"
+    DATE = "date"
+    DURATION = "duration"
+    BYTES = "bytes"
+
+
+# ---- payload types -------------------------------------------------------------
+
+
+class ScalarRef(Frozen):
+    kind: Literal["scalar"] = "scalar"
+    scalar: Scalar
+
+
+class ListRef(Frozen):
+    kind: Literal["list"] = "list"
+    item: TypeRef
+
+
+class MapRef(Frozen):
+    """A map; keys are always strings (JSON object keys)."""
+
+    kind: Literal["map"] = "map"
+    value: TypeRef
+
+
+class OptionalRef(Frozen):
+    kind: Literal["optional"] = "optional"
+    inner: TypeRef
+
+
+class RecordRef(Frozen):
+    kind: Literal["record"] = "record"
+    record: Record
+
+
+class EnumRef(Frozen):
+    kind: Literal["enum"] = "enum"
+    enum: EnumType
+
+
+TypeRef = Union[ScalarRef, ListRef, MapRef, OptionalRef, RecordRef, EnumRef]
+
+
+class Constraints(Frozen):
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self == Constraints()
+
+
+class Field(Frozen):
+    name: str
+    type: TypeRef
+    constraints: Constraints = Constraints()
+    doc: str | None = None
+    span: Span
+
+    @property
+    def optional(self) -> bool:
+        return isinstance(self.type, OptionalRef)
+
+
+class Record(Frozen):
+    name: str
+    fields: tuple[Field, ...]
+    doc: str | None = None
+    span: Span
+    name_span: Span
+
+
+class EnumMember(Frozen):
+    name: str
+    doc: str | None = None
+    span: Span
+
+
+class EnumType(Frozen):
+    name: str
+    members: tuple[EnumMember, ...]
+    doc: str | None = None
+    span: Span
+    name_span: Span
+
+
+class Message(Frozen):
+    """An event or a command: a named payload with optional key and ordering fields."""
+
+    name: str
+    fields: tuple[Field, ...]
+    key: Field | None = None
+    ordered_by: Field | None = None
+    doc: str | None = None
+    span: Span
+    name_span: Span
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+class Event(Message):
+    kind: Literal["event"] = "event"
+
+
+class Command(Message):
+    """A request to one service. `replies[0]` is success; any other reply is failure."""
+
+    kind: Literal["command"] = "command"
+    replies: tuple[Event, ...]
+
+    @property
+    def success(self) -> Event | None:
+        return self.replies[0] if self.replies else None
+
+    @property
+    def failures(self) -> tuple[Event, ...]:
+        return self.replies[1:]
+
+
+# ---- delivery ------------------------------------------------------------------------
+
+
+class Backoff(Frozen):
+    strategy: Literal["fixed", "exponential"]
+    initial_ms: int
+    max_ms: int
+    jitter: bool = False
+
+    def delay_ms(self, retry: int) -> int:
+        """The wait before retry number `retry` (1-based), without jitter."""
+        if self.strategy == "fixed":
+            return self.initial_ms
+        return min(self.initial_ms * 2 ** (retry - 1), self.max_ms)
+
+
+class Idempotency(Frozen):
+    field: Field
+    within_ms: int | None = None
+    span: Span
+
+
+DEFAULT_TIMEOUT_MS = 30_000
+
+
+class DeliveryPolicy(Frozen):
+    """How a handler is invoked: attempts, backoff, timeout, DLQ and idempotency.
+
+    `attempts` counts every try, the first included: `retry 5` allows 5 tries.
+    The `*_span` fields point at the clause that set each value (after defaults
+    and `use` are merged), or are None where flowgen's default applies.
+    """
+
+    attempts: int = 1
+    backoff: Backoff | None = None
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    dlq: bool = False
+    idempotency: Idempotency | None = None
+    policies: tuple[str, ...] = ()
+    retry_span: Span | None = None
+    timeout_span: Span | None = None
+    dlq_span: Span | None = None
+
+    @property
+    def retried(self) -> bool:
+        return self.attempts > 1
+
+    @property
+    def idempotent(self) -> bool:
+        return self.idempotency is not None
+
+    def backoff_total_ms(self) -> int:
+        if self.backoff is None:
+            return 0
+        return sum(self.backoff.delay_ms(i) for i in range(1, self.attempts))
+
+    def worst_case_ms(self) -> int:
+        """Every attempt running to its timeout, plus every wait between attempts."""
+        return self.attempts * self.timeout_ms + self.backoff_total_ms()
+
+
+class Policy(Frozen):
+    name: str
+    delivery: DeliveryPolicy
+    doc: str | None = None
+    span: Span
+    name_span: Span
+
+
+# ---- services ----------------------------------------------------------------------------
+
+
+class Handler(Frozen):
+    """One function of a service: it handles a command or reacts to an event.
+
+    `outputs` is the exact set of events it may return or publish: a command's
+    replies, or for an event handler its `emits` list (default: everything its
+    service publishes).
+    """
+
+    name: str
+    service: str
+    trigger: Literal["command", "event"]
+    input: Event | Command
+    outputs: tuple[Event, ...]
+    policy: DeliveryPolicy
+    doc: str | None = None
+    span: Span
+
+
+class ApiEndpoint(Frozen):
+    method: str
+    path: str
+    event: Event
+    service: str
+    doc: str | None = None
+    span: Span
+
+    @property
+    def route(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+class Service(Frozen):
+    name: str
+    apis: tuple[ApiEndpoint, ...]
+    publishes: tuple[Event, ...]
+    handlers: tuple[Handler, ...]
+    doc: str | None = None
+    span: Span
+    name_span: Span
+
+    def handler(self, name: str) -> Handler | None:
+        return next((h for h in self.handlers if h.name == name), None)
+
+    def handler_for(self, message: str) -> Handler | None:
+        return next((h for h in self.handlers if h.input.name == message), None)
+
+
+# ---- sagas -------------------------------------------------------------------------------
+
+
+class StepCall(Frozen):
+    """A command sent to a service, and the handler that receives it."""
+
+    service: str
+    command: Command
+    handler: Handler
+    span: Span
+
+
+class SagaStep(Frozen):
+    name: str
+    action: StepCall
+    compensation: StepCall | None = None
+    readonly: bool = False
+    pivot: bool = False
+    policy: DeliveryPolicy
+    timeout_ms: int
+    timeout_span: Span | None = None
+    doc: str | None = None
+    span: Span
+
+
+class Saga(Frozen):
+    """An orchestrated workflow. `pivot_index` is the declared pivot, else the last step."""
+
+    name: str
+    trigger: Event
+    steps: tuple[SagaStep, ...]
+    pivot_index: int
+    explicit_pivot: bool
+    timeout_ms: int | None = None
+    timeout_span: Span | None = None
+    on_completed: Event | None = None
+    on_compensated: Event | None = None
+    doc: str | None = None
+    span: Span
+    name_span: Span
+
+    @property
+    def compensable_steps(self) -> tuple[SagaStep, ...]:
+        return self.steps[: self.pivot_index]
+
+    @property
+    def after_pivot(self) -> tuple[SagaStep, ...]:
+        return self.steps[self.pivot_index + 1 :]
+
+
+class External(Frozen):
+    name: str
+    publishes: tuple[Event, ...]
+    consumes: tuple[Event, ...]
+    doc: str | None = None
+    span: Span
+    name_span: Span
+
+
+# ---- the whole flow ----------------------------------------------------------------------
+
+
+class Flow(Frozen):
+    """One checked spec with everything it imports, in declaration order."""
+
+    name: str
+    version: str
+    path: str
+    doc: str | None = None
+    span: Span
+    records: tuple[Record, ...] = ()
+    enums: tuple[EnumType, ...] = ()
+    events: tuple[Event, ...] = ()
+    commands: tuple[Command, ...] = ()
+    policies: tuple[Policy, ...] = ()
+    services: tuple[Service, ...] = ()
+    sagas: tuple[Saga, ...] = ()
+    externals: tuple[External, ...] = ()
+
+    def service(self, name: str) -> Service | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    def event(self, name: str) -> Event | None:
+        return next((e for e in self.events if e.name == name), None)
+
+    def handlers(self) -> tuple[Handler, ...]:
+        return tuple(h for s in self.services for h in s.handlers)
+
+    def subscribers(self, event: str) -> tuple[Handler, ...]:
+        """Event handlers subscribed to `event` (sagas triggered by it: `triggered_sagas`)."""
+        return tuple(h for h in self.handlers() if h.trigger == "event" and h.input.name == event)
+
+    def triggered_sagas(self, event: str) -> tuple[Saga, ...]:
+        return tuple(s for s in self.sagas if s.trigger.name == event)
+
+
+for _model in list(globals().values()):
+    if isinstance(_model, type) and issubclass(_model, BaseModel) and _model is not BaseModel:
+        _model.model_rebuild()

@@ -1,0 +1,35 @@
+"""Name conversions shared by the checker and every generator.
+
+The rules that reject names a target cannot take (dsl.rules.names) and the
+generators that emit those names must agree, so both use these functions.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+PYTHON_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | {"None", "True", "False"}
+PYTHON_SHADOWED = frozenset({"int", "str", "float", "bool", "list", "dict", "set", "bytes", "type", "object", "BaseModel", "Field", "Enum"})
+
+
+def snake_case(name: str) -> str:
+    """`ReserveStock` -> `reserve_stock`; `HTTPServer` -> `http_server`."""
+    return _WORD_BOUNDARY.sub("_", name).lower()
+
+
+def pascal_case(name: str) -> str:
+    """`cancel_order` -> `CancelOrder`; already-Pascal names are kept."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
+
+
+def logical_id(*parts: str) -> str:
+    """A CloudFormation logical ID: alphanumeric, PascalCase parts joined."""
+    return "".join(re.sub(r"[^A-Za-z0-9]", "", pascal_case(p)) for p in parts)
+
+
+def python_field_name(name: str) -> str:
+    """A field name usable as a Python attribute; keywords get a trailing underscore."""
+    return name + "_" if name in PYTHON_RESERVED else name

@@ -1,0 +1,59 @@
+"""Syntax AST -> resolved model. Unresolvable references are reported and the
+element that needs them is left out, so later rules still see everything else."""
+
+from __future__ import annotations
+
+from dsl import ast
+from dsl.diagnostics import Reporter
+from dsl.model import Command, Event, Flow, Service
+from dsl.resolve.delivery import DeliveryResolver
+from dsl.resolve.sagas import SagaResolver
+from dsl.resolve.services import ServiceResolver
+from dsl.resolve.symbols import Symbols
+from dsl.resolve.types import TypeResolver
+
+
+def _of(modules: list[ast.Module], kind: type) -> list:  # type: ignore[type-arg]
+    return [d for m in modules for d in m.declarations if isinstance(d, kind)]
+
+
+def resolve(root: ast.Module, modules: list[ast.Module], reporter: Reporter) -> Flow:
+    """Build the model of `root` and everything it imports (`modules`, imports first)."""
+    symbols = Symbols(reporter)
+    symbols.declare_all(modules)
+    decls = set(map(id, symbols.decls.values()))
+
+    def mine(kind: type) -> list:  # type: ignore[type-arg]
+        return [d for d in _of(modules, kind) if id(d) in decls]
+
+    types = TypeResolver(symbols)
+    records = [r for d in mine(ast.TypeDecl) if (r := types.record(d))]
+    enums = [types.enum(d) for d in mine(ast.EnumDecl)]
+    events: dict[str, Event] = {d.name.text: types.event(d) for d in mine(ast.EventDecl)}
+    commands: dict[str, Command] = {d.name.text: types.command(d, events) for d in mine(ast.CommandDecl)}
+
+    delivery = DeliveryResolver(symbols)
+    delivery.load_defaults(modules)
+    policies = [delivery.policy(d) for d in mine(ast.PolicyDecl)]
+
+    service_resolver = ServiceResolver(symbols, delivery, events, commands)
+    services: dict[str, Service] = {d.name.text: service_resolver.service(d) for d in mine(ast.ServiceDecl)}
+    externals = [service_resolver.external(d) for d in mine(ast.ExternalDecl)]
+    saga_resolver = SagaResolver(symbols, delivery, services, events)
+    sagas = [s for d in mine(ast.SagaDecl) if (s := saga_resolver.saga(d))]
+
+    return Flow(
+        name=root.header.name.text,
+        version=root.header.version,
+        path=root.path,
+        doc=root.header.doc,
+        span=root.header.span,
+        records=tuple(records),
+        enums=tuple(enums),
+        events=tuple(events.values()),
+        commands=tuple(commands.values()),
+        policies=tuple(policies),
+        services=tuple(services.values()),
+        sagas=tuple(sagas),
+        externals=tuple(externals),
+    )

@@ -1,0 +1,139 @@
+"""Resolving sagas: trigger, steps and their handlers, pivot, timeout and outcomes."""
+
+from __future__ import annotations
+
+from dsl import ast
+from dsl.model import DeliveryPolicy, Event, Saga, SagaStep, Service, StepCall
+from dsl.resolve.delivery import DeliveryResolver, option_span
+from dsl.resolve.symbols import Symbols, did_you_mean, where
+
+OUTCOMES = ("completed", "compensated")
+
+
+class SagaResolver:
+    def __init__(self, symbols: Symbols, delivery: DeliveryResolver, services: dict[str, Service], events: dict[str, Event]) -> None:
+        self.symbols = symbols
+        self.report = symbols.reporter
+        self.delivery = delivery
+        self.services = services
+        self.events = events
+
+    def saga(self, decl: ast.SagaDecl) -> Saga | None:
+        trigger = self._trigger(decl)
+        steps = tuple(s for m in decl.members if isinstance(m, ast.StepDecl) if (s := self._step(m)))
+        outcomes = self._outcomes(decl)
+        timeout = self._single(decl, ast.SagaTimeout, "timeout")
+        step_decls = [m for m in decl.members if isinstance(m, ast.StepDecl)]
+        if not step_decls:
+            self.report.add("empty-saga", f"saga `{decl.name.text}` has no steps", decl.name.span, "add `step NAME: Service.Command`")
+        pivots = [i for i, s in enumerate(steps) if s.pivot]
+        for extra in [m for m in step_decls if m.pivot][1:]:
+            self.report.add("multiple-pivots", f"saga `{decl.name.text}` has more than one pivot", extra.span, "a saga has one point of no return: keep one `pivot`")
+        if trigger is None or not steps:
+            return None
+        return Saga(
+            name=decl.name.text,
+            trigger=trigger,
+            steps=steps,
+            pivot_index=pivots[0] if pivots else len(steps) - 1,
+            explicit_pivot=bool(pivots),
+            timeout_ms=timeout.duration.millis if isinstance(timeout, ast.SagaTimeout) else None,
+            timeout_span=timeout.span if timeout else None,
+            on_completed=outcomes.get("completed"),
+            on_compensated=outcomes.get("compensated"),
+            doc=decl.doc,
+            span=decl.span,
+            name_span=decl.name.span,
+        )
+
+    def _single(self, decl: ast.SagaDecl, kind: type, label: str) -> ast.SagaMember | None:
+        found = [m for m in decl.members if isinstance(m, kind)]
+        for extra in found[1:]:
+            self.report.add("duplicate-clause", f"`{label}` is declared more than once in saga `{decl.name.text}`", extra.span, f"keep one; the first is at {where(found[0].span)}")
+        return found[0] if found else None
+
+    def _trigger(self, decl: ast.SagaDecl) -> Event | None:
+        trigger = self._single(decl, ast.TriggerDecl, "trigger")
+        if not isinstance(trigger, ast.TriggerDecl):
+            self.report.add("missing-trigger", f"saga `{decl.name.text}` has no trigger", decl.name.span, "add `trigger EVENT`: the event that starts it")
+            return None
+        if self.symbols.lookup(trigger.event, "event") is None:
+            return None
+        return self.events.get(trigger.event.text)
+
+    def _outcomes(self, decl: ast.SagaDecl) -> dict[str, Event]:
+        out: dict[str, Event] = {}
+        seen: dict[str, ast.OutcomeDecl] = {}
+        for m in decl.members:
+            if not isinstance(m, ast.OutcomeDecl):
+                continue
+            if m.outcome.text not in OUTCOMES:
+                hint = did_you_mean(m.outcome.text, OUTCOMES) or "use `on completed emit EVENT` or `on compensated emit EVENT`"
+                self.report.add("unknown-outcome", f"unknown saga outcome `{m.outcome.text}`", m.outcome.span, hint)
+                continue
+            if m.outcome.text in seen:
+                self.report.add("duplicate-clause", f"`on {m.outcome.text}` is declared more than once", m.span, f"keep one; the first is at {where(seen[m.outcome.text].span)}")
+                continue
+            seen[m.outcome.text] = m
+            if self.symbols.lookup(m.event, "event") is not None and m.event.text in self.events:
+                out[m.outcome.text] = self.events[m.event.text]
+        return out
+
+    def _call(self, q: ast.QualifiedName) -> StepCall | None:
+        if self.symbols.lookup(q.service, "service") is None or self.symbols.lookup(q.command, "command") is None:
+            return None
+        service = self.services.get(q.service.text)
+        if service is None:
+            return None
+        handler = service.handler_for(q.command.text)
+        if handler is None or handler.trigger != "command":
+            self.report.add(
+                "step-not-handled",
+                f"service `{q.service.text}` does not handle `{q.command.text}`",
+                q.span,
+                f"add `handles {q.command.text}` to service `{q.service.text}`",
+            )
+            return None
+        return StepCall(service=service.name, command=handler.input, handler=handler, span=q.span)  # type: ignore[arg-type]
+
+    def _step(self, decl: ast.StepDecl) -> SagaStep | None:
+        action = self._call(decl.target)
+        compensations = [c for c in (self._call(q) for q in decl.compensate)]
+        for extra in decl.compensate[1:]:
+            self.report.add("duplicate-clause", "a step has one compensation", extra.span, "keep one `compensate`")
+        for extra in decl.readonly[1:]:
+            self.report.add("duplicate-clause", "`readonly` is written more than once", extra)
+        if decl.readonly and decl.compensate:
+            self.report.add("readonly-compensated", f"step `{decl.name.text}` is `readonly` but also compensated", decl.readonly[0], "a readonly step changes nothing: drop `readonly` or the compensation")
+        if action is None:
+            return None
+        options = decl.body.options if decl.body else ()
+        policy, timeout_ms, timeout_span = self._step_policy(action, options)
+        return SagaStep(
+            name=decl.name.text,
+            action=action,
+            compensation=compensations[0] if compensations else None,
+            readonly=bool(decl.readonly),
+            pivot=decl.pivot,
+            policy=policy,
+            timeout_ms=timeout_ms,
+            timeout_span=timeout_span,
+            doc=decl.doc,
+            span=decl.span,
+            name_span=decl.name.span,
+        )
+
+    def _step_policy(self, action: StepCall, options: tuple[ast.Option, ...]) -> tuple[DeliveryPolicy, int, object]:
+        """The orchestrator's view: the handler's policy with the step's overrides.
+
+        A step's timeout is how long the orchestrator waits for a reply, so by
+        default it is the handler's worst case (every attempt and backoff).
+        """
+        layer = self.delivery.layer(options)
+        base = action.handler.policy
+        step_timeout = layer.values.get("timeout_ms")
+        timeout_ms = step_timeout[0] if step_timeout else base.worst_case_ms()
+        updates: dict[str, object] = {"timeout_ms": timeout_ms, "timeout_span": option_span(options, ast.TimeoutOption)}
+        if "attempts" in layer.values:
+            updates.update(attempts=max(1, layer.values["attempts"][0]), backoff=layer.values["backoff"][0], retry_span=layer.values["attempts"][1])
+        return base.model_copy(update=updates), timeout_ms, updates["timeout_span"]

@@ -1,0 +1,231 @@
+"""Resolving payload schemas: records, enums, events and commands."""
+
+from __future__ import annotations
+
+from dsl import ast
+from dsl.model import (
+    Command,
+    Constraints,
+    EnumRef,
+    EnumType,
+    EnumMember,
+    Event,
+    Field,
+    ListRef,
+    MapRef,
+    OptionalRef,
+    Record,
+    RecordRef,
+    Scalar,
+    ScalarRef,
+    TypeRef,
+)
+from dsl.resolve.symbols import SCALARS, Symbols, did_you_mean, where
+
+_NUMERIC = {Scalar.INT, Scalar.FLOAT, Scalar.DECIMAL}
+_SIZED = {Scalar.STRING, Scalar.BYTES}
+KNOWN_CONSTRAINTS = ("min", "max", "min_length", "max_length", "pattern")
+
+
+def is_key_type(t: TypeRef) -> bool:
+    """A key identifies one message: a required scalar (not bytes) or enum."""
+    if isinstance(t, EnumRef):
+        return True
+    return isinstance(t, ScalarRef) and t.scalar not in (Scalar.BYTES, Scalar.FLOAT)
+
+
+def describe(t: TypeRef) -> str:
+    if isinstance(t, ScalarRef):
+        return t.scalar.value
+    if isinstance(t, ListRef):
+        return f"list<{describe(t.item)}>"
+    if isinstance(t, MapRef):
+        return f"map<string, {describe(t.value)}>"
+    if isinstance(t, OptionalRef):
+        return f"{describe(t.inner)}?"
+    if isinstance(t, RecordRef):
+        return t.record.name
+    return t.enum.name
+
+
+class TypeResolver:
+    """Resolves type declarations on demand, in dependency order, refusing recursion."""
+
+    def __init__(self, symbols: Symbols) -> None:
+        self.symbols = symbols
+        self.report = symbols.reporter
+        self.records: dict[str, Record | None] = {}
+        self.enums: dict[str, EnumType] = {}
+        self._in_progress: list[str] = []
+
+    def record(self, decl: ast.TypeDecl) -> Record | None:
+        name = decl.name.text
+        if name in self.records:
+            return self.records[name]
+        if name in self._in_progress:
+            chain = " -> ".join(self._in_progress[self._in_progress.index(name) :] + [name])
+            self.report.add(
+                "recursive-type", f"type `{name}` contains itself ({chain})", decl.name.span,
+                "payloads are finite trees: refer to the inner item by its id instead",
+            )
+            return None
+        self._in_progress.append(name)
+        fields = self.fields(decl.fields)
+        self._in_progress.pop()
+        record = Record(name=name, fields=fields, doc=decl.doc, span=decl.span, name_span=decl.name.span)
+        self.records[name] = record
+        return record
+
+    def enum(self, decl: ast.EnumDecl) -> EnumType:
+        name = decl.name.text
+        if name not in self.enums:
+            members = self._enum_members(decl)
+            self.enums[name] = EnumType(name=name, members=members, doc=decl.doc, span=decl.span, name_span=decl.name.span)
+        return self.enums[name]
+
+    def _enum_members(self, decl: ast.EnumDecl) -> tuple[EnumMember, ...]:
+        if not decl.members:
+            self.report.add("empty-enum", f"enum `{decl.name.text}` has no members", decl.name.span, "list its values: `enum Status { pending shipped }`")
+        seen: dict[str, ast.EnumMember] = {}
+        for m in decl.members:
+            if m.name.text in seen:
+                self.report.add("duplicate-name", f"enum member `{m.name.text}` is listed twice", m.name.span, f"first listed at {where(seen[m.name.text].span)}")
+            seen.setdefault(m.name.text, m)
+        return tuple(EnumMember(name=m.name.text, doc=m.doc, span=m.span) for m in seen.values())
+
+    def fields(self, fields: tuple[ast.Field, ...]) -> tuple[Field, ...]:
+        out: dict[str, Field] = {}
+        for f in fields:
+            if f.name.text in out:
+                self.report.add("duplicate-name", f"field `{f.name.text}` is declared twice", f.name.span, f"first declared at {where(out[f.name.text].span)}")
+                continue
+            resolved = self.type_ref(f.type)
+            if resolved is None:
+                continue
+            constraints = self.constraints(f, resolved)
+            out[f.name.text] = Field(name=f.name.text, type=resolved, constraints=constraints, doc=f.doc, span=f.span)
+        return tuple(out.values())
+
+    def type_ref(self, expr: ast.TypeExpr) -> TypeRef | None:
+        if isinstance(expr, ast.OptionalType):
+            inner = self.type_ref(expr.inner)
+            if isinstance(inner, OptionalRef):
+                self.report.add("syntax-error", "a type is optional once: `T?`, not `T??`", expr.span)
+                return inner
+            return OptionalRef(inner=inner) if inner else None
+        if isinstance(expr, ast.ListType):
+            item = self.type_ref(expr.item)
+            return ListRef(item=item) if item else None
+        if isinstance(expr, ast.MapType):
+            return self._map(expr)
+        return self._named(expr.name)
+
+    def _map(self, expr: ast.MapType) -> TypeRef | None:
+        key = self.type_ref(expr.key)
+        if key is not None and key != ScalarRef(scalar=Scalar.STRING):
+            self.report.add("invalid-map-key", f"map keys must be `string`, not `{describe(key)}`", expr.key.span, "JSON object keys are strings")
+        value = self.type_ref(expr.value)
+        return MapRef(value=value) if value else None
+
+    def _named(self, name: ast.Name) -> TypeRef | None:
+        if name.text in SCALARS:
+            return ScalarRef(scalar=Scalar(name.text))
+        decl = self.symbols.decls.get(name.text)
+        if decl is None:
+            hint = did_you_mean(name.text, [*SCALARS, *self.symbols.names_of(("type", "enum"))])
+            self.report.add("undefined-name", f"undefined type `{name.text}`", name.span, hint or f"declare `type {name.text} {{ ... }}` or use a built-in type")
+            return None
+        if isinstance(decl, ast.TypeDecl):
+            record = self.record(decl)
+            return RecordRef(record=record) if record else None
+        if isinstance(decl, ast.EnumDecl):
+            return EnumRef(enum=self.enum(decl))
+        return self.symbols.lookup(name, "type", "enum") and None
+
+    def constraints(self, f: ast.Field, t: TypeRef) -> Constraints:
+        base = t.inner if isinstance(t, OptionalRef) else t
+        values: dict[str, int | float | str] = {}
+        for c in f.constraints:
+            if self._constraint_fits(c, base):
+                values[c.name.text] = c.value
+        return Constraints(
+            minimum=_num(values.get("min")),
+            maximum=_num(values.get("max")),
+            min_length=_int(values.get("min_length")),
+            max_length=_int(values.get("max_length")),
+            pattern=_str(values.get("pattern")),
+        )
+
+    def _constraint_fits(self, c: ast.Constraint, t: TypeRef) -> bool:
+        name = c.name.text
+        if name not in KNOWN_CONSTRAINTS:
+            hint = did_you_mean(name, KNOWN_CONSTRAINTS) or "known constraints: " + ", ".join(KNOWN_CONSTRAINTS)
+            self.report.add("unknown-constraint", f"unknown constraint `{name}`", c.name.span, hint)
+            return False
+        scalar = t.scalar if isinstance(t, ScalarRef) else None
+        if name in ("min", "max"):
+            ok, need = scalar in _NUMERIC and not isinstance(c.value, str), "a number on an int, float or decimal field"
+        elif name == "pattern":
+            ok, need = scalar is Scalar.STRING and isinstance(c.value, str), "a quoted regular expression on a string field"
+        else:
+            sized = scalar in _SIZED or isinstance(t, (ListRef, MapRef))
+            ok, need = sized and isinstance(c.value, int) and c.value >= 0, "a whole number on a string, bytes, list or map field"
+        if not ok:
+            self.report.add("constraint-mismatch", f"`{name}` does not fit this field", c.span, f"`{name}` takes {need}")
+        return ok
+
+    def message_fields(self, decl: ast.EventDecl | ast.CommandDecl) -> tuple[tuple[Field, ...], Field | None, Field | None]:
+        """Fields, key field and ordering field of an event or command."""
+        fields = self.fields(tuple(m for m in decl.members if isinstance(m, ast.Field)))
+        key = self._clause_field(decl, ast.KeyClause, "key", fields)
+        ordered = self._clause_field(decl, ast.OrderedClause, "ordered by", fields)
+        return fields, key, ordered
+
+    def _clause_field(self, decl: ast.EventDecl | ast.CommandDecl, kind: type, label: str, fields: tuple[Field, ...]) -> Field | None:
+        clauses = [m for m in decl.members if isinstance(m, kind)]
+        for extra in clauses[1:]:
+            self.report.add("duplicate-clause", f"`{label}` is declared more than once", extra.span, f"keep one; the first is at {where(clauses[0].span)}")
+        if not clauses:
+            return None
+        return self.key_field(clauses[0].field, fields, label, decl.name.text)
+
+    def key_field(self, name: ast.Name, fields: tuple[Field, ...], label: str, owner: str) -> Field | None:
+        found = next((f for f in fields if f.name == name.text), None)
+        if found is None:
+            hint = did_you_mean(name.text, [f.name for f in fields]) or f"declare `{name.text}` in `{owner}` or name one of its fields"
+            self.report.add("key-field-missing", f"`{label}` names `{name.text}`, which is not a field of `{owner}`", name.span, hint)
+            return None
+        if not is_key_type(found.type):
+            self.report.add(
+                "key-not-scalar",
+                f"`{label}` field `{name.text}` is `{describe(found.type)}`, which cannot identify a message",
+                name.span,
+                "use a required scalar field such as a uuid, string or int",
+            )
+            return None
+        return found
+
+    def event(self, decl: ast.EventDecl) -> Event:
+        fields, key, ordered = self.message_fields(decl)
+        return Event(name=decl.name.text, fields=fields, key=key, ordered_by=ordered, doc=decl.doc, span=decl.span, name_span=decl.name.span)
+
+    def command(self, decl: ast.CommandDecl, events: dict[str, Event]) -> Command:
+        fields, key, ordered = self.message_fields(decl)
+        replies = []
+        for reply in decl.replies:
+            target = self.symbols.lookup(reply, "event")
+            if target is not None and reply.text in events:
+                replies.append(events[reply.text])
+        return Command(name=decl.name.text, fields=fields, key=key, ordered_by=ordered, replies=tuple(replies), doc=decl.doc, span=decl.span, name_span=decl.name.span)
+
+
+def _num(v: int | float | str | None) -> int | float | None:
+    return v if isinstance(v, (int, float)) else None
+
+
+def _int(v: int | float | str | None) -> int | None:
+    return v if isinstance(v, int) else None
+
+
+def _str(v: int | float | str | None) -> str | None:
+    return v if isinstance(v, str) else None

@@ -1,0 +1,57 @@
+"""Literal sanity: attempts, durations and backoff ranges, checked where they are written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dsl import ast
+from dsl.rules import RuleContext
+
+
+def _options(module: ast.Module) -> Iterator[ast.Option]:
+    for decl in module.declarations:
+        if isinstance(decl, (ast.PolicyDecl, ast.DefaultsDecl)):
+            yield from decl.options
+        elif isinstance(decl, ast.ServiceDecl):
+            for m in decl.members:
+                if isinstance(m, (ast.HandlesDecl, ast.OnDecl)) and m.body:
+                    yield from m.body.options
+        elif isinstance(decl, ast.SagaDecl):
+            for s in decl.members:
+                if isinstance(s, ast.StepDecl) and s.body:
+                    yield from s.body.options
+
+
+def _durations(module: ast.Module) -> Iterator[ast.Duration]:
+    for option in _options(module):
+        if isinstance(option, ast.TimeoutOption):
+            yield option.duration
+        elif isinstance(option, ast.IdempotentOption) and option.within:
+            yield option.within
+        elif isinstance(option, ast.RetryOption) and option.backoff:
+            yield option.backoff.initial
+            if option.backoff.maximum:
+                yield option.backoff.maximum
+    for decl in module.declarations:
+        if isinstance(decl, ast.SagaDecl):
+            yield from (m.duration for m in decl.members if isinstance(m, ast.SagaTimeout))
+
+
+def check_literals(ctx: RuleContext) -> None:
+    for module in ctx.modules:
+        for option in _options(module):
+            if isinstance(option, ast.RetryOption):
+                _check_retry(ctx, option)
+        for duration in _durations(module):
+            if duration.millis == 0:
+                ctx.report.add("non-positive-duration", f"duration `{duration.text}` is zero", duration.span, "durations must be positive")
+
+
+def _check_retry(ctx: RuleContext, option: ast.RetryOption) -> None:
+    if option.attempts < 1:
+        ctx.report.add("attempts-below-one", f"`retry {option.attempts}` allows no attempt at all", option.span, "`retry N` counts every try including the first; use `retry 1` for no retries")
+    b = option.backoff
+    if b and b.maximum and b.maximum.millis < b.initial.millis:
+        ctx.report.add("backoff-range-reversed", f"backoff range `{b.initial.text}..{b.maximum.text}` starts above its end", b.initial.span.to(b.maximum.span), f"write `{b.maximum.text}..{b.initial.text}`")
+    if b and b.maximum and b.kind.text == "fixed":
+        ctx.report.add("unknown-backoff", "a fixed backoff waits one duration, not a range", b.span, f"write `backoff fixed {b.initial.text}` or `backoff exponential {b.initial.text}..{b.maximum.text}`")

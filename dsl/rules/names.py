@@ -1,0 +1,64 @@
+"""Names that a generated target could not take: reserved words, clashes, length limits."""
+
+from __future__ import annotations
+
+from dsl.naming import PYTHON_RESERVED, PYTHON_SHADOWED, logical_id, snake_case
+from dsl.rules import RuleContext
+from dsl.source import Span
+
+MAX_LOGICAL_ID = 255
+# Suffixes the CloudFormation target appends to a handler's logical ID.
+_LONGEST_SUFFIX = len("EventSourceMapping")
+
+
+def _reserved(ctx: RuleContext, name: str, span: Span, what: str) -> None:
+    if name in PYTHON_RESERVED or name in PYTHON_SHADOWED:
+        ctx.report.add("reserved-name", f"{what} `{name}` cannot be used: it is a reserved name in generated Python", span, f"rename it, e.g. `{name}_value`" if what == "field" else "rename it")
+
+
+def _clash(ctx: RuleContext, seen: dict[str, tuple[str, Span]], ident: str, name: str, span: Span, target: str) -> None:
+    first = seen.get(ident)
+    if first and first[0] != name:
+        ctx.report.add("name-clash", f"`{name}` and `{first[0]}` both become `{ident}` in {target}", span, f"rename one; `{first[0]}` is at {first[1].file}:{first[1].line}:{first[1].column}")
+    seen.setdefault(ident, (name, span))
+
+
+def check_target_names(ctx: RuleContext) -> None:
+    flow = ctx.flow
+    _reserved(ctx, flow.name, flow.span, "flow")
+    declared = [*flow.records, *flow.enums, *flow.events, *flow.commands]
+    for decl in declared:
+        _reserved(ctx, decl.name, decl.span, "declaration")
+    modules: dict[str, tuple[str, Span]] = {}
+    resources: dict[str, tuple[str, Span]] = {}
+    for service in flow.services:
+        _clash(ctx, modules, snake_case(service.name), service.name, service.span, "Python module names")
+        methods: dict[str, tuple[str, Span]] = {}
+        for h in service.handlers:
+            _reserved(ctx, h.name, h.span, "handler")
+            if not h.name.isidentifier():
+                ctx.report.add("reserved-name", f"handler `{h.name}` is not a valid identifier", h.span)
+            _clash(ctx, methods, snake_case(h.name), h.name, h.span, f"methods of `{service.name}`")
+            lid = logical_id(service.name, h.name)
+            _clash(ctx, resources, lid, f"{service.name}.{h.name}", h.span, "CloudFormation logical IDs")
+            if len(lid) + _LONGEST_SUFFIX > MAX_LOGICAL_ID:
+                ctx.report.add("name-too-long", f"`{service.name}.{h.name}` makes a CloudFormation logical ID longer than {MAX_LOGICAL_ID} characters", h.span, "shorten the service or handler name")
+    for saga in flow.sagas:
+        _clash(ctx, resources, logical_id(saga.name, "Saga"), saga.name, saga.span, "CloudFormation logical IDs")
+        for step in saga.steps:
+            _reserved(ctx, step.name, step.span, "step")
+    for decl in [*flow.records, *flow.events, *flow.commands]:
+        fields: dict[str, tuple[str, Span]] = {}
+        for f in decl.fields:
+            py = f.name + "_" if f.name in PYTHON_RESERVED else f.name
+            _clash(ctx, fields, py, f.name, f.span, f"Python attributes of `{decl.name}`")
+
+
+def check_duplicate_routes(ctx: RuleContext) -> None:
+    seen: dict[str, Span] = {}
+    for service in ctx.flow.services:
+        for api in service.apis:
+            first = seen.get(api.route)
+            if first:
+                ctx.report.add("duplicate-name", f"`{api.route}` is declared twice", api.span, f"first declared at {first.file}:{first.line}:{first.column}")
+            seen.setdefault(api.route, api.span)

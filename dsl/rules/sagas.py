@@ -1,0 +1,75 @@
+"""Saga rules: what runs before the pivot can be undone, what runs after it can be repeated."""
+
+from __future__ import annotations
+
+from dsl import ast
+from dsl.rules import RuleContext
+
+
+def check_compensation(ctx: RuleContext) -> None:
+    for saga in ctx.flow.sagas:
+        pivot = saga.steps[saga.pivot_index]
+        for step in saga.compensable_steps:
+            if step.compensation is None and not step.readonly:
+                ctx.report.add(
+                    "step-not-compensable",
+                    f"step `{step.name}` runs before the pivot `{pivot.name}` but cannot be undone",
+                    step.span,
+                    f"add `compensate {step.action.service}.<UndoCommand>`, or mark it `readonly` if it changes nothing",
+                )
+            if step.compensation is None:
+                continue
+            handler = step.compensation.handler
+            if not handler.policy.idempotent:
+                ctx.report.add(
+                    "compensation-not-idempotent",
+                    f"compensation `{step.compensation.service}.{step.compensation.command.name}` is not idempotent, but compensations are retried until they succeed",
+                    step.compensation.span,
+                    f"add `idempotent by ...` to `handles {step.compensation.command.name}` in service `{step.compensation.service}`",
+                )
+            if not handler.policy.retried:
+                ctx.report.add(
+                    "compensation-not-retried",
+                    f"compensation `{step.compensation.service}.{step.compensation.command.name}` is tried once: one failure leaves the saga half undone",
+                    step.compensation.span,
+                    f"give `handles {step.compensation.command.name}` a retry policy, e.g. `use standard`",
+                )
+
+
+def check_after_pivot(ctx: RuleContext) -> None:
+    for saga in ctx.flow.sagas:
+        for index, step in enumerate(saga.steps):
+            if index < saga.pivot_index:
+                continue
+            if step.compensation is not None:
+                where = "is the pivot" if index == saga.pivot_index else "runs after the pivot"
+                ctx.report.add("compensation-after-pivot", f"step `{step.name}` {where}, so its compensation never runs", step.compensation.span, "remove the compensation, or move the pivot")
+            if index > saga.pivot_index and not step.action.handler.policy.idempotent:
+                ctx.report.add(
+                    "after-pivot-not-idempotent",
+                    f"step `{step.name}` runs after the pivot and is retried until it succeeds, but `{step.action.service}.{step.action.handler.name}` is not idempotent",
+                    step.span,
+                    f"add `idempotent by ...` to `handles {step.action.command.name}` in service `{step.action.service}`",
+                )
+
+
+def _declared_replies(ctx: RuleContext) -> set[str]:
+    """Commands written with replies, even replies that failed to resolve (already reported)."""
+    return {d.name.text for m in ctx.modules for d in m.declarations if isinstance(d, ast.CommandDecl) and d.replies}
+
+
+def check_replies_and_outcomes(ctx: RuleContext) -> None:
+    declared = _declared_replies(ctx)
+    for saga in ctx.flow.sagas:
+        for step in saga.steps:
+            for call in (step.action, step.compensation):
+                if call is not None and call.command.name not in declared:
+                    ctx.report.add(
+                        "command-without-replies",
+                        f"`{call.command.name}` declares no replies, so the saga cannot learn whether step `{step.name}` succeeded",
+                        call.span,
+                        f"add `-> {call.command.name}Done` (an event) to `command {call.command.name}`",
+                    )
+        if saga.on_completed is None or (saga.on_compensated is None and saga.compensable_steps):
+            missing = "completed" if saga.on_completed is None else "compensated"
+            ctx.report.add("missing-outcome", f"saga `{saga.name}` emits nothing when it is {missing}", saga.name_span, f"add `on {missing} emit EVENT`")

@@ -1,0 +1,68 @@
+"""Timing rules: timeouts add up, and the deployment target's limits hold."""
+
+from __future__ import annotations
+
+from dsl.durations import format_ms
+from dsl.model import DeliveryPolicy, Saga
+from dsl.rules import RuleContext
+
+FUNCTION_TIMEOUT_LIMIT_MS = 15 * 60_000
+QUEUE_RETENTION_LIMIT_MS = 14 * 86_400_000
+WORKFLOW_LIMIT_MS = 365 * 86_400_000
+API_INTEGRATION_LIMIT_MS = 30_000
+
+
+def _breakdown(policy: DeliveryPolicy) -> str:
+    text = f"{policy.attempts} x {format_ms(policy.timeout_ms)}"
+    backoff = policy.backoff_total_ms()
+    return text + (f" + {format_ms(backoff)} backoff" if backoff else "")
+
+
+def check_step_timeouts(ctx: RuleContext) -> None:
+    for saga in ctx.flow.sagas:
+        for step in saga.steps:
+            handler = step.action.handler.policy
+            if step.timeout_span is not None and step.timeout_ms < handler.worst_case_ms():
+                ctx.report.add(
+                    "step-timeout-too-short",
+                    f"step `{step.name}` waits {format_ms(step.timeout_ms)}, but `{step.action.service}.{step.action.handler.name}` may take {format_ms(handler.worst_case_ms())} ({_breakdown(handler)})",
+                    step.timeout_span,
+                    f"use `timeout {format_ms(handler.worst_case_ms())}` or more, or give the handler fewer attempts",
+                )
+
+
+def saga_worst_case_ms(saga: Saga) -> int:
+    """All steps failing slowly: every orchestrator attempt waits the step timeout."""
+    return sum(step.policy.worst_case_ms() for step in saga.steps)
+
+
+def check_saga_timeouts(ctx: RuleContext) -> None:
+    for saga in ctx.flow.sagas:
+        if saga.timeout_ms is None or saga.timeout_span is None:
+            continue
+        need = saga_worst_case_ms(saga)
+        if saga.timeout_ms < need:
+            parts = ", ".join(f"{s.name} {format_ms(s.policy.worst_case_ms())}" for s in saga.steps)
+            ctx.report.add(
+                "saga-timeout-too-short",
+                f"saga `{saga.name}` times out after {format_ms(saga.timeout_ms)}, but its steps may take {format_ms(need)} ({parts})",
+                saga.timeout_span,
+                f"use `timeout {format_ms(need)}` or more, or shorten the steps' retries",
+            )
+        if saga.timeout_ms > WORKFLOW_LIMIT_MS:
+            ctx.report.add("target-limit", f"saga `{saga.name}` times out after {format_ms(saga.timeout_ms)}; a Step Functions workflow runs at most a year", saga.timeout_span)
+
+
+def check_target_limits(ctx: RuleContext) -> None:
+    for handler in ctx.flow.handlers():
+        policy = handler.policy
+        span = policy.timeout_span or handler.span
+        if policy.timeout_ms > FUNCTION_TIMEOUT_LIMIT_MS:
+            ctx.report.add(
+                "target-limit",
+                f"`{handler.service}.{handler.name}` has a timeout of {format_ms(policy.timeout_ms)}; an AWS Lambda function runs at most 15m",
+                span,
+                "split the work into smaller steps, or use a saga",
+            )
+        elif policy.attempts * policy.timeout_ms * 6 > QUEUE_RETENTION_LIMIT_MS:
+            ctx.report.add("target-limit", f"`{handler.service}.{handler.name}` retries longer than an SQS queue keeps a message (14d)", policy.retry_span or span, "use fewer attempts")

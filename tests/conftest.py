@@ -1,0 +1,52 @@
+"""Shared test helpers: run the real `flowgen` command, locate specs and tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+SKETCH = Path(__file__).resolve().parent / "sketch_example.flow"
+
+
+def example_specs() -> list[Path]:
+    """Every spec in specs/ (the bundled examples the suite holds to the highest bar)."""
+    return sorted(SPECS.rglob("*.flow"))
+
+
+def require_tool(name: str) -> str:
+    """The path of an external tool; a missing tool fails the test, never skips it."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"required tool `{name}` is not installed; run scripts/test, which installs it")
+    return path
+
+
+def node_tools() -> Path:
+    folder = Path(os.environ.get("FLOWGEN_NODE_TOOLS", ROOT / "tools" / "node"))
+    if not (folder / "node_modules").is_dir():
+        pytest.fail(f"{folder}/node_modules is missing; run scripts/test, which runs `npm ci` there")
+    return folder
+
+
+Runner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def flowgen() -> Runner:
+    """Run `flowgen ARGS...` as a user would, in a subprocess, returning the completed process."""
+
+    def run(*args: str, cwd: Path | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+        return subprocess.run(
+            [sys.executable, "-m", "codegen", *args], cwd=cwd, env=env, capture_output=True, text=True, input=input, timeout=300
+        )
+
+    return run
