@@ -26,7 +26,7 @@ class Target:
 
 
 # Modules that define targets, in the order their files are generated.
-TARGET_MODULES = ("python", "cloudformation", "asyncapi", "diagrams", "review")
+TARGET_MODULES = ("python", "lambda_adapters", "cloudformation", "asyncapi", "diagrams", "review")
 
 _REGISTRY: dict[str, Target] = {}
 
