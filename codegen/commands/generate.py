@@ -6,9 +6,13 @@ import argparse
 import difflib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codegen.cli import EXIT_FAILED, EXIT_OK, fail
 from codegen.specfiles import InputError, ProjectConfig, find_specs, load_config, use_color
+
+if TYPE_CHECKING:
+    from codegen import writer
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -84,13 +88,12 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
     return _report_check(plans) if check else _write(plans)
 
 
-def _report_check(plans: list) -> int:  # type: ignore[type-arg]
+def _report_check(plans: list[writer.WritePlan]) -> int:
     stale = [(p, c) for p in plans for c in p.stale]
     for p, change in stale:
         print(f"stale: {p.out_dir / change.path} ({change.action}{': ' + change.detail if change.detail else ''})")
     for p in plans:
-        for change in p.notices:
-            print(f"note: {p.out_dir / change.path}: {change.detail}", file=sys.stderr)
+        _print_notices(p, "note")
     if stale:
         print(f"{len(stale)} file(s) out of date: run `flowgen generate`", file=sys.stderr)
         return EXIT_FAILED
@@ -98,18 +101,30 @@ def _report_check(plans: list) -> int:  # type: ignore[type-arg]
     return EXIT_OK
 
 
-def _write(plans: list) -> int:  # type: ignore[type-arg]
+def _write(plans: list[writer.WritePlan]) -> int:
     from codegen import writer
 
     counts: dict[str, int] = {}
     for p in plans:
-        writer.apply(p)
+        try:
+            writer.apply(p)
+        except OSError as err:
+            return fail(f"cannot write to {p.out_dir}: {err}", EXIT_FAILED)
         for change in p.changes:
             counts[change.action] = counts.get(change.action, 0) + 1
             if change.action in ("create", "update", "delete", "merge"):
                 print(f"{change.action:>7} {p.out_dir / change.path}" + (f"  ({change.detail})" if change.detail else ""))
-        for change in p.notices:
-            print(f"warning: {p.out_dir / change.path}: {change.detail}", file=sys.stderr)
+        _print_notices(p, "warning")
     summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
     print(f"done: {summary or 'nothing to do'}")
     return EXIT_OK
+
+
+def _print_notices(p: writer.WritePlan, label: str) -> None:
+    """Conflicts and orphans, one line each; notes on a line of a file as `path:line: message`."""
+    for change in p.notices:
+        path = p.out_dir / change.path
+        if change.detail and change.action in ("conflict", "orphan", "keep-user"):
+            print(f"{label}: {path}: {change.detail}", file=sys.stderr)
+        for note in change.notes:
+            print(f"{label}: {path}:{note.line}: {note.message}", file=sys.stderr)
