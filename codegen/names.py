@@ -4,7 +4,7 @@ diagrams agree on where each handler lives."""
 from __future__ import annotations
 
 from dsl.model import Flow, Handler
-from dsl.naming import logical_id, snake_case
+from dsl.naming import logical_id, pascal_case, snake_case
 
 
 def python_package(flow: Flow) -> str:
@@ -14,6 +14,16 @@ def python_package(flow: Flow) -> str:
 
 def service_module(service: str) -> str:
     return snake_case(service)
+
+
+def handlers_class(service: str) -> str:
+    """The abstract interface in `<package>.handlers.<service_module>`, e.g. `InventoryHandlers`."""
+    return f"{pascal_case(service)}Handlers"
+
+
+def service_class(service: str) -> str:
+    """The user's implementation in `<package>.services.<service_module>`, e.g. `InventoryService`."""
+    return f"{pascal_case(service)}Service"
 
 
 def adapter_module(flow: Flow, handler: Handler) -> str:
