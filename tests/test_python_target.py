@@ -529,3 +529,24 @@ def test_implementation_that_breaks_the_design_fails_mypy(
     assert result.returncode == 1, result.stdout
     errors = [e for e in result.stdout.splitlines() if ": error:" in e]
     assert any(e.startswith(f"checkout/services/{service}.py:{line}:") and message in e for e in errors), result.stdout
+
+
+@pytest.mark.slow
+def test_mapped_fields_are_typed_constructor_arguments_without_the_pydantic_plugin(tmp_path: Path) -> None:
+    """`Money(from_=...)` type-checks with plain mypy: aliases are validation/serialization
+    aliases, so the constructor keeps the attribute names (`alias=` would demand `from=`)."""
+    write_tree(build_python(EDGES), tmp_path)
+    folder = tmp_path / "python"
+    (folder / "use_models.py").write_text(
+        "from python_edges import models\n\n"
+        'money = models.Money(amount=1, currency="EUR", from_="me", class_=None)\n'
+        'shipped = models.Shipped(from_="warehouse")\n'
+        "key: str | None = shipped.idempotency_key()\n"
+        "sender: str | None = money.from_\n"
+        "status: models.Status = models.Status.class_\n"
+    )
+    result = run_mypy(folder, "use_models.py")
+    assert result.returncode == 0, result.stdout
+    (folder / "use_models.py").write_text("from python_edges import models\n\nmodels.Shipped(from_=1)\n")
+    result = run_mypy(folder, "use_models.py")
+    assert result.returncode == 1 and 'Argument "from_" to "Shipped" has incompatible type "int"' in result.stdout
