@@ -84,6 +84,8 @@ def saga_sequence(saga: Saga, header: str = "") -> str:
     lines += [f"  participant {make_id('service', name)} as {mermaid_text(name)}" for name in services]
     timeout = f" (saga timeout {format_ms(saga.timeout_ms)})" if saga.timeout_ms else ""
     lines.append(f"  bus->>{me}: {mermaid_text(saga.trigger.name + ' starts the saga' + timeout)}")
+    if saga.doc:
+        lines.append(f"  Note over {me}: {mermaid_text(saga.doc)}")
     lines += _steps(saga, 0, "  ")
     return header + "\n".join(lines) + "\n"
 
@@ -101,7 +103,7 @@ def _steps(saga: Saga, index: int, indent: str) -> list[str]:
         return lines + _steps(saga, index + 1, indent)
     lines.append(f"{indent}alt {mermaid_text(success.name if success else 'success')}")
     lines.append(f"{indent}  {_reply(saga, step, success.name if success else 'done')}")
-    if index == saga.pivot_index:
+    if index == saga.pivot_index and saga.after_pivot:
         lines.append(f"{indent}  Note over {me}: {mermaid_text('pivot passed: later steps are retried until they succeed')}")
     lines += _steps(saga, index + 1, indent + "  ")
     failures = [e.name for e in step.action.command.failures] + [timeout_text(step.timeout_ms)]

@@ -54,12 +54,13 @@ def _outcome(g: GraphBuilder, event: Event | None, saga: Saga, outcome: str) -> 
 
 
 def _compensations(g: GraphBuilder, saga: Saga, compensated: str) -> list[str]:
-    """For each step index, where its failure leads: the latest compensation before it."""
+    """For each step up to the pivot, where its failure leads: the latest
+    compensation before it (a pivot's own compensation can never run)."""
     target = compensated
     undo: list[str] = []
-    for step in saga.steps[: saga.pivot_index + 1]:
+    for index, step in enumerate(saga.steps[: saga.pivot_index + 1]):
         undo.append(target)
-        if step.compensation is None:
+        if step.compensation is None or index == saga.pivot_index:
             continue
         call = step.compensation
         label = (f"undo {step.name}", f"{call.service}.{call.command.name}")
