@@ -16,12 +16,14 @@ from typing import Literal
 import graphviz
 
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _MERMAID_SAFE = re.compile(r"[A-Za-z0-9 _.,:/()'*+=?!-]")
 
 
 def lines_of(text: str) -> list[str]:
-    """A text's lines, whatever line endings it uses."""
-    return _LINE_BREAKS.split(text)
+    """A text's lines, whatever line endings it uses, with control characters
+    (which XML cannot carry at all) shown as U+FFFD."""
+    return _LINE_BREAKS.split(_CONTROLS.sub("\ufffd", text))
 
 
 def dot_text(text: str, align: Literal["center", "left"] = "center") -> str:
@@ -55,4 +57,4 @@ def mermaid_text(text: str) -> str:
 
 def html_text(text: str) -> str:
     """Text for HTML element content or a quoted attribute value."""
-    return html.escape(text, quote=True)
+    return html.escape("\n".join(lines_of(text)), quote=True)

@@ -80,12 +80,15 @@ def _event_leaf(event: Event, relation: str) -> Link:
 
 
 def handler_link(flow: Flow, handler: Handler, relation: str = "") -> Link:
-    trigger = f"handles command {handler.input.name}" if isinstance(handler.input, Command) else f"on event {handler.input.name}"
     files = tuple(Link("file", str(f.path), "file", detail=f.role) for f in handler_files(flow, handler))
     resources = tuple(_resource(r) for r in names.handler_resources(handler))
     verb = "replies" if isinstance(handler.input, Command) else "may publish"
     outputs = tuple(_event_leaf(e, verb) for e in handler.outputs)
-    return Link("handler", qualified(handler), relation, handler.span, trigger, files + resources + outputs)
+    return Link("handler", qualified(handler), relation, handler.span, _handler_input(handler), files + resources + outputs)
+
+
+def _handler_input(handler: Handler) -> str:
+    return f"handles command {handler.input.name}" if isinstance(handler.input, Command) else f"on event {handler.input.name}"
 
 
 def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
@@ -112,8 +115,19 @@ def event_link(flow: Flow, event: Event, relation: str = "", with_publishers: bo
         children += _publishers(flow, event)
     children += [handler_link(flow, h, "subscribed by") for h in flow.subscribers(event.name)]
     children += [saga_link(flow, s, "starts") for s in flow.triggered_sagas(event.name)]
+    children += [Link("saga", s.name, "awaited by", span) for s, span in _awaiting(flow, event)]
     children += [Link("external", x.name, "consumed by", x.name_span) for x in flow.externals if _has(x.consumes, event)]
     return Link("event", event.name, relation, event.name_span, _payload(event), tuple(children))
+
+
+def _awaiting(flow: Flow, event: Event) -> list[tuple[Saga, Span]]:
+    """Sagas that wait for `event` as the reply to one of their commands."""
+    found: list[tuple[Saga, Span]] = []
+    for saga in flow.sagas:
+        calls = [c for step in saga.steps for c in (step.action, step.compensation) if c is not None and _has(c.command.replies, event)]
+        if calls:
+            found.append((saga, calls[0].span))
+    return found
 
 
 def _has(events: tuple[Event, ...], event: Event) -> bool:
@@ -121,7 +135,7 @@ def _has(events: tuple[Event, ...], event: Event) -> bool:
 
 
 def _payload(event: Event) -> str:
-    return f"{len(event.fields)} fields" + (f", key {event.key.name}" if event.key else "")
+    return f"{len(event.fields)} field{'s' * (len(event.fields) != 1)}" + (f", key {event.key.name}" if event.key else "")
 
 
 def _publishers(flow: Flow, event: Event) -> list[Link]:
@@ -130,7 +144,7 @@ def _publishers(flow: Flow, event: Event) -> list[Link]:
         found += [Link("endpoint", a.route, "published by", a.span, f"of {service.name}") for a in service.apis if a.event.name == event.name]
         if _has(service.publishes, event):
             found.append(Link("service", service.name, "published by", service.name_span))
-        found += [Link("handler", qualified(h), "replied by", h.span) for h in service.handlers if isinstance(h.input, Command) and _has(h.outputs, event)]
+        found += [Link("handler", qualified(h), "replied by", h.span, _handler_input(h)) for h in service.handlers if isinstance(h.input, Command) and _has(h.outputs, event)]
     for saga in flow.sagas:
         if any(e is not None and e.name == event.name for e in (saga.on_completed, saga.on_compensated)):
             found.append(Link("saga", saga.name, "published by", saga.name_span))

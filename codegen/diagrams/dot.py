@@ -14,7 +14,7 @@ import graphviz
 from codegen.diagrams.model import EDGE_COLORS, NODE_STYLES, Diagram, Edge, Node
 from codegen.escape import dot_label, dot_text
 
-FONT = "Helvetica,Arial,sans-serif"
+FONT = "DejaVu Sans,Helvetica,Arial,sans-serif"
 
 
 def to_dot(diagram: Diagram, header: str = "") -> str:

@@ -69,6 +69,7 @@ _SECTIONS = (
     ("events", "Event catalogue"),
     ("types", "Payload types"),
     ("services", "Services and handlers"),
+    ("externals", "External systems"),
     ("sagas", "Sagas"),
     ("traceability", "Traceability: entry point to code and resources"),
 )
@@ -85,6 +86,7 @@ def _sections(flow: Flow, figures: list[Html], options: GenerateOptions) -> list
         "events": sections.events_section(flow),
         "types": sections.types_section(flow),
         "services": sections.services_section(flow),
+        "externals": sections.externals_section(flow),
         "sagas": sections.sagas_section(flow),
         "traceability": sections.trace_section(flow),
     }

@@ -83,7 +83,7 @@ def events_section(flow: Flow) -> Html:
     for event in flow.events:
         link = event_link(flow, event)
         publishers = [_mention(c.kind, c.name) for c in link.children if c.relation in ("published by", "replied by")]
-        consumers = [_mention(c.kind, c.name) for c in link.children if c.relation in ("subscribed by", "starts", "consumed by")]
+        consumers = [_mention(c.kind, c.name) for c in link.children if c.relation in ("subscribed by", "starts", "awaited by", "consumed by")]
         articles.append(event_article(flow, event, publishers, consumers))
     return Html("".join(articles))
 
@@ -139,6 +139,21 @@ def handlers_table(handlers: tuple[Handler, ...]) -> Html:
         policy = h.policy
         rows.append([el("code", h.name), trigger, joined(chip("event", e.name) for e in h.outputs), attempts_text(policy), timeout_text(policy.timeout_ms), "yes" if policy.dlq else "no", idempotency_text(policy), [doc(h.doc), loc(h.span)]])
     return table(["handler", "input", "outputs", "retries", "timeout", "DLQ", "idempotency", "spec"], rows, class_="handlers")
+
+
+def externals_section(flow: Flow) -> Html:
+    if not flow.externals:
+        return el("p", "No external systems.", class_="muted")
+    articles = []
+    for x in flow.externals:
+        facts = el(
+            "dl",
+            el("dt", "publishes"), el("dd", joined(chip("event", e.name) for e in x.publishes)),
+            el("dt", "consumes"), el("dd", joined(chip("event", e.name) for e in x.consumes)),
+            class_="facts",
+        )
+        articles.append(el("article", el("h3", chip("external", x.name, link=False), " ", loc(x.name_span)), doc(x.doc), facts, id=anchor("external", x.name)))
+    return Html("".join(articles))
 
 
 # ---- sagas -----------------------------------------------------------------------------------
