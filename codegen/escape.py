@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, cast
 
-import graphviz
+import graphviz  # type: ignore[import-untyped]
 
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -36,8 +36,8 @@ def dot_text(text: str, align: Literal["center", "left"] = "center") -> str:
     """
     escaped = [line.replace("\\", "\\\\").replace('"', '\\"') for line in lines_of(text)]
     if align == "left":
-        return graphviz.nohtml("".join(line + "\\l" for line in escaped))
-    return graphviz.nohtml("\\n".join(escaped))
+        return cast(str, graphviz.nohtml("".join(line + "\\l" for line in escaped)))
+    return cast(str, graphviz.nohtml("\\n".join(escaped)))
 
 
 def dot_label(lines: Iterable[str], align: Literal["center", "left"] = "center") -> str:
@@ -52,7 +52,9 @@ def mermaid_text(text: str) -> str:
     quotes, `#`, `;` and angle brackets can never end a label or a statement.
     Line breaks become `<br/>`, which Mermaid renders as a line break.
     """
-    return "<br/>".join("".join(c if _MERMAID_SAFE.fullmatch(c) else f"#{ord(c)};" for c in line) for line in lines_of(text))
+    return "<br/>".join(
+        "".join(c if _MERMAID_SAFE.fullmatch(c) else f"#{ord(c)};" for c in line) for line in lines_of(text)
+    )
 
 
 def html_text(text: str) -> str:

@@ -84,11 +84,17 @@ def handler_link(flow: Flow, handler: Handler, relation: str = "") -> Link:
     resources = tuple(_resource(r) for r in names.handler_resources(handler))
     verb = "replies" if isinstance(handler.input, Command) else "may publish"
     outputs = tuple(_event_leaf(e, verb) for e in handler.outputs)
-    return Link("handler", qualified(handler), relation, handler.span, _handler_input(handler), files + resources + outputs)
+    return Link(
+        "handler", qualified(handler), relation, handler.span, _handler_input(handler), files + resources + outputs
+    )
 
 
 def _handler_input(handler: Handler) -> str:
-    return f"handles command {handler.input.name}" if isinstance(handler.input, Command) else f"on event {handler.input.name}"
+    return (
+        f"handles command {handler.input.name}"
+        if isinstance(handler.input, Command)
+        else f"on event {handler.input.name}"
+    )
 
 
 def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
@@ -98,7 +104,14 @@ def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     for outcome, event in (("completed", saga.on_completed), ("compensated", saga.on_compensated)):
         if event is not None:
             children.append(_event_leaf(event, f"on {outcome} emits"))
-    return Link("saga", saga.name, relation, saga.name_span, f"{len(saga.steps)} step{'s' * (len(saga.steps) != 1)}", tuple(children))
+    return Link(
+        "saga",
+        saga.name,
+        relation,
+        saga.name_span,
+        f"{len(saga.steps)} step{'s' * (len(saga.steps) != 1)}",
+        tuple(children),
+    )
 
 
 def _step_link(flow: Flow, saga: Saga, index: int, step: SagaStep) -> Link:
@@ -116,7 +129,9 @@ def event_link(flow: Flow, event: Event, relation: str = "", with_publishers: bo
     children += [handler_link(flow, h, "subscribed by") for h in flow.subscribers(event.name)]
     children += [saga_link(flow, s, "starts") for s in flow.triggered_sagas(event.name)]
     children += [Link("saga", s.name, "awaited by", span) for s, span in _awaiting(flow, event)]
-    children += [Link("external", x.name, "consumed by", x.name_span) for x in flow.externals if _has(x.consumes, event)]
+    children += [
+        Link("external", x.name, "consumed by", x.name_span) for x in flow.externals if _has(x.consumes, event)
+    ]
     return Link("event", event.name, relation, event.name_span, _payload(event), tuple(children))
 
 
@@ -124,7 +139,12 @@ def _awaiting(flow: Flow, event: Event) -> list[tuple[Saga, Span]]:
     """Sagas that wait for `event` as the reply to one of their commands."""
     found: list[tuple[Saga, Span]] = []
     for saga in flow.sagas:
-        calls = [c for step in saga.steps for c in (step.action, step.compensation) if c is not None and _has(c.command.replies, event)]
+        calls = [
+            c
+            for step in saga.steps
+            for c in (step.action, step.compensation)
+            if c is not None and _has(c.command.replies, event)
+        ]
         if calls:
             found.append((saga, calls[0].span))
     return found
@@ -135,16 +155,26 @@ def _has(events: tuple[Event, ...], event: Event) -> bool:
 
 
 def _payload(event: Event) -> str:
-    return f"{len(event.fields)} field{'s' * (len(event.fields) != 1)}" + (f", key {event.key.name}" if event.key else "")
+    return f"{len(event.fields)} field{'s' * (len(event.fields) != 1)}" + (
+        f", key {event.key.name}" if event.key else ""
+    )
 
 
 def _publishers(flow: Flow, event: Event) -> list[Link]:
     found: list[Link] = []
     for service in flow.services:
-        found += [Link("endpoint", a.route, "published by", a.span, f"of {service.name}") for a in service.apis if a.event.name == event.name]
+        found += [
+            Link("endpoint", a.route, "published by", a.span, f"of {service.name}")
+            for a in service.apis
+            if a.event.name == event.name
+        ]
         if _has(service.publishes, event):
             found.append(Link("service", service.name, "published by", service.name_span))
-        found += [Link("handler", qualified(h), "replied by", h.span, _handler_input(h)) for h in service.handlers if isinstance(h.input, Command) and _has(h.outputs, event)]
+        found += [
+            Link("handler", qualified(h), "replied by", h.span, _handler_input(h))
+            for h in service.handlers
+            if isinstance(h.input, Command) and _has(h.outputs, event)
+        ]
     for saga in flow.sagas:
         if any(e is not None and e.name == event.name for e in (saga.on_completed, saga.on_compensated)):
             found.append(Link("saga", saga.name, "published by", saga.name_span))
@@ -161,10 +191,27 @@ def endpoint_link(flow: Flow, api: ApiEndpoint, relation: str = "") -> Link:
 
 
 def service_link(flow: Flow, service: Service) -> Link:
-    children = [Link("endpoint", a.route, "entry point", a.span, f"publishes {a.event.name}", tuple(_resource(r) for r in names.api_resources(a))) for a in service.apis]
+    children = [
+        Link(
+            "endpoint",
+            a.route,
+            "entry point",
+            a.span,
+            f"publishes {a.event.name}",
+            tuple(_resource(r) for r in names.api_resources(a)),
+        )
+        for a in service.apis
+    ]
     children += [handler_link(flow, h, "handler") for h in service.handlers]
     children += [_event_leaf(e, "publishes") for e in service.publishes]
-    return Link("service", service.name, "", service.name_span, f"{len(service.handlers)} handler{'s' * (len(service.handlers) != 1)}", tuple(children))
+    return Link(
+        "service",
+        service.name,
+        "",
+        service.name_span,
+        f"{len(service.handlers)} handler{'s' * (len(service.handlers) != 1)}",
+        tuple(children),
+    )
 
 
 # ---- finding an element by the name a user types ---------------------------------------
@@ -178,7 +225,10 @@ def _route_key(text: str) -> str:
 def _elements(flow: Flow) -> dict[str, list[tuple[str, object]]]:
     """Every traceable name -> the elements of each kind it names."""
     found: dict[str, list[tuple[str, object]]] = {}
-    add = lambda key, kind, obj: found.setdefault(key, []).append((kind, obj))  # noqa: E731
+
+    def add(key: str, kind: str, obj: object) -> None:
+        found.setdefault(key, []).append((kind, obj))
+
     for service in flow.services:
         add(service.name, "service", service)
         for api in service.apis:
@@ -228,7 +278,11 @@ def _not_found(flow: Flow, name: str, known: list[str]) -> str:
     if not close:
         close = difflib.get_close_matches(name.strip().lower(), [k.lower() for k in known], n=1, cutoff=0.6)
         close = [k for k in known if k.lower() == close[0]][:1] if close else []
-    hint = f"; did you mean `{close[0]}`?" if close else " (an endpoint like `POST /orders`, an event, a service, `Service.handler` or a saga)"
+    hint = (
+        f"; did you mean `{close[0]}`?"
+        if close
+        else " (an endpoint like `POST /orders`, an event, a service, `Service.handler` or a saga)"
+    )
     return f"flow `{flow.name}` has nothing called `{name}`{hint}"
 
 
@@ -281,17 +335,36 @@ def trace_rows(flow: Flow) -> list[TraceRow]:
     for service in flow.services:
         for api in service.apis:
             resources = names.api_resources(api) + (names.event_bus_resource(),)
-            rows.append(TraceRow(api.route, api.span, f"{service.name}: puts {api.event.name} on the bus", service.name_span, (), resources))
+            rows.append(
+                TraceRow(
+                    api.route,
+                    api.span,
+                    f"{service.name}: puts {api.event.name} on the bus",
+                    service.name_span,
+                    (),
+                    resources,
+                )
+            )
     for event in flow.events:
         rows += [_handler_row(flow, f"event {event.name}", event.name_span, h) for h in flow.subscribers(event.name)]
-        rows += [TraceRow(f"event {event.name}", event.name_span, f"saga {s.name}", s.name_span, (), names.saga_resources(s)) for s in flow.triggered_sagas(event.name)]
+        rows += [
+            TraceRow(f"event {event.name}", event.name_span, f"saga {s.name}", s.name_span, (), names.saga_resources(s))
+            for s in flow.triggered_sagas(event.name)
+        ]
     called: set[tuple[str, str]] = set()
     for saga in flow.sagas:
         for step in saga.steps:
             for call, what in ((step.action, "step"), (step.compensation, "undo")):
                 if call is not None:
                     called.add((call.handler.service, call.handler.name))
-                    rows.append(_handler_row(flow, f"command {call.command.name} (saga {saga.name}, {what} {step.name})", call.span, call.handler))
+                    rows.append(
+                        _handler_row(
+                            flow,
+                            f"command {call.command.name} (saga {saga.name}, {what} {step.name})",
+                            call.span,
+                            call.handler,
+                        )
+                    )
     for handler in flow.handlers():
         if isinstance(handler.input, Command) and (handler.service, handler.name) not in called:
             rows.append(_handler_row(flow, f"command {handler.input.name}", handler.input.name_span, handler))
@@ -299,4 +372,6 @@ def trace_rows(flow: Flow) -> list[TraceRow]:
 
 
 def _handler_row(flow: Flow, entry: str, span: Span, handler: Handler) -> TraceRow:
-    return TraceRow(entry, span, qualified(handler), handler.span, handler_files(flow, handler), names.handler_resources(handler))
+    return TraceRow(
+        entry, span, qualified(handler), handler.span, handler_files(flow, handler), names.handler_resources(handler)
+    )

@@ -66,8 +66,21 @@ class Browser:
             os.dup2(a, 3)
             os.dup2(b, 4)
 
-        args = [chromium, *FLAGS, f"--user-data-dir={self.profile.name}", f"--window-size={width},{height}", "about:blank"]
-        self.proc = subprocess.Popen(args, preexec_fn=wire, close_fds=False, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        args = [
+            chromium,
+            *FLAGS,
+            f"--user-data-dir={self.profile.name}",
+            f"--window-size={width},{height}",
+            "about:blank",
+        ]
+        self.proc = subprocess.Popen(
+            args,
+            preexec_fn=wire,
+            close_fds=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._next_id = 0
@@ -153,7 +166,12 @@ class Browser:
             if method == "Network.requestWillBeSent":
                 visit.requests.append(params["request"]["url"])
             elif method == "Runtime.consoleAPICalled":
-                visit.console.append({"type": params.get("type"), "args": [a.get("value", a.get("description")) for a in params.get("args", [])]})
+                visit.console.append(
+                    {
+                        "type": params.get("type"),
+                        "args": [a.get("value", a.get("description")) for a in params.get("args", [])],
+                    }
+                )
             elif method == "Runtime.exceptionThrown":
                 visit.exceptions.append(params.get("exceptionDetails", {}))
             elif method == "Log.entryAdded":
@@ -161,13 +179,17 @@ class Browser:
         return visit
 
     def evaluate(self, expression: str) -> Any:
-        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}, self.session)
+        result = self.call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}, self.session
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"page script failed: {result['exceptionDetails']}")
         return result.get("result", {}).get("value")
 
     def screenshot(self, path: Path) -> bytes:
-        data = base64.b64decode(self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, self.session)["data"])
+        data = base64.b64decode(
+            self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, self.session)["data"]
+        )
         path.write_bytes(data)
         return data
 
@@ -210,7 +232,9 @@ def check_mermaid(browser: Browser, mermaid_js: Path, texts: list[str], workdir:
     rendered `text` content, or the `error` Mermaid raised.
     """
     page = workdir / "mermaid-check.html"
-    page.write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"><script src="{mermaid_js.resolve().as_uri()}"></script></head><body></body></html>')
+    page.write_text(
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><script src="{mermaid_js.resolve().as_uri()}"></script></head><body></body></html>'
+    )
     visit = browser.open(page.as_uri())
     assert not visit.errors, visit.errors
     return list(browser.evaluate(MERMAID_CHECK % json.dumps(texts)))

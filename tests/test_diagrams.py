@@ -45,7 +45,9 @@ def test_every_view_is_drawn_by_dot_and_names_everything(spec: Path, monkeypatch
     for saga in flow.sagas:
         texts = drawn[f"{flow.name}/{view_file_stem('saga:' + saga.name)}.dot"]
         assert saga.trigger.name in texts
-        assert sorted(f"{i + 1}. {s.name}" for i, s in enumerate(saga.steps)) == sorted(t for t in texts if t[:1].isdigit() and ". " in t)
+        assert sorted(f"{i + 1}. {s.name}" for i, s in enumerate(saga.steps)) == sorted(
+            t for t in texts if t[:1].isdigit() and ". " in t
+        )
         assert "PIVOT" in texts
         for step in saga.compensable_steps:
             if step.compensation is not None:
@@ -77,7 +79,9 @@ def browser() -> Browser:
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=spec_id)
-def test_mermaid_parses_and_renders_in_real_mermaid(spec: Path, monkeypatch: pytest.MonkeyPatch, browser: Browser, tmp_path: Path) -> None:
+def test_mermaid_parses_and_renders_in_real_mermaid(
+    spec: Path, monkeypatch: pytest.MonkeyPatch, browser: Browser, tmp_path: Path
+) -> None:
     flow = load(spec, monkeypatch)
     files = {p: t for p, t in _diagram_files(flow).items() if p.endswith(".mmd")}
     results = dict(zip(files, check_mermaid(browser, mermaid_js(), list(files.values()), tmp_path)))
@@ -136,7 +140,9 @@ def test_unknown_view_is_one_line_with_a_suggestion(flowgen: Runner, view: str, 
     result = flowgen("diagram", str(SKETCH), "--view", view)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr.splitlines() == [f"flowgen: error: {expected}" + (" (views: system, events, saga:Checkout)" if view == "sytem" else "")]
+    assert result.stderr.splitlines() == [
+        f"flowgen: error: {expected}" + (" (views: system, events, saga:Checkout)" if view == "sytem" else "")
+    ]
 
 
 def test_spec_with_errors_prints_diagnostics_and_exits_1(flowgen: Runner, tmp_path: Path) -> None:
@@ -158,7 +164,9 @@ def _path_without_dot() -> str:
 
 def run_without_dot(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "PATH": _path_without_dot()}
-    return subprocess.run([sys.executable, "-m", "codegen", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "codegen", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.mark.parametrize("fmt", ["svg", "png"])
@@ -183,8 +191,25 @@ def test_generated_diagrams_are_identical_across_hash_seeds(tmp_path: Path) -> N
     for seed in ("1", "2"):
         out = tmp_path / seed
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": seed}
-        args = [sys.executable, "-m", "codegen", "generate", "-t", "diagrams", "-o", str(out), str(relative(SKETCH)), str(relative(SPECS[-1]))]
+        args = [
+            sys.executable,
+            "-m",
+            "codegen",
+            "generate",
+            "-t",
+            "diagrams",
+            "-o",
+            str(out),
+            str(relative(SKETCH)),
+            str(relative(SPECS[-1])),
+        ]
         subprocess.run(args, env=env, cwd=ROOT, check=True, capture_output=True, timeout=300)
-        outputs.append({str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and ".flowgen" not in p.parts})
+        outputs.append(
+            {
+                str(p.relative_to(out)): p.read_bytes()
+                for p in sorted(out.rglob("*"))
+                if p.is_file() and ".flowgen" not in p.parts
+            }
+        )
     assert outputs[0] == outputs[1]
     assert len(outputs[0]) >= 14

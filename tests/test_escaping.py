@@ -25,12 +25,17 @@ from tests.diagram_support import ESCAPING, load
 from tests.test_review import generate_review
 
 XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
-NASTY = st.text(alphabet=st.sampled_from('ab <>&"\'\\\n\r\t{}[]|#;%-`é✓\x01'), max_size=40)
+NASTY = st.text(alphabet=st.sampled_from("ab <>&\"'\\\n\r\t{}[]|#;%-`é✓\x01"), max_size=40)
 
 
 def _docs(flow: Flow) -> list[str]:
     """Every doc comment in the escaping spec that the diagrams carry as tooltips."""
-    docs = [e.doc for e in flow.events] + [s.doc for s in flow.services] + [s.doc for s in flow.sagas] + [x.doc for x in flow.externals]
+    docs = (
+        [e.doc for e in flow.events]
+        + [s.doc for s in flow.services]
+        + [s.doc for s in flow.sagas]
+        + [x.doc for x in flow.externals]
+    )
     return [d for d in docs if d]
 
 
@@ -79,7 +84,7 @@ def test_mermaid_text_leaves_no_syntax(text: str) -> None:
 @given(text=NASTY)
 def test_html_text_round_trips_through_an_html_parser(text: str) -> None:
     parser = _Collect()
-    parser.feed(f"<p title=\"{html_text(text)}\">{html_text(text)}</p>")
+    parser.feed(f'<p title="{html_text(text)}">{html_text(text)}</p>')
     parser.close()
     expected = "\n".join(lines_of(text)).replace("\r", "\n")
     assert parser.starts == [("p", [("title", expected)])]
@@ -105,7 +110,9 @@ def browser() -> Iterator[Browser]:
         yield b
 
 
-def test_mermaid_renders_the_saga_doc_exactly(monkeypatch: pytest.MonkeyPatch, browser: Browser, tmp_path: Path) -> None:
+def test_mermaid_renders_the_saga_doc_exactly(
+    monkeypatch: pytest.MonkeyPatch, browser: Browser, tmp_path: Path
+) -> None:
     flow = load(ESCAPING, monkeypatch)
     texts = [view_source(flow, view, "mermaid") for view in view_names(flow)]
     results = check_mermaid(browser, mermaid_js(), texts, tmp_path)
@@ -145,7 +152,9 @@ class _Balance(HTMLParser):
             self.stack.pop()
 
 
-def test_review_page_shows_every_doc_as_text(flowgen: Runner, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_review_page_shows_every_doc_as_text(
+    flowgen: Runner, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     flow = load(ESCAPING, monkeypatch)
     page = generate_review(flowgen, ESCAPING, tmp_path)
     balance = _Balance()
@@ -156,8 +165,14 @@ def test_review_page_shows_every_doc_as_text(flowgen: Runner, browser: Browser, 
     assert visit.errors == [] and visit.requests == [page.as_uri()]
     assert browser.evaluate("document.querySelectorAll('script, b, ok, in').length") == 0
     text = browser.evaluate("document.body.innerText")
-    docs = _docs(flow) + [f.doc for r in flow.records for f in r.fields if f.doc] + [r.doc for r in flow.records if r.doc]
-    docs += [h.doc for h in flow.handlers() if h.doc] + [a.doc for s in flow.services for a in s.apis if a.doc] + [s.doc for g in flow.sagas for s in g.steps if s.doc]
+    docs = (
+        _docs(flow) + [f.doc for r in flow.records for f in r.fields if f.doc] + [r.doc for r in flow.records if r.doc]
+    )
+    docs += (
+        [h.doc for h in flow.handlers() if h.doc]
+        + [a.doc for s in flow.services for a in s.apis if a.doc]
+        + [s.doc for g in flow.sagas for s in g.steps if s.doc]
+    )
     for doc in docs:
         for line in lines_of(doc):
             assert line.strip() in text, line

@@ -18,7 +18,10 @@ from tests.test_diagrams import run_without_dot
 SPECS = diagram_specs()
 SCREENSHOTS = ROOT / ".pytest_cache" / "review-screenshots"
 # Anything that could make the page fetch something: attributes that load or link, CSS url() and @import.
-LOADING = re.compile(r"""(?:\b(?:src|href|srcset|poster|data|action|xlink:href)\s*=\s*["']?\s*([^"'\s>]+))|url\(\s*["']?([^"')]+)|@import\s+["']?([^"';\s]+)""", re.I)
+LOADING = re.compile(
+    r"""(?:\b(?:src|href|srcset|poster|data|action|xlink:href)\s*=\s*["']?\s*([^"'\s>]+))|url\(\s*["']?([^"')]+)|@import\s+["']?([^"';\s]+)""",
+    re.I,
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,27 +46,43 @@ def test_review_page_is_self_contained(flowgen: Runner, tmp_path: Path) -> None:
     assert all(ref.startswith("#") for ref in references), [r for r in references if not r.startswith("#")]
     assert "<script" not in html.lower()
     assert "<link" not in html.lower()
-    assert not re.search(r"(?i)\b(?:https?:)?//[a-z0-9]", html.replace("http://www.w3.org/", "")), "no URL to another host"
+    assert not re.search(
+        r"(?i)\b(?:https?:)?//[a-z0-9]", html.replace("http://www.w3.org/", "")
+    ), "no URL to another host"
 
 
 def test_loading_pattern_catches_what_would_leave_the_page() -> None:
     """The static check above is real: each of these would make a request."""
-    for html in ['<img src="https://cdn.example/x.png">', "<div style=\"background:url('//cdn/x.png')\">", '<link href=http://x/y.css rel=stylesheet>', "<style>@import 'x.css';</style>"]:
+    for html in [
+        '<img src="https://cdn.example/x.png">',
+        "<div style=\"background:url('//cdn/x.png')\">",
+        "<link href=http://x/y.css rel=stylesheet>",
+        "<style>@import 'x.css';</style>",
+    ]:
         refs = [next(g for g in m.groups() if g) for m in LOADING.finditer(html)]
         assert refs and not all(r.startswith("#") for r in refs), html
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=spec_id)
-def test_review_page_in_chromium(spec: Path, flowgen: Runner, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_review_page_in_chromium(
+    spec: Path, flowgen: Runner, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     page = generate_review(flowgen, spec, tmp_path / "out")
     visit = browser.open(page.as_uri())
     assert visit.requests == [page.as_uri()], "the page made requests of its own"
     assert visit.errors == []
     text = browser.evaluate("document.body.innerText")
     flow = load(spec, monkeypatch)
-    for name in [s.name for s in flow.services] + [e.name for e in flow.events] + [s.name for s in flow.sagas] + [x.name for x in flow.externals]:
+    for name in (
+        [s.name for s in flow.services]
+        + [e.name for e in flow.events]
+        + [s.name for s in flow.sagas]
+        + [x.name for x in flow.externals]
+    ):
         assert name in text, f"{name} does not appear on the rendered page"
-    svgs = browser.evaluate("Array.from(document.querySelectorAll('svg.diagram')).map(s => [s.getBoundingClientRect().width, s.getBoundingClientRect().height])")
+    svgs = browser.evaluate(
+        "Array.from(document.querySelectorAll('svg.diagram')).map(s => [s.getBoundingClientRect().width, s.getBoundingClientRect().height])"
+    )
     assert len(svgs) == 2 + len(flow.sagas) and all(w > 100 and h > 50 for w, h in svgs), svgs
     assert browser.evaluate("document.querySelectorAll('script, iframe, object, embed').length") == 0
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -74,7 +93,9 @@ def test_review_page_in_chromium(spec: Path, flowgen: Runner, browser: Browser, 
 def test_the_browser_check_can_fail(browser: Browser, tmp_path: Path) -> None:
     """A page that fetches a neighbour file and logs an error is caught by the same checks."""
     page = tmp_path / "leaky.html"
-    page.write_text('<!DOCTYPE html><html><body><img src="neighbour.png"><script>console.error("boom")</script></body></html>')
+    page.write_text(
+        '<!DOCTYPE html><html><body><img src="neighbour.png"><script>console.error("boom")</script></body></html>'
+    )
     visit = browser.open(page.as_uri())
     assert visit.requests != [page.as_uri()]
     assert visit.errors
@@ -87,19 +108,48 @@ def test_review_lists_every_warning_from_check(flowgen: Runner, browser: Browser
     browser.open(generate_review(flowgen, SKETCH, tmp_path).as_uri())
     listed = browser.evaluate("document.querySelector('#warnings').innerText")
     for d in warnings:
-        assert f"{d['file']}:{d['line']}:{d['column']}" in listed and f"warning[{d['code']}]" in listed and d["message"] in listed
+        assert (
+            f"{d['file']}:{d['line']}:{d['column']}" in listed
+            and f"warning[{d['code']}]" in listed
+            and d["message"] in listed
+        )
 
 
 def test_review_step_table_and_traceability(flowgen: Runner, browser: Browser, tmp_path: Path) -> None:
     browser.open(generate_review(flowgen, SKETCH, tmp_path).as_uri())
-    rows = browser.evaluate("Array.from(document.querySelectorAll('table.steps tbody tr')).map(r => Array.from(r.cells).map(c => c.innerText.trim()))")
+    rows = browser.evaluate(
+        "Array.from(document.querySelectorAll('table.steps tbody tr')).map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
+    )
     assert [r[:7] for r in rows] == [
-        ["1", "reserve", "Inventory.ReserveStock", "Inventory.ReleaseStock", "", "timeout 53s", "5 attempts, exponential 200ms..30s + jitter"],
+        [
+            "1",
+            "reserve",
+            "Inventory.ReserveStock",
+            "Inventory.ReleaseStock",
+            "",
+            "timeout 53s",
+            "5 attempts, exponential 200ms..30s + jitter",
+        ],
         ["2", "charge", "Payments.Charge", "Payments.Refund", "", "timeout 1m2s", "3 attempts, fixed 1s"],
-        ["3", "ship", "Shipping.ScheduleShipment", "—", "PIVOT", "timeout 53s", "5 attempts, exponential 200ms..30s + jitter"],
+        [
+            "3",
+            "ship",
+            "Shipping.ScheduleShipment",
+            "—",
+            "PIVOT",
+            "timeout 53s",
+            "5 attempts, exponential 200ms..30s + jitter",
+        ],
     ]
     trace = browser.evaluate("document.querySelector('table.trace').innerText")
-    for expected in ("POST /orders", "ApiPostOrdersRoute", "OrdersCancelOrderQueue", "OrdersCancelOrderDeadLetterQueue", "python/checkout/handlers/orders.py", "CheckoutSagaStateMachine"):
+    for expected in (
+        "POST /orders",
+        "ApiPostOrdersRoute",
+        "OrdersCancelOrderQueue",
+        "OrdersCancelOrderDeadLetterQueue",
+        "python/checkout/handlers/orders.py",
+        "CheckoutSagaStateMachine",
+    ):
         assert expected in trace
 
 
@@ -109,7 +159,9 @@ def test_print_layout_hides_navigation_and_fits_diagrams(flowgen: Runner, browse
     try:
         assert browser.evaluate("getComputedStyle(document.querySelector('nav')).display") == "none"
         assert browser.evaluate("getComputedStyle(document.querySelector('h2:not(.first)')).breakBefore") == "page"
-        widths = browser.evaluate("Array.from(document.querySelectorAll('svg.diagram')).map(s => s.getBoundingClientRect().width <= document.body.getBoundingClientRect().width + 1)")
+        widths = browser.evaluate(
+            "Array.from(document.querySelectorAll('svg.diagram')).map(s => s.getBoundingClientRect().width <= document.body.getBoundingClientRect().width + 1)"
+        )
         assert widths and all(widths)
         pdf = browser.call("Page.printToPDF", {"printBackground": True}, browser.session)["data"]
         assert len(pdf) > 10_000

@@ -54,14 +54,27 @@ def test_endpoint_leads_to_saga_handlers_files_and_resources(flowgen: Runner) ->
     # Payments.charge has no `dlq`, so it has no dead-letter queue
     assert ("resource", "PaymentsChargeDeadLetterQueue") not in seen
     lines = {(n["kind"], n["name"]): n["line"] for n in nodes}
-    assert lines[("endpoint", "POST /orders")] == 47 and lines[("saga", "Checkout")] == 69 and lines[("handler", "Payments.charge")] == 61
+    assert (
+        lines[("endpoint", "POST /orders")] == 47
+        and lines[("saga", "Checkout")] == 69
+        and lines[("handler", "Payments.charge")] == 61
+    )
 
 
 def test_event_handler_is_fed_by_rule_queue_and_mapping(flowgen: Runner) -> None:
     result = flowgen("trace", str(relative(SKETCH)), "Orders.cancel_order", cwd=ROOT)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == f"handler Orders.cancel_order (on event PaymentFailed)  {relative(SKETCH)}:49"
-    for logical_id in ("OrdersCancelOrderRule", "OrdersCancelOrderQueue", "OrdersCancelOrderEventSourceMapping", "OrdersCancelOrderFunction", "OrdersCancelOrderRole", "OrdersCancelOrderDeadLetterQueue"):
+    assert (
+        result.stdout.splitlines()[0] == f"handler Orders.cancel_order (on event PaymentFailed)  {relative(SKETCH)}:49"
+    )
+    for logical_id in (
+        "OrdersCancelOrderRule",
+        "OrdersCancelOrderQueue",
+        "OrdersCancelOrderEventSourceMapping",
+        "OrdersCancelOrderFunction",
+        "OrdersCancelOrderRole",
+        "OrdersCancelOrderDeadLetterQueue",
+    ):
         assert f"resource {logical_id} (AWS::" in result.stdout
     assert "file python/checkout/handlers/orders.py (handler interface (generated))" in result.stdout
 
@@ -103,18 +116,27 @@ def test_every_element_traces_to_the_lines_that_declare_it(spec: Path, monkeypat
                 continue
             assert node["file"] == str(relative(spec))
             line = source[node["line"] - 1]
-            assert any(word in line for word in _expected_words(node)), f"{node['kind']} {node['name']} points at line {node['line']}: {line!r}"
+            assert any(
+                word in line for word in _expected_words(node)
+            ), f"{node['kind']} {node['name']} points at line {node['line']}: {line!r}"
 
 
 @pytest.mark.parametrize(
     ("name", "suggestion"),
-    [("OrderPlacd", "OrderPlaced"), ("post /order", "POST /orders"), ("Orders.cancel_ordr", "Orders.cancel_order"), ("chekout", "Checkout")],
+    [
+        ("OrderPlacd", "OrderPlaced"),
+        ("post /order", "POST /orders"),
+        ("Orders.cancel_ordr", "Orders.cancel_order"),
+        ("chekout", "Checkout"),
+    ],
 )
 def test_unknown_name_did_you_mean(flowgen: Runner, name: str, suggestion: str) -> None:
     result = flowgen("trace", str(SKETCH), name)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr.splitlines() == [f"flowgen: error: flow `checkout` has nothing called `{name}`; did you mean `{suggestion}`?"]
+    assert result.stderr.splitlines() == [
+        f"flowgen: error: flow `checkout` has nothing called `{name}`; did you mean `{suggestion}`?"
+    ]
 
 
 def test_route_method_is_case_insensitive(flowgen: Runner) -> None:

@@ -15,7 +15,11 @@ _BY_SUFFIX = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "merma
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="SPEC", help="the .flow file to draw")
     parser.add_argument("--view", default="system", metavar="VIEW", help="system (default), events, or saga:NAME")
-    parser.add_argument("--format", choices=FORMATS, help="output format (default: from the -o suffix, else dot); svg and png need Graphviz's `dot`")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="output format (default: from the -o suffix, else dot); svg and png need Graphviz's `dot`",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
 
 

@@ -10,7 +10,11 @@ from codegen.cli import EXIT_FAILED, EXIT_OK, fail
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="SPEC", help="the .flow file")
-    parser.add_argument("name", metavar="NAME", help="`POST /orders`, an event, a service, `Service.handler` or a saga (KIND:NAME when a name is ambiguous)")
+    parser.add_argument(
+        "name",
+        metavar="NAME",
+        help="`POST /orders`, an event, a service, `Service.handler` or a saga (KIND:NAME when a name is ambiguous)",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="text for people, json for tools")
 
 

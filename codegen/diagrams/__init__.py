@@ -31,7 +31,9 @@ def find_saga(flow: Flow, view: str) -> Saga | None:
     wanted = view.removeprefix("saga:")
     saga = next((s for s in flow.sagas if s.name == wanted), None)
     if saga is None:
-        raise UnknownView(f"flow `{flow.name}` has no saga `{wanted}`{_suggest(wanted, [s.name for s in flow.sagas], 'saga:')}")
+        raise UnknownView(
+            f"flow `{flow.name}` has no saga `{wanted}`{_suggest(wanted, [s.name for s in flow.sagas], 'saga:')}"
+        )
     return saga
 
 

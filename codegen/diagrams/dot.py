@@ -9,7 +9,9 @@ constrain the ranks, so the answers to its commands do not pull the picture apar
 
 from __future__ import annotations
 
-import graphviz
+from typing import cast
+
+import graphviz  # type: ignore[import-untyped]
 
 from codegen.diagrams.model import EDGE_COLORS, NODE_STYLES, Diagram, Edge, Node
 from codegen.escape import dot_label, dot_text
@@ -20,14 +22,22 @@ FONT = "DejaVu Sans,Helvetica,Arial,sans-serif"
 def to_dot(diagram: Diagram, header: str = "") -> str:
     """DOT source of `diagram`, after `header` (comment lines, each ending in a newline)."""
     graph = graphviz.Digraph(name=diagram.name.replace(":", "_"))
-    graph.attr(rankdir=diagram.direction, fontname=FONT, fontsize="16", labelloc="t", label=dot_text(diagram.title), nodesep="0.35", ranksep="0.6")
+    graph.attr(
+        rankdir=diagram.direction,
+        fontname=FONT,
+        fontsize="16",
+        labelloc="t",
+        label=dot_text(diagram.title),
+        nodesep="0.35",
+        ranksep="0.6",
+    )
     graph.attr("node", fontname=FONT, fontsize="12", style="filled", margin="0.15,0.08")
     graph.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.8")
     for node in diagram.nodes:
         graph.node(node.id, **_node_attrs(node))
     for edge in diagram.edges:
         _edge(graph, edge)
-    return header + graph.source
+    return header + cast(str, graph.source)
 
 
 def _node_attrs(node: Node) -> dict[str, str]:
@@ -49,7 +59,7 @@ def _node_attrs(node: Node) -> dict[str, str]:
 def _label(node: Node) -> str:
     """Title lines centred, detail lines (fields, settings) left-aligned under them."""
     title = dot_label(node.label)
-    return graphviz.nohtml(title + "\\n" + dot_label(node.detail, "left")) if node.detail else title
+    return cast(str, graphviz.nohtml(title + "\\n" + dot_label(node.detail, "left"))) if node.detail else title
 
 
 def _edge(graph: graphviz.Digraph, edge: Edge) -> None:

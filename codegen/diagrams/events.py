@@ -21,13 +21,23 @@ def _event(g: GraphBuilder, event: Event) -> str:
 def _fields(event: Event) -> tuple[str, ...]:
     lines = []
     for field in event.fields:
-        marks = [m for m, f in (("key", event.key), ("ordered by", event.ordered_by)) if f is not None and f.name == field.name]
+        marks = [
+            m
+            for m, f in (("key", event.key), ("ordered by", event.ordered_by))
+            if f is not None and f.name == field.name
+        ]
         lines.append(field_text(field) + (f"  ({', '.join(marks)})" if marks else ""))
     return tuple(lines)
 
 
 def _handler(g: GraphBuilder, handler: Handler) -> str:
-    node = Node(node_id("handler", handler.service, handler.name), "handler", (f"{handler.service}.{handler.name}",), delivery_lines(handler.policy), handler.doc)
+    node = Node(
+        node_id("handler", handler.service, handler.name),
+        "handler",
+        (f"{handler.service}.{handler.name}",),
+        delivery_lines(handler.policy),
+        handler.doc,
+    )
     return g.node(node)
 
 
@@ -37,7 +47,9 @@ def events_view(flow: Flow) -> Diagram:
         _event(g, event)
     for service in flow.services:
         for api in service.apis:
-            me = g.node(Node(node_id("api", names.api_route_logical_id(api)), "api", (api.route, service.name), tooltip=api.doc))
+            me = g.node(
+                Node(node_id("api", names.api_route_logical_id(api)), "api", (api.route, service.name), tooltip=api.doc)
+            )
             g.edge(Edge(me, _event(g, api.event)))
         for handler in service.handlers:
             me = _handler(g, handler)
@@ -48,7 +60,9 @@ def events_view(flow: Flow) -> Diagram:
     for saga in flow.sagas:
         _saga(g, saga)
     for external in flow.externals:
-        me = g.node(Node(node_id("external", external.name), "external", (external.name, "(external)"), tooltip=external.doc))
+        me = g.node(
+            Node(node_id("external", external.name), "external", (external.name, "(external)"), tooltip=external.doc)
+        )
         for event in external.publishes:
             g.edge(Edge(me, _event(g, event)))
         for event in external.consumes:

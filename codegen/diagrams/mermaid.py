@@ -69,7 +69,9 @@ def _link_styles(diagram: Diagram) -> list[str]:
     for kind in ("failure", "compensation"):
         indexes = [str(i) for i, e in enumerate(diagram.edges) if e.kind == kind]
         if indexes:
-            out.append(f"  linkStyle {','.join(indexes)} stroke:{EDGE_COLORS[kind]},color:{EDGE_COLORS[kind]},stroke-width:2px")
+            out.append(
+                f"  linkStyle {','.join(indexes)} stroke:{EDGE_COLORS[kind]},color:{EDGE_COLORS[kind]},stroke-width:2px"
+            )
     return out
 
 
@@ -79,7 +81,11 @@ def _link_styles(diagram: Diagram) -> list[str]:
 def saga_sequence(saga: Saga, header: str = "") -> str:
     """The happy path, with one nested `alt` branch per step that can fail."""
     me = make_id("saga", saga.name)
-    lines = ["sequenceDiagram", f"  participant bus as {mermaid_text('event bus')}", f"  participant {me} as {mermaid_text('saga ' + saga.name)}"]
+    lines = [
+        "sequenceDiagram",
+        f"  participant bus as {mermaid_text('event bus')}",
+        f"  participant {me} as {mermaid_text('saga ' + saga.name)}",
+    ]
     services = dict.fromkeys(c.service for s in saga.steps for c in (s.action, s.compensation) if c is not None)
     lines += [f"  participant {make_id('service', name)} as {mermaid_text(name)}" for name in services]
     timeout = f" (saga timeout {format_ms(saga.timeout_ms)})" if saga.timeout_ms else ""
@@ -94,7 +100,13 @@ def _steps(saga: Saga, index: int, indent: str) -> list[str]:
     me = make_id("saga", saga.name)
     if index == len(saga.steps):
         outcome = saga.on_completed.name if saga.on_completed else None
-        return [f"{indent}{me}->>bus: {mermaid_text(outcome)}" if outcome else f"{indent}Note over {me}: {mermaid_text('completed')}"]
+        return [
+            (
+                f"{indent}{me}->>bus: {mermaid_text(outcome)}"
+                if outcome
+                else f"{indent}Note over {me}: {mermaid_text('completed')}"
+            )
+        ]
     step = saga.steps[index]
     lines = _call(saga, index, step, indent)
     success = step.action.command.success
@@ -104,7 +116,9 @@ def _steps(saga: Saga, index: int, indent: str) -> list[str]:
     lines.append(f"{indent}alt {mermaid_text(success.name if success else 'success')}")
     lines.append(f"{indent}  {_reply(saga, step, success.name if success else 'done')}")
     if index == saga.pivot_index and saga.after_pivot:
-        lines.append(f"{indent}  Note over {me}: {mermaid_text('pivot passed: later steps are retried until they succeed')}")
+        lines.append(
+            f"{indent}  Note over {me}: {mermaid_text('pivot passed: later steps are retried until they succeed')}"
+        )
     lines += _steps(saga, index + 1, indent + "  ")
     failures = [e.name for e in step.action.command.failures] + [timeout_text(step.timeout_ms)]
     lines.append(f"{indent}else {mermaid_text(' or '.join(failures))}")
@@ -138,5 +152,9 @@ def _compensate(saga: Saga, failed: int, indent: str) -> list[str]:
         if call.command.success is not None:
             lines.append(f"{indent}  {target}-->>{me}: {mermaid_text(call.command.success.name)}")
     outcome = saga.on_compensated.name if saga.on_compensated else None
-    lines.append(f"{indent}  {me}->>bus: {mermaid_text(outcome)}" if outcome else f"{indent}  Note over {me}: {mermaid_text('compensated')}")
+    lines.append(
+        f"{indent}  {me}->>bus: {mermaid_text(outcome)}"
+        if outcome
+        else f"{indent}  Note over {me}: {mermaid_text('compensated')}"
+    )
     return lines + [f"{indent}end"]

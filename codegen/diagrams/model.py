@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-NodeKind = Literal["service", "event", "command", "external", "api", "saga", "handler", "step", "compensation", "outcome"]
+NodeKind = Literal[
+    "service", "event", "command", "external", "api", "saga", "handler", "step", "compensation", "outcome"
+]
 EdgeKind = Literal["flow", "handled", "trigger", "reply", "awaits", "failure", "compensation"]
 
 

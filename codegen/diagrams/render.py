@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-import graphviz
+import graphviz  # type: ignore[import-untyped]
 
 INSTALL_HINT = "install Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`, Windows: `winget install graphviz`)"
 
@@ -25,12 +25,16 @@ class DotFailed(RuntimeError):
 def render(source: str, fmt: str, purpose: str = "") -> bytes:
     """`source` drawn as `fmt` (`svg` or `png`) by `dot`."""
     try:
-        return graphviz.pipe("dot", fmt, source.encode("utf-8"), quiet=True)
+        return bytes(graphviz.pipe("dot", fmt, source.encode("utf-8"), quiet=True))
     except graphviz.ExecutableNotFound:
-        raise DotNotFound(f"{purpose or f'drawing {fmt}'} needs Graphviz's `dot` program, which is not on PATH: {INSTALL_HINT}") from None
+        raise DotNotFound(
+            f"{purpose or f'drawing {fmt}'} needs Graphviz's `dot` program, which is not on PATH: {INSTALL_HINT}"
+        ) from None
     except graphviz.CalledProcessError as err:
         detail = (err.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        raise DotFailed(f"`dot` could not draw the diagram ({detail[0] if detail else err.returncode}): please report this flowgen bug") from None
+        raise DotFailed(
+            f"`dot` could not draw the diagram ({detail[0] if detail else err.returncode}): please report this flowgen bug"
+        ) from None
 
 
 _PROLOGUE = re.compile(r"\A\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?(<!--.*?-->\s*)*", re.S)

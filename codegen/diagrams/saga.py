@@ -29,7 +29,9 @@ def saga_view(saga: Saga) -> Diagram:
     compensated = _outcome(g, saga.on_compensated, saga, "compensated")
     undo = _compensations(g, saga, compensated)
     for index, step in enumerate(saga.steps[: saga.pivot_index + 1]):
-        g.edge(Edge(node_id("step", saga.name, step.name), undo[index], "failure", _failure_label(step), backwards=True))
+        g.edge(
+            Edge(node_id("step", saga.name, step.name), undo[index], "failure", _failure_label(step), backwards=True)
+        )
     timeout = f", timeout {format_ms(saga.timeout_ms)}" if saga.timeout_ms else ""
     return g.build(f"saga:{saga.name}", f"saga {saga.name} (trigger {saga.trigger.name}{timeout})", "LR")
 
@@ -44,7 +46,14 @@ def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:
     detail = [timeout_text(step.timeout_ms), attempts_text(step.policy)]
     if index > saga.pivot_index:
         detail.append("retried until it succeeds")
-    return Node(node_id("step", saga.name, step.name), "step", tuple(label), tuple(detail), step.doc, emphasis=index == saga.pivot_index)
+    return Node(
+        node_id("step", saga.name, step.name),
+        "step",
+        tuple(label),
+        tuple(detail),
+        step.doc,
+        emphasis=index == saga.pivot_index,
+    )
 
 
 def _outcome(g: GraphBuilder, event: Event | None, saga: Saga, outcome: str) -> str:

@@ -77,7 +77,9 @@ def _saga(g: GraphBuilder, saga: Saga) -> None:
 
 
 def _external(g: GraphBuilder, external: External) -> None:
-    me = g.node(Node(node_id("external", external.name), "external", (external.name, "(external)"), tooltip=external.doc))
+    me = g.node(
+        Node(node_id("external", external.name), "external", (external.name, "(external)"), tooltip=external.doc)
+    )
     for event in external.publishes:
         g.edge(Edge(me, event_node(g, event)))
     for event in external.consumes:
