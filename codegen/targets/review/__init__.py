@@ -13,7 +13,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import PurePosixPath
 
-from codegen.diagrams import view_names, view_source
+from codegen.diagrams import build_view, view_names, view_source
 from codegen.diagrams.render import DotFailed, DotNotFound, inline_svg, render
 from codegen.files import GeneratedFile
 from codegen.header import html_header
@@ -37,10 +37,10 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
 
 
 def _figure(flow: Flow, view: str) -> Html:
+    caption = _TITLES.get(view) or f"Saga {view.removeprefix('saga:')}: happy path, failures and compensations (red, dashed)"
+    if not build_view(flow, view).nodes:
+        return el("figure", el("figcaption", caption), el("p", "Nothing to draw: this flow declares no events, services or external systems.", class_="muted"))
     svg = render(view_source(flow, view, "dot"), "svg", "the review page").decode("utf-8")
-    caption = (
-        _TITLES.get(view) or f"Saga {view.removeprefix('saga:')}: happy path, failures and compensations (red, dashed)"
-    )
     return el("figure", el("figcaption", caption), Html(inline_svg(svg)), id=f"diagram-{view.replace(':', '-')}")
 
 
