@@ -83,11 +83,21 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
             if r.path.resolve() in imported or r.flow is None:
                 continue
             flow_options = replace(options, warnings=tuple(d for d in r.diagnostics if not d.is_error))
-            files = [f for name in targets for f in registry[name].build(r.flow, flow_options)]
-            plans.append(writer.plan(r.flow.name, out, files))
+            flow = r.flow.model_copy(update={"path": _project_path(r.path, r.flow.path, config.root)})
+            files = [f for name in targets for f in registry[name].build(flow, flow_options)]
+            plans.append(writer.plan(flow.name, out, files))
     except (writer.UnsafePathError, TargetError) as err:
         return fail(str(err), EXIT_FAILED)
     return _report_check(plans) if check else _write(plans)
+
+
+def _project_path(spec: Path, shown: str, root: Path) -> str:
+    """The spec's path relative to the project root (the folder of pyproject.toml), so that
+    generated headers do not change with the folder flowgen runs in; as shown otherwise."""
+    try:
+        return spec.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return shown
 
 
 def _report_check(plans: list[writer.WritePlan]) -> int:
