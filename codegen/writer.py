@@ -29,6 +29,8 @@ from codegen.files import GeneratedFile, LineNote
 
 Action = Literal["create", "update", "delete", "merge", "keep-user", "conflict", "unchanged", "orphan"]
 MANIFEST_DIR = ".flowgen"
+# The manifest entry of a user-owned file: never deleted, but reported once the spec drops it.
+USER_OWNED = "user"
 
 
 class UnsafePathError(ValueError):
@@ -133,6 +135,7 @@ def _plan_generated(result: WritePlan, f: GeneratedFile, existing: str | None) -
 
 
 def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists: bool) -> None:
+    result.manifest[str(f.path)] = USER_OWNED
     if not exists:
         result.changes.append(Change(f.path, "create", "user-owned: yours to edit"))
         result.contents[f.path] = f.content
@@ -163,10 +166,16 @@ def _plan_removals(result: WritePlan, produced: set[PurePosixPath]) -> None:
         current = _read(dest)
         if current is None:
             continue
-        if _digest(current) == digest:
+        if digest != USER_OWNED and _digest(current) == digest:
             result.changes.append(Change(rel, "delete", "no longer produced by the spec"))
+            continue
+        # Remembered while it exists, so the warning repeats until someone acts on it.
+        result.manifest[rel_text] = digest
+        if digest == USER_OWNED:
+            detail = "the spec no longer has what this file implements; it is yours, so it was left in place: delete it when done"
         else:
-            result.changes.append(Change(rel, "orphan", "no longer produced by the spec, but edited since: left in place"))
+            detail = "no longer produced by the spec, but edited since: left in place"
+        result.changes.append(Change(rel, "orphan", detail))
 
 
 def apply(p: WritePlan) -> None:

@@ -202,3 +202,25 @@ def test_output_is_identical_across_hash_seeds(tmp_path: Path, flowgen: Runner) 
         assert result.returncode == 0, result.stderr
         trees.append(tree(tmp_path / f"out-{seed}"))
     assert trees[0] and trees[0] == trees[1] == trees[2]
+
+
+def test_spec_loses_a_service(tmp_path: Path, flowgen: Runner) -> None:
+    """Its interface is deleted; the user's implementation stays, with a warning on every run."""
+    from tests.pytarget import EDGES
+
+    spec = tmp_path / "edges.flow"
+    spec.write_text(EDGES.read_text())
+    args = ("generate", "edges.flow", "--out", "out", "--target", "python")
+    assert flowgen(*args, cwd=tmp_path).returncode == 0
+    package = tmp_path / "out/python/python_edges"
+    (package / "services/empty.py").write_text("# our notes\n")
+    spec.write_text(EDGES.read_text().replace("service Empty {\n}\n", ""))
+    for _ in range(2):
+        result = flowgen(*args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert not (package / "handlers/empty.py").exists()
+        assert (package / "services/empty.py").read_text() == "# our notes\n"
+        assert (
+            "warning: out/python/python_edges/services/empty.py: the spec no longer has what this file implements"
+            in result.stderr
+        )

@@ -143,7 +143,7 @@ def test_user_file_is_created_once_and_never_overwritten(tmp_path: Path) -> None
     plan = write(out, [gen("svc.py", "new stub\n", ownership="user"), gen("gen.py", "g\n")])
     assert actions(plan) == {"svc.py": "keep-user", "gen.py": "unchanged"} and plan.stale == []
     assert (out / "svc.py").read_bytes() == b"mine\r\n"
-    assert "svc.py" not in json.loads((out / writer.MANIFEST_DIR / "f.json").read_text())["files"]
+    assert json.loads((out / writer.MANIFEST_DIR / "f.json").read_text())["files"]["svc.py"] == writer.USER_OWNED
 
 
 def test_user_file_merge_conflict_and_notes(tmp_path: Path) -> None:
@@ -179,8 +179,21 @@ def test_removed_file_edited_since_is_kept(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write(out, [gen("old.py", "old\n")])
     (out / "old.py").write_text("edited\n")
-    plan = write(out, [])
-    assert actions(plan) == {"old.py": "orphan"} and (out / "old.py").read_text() == "edited\n"
+    for _ in range(2):
+        plan = write(out, [])
+        assert actions(plan) == {"old.py": "orphan"} and (out / "old.py").read_text() == "edited\n"
+
+
+def test_user_file_the_spec_drops_is_kept_and_reported_until_removed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("services/old.py", "mine\n", ownership="user"), gen("keep.py", "k\n")])
+    for _ in range(2):  # reported on every run while the file is there
+        plan = write(out, [gen("keep.py", "k\n")])
+        assert actions(plan) == {"services/old.py": "orphan", "keep.py": "unchanged"} and plan.stale == []
+        assert "it is yours, so it was left in place" in plan.notices[0].detail
+        assert (out / "services/old.py").read_text() == "mine\n"
+    (out / "services/old.py").unlink()
+    assert actions(write(out, [gen("keep.py", "k\n")])) == {"keep.py": "unchanged"}
 
 
 def test_tampered_manifest_cannot_delete_outside(tmp_path: Path) -> None:

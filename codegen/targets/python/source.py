@@ -70,10 +70,15 @@ def paragraphs(*parts: str | None) -> str:
 
 
 def format_module(lines: Iterable[str]) -> str:
-    """Join and format with black, in-process (imported here so `flowgen check` never loads it)."""
+    """Join and format with black, in-process (imported here so `flowgen check` never loads it).
+
+    Black's defaults, with the target version named (the generated distribution requires
+    3.11) to skip detecting it; a test proves the result is what `black --check` expects.
+    """
     import black
 
-    return black.format_str("\n".join(lines).rstrip("\n") + "\n", mode=black.Mode())
+    mode = black.Mode(target_versions={black.TargetVersion.PY311})
+    return black.format_str("\n".join(lines).rstrip("\n") + "\n", mode=mode)
 
 
 class Imports:
