@@ -76,8 +76,9 @@ def format_module(lines: Iterable[str]) -> str:
     3.11) to skip detecting it; a test proves the result is what `black --check` expects.
     """
     import black
+    from black.mode import TargetVersion
 
-    mode = black.Mode(target_versions={black.TargetVersion.PY311})
+    mode = black.Mode(target_versions={TargetVersion.PY311})
     return black.format_str("\n".join(lines).rstrip("\n") + "\n", mode=mode)
 
 
