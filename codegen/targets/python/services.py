@@ -97,15 +97,23 @@ def _class_names(node: ast.ClassDef) -> frozenset[str]:
     return frozenset(names)
 
 
-def _find_class(source: str, name: str) -> _ClassInfo | str:
+@dataclass(frozen=True)
+class _NotMergeable:
+    reason: str
+    class_missing: bool = False
+
+
+def _find_class(source: str, name: str) -> _ClassInfo | _NotMergeable:
     """The user's class, or why it cannot be found."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError) as err:
-        return f"it does not parse ({err.__class__.__name__}: {err})"
+        return _NotMergeable(f"it does not parse ({err.__class__.__name__}: {err})")
     found = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name]
     if len(found) != 1:
-        return f"it has no top-level class `{name}`" if not found else f"it defines class `{name}` more than once"
+        if not found:
+            return _NotMergeable(f"it has no top-level class `{name}`", class_missing=True)
+        return _NotMergeable(f"it defines class `{name}` more than once")
     return _ClassInfo(found[0], _class_names(found[0]), _module_names(tree))
 
 
@@ -159,12 +167,19 @@ def _render_stub(lines: list[str], unit: str, newline: str) -> str:
     return newline.join(out)
 
 
-def _instructions(flow: Flow, service: Service, missing: list[Handler], why: str, needs: list[str]) -> str:
+def _instructions(
+    flow: Flow, service: Service, missing: list[Handler], why: str, needs: list[str], has_class: bool
+) -> str:
     path = f"{python_package(flow)}/services/{service_module(service.name)}.py"
-    methods = "\n\n".join("\n".join(indented(stub(service, h))) for h in missing)
+    methods = "\n\n".join(_render_stub(stub(service, h), INDENT, "\n") for h in missing)
+    name = service_class(service.name)
+    where = (
+        f"Add to class `{name}`"
+        if has_class
+        else f"Define `class {name}({handlers_class(service.name)})` (it is imported by that name) with"
+    )
     imports = "".join(f"\n  {line}" for line in needs)
-    also = f"\nand make sure the module imports:{imports}" if needs else ""
-    return f"cannot add handler stubs to {path} automatically: {why}.\nAdd to class `{service_class(service.name)}`:\n\n{methods}\n{also}"
+    return f"cannot add handler stubs to {path} automatically: {why}.\n{where}:\n\n{methods}\n\nand make sure the module imports:{imports}"
 
 
 def _required_imports(flow: Flow, missing: list[Handler]) -> list[str]:
@@ -178,26 +193,35 @@ def merge_service(existing: str, flow: Flow, service: Service) -> UserMerge:
     """Add stubs for handlers the user's class lacks, inserting text and changing nothing else."""
     info = _find_class(existing, service_class(service.name))
     missing_all = list(service.handlers)
-    if isinstance(info, str):
-        return UserMerge(None, (_instructions(flow, service, missing_all, info, _required_imports(flow, missing_all)),))
+    if isinstance(info, _NotMergeable):
+        needs = _required_imports(flow, missing_all)
+        message = _instructions(flow, service, missing_all, info.reason, needs, has_class=not info.class_missing)
+        return UserMerge(None, (message,))
     notes = orphans(info.node, service)
     missing = [h for h in service.handlers if h.name not in info.bound]
     if not missing:
         return UserMerge(existing, (), notes)
-    needed = [*_STUB_NAMES, *(["Sequence"] if any(uses_sequence(h) for h in missing) else [])]
-    absent = [n for n in needed if n not in info.module_names]
-    unit = _body_indent(existing, info.node)
-    why = None
-    if absent:
-        why = "it does not import " + ", ".join(f"`{n}`" for n in absent)
-    elif unit is None:
-        why = f"the body of class `{info.node.name}` does not start on its own indented line"
-    merged = None if why else _insert(existing, info.node, missing, service, unit or INDENT)
+    why = _blocker(existing, info, missing)
+    merged = (
+        None if why else _insert(existing, info.node, missing, service, _body_indent(existing, info.node) or INDENT)
+    )
     if merged is None:
         why = why or "the result would not parse"
-        return UserMerge(None, (_instructions(flow, service, missing, why, _required_imports(flow, missing)),), notes)
+        message = _instructions(flow, service, missing, why, _required_imports(flow, missing), has_class=True)
+        return UserMerge(None, (message,), notes)
     added = ", ".join(f"`{h.name}`" for h in missing)
     return UserMerge(merged, (f"added stubs for {added} to class `{info.node.name}`",), notes)
+
+
+def _blocker(existing: str, info: _ClassInfo, missing: list[Handler]) -> str | None:
+    """Why appending stubs to the class would not be safe, or None."""
+    needed = [*_STUB_NAMES, *(["Sequence"] if any(uses_sequence(h) for h in missing) else [])]
+    absent = [n for n in needed if n not in info.module_names]
+    if absent:
+        return "it does not import " + ", ".join(f"`{n}`" for n in absent)
+    if _body_indent(existing, info.node) is None:
+        return f"the body of class `{info.node.name}` does not start on its own indented line"
+    return None
 
 
 def _insert(existing: str, node: ast.ClassDef, missing: list[Handler], service: Service, unit: str) -> str | None:
@@ -209,6 +233,6 @@ def _insert(existing: str, node: ast.ClassDef, missing: list[Handler], service: 
     text = lead + "".join(newline + _render_stub(stub(service, h), unit, newline) + newline for h in missing)
     merged = existing[:at] + text + existing[at:]
     check = _find_class(merged, node.name)
-    if isinstance(check, str) or not all(h.name in check.bound for h in missing):
+    if isinstance(check, _NotMergeable) or not all(h.name in check.bound for h in missing):
         return None
     return merged
