@@ -33,3 +33,27 @@ def logical_id(*parts: str) -> str:
 def python_field_name(name: str) -> str:
     """A field name usable as a Python attribute; keywords get a trailing underscore."""
     return name + "_" if name in PYTHON_RESERVED else name
+
+
+# ---- CloudFormation logical IDs ----------------------------------------------------
+# The CloudFormation target names its resources with these, and the clash check
+# (dsl.rules.names) predicts the same IDs, so a spec that would make two resources
+# share an ID, or an ID longer than CloudFormation allows, is an error in `check`.
+
+STACK_RESOURCE_IDS = ("EventBus", "IdempotencyTable", "HttpApi", "HttpApiStage")
+HANDLER_RESOURCE_SUFFIXES = ("Queue", "DeadLetterQueue", "QueuePolicy", "Rule", "Function", "Role", "LogGroup", "EventSourceMapping")
+SAGA_RESOURCE_SUFFIXES = ("", "Role", "TriggerRule", "TriggerRole")
+API_RESOURCE_SUFFIXES = ("Route", "Integration", "Role")
+
+
+def handler_resource_base(service: str, handler: str) -> str:
+    return logical_id(service, handler)
+
+
+def saga_resource_base(saga: str) -> str:
+    return logical_id(saga, "Saga")
+
+
+def api_resource_base(service: str, method: str, path: str) -> str:
+    """`Orders`, `POST`, `/orders/{id}` -> `ApiOrdersPostOrdersId`."""
+    return logical_id("Api", service, method.lower(), *re.split(r"[^A-Za-z0-9]+", path))
