@@ -1,0 +1,65 @@
+"""A saga's resources: its state machine and role, and the rule that starts it on the trigger.
+
+The definition is an object (`Definition`), with queue URLs and the bus name
+filled in by CloudFormation through `DefinitionSubstitutions`.
+"""
+
+from __future__ import annotations
+
+from codegen.names import handler_logical_id
+from codegen.targets.cloudformation import iam
+from codegen.targets.cloudformation.handlers import Stack, event_pattern
+from codegen.targets.cloudformation.states import definition
+from codegen.targets.cloudformation.template import Json, Template, get_att, ref
+from dsl.model import Handler, Saga
+from dsl.naming import saga_resource_base
+
+
+def saga_handlers(saga: Saga) -> list[Handler]:
+    """The handlers a saga sends commands to: step actions and compensations."""
+    calls = [c for s in saga.steps for c in (s.action, s.compensation) if c is not None]
+    return [c.handler for c in calls]
+
+
+def add_saga(t: Template, stack: Stack, saga: Saga) -> None:
+    base = saga_resource_base(saga.name)
+    label = f"saga {saga.name}"
+    queues = sorted({handler_logical_id(h, "Queue") for h in saga_handlers(saga)})
+    statements = [iam.send_to_queues(queues)]
+    outcomes = [e.name for e in (saga.on_completed, saga.on_compensated) if e is not None]
+    if outcomes:
+        statements.append(iam.put_events(stack.bus, stack.flow.name, outcomes))
+    role = t.add(
+        base + "Role", "AWS::IAM::Role", iam.role("states.amazonaws.com", "saga", statements), saga.span, label
+    )
+    machine: Json = {
+        "Definition": definition(
+            stack.flow, saga, lambda h: "${" + handler_logical_id(h, "Queue") + "}", "${" + stack.bus + "}"
+        ),
+        "DefinitionSubstitutions": {**{q: ref(q) for q in queues}, stack.bus: stack.bus_name},
+        "RoleArn": get_att(role, "Arn"),
+        "StateMachineType": "STANDARD",
+    }
+    state_machine = t.add(base, "AWS::StepFunctions::StateMachine", machine, saga.span, label)
+    _trigger(t, stack, saga, state_machine)
+    t.output(base + "Arn", ref(state_machine), f"state machine of {label}")
+
+
+def _trigger(t: Template, stack: Stack, saga: Saga, state_machine: str) -> None:
+    base = saga_resource_base(saga.name)
+    label = f"saga {saga.name} / trigger {saga.trigger.name}"
+    role = t.add(
+        base + "TriggerRole",
+        "AWS::IAM::Role",
+        iam.role("events.amazonaws.com", "start", [iam.start_execution(state_machine)]),
+        saga.span,
+        label,
+    )
+    rule = {
+        "Description": f"{saga.trigger.name} starts saga {saga.name}",
+        "EventBusName": stack.bus_name,
+        "EventPattern": event_pattern(stack.flow, saga.trigger.name),
+        "State": "ENABLED",
+        "Targets": [{"Arn": ref(state_machine), "Id": "StateMachine", "RoleArn": get_att(role, "Arn")}],
+    }
+    t.add(base + "TriggerRule", "AWS::Events::Rule", rule, saga.span, label)
