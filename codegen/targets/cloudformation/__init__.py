@@ -67,7 +67,7 @@ def _skeleton(flow: Flow) -> Template:
     lines = header_lines(flow)
     assert DO_NOT_EDIT in lines[1]
     return Template(
-        description=f"flow {flow.name} {flow.version}: " + " ".join(lines),
+        description=" ".join(lines),
         metadata={
             "flowgen": {"notice": " ".join(lines), "flow": flow.name, "version": flow.version, "spec": flow.path}
         },

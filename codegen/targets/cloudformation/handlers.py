@@ -27,6 +27,7 @@ RUNTIME = "python3.12"
 RETENTION_SECONDS = 14 * 86_400
 LOG_RETENTION_DAYS = 30
 BATCH_SIZE = 10
+MAX_DESCRIPTION = 256  # of a function
 # AWS's advice for a queue that feeds a function: six times the function timeout.
 VISIBILITY_FACTOR = 6
 
@@ -174,7 +175,7 @@ def _function(stack: Stack, handler: Handler, role: str, log_group: str) -> Json
     if handler.policy.idempotent and stack.table is not None:
         variables["IDEMPOTENCY_TABLE"] = ref(stack.table)
     return {
-        "Description": element(handler),
+        "Description": element(handler)[:MAX_DESCRIPTION],
         "Runtime": RUNTIME,
         "Handler": lambda_handler(stack.flow, handler),
         "Code": {"S3Bucket": ref(stack.code_bucket), "S3Key": ref(stack.code_key)},

@@ -29,6 +29,7 @@ when the trigger has it as a required field of the same type. Otherwise
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from codegen.targets.cloudformation.template import Json
@@ -57,12 +58,22 @@ INIT, COMPLETED, COMPENSATED, WHICH_FAILURE = "init", "completed", "compensated"
 QueuePlaceholder = Callable[[Handler], str]
 
 
+MAX_STATE_NAME = 80
+
+
+def state_name(text: str) -> str:
+    """A state name within Step Functions' 80 characters: long names keep a hash to stay unique."""
+    if len(text) <= MAX_STATE_NAME:
+        return text
+    return text[: MAX_STATE_NAME - 9] + "~" + hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 def step_state(step: SagaStep) -> str:
-    return f"step {step.name}"
+    return state_name(f"step {step.name}")
 
 
 def undo_state(step: SagaStep) -> str:
-    return f"undo {step.name}"
+    return state_name(f"undo {step.name}")
 
 
 def definition(flow: Flow, saga: Saga, queue: QueuePlaceholder, bus: str) -> Json:
@@ -233,7 +244,7 @@ def _emit_completed(flow: Flow, saga: Saga, bus: str, states: Json) -> str:
         supplier = next((s for s in reversed(saga.steps) if _carries(s.action.command.success, f)), None)
         if supplier is not None:
             detail[f"{f.name}.$"] = f"$.steps.{supplier.name}.payload.{f.name}"
-    name = f"emit {event.name}"
+    name = state_name(f"emit {event.name}")
     states[name] = _emit(flow, event, bus, detail, COMPLETED)
     return name
 
@@ -244,7 +255,7 @@ def _compensated_tail(flow: Flow, saga: Saga, bus: str, states: Json) -> str:
     if event is None:
         return COMPENSATED
     base = {f"{f.name}.$": f"$.detail.{f.name}" for f in event.fields if _carries(saga.trigger, f)}
-    plain = f"emit {event.name}"
+    plain = state_name(f"emit {event.name}")
     states[plain] = _emit(flow, event, bus, base, COMPENSATED)
     choices = []
     for reply in _failure_replies(saga):
@@ -255,7 +266,7 @@ def _compensated_tail(flow: Flow, saga: Saga, bus: str, states: Json) -> str:
         }
         if not extra:
             continue
-        read, emit = f"read {reply.name}", f"emit {event.name} after {reply.name}"
+        read, emit = state_name(f"read {reply.name}"), state_name(f"emit {event.name} after {reply.name}")
         parse = {"reply.$": "$.error.Error", "payload.$": "States.StringToJson($.error.Cause)"}
         states[read] = {"Type": "Pass", "Parameters": parse, "ResultPath": "$.failure", "Next": emit}
         states[emit] = _emit(flow, event, bus, {**base, **extra}, COMPENSATED)

@@ -23,7 +23,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from codegen.targets.cloudformation.states import COMPLETED, INIT, SEND_AND_WAIT, UNTIL_SUCCESS, step_state, undo_state
+from codegen.targets.cloudformation.states import (
+    COMPLETED,
+    INIT,
+    MAX_STATE_NAME,
+    SEND_AND_WAIT,
+    UNTIL_SUCCESS,
+    step_state,
+    undo_state,
+)
 from dsl.model import Flow, Saga
 from dsl.naming import saga_resource_base
 
@@ -119,6 +127,8 @@ def definition_problems(definition: Json, substitutions: Json) -> list[str]:
     start = definition.get("StartAt")
     problems = [] if start in states else [f"StartAt `{start}` is not a state"]
     for name, state in states.items():
+        if len(name) > MAX_STATE_NAME:
+            problems.append(f"state name `{name}` is longer than {MAX_STATE_NAME} characters")
         problems += [f"state `{name}` goes to unknown state `{t}`" for t in successors(state) if t not in states]
         terminal = state.get("Type") in ("Succeed", "Fail", "Choice") or state.get("End") is True
         if terminal == ("Next" in state):
