@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dsl.model import Flow
+from dsl.model import Command, EnumType, Event, Flow, Record
 from dsl.naming import (
     API_RESOURCE_SUFFIXES,
     HANDLER_RESOURCE_SUFFIXES,
@@ -36,7 +36,7 @@ def _clash(ctx: RuleContext, seen: dict[str, tuple[str, Span]], ident: str, name
 def check_target_names(ctx: RuleContext) -> None:
     flow = ctx.flow
     _reserved(ctx, flow.name, flow.span, "flow")
-    declared = [*flow.records, *flow.enums, *flow.events, *flow.commands]
+    declared: list[Record | EnumType | Event | Command] = [*flow.records, *flow.enums, *flow.events, *flow.commands]
     for decl in declared:
         _reserved(ctx, decl.name, decl.span, "declaration")
     modules: dict[str, tuple[str, Span]] = {}
@@ -52,7 +52,8 @@ def check_target_names(ctx: RuleContext) -> None:
         for step in saga.steps:
             _reserved(ctx, step.name, step.span, "step")
     _check_logical_ids(ctx)
-    for decl in [*flow.records, *flow.events, *flow.commands]:
+    payloads: list[Record | Event | Command] = [*flow.records, *flow.events, *flow.commands]
+    for decl in payloads:
         fields: dict[str, tuple[str, Span]] = {}
         for f in decl.fields:
             py = f.name + "_" if f.name in PYTHON_RESERVED else f.name
