@@ -25,6 +25,10 @@ from dsl.naming import saga_resource_base
 from tests.cloudformation_support import REGION, Generated, all_specs, for_moto, generate, spec_id, upload_code
 
 STACK = "flowgen-test"
+CODE = [
+    {"ParameterKey": "CodeBucket", "ParameterValue": "flowgen-code"},
+    {"ParameterKey": "CodeKey", "ParameterValue": "package.zip"},
+]
 
 
 @dataclass
@@ -57,10 +61,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Deployed]:
             cloudformation.create_stack(
                 StackName=STACK,
                 TemplateBody=json.dumps(template),
-                Parameters=[
-                    {"ParameterKey": "CodeBucket", "ParameterValue": "flowgen-code"},
-                    {"ParameterKey": "CodeKey", "ParameterValue": "package.zip"},
-                ],
+                Parameters=[p for p in CODE if p["ParameterKey"] in template.get("Parameters", {})],
                 Capabilities=["CAPABILITY_IAM"],
             )
         described = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
@@ -135,7 +136,7 @@ def _quiet_consumers(stack: Deployed) -> None:
     it would invoke the functions (through Docker) and cannot start Step Functions from a rule."""
     lambdas, events = stack.client("lambda"), stack.client("events")
     for mapping in lambdas.list_event_source_mappings()["EventSourceMappings"]:
-        lambdas.delete_event_source_mapping(UUID=mapping["UUID"])
+        lambdas.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
     for saga in stack.flow.sagas:
         events.remove_targets(
             Rule=stack.physical[saga_resource_base(saga.name) + "TriggerRule"],

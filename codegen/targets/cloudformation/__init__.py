@@ -26,6 +26,13 @@ from codegen.targets.cloudformation.verify import flow_problems
 from dsl.model import Flow
 
 BUS, TABLE = "EventBus", "IdempotencyTable"
+CODE_PARAMETERS = {
+    "CodeBucket": {
+        "Type": "String",
+        "Description": "S3 bucket of the functions' deployment package (the generated Python)",
+    },
+    "CodeKey": {"Type": "String", "Description": "S3 key of the functions' deployment package"},
+}
 
 
 def template_path(flow: Flow) -> PurePosixPath:
@@ -71,13 +78,7 @@ def _skeleton(flow: Flow) -> Template:
         metadata={
             "flowgen": {"notice": " ".join(lines), "flow": flow.name, "version": flow.version, "spec": flow.path}
         },
-        parameters={
-            "CodeBucket": {
-                "Type": "String",
-                "Description": "S3 bucket of the functions' deployment package (the generated Python)",
-            },
-            "CodeKey": {"Type": "String", "Description": "S3 key of the functions' deployment package"},
-        },
+        parameters=dict(CODE_PARAMETERS) if flow.handlers() else {},
     )
 
 
