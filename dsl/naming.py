@@ -36,13 +36,14 @@ def python_field_name(name: str) -> str:
 
 
 # ---- CloudFormation logical IDs ----------------------------------------------------
-# The CloudFormation target names its resources with these, and the clash check
-# (dsl.rules.names) predicts the same IDs, so a spec that would make two resources
-# share an ID, or an ID longer than CloudFormation allows, is an error in `check`.
+# `codegen.names` builds every logical ID from these bases and suffixes, and the
+# clash check (dsl.rules.names) predicts the same IDs, so a spec that would make
+# two resources share an ID, or an ID longer than CloudFormation allows, is an
+# error in `check`. A test holds the generated templates to these lists.
 
 STACK_RESOURCE_IDS = ("EventBus", "IdempotencyTable", "HttpApi", "HttpApiStage")
 HANDLER_RESOURCE_SUFFIXES = ("Queue", "DeadLetterQueue", "QueuePolicy", "Rule", "Function", "Role", "LogGroup", "EventSourceMapping")
-SAGA_RESOURCE_SUFFIXES = ("", "Role", "TriggerRule", "TriggerRole")
+SAGA_RESOURCE_SUFFIXES = ("StateMachine", "StateMachineRole", "TriggerRule", "TriggerRole")
 API_RESOURCE_SUFFIXES = ("Route", "Integration", "Role")
 
 
@@ -54,6 +55,7 @@ def saga_resource_base(saga: str) -> str:
     return logical_id(saga, "Saga")
 
 
-def api_resource_base(service: str, method: str, path: str) -> str:
-    """`Orders`, `POST`, `/orders/{id}` -> `ApiOrdersPostOrdersId`."""
-    return logical_id("Api", service, method.lower(), *re.split(r"[^A-Za-z0-9]+", path))
+def api_resource_base(method: str, path: str) -> str:
+    """`POST /orders/{order_id}` -> `ApiPostOrdersOrderId`; `GET /` -> `ApiGetRoot`."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", path) if w] or ["root"]
+    return logical_id("Api", method.lower(), *words)

@@ -110,6 +110,8 @@ def for_moto(template: Json) -> Json:
             props["DefinitionString"] = {
                 "Fn::Sub": [json.dumps(props.pop("Definition")), props.pop("DefinitionSubstitutions")]
             }
+            # CloudFormation shortens a generated name to the 80 characters a state machine allows; moto does not.
+            props["StateMachineName"] = rid[:80]
         if resource["Type"] == "AWS::SQS::Queue" and props.get("FifoQueue"):
             # CloudFormation names an unnamed FIFO queue `...fifo` itself; moto does not.
             props["QueueName"] = f"{rid}.fifo"

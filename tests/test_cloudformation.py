@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from codegen import names
 from codegen.names import handler_logical_id, lambda_handler
 from codegen.targets.cloudformation.handlers import VISIBILITY_FACTOR, element
 from codegen.targets.cloudformation.sagas import saga_handlers
@@ -24,7 +25,6 @@ from codegen.targets.cloudformation.states import UNTIL_SUCCESS, step_state
 from codegen.targets.cloudformation.verify import main as verify_main
 from dsl.durations import seconds_ceil
 from dsl.model import Flow, Handler
-from dsl.naming import api_resource_base, saga_resource_base
 from dsl.rules.names import cloudformation_ids
 from tests.cloudformation_support import EDGE_SPECS, Generated, all_problems, all_specs, generate, lint, spec_id
 from tests.conftest import ROOT, SKETCH, Runner
@@ -195,24 +195,26 @@ def test_function_roles_grant_only_what_the_handler_does(generated: Generated) -
 def test_saga_roles_send_only_to_their_steps_and_emit_only_their_outcomes(generated: Generated) -> None:
     flow = generated.flow
     for saga in flow.sagas:
-        base = saga_resource_base(saga.name)
-        statements = {a: s for s in _statements(_props(generated, base + "Role")) for a in s["Action"]}
+        machine_id = names.state_machine_logical_id(saga)
+        statements = {
+            a: s for s in _statements(_props(generated, names.state_machine_role_logical_id(saga))) for a in s["Action"]
+        }
         assert set(statements) <= {"sqs:SendMessage", "events:PutEvents"}
         queues = {r["Fn::GetAtt"][0] for r in statements["sqs:SendMessage"]["Resource"]}
         assert queues == {handler_logical_id(h, "Queue") for h in saga_handlers(saga)}
         outcomes = sorted({e.name for e in (saga.on_completed, saga.on_compensated) if e})
         if outcomes:
             assert statements["events:PutEvents"]["Condition"]["StringEquals"]["events:detail-type"] == outcomes
-        (start,) = _statements(_props(generated, base + "TriggerRole"))
-        assert (start["Action"], start["Resource"]) == (["states:StartExecution"], {"Ref": base})
-        rule = _props(generated, base + "TriggerRule")
+        (start,) = _statements(_props(generated, names.saga_trigger_role_logical_id(saga)))
+        assert (start["Action"], start["Resource"]) == (["states:StartExecution"], {"Ref": machine_id})
+        rule = _props(generated, names.saga_trigger_rule_logical_id(saga))
         assert rule["EventPattern"] == {"source": [flow.name], "detail-type": [saga.trigger.name]}
-        assert rule["Targets"][0]["Arn"] == {"Ref": base}
+        assert rule["Targets"][0]["Arn"] == {"Ref": machine_id}
 
 
 def test_saga_timeouts_and_retries_follow_the_spec(generated: Generated) -> None:
     for saga in generated.flow.sagas:
-        machine = _props(generated, saga_resource_base(saga.name))
+        machine = _props(generated, names.state_machine_logical_id(saga))
         definition = machine["Definition"]
         assert isinstance(definition, dict)
         assert definition.get("TimeoutSeconds") == (seconds_ceil(saga.timeout_ms) if saga.timeout_ms else None)
@@ -240,7 +242,8 @@ def test_saga_timeouts_and_retries_follow_the_spec(generated: Generated) -> None
 
 
 def _definition(g: Generated, saga: str) -> Json:
-    return _props(g, saga_resource_base(saga))["Definition"]  # type: ignore[no-any-return]
+    (found,) = [s for s in g.flow.sagas if s.name == saga]
+    return _props(g, names.state_machine_logical_id(found))["Definition"]  # type: ignore[no-any-return]
 
 
 def test_outcome_fields_come_from_the_trigger_then_the_replies() -> None:
@@ -271,9 +274,8 @@ def test_each_route_puts_only_its_event(generated: Generated) -> None:
     endpoints = [a for s in flow.services for a in s.apis]
     assert ("HttpApi" in _resources(generated)) == bool(endpoints)
     for api in endpoints:
-        base = api_resource_base(api.service, api.method, api.path)
-        assert _props(generated, base + "Route")["RouteKey"] == api.route
-        integration = _props(generated, base + "Integration")
+        assert _props(generated, names.api_route_logical_id(api))["RouteKey"] == api.route
+        integration = _props(generated, names.api_integration_logical_id(api))
         assert integration["IntegrationSubtype"] == "EventBridge-PutEvents"
         params = integration["RequestParameters"]
         assert (params["Source"], params["DetailType"], params["Detail"]) == (
@@ -281,7 +283,7 @@ def test_each_route_puts_only_its_event(generated: Generated) -> None:
             api.event.name,
             "$request.body",
         )
-        (statement,) = _statements(_props(generated, base + "Role"))
+        (statement,) = _statements(_props(generated, names.api_role_logical_id(api)))
         assert statement["Condition"]["StringEquals"]["events:detail-type"] == [api.event.name]
 
 
@@ -289,7 +291,7 @@ def test_outputs_name_what_a_deployment_needs(generated: Generated) -> None:
     flow = generated.flow
     outputs = set(generated.template["Outputs"])
     expected = {"EventBusName", "EventBusArn"} | {handler_logical_id(h, "QueueUrl") for h in flow.handlers()}
-    expected |= {saga_resource_base(s.name) + "Arn" for s in flow.sagas}
+    expected |= {names.state_machine_logical_id(s) + "Arn" for s in flow.sagas}
     expected |= {"HttpApiEndpoint"} if any(s.apis for s in flow.services) else set()
     assert outputs == expected
 
@@ -298,7 +300,9 @@ def test_outputs_name_what_a_deployment_needs(generated: Generated) -> None:
 
 
 def _break_next(t: Json) -> str:
-    t["Resources"]["CheckoutSaga"]["Properties"]["Definition"]["States"]["step charge"]["Next"] = "step nowhere"
+    t["Resources"]["CheckoutSagaStateMachine"]["Properties"]["Definition"]["States"]["step charge"][
+        "Next"
+    ] = "step nowhere"
     return "step nowhere"
 
 
@@ -315,7 +319,7 @@ def _break_get_att(t: Json) -> str:
 
 
 def _break_compensation_order(t: Json) -> str:
-    states = t["Resources"]["CheckoutSaga"]["Properties"]["Definition"]["States"]
+    states = t["Resources"]["CheckoutSagaStateMachine"]["Properties"]["Definition"]["States"]
     states["step ship"]["Catch"][0]["Next"] = "undo reserve"
     states["undo reserve"]["Next"] = "undo charge"
     states["undo charge"]["Next"] = "which failure"
@@ -323,19 +327,22 @@ def _break_compensation_order(t: Json) -> str:
 
 
 def _break_reachability(t: Json) -> str:
-    t["Resources"]["CheckoutSaga"]["Properties"]["Definition"]["States"]["forgotten"] = {"Type": "Pass", "End": True}
+    t["Resources"]["CheckoutSagaStateMachine"]["Properties"]["Definition"]["States"]["forgotten"] = {
+        "Type": "Pass",
+        "End": True,
+    }
     return "`forgotten` is unreachable"
 
 
 def _break_substitution(t: Json) -> str:
-    del t["Resources"]["CheckoutSaga"]["Properties"]["DefinitionSubstitutions"]["PaymentsChargeQueue"]
+    del t["Resources"]["CheckoutSagaStateMachine"]["Properties"]["DefinitionSubstitutions"]["PaymentsChargeQueue"]
     return "PaymentsChargeQueue"
 
 
 def _break_protocol(t: Json) -> str:
-    t["Resources"]["CheckoutSaga"]["Properties"]["Definition"]["States"]["step reserve"]["Parameters"]["MessageBody"][
-        "kind"
-    ] = "command"
+    t["Resources"]["CheckoutSagaStateMachine"]["Properties"]["Definition"]["States"]["step reserve"]["Parameters"][
+        "MessageBody"
+    ]["kind"] = "command"
     return "adapter protocol"
 
 
@@ -369,7 +376,7 @@ def test_a_compensation_after_the_pivot_fails_the_checks() -> None:
 
     g = generate(next(s for s in EDGE_SPECS if s.stem == "fulfilment"))
     broken = g.template
-    states = broken["Resources"]["DispatchSaga"]["Properties"]["Definition"]["States"]
+    states = broken["Resources"]["DispatchSagaStateMachine"]["Properties"]["Definition"]["States"]
     states["step notify"]["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "undo pick"}]
     assert flow_problems(g.flow, g.template) == []
     assert any("runs after the pivot" in p for p in flow_problems(g.flow, broken))

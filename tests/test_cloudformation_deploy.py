@@ -18,10 +18,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from codegen import names
 from codegen.names import handler_logical_id, lambda_handler
 from codegen.targets.cloudformation.handlers import function_timeout
 from dsl.model import Flow, Handler
-from dsl.naming import saga_resource_base
 from tests.cloudformation_support import REGION, Generated, all_specs, for_moto, generate, spec_id, upload_code
 
 STACK = "flowgen-test"
@@ -107,15 +107,14 @@ def test_functions_and_their_event_sources_exist(stack: Deployed) -> None:
 def test_state_machines_and_their_triggers_exist(stack: Deployed) -> None:
     sfn, events = stack.client("stepfunctions"), stack.client("events")
     for saga in stack.flow.sagas:
-        base = saga_resource_base(saga.name)
-        arn = stack.outputs[base + "Arn"]
+        arn = stack.outputs[names.state_machine_logical_id(saga) + "Arn"]
         definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
         queue_urls = {stack.queue_url(h) for h in stack.flow.handlers()}
         sent_to = {
             s["Parameters"]["QueueUrl"] for s in definition["States"].values() if "QueueUrl" in s.get("Parameters", {})
         }
         assert sent_to and sent_to <= queue_urls, "placeholders were substituted with the real queue URLs"
-        rule = stack.physical[base + "TriggerRule"]
+        rule = stack.physical[names.saga_trigger_rule_logical_id(saga)]
         targets = events.list_targets_by_rule(Rule=rule, EventBusName=stack.outputs["EventBusName"])["Targets"]
         assert [t["Arn"] for t in targets] == [arn]
 
@@ -139,7 +138,7 @@ def _quiet_consumers(stack: Deployed) -> None:
         lambdas.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
     for saga in stack.flow.sagas:
         events.remove_targets(
-            Rule=stack.physical[saga_resource_base(saga.name) + "TriggerRule"],
+            Rule=stack.physical[names.saga_trigger_rule_logical_id(saga)],
             EventBusName=stack.outputs["EventBusName"],
             Ids=["StateMachine"],
         )

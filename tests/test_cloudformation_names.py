@@ -20,17 +20,17 @@ external Outside { publishes Ping  consumes PingDone }
 
 CASES = {
     "a route and a handler": (
-        "service Orders { api POST /orders -> Ping  publishes Ping }\nservice ApiOrders { on Ping -> post_orders { idempotent by id } }\n",
-        "ApiOrdersPostOrdersRole",
+        "service Orders { api POST /orders -> Ping  publishes Ping }\nservice ApiPost { on Ping -> orders { idempotent by id } }\n",
+        "ApiPostOrdersRole",
     ),
     "a saga and a handler": (
-        "service Check { on Ping -> out_saga { idempotent by id } }\nservice Stock { handles Poke { idempotent by id } }\n"
+        "service Check { on Ping -> out_saga_state_machine { idempotent by id } }\nservice Stock { handles Poke { idempotent by id } }\n"
         "saga CheckOut { trigger Ping  step poke: Stock.Poke  on completed emit PingDone }\n",
-        "CheckOutSagaRole",
+        "CheckOutSagaStateMachineRole",
     ),
     "two routes": (
         "service Orders { api POST /orders/{id} -> Ping  api POST /orders/id -> Ping  publishes Ping }\n",
-        "ApiOrdersPostOrdersIdRoute",
+        "ApiPostOrdersIdRoute",
     ),
     "two handlers through a suffix": (
         "service Stock { on Ping -> a { idempotent by id }  on PingDone -> a_dead_letter { idempotent by id } }\n",

@@ -68,8 +68,8 @@ def cloudformation_ids(flow: Flow) -> list[tuple[str, str, Span]]:
             base = handler_resource_base(service.name, h.name)
             ids += [(base + suffix, f"{service.name}.{h.name}", h.span) for suffix in HANDLER_RESOURCE_SUFFIXES]
         for api in service.apis:
-            base = api_resource_base(service.name, api.method, api.path)
-            ids += [(base + suffix, f"{service.name} {api.route}", api.span) for suffix in API_RESOURCE_SUFFIXES]
+            base = api_resource_base(api.method, api.path)
+            ids += [(base + suffix, f"`{api.route}`", api.span) for suffix in API_RESOURCE_SUFFIXES]
     for saga in flow.sagas:
         ids += [(saga_resource_base(saga.name) + suffix, f"saga {saga.name}", saga.span) for suffix in SAGA_RESOURCE_SUFFIXES]
     return ids

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import PurePosixPath
 
+from codegen import names
 from codegen.files import GeneratedFile
 from codegen.header import DO_NOT_EDIT, header_lines
 from codegen.options import GenerateOptions
@@ -25,7 +26,7 @@ from codegen.targets.cloudformation.template import Template, get_att, ref, sub
 from codegen.targets.cloudformation.verify import flow_problems
 from dsl.model import Flow
 
-BUS, TABLE = "EventBus", "IdempotencyTable"
+BUS, TABLE = names.EVENT_BUS_LOGICAL_ID, names.IDEMPOTENCY_TABLE_LOGICAL_ID
 CODE_PARAMETERS = {
     "CodeBucket": {
         "Type": "String",

@@ -8,13 +8,13 @@ caller: add an authorizer in front of a public deployment.
 
 from __future__ import annotations
 
+from codegen import names
 from codegen.targets.cloudformation import iam
 from codegen.targets.cloudformation.handlers import Stack
 from codegen.targets.cloudformation.template import Template, get_att, ref, sub
 from dsl.model import ApiEndpoint
-from dsl.naming import api_resource_base
 
-HTTP_API, STAGE = "HttpApi", "HttpApiStage"
+HTTP_API, STAGE = names.HTTP_API_LOGICAL_ID, names.HTTP_API_STAGE_LOGICAL_ID
 
 
 def add_api(t: Template, stack: Stack, endpoints: list[ApiEndpoint]) -> None:
@@ -39,12 +39,11 @@ def add_api(t: Template, stack: Stack, endpoints: list[ApiEndpoint]) -> None:
 
 
 def _route(t: Template, stack: Stack, endpoint: ApiEndpoint) -> None:
-    base = api_resource_base(endpoint.service, endpoint.method, endpoint.path)
     label = f"service {endpoint.service} / api {endpoint.route} -> {endpoint.event.name}"
     policy = iam.role(
         "apigateway.amazonaws.com", "put-event", [iam.put_events(stack.bus, stack.flow.name, [endpoint.event.name])]
     )
-    role = t.add(base + "Role", "AWS::IAM::Role", policy, endpoint.span, label)
+    role = t.add(names.api_role_logical_id(endpoint), "AWS::IAM::Role", policy, endpoint.span, label)
     integration = {
         "ApiId": ref(HTTP_API),
         "IntegrationType": "AWS_PROXY",
@@ -58,10 +57,12 @@ def _route(t: Template, stack: Stack, endpoint: ApiEndpoint) -> None:
             "Detail": "$request.body",
         },
     }
-    t.add(base + "Integration", "AWS::ApiGatewayV2::Integration", integration, endpoint.span, label)
+    t.add(
+        names.api_integration_logical_id(endpoint), "AWS::ApiGatewayV2::Integration", integration, endpoint.span, label
+    )
     route = {
         "ApiId": ref(HTTP_API),
         "RouteKey": endpoint.route,
-        "Target": {"Fn::Join": ["/", ["integrations", ref(base + "Integration")]]},
+        "Target": {"Fn::Join": ["/", ["integrations", ref(names.api_integration_logical_id(endpoint))]]},
     }
-    t.add(base + "Route", "AWS::ApiGatewayV2::Route", route, endpoint.span, label)
+    t.add(names.api_route_logical_id(endpoint), "AWS::ApiGatewayV2::Route", route, endpoint.span, label)

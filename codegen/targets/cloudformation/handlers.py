@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codegen.names import handler_logical_id, lambda_handler
+from codegen import names
+from codegen.names import lambda_handler
 from codegen.targets.cloudformation import iam
 from codegen.targets.cloudformation.template import Json, Template, get_att, ref
 from dsl.durations import seconds_ceil
@@ -69,21 +70,21 @@ def add_handler(t: Template, stack: Stack, handler: Handler) -> None:
     if handler.trigger == "event":
         _subscription(t, stack, handler, queue)
     log_group = t.add(
-        handler_logical_id(handler, "LogGroup"),
+        names.log_group_logical_id(handler),
         "AWS::Logs::LogGroup",
         {"RetentionInDays": LOG_RETENTION_DAYS},
         handler.span,
         element(handler),
     )
     role = t.add(
-        handler_logical_id(handler, "Role"),
+        names.role_logical_id(handler),
         "AWS::IAM::Role",
         iam.role("lambda.amazonaws.com", "handler", _statements(stack, handler, queue, log_group)),
         handler.span,
         element(handler),
     )
     function = t.add(
-        handler_logical_id(handler, "Function"),
+        names.function_logical_id(handler),
         "AWS::Lambda::Function",
         _function(stack, handler, role, log_group),
         handler.span,
@@ -96,13 +97,13 @@ def add_handler(t: Template, stack: Stack, handler: Handler) -> None:
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
     }
     t.add(
-        handler_logical_id(handler, "EventSourceMapping"),
+        names.event_source_mapping_logical_id(handler),
         "AWS::Lambda::EventSourceMapping",
         mapping,
         handler.span,
         element(handler),
     )
-    t.output(handler_logical_id(handler, "QueueUrl"), ref(queue), f"queue of {element(handler)}")
+    t.output(names.queue_logical_id(handler) + "Url", ref(queue), f"queue of {element(handler)}")
 
 
 def _queues(t: Template, handler: Handler) -> str:
@@ -118,7 +119,7 @@ def _queues(t: Template, handler: Handler) -> str:
         if is_fifo(handler):
             dlq_props["FifoQueue"] = True
         dlq = t.add(
-            handler_logical_id(handler, "DeadLetterQueue"),
+            names.dlq_logical_id(handler),
             "AWS::SQS::Queue",
             dlq_props,
             handler.policy.dlq_span or handler.span,
@@ -128,7 +129,7 @@ def _queues(t: Template, handler: Handler) -> str:
             "deadLetterTargetArn": get_att(dlq, "Arn"),
             "maxReceiveCount": handler.policy.attempts,
         }
-    return t.add(handler_logical_id(handler, "Queue"), "AWS::SQS::Queue", props, handler.span, element(handler))
+    return t.add(names.queue_logical_id(handler), "AWS::SQS::Queue", props, handler.span, element(handler))
 
 
 def _subscription(t: Template, stack: Stack, handler: Handler, queue: str) -> None:
@@ -142,7 +143,7 @@ def _subscription(t: Template, stack: Stack, handler: Handler, queue: str) -> No
         "State": "ENABLED",
         "Targets": [target],
     }
-    rule = t.add(handler_logical_id(handler, "Rule"), "AWS::Events::Rule", rule_props, handler.span, element(handler))
+    rule = t.add(names.rule_logical_id(handler), "AWS::Events::Rule", rule_props, handler.span, element(handler))
     statement = {
         "Effect": "Allow",
         "Principal": {"Service": "events.amazonaws.com"},
@@ -151,7 +152,7 @@ def _subscription(t: Template, stack: Stack, handler: Handler, queue: str) -> No
         "Condition": {"ArnEquals": {"aws:SourceArn": get_att(rule, "Arn")}},
     }
     policy = {"Queues": [ref(queue)], "PolicyDocument": {"Version": iam.VERSION, "Statement": [statement]}}
-    t.add(handler_logical_id(handler, "QueuePolicy"), "AWS::SQS::QueuePolicy", policy, handler.span, element(handler))
+    t.add(names.queue_policy_logical_id(handler), "AWS::SQS::QueuePolicy", policy, handler.span, element(handler))
 
 
 def event_pattern(flow: Flow, event: str) -> Json:

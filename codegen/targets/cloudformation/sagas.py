@@ -6,13 +6,12 @@ filled in by CloudFormation through `DefinitionSubstitutions`.
 
 from __future__ import annotations
 
-from codegen.names import handler_logical_id
+from codegen import names
 from codegen.targets.cloudformation import iam
 from codegen.targets.cloudformation.handlers import Stack, event_pattern
 from codegen.targets.cloudformation.states import definition
 from codegen.targets.cloudformation.template import Json, Template, get_att, ref
 from dsl.model import Handler, Saga
-from dsl.naming import saga_resource_base
 
 
 def saga_handlers(saga: Saga) -> list[Handler]:
@@ -22,44 +21,45 @@ def saga_handlers(saga: Saga) -> list[Handler]:
 
 
 def add_saga(t: Template, stack: Stack, saga: Saga) -> None:
-    base = saga_resource_base(saga.name)
     label = f"saga {saga.name}"
-    queues = sorted({handler_logical_id(h, "Queue") for h in saga_handlers(saga)})
+    queues = sorted({names.queue_logical_id(h) for h in saga_handlers(saga)})
     statements = [iam.send_to_queues(queues)]
     outcomes = [e.name for e in (saga.on_completed, saga.on_compensated) if e is not None]
     if outcomes:
         statements.append(iam.put_events(stack.bus, stack.flow.name, outcomes))
-    role = t.add(
-        base + "Role", "AWS::IAM::Role", iam.role("states.amazonaws.com", "saga", statements), saga.span, label
-    )
+    role = iam.role("states.amazonaws.com", "saga", statements)
+    t.add(names.state_machine_role_logical_id(saga), "AWS::IAM::Role", role, saga.span, label)
     machine: Json = {
-        "Definition": definition(
-            stack.flow, saga, lambda h: "${" + handler_logical_id(h, "Queue") + "}", "${" + stack.bus + "}"
-        ),
+        "Definition": definition(stack.flow, saga, _queue_placeholder, "${" + stack.bus + "}"),
         "DefinitionSubstitutions": {**{q: ref(q) for q in queues}, stack.bus: stack.bus_name},
-        "RoleArn": get_att(role, "Arn"),
+        "RoleArn": get_att(names.state_machine_role_logical_id(saga), "Arn"),
         "StateMachineType": "STANDARD",
     }
-    state_machine = t.add(base, "AWS::StepFunctions::StateMachine", machine, saga.span, label)
+    state_machine = t.add(
+        names.state_machine_logical_id(saga), "AWS::StepFunctions::StateMachine", machine, saga.span, label
+    )
     _trigger(t, stack, saga, state_machine)
-    t.output(base + "Arn", ref(state_machine), f"state machine of {label}")
+    t.output(state_machine + "Arn", ref(state_machine), f"state machine of {label}")
+
+
+def _queue_placeholder(handler: Handler) -> str:
+    return "${" + names.queue_logical_id(handler) + "}"
 
 
 def _trigger(t: Template, stack: Stack, saga: Saga, state_machine: str) -> None:
-    base = saga_resource_base(saga.name)
     label = f"saga {saga.name} / trigger {saga.trigger.name}"
-    role = t.add(
-        base + "TriggerRole",
-        "AWS::IAM::Role",
-        iam.role("events.amazonaws.com", "start", [iam.start_execution(state_machine)]),
-        saga.span,
-        label,
-    )
+    role = iam.role("events.amazonaws.com", "start", [iam.start_execution(state_machine)])
+    t.add(names.saga_trigger_role_logical_id(saga), "AWS::IAM::Role", role, saga.span, label)
+    target = {
+        "Arn": ref(state_machine),
+        "Id": "StateMachine",
+        "RoleArn": get_att(names.saga_trigger_role_logical_id(saga), "Arn"),
+    }
     rule = {
         "Description": f"{saga.trigger.name} starts saga {saga.name}",
         "EventBusName": stack.bus_name,
         "EventPattern": event_pattern(stack.flow, saga.trigger.name),
         "State": "ENABLED",
-        "Targets": [{"Arn": ref(state_machine), "Id": "StateMachine", "RoleArn": get_att(role, "Arn")}],
+        "Targets": [target],
     }
-    t.add(base + "TriggerRule", "AWS::Events::Rule", rule, saga.span, label)
+    t.add(names.saga_trigger_rule_logical_id(saga), "AWS::Events::Rule", rule, saga.span, label)

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from codegen.names import state_machine_logical_id
 from codegen.targets.cloudformation.states import (
     COMPLETED,
     INIT,
@@ -33,7 +34,6 @@ from codegen.targets.cloudformation.states import (
     undo_state,
 )
 from dsl.model import Flow, Saga
-from dsl.naming import saga_resource_base
 
 Json = dict[str, Any]
 PSEUDO_PARAMETERS = frozenset(
@@ -228,7 +228,7 @@ def flow_problems(flow: Flow, template: Json) -> list[str]:
     """Everything above, for the template generated from `flow`."""
     problems = template_problems(template)
     for saga in flow.sagas:
-        resource = template.get("Resources", {}).get(saga_resource_base(saga.name))
+        resource = template.get("Resources", {}).get(state_machine_logical_id(saga))
         if resource is None:
             problems.append(f"saga `{saga.name}` has no state machine")
             continue
