@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from codegen import names
 from codegen.names import lambda_handler
 from codegen.targets.cloudformation import iam
-from codegen.targets.cloudformation.template import Json, Template, get_att, ref
+from codegen.targets.cloudformation.template import Json, Scope, Template, get_att, ref
 from dsl.durations import seconds_ceil
 from dsl.model import Flow, Handler
 
 RUNTIME = "python3.12"
 RETENTION_SECONDS = 14 * 86_400
-LOG_RETENTION_DAYS = 30
+LOG_DAYS = 30  # retention of a function's logs
 BATCH_SIZE = 10
 MAX_DESCRIPTION = 256  # of a function
 # AWS's advice for a queue that feeds a function: six times the function timeout.
@@ -66,29 +66,15 @@ def is_fifo(handler: Handler) -> bool:
 
 
 def add_handler(t: Template, stack: Stack, handler: Handler) -> None:
-    queue = _queues(t, handler)
+    here = t.scope(handler.span, element(handler))
+    queue = _queues(t, here, handler)
     if handler.trigger == "event":
-        _subscription(t, stack, handler, queue)
-    log_group = t.add(
-        names.log_group_logical_id(handler),
-        "AWS::Logs::LogGroup",
-        {"RetentionInDays": LOG_RETENTION_DAYS},
-        handler.span,
-        element(handler),
-    )
-    role = t.add(
-        names.role_logical_id(handler),
-        "AWS::IAM::Role",
-        iam.role("lambda.amazonaws.com", "handler", _statements(stack, handler, queue, log_group)),
-        handler.span,
-        element(handler),
-    )
-    function = t.add(
-        names.function_logical_id(handler),
-        "AWS::Lambda::Function",
-        _function(stack, handler, role, log_group),
-        handler.span,
-        element(handler),
+        _subscription(here, stack, handler, queue)
+    log_group = here.add(names.log_group_logical_id(handler), "AWS::Logs::LogGroup", {"RetentionInDays": LOG_DAYS})
+    policy = iam.role("lambda.amazonaws.com", "handler", _statements(stack, handler, queue, log_group))
+    role = here.add(names.role_logical_id(handler), "AWS::IAM::Role", policy)
+    function = here.add(
+        names.function_logical_id(handler), "AWS::Lambda::Function", _function(stack, handler, role, log_group)
     )
     mapping = {
         "EventSourceArn": get_att(queue, "Arn"),
@@ -96,43 +82,33 @@ def add_handler(t: Template, stack: Stack, handler: Handler) -> None:
         "BatchSize": BATCH_SIZE,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
     }
-    t.add(
-        names.event_source_mapping_logical_id(handler),
-        "AWS::Lambda::EventSourceMapping",
-        mapping,
-        handler.span,
-        element(handler),
-    )
-    t.output(names.queue_logical_id(handler) + "Url", ref(queue), f"queue of {element(handler)}")
+    here.add(names.event_source_mapping_logical_id(handler), "AWS::Lambda::EventSourceMapping", mapping)
+    t.output(queue + "Url", ref(queue), f"queue of {element(handler)}")
 
 
-def _queues(t: Template, handler: Handler) -> str:
+def _queues(t: Template, here: Scope, handler: Handler) -> str:
+    """The handler's queue, behind a dead-letter queue when the policy asks for one."""
+    fifo: Json = {"FifoQueue": True} if is_fifo(handler) else {}
     props: Json = {
         "VisibilityTimeout": VISIBILITY_FACTOR * function_timeout(handler),
         "MessageRetentionPeriod": RETENTION_SECONDS,
         "SqsManagedSseEnabled": True,
+        **fifo,
+        **({"ContentBasedDeduplication": True} if fifo else {}),
     }
-    if is_fifo(handler):
-        props.update(FifoQueue=True, ContentBasedDeduplication=True)
     if handler.policy.dlq:
-        dlq_props: Json = {"MessageRetentionPeriod": RETENTION_SECONDS, "SqsManagedSseEnabled": True}
-        if is_fifo(handler):
-            dlq_props["FifoQueue"] = True
-        dlq = t.add(
-            names.dlq_logical_id(handler),
-            "AWS::SQS::Queue",
-            dlq_props,
-            handler.policy.dlq_span or handler.span,
-            element(handler),
-        )
+        dlq_props = {"MessageRetentionPeriod": RETENTION_SECONDS, "SqsManagedSseEnabled": True, **fifo}
+        dlq_scope = t.scope(handler.policy.dlq_span or handler.span, element(handler))
+        dlq = dlq_scope.add(names.dlq_logical_id(handler), "AWS::SQS::Queue", dlq_props)
         props["RedrivePolicy"] = {
             "deadLetterTargetArn": get_att(dlq, "Arn"),
             "maxReceiveCount": handler.policy.attempts,
         }
-    return t.add(names.queue_logical_id(handler), "AWS::SQS::Queue", props, handler.span, element(handler))
+    return here.add(names.queue_logical_id(handler), "AWS::SQS::Queue", props)
 
 
-def _subscription(t: Template, stack: Stack, handler: Handler, queue: str) -> None:
+def _subscription(here: Scope, stack: Stack, handler: Handler, queue: str) -> None:
+    """The rule that sends the handler's event to its queue, and the policy that lets only it."""
     target: Json = {"Arn": get_att(queue, "Arn"), "Id": "Queue"}
     if handler.input.ordered_by is not None:
         target["SqsParameters"] = {"MessageGroupId": handler.input.ordered_by.name}
@@ -143,7 +119,7 @@ def _subscription(t: Template, stack: Stack, handler: Handler, queue: str) -> No
         "State": "ENABLED",
         "Targets": [target],
     }
-    rule = t.add(names.rule_logical_id(handler), "AWS::Events::Rule", rule_props, handler.span, element(handler))
+    rule = here.add(names.rule_logical_id(handler), "AWS::Events::Rule", rule_props)
     statement = {
         "Effect": "Allow",
         "Principal": {"Service": "events.amazonaws.com"},
@@ -152,7 +128,7 @@ def _subscription(t: Template, stack: Stack, handler: Handler, queue: str) -> No
         "Condition": {"ArnEquals": {"aws:SourceArn": get_att(rule, "Arn")}},
     }
     policy = {"Queues": [ref(queue)], "PolicyDocument": {"Version": iam.VERSION, "Statement": [statement]}}
-    t.add(names.queue_policy_logical_id(handler), "AWS::SQS::QueuePolicy", policy, handler.span, element(handler))
+    here.add(names.queue_policy_logical_id(handler), "AWS::SQS::QueuePolicy", policy)
 
 
 def event_pattern(flow: Flow, event: str) -> Json:

@@ -28,16 +28,15 @@ def add_saga(t: Template, stack: Stack, saga: Saga) -> None:
     if outcomes:
         statements.append(iam.put_events(stack.bus, stack.flow.name, outcomes))
     role = iam.role("states.amazonaws.com", "saga", statements)
-    t.add(names.state_machine_role_logical_id(saga), "AWS::IAM::Role", role, saga.span, label)
+    here = t.scope(saga.span, label)
+    here.add(names.state_machine_role_logical_id(saga), "AWS::IAM::Role", role)
     machine: Json = {
         "Definition": definition(stack.flow, saga, _queue_placeholder, "${" + stack.bus + "}"),
         "DefinitionSubstitutions": {**{q: ref(q) for q in queues}, stack.bus: stack.bus_name},
         "RoleArn": get_att(names.state_machine_role_logical_id(saga), "Arn"),
         "StateMachineType": "STANDARD",
     }
-    state_machine = t.add(
-        names.state_machine_logical_id(saga), "AWS::StepFunctions::StateMachine", machine, saga.span, label
-    )
+    state_machine = here.add(names.state_machine_logical_id(saga), "AWS::StepFunctions::StateMachine", machine)
     _trigger(t, stack, saga, state_machine)
     t.output(state_machine + "Arn", ref(state_machine), f"state machine of {label}")
 

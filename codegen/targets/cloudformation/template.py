@@ -49,6 +49,10 @@ class Template:
         self.resources[logical_id] = {"Type": kind, "Properties": properties, "Metadata": provenance(span, element)}
         return logical_id
 
+    def scope(self, span: Span, element: str) -> Scope:
+        """A view that adds resources for one spec element."""
+        return Scope(self, span, element)
+
     def output(self, name: str, value: Json, description: str) -> None:
         if name in self.outputs:
             raise ValueError(f"bug: two outputs named {name}")
@@ -68,3 +72,15 @@ class Template:
 
     def render(self) -> str:
         return json.dumps(self.as_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Adds resources that all come from one spec element (same span, same label)."""
+
+    template: Template
+    span: Span
+    element: str
+
+    def add(self, logical_id: str, kind: str, properties: Json) -> str:
+        return self.template.add(logical_id, kind, properties, self.span, self.element)
