@@ -38,6 +38,7 @@ _LABELS = {
     "$END": "the end of the file",
 }
 
+_UNITS = ("ms", "s", "m", "h", "d")
 _DECLARATION_KEYWORDS = ["type", "enum", "event", "command", "policy", "defaults", "service", "saga", "external", "import"]
 _HEADER_HINT = "a spec starts with a header such as `flow checkout version 1.0.0`"
 
@@ -97,7 +98,7 @@ def describe_unexpected(err: UnexpectedInput, text: str, path: str) -> tuple[str
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
         return _describe_eof(err, text, path)
     if isinstance(err, UnexpectedToken):
-        return _describe_token(err, path)
+        return _describe_token(err, text, path)
     if isinstance(err, UnexpectedCharacters):
         return _describe_character(err, text, path)
     return ("the text cannot be parsed here", None, _point(path, err.line, err.column))
@@ -114,7 +115,7 @@ def _describe_eof(err: UnexpectedInput, text: str, path: str) -> tuple[str, str 
     return (message, None, _end_of(text, path))
 
 
-def _describe_token(err: UnexpectedToken, path: str) -> tuple[str, str | None, Span]:
+def _describe_token(err: UnexpectedToken, text: str, path: str) -> tuple[str, str | None, Span]:
     tok = err.token
     value = str(tok)
     span = Span(
@@ -126,7 +127,43 @@ def _describe_token(err: UnexpectedToken, path: str) -> tuple[str, str | None, S
     )
     expected = set(err.expected)
     message = f"unexpected `{value}`; expected {_expected_text(expected)}"
-    return (message, _hint_for_token(tok.type, value, expected), span)
+    start = tok.start_pos or 0
+    if tok.type == "NAME" and value in _UNITS and _after_retry_count(text, start):
+        return _duration_for_count(text, start, span, value)
+    hint = _unclosed_before(text, start) or _hint_for_token(tok.type, value, expected)
+    return (message, hint, span)
+
+
+def _unclosed_before(text: str, pos: int) -> str | None:
+    """A hint naming a `{` before `pos` that the file never closes: the likely cause of an error at `pos`."""
+    opened = unclosed_brace(text)
+    if opened is None:
+        return None
+    line, column = opened
+    if (line, column) >= _line_col(text, pos):
+        return None
+    return f"the `{{` at line {line}, column {column} is never closed: add the missing `}}`"
+
+
+def _after_retry_count(text: str, pos: int) -> bool:
+    """True when `pos` directly follows `retry <digits>`."""
+    before = text[:pos]
+    digits = before.rstrip("0123456789")
+    return len(digits) < len(before) and digits.rstrip().endswith("retry") and digits != digits.rstrip()
+
+
+def _duration_for_count(text: str, unit_start: int, unit_span: Span, unit: str) -> tuple[str, str | None, Span]:
+    """`retry 5s`: the lexer splits it into `5` and `s`; say what the writer meant."""
+    digits = len(text[:unit_start]) - len(text[:unit_start].rstrip("0123456789"))
+    number = text[unit_start - digits : unit_start]
+    span = unit_span.model_copy(update={"column": max(1, unit_span.column - digits)})
+    message = f"expected a number of attempts, not the duration `{number}{unit}`"
+    return (message, f"`retry {number}` counts every attempt, the first included", span)
+
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return (line, pos - (text.rfind("\n", 0, pos) + 1) + 1)
 
 
 def _hint_for_token(kind: str, value: str, expected: set[str]) -> str | None:
@@ -141,7 +178,7 @@ def _hint_for_token(kind: str, value: str, expected: set[str]) -> str | None:
             return f"did you mean `{close[0]}`?"
     if kind == "DURATION" and "INT" in expected:
         return "a retry takes a number of attempts, e.g. `retry 5 backoff exponential 200ms..30s`"
-    if kind == "INT" and "DURATION" in expected:
+    if kind in ("INT", "NUMBER") and "DURATION" in expected:
         return f"add a unit: `{value}ms`, `{value}s`, `{value}m`, `{value}h` or `{value}d`"
     if kind == "NAME" and "RBRACE" in expected and "COLON" not in expected:
         return "each member starts with a keyword; fields take the form `name: type`"
