@@ -23,6 +23,12 @@ from dsl.syntax_errors import describe_unexpected
 from grammar import grammar_text
 
 MAX_TYPE_DEPTH = 32
+# Words that start a clause among fields. The grammar already rejects them as a
+# field name wherever a clause could follow; rejecting the rest keeps the rule simple.
+_CLAUSE_KEYWORDS = {
+    "key": "`key` starts a key clause (`key order_id`); call the field e.g. `key_id`",
+    "ordered": "`ordered` starts an ordering clause (`ordered by customer_id`); call the field e.g. `ordering`",
+}
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
@@ -170,6 +176,8 @@ class _Builder(Transformer[Token, Any]):
 
     def field(self, c: list[Any]) -> ast.Field:
         name = self._name(c[0])
+        if name.text in _CLAUSE_KEYWORDS:
+            self.state.reporter.add("syntax-error", f"`{name.text}` is a keyword in this position; choose another name", name.span, _CLAUSE_KEYWORDS[name.text])
         type_expr = c[1]
         constraints: tuple[ast.Constraint, ...] = tuple(c[2]) if len(c) > 2 else ()
         end = constraints[-1].span if constraints else type_expr.span
