@@ -41,6 +41,7 @@ class _ParseState:
     doc_blocks: dict[int, tuple[int, list[str], Span]] = field(default_factory=dict)
     last_doc_line: int = -10
     last_doc_start: int = -10
+    too_deep: set[Span] = field(default_factory=set)
 
 
 def _token_span(state: _ParseState, tok: Token) -> Span:
@@ -219,10 +220,13 @@ class _Builder(Transformer[Token, Any]):
         return ast.OptionalType(span=c[0].span.to(self._span(c[1])), inner=c[0])
 
     def _nested(self, node: ast.TypeExpr) -> ast.TypeExpr:
+        """`node`, or a placeholder once nesting passes MAX_TYPE_DEPTH (reported once per type)."""
         depth, probe = 0, node
         while isinstance(probe, (ast.ListType, ast.MapType, ast.OptionalType)) and depth <= MAX_TYPE_DEPTH:
             probe = probe.value if isinstance(probe, ast.MapType) else getattr(probe, "item", None) or probe.inner  # type: ignore[union-attr]
             depth += 1
+        if isinstance(probe, ast.NamedType) and probe.span in self.state.too_deep:
+            return self._too_deep(node)
         if depth > MAX_TYPE_DEPTH:
             self.state.reporter.add(
                 "nesting-too-deep",
@@ -230,8 +234,13 @@ class _Builder(Transformer[Token, Any]):
                 node.span,
                 "declare a named `type` for the inner structure",
             )
-            return ast.NamedType(span=node.span, name=ast.Name(text="string", span=node.span))
+            return self._too_deep(node)
         return node
+
+    def _too_deep(self, node: ast.TypeExpr) -> ast.TypeExpr:
+        placeholder = ast.NamedType(span=node.span, name=ast.Name(text="string", span=node.span))
+        self.state.too_deep.add(node.span)
+        return placeholder
 
     # -- options
     def retry_opt(self, c: list[Any]) -> ast.RetryOption:
