@@ -28,7 +28,7 @@ def check_target_names(ctx: RuleContext) -> None:
     _reserved(ctx, flow.name, flow.span, "flow")
     declared = [*flow.records, *flow.enums, *flow.events, *flow.commands]
     for decl in declared:
-        _reserved(ctx, decl.name, decl.span, "declaration")
+        _reserved(ctx, decl.name, decl.name_span, "declaration")
     modules: dict[str, tuple[str, Span]] = {}
     resources: dict[str, tuple[str, Span]] = {}
     for service in flow.services:
