@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dsl import ast
 from dsl.model import (
     Command,
@@ -165,9 +167,15 @@ class TypeResolver:
     def constraints(self, f: ast.Field, t: TypeRef) -> Constraints:
         base = t.inner if isinstance(t, OptionalRef) else t
         values: dict[str, int | float | str] = {}
+        written: dict[str, ast.Constraint] = {}
         for c in f.constraints:
+            if c.name.text in written:
+                self.report.add("duplicate-clause", f"`{c.name.text}` is given twice", c.span, f"keep one; the first is `{_shown(written[c.name.text])}`")
+                continue
+            written[c.name.text] = c
             if self._constraint_fits(c, base):
                 values[c.name.text] = c.value
+        self._check_ranges(written, values)
         return Constraints(
             minimum=_num(values.get("min")),
             maximum=_num(values.get("max")),
@@ -175,6 +183,20 @@ class TypeResolver:
             max_length=_int(values.get("max_length")),
             pattern=_str(values.get("pattern")),
         )
+
+    def _check_ranges(self, written: dict[str, ast.Constraint], values: dict[str, int | float | str]) -> None:
+        """Bounds that no value can meet, and patterns that are not regular expressions."""
+        for low, high in (("min", "max"), ("min_length", "max_length")):
+            lo, hi = values.get(low), values.get(high)
+            if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
+                span = written[low].span.to(written[high].span)
+                self.report.add("constraint-mismatch", f"`{low} {lo}` is above `{high} {hi}`: no value fits", span, "swap the bounds")
+        pattern = values.get("pattern")
+        if isinstance(pattern, str):
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                self.report.add("constraint-mismatch", f"`pattern` is not a regular expression: {err.msg}", written["pattern"].span, "check its brackets, parentheses and escapes")
 
     def _constraint_fits(self, c: ast.Constraint, t: TypeRef) -> bool:
         name = c.name.text
@@ -237,6 +259,10 @@ class TypeResolver:
             if target is not None and reply.text in events:
                 replies.append(events[reply.text])
         return Command(name=decl.name.text, fields=fields, key=key, ordered_by=ordered, replies=tuple(replies), doc=decl.doc, span=decl.span, name_span=decl.name.span)
+
+
+def _shown(c: ast.Constraint) -> str:
+    return f'{c.name.text} "{c.value}"' if isinstance(c.value, str) else f"{c.name.text} {c.value}"
 
 
 def _num(v: int | float | str | None) -> int | float | None:
