@@ -63,6 +63,20 @@ def check_publishers(ctx: RuleContext) -> None:
             )
 
 
+def check_api_events(ctx: RuleContext) -> None:
+    """An API entry point puts its event on the bus, so its service should say it publishes it."""
+    for service in ctx.flow.services:
+        listed = {e.name for e in service.publishes}
+        for api in service.apis:
+            if api.event.name not in listed:
+                ctx.report.add(
+                    "api-event-not-published",
+                    f"`{api.route}` emits `{api.event.name}`, which `{service.name}` does not list under `publishes`",
+                    api.span,
+                    f"add `publishes {api.event.name}` to service `{service.name}`",
+                )
+
+
 def check_consumers(ctx: RuleContext) -> None:
     consumed = consumers(ctx.flow)
     published = publishers(ctx.flow)
