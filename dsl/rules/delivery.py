@@ -23,7 +23,7 @@ def check_idempotency(ctx: RuleContext) -> None:
                 _not_idempotent(ctx, handler)
             continue
         window = policy.idempotency.within_ms
-        if window is not None and window < policy.worst_case_ms():
+        if window and window < policy.worst_case_ms():
             ctx.report.add(
                 "idempotency-window-too-short",
                 f"`{handler.name}` remembers keys for {format_ms(window)}, but its retries can span {format_ms(policy.worst_case_ms())}",
