@@ -9,6 +9,7 @@ starts on the next line and keeps every comment for `fmt`.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from dsl.syntax_errors import describe_unexpected
 from grammar import grammar_text
 
 MAX_TYPE_DEPTH = 32
+MAX_INTEGER = 2**63 - 1
 # Words that start a clause among fields. The grammar already rejects them as a
 # field name wherever a clause could follow; rejecting the rest keeps the rule simple.
 _CLAUSE_KEYWORDS = {
@@ -76,8 +78,25 @@ class _Builder(Transformer[Token, Any]):
     def _duration(self, tok: Token) -> ast.Duration:
         text = str(tok)
         unit = text.lstrip("0123456789")
-        value = int(text[: len(text) - len(unit)])
-        return ast.Duration(millis=value * _UNITS_MS[unit], text=text, span=self._span(tok))
+        value = self._integer(tok, text[: len(text) - len(unit)], "duration")
+        millis = value * _UNITS_MS[unit]
+        if millis > MAX_INTEGER and value < MAX_INTEGER:
+            self._too_large(tok, "duration")
+        return ast.Duration(millis=min(millis, MAX_INTEGER), text=text, span=self._span(tok))
+
+    def _integer(self, tok: Token, digits: str, what: str) -> int:
+        """A whole number that fits 64 bits; a larger one is reported and capped."""
+        sign = -1 if digits.startswith("-") else 1
+        digits = digits.lstrip("-").lstrip("0") or "0"
+        if len(digits) > len(str(MAX_INTEGER)) or int(digits) > MAX_INTEGER:
+            self._too_large(tok, what)
+            return sign * MAX_INTEGER
+        return sign * int(digits)
+
+    def _too_large(self, tok: Token, what: str) -> None:
+        text = str(tok)
+        shown = text if len(text) <= 24 else text[:20] + "..."
+        self.state.reporter.add("invalid-literal", f"{what} `{shown}` is too large", self._span(tok), f"flowgen's numbers fit in 64 bits: at most {MAX_INTEGER}")
 
     # -- module
     def module(self, children: list[Any]) -> ast.Module:
@@ -200,8 +219,11 @@ class _Builder(Transformer[Token, Any]):
             literal = _unquote(str(value))
         elif "." in value:
             literal = float(value)
+            if not math.isfinite(literal):
+                self._too_large(value, "number")
+                literal = math.copysign(float(MAX_INTEGER), literal)
         else:
-            literal = int(value)
+            literal = self._integer(value, str(value), "number")
         return ast.Constraint(span=self._span(name).to(self._span(value)), name=self._name(name), value=literal)
 
     def named_type(self, c: list[Token]) -> ast.NamedType:
@@ -247,7 +269,7 @@ class _Builder(Transformer[Token, Any]):
         kw, attempts = c[0], c[1]
         backoff = c[2] if len(c) > 2 else None
         end = backoff.span if backoff else self._span(attempts)
-        return ast.RetryOption(span=self._span(kw).to(end), attempts=int(attempts), backoff=backoff)
+        return ast.RetryOption(span=self._span(kw).to(end), attempts=self._integer(attempts, str(attempts), "retry count"), backoff=backoff)
 
     def backoff(self, c: list[Token]) -> ast.Backoff:
         kind, *rest = c
