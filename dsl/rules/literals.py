@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from dsl import ast
@@ -43,8 +44,15 @@ def _durations(module: ast.Module) -> Iterator[ast.Duration]:
             yield from (m.duration for m in decl.members if isinstance(m, ast.SagaTimeout))
 
 
+# Semantic Versioning 2.0.0 without build metadata (the grammar has no `+`).
+_NUMERIC_ID = r"(?:0|[1-9][0-9]*)"
+_PRERELEASE_ID = rf"(?:{_NUMERIC_ID}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+SEMVER = re.compile(rf"{_NUMERIC_ID}\.{_NUMERIC_ID}\.{_NUMERIC_ID}(?:-{_PRERELEASE_ID}(?:\.{_PRERELEASE_ID})*)?")
+
+
 def check_literals(ctx: RuleContext) -> None:
     for module in ctx.modules:
+        _check_version(ctx, module.header)
         for option in _options(module):
             if isinstance(option, ast.RetryOption):
                 _check_retry(ctx, option)
@@ -53,6 +61,16 @@ def check_literals(ctx: RuleContext) -> None:
         for duration in _durations(module):
             if duration.millis == 0:
                 ctx.report.add("non-positive-duration", f"duration `{duration.text}` is zero", duration.span, "durations must be positive")
+
+
+def _check_version(ctx: RuleContext, header: ast.Header) -> None:
+    if not SEMVER.fullmatch(header.version):
+        ctx.report.add(
+            "invalid-literal",
+            f"`{header.version}` is not a semantic version",
+            header.version_span,
+            "write MAJOR.MINOR.PATCH without leading zeros, e.g. `1.2.0` or `2.0.0-rc.1`",
+        )
 
 
 def _check_retry(ctx: RuleContext, option: ast.RetryOption) -> None:
