@@ -495,6 +495,11 @@ def _get_parser() -> Lark:
     return _parser
 
 
+def _literals(parser: Lark) -> dict[str, str]:
+    """Terminal name -> the fixed text it matches (RBRACE -> `}`), for error messages."""
+    return {t.name: str(t.pattern.value) for t in parser.terminals if t.pattern.type == "str"}
+
+
 def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
     """Parse one file. Syntax errors become diagnostics and the result is None."""
     with _lock:
@@ -503,7 +508,7 @@ def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
         try:
             module: ast.Module = parser.parse(text)
         except UnexpectedInput as err:
-            message, hint, span = describe_unexpected(err, text, path)
+            message, hint, span = describe_unexpected(err, text, path, _literals(parser))
             reporter.add("syntax-error", message, span, hint)
             return None
         for _first_line, _lines, span in state.doc_blocks.values():

@@ -8,6 +8,7 @@ name". Unclosed braces are found by a small scan, so the hint can point at the
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -23,18 +24,6 @@ _LABELS = {
     "HTTP_METHOD": "an HTTP method (GET, POST, PUT, PATCH, DELETE)",
     "HTTP_PATH": "a path such as `/orders`",
     "RBRACE": "`}`",
-    "LBRACE": "`{`",
-    "LPAR": "`(`",
-    "RPAR": "`)`",
-    "COLON": "`:`",
-    "COMMA": "`,`",
-    "DOT": "`.`",
-    "MORETHAN": "`>`",
-    "LESSTHAN": "`<`",
-    "VBAR": "`|`",
-    "QMARK": "`?`",
-    "__ANON_0": "`->`",
-    "__ANON_1": "`..`",
     "$END": "the end of the file",
 }
 
@@ -43,16 +32,20 @@ _DECLARATION_KEYWORDS = ["type", "enum", "event", "command", "policy", "defaults
 _HEADER_HINT = "a spec starts with a header such as `flow checkout version 1.0.0`"
 
 
-def _label(terminal: str) -> str:
+Literals = Mapping[str, str]
+
+
+def _label(terminal: str, literals: Literals) -> str:
+    """What a reader calls a terminal: `}` for RBRACE, `->` for __ANON_0, "a name" for NAME."""
     if terminal in _LABELS:
         return _LABELS[terminal]
-    if terminal.isupper() and terminal.isalpha():
-        return f"`{terminal.lower()}`"
-    return f"`{terminal}`"
+    if terminal in literals:
+        return f"`{literals[terminal]}`"
+    return "a " + terminal.lower().replace("_", " ").strip()
 
 
-def _expected_text(expected: set[str]) -> str:
-    labels = sorted({_label(t) for t in expected if t not in ("WS", "COMMENT", "DOC_COMMENT")})
+def _expected_text(expected: set[str], literals: Literals) -> str:
+    labels = sorted({_label(t, literals) for t in expected if t not in ("WS", "COMMENT", "DOC_COMMENT")})
     if len(labels) > 8:
         labels = labels[:8] + ["..."]
     return ", ".join(labels)
@@ -93,29 +86,33 @@ def unclosed_brace(text: str) -> tuple[int, int] | None:
     return stack[-1] if stack else None
 
 
-def describe_unexpected(err: UnexpectedInput, text: str, path: str) -> tuple[str, str | None, Span]:
-    """Turn lark's exception into (message, hint, span)."""
+def describe_unexpected(err: UnexpectedInput, text: str, path: str, literals: Literals) -> tuple[str, str | None, Span]:
+    """Turn lark's exception into (message, hint, span).
+
+    `literals` maps the grammar's fixed-string terminals to their text (RBRACE
+    to `}`, lark's generated __ANON_0 to `->`), so no terminal name reaches a reader.
+    """
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
-        return _describe_eof(err, text, path)
+        return _describe_eof(err, text, path, literals)
     if isinstance(err, UnexpectedToken):
-        return _describe_token(err, text, path)
+        return _describe_token(err, text, path, literals)
     if isinstance(err, UnexpectedCharacters):
-        return _describe_character(err, text, path)
+        return _describe_character(err, text, path, literals)
     return ("the text cannot be parsed here", None, _point(path, err.line, err.column))
 
 
-def _describe_eof(err: UnexpectedInput, text: str, path: str) -> tuple[str, str | None, Span]:
+def _describe_eof(err: UnexpectedInput, text: str, path: str, literals: Literals) -> tuple[str, str | None, Span]:
     if not text.strip() or not any(line.strip() and not line.strip().startswith("//") for line in text.splitlines()):
         return ("the spec is empty", _HEADER_HINT, _point(path, 1, 1))
     opened = unclosed_brace(text)
     expected = getattr(err, "expected", None) or set()
-    message = "the file ends too early" + (f"; expected {_expected_text(set(expected))}" if expected else "")
+    message = "the file ends too early" + (f"; expected {_expected_text(set(expected), literals)}" if expected else "")
     if opened:
         return (message, f"the `{{` at line {opened[0]}, column {opened[1]} is never closed: add a `}}`", _end_of(text, path))
     return (message, None, _end_of(text, path))
 
 
-def _describe_token(err: UnexpectedToken, text: str, path: str) -> tuple[str, str | None, Span]:
+def _describe_token(err: UnexpectedToken, text: str, path: str, literals: Literals) -> tuple[str, str | None, Span]:
     tok = err.token
     value = str(tok)
     span = Span(
@@ -126,11 +123,14 @@ def _describe_token(err: UnexpectedToken, text: str, path: str) -> tuple[str, st
         end_column=tok.end_column or (tok.column or 1) + max(len(value), 1),
     )
     expected = set(err.expected)
-    message = f"unexpected `{value}`; expected {_expected_text(expected)}"
+    message = f"unexpected `{value}`; expected {_expected_text(expected, literals)}"
     start = tok.start_pos or 0
     if tok.type == "NAME" and value in _UNITS and _after_retry_count(text, start):
         return _duration_for_count(text, start, span, value)
-    hint = _unclosed_before(text, start) or _hint_for_token(tok.type, value, expected)
+    hint = _unclosed_before(text, start)
+    if hint is None and expected == {"COLON"}:
+        hint = _misread_as_field(text, start)
+    hint = hint or _hint_for_token(tok.type, value, expected, literals)
     return (message, hint, span)
 
 
@@ -166,12 +166,25 @@ def _line_col(text: str, pos: int) -> tuple[int, int]:
     return (line, pos - (text.rfind("\n", 0, pos) + 1) + 1)
 
 
-def _hint_for_token(kind: str, value: str, expected: set[str]) -> str | None:
+# What can start a member where a field can: the clauses of events and commands.
+_MEMBER_KEYWORDS = ["key", "ordered"]
+
+
+def _misread_as_field(text: str, pos: int) -> str:
+    """`orderd by id`: a misspelt keyword is read as a field name, so lark wants a `:` next."""
+    words = text[:pos].split()
+    close = difflib.get_close_matches(words[-1], _MEMBER_KEYWORDS, n=1, cutoff=0.6) if words else []
+    if close:
+        return f"`{words[-1]}` was read as a field name; did you mean `{close[0]}`?"
+    return "a field takes the form `name: type`"
+
+
+def _hint_for_token(kind: str, value: str, expected: set[str], literals: Literals) -> str | None:
     if expected == {"FLOW"}:
         return _HEADER_HINT
     if "NAME" in expected and kind != "NAME" and value.isidentifier():
         return f"`{value}` is a keyword in this position; choose another name"
-    keywords = [t.lower() for t in expected if t.isupper() and t.isalpha() and t not in _LABELS]
+    keywords = [literals[t] for t in expected if literals.get(t, "").isalpha()]
     if kind == "NAME":
         close = difflib.get_close_matches(value, keywords or _DECLARATION_KEYWORDS, n=1, cutoff=0.6)
         if close:
@@ -185,11 +198,11 @@ def _hint_for_token(kind: str, value: str, expected: set[str]) -> str | None:
     return None
 
 
-def _describe_character(err: UnexpectedCharacters, text: str, path: str) -> tuple[str, str | None, Span]:
+def _describe_character(err: UnexpectedCharacters, text: str, path: str, literals: Literals) -> tuple[str, str | None, Span]:
     char = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
     shown = char if char.isprintable() and not char.isspace() else repr(char)
     expected = set(err.allowed or ())
-    message = f"unexpected character `{shown}`" + (f"; expected {_expected_text(expected)}" if expected else "")
+    message = f"unexpected character `{shown}`" + (f"; expected {_expected_text(expected, literals)}" if expected else "")
     hint = None
     if char == ";":
         hint = "statements need no `;`: put members on their own lines"
