@@ -61,7 +61,7 @@ def _end_of(text: str, path: str) -> Span:
 
 
 def unclosed_brace(text: str) -> tuple[int, int] | None:
-    """(line, column) of the first `{` that is never closed, ignoring comments and strings."""
+    """(line, column) of the innermost `{` left open at the end, ignoring comments and strings."""
     stack: list[tuple[int, int]] = []
     line, col, i, n = 1, 0, 0, len(text)
     while i < n:
@@ -108,7 +108,7 @@ def _describe_eof(err: UnexpectedInput, text: str, path: str, literals: Literals
     expected = getattr(err, "expected", None) or set()
     message = "the file ends too early" + (f"; expected {_expected_text(set(expected), literals)}" if expected else "")
     if opened:
-        return (message, f"the `{{` at line {opened[0]}, column {opened[1]} is never closed: add a `}}`", _end_of(text, path))
+        return (message, f"the `{{` at line {opened[0]}, column {opened[1]} is never closed: add the missing `}}`", _end_of(text, path))
     return (message, None, _end_of(text, path))
 
 
