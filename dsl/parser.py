@@ -10,6 +10,7 @@ starts on the next line and keeps every comment for `fmt`.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -272,7 +273,7 @@ class _Builder(Transformer[Token, Any]):
         return ast.RetryOption(span=self._span(kw).to(end), attempts=self._integer(attempts, str(attempts), "retry count"), backoff=backoff)
 
     def backoff(self, c: list[Token]) -> ast.Backoff:
-        kind, *rest = c
+        _backoff_kw, kind, *rest = c
         jitter = bool(rest) and rest[-1].type == "JITTER"
         durations = [self._duration(t) for t in rest if t.type == "DURATION"]
         return ast.Backoff(
@@ -290,9 +291,9 @@ class _Builder(Transformer[Token, Any]):
         return ast.DlqOption(span=self._span(c[0]))
 
     def idempotent_opt(self, c: list[Token]) -> ast.IdempotentOption:
-        within = self._duration(c[2]) if len(c) > 2 else None
+        within = self._duration(c[4]) if len(c) > 4 else None
         return ast.IdempotentOption(
-            span=self._span(c[0]).to(self._span(c[-1])), field=self._name(c[1]), within=within
+            span=self._span(c[0]).to(self._span(c[-1])), field=self._name(c[2]), within=within
         )
 
     def use_opt(self, c: list[Token]) -> ast.UseOption:
@@ -495,9 +496,18 @@ def _get_parser() -> Lark:
     return _parser
 
 
+# A keyword is a whole word: `/key(?![A-Za-z0-9_])/` in the grammar.
+_KEYWORD_PATTERN = re.compile(r"(\w+)\(\?!\[A-Za-z0-9_\]\)")
+
+
 def _literals(parser: Lark) -> dict[str, str]:
     """Terminal name -> the fixed text it matches (RBRACE -> `}`), for error messages."""
-    return {t.name: str(t.pattern.value) for t in parser.terminals if t.pattern.type == "str"}
+    found = {}
+    for t in parser.terminals:
+        word = _KEYWORD_PATTERN.fullmatch(str(t.pattern.value)) if t.pattern.type == "re" else None
+        if t.pattern.type == "str" or word:
+            found[t.name] = word.group(1) if word else str(t.pattern.value)
+    return found
 
 
 def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
@@ -506,7 +516,7 @@ def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
         parser = _get_parser()
         _builder.state = state = _ParseState(path=path, text=text, reporter=reporter)
         try:
-            module: ast.Module = parser.parse(text)
+            module: ast.Module = parser.parse(text)  # type: ignore[assignment]  # the transformer builds a Module
         except UnexpectedInput as err:
             message, hint, span = describe_unexpected(err, text, path, _literals(parser))
             reporter.add("syntax-error", message, span, hint)

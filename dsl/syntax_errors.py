@@ -127,11 +127,35 @@ def _describe_token(err: UnexpectedToken, text: str, path: str, literals: Litera
     start = tok.start_pos or 0
     if tok.type == "NAME" and value in _UNITS and _after_retry_count(text, start):
         return _duration_for_count(text, start, span, value)
-    hint = _unclosed_before(text, start)
+    before, touching = _previous_word(text, start)
+    hint = _unclosed_before(text, start) or _hint_after(before, touching, value)
     if hint is None and expected == {"COLON"}:
         hint = _misread_as_field(text, start)
     hint = hint or _hint_for_token(tok.type, value, expected, literals)
     return (message, hint, span)
+
+
+def _previous_word(text: str, pos: int) -> tuple[str, bool]:
+    """The word before `pos` and whether whitespace separates it from `pos`."""
+    end = pos
+    while end > 0 and text[end - 1] in " \t":
+        end -= 1
+    start = end
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    return text[start:end], end == pos
+
+
+_KEYWORDS = {"key", "ordered", "flow", "import", "type", "enum", "event", "command", "policy", "defaults", "service", "saga", "external"}
+
+
+def _hint_after(before: str, touching: bool, value: str) -> str | None:
+    """Hints that need the word in front of the unexpected token."""
+    if value == ":" and before in _KEYWORDS:
+        return f"`{before}` is a keyword here, so a field cannot be called `{before}`; rename the field (e.g. `{before}_value`)"
+    if touching and before.isdigit() and value in _UNITS:
+        return "a retry counts attempts (`retry 5`); the wait between attempts goes in `backoff fixed 1s` or `backoff exponential 200ms..30s`"
+    return None
 
 
 def _unclosed_before(text: str, pos: int) -> str | None:
@@ -191,7 +215,7 @@ def _hint_for_token(kind: str, value: str, expected: set[str], literals: Literal
             return f"did you mean `{close[0]}`?"
     if kind == "DURATION" and "INT" in expected:
         return "a retry takes a number of attempts, e.g. `retry 5 backoff exponential 200ms..30s`"
-    if kind in ("INT", "NUMBER") and "DURATION" in expected:
+    if value.lstrip("-").isdigit() and "DURATION" in expected:
         return f"add a unit: `{value}ms`, `{value}s`, `{value}m`, `{value}h` or `{value}d`"
     if kind == "NAME" and "RBRACE" in expected and "COLON" not in expected:
         return "each member starts with a keyword; fields take the form `name: type`"
@@ -199,7 +223,8 @@ def _hint_for_token(kind: str, value: str, expected: set[str], literals: Literal
 
 
 def _describe_character(err: UnexpectedCharacters, text: str, path: str, literals: Literals) -> tuple[str, str | None, Span]:
-    char = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
+    pos = err.pos_in_stream if err.pos_in_stream is not None else -1
+    char = text[pos] if 0 <= pos < len(text) else "?"
     shown = char if char.isprintable() and not char.isspace() else repr(char)
     expected = set(err.allowed or ())
     message = f"unexpected character `{shown}`" + (f"; expected {_expected_text(expected, literals)}" if expected else "")
