@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict
@@ -28,7 +29,15 @@ class Diagnostic(BaseModel):
 def make(slug: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
     """A diagnostic with the code and default severity registered for `slug`."""
     entry = code(slug)
-    return Diagnostic(code=entry.code, severity=entry.severity, message=message, span=span, hint=hint)
+    return Diagnostic(code=entry.code, severity=entry.severity, message=_shorten(message), span=span, hint=hint and _shorten(hint))
+
+
+_LONG_QUOTE = re.compile(r"`([^`\n]{61,})`")
+
+
+def _shorten(text: str) -> str:
+    """Cut quoted input longer than 60 characters: a 100 KB name should not make a 100 KB message."""
+    return _LONG_QUOTE.sub(lambda m: f"`{m.group(1)[:40]}...`", text) if "`" in text else text
 
 
 class Reporter:

@@ -249,3 +249,13 @@ def test_the_command_never_shows_a_traceback(flowgen: Runner, tmp_path: Path) ->
     assert "Traceback" not in result.stderr and result.stderr == ""
     reported = {line.split(":", 1)[0] for line in result.stdout.splitlines() if re.match(r"\S+\.flow:\d+:\d+: error", line)}
     assert reported == set(inputs)
+
+
+def test_huge_tokens_make_short_messages(tmp_path: Path) -> None:
+    junk = "b" * 100_000
+    for text in (HEADER + f"type T {{ a: int }}\n{junk}\n", HEADER + f"type T {{ a: {junk.upper()} }}\n"):
+        result = check_text(tmp_path, text)
+        assert len(result.diagnostics) == 1
+        d = result.diagnostics[0]
+        assert len(d.message) < 300 and len(d.hint or "") < 300
+        assert "bbbbbbbbbb..." in d.message.lower()
