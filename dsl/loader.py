@@ -122,16 +122,22 @@ def _follow(
     done: dict[Path, ast.Module | None],
 ) -> tuple[Path, ast.Module] | None:
     """The module `imp` brings in, if it is new and parses; report cycles and missing files."""
-    target = (here.parent / imp.path).resolve()
+    try:
+        target = (here.parent / imp.path).resolve()
+        is_file = target.is_file()
+    except OSError as err:  # a name too long for the file system, a loop of links
+        reporter.add("unreadable-file", f'cannot import "{imp.path}": {err.strerror or err}', imp.path_span)
+        return None
     if target in loading:
         chain = " -> ".join(display_path(p) for p in loading[loading.index(target) :] + [target])
         reporter.add("import-cycle", f"import cycle: {chain}", imp.span, "move the shared declarations into a file that both import")
         return None
     if target in done:
         return None
-    if not target.is_file():
+    if not is_file:
         hint = "import paths are relative to the importing file"
-        reporter.add("import-not-found", f'cannot import "{imp.path}": no such file {display_path(target)}', imp.path_span, hint)
+        missing = f"{display_path(target)} is a folder, not a spec file" if target.is_dir() else f"no such file {display_path(target)}"
+        reporter.add("import-not-found", f'cannot import "{imp.path}": {missing}', imp.path_span, hint)
         return None
     module = _parse_file(target, display_path(target), imp.path_span, reporter, result, done)
     return (target, module) if module is not None else None

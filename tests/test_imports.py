@@ -171,3 +171,15 @@ def test_checking_a_folder_checks_every_file_and_reports_shared_problems_once(fl
     assert result.returncode == 1
     text = flowgen("check", "specs", cwd=tmp_path)
     assert text.stdout.splitlines()[-1] == "checked 4 files: 1 error, 0 warnings"
+
+
+def test_impossible_import_paths_are_located_errors(tmp_path: Path) -> None:
+    long_name = "a" * 5000 + ".flow"
+    write(tmp_path, {"shop.flow": spec([long_name, "", "sub"])})
+    (tmp_path / "sub").mkdir()
+    result = check_file(tmp_path / "shop.flow")
+    assert summary(result) == [("FLOW001", "shop.flow", 2), ("FLOW020", "shop.flow", 3), ("FLOW020", "shop.flow", 4)]
+    too_long, empty, folder = result.diagnostics
+    assert too_long.message.endswith("...\": File name too long") and len(too_long.message) < 120
+    assert empty.message.endswith("is a folder, not a spec file")
+    assert folder.message.endswith(f"{Path('sub')} is a folder, not a spec file")
