@@ -32,12 +32,20 @@ def make(slug: str, message: str, span: Span, hint: str | None = None) -> Diagno
     return Diagnostic(code=entry.code, severity=entry.severity, message=_shorten(message), span=span, hint=hint and _shorten(hint))
 
 
-_LONG_QUOTE = re.compile(r"`([^`\n]{61,})`")
+_LONG_PATH = re.compile(r'"([^"\s]{61,})"')
 
 
 def _shorten(text: str) -> str:
-    """Cut quoted input longer than 60 characters: a 100 KB name should not make a 100 KB message."""
-    return _LONG_QUOTE.sub(lambda m: f"`{m.group(1)[:40]}...`", text) if "`" in text else text
+    """Cut quoted input longer than 60 characters: a 100 KB name should not make a 100 KB message.
+
+    Quoted means between a pair of backticks (counted in pairs, so the text
+    between two quotes is never mistaken for one), or a double-quoted path.
+    """
+    parts = text.split("`")
+    for i in range(1, len(parts) - 1, 2):
+        if len(parts[i]) > 60:
+            parts[i] = parts[i][:40] + "..."
+    return _LONG_PATH.sub(lambda m: f'"{m.group(1)[:40]}..."', "`".join(parts))
 
 
 class Reporter:
