@@ -21,17 +21,14 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from dsl import ast
 from dsl.diagnostics import Reporter
 from dsl.source import Span
-from dsl.syntax_errors import describe_unexpected
+from dsl.syntax_errors import describe_unexpected, keyword_as_field
 from grammar import grammar_text
 
 MAX_TYPE_DEPTH = 32
 MAX_INTEGER = 2**63 - 1
 # Words that start a clause among fields. The grammar already rejects them as a
 # field name wherever a clause could follow; rejecting the rest keeps the rule simple.
-_CLAUSE_KEYWORDS = {
-    "key": "`key` starts a key clause (`key order_id`); call the field e.g. `key_id`",
-    "ordered": "`ordered` starts an ordering clause (`ordered by customer_id`); call the field e.g. `ordering`",
-}
+_CLAUSE_KEYWORDS = ("key", "ordered")
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
@@ -198,7 +195,8 @@ class _Builder(Transformer[Token, Any]):
     def field(self, c: list[Any]) -> ast.Field:
         name = self._name(c[0])
         if name.text in _CLAUSE_KEYWORDS:
-            self.state.reporter.add("syntax-error", f"`{name.text}` is a keyword in this position; choose another name", name.span, _CLAUSE_KEYWORDS[name.text])
+            message, hint = keyword_as_field(name.text)
+            self.state.reporter.add("syntax-error", message, name.span, hint)
         type_expr = c[1]
         constraints: tuple[ast.Constraint, ...] = tuple(c[2]) if len(c) > 2 else ()
         end = constraints[-1].span if constraints else type_expr.span

@@ -128,7 +128,11 @@ def _describe_token(err: UnexpectedToken, text: str, path: str, literals: Litera
     if tok.type == "NAME" and value in _UNITS and _after_retry_count(text, start):
         return _duration_for_count(text, start, span, value)
     before, touching = _previous_word(text, start)
-    hint = _unclosed_before(text, start) or _hint_after(before, touching, value)
+    if value == ":" and before in _KEYWORDS:
+        return _keyword_as_field(text, start, before, path)
+    if tok.type != "NAME" and value.isidentifier() and "NAME" in expected and text[tok.end_pos or start :].lstrip(" \t").startswith(":"):
+        return (*keyword_as_field(value), span)
+    hint: str | None = _unclosed_before(text, start) or _hint_after(before, touching, value)
     if hint is None and expected == {"COLON"}:
         hint = _misread_as_field(text, start)
     hint = hint or _hint_for_token(tok.type, value, expected, literals)
@@ -149,10 +153,19 @@ def _previous_word(text: str, pos: int) -> tuple[str, bool]:
 _KEYWORDS = {"key", "ordered", "flow", "import", "type", "enum", "event", "command", "policy", "defaults", "service", "saga", "external"}
 
 
+def keyword_as_field(word: str) -> tuple[str, str]:
+    """Message and hint for a field named after a keyword; the parser reports the same."""
+    return (f"`{word}` is a keyword here, so a field cannot be called `{word}`", f"rename the field, e.g. `{word}_value`")
+
+
+def _keyword_as_field(text: str, colon: int, word: str, path: str) -> tuple[str, str | None, Span]:
+    line, column = _line_col(text, text.rfind(word, 0, colon))
+    message, hint = keyword_as_field(word)
+    return (message, hint, _point(path, line, column, len(word)))
+
+
 def _hint_after(before: str, touching: bool, value: str) -> str | None:
     """Hints that need the word in front of the unexpected token."""
-    if value == ":" and before in _KEYWORDS:
-        return f"`{before}` is a keyword here, so a field cannot be called `{before}`; rename the field (e.g. `{before}_value`)"
     if touching and before.isdigit() and value in _UNITS:
         return "a retry counts attempts (`retry 5`); the wait between attempts goes in `backoff fixed 1s` or `backoff exponential 200ms..30s`"
     return None
