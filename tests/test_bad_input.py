@@ -111,14 +111,12 @@ def test_unknown_keyword_gets_did_you_mean(tmp_path: Path) -> None:
 
 _TERMINALS = sorted({t.name for t in _get_parser().terminals} | {"$END"}, key=len, reverse=True)
 _TERMINAL_NAME = re.compile(r"(?<![\w$])(" + "|".join(re.escape(t) for t in _TERMINALS) + r")(?!\w)")
-_SOUP = [
-    "flow", "shop", "version", "1.0.0", "import", '"x.flow"', "type", "enum", "event", "command", "policy",
-    "defaults", "service", "saga", "external", "{", "}", "(", ")", ":", ",", "->", "..", "|", "<", ">", "?",
-    ".", "list", "map", "key", "ordered", "by", "retry", "3", "backoff", "fixed", "10s", "timeout", "dlq",
-    "idempotent", "within", "use", "emits", "jitter", "api", "POST", "/orders", "publishes", "consumes",
-    "handles", "on", "trigger", "pivot", "step", "compensate", "readonly", "emit", "-1.5", ";", "@", "#",
-    "RBRACE", "NAME", "\n", "// c\n", "/// d\n", "A.B", "min", "pattern",
-]
+_SOUP = (
+    'flow shop version 1.0.0 import "x.flow" type enum event command policy defaults service saga external '
+    "{ } ( ) : , -> .. | < > ? . list map key ordered by retry 3 backoff fixed 10s timeout dlq idempotent within use "
+    "emits jitter api POST /orders publishes consumes handles on trigger pivot step compensate readonly emit -1.5 "
+    "; @ # RBRACE NAME A.B min pattern"
+).split() + ["\n", "// c\n", "/// d\n"]
 
 
 @HYPOTHESIS
@@ -141,8 +139,7 @@ def test_token_soup_errors_speak_human(tmp_path: Path, header: bool, tokens: lis
 
 
 def _declarations(count: int) -> str:
-    return "".join(
-        f"""
+    return "".join(f"""
 /// Payload number {i}.
 type Record{i} {{
   id: uuid
@@ -155,9 +152,7 @@ event Happened{i} {{
   record: Record{i}
   key id
 }}
-"""
-        for i in range(count)
-    )
+""" for i in range(count))
 
 
 def test_five_megabytes_of_declarations_check_cleanly(tmp_path: Path) -> None:
@@ -211,7 +206,10 @@ def test_a_chain_of_twelve_hundred_imports_loads(tmp_path: Path) -> None:
 
 def test_numbers_too_large_for_python_are_diagnostics(tmp_path: Path) -> None:
     nines = "9" * 5000
-    text = HEADER + f"policy p {{\n  retry {nines}\n  timeout {nines}s\n}}\ntype T {{ a: int (max {nines}) b: float (max {nines}.5) }}\n"
+    text = (
+        HEADER
+        + f"policy p {{\n  retry {nines}\n  timeout {nines}s\n}}\ntype T {{ a: int (max {nines}) b: float (max {nines}.5) }}\n"
+    )
     result = check_text(tmp_path, text)
     assert codes(result) == ["FLOW012"] * 4
 
@@ -247,7 +245,9 @@ def test_the_command_never_shows_a_traceback(flowgen: Runner, tmp_path: Path) ->
     result = flowgen("check", *inputs, cwd=tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and result.stderr == ""
-    reported = {line.split(":", 1)[0] for line in result.stdout.splitlines() if re.match(r"\S+\.flow:\d+:\d+: error", line)}
+    reported = {
+        line.split(":", 1)[0] for line in result.stdout.splitlines() if re.match(r"\S+\.flow:\d+:\d+: error", line)
+    }
     assert reported == set(inputs)
 
 

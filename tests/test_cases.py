@@ -70,7 +70,9 @@ def test_case(case: Path) -> None:
     got = Counter(_key(d.span.line, d.code, d.severity.value) for d in result.diagnostics)
     want = Counter(_key(e.line, e.code, e.severity) for e in expected)
     report = "\n".join(_describe(d) for d in result.diagnostics) or "(no diagnostics)"
-    assert got == want, f"{case.name}\n  unexpected: {sorted((got - want).elements())}\n  missing: {sorted((want - got).elements())}\nall diagnostics:\n{report}"
+    assert (
+        got == want
+    ), f"{case.name}\n  unexpected: {sorted((got - want).elements())}\n  missing: {sorted((want - got).elements())}\nall diagnostics:\n{report}"
     assert {d.span.file for d in result.diagnostics} <= {display_path(case)}, "a case reports only on itself"
     for e in expected:
         if e.fragment:
@@ -90,7 +92,9 @@ def test_annotations_name_registered_codes_with_their_default_severity() -> None
     for path in CASE_FILES:
         for e in expectations(path):
             assert e.code in CODES, f"{path.name}:{e.line}: unknown code {e.code}"
-            assert CODES[e.code].severity.value == e.severity, f"{path.name}:{e.line}: {e.code} is an {CODES[e.code].severity.value}"
+            assert (
+                CODES[e.code].severity.value == e.severity
+            ), f"{path.name}:{e.line}: {e.code} is an {CODES[e.code].severity.value}"
 
 
 def test_annotation_parser_reads_several_per_line_and_fragments(tmp_path: Path) -> None:

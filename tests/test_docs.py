@@ -38,7 +38,9 @@ def codes_table() -> str:
     rows = ["| Code | Slug | Severity | Purpose | Cases |", "| --- | --- | --- | --- | --- |"]
     for entry in CODES.values():
         purpose = entry.purpose.replace("|", "\\|")
-        rows.append(f"| {entry.code} | `{entry.slug}` | {entry.severity.value} | {purpose} | {', '.join(cases[entry.code]) or '-'} |")
+        rows.append(
+            f"| {entry.code} | `{entry.slug}` | {entry.severity.value} | {purpose} | {', '.join(cases[entry.code]) or '-'} |"
+        )
     return "\n".join(rows) + "\n"
 
 

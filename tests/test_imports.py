@@ -44,7 +44,9 @@ def test_paths_are_relative_to_the_importing_file(tmp_path: Path) -> None:
     write(
         tmp_path,
         {
-            "shared/money.flow": MONEY.replace("flow shared version 1.0.0\n", 'flow shared version 1.0.0\nimport "currency/codes.flow"\n'),
+            "shared/money.flow": MONEY.replace(
+                "flow shared version 1.0.0\n", 'flow shared version 1.0.0\nimport "currency/codes.flow"\n'
+            ),
             "shared/currency/codes.flow": CURRENCY,
             "orders/shop.flow": spec(["../shared/money.flow"], "type Order { total: Money  currency: Currency }\n"),
         },
@@ -140,13 +142,22 @@ def test_importing_a_folder_is_a_missing_file(tmp_path: Path) -> None:
 
 
 def test_errors_in_an_imported_file_are_located_there(tmp_path: Path) -> None:
-    write(tmp_path, {"money.flow": "flow shared version 1.0.0\ntype Money { amount: int;\n}\n", "shop.flow": spec(["money.flow"])})
+    write(
+        tmp_path,
+        {"money.flow": "flow shared version 1.0.0\ntype Money { amount: int;\n}\n", "shop.flow": spec(["money.flow"])},
+    )
     result = check_file(tmp_path / "shop.flow")
     assert summary(result) == [("FLOW010", "money.flow", 2)]
 
 
 def test_a_name_declared_in_two_files_is_a_duplicate(tmp_path: Path) -> None:
-    write(tmp_path, {"money.flow": MONEY + "\n" + CURRENCY.split("\n", 1)[1], "shop.flow": spec(["money.flow"], "type Money { cents: int }\n")})
+    write(
+        tmp_path,
+        {
+            "money.flow": MONEY + "\n" + CURRENCY.split("\n", 1)[1],
+            "shop.flow": spec(["money.flow"], "type Money { cents: int }\n"),
+        },
+    )
     result = check_file(tmp_path / "shop.flow")
     assert summary(result) == [("FLOW102", "shop.flow", 4)]
     assert "money.flow:3:6" in (result.diagnostics[0].hint or "")
@@ -180,6 +191,6 @@ def test_impossible_import_paths_are_located_errors(tmp_path: Path) -> None:
     result = check_file(tmp_path / "shop.flow")
     assert summary(result) == [("FLOW001", "shop.flow", 2), ("FLOW020", "shop.flow", 3), ("FLOW020", "shop.flow", 4)]
     too_long, empty, folder = result.diagnostics
-    assert too_long.message.endswith("...\": File name too long") and len(too_long.message) < 120
+    assert too_long.message.endswith('...": File name too long') and len(too_long.message) < 120
     assert empty.message.endswith("is a folder, not a spec file")
     assert folder.message.endswith(f"{Path('sub')} is a folder, not a spec file")

@@ -28,12 +28,10 @@ from grammar import grammar_text
 # Whole-word keywords are written `/word(?![A-Za-z0-9_])/` in the grammar.
 _KEYWORD = re.compile(r"(\w+)\(\?!\[A-Za-z0-9_\]\)")
 
-NAMES = [
-    "Order", "Money", "OrderPlaced", "Charged", "Charge", "Payments", "standard", "order_id", "amount",
-    "string", "int", "uuid", "decimal", "float", "bytes", "Ordr",
-    "completed", "compensated", "fixed", "exponential", "linear",
-    "min", "max", "min_length", "max_length", "pattern", "class", "None",
-]
+NAMES = (
+    "Order Money OrderPlaced Charged Charge Payments standard order_id amount string int uuid decimal float bytes Ordr "
+    "completed compensated fixed exponential linear min max min_length max_length pattern class None"
+).split()
 POOLS = {
     "NAME": NAMES,
     "SEMVER": ["1.0.0", "2.1.0-rc.1", "01.2.3"],

@@ -139,7 +139,17 @@ def test_json_hint_is_null_when_there_is_none(flowgen: Runner, tmp_path: Path) -
     assert [r["code"] for r in rows] == ["FLOW108"]
     spans = {(r["line"], r["column"]) for r in rows}
     assert spans == {(3, 51)}
-    no_hint = render_text([Diagnostic(code="FLOW010", severity="error", message="m", span=Span(file="f", line=1, column=1, end_line=1, end_column=2))], {})
+    no_hint = render_text(
+        [
+            Diagnostic(
+                code="FLOW010",
+                severity="error",
+                message="m",
+                span=Span(file="f", line=1, column=1, end_line=1, end_column=2),
+            )
+        ],
+        {},
+    )
     assert "help:" not in no_hint
 
 
@@ -185,7 +195,13 @@ def _flowgen_unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     drop = _without_file_access_override if os.geteuid() == 0 else None
     return subprocess.run(
-        [sys.executable, "-m", "codegen", *args], cwd=cwd, env=env, capture_output=True, text=True, preexec_fn=drop, timeout=120
+        [sys.executable, "-m", "codegen", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=drop,
+        timeout=120,
     )
 
 
@@ -247,6 +263,15 @@ def test_color_only_on_a_terminal(flowgen: Runner, tmp_path: Path) -> None:
     _spec(tmp_path, MISSPELT)
     assert "\x1b[" not in flowgen("check", "shop.flow", cwd=tmp_path).stdout
     colored = render_text(
-        [Diagnostic(code="FLOW101", severity="error", message="m", span=Span(file="f", line=1, column=1, end_line=1, end_column=2))], {}, color=True
+        [
+            Diagnostic(
+                code="FLOW101",
+                severity="error",
+                message="m",
+                span=Span(file="f", line=1, column=1, end_line=1, end_column=2),
+            )
+        ],
+        {},
+        color=True,
     )
     assert colored.startswith("f:1:1: \x1b[1;31merror\x1b[0m[FLOW101]: m")
