@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 from dsl import ast
 from dsl.model import (
@@ -186,18 +185,12 @@ class TypeResolver:
         )
 
     def _check_ranges(self, written: dict[str, ast.Constraint], values: dict[str, int | float | str]) -> None:
-        """Bounds that no value can meet, and patterns that are not regular expressions."""
+        """Bounds that no value can meet (patterns are compiled by `rules.literals.check_patterns`)."""
         for low, high in (("min", "max"), ("min_length", "max_length")):
             lo, hi = values.get(low), values.get(high)
             if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
                 span = written[low].span.to(written[high].span)
                 self.report.add("constraint-mismatch", f"`{low} {lo}` is above `{high} {hi}`: no value fits", span, "swap the bounds")
-        pattern = values.get("pattern")
-        if isinstance(pattern, str):
-            try:
-                re.compile(pattern)
-            except re.error as err:
-                self.report.add("constraint-mismatch", f"`pattern` is not a regular expression: {err.msg}", written["pattern"].span, "check its brackets, parentheses and escapes")
 
     def _constraint_fits(self, c: ast.Constraint, t: TypeRef) -> bool:
         name = c.name.text

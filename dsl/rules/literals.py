@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from dsl import ast
+from dsl.model import Command, Event, Record
 from dsl.rules import RuleContext
 
 
@@ -106,3 +107,18 @@ def _check_repeats(ctx: RuleContext, block: tuple[ast.Option, ...]) -> None:
             earlier = first[type(option)].span
             ctx.report.add("duplicate-clause", f"`{label}` is set twice in this block; the second one wins", option.span, f"keep one; the first is at line {earlier.line}")
         first.setdefault(type(option), option)
+
+
+def check_patterns(ctx: RuleContext) -> None:
+    """A `pattern` constraint must compile: generated models would fail on import otherwise."""
+    flow = ctx.flow
+    payloads: list[Record | Event | Command] = [*flow.records, *flow.events, *flow.commands]
+    for decl in payloads:
+        for f in decl.fields:
+            pattern = f.constraints.pattern
+            if pattern is None:
+                continue
+            try:
+                re.compile(pattern)
+            except (re.error, OverflowError, RecursionError) as err:
+                ctx.report.add("constraint-mismatch", f"`pattern` of `{decl.name}.{f.name}` is not a valid regular expression: {err}", f.span, "write a Python/ECMAScript regular expression, e.g. \"^[A-Z]{3}$\"")
