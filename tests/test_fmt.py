@@ -57,7 +57,7 @@ def test_formatting_keeps_meaning_and_is_idempotent(spec: Path, tmp_path: Path) 
     for imported in spec.parent.rglob("*.flow"):
         target = tmp_path / imported.relative_to(spec.parent)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(imported.read_text())
+        target.write_bytes(imported.read_bytes())
     copy.write_text(once)
     assert meaning(copy) == meaning(spec)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dsl import ast
 from dsl.model import DeliveryPolicy, Event, Saga, SagaStep, Service, StepCall
-from dsl.resolve.delivery import DeliveryResolver, option_span
+from dsl.resolve.delivery import DeliveryResolver
 from dsl.resolve.symbols import Symbols, did_you_mean, where
 
 OUTCOMES = ("completed", "compensated")
@@ -133,7 +133,8 @@ class SagaResolver:
         base = action.handler.policy
         step_timeout = layer.values.get("timeout_ms")
         timeout_ms = step_timeout[0] if step_timeout else base.worst_case_ms()
-        updates: dict[str, object] = {"timeout_ms": timeout_ms, "timeout_span": option_span(options, ast.TimeoutOption)}
+        # The clause that set the timeout: in the step body, or in a policy it `use`s.
+        updates: dict[str, object] = {"timeout_ms": timeout_ms, "timeout_span": step_timeout[1] if step_timeout else None}
         if "attempts" in layer.values:
             updates.update(attempts=max(1, layer.values["attempts"][0]), backoff=layer.values["backoff"][0], retry_span=layer.values["attempts"][1])
         return base.model_copy(update=updates), timeout_ms, updates["timeout_span"]

@@ -72,8 +72,8 @@ def check_target_names(ctx: RuleContext) -> None:
         _package(ctx)
     declared: list[Record | EnumType | Event | Command] = [*flow.records, *flow.enums, *flow.events, *flow.commands]
     for decl in declared:
-        _reserved(ctx, decl.name, decl.span, "declaration")
-        _private(ctx, decl.name, decl.span, "declaration")
+        _reserved(ctx, decl.name, decl.name_span, "declaration")
+        _private(ctx, decl.name, decl.name_span, "declaration")
     modules: dict[str, tuple[str, Span]] = {}
     for service in flow.services:
         _private(ctx, service.name, service.span, "service")
