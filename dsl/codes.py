@@ -61,6 +61,7 @@ _ALL = (
     Code("FLOW306", "dlq-without-retry", W, "A dead-letter queue is declared for a handler that is tried only once."),
     Code("FLOW307", "policy-cycle", E, "Policies `use` each other in a cycle."),
     Code("FLOW308", "api-event-not-published", W, "An API entry point emits an event its service does not list under `publishes`."),
+    Code("FLOW309", "misplaced-option", E, "An option that means nothing where it is written (`dlq`, `idempotent by` or `emits` on a saga step)."),
     # sagas
     Code("FLOW401", "step-not-compensable", E, "A saga step before the pivot has no compensation and is not `readonly`."),
     Code("FLOW402", "compensation-not-idempotent", E, "A compensation's handler is not idempotent; compensations are retried and may repeat."),
