@@ -233,7 +233,7 @@ class _Builder(Transformer[Token, Any]):
         return ast.RetryOption(span=self._span(kw).to(end), attempts=int(attempts), backoff=backoff)
 
     def backoff(self, c: list[Token]) -> ast.Backoff:
-        kind, *rest = c
+        _backoff_kw, kind, *rest = c
         jitter = bool(rest) and rest[-1].type == "JITTER"
         durations = [self._duration(t) for t in rest if t.type == "DURATION"]
         return ast.Backoff(
@@ -251,9 +251,9 @@ class _Builder(Transformer[Token, Any]):
         return ast.DlqOption(span=self._span(c[0]))
 
     def idempotent_opt(self, c: list[Token]) -> ast.IdempotentOption:
-        within = self._duration(c[2]) if len(c) > 2 else None
+        within = self._duration(c[4]) if len(c) > 4 else None
         return ast.IdempotentOption(
-            span=self._span(c[0]).to(self._span(c[-1])), field=self._name(c[1]), within=within
+            span=self._span(c[0]).to(self._span(c[-1])), field=self._name(c[2]), within=within
         )
 
     def use_opt(self, c: list[Token]) -> ast.UseOption:
