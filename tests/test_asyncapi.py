@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,10 @@ import yaml
 from dsl.compiler import check_file
 from dsl.model import Flow
 from tests.conftest import ROOT, SKETCH, example_specs, node_tools, require_tool, run_flowgen
+from tests.golden_files import check_golden, tree
 
 EVERY_TYPE = Path(__file__).resolve().parent / "asyncapi_every_type.flow"
 SPECS = [*example_specs(), SKETCH, EVERY_TYPE]
-GOLDEN = Path(__file__).resolve().parent / "golden" / "asyncapi"
 VALIDATE_JS = ROOT / "tools" / "node" / "validate-asyncapi.cjs"
 
 
@@ -168,30 +167,14 @@ def test_official_parser_rejects_a_broken_document(breakage: Any, outputs: dict[
 # ---- golden files and determinism ---------------------------------------------------------------
 
 
-def _tree(folder: Path) -> dict[str, str]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8")
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and ".flowgen" not in p.relative_to(folder).parts
-    }
-
-
 @pytest.mark.parametrize("spec", SPECS, ids=_id)
 def test_output_matches_golden(spec: Path, outputs: dict[Path, Path], update_golden: bool) -> None:
-    golden = GOLDEN / spec.stem
-    actual = _tree(outputs[spec])
-    if update_golden:
-        shutil.rmtree(golden, ignore_errors=True)
-        for rel, text in actual.items():
-            (golden / rel).parent.mkdir(parents=True, exist_ok=True)
-            (golden / rel).write_text(text, encoding="utf-8")
-    assert golden.is_dir(), f"no golden output for {spec.name}: run pytest with --update-golden"
-    assert actual == _tree(golden), "output differs from golden: review the diff, then run pytest with --update-golden"
+    check_golden(tree(outputs[spec]), "asyncapi", spec, update_golden)
 
 
 def test_output_is_identical_across_hash_seeds(tmp_path: Path) -> None:
-    first = _tree(generate(SKETCH, tmp_path / "a", env={"PYTHONHASHSEED": "1"}))
-    second = _tree(generate(SKETCH, tmp_path / "b", env={"PYTHONHASHSEED": "2"}))
+    first = tree(generate(SKETCH, tmp_path / "a", env={"PYTHONHASHSEED": "1"}))
+    second = tree(generate(SKETCH, tmp_path / "b", env={"PYTHONHASHSEED": "2"}))
     assert first == second
 
 
