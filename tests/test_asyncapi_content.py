@@ -4,18 +4,21 @@ messages, and the channels, operations and delivery facts of every participant."
 from __future__ import annotations
 
 import copy
+import importlib
+import json
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import jsonschema
 import pytest
 
-from codegen.names import handler_logical_id, lambda_handler
+from codegen.names import handler_logical_id, lambda_handler, python_package
 from codegen.targets.asyncapi.document import document, reply_channel, sent_events
 from dsl.compiler import check_file
 from dsl.durations import format_ms
 from dsl.model import Command, Flow
-from tests.conftest import SKETCH, example_specs
+from tests.conftest import ROOT, SKETCH, example_specs, run_flowgen
 
 EVERY_TYPE = Path(__file__).resolve().parent / "asyncapi_every_type.flow"
 SPECS = [*example_specs(), SKETCH, EVERY_TYPE]
@@ -233,3 +236,29 @@ def test_externals_send_and_receive(every_type: dict[str, Any]) -> None:
     ops = every_type["operations"]
     assert ops["Carrier.send.ParcelLost"]["action"] == "send"
     assert ops["Carrier.receive.ParcelSent"]["action"] == "receive"
+
+
+# ---- agreement with the generated pydantic models ---------------------------------------------------
+
+
+def test_payload_schemas_accept_what_the_generated_models_dump(tmp_path: Path) -> None:
+    """The `python` target's models and this target's schemas describe the same JSON."""
+    result = run_flowgen(
+        "generate", str(EVERY_TYPE.relative_to(ROOT)), "--out", str(tmp_path), "-t", "python", cwd=ROOT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    flow = flow_of(EVERY_TYPE)
+    doc = document(flow)
+    package = python_package(flow)
+    sys.path.insert(0, str(tmp_path / "python"))
+    try:
+        models = importlib.import_module(f"{package}.models")
+        for case in ACCEPTED:
+            payload = copy.deepcopy(PARCEL)
+            ACCEPTED[case](payload)
+            dumped = models.ParcelSent.model_validate_json(json.dumps(payload)).model_dump(mode="json", by_alias=True)
+            assert [e.message for e in payload_validator(doc, "ParcelSent").iter_errors(dumped)] == [], case
+    finally:
+        sys.path.remove(str(tmp_path / "python"))
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[name]
