@@ -462,7 +462,7 @@ def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
         parser = _get_parser()
         _builder.state = state = _ParseState(path=path, text=text, reporter=reporter)
         try:
-            module: ast.Module = parser.parse(text)
+            module: ast.Module = parser.parse(text)  # type: ignore[assignment]  # the transformer builds a Module
         except UnexpectedInput as err:
             message, hint, span = describe_unexpected(err, text, path)
             reporter.add("syntax-error", message, span, hint)

@@ -174,7 +174,8 @@ def _hint_for_token(kind: str, value: str, expected: set[str]) -> str | None:
 
 
 def _describe_character(err: UnexpectedCharacters, text: str, path: str) -> tuple[str, str | None, Span]:
-    char = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
+    pos = err.pos_in_stream if err.pos_in_stream is not None else -1
+    char = text[pos] if 0 <= pos < len(text) else "?"
     shown = char if char.isprintable() and not char.isspace() else repr(char)
     expected = set(err.allowed or ())
     message = f"unexpected character `{shown}`" + (f"; expected {_expected_text(expected)}" if expected else "")
