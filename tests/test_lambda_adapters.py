@@ -61,6 +61,21 @@ class OrdersService(OrdersHandlers):
         CALLS.append(("log_charge", str(event.order_id)))
         return []
 """,
+    "pricing": """
+from __future__ import annotations
+
+from shop import models
+from shop.handlers.pricing import PricingHandlers
+
+CALLS: list[tuple[str, str]] = []
+
+
+class PricingService(PricingHandlers):
+    def apply_price(self, event: models.PriceChanged) -> None:
+        CALLS.append(("apply_price", str(event.change_id)))
+        if event.price.amount == 0:
+            raise RuntimeError("a zero price needs a human")
+""",
     "inventory": """
 from __future__ import annotations
 
@@ -203,15 +218,19 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 # ---- SQS batches as Lambda receives them ------------------------------------------------------------
 
 
-def sqs_batch(*bodies: Any) -> dict[str, Any]:
+def sqs_batch(*bodies: Any, groups: list[str] | None = None) -> dict[str, Any]:
+    """Records with ids m0, m1, ...; `groups` sets each record's FIFO MessageGroupId."""
     records = []
     for i, body in enumerate(bodies):
+        attributes = {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"}
+        if groups is not None:
+            attributes["MessageGroupId"] = groups[i]
         records.append(
             {
                 "messageId": f"m{i}",
                 "receiptHandle": f"handle-{i}",
                 "body": body if isinstance(body, str) else json.dumps(body),
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
+                "attributes": attributes,
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
@@ -308,6 +327,24 @@ def test_a_handler_without_idempotency_runs_every_time(shop: Any, aws: Aws) -> N
     assert failed_ids(response) == []
     assert shop("services.orders").CALLS == [("log_charge", oid), ("log_charge", oid)]
     assert aws.published() == []
+
+
+def test_an_ordered_input_stops_its_message_group_at_the_first_failure(shop: Any, aws: Aws) -> None:
+    """After a failed record, the later records of its group are not run: SQS FIFO
+    redelivers them after it, in order. Other groups go on."""
+    ids = [order_id() for _ in range(4)]
+
+    def price(i: int, sku: str, amount: int) -> dict[str, Any]:
+        return bus_event(
+            "PriceChanged", {"change_id": ids[i], "sku": sku, "price": {"amount": amount, "currency": "EUR"}}
+        )
+
+    batch = sqs_batch(
+        price(0, "a", 5), price(1, "a", 0), price(2, "a", 7), price(3, "b", 9), groups=["sku", "sku", "sku", "other"]
+    )
+    response = shop("adapters.pricing").apply_price(batch, FakeContext())
+    assert failed_ids(response) == ["m1", "m2"]
+    assert shop("services.pricing").CALLS == [("apply_price", ids[0]), ("apply_price", ids[1]), ("apply_price", ids[3])]
 
 
 # ---- saga commands --------------------------------------------------------------------------------------

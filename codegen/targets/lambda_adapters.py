@@ -107,6 +107,8 @@ def _route(handler: Handler) -> str:
     if isinstance(message, Command):
         lines.append(f"replies={tuple(r.name for r in message.replies)!r}")
     lines.append(f"idempotency={_idempotency(handler)}")
+    if message.ordered_by is not None:
+        lines.append("ordered=True")
     return f"_{handler.name}_route = _runtime.Route(\n" + ",\n".join(lines) + ",\n)\n"
 
 

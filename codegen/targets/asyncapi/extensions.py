@@ -63,15 +63,18 @@ def message(m: Message) -> Extensions:
 def sqs_binding(handler: Handler) -> Extensions:
     """The handler's queue, and its dead-letter queue after `attempts` receives.
 
+    An input that is `ordered by` a field is read from FIFO queues.
+
     Queue names are the CloudFormation logical IDs of the queues (the physical
     names are chosen by CloudFormation at deploy time).
     """
-    queue: Extensions = {"name": handler_logical_id(handler, "Queue")}
+    fifo = {"fifoQueue": True} if handler.input.ordered_by is not None else {}
+    queue: Extensions = {"name": handler_logical_id(handler, "Queue"), **fifo}
     queues = [queue]
     if handler.policy.dlq:
         dlq = handler_logical_id(handler, "DeadLetterQueue")
         queue["redrivePolicy"] = {"deadLetterQueue": {"name": dlq}, "maxReceiveCount": handler.policy.attempts}
-        queues.append({"name": dlq})
+        queues.append({"name": dlq, **fifo})
     return {"sqs": {"queues": queues, "bindingVersion": SQS_BINDING_VERSION}}
 
 
