@@ -13,7 +13,7 @@ from typing import Any, Callable
 import jsonschema
 import pytest
 
-from codegen.names import handler_logical_id, lambda_handler, python_package
+from codegen.names import lambda_handler, python_package, queue_logical_id
 from codegen.targets.asyncapi.document import document, reply_channel, sent_events
 from dsl.compiler import check_file
 from dsl.durations import format_ms
@@ -175,7 +175,7 @@ def test_each_handler_receives_with_its_delivery_policy(spec: Path) -> None:
         assert op["x-flowgen-handler"] == lambda_handler(flow, handler)
         assert op["x-flowgen-emits"] == [e.name for e in handler.outputs]
         queues = op["bindings"]["sqs"]["queues"]
-        assert queues[0]["name"] == handler_logical_id(handler, "Queue")
+        assert queues[0]["name"] == queue_logical_id(handler)
         assert ("redrivePolicy" in queues[0]) is policy.dlq
         assert all(q.get("fifoQueue", False) is (handler.input.ordered_by is not None) for q in queues)
         if policy.dlq:

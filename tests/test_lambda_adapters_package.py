@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import black
+from black.mode import TargetVersion
 import pytest
 
 from codegen.names import lambda_handler, python_package
@@ -65,7 +66,9 @@ def test_adapters_are_black_formatted_and_marked_generated(spec: Path, outputs: 
     assert bool(files) == bool(flow.handlers())
     for rel, text in files.items():
         assert text.splitlines()[1].startswith("# DO NOT EDIT"), rel
-        assert black.format_str(text, mode=black.Mode()) == text, f"{rel} is not black-formatted"
+        assert (
+            black.format_str(text, mode=black.Mode(target_versions={TargetVersion.PY311})) == text
+        ), f"{rel} is not black-formatted"
 
 
 @pytest.mark.slow

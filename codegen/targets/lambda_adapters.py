@@ -21,16 +21,14 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import PurePosixPath
 
-import black
-
 from codegen.files import GeneratedFile
 from codegen.header import comment_header
-from codegen.names import lambda_handler, python_package, service_module
+from codegen.names import adapter_path, lambda_handler, python_package, service_class, service_module
 from codegen.options import GenerateOptions
 from codegen.targets import register
+from codegen.targets.python.source import format_module
 from dsl.durations import seconds_ceil
 from dsl.model import Command, Flow, Handler, Service
-from dsl.naming import pascal_case
 
 DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000
 """How long a handler remembers a key when the spec says `idempotent by F` without `within`."""
@@ -49,7 +47,8 @@ def _docstring(text: str) -> str:
 
 
 def _format(flow: Flow, source: str) -> str:
-    return comment_header(flow, "#") + black.format_str(source, mode=black.Mode())
+    """Header, then black-formatted the way the `python` target formats its modules."""
+    return format_module([*comment_header(flow, "#").splitlines(), *source.splitlines()])
 
 
 def _adapters_dir(flow: Flow) -> PurePosixPath:
@@ -136,7 +135,7 @@ def handler_source(flow: Flow, handler: Handler) -> str:
 
 def service_source(flow: Flow, service: Service) -> str:
     pkg, module = python_package(flow), service_module(service.name)
-    cls = f"{pascal_case(service.name)}Service"
+    cls = service_class(service.name)
     doc = f"Lambda adapters of service `{service.name}`: one function per handler, named as the handler."
     head = (
         _docstring(doc)
@@ -167,6 +166,5 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     ]
     for service in flow.services:
         if service.handlers:
-            path = folder / f"{service_module(service.name)}.py"
-            files.append(GeneratedFile(path, _format(flow, service_source(flow, service))))
+            files.append(GeneratedFile(adapter_path(flow, service.name), _format(flow, service_source(flow, service))))
     return files

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from codegen.names import handler_logical_id
+from codegen.names import dlq_logical_id, queue_logical_id
 from dsl.durations import format_ms
 from dsl.model import Backoff, DeliveryPolicy, Handler, Message, Saga, SagaStep, StepCall
 
@@ -69,10 +69,10 @@ def sqs_binding(handler: Handler) -> Extensions:
     names are chosen by CloudFormation at deploy time).
     """
     fifo = {"fifoQueue": True} if handler.input.ordered_by is not None else {}
-    queue: Extensions = {"name": handler_logical_id(handler, "Queue"), **fifo}
+    queue: Extensions = {"name": queue_logical_id(handler), **fifo}
     queues = [queue]
     if handler.policy.dlq:
-        dlq = handler_logical_id(handler, "DeadLetterQueue")
+        dlq = dlq_logical_id(handler)
         queue["redrivePolicy"] = {"deadLetterQueue": {"name": dlq}, "maxReceiveCount": handler.policy.attempts}
         queues.append({"name": dlq, **fifo})
     return {"sqs": {"queues": queues, "bindingVersion": SQS_BINDING_VERSION}}
