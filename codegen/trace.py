@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from codegen import names
+from codegen.diagrams.labels import attempts_text, delivery_lines, idempotency_text
 from codegen.names import Resource
 from dsl.model import ApiEndpoint, Command, Event, Flow, Handler, Saga, SagaStep, Service
 from dsl.source import Span
@@ -84,9 +85,16 @@ def handler_link(flow: Flow, handler: Handler, relation: str = "") -> Link:
     resources = tuple(_resource(r) for r in names.handler_resources(handler))
     verb = "replies" if isinstance(handler.input, Command) else "may publish"
     outputs = tuple(_event_leaf(e, verb) for e in handler.outputs)
-    return Link(
-        "handler", qualified(handler), relation, handler.span, _handler_input(handler), files + resources + outputs
-    )
+    children = (_policy_link(handler),) + files + resources + outputs
+    return Link("handler", qualified(handler), relation, handler.span, _handler_input(handler), children)
+
+
+def _policy_link(handler: Handler) -> Link:
+    """The retry policy behind a handler, pointing at the clause that set its attempts."""
+    policy = handler.policy
+    used = (f"from policy {', '.join(policy.policies)}",) if policy.policies else ()
+    detail = ", ".join(delivery_lines(policy)[1:] + (idempotency_text(policy),) + used)
+    return Link("policy", attempts_text(policy), "delivery", policy.retry_span, detail)
 
 
 def _handler_input(handler: Handler) -> str:

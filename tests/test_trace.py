@@ -96,6 +96,8 @@ def _expected_words(node: dict[str, Any]) -> list[str]:
         return [name.split(".", 1)[1], node["detail"].split()[-1]]  # `on E -> handler` or `handles Command`
     if kind == "step":
         return [name.split(". ", 1)[1]]
+    if kind == "policy":
+        return ["retry "]  # the clause that set the handler's attempts
     if kind == "endpoint":
         return [name.split(" ", 1)[1]]
     if kind == "saga" and node["relation"] == "awaited by":
@@ -112,7 +114,9 @@ def test_every_element_traces_to_the_lines_that_declare_it(spec: Path, monkeypat
         assert tree["name"] == name
         for node in _walk(tree):
             if node["line"] is None:
-                assert node["kind"] in ("resource", "file"), node
+                # A policy without a line is flowgen's default (no `retry` anywhere).
+                default_policy = (node["kind"], node["name"]) == ("policy", "1 attempt (no retry)")
+                assert node["kind"] in ("resource", "file") or default_policy, node
                 continue
             assert node["file"] == str(relative(spec))
             line = source[node["line"] - 1]
@@ -156,3 +160,14 @@ def test_spec_with_errors_prints_diagnostics(flowgen: Runner, tmp_path: Path) ->
     result = flowgen("trace", str(spec), "Orders")
     assert result.returncode == 1
     assert "error[FLOW101]" in result.stderr
+
+
+def test_trace_names_the_retry_policy_behind_a_handler(flowgen: Runner) -> None:
+    result = flowgen("trace", "specs/checkout.flow", "Orders.record_payment_failure", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    policy = next(line for line in result.stdout.splitlines() if "delivery policy" in line)
+    assert "5 attempts, exponential 200ms..30s + jitter" in policy
+    assert "timeout 10s, DLQ, idempotent by order_id within 1d, from policy standard" in policy
+    lines = (ROOT / "specs" / "checkout.flow").read_text().splitlines()
+    retry_line = 1 + next(i for i, text in enumerate(lines) if text.strip().startswith("retry 5 backoff exponential"))
+    assert policy.rstrip().endswith(f"specs/checkout.flow:{retry_line}")
