@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 

@@ -65,7 +65,10 @@ def _parse_config(path: Path) -> ProjectConfig:
     if out is not None and not isinstance(out, str):
         raise InputError(f"{path}: [tool.flowgen] out must be a string")
     root = path.parent
-    rel = lambda p: str(root / p) if not Path(p).is_absolute() else p  # noqa: E731
+
+    def rel(p: str) -> str:
+        return p if Path(p).is_absolute() else str(root / p)
+
     return ProjectConfig(specs=tuple(rel(s) for s in specs), out=rel(out) if out else None, targets=targets, root=root)
 
 

@@ -164,7 +164,8 @@ class Backoff(Frozen):
         """The wait before retry number `retry` (1-based), without jitter."""
         if self.strategy == "fixed":
             return self.initial_ms
-        return min(self.initial_ms * 2 ** (retry - 1), self.max_ms)
+        delay: int = self.initial_ms * 2 ** (retry - 1)
+        return min(delay, self.max_ms)
 
 
 class Idempotency(Frozen):

@@ -253,7 +253,7 @@ class _Builder(Transformer[Token, Any]):
         return trusted(ast.RetryOption, span=self._between(kw, end), attempts=int(attempts), backoff=backoff)
 
     def backoff(self, c: list[Token]) -> ast.Backoff:
-        kind, *rest = c
+        _backoff_kw, kind, *rest = c
         jitter = bool(rest) and rest[-1].type == "JITTER"
         durations = [self._duration(t) for t in rest if t.type == "DURATION"]
         return trusted(
@@ -272,8 +272,8 @@ class _Builder(Transformer[Token, Any]):
         return trusted(ast.DlqOption, span=self._span(c[0]))
 
     def idempotent_opt(self, c: list[Token]) -> ast.IdempotentOption:
-        within = self._duration(c[2]) if len(c) > 2 else None
-        return trusted(ast.IdempotentOption, span=self._between(c[0], c[-1]), field=self._name(c[1]), within=within)
+        within = self._duration(c[4]) if len(c) > 4 else None
+        return trusted(ast.IdempotentOption, span=self._between(c[0], c[-1]), field=self._name(c[2]), within=within)
 
     def use_opt(self, c: list[Token]) -> ast.UseOption:
         return trusted(ast.UseOption, span=self._between(c[0], c[1]), policy=self._name(c[1]))
@@ -527,7 +527,7 @@ def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
         parser = _get_parser()
         _builder.state = state = _ParseState(path=path, text=text, reporter=reporter)
         try:
-            module: ast.Module = parser.parse(text)
+            module: ast.Module = parser.parse(text)  # type: ignore[assignment]  # the transformer builds a Module
         except UnexpectedInput as err:
             message, hint, span = describe_unexpected(err, text, path)
             reporter.add("syntax-error", message, span, hint)

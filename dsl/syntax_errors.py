@@ -97,7 +97,7 @@ def describe_unexpected(err: UnexpectedInput, text: str, path: str) -> tuple[str
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
         return _describe_eof(err, text, path)
     if isinstance(err, UnexpectedToken):
-        return _describe_token(err, path)
+        return _describe_token(err, text, path)
     if isinstance(err, UnexpectedCharacters):
         return _describe_character(err, text, path)
     return ("the text cannot be parsed here", None, _point(path, err.line, err.column))
@@ -114,7 +114,18 @@ def _describe_eof(err: UnexpectedInput, text: str, path: str) -> tuple[str, str 
     return (message, None, _end_of(text, path))
 
 
-def _describe_token(err: UnexpectedToken, path: str) -> tuple[str, str | None, Span]:
+def _previous_word(text: str, pos: int) -> tuple[str, bool]:
+    """The word before `pos` and whether whitespace separates it from `pos`."""
+    end = pos
+    while end > 0 and text[end - 1] in " \t":
+        end -= 1
+    start = end
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    return text[start:end], end == pos
+
+
+def _describe_token(err: UnexpectedToken, text: str, path: str) -> tuple[str, str | None, Span]:
     tok = err.token
     value = str(tok)
     span = Span(
@@ -126,7 +137,21 @@ def _describe_token(err: UnexpectedToken, path: str) -> tuple[str, str | None, S
     )
     expected = set(err.expected)
     message = f"unexpected `{value}`; expected {_expected_text(expected)}"
-    return (message, _hint_for_token(tok.type, value, expected), span)
+    before, touching = _previous_word(text, tok.start_pos or 0)
+    hint = _hint_after(before, touching, value) or _hint_for_token(tok.type, value, expected)
+    return (message, hint, span)
+
+
+_KEYWORDS = {"key", "ordered", "flow", "import", "type", "enum", "event", "command", "policy", "defaults", "service", "saga", "external"}
+
+
+def _hint_after(before: str, touching: bool, value: str) -> str | None:
+    """Hints that need the word in front of the unexpected token."""
+    if value == ":" and before in _KEYWORDS:
+        return f"`{before}` is a keyword here, so a field cannot be called `{before}`; rename the field (e.g. `{before}_value`)"
+    if touching and before.isdigit() and value in ("ms", "s", "m", "h", "d"):
+        return "a retry counts attempts (`retry 5`); the wait between attempts goes in `backoff fixed 1s` or `backoff exponential 200ms..30s`"
+    return None
 
 
 def _hint_for_token(kind: str, value: str, expected: set[str]) -> str | None:
@@ -141,7 +166,7 @@ def _hint_for_token(kind: str, value: str, expected: set[str]) -> str | None:
             return f"did you mean `{close[0]}`?"
     if kind == "DURATION" and "INT" in expected:
         return "a retry takes a number of attempts, e.g. `retry 5 backoff exponential 200ms..30s`"
-    if kind == "INT" and "DURATION" in expected:
+    if value.isdigit() and "DURATION" in expected:
         return f"add a unit: `{value}ms`, `{value}s`, `{value}m`, `{value}h` or `{value}d`"
     if kind == "NAME" and "RBRACE" in expected and "COLON" not in expected:
         return "each member starts with a keyword; fields take the form `name: type`"
@@ -149,7 +174,8 @@ def _hint_for_token(kind: str, value: str, expected: set[str]) -> str | None:
 
 
 def _describe_character(err: UnexpectedCharacters, text: str, path: str) -> tuple[str, str | None, Span]:
-    char = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
+    pos = err.pos_in_stream if err.pos_in_stream is not None else -1
+    char = text[pos] if 0 <= pos < len(text) else "?"
     shown = char if char.isprintable() and not char.isspace() else repr(char)
     expected = set(err.allowed or ())
     message = f"unexpected character `{shown}`" + (f"; expected {_expected_text(expected)}" if expected else "")

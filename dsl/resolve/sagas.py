@@ -94,15 +94,15 @@ class SagaResolver:
                 f"add `handles {q.command.text}` to service `{q.service.text}`",
             )
             return None
-        return StepCall(service=service.name, command=handler.input, handler=handler, span=q.span)  # type: ignore[arg-type]
+        return StepCall(service=service.name, command=handler.input, handler=handler, span=q.span)
 
     def _step(self, decl: ast.StepDecl) -> SagaStep | None:
         action = self._call(decl.target)
         compensations = [c for c in (self._call(q) for q in decl.compensate)]
         for extra in decl.compensate[1:]:
             self.report.add("duplicate-clause", "a step has one compensation", extra.span, "keep one `compensate`")
-        for extra in decl.readonly[1:]:
-            self.report.add("duplicate-clause", "`readonly` is written more than once", extra)
+        for extra_span in decl.readonly[1:]:
+            self.report.add("duplicate-clause", "`readonly` is written more than once", extra_span)
         if decl.readonly and decl.compensate:
             self.report.add("readonly-compensated", f"step `{decl.name.text}` is `readonly` but also compensated", decl.readonly[0], "a readonly step changes nothing: drop `readonly` or the compensation")
         if action is None:

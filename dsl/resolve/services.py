@@ -62,7 +62,7 @@ class ServiceResolver:
         policy = self.delivery.delivery(layer, message.fields, message.name)
         if layer.emits is not None:
             outputs = self._emits(layer, service, publishes, trigger == "command", outputs)
-        return Handler(name=name, service=service, trigger=trigger, input=message, outputs=outputs, policy=policy, doc=member.doc, span=member.span)  # type: ignore[arg-type]
+        return Handler(name=name, service=service, trigger=trigger, input=message, outputs=outputs, policy=policy, doc=member.doc, span=member.span)
 
     def _emits(self, layer: Layer, service: str, publishes: tuple[Event, ...], is_command: bool, replies: tuple[Event, ...]) -> tuple[Event, ...]:
         assert layer.emits is not None

@@ -143,7 +143,8 @@ class TypeResolver:
             return RecordRef(record=record) if record else None
         if isinstance(decl, ast.EnumDecl):
             return EnumRef(enum=self.enum(decl))
-        return self.symbols.lookup(name, "type", "enum") and None
+        self.symbols.lookup(name, "type", "enum")
+        return None
 
     def constraints(self, f: ast.Field, t: TypeRef) -> Constraints:
         if not f.constraints:
@@ -186,8 +187,10 @@ class TypeResolver:
         ordered = self._clause_field(decl, ast.OrderedClause, "ordered by", fields)
         return fields, key, ordered
 
-    def _clause_field(self, decl: ast.EventDecl | ast.CommandDecl, kind: type, label: str, fields: tuple[Field, ...]) -> Field | None:
-        clauses = [m for m in decl.members if isinstance(m, kind)]
+    def _clause_field(
+        self, decl: ast.EventDecl | ast.CommandDecl, kind: type[ast.KeyClause] | type[ast.OrderedClause], label: str, fields: tuple[Field, ...]
+    ) -> Field | None:
+        clauses: list[ast.KeyClause | ast.OrderedClause] = [m for m in decl.members if isinstance(m, kind)]
         for extra in clauses[1:]:
             self.report.add("duplicate-clause", f"`{label}` is declared more than once", extra.span, f"keep one; the first is at {where(clauses[0].span)}")
         if not clauses:

@@ -22,9 +22,9 @@ def publishers(flow: Flow) -> dict[str, list[str]]:
                 for reply in h.outputs:
                     out[reply.name].append(f"{s.name}.{h.name}")
     for saga in flow.sagas:
-        for e in (saga.on_completed, saga.on_compensated):
-            if e is not None:
-                out[e.name].append(f"saga {saga.name}")
+        for outcome in (saga.on_completed, saga.on_compensated):
+            if outcome is not None:
+                out[outcome.name].append(f"saga {saga.name}")
     for x in flow.externals:
         for e in x.publishes:
             out[e.name].append(f"external {x.name}")

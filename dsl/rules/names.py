@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dsl.model import Command, EnumType, Event, Record
 from dsl.naming import PYTHON_RESERVED, PYTHON_SHADOWED, logical_id, snake_case
 from dsl.rules import RuleContext
 from dsl.source import Span
@@ -26,7 +27,7 @@ def _clash(ctx: RuleContext, seen: dict[str, tuple[str, Span]], ident: str, name
 def check_target_names(ctx: RuleContext) -> None:
     flow = ctx.flow
     _reserved(ctx, flow.name, flow.span, "flow")
-    declared = [*flow.records, *flow.enums, *flow.events, *flow.commands]
+    declared: list[Record | EnumType | Event | Command] = [*flow.records, *flow.enums, *flow.events, *flow.commands]
     for decl in declared:
         _reserved(ctx, decl.name, decl.span, "declaration")
     modules: dict[str, tuple[str, Span]] = {}
@@ -47,7 +48,8 @@ def check_target_names(ctx: RuleContext) -> None:
         _clash(ctx, resources, logical_id(saga.name, "Saga"), saga.name, saga.span, "CloudFormation logical IDs")
         for step in saga.steps:
             _reserved(ctx, step.name, step.span, "step")
-    for decl in [*flow.records, *flow.events, *flow.commands]:
+    payloads: list[Record | Event | Command] = [*flow.records, *flow.events, *flow.commands]
+    for decl in payloads:
         fields: dict[str, tuple[str, Span]] = {}
         for f in decl.fields:
             py = f.name + "_" if f.name in PYTHON_RESERVED else f.name

@@ -1,0 +1,75 @@
+"""`flowgen fmt`: rewrite specs in the canonical layout, or `--check` that they already are."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from codegen.cli import EXIT_FAILED, EXIT_OK, fail
+from codegen.specfiles import InputError, find_specs, load_config, use_color
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: [tool.flowgen] specs, else .)")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 and list the files that would change")
+    parser.add_argument("--diff", action="store_true", help="print a unified diff of what would change (implies --check)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from dsl.diagnostics import Reporter, render_text
+    from dsl.fmt import format_module
+    from dsl.loader import display_path, read_source
+    from dsl.parser import parse
+
+    try:
+        specs = find_specs(args.paths or list(load_config().specs) or ["."])
+    except InputError as err:
+        return fail(str(err))
+    if not specs:
+        return fail("no .flow files found")
+    check = args.check or args.diff
+    changed, broken = [], 0
+    for spec in specs:
+        shown = display_path(spec)
+        reporter = Reporter()
+        text = read_source(spec, shown, reporter)
+        module = parse(text, shown, reporter) if text is not None else None
+        if module is None or text is None:
+            broken += 1
+            errors = [d for d in reporter.items if d.is_error]
+            print(render_text(errors, {shown: text or ""}, color=use_color(sys.stderr)), end="", file=sys.stderr)
+            continue
+        formatted = format_module(module, text)
+        if formatted == text:
+            continue
+        changed.append(shown)
+        if args.diff:
+            sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), formatted.splitlines(True), shown, shown + " (formatted)"))
+        if check:
+            print(f"would reformat {shown}")
+        else:
+            _replace(spec, formatted)
+            print(f"reformatted {shown}")
+    if broken:
+        print(f"flowgen: {broken} file(s) not formatted: fix the syntax errors above", file=sys.stderr)
+        return EXIT_FAILED
+    if not changed:
+        print(f"{len(specs)} file(s) already formatted")
+    return EXIT_FAILED if (check and changed) else EXIT_OK
+
+
+def _replace(path: Path, text: str) -> None:
+    """Atomic: a crash midway leaves the old file, never half of the new one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".flowgen-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,282 @@
+"""`flowgen fmt`: one canonical layout for .flow files.
+
+The printer walks the syntax AST in source order and never reorders anything;
+comments are not part of the AST, so they are put back by position: a comment
+alone on its line is printed before the first construct that starts after it,
+a comment after code stays at the end of the output line of the construct it
+followed. Single blank lines between members are kept, so a doc comment that
+was not attached (a blank line below it) stays unattached: formatting never
+changes meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dsl import ast
+from dsl.source import Span
+
+INDENT = "  "
+
+Pos = tuple[int, int]
+
+
+@dataclass
+class _Line:
+    text: str
+    indent: int
+    start: Pos | None
+    end: Pos | None
+    trailing: str = ""
+
+
+@dataclass
+class _Printer:
+    source_lines: list[str]
+    comments: list[ast.Comment]
+    lines: list[_Line | None] = field(default_factory=list)
+    indent: int = 0
+    _next_comment: int = 0
+    _last_end_line: int = 0
+
+    def blank(self) -> None:
+        if self.lines and self.lines[-1] is not None:
+            self.lines.append(None)
+
+    def _is_trailing(self, c: ast.Comment) -> bool:
+        text = self.source_lines[c.span.line - 1] if c.span.line <= len(self.source_lines) else ""
+        return text[: c.span.column - 1].strip() != ""
+
+    def flush_before(self, pos: Pos | None) -> None:
+        """Print own-line comments that come before `pos` in the source (all, if None)."""
+        while self._next_comment < len(self.comments):
+            c = self.comments[self._next_comment]
+            if pos is not None and (c.span.line, c.span.column) >= pos:
+                return
+            self._next_comment += 1
+            if self._is_trailing(c):
+                self._attach_trailing(c)
+                continue
+            if self._last_end_line and c.span.line > self._last_end_line + 1:
+                self.blank()
+            self.lines.append(_Line(c.text.rstrip(), self.indent, (c.span.line, c.span.column), (c.span.line, c.span.end_column)))
+            self._last_end_line = c.span.line
+
+    def _attach_trailing(self, c: ast.Comment) -> None:
+        pos = (c.span.line, c.span.column)
+        best: _Line | None = None
+        for line in reversed(self.lines):
+            if line is None or line.start is None or line.end is None:
+                continue
+            if line.start <= pos and (line.end[0] == c.span.line or line.start[0] == c.span.line):
+                best = line
+                break
+            if line.end[0] < c.span.line:
+                break
+        if best is None or best.trailing:
+            self.lines.append(_Line(c.text.rstrip(), self.indent, pos, pos))
+        else:
+            best.trailing = c.text.rstrip()
+
+    def emit(self, text: str, start: Span, end: Span, keep_gap: bool = True) -> None:
+        begin = (start.line, start.column)
+        self.flush_before(begin)
+        if keep_gap and self._last_end_line and start.line > self._last_end_line + 1:
+            self.blank()
+        self.lines.append(_Line(text, self.indent, begin, (end.end_line, end.end_column)))
+        self._last_end_line = max(self._last_end_line, end.end_line)
+
+    def render(self) -> str:
+        out: list[str] = []
+        for line in self.lines:
+            if line is None:
+                out.append("")
+                continue
+            text = INDENT * line.indent + line.text
+            if line.trailing:
+                text += "  " + line.trailing
+            out.append(text.rstrip())
+        while out and out[-1] == "":
+            out.pop()
+        return "\n".join(out) + "\n"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _type(t: ast.TypeExpr) -> str:
+    if isinstance(t, ast.NamedType):
+        return t.name.text
+    if isinstance(t, ast.ListType):
+        return f"list<{_type(t.item)}>"
+    if isinstance(t, ast.MapType):
+        return f"map<{_type(t.key)}, {_type(t.value)}>"
+    return f"{_type(t.inner)}?"
+
+
+def _literal(value: int | float | str) -> str:
+    return _quote(value) if isinstance(value, str) else repr(value)
+
+
+def _field(f: ast.Field) -> str:
+    text = f"{f.name.text}: {_type(f.type)}"
+    if f.constraints:
+        text += " (" + ", ".join(f"{c.name.text} {_literal(c.value)}" for c in f.constraints) + ")"
+    return text
+
+
+def _names(names: tuple[ast.Name, ...]) -> str:
+    return ", ".join(n.text for n in names)
+
+
+def _option(o: ast.Option) -> str:
+    if isinstance(o, ast.RetryOption):
+        text = f"retry {o.attempts}"
+        if o.backoff:
+            b = o.backoff
+            text += f" backoff {b.kind.text} {b.initial.text}" + (f"..{b.maximum.text}" if b.maximum else "")
+            text += " jitter" if b.jitter else ""
+        return text
+    if isinstance(o, ast.TimeoutOption):
+        return f"timeout {o.duration.text}"
+    if isinstance(o, ast.DlqOption):
+        return "dlq"
+    if isinstance(o, ast.IdempotentOption):
+        return f"idempotent by {o.field.text}" + (f" within {o.within.text}" if o.within else "")
+    if isinstance(o, ast.UseOption):
+        return f"use {o.policy.text}"
+    return f"emits {_names(o.events)}"
+
+
+def _member(m: ast.Node) -> str:
+    if isinstance(m, ast.Field):
+        return _field(m)
+    if isinstance(m, ast.KeyClause):
+        return f"key {m.field.text}"
+    if isinstance(m, ast.OrderedClause):
+        return f"ordered by {m.field.text}"
+    if isinstance(m, ast.EnumMember):
+        return m.name.text
+    if isinstance(m, ast.ApiDecl):
+        return f"api {m.method} {m.path} -> {m.event.text}"
+    if isinstance(m, ast.PublishesDecl):
+        return f"publishes {_names(m.events)}"
+    if isinstance(m, ast.ConsumesDecl):
+        return f"consumes {_names(m.events)}"
+    if isinstance(m, ast.TriggerDecl):
+        return f"trigger {m.event.text}"
+    if isinstance(m, ast.SagaTimeout):
+        return f"timeout {m.duration.text}"
+    if isinstance(m, ast.OutcomeDecl):
+        return f"on {m.outcome.text} emit {m.event.text}"
+    return _option(m)  # type: ignore[arg-type]
+
+
+def _qualified(q: ast.QualifiedName) -> str:
+    return f"{q.service.text}.{q.command.text}"
+
+
+class _Formatter:
+    def __init__(self, module: ast.Module, text: str) -> None:
+        self.p = _Printer(source_lines=text.splitlines(), comments=sorted(module.comments, key=lambda c: (c.span.line, c.span.column)))
+        self.module = module
+
+    def run(self) -> str:
+        h = self.module.header
+        self.p.emit(f"flow {h.name.text} version {h.version}", h.span, h.span)
+        if self.module.imports:
+            self.p.blank()
+        for imp in self.module.imports:
+            self.p.emit(f"import {_quote(imp.path)}", imp.span, imp.span, keep_gap=False)
+        for decl in self.module.declarations:
+            self._declaration_gap(decl.span)
+            self._declaration(decl)
+        self.p.flush_before(None)
+        return self.p.render()
+
+    def _declaration_gap(self, start: Span) -> None:
+        """One blank line before every declaration (and before the comments above it)."""
+        self.p.flush_before((start.line, start.column))
+        last = next((line for line in reversed(self.p.lines) if line is not None), None)
+        attached = last is not None and last.start is not None and last.text.startswith("//") and last.start[0] == start.line - 1
+        if not attached:
+            self.p.blank()
+        else:
+            self._blank_above_comment_block()
+
+    def _blank_above_comment_block(self) -> None:
+        lines = self.p.lines
+        i = len(lines) - 1
+        while i >= 0 and lines[i] is not None and lines[i].text.startswith("//") and lines[i].indent == 0:  # type: ignore[union-attr]
+            i -= 1
+        if i >= 0 and lines[i] is not None:
+            lines.insert(i + 1, None)
+
+    def _block(self, head: str, start: Span, name_end: Span, members: tuple[ast.Node, ...], end: Span, tail: str = "") -> None:
+        if not members and not self._comments_inside(start, end):
+            self.p.emit(f"{head} {{}}{tail}", start, end, keep_gap=False)
+            return
+        self.p.emit(f"{head} {{", start, name_end, keep_gap=False)
+        self.p.indent += 1
+        for m in members:
+            self._member(m)
+        self.p.flush_before((end.line, end.column))
+        self.p.indent -= 1
+        self.p.emit(f"}}{tail}", end, end, keep_gap=False)
+
+    def _comments_inside(self, start: Span, end: Span) -> bool:
+        return any((start.line, start.column) < (c.span.line, c.span.column) < (end.line, end.column) for c in self.p.comments)
+
+    def _member(self, m: ast.Node) -> None:
+        if isinstance(m, (ast.HandlesDecl, ast.OnDecl)):
+            head = f"handles {m.command.text}" if isinstance(m, ast.HandlesDecl) else f"on {m.event.text} -> {m.handler.text}"
+            self._with_body(head, m.span, m.body)
+        elif isinstance(m, ast.StepDecl):
+            self._step(m)
+        else:
+            self.p.emit(_member(m), m.span, m.span)
+
+    def _with_body(self, head: str, span: Span, body: ast.HandlerBody | None) -> None:
+        if body is None or (not body.options and not self._comments_inside(span, body.end)):
+            self.p.emit(head, span, body.end if body else span)
+            return
+        self.p.emit(head + " {", span, span)
+        self.p.indent += 1
+        for o in body.options:
+            self.p.emit(_option(o), o.span, o.span)
+        self.p.flush_before((body.end.line, body.end.column))
+        self.p.indent -= 1
+        self.p.emit("}", body.end, body.end, keep_gap=False)
+
+    def _step(self, s: ast.StepDecl) -> None:
+        head = ("pivot " if s.pivot else "") + f"step {s.name.text}: {_qualified(s.target)}"
+        head += "".join(f" compensate {_qualified(q)}" for q in s.compensate)
+        head += " readonly" * len(s.readonly)
+        self._with_body(head, s.span, s.body)
+
+    def _declaration(self, d: ast.Declaration) -> None:
+        if isinstance(d, ast.TypeDecl):
+            self._block(f"type {d.name.text}", d.span, d.name.span, d.fields, d.end)
+        elif isinstance(d, ast.EnumDecl):
+            self._block(f"enum {d.name.text}", d.span, d.name.span, d.members, d.end)
+        elif isinstance(d, ast.EventDecl):
+            self._block(f"event {d.name.text}", d.span, d.name.span, d.members, d.end)
+        elif isinstance(d, ast.CommandDecl):
+            tail = " -> " + " | ".join(r.text for r in d.replies) if d.replies else ""
+            self._block(f"command {d.name.text}", d.span, d.name.span, d.members, d.end, tail)
+        elif isinstance(d, ast.PolicyDecl):
+            self._block(f"policy {d.name.text}", d.span, d.name.span, d.options, d.end)
+        elif isinstance(d, ast.DefaultsDecl):
+            self._block("defaults", d.span, d.span, d.options, d.end)
+        elif isinstance(d, ast.ServiceDecl):
+            self._block(f"service {d.name.text}", d.span, d.name.span, d.members, d.end)
+        elif isinstance(d, ast.SagaDecl):
+            self._block(f"saga {d.name.text}", d.span, d.name.span, d.members, d.end)
+        else:
+            self._block(f"external {d.name.text}", d.span, d.name.span, d.members, d.end)
+
+
+def format_module(module: ast.Module, text: str) -> str:
+    """The canonical text of a parsed module; `text` is the source it was parsed from."""
+    return _Formatter(module, text).run()

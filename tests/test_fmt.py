@@ -1,0 +1,176 @@
+"""`flowgen fmt`: canonical, idempotent, comment-preserving and meaning-preserving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.lark import from_lark
+from lark import Lark
+
+from dsl.compiler import check_file
+from dsl.diagnostics import Reporter
+from dsl.fmt import format_module
+from dsl.parser import parse
+from grammar import grammar_text
+from tests.conftest import SKETCH, Runner, example_specs
+
+
+def fmt(text: str, path: str = "x.flow") -> str:
+    reporter = Reporter()
+    module = parse(text, path, reporter)
+    assert module is not None, [d.message for d in reporter.items]
+    return format_module(module, text)
+
+
+def without_spans(value: Any) -> Any:
+    """A model dump with every source position removed: what the spec *means*."""
+    if isinstance(value, dict):
+        return {k: without_spans(v) for k, v in value.items() if not (k in ("span", "path") or k.endswith("_span"))}
+    if isinstance(value, (list, tuple)):
+        return [without_spans(v) for v in value]
+    return value
+
+
+def meaning(path: Path) -> tuple[Any, list[tuple[str, str]]]:
+    result = check_file(path)
+    assert result.flow is not None
+    return without_spans(result.flow.model_dump()), sorted((d.code, d.message) for d in result.diagnostics)
+
+
+@pytest.mark.parametrize("spec", [*example_specs(), SKETCH], ids=lambda p: p.name)
+def test_formatting_keeps_meaning_and_is_idempotent(spec: Path, tmp_path: Path) -> None:
+    text = spec.read_text()
+    once = fmt(text)
+    assert fmt(once) == once
+    copy = tmp_path / spec.name
+    for imported in spec.parent.rglob("*.flow"):
+        target = tmp_path / imported.relative_to(spec.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(imported.read_text())
+    copy.write_text(once)
+    assert meaning(copy) == meaning(spec)
+
+
+def test_bundled_specs_are_formatted(flowgen: Runner) -> None:
+    result = flowgen("fmt", "--check", "specs", cwd=Path(__file__).parent.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+COMMENTED = """\
+// leading comment
+flow demo version 0.1.0   // after header
+/// Doc for T
+type T { a: int // after a
+  // inside, own line
+  b: string? (min_length 1, pattern "^a\\"b$")
+
+
+  c: list<map<string, int>>
+  // last inside
+}
+/// not attached: a blank line follows
+
+event E { id: uuid  key id }  // after E
+// the end
+"""
+
+EXPECTED = """\
+// leading comment
+flow demo version 0.1.0  // after header
+
+/// Doc for T
+type T {
+  a: int  // after a
+  // inside, own line
+  b: string? (min_length 1, pattern "^a\\"b$")
+
+  c: list<map<string, int>>
+  // last inside
+}
+/// not attached: a blank line follows
+
+event E {
+  id: uuid
+  key id
+}  // after E
+// the end
+"""
+
+
+def test_comments_and_doc_comments_are_kept_in_place() -> None:
+    assert fmt(COMMENTED) == EXPECTED
+    assert fmt(EXPECTED) == EXPECTED
+
+
+def test_doc_comment_stays_attached() -> None:
+    text = "flow d version 1.0.0\n/// The id.\nevent E { id: uuid  key id }\n"
+    module = parse(fmt(text), "x.flow", Reporter())
+    assert module is not None and module.declarations[0].doc == "The id."
+
+
+def test_fmt_check_and_write(flowgen: Runner, tmp_path: Path) -> None:
+    spec = tmp_path / "a.flow"
+    spec.write_text("flow a version 1.0.0\ntype T { x: int }\n")
+    check = flowgen("fmt", "--check", str(spec))
+    assert check.returncode == 1 and "would reformat" in check.stdout
+    assert spec.read_text() == "flow a version 1.0.0\ntype T { x: int }\n"
+    assert flowgen("fmt", str(spec)).returncode == 0
+    assert spec.read_text() == "flow a version 1.0.0\n\ntype T {\n  x: int\n}\n"
+    assert flowgen("fmt", "--check", str(spec)).returncode == 0
+
+
+def test_fmt_refuses_a_broken_file_and_leaves_it_alone(flowgen: Runner, tmp_path: Path) -> None:
+    spec = tmp_path / "broken.flow"
+    original = "flow a version 1.0.0\ntype T { x: int\n"
+    spec.write_text(original)
+    result = flowgen("fmt", str(spec))
+    assert result.returncode == 1
+    assert "broken.flow:2:16: error[FLOW010]: the file ends too early" in result.stderr
+    assert "the `{` at line 2, column 8 is never closed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert spec.read_text() == original
+
+
+_NAMES = st.from_regex(r"\A[a-z][a-z0-9_]{0,6}\Z").filter(lambda s: s not in _KEYWORDS)
+_KEYWORDS = set(
+    "flow version import type enum event command key ordered list map policy defaults retry timeout dlq idempotent "
+    "use emits jitter service api publishes consumes handles on saga trigger pivot step compensate readonly emit external "
+    "by within backoff".split()
+)
+
+
+def _grammar_strategy() -> st.SearchStrategy[str]:
+    lark = Lark(grammar_text(), start="module", parser="lalr", lexer="contextual")
+    explicit = {
+        "NAME": _NAMES,
+        "SEMVER": st.just("1.0.0"),
+        "DURATION": st.sampled_from(["1s", "200ms", "5m", "2h"]),
+        "INT": st.sampled_from(["1", "3", "5"]),
+        "NUMBER": st.sampled_from(["0", "7", "2.5"]),
+        "STRING": st.sampled_from(['"a.flow"', '"^x$"', '"q\\"b"']),
+        "HTTP_METHOD": st.sampled_from(["GET", "POST"]),
+        "HTTP_PATH": st.sampled_from(["/a", "/a/{id}"]),
+        "WS": st.sampled_from([" ", "\n", "\n\n", "  "]),
+        "COMMENT": st.sampled_from(["// c\n", "// x y\n"]),
+        "DOC_COMMENT": st.sampled_from(["/// d\n"]),
+    }
+    return from_lark(lark, start="module", explicit=explicit)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(_grammar_strategy())
+def test_fmt_is_idempotent_and_keeps_meaning_on_generated_specs(text: str) -> None:
+    reporter = Reporter()
+    module = parse(text, "gen.flow", reporter)
+    if module is None:
+        return
+    once = format_module(module, text)
+    again = parse(once, "gen.flow", Reporter())
+    assert again is not None, once
+    assert format_module(again, once) == once
+    assert without_spans(again.model_dump(exclude={"comments"})) == without_spans(module.model_dump(exclude={"comments"}))
+    assert [c.text.rstrip() for c in again.comments] == [c.text.rstrip() for c in module.comments]
