@@ -19,9 +19,9 @@ import argparse
 import sys
 from pathlib import Path
 
-WORDS = (
-    "Orders", "Billing", "Catalog", "Shipping", "Returns", "Loyalty", "Pricing", "Accounts",
-    "Claims", "Bookings", "Payouts", "Invoices", "Tickets", "Rentals", "Listings", "Refills",
+WORDS = tuple(
+    "Orders Billing Catalog Shipping Returns Loyalty Pricing Accounts "
+    "Claims Bookings Payouts Invoices Tickets Rentals Listings Refills".split()
 )
 
 
