@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dsl.diagnostics import Diagnostic
+
 
 @dataclass(frozen=True)
 class GenerateOptions:
     out_dir: Path
     targets: tuple[str, ...] = ()
     check: bool = False
+    warnings: tuple[Diagnostic, ...] = ()
+    """The warnings `check` reported for the flow being generated (the review page lists them)."""

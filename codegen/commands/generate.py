@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from codegen.cli import EXIT_FAILED, EXIT_OK, fail
@@ -55,7 +56,7 @@ def _choose_targets(wanted: list[str], known: list[str]) -> list[str] | str:
 def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, config: ProjectConfig) -> int:
     from codegen import writer
     from codegen.options import GenerateOptions
-    from codegen.targets import all_targets
+    from codegen.targets import TargetError, all_targets
     from dsl.compiler import check_file
     from dsl.diagnostics import render_text
 
@@ -77,9 +78,10 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
         for r in results:
             if r.path.resolve() in imported or r.flow is None:
                 continue
-            files = [f for name in targets for f in registry[name].build(r.flow, options)]
+            flow_options = replace(options, warnings=tuple(d for d in r.diagnostics if not d.is_error))
+            files = [f for name in targets for f in registry[name].build(r.flow, flow_options)]
             plans.append(writer.plan(r.flow.name, out, files))
-    except writer.UnsafePathError as err:
+    except (writer.UnsafePathError, TargetError) as err:
         return fail(str(err), EXIT_FAILED)
     return _report_check(plans) if check else _write(plans)
 

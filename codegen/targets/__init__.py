@@ -18,6 +18,11 @@ from dsl.model import Flow
 TargetFn = Callable[[Flow, GenerateOptions], list[GeneratedFile]]
 
 
+class TargetError(Exception):
+    """A target cannot produce its files on this machine (a required tool is
+    missing). The message is one line that says how to fix it; generation stops."""
+
+
 @dataclass(frozen=True)
 class Target:
     name: str

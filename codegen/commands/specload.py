@@ -1,0 +1,33 @@
+"""Load one spec for a verb that needs its model (`diagram`, `trace`).
+
+A spec with errors prints its diagnostics, like `flowgen check`, and the verb
+exits 1: nothing is drawn or traced from a model that is not valid.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from codegen.specfiles import use_color
+from dsl.compiler import CheckResult
+from dsl.model import Flow
+
+
+def load_flow(spec: str) -> tuple[Flow | None, CheckResult | None, str | None]:
+    """(flow, result, None) on success; (None, result, None) after printing
+    diagnostics; (None, None, message) when the path itself cannot be used."""
+    from dsl.compiler import check_file
+    from dsl.diagnostics import render_text
+
+    path = Path(spec)
+    if not path.exists():
+        return None, None, f"no such file: {spec}"
+    if path.is_dir():
+        return None, None, f"{spec} is a folder: name one .flow file"
+    result = check_file(path)
+    errors = [d for d in result.diagnostics if d.is_error]
+    if errors or result.flow is None:
+        print(render_text(errors, result.sources, color=use_color(sys.stderr)), end="", file=sys.stderr)
+        return None, result, None
+    return result.flow, result, None

@@ -1,0 +1,38 @@
+"""`flowgen trace`: from an endpoint, event, service, handler or saga to its code and resources."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from codegen.cli import EXIT_FAILED, EXIT_OK, fail
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="SPEC", help="the .flow file")
+    parser.add_argument(
+        "name",
+        metavar="NAME",
+        help="`POST /orders`, an event, a service, `Service.handler` or a saga (KIND:NAME when a name is ambiguous)",
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="text for people, json for tools")
+
+
+def run(args: argparse.Namespace) -> int:
+    from codegen.commands.specload import load_flow
+    from codegen.trace import UnknownElement, render_text, trace
+
+    flow, _, problem = load_flow(args.spec)
+    if problem:
+        return fail(problem)
+    if flow is None:
+        return EXIT_FAILED
+    try:
+        link = trace(flow, args.name)
+    except UnknownElement as err:
+        return fail(str(err))
+    if args.format == "json":
+        print(json.dumps(link.to_json(), indent=2))
+    else:
+        print(render_text(link), end="")
+    return EXIT_OK

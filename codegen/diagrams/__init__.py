@@ -1,0 +1,75 @@
+"""Architecture diagrams of a flow: views built as data, drawn as DOT or Mermaid.
+
+A view name is `system`, `events` or `saga:NAME`. `build_view` returns the
+format-neutral `Diagram`; `dot.to_dot` and `mermaid.flowchart` draw it, and
+`mermaid.saga_sequence` draws a saga as a sequence diagram.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from codegen.diagrams.events import events_view
+from codegen.diagrams.model import Diagram
+from codegen.diagrams.saga import saga_view
+from codegen.diagrams.system import system_view
+from dsl.model import Flow, Saga
+
+
+class UnknownView(ValueError):
+    """A view or saga name the flow does not have; the message is one line with a suggestion."""
+
+
+def view_names(flow: Flow) -> list[str]:
+    return ["system", "events", *(f"saga:{s.name}" for s in flow.sagas)]
+
+
+def find_saga(flow: Flow, view: str) -> Saga | None:
+    """The saga a `saga:NAME` view draws, or None for the other views."""
+    if not view.startswith("saga:"):
+        return None
+    wanted = view.removeprefix("saga:")
+    saga = next((s for s in flow.sagas if s.name == wanted), None)
+    if saga is None:
+        raise UnknownView(
+            f"flow `{flow.name}` has no saga `{wanted}`{_suggest(wanted, [s.name for s in flow.sagas], 'saga:')}"
+        )
+    return saga
+
+
+def build_view(flow: Flow, view: str) -> Diagram:
+    saga = find_saga(flow, view)
+    if saga is not None:
+        return saga_view(saga)
+    if view == "system":
+        return system_view(flow)
+    if view == "events":
+        return events_view(flow)
+    raise UnknownView(f"unknown view `{view}`{_suggest(view, view_names(flow))} (views: {', '.join(view_names(flow))})")
+
+
+def _suggest(name: str, known: list[str], prefix: str = "") -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    if not close:
+        return f" (sagas: {', '.join(known) or 'none'})" if prefix else ""
+    return f"; did you mean `{prefix}{close[0]}`?"
+
+
+def view_source(flow: Flow, view: str, fmt: str, header: str = "") -> str:
+    """The text of a view as `dot` or `mermaid` (a saga is a sequence diagram in Mermaid)."""
+    from codegen.diagrams.dot import to_dot
+    from codegen.diagrams.mermaid import flowchart, saga_sequence
+
+    diagram = build_view(flow, view)
+    if fmt == "dot":
+        return to_dot(diagram, header)
+    saga = find_saga(flow, view)
+    return saga_sequence(saga, header) if saga is not None else flowchart(diagram, header)
+
+
+def view_file_stem(view: str) -> str:
+    """`system` -> `system`; `saga:Checkout` -> `saga-checkout`."""
+    from dsl.naming import snake_case
+
+    kind, _, name = view.partition(":")
+    return f"{kind}-{snake_case(name).replace('_', '-')}" if name else kind

@@ -1,0 +1,79 @@
+"""Draw a `Diagram` as Graphviz DOT with the `graphviz` package's builder.
+
+Every piece of text goes through `codegen.escape.dot_text`; node identifiers are
+made from spec names (identifiers already) and quoted by the package. Edges that
+marked `backwards` (a saga's compensations) are laid out with `dir=back`, so a
+compensation sits under the step it undoes; a saga awaiting a reply does not
+constrain the ranks, so the answers to its commands do not pull the picture apart.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import graphviz  # type: ignore[import-untyped]
+
+from codegen.diagrams.model import EDGE_COLORS, NODE_STYLES, Diagram, Edge, Node
+from codegen.escape import dot_label, dot_text
+
+FONT = "DejaVu Sans,Helvetica,Arial,sans-serif"
+
+
+def to_dot(diagram: Diagram, header: str = "") -> str:
+    """DOT source of `diagram`, after `header` (comment lines, each ending in a newline)."""
+    graph = graphviz.Digraph(name=diagram.name.replace(":", "_"))
+    graph.attr(
+        rankdir=diagram.direction,
+        fontname=FONT,
+        fontsize="16",
+        labelloc="t",
+        label=dot_text(diagram.title),
+        nodesep="0.35",
+        ranksep="0.6",
+    )
+    graph.attr("node", fontname=FONT, fontsize="12", style="filled", margin="0.15,0.08")
+    graph.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.8")
+    for node in diagram.nodes:
+        graph.node(node.id, **_node_attrs(node))
+    for edge in diagram.edges:
+        _edge(graph, edge)
+    return header + cast(str, graph.source)
+
+
+def _node_attrs(node: Node) -> dict[str, str]:
+    style = NODE_STYLES[node.kind]
+    attrs = {
+        "label": _label(node),
+        "shape": style.shape,
+        "fillcolor": style.fill,
+        "color": style.border,
+        "fontcolor": style.text,
+        "style": "filled,dashed" if style.dashed else "filled",
+        "tooltip": dot_text(node.tooltip or " ".join(node.label)),
+    }
+    if node.emphasis:
+        attrs.update(penwidth="3", peripheries="2")
+    return attrs
+
+
+def _label(node: Node) -> str:
+    """Title lines centred, detail lines (fields, settings) left-aligned under them."""
+    title = dot_label(node.label)
+    return cast(str, graphviz.nohtml(title + "\\n" + dot_label(node.detail, "left"))) if node.detail else title
+
+
+def _edge(graph: graphviz.Digraph, edge: Edge) -> None:
+    color = EDGE_COLORS[edge.kind]
+    attrs = {"color": color, "fontcolor": color}
+    if edge.label:
+        attrs["label"] = dot_label(edge.label)
+    if edge.dashed:
+        attrs["style"] = "dashed"
+    if edge.kind in ("compensation", "failure"):
+        attrs["penwidth"] = "1.6"
+    if edge.kind == "awaits":
+        attrs.update(constraint="false", style="dotted")
+    if edge.backwards:
+        graph.edge(edge.target, edge.source, dir="back", **attrs)
+    else:
+        graph.edge(edge.source, edge.target, **attrs)

@@ -1,0 +1,62 @@
+"""Plain-text wording of delivery settings, shared by the diagrams and the review page.
+
+These return plain text; escaping for DOT, Mermaid or HTML happens later, once,
+in `codegen.escape`.
+"""
+
+from __future__ import annotations
+
+from dsl.durations import format_ms
+from dsl.model import DeliveryPolicy, Field, ListRef, MapRef, OptionalRef, RecordRef, ScalarRef, TypeRef
+
+
+def attempts_text(policy: DeliveryPolicy) -> str:
+    """`5 attempts, exponential 200ms..30s + jitter`, or `1 attempt (no retry)`."""
+    if not policy.retried:
+        return "1 attempt (no retry)"
+    text = f"{policy.attempts} attempts"
+    backoff = policy.backoff
+    if backoff is None:
+        return text
+    if backoff.strategy == "fixed":
+        text += f", fixed {format_ms(backoff.initial_ms)}"
+    else:
+        text += f", exponential {format_ms(backoff.initial_ms)}..{format_ms(backoff.max_ms)}"
+    return text + (" + jitter" if backoff.jitter else "")
+
+
+def timeout_text(ms: int) -> str:
+    return f"timeout {format_ms(ms)}"
+
+
+def idempotency_text(policy: DeliveryPolicy) -> str:
+    idem = policy.idempotency
+    if idem is None:
+        return "not idempotent"
+    window = f" within {format_ms(idem.within_ms)}" if idem.within_ms else ""
+    return f"idempotent by {idem.field.name}{window}"
+
+
+def delivery_lines(policy: DeliveryPolicy) -> tuple[str, ...]:
+    """What an edge into a handler says: attempts and backoff, timeout, dead-letter queue."""
+    second = timeout_text(policy.timeout_ms) + (", DLQ" if policy.dlq else "")
+    return (attempts_text(policy), second)
+
+
+def type_text(ref: TypeRef) -> str:
+    """A payload type as written in the spec: `list<LineItem>`, `Money?`."""
+    if isinstance(ref, ScalarRef):
+        return ref.scalar.value
+    if isinstance(ref, ListRef):
+        return f"list<{type_text(ref.item)}>"
+    if isinstance(ref, MapRef):
+        return f"map<string, {type_text(ref.value)}>"
+    if isinstance(ref, OptionalRef):
+        return f"{type_text(ref.inner)}?"
+    if isinstance(ref, RecordRef):
+        return ref.record.name
+    return ref.enum.name
+
+
+def field_text(field: Field) -> str:
+    return f"{field.name}: {type_text(field.type)}"

@@ -1,0 +1,160 @@
+"""Draw diagrams as Mermaid, which renders in markdown files and pull requests.
+
+A `Diagram` becomes a flowchart; a saga becomes a sequence diagram of its happy
+path with each possible failure as an `alt` branch that runs the compensations
+backwards (in a red block). Every piece of text goes through
+`codegen.escape.mermaid_text`; identifiers come from spec names with a kind
+prefix, so none is a Mermaid keyword.
+"""
+
+from __future__ import annotations
+
+from codegen.diagrams.labels import attempts_text, timeout_text
+from codegen.diagrams.model import EDGE_COLORS, NODE_STYLES, Diagram, Edge, Node, NodeKind
+from codegen.diagrams.model import node_id as make_id
+from codegen.escape import mermaid_text
+from dsl.durations import format_ms
+from dsl.model import Saga, SagaStep
+
+_SHAPES: dict[NodeKind, tuple[str, str]] = {
+    "service": ("[[", "]]"),
+    "external": ("([", "])"),
+    "api": ("[/", "/]"),
+    "saga": ("{{", "}}"),
+}
+_ARROWS = {False: "-->", True: "-.->"}
+COMPENSATION_FILL = "rgb(253, 228, 228)"
+
+
+def flowchart(diagram: Diagram, header: str = "") -> str:
+    lines = [f"flowchart {diagram.direction}"]
+    lines += [f"  {_node(node)}" for node in diagram.nodes]
+    lines += [f"  {_edge(edge)}" for edge in diagram.edges]
+    lines += _classes(diagram)
+    lines += _link_styles(diagram)
+    return header + "\n".join(lines) + "\n"
+
+
+def _node(node: Node) -> str:
+    opening, closing = _SHAPES.get(node.kind, ("[", "]"))
+    text = "<br/>".join(mermaid_text(line) for line in node.label + node.detail)
+    return f'{node.id}{opening}"{text}"{closing}'
+
+
+def _edge(edge: Edge) -> str:
+    arrow = _ARROWS[edge.dashed]
+    if not edge.label:
+        return f"{edge.source} {arrow} {edge.target}"
+    text = "<br/>".join(mermaid_text(line) for line in edge.label)
+    return f'{edge.source} {arrow}|"{text}"| {edge.target}'
+
+
+def _classes(diagram: Diagram) -> list[str]:
+    used = sorted({n.kind for n in diagram.nodes})
+    out = []
+    for kind in used:
+        style = NODE_STYLES[kind]
+        dashes = ",stroke-dasharray:5 3" if style.dashed else ""
+        out.append(f"  classDef {kind} fill:{style.fill},stroke:{style.border},color:{style.text}{dashes}")
+        out.append(f"  class {','.join(n.id for n in diagram.nodes if n.kind == kind)} {kind}")
+    emphasised = [n.id for n in diagram.nodes if n.emphasis]
+    if emphasised:
+        out.append("  classDef emphasis stroke-width:4px")
+        out.append(f"  class {','.join(emphasised)} emphasis")
+    return out
+
+
+def _link_styles(diagram: Diagram) -> list[str]:
+    out = []
+    for kind in ("failure", "compensation"):
+        indexes = [str(i) for i, e in enumerate(diagram.edges) if e.kind == kind]
+        if indexes:
+            out.append(
+                f"  linkStyle {','.join(indexes)} stroke:{EDGE_COLORS[kind]},color:{EDGE_COLORS[kind]},stroke-width:2px"
+            )
+    return out
+
+
+# ---- sagas as sequence diagrams ------------------------------------------------------
+
+
+def saga_sequence(saga: Saga, header: str = "") -> str:
+    """The happy path, with one nested `alt` branch per step that can fail."""
+    me = make_id("saga", saga.name)
+    lines = [
+        "sequenceDiagram",
+        f"  participant bus as {mermaid_text('event bus')}",
+        f"  participant {me} as {mermaid_text('saga ' + saga.name)}",
+    ]
+    services = dict.fromkeys(c.service for s in saga.steps for c in (s.action, s.compensation) if c is not None)
+    lines += [f"  participant {make_id('service', name)} as {mermaid_text(name)}" for name in services]
+    timeout = f" (saga timeout {format_ms(saga.timeout_ms)})" if saga.timeout_ms else ""
+    lines.append(f"  bus->>{me}: {mermaid_text(saga.trigger.name + ' starts the saga' + timeout)}")
+    if saga.doc:
+        lines.append(f"  Note over {me}: {mermaid_text(saga.doc)}")
+    lines += _steps(saga, 0, "  ")
+    return header + "\n".join(lines) + "\n"
+
+
+def _steps(saga: Saga, index: int, indent: str) -> list[str]:
+    me = make_id("saga", saga.name)
+    if index == len(saga.steps):
+        outcome = saga.on_completed.name if saga.on_completed else None
+        return [
+            (
+                f"{indent}{me}->>bus: {mermaid_text(outcome)}"
+                if outcome
+                else f"{indent}Note over {me}: {mermaid_text('completed')}"
+            )
+        ]
+    step = saga.steps[index]
+    lines = _call(saga, index, step, indent)
+    success = step.action.command.success
+    if index > saga.pivot_index:
+        lines.append(f"{indent}{_reply(saga, step, success.name if success else 'done')}")
+        return lines + _steps(saga, index + 1, indent)
+    lines.append(f"{indent}alt {mermaid_text(success.name if success else 'success')}")
+    lines.append(f"{indent}  {_reply(saga, step, success.name if success else 'done')}")
+    if index == saga.pivot_index and saga.after_pivot:
+        lines.append(
+            f"{indent}  Note over {me}: {mermaid_text('pivot passed: later steps are retried until they succeed')}"
+        )
+    lines += _steps(saga, index + 1, indent + "  ")
+    failures = [e.name for e in step.action.command.failures] + [timeout_text(step.timeout_ms)]
+    lines.append(f"{indent}else {mermaid_text(' or '.join(failures))}")
+    lines += _compensate(saga, index, indent + "  ")
+    lines.append(f"{indent}end")
+    return lines
+
+
+def _call(saga: Saga, index: int, step: SagaStep, indent: str) -> list[str]:
+    me, target = make_id("saga", saga.name), make_id("service", step.action.service)
+    pivot = ", PIVOT" if index == saga.pivot_index else ""
+    text = f"{step.name}: {step.action.command.name} ({timeout_text(step.timeout_ms)}, {attempts_text(step.policy)}{pivot})"
+    return [f"{indent}{me}->>{target}: {mermaid_text(text)}"]
+
+
+def _reply(saga: Saga, step: SagaStep, reply: str) -> str:
+    return f"{make_id('service', step.action.service)}-->>{make_id('saga', saga.name)}: {mermaid_text(reply)}"
+
+
+def _compensate(saga: Saga, failed: int, indent: str) -> list[str]:
+    """Undo the completed steps before `failed`, latest first, then emit `compensated`."""
+    me = make_id("saga", saga.name)
+    lines = [f"{indent}rect {COMPENSATION_FILL}"]
+    for step in reversed(saga.steps[:failed]):
+        call = step.compensation
+        if call is None:
+            continue
+        target = make_id("service", call.service)
+        text = f"undo {step.name}: {call.command.name} ({attempts_text(call.handler.policy)})"
+        lines.append(f"{indent}  {me}--){target}: {mermaid_text(text)}")
+        if call.command.success is not None:
+            lines.append(f"{indent}  {target}-->>{me}: {mermaid_text(call.command.success.name)}")
+    outcome = saga.on_compensated.name if saga.on_compensated else None
+    lines.append(
+        f"{indent}  {me}->>bus: {mermaid_text(outcome)}"
+        if outcome
+        else f"{indent}  Note over {me}: {mermaid_text('compensated')}"
+    )
+    return lines + [f"{indent}end"]

@@ -1,0 +1,122 @@
+"""A diagram as data, independent of the language it is drawn in.
+
+Views (system, saga, events) build a `Diagram` from the resolved model; the DOT
+and Mermaid renderers draw any `Diagram`. Colours follow Event Storming, so a
+reviewer who knows the sticky notes reads the picture without a legend: events
+orange, commands blue, services yellow, external systems pink, sagas (process
+managers, "policies") lilac.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+NodeKind = Literal[
+    "service", "event", "command", "external", "api", "saga", "handler", "step", "compensation", "outcome"
+]
+EdgeKind = Literal["flow", "handled", "trigger", "reply", "awaits", "failure", "compensation"]
+
+
+@dataclass(frozen=True)
+class Style:
+    fill: str
+    border: str
+    shape: str
+    text: str = "#1f2328"
+    dashed: bool = False
+
+
+ORANGE, BLUE, YELLOW, PINK, LILAC, RED = "#ffb35c", "#8fc8f2", "#fff27a", "#f7a8c8", "#d7c2f0", "#c62828"
+
+NODE_STYLES: dict[NodeKind, Style] = {
+    "event": Style(ORANGE, "#c46a00", "box"),
+    "outcome": Style(ORANGE, "#c46a00", "box"),
+    "command": Style(BLUE, "#1f6aa5", "box"),
+    "step": Style(BLUE, "#1f6aa5", "box"),
+    "api": Style(BLUE, "#1f6aa5", "cds"),
+    "service": Style(YELLOW, "#a89a00", "box3d"),
+    "external": Style(PINK, "#b0306a", "box3d"),
+    "saga": Style(LILAC, "#6a3fa0", "hexagon"),
+    "handler": Style(LILAC, "#6a3fa0", "box"),
+    "compensation": Style("#fde4e4", RED, "box", text=RED, dashed=True),
+}
+
+EDGE_COLORS: dict[EdgeKind, str] = {
+    "flow": "#444444",
+    "handled": "#444444",
+    "trigger": "#6a3fa0",
+    "reply": "#1f6aa5",
+    "awaits": "#7a9cc0",
+    "failure": RED,
+    "compensation": RED,
+}
+
+
+@dataclass(frozen=True)
+class Node:
+    """One box. `id` is a safe identifier made from names; `label` is plain text
+    lines, centred; `detail` lines (payload fields) are left-aligned below it."""
+
+    id: str
+    kind: NodeKind
+    label: tuple[str, ...]
+    detail: tuple[str, ...] = ()
+    tooltip: str | None = None
+    emphasis: bool = False
+
+
+@dataclass(frozen=True)
+class Edge:
+    """An arrow. `reply`: a command's answer; `awaits`: a saga waiting for that answer."""
+
+    source: str
+    target: str
+    kind: EdgeKind = "flow"
+    label: tuple[str, ...] = ()
+    backwards: bool = False
+    """A layout hint: the edge runs against the reading direction (a compensation
+    undoing earlier steps), so its target is drawn before its source."""
+
+    @property
+    def dashed(self) -> bool:
+        return self.kind in ("failure", "compensation", "reply", "awaits")
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """A whole picture: `name` is the view (`system`, `saga:Checkout`, `events`)."""
+
+    name: str
+    title: str
+    direction: Literal["LR", "TB"]
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    notes: tuple[str, ...] = ()
+
+    def node(self, node_id: str) -> Node | None:
+        return next((n for n in self.nodes if n.id == node_id), None)
+
+
+class GraphBuilder:
+    """Collects nodes and edges once each, in the order they are first added."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+        self.edges: dict[tuple[str, str, str, tuple[str, ...]], Edge] = {}
+
+    def node(self, node: Node) -> str:
+        self.nodes.setdefault(node.id, node)
+        return node.id
+
+    def edge(self, edge: Edge) -> None:
+        self.edges.setdefault((edge.source, edge.target, edge.kind, edge.label), edge)
+
+    def build(self, name: str, title: str, direction: Literal["LR", "TB"], notes: tuple[str, ...] = ()) -> Diagram:
+        return Diagram(name, title, direction, tuple(self.nodes.values()), tuple(self.edges.values()), notes)
+
+
+def node_id(kind: str, *names: str) -> str:
+    """A diagram identifier: spec names are identifiers already, the kind keeps
+    an event and a service of the same name apart (and clear of DOT/Mermaid keywords)."""
+    return "_".join((kind, *names))

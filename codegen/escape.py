@@ -1,0 +1,62 @@
+"""The one place where names and doc comments become text of another language.
+
+Doc comments are free text: quotes, angle brackets, ampersands, backslashes and
+newlines are all allowed in them. Every diagram and page builder passes such text
+through exactly one function here for its output language, and never builds
+escaped text by hand, so a spec can never break DOT, Mermaid, SVG or HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from typing import Literal, cast
+
+import graphviz  # type: ignore[import-untyped]
+
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_MERMAID_SAFE = re.compile(r"[A-Za-z0-9 _.,:/()'*+=?!-]")
+
+
+def lines_of(text: str) -> list[str]:
+    """A text's lines, whatever line endings it uses, with control characters
+    (which XML cannot carry at all) shown as U+FFFD."""
+    return _LINE_BREAKS.split(_CONTROLS.sub("\ufffd", text))
+
+
+def dot_text(text: str, align: Literal["center", "left"] = "center") -> str:
+    """Text for a DOT quoted string (label, tooltip, ...), escaped once.
+
+    Backslashes are doubled so none starts an escape sequence, quotes become
+    `\\"`, and line breaks become DOT's own `\\n` (centred) or `\\l` (left)
+    breaks. The result is marked `nohtml`, so the graphviz package never takes
+    a name like `<b>` for an HTML-like label.
+    """
+    escaped = [line.replace("\\", "\\\\").replace('"', '\\"') for line in lines_of(text)]
+    if align == "left":
+        return cast(str, graphviz.nohtml("".join(line + "\\l" for line in escaped)))
+    return cast(str, graphviz.nohtml("\\n".join(escaped)))
+
+
+def dot_label(lines: Iterable[str], align: Literal["center", "left"] = "center") -> str:
+    """A multi-line DOT label from lines of plain text."""
+    return dot_text("\n".join(lines), align)
+
+
+def mermaid_text(text: str) -> str:
+    """Text for a Mermaid label or message: anything but plain characters as `#NN;`.
+
+    Mermaid decodes `#NN;` entity codes in labels, so brackets, braces, pipes,
+    quotes, `#`, `;` and angle brackets can never end a label or a statement.
+    Line breaks become `<br/>`, which Mermaid renders as a line break.
+    """
+    return "<br/>".join(
+        "".join(c if _MERMAID_SAFE.fullmatch(c) else f"#{ord(c)};" for c in line) for line in lines_of(text)
+    )
+
+
+def html_text(text: str) -> str:
+    """Text for HTML element content or a quoted attribute value."""
+    return html.escape("\n".join(lines_of(text)), quote=True)

@@ -1,0 +1,333 @@
+"""The sections of the review page, each a function from the model to `Html`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from codegen.diagrams.labels import attempts_text, idempotency_text, timeout_text, type_text
+from codegen.targets.review.html import Child, Html, anchor, el, table
+from codegen.trace import trace_rows
+from dsl.diagnostics import Diagnostic
+from dsl.model import Constraints, EnumType, Event, Field, Flow, Handler, Record, Saga, SagaStep, Service
+from dsl.source import Span
+
+
+def loc(span: Span | None) -> Html:
+    return el("span", f"{span.file}:{span.line}", class_="loc") if span else Html("")
+
+
+def doc(text: str | None) -> Html:
+    return el("p", text, class_="doc") if text else Html("")
+
+
+def chip(kind: str, text: str, link: bool = True) -> Html:
+    label = el("span", text, class_=f"chip {kind}")
+    return el("a", label, href=f"#{anchor(kind, text)}") if link else label
+
+
+def joined(items: Iterable[Child], empty: str = "—") -> Child:
+    items = list(items)
+    return [[item, ", " if i < len(items) - 1 else ""] for i, item in enumerate(items)] if items else empty
+
+
+# ---- warnings ------------------------------------------------------------------------
+
+
+def warnings_section(warnings: tuple[Diagnostic, ...]) -> Html:
+    if not warnings:
+        return el("p", "flowgen check reported no warnings.", class_="muted")
+    items = []
+    for d in warnings:
+        hint = el("div", "help: ", d.hint, class_="muted") if d.hint else None
+        items.append(
+            el(
+                "li",
+                el("span", f"{d.span.file}:{d.span.line}:{d.span.column}", class_="loc"),
+                " ",
+                el("span", f"warning[{d.code}]", class_="chip warn"),
+                " ",
+                d.message,
+                hint,
+            )
+        )
+    return el("ul", items, class_="warnings")
+
+
+# ---- events and payload types -----------------------------------------------------------
+
+
+def constraints_text(c: Constraints) -> str:
+    parts = [
+        f"{name} {value}"
+        for name, value in (
+            ("min", c.minimum),
+            ("max", c.maximum),
+            ("min length", c.min_length),
+            ("max length", c.max_length),
+        )
+        if value is not None
+    ]
+    if c.pattern is not None:
+        parts.append(f"pattern {c.pattern}")
+    return ", ".join(parts)
+
+
+def fields_table(fields: tuple[Field, ...], event: Event | None = None) -> Html:
+    rows = []
+    for f in fields:
+        marks = [
+            m
+            for m, k in (("key", event.key if event else None), ("ordered by", event.ordered_by if event else None))
+            if k is not None and k.name == f.name
+        ]
+        rows.append(
+            [
+                el("code", f.name),
+                el("code", type_text(f.type)),
+                ", ".join(marks),
+                constraints_text(f.constraints),
+                doc(f.doc),
+                loc(f.span),
+            ]
+        )
+    if not rows:
+        return el("p", "No payload fields.", class_="muted")
+    return table(["field", "type", "role", "constraints", "description", "spec"], rows, class_="fields")
+
+
+def event_article(flow: Flow, event: Event, publishers: Sequence[Child], consumers: Sequence[Child]) -> Html:
+    facts = el(
+        "dl",
+        el("dt", "key"),
+        el("dd", el("code", event.key.name) if event.key else "—"),
+        el("dt", "ordered by"),
+        el("dd", el("code", event.ordered_by.name) if event.ordered_by else "—"),
+        el("dt", "published by"),
+        el("dd", joined(publishers)),
+        el("dt", "consumed by"),
+        el("dd", joined(consumers)),
+        class_="facts",
+    )
+    title = el("h3", chip("event", event.name, link=False), " ", loc(event.name_span))
+    return el(
+        "article", title, doc(event.doc), facts, fields_table(event.fields, event), id=anchor("event", event.name)
+    )
+
+
+def events_section(flow: Flow) -> Html:
+    from codegen.trace import event_link
+
+    articles = []
+    for event in flow.events:
+        link = event_link(flow, event)
+        publishers = [_mention(c.kind, c.name) for c in link.children if c.relation in ("published by", "replied by")]
+        consumers = [
+            _mention(c.kind, c.name)
+            for c in link.children
+            if c.relation in ("subscribed by", "starts", "awaited by", "consumed by")
+        ]
+        articles.append(event_article(flow, event, publishers, consumers))
+    return Html("".join(articles))
+
+
+def _mention(kind: str, name: str) -> Html:
+    if kind == "handler":
+        service = name.split(".", 1)[0]
+        return el("a", el("code", name), href=f"#{anchor('service', service)}")
+    return chip(kind, name, link=kind in ("service", "saga", "external"))
+
+
+def types_section(flow: Flow) -> Html:
+    parts: list[Child] = [*(_record(r) for r in flow.records), *(_enum(e) for e in flow.enums)]
+    return Html(render_all(parts)) if parts else el("p", "No shared types.", class_="muted")
+
+
+def render_all(parts: list[Child]) -> str:
+    from codegen.targets.review.html import render
+
+    return render(parts)
+
+
+def _record(record: Record) -> Html:
+    return el(
+        "article",
+        el("h3", el("code", record.name), " ", loc(record.name_span)),
+        doc(record.doc),
+        fields_table(record.fields),
+        id=anchor("type", record.name),
+    )
+
+
+def _enum(enum: EnumType) -> Html:
+    rows = [[el("code", m.name), doc(m.doc), loc(m.span)] for m in enum.members]
+    return el(
+        "article",
+        el("h3", el("code", enum.name), " (enum) ", loc(enum.name_span)),
+        doc(enum.doc),
+        table(["member", "description", "spec"], rows),
+        id=anchor("type", enum.name),
+    )
+
+
+# ---- services -------------------------------------------------------------------------------
+
+
+def services_section(flow: Flow) -> Html:
+    return (
+        Html("".join(_service(s) for s in flow.services)) if flow.services else el("p", "No services.", class_="muted")
+    )
+
+
+def _service(service: Service) -> Html:
+    apis = [[el("code", a.route), chip("event", a.event.name), doc(a.doc), loc(a.span)] for a in service.apis]
+    parts: list[Child] = [
+        el("h3", chip("service", service.name, link=False), " ", loc(service.name_span)),
+        doc(service.doc),
+    ]
+    parts.append(
+        el(
+            "dl",
+            el("dt", "publishes"),
+            el("dd", joined(chip("event", e.name) for e in service.publishes)),
+            class_="facts",
+        )
+    )
+    if apis:
+        parts.append(table(["entry point", "publishes", "description", "spec"], apis))
+    parts.append(handlers_table(service.handlers) if service.handlers else el("p", "No handlers.", class_="muted"))
+    return el("article", parts, id=anchor("service", service.name))
+
+
+def handlers_table(handlers: tuple[Handler, ...]) -> Html:
+    rows = []
+    for h in handlers:
+        trigger = (
+            ["command ", chip("command", h.input.name, link=False)]
+            if h.trigger == "command"
+            else ["event ", chip("event", h.input.name)]
+        )
+        policy = h.policy
+        rows.append(
+            [
+                el("code", h.name),
+                trigger,
+                joined(chip("event", e.name) for e in h.outputs),
+                attempts_text(policy),
+                timeout_text(policy.timeout_ms),
+                "yes" if policy.dlq else "no",
+                idempotency_text(policy),
+                [doc(h.doc), loc(h.span)],
+            ]
+        )
+    return table(
+        ["handler", "input", "outputs", "retries", "timeout", "DLQ", "idempotency", "spec"], rows, class_="handlers"
+    )
+
+
+def externals_section(flow: Flow) -> Html:
+    if not flow.externals:
+        return el("p", "No external systems.", class_="muted")
+    articles = []
+    for x in flow.externals:
+        facts = el(
+            "dl",
+            el("dt", "publishes"),
+            el("dd", joined(chip("event", e.name) for e in x.publishes)),
+            el("dt", "consumes"),
+            el("dd", joined(chip("event", e.name) for e in x.consumes)),
+            class_="facts",
+        )
+        articles.append(
+            el(
+                "article",
+                el("h3", chip("external", x.name, link=False), " ", loc(x.name_span)),
+                doc(x.doc),
+                facts,
+                id=anchor("external", x.name),
+            )
+        )
+    return Html("".join(articles))
+
+
+# ---- sagas -----------------------------------------------------------------------------------
+
+
+def sagas_section(flow: Flow) -> Html:
+    return Html("".join(_saga(s) for s in flow.sagas)) if flow.sagas else el("p", "No sagas.", class_="muted")
+
+
+def _saga(saga: Saga) -> Html:
+    from dsl.durations import format_ms
+
+    facts = el(
+        "dl",
+        el("dt", "trigger"),
+        el("dd", chip("event", saga.trigger.name)),
+        el("dt", "timeout"),
+        el("dd", format_ms(saga.timeout_ms) if saga.timeout_ms else "none (the state machine's default)"),
+        el("dt", "on completed"),
+        el("dd", chip("event", saga.on_completed.name) if saga.on_completed else "no event"),
+        el("dt", "on compensated"),
+        el("dd", chip("event", saga.on_compensated.name) if saga.on_compensated else "no event"),
+        class_="facts",
+    )
+    rows = [_step_row(saga, i, s) for i, s in enumerate(saga.steps)]
+    steps = table(["#", "step", "command", "compensation", "pivot", "timeout", "retries", "spec"], rows, class_="steps")
+    return el(
+        "article",
+        el("h3", chip("saga", saga.name, link=False), " ", loc(saga.name_span)),
+        doc(saga.doc),
+        facts,
+        steps,
+        id=anchor("saga", saga.name),
+    )
+
+
+def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
+    call = step.action
+    if step.compensation is not None:
+        undo: Child = el("span", f"{step.compensation.service}.{step.compensation.command.name}", class_="undo")
+    elif step.readonly:
+        undo = "readonly: nothing to undo"
+    else:
+        undo = "— (after the pivot: retried until it succeeds)" if index > saga.pivot_index else "—"
+    pivot = el("span", "PIVOT", class_="pivot") if index == saga.pivot_index else ""
+    return [
+        str(index + 1),
+        [el("code", step.name), doc(step.doc)],
+        el("code", f"{call.service}.{call.command.name}"),
+        undo,
+        pivot,
+        timeout_text(step.timeout_ms),
+        attempts_text(step.policy),
+        loc(step.span),
+    ]
+
+
+# ---- traceability --------------------------------------------------------------------------
+
+
+def trace_section(flow: Flow) -> Html:
+    rows = []
+    for row in trace_rows(flow):
+        files = (
+            el("ul", [el("li", el("code", str(f.path)), " ", el("span", f.role, class_="muted")) for f in row.files])
+            if row.files
+            else "—"
+        )
+        resources = el(
+            "ul", [el("li", el("code", r.logical_id), " ", el("span", r.type, class_="muted")) for r in row.resources]
+        )
+        rows.append(
+            [
+                [row.entry, " ", loc(row.entry_span)],
+                [el("code", row.handler), " ", loc(row.handler_span)],
+                files,
+                resources,
+            ]
+        )
+    return table(
+        ["entry point or event", "handler", "generated code", "infrastructure (CloudFormation logical IDs)"],
+        rows,
+        class_="trace",
+    )

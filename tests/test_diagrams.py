@@ -1,0 +1,215 @@
+"""The `diagrams` target and `flowgen diagram`: golden DOT and Mermaid, drawn by the real tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codegen.diagrams import view_file_stem
+from codegen.diagrams.render import render
+from dsl.model import Flow
+from tests.browser import Browser, check_mermaid, mermaid_js
+from tests.conftest import ROOT, SKETCH, Runner, require_tool
+from tests.diagram_support import assert_golden, build_target, diagram_specs, load, relative, spec_id, svg_texts
+
+SPECS = diagram_specs()
+GOLDEN = ROOT / "tests" / "golden" / "diagrams"
+
+
+def _diagram_files(flow: Flow) -> dict[str, str]:
+    files = build_target("diagrams", flow)
+    return {path.removeprefix("diagrams/"): text for path, text in files.items()}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_golden_dot_and_mermaid(spec: Path, monkeypatch: pytest.MonkeyPatch, update_golden: bool) -> None:
+    assert_golden(GOLDEN / spec.stem, _diagram_files(load(spec, monkeypatch)), update_golden)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_every_view_is_drawn_by_dot_and_names_everything(spec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    require_tool("dot")
+    flow = load(spec, monkeypatch)
+    files = _diagram_files(flow)
+    drawn = {path: svg_texts(render(text, "svg").decode()) for path, text in files.items() if path.endswith(".dot")}
+    system, events = drawn[f"{flow.name}/system.dot"], drawn[f"{flow.name}/events.dot"]
+    for name in [s.name for s in flow.services] + [e.name for e in flow.events]:
+        assert name in system, f"{name} is missing from the system view"
+    for name in [e.name for e in flow.events] + [x.name for x in flow.externals]:
+        assert name in events, f"{name} is missing from the events view"
+    for saga in flow.sagas:
+        texts = drawn[f"{flow.name}/{view_file_stem('saga:' + saga.name)}.dot"]
+        assert saga.trigger.name in texts
+        assert sorted(f"{i + 1}. {s.name}" for i, s in enumerate(saga.steps)) == sorted(
+            t for t in texts if t[:1].isdigit() and ". " in t
+        )
+        assert "PIVOT" in texts
+        for step in saga.compensable_steps:
+            if step.compensation is not None:
+                assert f"undo {step.name}" in texts
+
+
+def test_saga_compensations_run_backwards_in_red(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the sketch's Checkout saga a failed charge undoes the reservation, then cancels."""
+    dot = _diagram_files(load(SKETCH, monkeypatch))["checkout/saga-checkout.dot"]
+    edges = [line.strip() for line in dot.splitlines() if "->" in line]
+    compensation = [e for e in edges if 'color="#c62828"' in e]
+    assert all("style=dashed" in e and "dir=back" in e for e in compensation)
+    drawn_as = {e.split(" [")[0] for e in compensation}
+    # dir=back: the arrow points from the right-hand node to the left-hand one
+    assert drawn_as == {
+        "undo_Checkout_reserve -> step_Checkout_charge",  # charge fails -> undo reserve
+        "undo_Checkout_charge -> step_Checkout_ship",  # ship (pivot) fails -> undo charge
+        "undo_Checkout_reserve -> undo_Checkout_charge",  # undo charge -> undo reserve
+        "event_OrderCancelled -> undo_Checkout_reserve",  # undo reserve -> compensated
+        "event_OrderCancelled -> step_Checkout_reserve",  # reserve fails -> compensated
+    }
+    assert 'label="PaymentFailed or timeout 1m2s"' in dot
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    with Browser() as b:
+        yield b  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_mermaid_parses_and_renders_in_real_mermaid(
+    spec: Path, monkeypatch: pytest.MonkeyPatch, browser: Browser, tmp_path: Path
+) -> None:
+    flow = load(spec, monkeypatch)
+    files = {p: t for p, t in _diagram_files(flow).items() if p.endswith(".mmd")}
+    results = dict(zip(files, check_mermaid(browser, mermaid_js(), list(files.values()), tmp_path)))
+    for path, result in results.items():
+        assert result["ok"], f"{path}: {result.get('error')}"
+    system = results[f"{flow.name}/system.mmd"]
+    assert system["type"].startswith("flowchart")
+    for name in [s.name for s in flow.services] + [e.name for e in flow.events]:
+        assert name in system["text"], f"{name} is missing from the rendered Mermaid system view"
+    sequences = [r for p, r in results.items() if "/saga-" in p]
+    assert len(sequences) == len(flow.sagas)
+    for saga, result in zip(flow.sagas, sequences):
+        assert result["type"] == "sequence"
+        assert saga.trigger.name in result["text"]
+        for step in saga.steps:
+            assert step.action.command.name in result["text"]
+
+
+def test_markdown_page_embeds_every_mermaid_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _diagram_files(load(SKETCH, monkeypatch))
+    readme = files["checkout/README.md"]
+    for path, text in files.items():
+        if path.endswith(".mmd"):
+            assert f"```mermaid\n{text}```" in readme
+
+
+# ---- the command ---------------------------------------------------------------------------
+
+
+def test_diagram_formats(flowgen: Runner, tmp_path: Path) -> None:
+    require_tool("dot")
+    spec = str(SKETCH)
+    dot = flowgen("diagram", spec)
+    assert dot.returncode == 0, dot.stderr
+    assert dot.stdout.lstrip().startswith("digraph system {")
+    mermaid = flowgen("diagram", spec, "--view", "saga:Checkout", "--format", "mermaid")
+    assert mermaid.returncode == 0 and mermaid.stdout.startswith("sequenceDiagram\n")
+    svg = flowgen("diagram", spec, "--view", "events", "--format", "svg")
+    assert svg.returncode == 0, svg.stderr
+    assert "OrderPlaced" in svg_texts(svg.stdout)
+    out = tmp_path / "checkout.png"
+    png = flowgen("diagram", spec, "--view", "saga:Checkout", "-o", str(out))
+    assert png.returncode == 0, png.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        ("sytem", "unknown view `sytem`; did you mean `system`?"),
+        ("saga:Chekout", "flow `checkout` has no saga `Chekout`; did you mean `saga:Checkout`?"),
+        ("saga:Nothing", "flow `checkout` has no saga `Nothing` (sagas: Checkout)"),
+    ],
+)
+def test_unknown_view_is_one_line_with_a_suggestion(flowgen: Runner, view: str, expected: str) -> None:
+    result = flowgen("diagram", str(SKETCH), "--view", view)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"flowgen: error: {expected}" + (" (views: system, events, saga:Checkout)" if view == "sytem" else "")
+    ]
+
+
+def test_spec_with_errors_prints_diagnostics_and_exits_1(flowgen: Runner, tmp_path: Path) -> None:
+    spec = tmp_path / "broken.flow"
+    spec.write_text(SKETCH.read_text().replace("trigger OrderPlaced", "trigger OrderPlacd"))
+    result = flowgen("diagram", str(spec))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "error[FLOW101]" in result.stderr and "OrderPlacd" in result.stderr
+
+
+def _path_without_dot() -> str:
+    """PATH with every folder that holds a `dot` removed."""
+    folders = [f for f in os.environ.get("PATH", "").split(os.pathsep) if f and not (Path(f) / "dot").exists()]
+    path = os.pathsep.join(folders)
+    assert shutil.which("dot", path=path) is None
+    return path
+
+
+def run_without_dot(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "PATH": _path_without_dot()}
+    return subprocess.run(
+        [sys.executable, "-m", "codegen", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_pictures_without_dot_fail_in_one_line_with_an_install_hint(fmt: str, tmp_path: Path) -> None:
+    result = run_without_dot("diagram", str(SKETCH), "--format", fmt, "-o", str(tmp_path / f"x.{fmt}"))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "`dot`" in lines[0] and "apt-get install graphviz" in lines[0] and "--format dot or mermaid" in lines[0]
+    assert not (tmp_path / f"x.{fmt}").exists()
+
+
+def test_dot_and_mermaid_need_no_dot_program() -> None:
+    for fmt in ("dot", "mermaid"):
+        result = run_without_dot("diagram", str(SKETCH), "--format", fmt)
+        assert result.returncode == 0, result.stderr
+        assert "OrderPlaced" in result.stdout
+
+
+def test_generated_diagrams_are_identical_across_hash_seeds(tmp_path: Path) -> None:
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": seed}
+        args = [
+            sys.executable,
+            "-m",
+            "codegen",
+            "generate",
+            "-t",
+            "diagrams",
+            "-o",
+            str(out),
+            str(relative(SKETCH)),
+            str(relative(SPECS[-1])),
+        ]
+        subprocess.run(args, env=env, cwd=ROOT, check=True, capture_output=True, timeout=300)
+        outputs.append(
+            {
+                str(p.relative_to(out)): p.read_bytes()
+                for p in sorted(out.rglob("*"))
+                if p.is_file() and ".flowgen" not in p.parts
+            }
+        )
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0]) >= 14

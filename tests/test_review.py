@@ -1,0 +1,193 @@
+"""The `review` target: one self-contained page, checked in real headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser import Browser
+from tests.conftest import ROOT, SKETCH, Runner, require_tool
+from tests.diagram_support import diagram_specs, load, relative, spec_id
+from tests.test_diagrams import run_without_dot
+
+SPECS = diagram_specs()
+SCREENSHOTS = ROOT / ".pytest_cache" / "review-screenshots"
+# Anything that could make the page fetch something: attributes that load or link, CSS url() and @import.
+LOADING = re.compile(
+    r"""(?:\b(?:src|href|srcset|poster|data|action|xlink:href)\s*=\s*["']?\s*([^"'\s>]+))|url\(\s*["']?([^"')]+)|@import\s+["']?([^"';\s]+)""",
+    re.I,
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with Browser(width=1280, height=1600) as b:
+        yield b
+
+
+def generate_review(flowgen: Runner, spec: Path, out: Path) -> Path:
+    require_tool("dot")
+    result = flowgen("generate", "-t", "review", "-o", str(out), str(relative(spec)), cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    pages = sorted((out / "review").glob("*.html"))
+    assert len(pages) == 1
+    return pages[0]
+
+
+def test_review_page_is_self_contained(flowgen: Runner, tmp_path: Path) -> None:
+    html = generate_review(flowgen, SKETCH, tmp_path).read_text()
+    references = [next(g for g in m.groups() if g) for m in LOADING.finditer(html)]
+    assert references, "the page has in-page links; the pattern must find them"
+    assert all(ref.startswith("#") for ref in references), [r for r in references if not r.startswith("#")]
+    assert "<script" not in html.lower()
+    assert "<link" not in html.lower()
+    assert not re.search(
+        r"(?i)\b(?:https?:)?//[a-z0-9]", html.replace("http://www.w3.org/", "")
+    ), "no URL to another host"
+
+
+def test_loading_pattern_catches_what_would_leave_the_page() -> None:
+    """The static check above is real: each of these would make a request."""
+    for html in [
+        '<img src="https://cdn.example/x.png">',
+        "<div style=\"background:url('//cdn/x.png')\">",
+        "<link href=http://x/y.css rel=stylesheet>",
+        "<style>@import 'x.css';</style>",
+    ]:
+        refs = [next(g for g in m.groups() if g) for m in LOADING.finditer(html)]
+        assert refs and not all(r.startswith("#") for r in refs), html
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_review_page_in_chromium(
+    spec: Path, flowgen: Runner, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = generate_review(flowgen, spec, tmp_path / "out")
+    visit = browser.open(page.as_uri())
+    assert visit.requests == [page.as_uri()], "the page made requests of its own"
+    assert visit.errors == []
+    text = browser.evaluate("document.body.innerText")
+    flow = load(spec, monkeypatch)
+    for name in (
+        [s.name for s in flow.services]
+        + [e.name for e in flow.events]
+        + [s.name for s in flow.sagas]
+        + [x.name for x in flow.externals]
+    ):
+        assert name in text, f"{name} does not appear on the rendered page"
+    svgs = browser.evaluate(
+        "Array.from(document.querySelectorAll('svg.diagram')).map(s => [s.getBoundingClientRect().width, s.getBoundingClientRect().height])"
+    )
+    drawn = 2 + len(flow.sagas) if flow.events or flow.services or flow.externals else 0
+    assert len(svgs) == drawn and all(w > 100 and h > 50 for w, h in svgs), svgs
+    assert browser.evaluate("document.querySelectorAll('script, iframe, object, embed').length") == 0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = browser.screenshot(SCREENSHOTS / f"{spec.stem}.png")
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 50_000
+
+
+def test_the_browser_check_can_fail(browser: Browser, tmp_path: Path) -> None:
+    """A page that fetches a neighbour file and logs an error is caught by the same checks."""
+    page = tmp_path / "leaky.html"
+    page.write_text(
+        '<!DOCTYPE html><html><body><img src="neighbour.png"><script>console.error("boom")</script></body></html>'
+    )
+    visit = browser.open(page.as_uri())
+    assert visit.requests != [page.as_uri()]
+    assert visit.errors
+
+
+def test_review_lists_every_warning_from_check(flowgen: Runner, browser: Browser, tmp_path: Path) -> None:
+    check = flowgen("check", "--format", "json", str(relative(SKETCH)), cwd=ROOT)
+    warnings = [d for d in json.loads(check.stdout) if d["severity"] == "warning"]
+    assert warnings, "the sketch has warnings to list"
+    browser.open(generate_review(flowgen, SKETCH, tmp_path).as_uri())
+    listed = browser.evaluate("document.querySelector('#warnings').innerText")
+    for d in warnings:
+        assert (
+            f"{d['file']}:{d['line']}:{d['column']}" in listed
+            and f"warning[{d['code']}]" in listed
+            and d["message"] in listed
+        )
+
+
+def test_review_step_table_and_traceability(flowgen: Runner, browser: Browser, tmp_path: Path) -> None:
+    browser.open(generate_review(flowgen, SKETCH, tmp_path).as_uri())
+    rows = browser.evaluate(
+        "Array.from(document.querySelectorAll('table.steps tbody tr')).map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
+    )
+    assert [r[:7] for r in rows] == [
+        [
+            "1",
+            "reserve",
+            "Inventory.ReserveStock",
+            "Inventory.ReleaseStock",
+            "",
+            "timeout 53s",
+            "5 attempts, exponential 200ms..30s + jitter",
+        ],
+        ["2", "charge", "Payments.Charge", "Payments.Refund", "", "timeout 1m2s", "3 attempts, fixed 1s"],
+        [
+            "3",
+            "ship",
+            "Shipping.ScheduleShipment",
+            "—",
+            "PIVOT",
+            "timeout 53s",
+            "5 attempts, exponential 200ms..30s + jitter",
+        ],
+    ]
+    trace = browser.evaluate("document.querySelector('table.trace').innerText")
+    for expected in (
+        "POST /orders",
+        "ApiPostOrdersRoute",
+        "OrdersCancelOrderQueue",
+        "OrdersCancelOrderDeadLetterQueue",
+        "python/checkout/handlers/orders.py",
+        "CheckoutSagaStateMachine",
+    ):
+        assert expected in trace
+
+
+def test_print_layout_hides_navigation_and_fits_diagrams(flowgen: Runner, browser: Browser, tmp_path: Path) -> None:
+    browser.open(generate_review(flowgen, SKETCH, tmp_path).as_uri())
+    browser.call("Emulation.setEmulatedMedia", {"media": "print"}, browser.session)
+    try:
+        assert browser.evaluate("getComputedStyle(document.querySelector('nav')).display") == "none"
+        assert browser.evaluate("getComputedStyle(document.querySelector('h2:not(.first)')).breakBefore") == "page"
+        widths = browser.evaluate(
+            "Array.from(document.querySelectorAll('svg.diagram')).map(s => s.getBoundingClientRect().width <= document.body.getBoundingClientRect().width + 1)"
+        )
+        assert widths and all(widths)
+        pdf = browser.call("Page.printToPDF", {"printBackground": True}, browser.session)["data"]
+        assert len(pdf) > 10_000
+    finally:
+        browser.call("Emulation.setEmulatedMedia", {"media": ""}, browser.session)
+
+
+def test_inline_svgs_are_well_formed_xml(flowgen: Runner, tmp_path: Path) -> None:
+    html = generate_review(flowgen, SKETCH, tmp_path).read_text()
+    svgs = re.findall(r"<svg\b.*?</svg>", html, flags=re.S)
+    assert len(svgs) == 3
+    for svg in svgs:
+        ET.fromstring(svg)
+
+
+def test_review_without_dot_fails_in_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    result = run_without_dot("generate", "-t", "review", "-o", str(tmp_path / "out"), str(SKETCH))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "`dot`" in lines[0] and "apt-get install graphviz" in lines[0]
+    assert not (tmp_path / "out" / "review").exists()
+
+
+def test_review_is_identical_when_generated_twice(flowgen: Runner, tmp_path: Path) -> None:
+    first = generate_review(flowgen, SKETCH, tmp_path / "a").read_bytes()
+    second = generate_review(flowgen, SKETCH, tmp_path / "b").read_bytes()
+    assert first == second

@@ -1,0 +1,158 @@
+"""`flowgen trace`: from an entry point to handlers, files and resources, each with its spec line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codegen.trace import trace
+from dsl.model import Flow
+from tests.conftest import ROOT, SKETCH, Runner
+from tests.diagram_support import diagram_specs, load, relative, spec_id
+
+
+def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
+    return [node] + [n for c in node["children"] for n in _walk(c)]
+
+
+def _trace_json(flowgen: Runner, spec: Path, name: str) -> dict[str, Any]:
+    result = flowgen("trace", "--format", "json", str(relative(spec)), name, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def test_endpoint_leads_to_saga_handlers_files_and_resources(flowgen: Runner) -> None:
+    nodes = _walk(_trace_json(flowgen, SKETCH, "POST /orders"))
+    seen = {(n["kind"], n["name"]) for n in nodes}
+    expected = {
+        ("endpoint", "POST /orders"),
+        ("service", "Orders"),
+        ("resource", "HttpApi"),
+        ("resource", "ApiPostOrdersRoute"),
+        ("resource", "ApiPostOrdersIntegration"),
+        ("event", "OrderPlaced"),
+        ("resource", "EventBus"),
+        ("saga", "Checkout"),
+        ("resource", "CheckoutSagaTriggerRule"),
+        ("resource", "CheckoutSagaStateMachine"),
+        ("handler", "Inventory.reserve_stock"),
+        ("handler", "Inventory.release_stock"),
+        ("handler", "Payments.charge"),
+        ("handler", "Payments.refund"),
+        ("handler", "Shipping.schedule_shipment"),
+        ("resource", "InventoryReserveStockFunction"),
+        ("resource", "InventoryReserveStockDeadLetterQueue"),
+        ("resource", "PaymentsChargeFunction"),
+        ("file", "python/checkout/handlers/inventory.py"),
+        ("file", "python/checkout/services/payments.py"),
+        ("file", "python/checkout/adapters/shipping.py"),
+    }
+    assert expected <= seen, expected - seen
+    # Payments.charge has no `dlq`, so it has no dead-letter queue
+    assert ("resource", "PaymentsChargeDeadLetterQueue") not in seen
+    lines = {(n["kind"], n["name"]): n["line"] for n in nodes}
+    assert (
+        lines[("endpoint", "POST /orders")] == 47
+        and lines[("saga", "Checkout")] == 69
+        and lines[("handler", "Payments.charge")] == 61
+    )
+
+
+def test_event_handler_is_fed_by_rule_queue_and_mapping(flowgen: Runner) -> None:
+    result = flowgen("trace", str(relative(SKETCH)), "Orders.cancel_order", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert (
+        result.stdout.splitlines()[0] == f"handler Orders.cancel_order (on event PaymentFailed)  {relative(SKETCH)}:49"
+    )
+    for logical_id in (
+        "OrdersCancelOrderRule",
+        "OrdersCancelOrderQueue",
+        "OrdersCancelOrderEventSourceMapping",
+        "OrdersCancelOrderFunction",
+        "OrdersCancelOrderRole",
+        "OrdersCancelOrderDeadLetterQueue",
+    ):
+        assert f"resource {logical_id} (AWS::" in result.stdout
+    assert "file python/checkout/handlers/orders.py (handler interface (generated))" in result.stdout
+
+
+def _names(flow: Flow) -> list[str]:
+    names = [s.name for s in flow.services] + [e.name for e in flow.events] + [s.name for s in flow.sagas]
+    names += [a.route for s in flow.services for a in s.apis]
+    names += [f"{h.service}.{h.name}" for h in flow.handlers()]
+    kinds: dict[str, int] = {}
+    for n in names:
+        kinds[n] = kinds.get(n, 0) + 1
+    return [n for n in names if kinds[n] == 1]
+
+
+def _expected_words(node: dict[str, Any]) -> list[str]:
+    """What the declaring spec line must say for each kind of element."""
+    kind, name = node["kind"], node["name"]
+    if kind == "handler":
+        return [name.split(".", 1)[1], node["detail"].split()[-1]]  # `on E -> handler` or `handles Command`
+    if kind == "step":
+        return [name.split(". ", 1)[1]]
+    if kind == "endpoint":
+        return [name.split(" ", 1)[1]]
+    if kind == "saga" and node["relation"] == "awaited by":
+        return ["compensate", "step"]
+    return [name]
+
+
+@pytest.mark.parametrize("spec", diagram_specs(), ids=spec_id)
+def test_every_element_traces_to_the_lines_that_declare_it(spec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flow = load(spec, monkeypatch)
+    source = relative(spec).read_text().splitlines()
+    for name in _names(flow):
+        tree = trace(flow, name).to_json()
+        assert tree["name"] == name
+        for node in _walk(tree):
+            if node["line"] is None:
+                assert node["kind"] in ("resource", "file"), node
+                continue
+            assert node["file"] == str(relative(spec))
+            line = source[node["line"] - 1]
+            assert any(
+                word in line for word in _expected_words(node)
+            ), f"{node['kind']} {node['name']} points at line {node['line']}: {line!r}"
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [
+        ("OrderPlacd", "OrderPlaced"),
+        ("post /order", "POST /orders"),
+        ("Orders.cancel_ordr", "Orders.cancel_order"),
+        ("chekout", "Checkout"),
+    ],
+)
+def test_unknown_name_did_you_mean(flowgen: Runner, name: str, suggestion: str) -> None:
+    result = flowgen("trace", str(SKETCH), name)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"flowgen: error: flow `checkout` has nothing called `{name}`; did you mean `{suggestion}`?"
+    ]
+
+
+def test_route_method_is_case_insensitive(flowgen: Runner) -> None:
+    assert _trace_json(flowgen, SKETCH, "post  /orders")["name"] == "POST /orders"
+
+
+def test_a_kind_prefix_narrows_the_search(flowgen: Runner) -> None:
+    assert _trace_json(flowgen, SKETCH, "event:OrderPlaced")["kind"] == "event"
+    assert _trace_json(flowgen, SKETCH, "saga:Checkout")["kind"] == "saga"
+    result = flowgen("trace", str(SKETCH), "service:OrderPlaced")
+    assert result.returncode == 2 and "nothing called `service:OrderPlaced`" in result.stderr
+
+
+def test_spec_with_errors_prints_diagnostics(flowgen: Runner, tmp_path: Path) -> None:
+    spec = tmp_path / "broken.flow"
+    spec.write_text(SKETCH.read_text().replace("-> OrderPlaced", "-> OrderPlacd"))
+    result = flowgen("trace", str(spec), "Orders")
+    assert result.returncode == 1
+    assert "error[FLOW101]" in result.stderr
