@@ -10,11 +10,9 @@ starts on the next line and keeps every comment for `fmt`.
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer
@@ -22,6 +20,7 @@ from lark import __version__ as lark_version
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from dsl import ast
+from dsl.cache import cache_dir
 from dsl.diagnostics import Reporter
 from dsl.source import Span
 from dsl.syntax_errors import describe_unexpected
@@ -469,26 +468,6 @@ def _on_doc_comment(tok: Token) -> None:
     state.last_doc_line = line
 
 
-def cache_dir() -> Path | None:
-    """Where the compiled parser is cached: $FLOWGEN_CACHE_DIR, else the user's cache folder.
-
-    None when no such folder can be created (a read-only home, say): flowgen
-    then compiles the grammar on every run, which costs a tenth of a second.
-    """
-    configured = os.environ.get("FLOWGEN_CACHE_DIR")
-    if configured:
-        folder = Path(configured)
-    elif sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
-        folder = Path(os.environ["LOCALAPPDATA"]) / "flowgen" / "cache"
-    else:
-        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flowgen"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return folder if os.access(folder, os.W_OK | os.R_OK) else None
-
-
 def _cache_file(grammar: str) -> str | bool:
     """Lark's `cache=` argument: a file named by the grammar, lark and Python versions, or False.
 
@@ -497,7 +476,7 @@ def _cache_file(grammar: str) -> str | bool:
     The name keeps flowgen installs with different grammars from evicting each other.
     """
     folder = cache_dir()
-    if folder is None:
+    if folder is None:  # no usable cache folder: compile the grammar (~0.1s) every run
         return False
     key = hashlib.sha256(f"{grammar}\0{lark_version}\0{sys.version_info[:2]}".encode()).hexdigest()[:20]
     return str(folder / f"flow-grammar-{key}.lark")
