@@ -2,8 +2,9 @@
 
 Each command is measured whole (interpreter start-up, imports, work, exit), the
 way an editor, a pre-commit hook or CI pays for it. CPU time (user + system) and
-peak memory (maximum resident set size) are the child's own, from `wait4`; CPU
-time is the steadier figure on a busy machine, where wall time also counts waiting.
+peak memory (maximum resident set size) are the child's, with the programs it
+ran and waited for, from `wait4`; CPU time is the steadier figure on a busy
+machine, where wall time also counts waiting.
 """
 
 from __future__ import annotations

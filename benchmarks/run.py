@@ -48,6 +48,7 @@ class Run:
     """One benchmark run: its specs, settings and every series measured, by key."""
 
     runs: int
+    first_runs: int
     workdir: Path
     small: Spec
     large: Spec
@@ -112,25 +113,35 @@ def measure_round(run: Run, env: dict[str, str], round_: int) -> None:
     for spec in (run.small, run.large):
         run.add(f"bare/{spec.label}", lambda: measured(bare_parse(spec.path), env, ROOT))
         run.add(f"check/{spec.label}", lambda: measured(flowgen("check", str(spec.path)), env, ROOT))
-    cold_cache = run.workdir / "cold-cache" / str(round_)
-    shutil.rmtree(cold_cache, ignore_errors=True)
+    empty_cache = fresh(run.workdir / "empty-cache")
     run.add(
-        "check-no-cache/10N", lambda: measured(flowgen("check", str(run.large.path)), flowgen_env(cold_cache), ROOT)
+        "check-no-cache/10N", lambda: measured(flowgen("check", str(run.large.path)), flowgen_env(empty_cache), ROOT)
     )
     run.add("version", lambda: measured(flowgen("--version"), env, ROOT))
     if run.targets:
         for spec in (run.small, run.large):
-            cold = run.workdir / "generated" / f"cold-{spec.label}"
-            shutil.rmtree(cold, ignore_errors=True)
-            run.add(
-                f"generate-cold/{spec.label}",
-                lambda: measured(flowgen("generate", str(spec.path), "--out", str(cold)), env, ROOT),
-            )
-            warm = run.workdir / "generated" / f"warm-{spec.label}"
-            run.add(
-                f"generate-noop/{spec.label}",
-                lambda: measured(flowgen("generate", str(spec.path), "--out", str(warm)), env, ROOT),
-            )
+            measure_generate(run, env, spec, first=round_ < run.first_runs)
+
+
+def measure_generate(run: Run, env: dict[str, str], spec: Spec, first: bool) -> None:
+    """generate: the first ever (no output, no caches), into an empty folder, and with nothing changed."""
+    out = run.workdir / "generated"
+    generate = flowgen("generate", str(spec.path), "--out")
+    if first:
+        cmd, first_env = [*generate, str(fresh(out / f"first-{spec.label}"))], flowgen_env(
+            fresh(run.workdir / "empty-cache")
+        )
+        run.add(f"generate-first/{spec.label}", lambda: measured(cmd, first_env, ROOT))
+    cold = [*generate, str(fresh(out / f"cold-{spec.label}"))]
+    run.add(f"generate-cold/{spec.label}", lambda: measured(cold, env, ROOT))
+    noop = [*generate, str(out / f"warm-{spec.label}")]
+    run.add(f"generate-noop/{spec.label}", lambda: measured(noop, env, ROOT))
+
+
+def fresh(folder: Path) -> Path:
+    """`folder`, emptied."""
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
 
 
 def prepare_warm_outputs(run: Run, env: dict[str, str]) -> dict[Path, int]:
@@ -170,12 +181,19 @@ def measure_asyncapi(run: Run, env: dict[str, str]) -> None:
         run.add("asyncapi/10N", lambda: measured([node, str(ASYNCAPI_PARSE), str(documents[0])], node_env, ROOT))
 
 
-def benchmark(runs: int, domains: int, workdir: Path) -> Run:
+def benchmark(runs: int, first_runs: int, domains: int, workdir: Path) -> Run:
     env = flowgen_env(workdir / "cache")
     small, large = make_specs(workdir, domains)
     for spec in (small, large):
         assert_clean(spec.path, env)  # also warms the parser cache
-    run = Run(runs=runs, workdir=workdir, small=small, large=large, targets=available_targets(env))
+    run = Run(
+        runs=runs,
+        first_runs=min(first_runs, runs),
+        workdir=workdir,
+        small=small,
+        large=large,
+        targets=available_targets(env),
+    )
     stamps = prepare_warm_outputs(run, env) if run.targets else {}
     for round_ in range(runs):
         print(f"round {round_ + 1}/{runs}", file=sys.stderr)
@@ -197,10 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--output", type=Path, default=ROOT / "docs" / "benchmarks.md", help="where to write the report"
     )
+    parser.add_argument("--first-runs", type=int, default=3, help="samples of the slow first-ever generate (default 3)")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="scratch folder for specs and outputs")
     args = parser.parse_args(argv)
     domains = args.domains or -(-domains_for_lines(10_000) // 10)
-    run = benchmark(max(1, args.runs), domains, args.workdir.resolve())
+    run = benchmark(max(1, args.runs), max(1, args.first_runs), domains, args.workdir.resolve())
     text = report.render(run)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")

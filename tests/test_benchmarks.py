@@ -33,6 +33,7 @@ def test_spec_size_is_linear_in_domains_and_deterministic() -> None:
     assert 9_000 < spec(domains_for_lines(10_000)).count("\n") < 11_000
 
 
+@pytest.mark.slow
 def test_the_harness_runs_and_writes_its_report(tmp_path: Path) -> None:
     report = tmp_path / "benchmarks.md"
     result = subprocess.run(
