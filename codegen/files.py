@@ -11,15 +11,25 @@ Ownership = Literal["generated", "user"]
 
 
 @dataclass(frozen=True)
+class LineNote:
+    """A warning about one place in a user-owned file (1-based line), e.g. an orphaned method."""
+
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
 class UserMerge:
     """The result of merging new spec content into a user-owned file.
 
     `content` is the new text to write, or None to leave the file untouched;
-    `messages` tell the user what flowgen did or what they must do by hand.
+    `messages` tell the user what flowgen did or what they must do by hand;
+    `notes` point at lines of the file that no longer match the spec.
     """
 
     content: str | None
     messages: tuple[str, ...] = ()
+    notes: tuple[LineNote, ...] = ()
 
 
 Merger = Callable[[str], UserMerge]

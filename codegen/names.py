@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from dsl.model import ApiEndpoint, Flow, Handler, Saga
-from dsl.naming import logical_id, snake_case
+from dsl.naming import logical_id, pascal_case, snake_case
 
 
 def python_package(flow: Flow) -> str:
@@ -18,6 +18,16 @@ def python_package(flow: Flow) -> str:
 
 def service_module(service: str) -> str:
     return snake_case(service)
+
+
+def handlers_class(service: str) -> str:
+    """The abstract interface in `<package>.handlers.<service_module>`, e.g. `InventoryHandlers`."""
+    return f"{pascal_case(service)}Handlers"
+
+
+def service_class(service: str) -> str:
+    """The user's implementation in `<package>.services.<service_module>`, e.g. `InventoryService`."""
+    return f"{pascal_case(service)}Service"
 
 
 def adapter_module(flow: Flow, handler: Handler) -> str:

@@ -67,6 +67,7 @@ def _parse_config(path: Path) -> ProjectConfig:
     root = path.parent
 
     def rel(p: str) -> str:
+        """Paths in pyproject.toml are relative to the folder that holds it."""
         return p if Path(p).is_absolute() else str(root / p)
 
     return ProjectConfig(specs=tuple(rel(s) for s in specs), out=rel(out) if out else None, targets=targets, root=root)

@@ -10,7 +10,9 @@ Guarantees, in order of importance:
   into place (`os.replace`, atomic per file);
 - files whose content is unchanged are not touched, so their mtimes stay;
 - generated files that the spec no longer produces are removed, unless someone
-  edited them since (a per-flow manifest remembers what flowgen wrote).
+  edited them since (a per-flow manifest remembers what flowgen wrote);
+- files are read and written as exact bytes (UTF-8, no newline translation), so a
+  merge into a user's file keeps every byte the user wrote.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from codegen.files import GeneratedFile
+from codegen.files import GeneratedFile, LineNote
 
 Action = Literal["create", "update", "delete", "merge", "keep-user", "conflict", "unchanged", "orphan"]
 MANIFEST_DIR = ".flowgen"
+# The manifest entry of a user-owned file: never deleted, but reported once the spec drops it.
+USER_OWNED = "user"
 
 
 class UnsafePathError(ValueError):
@@ -38,6 +42,7 @@ class Change:
     path: PurePosixPath
     action: Action
     detail: str = ""
+    notes: tuple[LineNote, ...] = ()
 
 
 @dataclass
@@ -50,12 +55,13 @@ class WritePlan:
 
     @property
     def stale(self) -> list[Change]:
-        """What `generate --check` reports: anything that writing would change."""
-        return [c for c in self.changes if c.action in ("create", "update", "delete", "merge")]
+        """What `generate --check` reports: anything writing would change, and user
+        files that lack what the spec asks for but cannot be merged automatically."""
+        return [c for c in self.changes if c.action in ("create", "update", "delete", "merge", "conflict")]
 
     @property
     def notices(self) -> list[Change]:
-        return [c for c in self.changes if c.action in ("conflict", "orphan", "keep-user") and c.detail]
+        return [c for c in self.changes if (c.action in ("conflict", "orphan", "keep-user") and c.detail) or c.notes]
 
 
 def _digest(text: str) -> str:
@@ -63,9 +69,14 @@ def _digest(text: str) -> str:
 
 
 def safe_destination(out_dir: Path, rel: PurePosixPath) -> Path:
-    """The absolute destination of `rel`, refusing anything that escapes `out_dir`."""
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts or str(rel) in (".", ""):
-        raise UnsafePathError(f"refusing to write {rel!s}: not a path inside the output folder")
+    """The absolute destination of `rel`, refusing anything that escapes `out_dir`.
+
+    The check runs on the resolved path, so a symlink inside `out_dir` (a folder
+    or the file itself) that points outside is refused too.
+    """
+    text = str(rel)
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts or text in (".", "") or "\\" in text or "\0" in text:
+        raise UnsafePathError(f"refusing to write {text!r}: not a path inside the output folder")
     root = out_dir.resolve()
     dest = (root / Path(*rel.parts)).resolve()
     if dest != root and root not in dest.parents:
@@ -87,10 +98,9 @@ def _read_manifest(out_dir: Path, flow: str) -> dict[str, str]:
 
 
 def _read(path: Path) -> str | None:
+    """The exact text of a file (no newline translation), or None if it cannot be read as UTF-8."""
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+        return path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -104,6 +114,8 @@ def plan(flow: str, out_dir: Path, files: list[GeneratedFile]) -> WritePlan:
             raise UnsafePathError(f"two targets produced {f.path}")
         seen.add(f.path)
         dest = safe_destination(out_dir, f.path)
+        if dest.is_dir():
+            raise UnsafePathError(f"refusing to write {f.path}: a folder of that name is in the way")
         existing = _read(dest) if dest.exists() else None
         if f.is_user_owned:
             _plan_user(result, f, existing, dest.exists())
@@ -123,6 +135,7 @@ def _plan_generated(result: WritePlan, f: GeneratedFile, existing: str | None) -
 
 
 def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists: bool) -> None:
+    result.manifest[str(f.path)] = USER_OWNED
     if not exists:
         result.changes.append(Change(f.path, "create", "user-owned: yours to edit"))
         result.contents[f.path] = f.content
@@ -133,9 +146,10 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
     merged = f.merge(existing)
     detail = "; ".join(merged.messages)
     if merged.content is None or merged.content == existing:
-        result.changes.append(Change(f.path, "conflict" if merged.content is None and detail else "keep-user", detail))
+        action: Action = "conflict" if merged.content is None and detail else "keep-user"
+        result.changes.append(Change(f.path, action, detail, merged.notes))
         return
-    result.changes.append(Change(f.path, "merge", detail))
+    result.changes.append(Change(f.path, "merge", detail, merged.notes))
     result.contents[f.path] = merged.content
 
 
@@ -152,10 +166,16 @@ def _plan_removals(result: WritePlan, produced: set[PurePosixPath]) -> None:
         current = _read(dest)
         if current is None:
             continue
-        if _digest(current) == digest:
+        if digest != USER_OWNED and _digest(current) == digest:
             result.changes.append(Change(rel, "delete", "no longer produced by the spec"))
+            continue
+        # Remembered while it exists, so the warning repeats until someone acts on it.
+        result.manifest[rel_text] = digest
+        if digest == USER_OWNED:
+            detail = "the spec no longer has what this file implements; it is yours, so it was left in place: delete it when done"
         else:
-            result.changes.append(Change(rel, "orphan", "no longer produced by the spec, but edited since: left in place"))
+            detail = "no longer produced by the spec, but edited since: left in place"
+        result.changes.append(Change(rel, "orphan", detail))
 
 
 def apply(p: WritePlan) -> None:
@@ -165,16 +185,30 @@ def apply(p: WritePlan) -> None:
         for rel, content in sorted(p.contents.items(), key=lambda kv: str(kv[0])):
             staged.append((_stage(p.out_dir, rel, content), safe_destination(p.out_dir, rel)))
         if not manifest_unchanged(p):
-            staged.append((_stage_manifest(p), _manifest_path(p.out_dir, p.flow)))
-    except BaseException:
+            manifest = PurePosixPath(MANIFEST_DIR) / f"{p.flow}.json"
+            staged.append((_stage_manifest(p), safe_destination(p.out_dir, manifest)))
+        while staged:
+            tmp, dest = staged[0]
+            os.replace(tmp, dest)
+            staged.pop(0)
+    finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
-        raise
-    for tmp, dest in staged:
-        os.replace(tmp, dest)
     for change in p.changes:
         if change.action == "delete":
-            safe_destination(p.out_dir, change.path).unlink(missing_ok=True)
+            dest = safe_destination(p.out_dir, change.path)
+            dest.unlink(missing_ok=True)
+            _remove_empty_folders(dest.parent, p.out_dir.resolve())
+
+
+def _remove_empty_folders(folder: Path, root: Path) -> None:
+    """Remove folders left empty by deletions, up to (not including) the output folder."""
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
 
 
 def _stage(out_dir: Path, rel: PurePosixPath, content: str) -> Path:

@@ -7,9 +7,13 @@ import difflib
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codegen.cli import EXIT_FAILED, EXIT_OK, fail
 from codegen.specfiles import InputError, ProjectConfig, find_specs, load_config, use_color
+
+if TYPE_CHECKING:
+    from codegen import writer
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -79,20 +83,29 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
             if r.path.resolve() in imported or r.flow is None:
                 continue
             flow_options = replace(options, warnings=tuple(d for d in r.diagnostics if not d.is_error))
-            files = [f for name in targets for f in registry[name].build(r.flow, flow_options)]
-            plans.append(writer.plan(r.flow.name, out, files))
+            flow = r.flow.model_copy(update={"path": _project_path(r.path, r.flow.path, config.root)})
+            files = [f for name in targets for f in registry[name].build(flow, flow_options)]
+            plans.append(writer.plan(flow.name, out, files))
     except (writer.UnsafePathError, TargetError) as err:
         return fail(str(err), EXIT_FAILED)
     return _report_check(plans) if check else _write(plans)
 
 
-def _report_check(plans: list) -> int:  # type: ignore[type-arg]
+def _project_path(spec: Path, shown: str, root: Path) -> str:
+    """The spec's path relative to the project root (the folder of pyproject.toml), so that
+    generated headers do not change with the folder flowgen runs in; as shown otherwise."""
+    try:
+        return spec.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return shown
+
+
+def _report_check(plans: list[writer.WritePlan]) -> int:
     stale = [(p, c) for p in plans for c in p.stale]
     for p, change in stale:
         print(f"stale: {p.out_dir / change.path} ({change.action}{': ' + change.detail if change.detail else ''})")
     for p in plans:
-        for change in p.notices:
-            print(f"note: {p.out_dir / change.path}: {change.detail}", file=sys.stderr)
+        _print_notices(p, "note")
     if stale:
         print(f"{len(stale)} file(s) out of date: run `flowgen generate`", file=sys.stderr)
         return EXIT_FAILED
@@ -100,18 +113,30 @@ def _report_check(plans: list) -> int:  # type: ignore[type-arg]
     return EXIT_OK
 
 
-def _write(plans: list) -> int:  # type: ignore[type-arg]
+def _write(plans: list[writer.WritePlan]) -> int:
     from codegen import writer
 
     counts: dict[str, int] = {}
     for p in plans:
-        writer.apply(p)
+        try:
+            writer.apply(p)
+        except OSError as err:
+            return fail(f"cannot write to {p.out_dir}: {err}", EXIT_FAILED)
         for change in p.changes:
             counts[change.action] = counts.get(change.action, 0) + 1
             if change.action in ("create", "update", "delete", "merge"):
                 print(f"{change.action:>7} {p.out_dir / change.path}" + (f"  ({change.detail})" if change.detail else ""))
-        for change in p.notices:
-            print(f"warning: {p.out_dir / change.path}: {change.detail}", file=sys.stderr)
+        _print_notices(p, "warning")
     summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
     print(f"done: {summary or 'nothing to do'}")
     return EXIT_OK
+
+
+def _print_notices(p: writer.WritePlan, label: str) -> None:
+    """Conflicts and orphans, one line each; notes on a line of a file as `path:line: message`."""
+    for change in p.notices:
+        path = p.out_dir / change.path
+        if change.detail and change.action in ("conflict", "orphan", "keep-user"):
+            print(f"{label}: {path}: {change.detail}", file=sys.stderr)
+        for note in change.notes:
+            print(f"{label}: {path}:{note.line}: {note.message}", file=sys.stderr)

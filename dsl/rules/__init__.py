@@ -30,6 +30,7 @@ def _rules() -> tuple[Rule, ...]:
 
     return (
         literals.check_literals,
+        literals.check_patterns,
         names.check_target_names,
         names.check_duplicate_routes,
         delivery.check_idempotency,

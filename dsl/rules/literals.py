@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from dsl import ast
+from dsl.model import Command, Event, Record
 from dsl.rules import RuleContext
 
 
@@ -55,3 +57,18 @@ def _check_retry(ctx: RuleContext, option: ast.RetryOption) -> None:
         ctx.report.add("backoff-range-reversed", f"backoff range `{b.initial.text}..{b.maximum.text}` starts above its end", b.initial.span.to(b.maximum.span), f"write `{b.maximum.text}..{b.initial.text}`")
     if b and b.maximum and b.kind.text == "fixed":
         ctx.report.add("unknown-backoff", "a fixed backoff waits one duration, not a range", b.span, f"write `backoff fixed {b.initial.text}` or `backoff exponential {b.initial.text}..{b.maximum.text}`")
+
+
+def check_patterns(ctx: RuleContext) -> None:
+    """A `pattern` constraint must compile: generated models would fail on import otherwise."""
+    flow = ctx.flow
+    payloads: list[Record | Event | Command] = [*flow.records, *flow.events, *flow.commands]
+    for decl in payloads:
+        for f in decl.fields:
+            pattern = f.constraints.pattern
+            if pattern is None:
+                continue
+            try:
+                re.compile(pattern)
+            except (re.error, OverflowError, RecursionError) as err:
+                ctx.report.add("constraint-mismatch", f"`pattern` of `{decl.name}.{f.name}` is not a valid regular expression: {err}", f.span, "write a Python/ECMAScript regular expression, e.g. \"^[A-Z]{3}$\"")

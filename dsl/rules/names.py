@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from dsl.model import Command, EnumType, Event, Record
-from dsl.naming import PYTHON_RESERVED, PYTHON_SHADOWED, logical_id, snake_case
+from dsl.naming import (
+    PYTHON_HANDLER_CLASS_NAMES,
+    PYTHON_KEYWORDS,
+    PYTHON_RESERVED,
+    PYTHON_SHADOWED,
+    PYTHON_TOP_LEVEL_MODULES,
+    logical_id,
+    python_field_name,
+    python_member_name,
+    snake_case,
+)
 from dsl.rules import RuleContext
 from dsl.source import Span
 
@@ -17,6 +27,31 @@ def _reserved(ctx: RuleContext, name: str, span: Span, what: str) -> None:
         ctx.report.add("reserved-name", f"{what} `{name}` cannot be used: it is a reserved name in generated Python", span, f"rename it, e.g. `{name}_value`" if what == "field" else "rename it")
 
 
+def _private(ctx: RuleContext, name: str, span: Span, what: str) -> None:
+    if name.startswith("_"):
+        ctx.report.add("reserved-name", f"{what} `{name}` cannot start with an underscore: generated Python would treat it as private", span, "rename it without the leading underscore")
+
+
+def _python_module(ctx: RuleContext, name: str, span: Span, what: str) -> None:
+    """`name` becomes a Python module (`snake_case(name)`): it must be importable."""
+    module = snake_case(name)
+    if module in PYTHON_KEYWORDS:
+        ctx.report.add("reserved-name", f"{what} `{name}` becomes the Python module `{module}`, a reserved word", span, "rename it")
+
+
+def _package(ctx: RuleContext) -> None:
+    """The generated package `snake_case(flow)` must not hide a module the code imports."""
+    flow = ctx.flow
+    package = snake_case(flow.name)
+    if package in PYTHON_TOP_LEVEL_MODULES:
+        ctx.report.add(
+            "reserved-name",
+            f"flow `{flow.name}` would generate the Python package `{package}`, which hides the module of that name",
+            flow.span,
+            f"rename the flow, e.g. `{flow.name}_flow`",
+        )
+
+
 def _clash(ctx: RuleContext, seen: dict[str, tuple[str, Span]], ident: str, name: str, span: Span, target: str) -> None:
     first = seen.get(ident)
     if first and first[0] != name:
@@ -27,16 +62,26 @@ def _clash(ctx: RuleContext, seen: dict[str, tuple[str, Span]], ident: str, name
 def check_target_names(ctx: RuleContext) -> None:
     flow = ctx.flow
     _reserved(ctx, flow.name, flow.span, "flow")
+    _private(ctx, flow.name, flow.span, "flow")
+    if flow.name not in PYTHON_RESERVED | PYTHON_SHADOWED:
+        _python_module(ctx, flow.name, flow.span, "flow")
+        _package(ctx)
     declared: list[Record | EnumType | Event | Command] = [*flow.records, *flow.enums, *flow.events, *flow.commands]
     for decl in declared:
         _reserved(ctx, decl.name, decl.span, "declaration")
+        _private(ctx, decl.name, decl.span, "declaration")
     modules: dict[str, tuple[str, Span]] = {}
     resources: dict[str, tuple[str, Span]] = {}
     for service in flow.services:
+        _private(ctx, service.name, service.span, "service")
+        _python_module(ctx, service.name, service.span, "service")
         _clash(ctx, modules, snake_case(service.name), service.name, service.span, "Python module names")
         methods: dict[str, tuple[str, Span]] = {}
         for h in service.handlers:
             _reserved(ctx, h.name, h.span, "handler")
+            if h.name in PYTHON_HANDLER_CLASS_NAMES:
+                ctx.report.add("reserved-name", f"handler `{h.name}` cannot be used: the generated handler class needs that name", h.span, "rename it")
+            _private(ctx, h.name, h.span, "handler")
             if not h.name.isidentifier():
                 ctx.report.add("reserved-name", f"handler `{h.name}` is not a valid identifier", h.span)
             _clash(ctx, methods, snake_case(h.name), h.name, h.span, f"methods of `{service.name}`")
@@ -48,12 +93,20 @@ def check_target_names(ctx: RuleContext) -> None:
         _clash(ctx, resources, logical_id(saga.name, "Saga"), saga.name, saga.span, "CloudFormation logical IDs")
         for step in saga.steps:
             _reserved(ctx, step.name, step.span, "step")
+    type_names = frozenset(d.name for d in declared)
     payloads: list[Record | Event | Command] = [*flow.records, *flow.events, *flow.commands]
     for decl in payloads:
         fields: dict[str, tuple[str, Span]] = {}
         for f in decl.fields:
-            py = f.name + "_" if f.name in PYTHON_RESERVED else f.name
-            _clash(ctx, fields, py, f.name, f.span, f"Python attributes of `{decl.name}`")
+            _clash(ctx, fields, python_field_name(f.name, type_names), f.name, f.span, f"Python attributes of `{decl.name}`")
+    for enum in flow.enums:
+        _enum_members(ctx, enum)
+
+
+def _enum_members(ctx: RuleContext, enum: EnumType) -> None:
+    members: dict[str, tuple[str, Span]] = {}
+    for m in enum.members:
+        _clash(ctx, members, python_member_name(m.name), m.name, m.span, f"Python members of `{enum.name}`")
 
 
 def check_duplicate_routes(ctx: RuleContext) -> None:

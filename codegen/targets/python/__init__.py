@@ -1,0 +1,24 @@
+"""The `python` target: a typed package per flow under `DIR/python/`.
+
+    DIR/python/pyproject.toml              one distribution for every flow package
+    DIR/python/<pkg>/__init__.py, py.typed
+    DIR/python/<pkg>/models.py             pydantic models (generated)
+    DIR/python/<pkg>/handlers/<svc>.py     abstract handler interfaces (generated)
+    DIR/python/<pkg>/services/<svc>.py     the user's implementation (created once, then merged)
+
+black is imported only when a module is formatted, never by `flowgen check`.
+"""
+
+from __future__ import annotations
+
+from codegen.files import GeneratedFile
+from codegen.options import GenerateOptions
+from codegen.targets import register
+from dsl.model import Flow
+
+
+@register("python", "typed Python package: pydantic models, handler interfaces, service stubs (DIR/python/)")
+def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
+    from codegen.targets.python.package import package_files
+
+    return package_files(flow)

@@ -1,0 +1,238 @@
+"""`<package>/services/<service>.py`: the user's implementation, created once.
+
+The file is the user's from the moment it exists. When the spec gains a handler,
+`merge_service` inserts a stub for it at the end of the user's class and changes
+no byte the user wrote; when it cannot be sure that is safe (the class is gone or
+renamed, the file does not parse, a name the stub needs is not imported) it
+leaves the file alone and says exactly what to add. Methods whose handler left
+the spec are reported with their line and never removed.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from codegen.files import LineNote, UserMerge
+from codegen.names import handlers_class, python_package, service_class, service_module
+from codegen.targets.python.handlers import signature, uses_sequence
+from codegen.targets.python.source import INDENT, Imports, docstring, format_module, indented, paragraphs, prose
+from dsl.model import Flow, Handler, Service
+
+# Names a stub refers to, which the user's module must still bind for an automatic merge.
+_STUB_NAMES = ("models", "override")
+
+
+def stub(service: Service, handler: Handler) -> list[str]:
+    """One method of the user's class, at class-body indentation (unformatted)."""
+    message = f"{service.name}.{handler.name}: implement this handler"
+    return ["@override", signature(handler), f"{INDENT}raise NotImplementedError({message!r})"]
+
+
+def service_module_text(flow: Flow, service: Service) -> str:
+    """The file as first created: every handler a stub raising NotImplementedError."""
+    package = python_package(flow)
+    module = service_module(service.name)
+    imports = Imports()
+    imports.add("future", "__future__", "annotations")
+    imports.add("stdlib", "collections.abc", "Sequence")
+    imports.add("thirdparty", "typing_extensions", "override")
+    imports.add("local", package, "models")
+    imports.add("local", f"{package}.handlers.{module}", handlers_class(service.name))
+    intro = paragraphs(
+        f"The `{service.name}` service: your implementation of its handlers.",
+        prose(
+            "This file is yours. flowgen created it once and never overwrites it; when the spec "
+            "gains a handler, `flowgen generate` adds a stub for it at the end of the class below, "
+            "and when a handler leaves the spec it tells you which method to remove."
+        ),
+    )
+    methods: list[str] = []
+    for handler in service.handlers:
+        methods += ["", *stub(service, handler)]
+    body = [*docstring(f"Implements the handlers of `{service.name}`."), *methods]
+    lines = [
+        *docstring(intro),
+        "",
+        *imports.lines(),
+        "",
+        f"class {service_class(service.name)}({handlers_class(service.name)}):",
+    ]
+    return format_module([*lines, *indented(body)])
+
+
+# ---- merging into the user's file ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ClassInfo:
+    node: ast.ClassDef
+    bound: frozenset[str]  # names the class body defines
+    module_names: frozenset[str]  # names the module binds at top level
+
+
+def _module_names(tree: ast.Module) -> frozenset[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return frozenset(names)
+
+
+def _class_names(node: ast.ClassDef) -> frozenset[str]:
+    names: set[str] = set()
+    for item in node.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(item.name)
+        elif isinstance(item, ast.Assign):
+            names.update(t.id for t in item.targets if isinstance(t, ast.Name))
+        elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+            names.add(item.target.id)
+    return frozenset(names)
+
+
+@dataclass(frozen=True)
+class _NotMergeable:
+    reason: str
+    class_missing: bool = False
+
+
+def _find_class(source: str, name: str) -> _ClassInfo | _NotMergeable:
+    """The user's class, or why it cannot be found."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError) as err:
+        return _NotMergeable(f"it does not parse ({err.__class__.__name__}: {err})")
+    found = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name]
+    if len(found) != 1:
+        if not found:
+            return _NotMergeable(f"it has no top-level class `{name}`", class_missing=True)
+        return _NotMergeable(f"it defines class `{name}` more than once")
+    return _ClassInfo(found[0], _class_names(found[0]), _module_names(tree))
+
+
+def _is_override(decorator: ast.expr) -> bool:
+    return (isinstance(decorator, ast.Name) and decorator.id == "override") or (
+        isinstance(decorator, ast.Attribute) and decorator.attr == "override"
+    )
+
+
+def orphans(node: ast.ClassDef, service: Service) -> tuple[LineNote, ...]:
+    """`@override` methods that no handler of the spec overrides any more."""
+    handlers = {h.name for h in service.handlers}
+    notes = []
+    for item in node.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name not in handlers:
+            if any(_is_override(d) for d in item.decorator_list):
+                notes.append(
+                    LineNote(
+                        item.lineno,
+                        f"`{item.name}` is no longer a handler of `{service.name}` in the spec; flowgen left it "
+                        "in place: delete it, or move what it does to a handler the spec still declares",
+                    )
+                )
+    return tuple(notes)
+
+
+def _line_ends(text: str) -> list[int]:
+    """Offset just after each line, as `ast` counts lines (\\n, \\r\\n or \\r end one)."""
+    return [m.end() for m in re.finditer(r"\r\n|\r|\n", text)] + (
+        [len(text)] if text and text[-1] not in "\r\n" else []
+    )
+
+
+def _body_indent(source: str, node: ast.ClassDef) -> str | None:
+    """The indentation of the class body, or None if the body shares the `class` line."""
+    first = node.body[0]
+    if first.lineno == node.lineno:
+        return None
+    line = re.split(r"\r\n|\r|\n", source)[first.lineno - 1]
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    return indent if indent and len(indent) == first.col_offset else None
+
+
+def _render_stub(lines: list[str], unit: str, newline: str) -> str:
+    """Black-formatted stub lines, re-indented from black's four spaces to the user's `unit`."""
+    formatted = format_module(["class _Stub:", *indented(lines)]).splitlines()[1:]
+    out = []
+    for line in formatted:
+        depth = len(line) - len(line.lstrip(" "))
+        out.append(unit * (depth // 4) + " " * (depth % 4) + line.lstrip(" ") if line.strip() else "")
+    return newline.join(out)
+
+
+def _instructions(
+    flow: Flow, service: Service, missing: list[Handler], why: str, needs: list[str], has_class: bool
+) -> str:
+    path = f"{python_package(flow)}/services/{service_module(service.name)}.py"
+    methods = "\n\n".join(_render_stub(stub(service, h), INDENT, "\n") for h in missing)
+    name = service_class(service.name)
+    where = (
+        f"Add to class `{name}`"
+        if has_class
+        else f"Define `class {name}({handlers_class(service.name)})` (it is imported by that name) with"
+    )
+    imports = "".join(f"\n  {line}" for line in needs)
+    return f"cannot add handler stubs to {path} automatically: {why}.\n{where}:\n\n{methods}\n\nand make sure the module imports:{imports}"
+
+
+def _required_imports(flow: Flow, missing: list[Handler]) -> list[str]:
+    lines = ["from typing_extensions import override", f"from {python_package(flow)} import models"]
+    if any(uses_sequence(h) for h in missing):
+        lines.insert(0, "from collections.abc import Sequence")
+    return lines
+
+
+def merge_service(existing: str, flow: Flow, service: Service) -> UserMerge:
+    """Add stubs for handlers the user's class lacks, inserting text and changing nothing else."""
+    info = _find_class(existing, service_class(service.name))
+    missing_all = list(service.handlers)
+    if isinstance(info, _NotMergeable):
+        needs = _required_imports(flow, missing_all)
+        message = _instructions(flow, service, missing_all, info.reason, needs, has_class=not info.class_missing)
+        return UserMerge(None, (message,))
+    notes = orphans(info.node, service)
+    missing = [h for h in service.handlers if h.name not in info.bound]
+    if not missing:
+        return UserMerge(existing, (), notes)
+    why = _blocker(existing, info, missing)
+    merged = (
+        None if why else _insert(existing, info.node, missing, service, _body_indent(existing, info.node) or INDENT)
+    )
+    if merged is None:
+        why = why or "the result would not parse"
+        message = _instructions(flow, service, missing, why, _required_imports(flow, missing), has_class=True)
+        return UserMerge(None, (message,), notes)
+    added = ", ".join(f"`{h.name}`" for h in missing)
+    return UserMerge(merged, (f"added stubs for {added} to class `{info.node.name}`",), notes)
+
+
+def _blocker(existing: str, info: _ClassInfo, missing: list[Handler]) -> str | None:
+    """Why appending stubs to the class would not be safe, or None."""
+    needed = [*_STUB_NAMES, *(["Sequence"] if any(uses_sequence(h) for h in missing) else [])]
+    absent = [n for n in needed if n not in info.module_names]
+    if absent:
+        return "it does not import " + ", ".join(f"`{n}`" for n in absent)
+    if _body_indent(existing, info.node) is None:
+        return f"the body of class `{info.node.name}` does not start on its own indented line"
+    return None
+
+
+def _insert(existing: str, node: ast.ClassDef, missing: list[Handler], service: Service, unit: str) -> str | None:
+    newline = "\r\n" if "\r\n" in existing else "\r" if "\r" in existing and "\n" not in existing else "\n"
+    ends = _line_ends(existing)
+    assert node.end_lineno is not None
+    at = ends[node.end_lineno - 1]
+    lead = "" if existing[:at].endswith(("\n", "\r")) else newline
+    text = lead + "".join(newline + _render_stub(stub(service, h), unit, newline) + newline for h in missing)
+    merged = existing[:at] + text + existing[at:]
+    check = _find_class(merged, node.name)
+    if isinstance(check, _NotMergeable) or not all(h.name in check.bound for h in missing):
+        return None
+    return merged

@@ -1,0 +1,30 @@
+"""The `Inventory` service: your implementation of its handlers.
+
+This file is yours. flowgen created it once and never overwrites it; when
+the spec gains a handler, `flowgen generate` adds a stub for it at the end
+of the class below, and when a handler leaves the spec it tells you which
+method to remove.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from typing_extensions import override
+
+from checkout import models
+from checkout.handlers.inventory import InventoryHandlers
+
+
+class InventoryService(InventoryHandlers):
+    """Implements the handlers of `Inventory`."""
+
+    @override
+    def reserve_stock(
+        self, command: models.ReserveStock
+    ) -> models.StockReserved | models.OutOfStock:
+        raise NotImplementedError("Inventory.reserve_stock: implement this handler")
+
+    @override
+    def release_stock(self, command: models.ReleaseStock) -> models.StockReleased:
+        raise NotImplementedError("Inventory.release_stock: implement this handler")

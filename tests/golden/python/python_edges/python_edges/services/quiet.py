@@ -1,0 +1,24 @@
+"""The `Quiet` service: your implementation of its handlers.
+
+This file is yours. flowgen created it once and never overwrites it; when
+the spec gains a handler, `flowgen generate` adds a stub for it at the end
+of the class below, and when a handler leaves the spec it tells you which
+method to remove.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from typing_extensions import override
+
+from python_edges import models
+from python_edges.handlers.quiet import QuietHandlers
+
+
+class QuietService(QuietHandlers):
+    """Implements the handlers of `Quiet`."""
+
+    @override
+    def observe(self, event: models.Flagged) -> None:
+        raise NotImplementedError("Quiet.observe: implement this handler")

@@ -1,0 +1,28 @@
+"""The `Payments` service: your implementation of its handlers.
+
+This file is yours. flowgen created it once and never overwrites it; when
+the spec gains a handler, `flowgen generate` adds a stub for it at the end
+of the class below, and when a handler leaves the spec it tells you which
+method to remove.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from typing_extensions import override
+
+from checkout import models
+from checkout.handlers.payments import PaymentsHandlers
+
+
+class PaymentsService(PaymentsHandlers):
+    """Implements the handlers of `Payments`."""
+
+    @override
+    def charge(self, command: models.Charge) -> models.Charged | models.PaymentFailed:
+        raise NotImplementedError("Payments.charge: implement this handler")
+
+    @override
+    def refund(self, command: models.Refund) -> models.Refunded:
+        raise NotImplementedError("Payments.refund: implement this handler")

@@ -1,0 +1,26 @@
+"""The `Billing` service: your implementation of its handlers.
+
+This file is yours. flowgen created it once and never overwrites it; when
+the spec gains a handler, `flowgen generate` adds a stub for it at the end
+of the class below, and when a handler leaves the spec it tells you which
+method to remove.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from typing_extensions import override
+
+from travel import models
+from travel.handlers.billing import BillingHandlers
+
+
+class BillingService(BillingHandlers):
+    """Implements the handlers of `Billing`."""
+
+    @override
+    def charge_trip(
+        self, command: models.ChargeTrip
+    ) -> models.TripPaid | models.TripPaymentDeclined:
+        raise NotImplementedError("Billing.charge_trip: implement this handler")

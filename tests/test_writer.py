@@ -1,0 +1,213 @@
+"""The one writer: path guard, atomic all-or-nothing writes, user ownership, exact bytes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from codegen import writer
+from codegen.files import GeneratedFile, LineNote, UserMerge
+
+
+def gen(path: str, content: str, **kw: object) -> GeneratedFile:
+    return GeneratedFile(PurePosixPath(path), content, **kw)  # type: ignore[arg-type]
+
+
+def write(out: Path, files: list[GeneratedFile], flow: str = "f") -> writer.WritePlan:
+    plan = writer.plan(flow, out, files)
+    writer.apply(plan)
+    return plan
+
+
+def actions(plan: writer.WritePlan) -> dict[str, str]:
+    return {str(c.path): c.action for c in plan.changes}
+
+
+def files_below(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_create_then_unchanged_without_touching_mtimes(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    files = [gen("a/b.py", "x = 1\n"), gen("c.txt", "hello\n")]
+    assert actions(write(out, files)) == {"a/b.py": "create", "c.txt": "create"}
+    stamps = {p: (out / p).stat().st_mtime_ns for p in files_below(out)}
+    again = writer.plan("f", out, files)
+    assert (
+        actions(again) == {"a/b.py": "unchanged", "c.txt": "unchanged"}
+        and again.stale == []
+        and writer.manifest_unchanged(again)
+    )
+    os.utime(out / "c.txt", ns=(1, 1))  # prove that apply really leaves the file alone
+    writer.apply(again)
+    assert (out / "c.txt").stat().st_mtime_ns == 1
+    assert {p: (out / p).stat().st_mtime_ns for p in files_below(out) if p != "c.txt"} == {
+        p: t for p, t in stamps.items() if p != "c.txt"
+    }
+
+
+@pytest.mark.parametrize("bad", ["/etc/passwd", "../escape.txt", "a/../../escape.txt", ".", "a\\b.txt", "nul\0.txt"])
+def test_paths_outside_the_folder_are_refused(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(writer.UnsafePathError):
+        writer.plan("f", tmp_path / "out", [gen(bad, "x")])
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_symlinked_folder_inside_pointing_outside_is_refused(tmp_path: Path) -> None:
+    outside, out = tmp_path / "outside", tmp_path / "out"
+    outside.mkdir()
+    out.mkdir()
+    (out / "python").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(writer.UnsafePathError, match="leads outside"):
+        writer.plan("f", out, [gen("python/pkg/models.py", "x = 1\n")])
+    assert files_below(outside) == []
+
+
+def test_symlinked_file_inside_pointing_outside_is_refused(tmp_path: Path) -> None:
+    outside, out = tmp_path / "secret.txt", tmp_path / "out"
+    outside.write_text("keep me")
+    out.mkdir()
+    (out / "models.py").symlink_to(outside)
+    with pytest.raises(writer.UnsafePathError):
+        writer.plan("f", out, [gen("models.py", "x = 1\n")])
+    assert outside.read_text() == "keep me"
+
+
+def test_symlinked_manifest_folder_pointing_outside_is_refused(tmp_path: Path) -> None:
+    outside, out = tmp_path / "outside", tmp_path / "out"
+    outside.mkdir()
+    out.mkdir()
+    (out / writer.MANIFEST_DIR).symlink_to(outside, target_is_directory=True)
+    plan = writer.plan("f", out, [gen("a.txt", "a")])
+    with pytest.raises(writer.UnsafePathError):
+        writer.apply(plan)
+    assert files_below(outside) == [] and not (out / "a.txt").exists()
+
+
+def test_symlink_that_stays_inside_is_followed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "real").mkdir(parents=True)
+    (out / "alias").symlink_to(out / "real", target_is_directory=True)
+    write(out, [gen("alias/x.txt", "inside")])
+    assert (out / "real" / "x.txt").read_text() == "inside"
+
+
+def test_out_folder_that_is_itself_a_symlink_works(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "out").symlink_to(real, target_is_directory=True)
+    write(tmp_path / "out", [gen("x.txt", "x")])
+    assert (real / "x.txt").read_text() == "x"
+
+
+def test_all_or_nothing_when_a_file_cannot_be_staged(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("a.txt", "old a\n")])
+    (out / "blocked").write_text("a file where a folder is needed")
+    plan = writer.plan("f", out, [gen("a.txt", "new a\n"), gen("blocked/b.txt", "b\n")])
+    with pytest.raises(OSError):
+        writer.apply(plan)
+    assert (out / "a.txt").read_text() == "old a\n"
+    assert [p for p in files_below(out) if "flowgen-tmp" in p] == []
+
+
+def test_folder_in_the_way_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "out" / "models.py").mkdir(parents=True)
+    with pytest.raises(writer.UnsafePathError, match="a folder of that name is in the way"):
+        writer.plan("f", tmp_path / "out", [gen("models.py", "x")])
+
+
+def test_two_files_with_one_path_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(writer.UnsafePathError, match="two targets produced"):
+        writer.plan("f", tmp_path, [gen("a.txt", "1"), gen("a.txt", "2")])
+
+
+def test_bytes_are_exact_no_newline_translation(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("a.txt", "one\r\ntwo\n")])
+    assert (out / "a.txt").read_bytes() == b"one\r\ntwo\n"
+    (out / "a.txt").write_bytes(b"one\ntwo\n")
+    assert actions(writer.plan("f", out, [gen("a.txt", "one\r\ntwo\n")])) == {"a.txt": "update"}
+
+
+# ---- user-owned files ------------------------------------------------------------------------------
+
+
+def test_user_file_is_created_once_and_never_overwritten(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("svc.py", "stub\n", ownership="user"), gen("gen.py", "g\n")])
+    (out / "svc.py").write_bytes(b"mine\r\n")
+    plan = write(out, [gen("svc.py", "new stub\n", ownership="user"), gen("gen.py", "g\n")])
+    assert actions(plan) == {"svc.py": "keep-user", "gen.py": "unchanged"} and plan.stale == []
+    assert (out / "svc.py").read_bytes() == b"mine\r\n"
+    assert json.loads((out / writer.MANIFEST_DIR / "f.json").read_text())["files"]["svc.py"] == writer.USER_OWNED
+
+
+def test_user_file_merge_conflict_and_notes(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("svc.py", "stub\n", ownership="user")])
+    note = LineNote(1, "old method")
+    adds = gen("svc.py", "", ownership="user", merge=lambda text: UserMerge(text + "added\n", ("added it",), (note,)))
+    plan = write(out, [adds])
+    (change,) = plan.changes
+    assert (change.action, change.detail, change.notes) == ("merge", "added it", (note,))
+    assert (out / "svc.py").read_text() == "stub\nadded\n"
+    refuses = gen("svc.py", "", ownership="user", merge=lambda text: UserMerge(None, ("add `x` by hand",)))
+    plan = write(out, [refuses])
+    assert [(c.action, c.detail) for c in plan.stale] == [("conflict", "add `x` by hand")]
+    assert (out / "svc.py").read_text() == "stub\nadded\n"
+    quiet = gen("svc.py", "", ownership="user", merge=lambda text: UserMerge(text, (), (note,)))
+    plan = writer.plan("f", out, [quiet])
+    assert plan.stale == [] and [c.notes for c in plan.notices] == [(note,)]
+
+
+# ---- removals ---------------------------------------------------------------------------------------
+
+
+def test_files_the_spec_no_longer_produces_are_removed_with_their_empty_folders(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("pkg/handlers/old.py", "old\n"), gen("pkg/models.py", "m\n")])
+    plan = write(out, [gen("pkg/models.py", "m\n")])
+    assert actions(plan) == {"pkg/handlers/old.py": "delete", "pkg/models.py": "unchanged"}
+    assert files_below(out) == [".flowgen/f.json", "pkg/models.py"] and not (out / "pkg/handlers").exists()
+
+
+def test_removed_file_edited_since_is_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("old.py", "old\n")])
+    (out / "old.py").write_text("edited\n")
+    for _ in range(2):
+        plan = write(out, [])
+        assert actions(plan) == {"old.py": "orphan"} and (out / "old.py").read_text() == "edited\n"
+
+
+def test_user_file_the_spec_drops_is_kept_and_reported_until_removed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("services/old.py", "mine\n", ownership="user"), gen("keep.py", "k\n")])
+    for _ in range(2):  # reported on every run while the file is there
+        plan = write(out, [gen("keep.py", "k\n")])
+        assert actions(plan) == {"services/old.py": "orphan", "keep.py": "unchanged"} and plan.stale == []
+        assert "it is yours, so it was left in place" in plan.notices[0].detail
+        assert (out / "services/old.py").read_text() == "mine\n"
+    (out / "services/old.py").unlink()
+    assert actions(write(out, [gen("keep.py", "k\n")])) == {"keep.py": "unchanged"}
+
+
+def test_tampered_manifest_cannot_delete_outside(tmp_path: Path) -> None:
+    out, victim = tmp_path / "out", tmp_path / "victim.txt"
+    victim.write_text("v")
+    write(out, [gen("a.txt", "a")])
+    (out / writer.MANIFEST_DIR / "f.json").write_text(json.dumps({"files": {"../victim.txt": writer._digest("v")}}))
+    write(out, [gen("a.txt", "a")])
+    assert victim.read_text() == "v"
+
+
+def test_flows_keep_separate_manifests(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("shared.toml", "same\n"), gen("a/x.py", "a\n")], flow="a")
+    write(out, [gen("shared.toml", "same\n"), gen("b/x.py", "b\n")], flow="b")
+    plan = write(out, [gen("shared.toml", "same\n"), gen("a/x.py", "a\n")], flow="a")
+    assert set(actions(plan).values()) == {"unchanged"} and (out / "b/x.py").exists()
