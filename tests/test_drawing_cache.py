@@ -52,13 +52,17 @@ def test_a_changed_diagram_is_drawn_again(flowgen: Runner, tmp_path: Path, dot_c
     _review(flowgen, SKETCH, tmp_path / "a")
     drawn = _runs(dot_calls)
     spec = tmp_path / "sketch.flow"
-    spec.write_text(SKETCH.read_text().replace("service Shipping {", "service Delivery {").replace("Shipping.", "Delivery."))
+    spec.write_text(
+        SKETCH.read_text().replace("service Shipping {", "service Delivery {").replace("Shipping.", "Delivery.")
+    )
     page = _review(flowgen, spec, tmp_path / "b")
     assert "Delivery" in page
     assert _runs(dot_calls) > drawn
 
 
-def test_an_unusable_cache_folder_changes_nothing(flowgen: Runner, tmp_path: Path, dot_calls: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unusable_cache_folder_changes_nothing(
+    flowgen: Runner, tmp_path: Path, dot_calls: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     expected = _review(flowgen, SKETCH, tmp_path / "a")
     blocker = tmp_path / "a-file"
     blocker.write_text("")
