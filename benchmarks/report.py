@@ -7,6 +7,7 @@ import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
@@ -72,7 +73,7 @@ def _row(*cells: str) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     return [_row(*head), _row(*("---" for _ in head)), *(_row(*r) for r in rows)]
 
 
@@ -150,7 +151,8 @@ def _generate(run: Run) -> list[str]:
     rows = [(what, *_cells(run.series[f"{key}/10N"], check)) for key, what in _GENERATE]
     return lines + [
         f"All targets ({', '.join(run.targets)}) for the {run.large.lines:,}-line spec. "
-        "The caches are flowgen's per-user cache folder: the compiled grammar and the pictures `dot` drew "
+        "The caches are flowgen's per-user cache folder: the compiled grammar, the pictures `dot` drew "
+        "and the modules black formatted "
         f"(the slow first run is sampled {run.first_runs} time{'s' * (run.first_runs != 1)}). A no-op run rewrites nothing: the benchmark "
         f"checks that all {run.notes.get('noop-files', '?')} generated files keep their modification times.",
         "",

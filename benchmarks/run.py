@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import report  # noqa: E402
-from benchmarks.measure import Series, measured, spawn  # noqa: E402
+from benchmarks.measure import Sample, Series, measured, spawn  # noqa: E402
 from benchmarks.specgen import domains_for_lines, write_spec  # noqa: E402
 
 DEFAULT_WORKDIR = ROOT / "benchmarks" / "out"
@@ -56,9 +56,8 @@ class Run:
     series: dict[str, Series] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
 
-    def add(self, key: str, sample_fn: Callable[[], object]) -> None:
-        sample = sample_fn()
-        self.series.setdefault(key, Series()).samples.append(sample)  # type: ignore[arg-type]
+    def add(self, key: str, measure: Callable[[], Sample]) -> None:
+        self.series.setdefault(key, Series()).samples.append(measure())
 
 
 # ---- commands ---------------------------------------------------------------------------
