@@ -48,6 +48,7 @@ class GeneratedFile:
     content: str
     ownership: Ownership = "generated"
     merge: Merger | None = field(default=None, compare=False)
+    target: str = ""
 
     @property
     def is_user_owned(self) -> bool:

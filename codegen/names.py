@@ -3,12 +3,11 @@ diagrams agree on where each handler lives."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from dsl.model import ApiEndpoint, Flow, Handler, Saga
-from dsl.naming import logical_id, pascal_case, snake_case
+from dsl.naming import api_resource_base, handler_resource_base, logical_id, pascal_case, saga_resource_base, snake_case
 
 
 def python_package(flow: Flow) -> str:
@@ -42,7 +41,7 @@ def lambda_handler(flow: Flow, handler: Handler) -> str:
 
 def handler_logical_id(handler: Handler, suffix: str = "") -> str:
     """CloudFormation logical ID of a handler's resources, e.g. `OrdersCancelOrderQueue`."""
-    return logical_id(handler.service, handler.name) + suffix
+    return handler_resource_base(handler.service, handler.name) + suffix
 
 
 # ---- generated Python files (relative to the output folder) ----------------------
@@ -66,13 +65,16 @@ def adapter_path(flow: Flow, service: str) -> PurePosixPath:
 # ---- CloudFormation logical IDs ------------------------------------------------------
 #
 # One scheme for every target that names a resource: the CloudFormation template
-# defines them, `flowgen trace` and the review page point at them.
-# Every event handler is fed by a rule on the bus that sends to its queue, which a
-# mapping feeds to its function; a handler with `dlq` also has a dead-letter queue.
-# Command handlers are invoked by their saga's state machine: function and role only.
+# defines them, `flowgen trace` and the review page point at them. The bases and
+# suffixes come from `dsl.naming`, whose clash check predicts these IDs.
+# Every handler drains its own queue through an event source mapping; an event
+# handler's queue is filled by a rule on the bus, a command handler's by its
+# saga's state machine; a handler with `dlq` also has a dead-letter queue.
 
 EVENT_BUS_LOGICAL_ID = "EventBus"
+IDEMPOTENCY_TABLE_LOGICAL_ID = "IdempotencyTable"
 HTTP_API_LOGICAL_ID = "HttpApi"
+HTTP_API_STAGE_LOGICAL_ID = "HttpApiStage"
 
 
 def function_logical_id(handler: Handler) -> str:
@@ -91,6 +93,15 @@ def dlq_logical_id(handler: Handler) -> str:
     return handler_logical_id(handler, "DeadLetterQueue")
 
 
+def queue_policy_logical_id(handler: Handler) -> str:
+    """The policy that lets only the handler's rule send to its queue."""
+    return handler_logical_id(handler, "QueuePolicy")
+
+
+def log_group_logical_id(handler: Handler) -> str:
+    return handler_logical_id(handler, "LogGroup")
+
+
 def rule_logical_id(handler: Handler) -> str:
     """The bus rule that routes a handler's event to its queue."""
     return handler_logical_id(handler, "Rule")
@@ -101,7 +112,7 @@ def event_source_mapping_logical_id(handler: Handler) -> str:
 
 
 def saga_logical_id(saga: Saga, suffix: str = "") -> str:
-    return logical_id(saga.name, "Saga") + suffix
+    return saga_resource_base(saga.name) + suffix
 
 
 def state_machine_logical_id(saga: Saga) -> str:
@@ -117,18 +128,24 @@ def saga_trigger_rule_logical_id(saga: Saga) -> str:
     return saga_logical_id(saga, "TriggerRule")
 
 
+def saga_trigger_role_logical_id(saga: Saga) -> str:
+    """The role that lets the trigger rule start (only) this state machine."""
+    return saga_logical_id(saga, "TriggerRole")
+
+
 def api_route_logical_id(endpoint: ApiEndpoint) -> str:
     """`POST /orders/{order_id}` -> `ApiPostOrdersOrderIdRoute`."""
-    return logical_id("Api", endpoint.method.lower(), *_path_words(endpoint.path)) + "Route"
+    return api_resource_base(endpoint.method, endpoint.path) + "Route"
 
 
 def api_integration_logical_id(endpoint: ApiEndpoint) -> str:
     """The integration that puts the endpoint's event on the bus."""
-    return logical_id("Api", endpoint.method.lower(), *_path_words(endpoint.path)) + "Integration"
+    return api_resource_base(endpoint.method, endpoint.path) + "Integration"
 
 
-def _path_words(path: str) -> list[str]:
-    return [w for w in re.split(r"[^A-Za-z0-9]+", path) if w] or ["root"]
+def api_role_logical_id(endpoint: ApiEndpoint) -> str:
+    """The role that lets the integration put (only) the endpoint's event."""
+    return api_resource_base(endpoint.method, endpoint.path) + "Role"
 
 
 @dataclass(frozen=True)
@@ -140,12 +157,12 @@ class Resource:
 
 
 def handler_resources(handler: Handler) -> tuple[Resource, ...]:
-    """The resources of one handler, in the order a request passes through them."""
+    """The resources of one handler, in the order a message passes through them."""
     found: list[Resource] = []
     if handler.trigger == "event":
         found.append(Resource(rule_logical_id(handler), "AWS::Events::Rule"))
-        found.append(Resource(queue_logical_id(handler), "AWS::SQS::Queue"))
-        found.append(Resource(event_source_mapping_logical_id(handler), "AWS::Lambda::EventSourceMapping"))
+    found.append(Resource(queue_logical_id(handler), "AWS::SQS::Queue"))
+    found.append(Resource(event_source_mapping_logical_id(handler), "AWS::Lambda::EventSourceMapping"))
     found.append(Resource(function_logical_id(handler), "AWS::Lambda::Function"))
     found.append(Resource(role_logical_id(handler), "AWS::IAM::Role"))
     if handler.policy.dlq:

@@ -17,6 +17,12 @@ def find_specs(paths: list[str]) -> list[Path]:
     found: dict[Path, None] = {}
     for raw in paths:
         path = Path(raw)
+        try:
+            path.stat()
+        except FileNotFoundError:
+            raise InputError(f"no such file or folder: {raw}") from None
+        except OSError as err:
+            raise InputError(f"cannot read {raw}: {err.strerror or err}") from None
         if path.is_dir():
             for spec in sorted(path.rglob("*.flow")):
                 if spec.is_file() and not any(part.startswith(".") for part in spec.relative_to(path).parts):

@@ -10,7 +10,9 @@ Guarantees, in order of importance:
   into place (`os.replace`, atomic per file);
 - files whose content is unchanged are not touched, so their mtimes stay;
 - generated files that the spec no longer produces are removed, unless someone
-  edited them since (a per-flow manifest remembers what flowgen wrote);
+  edited them since (a per-flow manifest remembers what flowgen wrote, and which
+  target wrote it, so `--target python` never removes the other targets' files);
+- new files get the usual permissions (0666 less the umask); replaced files keep theirs;
 - files are read and written as exact bytes (UTF-8, no newline translation), so a
   merge into a user's file keeps every byte the user wrote.
 """
@@ -21,6 +23,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -52,6 +55,7 @@ class WritePlan:
     changes: list[Change] = field(default_factory=list)
     contents: dict[PurePosixPath, str] = field(default_factory=dict)
     manifest: dict[str, str] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
 
     @property
     def stale(self) -> list[Change]:
@@ -88,6 +92,16 @@ def _manifest_path(out_dir: Path, flow: str) -> Path:
     return out_dir / MANIFEST_DIR / f"{flow}.json"
 
 
+def _read_owners(out_dir: Path, flow: str) -> dict[str, str]:
+    """Which target wrote each file of the manifest (empty for manifests of older flowgens)."""
+    try:
+        data = json.loads(safe_destination(out_dir, PurePosixPath(MANIFEST_DIR) / f"{flow}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnsafePathError):
+        return {}
+    owners = data.get("targets", {}) if isinstance(data, dict) else {}
+    return {str(k): str(v) for k, v in owners.items()} if isinstance(owners, dict) else {}
+
+
 def _read_manifest(out_dir: Path, flow: str) -> dict[str, str]:
     try:
         data = json.loads(_manifest_path(out_dir, flow).read_text(encoding="utf-8"))
@@ -105,14 +119,20 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def plan(flow: str, out_dir: Path, files: list[GeneratedFile]) -> WritePlan:
-    """Decide what writing `files` would do, without touching the disk."""
+def plan(flow: str, out_dir: Path, files: list[GeneratedFile], ran: Collection[str] | None = None) -> WritePlan:
+    """Decide what writing `files` would do, without touching the disk.
+
+    `ran` names the targets that produced `files`; files that other targets wrote
+    earlier are left alone. None means `files` is everything the flow produces.
+    """
     result = WritePlan(flow=flow, out_dir=out_dir)
     seen: set[PurePosixPath] = set()
     for f in sorted(files, key=lambda f: str(f.path)):
         if f.path in seen:
             raise UnsafePathError(f"two targets produced {f.path}")
         seen.add(f.path)
+        if f.target:
+            result.owners[str(f.path)] = f.target
         dest = safe_destination(out_dir, f.path)
         if dest.is_dir():
             raise UnsafePathError(f"refusing to write {f.path}: a folder of that name is in the way")
@@ -121,7 +141,7 @@ def plan(flow: str, out_dir: Path, files: list[GeneratedFile]) -> WritePlan:
             _plan_user(result, f, existing, dest.exists())
         else:
             _plan_generated(result, f, existing)
-    _plan_removals(result, seen)
+    _plan_removals(result, seen, ran)
     return result
 
 
@@ -153,11 +173,17 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
     result.contents[f.path] = merged.content
 
 
-def _plan_removals(result: WritePlan, produced: set[PurePosixPath]) -> None:
+def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collection[str] | None) -> None:
     old = _read_manifest(result.out_dir, result.flow)
+    old_owners = _read_owners(result.out_dir, result.flow)
     for rel_text, digest in sorted(old.items()):
         rel = PurePosixPath(rel_text)
         if rel in produced:
+            continue
+        owner = old_owners.get(rel_text)
+        if ran is not None and owner is not None and owner not in ran:
+            result.manifest[rel_text] = digest
+            result.owners[rel_text] = owner
             continue
         try:
             dest = safe_destination(result.out_dir, rel)
@@ -171,6 +197,8 @@ def _plan_removals(result: WritePlan, produced: set[PurePosixPath]) -> None:
             continue
         # Remembered while it exists, so the warning repeats until someone acts on it.
         result.manifest[rel_text] = digest
+        if owner is not None:
+            result.owners[rel_text] = owner
         if digest == USER_OWNED:
             detail = "the spec no longer has what this file implements; it is yours, so it was left in place: delete it when done"
         else:
@@ -217,13 +245,25 @@ def _stage(out_dir: Path, rel: PurePosixPath, content: str) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".flowgen-tmp", dir=dest.parent)
     with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(content)
+    os.chmod(tmp, _mode_for(dest))
     return Path(tmp)
 
 
+def _mode_for(dest: Path) -> int:
+    """The permissions of the file being replaced, or 0666 less the umask for a new one."""
+    try:
+        return dest.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def _stage_manifest(p: WritePlan) -> Path:
-    body = json.dumps({"flow": p.flow, "files": dict(sorted(p.manifest.items()))}, indent=2) + "\n"
+    data = {"flow": p.flow, "files": dict(sorted(p.manifest.items())), "targets": dict(sorted(p.owners.items()))}
+    body = json.dumps(data, indent=2) + "\n"
     return _stage(p.out_dir, PurePosixPath(MANIFEST_DIR) / f"{p.flow}.json", body)
 
 
 def manifest_unchanged(p: WritePlan) -> bool:
-    return _read_manifest(p.out_dir, p.flow) == p.manifest
+    return _read_manifest(p.out_dir, p.flow) == p.manifest and _read_owners(p.out_dir, p.flow) == p.owners

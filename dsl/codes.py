@@ -31,7 +31,7 @@ _ALL = (
     Code("FLOW002", "not-text", E, "A spec file is not UTF-8 text (binary data or a bad encoding)."),
     Code("FLOW003", "file-too-large", E, "A spec file is larger than flowgen will read."),
     Code("FLOW010", "syntax-error", E, "The text does not follow the .flow grammar."),
-    Code("FLOW011", "nesting-too-deep", E, "A type expression nests deeper than any payload should."),
+    Code("FLOW011", "nesting-too-deep", E, "A type, a payload or a chain of `use` nests deeper than any spec should."),
     Code("FLOW012", "invalid-literal", E, "A number, duration or version is out of range or malformed."),
     Code("FLOW020", "import-not-found", E, "An imported file does not exist."),
     Code("FLOW021", "import-cycle", E, "Files import each other in a cycle."),
@@ -61,6 +61,7 @@ _ALL = (
     Code("FLOW306", "dlq-without-retry", W, "A dead-letter queue is declared for a handler that is tried only once."),
     Code("FLOW307", "policy-cycle", E, "Policies `use` each other in a cycle."),
     Code("FLOW308", "api-event-not-published", W, "An API entry point emits an event its service does not list under `publishes`."),
+    Code("FLOW309", "misplaced-option", E, "An option that means nothing where it is written (`dlq`, `idempotent by` or `emits` on a saga step)."),
     # sagas
     Code("FLOW401", "step-not-compensable", E, "A saga step before the pivot has no compensation and is not `readonly`."),
     Code("FLOW402", "compensation-not-idempotent", E, "A compensation's handler is not idempotent; compensations are retried and may repeat."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict
@@ -28,7 +29,23 @@ class Diagnostic(BaseModel):
 def make(slug: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
     """A diagnostic with the code and default severity registered for `slug`."""
     entry = code(slug)
-    return Diagnostic(code=entry.code, severity=entry.severity, message=message, span=span, hint=hint)
+    return Diagnostic(code=entry.code, severity=entry.severity, message=_shorten(message), span=span, hint=hint and _shorten(hint))
+
+
+_LONG_PATH = re.compile(r'"([^"\s]{61,})"')
+
+
+def _shorten(text: str) -> str:
+    """Cut quoted input longer than 60 characters: a 100 KB name should not make a 100 KB message.
+
+    Quoted means between a pair of backticks (counted in pairs, so the text
+    between two quotes is never mistaken for one), or a double-quoted path.
+    """
+    parts = text.split("`")
+    for i in range(1, len(parts) - 1, 2):
+        if len(parts[i]) > 60:
+            parts[i] = parts[i][:40] + "..."
+    return _LONG_PATH.sub(lambda m: f'"{m.group(1)[:40]}..."', "`".join(parts))
 
 
 class Reporter:
@@ -70,12 +87,27 @@ def _render_one(d: Diagnostic, lines: list[str] | None, color: bool) -> list[str
     if lines is not None and 0 < s.line <= len(lines):
         source_line = lines[s.line - 1].expandtabs(1)
         width = (s.end_column - s.column) if s.end_line == s.line else len(source_line) - s.column + 1
+        shown, column, width = _window(source_line, s.column, max(1, width))
         gutter = f"{s.line:>4} | "
-        out.append(gutter + source_line)
-        out.append(" " * (len(gutter) + s.column - 1) + "^" * max(1, width))
+        out.append(gutter + shown)
+        out.append(" " * (len(gutter) + column - 1) + "^" * width)
     if d.hint:
         out.append(f"  help: {d.hint}")
     return out
+
+
+MAX_SHOWN = 120
+
+
+def _window(line: str, column: int, width: int) -> tuple[str, int, int]:
+    """A long line cut to the part around the span, so one diagnostic stays a few short lines."""
+    if len(line) <= MAX_SHOWN:
+        return line, column, width
+    start = max(0, min(column - 1 - MAX_SHOWN // 4, len(line) - MAX_SHOWN))
+    prefix = "..." if start > 0 else ""
+    piece = prefix + line[start : start + MAX_SHOWN] + ("..." if start + MAX_SHOWN < len(line) else "")
+    column = column - start + len(prefix)
+    return piece, column, max(1, min(width, len(piece) - column + 1))
 
 
 def to_json(diagnostics: Iterable[Diagnostic]) -> str:

@@ -7,6 +7,7 @@ diagnostic with a location; nothing raises for user mistakes.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,46 +87,69 @@ def _line_span(shown: str, line: int) -> Span:
 
 
 def load(path: Path, reporter: Reporter) -> LoadResult:
-    """Parse `path` and, depth first, every file it imports."""
+    """Parse `path` and, depth first, every file it imports.
+
+    The walk keeps its own stack rather than recursing, so a long chain of
+    imports cannot exhaust Python's; the stack is also the chain that an import
+    cycle is reported with.
+    """
     result = LoadResult(root=None)
-    loading: list[Path] = []
     done: dict[Path, ast.Module | None] = {}
-    result.root = _load_one(path.resolve(), display_path(path), None, reporter, result, loading, done)
+    root = path.resolve()
+    result.root = _parse_file(root, display_path(path), None, reporter, result, done)
+    if result.root is None:
+        return result
+    stack: list[tuple[Path, ast.Module, Iterator[ast.ImportDecl]]] = [(root, result.root, iter(result.root.imports))]
+    while stack:
+        here, module, imports = stack[-1]
+        imp = next(imports, None)
+        if imp is None:
+            stack.pop()
+            result.modules.append(module)
+            continue
+        child = _follow(here, imp, [p for p, _, _ in stack], reporter, result, done)
+        if child is not None:
+            stack.append((child[0], child[1], iter(child[1].imports)))
     return result
 
 
-def _load_one(
-    path: Path,
-    shown: str,
-    at: Span | None,
+def _follow(
+    here: Path,
+    imp: ast.ImportDecl,
+    loading: list[Path],
     reporter: Reporter,
     result: LoadResult,
-    loading: list[Path],
     done: dict[Path, ast.Module | None],
+) -> tuple[Path, ast.Module] | None:
+    """The module `imp` brings in, if it is new and parses; report cycles and missing files."""
+    try:
+        target = (here.parent / imp.path).resolve()
+        is_file = target.is_file()
+    except OSError as err:  # a name too long for the file system, a loop of links
+        reporter.add("unreadable-file", f'cannot import "{imp.path}": {err.strerror or err}', imp.path_span)
+        return None
+    if target in loading:
+        chain = " -> ".join(display_path(p) for p in loading[loading.index(target) :] + [target])
+        reporter.add("import-cycle", f"import cycle: {chain}", imp.span, "move the shared declarations into a file that both import")
+        return None
+    if target in done:
+        return None
+    if not is_file:
+        hint = "import paths are relative to the importing file"
+        missing = f"{display_path(target)} is a folder, not a spec file" if target.is_dir() else f"no such file {display_path(target)}"
+        reporter.add("import-not-found", f'cannot import "{imp.path}": {missing}', imp.path_span, hint)
+        return None
+    module = _parse_file(target, display_path(target), imp.path_span, reporter, result, done)
+    return (target, module) if module is not None else None
+
+
+def _parse_file(
+    path: Path, shown: str, at: Span | None, reporter: Reporter, result: LoadResult, done: dict[Path, ast.Module | None]
 ) -> ast.Module | None:
-    if path in done:
-        return done[path]
     text = read_source(path, shown, reporter, at)
-    if text is None:
-        done[path] = None
-        return None
-    result.sources[shown] = text
-    module = parse(text, shown, reporter)
+    module = None
+    if text is not None:
+        result.sources[shown] = text
+        module = parse(text, shown, reporter)
     done[path] = module
-    if module is None:
-        return None
-    loading.append(path)
-    for imp in module.imports:
-        target = (path.parent / imp.path).resolve()
-        if target in loading:
-            chain = " -> ".join(display_path(p) for p in loading[loading.index(target) :] + [target])
-            reporter.add("import-cycle", f"import cycle: {chain}", imp.span, "move the shared declarations into a file that both import")
-            continue
-        if not target.is_file():
-            hint = "import paths are relative to the importing file"
-            reporter.add("import-not-found", f'cannot import "{imp.path}": no such file {display_path(target)}', imp.path_span, hint)
-            continue
-        _load_one(target, display_path(target), imp.path_span, reporter, result, loading, done)
-    loading.pop()
-    result.modules.append(module)
     return module

@@ -82,3 +82,29 @@ def python_member_name(name: str) -> str:
     if base != name or base in PYTHON_KEYWORDS or base in PYTHON_ENUM_ATTRIBUTES:
         return base + "_"
     return base
+
+
+# ---- CloudFormation logical IDs ----------------------------------------------------
+# `codegen.names` builds every logical ID from these bases and suffixes, and the
+# clash check (dsl.rules.names) predicts the same IDs, so a spec that would make
+# two resources share an ID, or an ID longer than CloudFormation allows, is an
+# error in `check`. A test holds the generated templates to these lists.
+
+STACK_RESOURCE_IDS = ("EventBus", "IdempotencyTable", "HttpApi", "HttpApiStage")
+HANDLER_RESOURCE_SUFFIXES = ("Queue", "DeadLetterQueue", "QueuePolicy", "Rule", "Function", "Role", "LogGroup", "EventSourceMapping")
+SAGA_RESOURCE_SUFFIXES = ("StateMachine", "StateMachineRole", "TriggerRule", "TriggerRole")
+API_RESOURCE_SUFFIXES = ("Route", "Integration", "Role")
+
+
+def handler_resource_base(service: str, handler: str) -> str:
+    return logical_id(service, handler)
+
+
+def saga_resource_base(saga: str) -> str:
+    return logical_id(saga, "Saga")
+
+
+def api_resource_base(method: str, path: str) -> str:
+    """`POST /orders/{order_id}` -> `ApiPostOrdersOrderId`; `GET /` -> `ApiGetRoot`."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", path) if w] or ["root"]
+    return logical_id("Api", method.lower(), *words)

@@ -10,6 +10,8 @@ starts on the next line and keeps every comment for `fmt`.
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -23,11 +25,15 @@ from dsl import ast
 from dsl.cache import cache_dir
 from dsl.diagnostics import Reporter
 from dsl.source import Span
-from dsl.syntax_errors import describe_unexpected
+from dsl.syntax_errors import describe_unexpected, keyword_as_field
 from dsl.trusted import trusted
 from grammar import grammar_text
 
 MAX_TYPE_DEPTH = 32
+MAX_INTEGER = 2**63 - 1
+# Words that start a clause among fields. The grammar already rejects them as a
+# field name wherever a clause could follow; rejecting the rest keeps the rule simple.
+_CLAUSE_KEYWORDS = ("key", "ordered")
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
@@ -40,6 +46,7 @@ class _ParseState:
     doc_blocks: dict[int, tuple[int, list[str], Span]] = field(default_factory=dict)
     last_doc_line: int = -10
     last_doc_start: int = -10
+    too_deep: set[Span] = field(default_factory=set)
 
 
 def _token_span(state: _ParseState, tok: Token) -> Span:
@@ -87,8 +94,25 @@ class _Builder(Transformer[Token, Any]):
     def _duration(self, tok: Token) -> ast.Duration:
         text = str(tok)
         unit = text.lstrip("0123456789")
-        value = int(text[: len(text) - len(unit)])
-        return trusted(ast.Duration, millis=value * _UNITS_MS[unit], text=text, span=self._span(tok))
+        value = self._integer(tok, text[: len(text) - len(unit)], "duration")
+        millis = value * _UNITS_MS[unit]
+        if millis > MAX_INTEGER and value < MAX_INTEGER:
+            self._too_large(tok, "duration")
+        return trusted(ast.Duration, span=self._span(tok), millis=min(millis, MAX_INTEGER), text=text)
+
+    def _integer(self, tok: Token, digits: str, what: str) -> int:
+        """A whole number that fits 64 bits; a larger one is reported and capped."""
+        sign = -1 if digits.startswith("-") else 1
+        digits = digits.lstrip("-").lstrip("0") or "0"
+        if len(digits) > len(str(MAX_INTEGER)) or int(digits) > MAX_INTEGER:
+            self._too_large(tok, what)
+            return sign * MAX_INTEGER
+        return sign * int(digits)
+
+    def _too_large(self, tok: Token, what: str) -> None:
+        text = str(tok)
+        shown = text if len(text) <= 24 else text[:20] + "..."
+        self.state.reporter.add("invalid-literal", f"{what} `{shown}` is too large", self._span(tok), f"flowgen's numbers fit in 64 bits: at most {MAX_INTEGER}")
 
     # -- module
     def module(self, children: list[Any]) -> ast.Module:
@@ -191,6 +215,9 @@ class _Builder(Transformer[Token, Any]):
         type_expr = c[1]
         constraints: tuple[ast.Constraint, ...] = tuple(c[2]) if len(c) > 2 else ()
         end = constraints[-1].span if constraints else type_expr.span
+        if name.text in _CLAUSE_KEYWORDS:
+            message, hint = keyword_as_field(name.text)
+            self.state.reporter.add("syntax-error", message, name.span, hint)
         return trusted(
             ast.Field,
             span=self._between(name.span, end),
@@ -210,8 +237,11 @@ class _Builder(Transformer[Token, Any]):
             literal = _unquote(str(value))
         elif "." in value:
             literal = float(value)
+            if not math.isfinite(literal):
+                self._too_large(value, "number")
+                literal = math.copysign(float(MAX_INTEGER), literal)
         else:
-            literal = int(value)
+            literal = self._integer(value, str(value), "number")
         return trusted(ast.Constraint, span=self._between(name, value), name=self._name(name), value=literal)
 
     def named_type(self, c: list[Token]) -> ast.NamedType:
@@ -230,10 +260,13 @@ class _Builder(Transformer[Token, Any]):
         return trusted(ast.OptionalType, span=self._between(c[0].span, c[1]), inner=c[0])
 
     def _nested(self, node: ast.TypeExpr) -> ast.TypeExpr:
+        """`node`, or a placeholder once nesting passes MAX_TYPE_DEPTH (reported once per type)."""
         depth, probe = 0, node
         while isinstance(probe, (ast.ListType, ast.MapType, ast.OptionalType)) and depth <= MAX_TYPE_DEPTH:
             probe = probe.value if isinstance(probe, ast.MapType) else getattr(probe, "item", None) or probe.inner  # type: ignore[union-attr]
             depth += 1
+        if isinstance(probe, ast.NamedType) and probe.span in self.state.too_deep:
+            return self._too_deep(node)
         if depth > MAX_TYPE_DEPTH:
             self.state.reporter.add(
                 "nesting-too-deep",
@@ -241,15 +274,21 @@ class _Builder(Transformer[Token, Any]):
                 node.span,
                 "declare a named `type` for the inner structure",
             )
-            return trusted(ast.NamedType, span=node.span, name=trusted(ast.Name, span=node.span, text="string"))
+            return self._too_deep(node)
         return node
+
+    def _too_deep(self, node: ast.TypeExpr) -> ast.TypeExpr:
+        placeholder = trusted(ast.NamedType, span=node.span, name=trusted(ast.Name, span=node.span, text="string"))
+        self.state.too_deep.add(node.span)
+        return placeholder
 
     # -- options
     def retry_opt(self, c: list[Any]) -> ast.RetryOption:
         kw, attempts = c[0], c[1]
         backoff = c[2] if len(c) > 2 else None
         end = backoff.span if backoff else attempts
-        return trusted(ast.RetryOption, span=self._between(kw, end), attempts=int(attempts), backoff=backoff)
+        count = self._integer(attempts, str(attempts), "retry count")
+        return trusted(ast.RetryOption, span=self._between(kw, end), attempts=count, backoff=backoff)
 
     def backoff(self, c: list[Token]) -> ast.Backoff:
         _backoff_kw, kind, *rest = c
@@ -500,6 +539,20 @@ def _get_parser() -> Lark:
     return _parser
 
 
+# A keyword is a whole word: `/key(?![A-Za-z0-9_])/` in the grammar.
+_KEYWORD_PATTERN = re.compile(r"(\w+)\(\?!\[A-Za-z0-9_\]\)")
+
+
+def _literals(parser: Lark) -> dict[str, str]:
+    """Terminal name -> the fixed text it matches (RBRACE -> `}`), for error messages."""
+    found = {}
+    for t in parser.terminals:
+        word = _KEYWORD_PATTERN.fullmatch(str(t.pattern.value)) if t.pattern.type == "re" else None
+        if t.pattern.type == "str" or word:
+            found[t.name] = word.group(1) if word else str(t.pattern.value)
+    return found
+
+
 def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
     """Parse one file. Syntax errors become diagnostics and the result is None."""
     with _lock:
@@ -508,7 +561,7 @@ def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
         try:
             module: ast.Module = parser.parse(text)  # type: ignore[assignment]  # the transformer builds a Module
         except UnexpectedInput as err:
-            message, hint, span = describe_unexpected(err, text, path)
+            message, hint, span = describe_unexpected(err, text, path, _literals(parser))
             reporter.add("syntax-error", message, span, hint)
             return None
         for _first_line, _lines, span in state.doc_blocks.values():

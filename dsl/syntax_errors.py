@@ -8,6 +8,7 @@ name". Unclosed braces are found by a small scan, so the hint can point at the
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -23,35 +24,28 @@ _LABELS = {
     "HTTP_METHOD": "an HTTP method (GET, POST, PUT, PATCH, DELETE)",
     "HTTP_PATH": "a path such as `/orders`",
     "RBRACE": "`}`",
-    "LBRACE": "`{`",
-    "LPAR": "`(`",
-    "RPAR": "`)`",
-    "COLON": "`:`",
-    "COMMA": "`,`",
-    "DOT": "`.`",
-    "MORETHAN": "`>`",
-    "LESSTHAN": "`<`",
-    "VBAR": "`|`",
-    "QMARK": "`?`",
-    "__ANON_0": "`->`",
-    "__ANON_1": "`..`",
     "$END": "the end of the file",
 }
 
+_UNITS = ("ms", "s", "m", "h", "d")
 _DECLARATION_KEYWORDS = ["type", "enum", "event", "command", "policy", "defaults", "service", "saga", "external", "import"]
 _HEADER_HINT = "a spec starts with a header such as `flow checkout version 1.0.0`"
 
 
-def _label(terminal: str) -> str:
+Literals = Mapping[str, str]
+
+
+def _label(terminal: str, literals: Literals) -> str:
+    """What a reader calls a terminal: `}` for RBRACE, `->` for __ANON_0, "a name" for NAME."""
     if terminal in _LABELS:
         return _LABELS[terminal]
-    if terminal.isupper() and terminal.isalpha():
-        return f"`{terminal.lower()}`"
-    return f"`{terminal}`"
+    if terminal in literals:
+        return f"`{literals[terminal]}`"
+    return "a " + terminal.lower().replace("_", " ").strip()
 
 
-def _expected_text(expected: set[str]) -> str:
-    labels = sorted({_label(t) for t in expected if t not in ("WS", "COMMENT", "DOC_COMMENT")})
+def _expected_text(expected: set[str], literals: Literals) -> str:
+    labels = sorted({_label(t, literals) for t in expected if t not in ("WS", "COMMENT", "DOC_COMMENT")})
     if len(labels) > 8:
         labels = labels[:8] + ["..."]
     return ", ".join(labels)
@@ -67,7 +61,7 @@ def _end_of(text: str, path: str) -> Span:
 
 
 def unclosed_brace(text: str) -> tuple[int, int] | None:
-    """(line, column) of the first `{` that is never closed, ignoring comments and strings."""
+    """(line, column) of the innermost `{` left open at the end, ignoring comments and strings."""
     stack: list[tuple[int, int]] = []
     line, col, i, n = 1, 0, 0, len(text)
     while i < n:
@@ -92,26 +86,57 @@ def unclosed_brace(text: str) -> tuple[int, int] | None:
     return stack[-1] if stack else None
 
 
-def describe_unexpected(err: UnexpectedInput, text: str, path: str) -> tuple[str, str | None, Span]:
-    """Turn lark's exception into (message, hint, span)."""
+def describe_unexpected(err: UnexpectedInput, text: str, path: str, literals: Literals) -> tuple[str, str | None, Span]:
+    """Turn lark's exception into (message, hint, span).
+
+    `literals` maps the grammar's fixed-string terminals to their text (RBRACE
+    to `}`, lark's generated __ANON_0 to `->`), so no terminal name reaches a reader.
+    """
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
-        return _describe_eof(err, text, path)
+        return _describe_eof(err, text, path, literals)
     if isinstance(err, UnexpectedToken):
-        return _describe_token(err, text, path)
+        return _describe_token(err, text, path, literals)
     if isinstance(err, UnexpectedCharacters):
-        return _describe_character(err, text, path)
+        return _describe_character(err, text, path, literals)
     return ("the text cannot be parsed here", None, _point(path, err.line, err.column))
 
 
-def _describe_eof(err: UnexpectedInput, text: str, path: str) -> tuple[str, str | None, Span]:
+def _describe_eof(err: UnexpectedInput, text: str, path: str, literals: Literals) -> tuple[str, str | None, Span]:
     if not text.strip() or not any(line.strip() and not line.strip().startswith("//") for line in text.splitlines()):
         return ("the spec is empty", _HEADER_HINT, _point(path, 1, 1))
     opened = unclosed_brace(text)
     expected = getattr(err, "expected", None) or set()
-    message = "the file ends too early" + (f"; expected {_expected_text(set(expected))}" if expected else "")
+    message = "the file ends too early" + (f"; expected {_expected_text(set(expected), literals)}" if expected else "")
     if opened:
-        return (message, f"the `{{` at line {opened[0]}, column {opened[1]} is never closed: add a `}}`", _end_of(text, path))
+        return (message, f"the `{{` at line {opened[0]}, column {opened[1]} is never closed: add the missing `}}`", _end_of(text, path))
     return (message, None, _end_of(text, path))
+
+
+def _describe_token(err: UnexpectedToken, text: str, path: str, literals: Literals) -> tuple[str, str | None, Span]:
+    tok = err.token
+    value = str(tok)
+    span = Span(
+        file=path,
+        line=tok.line or 1,
+        column=tok.column or 1,
+        end_line=tok.end_line or tok.line or 1,
+        end_column=tok.end_column or (tok.column or 1) + max(len(value), 1),
+    )
+    expected = set(err.expected)
+    message = f"unexpected `{value}`; expected {_expected_text(expected, literals)}"
+    start = tok.start_pos or 0
+    if tok.type == "NAME" and value in _UNITS and _after_retry_count(text, start):
+        return _duration_for_count(text, start, span, value)
+    before, touching = _previous_word(text, start)
+    if value == ":" and before in _KEYWORDS:
+        return _keyword_as_field(text, start, before, path)
+    if tok.type != "NAME" and value.isidentifier() and "NAME" in expected and text[tok.end_pos or start :].lstrip(" \t").startswith(":"):
+        return (*keyword_as_field(value), span)
+    hint: str | None = _unclosed_before(text, start) or _hint_after(before, touching, value)
+    if hint is None and expected == {"COLON"}:
+        hint = _misread_as_field(text, start)
+    hint = hint or _hint_for_token(tok.type, value, expected, literals)
+    return (message, hint, span)
 
 
 def _previous_word(text: str, pos: int) -> tuple[str, bool]:
@@ -125,60 +150,97 @@ def _previous_word(text: str, pos: int) -> tuple[str, bool]:
     return text[start:end], end == pos
 
 
-def _describe_token(err: UnexpectedToken, text: str, path: str) -> tuple[str, str | None, Span]:
-    tok = err.token
-    value = str(tok)
-    span = Span(
-        file=path,
-        line=tok.line or 1,
-        column=tok.column or 1,
-        end_line=tok.end_line or tok.line or 1,
-        end_column=tok.end_column or (tok.column or 1) + max(len(value), 1),
-    )
-    expected = set(err.expected)
-    message = f"unexpected `{value}`; expected {_expected_text(expected)}"
-    before, touching = _previous_word(text, tok.start_pos or 0)
-    hint = _hint_after(before, touching, value) or _hint_for_token(tok.type, value, expected)
-    return (message, hint, span)
-
-
 _KEYWORDS = {"key", "ordered", "flow", "import", "type", "enum", "event", "command", "policy", "defaults", "service", "saga", "external"}
+
+
+def keyword_as_field(word: str) -> tuple[str, str]:
+    """Message and hint for a field named after a keyword; the parser reports the same."""
+    return (f"`{word}` is a keyword here, so a field cannot be called `{word}`", f"rename the field, e.g. `{word}_value`")
+
+
+def _keyword_as_field(text: str, colon: int, word: str, path: str) -> tuple[str, str | None, Span]:
+    line, column = _line_col(text, text.rfind(word, 0, colon))
+    message, hint = keyword_as_field(word)
+    return (message, hint, _point(path, line, column, len(word)))
 
 
 def _hint_after(before: str, touching: bool, value: str) -> str | None:
     """Hints that need the word in front of the unexpected token."""
-    if value == ":" and before in _KEYWORDS:
-        return f"`{before}` is a keyword here, so a field cannot be called `{before}`; rename the field (e.g. `{before}_value`)"
-    if touching and before.isdigit() and value in ("ms", "s", "m", "h", "d"):
+    if touching and before.isdigit() and value in _UNITS:
         return "a retry counts attempts (`retry 5`); the wait between attempts goes in `backoff fixed 1s` or `backoff exponential 200ms..30s`"
     return None
 
 
-def _hint_for_token(kind: str, value: str, expected: set[str]) -> str | None:
+def _unclosed_before(text: str, pos: int) -> str | None:
+    """A hint naming a `{` before `pos` that the file never closes: the likely cause of an error at `pos`."""
+    opened = unclosed_brace(text)
+    if opened is None:
+        return None
+    line, column = opened
+    if (line, column) >= _line_col(text, pos):
+        return None
+    return f"the `{{` at line {line}, column {column} is never closed: add the missing `}}`"
+
+
+def _after_retry_count(text: str, pos: int) -> bool:
+    """True when `pos` directly follows `retry <digits>`."""
+    before = text[:pos]
+    digits = before.rstrip("0123456789")
+    return len(digits) < len(before) and digits.rstrip().endswith("retry") and digits != digits.rstrip()
+
+
+def _duration_for_count(text: str, unit_start: int, unit_span: Span, unit: str) -> tuple[str, str | None, Span]:
+    """`retry 5s`: the lexer splits it into `5` and `s`; say what the writer meant."""
+    digits = len(text[:unit_start]) - len(text[:unit_start].rstrip("0123456789"))
+    number = text[unit_start - digits : unit_start]
+    span = unit_span.model_copy(update={"column": max(1, unit_span.column - digits)})
+    message = f"expected a number of attempts, not the duration `{number}{unit}`"
+    return (message, f"`retry {number}` counts every attempt, the first included", span)
+
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return (line, pos - (text.rfind("\n", 0, pos) + 1) + 1)
+
+
+# What can start a member where a field can: the clauses of events and commands.
+_MEMBER_KEYWORDS = ["key", "ordered"]
+
+
+def _misread_as_field(text: str, pos: int) -> str:
+    """`orderd by id`: a misspelt keyword is read as a field name, so lark wants a `:` next."""
+    words = text[:pos].split()
+    close = difflib.get_close_matches(words[-1], _MEMBER_KEYWORDS, n=1, cutoff=0.6) if words else []
+    if close:
+        return f"`{words[-1]}` was read as a field name; did you mean `{close[0]}`?"
+    return "a field takes the form `name: type`"
+
+
+def _hint_for_token(kind: str, value: str, expected: set[str], literals: Literals) -> str | None:
     if expected == {"FLOW"}:
         return _HEADER_HINT
     if "NAME" in expected and kind != "NAME" and value.isidentifier():
         return f"`{value}` is a keyword in this position; choose another name"
-    keywords = [t.lower() for t in expected if t.isupper() and t.isalpha() and t not in _LABELS]
+    keywords = [literals[t] for t in expected if literals.get(t, "").isalpha()]
     if kind == "NAME":
         close = difflib.get_close_matches(value, keywords or _DECLARATION_KEYWORDS, n=1, cutoff=0.6)
         if close:
             return f"did you mean `{close[0]}`?"
     if kind == "DURATION" and "INT" in expected:
         return "a retry takes a number of attempts, e.g. `retry 5 backoff exponential 200ms..30s`"
-    if value.isdigit() and "DURATION" in expected:
+    if value.lstrip("-").isdigit() and "DURATION" in expected:
         return f"add a unit: `{value}ms`, `{value}s`, `{value}m`, `{value}h` or `{value}d`"
     if kind == "NAME" and "RBRACE" in expected and "COLON" not in expected:
         return "each member starts with a keyword; fields take the form `name: type`"
     return None
 
 
-def _describe_character(err: UnexpectedCharacters, text: str, path: str) -> tuple[str, str | None, Span]:
+def _describe_character(err: UnexpectedCharacters, text: str, path: str, literals: Literals) -> tuple[str, str | None, Span]:
     pos = err.pos_in_stream if err.pos_in_stream is not None else -1
     char = text[pos] if 0 <= pos < len(text) else "?"
     shown = char if char.isprintable() and not char.isspace() else repr(char)
     expected = set(err.allowed or ())
-    message = f"unexpected character `{shown}`" + (f"; expected {_expected_text(expected)}" if expected else "")
+    message = f"unexpected character `{shown}`" + (f"; expected {_expected_text(expected, literals)}" if expected else "")
     hint = None
     if char == ";":
         hint = "statements need no `;`: put members on their own lines"

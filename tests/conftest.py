@@ -39,17 +39,20 @@ def node_tools() -> Path:
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def run_flowgen(
+    *args: str, cwd: Path | None = None, input: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `flowgen ARGS...` as a user would, in a subprocess (`env` adds variables)."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "codegen", *args], cwd=cwd, env=full_env, capture_output=True, text=True, input=input, timeout=300
+    )
+
+
 @pytest.fixture
 def flowgen() -> Runner:
     """Run `flowgen ARGS...` as a user would, in a subprocess, returning the completed process."""
-
-    def run(*args: str, cwd: Path | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
-        return subprocess.run(
-            [sys.executable, "-m", "codegen", *args], cwd=cwd, env=env, capture_output=True, text=True, input=input, timeout=300
-        )
-
-    return run
+    return run_flowgen
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

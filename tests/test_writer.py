@@ -10,6 +10,7 @@ import pytest
 
 from codegen import writer
 from codegen.files import GeneratedFile, LineNote, UserMerge
+from tests.conftest import SKETCH, Runner
 
 
 def gen(path: str, content: str, **kw: object) -> GeneratedFile:
@@ -211,3 +212,27 @@ def test_flows_keep_separate_manifests(tmp_path: Path) -> None:
     write(out, [gen("shared.toml", "same\n"), gen("b/x.py", "b\n")], flow="b")
     plan = write(out, [gen("shared.toml", "same\n"), gen("a/x.py", "a\n")], flow="a")
     assert set(actions(plan).values()) == {"unchanged"} and (out / "b/x.py").exists()
+
+
+def test_generating_one_target_keeps_the_other_targets_files(flowgen: Runner, tmp_path: Path) -> None:
+    """`--target python` after a full generate must not delete the infrastructure or diagrams."""
+    out = tmp_path / "out"
+    assert flowgen("generate", str(SKETCH), "--out", str(out), "--target", "python", "--target", "diagrams").returncode == 0
+    before = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and ".flowgen" not in p.parts)
+    result = flowgen("generate", str(SKETCH), "--out", str(out), "--target", "python")
+    assert result.returncode == 0, result.stderr
+    assert "delete" not in result.stdout
+    after = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and ".flowgen" not in p.parts)
+    assert after == before
+    assert any(p.parts[0] == "diagrams" for p in after)
+    assert flowgen("generate", str(SKETCH), "--out", str(out), "--check").returncode == 1  # other targets never ran
+    assert flowgen("generate", str(SKETCH), "--out", str(out), "--target", "python", "--check").returncode == 0
+
+
+def test_new_files_get_ordinary_permissions(flowgen: Runner, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert flowgen("generate", str(SKETCH), "--out", str(out), "--target", "python").returncode == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {p.stat().st_mode & 0o777 for p in out.rglob("*.py")}
+    assert modes == {0o666 & ~umask}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from codegen.cli import EXIT_FAILED, EXIT_OK, fail
+from codegen.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 from codegen.specfiles import InputError, find_specs, load_config, use_color
 
 
@@ -27,10 +27,12 @@ def run(args: argparse.Namespace) -> int:
         return fail("no .flow files found")
     diagnostics = []
     sources: dict[str, str] = {}
+    unreadable = False
     for spec in specs:
         result = check_file(spec)
         diagnostics.extend(result.diagnostics)
         sources.update(result.sources)
+        unreadable |= not result.sources and any(d.code == "FLOW001" for d in result.diagnostics)
     diagnostics = list({(d.code, d.span, d.message): d for d in diagnostics}.values())
     errors = sum(d.is_error for d in diagnostics)
     warnings = len(diagnostics) - errors
@@ -40,5 +42,7 @@ def run(args: argparse.Namespace) -> int:
         print(render_text(diagnostics, sources, color=use_color()), end="")
         noun = "file" if len(specs) == 1 else "files"
         print(f"checked {len(specs)} {noun}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+    if unreadable:
+        return EXIT_USAGE
     failed = errors or (args.strict and warnings)
     return EXIT_FAILED if failed else EXIT_OK

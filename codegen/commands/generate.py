@@ -84,8 +84,8 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
                 continue
             flow_options = replace(options, warnings=tuple(d for d in r.diagnostics if not d.is_error))
             flow = r.flow.model_copy(update={"path": _project_path(r.path, r.flow.path, config.root)})
-            files = [f for name in targets for f in registry[name].build(flow, flow_options)]
-            plans.append(writer.plan(flow.name, out, files))
+            files = [replace(f, target=name) for name in targets for f in registry[name].build(flow, flow_options)]
+            plans.append(writer.plan(flow.name, out, files, ran=targets))
     except (writer.UnsafePathError, TargetError) as err:
         return fail(str(err), EXIT_FAILED)
     return _report_check(plans) if check else _write(plans)

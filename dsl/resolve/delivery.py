@@ -17,6 +17,7 @@ from dsl.resolve.symbols import Symbols, did_you_mean, where
 from dsl.source import Span
 
 _STRATEGIES = ("fixed", "exponential")
+MAX_USE_DEPTH = 32
 
 
 @dataclass
@@ -59,6 +60,10 @@ class DeliveryResolver:
         if name in self._in_progress:
             chain = " -> ".join(self._in_progress[self._in_progress.index(name) :] + [name])
             self.report.add("policy-cycle", f"policy `{name}` uses itself ({chain})", decl.name.span, "remove one of the `use` lines")
+            return Layer()
+        if len(self._in_progress) >= MAX_USE_DEPTH:
+            chain = f"{self._in_progress[0]} -> ... -> {name}"
+            self.report.add("nesting-too-deep", f"policies `use` each other more than {MAX_USE_DEPTH} deep ({chain})", decl.name.span, "let policies build on one or two others, not on long chains")
             return Layer()
         self._in_progress.append(name)
         layer = self.layer(decl.options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dsl import ast
 from dsl.model import DeliveryPolicy, Event, Saga, SagaStep, Service, StepCall
-from dsl.resolve.delivery import DeliveryResolver, option_span
+from dsl.resolve.delivery import DeliveryResolver
 from dsl.resolve.symbols import Symbols, did_you_mean, where
 
 OUTCOMES = ("completed", "compensated")
@@ -124,16 +124,33 @@ class SagaResolver:
         )
 
     def _step_policy(self, action: StepCall, options: tuple[ast.Option, ...]) -> tuple[DeliveryPolicy, int, object]:
-        """The orchestrator's view: the handler's policy with the step's overrides.
+        """The orchestrator's view of a step: how long it waits, and how often it resends.
 
         A step's timeout is how long the orchestrator waits for a reply, so by
-        default it is the handler's worst case (every attempt and backoff).
+        default it is the handler's worst case (every attempt and backoff). The
+        handler already retries on its own, so the orchestrator sends the command
+        once unless the step body says `retry`: counting the handler's attempts
+        again would multiply them.
         """
+        self._misplaced(options)
         layer = self.delivery.layer(options)
         base = action.handler.policy
         step_timeout = layer.values.get("timeout_ms")
         timeout_ms = step_timeout[0] if step_timeout else base.worst_case_ms()
-        updates: dict[str, object] = {"timeout_ms": timeout_ms, "timeout_span": option_span(options, ast.TimeoutOption)}
+        # The clause that set the timeout: in the step body, or in a policy it `use`s.
+        updates: dict[str, object] = {"timeout_ms": timeout_ms, "timeout_span": step_timeout[1] if step_timeout else None}
+        updates.update(attempts=1, backoff=None, retry_span=None)
         if "attempts" in layer.values:
             updates.update(attempts=max(1, layer.values["attempts"][0]), backoff=layer.values["backoff"][0], retry_span=layer.values["attempts"][1])
         return base.model_copy(update=updates), timeout_ms, updates["timeout_span"]
+
+    def _misplaced(self, options: tuple[ast.Option, ...]) -> None:
+        for option in options:
+            if isinstance(option, (ast.DlqOption, ast.IdempotentOption, ast.EmitsOption)):
+                word = {ast.DlqOption: "dlq", ast.IdempotentOption: "idempotent by", ast.EmitsOption: "emits"}[type(option)]
+                self.report.add(
+                    "misplaced-option",
+                    f"`{word}` has no meaning on a saga step",
+                    option.span,
+                    f"a step takes `timeout`, `retry` and `use`; put `{word}` on the handler in its service",
+                )

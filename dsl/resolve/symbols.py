@@ -29,6 +29,11 @@ def where(span: Span) -> str:
     return f"{span.file}:{span.line}:{span.column}"
 
 
+def _a(noun: str) -> str:
+    """`an event`, `a type`: the article for a declaration kind."""
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
@@ -57,7 +62,7 @@ class Symbols:
         if first is not None:
             self.reporter.add(
                 "duplicate-name",
-                f"`{name.text}` is already declared as a {KIND_OF[type(first)]}",
+                f"`{name.text}` is already declared as {_a(KIND_OF[type(first)])}",
                 name.span,
                 f"first declared at {where(first.name.span)}; rename one of them",  # type: ignore[union-attr]
             )
@@ -79,7 +84,7 @@ class Symbols:
         if kind not in kinds:
             self.reporter.add(
                 "wrong-kind",
-                f"`{name.text}` is a {kind}, but a {wanted} is needed here",
+                f"`{name.text}` is {_a(kind)}, but {_a(wanted)} is needed here",
                 name.span,
                 f"`{name.text}` is declared at {where(decl.name.span)}",  # type: ignore[union-attr]
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 from dsl import ast
 from dsl.model import (
     Command,
@@ -24,6 +25,9 @@ from dsl.resolve.symbols import SCALARS, Symbols, did_you_mean, where
 
 _NUMERIC = {Scalar.INT, Scalar.FLOAT, Scalar.DECIMAL}
 _SIZED = {Scalar.STRING, Scalar.BYTES}
+# Records, lists, maps and optionals inside one another; deeper payloads are
+# refused before they can exhaust the stack here or in a generator.
+MAX_PAYLOAD_DEPTH = 64
 KNOWN_CONSTRAINTS = ("min", "max", "min_length", "max_length", "pattern")
 # Frozen, so one instance per scalar (and one empty constraint set) serves every field.
 _SCALAR_REFS = {s.value: ScalarRef(scalar=s) for s in Scalar}
@@ -60,20 +64,30 @@ class TypeResolver:
         self.records: dict[str, Record | None] = {}
         self.enums: dict[str, EnumType] = {}
         self._in_progress: list[str] = []
+        self._depth = 0
 
-    def record(self, decl: ast.TypeDecl) -> Record | None:
+    def record(self, decl: ast.TypeDecl, used_at: ast.Name | None = None) -> Record | None:
+        """The record of `decl`; `used_at` is the reference being resolved, where a cycle is reported."""
         name = decl.name.text
         if name in self.records:
             return self.records[name]
         if name in self._in_progress:
             chain = " -> ".join(self._in_progress[self._in_progress.index(name) :] + [name])
             self.report.add(
-                "recursive-type", f"type `{name}` contains itself ({chain})", decl.name.span,
+                "recursive-type", f"type `{name}` contains itself ({chain})", (used_at or decl.name).span,
                 "payloads are finite trees: refer to the inner item by its id instead",
             )
             return None
+        if self._depth >= MAX_PAYLOAD_DEPTH:
+            self.report.add(
+                "nesting-too-deep", f"payloads that contain `{name}` nest more than {MAX_PAYLOAD_DEPTH} levels deep ({self._in_progress[0]} -> ... -> {name})",
+                (used_at or decl.name).span, "flatten the payload: refer to inner items by id",
+            )
+            return None
         self._in_progress.append(name)
+        self._depth += 1
         fields = self.fields(decl.fields)
+        self._depth -= 1
         self._in_progress.pop()
         record = Record(name=name, fields=fields, doc=decl.doc, span=decl.span, name_span=decl.name.span)
         self.records[name] = record
@@ -110,6 +124,15 @@ class TypeResolver:
         return tuple(out.values())
 
     def type_ref(self, expr: ast.TypeExpr) -> TypeRef | None:
+        if isinstance(expr, ast.NamedType):
+            return self._named(expr.name)
+        self._depth += 1
+        try:
+            return self._container(expr)
+        finally:
+            self._depth -= 1
+
+    def _container(self, expr: ast.ListType | ast.MapType | ast.OptionalType) -> TypeRef | None:
         if isinstance(expr, ast.OptionalType):
             inner = self.type_ref(expr.inner)
             if isinstance(inner, OptionalRef):
@@ -119,9 +142,7 @@ class TypeResolver:
         if isinstance(expr, ast.ListType):
             item = self.type_ref(expr.item)
             return ListRef(item=item) if item else None
-        if isinstance(expr, ast.MapType):
-            return self._map(expr)
-        return self._named(expr.name)
+        return self._map(expr)
 
     def _map(self, expr: ast.MapType) -> TypeRef | None:
         key = self.type_ref(expr.key)
@@ -139,7 +160,7 @@ class TypeResolver:
             self.report.add("undefined-name", f"undefined type `{name.text}`", name.span, hint or f"declare `type {name.text} {{ ... }}` or use a built-in type")
             return None
         if isinstance(decl, ast.TypeDecl):
-            record = self.record(decl)
+            record = self.record(decl, name)
             return RecordRef(record=record) if record else None
         if isinstance(decl, ast.EnumDecl):
             return EnumRef(enum=self.enum(decl))
@@ -151,9 +172,15 @@ class TypeResolver:
             return _NO_CONSTRAINTS
         base = t.inner if isinstance(t, OptionalRef) else t
         values: dict[str, int | float | str] = {}
+        written: dict[str, ast.Constraint] = {}
         for c in f.constraints:
+            if c.name.text in written:
+                self.report.add("duplicate-clause", f"`{c.name.text}` is given twice", c.span, f"keep one; the first is `{_shown(written[c.name.text])}`")
+                continue
+            written[c.name.text] = c
             if self._constraint_fits(c, base):
                 values[c.name.text] = c.value
+        self._check_ranges(written, values)
         return Constraints(
             minimum=_num(values.get("min")),
             maximum=_num(values.get("max")),
@@ -161,6 +188,14 @@ class TypeResolver:
             max_length=_int(values.get("max_length")),
             pattern=_str(values.get("pattern")),
         )
+
+    def _check_ranges(self, written: dict[str, ast.Constraint], values: dict[str, int | float | str]) -> None:
+        """Bounds that no value can meet (patterns are compiled by `rules.literals.check_patterns`)."""
+        for low, high in (("min", "max"), ("min_length", "max_length")):
+            lo, hi = values.get(low), values.get(high)
+            if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
+                span = written[low].span.to(written[high].span)
+                self.report.add("constraint-mismatch", f"`{low} {lo}` is above `{high} {hi}`: no value fits", span, "swap the bounds")
 
     def _constraint_fits(self, c: ast.Constraint, t: TypeRef) -> bool:
         name = c.name.text
@@ -225,6 +260,10 @@ class TypeResolver:
             if target is not None and reply.text in events:
                 replies.append(events[reply.text])
         return Command(name=decl.name.text, fields=fields, key=key, ordered_by=ordered, replies=tuple(replies), doc=decl.doc, span=decl.span, name_span=decl.name.span)
+
+
+def _shown(c: ast.Constraint) -> str:
+    return f'{c.name.text} "{c.value}"' if isinstance(c.value, str) else f"{c.name.text} {c.value}"
 
 
 def _num(v: int | float | str | None) -> int | float | None:

@@ -42,6 +42,7 @@ def _rules() -> tuple[Rule, ...]:
         timing.check_saga_timeouts,
         timing.check_target_limits,
         eventflow.check_publishers,
+        eventflow.check_api_events,
         eventflow.check_consumers,
         eventflow.check_cycles,
     )

@@ -2,25 +2,63 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
+from dsl import ast
 from dsl.durations import format_ms
 from dsl.model import Handler
 from dsl.rules import RuleContext
+from dsl.source import Span
 
 
 def check_idempotency(ctx: RuleContext) -> None:
+    errors = _errors_by_line(ctx)
+    policy_spans = {p.name: p.span for p in ctx.flow.policies}
+    defaults = [d.span for m in ctx.modules for d in m.declarations if isinstance(d, ast.DefaultsDecl)]
     for handler in ctx.flow.handlers():
         policy = handler.policy
         if policy.idempotency is None:
-            _not_idempotent(ctx, handler)
+            blocks = [handler.span, *defaults, *(policy_spans[p] for p in handler.policy.policies if p in policy_spans)]
+            if not _has_error_within(blocks, errors):
+                _not_idempotent(ctx, handler)
             continue
         window = policy.idempotency.within_ms
-        if window is not None and window < policy.worst_case_ms():
+        if window and window < policy.worst_case_ms():
             ctx.report.add(
                 "idempotency-window-too-short",
                 f"`{handler.name}` remembers keys for {format_ms(window)}, but its retries can span {format_ms(policy.worst_case_ms())}",
                 policy.idempotency.span,
                 f"use `within {format_ms(policy.worst_case_ms() * 2)}` or longer, or drop `within` to keep keys for the default window",
             )
+
+
+ErrorIndex = dict[tuple[str, int], list[Span]]
+
+
+def _errors_by_line(ctx: RuleContext) -> ErrorIndex:
+    index: ErrorIndex = defaultdict(list)
+    for d in ctx.report.items:
+        if d.is_error:
+            index[(d.span.file, d.span.line)].append(d.span)
+    return index
+
+
+def _has_error_within(blocks: list[Span], errors: ErrorIndex) -> bool:
+    """An error already reported in the handler's options, a policy it uses or `defaults`.
+
+    `idempotent by` a misspelt field leaves the handler without idempotency; the
+    error says so, and a second warning that it is not idempotent would be noise.
+    """
+    return any(
+        _within(span, block)
+        for block in blocks
+        for line in range(block.line, block.end_line + 1)
+        for span in errors.get((block.file, line), ())
+    )
+
+
+def _within(inner: Span, outer: Span) -> bool:
+    return inner.file == outer.file and (outer.line, outer.column) <= inner.start and (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
 
 
 def _not_idempotent(ctx: RuleContext, handler: Handler) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from dsl import ast
 from dsl.model import Flow
 from dsl.rules import RuleContext
 from dsl.source import Span
@@ -49,9 +50,46 @@ def consumers(flow: Flow) -> dict[str, list[tuple[str, Span]]]:
     return out
 
 
-def check_publishers(ctx: RuleContext) -> None:
+Sites = dict[str, list[tuple[str, Span]]]
+
+
+def _flow_with_broken_sagas(ctx: RuleContext) -> tuple[dict[str, list[str]], Sites]:
+    """Publishers and consumers, counting what sagas and steps dropped by an error refer to.
+
+    A saga with one mistake (a misspelt service in a step, no trigger) leaves the
+    model, and so would every event it touches: each would be reported as never
+    published or never consumed, burying the one real error under false ones.
+    """
     published = publishers(ctx.flow)
-    for name, sites in consumers(ctx.flow).items():
+    consumed = consumers(ctx.flow)
+    events = {e.name for e in ctx.flow.events}
+    commands = {c.name: c for c in ctx.flow.commands}
+    resolved = {s.name for s in ctx.flow.sagas}
+    for decl in (d for m in ctx.modules for d in m.declarations if isinstance(d, ast.SagaDecl)):
+        who = f"saga {decl.name.text}"
+        for member in decl.members:
+            if isinstance(member, ast.OutcomeDecl) and member.event.text in events:
+                whos = published.setdefault(member.event.text, [])
+                whos.extend([who] if who not in whos else [])
+            elif isinstance(member, ast.TriggerDecl) and member.event.text in events and decl.name.text not in resolved:
+                _add_site(consumed, member.event.text, (who, decl.name.span))
+            elif isinstance(member, ast.StepDecl):
+                for call in (member.target, *member.compensate):
+                    command = commands.get(call.command.text)
+                    for reply in command.replies if command else ():
+                        _add_site(consumed, reply.name, (who, call.span))
+    return published, consumed
+
+
+def _add_site(sites: Sites, event: str, site: tuple[str, Span]) -> None:
+    known = sites.setdefault(event, [])
+    if site not in known:
+        known.append(site)
+
+
+def check_publishers(ctx: RuleContext) -> None:
+    published, consumed = _flow_with_broken_sagas(ctx)
+    for name, sites in consumed.items():
         if name in published:
             continue
         for who, span in sites:
@@ -63,9 +101,22 @@ def check_publishers(ctx: RuleContext) -> None:
             )
 
 
+def check_api_events(ctx: RuleContext) -> None:
+    """An API entry point puts its event on the bus, so its service should say it publishes it."""
+    for service in ctx.flow.services:
+        listed = {e.name for e in service.publishes}
+        for api in service.apis:
+            if api.event.name not in listed:
+                ctx.report.add(
+                    "api-event-not-published",
+                    f"`{api.route}` emits `{api.event.name}`, which `{service.name}` does not list under `publishes`",
+                    api.span,
+                    f"add `publishes {api.event.name}` to service `{service.name}`",
+                )
+
+
 def check_consumers(ctx: RuleContext) -> None:
-    consumed = consumers(ctx.flow)
-    published = publishers(ctx.flow)
+    published, consumed = _flow_with_broken_sagas(ctx)
     for event in ctx.flow.events:
         if event.name in published and event.name not in consumed:
             ctx.report.add(

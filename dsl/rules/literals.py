@@ -10,18 +10,24 @@ from dsl.model import Command, Event, Record
 from dsl.rules import RuleContext
 
 
-def _options(module: ast.Module) -> Iterator[ast.Option]:
+def _option_blocks(module: ast.Module) -> Iterator[tuple[ast.Option, ...]]:
+    """The options of each `{ ... }` block that holds them: policies, defaults, handlers, steps."""
     for decl in module.declarations:
         if isinstance(decl, (ast.PolicyDecl, ast.DefaultsDecl)):
-            yield from decl.options
+            yield decl.options
         elif isinstance(decl, ast.ServiceDecl):
             for m in decl.members:
                 if isinstance(m, (ast.HandlesDecl, ast.OnDecl)) and m.body:
-                    yield from m.body.options
+                    yield m.body.options
         elif isinstance(decl, ast.SagaDecl):
             for s in decl.members:
                 if isinstance(s, ast.StepDecl) and s.body:
-                    yield from s.body.options
+                    yield s.body.options
+
+
+def _options(module: ast.Module) -> Iterator[ast.Option]:
+    for block in _option_blocks(module):
+        yield from block
 
 
 def _durations(module: ast.Module) -> Iterator[ast.Duration]:
@@ -39,14 +45,33 @@ def _durations(module: ast.Module) -> Iterator[ast.Duration]:
             yield from (m.duration for m in decl.members if isinstance(m, ast.SagaTimeout))
 
 
+# Semantic Versioning 2.0.0 without build metadata (the grammar has no `+`).
+_NUMERIC_ID = r"(?:0|[1-9][0-9]*)"
+_PRERELEASE_ID = rf"(?:{_NUMERIC_ID}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+SEMVER = re.compile(rf"{_NUMERIC_ID}\.{_NUMERIC_ID}\.{_NUMERIC_ID}(?:-{_PRERELEASE_ID}(?:\.{_PRERELEASE_ID})*)?")
+
+
 def check_literals(ctx: RuleContext) -> None:
     for module in ctx.modules:
+        _check_version(ctx, module.header)
         for option in _options(module):
             if isinstance(option, ast.RetryOption):
                 _check_retry(ctx, option)
+        for block in _option_blocks(module):
+            _check_repeats(ctx, block)
         for duration in _durations(module):
             if duration.millis == 0:
                 ctx.report.add("non-positive-duration", f"duration `{duration.text}` is zero", duration.span, "durations must be positive")
+
+
+def _check_version(ctx: RuleContext, header: ast.Header) -> None:
+    if not SEMVER.fullmatch(header.version):
+        ctx.report.add(
+            "invalid-literal",
+            f"`{header.version}` is not a semantic version",
+            header.version_span,
+            "write MAJOR.MINOR.PATCH without leading zeros, e.g. `1.2.0` or `2.0.0-rc.1`",
+        )
 
 
 def _check_retry(ctx: RuleContext, option: ast.RetryOption) -> None:
@@ -57,6 +82,31 @@ def _check_retry(ctx: RuleContext, option: ast.RetryOption) -> None:
         ctx.report.add("backoff-range-reversed", f"backoff range `{b.initial.text}..{b.maximum.text}` starts above its end", b.initial.span.to(b.maximum.span), f"write `{b.maximum.text}..{b.initial.text}`")
     if b and b.maximum and b.kind.text == "fixed":
         ctx.report.add("unknown-backoff", "a fixed backoff waits one duration, not a range", b.span, f"write `backoff fixed {b.initial.text}` or `backoff exponential {b.initial.text}..{b.maximum.text}`")
+
+
+_ONCE_PER_BLOCK = {
+    ast.RetryOption: "retry",
+    ast.TimeoutOption: "timeout",
+    ast.DlqOption: "dlq",
+    ast.IdempotentOption: "idempotent by",
+    ast.EmitsOption: "emits",
+}
+
+
+def _check_repeats(ctx: RuleContext, block: tuple[ast.Option, ...]) -> None:
+    """One block setting the same option twice: the later silently wins, so say so.
+
+    `use` may repeat (policies layer), and an option may override one a `use` brought in.
+    """
+    first: dict[type, ast.Option] = {}
+    for option in block:
+        label = _ONCE_PER_BLOCK.get(type(option))
+        if label is None:
+            continue
+        if type(option) in first:
+            earlier = first[type(option)].span
+            ctx.report.add("duplicate-clause", f"`{label}` is set twice in this block; the second one wins", option.span, f"keep one; the first is at line {earlier.line}")
+        first.setdefault(type(option), option)
 
 
 def check_patterns(ctx: RuleContext) -> None:

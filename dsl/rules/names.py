@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from dsl.model import Command, EnumType, Event, Record
+from dsl.model import Command, EnumType, Event, Flow, Record
 from dsl.naming import (
+    API_RESOURCE_SUFFIXES,
+    HANDLER_RESOURCE_SUFFIXES,
     PYTHON_HANDLER_CLASS_NAMES,
     PYTHON_KEYWORDS,
     PYTHON_RESERVED,
     PYTHON_SHADOWED,
     PYTHON_TOP_LEVEL_MODULES,
-    logical_id,
+    SAGA_RESOURCE_SUFFIXES,
+    STACK_RESOURCE_IDS,
+    api_resource_base,
+    handler_resource_base,
     python_field_name,
     python_member_name,
+    saga_resource_base,
     snake_case,
 )
 from dsl.rules import RuleContext
 from dsl.source import Span
 
 MAX_LOGICAL_ID = 255
-# Suffixes the CloudFormation target appends to a handler's logical ID.
-_LONGEST_SUFFIX = len("EventSourceMapping")
 
 
 def _reserved(ctx: RuleContext, name: str, span: Span, what: str) -> None:
@@ -68,10 +72,9 @@ def check_target_names(ctx: RuleContext) -> None:
         _package(ctx)
     declared: list[Record | EnumType | Event | Command] = [*flow.records, *flow.enums, *flow.events, *flow.commands]
     for decl in declared:
-        _reserved(ctx, decl.name, decl.span, "declaration")
-        _private(ctx, decl.name, decl.span, "declaration")
+        _reserved(ctx, decl.name, decl.name_span, "declaration")
+        _private(ctx, decl.name, decl.name_span, "declaration")
     modules: dict[str, tuple[str, Span]] = {}
-    resources: dict[str, tuple[str, Span]] = {}
     for service in flow.services:
         _private(ctx, service.name, service.span, "service")
         _python_module(ctx, service.name, service.span, "service")
@@ -85,14 +88,10 @@ def check_target_names(ctx: RuleContext) -> None:
             if not h.name.isidentifier():
                 ctx.report.add("reserved-name", f"handler `{h.name}` is not a valid identifier", h.span)
             _clash(ctx, methods, snake_case(h.name), h.name, h.span, f"methods of `{service.name}`")
-            lid = logical_id(service.name, h.name)
-            _clash(ctx, resources, lid, f"{service.name}.{h.name}", h.span, "CloudFormation logical IDs")
-            if len(lid) + _LONGEST_SUFFIX > MAX_LOGICAL_ID:
-                ctx.report.add("name-too-long", f"`{service.name}.{h.name}` makes a CloudFormation logical ID longer than {MAX_LOGICAL_ID} characters", h.span, "shorten the service or handler name")
     for saga in flow.sagas:
-        _clash(ctx, resources, logical_id(saga.name, "Saga"), saga.name, saga.span, "CloudFormation logical IDs")
         for step in saga.steps:
             _reserved(ctx, step.name, step.span, "step")
+    _check_logical_ids(ctx)
     type_names = frozenset(d.name for d in declared)
     payloads: list[Record | Event | Command] = [*flow.records, *flow.events, *flow.commands]
     for decl in payloads:
@@ -107,6 +106,34 @@ def _enum_members(ctx: RuleContext, enum: EnumType) -> None:
     members: dict[str, tuple[str, Span]] = {}
     for m in enum.members:
         _clash(ctx, members, python_member_name(m.name), m.name, m.span, f"Python members of `{enum.name}`")
+
+
+def cloudformation_ids(flow: Flow) -> list[tuple[str, str, Span]]:
+    """Every logical ID the CloudFormation target may make: (ID, element, span)."""
+    ids = [(rid, "the stack's shared resources", flow.span) for rid in STACK_RESOURCE_IDS]
+    for service in flow.services:
+        for h in service.handlers:
+            base = handler_resource_base(service.name, h.name)
+            ids += [(base + suffix, f"{service.name}.{h.name}", h.span) for suffix in HANDLER_RESOURCE_SUFFIXES]
+        for api in service.apis:
+            base = api_resource_base(api.method, api.path)
+            ids += [(base + suffix, f"`{api.route}`", api.span) for suffix in API_RESOURCE_SUFFIXES]
+    for saga in flow.sagas:
+        ids += [(saga_resource_base(saga.name) + suffix, f"saga {saga.name}", saga.span) for suffix in SAGA_RESOURCE_SUFFIXES]
+    return ids
+
+
+def _check_logical_ids(ctx: RuleContext) -> None:
+    seen: dict[str, tuple[str, Span]] = {}
+    reported: set[tuple[str, str]] = set()
+    for ident, element, span in cloudformation_ids(ctx.flow):
+        first = seen.setdefault(ident, (element, span))
+        if first[0] != element and (first[0], element) not in reported:
+            reported.add((first[0], element))
+            _clash(ctx, {ident: first}, ident, element, span, "CloudFormation logical IDs")
+        if len(ident) > MAX_LOGICAL_ID and (element, "") not in reported:
+            reported.add((element, ""))
+            ctx.report.add("name-too-long", f"`{element}` makes a CloudFormation logical ID longer than {MAX_LOGICAL_ID} characters", span, "shorten its names")
 
 
 def check_duplicate_routes(ctx: RuleContext) -> None:

@@ -1,0 +1,229 @@
+"""The AsyncAPI 3.0 document of a flow, built as plain data.
+
+Layout:
+- a channel per event (address = the event name, which is the EventBridge
+  detail-type; the source is the flow name) and per command (the queue of the
+  service that handles it); a command with replies also gets a reply channel,
+  the saga's task-token callback, whose messages are the reply events;
+- operations per participant, named `<Owner>.<verb>.<what>` (owners share one
+  namespace in the spec, so the names never clash): a service *receives* on
+  each handler and *sends* everything it may publish (API events, its
+  `publishes`, command replies); a saga receives its trigger, sends each step's
+  command and compensation and its outcome events; an external system sends
+  and receives what it is declared to;
+- messages and the schemas of records and enums under `components`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codegen.names import lambda_handler
+from codegen.targets.asyncapi import extensions
+from codegen.targets.asyncapi.schemas import enum_schema, payload_schema, record_schema
+from dsl.model import Command, Event, External, Flow, Handler, Message, Saga, Service, StepCall
+
+Node = dict[str, Any]
+
+ASYNCAPI_VERSION = "3.0.0"
+CONTENT_TYPE = "application/json"
+
+
+def _pointer(*parts: str) -> str:
+    """A JSON pointer into this document (RFC 6901 escaping)."""
+    return "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _ref(*parts: str) -> Node:
+    return {"$ref": _pointer(*parts)}
+
+
+def reply_channel(command: Command) -> str:
+    return f"{command.name}.replies"
+
+
+def _described(node: Node, doc: str | None) -> Node:
+    if doc:
+        node["description"] = doc
+    return node
+
+
+# ---- channels and messages -------------------------------------------------------------
+
+
+def _channel(address: str | None, doc: str | None, messages: tuple[Message, ...]) -> Node:
+    node: Node = {"address": address}
+    _described(node, doc)
+    node["messages"] = {m.name: _ref("components", "messages", m.name) for m in messages}
+    return node
+
+
+def channels(flow: Flow) -> Node:
+    out: Node = {}
+    for event in flow.events:
+        out[event.name] = _channel(event.name, event.doc, (event,))
+        out[event.name]["x-flowgen-eventbridge"] = {"source": flow.name, "detail-type": event.name}
+    for command in flow.commands:
+        out[command.name] = _channel(command.name, command.doc, (command,))
+        if command.replies:
+            doc = (
+                f"Replies to `{command.name}`, returned to the saga that sent it. The first, "
+                f"`{command.replies[0].name}`, is success; any other fails the step."
+            )
+            out[reply_channel(command)] = _channel(None, doc, command.replies)
+    return out
+
+
+def message(m: Event | Command) -> Node:
+    node: Node = {"name": m.name}
+    _described(node, m.doc)
+    node["contentType"] = CONTENT_TYPE
+    node["payload"] = payload_schema(m)
+    node["x-flowgen-kind"] = m.kind
+    node.update(extensions.message(m))
+    if isinstance(m, Command) and m.replies:
+        node["x-flowgen-replies"] = [r.name for r in m.replies]
+    return node
+
+
+def components(flow: Flow) -> Node:
+    schemas: Node = {r.name: record_schema(r) for r in flow.records}
+    schemas.update({e.name: enum_schema(e) for e in flow.enums})
+    typed: list[Event | Command] = [*flow.events, *flow.commands]
+    messages: Node = {m.name: message(m) for m in typed}
+    out: Node = {}
+    if schemas:
+        out["schemas"] = schemas
+    out["messages"] = messages
+    return out
+
+
+# ---- operations -----------------------------------------------------------------------------
+
+
+def _operation(action: str, channel: str, owner: str, summary: str, doc: str | None = None) -> Node:
+    node: Node = {"action": action, "channel": _ref("channels", channel), "summary": summary}
+    _described(node, doc)
+    node["tags"] = [{"name": owner}]
+    node["messages"] = [_ref("channels", channel, "messages", channel)]
+    return node
+
+
+def _reply(command: Command) -> Node:
+    channel = reply_channel(command)
+    return {
+        "channel": _ref("channels", channel),
+        "messages": [_ref("channels", channel, "messages", r.name) for r in command.replies],
+    }
+
+
+def _receive(flow: Flow, handler: Handler) -> Node:
+    message = handler.input
+    summary = f"`{handler.service}.{handler.name}` handles {handler.trigger} `{message.name}`."
+    node = _operation("receive", message.name, handler.service, summary, handler.doc)
+    if isinstance(message, Command) and message.replies:
+        node["reply"] = _reply(message)
+    node["bindings"] = extensions.sqs_binding(handler)
+    node["x-flowgen-handler"] = lambda_handler(flow, handler)
+    node["x-flowgen-emits"] = [e.name for e in handler.outputs]
+    node.update(extensions.delivery(handler.policy))
+    return node
+
+
+def sent_events(service: Service) -> tuple[Event, ...]:
+    """Everything a service may publish: API events, `publishes`, handler outputs."""
+    found: dict[str, Event] = {}
+    for event in (
+        *(a.event for a in service.apis),
+        *service.publishes,
+        *(e for h in service.handlers for e in h.outputs),
+    ):
+        found.setdefault(event.name, event)
+    return tuple(found.values())
+
+
+def _send(service: Service, event: Event) -> Node:
+    apis = [a for a in service.apis if a.event.name == event.name]
+    docs = "\n\n".join(a.doc for a in apis if a.doc)
+    node = _operation("send", event.name, service.name, f"`{service.name}` publishes `{event.name}`.", docs or None)
+    if apis:
+        node["x-flowgen-api"] = [a.route for a in apis]
+    return node
+
+
+def service_operations(flow: Flow, service: Service) -> Node:
+    out: Node = {f"{service.name}.receive.{h.name}": _receive(flow, h) for h in service.handlers}
+    out.update({f"{service.name}.send.{e.name}": _send(service, e) for e in sent_events(service)})
+    return out
+
+
+def _step_send(saga: Saga, call: StepCall, what: str, doc: str | None) -> Node:
+    summary = f"Saga `{saga.name}` sends `{call.command.name}` to `{call.service}` ({what})."
+    node = _operation("send", call.command.name, saga.name, summary, doc)
+    if call.command.replies:
+        node["reply"] = _reply(call.command)
+    return node
+
+
+def saga_operations(saga: Saga) -> Node:
+    out: Node = {}
+    summary = f"`{saga.trigger.name}` starts saga `{saga.name}`."
+    out[f"{saga.name}.trigger.{saga.trigger.name}"] = _operation("receive", saga.trigger.name, saga.name, summary)
+    for step in saga.steps:
+        node = _step_send(saga, step.action, f"step `{step.name}`", step.doc)
+        node.update(extensions.retries(step.policy))
+        out[f"{saga.name}.step.{step.name}"] = node
+        if step.compensation is not None:
+            out[f"{saga.name}.compensate.{step.name}"] = _step_send(
+                saga, step.compensation, f"undoes step `{step.name}`", None
+            )
+    for outcome, event in (("completed", saga.on_completed), ("compensated", saga.on_compensated)):
+        if event is not None:
+            summary = f"Saga `{saga.name}` emits `{event.name}` when it has {outcome}."
+            out[f"{saga.name}.{outcome}.{event.name}"] = _operation("send", event.name, saga.name, summary)
+    return out
+
+
+def external_operations(external: External) -> Node:
+    out: Node = {}
+    for event in external.publishes:
+        summary = f"External `{external.name}` publishes `{event.name}`."
+        out[f"{external.name}.send.{event.name}"] = _operation("send", event.name, external.name, summary)
+    for event in external.consumes:
+        summary = f"External `{external.name}` consumes `{event.name}`."
+        out[f"{external.name}.receive.{event.name}"] = _operation("receive", event.name, external.name, summary)
+    return out
+
+
+def operations(flow: Flow) -> Node:
+    out: Node = {}
+    for service in flow.services:
+        out.update(service_operations(flow, service))
+    for saga in flow.sagas:
+        out.update(saga_operations(saga))
+    for external in flow.externals:
+        out.update(external_operations(external))
+    return out
+
+
+# ---- the document ---------------------------------------------------------------------------
+
+
+def info(flow: Flow) -> Node:
+    doc = flow.doc or f"Events, commands and the services that exchange them in flow `{flow.name}`."
+    return {"title": flow.name, "version": flow.version, "description": doc}
+
+
+def document(flow: Flow) -> Node:
+    """The whole AsyncAPI document, keys in the order the specification lists them."""
+    doc: Node = {
+        "asyncapi": ASYNCAPI_VERSION,
+        "info": info(flow),
+        "defaultContentType": CONTENT_TYPE,
+        "channels": channels(flow),
+        "operations": operations(flow),
+        "components": components(flow),
+    }
+    if flow.sagas:
+        doc["x-flowgen-sagas"] = {s.name: extensions.saga(s) for s in flow.sagas}
+    return doc

@@ -1,0 +1,251 @@
+"""Checks of a template that cfn-lint cannot make: references, provenance, saga shape.
+
+- `template_problems`: every `Ref`, `Fn::GetAtt` and `Fn::Sub` name exists, every
+  resource says where in the spec it came from, and every state machine is
+  well-formed (see `definition_problems`).
+- `definition_problems`: every StartAt/Next/Default/Catch target exists, every
+  state is reachable, every `${placeholder}` has a substitution.
+- `saga_problems`: the machine does what the saga says: its steps run in order,
+  a failure up to the pivot undoes the completed steps in reverse order, steps
+  after the pivot never compensate, and every task speaks the adapter protocol.
+
+The CloudFormation target runs these on everything it generates (a failure is a
+flowgen bug), and `python -m codegen.targets.cloudformation.verify TEMPLATE...`
+runs the first two on any template.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from codegen.names import state_machine_logical_id
+from codegen.targets.cloudformation.states import (
+    COMPLETED,
+    INIT,
+    MAX_STATE_NAME,
+    SEND_AND_WAIT,
+    UNTIL_SUCCESS,
+    step_state,
+    undo_state,
+)
+from dsl.model import Flow, Saga
+
+Json = dict[str, Any]
+PSEUDO_PARAMETERS = frozenset(
+    {
+        "AWS::AccountId",
+        "AWS::NoValue",
+        "AWS::NotificationARNs",
+        "AWS::Partition",
+        "AWS::Region",
+        "AWS::StackId",
+        "AWS::StackName",
+        "AWS::URLSuffix",
+    }
+)
+_PLACEHOLDER = re.compile(r"\$\{(?!!)([^}]*)\}")
+
+
+def _walk(node: Any, where: str) -> Iterator[tuple[str, Json]]:
+    if isinstance(node, dict):
+        yield where, node
+        for key, value in node.items():
+            yield from _walk(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk(value, f"{where}[{i}]")
+
+
+def _reference_problems(where: str, node: Json, resources: Json, names: set[str]) -> list[str]:
+    problems = []
+    if isinstance(node.get("Ref"), str) and node["Ref"] not in names:
+        problems.append(f"{where}: Ref to unknown `{node['Ref']}`")
+    att = node.get("Fn::GetAtt")
+    if isinstance(att, list) and (not att or att[0] not in resources):
+        problems.append(f"{where}: Fn::GetAtt of unknown `{att[0] if att else ''}`")
+    text = node.get("Fn::Sub")
+    if isinstance(text, str):
+        for name in _PLACEHOLDER.findall(text):
+            if name.split(".")[0] not in names:
+                problems.append(f"{where}: Fn::Sub of unknown `{name}`")
+    return problems
+
+
+def template_problems(template: Json) -> list[str]:
+    resources = template.get("Resources", {})
+    names = set(resources) | set(template.get("Parameters", {})) | PSEUDO_PARAMETERS
+    problems: list[str] = []
+    for section in ("Resources", "Outputs"):
+        for where, node in _walk(template.get(section, {}), section):
+            problems += _reference_problems(where, node, resources, names)
+    for rid, resource in resources.items():
+        for dep in (
+            [resource.get("DependsOn", [])]
+            if isinstance(resource.get("DependsOn"), str)
+            else resource.get("DependsOn", [])
+        ):
+            if dep not in resources:
+                problems.append(f"{rid}: DependsOn unknown `{dep}`")
+        origin = resource.get("Metadata", {}).get("flowgen", {})
+        if not {"spec", "line", "element"} <= set(origin):
+            problems.append(f"{rid}: Metadata.flowgen must say spec, line and element")
+        if resource.get("Type") == "AWS::StepFunctions::StateMachine":
+            props = resource.get("Properties", {})
+            problems += [
+                f"{rid}: {p}"
+                for p in definition_problems(props.get("Definition", {}), props.get("DefinitionSubstitutions", {}))
+            ]
+    return problems
+
+
+def successors(state: Json) -> list[str]:
+    found = [state["Next"]] if "Next" in state else []
+    found += [c["Next"] for c in state.get("Choices", []) if "Next" in c]
+    found += [state["Default"]] if "Default" in state else []
+    found += [c["Next"] for c in state.get("Catch", []) if "Next" in c]
+    return found
+
+
+def reachable(states: Json, start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in states:
+            continue
+        seen.add(name)
+        todo += successors(states[name])
+    return seen
+
+
+def definition_problems(definition: Json, substitutions: Json) -> list[str]:
+    states = definition.get("States", {})
+    start = definition.get("StartAt")
+    problems = [] if start in states else [f"StartAt `{start}` is not a state"]
+    for name, state in states.items():
+        if len(name) > MAX_STATE_NAME:
+            problems.append(f"state name `{name}` is longer than {MAX_STATE_NAME} characters")
+        problems += [f"state `{name}` goes to unknown state `{t}`" for t in successors(state) if t not in states]
+        terminal = state.get("Type") in ("Succeed", "Fail", "Choice") or state.get("End") is True
+        if terminal == ("Next" in state):
+            problems.append(f"state `{name}` must have exactly one of Next and End")
+    problems += [f"state `{name}` is unreachable" for name in sorted(set(states) - reachable(states, str(start)))]
+    used = set(_PLACEHOLDER.findall(json.dumps(definition)))
+    problems += [f"placeholder `${{{p}}}` has no substitution" for p in sorted(used - set(substitutions))]
+    problems += [f"substitution `{p}` is never used" for p in sorted(set(substitutions) - used)]
+    return problems
+
+
+# ---- the saga's meaning -------------------------------------------------------------
+
+
+def _happy_path(states: Json) -> list[str]:
+    path, name = [], INIT
+    while name in states and name not in path:
+        path.append(name)
+        name = states[name].get("Next", "")
+    return path
+
+
+def _undo_chain(states: Json, start: str) -> tuple[list[str], str]:
+    """The `undo` states walked from `start`, and the first state after them."""
+    chain, name = [], start
+    while name.startswith("undo ") and name in states and name not in chain:
+        chain.append(name)
+        name = states[name].get("Next", "")
+    return chain, name
+
+
+def _protocol_problems(saga: Saga, name: str, state: Json, step: str, command: str) -> list[str]:
+    params = state.get("Parameters", {})
+    body = params.get("MessageBody", {})
+    expected = {
+        "kind": "saga-command",
+        "saga": saga.name,
+        "step": step,
+        "command": command,
+        "context.$": "$",
+        "taskToken.$": "$$.Task.Token",
+    }
+    problems = [] if state.get("Resource") == SEND_AND_WAIT else [f"`{name}` does not send and wait for a task token"]
+    return problems + ([] if body == expected else [f"`{name}` sends {body}, the adapter protocol expects {expected}"])
+
+
+def _failure_path_problems(saga: Saga, states: Json, index: int) -> list[str]:
+    step = saga.steps[index]
+    name = step_state(step)
+    catches = states[name].get("Catch", [])
+    if index > saga.pivot_index:
+        return [f"`{name}` runs after the pivot but is caught into compensation"] if catches else []
+    if not catches or catches[0].get("ErrorEquals") != ["States.ALL"]:
+        return [f"`{name}` does not catch every failure into compensation"]
+    chain, after = _undo_chain(states, catches[0]["Next"])
+    expected = [undo_state(s) for s in reversed(saga.steps[:index]) if s.compensation is not None]
+    problems = (
+        []
+        if chain == expected
+        else [f"a failure of `{name}` runs {chain}, expected {expected} (completed steps undone in reverse order)"]
+    )
+    tail = reachable(states, after)
+    if any(states[t].get("Type") == "Succeed" or t.startswith(("step ", "undo ")) for t in tail):
+        problems.append(f"after compensating `{name}` the machine may run a step or succeed")
+    return problems
+
+
+def saga_problems(saga: Saga, definition: Json) -> list[str]:
+    states = definition.get("States", {})
+    steps = [step_state(s) for s in saga.steps]
+    path = _happy_path(states)
+    problems = [] if path[1 : 1 + len(steps)] == steps else [f"steps run as {path}, expected {steps} in order"]
+    if not path or states.get(path[-1], {}).get("Type") != "Succeed" or COMPLETED not in path:
+        problems.append("the machine does not end in `completed` after the last step")
+    for index, step in enumerate(saga.steps):
+        if step_state(step) not in states:
+            continue
+        problems += _protocol_problems(
+            saga, step_state(step), states[step_state(step)], step.name, step.action.command.name
+        )
+        problems += _failure_path_problems(saga, states, index)
+        undo = states.get(undo_state(step))
+        if step.compensation is not None and index < saga.pivot_index:
+            if undo is None:
+                problems.append(f"step `{step.name}` has no `{undo_state(step)}` state")
+                continue
+            problems += _protocol_problems(saga, undo_state(step), undo, step.name, step.compensation.command.name)
+            if not any(
+                r.get("ErrorEquals") == ["States.ALL"] and r.get("MaxAttempts", 0) >= UNTIL_SUCCESS
+                for r in undo.get("Retry", [])
+            ):
+                problems.append(f"`{undo_state(step)}` is not retried until it succeeds")
+    return problems
+
+
+def flow_problems(flow: Flow, template: Json) -> list[str]:
+    """Everything above, for the template generated from `flow`."""
+    problems = template_problems(template)
+    for saga in flow.sagas:
+        resource = template.get("Resources", {}).get(state_machine_logical_id(saga))
+        if resource is None:
+            problems.append(f"saga `{saga.name}` has no state machine")
+            continue
+        problems += [
+            f"saga `{saga.name}`: {p}" for p in saga_problems(saga, resource["Properties"].get("Definition", {}))
+        ]
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    failed = False
+    for path in argv:
+        for problem in template_problems(json.loads(Path(path).read_text(encoding="utf-8"))):
+            print(f"{path}: {problem}")
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

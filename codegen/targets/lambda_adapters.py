@@ -1,0 +1,170 @@
+"""Target `lambda`: an AWS Lambda adapter per handler, in the flow's Python package.
+
+Writes, next to the models and handler interfaces of the `python` target:
+
+- `<pkg>/adapters/runtime.py`: the shared runtime (SQS batch processing,
+  envelopes, idempotency, publishing, saga replies), copied from
+  `codegen/templates/lambda_adapters_runtime.py.txt`;
+- `<pkg>/adapters/__init__.py`: what the flow's adapters share (event source,
+  each saga's step order);
+- `<pkg>/adapters/<service>.py`: one function per handler, named as the
+  handler, which is the function's `Handler` setting
+  (`codegen.names.lambda_handler`). Each declares a `Route` (the spec's facts
+  about the handler) and hands its batch to the runtime.
+
+All three are flowgen-owned and black-formatted; the user's code lives in
+`<pkg>/services/<service>.py` (`<Service>Service`), created once per cold start.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import PurePosixPath
+
+from codegen.files import GeneratedFile
+from codegen.header import comment_header
+from codegen.names import adapter_path, lambda_handler, python_package, service_class, service_module
+from codegen.options import GenerateOptions
+from codegen.targets import register
+from codegen.targets.python.source import format_module
+from dsl.durations import seconds_ceil
+from dsl.model import Command, Flow, Handler, Service
+
+DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000
+"""How long a handler remembers a key when the spec says `idempotent by F` without `within`."""
+
+RUNTIME_TEMPLATE = "lambda_adapters_runtime.py.txt"
+
+
+def _docstring(text: str) -> str:
+    """A triple-quoted docstring holding `text` exactly (backslashes and quotes escaped)."""
+    body = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if "\n" in body:
+        body += "\n"
+    elif body.endswith('"'):
+        body += " "
+    return f'"""{body}"""\n'
+
+
+def _format(flow: Flow, source: str) -> str:
+    """Header, then black-formatted the way the `python` target formats its modules."""
+    return format_module([*comment_header(flow, "#").splitlines(), *source.splitlines()])
+
+
+def _adapters_dir(flow: Flow) -> PurePosixPath:
+    return PurePosixPath("python") / python_package(flow) / "adapters"
+
+
+# ---- the shared runtime and the package ------------------------------------------------
+
+
+def runtime_source() -> str:
+    return resources.files("codegen").joinpath("templates", RUNTIME_TEMPLATE).read_text(encoding="utf-8")
+
+
+def package_source(flow: Flow) -> str:
+    steps = {saga.name: tuple(step.name for step in saga.steps) for saga in flow.sagas}
+    return (
+        _docstring(
+            f"Lambda adapters of flow `{flow.name}`: one module per service, one function per handler.\n\n"
+            f"A function's `Handler` setting is `{python_package(flow)}.adapters.<service>.<handler>`."
+        )
+        + "\nfrom __future__ import annotations\n\n"
+        + f"from {python_package(flow)}.adapters import runtime as _runtime\n\n"
+        + f"FLOW = _runtime.Flow(source={flow.name!r}, saga_steps={steps!r})\n"
+    )
+
+
+# ---- one module per service ----------------------------------------------------------------
+
+
+def _idempotency(handler: Handler) -> str:
+    idem = handler.policy.idempotency
+    if idem is None:
+        return "None"
+    seconds = seconds_ceil(idem.within_ms if idem.within_ms is not None else DEFAULT_IDEMPOTENCY_WINDOW_MS)
+    return f"_runtime.Idempotency(field={idem.field.name!r}, expires_after_seconds={seconds})"
+
+
+def _model(name: str) -> str:
+    return f"_models.{name}"
+
+
+def _route(handler: Handler) -> str:
+    message = handler.input
+    outputs = ", ".join(f"{e.name!r}: {_model(e.name)}" for e in handler.outputs)
+    lines = [
+        f"handler={f'{handler.service}.{handler.name}'!r}",
+        "flow=_FLOW",
+        f"kind={handler.trigger!r}",
+        f"message_name={message.name!r}",
+        f"message={_model(message.name)}",
+        f"fields={tuple(f.name for f in message.fields)!r}",
+        f"outputs={{{outputs}}}",
+        f"call=_{handler.name}_call",
+    ]
+    if isinstance(message, Command):
+        lines.append(f"replies={tuple(r.name for r in message.replies)!r}")
+    lines.append(f"idempotency={_idempotency(handler)}")
+    if message.ordered_by is not None:
+        lines.append("ordered=True")
+    return f"_{handler.name}_route = _runtime.Route(\n" + ",\n".join(lines) + ",\n)\n"
+
+
+def _handler_doc(flow: Flow, handler: Handler) -> str:
+    verb = "Handles command" if handler.trigger == "command" else "Reacts to event"
+    text = f"{verb} `{handler.input.name}`: Lambda handler `{lambda_handler(flow, handler)}`."
+    if handler.doc:
+        text = f"{handler.doc}\n\n{text}"
+    return text
+
+
+def handler_source(flow: Flow, handler: Handler) -> str:
+    """The call into the user's method, the handler's route, and its entry point."""
+    return (
+        f"def _{handler.name}_call(message: {_model(handler.input.name)}) -> object:\n"
+        f"    return _service().{handler.name}(message)\n\n\n"
+        + _route(handler)
+        + "\n\n"
+        + f"def {handler.name}(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:\n"
+        + "    "
+        + _docstring(_handler_doc(flow, handler))
+        + f"    return _runtime.process_batch(event, context, _{handler.name}_route)\n"
+    )
+
+
+def service_source(flow: Flow, service: Service) -> str:
+    pkg, module = python_package(flow), service_module(service.name)
+    cls = service_class(service.name)
+    doc = f"Lambda adapters of service `{service.name}`: one function per handler, named as the handler."
+    head = (
+        _docstring(doc)
+        + "\nfrom __future__ import annotations\n\n"
+        + "from functools import cache as _cache\nfrom typing import Any\n\n"
+        + "from aws_lambda_powertools.utilities.typing import LambdaContext\n\n"
+        + f"from {pkg} import models as _models\n"
+        + f"from {pkg}.adapters import FLOW as _FLOW\n"
+        + f"from {pkg}.adapters import runtime as _runtime\n"
+        + f"from {pkg}.services.{module} import {cls}\n\n\n"
+        + "@_cache\n"
+        + f"def _service() -> {cls}:\n"
+        + "    "
+        + _docstring("The user's implementation, created once per cold start.")
+        + f"    return {cls}()\n"
+    )
+    return head + "".join("\n\n" + handler_source(flow, h) for h in service.handlers)
+
+
+@register("lambda", "AWS Lambda adapters: SQS batches, idempotency, publishing and saga replies per handler")
+def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
+    if not flow.handlers():
+        return []
+    folder = _adapters_dir(flow)
+    files = [
+        GeneratedFile(folder / "__init__.py", _format(flow, package_source(flow))),
+        GeneratedFile(folder / "runtime.py", _format(flow, runtime_source())),
+    ]
+    for service in flow.services:
+        if service.handlers:
+            files.append(GeneratedFile(adapter_path(flow, service.name), _format(flow, service_source(flow, service))))
+    return files
