@@ -29,12 +29,14 @@ def lines_of(text: str) -> list[str]:
 def dot_text(text: str, align: Literal["center", "left"] = "center") -> str:
     """Text for a DOT quoted string (label, tooltip, ...), escaped once.
 
-    Backslashes are doubled so none starts an escape sequence, quotes become
-    `\\"`, and line breaks become DOT's own `\\n` (centred) or `\\l` (left)
-    breaks. The result is marked `nohtml`, so the graphviz package never takes
-    a name like `<b>` for an HTML-like label.
+    Ampersands become `&amp;` (Graphviz decodes character entities in every
+    label, so `&#;` or `&lt;` would otherwise not survive), backslashes are
+    doubled so none starts an escape sequence, quotes become `\\"`, and line
+    breaks become DOT's own `\\n` (centred) or `\\l` (left) breaks. The result
+    is marked `nohtml`, so the graphviz package never takes a name like `<b>` for
+    an HTML-like label.
     """
-    escaped = [line.replace("\\", "\\\\").replace('"', '\\"') for line in lines_of(text)]
+    escaped = [line.replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"') for line in lines_of(text)]
     if align == "left":
         return cast(str, graphviz.nohtml("".join(line + "\\l" for line in escaped)))
     return cast(str, graphviz.nohtml("\\n".join(escaped)))

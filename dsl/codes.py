@@ -75,6 +75,7 @@ _ALL = (
     Code("FLOW410", "command-without-replies", E, "A command used by a saga step declares no replies to wait for."),
     Code("FLOW411", "compensation-after-pivot", W, "A step after the pivot declares a compensation that can never run."),
     Code("FLOW412", "empty-saga", E, "A saga has no steps."),
+    Code("FLOW414", "step-field-unavailable", W, "A command field that a saga cannot fill: no field of that name and type in the trigger event or an earlier reply."),
     Code("FLOW413", "missing-outcome", W, "A saga emits no event when it completes or compensates, so nobody can learn its result."),
     # time
     Code("FLOW501", "step-timeout-too-short", E, "A step timeout is shorter than its handler's attempts and backoff."),

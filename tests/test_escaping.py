@@ -12,7 +12,7 @@ from pathlib import Path
 
 import graphviz
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from codegen.diagrams import view_names, view_source
@@ -60,6 +60,8 @@ def test_dot_accepts_every_view_and_svg_tooltips_say_exactly_the_docs(monkeypatc
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=NASTY)
+@example(text="&#;")
+@example(text="a &lt; b &amp; c")
 def test_dot_text_round_trips_through_dot(text: str) -> None:
     """A label drawn by `dot` shows exactly the text's lines (Graphviz keeps runs of
     blanks as no-break spaces and drops empty lines; neither is a matter of escaping)."""

@@ -129,9 +129,9 @@ def test_review_step_table_and_traceability(flowgen: Runner, browser: Browser, t
             "Inventory.ReleaseStock",
             "",
             "timeout 53s",
-            "5 attempts, exponential 200ms..30s + jitter",
+            "1 attempt (no retry)",
         ],
-        ["2", "charge", "Payments.Charge", "Payments.Refund", "", "timeout 1m2s", "3 attempts, fixed 1s"],
+        ["2", "charge", "Payments.Charge", "Payments.Refund", "", "timeout 1m2s", "1 attempt (no retry)"],
         [
             "3",
             "ship",
@@ -139,7 +139,7 @@ def test_review_step_table_and_traceability(flowgen: Runner, browser: Browser, t
             "—",
             "PIVOT",
             "timeout 53s",
-            "5 attempts, exponential 200ms..30s + jitter",
+            "1 attempt (no retry)",
         ],
     ]
     trace = browser.evaluate("document.querySelector('table.trace').innerText")

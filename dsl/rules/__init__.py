@@ -38,6 +38,7 @@ def _rules() -> tuple[Rule, ...]:
         sagas.check_compensation,
         sagas.check_after_pivot,
         sagas.check_replies_and_outcomes,
+        sagas.check_step_inputs,
         timing.check_step_timeouts,
         timing.check_saga_timeouts,
         timing.check_target_limits,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dsl import ast
+from dsl.model import Field, SagaStep, StepCall
+from dsl.resolve.types import describe
 from dsl.rules import RuleContext
 
 
@@ -73,3 +75,39 @@ def check_replies_and_outcomes(ctx: RuleContext) -> None:
         if saga.on_completed is None or (saga.on_compensated is None and saga.compensable_steps):
             missing = "completed" if saga.on_completed is None else "compensated"
             ctx.report.add("missing-outcome", f"saga `{saga.name}` emits nothing when it is {missing}", saga.name_span, f"add `on {missing} emit EVENT`")
+
+
+def check_step_inputs(ctx: RuleContext) -> None:
+    """The orchestrator fills each command from the saga's context by field name:
+    the trigger event, then the success reply of every step before it (a
+    compensation also sees the reply of the step it undoes). A required field that
+    is not there, or has another type there, fails the step on every run."""
+    for saga in ctx.flow.sagas:
+        available = {f.name: f for f in saga.trigger.fields}
+        for step in saga.steps:
+            _check_call(ctx, saga.trigger.name, step, step.action, available)
+            success = step.action.command.success
+            available = {**available, **{f.name: f for f in (success.fields if success else ())}}
+            if step.compensation is not None:
+                _check_call(ctx, saga.trigger.name, step, step.compensation, available)
+
+
+def _check_call(ctx: RuleContext, trigger: str, step: SagaStep, call: StepCall, available: dict[str, Field]) -> None:
+    for f in call.command.fields:
+        if f.optional:
+            continue
+        source = available.get(f.name)
+        if source is None:
+            ctx.report.add(
+                "step-field-unavailable",
+                f"step `{step.name}` sends `{call.command.name}`, but its field `{f.name}` is neither in `{trigger}` nor in an earlier reply",
+                call.span,
+                f"the saga fills commands by field name: add `{f.name}` to `{trigger}` or to an earlier step's reply, or make it optional",
+            )
+        elif source.type != f.type:
+            ctx.report.add(
+                "step-field-unavailable",
+                f"step `{step.name}` sends `{call.command.name}`, whose field `{f.name}` is `{describe(f.type)}`, but the saga has it as `{describe(source.type)}`",
+                call.span,
+                f"give `{f.name}` the same type in both places",
+            )
