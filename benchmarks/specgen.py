@@ -87,7 +87,7 @@ event {d}Requested {{
   request_id: uuid
   customer_id: uuid
   lines: list<{d}Line>
-  total: {d}Money
+  amount: {d}Money
   ship_to: {d}Address?
   priority: {d}Priority
   attributes: map<string, string>
