@@ -226,7 +226,8 @@ def test_saga_timeouts_and_retries_follow_the_spec(generated: Generated) -> None
             if index > saga.pivot_index:
                 assert retry[-1]["MaxAttempts"] == UNTIL_SUCCESS and "Catch" not in task
                 continue
-            assert task["Catch"][0]["ResultPath"] == "$.error"
+            (catch,) = task["Catch"]
+            assert (catch["ErrorEquals"], catch["ResultPath"]) == (["States.ALL"], "$.error"), "AttemptsExhausted too"
             if step.policy.attempts == 1:
                 assert retry == []
                 continue

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import sys
 import uuid
 from collections.abc import Iterator
@@ -218,11 +219,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 # ---- SQS batches as Lambda receives them ------------------------------------------------------------
 
 
-def sqs_batch(*bodies: Any, groups: list[str] | None = None) -> dict[str, Any]:
-    """Records with ids m0, m1, ...; `groups` sets each record's FIFO MessageGroupId."""
+def sqs_batch(*bodies: Any, groups: list[str] | None = None, receives: int = 1) -> dict[str, Any]:
+    """Records with ids m0, m1, ...; `groups` sets each record's FIFO MessageGroupId,
+    `receives` how many times SQS has delivered each (this delivery included)."""
     records = []
     for i, body in enumerate(bodies):
-        attributes = {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"}
+        attributes = {"ApproximateReceiveCount": str(receives), "SentTimestamp": "1700000000000"}
         if groups is not None:
             attributes["MessageGroupId"] = groups[i]
         records.append(
@@ -347,6 +349,52 @@ def test_an_ordered_input_stops_its_message_group_at_the_first_failure(shop: Any
     assert shop("services.pricing").CALLS == [("apply_price", ids[0]), ("apply_price", ids[1]), ("apply_price", ids[3])]
 
 
+# ---- attempts: `retry N` without `dlq` ------------------------------------------------------------------
+
+
+def dropped(caplog: pytest.LogCaptureFixture) -> list[tuple[str, Any, Any, Any, Any, Any]]:
+    """The adapters' drop log lines, with their structured fields."""
+    return [
+        (r.getMessage(), r.flow, r.handler, r.message_id, r.receive_count, r.attempts)
+        for r in caplog.records
+        if r.levelno == logging.ERROR and hasattr(r, "receive_count")
+    ]
+
+
+def test_a_record_received_more_often_than_its_attempts_is_dropped_without_a_dlq(
+    shop: Any, aws: Aws, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`retry 3` without `dlq`: the fourth delivery is logged and deleted, not run."""
+    batch = sqs_batch(bus_event("PaymentFailed", {"order_id": order_id(), "reason": "boom"}), receives=4)
+    assert failed_ids(shop("adapters.orders").cancel_order(batch, FakeContext())) == []
+    assert shop("services.orders").CALLS == []
+    line = "shop: Orders.cancel_order: message m0 dropped after 4 receives: the spec allows 3 attempts and no dlq"
+    assert dropped(caplog) == [(line, "shop", "Orders.cancel_order", "m0", 4, 3)]
+
+
+def test_a_record_at_its_last_attempt_still_runs(shop: Any, aws: Aws, caplog: pytest.LogCaptureFixture) -> None:
+    oid = order_id()
+    batch = sqs_batch(bus_event("PaymentFailed", {"order_id": oid, "reason": "boom"}), receives=3)
+    assert failed_ids(shop("adapters.orders").cancel_order(batch, FakeContext())) == ["m0"]
+    assert shop("services.orders").CALLS == [("cancel_order", oid)]
+    assert dropped(caplog) == []
+
+
+def test_a_handler_with_a_dlq_leaves_exhausted_records_to_redrive(
+    shop: Any, aws: Aws, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With `dlq`, SQS moves a message after its last attempt; the adapter never drops one."""
+    ids = [order_id(), order_id()]
+    prices = [
+        bus_event("PriceChanged", {"change_id": ids[i], "sku": "a", "price": {"amount": amount, "currency": "EUR"}})
+        for i, amount in enumerate((0, 5))
+    ]
+    batch = sqs_batch(*prices, groups=["a", "b"], receives=4)
+    assert failed_ids(shop("adapters.pricing").apply_price(batch, FakeContext())) == ["m0"]
+    assert shop("services.pricing").CALLS == [("apply_price", ids[0]), ("apply_price", ids[1])]
+    assert dropped(caplog) == []
+
+
 # ---- saga commands --------------------------------------------------------------------------------------
 
 PLACED = {
@@ -459,3 +507,24 @@ def test_malformed_saga_commands_fail_their_record(shop: Any, aws: Aws, stepfunc
         good,
     )
     assert failed_ids(shop("adapters.inventory").reserve_stock(batch, FakeContext())) == ["m0", "m1", "m2", "m3", "m4"]
+
+
+def test_a_saga_command_over_its_attempts_fails_its_task_and_is_dropped(
+    shop: Any, aws: Aws, stepfunctions: Stubber, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The saga hears `AttemptsExhausted` at once, so it compensates instead of timing out."""
+    cause = json.dumps({"handler": "Inventory.reserve_stock", "receiveCount": 4})
+    stepfunctions.add_response(
+        "send_task_failure", {}, {"taskToken": "token-1", "error": "AttemptsExhausted", "cause": cause}
+    )
+    message = saga_command("ReserveStock", "reserve", {"order_id": order_id(), **PLACED}, {})
+    assert failed_ids(shop("adapters.inventory").reserve_stock(sqs_batch(message, receives=4), FakeContext())) == []
+    assert shop("services.inventory").CALLS == []
+    assert [d[2:] for d in dropped(caplog)] == [("Inventory.reserve_stock", "m0", 4, 3)]
+
+
+def test_a_drop_the_saga_did_not_hear_is_retried(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
+    stepfunctions.add_client_error("send_task_failure", service_error_code="ServiceUnavailable")
+    message = saga_command("ReserveStock", "reserve", {"order_id": order_id(), **PLACED}, {})
+    assert failed_ids(shop("adapters.inventory").reserve_stock(sqs_batch(message, receives=4), FakeContext())) == ["m0"]
+    assert shop("services.inventory").CALLS == []

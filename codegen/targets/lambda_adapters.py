@@ -102,6 +102,8 @@ def _route(handler: Handler) -> str:
         f"fields={tuple(f.name for f in message.fields)!r}",
         f"outputs={{{outputs}}}",
         f"call=_{handler.name}_call",
+        f"attempts={handler.policy.attempts}",
+        f"dlq={handler.policy.dlq}",
     ]
     if isinstance(message, Command):
         lines.append(f"replies={tuple(r.name for r in message.replies)!r}")

@@ -24,6 +24,8 @@ from dsl.rules import RuleContext
 from dsl.source import Span
 
 MAX_LOGICAL_ID = 255
+# Error names the generated adapters report to Step Functions besides reply names.
+SAGA_ERROR_NAMES = frozenset({"AttemptsExhausted"})
 
 
 def _reserved(ctx: RuleContext, name: str, span: Span, what: str) -> None:
@@ -74,6 +76,14 @@ def check_target_names(ctx: RuleContext) -> None:
     for decl in declared:
         _reserved(ctx, decl.name, decl.name_span, "declaration")
         _private(ctx, decl.name, decl.name_span, "declaration")
+    for event in flow.events:
+        if event.name in SAGA_ERROR_NAMES:
+            ctx.report.add(
+                "reserved-name",
+                f"event `{event.name}` cannot be used: it is the error a saga step fails with when its handler runs out of attempts",
+                event.name_span,
+                "rename the event",
+            )
     modules: dict[str, tuple[str, Span]] = {}
     for service in flow.services:
         _private(ctx, service.name, service.span, "service")

@@ -8,7 +8,10 @@ The protocol the Lambda adapters implement (fixed; change both sides together):
   trigger's EventBridge envelope under `detail`, earlier replies under `steps`).
 - The adapter answers SendTaskSuccess with `{"reply": <first reply>, "payload":
   {...}}`, or SendTaskFailure with error = the reply event's name and cause = its
-  payload as JSON. The success output lands at `$.steps.<step>`.
+  payload as JSON. The success output lands at `$.steps.<step>`. A handler
+  without a dead-letter queue whose attempts ran out answers SendTaskFailure
+  with error `AttemptsExhausted` (cause `{"handler", "receiveCount"}`): a
+  failure like any other, caught by `States.ALL`.
 
 Shape of the machine: `init` -> `step a` -> `step b` -> ... -> `emit <completed>` ->
 `completed`. A failure of a step up to and including the pivot is caught into the

@@ -34,6 +34,8 @@ _record_payment_failure_route = _runtime.Route(
     fields=("order_id", "reason"),
     outputs={"OrderPlaced": _models.OrderPlaced},
     call=_record_payment_failure_call,
+    attempts=5,
+    dlq=True,
     idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=86400),
 )
 

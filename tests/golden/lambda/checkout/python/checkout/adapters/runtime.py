@@ -22,7 +22,11 @@ SQS record this module
 
 A record that raises at any step is reported in `batchItemFailures`, so SQS
 retries it (and moves it to the dead-letter queue after the last attempt)
-while the other records of the batch succeed.
+while the other records of the batch succeed. Without a dead-letter queue, a
+record received more often than the spec's attempts is dropped instead of
+retried until the queue's retention ends: logged as an error, not handed to
+the user's code, deleted (a saga command first fails its task with
+`AttemptsExhausted`, so the saga compensates without waiting for its timeout).
 """
 
 from __future__ import annotations
@@ -56,6 +60,9 @@ PUT_EVENTS_LIMIT = 10
 
 ORCHESTRATOR_GONE = ("TaskTimedOut", "TaskDoesNotExist")
 """Errors that mean the saga no longer waits for this reply (it timed out or was answered)."""
+
+ATTEMPTS_EXHAUSTED = "AttemptsExhausted"
+"""The task failure a saga command answers when it is dropped after its last attempt."""
 
 M = TypeVar("M", bound=BaseModel)
 Published = dict[str, Any]
@@ -107,6 +114,10 @@ class Route(Generic[M]):
     outputs: Mapping[str, type[BaseModel]]
     """Every event the handler may return, by name."""
     call: Callable[[M], object]
+    attempts: int
+    """The spec's `retry N`: how many times a message may be tried, the first included."""
+    dlq: bool
+    """The queue has a dead-letter queue, which takes a message after its last attempt."""
     replies: tuple[str, ...] = ()
     """A command's replies; the first is success."""
     idempotency: Idempotency | None = None
@@ -152,7 +163,56 @@ def batch_processor(route: Route[Any]) -> BatchProcessor:
     return processor
 
 
+def exhausted(record: SQSRecord, route: Route[Any]) -> bool:
+    """Received more often than the spec allows, with no dead-letter queue to take it.
+
+    With a dead-letter queue, SQS redrive moves the message after its last
+    attempt; the adapter never drops one.
+    """
+    return (
+        not route.dlq
+        and int(record.attributes.approximate_receive_count) > route.attempts
+    )
+
+
+def drop(record: SQSRecord, route: Route[Any]) -> None:
+    """Give up on a message, visibly: the error log says so, and a saga is told first."""
+    count = int(record.attributes.approximate_receive_count)
+    token = _task_token(record.body) if route.kind == "command" else None
+    if token is not None:
+        cause = {"handler": route.handler, "receiveCount": count}
+        _fail_task(token, route, ATTEMPTS_EXHAUSTED, json.dumps(cause))
+    logger.error(
+        "%s: %s: message %s dropped after %d receives: the spec allows %d attempts and no dlq",
+        route.flow.source,
+        route.handler,
+        record.message_id,
+        count,
+        route.attempts,
+        extra={
+            "flow": route.flow.source,
+            "handler": route.handler,
+            "message_id": record.message_id,
+            "receive_count": count,
+            "attempts": route.attempts,
+        },
+    )
+
+
+def _task_token(body: str) -> str | None:
+    """The saga's task token of a command message, when the body has one."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    token = value.get("taskToken") if isinstance(value, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
 def handle_record(record: SQSRecord, route: Route[Any], context: LambdaContext) -> None:
+    if exhausted(record, route):
+        drop(record, route)
+        return
     body = _json_object(record.body, f"message {record.message_id}")
     if route.kind == "event":
         message = parse_event(body, route)
@@ -354,20 +414,32 @@ def publish(source: str, events: Sequence[Published]) -> None:
 
 def answer_saga(token: str, route: Route[Any], reply: Published) -> None:
     """Report the step's outcome to the saga: success for the first reply, failure otherwise."""
-    sfn = client("stepfunctions")
     name, payload = reply["event"], reply["detail"]
+    if name != route.replies[0]:
+        _fail_task(token, route, name, json.dumps(payload))
+        return
+    sfn = client("stepfunctions")
     try:
-        if name == route.replies[0]:
-            sfn.send_task_success(
-                taskToken=token, output=json.dumps({"reply": name, "payload": payload})
-            )
-        else:
-            sfn.send_task_failure(
-                taskToken=token, error=name, cause=json.dumps(payload)
-            )
-    except sfn.exceptions.ClientError as err:
-        if err.response.get("Error", {}).get("Code") not in ORCHESTRATOR_GONE:
-            raise
-        logger.warning(
-            "%s: the saga no longer waits for this reply (%s)", route.handler, err
+        sfn.send_task_success(
+            taskToken=token, output=json.dumps({"reply": name, "payload": payload})
         )
+    except sfn.exceptions.ClientError as err:
+        _raise_unless_orchestrator_gone(route, err)
+
+
+def _fail_task(token: str, route: Route[Any], error: str, cause: str) -> None:
+    sfn = client("stepfunctions")
+    try:
+        sfn.send_task_failure(taskToken=token, error=error, cause=cause)
+    except sfn.exceptions.ClientError as err:
+        _raise_unless_orchestrator_gone(route, err)
+
+
+def _raise_unless_orchestrator_gone(route: Route[Any], err: Any) -> None:
+    """A saga that no longer waits is not an error; any other failure to answer, a
+    botocore `ClientError`, is raised again (the record is retried)."""
+    if err.response.get("Error", {}).get("Code") not in ORCHESTRATOR_GONE:
+        raise err
+    logger.warning(
+        "%s: the saga no longer waits for this reply (%s)", route.handler, err
+    )

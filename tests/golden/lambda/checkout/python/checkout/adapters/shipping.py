@@ -34,6 +34,8 @@ _schedule_shipment_route = _runtime.Route(
     fields=("order_id", "ship_to"),
     outputs={"ShipmentScheduled": _models.ShipmentScheduled},
     call=_schedule_shipment_call,
+    attempts=5,
+    dlq=True,
     replies=("ShipmentScheduled",),
     idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=86400),
 )

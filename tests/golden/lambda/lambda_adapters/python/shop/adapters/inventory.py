@@ -34,6 +34,8 @@ _reserve_stock_route = _runtime.Route(
     fields=("order_id",),
     outputs={"StockReserved": _models.StockReserved, "OutOfStock": _models.OutOfStock},
     call=_reserve_stock_call,
+    attempts=3,
+    dlq=False,
     replies=("StockReserved", "OutOfStock"),
     idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=86400),
 )
@@ -57,6 +59,8 @@ _release_stock_route = _runtime.Route(
     fields=("order_id", "reservation_id"),
     outputs={"StockReleased": _models.StockReleased},
     call=_release_stock_call,
+    attempts=3,
+    dlq=False,
     replies=("StockReleased",),
     idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=86400),
 )

@@ -37,6 +37,8 @@ _cancel_order_route = _runtime.Route(
         "CustomerNotified": _models.CustomerNotified,
     },
     call=_cancel_order_call,
+    attempts=3,
+    dlq=False,
     idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=3600),
 )
 
@@ -66,6 +68,8 @@ _log_charge_route = _runtime.Route(
         "CustomerNotified": _models.CustomerNotified,
     },
     call=_log_charge_call,
+    attempts=1,
+    dlq=False,
     idempotency=None,
 )
 

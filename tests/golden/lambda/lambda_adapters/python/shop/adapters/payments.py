@@ -38,6 +38,8 @@ _charge_route = _runtime.Route(
         "ChargeAudited": _models.ChargeAudited,
     },
     call=_charge_call,
+    attempts=3,
+    dlq=False,
     replies=("Charged", "PaymentFailed"),
     idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=604800),
 )

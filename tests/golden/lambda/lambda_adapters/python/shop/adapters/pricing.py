@@ -34,6 +34,8 @@ _apply_price_route = _runtime.Route(
     fields=("change_id", "sku", "price"),
     outputs={},
     call=_apply_price_call,
+    attempts=3,
+    dlq=True,
     idempotency=_runtime.Idempotency(field="change_id", expires_after_seconds=86400),
     ordered=True,
 )

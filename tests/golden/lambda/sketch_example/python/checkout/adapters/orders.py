@@ -38,6 +38,8 @@ _cancel_order_route = _runtime.Route(
         "OrderCancelled": _models.OrderCancelled,
     },
     call=_cancel_order_call,
+    attempts=5,
+    dlq=True,
     idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=86400),
 )
 

@@ -34,6 +34,8 @@ _charge_route = _runtime.Route(
     fields=("order_id", "amount"),
     outputs={"Charged": _models.Charged, "PaymentFailed": _models.PaymentFailed},
     call=_charge_call,
+    attempts=3,
+    dlq=False,
     replies=("Charged", "PaymentFailed"),
     idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=86400),
 )
@@ -57,6 +59,8 @@ _refund_route = _runtime.Route(
     fields=("order_id",),
     outputs={"Refunded": _models.Refunded},
     call=_refund_call,
+    attempts=5,
+    dlq=True,
     replies=("Refunded",),
     idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=86400),
 )

@@ -37,6 +37,8 @@ _charge_trip_route = _runtime.Route(
         "TripPaymentDeclined": _models.TripPaymentDeclined,
     },
     call=_charge_trip_call,
+    attempts=3,
+    dlq=True,
     replies=("TripPaid", "TripPaymentDeclined"),
     idempotency=_runtime.Idempotency(field="trip_id", expires_after_seconds=604800),
 )

@@ -34,6 +34,8 @@ _alert_travellers_route = _runtime.Route(
     fields=("flight_number", "new_fare", "effective_at"),
     outputs={"TravellerAlerted": _models.TravellerAlerted},
     call=_alert_travellers_call,
+    attempts=3,
+    dlq=True,
     idempotency=_runtime.Idempotency(field="flight_number", expires_after_seconds=3600),
 )
 

@@ -37,6 +37,8 @@ _hold_flight_route = _runtime.Route(
         "FlightUnavailable": _models.FlightUnavailable,
     },
     call=_hold_flight_call,
+    attempts=4,
+    dlq=True,
     replies=("FlightHeld", "FlightUnavailable"),
     idempotency=_runtime.Idempotency(field="trip_id", expires_after_seconds=172800),
 )
@@ -60,6 +62,8 @@ _release_flight_route = _runtime.Route(
     fields=("trip_id",),
     outputs={"FlightReleased": _models.FlightReleased},
     call=_release_flight_call,
+    attempts=4,
+    dlq=True,
     replies=("FlightReleased",),
     idempotency=_runtime.Idempotency(field="trip_id", expires_after_seconds=172800),
 )
@@ -83,6 +87,8 @@ _issue_tickets_route = _runtime.Route(
     fields=("trip_id",),
     outputs={"TicketsIssued": _models.TicketsIssued},
     call=_issue_tickets_call,
+    attempts=4,
+    dlq=True,
     replies=("TicketsIssued",),
     idempotency=_runtime.Idempotency(field="trip_id", expires_after_seconds=172800),
 )

@@ -34,6 +34,8 @@ _hold_room_route = _runtime.Route(
     fields=("trip_id", "stay"),
     outputs={"RoomHeld": _models.RoomHeld, "NoRoomAvailable": _models.NoRoomAvailable},
     call=_hold_room_call,
+    attempts=4,
+    dlq=True,
     replies=("RoomHeld", "NoRoomAvailable"),
     idempotency=_runtime.Idempotency(field="trip_id", expires_after_seconds=172800),
 )
@@ -57,6 +59,8 @@ _release_room_route = _runtime.Route(
     fields=("trip_id",),
     outputs={"RoomReleased": _models.RoomReleased},
     call=_release_room_call,
+    attempts=4,
+    dlq=True,
     replies=("RoomReleased",),
     idempotency=_runtime.Idempotency(field="trip_id", expires_after_seconds=172800),
 )
