@@ -1,5 +1,3 @@
-import sys
+from codegen.cli import entry
 
-from codegen.cli import main
-
-sys.exit(main())
+entry()

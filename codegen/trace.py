@@ -131,35 +131,63 @@ def _step_link(flow: Flow, saga: Saga, index: int, step: SagaStep) -> Link:
 
 
 def event_link(flow: Flow, event: Event, relation: str = "", with_publishers: bool = True) -> Link:
+    index = _event_index(flow)
     children = [_resource(names.event_bus_resource(), "carried by")]
     if with_publishers:
-        children += _publishers(flow, event)
+        children += index.publishers.get(event.name, ())
     children += [handler_link(flow, h, "subscribed by") for h in flow.subscribers(event.name)]
     children += [saga_link(flow, s, "starts") for s in flow.triggered_sagas(event.name)]
-    children += [Link("saga", s.name, "awaited by", span) for s, span in _awaiting(flow, event)]
-    children += [
-        Link("external", x.name, "consumed by", x.name_span) for x in flow.externals if _has(x.consumes, event)
-    ]
+    children += index.awaiting.get(event.name, ())
+    children += index.consumers.get(event.name, ())
     return Link("event", event.name, relation, event.name_span, _payload(event), tuple(children))
 
 
-def _awaiting(flow: Flow, event: Event) -> list[tuple[Saga, Span]]:
-    """Sagas that wait for `event` as the reply to one of their commands."""
-    found: list[tuple[Saga, Span]] = []
+@dataclass(frozen=True)
+class _EventIndex:
+    """Per event name, the links that point at it from elsewhere in the flow, in declaration order.
+
+    Built in one pass over the flow: the review page links every event, and
+    searching the whole flow once per event grew with events x handlers.
+    """
+
+    publishers: dict[str, list[Link]]
+    awaiting: dict[str, list[Link]]
+    consumers: dict[str, list[Link]]
+
+
+_last_index: tuple[Flow, _EventIndex] | None = None
+
+
+def _event_index(flow: Flow) -> _EventIndex:
+    """The index of `flow`, kept for the flow last asked about (generation handles one flow at a time)."""
+    global _last_index
+    if _last_index is None or _last_index[0] is not flow:
+        _last_index = (flow, _EventIndex(_publishers(flow), _awaiting(flow), _consumers(flow)))
+    return _last_index[1]
+
+
+def _awaiting(flow: Flow) -> dict[str, list[Link]]:
+    """Sagas that wait for an event as the reply to one of their commands, at their first such call."""
+    found: dict[str, list[Link]] = {}
     for saga in flow.sagas:
-        calls = [
-            c
-            for step in saga.steps
-            for c in (step.action, step.compensation)
-            if c is not None and _has(c.command.replies, event)
-        ]
-        if calls:
-            found.append((saga, calls[0].span))
+        seen: set[str] = set()
+        for call in (c for step in saga.steps for c in (step.action, step.compensation) if c is not None):
+            for name in _names(call.command.replies) - seen:
+                seen.add(name)
+                found.setdefault(name, []).append(Link("saga", saga.name, "awaited by", call.span))
     return found
 
 
-def _has(events: tuple[Event, ...], event: Event) -> bool:
-    return any(e.name == event.name for e in events)
+def _consumers(flow: Flow) -> dict[str, list[Link]]:
+    found: dict[str, list[Link]] = {}
+    for x in flow.externals:
+        for name in _names(x.consumes):
+            found.setdefault(name, []).append(Link("external", x.name, "consumed by", x.name_span))
+    return found
+
+
+def _names(events: tuple[Event, ...]) -> set[str]:
+    return {e.name for e in events}
 
 
 def _payload(event: Event) -> str:
@@ -168,26 +196,33 @@ def _payload(event: Event) -> str:
     )
 
 
-def _publishers(flow: Flow, event: Event) -> list[Link]:
-    found: list[Link] = []
+def _publishers(flow: Flow) -> dict[str, list[Link]]:
+    found: dict[str, list[Link]] = {}
+
+    def add(name: str, link: Link) -> None:
+        found.setdefault(name, []).append(link)
+
     for service in flow.services:
-        found += [
-            Link("endpoint", a.route, "published by", a.span, f"of {service.name}")
-            for a in service.apis
-            if a.event.name == event.name
-        ]
-        if _has(service.publishes, event):
-            found.append(Link("service", service.name, "published by", service.name_span))
-        found += [
-            Link("handler", qualified(h), "replied by", h.span, _handler_input(h))
-            for h in service.handlers
-            if isinstance(h.input, Command) and _has(h.outputs, event)
-        ]
+        for a in service.apis:
+            add(a.event.name, Link("endpoint", a.route, "published by", a.span, f"of {service.name}"))
+        for name in _ordered_names(service.publishes):
+            add(name, Link("service", service.name, "published by", service.name_span))
+        for h in service.handlers:
+            if isinstance(h.input, Command):
+                for name in _ordered_names(h.outputs):
+                    add(name, Link("handler", qualified(h), "replied by", h.span, _handler_input(h)))
     for saga in flow.sagas:
-        if any(e is not None and e.name == event.name for e in (saga.on_completed, saga.on_compensated)):
-            found.append(Link("saga", saga.name, "published by", saga.name_span))
-    found += [Link("external", x.name, "published by", x.name_span) for x in flow.externals if _has(x.publishes, event)]
+        for name in _ordered_names(tuple(e for e in (saga.on_completed, saga.on_compensated) if e is not None)):
+            add(name, Link("saga", saga.name, "published by", saga.name_span))
+    for x in flow.externals:
+        for name in _ordered_names(x.publishes):
+            add(name, Link("external", x.name, "published by", x.name_span))
     return found
+
+
+def _ordered_names(events: tuple[Event, ...]) -> list[str]:
+    """Each event name once: one link per element, however often the element names the event."""
+    return list(dict.fromkeys(e.name for e in events))
 
 
 def endpoint_link(flow: Flow, api: ApiEndpoint, relation: str = "") -> Link:

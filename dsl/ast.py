@@ -15,7 +15,9 @@ from dsl.source import Span
 
 
 class Node(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # The parser builds nodes with `dsl.trusted` (no validation), so the
+    # validators are only built if something validates a node: `check` never does.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     span: Span
 
@@ -288,7 +290,3 @@ class Module(Node):
 
 
 DeclKind = Literal["type", "enum", "event", "command", "policy", "service", "saga", "external"]
-
-for _model in list(globals().values()):
-    if isinstance(_model, type) and issubclass(_model, BaseModel) and _model is not BaseModel:
-        _model.model_rebuild()

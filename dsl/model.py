@@ -8,12 +8,17 @@ to keep the model a tree; `Flow` has lookups for the reverse direction.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from enum import Enum
-from typing import Literal, Union
+from functools import cached_property
+from typing import Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict
 
 from dsl.source import Span
+
+
+T = TypeVar("T")
 
 
 class Frozen(BaseModel):
@@ -129,7 +134,11 @@ class Message(Frozen):
     name_span: Span
 
     def field(self, name: str) -> Field | None:
-        return next((f for f in self.fields if f.name == name), None)
+        return self._fields_by_name.get(name)
+
+    @cached_property
+    def _fields_by_name(self) -> dict[str, Field]:
+        return _first_by(self.fields, lambda f: f.name)
 
 
 class Event(Message):
@@ -265,10 +274,18 @@ class Service(Frozen):
     name_span: Span
 
     def handler(self, name: str) -> Handler | None:
-        return next((h for h in self.handlers if h.name == name), None)
+        return self._handlers_by_name.get(name)
 
     def handler_for(self, message: str) -> Handler | None:
-        return next((h for h in self.handlers if h.input.name == message), None)
+        return self._handlers_by_input.get(message)
+
+    @cached_property
+    def _handlers_by_name(self) -> dict[str, Handler]:
+        return _first_by(self.handlers, lambda h: h.name)
+
+    @cached_property
+    def _handlers_by_input(self) -> dict[str, Handler]:
+        return _first_by(self.handlers, lambda h: h.input.name)
 
 
 # ---- sagas -------------------------------------------------------------------------------
@@ -350,21 +367,60 @@ class Flow(Frozen):
     sagas: tuple[Saga, ...] = ()
     externals: tuple[External, ...] = ()
 
+    # Lookups are dict-backed and built on first use (the model is frozen, so
+    # they never go stale): targets call them inside loops over the whole spec.
+
     def service(self, name: str) -> Service | None:
-        return next((s for s in self.services if s.name == name), None)
+        return self._services_by_name.get(name)
 
     def event(self, name: str) -> Event | None:
-        return next((e for e in self.events if e.name == name), None)
+        return self._events_by_name.get(name)
 
     def handlers(self) -> tuple[Handler, ...]:
-        return tuple(h for s in self.services for h in s.handlers)
+        return self._all_handlers
 
     def subscribers(self, event: str) -> tuple[Handler, ...]:
         """Event handlers subscribed to `event` (sagas triggered by it: `triggered_sagas`)."""
-        return tuple(h for h in self.handlers() if h.trigger == "event" and h.input.name == event)
+        return self._subscribers.get(event, ())
 
     def triggered_sagas(self, event: str) -> tuple[Saga, ...]:
-        return tuple(s for s in self.sagas if s.trigger.name == event)
+        return self._sagas_by_trigger.get(event, ())
+
+    @cached_property
+    def _services_by_name(self) -> dict[str, Service]:
+        return _first_by(self.services, lambda s: s.name)
+
+    @cached_property
+    def _events_by_name(self) -> dict[str, Event]:
+        return _first_by(self.events, lambda e: e.name)
+
+    @cached_property
+    def _all_handlers(self) -> tuple[Handler, ...]:
+        return tuple(h for s in self.services for h in s.handlers)
+
+    @cached_property
+    def _subscribers(self) -> dict[str, tuple[Handler, ...]]:
+        return _group_by((h for h in self._all_handlers if h.trigger == "event"), lambda h: h.input.name)
+
+    @cached_property
+    def _sagas_by_trigger(self) -> dict[str, tuple[Saga, ...]]:
+        return _group_by(self.sagas, lambda s: s.trigger.name)
+
+
+def _first_by(items: Iterable[T], key: Callable[[T], str]) -> dict[str, T]:
+    """Items by key, keeping the first of equal keys (what a linear search would find)."""
+    out: dict[str, T] = {}
+    for item in items:
+        out.setdefault(key(item), item)
+    return out
+
+
+def _group_by(items: Iterable[T], key: Callable[[T], str]) -> dict[str, tuple[T, ...]]:
+    """Items by key, each group in the original order."""
+    out: dict[str, list[T]] = {}
+    for item in items:
+        out.setdefault(key(item), []).append(item)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 for _model in list(globals().values()):

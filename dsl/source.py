@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from dsl.trusted import trusted
+
 
 class Span(BaseModel):
     """A region of a source file; lines and columns are 1-based, the end is exclusive."""
@@ -17,8 +19,9 @@ class Span(BaseModel):
     end_column: int
 
     def to(self, other: Span) -> Span:
-        """The span from the start of this one to the end of `other`."""
-        return Span(
+        """The span from the start of this one to the end of `other` (both valid, so no validation)."""
+        return trusted(
+            Span,
             file=self.file,
             line=self.line,
             column=self.column,

@@ -11,6 +11,8 @@ import re
 
 import graphviz  # type: ignore[import-untyped]
 
+from codegen.cache import cached_drawing
+
 INSTALL_HINT = "install Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`, Windows: `winget install graphviz`)"
 
 
@@ -23,7 +25,11 @@ class DotFailed(RuntimeError):
 
 
 def render(source: str, fmt: str, purpose: str = "") -> bytes:
-    """`source` drawn as `fmt` (`svg` or `png`) by `dot`."""
+    """`source` drawn as `fmt` (`svg` or `png`) by `dot`, or the same drawing from the cache."""
+    return cached_drawing(source, fmt, lambda: _draw(source, fmt, purpose))
+
+
+def _draw(source: str, fmt: str, purpose: str) -> bytes:
     try:
         return bytes(graphviz.pipe("dot", fmt, source.encode("utf-8"), quiet=True))
     except graphviz.ExecutableNotFound:

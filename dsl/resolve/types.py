@@ -29,6 +29,9 @@ _SIZED = {Scalar.STRING, Scalar.BYTES}
 # refused before they can exhaust the stack here or in a generator.
 MAX_PAYLOAD_DEPTH = 64
 KNOWN_CONSTRAINTS = ("min", "max", "min_length", "max_length", "pattern")
+# Frozen, so one instance per scalar (and one empty constraint set) serves every field.
+_SCALAR_REFS = {s.value: ScalarRef(scalar=s) for s in Scalar}
+_NO_CONSTRAINTS = Constraints()
 
 
 def is_key_type(t: TypeRef) -> bool:
@@ -143,14 +146,14 @@ class TypeResolver:
 
     def _map(self, expr: ast.MapType) -> TypeRef | None:
         key = self.type_ref(expr.key)
-        if key is not None and key != ScalarRef(scalar=Scalar.STRING):
+        if key is not None and key != _SCALAR_REFS["string"]:
             self.report.add("invalid-map-key", f"map keys must be `string`, not `{describe(key)}`", expr.key.span, "JSON object keys are strings")
         value = self.type_ref(expr.value)
         return MapRef(value=value) if value else None
 
     def _named(self, name: ast.Name) -> TypeRef | None:
         if name.text in SCALARS:
-            return ScalarRef(scalar=Scalar(name.text))
+            return _SCALAR_REFS[name.text]
         decl = self.symbols.decls.get(name.text)
         if decl is None:
             hint = did_you_mean(name.text, [*SCALARS, *self.symbols.names_of(("type", "enum"))])
@@ -165,6 +168,8 @@ class TypeResolver:
         return None
 
     def constraints(self, f: ast.Field, t: TypeRef) -> Constraints:
+        if not f.constraints:
+            return _NO_CONSTRAINTS
         base = t.inner if isinstance(t, OptionalRef) else t
         values: dict[str, int | float | str] = {}
         written: dict[str, ast.Constraint] = {}

@@ -12,6 +12,8 @@ import textwrap
 import unicodedata
 from collections.abc import Iterable
 
+from codegen.cache import cached_black
+
 INDENT = "    "
 
 # Characters that must not appear raw inside a docstring: a backslash starts an
@@ -74,12 +76,20 @@ def format_module(lines: Iterable[str]) -> str:
 
     Black's defaults, with the target version named (the generated distribution requires
     3.11) to skip detecting it; a test proves the result is what `black --check` expects.
+    Results are cached per user (`codegen.cache`): regenerating an unchanged spec formats nothing.
     """
+    source = "\n".join(lines).rstrip("\n") + "\n"
+    return cached_black(source, _BLACK_MODE, lambda: _black(source))
+
+
+_BLACK_MODE = "defaults, target py311"  # part of the cache key: change it with `_black`'s mode
+
+
+def _black(source: str) -> str:
     import black
     from black.mode import TargetVersion
 
-    mode = black.Mode(target_versions={TargetVersion.PY311})
-    return black.format_str("\n".join(lines).rstrip("\n") + "\n", mode=mode)
+    return black.format_str(source, mode=black.Mode(target_versions={TargetVersion.PY311}))
 
 
 class Imports:

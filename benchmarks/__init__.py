@@ -1,0 +1,1 @@
+"""Benchmarks: synthetic specs and a harness that measures flowgen against its floor."""

@@ -1,0 +1,48 @@
+"""`Flow`, `Service` and `Message` lookups are dict-backed; they must answer as a linear search would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.specgen import write_spec
+from dsl.compiler import check_file
+from dsl.model import Flow
+from tests.conftest import SKETCH, example_specs
+
+
+def _flows(tmp: Path) -> list[Flow]:
+    flows = [check_file(p).flow for p in [SKETCH, *example_specs(), write_spec(tmp, 3)]]
+    return [f for f in flows if f is not None]
+
+
+def test_lookups_match_a_linear_search(tmp_path: Path) -> None:
+    flows = _flows(tmp_path)
+    assert flows
+    for flow in flows:
+        handlers = tuple(h for s in flow.services for h in s.handlers)
+        assert flow.handlers() == handlers
+        names = {e.name for e in flow.events} | {c.name for c in flow.commands} | {"NoSuchThing"}
+        for name in sorted(names):
+            assert flow.event(name) == next((e for e in flow.events if e.name == name), None)
+            assert flow.subscribers(name) == tuple(h for h in handlers if h.trigger == "event" and h.input.name == name)
+            assert flow.triggered_sagas(name) == tuple(s for s in flow.sagas if s.trigger.name == name)
+        for service in flow.services:
+            assert flow.service(service.name) is service
+            for h in service.handlers:
+                assert service.handler(h.name) is h
+                assert service.handler_for(h.input.name) is next(x for x in service.handlers if x.input.name == h.input.name)
+        for message in (*flow.events, *flow.commands):
+            for f in message.fields:
+                assert message.field(f.name) is f
+            assert message.field("no_such_field") is None
+        assert flow.service("NoSuchService") is None
+
+
+@pytest.mark.parametrize("method", ["model_dump", "__repr__"])
+def test_cached_lookups_stay_out_of_the_model(tmp_path: Path, method: str) -> None:
+    flow = _flows(tmp_path)[0]
+    before = getattr(flow, method)()
+    flow.handlers(), flow.event("x"), flow.subscribers("x"), flow.triggered_sagas("x"), flow.service("x")
+    assert getattr(flow, method)() == before
