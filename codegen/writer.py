@@ -95,7 +95,9 @@ def _manifest_path(out_dir: Path, flow: str) -> Path:
 def _read_owners(out_dir: Path, flow: str) -> dict[str, str]:
     """Which target wrote each file of the manifest (empty for manifests of older flowgens)."""
     try:
-        data = json.loads(safe_destination(out_dir, PurePosixPath(MANIFEST_DIR) / f"{flow}.json").read_text(encoding="utf-8"))
+        data = json.loads(
+            safe_destination(out_dir, PurePosixPath(MANIFEST_DIR) / f"{flow}.json").read_text(encoding="utf-8")
+        )
     except (OSError, ValueError, UnsafePathError):
         return {}
     owners = data.get("targets", {}) if isinstance(data, dict) else {}

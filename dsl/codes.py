@@ -39,55 +39,141 @@ _ALL = (
     # names
     Code("FLOW101", "undefined-name", E, "A name is used but never declared."),
     Code("FLOW102", "duplicate-name", E, "A name is declared twice in the same scope."),
-    Code("FLOW103", "wrong-kind", E, "A name refers to a declaration of the wrong kind (a type where an event is needed, ...)."),
-    Code("FLOW104", "reserved-name", E, "A name cannot be used in a generated target (a Python keyword, a builtin type name)."),
+    Code(
+        "FLOW103",
+        "wrong-kind",
+        E,
+        "A name refers to a declaration of the wrong kind (a type where an event is needed, ...).",
+    ),
+    Code(
+        "FLOW104",
+        "reserved-name",
+        E,
+        "A name cannot be used in a generated target (a Python keyword, a builtin type name).",
+    ),
     Code("FLOW105", "name-clash", E, "Two names become the same identifier in a generated target."),
     Code("FLOW106", "name-too-long", E, "A name exceeds a length limit of the deployment target."),
     Code("FLOW107", "recursive-type", E, "A type contains itself; payloads must be finite trees."),
-    Code("FLOW108", "duplicate-clause", E, "A clause that may appear once (key, ordered by, trigger, timeout, ...) appears twice."),
+    Code(
+        "FLOW108",
+        "duplicate-clause",
+        E,
+        "A clause that may appear once (key, ordered by, trigger, timeout, ...) appears twice.",
+    ),
     # payloads and keys
     Code("FLOW201", "key-field-missing", E, "A `key`, `ordered by` or `idempotent by` field is not in the payload."),
-    Code("FLOW202", "key-not-scalar", E, "A key field is optional, a list, a map or a record: it cannot identify a message."),
+    Code(
+        "FLOW202",
+        "key-not-scalar",
+        E,
+        "A key field is optional, a list, a map or a record: it cannot identify a message.",
+    ),
     Code("FLOW203", "unknown-constraint", E, "A field constraint is not one flowgen knows."),
     Code("FLOW204", "constraint-mismatch", E, "A constraint does not fit the field's type or value."),
     Code("FLOW205", "invalid-map-key", E, "A map key type is not `string`."),
     Code("FLOW206", "empty-enum", E, "An enum has no members."),
     # delivery: retries and idempotency
-    Code("FLOW301", "retried-not-idempotent", W, "A handler is retried but not idempotent: a retry can repeat its side effects."),
-    Code("FLOW302", "at-least-once-not-idempotent", W, "A handler consumes an at-least-once delivery but is not idempotent: a duplicate delivery repeats its side effects."),
+    Code(
+        "FLOW301",
+        "retried-not-idempotent",
+        W,
+        "A handler is retried but not idempotent: a retry can repeat its side effects.",
+    ),
+    Code(
+        "FLOW302",
+        "at-least-once-not-idempotent",
+        W,
+        "A handler consumes an at-least-once delivery but is not idempotent: a duplicate delivery repeats its side effects.",
+    ),
     Code("FLOW303", "idempotency-window-too-short", W, "An idempotency window ends before the handler's retries do."),
     Code("FLOW304", "emits-not-published", E, "A handler emits an event its service does not publish."),
     Code("FLOW305", "unknown-backoff", E, "A backoff kind is not `fixed` or `exponential`."),
     Code("FLOW306", "dlq-without-retry", W, "A dead-letter queue is declared for a handler that is tried only once."),
     Code("FLOW307", "policy-cycle", E, "Policies `use` each other in a cycle."),
-    Code("FLOW308", "api-event-not-published", W, "An API entry point emits an event its service does not list under `publishes`."),
-    Code("FLOW309", "misplaced-option", E, "An option that means nothing where it is written (`dlq`, `idempotent by` or `emits` on a saga step)."),
+    Code(
+        "FLOW308",
+        "api-event-not-published",
+        W,
+        "An API entry point emits an event its service does not list under `publishes`.",
+    ),
+    Code(
+        "FLOW309",
+        "misplaced-option",
+        E,
+        "An option that means nothing where it is written (`dlq`, `idempotent by` or `emits` on a saga step).",
+    ),
     # sagas
-    Code("FLOW401", "step-not-compensable", E, "A saga step before the pivot has no compensation and is not `readonly`."),
-    Code("FLOW402", "compensation-not-idempotent", E, "A compensation's handler is not idempotent; compensations are retried and may repeat."),
-    Code("FLOW403", "compensation-not-retried", E, "A compensation's handler is not retried; a compensation must not give up after one failure."),
-    Code("FLOW404", "after-pivot-not-idempotent", E, "A step after the pivot is retried until it succeeds, so its handler must be idempotent."),
+    Code(
+        "FLOW401", "step-not-compensable", E, "A saga step before the pivot has no compensation and is not `readonly`."
+    ),
+    Code(
+        "FLOW402",
+        "compensation-not-idempotent",
+        E,
+        "A compensation's handler is not idempotent; compensations are retried and may repeat.",
+    ),
+    Code(
+        "FLOW403",
+        "compensation-not-retried",
+        E,
+        "A compensation's handler is not retried; a compensation must not give up after one failure.",
+    ),
+    Code(
+        "FLOW404",
+        "after-pivot-not-idempotent",
+        E,
+        "A step after the pivot is retried until it succeeds, so its handler must be idempotent.",
+    ),
     Code("FLOW405", "multiple-pivots", E, "A saga has more than one pivot step."),
     Code("FLOW406", "step-not-handled", E, "A saga step sends a command to a service that does not handle it."),
     Code("FLOW407", "missing-trigger", E, "A saga has no trigger event."),
     Code("FLOW408", "unknown-outcome", E, "A saga outcome is not `completed` or `compensated`."),
-    Code("FLOW409", "readonly-compensated", E, "A step is both `readonly` and compensated; a readonly step has nothing to undo."),
+    Code(
+        "FLOW409",
+        "readonly-compensated",
+        E,
+        "A step is both `readonly` and compensated; a readonly step has nothing to undo.",
+    ),
     Code("FLOW410", "command-without-replies", E, "A command used by a saga step declares no replies to wait for."),
-    Code("FLOW411", "compensation-after-pivot", W, "A step after the pivot declares a compensation that can never run."),
+    Code(
+        "FLOW411", "compensation-after-pivot", W, "A step after the pivot declares a compensation that can never run."
+    ),
     Code("FLOW412", "empty-saga", E, "A saga has no steps."),
-    Code("FLOW414", "step-field-unavailable", W, "A command field that a saga cannot fill: no field of that name and type in the trigger event or an earlier reply."),
-    Code("FLOW413", "missing-outcome", W, "A saga emits no event when it completes or compensates, so nobody can learn its result."),
+    Code(
+        "FLOW414",
+        "step-field-unavailable",
+        W,
+        "A command field that a saga cannot fill: no field of that name and type in the trigger event or an earlier reply.",
+    ),
+    Code(
+        "FLOW413",
+        "missing-outcome",
+        W,
+        "A saga emits no event when it completes or compensates, so nobody can learn its result.",
+    ),
     # time
     Code("FLOW501", "step-timeout-too-short", E, "A step timeout is shorter than its handler's attempts and backoff."),
     Code("FLOW502", "saga-timeout-too-short", E, "A saga timeout is shorter than its steps take in the worst case."),
-    Code("FLOW503", "target-limit", E, "A duration exceeds a limit of the deployment target (function timeout, queue retention, ...)."),
+    Code(
+        "FLOW503",
+        "target-limit",
+        E,
+        "A duration exceeds a limit of the deployment target (function timeout, queue retention, ...).",
+    ),
     Code("FLOW504", "backoff-range-reversed", E, "A backoff range starts above where it ends."),
     Code("FLOW505", "attempts-below-one", E, "A retry declares fewer than one attempt."),
     Code("FLOW506", "non-positive-duration", E, "A duration is zero."),
     # event flow
-    Code("FLOW601", "consumed-never-published", E, "An event is consumed but nothing in the spec, nor an external system, publishes it."),
+    Code(
+        "FLOW601",
+        "consumed-never-published",
+        E,
+        "An event is consumed but nothing in the spec, nor an external system, publishes it.",
+    ),
     Code("FLOW602", "published-never-consumed", W, "An event is published but nothing consumes it."),
-    Code("FLOW603", "event-cycle", W, "Handlers publish events that lead back to themselves: a possible infinite loop."),
+    Code(
+        "FLOW603", "event-cycle", W, "Handlers publish events that lead back to themselves: a possible infinite loop."
+    ),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

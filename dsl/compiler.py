@@ -47,4 +47,6 @@ def check_file(path: Path) -> CheckResult:
     if loaded.root is not None:
         flow = resolve(loaded.root, loaded.modules, reporter)
         run_rules(flow, loaded.modules, reporter)
-    return CheckResult(path=path, flow=flow, modules=loaded.modules, diagnostics=_unique(reporter.items), sources=loaded.sources)
+    return CheckResult(
+        path=path, flow=flow, modules=loaded.modules, diagnostics=_unique(reporter.items), sources=loaded.sources
+    )

@@ -29,7 +29,9 @@ class Diagnostic(BaseModel):
 def make(slug: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
     """A diagnostic with the code and default severity registered for `slug`."""
     entry = code(slug)
-    return Diagnostic(code=entry.code, severity=entry.severity, message=_shorten(message), span=span, hint=hint and _shorten(hint))
+    return Diagnostic(
+        code=entry.code, severity=entry.severity, message=_shorten(message), span=span, hint=hint and _shorten(hint)
+    )
 
 
 _LONG_PATH = re.compile(r'"([^"\s]{61,})"')

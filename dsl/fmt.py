@@ -59,7 +59,9 @@ class _Printer:
                 continue
             if self._last_end_line and c.span.line > self._last_end_line + 1:
                 self.blank()
-            self.lines.append(_Line(c.text.rstrip(), self.indent, (c.span.line, c.span.column), (c.span.line, c.span.end_column)))
+            self.lines.append(
+                _Line(c.text.rstrip(), self.indent, (c.span.line, c.span.column), (c.span.line, c.span.end_column))
+            )
             self._last_end_line = c.span.line
 
     def _attach_trailing(self, c: ast.Comment) -> None:
@@ -179,7 +181,9 @@ def _qualified(q: ast.QualifiedName) -> str:
 
 class _Formatter:
     def __init__(self, module: ast.Module, text: str) -> None:
-        self.p = _Printer(source_lines=text.splitlines(), comments=sorted(module.comments, key=lambda c: (c.span.line, c.span.column)))
+        self.p = _Printer(
+            source_lines=text.splitlines(), comments=sorted(module.comments, key=lambda c: (c.span.line, c.span.column))
+        )
         self.module = module
 
     def run(self) -> str:
@@ -199,7 +203,12 @@ class _Formatter:
         """One blank line before every declaration (and before the comments above it)."""
         self.p.flush_before((start.line, start.column))
         last = next((line for line in reversed(self.p.lines) if line is not None), None)
-        attached = last is not None and last.start is not None and last.text.startswith("//") and last.start[0] == start.line - 1
+        attached = (
+            last is not None
+            and last.start is not None
+            and last.text.startswith("//")
+            and last.start[0] == start.line - 1
+        )
         if not attached:
             self.p.blank()
         else:
@@ -213,7 +222,9 @@ class _Formatter:
         if i >= 0 and lines[i] is not None:
             lines.insert(i + 1, None)
 
-    def _block(self, head: str, start: Span, name_end: Span, members: tuple[ast.Node, ...], end: Span, tail: str = "") -> None:
+    def _block(
+        self, head: str, start: Span, name_end: Span, members: tuple[ast.Node, ...], end: Span, tail: str = ""
+    ) -> None:
         if not members and not self._comments_inside(start, end):
             self.p.emit(f"{head} {{}}{tail}", start, end, keep_gap=False)
             return
@@ -226,11 +237,17 @@ class _Formatter:
         self.p.emit(f"}}{tail}", end, end, keep_gap=False)
 
     def _comments_inside(self, start: Span, end: Span) -> bool:
-        return any((start.line, start.column) < (c.span.line, c.span.column) < (end.line, end.column) for c in self.p.comments)
+        return any(
+            (start.line, start.column) < (c.span.line, c.span.column) < (end.line, end.column) for c in self.p.comments
+        )
 
     def _member(self, m: ast.Node) -> None:
         if isinstance(m, (ast.HandlesDecl, ast.OnDecl)):
-            head = f"handles {m.command.text}" if isinstance(m, ast.HandlesDecl) else f"on {m.event.text} -> {m.handler.text}"
+            head = (
+                f"handles {m.command.text}"
+                if isinstance(m, ast.HandlesDecl)
+                else f"on {m.event.text} -> {m.handler.text}"
+            )
             self._with_body(head, m.span, m.body)
         elif isinstance(m, ast.StepDecl):
             self._step(m)

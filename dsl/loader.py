@@ -69,7 +69,12 @@ def read_source(path: Path, shown: str, reporter: Reporter, at: Span | None = No
 def _decode(data: bytes, shown: str, reporter: Reporter) -> str | None:
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
-        reporter.add("not-text", f"{shown} contains binary data (a NUL byte)", _line_span(shown, line), "a spec is a UTF-8 text file")
+        reporter.add(
+            "not-text",
+            f"{shown} contains binary data (a NUL byte)",
+            _line_span(shown, line),
+            "a spec is a UTF-8 text file",
+        )
         return None
     try:
         text = data.decode("utf-8")
@@ -77,7 +82,9 @@ def _decode(data: bytes, shown: str, reporter: Reporter) -> str | None:
         line = data[: err.start].count(b"\n") + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         span = Span(file=shown, line=line, column=column, end_line=line, end_column=column + 1)
-        reporter.add("not-text", f"{shown} is not valid UTF-8 (byte 0x{data[err.start]:02x})", span, "save the file as UTF-8")
+        reporter.add(
+            "not-text", f"{shown} is not valid UTF-8 (byte 0x{data[err.start]:02x})", span, "save the file as UTF-8"
+        )
         return None
     return text.removeprefix("\ufeff")
 
@@ -130,13 +137,22 @@ def _follow(
         return None
     if target in loading:
         chain = " -> ".join(display_path(p) for p in loading[loading.index(target) :] + [target])
-        reporter.add("import-cycle", f"import cycle: {chain}", imp.span, "move the shared declarations into a file that both import")
+        reporter.add(
+            "import-cycle",
+            f"import cycle: {chain}",
+            imp.span,
+            "move the shared declarations into a file that both import",
+        )
         return None
     if target in done:
         return None
     if not is_file:
         hint = "import paths are relative to the importing file"
-        missing = f"{display_path(target)} is a folder, not a spec file" if target.is_dir() else f"no such file {display_path(target)}"
+        missing = (
+            f"{display_path(target)} is a folder, not a spec file"
+            if target.is_dir()
+            else f"no such file {display_path(target)}"
+        )
         reporter.add("import-not-found", f'cannot import "{imp.path}": {missing}', imp.path_span, hint)
         return None
     module = _parse_file(target, display_path(target), imp.path_span, reporter, result, done)

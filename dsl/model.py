@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict
 
 from dsl.source import Span
 
-
 T = TypeVar("T")
 
 

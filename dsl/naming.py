@@ -21,12 +21,40 @@ PYTHON_RESERVED = PYTHON_KEYWORDS | frozenset(keyword.softkwlist) | {"None", "Tr
 # a declaration with one of these names would replace it.
 PYTHON_SHADOWED = frozenset(
     {"int", "str", "float", "bool", "list", "dict", "set", "bytes", "type", "object"}
-    | {"BaseModel", "Field", "Enum", "ConfigDict", "AwareDatetime", "ClassVar", "Decimal", "UUID", "datetime", "json", "to_jsonable_python"}
+    | {
+        "BaseModel",
+        "Field",
+        "Enum",
+        "ConfigDict",
+        "AwareDatetime",
+        "ClassVar",
+        "Decimal",
+        "UUID",
+        "datetime",
+        "json",
+        "to_jsonable_python",
+    }
 )
 # Names a generated model's class body must see unshadowed: the types its annotations
 # use, BaseModel's own attributes and the key methods flowgen adds to every message.
 PYTHON_MODEL_ATTRIBUTES = (
-    frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "datetime", "Decimal", "UUID", "AwareDatetime", "ClassVar", "Field"})
+    frozenset(
+        {
+            "str",
+            "int",
+            "float",
+            "bool",
+            "bytes",
+            "list",
+            "dict",
+            "datetime",
+            "Decimal",
+            "UUID",
+            "AwareDatetime",
+            "ClassVar",
+            "Field",
+        }
+    )
     | {name for name in dir(BaseModel) if not name.startswith("_")}
     | {"idempotency_key", "ordering_key", "IDEMPOTENCY_KEY_FIELD", "ORDERING_KEY_FIELD"}
 )
@@ -91,7 +119,16 @@ def python_member_name(name: str) -> str:
 # error in `check`. A test holds the generated templates to these lists.
 
 STACK_RESOURCE_IDS = ("EventBus", "IdempotencyTable", "HttpApi", "HttpApiStage")
-HANDLER_RESOURCE_SUFFIXES = ("Queue", "DeadLetterQueue", "QueuePolicy", "Rule", "Function", "Role", "LogGroup", "EventSourceMapping")
+HANDLER_RESOURCE_SUFFIXES = (
+    "Queue",
+    "DeadLetterQueue",
+    "QueuePolicy",
+    "Rule",
+    "Function",
+    "Role",
+    "LogGroup",
+    "EventSourceMapping",
+)
 SAGA_RESOURCE_SUFFIXES = ("StateMachine", "StateMachineRole", "TriggerRule", "TriggerRole")
 API_RESOURCE_SUFFIXES = ("Route", "Integration", "Role")
 

@@ -112,7 +112,12 @@ class _Builder(Transformer[Token, Any]):
     def _too_large(self, tok: Token, what: str) -> None:
         text = str(tok)
         shown = text if len(text) <= 24 else text[:20] + "..."
-        self.state.reporter.add("invalid-literal", f"{what} `{shown}` is too large", self._span(tok), f"flowgen's numbers fit in 64 bits: at most {MAX_INTEGER}")
+        self.state.reporter.add(
+            "invalid-literal",
+            f"{what} `{shown}` is too large",
+            self._span(tok),
+            f"flowgen's numbers fit in 64 bits: at most {MAX_INTEGER}",
+        )
 
     # -- module
     def module(self, children: list[Any]) -> ast.Module:

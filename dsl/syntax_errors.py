@@ -28,7 +28,18 @@ _LABELS = {
 }
 
 _UNITS = ("ms", "s", "m", "h", "d")
-_DECLARATION_KEYWORDS = ["type", "enum", "event", "command", "policy", "defaults", "service", "saga", "external", "import"]
+_DECLARATION_KEYWORDS = [
+    "type",
+    "enum",
+    "event",
+    "command",
+    "policy",
+    "defaults",
+    "service",
+    "saga",
+    "external",
+    "import",
+]
 _HEADER_HINT = "a spec starts with a header such as `flow checkout version 1.0.0`"
 
 
@@ -52,7 +63,9 @@ def _expected_text(expected: set[str], literals: Literals) -> str:
 
 
 def _point(path: str, line: int, column: int, width: int = 1) -> Span:
-    return Span(file=path, line=max(line, 1), column=max(column, 1), end_line=max(line, 1), end_column=max(column, 1) + width)
+    return Span(
+        file=path, line=max(line, 1), column=max(column, 1), end_line=max(line, 1), end_column=max(column, 1) + width
+    )
 
 
 def _end_of(text: str, path: str) -> Span:
@@ -108,7 +121,11 @@ def _describe_eof(err: UnexpectedInput, text: str, path: str, literals: Literals
     expected = getattr(err, "expected", None) or set()
     message = "the file ends too early" + (f"; expected {_expected_text(set(expected), literals)}" if expected else "")
     if opened:
-        return (message, f"the `{{` at line {opened[0]}, column {opened[1]} is never closed: add the missing `}}`", _end_of(text, path))
+        return (
+            message,
+            f"the `{{` at line {opened[0]}, column {opened[1]} is never closed: add the missing `}}`",
+            _end_of(text, path),
+        )
     return (message, None, _end_of(text, path))
 
 
@@ -130,7 +147,12 @@ def _describe_token(err: UnexpectedToken, text: str, path: str, literals: Litera
     before, touching = _previous_word(text, start)
     if value == ":" and before in _KEYWORDS:
         return _keyword_as_field(text, start, before, path)
-    if tok.type != "NAME" and value.isidentifier() and "NAME" in expected and text[tok.end_pos or start :].lstrip(" \t").startswith(":"):
+    if (
+        tok.type != "NAME"
+        and value.isidentifier()
+        and "NAME" in expected
+        and text[tok.end_pos or start :].lstrip(" \t").startswith(":")
+    ):
         return (*keyword_as_field(value), span)
     hint: str | None = _unclosed_before(text, start) or _hint_after(before, touching, value)
     if hint is None and expected == {"COLON"}:
@@ -150,12 +172,29 @@ def _previous_word(text: str, pos: int) -> tuple[str, bool]:
     return text[start:end], end == pos
 
 
-_KEYWORDS = {"key", "ordered", "flow", "import", "type", "enum", "event", "command", "policy", "defaults", "service", "saga", "external"}
+_KEYWORDS = {
+    "key",
+    "ordered",
+    "flow",
+    "import",
+    "type",
+    "enum",
+    "event",
+    "command",
+    "policy",
+    "defaults",
+    "service",
+    "saga",
+    "external",
+}
 
 
 def keyword_as_field(word: str) -> tuple[str, str]:
     """Message and hint for a field named after a keyword; the parser reports the same."""
-    return (f"`{word}` is a keyword here, so a field cannot be called `{word}`", f"rename the field, e.g. `{word}_value`")
+    return (
+        f"`{word}` is a keyword here, so a field cannot be called `{word}`",
+        f"rename the field, e.g. `{word}_value`",
+    )
 
 
 def _keyword_as_field(text: str, colon: int, word: str, path: str) -> tuple[str, str | None, Span]:
@@ -235,12 +274,16 @@ def _hint_for_token(kind: str, value: str, expected: set[str], literals: Literal
     return None
 
 
-def _describe_character(err: UnexpectedCharacters, text: str, path: str, literals: Literals) -> tuple[str, str | None, Span]:
+def _describe_character(
+    err: UnexpectedCharacters, text: str, path: str, literals: Literals
+) -> tuple[str, str | None, Span]:
     pos = err.pos_in_stream if err.pos_in_stream is not None else -1
     char = text[pos] if 0 <= pos < len(text) else "?"
     shown = char if char.isprintable() and not char.isspace() else repr(char)
     expected = set(err.allowed or ())
-    message = f"unexpected character `{shown}`" + (f"; expected {_expected_text(expected, literals)}" if expected else "")
+    message = f"unexpected character `{shown}`" + (
+        f"; expected {_expected_text(expected, literals)}" if expected else ""
+    )
     hint = None
     if char == ";":
         hint = "statements need no `;`: put members on their own lines"

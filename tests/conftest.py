@@ -45,7 +45,13 @@ def run_flowgen(
     """Run `flowgen ARGS...` as a user would, in a subprocess (`env` adds variables)."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "codegen", *args], cwd=cwd, env=full_env, capture_output=True, text=True, input=input, timeout=300
+        [sys.executable, "-m", "codegen", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=300,
     )
 
 
@@ -56,7 +62,9 @@ def flowgen() -> Runner:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true", help="rewrite golden output folders from the current generators")
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite golden output folders from the current generators"
+    )
 
 
 @pytest.fixture

@@ -44,6 +44,11 @@ def test_the_harness_runs_and_writes_its_report(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     text = report.read_text()
     assert "cores" in text
-    for heading in ("against the floor", "against the official AsyncAPI parser", "`flowgen generate`", "Growth from N to 10N"):
+    for heading in (
+        "against the floor",
+        "against the official AsyncAPI parser",
+        "`flowgen generate`",
+        "Growth from N to 10N",
+    ):
         assert heading in text
     assert "| `flowgen check` |" in text and "| bare lark LALR parse (the floor) |" in text

@@ -180,5 +180,7 @@ def test_fmt_is_idempotent_and_keeps_meaning_on_generated_specs(text: str) -> No
     again = parse(once, "gen.flow", Reporter())
     assert again is not None, once
     assert format_module(again, once) == once
-    assert without_spans(again.model_dump(exclude={"comments"})) == without_spans(module.model_dump(exclude={"comments"}))
+    assert without_spans(again.model_dump(exclude={"comments"})) == without_spans(
+        module.model_dump(exclude={"comments"})
+    )
     assert [c.text.rstrip() for c in again.comments] == [c.text.rstrip() for c in module.comments]

@@ -32,7 +32,9 @@ def test_lookups_match_a_linear_search(tmp_path: Path) -> None:
             assert flow.service(service.name) is service
             for h in service.handlers:
                 assert service.handler(h.name) is h
-                assert service.handler_for(h.input.name) is next(x for x in service.handlers if x.input.name == h.input.name)
+                assert service.handler_for(h.input.name) is next(
+                    x for x in service.handlers if x.input.name == h.input.name
+                )
         for message in (*flow.events, *flow.commands):
             for f in message.fields:
                 assert message.field(f.name) is f

@@ -15,7 +15,9 @@ def _check(flowgen: Runner, monkeypatch: pytest.MonkeyPatch, cache: Path) -> tup
     return result.returncode, result.stdout, result.stderr
 
 
-def test_first_run_writes_the_cache_and_later_runs_read_it(flowgen: Runner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_first_run_writes_the_cache_and_later_runs_read_it(
+    flowgen: Runner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     cache = tmp_path / "cache"
     first = _check(flowgen, monkeypatch, cache)
     assert first[0] == 0 and first[2] == ""

@@ -20,7 +20,11 @@ def _imported(*args: str) -> set[str]:
     """Top-level packages imported by `python -m codegen ARGS`, from its -X importtime report."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "codegen", *args], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-X", "importtime", "-m", "codegen", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]

@@ -18,7 +18,6 @@ from dsl.parser import parse
 from dsl.source import Span
 from tests.conftest import SKETCH, example_specs
 
-
 # Every construct of the grammar at least once, so every node class is built.
 EVERY_CONSTRUCT = """/// The module doc.
 flow every version 1.2.3

@@ -217,7 +217,10 @@ def test_flows_keep_separate_manifests(tmp_path: Path) -> None:
 def test_generating_one_target_keeps_the_other_targets_files(flowgen: Runner, tmp_path: Path) -> None:
     """`--target python` after a full generate must not delete the infrastructure or diagrams."""
     out = tmp_path / "out"
-    assert flowgen("generate", str(SKETCH), "--out", str(out), "--target", "python", "--target", "diagrams").returncode == 0
+    assert (
+        flowgen("generate", str(SKETCH), "--out", str(out), "--target", "python", "--target", "diagrams").returncode
+        == 0
+    )
     before = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and ".flowgen" not in p.parts)
     result = flowgen("generate", str(SKETCH), "--out", str(out), "--target", "python")
     assert result.returncode == 0, result.stderr

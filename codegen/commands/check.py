@@ -10,7 +10,9 @@ from codegen.specfiles import InputError, find_specs, load_config, use_color
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: [tool.flowgen] specs, else .)")
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="spec files or folders (default: [tool.flowgen] specs, else .)"
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="text for people, json for tools")
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
 
@@ -41,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(diagnostics, sources, color=use_color()), end="")
         noun = "file" if len(specs) == 1 else "files"
-        print(f"checked {len(specs)} {noun}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+        print(
+            f"checked {len(specs)} {noun}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+        )
     if unreadable:
         return EXIT_USAGE
     failed = errors or (args.strict and warnings)

@@ -14,9 +14,15 @@ from codegen.specfiles import InputError, find_specs, load_config, use_color
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: [tool.flowgen] specs, else .)")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 and list the files that would change")
-    parser.add_argument("--diff", action="store_true", help="print a unified diff of what would change (implies --check)")
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="spec files or folders (default: [tool.flowgen] specs, else .)"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 and list the files that would change"
+    )
+    parser.add_argument(
+        "--diff", action="store_true", help="print a unified diff of what would change (implies --check)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         changed.append(shown)
         if args.diff:
-            sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), formatted.splitlines(True), shown, shown + " (formatted)"))
+            sys.stdout.writelines(
+                difflib.unified_diff(text.splitlines(True), formatted.splitlines(True), shown, shown + " (formatted)")
+            )
         if check:
             print(f"would reformat {shown}")
         else:

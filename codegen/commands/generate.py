@@ -17,10 +17,18 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="SPEC", help="spec files or folders (default: [tool.flowgen] specs)")
+    parser.add_argument(
+        "paths", nargs="*", metavar="SPEC", help="spec files or folders (default: [tool.flowgen] specs)"
+    )
     parser.add_argument("--out", "-o", metavar="DIR", help="output folder (default: [tool.flowgen] out)")
-    parser.add_argument("--target", "-t", action="append", metavar="NAME", help="generate only this target (repeatable; default: all)")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 and list what is stale if the output differs from the spec")
+    parser.add_argument(
+        "--target", "-t", action="append", metavar="NAME", help="generate only this target (repeatable; default: all)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and list what is stale if the output differs from the spec",
+    )
     parser.add_argument("--list-targets", action="store_true", help="list the available targets and exit")
 
 
@@ -65,7 +73,9 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
     from dsl.diagnostics import render_text
 
     results = [check_file(spec) for spec in specs]
-    imported = {Path(m.path).resolve() for r in results for m in r.modules if Path(m.path).resolve() != r.path.resolve()}
+    imported = {
+        Path(m.path).resolve() for r in results for m in r.modules if Path(m.path).resolve() != r.path.resolve()
+    }
     failed = False
     for r in results:
         shown = [d for d in r.diagnostics if d.is_error]
@@ -125,7 +135,9 @@ def _write(plans: list[writer.WritePlan]) -> int:
         for change in p.changes:
             counts[change.action] = counts.get(change.action, 0) + 1
             if change.action in ("create", "update", "delete", "merge"):
-                print(f"{change.action:>7} {p.out_dir / change.path}" + (f"  ({change.detail})" if change.detail else ""))
+                print(
+                    f"{change.action:>7} {p.out_dir / change.path}" + (f"  ({change.detail})" if change.detail else "")
+                )
         _print_notices(p, "warning")
     summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
     print(f"done: {summary or 'nothing to do'}")

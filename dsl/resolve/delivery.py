@@ -49,7 +49,12 @@ class DeliveryResolver:
     def load_defaults(self, modules: list[ast.Module]) -> None:
         blocks = [d for m in modules for d in m.declarations if isinstance(d, ast.DefaultsDecl)]
         for extra in blocks[1:]:
-            self.report.add("duplicate-clause", "`defaults` is declared more than once", extra.span, f"merge it into the first at {where(blocks[0].span)}")
+            self.report.add(
+                "duplicate-clause",
+                "`defaults` is declared more than once",
+                extra.span,
+                f"merge it into the first at {where(blocks[0].span)}",
+            )
         if blocks:
             self.defaults = self.layer(blocks[0].options)
 
@@ -59,11 +64,21 @@ class DeliveryResolver:
             return self.layers[name]
         if name in self._in_progress:
             chain = " -> ".join(self._in_progress[self._in_progress.index(name) :] + [name])
-            self.report.add("policy-cycle", f"policy `{name}` uses itself ({chain})", decl.name.span, "remove one of the `use` lines")
+            self.report.add(
+                "policy-cycle",
+                f"policy `{name}` uses itself ({chain})",
+                decl.name.span,
+                "remove one of the `use` lines",
+            )
             return Layer()
         if len(self._in_progress) >= MAX_USE_DEPTH:
             chain = f"{self._in_progress[0]} -> ... -> {name}"
-            self.report.add("nesting-too-deep", f"policies `use` each other more than {MAX_USE_DEPTH} deep ({chain})", decl.name.span, "let policies build on one or two others, not on long chains")
+            self.report.add(
+                "nesting-too-deep",
+                f"policies `use` each other more than {MAX_USE_DEPTH} deep ({chain})",
+                decl.name.span,
+                "let policies build on one or two others, not on long chains",
+            )
             return Layer()
         self._in_progress.append(name)
         layer = self.layer(decl.options)
@@ -73,7 +88,13 @@ class DeliveryResolver:
 
     def policy(self, decl: ast.PolicyDecl) -> Policy:
         layer = self.policy_layer(decl)
-        return Policy(name=decl.name.text, delivery=self.delivery(layer, None), doc=decl.doc, span=decl.span, name_span=decl.name.span)
+        return Policy(
+            name=decl.name.text,
+            delivery=self.delivery(layer, None),
+            doc=decl.doc,
+            span=decl.span,
+            name_span=decl.name.span,
+        )
 
     def layer(self, options: tuple[ast.Option, ...]) -> Layer:
         result = Layer()
@@ -87,9 +108,13 @@ class DeliveryResolver:
             if not isinstance(decl, ast.PolicyDecl):
                 return Layer()
             used = self.policy_layer(decl)
-            return Layer(values=used.values, idempotent=used.idempotent, emits=used.emits, used=(decl.name.text, *used.used))
+            return Layer(
+                values=used.values, idempotent=used.idempotent, emits=used.emits, used=(decl.name.text, *used.used)
+            )
         if isinstance(option, ast.RetryOption):
-            return Layer(values={"attempts": (option.attempts, option.span), "backoff": (self._backoff(option), option.span)})
+            return Layer(
+                values={"attempts": (option.attempts, option.span), "backoff": (self._backoff(option), option.span)}
+            )
         if isinstance(option, ast.TimeoutOption):
             return Layer(values={"timeout_ms": (option.duration.millis, option.span)})
         if isinstance(option, ast.DlqOption):
@@ -103,12 +128,16 @@ class DeliveryResolver:
         if b is None:
             return None
         if b.kind.text not in _STRATEGIES:
-            hint = did_you_mean(b.kind.text, _STRATEGIES) or "use `backoff fixed 1s` or `backoff exponential 200ms..30s`"
+            hint = (
+                did_you_mean(b.kind.text, _STRATEGIES) or "use `backoff fixed 1s` or `backoff exponential 200ms..30s`"
+            )
             self.report.add("unknown-backoff", f"unknown backoff `{b.kind.text}`", b.kind.span, hint)
             return None
         maximum = b.maximum.millis if b.maximum else b.initial.millis
         strategy = "fixed" if b.kind.text == "fixed" else "exponential"
-        return Backoff(strategy=strategy, initial_ms=b.initial.millis, max_ms=max(maximum, b.initial.millis), jitter=b.jitter)
+        return Backoff(
+            strategy=strategy, initial_ms=b.initial.millis, max_ms=max(maximum, b.initial.millis), jitter=b.jitter
+        )
 
     def delivery(self, layer: Layer, key_fields: tuple[Field, ...] | None, owner: str = "") -> DeliveryPolicy:
         """Settings of `layer` over `defaults`; idempotency is resolved against `key_fields`."""
@@ -137,10 +166,20 @@ class DeliveryResolver:
         found = next((f for f in fields if f.name == opt.field.text), None)
         if found is None:
             hint = did_you_mean(opt.field.text, [f.name for f in fields]) or f"name a field of `{owner}`"
-            self.report.add("key-field-missing", f"`idempotent by` names `{opt.field.text}`, which is not a field of `{owner}`", opt.field.span, hint)
+            self.report.add(
+                "key-field-missing",
+                f"`idempotent by` names `{opt.field.text}`, which is not a field of `{owner}`",
+                opt.field.span,
+                hint,
+            )
             return None
         if not is_key_type(found.type):
-            self.report.add("key-not-scalar", f"`idempotent by` field `{found.name}` is `{describe(found.type)}`, which cannot identify a message", opt.field.span, "use a required scalar field such as a uuid, string or int")
+            self.report.add(
+                "key-not-scalar",
+                f"`idempotent by` field `{found.name}` is `{describe(found.type)}`, which cannot identify a message",
+                opt.field.span,
+                "use a required scalar field such as a uuid, string or int",
+            )
             return None
         return Idempotency(field=found, within_ms=opt.within.millis if opt.within else None, span=opt.span)
 

@@ -11,7 +11,9 @@ OUTCOMES = ("completed", "compensated")
 
 
 class SagaResolver:
-    def __init__(self, symbols: Symbols, delivery: DeliveryResolver, services: dict[str, Service], events: dict[str, Event]) -> None:
+    def __init__(
+        self, symbols: Symbols, delivery: DeliveryResolver, services: dict[str, Service], events: dict[str, Event]
+    ) -> None:
         self.symbols = symbols
         self.report = symbols.reporter
         self.delivery = delivery
@@ -25,10 +27,20 @@ class SagaResolver:
         timeout = self._single(decl, ast.SagaTimeout, "timeout")
         step_decls = [m for m in decl.members if isinstance(m, ast.StepDecl)]
         if not step_decls:
-            self.report.add("empty-saga", f"saga `{decl.name.text}` has no steps", decl.name.span, "add `step NAME: Service.Command`")
+            self.report.add(
+                "empty-saga",
+                f"saga `{decl.name.text}` has no steps",
+                decl.name.span,
+                "add `step NAME: Service.Command`",
+            )
         pivots = [i for i, s in enumerate(steps) if s.pivot]
         for extra in [m for m in step_decls if m.pivot][1:]:
-            self.report.add("multiple-pivots", f"saga `{decl.name.text}` has more than one pivot", extra.span, "a saga has one point of no return: keep one `pivot`")
+            self.report.add(
+                "multiple-pivots",
+                f"saga `{decl.name.text}` has more than one pivot",
+                extra.span,
+                "a saga has one point of no return: keep one `pivot`",
+            )
         if trigger is None or not steps:
             return None
         return Saga(
@@ -49,13 +61,23 @@ class SagaResolver:
     def _single(self, decl: ast.SagaDecl, kind: type, label: str) -> ast.SagaMember | None:
         found = [m for m in decl.members if isinstance(m, kind)]
         for extra in found[1:]:
-            self.report.add("duplicate-clause", f"`{label}` is declared more than once in saga `{decl.name.text}`", extra.span, f"keep one; the first is at {where(found[0].span)}")
+            self.report.add(
+                "duplicate-clause",
+                f"`{label}` is declared more than once in saga `{decl.name.text}`",
+                extra.span,
+                f"keep one; the first is at {where(found[0].span)}",
+            )
         return found[0] if found else None
 
     def _trigger(self, decl: ast.SagaDecl) -> Event | None:
         trigger = self._single(decl, ast.TriggerDecl, "trigger")
         if not isinstance(trigger, ast.TriggerDecl):
-            self.report.add("missing-trigger", f"saga `{decl.name.text}` has no trigger", decl.name.span, "add `trigger EVENT`: the event that starts it")
+            self.report.add(
+                "missing-trigger",
+                f"saga `{decl.name.text}` has no trigger",
+                decl.name.span,
+                "add `trigger EVENT`: the event that starts it",
+            )
             return None
         if self.symbols.lookup(trigger.event, "event") is None:
             return None
@@ -68,11 +90,19 @@ class SagaResolver:
             if not isinstance(m, ast.OutcomeDecl):
                 continue
             if m.outcome.text not in OUTCOMES:
-                hint = did_you_mean(m.outcome.text, OUTCOMES) or "use `on completed emit EVENT` or `on compensated emit EVENT`"
+                hint = (
+                    did_you_mean(m.outcome.text, OUTCOMES)
+                    or "use `on completed emit EVENT` or `on compensated emit EVENT`"
+                )
                 self.report.add("unknown-outcome", f"unknown saga outcome `{m.outcome.text}`", m.outcome.span, hint)
                 continue
             if m.outcome.text in seen:
-                self.report.add("duplicate-clause", f"`on {m.outcome.text}` is declared more than once", m.span, f"keep one; the first is at {where(seen[m.outcome.text].span)}")
+                self.report.add(
+                    "duplicate-clause",
+                    f"`on {m.outcome.text}` is declared more than once",
+                    m.span,
+                    f"keep one; the first is at {where(seen[m.outcome.text].span)}",
+                )
                 continue
             seen[m.outcome.text] = m
             if self.symbols.lookup(m.event, "event") is not None and m.event.text in self.events:
@@ -104,7 +134,12 @@ class SagaResolver:
         for extra_span in decl.readonly[1:]:
             self.report.add("duplicate-clause", "`readonly` is written more than once", extra_span)
         if decl.readonly and decl.compensate:
-            self.report.add("readonly-compensated", f"step `{decl.name.text}` is `readonly` but also compensated", decl.readonly[0], "a readonly step changes nothing: drop `readonly` or the compensation")
+            self.report.add(
+                "readonly-compensated",
+                f"step `{decl.name.text}` is `readonly` but also compensated",
+                decl.readonly[0],
+                "a readonly step changes nothing: drop `readonly` or the compensation",
+            )
         if action is None:
             return None
         options = decl.body.options if decl.body else ()
@@ -138,16 +173,25 @@ class SagaResolver:
         step_timeout = layer.values.get("timeout_ms")
         timeout_ms = step_timeout[0] if step_timeout else base.worst_case_ms()
         # The clause that set the timeout: in the step body, or in a policy it `use`s.
-        updates: dict[str, object] = {"timeout_ms": timeout_ms, "timeout_span": step_timeout[1] if step_timeout else None}
+        updates: dict[str, object] = {
+            "timeout_ms": timeout_ms,
+            "timeout_span": step_timeout[1] if step_timeout else None,
+        }
         updates.update(attempts=1, backoff=None, retry_span=None)
         if "attempts" in layer.values:
-            updates.update(attempts=max(1, layer.values["attempts"][0]), backoff=layer.values["backoff"][0], retry_span=layer.values["attempts"][1])
+            updates.update(
+                attempts=max(1, layer.values["attempts"][0]),
+                backoff=layer.values["backoff"][0],
+                retry_span=layer.values["attempts"][1],
+            )
         return base.model_copy(update=updates), timeout_ms, updates["timeout_span"]
 
     def _misplaced(self, options: tuple[ast.Option, ...]) -> None:
         for option in options:
             if isinstance(option, (ast.DlqOption, ast.IdempotentOption, ast.EmitsOption)):
-                word = {ast.DlqOption: "dlq", ast.IdempotentOption: "idempotent by", ast.EmitsOption: "emits"}[type(option)]
+                word = {ast.DlqOption: "dlq", ast.IdempotentOption: "idempotent by", ast.EmitsOption: "emits"}[
+                    type(option)
+                ]
                 self.report.add(
                     "misplaced-option",
                     f"`{word}` has no meaning on a saga step",

@@ -10,7 +10,9 @@ from dsl.resolve.symbols import Symbols, where
 
 
 class ServiceResolver:
-    def __init__(self, symbols: Symbols, delivery: DeliveryResolver, events: dict[str, Event], commands: dict[str, Command]) -> None:
+    def __init__(
+        self, symbols: Symbols, delivery: DeliveryResolver, events: dict[str, Event], commands: dict[str, Command]
+    ) -> None:
         self.symbols = symbols
         self.report = symbols.reporter
         self.delivery = delivery
@@ -34,47 +36,103 @@ class ServiceResolver:
                 continue
             if handler.name in handlers:
                 first = handlers[handler.name].span
-                self.report.add("duplicate-name", f"service `{decl.name.text}` already has a handler `{handler.name}`", handler.span, f"first declared at {where(first)}")
+                self.report.add(
+                    "duplicate-name",
+                    f"service `{decl.name.text}` already has a handler `{handler.name}`",
+                    handler.span,
+                    f"first declared at {where(first)}",
+                )
                 continue
             handlers[handler.name] = handler
-        return Service(name=decl.name.text, apis=apis, publishes=publishes, handlers=tuple(handlers.values()), doc=decl.doc, span=decl.span, name_span=decl.name.span)
+        return Service(
+            name=decl.name.text,
+            apis=apis,
+            publishes=publishes,
+            handlers=tuple(handlers.values()),
+            doc=decl.doc,
+            span=decl.span,
+            name_span=decl.name.span,
+        )
 
     def _api(self, decl: ast.ApiDecl, service: str) -> ApiEndpoint | None:
         if self.symbols.lookup(decl.event, "event") is None or decl.event.text not in self.events:
             return None
-        return ApiEndpoint(method=decl.method, path=decl.path, event=self.events[decl.event.text], service=service, doc=decl.doc, span=decl.span)
+        return ApiEndpoint(
+            method=decl.method,
+            path=decl.path,
+            event=self.events[decl.event.text],
+            service=service,
+            doc=decl.doc,
+            span=decl.span,
+        )
 
     def _handler(self, member: ast.ServiceMember, service: str, publishes: tuple[Event, ...]) -> Handler | None:
         if isinstance(member, ast.HandlesDecl):
             if self.symbols.lookup(member.command, "command") is None or member.command.text not in self.commands:
                 return None
             command = self.commands[member.command.text]
-            return self._build(member, service, snake_case(command.name), "command", command, command.replies, publishes)
+            return self._build(
+                member, service, snake_case(command.name), "command", command, command.replies, publishes
+            )
         if isinstance(member, ast.OnDecl):
             if self.symbols.lookup(member.event, "event") is None or member.event.text not in self.events:
                 return None
-            return self._build(member, service, member.handler.text, "event", self.events[member.event.text], publishes, publishes)
+            return self._build(
+                member, service, member.handler.text, "event", self.events[member.event.text], publishes, publishes
+            )
         return None
 
-    def _build(self, member: ast.HandlesDecl | ast.OnDecl, service: str, name: str, trigger: str, message: Event | Command, outputs: tuple[Event, ...], publishes: tuple[Event, ...]) -> Handler:
+    def _build(
+        self,
+        member: ast.HandlesDecl | ast.OnDecl,
+        service: str,
+        name: str,
+        trigger: str,
+        message: Event | Command,
+        outputs: tuple[Event, ...],
+        publishes: tuple[Event, ...],
+    ) -> Handler:
         options = member.body.options if member.body else ()
         layer = self.delivery.layer(options)
         policy = self.delivery.delivery(layer, message.fields, message.name)
         if layer.emits is not None:
             outputs = self._emits(layer, service, publishes, trigger == "command", outputs)
-        return Handler(name=name, service=service, trigger=trigger, input=message, outputs=outputs, policy=policy, doc=member.doc, span=member.span)
+        return Handler(
+            name=name,
+            service=service,
+            trigger=trigger,
+            input=message,
+            outputs=outputs,
+            policy=policy,
+            doc=member.doc,
+            span=member.span,
+        )
 
-    def _emits(self, layer: Layer, service: str, publishes: tuple[Event, ...], is_command: bool, replies: tuple[Event, ...]) -> tuple[Event, ...]:
+    def _emits(
+        self, layer: Layer, service: str, publishes: tuple[Event, ...], is_command: bool, replies: tuple[Event, ...]
+    ) -> tuple[Event, ...]:
         assert layer.emits is not None
         allowed = {e.name for e in publishes}
         emitted = self.events_of(layer.emits.events)
         for name in layer.emits.events:
             if name.text in self.events and name.text not in allowed:
-                self.report.add("emits-not-published", f"`{name.text}` is emitted here but `{service}` does not publish it", name.span, f"add `{name.text}` to `publishes` of `{service}`")
+                self.report.add(
+                    "emits-not-published",
+                    f"`{name.text}` is emitted here but `{service}` does not publish it",
+                    name.span,
+                    f"add `{name.text}` to `publishes` of `{service}`",
+                )
         extra = tuple(e for e in emitted if e.name in allowed)
         return replies + tuple(e for e in extra if e not in replies) if is_command else extra
 
     def external(self, decl: ast.ExternalDecl) -> External:
         pub = tuple(n for m in decl.members if isinstance(m, ast.PublishesDecl) for n in m.events)
         con = tuple(n for m in decl.members if isinstance(m, ast.ConsumesDecl) for n in m.events)
-        return External(name=decl.name.text, publishes=self.events_of(pub), consumes=self.events_of(con), doc=decl.doc, span=decl.span, name_span=decl.name.span)
+        return External(
+            name=decl.name.text,
+            publishes=self.events_of(pub),
+            consumes=self.events_of(con),
+            doc=decl.doc,
+            span=decl.span,
+            name_span=decl.name.span,
+        )

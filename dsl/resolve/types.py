@@ -74,14 +74,18 @@ class TypeResolver:
         if name in self._in_progress:
             chain = " -> ".join(self._in_progress[self._in_progress.index(name) :] + [name])
             self.report.add(
-                "recursive-type", f"type `{name}` contains itself ({chain})", (used_at or decl.name).span,
+                "recursive-type",
+                f"type `{name}` contains itself ({chain})",
+                (used_at or decl.name).span,
                 "payloads are finite trees: refer to the inner item by its id instead",
             )
             return None
         if self._depth >= MAX_PAYLOAD_DEPTH:
             self.report.add(
-                "nesting-too-deep", f"payloads that contain `{name}` nest more than {MAX_PAYLOAD_DEPTH} levels deep ({self._in_progress[0]} -> ... -> {name})",
-                (used_at or decl.name).span, "flatten the payload: refer to inner items by id",
+                "nesting-too-deep",
+                f"payloads that contain `{name}` nest more than {MAX_PAYLOAD_DEPTH} levels deep ({self._in_progress[0]} -> ... -> {name})",
+                (used_at or decl.name).span,
+                "flatten the payload: refer to inner items by id",
             )
             return None
         self._in_progress.append(name)
@@ -97,16 +101,28 @@ class TypeResolver:
         name = decl.name.text
         if name not in self.enums:
             members = self._enum_members(decl)
-            self.enums[name] = EnumType(name=name, members=members, doc=decl.doc, span=decl.span, name_span=decl.name.span)
+            self.enums[name] = EnumType(
+                name=name, members=members, doc=decl.doc, span=decl.span, name_span=decl.name.span
+            )
         return self.enums[name]
 
     def _enum_members(self, decl: ast.EnumDecl) -> tuple[EnumMember, ...]:
         if not decl.members:
-            self.report.add("empty-enum", f"enum `{decl.name.text}` has no members", decl.name.span, "list its values: `enum Status { pending shipped }`")
+            self.report.add(
+                "empty-enum",
+                f"enum `{decl.name.text}` has no members",
+                decl.name.span,
+                "list its values: `enum Status { pending shipped }`",
+            )
         seen: dict[str, ast.EnumMember] = {}
         for m in decl.members:
             if m.name.text in seen:
-                self.report.add("duplicate-name", f"enum member `{m.name.text}` is listed twice", m.name.span, f"first listed at {where(seen[m.name.text].span)}")
+                self.report.add(
+                    "duplicate-name",
+                    f"enum member `{m.name.text}` is listed twice",
+                    m.name.span,
+                    f"first listed at {where(seen[m.name.text].span)}",
+                )
             seen.setdefault(m.name.text, m)
         return tuple(EnumMember(name=m.name.text, doc=m.doc, span=m.span) for m in seen.values())
 
@@ -114,7 +130,12 @@ class TypeResolver:
         out: dict[str, Field] = {}
         for f in fields:
             if f.name.text in out:
-                self.report.add("duplicate-name", f"field `{f.name.text}` is declared twice", f.name.span, f"first declared at {where(out[f.name.text].span)}")
+                self.report.add(
+                    "duplicate-name",
+                    f"field `{f.name.text}` is declared twice",
+                    f.name.span,
+                    f"first declared at {where(out[f.name.text].span)}",
+                )
                 continue
             resolved = self.type_ref(f.type)
             if resolved is None:
@@ -147,7 +168,12 @@ class TypeResolver:
     def _map(self, expr: ast.MapType) -> TypeRef | None:
         key = self.type_ref(expr.key)
         if key is not None and key != _SCALAR_REFS["string"]:
-            self.report.add("invalid-map-key", f"map keys must be `string`, not `{describe(key)}`", expr.key.span, "JSON object keys are strings")
+            self.report.add(
+                "invalid-map-key",
+                f"map keys must be `string`, not `{describe(key)}`",
+                expr.key.span,
+                "JSON object keys are strings",
+            )
         value = self.type_ref(expr.value)
         return MapRef(value=value) if value else None
 
@@ -157,7 +183,12 @@ class TypeResolver:
         decl = self.symbols.decls.get(name.text)
         if decl is None:
             hint = did_you_mean(name.text, [*SCALARS, *self.symbols.names_of(("type", "enum"))])
-            self.report.add("undefined-name", f"undefined type `{name.text}`", name.span, hint or f"declare `type {name.text} {{ ... }}` or use a built-in type")
+            self.report.add(
+                "undefined-name",
+                f"undefined type `{name.text}`",
+                name.span,
+                hint or f"declare `type {name.text} {{ ... }}` or use a built-in type",
+            )
             return None
         if isinstance(decl, ast.TypeDecl):
             record = self.record(decl, name)
@@ -175,7 +206,12 @@ class TypeResolver:
         written: dict[str, ast.Constraint] = {}
         for c in f.constraints:
             if c.name.text in written:
-                self.report.add("duplicate-clause", f"`{c.name.text}` is given twice", c.span, f"keep one; the first is `{_shown(written[c.name.text])}`")
+                self.report.add(
+                    "duplicate-clause",
+                    f"`{c.name.text}` is given twice",
+                    c.span,
+                    f"keep one; the first is `{_shown(written[c.name.text])}`",
+                )
                 continue
             written[c.name.text] = c
             if self._constraint_fits(c, base):
@@ -195,7 +231,12 @@ class TypeResolver:
             lo, hi = values.get(low), values.get(high)
             if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
                 span = written[low].span.to(written[high].span)
-                self.report.add("constraint-mismatch", f"`{low} {lo}` is above `{high} {hi}`: no value fits", span, "swap the bounds")
+                self.report.add(
+                    "constraint-mismatch",
+                    f"`{low} {lo}` is above `{high} {hi}`: no value fits",
+                    span,
+                    "swap the bounds",
+                )
 
     def _constraint_fits(self, c: ast.Constraint, t: TypeRef) -> bool:
         name = c.name.text
@@ -207,15 +248,25 @@ class TypeResolver:
         if name in ("min", "max"):
             ok, need = scalar in _NUMERIC and not isinstance(c.value, str), "a number on an int, float or decimal field"
         elif name == "pattern":
-            ok, need = scalar is Scalar.STRING and isinstance(c.value, str), "a quoted regular expression on a string field"
+            ok, need = (
+                scalar is Scalar.STRING and isinstance(c.value, str),
+                "a quoted regular expression on a string field",
+            )
         else:
             sized = scalar in _SIZED or isinstance(t, (ListRef, MapRef))
-            ok, need = sized and isinstance(c.value, int) and c.value >= 0, "a whole number on a string, bytes, list or map field"
+            ok, need = (
+                sized and isinstance(c.value, int) and c.value >= 0,
+                "a whole number on a string, bytes, list or map field",
+            )
         if not ok:
-            self.report.add("constraint-mismatch", f"`{name}` does not fit this field", c.span, f"`{name}` takes {need}")
+            self.report.add(
+                "constraint-mismatch", f"`{name}` does not fit this field", c.span, f"`{name}` takes {need}"
+            )
         return ok
 
-    def message_fields(self, decl: ast.EventDecl | ast.CommandDecl) -> tuple[tuple[Field, ...], Field | None, Field | None]:
+    def message_fields(
+        self, decl: ast.EventDecl | ast.CommandDecl
+    ) -> tuple[tuple[Field, ...], Field | None, Field | None]:
         """Fields, key field and ordering field of an event or command."""
         fields = self.fields(tuple(m for m in decl.members if isinstance(m, ast.Field)))
         key = self._clause_field(decl, ast.KeyClause, "key", fields)
@@ -223,11 +274,20 @@ class TypeResolver:
         return fields, key, ordered
 
     def _clause_field(
-        self, decl: ast.EventDecl | ast.CommandDecl, kind: type[ast.KeyClause] | type[ast.OrderedClause], label: str, fields: tuple[Field, ...]
+        self,
+        decl: ast.EventDecl | ast.CommandDecl,
+        kind: type[ast.KeyClause] | type[ast.OrderedClause],
+        label: str,
+        fields: tuple[Field, ...],
     ) -> Field | None:
         clauses: list[ast.KeyClause | ast.OrderedClause] = [m for m in decl.members if isinstance(m, kind)]
         for extra in clauses[1:]:
-            self.report.add("duplicate-clause", f"`{label}` is declared more than once", extra.span, f"keep one; the first is at {where(clauses[0].span)}")
+            self.report.add(
+                "duplicate-clause",
+                f"`{label}` is declared more than once",
+                extra.span,
+                f"keep one; the first is at {where(clauses[0].span)}",
+            )
         if not clauses:
             return None
         return self.key_field(clauses[0].field, fields, label, decl.name.text)
@@ -235,8 +295,16 @@ class TypeResolver:
     def key_field(self, name: ast.Name, fields: tuple[Field, ...], label: str, owner: str) -> Field | None:
         found = next((f for f in fields if f.name == name.text), None)
         if found is None:
-            hint = did_you_mean(name.text, [f.name for f in fields]) or f"declare `{name.text}` in `{owner}` or name one of its fields"
-            self.report.add("key-field-missing", f"`{label}` names `{name.text}`, which is not a field of `{owner}`", name.span, hint)
+            hint = (
+                did_you_mean(name.text, [f.name for f in fields])
+                or f"declare `{name.text}` in `{owner}` or name one of its fields"
+            )
+            self.report.add(
+                "key-field-missing",
+                f"`{label}` names `{name.text}`, which is not a field of `{owner}`",
+                name.span,
+                hint,
+            )
             return None
         if not is_key_type(found.type):
             self.report.add(
@@ -250,7 +318,15 @@ class TypeResolver:
 
     def event(self, decl: ast.EventDecl) -> Event:
         fields, key, ordered = self.message_fields(decl)
-        return Event(name=decl.name.text, fields=fields, key=key, ordered_by=ordered, doc=decl.doc, span=decl.span, name_span=decl.name.span)
+        return Event(
+            name=decl.name.text,
+            fields=fields,
+            key=key,
+            ordered_by=ordered,
+            doc=decl.doc,
+            span=decl.span,
+            name_span=decl.name.span,
+        )
 
     def command(self, decl: ast.CommandDecl, events: dict[str, Event]) -> Command:
         fields, key, ordered = self.message_fields(decl)
@@ -259,7 +335,16 @@ class TypeResolver:
             target = self.symbols.lookup(reply, "event")
             if target is not None and reply.text in events:
                 replies.append(events[reply.text])
-        return Command(name=decl.name.text, fields=fields, key=key, ordered_by=ordered, replies=tuple(replies), doc=decl.doc, span=decl.span, name_span=decl.name.span)
+        return Command(
+            name=decl.name.text,
+            fields=fields,
+            key=key,
+            ordered_by=ordered,
+            replies=tuple(replies),
+            doc=decl.doc,
+            span=decl.span,
+            name_span=decl.name.span,
+        )
 
 
 def _shown(c: ast.Constraint) -> str:

@@ -58,7 +58,11 @@ def _has_error_within(blocks: list[Span], errors: ErrorIndex) -> bool:
 
 
 def _within(inner: Span, outer: Span) -> bool:
-    return inner.file == outer.file and (outer.line, outer.column) <= inner.start and (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
+    return (
+        inner.file == outer.file
+        and (outer.line, outer.column) <= inner.start
+        and (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
+    )
 
 
 def _not_idempotent(ctx: RuleContext, handler: Handler) -> None:

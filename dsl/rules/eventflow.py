@@ -141,7 +141,10 @@ def check_cycles(ctx: RuleContext) -> None:
         loop = sorted(component)
         if len(loop) == 1 and loop[0] not in graph[loop[0]]:
             continue
-        first = min((via[(a, b)] for a in component for b in graph[a] if b in component and (a, b) in via), key=lambda s: (s.file, s.line, s.column))
+        first = min(
+            (via[(a, b)] for a in component for b in graph[a] if b in component and (a, b) in via),
+            key=lambda s: (s.file, s.line, s.column),
+        )
         ctx.report.add(
             "event-cycle",
             f"events feed back into themselves through handlers: {' -> '.join(loop + [loop[0]])}",

@@ -61,7 +61,12 @@ def check_literals(ctx: RuleContext) -> None:
             _check_repeats(ctx, block)
         for duration in _durations(module):
             if duration.millis == 0:
-                ctx.report.add("non-positive-duration", f"duration `{duration.text}` is zero", duration.span, "durations must be positive")
+                ctx.report.add(
+                    "non-positive-duration",
+                    f"duration `{duration.text}` is zero",
+                    duration.span,
+                    "durations must be positive",
+                )
 
 
 def _check_version(ctx: RuleContext, header: ast.Header) -> None:
@@ -76,12 +81,27 @@ def _check_version(ctx: RuleContext, header: ast.Header) -> None:
 
 def _check_retry(ctx: RuleContext, option: ast.RetryOption) -> None:
     if option.attempts < 1:
-        ctx.report.add("attempts-below-one", f"`retry {option.attempts}` allows no attempt at all", option.span, "`retry N` counts every try including the first; use `retry 1` for no retries")
+        ctx.report.add(
+            "attempts-below-one",
+            f"`retry {option.attempts}` allows no attempt at all",
+            option.span,
+            "`retry N` counts every try including the first; use `retry 1` for no retries",
+        )
     b = option.backoff
     if b and b.maximum and b.maximum.millis < b.initial.millis:
-        ctx.report.add("backoff-range-reversed", f"backoff range `{b.initial.text}..{b.maximum.text}` starts above its end", b.initial.span.to(b.maximum.span), f"write `{b.maximum.text}..{b.initial.text}`")
+        ctx.report.add(
+            "backoff-range-reversed",
+            f"backoff range `{b.initial.text}..{b.maximum.text}` starts above its end",
+            b.initial.span.to(b.maximum.span),
+            f"write `{b.maximum.text}..{b.initial.text}`",
+        )
     if b and b.maximum and b.kind.text == "fixed":
-        ctx.report.add("unknown-backoff", "a fixed backoff waits one duration, not a range", b.span, f"write `backoff fixed {b.initial.text}` or `backoff exponential {b.initial.text}..{b.maximum.text}`")
+        ctx.report.add(
+            "unknown-backoff",
+            "a fixed backoff waits one duration, not a range",
+            b.span,
+            f"write `backoff fixed {b.initial.text}` or `backoff exponential {b.initial.text}..{b.maximum.text}`",
+        )
 
 
 _ONCE_PER_BLOCK = {
@@ -105,7 +125,12 @@ def _check_repeats(ctx: RuleContext, block: tuple[ast.Option, ...]) -> None:
             continue
         if type(option) in first:
             earlier = first[type(option)].span
-            ctx.report.add("duplicate-clause", f"`{label}` is set twice in this block; the second one wins", option.span, f"keep one; the first is at line {earlier.line}")
+            ctx.report.add(
+                "duplicate-clause",
+                f"`{label}` is set twice in this block; the second one wins",
+                option.span,
+                f"keep one; the first is at line {earlier.line}",
+            )
         first.setdefault(type(option), option)
 
 
@@ -121,4 +146,9 @@ def check_patterns(ctx: RuleContext) -> None:
             try:
                 re.compile(pattern)
             except (re.error, OverflowError, RecursionError) as err:
-                ctx.report.add("constraint-mismatch", f"`pattern` of `{decl.name}.{f.name}` is not a valid regular expression: {err}", f.span, "write a Python/ECMAScript regular expression, e.g. \"^[A-Z]{3}$\"")
+                ctx.report.add(
+                    "constraint-mismatch",
+                    f"`pattern` of `{decl.name}.{f.name}` is not a valid regular expression: {err}",
+                    f.span,
+                    'write a Python/ECMAScript regular expression, e.g. "^[A-Z]{3}$"',
+                )

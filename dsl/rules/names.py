@@ -30,19 +30,31 @@ SAGA_ERROR_NAMES = frozenset({"AttemptsExhausted"})
 
 def _reserved(ctx: RuleContext, name: str, span: Span, what: str) -> None:
     if name in PYTHON_RESERVED or name in PYTHON_SHADOWED:
-        ctx.report.add("reserved-name", f"{what} `{name}` cannot be used: it is a reserved name in generated Python", span, f"rename it, e.g. `{name}_value`" if what == "field" else "rename it")
+        ctx.report.add(
+            "reserved-name",
+            f"{what} `{name}` cannot be used: it is a reserved name in generated Python",
+            span,
+            f"rename it, e.g. `{name}_value`" if what == "field" else "rename it",
+        )
 
 
 def _private(ctx: RuleContext, name: str, span: Span, what: str) -> None:
     if name.startswith("_"):
-        ctx.report.add("reserved-name", f"{what} `{name}` cannot start with an underscore: generated Python would treat it as private", span, "rename it without the leading underscore")
+        ctx.report.add(
+            "reserved-name",
+            f"{what} `{name}` cannot start with an underscore: generated Python would treat it as private",
+            span,
+            "rename it without the leading underscore",
+        )
 
 
 def _python_module(ctx: RuleContext, name: str, span: Span, what: str) -> None:
     """`name` becomes a Python module (`snake_case(name)`): it must be importable."""
     module = snake_case(name)
     if module in PYTHON_KEYWORDS:
-        ctx.report.add("reserved-name", f"{what} `{name}` becomes the Python module `{module}`, a reserved word", span, "rename it")
+        ctx.report.add(
+            "reserved-name", f"{what} `{name}` becomes the Python module `{module}`, a reserved word", span, "rename it"
+        )
 
 
 def _package(ctx: RuleContext) -> None:
@@ -61,7 +73,12 @@ def _package(ctx: RuleContext) -> None:
 def _clash(ctx: RuleContext, seen: dict[str, tuple[str, Span]], ident: str, name: str, span: Span, target: str) -> None:
     first = seen.get(ident)
     if first and first[0] != name:
-        ctx.report.add("name-clash", f"`{name}` and `{first[0]}` both become `{ident}` in {target}", span, f"rename one; `{first[0]}` is at {first[1].file}:{first[1].line}:{first[1].column}")
+        ctx.report.add(
+            "name-clash",
+            f"`{name}` and `{first[0]}` both become `{ident}` in {target}",
+            span,
+            f"rename one; `{first[0]}` is at {first[1].file}:{first[1].line}:{first[1].column}",
+        )
     seen.setdefault(ident, (name, span))
 
 
@@ -93,7 +110,12 @@ def check_target_names(ctx: RuleContext) -> None:
         for h in service.handlers:
             _reserved(ctx, h.name, h.span, "handler")
             if h.name in PYTHON_HANDLER_CLASS_NAMES:
-                ctx.report.add("reserved-name", f"handler `{h.name}` cannot be used: the generated handler class needs that name", h.span, "rename it")
+                ctx.report.add(
+                    "reserved-name",
+                    f"handler `{h.name}` cannot be used: the generated handler class needs that name",
+                    h.span,
+                    "rename it",
+                )
             _private(ctx, h.name, h.span, "handler")
             if not h.name.isidentifier():
                 ctx.report.add("reserved-name", f"handler `{h.name}` is not a valid identifier", h.span)
@@ -107,7 +129,14 @@ def check_target_names(ctx: RuleContext) -> None:
     for decl in payloads:
         fields: dict[str, tuple[str, Span]] = {}
         for f in decl.fields:
-            _clash(ctx, fields, python_field_name(f.name, type_names), f.name, f.span, f"Python attributes of `{decl.name}`")
+            _clash(
+                ctx,
+                fields,
+                python_field_name(f.name, type_names),
+                f.name,
+                f.span,
+                f"Python attributes of `{decl.name}`",
+            )
     for enum in flow.enums:
         _enum_members(ctx, enum)
 
@@ -129,7 +158,10 @@ def cloudformation_ids(flow: Flow) -> list[tuple[str, str, Span]]:
             base = api_resource_base(api.method, api.path)
             ids += [(base + suffix, f"`{api.route}`", api.span) for suffix in API_RESOURCE_SUFFIXES]
     for saga in flow.sagas:
-        ids += [(saga_resource_base(saga.name) + suffix, f"saga {saga.name}", saga.span) for suffix in SAGA_RESOURCE_SUFFIXES]
+        ids += [
+            (saga_resource_base(saga.name) + suffix, f"saga {saga.name}", saga.span)
+            for suffix in SAGA_RESOURCE_SUFFIXES
+        ]
     return ids
 
 
@@ -143,7 +175,12 @@ def _check_logical_ids(ctx: RuleContext) -> None:
             _clash(ctx, {ident: first}, ident, element, span, "CloudFormation logical IDs")
         if len(ident) > MAX_LOGICAL_ID and (element, "") not in reported:
             reported.add((element, ""))
-            ctx.report.add("name-too-long", f"`{element}` makes a CloudFormation logical ID longer than {MAX_LOGICAL_ID} characters", span, "shorten its names")
+            ctx.report.add(
+                "name-too-long",
+                f"`{element}` makes a CloudFormation logical ID longer than {MAX_LOGICAL_ID} characters",
+                span,
+                "shorten its names",
+            )
 
 
 def check_duplicate_routes(ctx: RuleContext) -> None:
@@ -152,5 +189,10 @@ def check_duplicate_routes(ctx: RuleContext) -> None:
         for api in service.apis:
             first = seen.get(api.route)
             if first:
-                ctx.report.add("duplicate-name", f"`{api.route}` is declared twice", api.span, f"first declared at {first.file}:{first.line}:{first.column}")
+                ctx.report.add(
+                    "duplicate-name",
+                    f"`{api.route}` is declared twice",
+                    api.span,
+                    f"first declared at {first.file}:{first.line}:{first.column}",
+                )
             seen.setdefault(api.route, api.span)

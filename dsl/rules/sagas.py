@@ -45,7 +45,12 @@ def check_after_pivot(ctx: RuleContext) -> None:
                 continue
             if step.compensation is not None:
                 where = "is the pivot" if index == saga.pivot_index else "runs after the pivot"
-                ctx.report.add("compensation-after-pivot", f"step `{step.name}` {where}, so its compensation never runs", step.compensation.span, "remove the compensation, or move the pivot")
+                ctx.report.add(
+                    "compensation-after-pivot",
+                    f"step `{step.name}` {where}, so its compensation never runs",
+                    step.compensation.span,
+                    "remove the compensation, or move the pivot",
+                )
             if index > saga.pivot_index and not step.action.handler.policy.idempotent:
                 ctx.report.add(
                     "after-pivot-not-idempotent",
@@ -74,7 +79,12 @@ def check_replies_and_outcomes(ctx: RuleContext) -> None:
                     )
         if saga.on_completed is None or (saga.on_compensated is None and saga.compensable_steps):
             missing = "completed" if saga.on_completed is None else "compensated"
-            ctx.report.add("missing-outcome", f"saga `{saga.name}` emits nothing when it is {missing}", saga.name_span, f"add `on {missing} emit EVENT`")
+            ctx.report.add(
+                "missing-outcome",
+                f"saga `{saga.name}` emits nothing when it is {missing}",
+                saga.name_span,
+                f"add `on {missing} emit EVENT`",
+            )
 
 
 def check_step_inputs(ctx: RuleContext) -> None:

@@ -50,7 +50,11 @@ def check_saga_timeouts(ctx: RuleContext) -> None:
                 f"use `timeout {format_ms(need)}` or more, or shorten the steps' retries",
             )
         if saga.timeout_ms > WORKFLOW_LIMIT_MS:
-            ctx.report.add("target-limit", f"saga `{saga.name}` times out after {format_ms(saga.timeout_ms)}; a Step Functions workflow runs at most a year", saga.timeout_span)
+            ctx.report.add(
+                "target-limit",
+                f"saga `{saga.name}` times out after {format_ms(saga.timeout_ms)}; a Step Functions workflow runs at most a year",
+                saga.timeout_span,
+            )
 
 
 def check_target_limits(ctx: RuleContext) -> None:
@@ -65,4 +69,9 @@ def check_target_limits(ctx: RuleContext) -> None:
                 "split the work into smaller steps, or use a saga",
             )
         elif policy.attempts * policy.timeout_ms * 6 > QUEUE_RETENTION_LIMIT_MS:
-            ctx.report.add("target-limit", f"`{handler.service}.{handler.name}` retries longer than an SQS queue keeps a message (14d)", policy.retry_span or span, "use fewer attempts")
+            ctx.report.add(
+                "target-limit",
+                f"`{handler.service}.{handler.name}` retries longer than an SQS queue keeps a message (14d)",
+                policy.retry_span or span,
+                "use fewer attempts",
+            )

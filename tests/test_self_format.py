@@ -1,0 +1,16 @@
+"""flowgen's own code is black-formatted (configuration in pyproject.toml), as the code it generates is."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_flowgen_itself_is_black_clean() -> None:
+    folders = ["dsl", "codegen", "grammar", "tests", "benchmarks"]
+    result = subprocess.run(
+        [sys.executable, "-m", "black", "--check", *folders], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
