@@ -75,6 +75,21 @@ class EnumRef(Frozen):
 TypeRef = Union[ScalarRef, ListRef, MapRef, OptionalRef, RecordRef, EnumRef]
 
 
+def type_text(t: TypeRef) -> str:
+    """A type as the spec spells it: `list<LineItem>`, `map<string, int>`, `Money?`."""
+    if isinstance(t, ScalarRef):
+        return t.scalar.value
+    if isinstance(t, ListRef):
+        return f"list<{type_text(t.item)}>"
+    if isinstance(t, MapRef):
+        return f"map<string, {type_text(t.value)}>"
+    if isinstance(t, OptionalRef):
+        return f"{type_text(t.inner)}?"
+    if isinstance(t, RecordRef):
+        return t.record.name
+    return t.enum.name
+
+
 class Constraints(Frozen):
     minimum: int | float | None = None
     maximum: int | float | None = None

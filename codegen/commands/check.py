@@ -6,7 +6,7 @@ import argparse
 import json
 
 from codegen.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
-from codegen.specfiles import InputError, find_specs, load_config, use_color
+from codegen.specfiles import specs_or_error, use_color
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,12 +21,9 @@ def run(args: argparse.Namespace) -> int:
     from dsl.compiler import check_file
     from dsl.diagnostics import render_text, to_json
 
-    try:
-        specs = find_specs(args.paths or list(load_config().specs) or ["."])
-    except InputError as err:
-        return fail(str(err))
-    if not specs:
-        return fail("no .flow files found")
+    specs = specs_or_error(args.paths)
+    if isinstance(specs, str):
+        return fail(specs)
     diagnostics = []
     sources: dict[str, str] = {}
     unreadable = False

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from codegen.cli import EXIT_FAILED, EXIT_OK, fail
-from codegen.specfiles import InputError, find_specs, load_config, use_color
+from codegen.specfiles import specs_or_error, use_color
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,12 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from dsl.loader import display_path, read_source
     from dsl.parser import parse
 
-    try:
-        specs = find_specs(args.paths or list(load_config().specs) or ["."])
-    except InputError as err:
-        return fail(str(err))
-    if not specs:
-        return fail("no .flow files found")
+    specs = specs_or_error(args.paths)
+    if isinstance(specs, str):
+        return fail(specs)
     check = args.check or args.diff
     changed, broken = [], 0
     for spec in specs:

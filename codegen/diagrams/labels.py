@@ -7,7 +7,7 @@ in `codegen.escape`.
 from __future__ import annotations
 
 from dsl.durations import format_ms
-from dsl.model import DeliveryPolicy, Field, ListRef, MapRef, OptionalRef, RecordRef, ScalarRef, TypeRef
+from dsl.model import DeliveryPolicy, Field, type_text
 
 
 def attempts_text(policy: DeliveryPolicy) -> str:
@@ -41,21 +41,6 @@ def delivery_lines(policy: DeliveryPolicy) -> tuple[str, ...]:
     """What an edge into a handler says: attempts and backoff, timeout, dead-letter queue."""
     second = timeout_text(policy.timeout_ms) + (", DLQ" if policy.dlq else "")
     return (attempts_text(policy), second)
-
-
-def type_text(ref: TypeRef) -> str:
-    """A payload type as written in the spec: `list<LineItem>`, `Money?`."""
-    if isinstance(ref, ScalarRef):
-        return ref.scalar.value
-    if isinstance(ref, ListRef):
-        return f"list<{type_text(ref.item)}>"
-    if isinstance(ref, MapRef):
-        return f"map<string, {type_text(ref.value)}>"
-    if isinstance(ref, OptionalRef):
-        return f"{type_text(ref.inner)}?"
-    if isinstance(ref, RecordRef):
-        return ref.record.name
-    return ref.enum.name
 
 
 def field_text(field: Field) -> str:

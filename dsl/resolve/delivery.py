@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dsl import ast
-from dsl.model import Backoff, DeliveryPolicy, Field, Idempotency, Policy
+from dsl.model import Backoff, DeliveryPolicy, Field, Idempotency, Policy, type_text
 from dsl.resolve.symbols import Symbols, did_you_mean, where
 from dsl.source import Span
 
@@ -161,7 +161,7 @@ class DeliveryResolver:
         return DeliveryPolicy(**kwargs)
 
     def _idempotency(self, opt: ast.IdempotentOption, fields: tuple[Field, ...], owner: str) -> Idempotency | None:
-        from dsl.resolve.types import is_key_type, describe
+        from dsl.resolve.types import is_key_type
 
         found = next((f for f in fields if f.name == opt.field.text), None)
         if found is None:
@@ -176,7 +176,7 @@ class DeliveryResolver:
         if not is_key_type(found.type):
             self.report.add(
                 "key-not-scalar",
-                f"`idempotent by` field `{found.name}` is `{describe(found.type)}`, which cannot identify a message",
+                f"`idempotent by` field `{found.name}` is `{type_text(found.type)}`, which cannot identify a message",
                 opt.field.span,
                 "use a required scalar field such as a uuid, string or int",
             )

@@ -20,6 +20,7 @@ from dsl.model import (
     Scalar,
     ScalarRef,
     TypeRef,
+    type_text,
 )
 from dsl.resolve.symbols import SCALARS, Symbols, did_you_mean, where
 
@@ -39,20 +40,6 @@ def is_key_type(t: TypeRef) -> bool:
     if isinstance(t, EnumRef):
         return True
     return isinstance(t, ScalarRef) and t.scalar not in (Scalar.BYTES, Scalar.FLOAT)
-
-
-def describe(t: TypeRef) -> str:
-    if isinstance(t, ScalarRef):
-        return t.scalar.value
-    if isinstance(t, ListRef):
-        return f"list<{describe(t.item)}>"
-    if isinstance(t, MapRef):
-        return f"map<string, {describe(t.value)}>"
-    if isinstance(t, OptionalRef):
-        return f"{describe(t.inner)}?"
-    if isinstance(t, RecordRef):
-        return t.record.name
-    return t.enum.name
 
 
 class TypeResolver:
@@ -170,7 +157,7 @@ class TypeResolver:
         if key is not None and key != _SCALAR_REFS["string"]:
             self.report.add(
                 "invalid-map-key",
-                f"map keys must be `string`, not `{describe(key)}`",
+                f"map keys must be `string`, not `{type_text(key)}`",
                 expr.key.span,
                 "JSON object keys are strings",
             )
@@ -309,7 +296,7 @@ class TypeResolver:
         if not is_key_type(found.type):
             self.report.add(
                 "key-not-scalar",
-                f"`{label}` field `{name.text}` is `{describe(found.type)}`, which cannot identify a message",
+                f"`{label}` field `{name.text}` is `{type_text(found.type)}`, which cannot identify a message",
                 name.span,
                 "use a required scalar field such as a uuid, string or int",
             )

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dsl import ast
-from dsl.model import Field, SagaStep, StepCall
-from dsl.resolve.types import describe
+from dsl.model import Field, SagaStep, StepCall, type_text
 from dsl.rules import RuleContext
 
 
@@ -117,7 +116,7 @@ def _check_call(ctx: RuleContext, trigger: str, step: SagaStep, call: StepCall, 
         elif source.type != f.type:
             ctx.report.add(
                 "step-field-unavailable",
-                f"step `{step.name}` sends `{call.command.name}`, whose field `{f.name}` is `{describe(f.type)}`, but the saga has it as `{describe(source.type)}`",
+                f"step `{step.name}` sends `{call.command.name}`, whose field `{f.name}` is `{type_text(f.type)}`, but the saga has it as `{type_text(source.type)}`",
                 call.span,
                 f"give `{f.name}` the same type in both places",
             )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from codegen.diagrams.labels import attempts_text, idempotency_text, timeout_text, type_text
+from codegen.diagrams.labels import attempts_text, idempotency_text, timeout_text
 from codegen.targets.review.html import Child, Html, anchor, el, table
 from codegen.trace import trace_rows
 from dsl.diagnostics import Diagnostic
-from dsl.model import Constraints, EnumType, Event, Field, Flow, Handler, Record, Saga, SagaStep, Service
+from dsl.model import Constraints, EnumType, Event, Field, Flow, Handler, Record, Saga, SagaStep, Service, type_text
 from dsl.source import Span
 
 
