@@ -35,10 +35,10 @@ def run(args: argparse.Namespace) -> int:
     if flow is None:
         return EXIT_FAILED
     try:
-        build_view(flow, args.view)
+        diagram = build_view(flow, args.view)
     except UnknownView as err:
         return fail(str(err))
-    text = view_source(flow, args.view, "dot" if fmt in ("svg", "png") else fmt)
+    text = view_source(flow, args.view, "dot" if fmt in ("svg", "png") else fmt, diagram=diagram)
     if fmt in ("dot", "mermaid"):
         return _emit(text.encode("utf-8"), args.output)
     try:

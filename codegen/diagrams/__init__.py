@@ -55,16 +55,19 @@ def _suggest(name: str, known: list[str], prefix: str = "") -> str:
     return f"; did you mean `{prefix}{close[0]}`?"
 
 
-def view_source(flow: Flow, view: str, fmt: str, header: str = "") -> str:
-    """The text of a view as `dot` or `mermaid` (a saga is a sequence diagram in Mermaid)."""
+def view_source(flow: Flow, view: str, fmt: str, header: str = "", diagram: Diagram | None = None) -> str:
+    """The text of a view as `dot` or `mermaid` (a saga is a sequence diagram in Mermaid).
+
+    Callers that already built the view pass it as `diagram`, so it is built once.
+    """
     from codegen.diagrams.dot import to_dot
     from codegen.diagrams.mermaid import flowchart, saga_sequence
 
-    diagram = build_view(flow, view)
-    if fmt == "dot":
-        return to_dot(diagram, header)
-    saga = find_saga(flow, view)
-    return saga_sequence(saga, header) if saga is not None else flowchart(diagram, header)
+    saga = find_saga(flow, view) if fmt != "dot" else None
+    if saga is not None:
+        return saga_sequence(saga, header)
+    diagram = diagram or build_view(flow, view)
+    return to_dot(diagram, header) if fmt == "dot" else flowchart(diagram, header)
 
 
 def view_file_stem(view: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from codegen.diagrams import view_file_stem, view_names, view_source
+from codegen.diagrams import build_view, view_file_stem, view_names, view_source
 from codegen.files import GeneratedFile
 from codegen.header import comment_header, html_header
 from codegen.options import GenerateOptions
@@ -26,8 +26,10 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     sections = [html_header(flow), f"# {flow.name} {flow.version}: diagrams\n"]
     for view in view_names(flow):
         stem = view_file_stem(view)
-        mermaid = view_source(flow, view, "mermaid", comment_header(flow, "%%"))
-        files.append(GeneratedFile(folder / f"{stem}.dot", view_source(flow, view, "dot", comment_header(flow, "//"))))
+        diagram = build_view(flow, view)
+        mermaid = view_source(flow, view, "mermaid", comment_header(flow, "%%"), diagram)
+        dot = view_source(flow, view, "dot", comment_header(flow, "//"), diagram)
+        files.append(GeneratedFile(folder / f"{stem}.dot", dot))
         files.append(GeneratedFile(folder / f"{stem}.mmd", mermaid))
         sections.append(f"\n## {view}\n\nGraphviz: [{stem}.dot]({stem}.dot)\n\n```mermaid\n{mermaid}```\n")
     files.append(GeneratedFile(folder / "README.md", "".join(sections)))

@@ -40,13 +40,14 @@ def _figure(flow: Flow, view: str) -> Html:
     caption = (
         _TITLES.get(view) or f"Saga {view.removeprefix('saga:')}: happy path, failures and compensations (red, dashed)"
     )
-    if not build_view(flow, view).nodes:
+    diagram = build_view(flow, view)
+    if not diagram.nodes:
         return el(
             "figure",
             el("figcaption", caption),
             el("p", "Nothing to draw: this flow declares no events, services or external systems.", class_="muted"),
         )
-    svg = render(view_source(flow, view, "dot"), "svg", "the review page").decode("utf-8")
+    svg = render(view_source(flow, view, "dot", diagram=diagram), "svg", "the review page").decode("utf-8")
     return el("figure", el("figcaption", caption), Html(inline_svg(svg)), id=f"diagram-{view.replace(':', '-')}")
 
 
