@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class Scalar(str, Enum):
@@ -435,8 +435,3 @@ def _group_by(items: Iterable[T], key: Callable[[T], str]) -> dict[str, tuple[T,
     for item in items:
         out.setdefault(key(item), []).append(item)
     return {k: tuple(v) for k, v in out.items()}
-
-
-for _model in list(globals().values()):
-    if isinstance(_model, type) and issubclass(_model, BaseModel) and _model is not BaseModel:
-        _model.model_rebuild()

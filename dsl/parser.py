@@ -1,8 +1,8 @@
-"""Text -> syntax AST. The only module that imports lark.
+"""Text -> syntax AST. With `dsl.fastlark`, the only module that imports lark.
 
 The LALR parser builds AST nodes directly while it reduces (an inline
-transformer), so no lark parse tree is ever materialised: parsing a large spec
-costs little more than lark's own parse. Comments never reach the grammar; the
+transformer), so no lark parse tree is ever materialised, and it runs with
+`dsl.fastlark`'s tighter lexer and parser loops (lark's tables, lark's errors). Comments never reach the grammar; the
 lexer hands them to a collector, which attaches `///` blocks to the node that
 starts on the next line and keeps every comment for `fmt`.
 """
@@ -24,6 +24,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from dsl import ast
 from dsl.cache import cache_dir
 from dsl.diagnostics import Reporter
+from dsl.fastlark import PLUGINS as FAST_LARK
 from dsl.source import Span
 from dsl.syntax_errors import describe_unexpected, keyword_as_field
 from dsl.trusted import trusted
@@ -540,6 +541,7 @@ def _get_parser() -> Lark:
             lexer_callbacks={"COMMENT": _on_comment, "DOC_COMMENT": _on_doc_comment},
             maybe_placeholders=False,
             cache=_cache_file(grammar),
+            _plugins=FAST_LARK,
         )
     return _parser
 

@@ -10,7 +10,7 @@ from dsl.trusted import trusted
 class Span(BaseModel):
     """A region of a source file; lines and columns are 1-based, the end is exclusive."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     file: str
     line: int
@@ -37,7 +37,7 @@ class Span(BaseModel):
 class SourceFile(BaseModel):
     """A file's text as read, kept so diagnostics can show the offending line."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     path: str
     text: str

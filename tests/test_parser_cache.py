@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,18 @@ def test_an_unusable_cache_folder_is_ignored(flowgen: Runner, monkeypatch: pytes
     blocker.write_text("not a folder")
     expected = _check(flowgen, monkeypatch, tmp_path / "cache")
     assert _check(flowgen, monkeypatch, blocker / "cache") == expected
+
+
+PARSER_CLASSES = (
+    "from dsl.parser import _get_parser; p = _get_parser(); "
+    "print(type(p.parser.parser).__name__, type(p.parser.parser.parser).__name__, type(p.parser.lexer).__name__)"
+)
+
+
+def test_flowgens_lexer_and_parser_loop_are_used_with_and_without_the_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FLOWGEN_CACHE_DIR", str(tmp_path / "cache"))
+    runs = [subprocess.run([sys.executable, "-c", PARSER_CLASSES], capture_output=True, text=True) for _ in range(2)]
+    assert [r.stdout.split() for r in runs] == [["FastLALRParser", "_FastParser", "FastContextualLexer"]] * 2
+    assert len(list((tmp_path / "cache").iterdir())) == 1, "the second run read the cache the first one wrote"
