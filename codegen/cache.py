@@ -29,7 +29,7 @@ FORMATTED_KEPT = 20_000
 
 def cached_drawing(source: str, fmt: str, draw: Callable[[], bytes]) -> bytes:
     """`draw()`'s result for DOT `source` in `fmt`, from the cache when `dot` drew it before."""
-    tool = _file_identity(shutil.which("dot"))
+    tool = file_identity(shutil.which("dot"))
     if tool is None:  # no `dot`: let `draw` report it
         return draw()
     return _cached("drawings", f"{tool}\0{fmt}", source, draw, DRAWINGS_KEPT)
@@ -42,7 +42,7 @@ def cached_black(source: str, mode: str, format_: Callable[[], str]) -> str:
     cached never loads black at all.
     """
     spec = importlib.util.find_spec("black")
-    tool = _file_identity(spec.origin if spec else None)
+    tool = file_identity(spec.origin if spec else None)
     if tool is None:
         return format_()
     return _cached("black", f"{tool}\0{mode}", source, lambda: format_().encode("utf-8"), FORMATTED_KEPT).decode(
@@ -50,7 +50,7 @@ def cached_black(source: str, mode: str, format_: Callable[[], str]) -> str:
     )
 
 
-def _file_identity(path: str | None) -> str | None:
+def file_identity(path: str | None) -> str | None:
     if path is None:
         return None
     try:
@@ -77,14 +77,14 @@ def _cached(kind: str, tool: str, text: str, compute: Callable[[], bytes], kept:
     except OSError:
         pass
     data = compute()
-    _store(entry, data)
+    store(entry, data)
     if kind not in _pruned:  # once per process, after its first new entry
         _pruned.add(kind)
         _prune(folder, kept)
     return data
 
 
-def _store(entry: Path, data: bytes) -> None:
+def store(entry: Path, data: bytes) -> None:
     try:
         entry.parent.mkdir(exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=entry.parent)

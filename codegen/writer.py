@@ -12,6 +12,9 @@ Guarantees, in order of importance:
 - generated files that the spec no longer produces are removed, unless someone
   edited them since (a per-flow manifest remembers what flowgen wrote, and which
   target wrote it, so `--target python` never removes the other targets' files);
+- a run that changes nothing is cheap: after a clean run `codegen.stamp` records
+  what went in and a digest of every file left behind, and a later run with the
+  same inputs and the same files builds nothing at all;
 - new files get the usual permissions (0666 less the umask); replaced files keep theirs;
 - files are read and written as exact bytes (UTF-8, no newline translation), so a
   merge into a user's file keeps every byte the user wrote.
@@ -56,6 +59,10 @@ class WritePlan:
     contents: dict[PurePosixPath, str] = field(default_factory=dict)
     manifest: dict[str, str] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
+    stamp: str | None = None
+    """This run's inputs stamp (`codegen.stamp`), or None when the next run must not be skipped."""
+    user_digests: dict[str, str] = field(default_factory=dict)
+    """Digests of the user-owned files as this run leaves them."""
 
     @property
     def stale(self) -> list[Change]:
@@ -72,15 +79,20 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def check_relative(rel: PurePosixPath) -> None:
+    """Refuse a path that is not plainly relative and downward (`..`, absolute, empty, odd characters)."""
+    text = str(rel)
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts or text in (".", "") or "\\" in text or "\0" in text:
+        raise UnsafePathError(f"refusing to write {text!r}: not a path inside the output folder")
+
+
 def safe_destination(out_dir: Path, rel: PurePosixPath) -> Path:
     """The absolute destination of `rel`, refusing anything that escapes `out_dir`.
 
     The check runs on the resolved path, so a symlink inside `out_dir` (a folder
     or the file itself) that points outside is refused too.
     """
-    text = str(rel)
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts or text in (".", "") or "\\" in text or "\0" in text:
-        raise UnsafePathError(f"refusing to write {text!r}: not a path inside the output folder")
+    check_relative(rel)
     root = out_dir.resolve()
     dest = (root / Path(*rel.parts)).resolve()
     if dest != root and root not in dest.parents:
@@ -88,29 +100,29 @@ def safe_destination(out_dir: Path, rel: PurePosixPath) -> Path:
     return dest
 
 
-def _manifest_path(out_dir: Path, flow: str) -> Path:
-    return out_dir / MANIFEST_DIR / f"{flow}.json"
+def manifest_relpath(flow: str) -> PurePosixPath:
+    return PurePosixPath(MANIFEST_DIR) / f"{flow}.json"
 
 
-def _read_owners(out_dir: Path, flow: str) -> dict[str, str]:
-    """Which target wrote each file of the manifest (empty for manifests of older flowgens)."""
+def _read_manifest_data(out_dir: Path, flow: str) -> dict[str, object]:
     try:
-        data = json.loads(
-            safe_destination(out_dir, PurePosixPath(MANIFEST_DIR) / f"{flow}.json").read_text(encoding="utf-8")
-        )
+        data = json.loads(safe_destination(out_dir, manifest_relpath(flow)).read_text(encoding="utf-8"))
     except (OSError, ValueError, UnsafePathError):
         return {}
-    owners = data.get("targets", {}) if isinstance(data, dict) else {}
-    return {str(k): str(v) for k, v in owners.items()} if isinstance(owners, dict) else {}
+    return data if isinstance(data, dict) else {}
 
 
-def _read_manifest(out_dir: Path, flow: str) -> dict[str, str]:
-    try:
-        data = json.loads(_manifest_path(out_dir, flow).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    files = data.get("files", {}) if isinstance(data, dict) else {}
-    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+def _strings(value: object) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def read_owners(out_dir: Path, flow: str) -> dict[str, str]:
+    """Which target wrote each file of the manifest (empty for manifests of older flowgens)."""
+    return _strings(_read_manifest_data(out_dir, flow).get("targets"))
+
+
+def read_manifest(out_dir: Path, flow: str) -> dict[str, str]:
+    return _strings(_read_manifest_data(out_dir, flow).get("files"))
 
 
 def _read(path: Path) -> str | None:
@@ -121,11 +133,19 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def plan(flow: str, out_dir: Path, files: list[GeneratedFile], ran: Collection[str] | None = None) -> WritePlan:
+def plan(
+    flow: str,
+    out_dir: Path,
+    files: list[GeneratedFile],
+    ran: Collection[str] | None = None,
+    stamp: str | None = None,
+) -> WritePlan:
     """Decide what writing `files` would do, without touching the disk.
 
     `ran` names the targets that produced `files`; files that other targets wrote
     earlier are left alone. None means `files` is everything the flow produces.
+    `stamp` is the inputs stamp of this run, recorded unless the run has something
+    to tell the user (a conflict, an orphan, a note), which every run must repeat.
     """
     result = WritePlan(flow=flow, out_dir=out_dir)
     seen: set[PurePosixPath] = set()
@@ -144,6 +164,10 @@ def plan(flow: str, out_dir: Path, files: list[GeneratedFile], ran: Collection[s
         else:
             _plan_generated(result, f, existing)
     _plan_removals(result, seen, ran)
+    if stamp is not None and not result.notices:
+        result.stamp = stamp
+    else:
+        result.user_digests.clear()
     return result
 
 
@@ -157,12 +181,18 @@ def _plan_generated(result: WritePlan, f: GeneratedFile, existing: str | None) -
 
 
 def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists: bool) -> None:
-    result.manifest[str(f.path)] = USER_OWNED
+    key = str(f.path)
+    result.manifest[key] = USER_OWNED
     if not exists:
         result.changes.append(Change(f.path, "create", "user-owned: yours to edit"))
         result.contents[f.path] = f.content
+        result.user_digests[key] = _digest(f.content)
         return
-    if existing is None or f.merge is None:
+    if existing is None:  # unreadable as UTF-8: left alone, and never skipped
+        result.changes.append(Change(f.path, "keep-user"))
+        return
+    result.user_digests[key] = _digest(existing)
+    if f.merge is None:
         result.changes.append(Change(f.path, "keep-user"))
         return
     merged = f.merge(existing)
@@ -173,11 +203,12 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
         return
     result.changes.append(Change(f.path, "merge", detail, merged.notes))
     result.contents[f.path] = merged.content
+    result.user_digests[key] = _digest(merged.content)
 
 
 def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collection[str] | None) -> None:
-    old = _read_manifest(result.out_dir, result.flow)
-    old_owners = _read_owners(result.out_dir, result.flow)
+    old = read_manifest(result.out_dir, result.flow)
+    old_owners = read_owners(result.out_dir, result.flow)
     for rel_text, digest in sorted(old.items()):
         rel = PurePosixPath(rel_text)
         if rel in produced:
@@ -262,10 +293,14 @@ def _mode_for(dest: Path) -> int:
 
 
 def _stage_manifest(p: WritePlan) -> Path:
-    data = {"flow": p.flow, "files": dict(sorted(p.manifest.items())), "targets": dict(sorted(p.owners.items()))}
+    data: dict[str, object] = {
+        "flow": p.flow,
+        "files": dict(sorted(p.manifest.items())),
+        "targets": dict(sorted(p.owners.items())),
+    }
     body = json.dumps(data, indent=2) + "\n"
     return _stage(p.out_dir, PurePosixPath(MANIFEST_DIR) / f"{p.flow}.json", body)
 
 
 def manifest_unchanged(p: WritePlan) -> bool:
-    return _read_manifest(p.out_dir, p.flow) == p.manifest and _read_owners(p.out_dir, p.flow) == p.owners
+    return read_manifest(p.out_dir, p.flow) == p.manifest and read_owners(p.out_dir, p.flow) == p.owners

@@ -68,6 +68,7 @@ def _choose_targets(wanted: list[str], known: list[str]) -> list[str] | str:
 def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, config: ProjectConfig) -> int:
     from codegen import writer
     from codegen.options import GenerateOptions
+    from codegen.stamp import inputs_stamp, unchanged_plan
     from codegen.targets import TargetError, all_targets
     from dsl.compiler import check_file
     from dsl.diagnostics import render_text
@@ -94,8 +95,13 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
                 continue
             flow_options = replace(options, warnings=tuple(d for d in r.diagnostics if not d.is_error))
             flow = r.flow.model_copy(update={"path": _project_path(r.path, r.flow.path, config.root)})
+            stamp = inputs_stamp(r.sources, flow.path, targets, out)
+            unchanged = unchanged_plan(out, flow.name, stamp)
+            if unchanged is not None:
+                plans.append(unchanged)
+                continue
             files = [replace(f, target=name) for name in targets for f in registry[name].build(flow, flow_options)]
-            plans.append(writer.plan(flow.name, out, files, ran=targets))
+            plans.append(writer.plan(flow.name, out, files, ran=targets, stamp=stamp))
     except (writer.UnsafePathError, TargetError) as err:
         return fail(str(err), EXIT_FAILED)
     return _report_check(plans) if check else _write(plans)
@@ -124,7 +130,7 @@ def _report_check(plans: list[writer.WritePlan]) -> int:
 
 
 def _write(plans: list[writer.WritePlan]) -> int:
-    from codegen import writer
+    from codegen import stamp, writer
 
     counts: dict[str, int] = {}
     for p in plans:
@@ -132,6 +138,7 @@ def _write(plans: list[writer.WritePlan]) -> int:
             writer.apply(p)
         except OSError as err:
             return fail(f"cannot write to {p.out_dir}: {err}", EXIT_FAILED)
+        stamp.record(p)
         for change in p.changes:
             counts[change.action] = counts.get(change.action, 0) + 1
             if change.action in ("create", "update", "delete", "merge"):

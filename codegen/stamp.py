@@ -1,0 +1,134 @@
+"""Skipping a run with nothing to do: the inputs stamp, and what the last clean run left.
+
+`generate` is a pure function of the spec files (the root and its imports),
+where the spec sits in the project, the targets asked for, the output folder,
+flowgen's own code, the tools whose output it embeds (black's formatting,
+`dot`'s pictures) and the Python running it; and, for the user's own files,
+of what is in them. After a run that had nothing to tell the user, `record`
+keeps the digest of those inputs (the stamp) with a digest of every file the
+run left: generated files, the user's files and the manifest. A later run
+whose stamp and files all match builds nothing (`unchanged_plan`), so an
+unchanged spec costs little more than `check`.
+
+Anything uncertain only means doing the full work: a changed spec or import,
+another flowgen, black or `dot`, any file edited or deleted in the output
+folder, a missing or unreadable record. Records live in flowgen's per-user
+cache folder, not in the project, so the manifest (which teams commit) does not
+change when someone edits their own code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import shutil
+import sys
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path, PurePosixPath
+
+from codegen import writer
+from codegen.cache import file_identity, store
+from dsl.cache import cache_dir
+
+# The packages whose code decides what is generated.
+_PACKAGES = ("grammar", "dsl", "codegen")
+
+
+@cache
+def code_digest() -> str:
+    """A digest of flowgen's own files (code, grammar, templates), as installed or checked out."""
+    digest = hashlib.sha256()
+    for package in _PACKAGES:
+        spec = importlib.util.find_spec(package)
+        folders = list(spec.submodule_search_locations or ()) if spec else []
+        for folder in map(Path, folders):
+            for path in sorted(folder.rglob("*")):
+                if "__pycache__" in path.parts or path.suffix == ".pyc" or not path.is_file():
+                    continue
+                digest.update(f"{package}/{path.relative_to(folder).as_posix()}\0".encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _tools() -> list[str]:
+    black = importlib.util.find_spec("black")
+    return [
+        f"python {sys.version}",
+        f"black {file_identity(black.origin if black else None)}",
+        f"dot {file_identity(shutil.which('dot'))}",
+    ]
+
+
+def inputs_stamp(sources: Mapping[str, str], project_path: str, targets: Iterable[str], out_dir: Path) -> str:
+    """The stamp of one flow's generation: its spec texts (by path), where it sits in the
+    project, the targets, the output folder, flowgen's code and the tools."""
+    digest = hashlib.sha256()
+    parts = [
+        f"flowgen {code_digest()}",
+        *_tools(),
+        f"project path {project_path}",
+        f"targets {','.join(targets)}",
+        f"out {out_dir.resolve()}",
+    ]
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    for path, text in sorted(sources.items()):
+        digest.update(f"source {path}\0".encode("utf-8", "surrogateescape"))
+        digest.update(hashlib.sha256(text.encode("utf-8", "surrogateescape")).digest())
+    return digest.hexdigest()
+
+
+def _record_path(out_dir: Path, flow: str) -> Path | None:
+    folder = cache_dir("stamps")
+    if folder is None:
+        return None
+    key = hashlib.sha256(f"{out_dir.resolve()}\0{flow}".encode("utf-8", "surrogateescape")).hexdigest()
+    return folder / key[:2] / key[2:]
+
+
+def _file_digest(out_dir: Path, rel: str) -> str | None:
+    try:
+        path = PurePosixPath(rel)
+        writer.check_relative(path)  # only read, never written: no need to resolve symlinks
+        return hashlib.sha256(out_dir.joinpath(*path.parts).read_bytes()).hexdigest()
+    except (OSError, writer.UnsafePathError):
+        return None
+
+
+def record(p: writer.WritePlan) -> None:
+    """After `p` was written: remember its stamp and the digest of every file it left."""
+    path = _record_path(p.out_dir, p.flow)
+    if p.stamp is None or path is None:
+        return
+    files = {}
+    for rel, digest in p.manifest.items():
+        files[rel] = p.user_digests.get(rel) if digest == writer.USER_OWNED else digest
+    files[str(writer.manifest_relpath(p.flow))] = _file_digest(p.out_dir, str(writer.manifest_relpath(p.flow)))
+    if any(d is None for d in files.values()):
+        return
+    store(path, json.dumps({"inputs": p.stamp, "files": files}, sort_keys=True).encode("utf-8"))
+
+
+def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | None:
+    """The plan of a run with nothing to do, built without running any target, when the
+    last recorded run had this stamp and every file it left is exactly as it left it;
+    None otherwise (then the targets must run)."""
+    path = _record_path(out_dir, flow)
+    try:
+        recorded = json.loads(path.read_bytes()) if path is not None else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict) or recorded.get("inputs") != stamp or not isinstance(recorded.get("files"), dict):
+        return None
+    if any(_file_digest(out_dir, rel) != digest for rel, digest in sorted(recorded["files"].items())):
+        return None
+    manifest = writer.read_manifest(out_dir, flow)
+    result = writer.WritePlan(
+        flow=flow, out_dir=out_dir, manifest=manifest, owners=writer.read_owners(out_dir, flow), stamp=stamp
+    )
+    for rel, digest in sorted(manifest.items()):
+        action: writer.Action = "keep-user" if digest == writer.USER_OWNED else "unchanged"
+        result.changes.append(writer.Change(PurePosixPath(rel), action))
+    return result
