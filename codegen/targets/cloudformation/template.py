@@ -7,10 +7,10 @@ for it. Rendering sorts keys, so the output is byte-identical across runs.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from codegen import prettyjson
 from dsl.source import Span
 
 Json = dict[str, Any]
@@ -71,7 +71,7 @@ class Template:
         return body
 
     def render(self) -> str:
-        return json.dumps(self.as_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return prettyjson.dumps(self.as_dict()) + "\n"
 
 
 @dataclass(frozen=True)

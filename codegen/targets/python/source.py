@@ -8,6 +8,7 @@ Modules are built as lines and formatted in-process with black.
 
 from __future__ import annotations
 
+import re
 import textwrap
 import unicodedata
 from collections.abc import Iterable
@@ -37,8 +38,14 @@ def _escape_char(ch: str) -> str:
     return ch
 
 
+# Any character `_docstring_body` may have to change.
+_SPECIAL = re.compile('[\\\\"\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
+
+
 def _docstring_body(text: str) -> str:
     """Escape so that no three quotes meet, inside the text or with the closing quotes."""
+    if not _SPECIAL.search(text):
+        return text
     out = []
     for i, ch in enumerate(text):
         if ch == '"' and (i + 1 == len(text) or (i > 0 and text[i - 1] == '"')):
