@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class Run:
     targets: list[str]
     series: dict[str, Series] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    edits: int = 0
 
     def add(self, key: str, measure: Callable[[], Sample]) -> None:
         self.series.setdefault(key, Series()).samples.append(measure())
@@ -64,8 +66,18 @@ class Run:
 
 
 def flowgen_env(cache: Path) -> dict[str, str]:
-    """Run this checkout's flowgen, with its parser cache in `cache`."""
-    return {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "FLOWGEN_CACHE_DIR": str(cache)}
+    """Run this checkout's flowgen, with its caches in `cache`, and with bytecode as an
+    installed flowgen has it (pip compiles on install; see `compile_flowgen`)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "FLOWGEN_CACHE_DIR": str(cache)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def compile_flowgen() -> None:
+    """Byte-compile this checkout, as `pip install` does for an installed flowgen (and for lark,
+    which the floor imports): otherwise every measured process would compile flowgen from source."""
+    folders = [str(ROOT / name) for name in ("grammar", "dsl", "codegen", "benchmarks")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *folders], check=True)
 
 
 def flowgen(*args: str) -> list[str]:
@@ -74,6 +86,10 @@ def flowgen(*args: str) -> list[str]:
 
 def bare_parse(spec: Path) -> list[str]:
     return [sys.executable, str(ROOT / "benchmarks" / "bare_parse.py"), str(GRAMMAR), str(spec)]
+
+
+def flowgen_parse(spec: Path) -> list[str]:
+    return [sys.executable, str(ROOT / "benchmarks" / "flowgen_parse.py"), str(spec)]
 
 
 def node_tools() -> Path:
@@ -111,6 +127,7 @@ def measure_round(run: Run, env: dict[str, str], round_: int) -> None:
     """One sample of every measurement, interleaved so background noise hits all alike."""
     for spec in (run.small, run.large):
         run.add(f"bare/{spec.label}", lambda: measured(bare_parse(spec.path), env, ROOT))
+        run.add(f"parse/{spec.label}", lambda: measured(flowgen_parse(spec.path), env, ROOT))
         run.add(f"check/{spec.label}", lambda: measured(flowgen("check", str(spec.path)), env, ROOT))
     empty_cache = fresh(run.workdir / "empty-cache")
     run.add(
@@ -123,7 +140,8 @@ def measure_round(run: Run, env: dict[str, str], round_: int) -> None:
 
 
 def measure_generate(run: Run, env: dict[str, str], spec: Spec, first: bool) -> None:
-    """generate: the first ever (no output, no caches), into an empty folder, and with nothing changed."""
+    """generate: the first ever (no output, no caches), into an empty folder, with nothing
+    changed, and after a one-line edit of the spec (a copy, edited anew each round)."""
     out = run.workdir / "generated"
     generate = flowgen("generate", str(spec.path), "--out")
     if first:
@@ -135,6 +153,18 @@ def measure_generate(run: Run, env: dict[str, str], spec: Spec, first: bool) -> 
     run.add(f"generate-cold/{spec.label}", lambda: measured(cold, env, ROOT))
     noop = [*generate, str(out / f"warm-{spec.label}")]
     run.add(f"generate-noop/{spec.label}", lambda: measured(noop, env, ROOT))
+    edited = edited_spec(run, spec)
+    edit = flowgen("generate", str(edited), "--out", str(out / f"edit-{spec.label}"))
+    run.add(f"generate-edit/{spec.label}", lambda: measured(edit, env, ROOT))
+
+
+def edited_spec(run: Run, spec: Spec) -> Path:
+    """A copy of `spec` with one comment line that differs from the previous call's."""
+    copy = run.workdir / "edited" / spec.label / spec.path.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    run.edits += 1
+    copy.write_text(spec.path.read_text(encoding="utf-8") + f"// edit {run.edits}\n", encoding="utf-8")
+    return copy
 
 
 def fresh(folder: Path) -> Path:
@@ -144,13 +174,17 @@ def fresh(folder: Path) -> Path:
 
 
 def prepare_warm_outputs(run: Run, env: dict[str, str]) -> dict[Path, int]:
-    """Generate once into the no-op folders; return every file's mtime to prove no-op runs keep them."""
+    """Generate once into the no-op and edit folders; return every no-op file's mtime to
+    prove no-op runs keep them."""
     stamps: dict[Path, int] = {}
     for spec in (run.small, run.large):
         warm = run.workdir / "generated" / f"warm-{spec.label}"
         shutil.rmtree(warm, ignore_errors=True)
         measured(flowgen("generate", str(spec.path), "--out", str(warm)), env, ROOT)
         stamps.update({p: p.stat().st_mtime_ns for p in warm.rglob("*") if p.is_file()})
+        edit = run.workdir / "generated" / f"edit-{spec.label}"
+        shutil.rmtree(edit, ignore_errors=True)
+        measured(flowgen("generate", str(edited_spec(run, spec)), "--out", str(edit)), env, ROOT)
     return stamps
 
 
@@ -181,6 +215,7 @@ def measure_asyncapi(run: Run, env: dict[str, str]) -> None:
 
 
 def benchmark(runs: int, first_runs: int, domains: int, workdir: Path) -> Run:
+    compile_flowgen()
     env = flowgen_env(workdir / "cache")
     small, large = make_specs(workdir, domains)
     for spec in (small, large):
