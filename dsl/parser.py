@@ -52,9 +52,7 @@ class _ParseState:
 
 def _token_span(state: _ParseState, tok: Token) -> Span:
     # lark sets every position attribute on the tokens its lexer makes.
-    return trusted(
-        Span, file=state.path, line=tok.line, column=tok.column, end_line=tok.end_line, end_column=tok.end_column
-    )
+    return Span(state.path, tok.line, tok.column, tok.end_line, tok.end_column)  # type: ignore[arg-type]
 
 
 class _Builder(Transformer[Token, Any]):
@@ -73,14 +71,7 @@ class _Builder(Transformer[Token, Any]):
 
     def _between(self, first: Token | Span, last: Token | Span) -> Span:
         """The span from the start of `first` to the end of `last` (tokens or spans)."""
-        return trusted(
-            Span,
-            file=self.state.path,
-            line=first.line,
-            column=first.column,
-            end_line=last.end_line,
-            end_column=last.end_column,
-        )
+        return Span(self.state.path, first.line, first.column, last.end_line, last.end_column)  # type: ignore[arg-type]
 
     def _name(self, tok: Token) -> ast.Name:
         return trusted(ast.Name, span=_token_span(self.state, tok), text=str(tok))

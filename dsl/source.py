@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from pydantic import BaseModel, ConfigDict
 
-from dsl.trusted import trusted
 
+class Span(NamedTuple):
+    """A region of a source file; lines and columns are 1-based, the end is exclusive.
 
-class Span(BaseModel):
-    """A region of a source file; lines and columns are 1-based, the end is exclusive."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
+    A named tuple rather than a model: spans are the most numerous objects of a
+    parsed spec (one per token the AST keeps), and a tuple is built in one step.
+    pydantic models hold it like any other field type.
+    """
 
     file: str
     line: int
@@ -19,15 +22,8 @@ class Span(BaseModel):
     end_column: int
 
     def to(self, other: Span) -> Span:
-        """The span from the start of this one to the end of `other` (both valid, so no validation)."""
-        return trusted(
-            Span,
-            file=self.file,
-            line=self.line,
-            column=self.column,
-            end_line=other.end_line,
-            end_column=other.end_column,
-        )
+        """The span from the start of this one to the end of `other`."""
+        return Span(self.file, self.line, self.column, other.end_line, other.end_column)
 
     @property
     def start(self) -> tuple[int, int]:

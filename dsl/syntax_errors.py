@@ -232,7 +232,7 @@ def _duration_for_count(text: str, unit_start: int, unit_span: Span, unit: str) 
     """`retry 5s`: the lexer splits it into `5` and `s`; say what the writer meant."""
     digits = len(text[:unit_start]) - len(text[:unit_start].rstrip("0123456789"))
     number = text[unit_start - digits : unit_start]
-    span = unit_span.model_copy(update={"column": max(1, unit_span.column - digits)})
+    span = unit_span._replace(column=max(1, unit_span.column - digits))
     message = f"expected a number of attempts, not the duration `{number}{unit}`"
     return (message, f"`retry {number}` counts every attempt, the first included", span)
 

@@ -15,6 +15,7 @@ from dsl.compiler import check_file
 from dsl.diagnostics import Reporter
 from dsl.fmt import format_module
 from dsl.parser import parse
+from dsl.source import Span
 from grammar import grammar_text
 from tests.conftest import SKETCH, Runner, example_specs
 
@@ -26,20 +27,23 @@ def fmt(text: str, path: str = "x.flow") -> str:
     return format_module(module, text)
 
 
-_SPAN_KEYS = {"file", "line", "column", "end_line", "end_column"}
-
-
 def without_spans(value: Any, top: bool = True) -> Any:
     """A dump with every source position (and the file's own path) removed: what the spec *means*."""
     if isinstance(value, dict):
-        return {
-            k: without_spans(v, False)
-            for k, v in value.items()
-            if not (isinstance(v, dict) and set(v) == _SPAN_KEYS) and not (top and k == "path")
-        }
+        return {k: without_spans(v, False) for k, v in value.items() if not _is_span(v) and not (top and k == "path")}
     if isinstance(value, (list, tuple)):
-        return [without_spans(v, False) for v in value]
+        return ["<span>" if _is_span(v) else without_spans(v, False) for v in value]
     return value
+
+
+def _is_span(value: Any) -> bool:
+    """A dumped `Span`: (file, line, column, end_line, end_column)."""
+    return (
+        isinstance(value, tuple)
+        and len(value) == len(Span._fields)
+        and isinstance(value[0], str)
+        and all(type(v) is int for v in value[1:])
+    )
 
 
 def meaning(path: Path) -> tuple[Any, list[tuple[str, str]]]:

@@ -64,11 +64,13 @@ external Alarm { publishes Opened  consumes Opened }
 """
 
 
-def _nodes(value: object) -> Iterator[BaseModel]:
+def _nodes(value: object) -> Iterator[BaseModel | Span]:
     if isinstance(value, BaseModel):
         yield value
         for item in value.__dict__.values():
             yield from _nodes(item)
+    elif isinstance(value, Span):
+        yield value
     elif isinstance(value, tuple):
         for item in value:
             yield from _nodes(item)
@@ -87,6 +89,10 @@ def test_every_parsed_node_is_a_valid_model(name: str, text: str) -> None:
     assert module is not None, reporter.items
     kinds = set()
     for node in _nodes(module):
+        if isinstance(node, Span):
+            kinds.add(Span)
+            assert type(node.file) is str and all(type(n) is int and n >= 1 for n in node[1:]), node
+            continue
         cls = type(node)
         kinds.add(cls)
         assert set(node.__dict__) == set(cls.model_fields), f"{cls.__name__} is missing fields or has extra ones"
