@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from enum import Enum
 from functools import cached_property
-from typing import Literal, TypeVar, Union
+from typing import Any, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,7 +21,50 @@ T = TypeVar("T")
 
 
 class Frozen(BaseModel):
+    """Every model element: immutable, and built without validation.
+
+    Only the resolver builds these, from values it has already checked, so
+    validating them again is pure cost (pydantic would also build every
+    validator first). Construction fills in defaults and takes the values as
+    given; mypy still checks every constructor call against the fields, and
+    `tests/test_model_types.py` validates every element of every example
+    spec in strict mode, so a value of the wrong type fails the suite.
+    """
+
     model_config = ConfigDict(frozen=True, defer_build=True)
+
+    def __init__(self, /, **data: Any) -> None:
+        cls = type(self)
+        plan = _PLANS.get(cls) or _plan(cls)
+        values = {}
+        for name, default in plan:
+            if name in data:
+                values[name] = data[name]
+            elif default is _REQUIRED:
+                raise TypeError(f"{cls.__name__}() needs `{name}`")
+            else:
+                values[name] = default
+        if len(values) != len(plan) or not data.keys() <= values.keys():
+            raise TypeError(f"{cls.__name__}() has no field `{sorted(data.keys() - values.keys())[0]}`")
+        _store(self, "__dict__", values)
+        _store(self, "__pydantic_fields_set__", set(data))
+        _store(self, "__pydantic_extra__", None)
+        _store(self, "__pydantic_private__", None)
+
+
+_REQUIRED = object()
+_PLANS: dict[type, tuple[tuple[str, Any], ...]] = {}
+_store = object.__setattr__
+
+
+def _plan(cls: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
+    """Each field of `cls` in order, with its default (immutable here) or `_REQUIRED`."""
+    plan = tuple(
+        (name, _REQUIRED if info.is_required() else info.get_default(call_default_factory=True))
+        for name, info in cls.model_fields.items()
+    )
+    _PLANS[cls] = plan
+    return plan
 
 
 class Scalar(str, Enum):

@@ -9,7 +9,7 @@ input message, not once per policy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from dsl import ast
 from dsl.model import Backoff, DeliveryPolicy, Field, Idempotency, Policy, type_text
@@ -134,7 +134,7 @@ class DeliveryResolver:
             self.report.add("unknown-backoff", f"unknown backoff `{b.kind.text}`", b.kind.span, hint)
             return None
         maximum = b.maximum.millis if b.maximum else b.initial.millis
-        strategy = "fixed" if b.kind.text == "fixed" else "exponential"
+        strategy: Literal["fixed", "exponential"] = "fixed" if b.kind.text == "fixed" else "exponential"
         return Backoff(
             strategy=strategy, initial_ms=b.initial.millis, max_ms=max(maximum, b.initial.millis), jitter=b.jitter
         )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dsl import ast
-from dsl.model import DeliveryPolicy, Event, Saga, SagaStep, Service, StepCall
+from dsl.model import Command, DeliveryPolicy, Event, Saga, SagaStep, Service, StepCall
 from dsl.resolve.delivery import DeliveryResolver
 from dsl.resolve.symbols import Symbols, did_you_mean, where
+from dsl.source import Span
 
 OUTCOMES = ("completed", "compensated")
 
@@ -116,7 +117,7 @@ class SagaResolver:
         if service is None:
             return None
         handler = service.handler_for(q.command.text)
-        if handler is None or handler.trigger != "command":
+        if handler is None or handler.trigger != "command" or not isinstance(handler.input, Command):
             self.report.add(
                 "step-not-handled",
                 f"service `{q.service.text}` does not handle `{q.command.text}`",
@@ -155,10 +156,11 @@ class SagaResolver:
             timeout_span=timeout_span,
             doc=decl.doc,
             span=decl.span,
-            name_span=decl.name.span,
         )
 
-    def _step_policy(self, action: StepCall, options: tuple[ast.Option, ...]) -> tuple[DeliveryPolicy, int, object]:
+    def _step_policy(
+        self, action: StepCall, options: tuple[ast.Option, ...]
+    ) -> tuple[DeliveryPolicy, int, Span | None]:
         """The orchestrator's view of a step: how long it waits, and how often it resends.
 
         A step's timeout is how long the orchestrator waits for a reply, so by
@@ -184,7 +186,7 @@ class SagaResolver:
                 backoff=layer.values["backoff"][0],
                 retry_span=layer.values["attempts"][1],
             )
-        return base.model_copy(update=updates), timeout_ms, updates["timeout_span"]
+        return base.model_copy(update=updates), timeout_ms, step_timeout[1] if step_timeout else None
 
     def _misplaced(self, options: tuple[ast.Option, ...]) -> None:
         for option in options:

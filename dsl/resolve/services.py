@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from dsl import ast
 from dsl.model import ApiEndpoint, Command, Event, External, Handler, Service
 from dsl.naming import snake_case
@@ -87,7 +89,7 @@ class ServiceResolver:
         member: ast.HandlesDecl | ast.OnDecl,
         service: str,
         name: str,
-        trigger: str,
+        trigger: Literal["command", "event"],
         message: Event | Command,
         outputs: tuple[Event, ...],
         publishes: tuple[Event, ...],
