@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import PurePosixPath
 
 from codegen.diagrams import build_view, view_names, view_source
-from codegen.diagrams.render import DotFailed, DotNotFound, inline_svg, render
+from codegen.diagrams.render import DotFailed, DotNotFound, inline_svg, render_all
 from codegen.files import GeneratedFile
 from codegen.header import html_header
 from codegen.options import GenerateOptions
@@ -28,26 +28,29 @@ _TITLES = {"system": "System", "events": "Events: what follows what, and what ea
 
 @register("review", "a self-contained HTML design-review page per flow (needs Graphviz's `dot`)")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
+    views = view_names(flow)
+    diagrams = [build_view(flow, view) for view in views]
+    drawn = [(view, d) for view, d in zip(views, diagrams) if d.nodes]
     try:
-        figures = [_figure(flow, view) for view in view_names(flow)]
+        svgs = render_all([view_source(flow, view, "dot", diagram=d) for view, d in drawn], "svg", "the review page")
     except (DotNotFound, DotFailed) as err:
         raise TargetError(f"{err}; or leave out the review target") from None
+    pictures = {view: svg.decode("utf-8") for (view, _), svg in zip(drawn, svgs)}
+    figures = [_figure(view, pictures.get(view)) for view in views]
     page = _page(flow, figures, options)
     return [GeneratedFile(PurePosixPath("review", f"{flow.name}.html"), page)]
 
 
-def _figure(flow: Flow, view: str) -> Html:
+def _figure(view: str, svg: str | None) -> Html:
     caption = (
         _TITLES.get(view) or f"Saga {view.removeprefix('saga:')}: happy path, failures and compensations (red, dashed)"
     )
-    diagram = build_view(flow, view)
-    if not diagram.nodes:
+    if svg is None:
         return el(
             "figure",
             el("figcaption", caption),
             el("p", "Nothing to draw: this flow declares no events, services or external systems.", class_="muted"),
         )
-    svg = render(view_source(flow, view, "dot", diagram=diagram), "svg", "the review page").decode("utf-8")
     return el("figure", el("figcaption", caption), Html(inline_svg(svg)), id=f"diagram-{view.replace(':', '-')}")
 
 
