@@ -21,6 +21,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import PurePosixPath
 
+from codegen.fanout import fan_out
 from codegen.files import GeneratedFile
 from codegen.header import comment_header
 from codegen.names import adapter_path, lambda_handler, python_package, service_class, service_module
@@ -166,7 +167,7 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
         GeneratedFile(folder / "__init__.py", _format(flow, package_source(flow))),
         GeneratedFile(folder / "runtime.py", _format(flow, runtime_source())),
     ]
-    for service in flow.services:
-        if service.handlers:
-            files.append(GeneratedFile(adapter_path(flow, service.name), _format(flow, service_source(flow, service))))
+    services = [s for s in flow.services if s.handlers]
+    sources = fan_out(lambda s: _format(flow, service_source(flow, s)), services)
+    files += [GeneratedFile(adapter_path(flow, s.name), source) for s, source in zip(services, sources)]
     return files

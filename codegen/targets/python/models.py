@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from codegen.header import comment_header
-from codegen.targets.python.source import Imports, docstring, format_module, indented, literal, paragraphs
+from codegen.targets.python.source import Imports, docstring, format_blocks, indented, literal, paragraphs
 from dsl.model import (
     Command,
     Constraints,
@@ -85,11 +85,9 @@ class ModelWriter:
         self.needs_key_text = False
 
     def module(self) -> str:
-        body: list[str] = []
-        for block in self._classes():
-            body += ["", "", *block]
+        blocks = list(self._classes())
         if self.needs_key_text:
-            body += ["", "", *_KEY_TEXT]
+            blocks.append(_KEY_TEXT)
         self.imports.add("future", "__future__", "annotations")
         self.imports.add("thirdparty", "pydantic", "BaseModel")
         self.imports.add("thirdparty", "pydantic", "ConfigDict")
@@ -99,7 +97,7 @@ class ModelWriter:
             self.flow.doc,
             "Records, enums, events and commands, named as in the spec.",
         )
-        return format_module([*head, *docstring(intro), "", *self.imports.lines(), "", *_BASE, *body])
+        return format_blocks([*head, *docstring(intro), "", *self.imports.lines(), "", *_BASE], blocks)
 
     def _classes(self) -> Iterator[list[str]]:
         for enum in self.flow.enums:

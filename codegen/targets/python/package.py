@@ -11,6 +11,7 @@ import json
 from functools import partial
 from pathlib import PurePosixPath
 
+from codegen.fanout import fan_out
 from codegen.files import GeneratedFile
 from codegen.header import comment_header, shared_header_lines
 from codegen.names import python_package, service_module
@@ -95,9 +96,10 @@ def package_files(flow: Flow) -> list[GeneratedFile]:
             _module(flow, f"Your implementations of the services of `{flow.name}`, one module per service."),
         ),
     ]
-    for service in flow.services:
+    texts = fan_out(lambda s: (handlers_module(flow, s), service_module_text(flow, s)), flow.services)
+    for service, (interface, implementation) in zip(flow.services, texts):
         module = service_module(service.name) + ".py"
-        files.append(GeneratedFile(package / "handlers" / module, handlers_module(flow, service)))
+        files.append(GeneratedFile(package / "handlers" / module, interface))
         merge = partial(merge_service, flow=flow, service=service)
-        files.append(GeneratedFile(package / "services" / module, service_module_text(flow, service), "user", merge))
+        files.append(GeneratedFile(package / "services" / module, implementation, "user", merge))
     return files

@@ -1,0 +1,62 @@
+"""Work spread over processes gives exactly what working in order gives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from benchmarks.specgen import write_spec
+from codegen.fanout import fan_out, jobs
+from codegen.targets.python.models import ModelWriter
+from codegen.targets.python.source import format_blocks, format_module
+from dsl.compiler import check_file
+from tests.conftest import SKETCH, example_specs
+
+
+def _pid_and_square(n: int) -> tuple[int, int]:
+    return os.getpid(), n * n
+
+
+def test_results_come_back_in_order_from_several_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    results = fan_out(_pid_and_square, list(range(200)), minimum=1)
+    assert [square for _, square in results] == [n * n for n in range(200)]
+    assert os.getpid() not in {pid for pid, _ in results}, "the work ran in worker processes"
+
+
+def test_little_work_or_one_job_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    assert {pid for pid, _ in fan_out(_pid_and_square, [1, 2, 3])} == {os.getpid()}
+    monkeypatch.setenv("FLOWGEN_JOBS", "1")
+    assert jobs() == 1
+    assert {pid for pid, _ in fan_out(_pid_and_square, list(range(100)), minimum=1)} == {os.getpid()}
+
+
+def _fail_on_seven(n: int) -> int:
+    if n == 7:
+        raise ValueError("seven")
+    return n
+
+
+def test_a_worker_error_is_raised_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    with pytest.raises(ValueError, match="seven"):
+        fan_out(_fail_on_seven, list(range(50)), minimum=1)
+
+
+@pytest.mark.parametrize("jobs_", ["1", "2"])
+def test_models_formatted_block_by_block_equal_the_whole_module_formatted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, jobs_: str
+) -> None:
+    monkeypatch.setenv("FLOWGEN_JOBS", jobs_)
+    monkeypatch.setenv("FLOWGEN_CACHE_DIR", str(tmp_path / "cache"))
+    for spec in [SKETCH, *example_specs(), write_spec(tmp_path, 14)]:
+        flow = check_file(spec).flow
+        assert flow is not None
+        writer = ModelWriter(flow)
+        blocks = list(writer._classes())
+        head = ["from __future__ import annotations", "", "from pydantic import BaseModel"]
+        whole = format_module([*head, *(line for block in blocks for line in ["", "", *block])])
+        assert format_blocks(head, blocks) == whole, spec
