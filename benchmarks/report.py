@@ -24,7 +24,7 @@ stay close to the cost of parsing alone. This file is written by
 
 which measures everything below on one machine in one run. Each figure is the
 median of {runs} runs of a whole process (interpreter start-up, imports, work,
-exit): wall-clock time, CPU time (user + system; steadier than wall time when the
+exit; {quick} runs for the quick ones: the floor, flowgen's parser and `check`): wall-clock time, CPU time (user + system; steadier than wall time when the
 machine is busy) and peak resident memory, both from `wait4`. Ratios compare CPU
 times; the wall-time ratios are close to them on an idle machine.
 """
@@ -197,7 +197,7 @@ def _growth(run: Run) -> list[str]:
 
 
 def render(run: Run) -> str:
-    parts = [HEADER.format(runs=run.runs), f"Machine: {machine()}.", ""]
+    parts = [HEADER.format(runs=run.runs, quick=run.runs * run.check_repeats), f"Machine: {machine()}.", ""]
     for section in (_specs, _vs_floor, _vs_asyncapi, _generate, _growth):
         parts += section(run)
     return "\n".join(parts).rstrip() + "\n"

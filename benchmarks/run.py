@@ -50,6 +50,7 @@ class Run:
 
     runs: int
     first_runs: int
+    check_repeats: int
     workdir: Path
     small: Spec
     large: Spec
@@ -124,11 +125,13 @@ def make_specs(workdir: Path, domains: int) -> tuple[Spec, Spec]:
 
 
 def measure_round(run: Run, env: dict[str, str], round_: int) -> None:
-    """One sample of every measurement, interleaved so background noise hits all alike."""
-    for spec in (run.small, run.large):
-        run.add(f"bare/{spec.label}", lambda: measured(bare_parse(spec.path), env, ROOT))
-        run.add(f"parse/{spec.label}", lambda: measured(flowgen_parse(spec.path), env, ROOT))
-        run.add(f"check/{spec.label}", lambda: measured(flowgen("check", str(spec.path)), env, ROOT))
+    """Samples of every measurement, interleaved so background noise hits all alike; the
+    quick ones (the floor, the parser, check) `run.check_repeats` times per round."""
+    for _ in range(run.check_repeats):
+        for spec in (run.small, run.large):
+            run.add(f"bare/{spec.label}", lambda: measured(bare_parse(spec.path), env, ROOT))
+            run.add(f"parse/{spec.label}", lambda: measured(flowgen_parse(spec.path), env, ROOT))
+            run.add(f"check/{spec.label}", lambda: measured(flowgen("check", str(spec.path)), env, ROOT))
     empty_cache = fresh(run.workdir / "empty-cache")
     run.add(
         "check-no-cache/10N", lambda: measured(flowgen("check", str(run.large.path)), flowgen_env(empty_cache), ROOT)
@@ -214,7 +217,7 @@ def measure_asyncapi(run: Run, env: dict[str, str]) -> None:
         run.add("asyncapi/10N", lambda: measured([node, str(ASYNCAPI_PARSE), str(documents[0])], node_env, ROOT))
 
 
-def benchmark(runs: int, first_runs: int, domains: int, workdir: Path) -> Run:
+def benchmark(runs: int, first_runs: int, domains: int, workdir: Path, check_repeats: int = 3) -> Run:
     compile_flowgen()
     env = flowgen_env(workdir / "cache")
     small, large = make_specs(workdir, domains)
@@ -223,6 +226,7 @@ def benchmark(runs: int, first_runs: int, domains: int, workdir: Path) -> Run:
     run = Run(
         runs=runs,
         first_runs=min(first_runs, runs),
+        check_repeats=check_repeats,
         workdir=workdir,
         small=small,
         large=large,
@@ -251,9 +255,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--first-runs", type=int, default=3, help="samples of the slow first-ever generate (default 3)")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="scratch folder for specs and outputs")
+    parser.add_argument(
+        "--check-repeats",
+        type=int,
+        default=3,
+        help="samples per round of the quick measurements (floor, parser, check; default 3)",
+    )
     args = parser.parse_args(argv)
     domains = args.domains or -(-domains_for_lines(10_000) // 10)
-    run = benchmark(max(1, args.runs), max(1, args.first_runs), domains, args.workdir.resolve())
+    run = benchmark(
+        max(1, args.runs), max(1, args.first_runs), domains, args.workdir.resolve(), max(1, args.check_repeats)
+    )
     text = report.render(run)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
