@@ -213,3 +213,21 @@ def test_generated_diagrams_are_identical_across_hash_seeds(tmp_path: Path) -> N
         )
     assert outputs[0] == outputs[1]
     assert len(outputs[0]) >= 14
+
+
+def test_large_diagrams_limit_dots_crossing_search_and_still_draw(tmp_path: Path) -> None:
+    from benchmarks.specgen import write_spec
+    from codegen.diagrams import build_view, view_source
+    from codegen.diagrams.dot import LARGE_DIAGRAM, LARGE_LAYOUT
+    from dsl.compiler import check_file
+
+    flow = check_file(write_spec(tmp_path, 24)).flow
+    assert flow is not None
+    system = build_view(flow, "system")
+    assert len(system.nodes) >= LARGE_DIAGRAM
+    source = view_source(flow, "system", "dot", diagram=system)
+    assert all(f"{name}={value}" in source for name, value in LARGE_LAYOUT.items())
+    svg = render(source, "svg").decode("utf-8")
+    assert svg.count('class="node"') == len(system.nodes)
+    small = view_source(flow, "saga:" + flow.sagas[0].name, "dot")
+    assert not any(f"{name}=" in small for name in LARGE_LAYOUT)
