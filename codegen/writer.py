@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -241,25 +241,33 @@ def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collect
 
 def apply(p: WritePlan) -> None:
     """Write the plan: temporary files first, then move every one into place."""
+    apply_all([p])
+
+
+def apply_all(plans: Sequence[WritePlan]) -> None:
+    """Write several plans (one per flow) as one: every temporary file of every flow is
+    written first, and only then is each moved into place, so a failure leaves every
+    flow's output as it was. Deletions come last."""
     staged: list[tuple[Path, Path]] = []
+    moved = 0
     try:
-        for rel, content in sorted(p.contents.items(), key=lambda kv: str(kv[0])):
-            staged.append((_stage(p.out_dir, rel, content), safe_destination(p.out_dir, rel)))
-        if not manifest_unchanged(p):
-            manifest = PurePosixPath(MANIFEST_DIR) / f"{p.flow}.json"
-            staged.append((_stage_manifest(p), safe_destination(p.out_dir, manifest)))
-        while staged:
-            tmp, dest = staged[0]
+        for p in plans:
+            for rel, content in sorted(p.contents.items(), key=lambda kv: str(kv[0])):
+                staged.append((_stage(p.out_dir, rel, content), safe_destination(p.out_dir, rel)))
+            if not manifest_unchanged(p):
+                staged.append((_stage_manifest(p), safe_destination(p.out_dir, manifest_relpath(p.flow))))
+        for tmp, dest in staged:
             os.replace(tmp, dest)
-            staged.pop(0)
+            moved += 1
     finally:
-        for tmp, _ in staged:
+        for tmp, _ in staged[moved:]:
             tmp.unlink(missing_ok=True)
-    for change in p.changes:
-        if change.action == "delete":
-            dest = safe_destination(p.out_dir, change.path)
-            dest.unlink(missing_ok=True)
-            _remove_empty_folders(dest.parent, p.out_dir.resolve())
+    for p in plans:
+        for change in p.changes:
+            if change.action == "delete":
+                dest = safe_destination(p.out_dir, change.path)
+                dest.unlink(missing_ok=True)
+                _remove_empty_folders(dest.parent, p.out_dir.resolve())
 
 
 def _remove_empty_folders(folder: Path, root: Path) -> None:

@@ -115,6 +115,25 @@ def test_all_or_nothing_when_a_file_cannot_be_staged(tmp_path: Path) -> None:
     assert [p for p in files_below(out) if "flowgen-tmp" in p] == []
 
 
+def test_all_or_nothing_across_flows(tmp_path: Path) -> None:
+    """One flow's write failing leaves the other flows of the same run unwritten too."""
+    out = tmp_path / "out"
+    write(out, [gen("a/one.txt", "old\n")], flow="a")
+    (out / "blocked").write_text("a file where a folder is needed")
+    plans = [
+        writer.plan("a", out, [gen("a/one.txt", "new\n"), gen("a/two.txt", "two\n")]),
+        writer.plan("b", out, [gen("blocked/b.txt", "b\n")]),
+    ]
+    with pytest.raises(OSError):
+        writer.apply_all(plans)
+    assert (out / "a" / "one.txt").read_text() == "old\n"
+    assert not (out / "a" / "two.txt").exists() and not (out / ".flowgen" / "b.json").exists()
+    assert [p for p in files_below(out) if "flowgen-tmp" in p] == []
+    (out / "blocked").unlink()
+    writer.apply_all(plans)
+    assert (out / "a" / "two.txt").read_text() == "two\n" and (out / "blocked" / "b.txt").read_text() == "b\n"
+
+
 def test_folder_in_the_way_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "out" / "models.py").mkdir(parents=True)
     with pytest.raises(writer.UnsafePathError, match="a folder of that name is in the way"):

@@ -132,12 +132,12 @@ def _report_check(plans: list[writer.WritePlan]) -> int:
 def _write(plans: list[writer.WritePlan]) -> int:
     from codegen import stamp, writer
 
+    try:
+        writer.apply_all(plans)  # every flow or none
+    except OSError as err:
+        return fail(f"cannot write to {plans[0].out_dir}: {err}", EXIT_FAILED)
     counts: dict[str, int] = {}
     for p in plans:
-        try:
-            writer.apply(p)
-        except OSError as err:
-            return fail(f"cannot write to {p.out_dir}: {err}", EXIT_FAILED)
         stamp.record(p)
         for change in p.changes:
             counts[change.action] = counts.get(change.action, 0) + 1
