@@ -167,7 +167,9 @@ def _generate(run: Run) -> list[str]:
         "With nothing changed, `generate` checks the spec, finds the same inputs stamp as the last run "
         "(spec texts, flowgen's code, black, `dot`, targets) and every output file as that run left it, "
         "and builds nothing; the benchmark checks that all "
-        f"{run.notes.get('noop-files', '?')} generated files keep their modification times.",
+        f"{run.notes.get('noop-files', '?')} generated files keep their modification times. "
+        "A run with much to format or draw spreads black and `dot` over the cores, so its wall time "
+        "can be below its CPU time, which counts every process.",
         "",
         *_table(("generate", "wall", "CPU", "peak memory", "CPU vs. check"), rows),
         "",
