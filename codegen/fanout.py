@@ -5,8 +5,8 @@ service and kind, and each is independent of the others. `fan_out` runs such
 work in forked worker processes, which inherit the flow and everything already
 imported, so nothing is pickled on the way in; results come back in order.
 
-Fewer items than `minimum`, one core, `FLOWGEN_JOBS=1`, or a platform without
-`fork` mean the work runs here, in order, exactly as it would in a worker: the
+Fewer items than `minimum`, one core, `FLOWGEN_JOBS=1`, a platform without
+`fork`, or one where a process pool cannot be made mean the work runs here, in order, exactly as it would in a worker: the
 output never depends on how it was computed.
 """
 
@@ -49,7 +49,11 @@ def fan_out(fn: Callable[[T], R], items: Sequence[T], minimum: int = 16) -> list
         return [fn(item) for item in items]
     _WORK = (fn, items)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        try:
+            pool = multiprocessing.get_context("fork").Pool(workers)
+        except OSError:  # no semaphores here (a sandbox without /dev/shm): work in order
+            return [fn(item) for item in items]
+        with pool:
             return pool.map(_run, range(len(items)), chunksize=max(1, len(items) // (workers * 8)))
     finally:
         _WORK = None

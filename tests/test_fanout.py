@@ -60,3 +60,15 @@ def test_models_formatted_block_by_block_equal_the_whole_module_formatted(
         head = ["from __future__ import annotations", "", "from pydantic import BaseModel"]
         whole = format_module([*head, *(line for block in blocks for line in ["", "", *block])])
         assert format_blocks(head, blocks) == whole, spec
+
+
+def test_no_process_pool_means_working_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing.context
+
+    def refuse(*_: object, **__: object) -> None:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    monkeypatch.setattr(multiprocessing.context.ForkContext, "Pool", refuse)
+    results = fan_out(_pid_and_square, list(range(40)), minimum=1)
+    assert results == [(os.getpid(), n * n) for n in range(40)]
