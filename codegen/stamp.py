@@ -124,10 +124,8 @@ def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | N
         return None
     if any(_file_digest(out_dir, rel) != digest for rel, digest in sorted(recorded["files"].items())):
         return None
-    manifest = writer.read_manifest(out_dir, flow)
-    result = writer.WritePlan(
-        flow=flow, out_dir=out_dir, manifest=manifest, owners=writer.read_owners(out_dir, flow), stamp=stamp
-    )
+    manifest, owners = writer.read_manifest(out_dir, flow)
+    result = writer.WritePlan(flow=flow, out_dir=out_dir, manifest=manifest, owners=owners, stamp=stamp)
     for rel, digest in sorted(manifest.items()):
         action: writer.Action = "keep-user" if digest == writer.USER_OWNED else "unchanged"
         result.changes.append(writer.Change(PurePosixPath(rel), action))

@@ -116,13 +116,11 @@ def _strings(value: object) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
-def read_owners(out_dir: Path, flow: str) -> dict[str, str]:
-    """Which target wrote each file of the manifest (empty for manifests of older flowgens)."""
-    return _strings(_read_manifest_data(out_dir, flow).get("targets"))
-
-
-def read_manifest(out_dir: Path, flow: str) -> dict[str, str]:
-    return _strings(_read_manifest_data(out_dir, flow).get("files"))
+def read_manifest(out_dir: Path, flow: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The manifest's files (path -> digest, or `USER_OWNED`) and which target wrote each
+    (empty for manifests of older flowgens); both empty when there is no readable manifest."""
+    data = _read_manifest_data(out_dir, flow)
+    return _strings(data.get("files")), _strings(data.get("targets"))
 
 
 def _read(path: Path) -> str | None:
@@ -166,8 +164,6 @@ def plan(
     _plan_removals(result, seen, ran)
     if stamp is not None and not result.notices:
         result.stamp = stamp
-    else:
-        result.user_digests.clear()
     return result
 
 
@@ -207,8 +203,7 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
 
 
 def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collection[str] | None) -> None:
-    old = read_manifest(result.out_dir, result.flow)
-    old_owners = read_owners(result.out_dir, result.flow)
+    old, old_owners = read_manifest(result.out_dir, result.flow)
     for rel_text, digest in sorted(old.items()):
         rel = PurePosixPath(rel_text)
         if rel in produced:
@@ -301,14 +296,10 @@ def _mode_for(dest: Path) -> int:
 
 
 def _stage_manifest(p: WritePlan) -> Path:
-    data: dict[str, object] = {
-        "flow": p.flow,
-        "files": dict(sorted(p.manifest.items())),
-        "targets": dict(sorted(p.owners.items())),
-    }
+    data = {"flow": p.flow, "files": dict(sorted(p.manifest.items())), "targets": dict(sorted(p.owners.items()))}
     body = json.dumps(data, indent=2) + "\n"
-    return _stage(p.out_dir, PurePosixPath(MANIFEST_DIR) / f"{p.flow}.json", body)
+    return _stage(p.out_dir, manifest_relpath(p.flow), body)
 
 
 def manifest_unchanged(p: WritePlan) -> bool:
-    return read_manifest(p.out_dir, p.flow) == p.manifest and read_owners(p.out_dir, p.flow) == p.owners
+    return read_manifest(p.out_dir, p.flow) == (p.manifest, p.owners)

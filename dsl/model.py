@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar, Union
 from pydantic import BaseModel, ConfigDict
 
 from dsl.source import Span
+from dsl.trusted import fill
 
 T = TypeVar("T")
 
@@ -44,17 +45,13 @@ class Frozen(BaseModel):
                 raise TypeError(f"{cls.__name__}() needs `{name}`")
             else:
                 values[name] = default
-        if len(values) != len(plan) or not data.keys() <= values.keys():
+        if not data.keys() <= values.keys():
             raise TypeError(f"{cls.__name__}() has no field `{sorted(data.keys() - values.keys())[0]}`")
-        _store(self, "__dict__", values)
-        _store(self, "__pydantic_fields_set__", set(data))
-        _store(self, "__pydantic_extra__", None)
-        _store(self, "__pydantic_private__", None)
+        fill(self, values, set(data))
 
 
 _REQUIRED = object()
 _PLANS: dict[type, tuple[tuple[str, Any], ...]] = {}
-_store = object.__setattr__
 
 
 def _plan(cls: type[BaseModel]) -> tuple[tuple[str, Any], ...]:

@@ -29,8 +29,13 @@ def trusted(cls: type[M], /, **fields: Any) -> M:
     if fields_set is None:
         fields_set = _FIELDS_SET[cls] = set(cls.model_fields)
     node = _new(cls)
-    _store(node, "__dict__", fields)
-    _store(node, "__pydantic_fields_set__", fields_set)
-    _store(node, "__pydantic_extra__", None)
-    _store(node, "__pydantic_private__", None)
+    fill(node, fields, fields_set)
     return node
+
+
+def fill(model: BaseModel, fields: dict[str, Any], fields_set: set[str]) -> None:
+    """Give a bare `model` its state without validation: what pydantic's own `__init__` leaves."""
+    _store(model, "__dict__", fields)
+    _store(model, "__pydantic_fields_set__", fields_set)
+    _store(model, "__pydantic_extra__", None)
+    _store(model, "__pydantic_private__", None)

@@ -184,8 +184,26 @@ def test_the_stamp_covers_every_input(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert stamps.inputs_stamp(**base) != first  # type: ignore[arg-type]
 
 
-def test_the_code_digest_covers_flowgens_files() -> None:
-    digest = stamps.code_digest()
-    assert len(digest) == 64
+def test_the_code_digest_follows_every_file_of_the_packages_but_not_bytecode(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    package = tmp_path / "fakeflowgen"
+    (package / "templates").mkdir(parents=True)
+    (package / "__init__.py").write_text("X = 1\n")
+    (package / "templates" / "page.html").write_text("<p>\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(stamps, "_PACKAGES", ("fakeflowgen",))
+    digests = []
+    for change in (None, "bytecode", "template", "code"):
+        if change == "bytecode":
+            (package / "__pycache__").mkdir()
+            (package / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"\0")
+        elif change == "template":
+            (package / "templates" / "page.html").write_text("<p>changed\n")
+        elif change == "code":
+            (package / "__init__.py").write_text("X = 2\n")
+        stamps.code_digest.cache_clear()
+        digests.append(stamps.code_digest())
     stamps.code_digest.cache_clear()
-    assert stamps.code_digest() == digest
+    assert digests[0] == digests[1], "bytecode is not code"
+    assert len(set(digests[1:])) == 3, "every edit of a file changes the digest"

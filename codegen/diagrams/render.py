@@ -7,13 +7,13 @@ install it, never a traceback.
 
 from __future__ import annotations
 
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 
 import graphviz  # type: ignore[import-untyped]
 
 from codegen.cache import cached_drawing
+from codegen.fanout import jobs
 
 INSTALL_HINT = "install Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`, Windows: `winget install graphviz`)"
 
@@ -32,12 +32,12 @@ def render(source: str, fmt: str, purpose: str = "") -> bytes:
 
 
 def render_all(sources: list[str], fmt: str, purpose: str = "") -> list[bytes]:
-    """Each of `sources` drawn as by `render`, in order, with one `dot` per core at a time.
+    """Each of `sources` drawn as by `render`, in order, with up to `jobs()` `dot`s at a time.
 
     Each drawing is a separate `dot` process, so threads suffice to keep every core busy;
     the first failure is raised, as `render` would raise it.
     """
-    workers = min(len(sources), os.cpu_count() or 1)
+    workers = min(len(sources), jobs())
     if workers <= 1:
         return [render(source, fmt, purpose) for source in sources]
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -94,11 +94,11 @@ def format_blocks(head: Iterable[str], blocks: Sequence[Sequence[str]]) -> str:
     """`head`, then each top-level block (a class, a function), formatted as black formats
     them all in one module: two blank lines between blocks.
 
-    Black's time grows faster than the length of a module, and one flow's models
-    module holds every type of the spec; formatted block by block (over several
-    cores when there are many, each block cached on its own) it costs a fraction.
-    Black decides a top-level block's layout from the block alone, which
-    `tests/test_python_source.py` checks against formatting the whole module.
+    One flow's models module holds every type of the spec, and black formats one
+    module on one core; block by block, the blocks spread over the cores when there
+    are many (`codegen.fanout`), and each is cached on its own. Black decides a
+    top-level block's layout from the block alone, which `tests/test_fanout.py`
+    checks against formatting the whole module.
     """
     parts = [format_module(head), *fan_out(format_module, blocks, minimum=64)]
     return "\n\n".join(parts)
