@@ -14,8 +14,8 @@ import sys
 
 def main(spec_path: str) -> int:
     gc.set_threshold(50_000, 20, 100)  # as `flowgen` runs (codegen.cli)
-    from dsl.diagnostics import Reporter
-    from dsl.parser import parse
+    from flowgen_design.dsl.diagnostics import Reporter
+    from flowgen_design.dsl.parser import parse
 
     with open(spec_path, encoding="utf-8") as spec:
         module = parse(spec.read(), spec_path, Reporter())

@@ -82,7 +82,7 @@ def compile_flowgen() -> None:
 
 
 def flowgen(*args: str) -> list[str]:
-    return [sys.executable, "-m", "codegen", *args]
+    return [sys.executable, "-m", "flowgen_design", *args]
 
 
 def bare_parse(spec: Path) -> list[str]:

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from dsl.cache import cache_dir
+from flowgen_design.dsl.cache import cache_dir
 
 DRAWINGS_KEPT = 256
 FORMATTED_KEPT = 20_000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dsl.model import Flow
+from flowgen_design.dsl.model import Flow
 
 DO_NOT_EDIT = "DO NOT EDIT"
 

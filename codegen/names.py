@@ -6,8 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from dsl.model import ApiEndpoint, Flow, Handler, Saga
-from dsl.naming import api_resource_base, handler_resource_base, logical_id, pascal_case, saga_resource_base, snake_case
+from flowgen_design.dsl.model import ApiEndpoint, Flow, Handler, Saga
+from flowgen_design.dsl.naming import (
+    api_resource_base,
+    handler_resource_base,
+    logical_id,
+    pascal_case,
+    saga_resource_base,
+    snake_case,
+)
 
 
 def python_package(flow: Flow) -> str:

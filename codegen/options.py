@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dsl.diagnostics import Diagnostic
+from flowgen_design.dsl.diagnostics import Diagnostic
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,12 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path, PurePosixPath
 
-from codegen import writer
-from codegen.cache import file_identity, store
-from dsl.cache import cache_dir
+from flowgen_design.codegen import writer
+from flowgen_design.codegen.cache import file_identity, store
+from flowgen_design.dsl.cache import cache_dir
 
 # The packages whose code decides what is generated.
-_PACKAGES = ("grammar", "dsl", "codegen")
+_PACKAGES = ("flowgen_design.grammar", "flowgen_design.dsl", "flowgen_design.codegen")
 
 
 @cache
@@ -42,7 +42,9 @@ def code_digest() -> str:
     digest = hashlib.sha256()
     for package in _PACKAGES:
         spec = importlib.util.find_spec(package)
-        folders = list(spec.submodule_search_locations or ()) if spec else []
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError(f"flowgen's own package {package} was not found: the code digest would miss it")
+        folders = list(spec.submodule_search_locations)
         for folder in map(Path, folders):
             for path in sorted(folder.rglob("*")):
                 if "__pycache__" in path.parts or path.suffix == ".pyc" or not path.is_file():

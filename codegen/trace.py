@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from codegen import names
-from codegen.diagrams.labels import attempts_text, delivery_lines, idempotency_text
-from codegen.names import Resource
-from dsl.model import ApiEndpoint, Command, Event, Flow, Handler, Saga, SagaStep, Service
-from dsl.source import Span
+from flowgen_design.codegen import names
+from flowgen_design.codegen.diagrams.labels import attempts_text, delivery_lines, idempotency_text
+from flowgen_design.codegen.names import Resource
+from flowgen_design.dsl.model import ApiEndpoint, Command, Event, Flow, Handler, Saga, SagaStep, Service
+from flowgen_design.dsl.source import Span
 
 KINDS = ("endpoint", "event", "service", "handler", "saga")
 

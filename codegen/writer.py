@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from codegen.files import GeneratedFile, LineNote
+from flowgen_design.codegen.files import GeneratedFile, LineNote
 
 Action = Literal["create", "update", "delete", "merge", "keep-user", "conflict", "unchanged", "orphan"]
 MANIFEST_DIR = ".flowgen"

@@ -11,7 +11,7 @@ from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict
 
-from dsl.source import Span
+from flowgen_design.dsl.source import Span
 
 
 class Node(BaseModel):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dsl import ast
-from dsl.diagnostics import Diagnostic, Reporter, sort_key
-from dsl.loader import load
-from dsl.model import Flow
-from dsl.resolve import resolve
-from dsl.rules import run_rules
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.diagnostics import Diagnostic, Reporter, sort_key
+from flowgen_design.dsl.loader import load
+from flowgen_design.dsl.model import Flow
+from flowgen_design.dsl.resolve import resolve
+from flowgen_design.dsl.rules import run_rules
 
 
 @dataclass

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-from dsl.codes import Severity, code
-from dsl.source import Span
+from flowgen_design.dsl.codes import Severity, code
+from flowgen_design.dsl.source import Span
 
 
 class Diagnostic(BaseModel):

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dsl import ast
-from dsl.source import Span
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.source import Span
 
 INDENT = "  "
 

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dsl import ast
-from dsl.diagnostics import Reporter
-from dsl.parser import parse
-from dsl.source import Span
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.diagnostics import Reporter
+from flowgen_design.dsl.parser import parse
+from flowgen_design.dsl.source import Span
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 

@@ -15,8 +15,8 @@ from typing import Any, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict
 
-from dsl.source import Span
-from dsl.trusted import fill
+from flowgen_design.dsl.source import Span
+from flowgen_design.dsl.trusted import fill
 
 T = TypeVar("T")
 

@@ -21,14 +21,14 @@ from lark import Lark, Token, Transformer
 from lark import __version__ as lark_version
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from dsl import ast
-from dsl.cache import cache_dir
-from dsl.diagnostics import Reporter
-from dsl.fastlark import PLUGINS as FAST_LARK
-from dsl.source import Span
-from dsl.syntax_errors import describe_unexpected, keyword_as_field
-from dsl.trusted import trusted
-from grammar import grammar_text
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.cache import cache_dir
+from flowgen_design.dsl.diagnostics import Reporter
+from flowgen_design.dsl.fastlark import PLUGINS as FAST_LARK
+from flowgen_design.dsl.source import Span
+from flowgen_design.dsl.syntax_errors import describe_unexpected, keyword_as_field
+from flowgen_design.dsl.trusted import trusted
+from flowgen_design.grammar import grammar_text
 
 MAX_TYPE_DEPTH = 32
 MAX_INTEGER = 2**63 - 1

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from dsl.source import Span
+from flowgen_design.dsl.source import Span
 
 _LABELS = {
     "NAME": "a name",

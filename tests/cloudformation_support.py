@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codegen.options import GenerateOptions
-from codegen.targets.cloudformation import build, template_path
-from codegen.targets.cloudformation.verify import flow_problems
-from dsl.compiler import check_file
-from dsl.model import Flow
+from flowgen_design.codegen.options import GenerateOptions
+from flowgen_design.codegen.targets.cloudformation import build, template_path
+from flowgen_design.codegen.targets.cloudformation.verify import flow_problems
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.model import Flow
 from tests.conftest import ROOT, SKETCH, example_specs
 
 Json = dict[str, Any]

@@ -45,7 +45,7 @@ def run_flowgen(
     """Run `flowgen ARGS...` as a user would, in a subprocess (`env` adds variables)."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "codegen", *args],
+        [sys.executable, "-m", "flowgen_design", *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,

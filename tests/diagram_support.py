@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from codegen.options import GenerateOptions
-from codegen.targets import all_targets
-from dsl.compiler import check_file
-from dsl.model import Flow
+from flowgen_design.codegen.options import GenerateOptions
+from flowgen_design.codegen.targets import all_targets
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.model import Flow
 from tests.conftest import ROOT, SKETCH, example_specs
 
 ESCAPING = Path(__file__).resolve().parent / "specs" / "escaping.flow"

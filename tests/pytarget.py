@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from codegen.files import GeneratedFile
-from codegen.options import GenerateOptions
-from dsl.compiler import check_file
+from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.options import GenerateOptions
+from flowgen_design.dsl.compiler import check_file
 from tests.conftest import ROOT, SKETCH, example_specs
 
 EDGES = ROOT / "tests" / "specs" / "python_edges.flow"
@@ -29,7 +29,7 @@ def spec_id(spec: Path) -> str:
 
 def build_python(spec: Path) -> list[GeneratedFile]:
     """The python target's files for `spec`, named relative to the repository like a user would."""
-    from codegen.targets import all_targets
+    from flowgen_design.codegen.targets import all_targets
 
     with contextlib.chdir(ROOT):
         result = check_file(spec.relative_to(ROOT))

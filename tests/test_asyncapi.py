@@ -19,8 +19,8 @@ import jsonschema
 import pytest
 import yaml
 
-from dsl.compiler import check_file
-from dsl.model import Flow
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.model import Flow
 from tests.conftest import ROOT, SKETCH, example_specs, node_tools, require_tool, run_flowgen
 from tests.golden_files import check_golden, tree
 

@@ -13,11 +13,11 @@ from typing import Any, Callable
 import jsonschema
 import pytest
 
-from codegen.names import lambda_handler, python_package, queue_logical_id
-from codegen.targets.asyncapi.document import document, reply_channel, sent_events
-from dsl.compiler import check_file
-from dsl.durations import format_ms
-from dsl.model import Command, Flow
+from flowgen_design.codegen.names import lambda_handler, python_package, queue_logical_id
+from flowgen_design.codegen.targets.asyncapi.document import document, reply_channel, sent_events
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.durations import format_ms
+from flowgen_design.dsl.model import Command, Flow
 from tests.conftest import ROOT, SKETCH, example_specs, run_flowgen
 
 EVERY_TYPE = Path(__file__).resolve().parent / "asyncapi_every_type.flow"

@@ -12,9 +12,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsl.compiler import CheckResult, check_file
-from dsl.loader import MAX_FILE_BYTES
-from dsl.parser import MAX_TYPE_DEPTH, _get_parser
+from flowgen_design.dsl.compiler import CheckResult, check_file
+from flowgen_design.dsl.loader import MAX_FILE_BYTES
+from flowgen_design.dsl.parser import MAX_TYPE_DEPTH, _get_parser
 from tests.conftest import Runner
 
 HEADER = "flow shop version 1.0.0\n"

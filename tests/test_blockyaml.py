@@ -1,4 +1,4 @@
-"""codegen.blockyaml writes YAML that reads back as exactly the data it was given."""
+"""flowgen_design.codegen.blockyaml writes YAML that reads back as exactly the data it was given."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codegen.blockyaml import dump
+from flowgen_design.codegen.blockyaml import dump
 from tests.conftest import ROOT, node_tools, require_tool
 
 AWKWARD = [

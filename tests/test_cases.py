@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from dsl.codes import CODES
-from dsl.compiler import check_file
-from dsl.diagnostics import Diagnostic
-from dsl.loader import display_path
+from flowgen_design.dsl.codes import CODES
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.diagnostics import Diagnostic
+from flowgen_design.dsl.loader import display_path
 
 CASES = Path(__file__).resolve().parent / "cases"
 CASE_FILES = sorted(CASES.glob("*.flow"))

@@ -17,15 +17,15 @@ from typing import Any
 
 import pytest
 
-from codegen import names
-from codegen.names import handler_logical_id, lambda_handler
-from codegen.targets.cloudformation.handlers import VISIBILITY_FACTOR, element
-from codegen.targets.cloudformation.sagas import saga_handlers
-from codegen.targets.cloudformation.states import UNTIL_SUCCESS, step_state
-from codegen.targets.cloudformation.verify import main as verify_main
-from dsl.durations import seconds_ceil
-from dsl.model import Flow, Handler
-from dsl.rules.names import cloudformation_ids
+from flowgen_design.codegen import names
+from flowgen_design.codegen.names import handler_logical_id, lambda_handler
+from flowgen_design.codegen.targets.cloudformation.handlers import VISIBILITY_FACTOR, element
+from flowgen_design.codegen.targets.cloudformation.sagas import saga_handlers
+from flowgen_design.codegen.targets.cloudformation.states import UNTIL_SUCCESS, step_state
+from flowgen_design.codegen.targets.cloudformation.verify import main as verify_main
+from flowgen_design.dsl.durations import seconds_ceil
+from flowgen_design.dsl.model import Flow, Handler
+from flowgen_design.dsl.rules.names import cloudformation_ids
 from tests.cloudformation_support import EDGE_SPECS, Generated, all_problems, all_specs, generate, lint, spec_id
 from tests.conftest import ROOT, SKETCH, Runner
 
@@ -62,7 +62,7 @@ def test_template_passes_cfn_lint(generated: Generated) -> None:
 
 
 def test_template_passes_structural_checks(generated: Generated) -> None:
-    from codegen.targets.cloudformation.verify import flow_problems
+    from flowgen_design.codegen.targets.cloudformation.verify import flow_problems
 
     assert flow_problems(generated.flow, generated.template) == []
 
@@ -373,7 +373,7 @@ def test_a_broken_template_fails_the_checks(sketch: Generated, breaker: Any) -> 
 
 
 def test_a_compensation_after_the_pivot_fails_the_checks() -> None:
-    from codegen.targets.cloudformation.verify import flow_problems
+    from flowgen_design.codegen.targets.cloudformation.verify import flow_problems
 
     g = generate(next(s for s in EDGE_SPECS if s.stem == "fulfilment"))
     broken = g.template
@@ -415,7 +415,7 @@ def _generate_with_seed(seed: str, out: Path) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": seed}
     spec = SKETCH.relative_to(ROOT)
     done = subprocess.run(
-        [sys.executable, "-m", "codegen", "generate", str(spec), "-o", str(out), "-t", "cloudformation"],
+        [sys.executable, "-m", "flowgen_design", "generate", str(spec), "-o", str(out), "-t", "cloudformation"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -18,10 +18,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from codegen import names
-from codegen.names import handler_logical_id, lambda_handler
-from codegen.targets.cloudformation.handlers import function_timeout
-from dsl.model import Flow, Handler
+from flowgen_design.codegen import names
+from flowgen_design.codegen.names import handler_logical_id, lambda_handler
+from flowgen_design.codegen.targets.cloudformation.handlers import function_timeout
+from flowgen_design.dsl.model import Flow, Handler
 from tests.cloudformation_support import REGION, Generated, all_specs, for_moto, generate, spec_id, upload_code
 
 STACK = "flowgen-test"

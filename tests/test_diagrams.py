@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from codegen.diagrams import view_file_stem
-from codegen.diagrams.render import render
-from dsl.model import Flow
+from flowgen_design.codegen.diagrams import view_file_stem
+from flowgen_design.codegen.diagrams.render import render
+from flowgen_design.dsl.model import Flow
 from tests.browser import Browser, check_mermaid, mermaid_js
 from tests.conftest import ROOT, SKETCH, Runner, require_tool
 from tests.diagram_support import assert_golden, build_target, diagram_specs, load, relative, spec_id, svg_texts
@@ -165,7 +165,7 @@ def _path_without_dot() -> str:
 def run_without_dot(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "PATH": _path_without_dot()}
     return subprocess.run(
-        [sys.executable, "-m", "codegen", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "flowgen_design", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
     )
 
 
@@ -194,7 +194,7 @@ def test_generated_diagrams_are_identical_across_hash_seeds(tmp_path: Path) -> N
         args = [
             sys.executable,
             "-m",
-            "codegen",
+            "flowgen_design",
             "generate",
             "-t",
             "diagrams",
@@ -217,9 +217,9 @@ def test_generated_diagrams_are_identical_across_hash_seeds(tmp_path: Path) -> N
 
 def test_large_diagrams_limit_dots_crossing_search_and_still_draw(tmp_path: Path) -> None:
     from benchmarks.specgen import write_spec
-    from codegen.diagrams import build_view, view_source
-    from codegen.diagrams.dot import LARGE_DIAGRAM, LARGE_LAYOUT
-    from dsl.compiler import check_file
+    from flowgen_design.codegen.diagrams import build_view, view_source
+    from flowgen_design.codegen.diagrams.dot import LARGE_DIAGRAM, LARGE_LAYOUT
+    from flowgen_design.dsl.compiler import check_file
 
     flow = check_file(write_spec(tmp_path, 24)).flow
     assert flow is not None

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from dsl.codes import CODES
-from dsl.compiler import check_file
-from dsl.diagnostics import Reporter
-from dsl.model import Scalar
-from dsl.parser import _get_parser, parse
+from flowgen_design.dsl.codes import CODES
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.diagnostics import Reporter
+from flowgen_design.dsl.model import Scalar
+from flowgen_design.dsl.parser import _get_parser, parse
 from tests.conftest import ROOT
 from tests.test_cases import CASE_FILES, expectations
 

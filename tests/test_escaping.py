@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from codegen.diagrams import view_names, view_source
-from codegen.diagrams.render import render
-from codegen.escape import dot_text, html_text, lines_of, mermaid_text
-from dsl.model import Flow
+from flowgen_design.codegen.diagrams import view_names, view_source
+from flowgen_design.codegen.diagrams.render import render
+from flowgen_design.codegen.escape import dot_text, html_text, lines_of, mermaid_text
+from flowgen_design.dsl.model import Flow
 from tests.browser import Browser, check_mermaid, mermaid_js
 from tests.conftest import Runner, require_tool
 from tests.diagram_support import ESCAPING, load

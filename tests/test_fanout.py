@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.specgen import write_spec
-from codegen.fanout import fan_out, jobs
-from codegen.targets.python.models import ModelWriter
-from codegen.targets.python.source import format_blocks, format_module
-from dsl.compiler import check_file
+from flowgen_design.codegen.fanout import fan_out, jobs
+from flowgen_design.codegen.targets.python.models import ModelWriter
+from flowgen_design.codegen.targets.python.source import format_blocks, format_module
+from flowgen_design.dsl.compiler import check_file
 from tests.conftest import SKETCH, example_specs
 
 

@@ -1,4 +1,4 @@
-"""dsl.fastlark parses exactly like plain lark: the same tokens, positions, comments, trees and errors."""
+"""flowgen_design.dsl.fastlark parses exactly like plain lark: the same tokens, positions, comments, trees and errors."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 from benchmarks.specgen import spec as generate_spec
-from dsl.fastlark import PLUGINS, FastContextualLexer, FastLALRParser
-from grammar import grammar_text
+from flowgen_design.dsl.fastlark import PLUGINS, FastContextualLexer, FastLALRParser
+from flowgen_design.grammar import grammar_text
 from tests.conftest import ROOT
 from tests.test_properties import GRAMMAR, grammar_specs
 

@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 from lark import Lark
 
-from dsl.compiler import check_file
-from dsl.diagnostics import Reporter
-from dsl.fmt import format_module
-from dsl.parser import parse
-from dsl.source import Span
-from grammar import grammar_text
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.diagnostics import Reporter
+from flowgen_design.dsl.fmt import format_module
+from flowgen_design.dsl.parser import parse
+from flowgen_design.dsl.source import Span
+from flowgen_design.grammar import grammar_text
 from tests.conftest import SKETCH, Runner, example_specs
 
 

@@ -20,7 +20,7 @@ def _generate(out: Path, cache: Path) -> tuple[set[str], dict[str, str]]:
         "-X",
         "importtime",
         "-m",
-        "codegen",
+        "flowgen_design",
         "generate",
         str(SKETCH),
         "--target",

@@ -120,7 +120,7 @@ def test_check_never_imports_black() -> None:
     """`flowgen check` stays fast: the Python target's formatter is not on its import path."""
     script = (
         "import sys\n"
-        "from codegen.cli import main\n"
+        "from flowgen_design.cli import main\n"
         f"code = main(['check', {str(SKETCH)!r}])\n"
         "assert code == 0, code\n"
         "print(sorted(m for m in sys.modules if m == 'black' or m.startswith('black.')))\n"

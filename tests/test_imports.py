@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dsl.compiler import CheckResult, check_file
+from flowgen_design.dsl.compiler import CheckResult, check_file
 from tests.conftest import Runner
 
 MONEY = """\

@@ -14,9 +14,9 @@ import black
 from black.mode import TargetVersion
 import pytest
 
-from codegen.names import lambda_handler, python_package
-from dsl.compiler import check_file
-from dsl.model import Flow
+from flowgen_design.codegen.names import lambda_handler, python_package
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.model import Flow
 from tests.conftest import ROOT, SKETCH, example_specs, run_flowgen
 from tests.golden_files import check_golden, tree
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.specgen import write_spec
-from dsl.compiler import check_file
-from dsl.model import Flow
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.model import Flow
 from tests.conftest import SKETCH, example_specs
 
 

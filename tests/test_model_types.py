@@ -9,9 +9,9 @@ import pytest
 from pydantic import BaseModel
 
 from benchmarks.specgen import write_spec
-from dsl.compiler import check_file
-from dsl.model import Constraints, DeliveryPolicy, Field, Frozen, Scalar, ScalarRef
-from dsl.source import Span
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.model import Constraints, DeliveryPolicy, Field, Frozen, Scalar, ScalarRef
+from flowgen_design.dsl.source import Span
 from tests.conftest import ROOT
 
 SPECS = sorted({*ROOT.joinpath("specs").rglob("*.flow"), *ROOT.joinpath("tests").glob("*.flow")})

@@ -50,7 +50,7 @@ def test_an_unusable_cache_folder_is_ignored(flowgen: Runner, monkeypatch: pytes
 
 
 PARSER_CLASSES = (
-    "from dsl.parser import _get_parser; p = _get_parser(); "
+    "from flowgen_design.dsl.parser import _get_parser; p = _get_parser(); "
     "print(type(p.parser.parser).__name__, type(p.parser.parser.parser).__name__, type(p.parser.lexer).__name__)"
 )
 

@@ -1,4 +1,4 @@
-"""codegen.prettyjson writes exactly what json.dumps(indent=2, sort_keys=True, ensure_ascii=False) writes."""
+"""flowgen_design.codegen.prettyjson writes exactly what json.dumps(indent=2, sort_keys=True, ensure_ascii=False) writes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codegen.prettyjson import dumps
+from flowgen_design.codegen.prettyjson import dumps
 
 
 def _standard(value: Any) -> str:

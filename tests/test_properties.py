@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 from lark import Lark
 
-from dsl.codes import CODES
-from dsl.compiler import check_file
-from dsl.diagnostics import render_text, to_json
-from dsl.loader import display_path
-from grammar import grammar_text
+from flowgen_design.dsl.codes import CODES
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.diagnostics import render_text, to_json
+from flowgen_design.dsl.loader import display_path
+from flowgen_design.grammar import grammar_text
 
 # Whole-word keywords are written `/word(?![A-Za-z0-9_])/` in the grammar.
 _KEYWORD = re.compile(r"(\w+)\(\?!\[A-Za-z0-9_\]\)")

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codegen.targets.python.services import merge_service, service_module_text
-from dsl.compiler import check_file
-from dsl.model import Flow, Service
+from flowgen_design.codegen.targets.python.services import merge_service, service_module_text
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.model import Flow, Service
 from tests.conftest import SKETCH
 
 SPEC = SKETCH.read_text().replace(

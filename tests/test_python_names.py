@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dsl.compiler import check_file
-from dsl.naming import python_field_name, python_member_name
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.naming import python_field_name, python_member_name
 
 
 def errors(tmp_path: Path, body: str, flow: str = "shop") -> list[tuple[str, str]]:

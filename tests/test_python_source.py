@@ -7,7 +7,7 @@ import inspect
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codegen.targets.python.source import docstring, format_module, literal
+from flowgen_design.codegen.targets.python.source import docstring, format_module, literal
 
 NASTY = ['"', '"""', "'''", "\\", "{", "}", "{{x}}", "\\n", "\r", "\x00", "\x0c", "\u2028", "\t", "é", "😀", " "]
 texts = st.lists(st.one_of(st.sampled_from(NASTY), st.text(max_size=8)), max_size=12).map("".join)

@@ -23,8 +23,8 @@ from types import ModuleType
 import pydantic
 import pytest
 
-from codegen.header import DO_NOT_EDIT
-from codegen.names import python_package
+from flowgen_design.codegen.header import DO_NOT_EDIT
+from flowgen_design.codegen.names import python_package
 from tests.conftest import ROOT, SKETCH
 from tests.pytarget import EDGES, build_python, python_specs, require_module, run_mypy, spec_id, tree, write_tree
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from dsl.diagnostics import Diagnostic, render_text
-from dsl.source import Span
+from flowgen_design.dsl.diagnostics import Diagnostic, render_text
+from flowgen_design.dsl.source import Span
 from tests.conftest import ROOT, Runner
 
 CLEAN = """\
@@ -195,7 +195,7 @@ def _flowgen_unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     drop = _without_file_access_override if os.geteuid() == 0 else None
     return subprocess.run(
-        [sys.executable, "-m", "codegen", *args],
+        [sys.executable, "-m", "flowgen_design", *args],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 
 
 def test_flowgen_itself_is_black_clean() -> None:
-    folders = ["dsl", "codegen", "grammar", "tests", "benchmarks"]
+    folders = ["flowgen_design", "tests", "benchmarks"]  # flowgen_design/ links to dsl/, codegen/, grammar/
     result = subprocess.run(
         [sys.executable, "-m", "black", "--check", *folders], cwd=ROOT, capture_output=True, text=True, timeout=300
     )

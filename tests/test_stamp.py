@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from codegen import stamp as stamps
-from codegen import targets
-from codegen.cli import main
-from codegen.targets import Target, all_targets
+from flowgen_design.codegen import stamp as stamps
+from flowgen_design.codegen import targets
+from flowgen_design.cli import main
+from flowgen_design.codegen.targets import Target, all_targets
 from tests.conftest import ROOT
 
 CHECKOUT = ROOT / "specs" / "checkout.flow"

@@ -17,10 +17,10 @@ GENERATOR_LIBRARIES = {"black", "graphviz", "yaml", "jinja2"}
 
 
 def _imported(*args: str) -> set[str]:
-    """Top-level packages imported by `python -m codegen ARGS`, from its -X importtime report."""
+    """Top-level packages imported by `python -m flowgen_design ARGS` (below our namespace: `dsl`, `codegen`), from its -X importtime report."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "codegen", *args],
+        [sys.executable, "-X", "importtime", "-m", "flowgen_design", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -29,7 +29,7 @@ def _imported(*args: str) -> set[str]:
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
     assert rows, "no -X importtime report"
-    return {name.split(".")[0] for name in rows[1:]}
+    return {name.removeprefix("flowgen_design.").split(".")[0] for name in rows[1:]}
 
 
 def test_check_imports_no_generator_library() -> None:

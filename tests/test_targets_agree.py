@@ -10,12 +10,17 @@ from typing import Any
 
 import pytest
 
-from codegen.names import dlq_logical_id, event_source_mapping_logical_id, function_logical_id, queue_logical_id
-from codegen.targets.asyncapi.document import document
-from codegen.targets.cloudformation import build_template
-from codegen.targets.lambda_adapters import service_source
-from dsl.compiler import check_file
-from dsl.model import Flow
+from flowgen_design.codegen.names import (
+    dlq_logical_id,
+    event_source_mapping_logical_id,
+    function_logical_id,
+    queue_logical_id,
+)
+from flowgen_design.codegen.targets.asyncapi.document import document
+from flowgen_design.codegen.targets.cloudformation import build_template
+from flowgen_design.codegen.targets.lambda_adapters import service_source
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.model import Flow
 from tests.conftest import SKETCH, example_specs
 
 SPECS = [*example_specs(), SKETCH, Path(__file__).resolve().parent / "lambda_adapters.flow"]

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from codegen.trace import trace
-from dsl.model import Flow
+from flowgen_design.codegen.trace import trace
+from flowgen_design.dsl.model import Flow
 from tests.conftest import ROOT, SKETCH, Runner
 from tests.diagram_support import diagram_specs, load, relative, spec_id
 

@@ -12,10 +12,10 @@ import pytest
 from pydantic import BaseModel
 
 from benchmarks.specgen import spec
-from dsl import ast
-from dsl.diagnostics import Reporter
-from dsl.parser import parse
-from dsl.source import Span
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.diagnostics import Reporter
+from flowgen_design.dsl.parser import parse
+from flowgen_design.dsl.source import Span
 from tests.conftest import SKETCH, example_specs
 
 # Every construct of the grammar at least once, so every node class is built.

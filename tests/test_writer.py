@@ -8,8 +8,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from codegen import writer
-from codegen.files import GeneratedFile, LineNote, UserMerge
+from flowgen_design.codegen import writer
+from flowgen_design.codegen.files import GeneratedFile, LineNote, UserMerge
 from tests.conftest import SKETCH, Runner
 
 

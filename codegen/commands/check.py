@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from codegen.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
-from codegen.specfiles import specs_or_error, use_color
+from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
+from flowgen_design.codegen.specfiles import specs_or_error, use_color
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -18,8 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dsl.compiler import check_file
-    from dsl.diagnostics import render_text, to_json
+    from flowgen_design.dsl.compiler import check_file
+    from flowgen_design.dsl.diagnostics import render_text, to_json
 
     specs = specs_or_error(args.paths)
     if isinstance(specs, str):

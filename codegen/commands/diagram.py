@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from codegen.cli import EXIT_FAILED, EXIT_OK, fail
+from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, fail
 
 FORMATS = ("dot", "mermaid", "svg", "png")
 _BY_SUFFIX = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid", ".svg": "svg", ".png": "png"}
@@ -24,9 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from codegen.commands.specload import load_flow
-    from codegen.diagrams import UnknownView, build_view, view_source
-    from codegen.diagrams.render import DotFailed, DotNotFound, render
+    from flowgen_design.codegen.commands.specload import load_flow
+    from flowgen_design.codegen.diagrams import UnknownView, build_view, view_source
+    from flowgen_design.codegen.diagrams.render import DotFailed, DotNotFound, render
 
     fmt = _format(args.format, args.output)
     flow, _, problem = load_flow(args.spec)

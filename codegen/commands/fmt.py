@@ -9,8 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen.cli import EXIT_FAILED, EXIT_OK, fail
-from codegen.specfiles import specs_or_error, use_color
+from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, fail
+from flowgen_design.codegen.specfiles import specs_or_error, use_color
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,10 +26,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dsl.diagnostics import Reporter, render_text
-    from dsl.fmt import format_module
-    from dsl.loader import display_path, read_source
-    from dsl.parser import parse
+    from flowgen_design.dsl.diagnostics import Reporter, render_text
+    from flowgen_design.dsl.fmt import format_module
+    from flowgen_design.dsl.loader import display_path, read_source
+    from flowgen_design.dsl.parser import parse
 
     specs = specs_or_error(args.paths)
     if isinstance(specs, str):

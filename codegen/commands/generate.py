@@ -9,11 +9,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codegen.cli import EXIT_FAILED, EXIT_OK, fail
-from codegen.specfiles import InputError, ProjectConfig, find_specs, load_config, use_color
+from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, fail
+from flowgen_design.codegen.specfiles import InputError, ProjectConfig, find_specs, load_config, use_color
 
 if TYPE_CHECKING:
-    from codegen import writer
+    from flowgen_design.codegen import writer
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from codegen.targets import all_targets
+    from flowgen_design.codegen.targets import all_targets
 
     targets = all_targets()
     if args.list_targets:
@@ -66,12 +66,12 @@ def _choose_targets(wanted: list[str], known: list[str]) -> list[str] | str:
 
 
 def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, config: ProjectConfig) -> int:
-    from codegen import writer
-    from codegen.options import GenerateOptions
-    from codegen.stamp import inputs_stamp, unchanged_plan
-    from codegen.targets import TargetError, all_targets
-    from dsl.compiler import check_file
-    from dsl.diagnostics import render_text
+    from flowgen_design.codegen import writer
+    from flowgen_design.codegen.options import GenerateOptions
+    from flowgen_design.codegen.stamp import inputs_stamp, unchanged_plan
+    from flowgen_design.codegen.targets import TargetError, all_targets
+    from flowgen_design.dsl.compiler import check_file
+    from flowgen_design.dsl.diagnostics import render_text
 
     results = [check_file(spec) for spec in specs]
     imported = {
@@ -130,7 +130,7 @@ def _report_check(plans: list[writer.WritePlan]) -> int:
 
 
 def _write(plans: list[writer.WritePlan]) -> int:
-    from codegen import stamp, writer
+    from flowgen_design.codegen import stamp, writer
 
     try:
         writer.apply_all(plans)  # every flow or none

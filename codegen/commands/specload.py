@@ -9,16 +9,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from codegen.specfiles import use_color
-from dsl.compiler import CheckResult
-from dsl.model import Flow
+from flowgen_design.codegen.specfiles import use_color
+from flowgen_design.dsl.compiler import CheckResult
+from flowgen_design.dsl.model import Flow
 
 
 def load_flow(spec: str) -> tuple[Flow | None, CheckResult | None, str | None]:
     """(flow, result, None) on success; (None, result, None) after printing
     diagnostics; (None, None, message) when the path itself cannot be used."""
-    from dsl.compiler import check_file
-    from dsl.diagnostics import render_text
+    from flowgen_design.dsl.compiler import check_file
+    from flowgen_design.dsl.diagnostics import render_text
 
     path = Path(spec)
     if not path.exists():

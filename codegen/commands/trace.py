@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from codegen.cli import EXIT_FAILED, EXIT_OK, fail
+from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, fail
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -19,8 +19,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from codegen.commands.specload import load_flow
-    from codegen.trace import UnknownElement, render_text, trace
+    from flowgen_design.codegen.commands.specload import load_flow
+    from flowgen_design.codegen.trace import UnknownElement, render_text, trace
 
     flow, _, problem = load_flow(args.spec)
     if problem:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import difflib
 
-from codegen.diagrams.events import events_view
-from codegen.diagrams.model import Diagram
-from codegen.diagrams.saga import saga_view
-from codegen.diagrams.system import system_view
-from dsl.model import Flow, Saga
+from flowgen_design.codegen.diagrams.events import events_view
+from flowgen_design.codegen.diagrams.model import Diagram
+from flowgen_design.codegen.diagrams.saga import saga_view
+from flowgen_design.codegen.diagrams.system import system_view
+from flowgen_design.dsl.model import Flow, Saga
 
 
 class UnknownView(ValueError):
@@ -60,8 +60,8 @@ def view_source(flow: Flow, view: str, fmt: str, header: str = "", diagram: Diag
 
     Callers that already built the view pass it as `diagram`, so it is built once.
     """
-    from codegen.diagrams.dot import to_dot
-    from codegen.diagrams.mermaid import flowchart, saga_sequence
+    from flowgen_design.codegen.diagrams.dot import to_dot
+    from flowgen_design.codegen.diagrams.mermaid import flowchart, saga_sequence
 
     saga = find_saga(flow, view) if fmt != "dot" else None
     if saga is not None:
@@ -72,7 +72,7 @@ def view_source(flow: Flow, view: str, fmt: str, header: str = "", diagram: Diag
 
 def view_file_stem(view: str) -> str:
     """`system` -> `system`; `saga:Checkout` -> `saga-checkout`."""
-    from dsl.naming import snake_case
+    from flowgen_design.dsl.naming import snake_case
 
     kind, _, name = view.partition(":")
     return f"{kind}-{snake_case(name).replace('_', '-')}" if name else kind

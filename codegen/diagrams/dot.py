@@ -13,8 +13,8 @@ from typing import cast
 
 import graphviz  # type: ignore[import-untyped]
 
-from codegen.diagrams.model import EDGE_COLORS, NODE_STYLES, Diagram, Edge, Node
-from codegen.escape import dot_label, dot_text
+from flowgen_design.codegen.diagrams.model import EDGE_COLORS, NODE_STYLES, Diagram, Edge, Node
+from flowgen_design.codegen.escape import dot_label, dot_text
 
 FONT = "DejaVu Sans,Helvetica,Arial,sans-serif"
 # From this many nodes on, dot spends most of its time trying ever more orderings

@@ -8,10 +8,10 @@ causes from a request to its last effect.
 
 from __future__ import annotations
 
-from codegen import names
-from codegen.diagrams.labels import delivery_lines, field_text
-from codegen.diagrams.model import Diagram, Edge, GraphBuilder, Node, node_id
-from dsl.model import Command, Event, Flow, Handler, Saga
+from flowgen_design.codegen import names
+from flowgen_design.codegen.diagrams.labels import delivery_lines, field_text
+from flowgen_design.codegen.diagrams.model import Diagram, Edge, GraphBuilder, Node, node_id
+from flowgen_design.dsl.model import Command, Event, Flow, Handler, Saga
 
 
 def _event(g: GraphBuilder, event: Event) -> str:

@@ -6,8 +6,8 @@ in `codegen.escape`.
 
 from __future__ import annotations
 
-from dsl.durations import format_ms
-from dsl.model import DeliveryPolicy, Field, type_text
+from flowgen_design.dsl.durations import format_ms
+from flowgen_design.dsl.model import DeliveryPolicy, Field, type_text
 
 
 def attempts_text(policy: DeliveryPolicy) -> str:

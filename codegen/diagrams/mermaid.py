@@ -9,12 +9,12 @@ prefix, so none is a Mermaid keyword.
 
 from __future__ import annotations
 
-from codegen.diagrams.labels import attempts_text, timeout_text
-from codegen.diagrams.model import EDGE_COLORS, NODE_STYLES, Diagram, Edge, Node, NodeKind
-from codegen.diagrams.model import node_id as make_id
-from codegen.escape import mermaid_text
-from dsl.durations import format_ms
-from dsl.model import Saga, SagaStep
+from flowgen_design.codegen.diagrams.labels import attempts_text, timeout_text
+from flowgen_design.codegen.diagrams.model import EDGE_COLORS, NODE_STYLES, Diagram, Edge, Node, NodeKind
+from flowgen_design.codegen.diagrams.model import node_id as make_id
+from flowgen_design.codegen.escape import mermaid_text
+from flowgen_design.dsl.durations import format_ms
+from flowgen_design.dsl.model import Saga, SagaStep
 
 _SHAPES: dict[NodeKind, tuple[str, str]] = {
     "service": ("[[", "]]"),

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import graphviz  # type: ignore[import-untyped]
 
-from codegen.cache import cached_drawing
-from codegen.fanout import jobs
+from flowgen_design.codegen.cache import cached_drawing
+from flowgen_design.codegen.fanout import jobs
 
 INSTALL_HINT = "install Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`, Windows: `winget install graphviz`)"
 

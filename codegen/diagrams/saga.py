@@ -9,11 +9,11 @@ retried until they succeed.
 
 from __future__ import annotations
 
-from codegen.diagrams.labels import attempts_text, timeout_text
-from codegen.diagrams.model import Diagram, Edge, GraphBuilder, Node, node_id
-from codegen.diagrams.system import event_node
-from dsl.durations import format_ms
-from dsl.model import Event, Saga, SagaStep
+from flowgen_design.codegen.diagrams.labels import attempts_text, timeout_text
+from flowgen_design.codegen.diagrams.model import Diagram, Edge, GraphBuilder, Node, node_id
+from flowgen_design.codegen.diagrams.system import event_node
+from flowgen_design.dsl.durations import format_ms
+from flowgen_design.dsl.model import Event, Saga, SagaStep
 
 
 def saga_view(saga: Saga) -> Diagram:

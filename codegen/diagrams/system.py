@@ -9,10 +9,10 @@ the events they wait for and emit.
 
 from __future__ import annotations
 
-from codegen import names
-from codegen.diagrams.labels import delivery_lines
-from codegen.diagrams.model import Diagram, Edge, GraphBuilder, Node, node_id
-from dsl.model import ApiEndpoint, Command, Event, External, Flow, Saga, Service
+from flowgen_design.codegen import names
+from flowgen_design.codegen.diagrams.labels import delivery_lines
+from flowgen_design.codegen.diagrams.model import Diagram, Edge, GraphBuilder, Node, node_id
+from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Flow, Saga, Service
 
 
 def event_node(g: GraphBuilder, event: Event) -> str:

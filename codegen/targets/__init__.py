@@ -11,9 +11,9 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from codegen.files import GeneratedFile
-from codegen.options import GenerateOptions
-from dsl.model import Flow
+from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.options import GenerateOptions
+from flowgen_design.dsl.model import Flow
 
 TargetFn = Callable[[Flow, GenerateOptions], list[GeneratedFile]]
 
@@ -47,9 +47,12 @@ def register(name: str, description: str) -> Callable[[TargetFn], TargetFn]:
 def all_targets() -> dict[str, Target]:
     """Every registered target, importing the target modules on first use."""
     for module in TARGET_MODULES:
-        try:
-            importlib.import_module(f"codegen.targets.{module}")
-        except ModuleNotFoundError as err:
-            if err.name != f"codegen.targets.{module}":
-                raise
+        importlib.import_module(f"{__name__}.{module}")  # a missing target module is a bug: let it raise
+    missing = set(TARGET_MODULES) - {_module_of(target) for target in _REGISTRY.values()}
+    if missing:
+        raise RuntimeError(f"target modules registered no target: {', '.join(sorted(missing))}")
     return dict(_REGISTRY)
+
+
+def _module_of(target: Target) -> str:
+    return target.build.__module__.removeprefix(f"{__name__}.").split(".")[0]

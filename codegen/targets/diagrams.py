@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from codegen.diagrams import build_view, view_file_stem, view_names, view_source
-from codegen.files import GeneratedFile
-from codegen.header import comment_header, html_header
-from codegen.options import GenerateOptions
-from codegen.targets import register
-from dsl.model import Flow
+from flowgen_design.codegen.diagrams import build_view, view_file_stem, view_names, view_source
+from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.header import comment_header, html_header
+from flowgen_design.codegen.options import GenerateOptions
+from flowgen_design.codegen.targets import register
+from flowgen_design.dsl.model import Flow
 
 
 @register("diagrams", "architecture diagrams as Graphviz DOT and Mermaid (system, events, one per saga)")

@@ -21,15 +21,15 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import PurePosixPath
 
-from codegen.fanout import fan_out
-from codegen.files import GeneratedFile
-from codegen.header import comment_header
-from codegen.names import adapter_path, lambda_handler, python_package, service_class, service_module
-from codegen.options import GenerateOptions
-from codegen.targets import register
-from codegen.targets.python.source import format_module
-from dsl.durations import seconds_ceil
-from dsl.model import Command, Flow, Handler, Service
+from flowgen_design.codegen.fanout import fan_out
+from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.header import comment_header
+from flowgen_design.codegen.names import adapter_path, lambda_handler, python_package, service_class, service_module
+from flowgen_design.codegen.options import GenerateOptions
+from flowgen_design.codegen.targets import register
+from flowgen_design.codegen.targets.python.source import format_module
+from flowgen_design.dsl.durations import seconds_ceil
+from flowgen_design.dsl.model import Command, Flow, Handler, Service
 
 DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000
 """How long a handler remembers a key when the spec says `idempotent by F` without `within`."""
@@ -60,7 +60,7 @@ def _adapters_dir(flow: Flow) -> PurePosixPath:
 
 
 def runtime_source() -> str:
-    return resources.files("codegen").joinpath("templates", RUNTIME_TEMPLATE).read_text(encoding="utf-8")
+    return resources.files("flowgen_design.codegen").joinpath("templates", RUNTIME_TEMPLATE).read_text(encoding="utf-8")
 
 
 def package_source(flow: Flow) -> str:

@@ -3,14 +3,14 @@ element that needs them is left out, so later rules still see everything else.""
 
 from __future__ import annotations
 
-from dsl import ast
-from dsl.diagnostics import Reporter
-from dsl.model import Command, Event, Flow, Service
-from dsl.resolve.delivery import DeliveryResolver
-from dsl.resolve.sagas import SagaResolver
-from dsl.resolve.services import ServiceResolver
-from dsl.resolve.symbols import Symbols
-from dsl.resolve.types import TypeResolver
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.diagnostics import Reporter
+from flowgen_design.dsl.model import Command, Event, Flow, Service
+from flowgen_design.dsl.resolve.delivery import DeliveryResolver
+from flowgen_design.dsl.resolve.sagas import SagaResolver
+from flowgen_design.dsl.resolve.services import ServiceResolver
+from flowgen_design.dsl.resolve.symbols import Symbols
+from flowgen_design.dsl.resolve.types import TypeResolver
 
 
 def _of(modules: list[ast.Module], kind: type) -> list:  # type: ignore[type-arg]

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from dsl import ast
-from dsl.model import Backoff, DeliveryPolicy, Field, Idempotency, Policy, type_text
-from dsl.resolve.symbols import Symbols, did_you_mean, where
-from dsl.source import Span
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.model import Backoff, DeliveryPolicy, Field, Idempotency, Policy, type_text
+from flowgen_design.dsl.resolve.symbols import Symbols, did_you_mean, where
+from flowgen_design.dsl.source import Span
 
 _STRATEGIES = ("fixed", "exponential")
 MAX_USE_DEPTH = 32
@@ -161,7 +161,7 @@ class DeliveryResolver:
         return DeliveryPolicy(**kwargs)
 
     def _idempotency(self, opt: ast.IdempotentOption, fields: tuple[Field, ...], owner: str) -> Idempotency | None:
-        from dsl.resolve.types import is_key_type
+        from flowgen_design.dsl.resolve.types import is_key_type
 
         found = next((f for f in fields if f.name == opt.field.text), None)
         if found is None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dsl import ast
-from dsl.model import Command, DeliveryPolicy, Event, Saga, SagaStep, Service, StepCall
-from dsl.resolve.delivery import DeliveryResolver
-from dsl.resolve.symbols import Symbols, did_you_mean, where
-from dsl.source import Span
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.model import Command, DeliveryPolicy, Event, Saga, SagaStep, Service, StepCall
+from flowgen_design.dsl.resolve.delivery import DeliveryResolver
+from flowgen_design.dsl.resolve.symbols import Symbols, did_you_mean, where
+from flowgen_design.dsl.source import Span
 
 OUTCOMES = ("completed", "compensated")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from dsl import ast
-from dsl.model import ApiEndpoint, Command, Event, External, Handler, Service
-from dsl.naming import snake_case
-from dsl.resolve.delivery import DeliveryResolver, Layer
-from dsl.resolve.symbols import Symbols, where
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Handler, Service
+from flowgen_design.dsl.naming import snake_case
+from flowgen_design.dsl.resolve.delivery import DeliveryResolver, Layer
+from flowgen_design.dsl.resolve.symbols import Symbols, where
 
 
 class ServiceResolver:

@@ -6,10 +6,10 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from dsl import ast
-from dsl.diagnostics import Reporter
-from dsl.model import Scalar
-from dsl.source import Span
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.diagnostics import Reporter
+from flowgen_design.dsl.model import Scalar
+from flowgen_design.dsl.source import Span
 
 SCALARS = frozenset(s.value for s in Scalar)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 
-from dsl import ast
-from dsl.model import (
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.model import (
     Command,
     Constraints,
     EnumRef,
@@ -22,7 +22,7 @@ from dsl.model import (
     TypeRef,
     type_text,
 )
-from dsl.resolve.symbols import SCALARS, Symbols, did_you_mean, where
+from flowgen_design.dsl.resolve.symbols import SCALARS, Symbols, did_you_mean, where
 
 _NUMERIC = {Scalar.INT, Scalar.FLOAT, Scalar.DECIMAL}
 _SIZED = {Scalar.STRING, Scalar.BYTES}

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dsl import ast
-from dsl.diagnostics import Reporter
-from dsl.model import Flow
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.diagnostics import Reporter
+from flowgen_design.dsl.model import Flow
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ Rule = Callable[[RuleContext], None]
 
 
 def _rules() -> tuple[Rule, ...]:
-    from dsl.rules import delivery, eventflow, literals, names, sagas, timing
+    from flowgen_design.dsl.rules import delivery, eventflow, literals, names, sagas, timing
 
     return (
         literals.check_literals,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from dsl import ast
-from dsl.durations import format_ms
-from dsl.model import Handler
-from dsl.rules import RuleContext
-from dsl.source import Span
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.durations import format_ms
+from flowgen_design.dsl.model import Handler
+from flowgen_design.dsl.rules import RuleContext
+from flowgen_design.dsl.source import Span
 
 
 def check_idempotency(ctx: RuleContext) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from dsl import ast
-from dsl.model import Flow
-from dsl.rules import RuleContext
-from dsl.source import Span
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.model import Flow
+from flowgen_design.dsl.rules import RuleContext
+from flowgen_design.dsl.source import Span
 
 
 def publishers(flow: Flow) -> dict[str, list[str]]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dsl import ast
-from dsl.model import Command, Event, Record
-from dsl.rules import RuleContext
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.model import Command, Event, Record
+from flowgen_design.dsl.rules import RuleContext
 
 
 def _option_blocks(module: ast.Module) -> Iterator[tuple[ast.Option, ...]]:

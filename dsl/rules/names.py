@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dsl.model import Command, EnumType, Event, Flow, Record
-from dsl.naming import (
+from flowgen_design.dsl.model import Command, EnumType, Event, Flow, Record
+from flowgen_design.dsl.naming import (
     API_RESOURCE_SUFFIXES,
     HANDLER_RESOURCE_SUFFIXES,
     PYTHON_HANDLER_CLASS_NAMES,
@@ -20,8 +20,8 @@ from dsl.naming import (
     saga_resource_base,
     snake_case,
 )
-from dsl.rules import RuleContext
-from dsl.source import Span
+from flowgen_design.dsl.rules import RuleContext
+from flowgen_design.dsl.source import Span
 
 MAX_LOGICAL_ID = 255
 # Error names the generated adapters report to Step Functions besides reply names.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dsl import ast
-from dsl.model import Field, SagaStep, StepCall, type_text
-from dsl.rules import RuleContext
+from flowgen_design.dsl import ast
+from flowgen_design.dsl.model import Field, SagaStep, StepCall, type_text
+from flowgen_design.dsl.rules import RuleContext
 
 
 def check_compensation(ctx: RuleContext) -> None:

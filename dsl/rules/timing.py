@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dsl.durations import format_ms
-from dsl.model import DeliveryPolicy, Saga
-from dsl.rules import RuleContext
+from flowgen_design.dsl.durations import format_ms
+from flowgen_design.dsl.model import DeliveryPolicy, Saga
+from flowgen_design.dsl.rules import RuleContext
 
 FUNCTION_TIMEOUT_LIMIT_MS = 15 * 60_000
 QUEUE_RETENTION_LIMIT_MS = 14 * 86_400_000

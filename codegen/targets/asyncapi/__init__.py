@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from codegen.blockyaml import dump
-from codegen.files import GeneratedFile
-from codegen.header import comment_header
-from codegen.options import GenerateOptions
-from codegen.targets import register
-from codegen.targets.asyncapi.document import document
-from dsl.model import Flow
+from flowgen_design.codegen.blockyaml import dump
+from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.header import comment_header
+from flowgen_design.codegen.options import GenerateOptions
+from flowgen_design.codegen.targets import register
+from flowgen_design.codegen.targets.asyncapi.document import document
+from flowgen_design.dsl.model import Flow
 
 
 def path_of(flow: Flow) -> PurePosixPath:

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from codegen.names import lambda_handler
-from codegen.targets.asyncapi import extensions
-from codegen.targets.asyncapi.schemas import enum_schema, payload_schema, record_schema
-from dsl.model import Command, Event, External, Flow, Handler, Message, Saga, Service, StepCall
+from flowgen_design.codegen.names import lambda_handler
+from flowgen_design.codegen.targets.asyncapi import extensions
+from flowgen_design.codegen.targets.asyncapi.schemas import enum_schema, payload_schema, record_schema
+from flowgen_design.dsl.model import Command, Event, External, Flow, Handler, Message, Saga, Service, StepCall
 
 Node = dict[str, Any]
 

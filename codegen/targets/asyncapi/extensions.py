@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from codegen.names import dlq_logical_id, queue_logical_id
-from dsl.durations import format_ms
-from dsl.model import Backoff, DeliveryPolicy, Handler, Message, Saga, SagaStep, StepCall
+from flowgen_design.codegen.names import dlq_logical_id, queue_logical_id
+from flowgen_design.dsl.durations import format_ms
+from flowgen_design.dsl.model import Backoff, DeliveryPolicy, Handler, Message, Saga, SagaStep, StepCall
 
 Extensions = dict[str, Any]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dsl.model import (
+from flowgen_design.dsl.model import (
     Constraints,
     EnumRef,
     EnumType,

@@ -14,17 +14,17 @@ from __future__ import annotations
 import json
 from pathlib import PurePosixPath
 
-from codegen import names
-from codegen.files import GeneratedFile
-from codegen.header import DO_NOT_EDIT, header_lines
-from codegen.options import GenerateOptions
-from codegen.targets import register
-from codegen.targets.cloudformation.api import add_api
-from codegen.targets.cloudformation.handlers import Stack, add_handler
-from codegen.targets.cloudformation.sagas import add_saga, saga_handlers
-from codegen.targets.cloudformation.template import Template, get_att, ref, sub
-from codegen.targets.cloudformation.verify import flow_problems
-from dsl.model import Flow
+from flowgen_design.codegen import names
+from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.header import DO_NOT_EDIT, header_lines
+from flowgen_design.codegen.options import GenerateOptions
+from flowgen_design.codegen.targets import register
+from flowgen_design.codegen.targets.cloudformation.api import add_api
+from flowgen_design.codegen.targets.cloudformation.handlers import Stack, add_handler
+from flowgen_design.codegen.targets.cloudformation.sagas import add_saga, saga_handlers
+from flowgen_design.codegen.targets.cloudformation.template import Template, get_att, ref, sub
+from flowgen_design.codegen.targets.cloudformation.verify import flow_problems
+from flowgen_design.dsl.model import Flow
 
 BUS, TABLE = names.EVENT_BUS_LOGICAL_ID, names.IDEMPOTENCY_TABLE_LOGICAL_ID
 CODE_PARAMETERS = {

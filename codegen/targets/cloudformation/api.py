@@ -8,11 +8,11 @@ caller: add an authorizer in front of a public deployment.
 
 from __future__ import annotations
 
-from codegen import names
-from codegen.targets.cloudformation import iam
-from codegen.targets.cloudformation.handlers import Stack
-from codegen.targets.cloudformation.template import Template, get_att, ref, sub
-from dsl.model import ApiEndpoint
+from flowgen_design.codegen import names
+from flowgen_design.codegen.targets.cloudformation import iam
+from flowgen_design.codegen.targets.cloudformation.handlers import Stack
+from flowgen_design.codegen.targets.cloudformation.template import Template, get_att, ref, sub
+from flowgen_design.dsl.model import ApiEndpoint
 
 HTTP_API, STAGE = names.HTTP_API_LOGICAL_ID, names.HTTP_API_STAGE_LOGICAL_ID
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codegen import names
-from codegen.names import lambda_handler
-from codegen.targets.cloudformation import iam
-from codegen.targets.cloudformation.template import Json, Scope, Template, get_att, ref
-from dsl.durations import seconds_ceil
-from dsl.model import Flow, Handler
+from flowgen_design.codegen import names
+from flowgen_design.codegen.names import lambda_handler
+from flowgen_design.codegen.targets.cloudformation import iam
+from flowgen_design.codegen.targets.cloudformation.template import Json, Scope, Template, get_att, ref
+from flowgen_design.dsl.durations import seconds_ceil
+from flowgen_design.dsl.model import Flow, Handler
 
 RUNTIME = "python3.12"
 RETENTION_SECONDS = 14 * 86_400

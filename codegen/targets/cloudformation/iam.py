@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from codegen.targets.cloudformation.template import Json, get_att, ref
+from flowgen_design.codegen.targets.cloudformation.template import Json, get_att, ref
 
 VERSION = "2012-10-17"
 

@@ -6,12 +6,12 @@ filled in by CloudFormation through `DefinitionSubstitutions`.
 
 from __future__ import annotations
 
-from codegen import names
-from codegen.targets.cloudformation import iam
-from codegen.targets.cloudformation.handlers import Stack, event_pattern
-from codegen.targets.cloudformation.states import definition
-from codegen.targets.cloudformation.template import Json, Template, get_att, ref
-from dsl.model import Handler, Saga
+from flowgen_design.codegen import names
+from flowgen_design.codegen.targets.cloudformation import iam
+from flowgen_design.codegen.targets.cloudformation.handlers import Stack, event_pattern
+from flowgen_design.codegen.targets.cloudformation.states import definition
+from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
+from flowgen_design.dsl.model import Handler, Saga
 
 
 def saga_handlers(saga: Saga) -> list[Handler]:

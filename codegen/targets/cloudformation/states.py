@@ -35,9 +35,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from codegen.targets.cloudformation.template import Json
-from dsl.durations import seconds_ceil
-from dsl.model import (
+from flowgen_design.codegen.targets.cloudformation.template import Json
+from flowgen_design.dsl.durations import seconds_ceil
+from flowgen_design.dsl.model import (
     DeliveryPolicy,
     Event,
     Field,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from codegen import prettyjson
-from dsl.source import Span
+from flowgen_design.codegen import prettyjson
+from flowgen_design.dsl.source import Span
 
 Json = dict[str, Any]
 

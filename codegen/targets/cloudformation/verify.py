@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from codegen.names import state_machine_logical_id
-from codegen.targets.cloudformation.states import (
+from flowgen_design.codegen.names import state_machine_logical_id
+from flowgen_design.codegen.targets.cloudformation.states import (
     COMPLETED,
     INIT,
     MAX_STATE_NAME,
@@ -33,7 +33,7 @@ from codegen.targets.cloudformation.states import (
     step_state,
     undo_state,
 )
-from dsl.model import Flow, Saga
+from flowgen_design.dsl.model import Flow, Saga
 
 Json = dict[str, Any]
 PSEUDO_PARAMETERS = frozenset(

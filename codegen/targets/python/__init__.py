@@ -11,14 +11,14 @@ black is imported only when a module is formatted, never by `flowgen check`.
 
 from __future__ import annotations
 
-from codegen.files import GeneratedFile
-from codegen.options import GenerateOptions
-from codegen.targets import register
-from dsl.model import Flow
+from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.options import GenerateOptions
+from flowgen_design.codegen.targets import register
+from flowgen_design.dsl.model import Flow
 
 
 @register("python", "typed Python package: pydantic models, handler interfaces, service stubs (DIR/python/)")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
-    from codegen.targets.python.package import package_files
+    from flowgen_design.codegen.targets.python.package import package_files
 
     return package_files(flow)

@@ -7,11 +7,11 @@ user class that returns anything else fails `mypy --strict`.
 
 from __future__ import annotations
 
-from codegen.header import comment_header
-from codegen.names import handlers_class, python_package, service_class, service_module
-from codegen.targets.python.source import Imports, docstring, format_module, indented, paragraphs, prose
-from dsl.durations import format_ms
-from dsl.model import Command, DeliveryPolicy, Event, Flow, Handler, Service
+from flowgen_design.codegen.header import comment_header
+from flowgen_design.codegen.names import handlers_class, python_package, service_class, service_module
+from flowgen_design.codegen.targets.python.source import Imports, docstring, format_module, indented, paragraphs, prose
+from flowgen_design.dsl.durations import format_ms
+from flowgen_design.dsl.model import Command, DeliveryPolicy, Event, Flow, Handler, Service
 
 
 def parameter(handler: Handler) -> str:

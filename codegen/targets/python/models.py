@@ -11,9 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from codegen.header import comment_header
-from codegen.targets.python.source import Imports, docstring, format_blocks, indented, literal, paragraphs
-from dsl.model import (
+from flowgen_design.codegen.header import comment_header
+from flowgen_design.codegen.targets.python.source import (
+    Imports,
+    docstring,
+    format_blocks,
+    indented,
+    literal,
+    paragraphs,
+)
+from flowgen_design.dsl.model import (
     Command,
     Constraints,
     EnumRef,
@@ -31,7 +38,7 @@ from dsl.model import (
     ScalarRef,
     TypeRef,
 )
-from dsl.naming import python_field_name, python_member_name
+from flowgen_design.dsl.naming import python_field_name, python_member_name
 
 # scalar -> (annotation, import group, module, name to import)
 _SCALARS: dict[Scalar, tuple[str, tuple[str, str, str | None] | None]] = {

@@ -11,15 +11,15 @@ import json
 from functools import partial
 from pathlib import PurePosixPath
 
-from codegen.fanout import fan_out
-from codegen.files import GeneratedFile
-from codegen.header import comment_header, shared_header_lines
-from codegen.names import python_package, service_module
-from codegen.targets.python.handlers import handlers_module
-from codegen.targets.python.models import models_module
-from codegen.targets.python.services import merge_service, service_module_text
-from codegen.targets.python.source import docstring, format_module, literal, paragraphs, prose
-from dsl.model import Flow
+from flowgen_design.codegen.fanout import fan_out
+from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.header import comment_header, shared_header_lines
+from flowgen_design.codegen.names import python_package, service_module
+from flowgen_design.codegen.targets.python.handlers import handlers_module
+from flowgen_design.codegen.targets.python.models import models_module
+from flowgen_design.codegen.targets.python.services import merge_service, service_module_text
+from flowgen_design.codegen.targets.python.source import docstring, format_module, literal, paragraphs, prose
+from flowgen_design.dsl.model import Flow
 
 ROOT = PurePosixPath("python")
 

@@ -14,11 +14,19 @@ import ast
 import re
 from dataclasses import dataclass
 
-from codegen.files import LineNote, UserMerge
-from codegen.names import handlers_class, python_package, service_class, service_module
-from codegen.targets.python.handlers import signature, uses_sequence
-from codegen.targets.python.source import INDENT, Imports, docstring, format_module, indented, paragraphs, prose
-from dsl.model import Flow, Handler, Service
+from flowgen_design.codegen.files import LineNote, UserMerge
+from flowgen_design.codegen.names import handlers_class, python_package, service_class, service_module
+from flowgen_design.codegen.targets.python.handlers import signature, uses_sequence
+from flowgen_design.codegen.targets.python.source import (
+    INDENT,
+    Imports,
+    docstring,
+    format_module,
+    indented,
+    paragraphs,
+    prose,
+)
+from flowgen_design.dsl.model import Flow, Handler, Service
 
 # Names a stub refers to, which the user's module must still bind for an automatic merge.
 _STUB_NAMES = ("models", "override")

@@ -13,8 +13,8 @@ import textwrap
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from codegen.cache import cached_black
-from codegen.fanout import fan_out
+from flowgen_design.codegen.cache import cached_black
+from flowgen_design.codegen.fanout import fan_out
 
 INDENT = "    "
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import PurePosixPath
 
-from codegen.diagrams import build_view, view_names, view_source
-from codegen.diagrams.render import DotFailed, DotNotFound, inline_svg, render_all
-from codegen.files import GeneratedFile
-from codegen.header import html_header
-from codegen.options import GenerateOptions
-from codegen.targets import TargetError, register
-from codegen.targets.review import sections
-from codegen.targets.review.html import Child, Html, el, void
-from dsl.model import Flow
+from flowgen_design.codegen.diagrams import build_view, view_names, view_source
+from flowgen_design.codegen.diagrams.render import DotFailed, DotNotFound, inline_svg, render_all
+from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.header import html_header
+from flowgen_design.codegen.options import GenerateOptions
+from flowgen_design.codegen.targets import TargetError, register
+from flowgen_design.codegen.targets.review import sections
+from flowgen_design.codegen.targets.review.html import Child, Html, el, void
+from flowgen_design.dsl.model import Flow
 
 _TITLES = {"system": "System", "events": "Events: what follows what, and what each event carries"}
 
@@ -77,7 +77,7 @@ def _page(flow: Flow, figures: list[Html], options: GenerateOptions) -> str:
 
 
 def _css() -> str:
-    return resources.files("codegen.targets.review").joinpath("style.css").read_text(encoding="utf-8")
+    return resources.files("flowgen_design.codegen.targets.review").joinpath("style.css").read_text(encoding="utf-8")
 
 
 def _header(flow: Flow, options: GenerateOptions) -> Html:

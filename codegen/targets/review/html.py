@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Union
 
-from codegen.escape import html_text
+from flowgen_design.codegen.escape import html_text
 
 
 class Html(str):

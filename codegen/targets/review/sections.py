@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from codegen.diagrams.labels import attempts_text, idempotency_text, timeout_text
-from codegen.targets.review.html import Child, Html, anchor, el, table
-from codegen.trace import trace_rows
-from dsl.diagnostics import Diagnostic
-from dsl.model import Constraints, EnumType, Event, Field, Flow, Handler, Record, Saga, SagaStep, Service, type_text
-from dsl.source import Span
+from flowgen_design.codegen.diagrams.labels import attempts_text, idempotency_text, timeout_text
+from flowgen_design.codegen.targets.review.html import Child, Html, anchor, el, table
+from flowgen_design.codegen.trace import trace_rows
+from flowgen_design.dsl.diagnostics import Diagnostic
+from flowgen_design.dsl.model import (
+    Constraints,
+    EnumType,
+    Event,
+    Field,
+    Flow,
+    Handler,
+    Record,
+    Saga,
+    SagaStep,
+    Service,
+    type_text,
+)
+from flowgen_design.dsl.source import Span
 
 
 def loc(span: Span | None) -> Html:
@@ -115,7 +127,7 @@ def event_article(flow: Flow, event: Event, publishers: Sequence[Child], consume
 
 
 def events_section(flow: Flow) -> Html:
-    from codegen.trace import event_link
+    from flowgen_design.codegen.trace import event_link
 
     articles = []
     for event in flow.events:
@@ -143,7 +155,7 @@ def types_section(flow: Flow) -> Html:
 
 
 def render_all(parts: list[Child]) -> str:
-    from codegen.targets.review.html import render
+    from flowgen_design.codegen.targets.review.html import render
 
     return render(parts)
 
@@ -257,7 +269,7 @@ def sagas_section(flow: Flow) -> Html:
 
 
 def _saga(saga: Saga) -> Html:
-    from dsl.durations import format_ms
+    from flowgen_design.dsl.durations import format_ms
 
     facts = el(
         "dl",

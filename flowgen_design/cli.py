@@ -1,4 +1,4 @@
-"""The `flowgen` command. Verbs live in `codegen.commands`, imported only when used,
+"""The `flowgen` command. Verbs live in `flowgen_design.codegen.commands`, imported only when used,
 so `flowgen --version` and `flowgen check` start fast."""
 
 from __future__ import annotations
@@ -6,12 +6,16 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Sequence
 
-# verb -> (module in codegen.commands, one-line help)
+from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "entry", "fail", "main"]
+
+# verb -> (module in flowgen_design.codegen.commands, one-line help); a verb's module is imported
+# only when it runs, and a missing one fails loudly.
 VERBS: dict[str, tuple[str, str]] = {
     "check": ("check", "check specs and report diagnostics"),
     "fmt": ("fmt", "format specs in the canonical layout"),
@@ -20,15 +24,13 @@ VERBS: dict[str, tuple[str, str]] = {
     "trace": ("trace", "follow an endpoint, event, service, handler or saga to its code and resources"),
 }
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
 
 def version() -> str:
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as dist_version
 
     try:
-        return dist_version("flowgen")
+        return dist_version("flowgen-design")
     except PackageNotFoundError:
         return "0+unknown"
 
@@ -42,10 +44,6 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def _available_verbs() -> dict[str, tuple[str, str]]:
-    return {v: spec for v, spec in VERBS.items() if importlib.util.find_spec(f"codegen.commands.{spec[0]}") is not None}
-
-
 def build_parser(verb: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowgen",
@@ -54,10 +52,10 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND")
-    for name, (module, help_text) in _available_verbs().items():
+    for name, (module, help_text) in VERBS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text[:1].upper() + help_text[1:] + ".")
         if name == verb:
-            importlib.import_module(f"codegen.commands.{module}").configure(cmd)
+            importlib.import_module(f"flowgen_design.codegen.commands.{module}").configure(cmd)
     return parser
 
 
@@ -84,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb is None:
         parser.print_help()
         return EXIT_USAGE
-    module = importlib.import_module(f"codegen.commands.{VERBS[args.verb][0]}")
+    module = importlib.import_module(f"flowgen_design.codegen.commands.{VERBS[args.verb][0]}")
     try:
         return int(module.run(args))
     except KeyboardInterrupt:
@@ -109,12 +107,6 @@ def entry() -> None:
     except BrokenPipeError:
         code = code or EXIT_FAILED
     os._exit(code)
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> int:
-    """A one-line error for problems that have no location in a spec."""
-    print(f"flowgen: error: {message}", file=sys.stderr)
-    return code
 
 
 if __name__ == "__main__":

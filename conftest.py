@@ -1,1 +1,0 @@
-# Makes the repository root importable for tests run from a checkout (dsl, codegen, grammar).
