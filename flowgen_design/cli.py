@@ -21,6 +21,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "fmt": ("fmt", "format specs in the canonical layout"),
     "generate": ("generate", "generate code, infrastructure, AsyncAPI and diagrams from specs"),
     "diagram": ("diagram", "draw a system, saga or event diagram of a spec"),
+    "package": ("package", "build each flow's Lambda code and a template that deploys it"),
     "trace": ("trace", "follow an endpoint, event, service, handler or saga to its code and resources"),
 }
 

@@ -14,6 +14,7 @@ from flowgen_design.codegen.specfiles import InputError, ProjectConfig, find_spe
 
 if TYPE_CHECKING:
     from flowgen_design.codegen import writer
+    from flowgen_design.dsl.model import Flow
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +67,19 @@ def _choose_targets(wanted: list[str], known: list[str]) -> list[str] | str:
 
 
 def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, config: ProjectConfig) -> int:
+    planned = plan_flows(specs, out, targets, check, config)
+    if isinstance(planned, int):
+        return planned
+    plans = [p for _, p in planned]
+    return _report_check(plans) if check else _write(plans)
+
+
+def plan_flows(
+    specs: list[Path], out: Path, targets: list[str], check: bool, config: ProjectConfig
+) -> list[tuple[Flow, writer.WritePlan]] | int:
+    """Check the specs and plan what generating each flow would write: (flow, plan) per flow
+    (imported specs are not flows of their own), or the exit code after printing why not.
+    `flowgen package` uses it with `check` to prove the generated output is up to date."""
     from flowgen_design.codegen import writer
     from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.stamp import inputs_stamp, unchanged_plan
@@ -88,7 +102,7 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
         return EXIT_FAILED
     options = GenerateOptions(out_dir=out, targets=tuple(targets), check=check)
     registry = all_targets()
-    plans = []
+    plans: list[tuple[Flow, writer.WritePlan]] = []
     try:
         for r in results:
             if r.path.resolve() in imported or r.flow is None:
@@ -98,13 +112,13 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
             stamp = inputs_stamp(r.sources, flow.path, targets, out)
             unchanged = unchanged_plan(out, flow.name, stamp)
             if unchanged is not None:
-                plans.append(unchanged)
+                plans.append((flow, unchanged))
                 continue
             files = [replace(f, target=name) for name in targets for f in registry[name].build(flow, flow_options)]
-            plans.append(writer.plan(flow.name, out, files, ran=targets, stamp=stamp))
+            plans.append((flow, writer.plan(flow.name, out, files, ran=targets, stamp=stamp)))
     except (writer.UnsafePathError, TargetError) as err:
         return fail(str(err), EXIT_FAILED)
-    return _report_check(plans) if check else _write(plans)
+    return plans
 
 
 def _project_path(spec: Path, shown: str, root: Path) -> str:
