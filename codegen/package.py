@@ -27,7 +27,7 @@ import sys
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -64,6 +64,8 @@ class PackageOptions:
     native: bool = False
     """Build for the Python and platform running flowgen (for local runs and tests), not for Lambda."""
     include_boto3: bool = False
+    requirement_files: tuple[Path, ...] = ()
+    """pip requirements files of the user's own dependencies (what their services import)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -109,12 +111,16 @@ class Dependencies:
 
     requirements: tuple[str, ...]
     scratch: Path
+    requirement_files: tuple[Path, ...] = ()
+    announce: Callable[[str], None] = print
     installed: dict[Platform, Path] = field(default_factory=dict)
 
     def folder(self, platform: Platform) -> Path:
         if platform not in self.installed:
             target = Path(tempfile.mkdtemp(prefix="deps-", dir=self.scratch))
-            install(self.requirements, platform, target)
+            wanted = [*self.requirements, *(f"-r {path}" for path in self.requirement_files)]
+            self.announce(f"installing {', '.join(wanted)} for {platform} (pip)")
+            install(self.requirements, platform, target, self.requirement_files)
             self.installed[platform] = target
         return self.installed[platform]
 
@@ -153,7 +159,9 @@ def _distribution(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else requirement
 
 
-def install(requirements: tuple[str, ...], platform: Platform, target: Path) -> None:
+def install(
+    requirements: tuple[str, ...], platform: Platform, target: Path, requirement_files: tuple[Path, ...] = ()
+) -> None:
     """`pip install --target` the requirements as wheels for `platform`, without bytecode."""
     command = [
         sys.executable,
@@ -167,6 +175,7 @@ def install(requirements: tuple[str, ...], platform: Platform, target: Path) -> 
         "--no-input",
         *platform.pip_options(),
         *requirements,
+        *(arg for path in requirement_files for arg in ("--requirement", str(path))),
     ]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=1800)

@@ -32,12 +32,10 @@ from typing import Any
 import pytest
 
 from flowgen_design.codegen.package import (
-    Platform,
     PackageError,
     code_entries,
     deployable_template,
     deterministic_zip,
-    install,
 )
 from tests.cloudformation_support import for_moto, lint
 from tests.conftest import ROOT, run_flowgen
@@ -174,12 +172,14 @@ def test_the_package_folder_must_not_overlap_the_generated_one(generated: Path) 
 
 
 @pytest.mark.slow
-def test_a_pip_failure_shows_what_pip_said(tmp_path: Path) -> None:
-    with pytest.raises(PackageError) as caught:
-        install(("flowgen-no-such-distribution-zz",), Platform("python3.12", "x86_64"), tmp_path)
-    message = str(caught.value)
-    assert message.startswith("pip could not install the dependencies for python3.12 x86_64: ")
-    assert "flowgen-no-such-distribution-zz" in message and "\n" not in message
+def test_a_pip_failure_shows_the_end_of_what_pip_said(generated: Path, tmp_path: Path) -> None:
+    """The user's own requirements go to pip with the generated package's; one it cannot find stops the run."""
+    own = tmp_path / "requirements.txt"
+    own.write_text("flowgen-no-such-distribution-zz\n", encoding="utf-8")
+    result = package(generated, tmp_path / "dist", "--requirements", str(own))
+    assert_one_line_error(result, 1, "pip could not install the dependencies for python3.12 x86_64: ")
+    assert "flowgen-no-such-distribution-zz" in result.stderr
+    assert f"-r {own}" in result.stdout, "the run says what it installs"
 
 
 # ---- built with pip --------------------------------------------------------------------------------

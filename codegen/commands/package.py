@@ -49,6 +49,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "to run the package locally)",
     )
     parser.add_argument(
+        "--requirements",
+        "-r",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a pip requirements file of what your services import (repeatable)",
+    )
+    parser.add_argument(
         "--with-boto3", action="store_true", help="include boto3 in the zip (the Lambda runtime provides one)"
     )
 
@@ -60,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(_unknown("architecture", args.arch, ARCHITECTURES))
     if args.platform not in PLATFORMS:
         return fail(_unknown("platform", args.platform, PLATFORMS))
+    missing = next((f for f in args.requirements if not Path(f).is_file()), None)
+    if missing is not None:
+        return fail(f"no such requirements file: {missing}")
     try:
         config = load_config()
         specs = find_specs(args.paths or list(config.specs))
@@ -86,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         arch=args.arch,
         native=args.platform == "native",
         include_boto3=args.with_boto3,
+        requirement_files=tuple(Path(f).resolve() for f in args.requirements),
     )
     return _package([flow for flow, _ in planned], options)
 
@@ -119,7 +131,8 @@ def _package(flows: list[Flow], options: PackageOptions) -> int:
 
     try:
         with tempfile.TemporaryDirectory(prefix="flowgen-package-") as scratch:
-            dependencies = Dependencies(requirements(options.out_dir, options.include_boto3), Path(scratch))
+            declared = requirements(options.out_dir, options.include_boto3)
+            dependencies = Dependencies(declared, Path(scratch), options.requirement_files)
             for flow in flows:
                 _report(package_flow(flow.name, options.out_dir / template_path(flow), options, dependencies))
     except PackageError as err:
