@@ -233,8 +233,19 @@ def deterministic_zip(entries: Mapping[str, Path]) -> bytes:
 
 
 def functions(template: Json) -> dict[str, Json]:
+    """The functions whose code is to be supplied: not inline (`ZipFile`), not a container image,
+    not already a local path or an object someone else packaged."""
     resources = template.get("Resources", {})
-    return {rid: r for rid, r in resources.items() if isinstance(r, dict) and r.get("Type") == LAMBDA_FUNCTION}
+    return {
+        rid: r
+        for rid, r in resources.items()
+        if isinstance(r, dict) and r.get("Type") == LAMBDA_FUNCTION and _code_to_supply(r)
+    }
+
+
+def _code_to_supply(resource: Json) -> bool:
+    code = resource.get("Properties", {}).get("Code")
+    return isinstance(code, dict) and not {"ZipFile", "ImageUri"} & set(code) and not isinstance(code.get("S3Key"), str)
 
 
 def function_platform(rid: str, resource: Json, options: PackageOptions) -> Platform:

@@ -36,6 +36,7 @@ from flowgen_design.codegen.package import (
     code_entries,
     deployable_template,
     deterministic_zip,
+    functions,
 )
 from tests.cloudformation_support import for_moto, lint
 from tests.conftest import ROOT, run_flowgen
@@ -103,15 +104,21 @@ def test_the_template_points_every_function_at_its_zip_and_drops_the_code_parame
     assert "Parameters" in template, "the generated template is left as it is"
 
 
-def test_a_parameter_still_referred_to_is_kept() -> None:
+def test_code_supplied_otherwise_and_parameters_still_referred_to_are_kept() -> None:
+    code = {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}}
+    inline = {"ZipFile": "def handler(event, context): pass"}
     template = {
-        "Parameters": {"CodeBucket": {"Type": "String"}, "Stage": {"Type": "String"}},
+        "Parameters": {"CodeBucket": {"Type": "String"}, "CodeKey": {"Type": "String"}, "Stage": {"Type": "String"}},
         "Resources": {
-            "F": {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"S3Bucket": {"Ref": "CodeBucket"}}}},
+            "F": {"Type": "AWS::Lambda::Function", "Properties": {"Code": code}},
+            "Inline": {"Type": "AWS::Lambda::Function", "Properties": {"Code": inline}},
             "Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::Sub": "orders-${Stage}"}}},
         },
     }
-    assert deployable_template(template, {"F": "code.zip"}, None)["Parameters"] == {"Stage": {"Type": "String"}}
+    assert list(functions(template)) == ["F"]
+    deployable = deployable_template(template, {"F": "code.zip"}, None)
+    assert deployable["Parameters"] == {"Stage": {"Type": "String"}}
+    assert deployable["Resources"]["Inline"]["Properties"]["Code"] == inline
 
 
 def test_the_zip_depends_only_on_names_and_contents(tmp_path: Path) -> None:
