@@ -51,7 +51,7 @@ class PackageError(Exception):
     """Why a flow cannot be packaged, in one line for the user (no location in a spec)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PackageOptions:
     """Everything `flowgen package` was asked, in one object."""
 
@@ -68,7 +68,7 @@ class PackageOptions:
     """pip requirements files of the user's own dependencies (what their services import)."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Platform:
     """What pip installs wheels for: a Lambda runtime and architecture, or this machine."""
 
@@ -94,11 +94,12 @@ class Platform:
         return [*platforms, "--implementation", "cp", "--python-version", version, "--only-binary=:all:"]
 
     def __str__(self) -> str:
-        return (
-            f"this machine's Python {sys.version_info[0]}.{sys.version_info[1]}"
-            if self.native
-            else (f"{self.runtime} {self.arch}")
-        )
+        if self.native:
+            return f"this machine's Python {sys.version_info[0]}.{sys.version_info[1]}"
+        return f"{self.runtime} {self.arch}"
+
+
+NATIVE = Platform("native", "native")
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -125,7 +126,7 @@ class Dependencies:
         return self.installed[platform]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Packaged:
     """What packaging one flow wrote."""
 
@@ -254,7 +255,7 @@ def function_platform(rid: str, resource: Json, options: PackageOptions) -> Plat
     if not isinstance(runtime, str) or not re.fullmatch(r"python3\.\d+", runtime):
         raise PackageError(f"function {rid} has runtime {runtime!r}: only Python runtimes can be packaged")
     if options.native:
-        return Platform("native", "native")
+        return NATIVE
     declared = props.get("Architectures", ["x86_64"])
     arch = options.arch or (declared[0] if isinstance(declared, list) and declared else "x86_64")
     if arch not in ARCHITECTURES:
