@@ -3,7 +3,8 @@
 One module answers "what does this endpoint (event, service, handler, saga)
 become?" for both `flowgen trace` (a tree from one element) and the review
 page (a table of every entry point). File paths and logical IDs come from
-`codegen.names`, the scheme the Python and CloudFormation targets use, and each
+`codegen.names` and the AWS deployment plan (`codegen.aws.plan`), which the
+Python and CloudFormation targets render, and each
 spec element keeps the span of the line that declared it.
 """
 
@@ -16,8 +17,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from flowgen_design.codegen import names
+from flowgen_design.codegen.aws.plan import Resource, plan_of
 from flowgen_design.codegen.diagrams.labels import attempts_text, delivery_lines, idempotency_text
-from flowgen_design.codegen.names import Resource
 from flowgen_design.dsl.model import ApiEndpoint, Command, Event, Flow, Handler, Saga, SagaStep, Service
 from flowgen_design.dsl.source import Span
 
@@ -82,7 +83,7 @@ def _event_leaf(event: Event, relation: str) -> Link:
 
 def handler_link(flow: Flow, handler: Handler, relation: str = "") -> Link:
     files = tuple(Link("file", str(f.path), "file", detail=f.role) for f in handler_files(flow, handler))
-    resources = tuple(_resource(r) for r in names.handler_resources(handler))
+    resources = tuple(_resource(r) for r in plan_of(flow).handler(handler).traced())
     verb = "replies" if isinstance(handler.input, Command) else "may publish"
     outputs = tuple(_event_leaf(e, verb) for e in handler.outputs)
     children = (_policy_link(handler),) + files + resources + outputs
@@ -107,7 +108,7 @@ def _handler_input(handler: Handler) -> str:
 
 def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     children = [_event_leaf(saga.trigger, "triggered by")]
-    children += [_resource(r) for r in names.saga_resources(saga)]
+    children += [_resource(r) for r in plan_of(flow).saga(saga).traced()]
     children += [_step_link(flow, saga, i, s) for i, s in enumerate(saga.steps)]
     for outcome, event in (("completed", saga.on_completed), ("compensated", saga.on_compensated)):
         if event is not None:
@@ -132,7 +133,7 @@ def _step_link(flow: Flow, saga: Saga, index: int, step: SagaStep) -> Link:
 
 def event_link(flow: Flow, event: Event, relation: str = "", with_publishers: bool = True) -> Link:
     index = _event_index(flow)
-    children = [_resource(names.event_bus_resource(), "carried by")]
+    children = [_resource(plan_of(flow).event_bus, "carried by")]
     if with_publishers:
         children += index.publishers.get(event.name, ())
     children += [handler_link(flow, h, "subscribed by") for h in flow.subscribers(event.name)]
@@ -228,7 +229,7 @@ def _ordered_names(events: tuple[Event, ...]) -> list[str]:
 def endpoint_link(flow: Flow, api: ApiEndpoint, relation: str = "") -> Link:
     service = flow.service(api.service)
     children = [Link("service", api.service, "served by", service.name_span if service else None)]
-    children += [_resource(r) for r in names.api_resources(api)]
+    children += [_resource(r) for r in plan_of(flow).route(api).traced()]
     children.append(event_link(flow, api.event, "puts on the bus", with_publishers=False))
     return Link("endpoint", api.route, relation, api.span, f"publishes {api.event.name}", tuple(children))
 
@@ -241,7 +242,7 @@ def service_link(flow: Flow, service: Service) -> Link:
             "entry point",
             a.span,
             f"publishes {a.event.name}",
-            tuple(_resource(r) for r in names.api_resources(a)),
+            tuple(_resource(r) for r in plan_of(flow).route(a).traced()),
         )
         for a in service.apis
     ]
@@ -377,7 +378,7 @@ def trace_rows(flow: Flow) -> list[TraceRow]:
     rows: list[TraceRow] = []
     for service in flow.services:
         for api in service.apis:
-            resources = names.api_resources(api) + (names.event_bus_resource(),)
+            resources = plan_of(flow).route(api).traced() + (plan_of(flow).event_bus,)
             rows.append(
                 TraceRow(
                     api.route,
@@ -391,7 +392,14 @@ def trace_rows(flow: Flow) -> list[TraceRow]:
     for event in flow.events:
         rows += [_handler_row(flow, f"event {event.name}", event.name_span, h) for h in flow.subscribers(event.name)]
         rows += [
-            TraceRow(f"event {event.name}", event.name_span, f"saga {s.name}", s.name_span, (), names.saga_resources(s))
+            TraceRow(
+                f"event {event.name}",
+                event.name_span,
+                f"saga {s.name}",
+                s.name_span,
+                (),
+                plan_of(flow).saga(s).traced(),
+            )
             for s in flow.triggered_sagas(event.name)
         ]
     called: set[tuple[str, str]] = set()
@@ -416,5 +424,10 @@ def trace_rows(flow: Flow) -> list[TraceRow]:
 
 def _handler_row(flow: Flow, entry: str, span: Span, handler: Handler) -> TraceRow:
     return TraceRow(
-        entry, span, qualified(handler), handler.span, handler_files(flow, handler), names.handler_resources(handler)
+        entry,
+        span,
+        qualified(handler),
+        handler.span,
+        handler_files(flow, handler),
+        plan_of(flow).handler(handler).traced(),
     )

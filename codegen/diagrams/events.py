@@ -8,7 +8,7 @@ causes from a request to its last effect.
 
 from __future__ import annotations
 
-from flowgen_design.codegen import names
+from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.diagrams.labels import delivery_lines, field_text
 from flowgen_design.codegen.diagrams.model import Diagram, Edge, GraphBuilder, Node, node_id
 from flowgen_design.dsl.model import Command, Event, Flow, Handler, Saga
@@ -42,13 +42,15 @@ def _handler(g: GraphBuilder, handler: Handler) -> str:
 
 
 def events_view(flow: Flow) -> Diagram:
-    g = GraphBuilder()
+    g, plan = GraphBuilder(), plan_of(flow)
     for event in flow.events:
         _event(g, event)
     for service in flow.services:
         for api in service.apis:
             me = g.node(
-                Node(node_id("api", names.api_route_logical_id(api)), "api", (api.route, service.name), tooltip=api.doc)
+                Node(
+                    node_id("api", plan.route(api).route.logical_id), "api", (api.route, service.name), tooltip=api.doc
+                )
             )
             g.edge(Edge(me, _event(g, api.event)))
         for handler in service.handlers:

@@ -9,7 +9,7 @@ the events they wait for and emit.
 
 from __future__ import annotations
 
-from flowgen_design.codegen import names
+from flowgen_design.codegen.aws.plan import Plan, plan_of
 from flowgen_design.codegen.diagrams.labels import delivery_lines
 from flowgen_design.codegen.diagrams.model import Diagram, Edge, GraphBuilder, Node, node_id
 from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Flow, Saga, Service
@@ -27,8 +27,9 @@ def service_node(g: GraphBuilder, service: Service) -> str:
     return g.node(Node(node_id("service", service.name), "service", (service.name,), tooltip=service.doc))
 
 
-def api_node(g: GraphBuilder, api: ApiEndpoint) -> str:
-    return g.node(Node(node_id("api", names.api_route_logical_id(api)), "api", (api.route,), tooltip=api.doc))
+def api_node(g: GraphBuilder, plan: Plan, api: ApiEndpoint) -> str:
+    """An entry point, identified by its route's logical ID (unique, and an identifier already)."""
+    return g.node(Node(node_id("api", plan.route(api).route.logical_id), "api", (api.route,), tooltip=api.doc))
 
 
 def system_view(flow: Flow) -> Diagram:
@@ -36,7 +37,7 @@ def system_view(flow: Flow) -> Diagram:
     for event in flow.events:
         event_node(g, event)
     for service in flow.services:
-        _service(g, service)
+        _service(g, plan_of(flow), service)
     for saga in flow.sagas:
         _saga(g, saga)
     for external in flow.externals:
@@ -44,10 +45,10 @@ def system_view(flow: Flow) -> Diagram:
     return g.build("system", f"{flow.name} {flow.version}: system", "LR")
 
 
-def _service(g: GraphBuilder, service: Service) -> None:
+def _service(g: GraphBuilder, plan: Plan, service: Service) -> None:
     me = service_node(g, service)
     for api in service.apis:
-        g.edge(Edge(api_node(g, api), me))
+        g.edge(Edge(api_node(g, plan, api), me))
         g.edge(Edge(me, event_node(g, api.event)))
     for event in service.publishes:
         g.edge(Edge(me, event_node(g, event)))
