@@ -197,8 +197,12 @@ class Plan:
         """Every resource once, shared ones first, then per handler, saga and route."""
         yield self.event_bus
         yield from (r for r in (self.idempotency_table, self.http_api, self.http_api_stage) if r is not None)
-        for element in (*self.handlers, *self.sagas, *self.routes):
-            yield from element.resources()
+        for planned in self.handlers:
+            yield from planned.resources()
+        for saga in self.sagas:
+            yield from saga.resources()
+        for route in self.routes:
+            yield from route.resources()
 
 
 def _resource(logical: str, kind: str, span: Span, element: str, *bound: Limit) -> Resource:
