@@ -65,6 +65,7 @@ class Arc:
 @dataclass(frozen=True, slots=True)
 class EventGraph:
     arcs: tuple[Arc, ...]
+    _declared: dict[tuple[str, str], tuple[Arc, ...]] = field(default_factory=dict, repr=False, compare=False)
     _publishers: dict[str, list[Arc]] = field(default_factory=dict, repr=False, compare=False)
     _consumers: dict[str, list[Arc]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -88,6 +89,10 @@ class EventGraph:
 
     def consumed(self) -> Iterator[str]:
         return iter(self._consumers)
+
+    def declared_by(self, element: Service | Saga | External) -> tuple[Arc, ...]:
+        """The arcs a service, saga or external system declares, in the order the spec lists them."""
+        return self._declared.get(_declaration(element), ())
 
     def of_kind(self, *kinds: ArcKind) -> Iterator[Arc]:
         return (a for a in self.arcs if a.kind in kinds)
@@ -134,14 +139,22 @@ def _external(external: External) -> Iterator[Arc]:
         yield Arc("consumes", event, external, external.name_span)
 
 
+def _declaration(element: Service | Saga | External) -> tuple[str, str]:
+    return (type(element).__name__, element.name)
+
+
 @per_flow
 def event_graph(flow: Flow) -> EventGraph:
     """The event graph of `flow`, built once per flow."""
     arcs: list[Arc] = []
-    for service in flow.services:
-        arcs += _service(service)
-    for saga in flow.sagas:
-        arcs += _saga(saga)
-    for external in flow.externals:
-        arcs += _external(external)
-    return EventGraph(tuple(arcs))
+    declared: dict[tuple[str, str], tuple[Arc, ...]] = {}
+    elements: list[tuple[Service | Saga | External, Iterator[Arc]]] = [
+        *((s, _service(s)) for s in flow.services),
+        *((s, _saga(s)) for s in flow.sagas),
+        *((x, _external(x)) for x in flow.externals),
+    ]
+    for element, found in elements:
+        own = tuple(found)
+        arcs += own
+        declared[_declaration(element)] = declared.get(_declaration(element), ()) + own
+    return EventGraph(tuple(arcs), declared)
