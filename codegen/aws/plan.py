@@ -58,10 +58,19 @@ API_RESOURCE_SUFFIXES = ("Route", "Integration", "Role")
 
 EVENT_BUS, IDEMPOTENCY_TABLE, HTTP_API, HTTP_API_STAGE = STACK_RESOURCE_IDS
 
-# Deployment choices (not limits) that the limit checks depend on.
+# Deployment choices (not limits), the same for every renderer of the plan.
 QUEUE_RETENTION_SECONDS = limits.SQS_RETENTION.value // 1000
 VISIBILITY_FACTOR = 6
 """AWS's advice for a queue that feeds a function: a visibility timeout of six times the function timeout."""
+RUNTIME = "python3.12"
+BATCH_SIZE = 10
+"""Messages an event source mapping hands a function at once (failures are reported per item)."""
+LOG_RETENTION_DAYS = 30
+
+
+def event_pattern(flow: Flow, event: str) -> dict[str, list[str]]:
+    """The EventBridge pattern of one event of this flow: what handlers publish and routes put."""
+    return {"source": [flow.name], "detail-type": [event]}
 
 
 def logical_id(*parts: str) -> str:

@@ -18,14 +18,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flowgen_design.codegen.aws.limits import LAMBDA_DESCRIPTION
-from flowgen_design.codegen.aws.plan import QUEUE_RETENTION_SECONDS, HandlerPlan, Plan, handler_element
+from flowgen_design.codegen.aws.plan import (
+    BATCH_SIZE,
+    LOG_RETENTION_DAYS,
+    QUEUE_RETENTION_SECONDS,
+    RUNTIME,
+    HandlerPlan,
+    Plan,
+    event_pattern,
+    handler_element,
+)
 from flowgen_design.codegen.targets.cloudformation import iam
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
 from flowgen_design.dsl.model import Flow
-
-RUNTIME = "python3.12"
-LOG_DAYS = 30  # retention of a function's logs
-BATCH_SIZE = 10
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ def add_handler(t: Template, stack: Stack, planned: HandlerPlan) -> None:
     queue = _queues(t, planned)
     if planned.rule is not None and planned.queue_policy is not None:
         _subscription(t, stack, planned, queue)
-    log_group = t.put(planned.log_group, {"RetentionInDays": LOG_DAYS})
+    log_group = t.put(planned.log_group, {"RetentionInDays": LOG_RETENTION_DAYS})
     policy = iam.role("lambda.amazonaws.com", "handler", _statements(stack, planned, queue, log_group))
     role = t.put(planned.role, policy)
     function = t.put(planned.function, _function(stack, planned, role, log_group))
@@ -118,11 +123,6 @@ def _subscription(t: Template, stack: Stack, planned: HandlerPlan, queue: str) -
     }
     policy = {"Queues": [ref(queue)], "PolicyDocument": {"Version": iam.VERSION, "Statement": [statement]}}
     t.put(planned.queue_policy, policy)
-
-
-def event_pattern(flow: Flow, event: str) -> Json:
-    """Events of this flow with this name: what handlers publish and routes put."""
-    return {"source": [flow.name], "detail-type": [event]}
 
 
 def _statements(stack: Stack, planned: HandlerPlan, queue: str, log_group: str) -> list[Json]:

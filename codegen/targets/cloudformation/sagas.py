@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flowgen_design.codegen.aws.plan import Plan
+from flowgen_design.codegen.aws.plan import Plan, event_pattern
 from flowgen_design.codegen.targets.cloudformation import iam
-from flowgen_design.codegen.targets.cloudformation.handlers import Stack, event_pattern
+from flowgen_design.codegen.targets.cloudformation.handlers import Stack
 from flowgen_design.codegen.targets.cloudformation.states import definition
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
 from flowgen_design.dsl.model import Handler, Saga
