@@ -17,7 +17,9 @@ No other module builds a logical ID. A second infrastructure renderer
 (Terraform, CDK) therefore needs nothing but one new module that walks
 `Plan.resources()` (or the per-element plans) and writes its own format;
 `tests/test_aws_plan.py` renders the plan to a plain list and proves it agrees
-with the CloudFormation template resource for resource.
+with the CloudFormation template resource for resource. (What each role may do,
+its least-privilege statements, is not in the plan yet: `cloudformation/iam.py`
+derives them from the plan and the model, and a second renderer would do the same.)
 """
 
 from __future__ import annotations
