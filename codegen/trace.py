@@ -3,7 +3,8 @@
 One module answers "what does this endpoint (event, service, handler, saga)
 become?" for both `flowgen trace` (a tree from one element) and the review
 page (a table of every entry point). File paths and logical IDs come from
-`codegen.names`, the scheme the Python and CloudFormation targets use, and each
+`codegen.names` and the AWS deployment plan (`codegen.aws.plan`), which the
+Python and CloudFormation targets render, and each
 spec element keeps the span of the line that declared it.
 """
 
@@ -16,9 +17,10 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from flowgen_design.codegen import names
+from flowgen_design.codegen.aws.plan import Resource, plan_of
 from flowgen_design.codegen.diagrams.labels import attempts_text, delivery_lines, idempotency_text
-from flowgen_design.codegen.names import Resource
-from flowgen_design.dsl.model import ApiEndpoint, Command, Event, Flow, Handler, Saga, SagaStep, Service
+from flowgen_design.dsl.graph import Arc, event_graph
+from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Flow, Handler, Saga, SagaStep, Service
 from flowgen_design.dsl.source import Span
 
 KINDS = ("endpoint", "event", "service", "handler", "saga")
@@ -82,7 +84,7 @@ def _event_leaf(event: Event, relation: str) -> Link:
 
 def handler_link(flow: Flow, handler: Handler, relation: str = "") -> Link:
     files = tuple(Link("file", str(f.path), "file", detail=f.role) for f in handler_files(flow, handler))
-    resources = tuple(_resource(r) for r in names.handler_resources(handler))
+    resources = tuple(_resource(r) for r in plan_of(flow).handler(handler).traced())
     verb = "replies" if isinstance(handler.input, Command) else "may publish"
     outputs = tuple(_event_leaf(e, verb) for e in handler.outputs)
     children = (_policy_link(handler),) + files + resources + outputs
@@ -107,7 +109,7 @@ def _handler_input(handler: Handler) -> str:
 
 def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     children = [_event_leaf(saga.trigger, "triggered by")]
-    children += [_resource(r) for r in names.saga_resources(saga)]
+    children += [_resource(r) for r in plan_of(flow).saga(saga).traced()]
     children += [_step_link(flow, saga, i, s) for i, s in enumerate(saga.steps)]
     for outcome, event in (("completed", saga.on_completed), ("compensated", saga.on_compensated)):
         if event is not None:
@@ -131,63 +133,57 @@ def _step_link(flow: Flow, saga: Saga, index: int, step: SagaStep) -> Link:
 
 
 def event_link(flow: Flow, event: Event, relation: str = "", with_publishers: bool = True) -> Link:
-    index = _event_index(flow)
-    children = [_resource(names.event_bus_resource(), "carried by")]
+    children = [_resource(plan_of(flow).event_bus, "carried by")]
     if with_publishers:
-        children += index.publishers.get(event.name, ())
-    children += [handler_link(flow, h, "subscribed by") for h in flow.subscribers(event.name)]
-    children += [saga_link(flow, s, "starts") for s in flow.triggered_sagas(event.name)]
-    children += index.awaiting.get(event.name, ())
-    children += index.consumers.get(event.name, ())
+        children += publisher_links(flow, event)
+    children += [_consumer_link(flow, arc) for arc in consumer_arcs(flow, event)]
     return Link("event", event.name, relation, event.name_span, _payload(event), tuple(children))
 
 
-@dataclass(frozen=True)
-class _EventIndex:
-    """Per event name, the links that point at it from elsewhere in the flow, in declaration order.
-
-    Built in one pass over the flow: the review page links every event, and
-    searching the whole flow once per event grew with events x handlers.
-    """
-
-    publishers: dict[str, list[Link]]
-    awaiting: dict[str, list[Link]]
-    consumers: dict[str, list[Link]]
+def publisher_links(flow: Flow, event: Event) -> list[Link]:
+    """Who puts `event` on the bus, from the flow's event graph."""
+    return [_publisher_link(a) for a in event_graph(flow).publishers(event.name)]
 
 
-_last_index: tuple[Flow, _EventIndex] | None = None
+def consumer_arcs(flow: Flow, event: Event) -> list[Arc]:
+    """Who reacts to `event`, in the order a trace lists them: subscribed handlers, the sagas it
+    starts, the sagas awaiting it (at their first call that does), the external systems."""
+    consumers = event_graph(flow).consumers(event.name)
+    awaiting: dict[str, Arc] = {}
+    for arc in consumers:
+        if arc.kind == "awaits" and isinstance(arc.target, Saga):
+            awaiting.setdefault(arc.target.name, arc)
+    return [
+        *(a for a in consumers if a.kind == "subscribes"),
+        *(a for a in consumers if a.kind == "triggers"),
+        *awaiting.values(),
+        *(a for a in consumers if a.kind == "consumes"),
+    ]
 
 
-def _event_index(flow: Flow) -> _EventIndex:
-    """The index of `flow`, kept for the flow last asked about (generation handles one flow at a time)."""
-    global _last_index
-    if _last_index is None or _last_index[0] is not flow:
-        _last_index = (flow, _EventIndex(_publishers(flow), _awaiting(flow), _consumers(flow)))
-    return _last_index[1]
+def _consumer_link(flow: Flow, arc: Arc) -> Link:
+    target = arc.target
+    if isinstance(target, Handler):
+        return handler_link(flow, target, "subscribed by")
+    if isinstance(target, Saga):
+        return (
+            saga_link(flow, target, "starts")
+            if arc.kind == "triggers"
+            else Link("saga", target.name, "awaited by", arc.span)
+        )
+    assert isinstance(target, External)
+    return Link("external", target.name, "consumed by", arc.span)
 
 
-def _awaiting(flow: Flow) -> dict[str, list[Link]]:
-    """Sagas that wait for an event as the reply to one of their commands, at their first such call."""
-    found: dict[str, list[Link]] = {}
-    for saga in flow.sagas:
-        seen: set[str] = set()
-        for call in (c for step in saga.steps for c in (step.action, step.compensation) if c is not None):
-            for name in _names(call.command.replies) - seen:
-                seen.add(name)
-                found.setdefault(name, []).append(Link("saga", saga.name, "awaited by", call.span))
-    return found
-
-
-def _consumers(flow: Flow) -> dict[str, list[Link]]:
-    found: dict[str, list[Link]] = {}
-    for x in flow.externals:
-        for name in _names(x.consumes):
-            found.setdefault(name, []).append(Link("external", x.name, "consumed by", x.name_span))
-    return found
-
-
-def _names(events: tuple[Event, ...]) -> set[str]:
-    return {e.name for e in events}
+def _publisher_link(arc: Arc) -> Link:
+    source = arc.source
+    if isinstance(source, ApiEndpoint):
+        return Link("endpoint", source.route, "published by", source.span, f"of {source.service}")
+    if isinstance(source, Handler):
+        return Link("handler", qualified(source), "replied by", source.span, _handler_input(source))
+    kind = "service" if isinstance(source, Service) else "saga" if isinstance(source, Saga) else "external"
+    assert isinstance(source, Service | Saga | External)
+    return Link(kind, source.name, "published by", source.name_span)
 
 
 def _payload(event: Event) -> str:
@@ -196,39 +192,10 @@ def _payload(event: Event) -> str:
     )
 
 
-def _publishers(flow: Flow) -> dict[str, list[Link]]:
-    found: dict[str, list[Link]] = {}
-
-    def add(name: str, link: Link) -> None:
-        found.setdefault(name, []).append(link)
-
-    for service in flow.services:
-        for a in service.apis:
-            add(a.event.name, Link("endpoint", a.route, "published by", a.span, f"of {service.name}"))
-        for name in _ordered_names(service.publishes):
-            add(name, Link("service", service.name, "published by", service.name_span))
-        for h in service.handlers:
-            if isinstance(h.input, Command):
-                for name in _ordered_names(h.outputs):
-                    add(name, Link("handler", qualified(h), "replied by", h.span, _handler_input(h)))
-    for saga in flow.sagas:
-        for name in _ordered_names(tuple(e for e in (saga.on_completed, saga.on_compensated) if e is not None)):
-            add(name, Link("saga", saga.name, "published by", saga.name_span))
-    for x in flow.externals:
-        for name in _ordered_names(x.publishes):
-            add(name, Link("external", x.name, "published by", x.name_span))
-    return found
-
-
-def _ordered_names(events: tuple[Event, ...]) -> list[str]:
-    """Each event name once: one link per element, however often the element names the event."""
-    return list(dict.fromkeys(e.name for e in events))
-
-
 def endpoint_link(flow: Flow, api: ApiEndpoint, relation: str = "") -> Link:
     service = flow.service(api.service)
     children = [Link("service", api.service, "served by", service.name_span if service else None)]
-    children += [_resource(r) for r in names.api_resources(api)]
+    children += [_resource(r) for r in plan_of(flow).route(api).traced()]
     children.append(event_link(flow, api.event, "puts on the bus", with_publishers=False))
     return Link("endpoint", api.route, relation, api.span, f"publishes {api.event.name}", tuple(children))
 
@@ -241,7 +208,7 @@ def service_link(flow: Flow, service: Service) -> Link:
             "entry point",
             a.span,
             f"publishes {a.event.name}",
-            tuple(_resource(r) for r in names.api_resources(a)),
+            tuple(_resource(r) for r in plan_of(flow).route(a).traced()),
         )
         for a in service.apis
     ]
@@ -377,7 +344,7 @@ def trace_rows(flow: Flow) -> list[TraceRow]:
     rows: list[TraceRow] = []
     for service in flow.services:
         for api in service.apis:
-            resources = names.api_resources(api) + (names.event_bus_resource(),)
+            resources = plan_of(flow).route(api).traced() + (plan_of(flow).event_bus,)
             rows.append(
                 TraceRow(
                     api.route,
@@ -388,11 +355,21 @@ def trace_rows(flow: Flow) -> list[TraceRow]:
                     resources,
                 )
             )
+    graph = event_graph(flow)
     for event in flow.events:
-        rows += [_handler_row(flow, f"event {event.name}", event.name_span, h) for h in flow.subscribers(event.name)]
+        consumers = graph.consumers(event.name)
+        subscribers = [a.target for a in consumers if isinstance(a.target, Handler)]
+        rows += [_handler_row(flow, f"event {event.name}", event.name_span, h) for h in subscribers]
         rows += [
-            TraceRow(f"event {event.name}", event.name_span, f"saga {s.name}", s.name_span, (), names.saga_resources(s))
-            for s in flow.triggered_sagas(event.name)
+            TraceRow(
+                f"event {event.name}",
+                event.name_span,
+                f"saga {s.name}",
+                s.name_span,
+                (),
+                plan_of(flow).saga(s).traced(),
+            )
+            for s in (a.target for a in consumers if a.kind == "triggers" and isinstance(a.target, Saga))
         ]
     called: set[tuple[str, str]] = set()
     for saga in flow.sagas:
@@ -416,5 +393,10 @@ def trace_rows(flow: Flow) -> list[TraceRow]:
 
 def _handler_row(flow: Flow, entry: str, span: Span, handler: Handler) -> TraceRow:
     return TraceRow(
-        entry, span, qualified(handler), handler.span, handler_files(flow, handler), names.handler_resources(handler)
+        entry,
+        span,
+        qualified(handler),
+        handler.span,
+        handler_files(flow, handler),
+        plan_of(flow).handler(handler).traced(),
     )

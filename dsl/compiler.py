@@ -28,7 +28,7 @@ class CheckResult:
         return self.flow is not None and not any(d.is_error for d in self.diagnostics)
 
 
-def _unique(items: list[Diagnostic]) -> list[Diagnostic]:
+def unique(items: list[Diagnostic]) -> list[Diagnostic]:
     seen: set[tuple[str, str, tuple[int, int, int, int], str]] = set()
     out = []
     for d in sorted(items, key=sort_key):
@@ -48,5 +48,5 @@ def check_file(path: Path) -> CheckResult:
         flow = resolve(loaded.root, loaded.modules, reporter)
         run_rules(flow, loaded.modules, reporter)
     return CheckResult(
-        path=path, flow=flow, modules=loaded.modules, diagnostics=_unique(reporter.items), sources=loaded.sources
+        path=path, flow=flow, modules=loaded.modules, diagnostics=unique(reporter.items), sources=loaded.sources
     )

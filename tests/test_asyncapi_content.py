@@ -13,7 +13,8 @@ from typing import Any, Callable
 import jsonschema
 import pytest
 
-from flowgen_design.codegen.names import lambda_handler, python_package, queue_logical_id
+from flowgen_design.codegen.aws.plan import handler_base
+from flowgen_design.codegen.names import lambda_handler, python_package
 from flowgen_design.codegen.targets.asyncapi.document import document, reply_channel, sent_events
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.durations import format_ms
@@ -175,7 +176,7 @@ def test_each_handler_receives_with_its_delivery_policy(spec: Path) -> None:
         assert op["x-flowgen-handler"] == lambda_handler(flow, handler)
         assert op["x-flowgen-emits"] == [e.name for e in handler.outputs]
         queues = op["bindings"]["sqs"]["queues"]
-        assert queues[0]["name"] == queue_logical_id(handler)
+        assert queues[0]["name"] == handler_base(handler.service, handler.name) + "Queue"
         assert ("redrivePolicy" in queues[0]) is policy.dlq
         assert all(q.get("fifoQueue", False) is (handler.input.ordered_by is not None) for q in queues)
         if policy.dlq:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from flowgen_design.dsl.codes import CODES
-from flowgen_design.dsl.compiler import check_file
+from flowgen_design.codegen.checks import check_spec
 from flowgen_design.dsl.diagnostics import Diagnostic
 from flowgen_design.dsl.loader import display_path
 
@@ -65,7 +65,7 @@ def _describe(d: Diagnostic) -> str:
 
 @pytest.mark.parametrize("case", CASE_FILES, ids=[p.stem for p in CASE_FILES])
 def test_case(case: Path) -> None:
-    result = check_file(case)
+    result = check_spec(case)
     expected = expectations(case)
     got = Counter(_key(d.span.line, d.code, d.severity.value) for d in result.diagnostics)
     want = Counter(_key(e.line, e.code, e.severity) for e in expected)
@@ -105,3 +105,25 @@ def test_annotation_parser_reads_several_per_line_and_fragments(tmp_path: Path) 
         Expected(1, "FLOW602", "warning", ""),
         Expected(3, "FLOW010", "error", ""),
     ]
+
+
+def test_every_target_declares_its_checks() -> None:
+    """`flowgen check` knows each target's checks without importing the target itself."""
+    from flowgen_design.codegen.checks import target_checks
+    from flowgen_design.codegen.targets import TARGET_CHECKS, all_targets
+
+    assert sorted(TARGET_CHECKS) == sorted(all_targets())
+    assert target_checks(["python"]) and target_checks(["cloudformation"])
+    assert target_checks(["diagrams"]) == ()
+    assert set(target_checks(["lambda"])) == set(target_checks(["python", "cloudformation"]))
+
+
+def test_the_front_end_alone_knows_no_target(tmp_path: Path) -> None:
+    """A name only a target rejects passes `dsl.compiler.check_file`, and fails that target's check."""
+    from flowgen_design.dsl.compiler import check_file
+
+    spec = tmp_path / "case.flow"
+    spec.write_text("flow shop version 1.0.0\ntype T { a: int }\ntype str { b: int }\n")
+    assert [d.code for d in check_file(spec).diagnostics] == []
+    assert [d.code for d in check_spec(spec, ["python"]).diagnostics] == ["FLOW104"]
+    assert [d.code for d in check_spec(spec, ["cloudformation"]).diagnostics] == []

@@ -17,17 +17,28 @@ from typing import Any
 
 import pytest
 
-from flowgen_design.codegen import names
-from flowgen_design.codegen.names import handler_logical_id, lambda_handler
-from flowgen_design.codegen.targets.cloudformation.handlers import VISIBILITY_FACTOR, element
+from flowgen_design.codegen.aws.plan import (
+    VISIBILITY_FACTOR,
+    api_base,
+    handler_base,
+    handler_element,
+    reserved_ids,
+    saga_base,
+)
+from flowgen_design.codegen.names import lambda_handler
 from flowgen_design.codegen.targets.cloudformation.sagas import saga_handlers
 from flowgen_design.codegen.targets.cloudformation.states import UNTIL_SUCCESS, step_state
 from flowgen_design.codegen.targets.cloudformation.verify import main as verify_main
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import Flow, Handler
-from flowgen_design.dsl.rules.names import cloudformation_ids
 from tests.cloudformation_support import EDGE_SPECS, Generated, all_problems, all_specs, generate, lint, spec_id
 from tests.conftest import ROOT, SKETCH, Runner
+
+
+def handler_logical_id(h: Handler, suffix: str) -> str:
+    """The naming scheme of the deployment plan, pinned: tests look resources up by it."""
+    return handler_base(h.service, h.name) + suffix
+
 
 GOLDEN = ROOT / "tests" / "golden" / "cloudformation"
 Json = dict[str, Any]
@@ -68,7 +79,7 @@ def test_template_passes_structural_checks(generated: Generated) -> None:
 
 
 def test_logical_ids_are_the_ones_the_clash_check_predicts(generated: Generated) -> None:
-    predicted = {ident for ident, _, _ in cloudformation_ids(generated.flow)}
+    predicted = {ident for ident, _, _ in reserved_ids(generated.flow)}
     assert set(_resources(generated)) <= predicted
 
 
@@ -80,7 +91,7 @@ def test_every_resource_points_back_to_its_spec_line(generated: Generated) -> No
         assert origin["element"], rid
     for h in generated.flow.handlers():
         function = _resources(generated)[handler_logical_id(h, "Function")]["Metadata"]["flowgen"]
-        assert (function["line"], function["element"]) == (h.span.line, element(h))
+        assert (function["line"], function["element"]) == (h.span.line, handler_element(h))
 
 
 def test_header_says_do_not_edit(generated: Generated) -> None:
@@ -195,9 +206,11 @@ def test_function_roles_grant_only_what_the_handler_does(generated: Generated) -
 def test_saga_roles_send_only_to_their_steps_and_emit_only_their_outcomes(generated: Generated) -> None:
     flow = generated.flow
     for saga in flow.sagas:
-        machine_id = names.state_machine_logical_id(saga)
+        machine_id = saga_base(saga.name) + "StateMachine"
         statements = {
-            a: s for s in _statements(_props(generated, names.state_machine_role_logical_id(saga))) for a in s["Action"]
+            a: s
+            for s in _statements(_props(generated, (saga_base(saga.name) + "StateMachineRole")))
+            for a in s["Action"]
         }
         assert set(statements) <= {"sqs:SendMessage", "events:PutEvents"}
         queues = {r["Fn::GetAtt"][0] for r in statements["sqs:SendMessage"]["Resource"]}
@@ -205,16 +218,16 @@ def test_saga_roles_send_only_to_their_steps_and_emit_only_their_outcomes(genera
         outcomes = sorted({e.name for e in (saga.on_completed, saga.on_compensated) if e})
         if outcomes:
             assert statements["events:PutEvents"]["Condition"]["StringEquals"]["events:detail-type"] == outcomes
-        (start,) = _statements(_props(generated, names.saga_trigger_role_logical_id(saga)))
+        (start,) = _statements(_props(generated, (saga_base(saga.name) + "TriggerRole")))
         assert (start["Action"], start["Resource"]) == (["states:StartExecution"], {"Ref": machine_id})
-        rule = _props(generated, names.saga_trigger_rule_logical_id(saga))
+        rule = _props(generated, (saga_base(saga.name) + "TriggerRule"))
         assert rule["EventPattern"] == {"source": [flow.name], "detail-type": [saga.trigger.name]}
         assert rule["Targets"][0]["Arn"] == {"Ref": machine_id}
 
 
 def test_saga_timeouts_and_retries_follow_the_spec(generated: Generated) -> None:
     for saga in generated.flow.sagas:
-        machine = _props(generated, names.state_machine_logical_id(saga))
+        machine = _props(generated, (saga_base(saga.name) + "StateMachine"))
         definition = machine["Definition"]
         assert isinstance(definition, dict)
         assert definition.get("TimeoutSeconds") == (seconds_ceil(saga.timeout_ms) if saga.timeout_ms else None)
@@ -244,7 +257,7 @@ def test_saga_timeouts_and_retries_follow_the_spec(generated: Generated) -> None
 
 def _definition(g: Generated, saga: str) -> Json:
     (found,) = [s for s in g.flow.sagas if s.name == saga]
-    return _props(g, names.state_machine_logical_id(found))["Definition"]  # type: ignore[no-any-return]
+    return _props(g, (saga_base(found.name) + "StateMachine"))["Definition"]  # type: ignore[no-any-return]
 
 
 def test_outcome_fields_come_from_the_trigger_then_the_replies() -> None:
@@ -275,8 +288,8 @@ def test_each_route_puts_only_its_event(generated: Generated) -> None:
     endpoints = [a for s in flow.services for a in s.apis]
     assert ("HttpApi" in _resources(generated)) == bool(endpoints)
     for api in endpoints:
-        assert _props(generated, names.api_route_logical_id(api))["RouteKey"] == api.route
-        integration = _props(generated, names.api_integration_logical_id(api))
+        assert _props(generated, (api_base(api.method, api.path) + "Route"))["RouteKey"] == api.route
+        integration = _props(generated, (api_base(api.method, api.path) + "Integration"))
         assert integration["IntegrationSubtype"] == "EventBridge-PutEvents"
         params = integration["RequestParameters"]
         assert (params["Source"], params["DetailType"], params["Detail"]) == (
@@ -284,7 +297,7 @@ def test_each_route_puts_only_its_event(generated: Generated) -> None:
             api.event.name,
             "$request.body",
         )
-        (statement,) = _statements(_props(generated, names.api_role_logical_id(api)))
+        (statement,) = _statements(_props(generated, (api_base(api.method, api.path) + "Role")))
         assert statement["Condition"]["StringEquals"]["events:detail-type"] == [api.event.name]
 
 
@@ -292,7 +305,7 @@ def test_outputs_name_what_a_deployment_needs(generated: Generated) -> None:
     flow = generated.flow
     outputs = set(generated.template["Outputs"])
     expected = {"EventBusName", "EventBusArn"} | {handler_logical_id(h, "QueueUrl") for h in flow.handlers()}
-    expected |= {names.state_machine_logical_id(s) + "Arn" for s in flow.sagas}
+    expected |= {(saga_base(s.name) + "StateMachine") + "Arn" for s in flow.sagas}
     expected |= {"HttpApiEndpoint"} if any(s.apis for s in flow.services) else set()
     assert outputs == expected
 

@@ -18,11 +18,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from flowgen_design.codegen import names
-from flowgen_design.codegen.names import handler_logical_id, lambda_handler
-from flowgen_design.codegen.targets.cloudformation.handlers import function_timeout
+from flowgen_design.codegen.aws.plan import handler_base, plan_of, saga_base
+from flowgen_design.codegen.names import lambda_handler
 from flowgen_design.dsl.model import Flow, Handler
 from tests.cloudformation_support import REGION, Generated, all_specs, for_moto, generate, spec_id, upload_code
+
+
+def handler_logical_id(h: Handler, suffix: str) -> str:
+    """The naming scheme of the deployment plan, pinned: tests look resources up by it."""
+    return handler_base(h.service, h.name) + suffix
+
 
 STACK = "flowgen-test"
 CODE = [
@@ -81,7 +86,7 @@ def test_queues_exist_with_the_policy_settings(stack: Deployed) -> None:
     sqs = stack.client("sqs")
     for h in stack.flow.handlers():
         attributes = sqs.get_queue_attributes(QueueUrl=stack.queue_url(h), AttributeNames=["All"])["Attributes"]
-        assert int(attributes["VisibilityTimeout"]) == 6 * function_timeout(h)
+        assert int(attributes["VisibilityTimeout"]) == 6 * plan_of(stack.flow).handler(h).timeout_seconds
         assert attributes.get("FifoQueue", "false") == ("true" if h.input.ordered_by else "false")
         redrive = json.loads(attributes.get("RedrivePolicy", "null"))
         assert (redrive is not None) == h.policy.dlq
@@ -97,7 +102,7 @@ def test_functions_and_their_event_sources_exist(stack: Deployed) -> None:
         assert (config["Runtime"], config["Handler"], config["Timeout"]) == (
             "python3.12",
             lambda_handler(stack.flow, h),
-            function_timeout(h),
+            plan_of(stack.flow).handler(h).timeout_seconds,
         )
         assert config["Environment"]["Variables"]["EVENT_BUS_NAME"] == stack.outputs["EventBusName"]
         mappings = [m for m in every_mapping if m["FunctionArn"] == config["FunctionArn"]]
@@ -107,14 +112,14 @@ def test_functions_and_their_event_sources_exist(stack: Deployed) -> None:
 def test_state_machines_and_their_triggers_exist(stack: Deployed) -> None:
     sfn, events = stack.client("stepfunctions"), stack.client("events")
     for saga in stack.flow.sagas:
-        arn = stack.outputs[names.state_machine_logical_id(saga) + "Arn"]
+        arn = stack.outputs[(saga_base(saga.name) + "StateMachine") + "Arn"]
         definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
         queue_urls = {stack.queue_url(h) for h in stack.flow.handlers()}
         sent_to = {
             s["Parameters"]["QueueUrl"] for s in definition["States"].values() if "QueueUrl" in s.get("Parameters", {})
         }
         assert sent_to and sent_to <= queue_urls, "placeholders were substituted with the real queue URLs"
-        rule = stack.physical[names.saga_trigger_rule_logical_id(saga)]
+        rule = stack.physical[(saga_base(saga.name) + "TriggerRule")]
         targets = events.list_targets_by_rule(Rule=rule, EventBusName=stack.outputs["EventBusName"])["Targets"]
         assert [t["Arn"] for t in targets] == [arn]
 
@@ -138,7 +143,7 @@ def _quiet_consumers(stack: Deployed) -> None:
         lambdas.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
     for saga in stack.flow.sagas:
         events.remove_targets(
-            Rule=stack.physical[names.saga_trigger_rule_logical_id(saga)],
+            Rule=stack.physical[(saga_base(saga.name) + "TriggerRule")],
             EventBusName=stack.outputs["EventBusName"],
             Ids=["StateMachine"],
         )

@@ -57,3 +57,18 @@ def test_distinct_names_do_not_clash(flowgen: Runner, tmp_path: Path) -> None:
     )
     result = flowgen("check", "--format", "json", str(spec))
     assert [d for d in json.loads(result.stdout) if d["code"] in ("FLOW105", "FLOW106")] == []
+
+
+def test_check_runs_only_the_configured_targets_checks(flowgen: Runner, tmp_path: Path) -> None:
+    """`[tool.flowgen] targets` chooses whose checks run: a clash of logical IDs is the AWS
+    plan's concern, so a project that generates only Python is not held to it."""
+    body, ident = CASES["two routes"]
+    (tmp_path / "clash.flow").write_text(HEADER + body)
+    every = flowgen("check", "--format", "json", "clash.flow", cwd=tmp_path)
+    assert any(ident in d["message"] for d in json.loads(every.stdout))
+    (tmp_path / "pyproject.toml").write_text('[tool.flowgen]\ntargets = ["python"]\n')
+    python_only = flowgen("check", "--format", "json", "clash.flow", cwd=tmp_path)
+    assert [d for d in json.loads(python_only.stdout) if d["code"] == "FLOW105"] == []
+    (tmp_path / "pyproject.toml").write_text('[tool.flowgen]\ntargets = ["pyton"]\n')
+    typo = flowgen("check", "clash.flow", cwd=tmp_path)
+    assert typo.returncode != 0 and "did you mean `python`?" in typo.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from flowgen_design.dsl.codes import CODES
-from flowgen_design.dsl.compiler import check_file
+from flowgen_design.codegen.checks import check_spec
 from flowgen_design.dsl.diagnostics import Reporter
 from flowgen_design.dsl.model import Scalar
 from flowgen_design.dsl.parser import _get_parser, parse
@@ -84,7 +84,7 @@ def test_complete_examples_check_cleanly(tmp_path: Path) -> None:
     for number, block in enumerate(complete):
         spec = tmp_path / f"example{number}.flow"
         spec.write_text(block)
-        result = check_file(spec)
+        result = check_spec(spec)
         assert [f"{d.code} {d.message}" for d in result.diagnostics] == [], block
 
 

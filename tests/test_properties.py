@@ -20,7 +20,7 @@ from hypothesis.extra.lark import from_lark
 from lark import Lark
 
 from flowgen_design.dsl.codes import CODES
-from flowgen_design.dsl.compiler import check_file
+from flowgen_design.codegen.checks import check_spec
 from flowgen_design.dsl.diagnostics import render_text, to_json
 from flowgen_design.dsl.loader import display_path
 from flowgen_design.grammar import grammar_text
@@ -82,7 +82,7 @@ def test_grammar_generated_specs_never_crash_the_compiler(tmp_path: Path, text: 
     spec = tmp_path / "spec.flow"
     spec.write_text(text)
     (tmp_path / "other.flow").write_text('flow other version 1.0.0\nimport "spec.flow"\ntype Money { amount: int }\n')
-    result = check_file(spec)
+    result = check_spec(spec)
     lines = text.count("\n") + 1
     for d in result.diagnostics:
         assert d.code in CODES and CODES[d.code].severity == d.severity
@@ -106,7 +106,7 @@ def test_the_generator_covers_every_terminal_and_reaches_the_resolver(tmp_path: 
         nonlocal parsed
         spec = tmp_path / "spec.flow"
         spec.write_text(text)
-        parsed += check_file(spec).flow is not None
+        parsed += check_spec(spec).flow is not None
 
     count()
     assert parsed >= 30

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from flowgen_design.dsl.compiler import check_file
-from flowgen_design.dsl.naming import python_field_name, python_member_name
+from flowgen_design.codegen.checks import check_spec
+from flowgen_design.codegen.targets.python.naming import python_field_name, python_member_name
 
 
 def errors(tmp_path: Path, body: str, flow: str = "shop") -> list[tuple[str, str]]:
     spec = tmp_path / "case.flow"
     spec.write_text(f"flow {flow} version 1.0.0\n{body}\n")
-    result = check_file(spec)
+    result = check_spec(spec)
     return sorted((d.code, d.message) for d in result.diagnostics if d.is_error)
 
 

@@ -1,4 +1,4 @@
-"""`flowgen check`: the front end on every spec, diagnostics as text or JSON."""
+"""`flowgen check`: the front end and the configured targets' checks on every spec, diagnostics as text or JSON."""
 
 from __future__ import annotations
 
@@ -18,17 +18,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flowgen_design.dsl.compiler import check_file
+    from flowgen_design.codegen.checks import check_spec, configured_targets
     from flowgen_design.dsl.diagnostics import render_text, to_json
 
     specs = specs_or_error(args.paths)
     if isinstance(specs, str):
         return fail(specs)
+    targets = configured_targets()
+    if isinstance(targets, str):
+        return fail(targets)
     diagnostics = []
     sources: dict[str, str] = {}
     unreadable = False
     for spec in specs:
-        result = check_file(spec)
+        result = check_spec(spec, targets)
         diagnostics.extend(result.diagnostics)
         sources.update(result.sources)
         unreadable |= not result.sources and any(d.code == "FLOW001" for d in result.diagnostics)

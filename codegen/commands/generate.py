@@ -84,10 +84,10 @@ def plan_flows(
     from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.stamp import inputs_stamp, unchanged_plan
     from flowgen_design.codegen.targets import TargetError, all_targets
-    from flowgen_design.dsl.compiler import check_file
+    from flowgen_design.codegen.checks import check_spec
     from flowgen_design.dsl.diagnostics import render_text
 
-    results = [check_file(spec) for spec in specs]
+    results = [check_spec(spec, targets) for spec in specs]
     imported = {
         Path(m.path).resolve() for r in results for m in r.modules if Path(m.path).resolve() != r.path.resolve()
     }

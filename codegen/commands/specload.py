@@ -17,7 +17,7 @@ from flowgen_design.dsl.model import Flow
 def load_flow(spec: str) -> tuple[Flow | None, CheckResult | None, str | None]:
     """(flow, result, None) on success; (None, result, None) after printing
     diagnostics; (None, None, message) when the path itself cannot be used."""
-    from flowgen_design.dsl.compiler import check_file
+    from flowgen_design.codegen.checks import check_spec, configured_targets
     from flowgen_design.dsl.diagnostics import render_text
 
     path = Path(spec)
@@ -25,7 +25,8 @@ def load_flow(spec: str) -> tuple[Flow | None, CheckResult | None, str | None]:
         return None, None, f"no such file: {spec}"
     if path.is_dir():
         return None, None, f"{spec} is a folder: name one .flow file"
-    result = check_file(path)
+    targets = configured_targets()
+    result = check_spec(path, () if isinstance(targets, str) else targets)
     errors = [d for d in result.diagnostics if d.is_error]
     if errors or result.flow is None:
         print(render_text(errors, result.sources, color=use_color(sys.stderr)), end="", file=sys.stderr)

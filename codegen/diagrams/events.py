@@ -3,15 +3,17 @@
 Every event is a node with its payload fields (the key and ordering field marked).
 Arrows run from what produces an event (an API entry point, a handler, a saga,
 an external system) to what reacts to it, so a reviewer can follow a chain of
-causes from a request to its last effect.
+causes from a request to its last effect. The arrows are the flow's event graph (`dsl.graph`).
 """
 
 from __future__ import annotations
 
-from flowgen_design.codegen import names
+from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.diagrams.labels import delivery_lines, field_text
-from flowgen_design.codegen.diagrams.model import Diagram, Edge, GraphBuilder, Node, node_id
-from flowgen_design.dsl.model import Command, Event, Flow, Handler, Saga
+from flowgen_design.codegen.diagrams.model import Diagram, Edge, EdgeKind, GraphBuilder, Node, node_id
+from flowgen_design.codegen.diagrams.system import external_node
+from flowgen_design.dsl.graph import Arc, event_graph
+from flowgen_design.dsl.model import ApiEndpoint, Event, Flow, Handler, Saga, StepCall
 
 
 def _event(g: GraphBuilder, event: Event) -> str:
@@ -42,45 +44,50 @@ def _handler(g: GraphBuilder, handler: Handler) -> str:
 
 
 def events_view(flow: Flow) -> Diagram:
-    g = GraphBuilder()
+    g, plan, graph = GraphBuilder(), plan_of(flow), event_graph(flow)
     for event in flow.events:
         _event(g, event)
     for service in flow.services:
-        for api in service.apis:
-            me = g.node(
-                Node(node_id("api", names.api_route_logical_id(api)), "api", (api.route, service.name), tooltip=api.doc)
-            )
-            g.edge(Edge(me, _event(g, api.event)))
-        for handler in service.handlers:
-            me = _handler(g, handler)
-            if not isinstance(handler.input, Command):
-                g.edge(Edge(_event(g, handler.input), me, "handled"))
-            for output in handler.outputs:
-                g.edge(Edge(me, _event(g, output), "reply" if isinstance(handler.input, Command) else "flow"))
+        for arc in graph.declared_by(service):
+            source, target = arc.source, arc.target
+            if isinstance(source, ApiEndpoint) and isinstance(target, Event):
+                me = g.node(
+                    Node(
+                        node_id("api", plan.route(source).route.logical_id),
+                        "api",
+                        (source.route, service.name),
+                        tooltip=source.doc,
+                    )
+                )
+                g.edge(Edge(me, _event(g, target)))
+            elif isinstance(target, Handler):
+                me = _handler(g, target)
+                if isinstance(source, Event):
+                    g.edge(Edge(_event(g, source), me, "handled"))
+            elif isinstance(source, Handler) and isinstance(target, Event):
+                g.edge(Edge(_handler(g, source), _event(g, target), "reply" if arc.kind == "replies" else "flow"))
     for saga in flow.sagas:
-        _saga(g, saga)
+        _saga(g, saga, graph.declared_by(saga))
     for external in flow.externals:
-        me = g.node(
-            Node(node_id("external", external.name), "external", (external.name, "(external)"), tooltip=external.doc)
-        )
-        for event in external.publishes:
-            g.edge(Edge(me, _event(g, event)))
-        for event in external.consumes:
-            g.edge(Edge(_event(g, event), me, "handled"))
+        me = external_node(g, external)
+        for arc in graph.declared_by(external):
+            if arc.kind == "publishes" and isinstance(arc.target, Event):
+                g.edge(Edge(me, _event(g, arc.target)))
+            elif arc.kind == "consumes" and isinstance(arc.source, Event):
+                g.edge(Edge(_event(g, arc.source), me, "handled"))
     return g.build("events", f"{flow.name} {flow.version}: events", "LR")
 
 
-def _saga(g: GraphBuilder, saga: Saga) -> None:
+def _saga(g: GraphBuilder, saga: Saga, arcs: tuple[Arc, ...]) -> None:
     me = g.node(Node(node_id("saga", saga.name), "saga", (f"saga {saga.name}",), tooltip=saga.doc))
-    g.edge(Edge(_event(g, saga.trigger), me, "trigger", ("starts",)))
-    for step in saga.steps:
-        g.edge(Edge(me, _handler(g, step.action.handler), "flow", (step.action.command.name,)))
-        for reply in step.action.command.replies:
-            g.edge(Edge(_event(g, reply), me, "awaits"))
-        if step.compensation is not None:
-            g.edge(Edge(me, _handler(g, step.compensation.handler), "compensation", (step.compensation.command.name,)))
-            for reply in step.compensation.command.replies:
-                g.edge(Edge(_event(g, reply), me, "awaits"))
-    for outcome, event in (("completed", saga.on_completed), ("compensated", saga.on_compensated)):
-        if event is not None:
-            g.edge(Edge(me, _event(g, event), "flow", (f"on {outcome}",)))
+    for arc in arcs:
+        source, target = arc.source, arc.target
+        if arc.kind == "triggers" and isinstance(source, Event):
+            g.edge(Edge(_event(g, source), me, "trigger", ("starts",)))
+        elif arc.kind in ("sends", "compensates") and isinstance(target, StepCall):
+            kind: EdgeKind = "flow" if arc.kind == "sends" else "compensation"
+            g.edge(Edge(me, _handler(g, target.handler), kind, (target.command.name,)))
+        elif arc.kind == "awaits" and isinstance(source, Event):
+            g.edge(Edge(_event(g, source), me, "awaits"))
+        elif arc.kind == "outcome" and isinstance(target, Event):
+            g.edge(Edge(me, _event(g, target), "flow", (f"on {arc.label}",)))

@@ -33,6 +33,18 @@ class Target:
 # Modules that define targets, in the order their files are generated.
 TARGET_MODULES = ("python", "lambda_adapters", "cloudformation", "asyncapi", "diagrams", "review")
 
+# The checks each target brings, by target name: modules (under `flowgen_design.codegen`)
+# with a `CHECKS` tuple of rules. They are light, so `flowgen check` runs them without
+# importing the targets. A target that deploys to AWS brings the plan's checks.
+TARGET_CHECKS: dict[str, tuple[str, ...]] = {
+    "python": ("targets.python.checks",),
+    "lambda": ("targets.python.checks", "aws.checks"),
+    "cloudformation": ("aws.checks",),
+    "asyncapi": ("aws.checks",),
+    "diagrams": (),
+    "review": (),
+}
+
 _REGISTRY: dict[str, Target] = {}
 
 

@@ -9,7 +9,7 @@ Writes, next to the models and handler interfaces of the `python` target:
   each saga's step order);
 - `<pkg>/adapters/<service>.py`: one function per handler, named as the
   handler, which is the function's `Handler` setting
-  (`codegen.names.lambda_handler`). Each declares a `Route` (the spec's facts
+  (`HandlerPlan.entry_point` of the deployment plan). Each declares a `Route` (the spec's facts
   about the handler) and hands its batch to the runtime.
 
 All three are flowgen-owned and black-formatted; the user's code lives in
@@ -24,7 +24,8 @@ from pathlib import PurePosixPath
 from flowgen_design.codegen.fanout import fan_out
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.header import comment_header
-from flowgen_design.codegen.names import adapter_path, lambda_handler, python_package, service_class, service_module
+from flowgen_design.codegen.aws.plan import plan_of
+from flowgen_design.codegen.names import adapter_path, python_package, service_class, service_module
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
 from flowgen_design.codegen.targets.python.source import format_module
@@ -116,7 +117,7 @@ def _route(handler: Handler) -> str:
 
 def _handler_doc(flow: Flow, handler: Handler) -> str:
     verb = "Handles command" if handler.trigger == "command" else "Reacts to event"
-    text = f"{verb} `{handler.input.name}`: Lambda handler `{lambda_handler(flow, handler)}`."
+    text = f"{verb} `{handler.input.name}`: Lambda handler `{plan_of(flow).handler(handler).entry_point}`."
     if handler.doc:
         text = f"{handler.doc}\n\n{text}"
     return text

@@ -2,7 +2,8 @@
 
 Each rule is a function `(RuleContext) -> None` that reports diagnostics; none
 raises or changes the model. Adding a rule means writing one function and
-listing it in `RULES`.
+listing it in `RULES`. Rules know no target: what a target cannot take is that
+target's check, with the same signature (`codegen.checks`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ def _rules() -> tuple[Rule, ...]:
     return (
         literals.check_literals,
         literals.check_patterns,
-        names.check_target_names,
         names.check_duplicate_routes,
         delivery.check_idempotency,
         delivery.check_dead_letters,
@@ -41,7 +41,6 @@ def _rules() -> tuple[Rule, ...]:
         sagas.check_step_inputs,
         timing.check_step_timeouts,
         timing.check_saga_timeouts,
-        timing.check_target_limits,
         eventflow.check_publishers,
         eventflow.check_api_events,
         eventflow.check_consumers,

@@ -1,53 +1,61 @@
-"""Event flow: everything consumed is published, everything published is consumed, no loops."""
+"""Event flow: everything consumed is published, everything published is consumed, no loops.
+
+The rules read the flow's event graph (`dsl.graph`), the one answer to who
+publishes and who consumes each event.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import groupby
 
 from flowgen_design.dsl import ast
-from flowgen_design.dsl.model import Flow
+from flowgen_design.dsl.graph import PUBLISHING, Arc, event_graph
+from flowgen_design.dsl.model import ApiEndpoint, Event, External, Flow, Handler, Saga, Service
 from flowgen_design.dsl.rules import RuleContext
 from flowgen_design.dsl.source import Span
 
 
+def _label(arc: Arc) -> str:
+    """How a diagnostic names the element at the far end of an arc."""
+    element = arc.source if arc.kind in PUBLISHING else arc.target
+    if isinstance(element, Handler):
+        return f"{element.service}.{element.name}"
+    if isinstance(element, ApiEndpoint):
+        return f"{element.route} of {element.service}"
+    kind = {Service: "service", Saga: "saga", External: "external"}[type(element)]
+    return f"{kind} {element.name}"  # type: ignore[union-attr]
+
+
+_NAMED_FIRST = {"publishes": 0, "api": 1, "replies": 2}
+
+
+def _owner(arc: Arc) -> tuple[str, str]:
+    """The declaration an arc belongs to: a service for its entry points and handlers."""
+    source = arc.source
+    if isinstance(source, ApiEndpoint | Handler):
+        return ("service", source.service)
+    return (type(source).__name__, source.name)  # type: ignore[union-attr]
+
+
 def publishers(flow: Flow) -> dict[str, list[str]]:
-    """Event name -> who puts it on the bus (services, sagas, externals)."""
-    out: dict[str, list[str]] = defaultdict(list)
-    for s in flow.services:
-        for e in s.publishes:
-            out[e.name].append(f"service {s.name}")
-        for api in s.apis:
-            out[api.event.name].append(f"{api.route} of {s.name}")
-        for h in s.handlers:
-            if h.trigger == "command":
-                for reply in h.outputs:
-                    out[reply.name].append(f"{s.name}.{h.name}")
-    for saga in flow.sagas:
-        for outcome in (saga.on_completed, saga.on_compensated):
-            if outcome is not None:
-                out[outcome.name].append(f"saga {saga.name}")
-    for x in flow.externals:
-        for e in x.publishes:
-            out[e.name].append(f"external {x.name}")
+    """Event name -> who puts it on the bus (services, entry points, command handlers, sagas, externals).
+
+    A service is named by its own `publishes` before its entry points, as the messages always have.
+    """
+    graph = event_graph(flow)
+    out: dict[str, list[str]] = {}
+    for name in graph.published():
+        for _, group in groupby(graph.publishers(name), key=_owner):
+            ordered = sorted(group, key=lambda a: _NAMED_FIRST.get(a.kind, 0))
+            out.setdefault(name, []).extend(_label(a) for a in ordered)
     return out
 
 
 def consumers(flow: Flow) -> dict[str, list[tuple[str, Span]]]:
     """Event name -> who reacts to it, with the span of each subscription."""
-    out: dict[str, list[tuple[str, Span]]] = defaultdict(list)
-    for h in flow.handlers():
-        if h.trigger == "event":
-            out[h.input.name].append((f"{h.service}.{h.name}", h.span))
-    for saga in flow.sagas:
-        out[saga.trigger.name].append((f"saga {saga.name}", saga.name_span))
-        for step in saga.steps:
-            for call in (step.action, step.compensation):
-                for reply in call.command.replies if call else ():
-                    out[reply.name].append((f"saga {saga.name}", call.span))  # type: ignore[union-attr]
-    for x in flow.externals:
-        for e in x.consumes:
-            out[e.name].append((f"external {x.name}", x.name_span))
-    return out
+    graph = event_graph(flow)
+    return {name: [(_label(a), a.span) for a in graph.consumers(name)] for name in graph.consumed()}
 
 
 Sites = dict[str, list[tuple[str, Span]]]
@@ -131,12 +139,11 @@ def check_cycles(ctx: RuleContext) -> None:
     """Report each strongly connected group of events that feed each other through handlers."""
     graph: dict[str, set[str]] = defaultdict(set)
     via: dict[tuple[str, str], Span] = {}
-    for h in ctx.flow.handlers():
-        if h.trigger != "event":
-            continue
-        for out in h.outputs:
-            graph[h.input.name].add(out.name)
-            via.setdefault((h.input.name, out.name), h.span)
+    for arc in event_graph(ctx.flow).of_kind("emits"):
+        assert isinstance(arc.source, Handler) and isinstance(arc.target, Event)
+        start = arc.source.input.name
+        graph[start].add(arc.target.name)
+        via.setdefault((start, arc.target.name), arc.span)
     for component in _strongly_connected(graph):
         loop = sorted(component)
         if len(loop) == 1 and loop[0] not in graph[loop[0]]:

@@ -1,15 +1,14 @@
-"""Timing rules: timeouts add up, and the deployment target's limits hold."""
+"""Timing rules: timeouts add up.
+
+Whether they fit a platform's limits (Lambda's 15 minutes, ...) is that
+platform's check: see `codegen.aws.checks`.
+"""
 
 from __future__ import annotations
 
 from flowgen_design.dsl.durations import format_ms
 from flowgen_design.dsl.model import DeliveryPolicy, Saga
 from flowgen_design.dsl.rules import RuleContext
-
-FUNCTION_TIMEOUT_LIMIT_MS = 15 * 60_000
-QUEUE_RETENTION_LIMIT_MS = 14 * 86_400_000
-WORKFLOW_LIMIT_MS = 365 * 86_400_000
-API_INTEGRATION_LIMIT_MS = 30_000
 
 
 def _breakdown(policy: DeliveryPolicy) -> str:
@@ -48,30 +47,4 @@ def check_saga_timeouts(ctx: RuleContext) -> None:
                 f"saga `{saga.name}` times out after {format_ms(saga.timeout_ms)}, but its steps may take {format_ms(need)} ({parts})",
                 saga.timeout_span,
                 f"use `timeout {format_ms(need)}` or more, or shorten the steps' retries",
-            )
-        if saga.timeout_ms > WORKFLOW_LIMIT_MS:
-            ctx.report.add(
-                "target-limit",
-                f"saga `{saga.name}` times out after {format_ms(saga.timeout_ms)}; a Step Functions workflow runs at most a year",
-                saga.timeout_span,
-            )
-
-
-def check_target_limits(ctx: RuleContext) -> None:
-    for handler in ctx.flow.handlers():
-        policy = handler.policy
-        span = policy.timeout_span or handler.span
-        if policy.timeout_ms > FUNCTION_TIMEOUT_LIMIT_MS:
-            ctx.report.add(
-                "target-limit",
-                f"`{handler.service}.{handler.name}` has a timeout of {format_ms(policy.timeout_ms)}; an AWS Lambda function runs at most 15m",
-                span,
-                "split the work into smaller steps, or use a saga",
-            )
-        elif policy.attempts * policy.timeout_ms * 6 > QUEUE_RETENTION_LIMIT_MS:
-            ctx.report.add(
-                "target-limit",
-                f"`{handler.service}.{handler.name}` retries longer than an SQS queue keeps a message (14d)",
-                policy.retry_span or span,
-                "use fewer attempts",
             )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowgen_design.codegen.names import lambda_handler
+from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.targets.asyncapi import extensions
 from flowgen_design.codegen.targets.asyncapi.schemas import enum_schema, payload_schema, record_schema
 from flowgen_design.dsl.model import Command, Event, External, Flow, Handler, Message, Saga, Service, StepCall
@@ -123,8 +123,9 @@ def _receive(flow: Flow, handler: Handler) -> Node:
     node = _operation("receive", message.name, handler.service, summary, handler.doc)
     if isinstance(message, Command) and message.replies:
         node["reply"] = _reply(message)
-    node["bindings"] = extensions.sqs_binding(handler)
-    node["x-flowgen-handler"] = lambda_handler(flow, handler)
+    planned = plan_of(flow).handler(handler)
+    node["bindings"] = extensions.sqs_binding(planned)
+    node["x-flowgen-handler"] = planned.entry_point
     node["x-flowgen-emits"] = [e.name for e in handler.outputs]
     node.update(extensions.delivery(handler.policy))
     return node

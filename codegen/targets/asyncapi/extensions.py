@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowgen_design.codegen.names import dlq_logical_id, queue_logical_id
+from flowgen_design.codegen.aws.plan import HandlerPlan
 from flowgen_design.dsl.durations import format_ms
-from flowgen_design.dsl.model import Backoff, DeliveryPolicy, Handler, Message, Saga, SagaStep, StepCall
+from flowgen_design.dsl.model import Backoff, DeliveryPolicy, Message, Saga, SagaStep, StepCall
 
 Extensions = dict[str, Any]
 
@@ -60,7 +60,7 @@ def message(m: Message) -> Extensions:
     return out
 
 
-def sqs_binding(handler: Handler) -> Extensions:
+def sqs_binding(planned: HandlerPlan) -> Extensions:
     """The handler's queue, and its dead-letter queue after `attempts` receives.
 
     An input that is `ordered by` a field is read from FIFO queues.
@@ -68,12 +68,12 @@ def sqs_binding(handler: Handler) -> Extensions:
     Queue names are the CloudFormation logical IDs of the queues (the physical
     names are chosen by CloudFormation at deploy time).
     """
-    fifo = {"fifoQueue": True} if handler.input.ordered_by is not None else {}
-    queue: Extensions = {"name": queue_logical_id(handler), **fifo}
+    fifo = {"fifoQueue": True} if planned.fifo else {}
+    queue: Extensions = {"name": planned.queue.logical_id, **fifo}
     queues = [queue]
-    if handler.policy.dlq:
-        dlq = dlq_logical_id(handler)
-        queue["redrivePolicy"] = {"deadLetterQueue": {"name": dlq}, "maxReceiveCount": handler.policy.attempts}
+    if planned.dead_letter_queue is not None:
+        dlq = planned.dead_letter_queue.logical_id
+        queue["redrivePolicy"] = {"deadLetterQueue": {"name": dlq}, "maxReceiveCount": planned.handler.policy.attempts}
         queues.append({"name": dlq, **fifo})
     return {"sqs": {"queues": queues, "bindingVersion": SQS_BINDING_VERSION}}
 

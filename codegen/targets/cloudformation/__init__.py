@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import PurePosixPath
 
-from flowgen_design.codegen import names
+from flowgen_design.codegen.aws.plan import Plan, plan_of
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.header import DO_NOT_EDIT, header_lines
 from flowgen_design.codegen.options import GenerateOptions
@@ -22,11 +22,10 @@ from flowgen_design.codegen.targets import register
 from flowgen_design.codegen.targets.cloudformation.api import add_api
 from flowgen_design.codegen.targets.cloudformation.handlers import Stack, add_handler
 from flowgen_design.codegen.targets.cloudformation.sagas import add_saga, saga_handlers
-from flowgen_design.codegen.targets.cloudformation.template import Template, get_att, ref, sub
+from flowgen_design.codegen.targets.cloudformation.template import Template, get_att, sub
 from flowgen_design.codegen.targets.cloudformation.verify import flow_problems
 from flowgen_design.dsl.model import Flow
 
-BUS, TABLE = names.EVENT_BUS_LOGICAL_ID, names.IDEMPOTENCY_TABLE_LOGICAL_ID
 CODE_PARAMETERS = {
     "CodeBucket": {
         "Type": "String",
@@ -50,24 +49,18 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
 
 
 def build_template(flow: Flow) -> Template:
+    """The template renders the flow's deployment plan: one resource per planned resource."""
     t = _skeleton(flow)
-    idempotent = any(h.policy.idempotent for h in flow.handlers())
-    stack = Stack(
-        flow=flow,
-        bus=BUS,
-        table=TABLE if idempotent else None,
-        saga_handlers=frozenset((h.service, h.name) for s in flow.sagas for h in saga_handlers(s)),
-    )
-    _bus(t, flow)
-    if idempotent:
-        _idempotency_table(t, flow)
-    for handler in flow.handlers():
+    plan = plan_of(flow)
+    stack = Stack(plan, frozenset((h.service, h.name) for s in flow.sagas for h in saga_handlers(s)))
+    _bus(t, plan)
+    _idempotency_table(t, plan)
+    for handler in plan.handlers:
         add_handler(t, stack, handler)
     for saga in flow.sagas:
         add_saga(t, stack, saga)
-    endpoints = [api for service in flow.services for api in service.apis]
-    if endpoints:
-        add_api(t, stack, endpoints)
+    if plan.routes:
+        add_api(t, stack)
     return t
 
 
@@ -83,18 +76,21 @@ def _skeleton(flow: Flow) -> Template:
     )
 
 
-def _bus(t: Template, flow: Flow) -> None:
-    t.add(BUS, "AWS::Events::EventBus", {"Name": sub("${AWS::StackName}-" + flow.name)}, flow.span, f"flow {flow.name}")
-    t.output("EventBusName", get_att(BUS, "Name"), f"event bus of flow {flow.name}")
-    t.output("EventBusArn", get_att(BUS, "Arn"), f"ARN of the event bus of flow {flow.name}")
+def _bus(t: Template, plan: Plan) -> None:
+    flow = plan.flow
+    bus = t.put(plan.event_bus, {"Name": sub("${AWS::StackName}-" + flow.name)})
+    t.output("EventBusName", get_att(bus, "Name"), f"event bus of flow {flow.name}")
+    t.output("EventBusArn", get_att(bus, "Arn"), f"ARN of the event bus of flow {flow.name}")
 
 
-def _idempotency_table(t: Template, flow: Flow) -> None:
+def _idempotency_table(t: Template, plan: Plan) -> None:
     """The table layout of Powertools' DynamoDB idempotency store: key `id`, TTL `expiration`."""
+    if plan.idempotency_table is None:
+        return
     props = {
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
         "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
         "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
     }
-    t.add(TABLE, "AWS::DynamoDB::Table", props, flow.span, f"flow {flow.name} / idempotency records")
+    t.put(plan.idempotency_table, props)

@@ -8,44 +8,35 @@ caller: add an authorizer in front of a public deployment.
 
 from __future__ import annotations
 
-from flowgen_design.codegen import names
+from flowgen_design.codegen.aws.plan import RoutePlan
 from flowgen_design.codegen.targets.cloudformation import iam
 from flowgen_design.codegen.targets.cloudformation.handlers import Stack
 from flowgen_design.codegen.targets.cloudformation.template import Template, get_att, ref, sub
-from flowgen_design.dsl.model import ApiEndpoint
-
-HTTP_API, STAGE = names.HTTP_API_LOGICAL_ID, names.HTTP_API_STAGE_LOGICAL_ID
 
 
-def add_api(t: Template, stack: Stack, endpoints: list[ApiEndpoint]) -> None:
-    flow = stack.flow
-    label = f"flow {flow.name} / api"
+def add_api(t: Template, stack: Stack) -> None:
+    plan, flow = stack.plan, stack.flow
+    assert plan.http_api is not None and plan.http_api_stage is not None
     props = {
         "Name": sub("${AWS::StackName}-" + flow.name),
         "ProtocolType": "HTTP",
         "Description": f"entry points of flow {flow.name}",
     }
-    t.add(HTTP_API, "AWS::ApiGatewayV2::Api", props, endpoints[0].span, label)
-    t.add(
-        STAGE,
-        "AWS::ApiGatewayV2::Stage",
-        {"ApiId": ref(HTTP_API), "StageName": "$default", "AutoDeploy": True},
-        endpoints[0].span,
-        label,
-    )
-    for endpoint in endpoints:
-        _route(t, stack, endpoint)
-    t.output("HttpApiEndpoint", get_att(HTTP_API, "ApiEndpoint"), f"base URL of the API of flow {flow.name}")
+    http_api = t.put(plan.http_api, props)
+    t.put(plan.http_api_stage, {"ApiId": ref(http_api), "StageName": "$default", "AutoDeploy": True})
+    for route in plan.routes:
+        _route(t, stack, http_api, route)
+    t.output("HttpApiEndpoint", get_att(http_api, "ApiEndpoint"), f"base URL of the API of flow {flow.name}")
 
 
-def _route(t: Template, stack: Stack, endpoint: ApiEndpoint) -> None:
-    label = f"service {endpoint.service} / api {endpoint.route} -> {endpoint.event.name}"
+def _route(t: Template, stack: Stack, http_api: str, planned: RoutePlan) -> None:
+    endpoint = planned.endpoint
     policy = iam.role(
         "apigateway.amazonaws.com", "put-event", [iam.put_events(stack.bus, stack.flow.name, [endpoint.event.name])]
     )
-    role = t.add(names.api_role_logical_id(endpoint), "AWS::IAM::Role", policy, endpoint.span, label)
+    role = t.put(planned.role, policy)
     integration = {
-        "ApiId": ref(HTTP_API),
+        "ApiId": ref(http_api),
         "IntegrationType": "AWS_PROXY",
         "IntegrationSubtype": "EventBridge-PutEvents",
         "CredentialsArn": get_att(role, "Arn"),
@@ -57,12 +48,10 @@ def _route(t: Template, stack: Stack, endpoint: ApiEndpoint) -> None:
             "Detail": "$request.body",
         },
     }
-    t.add(
-        names.api_integration_logical_id(endpoint), "AWS::ApiGatewayV2::Integration", integration, endpoint.span, label
-    )
+    integration_id = t.put(planned.integration, integration)
     route = {
-        "ApiId": ref(HTTP_API),
+        "ApiId": ref(http_api),
         "RouteKey": endpoint.route,
-        "Target": {"Fn::Join": ["/", ["integrations", ref(names.api_integration_logical_id(endpoint))]]},
+        "Target": {"Fn::Join": ["/", ["integrations", ref(integration_id)]]},
     }
-    t.add(names.api_route_logical_id(endpoint), "AWS::ApiGatewayV2::Route", route, endpoint.span, label)
+    t.put(planned.route, route)

@@ -17,32 +17,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flowgen_design.codegen import names
-from flowgen_design.codegen.names import lambda_handler
+from flowgen_design.codegen.aws.limits import LAMBDA_DESCRIPTION
+from flowgen_design.codegen.aws.plan import (
+    BATCH_SIZE,
+    LOG_RETENTION_DAYS,
+    QUEUE_RETENTION_SECONDS,
+    RUNTIME,
+    HandlerPlan,
+    Plan,
+    event_pattern,
+    handler_element,
+)
 from flowgen_design.codegen.targets.cloudformation import iam
-from flowgen_design.codegen.targets.cloudformation.template import Json, Scope, Template, get_att, ref
-from flowgen_design.dsl.durations import seconds_ceil
-from flowgen_design.dsl.model import Flow, Handler
-
-RUNTIME = "python3.12"
-RETENTION_SECONDS = 14 * 86_400
-LOG_DAYS = 30  # retention of a function's logs
-BATCH_SIZE = 10
-MAX_DESCRIPTION = 256  # of a function
-# AWS's advice for a queue that feeds a function: six times the function timeout.
-VISIBILITY_FACTOR = 6
+from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
+from flowgen_design.dsl.model import Flow
 
 
 @dataclass(frozen=True)
 class Stack:
     """What every builder needs to know about the stack besides its own element."""
 
-    flow: Flow
-    bus: str
-    table: str | None
+    plan: Plan
     saga_handlers: frozenset[tuple[str, str]]
     code_bucket: str = "CodeBucket"
     code_key: str = "CodeKey"
+
+    @property
+    def flow(self) -> Flow:
+        return self.plan.flow
+
+    @property
+    def bus(self) -> str:
+        return self.plan.event_bus.logical_id
+
+    @property
+    def table(self) -> str | None:
+        return self.plan.idempotency_table.logical_id if self.plan.idempotency_table else None
 
     @property
     def bus_name(self) -> Json:
@@ -50,65 +60,49 @@ class Stack:
         return get_att(self.bus, "Name")
 
 
-def element(handler: Handler) -> str:
-    """How a handler reads in the spec, for resource metadata."""
-    if handler.trigger == "event":
-        return f"service {handler.service} / on {handler.input.name} -> {handler.name}"
-    return f"service {handler.service} / handles {handler.input.name}"
-
-
-def function_timeout(handler: Handler) -> int:
-    return max(1, seconds_ceil(handler.policy.timeout_ms))
-
-
-def is_fifo(handler: Handler) -> bool:
-    return handler.input.ordered_by is not None
-
-
-def add_handler(t: Template, stack: Stack, handler: Handler) -> None:
-    here = t.scope(handler.span, element(handler))
-    queue = _queues(t, here, handler)
-    if handler.trigger == "event":
-        _subscription(here, stack, handler, queue)
-    log_group = here.add(names.log_group_logical_id(handler), "AWS::Logs::LogGroup", {"RetentionInDays": LOG_DAYS})
-    policy = iam.role("lambda.amazonaws.com", "handler", _statements(stack, handler, queue, log_group))
-    role = here.add(names.role_logical_id(handler), "AWS::IAM::Role", policy)
-    function = here.add(
-        names.function_logical_id(handler), "AWS::Lambda::Function", _function(stack, handler, role, log_group)
-    )
+def add_handler(t: Template, stack: Stack, planned: HandlerPlan) -> None:
+    handler = planned.handler
+    queue = _queues(t, planned)
+    if planned.rule is not None and planned.queue_policy is not None:
+        _subscription(t, stack, planned, queue)
+    log_group = t.put(planned.log_group, {"RetentionInDays": LOG_RETENTION_DAYS})
+    policy = iam.role("lambda.amazonaws.com", "handler", _statements(stack, planned, queue, log_group))
+    role = t.put(planned.role, policy)
+    function = t.put(planned.function, _function(stack, planned, role, log_group))
     mapping = {
         "EventSourceArn": get_att(queue, "Arn"),
         "FunctionName": ref(function),
         "BatchSize": BATCH_SIZE,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
     }
-    here.add(names.event_source_mapping_logical_id(handler), "AWS::Lambda::EventSourceMapping", mapping)
-    t.output(queue + "Url", ref(queue), f"queue of {element(handler)}")
+    t.put(planned.event_source_mapping, mapping)
+    t.output(queue + "Url", ref(queue), f"queue of {handler_element(handler)}")
 
 
-def _queues(t: Template, here: Scope, handler: Handler) -> str:
+def _queues(t: Template, planned: HandlerPlan) -> str:
     """The handler's queue, behind a dead-letter queue when the policy asks for one."""
-    fifo: Json = {"FifoQueue": True} if is_fifo(handler) else {}
+    fifo: Json = {"FifoQueue": True} if planned.fifo else {}
     props: Json = {
-        "VisibilityTimeout": VISIBILITY_FACTOR * function_timeout(handler),
-        "MessageRetentionPeriod": RETENTION_SECONDS,
+        "VisibilityTimeout": planned.visibility_timeout_seconds,
+        "MessageRetentionPeriod": QUEUE_RETENTION_SECONDS,
         "SqsManagedSseEnabled": True,
         **fifo,
         **({"ContentBasedDeduplication": True} if fifo else {}),
     }
-    if handler.policy.dlq:
-        dlq_props = {"MessageRetentionPeriod": RETENTION_SECONDS, "SqsManagedSseEnabled": True, **fifo}
-        dlq_scope = t.scope(handler.policy.dlq_span or handler.span, element(handler))
-        dlq = dlq_scope.add(names.dlq_logical_id(handler), "AWS::SQS::Queue", dlq_props)
+    if planned.dead_letter_queue is not None:
+        dlq_props = {"MessageRetentionPeriod": QUEUE_RETENTION_SECONDS, "SqsManagedSseEnabled": True, **fifo}
+        dlq = t.put(planned.dead_letter_queue, dlq_props)
         props["RedrivePolicy"] = {
             "deadLetterTargetArn": get_att(dlq, "Arn"),
-            "maxReceiveCount": handler.policy.attempts,
+            "maxReceiveCount": planned.handler.policy.attempts,
         }
-    return here.add(names.queue_logical_id(handler), "AWS::SQS::Queue", props)
+    return t.put(planned.queue, props)
 
 
-def _subscription(here: Scope, stack: Stack, handler: Handler, queue: str) -> None:
+def _subscription(t: Template, stack: Stack, planned: HandlerPlan, queue: str) -> None:
     """The rule that sends the handler's event to its queue, and the policy that lets only it."""
+    assert planned.rule is not None and planned.queue_policy is not None
+    handler = planned.handler
     target: Json = {"Arn": get_att(queue, "Arn"), "Id": "Queue"}
     if handler.input.ordered_by is not None:
         target["SqsParameters"] = {"MessageGroupId": handler.input.ordered_by.name}
@@ -119,7 +113,7 @@ def _subscription(here: Scope, stack: Stack, handler: Handler, queue: str) -> No
         "State": "ENABLED",
         "Targets": [target],
     }
-    rule = here.add(names.rule_logical_id(handler), "AWS::Events::Rule", rule_props)
+    rule = t.put(planned.rule, rule_props)
     statement = {
         "Effect": "Allow",
         "Principal": {"Service": "events.amazonaws.com"},
@@ -128,15 +122,11 @@ def _subscription(here: Scope, stack: Stack, handler: Handler, queue: str) -> No
         "Condition": {"ArnEquals": {"aws:SourceArn": get_att(rule, "Arn")}},
     }
     policy = {"Queues": [ref(queue)], "PolicyDocument": {"Version": iam.VERSION, "Statement": [statement]}}
-    here.add(names.queue_policy_logical_id(handler), "AWS::SQS::QueuePolicy", policy)
+    t.put(planned.queue_policy, policy)
 
 
-def event_pattern(flow: Flow, event: str) -> Json:
-    """Events of this flow with this name: what handlers publish and routes put."""
-    return {"source": [flow.name], "detail-type": [event]}
-
-
-def _statements(stack: Stack, handler: Handler, queue: str, log_group: str) -> list[Json]:
+def _statements(stack: Stack, planned: HandlerPlan, queue: str, log_group: str) -> list[Json]:
+    handler = planned.handler
     statements = [iam.write_logs(log_group), iam.consume_queue(queue)]
     if handler.policy.idempotent and stack.table is not None:
         statements.append(iam.use_idempotency_table(stack.table))
@@ -147,17 +137,18 @@ def _statements(stack: Stack, handler: Handler, queue: str, log_group: str) -> l
     return statements
 
 
-def _function(stack: Stack, handler: Handler, role: str, log_group: str) -> Json:
+def _function(stack: Stack, planned: HandlerPlan, role: str, log_group: str) -> Json:
+    handler = planned.handler
     variables: Json = {"EVENT_BUS_NAME": stack.bus_name, "FLOW_NAME": stack.flow.name}
     if handler.policy.idempotent and stack.table is not None:
         variables["IDEMPOTENCY_TABLE"] = ref(stack.table)
     return {
-        "Description": element(handler)[:MAX_DESCRIPTION],
+        "Description": handler_element(handler)[: LAMBDA_DESCRIPTION.value],
         "Runtime": RUNTIME,
-        "Handler": lambda_handler(stack.flow, handler),
+        "Handler": planned.entry_point,
         "Code": {"S3Bucket": ref(stack.code_bucket), "S3Key": ref(stack.code_key)},
         "Role": get_att(role, "Arn"),
-        "Timeout": function_timeout(handler),
+        "Timeout": planned.timeout_seconds,
         "Environment": {"Variables": variables},
         "LoggingConfig": {"LogGroup": ref(log_group)},
     }

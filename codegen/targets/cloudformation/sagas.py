@@ -6,9 +6,11 @@ filled in by CloudFormation through `DefinitionSubstitutions`.
 
 from __future__ import annotations
 
-from flowgen_design.codegen import names
+from collections.abc import Callable
+
+from flowgen_design.codegen.aws.plan import Plan, event_pattern
 from flowgen_design.codegen.targets.cloudformation import iam
-from flowgen_design.codegen.targets.cloudformation.handlers import Stack, event_pattern
+from flowgen_design.codegen.targets.cloudformation.handlers import Stack
 from flowgen_design.codegen.targets.cloudformation.states import definition
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
 from flowgen_design.dsl.model import Handler, Saga
@@ -21,38 +23,37 @@ def saga_handlers(saga: Saga) -> list[Handler]:
 
 
 def add_saga(t: Template, stack: Stack, saga: Saga) -> None:
-    label = f"saga {saga.name}"
-    queues = sorted({names.queue_logical_id(h) for h in saga_handlers(saga)})
+    label, planned = f"saga {saga.name}", stack.plan.saga(saga)
+    queues = sorted({stack.plan.handler(h).queue.logical_id for h in saga_handlers(saga)})
     statements = [iam.send_to_queues(queues)]
     outcomes = [e.name for e in (saga.on_completed, saga.on_compensated) if e is not None]
     if outcomes:
         statements.append(iam.put_events(stack.bus, stack.flow.name, outcomes))
     role = iam.role("states.amazonaws.com", "saga", statements)
-    here = t.scope(saga.span, label)
-    here.add(names.state_machine_role_logical_id(saga), "AWS::IAM::Role", role)
+    t.put(planned.role, role)
     machine: Json = {
-        "Definition": definition(stack.flow, saga, _queue_placeholder, "${" + stack.bus + "}"),
+        "Definition": definition(stack.flow, saga, _queue_placeholder(stack.plan), "${" + stack.bus + "}"),
         "DefinitionSubstitutions": {**{q: ref(q) for q in queues}, stack.bus: stack.bus_name},
-        "RoleArn": get_att(names.state_machine_role_logical_id(saga), "Arn"),
+        "RoleArn": get_att(planned.role.logical_id, "Arn"),
         "StateMachineType": "STANDARD",
     }
-    state_machine = here.add(names.state_machine_logical_id(saga), "AWS::StepFunctions::StateMachine", machine)
+    state_machine = t.put(planned.state_machine, machine)
     _trigger(t, stack, saga, state_machine)
     t.output(state_machine + "Arn", ref(state_machine), f"state machine of {label}")
 
 
-def _queue_placeholder(handler: Handler) -> str:
-    return "${" + names.queue_logical_id(handler) + "}"
+def _queue_placeholder(plan: Plan) -> Callable[[Handler], str]:
+    return lambda handler: "${" + plan.handler(handler).queue.logical_id + "}"
 
 
 def _trigger(t: Template, stack: Stack, saga: Saga, state_machine: str) -> None:
-    label = f"saga {saga.name} / trigger {saga.trigger.name}"
+    planned = stack.plan.saga(saga)
     role = iam.role("events.amazonaws.com", "start", [iam.start_execution(state_machine)])
-    t.add(names.saga_trigger_role_logical_id(saga), "AWS::IAM::Role", role, saga.span, label)
+    t.put(planned.trigger_role, role)
     target = {
         "Arn": ref(state_machine),
         "Id": "StateMachine",
-        "RoleArn": get_att(names.saga_trigger_role_logical_id(saga), "Arn"),
+        "RoleArn": get_att(planned.trigger_role.logical_id, "Arn"),
     }
     rule = {
         "Description": f"{saga.trigger.name} starts saga {saga.name}",
@@ -61,4 +62,4 @@ def _trigger(t: Template, stack: Stack, saga: Saga, state_machine: str) -> None:
         "State": "ENABLED",
         "Targets": [target],
     }
-    t.add(names.saga_trigger_rule_logical_id(saga), "AWS::Events::Rule", rule, saga.span, label)
+    t.put(planned.trigger_rule, rule)

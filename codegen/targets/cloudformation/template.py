@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowgen_design.codegen import prettyjson
+from flowgen_design.codegen.aws.plan import Resource
 from flowgen_design.dsl.source import Span
 
 Json = dict[str, Any]
@@ -48,6 +49,10 @@ class Template:
             raise ValueError(f"bug: two resources named {logical_id}")
         self.resources[logical_id] = {"Type": kind, "Properties": properties, "Metadata": provenance(span, element)}
         return logical_id
+
+    def put(self, resource: Resource, properties: Json) -> str:
+        """Add a resource of the deployment plan with these properties; return its logical ID."""
+        return self.add(resource.logical_id, resource.type, properties, resource.span, resource.element)
 
     def scope(self, span: Span, element: str) -> Scope:
         """A view that adds resources for one spec element."""

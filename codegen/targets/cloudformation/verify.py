@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from flowgen_design.codegen.names import state_machine_logical_id
+from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.targets.cloudformation.states import (
     COMPLETED,
     INIT,
@@ -228,7 +228,7 @@ def flow_problems(flow: Flow, template: Json) -> list[str]:
     """Everything above, for the template generated from `flow`."""
     problems = template_problems(template)
     for saga in flow.sagas:
-        resource = template.get("Resources", {}).get(state_machine_logical_id(saga))
+        resource = template.get("Resources", {}).get(plan_of(flow).saga(saga).state_machine.logical_id)
         if resource is None:
             problems.append(f"saga `{saga.name}` has no state machine")
             continue

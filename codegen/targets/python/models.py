@@ -1,7 +1,7 @@
 """`<package>/models.py`: pydantic v2 models for every record, enum, event and command.
 
 Classes carry the spec's names exactly. Field attributes go through
-`dsl.naming.python_field_name` (the rule that rejects clashes uses the same
+`naming.python_field_name` (the rule that rejects clashes uses the same
 function), and a field whose attribute differs from its spec name keeps the spec
 name on the wire as its alias. Annotations are written so that mypy without the
 pydantic plugin still sees the attribute names as constructor arguments.
@@ -38,7 +38,7 @@ from flowgen_design.dsl.model import (
     ScalarRef,
     TypeRef,
 )
-from flowgen_design.dsl.naming import python_field_name, python_member_name
+from flowgen_design.codegen.targets.python.naming import python_field_name, python_member_name
 
 # scalar -> (annotation, import group, module, name to import)
 _SCALARS: dict[Scalar, tuple[str, tuple[str, str, str | None] | None]] = {

@@ -8,10 +8,12 @@ from flowgen_design.codegen.diagrams.labels import attempts_text, idempotency_te
 from flowgen_design.codegen.targets.review.html import Child, Html, anchor, el, table
 from flowgen_design.codegen.trace import trace_rows
 from flowgen_design.dsl.diagnostics import Diagnostic
+from flowgen_design.dsl.graph import Element
 from flowgen_design.dsl.model import (
     Constraints,
     EnumType,
     Event,
+    External,
     Field,
     Flow,
     Handler,
@@ -127,19 +129,22 @@ def event_article(flow: Flow, event: Event, publishers: Sequence[Child], consume
 
 
 def events_section(flow: Flow) -> Html:
-    from flowgen_design.codegen.trace import event_link
+    """Each event with who publishes and who consumes it, from the flow's event graph."""
+    from flowgen_design.codegen.trace import consumer_arcs, publisher_links
 
     articles = []
     for event in flow.events:
-        link = event_link(flow, event)
-        publishers = [_mention(c.kind, c.name) for c in link.children if c.relation in ("published by", "replied by")]
-        consumers = [
-            _mention(c.kind, c.name)
-            for c in link.children
-            if c.relation in ("subscribed by", "starts", "awaited by", "consumed by")
-        ]
+        publishers = [_mention(link.kind, link.name) for link in publisher_links(flow, event)]
+        consumers = [_mention(*_consumer(a.target)) for a in consumer_arcs(flow, event)]
         articles.append(event_article(flow, event, publishers, consumers))
     return Html("".join(articles))
+
+
+def _consumer(element: Element) -> tuple[str, str]:
+    if isinstance(element, Handler):
+        return "handler", f"{element.service}.{element.name}"
+    assert isinstance(element, Saga | External)
+    return ("saga" if isinstance(element, Saga) else "external"), element.name
 
 
 def _mention(kind: str, name: str) -> Html:

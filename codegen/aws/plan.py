@@ -1,0 +1,338 @@
+"""The AWS deployment plan: every AWS resource a flow becomes, computed once from the resolved model.
+
+Per handler its queue (and dead-letter queue), the rule that fills the queue,
+the function that drains it with its role, log group and event source mapping;
+per saga its state machine, its role and the rule (and role) that start it on
+the trigger; per API endpoint its route, integration and role; and the stack's
+shared bus, idempotency table and HTTP API. Each resource carries its
+CloudFormation logical ID, its AWS type, the span of the spec line it comes
+from, how that element reads (`element`), and the platform limits that apply
+to it (`codegen.aws.limits`).
+
+Everything that names or points at an AWS resource reads this plan: the
+CloudFormation target renders it, the Lambda adapters and AsyncAPI take the
+function entry points and queue names from it, the diagrams and `flowgen trace`
+and the review page query it, and `codegen.aws.checks` holds it to the limits.
+No other module builds a logical ID. A second infrastructure renderer
+(Terraform, CDK) therefore needs nothing but one new module that walks
+`Plan.resources()` (or the per-element plans) and writes its own format;
+`tests/test_aws_plan.py` renders the plan to a plain list and proves it agrees
+with the CloudFormation template resource for resource. (What each role may do,
+its least-privilege statements, is not in the plan yet: `cloudformation/iam.py`
+derives them from the plan and the model, and a second renderer would do the same.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from flowgen_design.codegen import names
+from flowgen_design.codegen.aws import limits
+from flowgen_design.codegen.aws.limits import Limit
+from flowgen_design.dsl.durations import seconds_ceil
+from flowgen_design.dsl.memo import per_flow
+from flowgen_design.dsl.model import ApiEndpoint, Flow, Handler, Saga
+from flowgen_design.dsl.naming import pascal_case
+from flowgen_design.dsl.source import Span
+
+# ---- the naming scheme ----------------------------------------------------------------------
+#
+# Every logical ID is a base (from the element's names) and a suffix (the role of the
+# resource). Each element reserves every suffix it may use, whatever its options say, so
+# turning on `dlq` never makes a spec start clashing: `reserved_ids` lists them all and
+# the clash check in `codegen.aws.checks` reads it.
+
+STACK_RESOURCE_IDS = ("EventBus", "IdempotencyTable", "HttpApi", "HttpApiStage")
+HANDLER_RESOURCE_SUFFIXES = (
+    "Queue",
+    "DeadLetterQueue",
+    "QueuePolicy",
+    "Rule",
+    "Function",
+    "Role",
+    "LogGroup",
+    "EventSourceMapping",
+)
+SAGA_RESOURCE_SUFFIXES = ("StateMachine", "StateMachineRole", "TriggerRule", "TriggerRole")
+API_RESOURCE_SUFFIXES = ("Route", "Integration", "Role")
+
+EVENT_BUS, IDEMPOTENCY_TABLE, HTTP_API, HTTP_API_STAGE = STACK_RESOURCE_IDS
+
+# Deployment choices (not limits), the same for every renderer of the plan.
+QUEUE_RETENTION_SECONDS = limits.SQS_RETENTION.value // 1000
+VISIBILITY_FACTOR = 6
+"""AWS's advice for a queue that feeds a function: a visibility timeout of six times the function timeout."""
+RUNTIME = "python3.12"
+BATCH_SIZE = 10
+"""Messages an event source mapping hands a function at once (failures are reported per item)."""
+LOG_RETENTION_DAYS = 30
+
+
+def event_pattern(flow: Flow, event: str) -> dict[str, list[str]]:
+    """The EventBridge pattern of one event of this flow: what handlers publish and routes put."""
+    return {"source": [flow.name], "detail-type": [event]}
+
+
+def logical_id(*parts: str) -> str:
+    """A CloudFormation logical ID: alphanumeric, PascalCase parts joined."""
+    return "".join(re.sub(r"[^A-Za-z0-9]", "", pascal_case(p)) for p in parts)
+
+
+def handler_base(service: str, handler: str) -> str:
+    """`Orders`, `cancel_order` -> `OrdersCancelOrder`."""
+    return logical_id(service, handler)
+
+
+def saga_base(saga: str) -> str:
+    return logical_id(saga, "Saga")
+
+
+def api_base(method: str, path: str) -> str:
+    """`POST /orders/{order_id}` -> `ApiPostOrdersOrderId`; `GET /` -> `ApiGetRoot`."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", path) if w] or ["root"]
+    return logical_id("Api", method.lower(), *words)
+
+
+# ---- the plan ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One AWS resource: what it is, where in the spec it comes from, which limits bind it."""
+
+    logical_id: str
+    type: str
+    span: Span
+    element: str
+    limits: tuple[Limit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerPlan:
+    """A handler's resources: rule -> queue -> event source mapping -> function (role, logs)."""
+
+    handler: Handler
+    queue: Resource
+    dead_letter_queue: Resource | None
+    rule: Resource | None
+    """Only for an event handler: a command handler's queue is filled by its saga's state machine."""
+    queue_policy: Resource | None
+    event_source_mapping: Resource
+    function: Resource
+    role: Resource
+    log_group: Resource
+    entry_point: str
+    """The function's `Handler` setting: `<package>.adapters.<service>.<handler>`."""
+    fifo: bool
+    timeout_seconds: int
+    visibility_timeout_seconds: int
+
+    def traced(self) -> tuple[Resource, ...]:
+        """The resources a reviewer follows, in the order a message passes through them
+        (the queue policy and log group hang off these)."""
+        path = (self.rule, self.queue, self.event_source_mapping, self.function, self.role, self.dead_letter_queue)
+        return tuple(r for r in path if r is not None)
+
+    def resources(self) -> tuple[Resource, ...]:
+        every = (self.dead_letter_queue, self.queue, self.rule, self.queue_policy, self.log_group, self.role)
+        return tuple(r for r in every if r is not None) + (self.function, self.event_source_mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class SagaPlan:
+    """A saga's state machine and role, and the rule (with its role) that starts it."""
+
+    saga: Saga
+    state_machine: Resource
+    role: Resource
+    trigger_rule: Resource
+    trigger_role: Resource
+
+    def traced(self) -> tuple[Resource, ...]:
+        return (self.trigger_rule, self.state_machine, self.role)
+
+    def resources(self) -> tuple[Resource, ...]:
+        return (self.role, self.state_machine, self.trigger_role, self.trigger_rule)
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    """An endpoint's route on the flow's HTTP API, the integration that puts its event, and its role."""
+
+    endpoint: ApiEndpoint
+    api: Resource
+    role: Resource
+    integration: Resource
+    route: Resource
+
+    def traced(self) -> tuple[Resource, ...]:
+        return (self.api, self.route, self.integration)
+
+    def resources(self) -> tuple[Resource, ...]:
+        return (self.role, self.integration, self.route)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every AWS resource of one flow. Build it with `plan_of(flow)` (computed once per flow)."""
+
+    flow: Flow
+    event_bus: Resource
+    idempotency_table: Resource | None
+    http_api: Resource | None
+    http_api_stage: Resource | None
+    handlers: tuple[HandlerPlan, ...]
+    sagas: tuple[SagaPlan, ...]
+    routes: tuple[RoutePlan, ...]
+    _by_handler: dict[tuple[str, str], HandlerPlan] = field(default_factory=dict, repr=False, compare=False)
+    _by_saga: dict[str, SagaPlan] = field(default_factory=dict, repr=False, compare=False)
+    _by_route: dict[str, RoutePlan] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_handler.update(((p.handler.service, p.handler.name), p) for p in self.handlers)
+        self._by_saga.update((p.saga.name, p) for p in self.sagas)
+        self._by_route.update((p.endpoint.route, p) for p in self.routes)
+
+    def handler(self, handler: Handler) -> HandlerPlan:
+        return self._by_handler[handler.service, handler.name]
+
+    def saga(self, saga: Saga) -> SagaPlan:
+        return self._by_saga[saga.name]
+
+    def route(self, endpoint: ApiEndpoint) -> RoutePlan:
+        return self._by_route[endpoint.route]
+
+    def resources(self) -> Iterator[Resource]:
+        """Every resource once, shared ones first, then per handler, saga and route."""
+        yield self.event_bus
+        yield from (r for r in (self.idempotency_table, self.http_api, self.http_api_stage) if r is not None)
+        for planned in self.handlers:
+            yield from planned.resources()
+        for saga in self.sagas:
+            yield from saga.resources()
+        for route in self.routes:
+            yield from route.resources()
+
+
+def _resource(logical: str, kind: str, span: Span, element: str, *bound: Limit) -> Resource:
+    return Resource(logical, kind, span, element, (*bound, limits.CLOUDFORMATION_LOGICAL_ID))
+
+
+def handler_element(handler: Handler) -> str:
+    """How a handler reads in the spec, for resource metadata."""
+    if handler.trigger == "event":
+        return f"service {handler.service} / on {handler.input.name} -> {handler.name}"
+    return f"service {handler.service} / handles {handler.input.name}"
+
+
+def _handler_plan(flow: Flow, handler: Handler) -> HandlerPlan:
+    base, span, element = handler_base(handler.service, handler.name), handler.span, handler_element(handler)
+    queue_limits = (limits.SQS_RETENTION, limits.SQS_VISIBILITY_TIMEOUT)
+    dlq = None
+    if handler.policy.dlq:
+        dlq_span = handler.policy.dlq_span or span
+        dlq = _resource(base + "DeadLetterQueue", "AWS::SQS::Queue", dlq_span, element, *queue_limits)
+    event = handler.trigger == "event"
+    timeout = max(1, seconds_ceil(handler.policy.timeout_ms))
+    return HandlerPlan(
+        handler=handler,
+        queue=_resource(base + "Queue", "AWS::SQS::Queue", span, element, *queue_limits),
+        dead_letter_queue=dlq,
+        rule=_resource(base + "Rule", "AWS::Events::Rule", span, element) if event else None,
+        queue_policy=_resource(base + "QueuePolicy", "AWS::SQS::QueuePolicy", span, element) if event else None,
+        event_source_mapping=_resource(base + "EventSourceMapping", "AWS::Lambda::EventSourceMapping", span, element),
+        function=_resource(
+            base + "Function",
+            "AWS::Lambda::Function",
+            span,
+            element,
+            limits.LAMBDA_TIMEOUT,
+            limits.LAMBDA_DESCRIPTION,
+        ),
+        role=_resource(base + "Role", "AWS::IAM::Role", span, element),
+        log_group=_resource(base + "LogGroup", "AWS::Logs::LogGroup", span, element),
+        entry_point=names.lambda_handler(flow, handler),
+        fifo=handler.input.ordered_by is not None,
+        timeout_seconds=timeout,
+        visibility_timeout_seconds=VISIBILITY_FACTOR * timeout,
+    )
+
+
+def _saga_plan(saga: Saga) -> SagaPlan:
+    base, label, trigger = saga_base(saga.name), f"saga {saga.name}", f"saga {saga.name} / trigger {saga.trigger.name}"
+    machine_limits = (limits.STEP_FUNCTIONS_EXECUTION, limits.STEP_FUNCTIONS_STATE_NAME)
+    return SagaPlan(
+        saga=saga,
+        state_machine=_resource(
+            base + "StateMachine", "AWS::StepFunctions::StateMachine", saga.span, label, *machine_limits
+        ),
+        role=_resource(base + "StateMachineRole", "AWS::IAM::Role", saga.span, label),
+        trigger_rule=_resource(base + "TriggerRule", "AWS::Events::Rule", saga.span, trigger),
+        trigger_role=_resource(base + "TriggerRole", "AWS::IAM::Role", saga.span, trigger),
+    )
+
+
+def _route_plan(api: Resource, endpoint: ApiEndpoint) -> RoutePlan:
+    base, span = api_base(endpoint.method, endpoint.path), endpoint.span
+    label = f"service {endpoint.service} / api {endpoint.route} -> {endpoint.event.name}"
+    return RoutePlan(
+        endpoint=endpoint,
+        api=api,
+        role=_resource(base + "Role", "AWS::IAM::Role", span, label),
+        integration=_resource(
+            base + "Integration",
+            "AWS::ApiGatewayV2::Integration",
+            span,
+            label,
+            limits.API_GATEWAY_INTEGRATION_TIMEOUT,
+        ),
+        route=_resource(base + "Route", "AWS::ApiGatewayV2::Route", span, label),
+    )
+
+
+@per_flow
+def plan_of(flow: Flow) -> Plan:
+    """The deployment plan of `flow`, computed once per flow."""
+    endpoints = [api for service in flow.services for api in service.apis]
+    http_api = stage = None
+    if endpoints:
+        label = f"flow {flow.name} / api"
+        http_api = _resource(HTTP_API, "AWS::ApiGatewayV2::Api", endpoints[0].span, label)
+        stage = _resource(HTTP_API_STAGE, "AWS::ApiGatewayV2::Stage", endpoints[0].span, label)
+    idempotent = any(h.policy.idempotent for h in flow.handlers())
+    table = "AWS::DynamoDB::Table"
+    return Plan(
+        flow=flow,
+        event_bus=_resource(EVENT_BUS, "AWS::Events::EventBus", flow.span, f"flow {flow.name}"),
+        idempotency_table=(
+            _resource(IDEMPOTENCY_TABLE, table, flow.span, f"flow {flow.name} / idempotency records")
+            if idempotent
+            else None
+        ),
+        http_api=http_api,
+        http_api_stage=stage,
+        handlers=tuple(_handler_plan(flow, h) for h in flow.handlers()),
+        sagas=tuple(_saga_plan(s) for s in flow.sagas),
+        routes=tuple(_route_plan(http_api, e) for e in endpoints if http_api is not None),
+    )
+
+
+def reserved_ids(flow: Flow) -> list[tuple[str, str, Span]]:
+    """Every logical ID an element of `flow` may take, whatever its options: (ID, element, span).
+
+    A handler reserves a dead-letter queue even without `dlq`, so that adding one
+    never turns a valid spec into one whose names clash.
+    """
+    ids = [(rid, "the stack's shared resources", flow.span) for rid in STACK_RESOURCE_IDS]
+    for service in flow.services:
+        for h in service.handlers:
+            base = handler_base(service.name, h.name)
+            ids += [(base + suffix, f"{service.name}.{h.name}", h.span) for suffix in HANDLER_RESOURCE_SUFFIXES]
+        for api in service.apis:
+            base = api_base(api.method, api.path)
+            ids += [(base + suffix, f"`{api.route}`", api.span) for suffix in API_RESOURCE_SUFFIXES]
+    for saga in flow.sagas:
+        ids += [(saga_base(saga.name) + suffix, f"saga {saga.name}", saga.span) for suffix in SAGA_RESOURCE_SUFFIXES]
+    return ids
