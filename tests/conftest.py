@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 SKETCH = Path(__file__).resolve().parent / "sketch_example.flow"
+
+# A test run keeps its caches (black's formatting, dot's drawings, the run stamps) to itself:
+# never the user's ~/.cache/flowgen, which another checkout or version of flowgen may share.
+# Subprocesses inherit it through the environment; tests about the cache set their own.
+os.environ["FLOWGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="flowgen-test-cache-")
 
 
 def example_specs() -> list[Path]:
