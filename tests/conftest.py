@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -19,7 +20,8 @@ SKETCH = Path(__file__).resolve().parent / "sketch_example.flow"
 # A test run keeps its caches (black's formatting, dot's drawings, the run stamps) to itself:
 # never the user's ~/.cache/flowgen, which another checkout or version of flowgen may share.
 # Subprocesses inherit it through the environment; tests about the cache set their own.
-os.environ["FLOWGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="flowgen-test-cache-")
+os.environ["FLOWGEN_CACHE_DIR"] = _TEST_CACHE = tempfile.mkdtemp(prefix="flowgen-test-cache-")
+atexit.register(shutil.rmtree, _TEST_CACHE, ignore_errors=True)
 
 
 def example_specs() -> list[Path]:
