@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flowgen_design.dsl import codes
 from flowgen_design.dsl.model import Command, EnumType, Event, Flow, Record
 from flowgen_design.dsl.naming import (
     API_RESOURCE_SUFFIXES,
@@ -31,7 +32,7 @@ SAGA_ERROR_NAMES = frozenset({"AttemptsExhausted"})
 def _reserved(ctx: RuleContext, name: str, span: Span, what: str) -> None:
     if name in PYTHON_RESERVED or name in PYTHON_SHADOWED:
         ctx.report.add(
-            "reserved-name",
+            codes.RESERVED_NAME,
             f"{what} `{name}` cannot be used: it is a reserved name in generated Python",
             span,
             f"rename it, e.g. `{name}_value`" if what == "field" else "rename it",
@@ -41,7 +42,7 @@ def _reserved(ctx: RuleContext, name: str, span: Span, what: str) -> None:
 def _private(ctx: RuleContext, name: str, span: Span, what: str) -> None:
     if name.startswith("_"):
         ctx.report.add(
-            "reserved-name",
+            codes.RESERVED_NAME,
             f"{what} `{name}` cannot start with an underscore: generated Python would treat it as private",
             span,
             "rename it without the leading underscore",
@@ -53,7 +54,10 @@ def _python_module(ctx: RuleContext, name: str, span: Span, what: str) -> None:
     module = snake_case(name)
     if module in PYTHON_KEYWORDS:
         ctx.report.add(
-            "reserved-name", f"{what} `{name}` becomes the Python module `{module}`, a reserved word", span, "rename it"
+            codes.RESERVED_NAME,
+            f"{what} `{name}` becomes the Python module `{module}`, a reserved word",
+            span,
+            "rename it",
         )
 
 
@@ -63,7 +67,7 @@ def _package(ctx: RuleContext) -> None:
     package = snake_case(flow.name)
     if package in PYTHON_TOP_LEVEL_MODULES:
         ctx.report.add(
-            "reserved-name",
+            codes.RESERVED_NAME,
             f"flow `{flow.name}` would generate the Python package `{package}`, which hides the module of that name",
             flow.span,
             f"rename the flow, e.g. `{flow.name}_flow`",
@@ -74,7 +78,7 @@ def _clash(ctx: RuleContext, seen: dict[str, tuple[str, Span]], ident: str, name
     first = seen.get(ident)
     if first and first[0] != name:
         ctx.report.add(
-            "name-clash",
+            codes.NAME_CLASH,
             f"`{name}` and `{first[0]}` both become `{ident}` in {target}",
             span,
             f"rename one; `{first[0]}` is at {first[1].file}:{first[1].line}:{first[1].column}",
@@ -96,7 +100,7 @@ def check_target_names(ctx: RuleContext) -> None:
     for event in flow.events:
         if event.name in SAGA_ERROR_NAMES:
             ctx.report.add(
-                "reserved-name",
+                codes.RESERVED_NAME,
                 f"event `{event.name}` cannot be used: it is the error a saga step fails with when its handler runs out of attempts",
                 event.name_span,
                 "rename the event",
@@ -111,14 +115,14 @@ def check_target_names(ctx: RuleContext) -> None:
             _reserved(ctx, h.name, h.span, "handler")
             if h.name in PYTHON_HANDLER_CLASS_NAMES:
                 ctx.report.add(
-                    "reserved-name",
+                    codes.RESERVED_NAME,
                     f"handler `{h.name}` cannot be used: the generated handler class needs that name",
                     h.span,
                     "rename it",
                 )
             _private(ctx, h.name, h.span, "handler")
             if not h.name.isidentifier():
-                ctx.report.add("reserved-name", f"handler `{h.name}` is not a valid identifier", h.span)
+                ctx.report.add(codes.RESERVED_NAME, f"handler `{h.name}` is not a valid identifier", h.span)
             _clash(ctx, methods, snake_case(h.name), h.name, h.span, f"methods of `{service.name}`")
     for saga in flow.sagas:
         for step in saga.steps:
@@ -176,7 +180,7 @@ def _check_logical_ids(ctx: RuleContext) -> None:
         if len(ident) > MAX_LOGICAL_ID and (element, "") not in reported:
             reported.add((element, ""))
             ctx.report.add(
-                "name-too-long",
+                codes.NAME_TOO_LONG,
                 f"`{element}` makes a CloudFormation logical ID longer than {MAX_LOGICAL_ID} characters",
                 span,
                 "shorten its names",
@@ -190,7 +194,7 @@ def check_duplicate_routes(ctx: RuleContext) -> None:
             first = seen.get(api.route)
             if first:
                 ctx.report.add(
-                    "duplicate-name",
+                    codes.DUPLICATE_NAME,
                     f"`{api.route}` is declared twice",
                     api.span,
                     f"first declared at {first.file}:{first.line}:{first.column}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flowgen_design.dsl import codes
 from flowgen_design.dsl.durations import format_ms
 from flowgen_design.dsl.model import DeliveryPolicy, Saga
 from flowgen_design.dsl.rules import RuleContext
@@ -24,7 +25,7 @@ def check_step_timeouts(ctx: RuleContext) -> None:
             handler = step.action.handler.policy
             if step.timeout_span is not None and step.timeout_ms < handler.worst_case_ms():
                 ctx.report.add(
-                    "step-timeout-too-short",
+                    codes.STEP_TIMEOUT_TOO_SHORT,
                     f"step `{step.name}` waits {format_ms(step.timeout_ms)}, but `{step.action.service}.{step.action.handler.name}` may take {format_ms(handler.worst_case_ms())} ({_breakdown(handler)})",
                     step.timeout_span,
                     f"use `timeout {format_ms(handler.worst_case_ms())}` or more, or give the handler fewer attempts",
@@ -44,14 +45,14 @@ def check_saga_timeouts(ctx: RuleContext) -> None:
         if saga.timeout_ms < need:
             parts = ", ".join(f"{s.name} {format_ms(s.policy.worst_case_ms())}" for s in saga.steps)
             ctx.report.add(
-                "saga-timeout-too-short",
+                codes.SAGA_TIMEOUT_TOO_SHORT,
                 f"saga `{saga.name}` times out after {format_ms(saga.timeout_ms)}, but its steps may take {format_ms(need)} ({parts})",
                 saga.timeout_span,
                 f"use `timeout {format_ms(need)}` or more, or shorten the steps' retries",
             )
         if saga.timeout_ms > WORKFLOW_LIMIT_MS:
             ctx.report.add(
-                "target-limit",
+                codes.TARGET_LIMIT,
                 f"saga `{saga.name}` times out after {format_ms(saga.timeout_ms)}; a Step Functions workflow runs at most a year",
                 saga.timeout_span,
             )
@@ -63,14 +64,14 @@ def check_target_limits(ctx: RuleContext) -> None:
         span = policy.timeout_span or handler.span
         if policy.timeout_ms > FUNCTION_TIMEOUT_LIMIT_MS:
             ctx.report.add(
-                "target-limit",
+                codes.TARGET_LIMIT,
                 f"`{handler.service}.{handler.name}` has a timeout of {format_ms(policy.timeout_ms)}; an AWS Lambda function runs at most 15m",
                 span,
                 "split the work into smaller steps, or use a saga",
             )
         elif policy.attempts * policy.timeout_ms * 6 > QUEUE_RETENTION_LIMIT_MS:
             ctx.report.add(
-                "target-limit",
+                codes.TARGET_LIMIT,
                 f"`{handler.service}.{handler.name}` retries longer than an SQS queue keeps a message (14d)",
                 policy.retry_span or span,
                 "use fewer attempts",
