@@ -222,7 +222,6 @@ COMMAND_WITHOUT_REPLIES = _code(
     E,
     RULES,
     "A command used by a saga step declares no replies to wait for.",
-    ignorable=True,
 )
 COMPENSATION_AFTER_PIVOT = _code(
     "FLOW411",

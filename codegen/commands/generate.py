@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, fail
+from flowgen_design.codegen.commands.codeflags import add_code_options, selection
 from flowgen_design.codegen.specfiles import InputError, ProjectConfig, find_specs, load_config, use_color
 
 if TYPE_CHECKING:
     from flowgen_design.codegen import writer
+    from flowgen_design.dsl.selection import Selection
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="write nothing; exit 1 and list what is stale if the output differs from the spec",
     )
     parser.add_argument("--list-targets", action="store_true", help="list the available targets and exit")
+    add_code_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +56,10 @@ def run(args: argparse.Namespace) -> int:
     chosen = _choose_targets(args.target or list(config.targets), list(targets))
     if isinstance(chosen, str):
         return fail(chosen)
-    return _generate(specs, Path(out), chosen, args.check, config)
+    codes = selection(args, config)
+    if isinstance(codes, str):
+        return fail(codes)
+    return _generate(specs, Path(out), chosen, args.check, config, codes)
 
 
 def _choose_targets(wanted: list[str], known: list[str]) -> list[str] | str:
@@ -65,7 +71,9 @@ def _choose_targets(wanted: list[str], known: list[str]) -> list[str] | str:
     return [t for t in known if t in wanted] if wanted else known
 
 
-def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, config: ProjectConfig) -> int:
+def _generate(
+    specs: list[Path], out: Path, targets: list[str], check: bool, config: ProjectConfig, codes: Selection
+) -> int:
     from flowgen_design.codegen import writer
     from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.stamp import inputs_stamp, unchanged_plan
@@ -73,7 +81,7 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
     from flowgen_design.dsl.compiler import check_file
     from flowgen_design.dsl.diagnostics import render_text
 
-    results = [check_file(spec) for spec in specs]
+    results = [check_file(spec, codes) for spec in specs]
     imported = {
         Path(m.path).resolve() for r in results for m in r.modules if Path(m.path).resolve() != r.path.resolve()
     }
@@ -95,7 +103,7 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
                 continue
             flow_options = replace(options, warnings=tuple(d for d in r.diagnostics if not d.is_error))
             flow = r.flow.model_copy(update={"path": _project_path(r.path, r.flow.path, config.root)})
-            stamp = inputs_stamp(r.sources, flow.path, targets, out)
+            stamp = inputs_stamp(r.sources, flow.path, targets, out, codes.key)
             unchanged = unchanged_plan(out, flow.name, stamp)
             if unchanged is not None:
                 plans.append(unchanged)
