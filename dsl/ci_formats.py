@@ -117,6 +117,6 @@ def file_uri(path: str) -> str:
     """A path as SARIF's `artifactLocation.uri`: relative paths stay relative (to the folder
     `flowgen check` ran in), with `/` separators and percent-escaped characters."""
     if PureWindowsPath(path).drive:
-        return "file:///" + quote(PureWindowsPath(path).as_posix())
+        return "file:///" + quote(PureWindowsPath(path).as_posix(), safe="/:")
     posix = PurePosixPath(path.replace("\\", "/"))
     return ("file://" if posix.is_absolute() else "") + quote(posix.as_posix())
