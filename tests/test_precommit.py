@@ -93,7 +93,11 @@ def test_flowgens_own_configuration_runs_its_tools() -> None:
         assert argv[:2] == ["python", "-m"], hook
         module = argv[2]
         done = subprocess.run(
-            [sys.executable, "-c", f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"],
+            [
+                sys.executable,
+                "-c",
+                f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)",
+            ],
             cwd=ROOT,
             capture_output=True,
             timeout=60,
