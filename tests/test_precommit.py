@@ -104,5 +104,5 @@ def test_flowgens_own_configuration_runs_its_tools() -> None:
         )
         assert done.returncode == 0, f"{hook['id']}: `{module}` is not installed"
     flowgen_check = next(h for h in local if h["id"] == "flowgen-check")
-    done = run_flowgen(*shlex.split(flowgen_check["entry"])[3:], cwd=ROOT)
-    assert done.returncode == 0, done.stdout + done.stderr
+    checked = run_flowgen(*shlex.split(flowgen_check["entry"])[3:], cwd=ROOT)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
