@@ -48,6 +48,9 @@ class ErrorCode:
     purpose: str
     ignorable: bool = False
     """An error that a project may ignore (warnings always may): see the module docstring."""
+    also: tuple[Stage, ...] = ()
+    """Earlier stages that report the same problem where they meet it first (a rule that
+    reports it declares it in `RULES` instead)."""
 
     @property
     def can_ignore(self) -> bool:
@@ -62,8 +65,16 @@ INPUT, SYNTAX, RESOLVE, RULES = Stage.INPUT, Stage.SYNTAX, Stage.RESOLVE, Stage.
 _ALL: list[ErrorCode] = []
 
 
-def _code(code: str, slug: str, severity: Severity, stage: Stage, purpose: str, ignorable: bool = False) -> ErrorCode:
-    entry = ErrorCode(code, slug, severity, stage, purpose, ignorable)
+def _code(
+    code: str,
+    slug: str,
+    severity: Severity,
+    stage: Stage,
+    purpose: str,
+    ignorable: bool = False,
+    also: tuple[Stage, ...] = (),
+) -> ErrorCode:
+    entry = ErrorCode(code, slug, severity, stage, purpose, ignorable, also)
     _ALL.append(entry)
     return entry
 
@@ -72,9 +83,16 @@ def _code(code: str, slug: str, severity: Severity, stage: Stage, purpose: str, 
 UNREADABLE_FILE = _code("FLOW001", "unreadable-file", E, INPUT, "A spec file or folder cannot be read.")
 NOT_TEXT = _code("FLOW002", "not-text", E, INPUT, "A spec file is not UTF-8 text (binary data or a bad encoding).")
 FILE_TOO_LARGE = _code("FLOW003", "file-too-large", E, INPUT, "A spec file is larger than flowgen will read.")
-SYNTAX_ERROR = _code("FLOW010", "syntax-error", E, SYNTAX, "The text does not follow the .flow grammar.")
+SYNTAX_ERROR = _code(
+    "FLOW010", "syntax-error", E, SYNTAX, "The text does not follow the .flow grammar.", also=(RESOLVE,)
+)
 NESTING_TOO_DEEP = _code(
-    "FLOW011", "nesting-too-deep", E, SYNTAX, "A type, a payload or a chain of `use` nests deeper than any spec should."
+    "FLOW011",
+    "nesting-too-deep",
+    E,
+    SYNTAX,
+    "A type, a payload or a chain of `use` nests deeper than any spec should.",
+    also=(RESOLVE,),
 )
 INVALID_LITERAL = _code(
     "FLOW012", "invalid-literal", E, SYNTAX, "A number, duration or version is out of range or malformed."
@@ -100,6 +118,7 @@ RESERVED_NAME = _code(
     E,
     RULES,
     "A name cannot be used in a generated target (a Python keyword, a builtin type name).",
+    also=(RESOLVE,),
 )
 NAME_CLASH = _code("FLOW105", "name-clash", E, RULES, "Two names become the same identifier in a generated target.")
 NAME_TOO_LONG = _code("FLOW106", "name-too-long", E, RULES, "A name exceeds a length limit of the deployment target.")

@@ -81,6 +81,21 @@ def test_every_rule_stage_code_is_emitted_by_a_declared_rule() -> None:
     assert not missing, f"codes of the rules stage that no rule declares: {missing}"
 
 
+def test_the_front_end_reports_only_codes_registered_for_its_stages() -> None:
+    """A code the loader, parser or resolver reports records that stage (`stage` or `also`)."""
+    for spec in [*CASE_FILES, *example_specs()]:
+        reporter = Reporter()
+        loaded = load(spec, reporter)
+        read = {d.code for d in reporter.items}
+        if loaded.root is not None:
+            resolve(loaded.root, loaded.modules, reporter)
+        resolved = {d.code for d in reporter.items} - read
+        for codes_seen, allowed in ((read, {Stage.INPUT, Stage.SYNTAX}), (resolved, {Stage.RESOLVE})):
+            for code in codes_seen:
+                entry = CODES[code]
+                assert {entry.stage, *entry.also} & allowed, f"{spec.name}: {entry} reported by {allowed}"
+
+
 def test_what_a_rule_requires_is_reported_before_it_runs() -> None:
     for index, rule in enumerate(RULES):
         earlier = {c.code for r in RULES[:index] for c in r.emits}

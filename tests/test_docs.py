@@ -33,9 +33,8 @@ END = "<!-- END codes -->"
 def reported_by(entry: ErrorCode) -> str:
     """The stage that reports a code; for a rule's code, the rules that declare it in `RULES`."""
     rules = [f"`{r.name}`" for r in RULES if entry in r.emits]
-    if entry.stage is Stage.RULES:
-        return ", ".join(rules)
-    return ", ".join([entry.stage.value, *rules])
+    stages = [s.value for s in (entry.stage, *entry.also) if s is not Stage.RULES]
+    return ", ".join([*stages, *rules])
 
 
 def codes_table() -> str:
