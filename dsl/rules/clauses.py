@@ -8,8 +8,6 @@ tree, so no element needs to resolve for its repeats to be seen.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-
 from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.resolve.symbols import where
 from flowgen_design.dsl.rules import RuleContext
@@ -24,15 +22,15 @@ def check_repeated_clauses(ctx: RuleContext) -> None:
     _defaults(ctx, [d for m in ctx.modules for d in m.declarations if isinstance(d, ast.DefaultsDecl)])
     for module in ctx.modules:
         for decl in module.declarations:
-            if isinstance(decl, (ast.EventDecl, ast.CommandDecl)):
-                _once(ctx, decl.members, ast.KeyClause, "`key` is declared more than once")
-                _once(ctx, decl.members, ast.OrderedClause, "`ordered by` is declared more than once")
-            elif isinstance(decl, ast.SagaDecl):
-                _saga(ctx, decl)
-        for f in _fields(module):
-            _constraints(ctx, f)
+            if isinstance(decl, (ast.EventDecl, ast.CommandDecl, ast.SagaDecl)):
+                _members(ctx, decl)
+            elif isinstance(decl, ast.TypeDecl):
+                for f in decl.fields:
+                    if f.constraints:
+                        _constraints(ctx, f)
         for block in option_blocks(module):
-            _options(ctx, block)
+            if len(block) > 1:
+                _options(ctx, block)
 
 
 def _defaults(ctx: RuleContext, blocks: list[ast.DefaultsDecl]) -> None:
@@ -45,40 +43,52 @@ def _defaults(ctx: RuleContext, blocks: list[ast.DefaultsDecl]) -> None:
         )
 
 
-def _once(ctx: RuleContext, members: Sequence[ast.Node], kind: type, message: str) -> None:
-    found = [m for m in members if isinstance(m, kind)]
-    for extra in found[1:]:
-        ctx.report.add(DUPLICATE, message, extra.span, f"keep one; the first is at {where(found[0].span)}")
+# Members written once per event, command or saga, with what a repeat is called.
+_ONCE_PER_DECLARATION = {
+    ast.KeyClause: "`key` is declared more than once",
+    ast.OrderedClause: "`ordered by` is declared more than once",
+    ast.TriggerDecl: "`trigger` is declared more than once in saga `{name}`",
+    ast.SagaTimeout: "`timeout` is declared more than once in saga `{name}`",
+}
 
 
-def _saga(ctx: RuleContext, decl: ast.SagaDecl) -> None:
-    name = decl.name.text
-    _once(ctx, decl.members, ast.TriggerDecl, f"`trigger` is declared more than once in saga `{name}`")
-    _once(ctx, decl.members, ast.SagaTimeout, f"`timeout` is declared more than once in saga `{name}`")
-    seen: dict[str, Span] = {}
+def _members(ctx: RuleContext, decl: ast.EventDecl | ast.CommandDecl | ast.SagaDecl) -> None:
+    """One pass over the members of a declaration: repeated clauses and outcomes, and the
+    repeats inside fields and steps."""
+    first: dict[object, Span] = {}
     for m in decl.members:
-        if isinstance(m, ast.OutcomeDecl) and m.outcome.text in OUTCOMES:
-            if m.outcome.text in seen:
-                ctx.report.add(
-                    DUPLICATE,
-                    f"`on {m.outcome.text}` is declared more than once",
-                    m.span,
-                    f"keep one; the first is at {where(seen[m.outcome.text])}",
-                )
-            seen.setdefault(m.outcome.text, m.span)
+        if isinstance(m, ast.Field):
+            if m.constraints:
+                _constraints(ctx, m)
         elif isinstance(m, ast.StepDecl):
-            for extra in m.compensate[1:]:
-                ctx.report.add(DUPLICATE, "a step has one compensation", extra.span, "keep one `compensate`")
-            for extra_span in m.readonly[1:]:
-                ctx.report.add(DUPLICATE, "`readonly` is written more than once", extra_span)
+            _step(ctx, m)
+        elif isinstance(m, ast.OutcomeDecl):
+            _outcome(ctx, m, first)
+        else:
+            earlier = first.setdefault(type(m), m.span)
+            if earlier is not m.span:
+                message = _ONCE_PER_DECLARATION[type(m)].format(name=decl.name.text)
+                ctx.report.add(DUPLICATE, message, m.span, f"keep one; the first is at {where(earlier)}")
 
 
-def _fields(module: ast.Module) -> Iterator[ast.Field]:
-    for decl in module.declarations:
-        if isinstance(decl, ast.TypeDecl):
-            yield from decl.fields
-        elif isinstance(decl, (ast.EventDecl, ast.CommandDecl)):
-            yield from (m for m in decl.members if isinstance(m, ast.Field))
+def _outcome(ctx: RuleContext, m: ast.OutcomeDecl, first: dict[object, Span]) -> None:
+    if m.outcome.text not in OUTCOMES:
+        return  # an unknown outcome is reported by the resolver
+    earlier = first.setdefault(m.outcome.text, m.span)
+    if earlier is not m.span:
+        ctx.report.add(
+            DUPLICATE,
+            f"`on {m.outcome.text}` is declared more than once",
+            m.span,
+            f"keep one; the first is at {where(earlier)}",
+        )
+
+
+def _step(ctx: RuleContext, m: ast.StepDecl) -> None:
+    for extra in m.compensate[1:]:
+        ctx.report.add(DUPLICATE, "a step has one compensation", extra.span, "keep one `compensate`")
+    for extra_span in m.readonly[1:]:
+        ctx.report.add(DUPLICATE, "`readonly` is written more than once", extra_span)
 
 
 def _constraints(ctx: RuleContext, f: ast.Field) -> None:
