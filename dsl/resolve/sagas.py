@@ -25,7 +25,7 @@ class SagaResolver:
         trigger = self._trigger(decl)
         steps = tuple(s for m in decl.members if isinstance(m, ast.StepDecl) if (s := self._step(m)))
         outcomes = self._outcomes(decl)
-        timeout = self._single(decl, ast.SagaTimeout, "timeout")
+        timeout = self._single(decl, ast.SagaTimeout)
         step_decls = [m for m in decl.members if isinstance(m, ast.StepDecl)]
         if not step_decls:
             self.report.add(
@@ -59,12 +59,12 @@ class SagaResolver:
             name_span=decl.name.span,
         )
 
-    def _single(self, decl: ast.SagaDecl, kind: type, label: str) -> ast.SagaMember | None:
+    def _single(self, decl: ast.SagaDecl, kind: type) -> ast.SagaMember | None:
         """The first `kind` clause (a repeat is reported by `rules.clauses`)."""
         return next((m for m in decl.members if isinstance(m, kind)), None)
 
     def _trigger(self, decl: ast.SagaDecl) -> Event | None:
-        trigger = self._single(decl, ast.TriggerDecl, "trigger")
+        trigger = self._single(decl, ast.TriggerDecl)
         if not isinstance(trigger, ast.TriggerDecl):
             self.report.add(
                 codes.MISSING_TRIGGER,
