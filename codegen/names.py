@@ -10,7 +10,6 @@ from flowgen_design.dsl.model import ApiEndpoint, Flow, Handler, Saga
 from flowgen_design.dsl.naming import (
     api_resource_base,
     handler_resource_base,
-    logical_id,
     pascal_case,
     saga_resource_base,
     snake_case,

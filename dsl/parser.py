@@ -430,7 +430,7 @@ class _Builder(Transformer[Token, Any]):
     def step_decl(self, c: list[Any]) -> ast.StepDecl:
         pivot = isinstance(c[0], Token) and c[0].type == "PIVOT"
         rest = c[1:] if pivot else c
-        kw, name, target, *tails = rest
+        _kw, name, target, *tails = rest
         body = tails.pop() if tails and isinstance(tails[-1], ast.HandlerBody) else None
         last = (
             body.end
@@ -572,4 +572,4 @@ def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
         return module
 
 
-__all__ = ["parse", "UnexpectedCharacters", "UnexpectedEOF", "UnexpectedToken"]
+__all__ = ["UnexpectedCharacters", "UnexpectedEOF", "UnexpectedToken", "parse"]

@@ -66,7 +66,7 @@ def merge(text: str, flows: tuple[Flow, Flow]) -> tuple[str | None, tuple[str, .
 def assert_inserted_only(before: str, after: str) -> str:
     """`after` is `before` with one chunk inserted; returns the chunk."""
     assert len(after) > len(before)
-    start = next((i for i, (a, b) in enumerate(zip(before, after)) if a != b), len(before))
+    start = next((i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b), len(before))
     chunk = after[start : start + len(after) - len(before)]
     assert after[:start] + after[start + len(chunk) :] == before
     return chunk

@@ -169,5 +169,5 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     ]
     services = [s for s in flow.services if s.handlers]
     sources = fan_out(lambda s: _format(flow, service_source(flow, s)), services)
-    files += [GeneratedFile(adapter_path(flow, s.name), source) for s, source in zip(services, sources)]
+    files += [GeneratedFile(adapter_path(flow, s.name), source) for s, source in zip(services, sources, strict=True)]
     return files

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-
 from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.model import (
     Command,
     Constraints,
+    EnumMember,
     EnumRef,
     EnumType,
-    EnumMember,
     Event,
     Field,
     ListRef,

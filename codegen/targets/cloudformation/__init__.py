@@ -22,7 +22,7 @@ from flowgen_design.codegen.targets import register
 from flowgen_design.codegen.targets.cloudformation.api import add_api
 from flowgen_design.codegen.targets.cloudformation.handlers import Stack, add_handler
 from flowgen_design.codegen.targets.cloudformation.sagas import add_saga, saga_handlers
-from flowgen_design.codegen.targets.cloudformation.template import Template, get_att, ref, sub
+from flowgen_design.codegen.targets.cloudformation.template import Template, get_att, sub
 from flowgen_design.codegen.targets.cloudformation.verify import flow_problems
 from flowgen_design.dsl.model import Flow
 

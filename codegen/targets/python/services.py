@@ -152,15 +152,18 @@ def orphans(node: ast.ClassDef, service: Service) -> tuple[LineNote, ...]:
     handlers = {h.name for h in service.handlers}
     notes = []
     for item in node.body:
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name not in handlers:
-            if any(_is_override(d) for d in item.decorator_list):
-                notes.append(
-                    LineNote(
-                        item.lineno,
-                        f"`{item.name}` is no longer a handler of `{service.name}` in the spec; flowgen left it "
-                        "in place: delete it, or move what it does to a handler the spec still declares",
-                    )
+        if (
+            isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and item.name not in handlers
+            and any(_is_override(d) for d in item.decorator_list)
+        ):
+            notes.append(
+                LineNote(
+                    item.lineno,
+                    f"`{item.name}` is no longer a handler of `{service.name}` in the spec; flowgen left it "
+                    "in place: delete it, or move what it does to a handler the spec still declares",
                 )
+            )
     return tuple(notes)
 
 
