@@ -7,6 +7,7 @@ hook's `entry` runs here in a subprocess on a copy of `specs/`, as pre-commit wo
 
 from __future__ import annotations
 
+import importlib
 import re
 import shlex
 import shutil
@@ -29,6 +30,14 @@ def hooks() -> list[dict[str, Any]]:
     loaded = yaml.safe_load(HOOKS.read_text())
     assert isinstance(loaded, list) and loaded
     return loaded
+
+
+def test_pre_commit_accepts_both_files() -> None:
+    """pre-commit's own loaders validate the manifest and the configuration against its schema
+    (pre-commit ships no type information, hence the untyped module)."""
+    clientlib: Any = importlib.import_module("pre_commit.clientlib")
+    assert [hook["id"] for hook in clientlib.load_manifest(str(HOOKS))] == [hook["id"] for hook in hooks()]
+    assert clientlib.load_config(str(CONFIG))["repos"][0]["repo"] == "local"
 
 
 def test_the_hooks_file_parses_and_names_the_three_checks() -> None:
