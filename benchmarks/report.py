@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import shutil
@@ -44,10 +45,8 @@ def _cpu_model() -> str:
 def _versions() -> str:
     parts = [f"Python {platform.python_version()}"]
     for dist in ("lark", "pydantic", "black"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             parts.append(f"{dist} {version(dist)}")
-        except PackageNotFoundError:
-            pass
     node = shutil.which("node")
     if node:
         parts.append("node " + subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip())
@@ -55,7 +54,7 @@ def _versions() -> str:
 
 
 def machine() -> str:
-    load = ", load average %.1f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({_cpu_model()}{load}); {_versions()}"
 
 

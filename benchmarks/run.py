@@ -129,9 +129,10 @@ def measure_round(run: Run, env: dict[str, str], round_: int) -> None:
     quick ones (the floor, the parser, check) `run.check_repeats` times per round."""
     for _ in range(run.check_repeats):
         for spec in (run.small, run.large):
-            run.add(f"bare/{spec.label}", lambda: measured(bare_parse(spec.path), env, ROOT))
-            run.add(f"parse/{spec.label}", lambda: measured(flowgen_parse(spec.path), env, ROOT))
-            run.add(f"check/{spec.label}", lambda: measured(flowgen("check", str(spec.path)), env, ROOT))
+            path = spec.path
+            run.add(f"bare/{spec.label}", lambda path=path: measured(bare_parse(path), env, ROOT))
+            run.add(f"parse/{spec.label}", lambda path=path: measured(flowgen_parse(path), env, ROOT))
+            run.add(f"check/{spec.label}", lambda path=path: measured(flowgen("check", str(path)), env, ROOT))
     empty_cache = fresh(run.workdir / "empty-cache")
     run.add(
         "check-no-cache/10N", lambda: measured(flowgen("check", str(run.large.path)), flowgen_env(empty_cache), ROOT)

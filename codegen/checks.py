@@ -17,7 +17,8 @@ from pathlib import Path
 
 from flowgen_design.dsl.compiler import CheckResult, check_file, unique
 from flowgen_design.dsl.diagnostics import Reporter
-from flowgen_design.dsl.rules import Rule, RuleContext
+from flowgen_design.dsl.rules import Rule
+from flowgen_design.dsl.selection import DEFAULT, Selection
 
 
 def target_checks(targets: Iterable[str] = ()) -> tuple[Rule, ...]:
@@ -53,17 +54,17 @@ def configured_targets() -> tuple[str, ...] | str:
     return targets
 
 
-def run_target_checks(result: CheckResult, targets: Iterable[str] = ()) -> CheckResult:
-    """`result` with the diagnostics of the targets' checks added (sorted and unique, like the front end's)."""
+def run_target_checks(result: CheckResult, targets: Iterable[str] = (), selection: Selection = DEFAULT) -> CheckResult:
+    """`result` with the diagnostics of the targets' checks added (sorted and unique, like the front end's),
+    as the project selected them (codes ignored, warnings made errors)."""
     if result.flow is None:
         return result
     reporter = Reporter()
-    ctx = RuleContext(flow=result.flow, modules=result.modules, report=reporter)
     for check in target_checks(targets):
-        check(ctx)
-    return replace(result, diagnostics=unique(result.diagnostics + reporter.items))
+        check.run(result.flow, result.modules, reporter)
+    return replace(result, diagnostics=unique(result.diagnostics + selection.apply(reporter.items)))
 
 
-def check_spec(path: Path, targets: Iterable[str] = ()) -> CheckResult:
-    """`dsl.compiler.check_file`, then the checks of `targets` (every target when empty)."""
-    return run_target_checks(check_file(path), targets)
+def check_spec(path: Path, targets: Iterable[str] = (), selection: Selection = DEFAULT) -> CheckResult:
+    """`dsl.compiler.check_file`, then the checks of `targets` (every target when empty), both as selected."""
+    return run_target_checks(check_file(path, selection), targets, selection)

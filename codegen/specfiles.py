@@ -48,12 +48,16 @@ def specs_or_error(paths: list[str]) -> list[Path] | str:
 
 @dataclass(frozen=True)
 class ProjectConfig:
-    """`[tool.flowgen]` of the nearest pyproject.toml: specs, out, targets."""
+    """`[tool.flowgen]` of the nearest pyproject.toml: specs, out, targets, and the diagnostic codes
+    it ignores or makes errors (checked against the registry by `dsl.selection.build`)."""
 
     specs: tuple[str, ...] = ()
     out: str | None = None
     targets: tuple[str, ...] = ()
     root: Path = field(default_factory=Path.cwd)
+    ignore: tuple[str, ...] = ()
+    error: tuple[str, ...] = ()
+    path: Path | None = None
 
 
 def load_config(start: Path | None = None) -> ProjectConfig:
@@ -86,7 +90,15 @@ def _parse_config(path: Path) -> ProjectConfig:
         """Paths in pyproject.toml are relative to the folder that holds it."""
         return p if Path(p).is_absolute() else str(root / p)
 
-    return ProjectConfig(specs=tuple(rel(s) for s in specs), out=rel(out) if out else None, targets=targets, root=root)
+    return ProjectConfig(
+        specs=tuple(rel(s) for s in specs),
+        out=rel(out) if out else None,
+        targets=targets,
+        root=root,
+        ignore=_strings(section.get("ignore", []), path, "ignore"),
+        error=_strings(section.get("error", []), path, "error"),
+        path=path,
+    )
 
 
 def _strings(value: Any, path: Path, key: str) -> tuple[str, ...]:

@@ -63,9 +63,12 @@ def _tools() -> list[str]:
     ]
 
 
-def inputs_stamp(sources: Mapping[str, str], project_path: str, targets: Iterable[str], out_dir: Path) -> str:
+def inputs_stamp(
+    sources: Mapping[str, str], project_path: str, targets: Iterable[str], out_dir: Path, codes: str = ""
+) -> str:
     """The stamp of one flow's generation: its spec texts (by path), where it sits in the
-    project, the targets, the output folder, flowgen's code and the tools."""
+    project, the targets, the output folder, the diagnostic codes chosen (the review page
+    lists the warnings), flowgen's code and the tools."""
     digest = hashlib.sha256()
     parts = [
         f"flowgen {code_digest()}",
@@ -73,6 +76,7 @@ def inputs_stamp(sources: Mapping[str, str], project_path: str, targets: Iterabl
         f"project path {project_path}",
         f"targets {','.join(targets)}",
         f"out {out_dir.resolve()}",
+        f"codes {codes}",
     ]
     for part in parts:
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")

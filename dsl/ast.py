@@ -7,7 +7,7 @@ appears in this module: the parser is the only place that knows about lark.
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -55,7 +55,7 @@ class OptionalType(Node):
     inner: TypeExpr
 
 
-TypeExpr = Union[NamedType, ListType, MapType, OptionalType]
+TypeExpr = NamedType | ListType | MapType | OptionalType
 
 
 class Constraint(Node):
@@ -97,7 +97,7 @@ class EnumDecl(Node):
     end: Span
 
 
-MessageMember = Union[Field, KeyClause, OrderedClause]
+MessageMember = Field | KeyClause | OrderedClause
 
 
 class EventDecl(Node):
@@ -151,7 +151,7 @@ class EmitsOption(Node):
     events: tuple[Name, ...]
 
 
-Option = Union[RetryOption, TimeoutOption, DlqOption, IdempotentOption, UseOption, EmitsOption]
+Option = RetryOption | TimeoutOption | DlqOption | IdempotentOption | UseOption | EmitsOption
 
 
 class PolicyDecl(Node):
@@ -204,7 +204,7 @@ class OnDecl(Node):
     doc: str | None = None
 
 
-ServiceMember = Union[ApiDecl, PublishesDecl, HandlesDecl, OnDecl]
+ServiceMember = ApiDecl | PublishesDecl | HandlesDecl | OnDecl
 
 
 class ServiceDecl(Node):
@@ -245,7 +245,7 @@ class OutcomeDecl(Node):
     event: Name
 
 
-SagaMember = Union[TriggerDecl, StepDecl, SagaTimeout, OutcomeDecl]
+SagaMember = TriggerDecl | StepDecl | SagaTimeout | OutcomeDecl
 
 
 class SagaDecl(Node):
@@ -262,9 +262,9 @@ class ExternalDecl(Node):
     end: Span
 
 
-Declaration = Union[
-    TypeDecl, EnumDecl, EventDecl, CommandDecl, PolicyDecl, DefaultsDecl, ServiceDecl, SagaDecl, ExternalDecl
-]
+Declaration = (
+    TypeDecl | EnumDecl | EventDecl | CommandDecl | PolicyDecl | DefaultsDecl | ServiceDecl | SagaDecl | ExternalDecl
+)
 
 
 class Header(Node):

@@ -1,14 +1,27 @@
-"""The registry of diagnostic codes: one entry per problem flowgen can report.
+"""The registry of diagnostic codes: one typed constant per problem flowgen can report.
 
-Codes are stable: tools and CI configurations refer to them. Each has a slug (a
-readable name), a default severity and a one-line purpose. `docs/diagnostics.md` is
-the human table of this registry; a test keeps the two in sync.
+Passes report through these constants (`report.add(codes.KEY_FIELD_MISSING, ...)`),
+never through a string, so a misspelt code is an attribute error that mypy finds
+before any spec is checked (mypy's `errorcodes.py`, ruff's rule table). Codes are
+stable: tools, CI configurations and `[tool.flowgen] ignore` refer to them by code
+(`FLOW602`) or slug (`published-never-consumed`).
+
+Each code records its stage: where in the pipeline it is reported (input, syntax,
+resolution, or a semantic rule; a rule also lists the codes it emits in
+`dsl.rules.RULES`). `docs/diagnostics.md` is the human table of this registry; a
+test keeps the two in sync.
+
+What a user may turn off: every warning, and the few errors marked `ignorable`:
+design rules whose model is still complete and generatable (a saga step without a
+compensation, a timeout that adds up too short). Input, syntax and resolution
+errors, and errors about names or limits the generated code and infrastructure
+would break on, cannot be ignored: generation would run on an unsound model.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
-from typing import NamedTuple
 
 
 class Severity(str, Enum):
@@ -16,170 +29,290 @@ class Severity(str, Enum):
     WARNING = "warning"
 
 
-class Code(NamedTuple):
+class Stage(str, Enum):
+    """Where a code is reported: the loader, the parser, the resolver, a rule, a target's check."""
+
+    INPUT = "input"
+    SYNTAX = "syntax"
+    RESOLVE = "resolve"
+    RULES = "rules"
+    TARGET = "target"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
     code: str
     slug: str
     severity: Severity
+    stage: Stage
     purpose: str
+    ignorable: bool = False
+    """An error that a project may ignore (warnings always may): see the module docstring."""
+    also: tuple[Stage, ...] = ()
+    """Earlier stages that report the same problem where they meet it first (a rule that
+    reports it declares it in `RULES` instead)."""
+
+    @property
+    def can_ignore(self) -> bool:
+        return self.severity is Severity.WARNING or self.ignorable
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.slug})"
 
 
 E, W = Severity.ERROR, Severity.WARNING
+INPUT, SYNTAX, RESOLVE, RULES, TARGET = Stage.INPUT, Stage.SYNTAX, Stage.RESOLVE, Stage.RULES, Stage.TARGET
+_ALL: list[ErrorCode] = []
 
-_ALL = (
-    # input and syntax
-    Code("FLOW001", "unreadable-file", E, "A spec file or folder cannot be read."),
-    Code("FLOW002", "not-text", E, "A spec file is not UTF-8 text (binary data or a bad encoding)."),
-    Code("FLOW003", "file-too-large", E, "A spec file is larger than flowgen will read."),
-    Code("FLOW010", "syntax-error", E, "The text does not follow the .flow grammar."),
-    Code("FLOW011", "nesting-too-deep", E, "A type, a payload or a chain of `use` nests deeper than any spec should."),
-    Code("FLOW012", "invalid-literal", E, "A number, duration or version is out of range or malformed."),
-    Code("FLOW020", "import-not-found", E, "An imported file does not exist."),
-    Code("FLOW021", "import-cycle", E, "Files import each other in a cycle."),
-    Code("FLOW030", "dangling-doc-comment", W, "A `///` doc comment is not directly above anything it can document."),
-    # names
-    Code("FLOW101", "undefined-name", E, "A name is used but never declared."),
-    Code("FLOW102", "duplicate-name", E, "A name is declared twice in the same scope."),
-    Code(
-        "FLOW103",
-        "wrong-kind",
-        E,
-        "A name refers to a declaration of the wrong kind (a type where an event is needed, ...).",
-    ),
-    Code(
-        "FLOW104",
-        "reserved-name",
-        E,
-        "A name cannot be used in a generated target (a Python keyword, a builtin type name).",
-    ),
-    Code("FLOW105", "name-clash", E, "Two names become the same identifier in a generated target."),
-    Code("FLOW106", "name-too-long", E, "A name exceeds a length limit of the deployment target."),
-    Code("FLOW107", "recursive-type", E, "A type contains itself; payloads must be finite trees."),
-    Code(
-        "FLOW108",
-        "duplicate-clause",
-        E,
-        "A clause that may appear once (key, ordered by, trigger, timeout, ...) appears twice.",
-    ),
-    # payloads and keys
-    Code("FLOW201", "key-field-missing", E, "A `key`, `ordered by` or `idempotent by` field is not in the payload."),
-    Code(
-        "FLOW202",
-        "key-not-scalar",
-        E,
-        "A key field is optional, a list, a map or a record: it cannot identify a message.",
-    ),
-    Code("FLOW203", "unknown-constraint", E, "A field constraint is not one flowgen knows."),
-    Code("FLOW204", "constraint-mismatch", E, "A constraint does not fit the field's type or value."),
-    Code("FLOW205", "invalid-map-key", E, "A map key type is not `string`."),
-    Code("FLOW206", "empty-enum", E, "An enum has no members."),
-    # delivery: retries and idempotency
-    Code(
-        "FLOW301",
-        "retried-not-idempotent",
-        W,
-        "A handler is retried but not idempotent: a retry can repeat its side effects.",
-    ),
-    Code(
-        "FLOW302",
-        "at-least-once-not-idempotent",
-        W,
-        "A handler consumes an at-least-once delivery but is not idempotent: a duplicate delivery repeats its side effects.",
-    ),
-    Code("FLOW303", "idempotency-window-too-short", W, "An idempotency window ends before the handler's retries do."),
-    Code("FLOW304", "emits-not-published", E, "A handler emits an event its service does not publish."),
-    Code("FLOW305", "unknown-backoff", E, "A backoff kind is not `fixed` or `exponential`."),
-    Code("FLOW306", "dlq-without-retry", W, "A dead-letter queue is declared for a handler that is tried only once."),
-    Code("FLOW307", "policy-cycle", E, "Policies `use` each other in a cycle."),
-    Code(
-        "FLOW308",
-        "api-event-not-published",
-        W,
-        "An API entry point emits an event its service does not list under `publishes`.",
-    ),
-    Code(
-        "FLOW309",
-        "misplaced-option",
-        E,
-        "An option that means nothing where it is written (`dlq`, `idempotent by` or `emits` on a saga step).",
-    ),
-    # sagas
-    Code(
-        "FLOW401", "step-not-compensable", E, "A saga step before the pivot has no compensation and is not `readonly`."
-    ),
-    Code(
-        "FLOW402",
-        "compensation-not-idempotent",
-        E,
-        "A compensation's handler is not idempotent; compensations are retried and may repeat.",
-    ),
-    Code(
-        "FLOW403",
-        "compensation-not-retried",
-        E,
-        "A compensation's handler is not retried; a compensation must not give up after one failure.",
-    ),
-    Code(
-        "FLOW404",
-        "after-pivot-not-idempotent",
-        E,
-        "A step after the pivot is retried until it succeeds, so its handler must be idempotent.",
-    ),
-    Code("FLOW405", "multiple-pivots", E, "A saga has more than one pivot step."),
-    Code("FLOW406", "step-not-handled", E, "A saga step sends a command to a service that does not handle it."),
-    Code("FLOW407", "missing-trigger", E, "A saga has no trigger event."),
-    Code("FLOW408", "unknown-outcome", E, "A saga outcome is not `completed` or `compensated`."),
-    Code(
-        "FLOW409",
-        "readonly-compensated",
-        E,
-        "A step is both `readonly` and compensated; a readonly step has nothing to undo.",
-    ),
-    Code("FLOW410", "command-without-replies", E, "A command used by a saga step declares no replies to wait for."),
-    Code(
-        "FLOW411", "compensation-after-pivot", W, "A step after the pivot declares a compensation that can never run."
-    ),
-    Code("FLOW412", "empty-saga", E, "A saga has no steps."),
-    Code(
-        "FLOW414",
-        "step-field-unavailable",
-        W,
-        "A command field that a saga cannot fill: no field of that name and type in the trigger event or an earlier reply.",
-    ),
-    Code(
-        "FLOW413",
-        "missing-outcome",
-        W,
-        "A saga emits no event when it completes or compensates, so nobody can learn its result.",
-    ),
-    # time
-    Code("FLOW501", "step-timeout-too-short", E, "A step timeout is shorter than its handler's attempts and backoff."),
-    Code("FLOW502", "saga-timeout-too-short", E, "A saga timeout is shorter than its steps take in the worst case."),
-    Code(
-        "FLOW503",
-        "target-limit",
-        E,
-        "A duration exceeds a limit of the deployment target (function timeout, queue retention, ...).",
-    ),
-    Code("FLOW504", "backoff-range-reversed", E, "A backoff range starts above where it ends."),
-    Code("FLOW505", "attempts-below-one", E, "A retry declares fewer than one attempt."),
-    Code("FLOW506", "non-positive-duration", E, "A duration is zero."),
-    # event flow
-    Code(
-        "FLOW601",
-        "consumed-never-published",
-        E,
-        "An event is consumed but nothing in the spec, nor an external system, publishes it.",
-    ),
-    Code("FLOW602", "published-never-consumed", W, "An event is published but nothing consumes it."),
-    Code(
-        "FLOW603", "event-cycle", W, "Handlers publish events that lead back to themselves: a possible infinite loop."
-    ),
+
+def _code(
+    code: str,
+    slug: str,
+    severity: Severity,
+    stage: Stage,
+    purpose: str,
+    ignorable: bool = False,
+    also: tuple[Stage, ...] = (),
+) -> ErrorCode:
+    entry = ErrorCode(code, slug, severity, stage, purpose, ignorable, also)
+    _ALL.append(entry)
+    return entry
+
+
+# input and syntax
+UNREADABLE_FILE = _code("FLOW001", "unreadable-file", E, INPUT, "A spec file or folder cannot be read.")
+NOT_TEXT = _code("FLOW002", "not-text", E, INPUT, "A spec file is not UTF-8 text (binary data or a bad encoding).")
+FILE_TOO_LARGE = _code("FLOW003", "file-too-large", E, INPUT, "A spec file is larger than flowgen will read.")
+SYNTAX_ERROR = _code(
+    "FLOW010", "syntax-error", E, SYNTAX, "The text does not follow the .flow grammar.", also=(RESOLVE,)
+)
+NESTING_TOO_DEEP = _code(
+    "FLOW011",
+    "nesting-too-deep",
+    E,
+    SYNTAX,
+    "A type, a payload or a chain of `use` nests deeper than any spec should.",
+    also=(RESOLVE,),
+)
+INVALID_LITERAL = _code(
+    "FLOW012", "invalid-literal", E, SYNTAX, "A number, duration or version is out of range or malformed."
+)
+IMPORT_NOT_FOUND = _code("FLOW020", "import-not-found", E, INPUT, "An imported file does not exist.")
+IMPORT_CYCLE = _code("FLOW021", "import-cycle", E, INPUT, "Files import each other in a cycle.")
+DANGLING_DOC_COMMENT = _code(
+    "FLOW030", "dangling-doc-comment", W, SYNTAX, "A `///` doc comment is not directly above anything it can document."
+)
+# names
+UNDEFINED_NAME = _code("FLOW101", "undefined-name", E, RESOLVE, "A name is used but never declared.")
+DUPLICATE_NAME = _code("FLOW102", "duplicate-name", E, RESOLVE, "A name is declared twice in the same scope.")
+WRONG_KIND = _code(
+    "FLOW103",
+    "wrong-kind",
+    E,
+    RESOLVE,
+    "A name refers to a declaration of the wrong kind (a type where an event is needed, ...).",
+)
+RESERVED_NAME = _code(
+    "FLOW104",
+    "reserved-name",
+    E,
+    TARGET,
+    "A name cannot be used in a generated target (a Python keyword, a builtin type name).",
+    also=(RESOLVE,),
+)
+NAME_CLASH = _code("FLOW105", "name-clash", E, TARGET, "Two names become the same identifier in a generated target.")
+NAME_TOO_LONG = _code("FLOW106", "name-too-long", E, TARGET, "A name exceeds a length limit of the deployment target.")
+RECURSIVE_TYPE = _code(
+    "FLOW107", "recursive-type", E, RESOLVE, "A type contains itself; payloads must be finite trees."
+)
+DUPLICATE_CLAUSE = _code(
+    "FLOW108",
+    "duplicate-clause",
+    E,
+    RULES,
+    "A clause that may appear once (key, ordered by, trigger, timeout, ...) appears twice.",
+)
+# payloads and keys
+KEY_FIELD_MISSING = _code(
+    "FLOW201", "key-field-missing", E, RESOLVE, "A `key`, `ordered by` or `idempotent by` field is not in the payload."
+)
+KEY_NOT_SCALAR = _code(
+    "FLOW202",
+    "key-not-scalar",
+    E,
+    RESOLVE,
+    "A key field is optional, a list, a map or a record: it cannot identify a message.",
+)
+UNKNOWN_CONSTRAINT = _code("FLOW203", "unknown-constraint", E, RESOLVE, "A field constraint is not one flowgen knows.")
+CONSTRAINT_MISMATCH = _code(
+    "FLOW204", "constraint-mismatch", E, RESOLVE, "A constraint does not fit the field's type or value."
+)
+INVALID_MAP_KEY = _code("FLOW205", "invalid-map-key", E, RESOLVE, "A map key type is not `string`.")
+EMPTY_ENUM = _code("FLOW206", "empty-enum", E, RESOLVE, "An enum has no members.")
+# delivery: retries and idempotency
+RETRIED_NOT_IDEMPOTENT = _code(
+    "FLOW301",
+    "retried-not-idempotent",
+    W,
+    RULES,
+    "A handler is retried but not idempotent: a retry can repeat its side effects.",
+)
+AT_LEAST_ONCE_NOT_IDEMPOTENT = _code(
+    "FLOW302",
+    "at-least-once-not-idempotent",
+    W,
+    RULES,
+    "A handler consumes an at-least-once delivery but is not idempotent: a duplicate delivery repeats its side effects.",
+)
+IDEMPOTENCY_WINDOW_TOO_SHORT = _code(
+    "FLOW303", "idempotency-window-too-short", W, RULES, "An idempotency window ends before the handler's retries do."
+)
+EMITS_NOT_PUBLISHED = _code(
+    "FLOW304", "emits-not-published", E, RESOLVE, "A handler emits an event its service does not publish."
+)
+UNKNOWN_BACKOFF = _code("FLOW305", "unknown-backoff", E, RESOLVE, "A backoff kind is not `fixed` or `exponential`.")
+DLQ_WITHOUT_RETRY = _code(
+    "FLOW306", "dlq-without-retry", W, RULES, "A dead-letter queue is declared for a handler that is tried only once."
+)
+POLICY_CYCLE = _code("FLOW307", "policy-cycle", E, RESOLVE, "Policies `use` each other in a cycle.")
+API_EVENT_NOT_PUBLISHED = _code(
+    "FLOW308",
+    "api-event-not-published",
+    W,
+    RULES,
+    "An API entry point emits an event its service does not list under `publishes`.",
+)
+MISPLACED_OPTION = _code(
+    "FLOW309",
+    "misplaced-option",
+    E,
+    RESOLVE,
+    "An option that means nothing where it is written (`dlq`, `idempotent by` or `emits` on a saga step).",
+)
+# sagas
+STEP_NOT_COMPENSABLE = _code(
+    "FLOW401",
+    "step-not-compensable",
+    E,
+    RULES,
+    "A saga step before the pivot has no compensation and is not `readonly`.",
+    ignorable=True,
+)
+COMPENSATION_NOT_IDEMPOTENT = _code(
+    "FLOW402",
+    "compensation-not-idempotent",
+    E,
+    RULES,
+    "A compensation's handler is not idempotent; compensations are retried and may repeat.",
+    ignorable=True,
+)
+COMPENSATION_NOT_RETRIED = _code(
+    "FLOW403",
+    "compensation-not-retried",
+    E,
+    RULES,
+    "A compensation's handler is not retried; a compensation must not give up after one failure.",
+    ignorable=True,
+)
+AFTER_PIVOT_NOT_IDEMPOTENT = _code(
+    "FLOW404",
+    "after-pivot-not-idempotent",
+    E,
+    RULES,
+    "A step after the pivot is retried until it succeeds, so its handler must be idempotent.",
+    ignorable=True,
+)
+MULTIPLE_PIVOTS = _code("FLOW405", "multiple-pivots", E, RESOLVE, "A saga has more than one pivot step.")
+STEP_NOT_HANDLED = _code(
+    "FLOW406", "step-not-handled", E, RESOLVE, "A saga step sends a command to a service that does not handle it."
+)
+MISSING_TRIGGER = _code("FLOW407", "missing-trigger", E, RESOLVE, "A saga has no trigger event.")
+UNKNOWN_OUTCOME = _code("FLOW408", "unknown-outcome", E, RESOLVE, "A saga outcome is not `completed` or `compensated`.")
+READONLY_COMPENSATED = _code(
+    "FLOW409",
+    "readonly-compensated",
+    E,
+    RESOLVE,
+    "A step is both `readonly` and compensated; a readonly step has nothing to undo.",
+)
+COMMAND_WITHOUT_REPLIES = _code(
+    "FLOW410",
+    "command-without-replies",
+    E,
+    RULES,
+    "A command used by a saga step declares no replies to wait for.",
+)
+COMPENSATION_AFTER_PIVOT = _code(
+    "FLOW411",
+    "compensation-after-pivot",
+    W,
+    RULES,
+    "A step after the pivot declares a compensation that can never run.",
+)
+EMPTY_SAGA = _code("FLOW412", "empty-saga", E, RESOLVE, "A saga has no steps.")
+STEP_FIELD_UNAVAILABLE = _code(
+    "FLOW414",
+    "step-field-unavailable",
+    W,
+    RULES,
+    "A command field that a saga cannot fill: no field of that name and type in the trigger event or an earlier reply.",
+)
+MISSING_OUTCOME = _code(
+    "FLOW413",
+    "missing-outcome",
+    W,
+    RULES,
+    "A saga emits no event when it completes or compensates, so nobody can learn its result.",
+)
+# time
+STEP_TIMEOUT_TOO_SHORT = _code(
+    "FLOW501",
+    "step-timeout-too-short",
+    E,
+    RULES,
+    "A step timeout is shorter than its handler's attempts and backoff.",
+    ignorable=True,
+)
+SAGA_TIMEOUT_TOO_SHORT = _code(
+    "FLOW502",
+    "saga-timeout-too-short",
+    E,
+    RULES,
+    "A saga timeout is shorter than its steps take in the worst case.",
+    ignorable=True,
+)
+TARGET_LIMIT = _code(
+    "FLOW503",
+    "target-limit",
+    E,
+    TARGET,
+    "A duration exceeds a limit of the deployment target (function timeout, queue retention, ...).",
+)
+BACKOFF_RANGE_REVERSED = _code(
+    "FLOW504", "backoff-range-reversed", E, RULES, "A backoff range starts above where it ends."
+)
+ATTEMPTS_BELOW_ONE = _code("FLOW505", "attempts-below-one", E, RULES, "A retry declares fewer than one attempt.")
+NON_POSITIVE_DURATION = _code("FLOW506", "non-positive-duration", E, RULES, "A duration is zero.")
+# event flow
+CONSUMED_NEVER_PUBLISHED = _code(
+    "FLOW601",
+    "consumed-never-published",
+    E,
+    RULES,
+    "An event is consumed but nothing in the spec, nor an external system, publishes it.",
+    ignorable=True,
+)
+PUBLISHED_NEVER_CONSUMED = _code(
+    "FLOW602", "published-never-consumed", W, RULES, "An event is published but nothing consumes it."
+)
+EVENT_CYCLE = _code(
+    "FLOW603",
+    "event-cycle",
+    W,
+    RULES,
+    "Handlers publish events that lead back to themselves: a possible infinite loop.",
 )
 
-CODES: dict[str, Code] = {c.code: c for c in _ALL}
-BY_SLUG: dict[str, Code] = {c.slug: c for c in _ALL}
 
-
-def code(slug: str) -> Code:
-    """Look a code up by slug; a typo here is a bug in flowgen, so it raises."""
-    return BY_SLUG[slug]
+CODES: dict[str, ErrorCode] = {c.code: c for c in _ALL}
+BY_SLUG: dict[str, ErrorCode] = {c.slug: c for c in _ALL}

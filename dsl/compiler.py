@@ -11,6 +11,7 @@ from flowgen_design.dsl.loader import load
 from flowgen_design.dsl.model import Flow
 from flowgen_design.dsl.resolve import resolve
 from flowgen_design.dsl.rules import run_rules
+from flowgen_design.dsl.selection import DEFAULT, Selection
 
 
 @dataclass
@@ -39,8 +40,9 @@ def unique(items: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
-def check_file(path: Path) -> CheckResult:
-    """Check one spec and return its model (None when it cannot be parsed) and diagnostics."""
+def check_file(path: Path, selection: Selection = DEFAULT) -> CheckResult:
+    """Check one spec and return its model (None when it cannot be parsed) and diagnostics,
+    as the project selected them (codes ignored, warnings made errors)."""
     reporter = Reporter()
     loaded = load(path, reporter)
     flow = None
@@ -48,5 +50,9 @@ def check_file(path: Path) -> CheckResult:
         flow = resolve(loaded.root, loaded.modules, reporter)
         run_rules(flow, loaded.modules, reporter)
     return CheckResult(
-        path=path, flow=flow, modules=loaded.modules, diagnostics=unique(reporter.items), sources=loaded.sources
+        path=path,
+        flow=flow,
+        modules=loaded.modules,
+        diagnostics=selection.apply(unique(reporter.items)),
+        sources=loaded.sources,
     )

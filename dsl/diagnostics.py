@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-from flowgen_design.dsl.codes import Severity, code
+from flowgen_design.dsl.codes import ErrorCode, Severity
 from flowgen_design.dsl.source import Span
 
 
@@ -26,9 +26,8 @@ class Diagnostic(BaseModel):
         return self.severity is Severity.ERROR
 
 
-def make(slug: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
-    """A diagnostic with the code and default severity registered for `slug`."""
-    entry = code(slug)
+def make(entry: ErrorCode, message: str, span: Span, hint: str | None = None) -> Diagnostic:
+    """A diagnostic with `entry`'s code and default severity (a project may change it: `dsl.selection`)."""
     return Diagnostic(
         code=entry.code, severity=entry.severity, message=_shorten(message), span=span, hint=hint and _shorten(hint)
     )
@@ -56,8 +55,8 @@ class Reporter:
     def __init__(self) -> None:
         self.items: list[Diagnostic] = []
 
-    def add(self, slug: str, message: str, span: Span, hint: str | None = None) -> None:
-        self.items.append(make(slug, message, span, hint))
+    def add(self, code: ErrorCode, message: str, span: Span, hint: str | None = None) -> None:
+        self.items.append(make(code, message, span, hint))
 
     @property
     def has_errors(self) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 from flowgen_design.dsl.memo import per_flow
 from flowgen_design.dsl.model import (
@@ -45,7 +45,7 @@ ArcKind = Literal[
     "outcome",  # saga -> completion or compensation event
     "consumes",  # event -> external system
 ]
-Element = Union[Service, ApiEndpoint, Handler, Saga, External, Event, Command, StepCall]
+Element = Service | ApiEndpoint | Handler | Saga | External | Event | Command | StepCall
 
 PUBLISHING: frozenset[ArcKind] = frozenset({"api", "publishes", "replies", "outcome"})
 CONSUMING: frozenset[ArcKind] = frozenset({"subscribes", "triggers", "awaits", "consumes"})

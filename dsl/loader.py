@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flowgen_design.dsl import ast
+from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.diagnostics import Reporter
 from flowgen_design.dsl.parser import parse
 from flowgen_design.dsl.source import Span
@@ -47,17 +47,17 @@ def read_source(path: Path, shown: str, reporter: Reporter, at: Span | None = No
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        reporter.add("unreadable-file", f"no such file: {shown}", where)
+        reporter.add(codes.UNREADABLE_FILE, f"no such file: {shown}", where)
         return None
     except IsADirectoryError:
-        reporter.add("unreadable-file", f"{shown} is a folder, not a spec file", where)
+        reporter.add(codes.UNREADABLE_FILE, f"{shown} is a folder, not a spec file", where)
         return None
     except OSError as err:
-        reporter.add("unreadable-file", f"cannot read {shown}: {err.strerror or err}", where)
+        reporter.add(codes.UNREADABLE_FILE, f"cannot read {shown}: {err.strerror or err}", where)
         return None
     if len(data) > MAX_FILE_BYTES:
         reporter.add(
-            "file-too-large",
+            codes.FILE_TOO_LARGE,
             f"{shown} is {len(data) // 1024} KiB; flowgen reads spec files up to {MAX_FILE_BYTES // 1024 // 1024} MiB",
             where,
             "split the spec into files that `import` each other",
@@ -70,7 +70,7 @@ def _decode(data: bytes, shown: str, reporter: Reporter) -> str | None:
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         reporter.add(
-            "not-text",
+            codes.NOT_TEXT,
             f"{shown} contains binary data (a NUL byte)",
             _line_span(shown, line),
             "a spec is a UTF-8 text file",
@@ -83,7 +83,7 @@ def _decode(data: bytes, shown: str, reporter: Reporter) -> str | None:
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         span = Span(file=shown, line=line, column=column, end_line=line, end_column=column + 1)
         reporter.add(
-            "not-text", f"{shown} is not valid UTF-8 (byte 0x{data[err.start]:02x})", span, "save the file as UTF-8"
+            codes.NOT_TEXT, f"{shown} is not valid UTF-8 (byte 0x{data[err.start]:02x})", span, "save the file as UTF-8"
         )
         return None
     return text.removeprefix("\ufeff")
@@ -133,12 +133,12 @@ def _follow(
         target = (here.parent / imp.path).resolve()
         is_file = target.is_file()
     except OSError as err:  # a name too long for the file system, a loop of links
-        reporter.add("unreadable-file", f'cannot import "{imp.path}": {err.strerror or err}', imp.path_span)
+        reporter.add(codes.UNREADABLE_FILE, f'cannot import "{imp.path}": {err.strerror or err}', imp.path_span)
         return None
     if target in loading:
         chain = " -> ".join(display_path(p) for p in loading[loading.index(target) :] + [target])
         reporter.add(
-            "import-cycle",
+            codes.IMPORT_CYCLE,
             f"import cycle: {chain}",
             imp.span,
             "move the shared declarations into a file that both import",
@@ -153,7 +153,7 @@ def _follow(
             if target.is_dir()
             else f"no such file {display_path(target)}"
         )
-        reporter.add("import-not-found", f'cannot import "{imp.path}": {missing}', imp.path_span, hint)
+        reporter.add(codes.IMPORT_NOT_FOUND, f'cannot import "{imp.path}": {missing}', imp.path_span, hint)
         return None
     module = _parse_file(target, display_path(target), imp.path_span, reporter, result, done)
     return (target, module) if module is not None else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from enum import Enum
 from functools import cached_property
-from typing import Any, Literal, TypeVar, Union
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -112,7 +112,7 @@ class EnumRef(Frozen):
     enum: EnumType
 
 
-TypeRef = Union[ScalarRef, ListRef, MapRef, OptionalRef, RecordRef, EnumRef]
+TypeRef = ScalarRef | ListRef | MapRef | OptionalRef | RecordRef | EnumRef
 
 
 def type_text(t: TypeRef) -> str:

@@ -21,7 +21,7 @@ from lark import Lark, Token, Transformer
 from lark import __version__ as lark_version
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from flowgen_design.dsl import ast
+from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.cache import cache_dir
 from flowgen_design.dsl.diagnostics import Reporter
 from flowgen_design.dsl.fastlark import PLUGINS as FAST_LARK
@@ -105,7 +105,7 @@ class _Builder(Transformer[Token, Any]):
         text = str(tok)
         shown = text if len(text) <= 24 else text[:20] + "..."
         self.state.reporter.add(
-            "invalid-literal",
+            codes.INVALID_LITERAL,
             f"{what} `{shown}` is too large",
             self._span(tok),
             f"flowgen's numbers fit in 64 bits: at most {MAX_INTEGER}",
@@ -214,7 +214,7 @@ class _Builder(Transformer[Token, Any]):
         end = constraints[-1].span if constraints else type_expr.span
         if name.text in _CLAUSE_KEYWORDS:
             message, hint = keyword_as_field(name.text)
-            self.state.reporter.add("syntax-error", message, name.span, hint)
+            self.state.reporter.add(codes.SYNTAX_ERROR, message, name.span, hint)
         return trusted(
             ast.Field,
             span=self._between(name.span, end),
@@ -266,7 +266,7 @@ class _Builder(Transformer[Token, Any]):
             return self._too_deep(node)
         if depth > MAX_TYPE_DEPTH:
             self.state.reporter.add(
-                "nesting-too-deep",
+                codes.NESTING_TOO_DEEP,
                 f"this type nests more than {MAX_TYPE_DEPTH} levels deep",
                 node.span,
                 "declare a named `type` for the inner structure",
@@ -430,7 +430,7 @@ class _Builder(Transformer[Token, Any]):
     def step_decl(self, c: list[Any]) -> ast.StepDecl:
         pivot = isinstance(c[0], Token) and c[0].type == "PIVOT"
         rest = c[1:] if pivot else c
-        kw, name, target, *tails = rest
+        _kw, name, target, *tails = rest
         body = tails.pop() if tails and isinstance(tails[-1], ast.HandlerBody) else None
         last = (
             body.end
@@ -560,11 +560,11 @@ def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
             module: ast.Module = parser.parse(text)  # type: ignore[assignment]  # the transformer builds a Module
         except UnexpectedInput as err:
             message, hint, span = describe_unexpected(err, text, path, _literals(parser))
-            reporter.add("syntax-error", message, span, hint)
+            reporter.add(codes.SYNTAX_ERROR, message, span, hint)
             return None
         for _first_line, _lines, span in state.doc_blocks.values():
             reporter.add(
-                "dangling-doc-comment",
+                codes.DANGLING_DOC_COMMENT,
                 "this doc comment is not directly above a declaration, field or handler",
                 span,
                 "put it on the line right above what it documents, or use `//` for a plain comment",
@@ -572,4 +572,4 @@ def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
         return module
 
 
-__all__ = ["parse", "UnexpectedCharacters", "UnexpectedEOF", "UnexpectedToken"]
+__all__ = ["UnexpectedCharacters", "UnexpectedEOF", "UnexpectedToken", "parse"]

@@ -9,6 +9,7 @@ ended by NUL on file descriptors 3 (to the browser) and 4 (from it).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import subprocess
@@ -98,10 +99,8 @@ class Browser:
         self.close()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, RuntimeError):
             self.call("Browser.close")
-        except (OSError, RuntimeError):
-            pass
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -110,10 +109,8 @@ class Browser:
         if self.proc.stderr is not None:
             self.proc.stderr.close()
         for fd in (self._to_browser, self._from_browser):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self.profile.cleanup()
 
     # ---- protocol -----------------------------------------------------------------------

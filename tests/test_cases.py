@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from flowgen_design.dsl.codes import CODES
 from flowgen_design.codegen.checks import check_spec
+from flowgen_design.dsl.codes import CODES
 from flowgen_design.dsl.diagnostics import Diagnostic
 from flowgen_design.dsl.loader import display_path
 

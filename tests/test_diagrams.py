@@ -84,7 +84,7 @@ def test_mermaid_parses_and_renders_in_real_mermaid(
 ) -> None:
     flow = load(spec, monkeypatch)
     files = {p: t for p, t in _diagram_files(flow).items() if p.endswith(".mmd")}
-    results = dict(zip(files, check_mermaid(browser, mermaid_js(), list(files.values()), tmp_path)))
+    results = dict(zip(files, check_mermaid(browser, mermaid_js(), list(files.values()), tmp_path), strict=True))
     for path, result in results.items():
         assert result["ok"], f"{path}: {result.get('error')}"
     system = results[f"{flow.name}/system.mmd"]
@@ -93,7 +93,7 @@ def test_mermaid_parses_and_renders_in_real_mermaid(
         assert name in system["text"], f"{name} is missing from the rendered Mermaid system view"
     sequences = [r for p, r in results.items() if "/saga-" in p]
     assert len(sequences) == len(flow.sagas)
-    for saga, result in zip(flow.sagas, sequences):
+    for saga, result in zip(flow.sagas, sequences, strict=True):
         assert result["type"] == "sequence"
         assert saga.trigger.name in result["text"]
         for step in saga.steps:

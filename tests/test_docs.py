@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from flowgen_design.dsl.codes import CODES
-from flowgen_design.codegen.checks import check_spec
+from flowgen_design.codegen.checks import check_spec, target_checks
+from flowgen_design.dsl.codes import CODES, ErrorCode, Stage
 from flowgen_design.dsl.diagnostics import Reporter
 from flowgen_design.dsl.model import Scalar
 from flowgen_design.dsl.parser import _get_parser, parse
+from flowgen_design.dsl.rules import RULES
 from tests.conftest import ROOT
 from tests.test_cases import CASE_FILES, expectations
 
@@ -29,17 +30,35 @@ BEGIN = "<!-- BEGIN codes: generated from dsl/codes.py by tests/test_docs.py; re
 END = "<!-- END codes -->"
 
 
+def reported_by(entry: ErrorCode) -> str:
+    """The stage that reports a code; for a rule's code, the rules that declare it in `RULES`;
+    for a target's code, the targets' checks that declare it."""
+    rules = [f"`{r.name}`" for r in RULES if entry in r.emits]
+    checks = [
+        f"`{c.check.__module__.removeprefix('flowgen_design.')}.{c.check.__name__}`"
+        for c in target_checks()
+        if entry in c.emits
+    ]
+    stages = [s.value for s in (entry.stage, *entry.also) if s not in (Stage.RULES, Stage.TARGET)]
+    return ", ".join([*stages, *rules, *checks])
+
+
 def codes_table() -> str:
     """The Markdown table of every registered code, in registry order."""
     cases: dict[str, list[str]] = {code: [] for code in CODES}
     for path in CASE_FILES:
         for code in sorted({e.code for e in expectations(path)}):
             cases[code].append(f"[{path.stem}](../tests/cases/{path.name})")
-    rows = ["| Code | Slug | Severity | Purpose | Cases |", "| --- | --- | --- | --- | --- |"]
+    rows = [
+        "| Code | Slug | Severity | Reported by | Can ignore | Purpose | Cases |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for entry in CODES.values():
         purpose = entry.purpose.replace("|", "\\|")
+        ignore = "yes" if entry.can_ignore else "no"
         rows.append(
-            f"| {entry.code} | `{entry.slug}` | {entry.severity.value} | {purpose} | {', '.join(cases[entry.code]) or '-'} |"
+            f"| {entry.code} | `{entry.slug}` | {entry.severity.value} | {reported_by(entry)} | {ignore} | {purpose} "
+            f"| {', '.join(cases[entry.code]) or '-'} |"
         )
     return "\n".join(rows) + "\n"
 

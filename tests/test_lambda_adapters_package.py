@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import black
-from black.mode import TargetVersion
 import pytest
+from black.mode import TargetVersion
 
 from flowgen_design.codegen.names import lambda_handler, python_package
 from flowgen_design.dsl.compiler import check_file

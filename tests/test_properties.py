@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 from lark import Lark
 
-from flowgen_design.dsl.codes import CODES
 from flowgen_design.codegen.checks import check_spec
+from flowgen_design.dsl.codes import CODES
 from flowgen_design.dsl.diagnostics import render_text, to_json
 from flowgen_design.dsl.loader import display_path
 from flowgen_design.grammar import grammar_text

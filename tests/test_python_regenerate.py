@@ -169,7 +169,7 @@ def test_user_file_that_cannot_be_merged_gets_instructions(project: Path, flowge
 
 def test_deleted_user_file_is_created_again(project: Path, flowgen: Runner) -> None:
     (project / "out" / SERVICE).unlink()
-    code, out, err = generate(flowgen, project)
+    code, out, _err = generate(flowgen, project)
     assert code == 0 and f"create out/{SERVICE}" in " ".join(out.split())
     assert "raise NotImplementedError" in (project / "out" / SERVICE).read_text()
 

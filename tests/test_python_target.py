@@ -24,7 +24,6 @@ import pydantic
 import pytest
 
 from flowgen_design.codegen.header import DO_NOT_EDIT
-from flowgen_design.codegen.names import python_package
 from tests.conftest import ROOT, SKETCH
 from tests.pytarget import EDGES, build_python, python_specs, require_module, run_mypy, spec_id, tree, write_tree
 
@@ -335,7 +334,7 @@ def test_idempotency_and_ordering_keys(importable: Path) -> None:
 
 def test_keys_of_every_key_type_are_their_wire_text(importable: Path) -> None:
     m = import_generated(EDGES, importable, "models")
-    at = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    at = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
     flagged = m.Flagged(flag=False, at=at)
     assert (flagged.idempotency_key(), flagged.ordering_key()) == ("false", "2024-01-02T03:04:05Z")
     dated = m.Dated(
@@ -392,7 +391,7 @@ def test_service_stubs_raise_not_implemented(importable: Path) -> None:
     module = import_generated(SKETCH, importable, "services.inventory")
     m = importlib.import_module("checkout.models")
     service = module.InventoryService()
-    with pytest.raises(NotImplementedError, match="Inventory.reserve_stock"):
+    with pytest.raises(NotImplementedError, match=r"Inventory\.reserve_stock"):
         service.reserve_stock(m.ReserveStock(order_id=uuid.uuid4(), items=[]))
 
 

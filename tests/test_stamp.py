@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from flowgen_design.cli import main
 from flowgen_design.codegen import stamp as stamps
 from flowgen_design.codegen import targets
-from flowgen_design.cli import main
 from flowgen_design.codegen.targets import Target, all_targets
 from tests.conftest import ROOT
 

@@ -8,6 +8,7 @@ and validating those values must give back an equal node.
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 from pydantic import BaseModel
 

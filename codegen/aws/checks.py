@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from flowgen_design.codegen.aws import limits
 from flowgen_design.codegen.aws.plan import VISIBILITY_FACTOR, reserved_ids
+from flowgen_design.dsl import codes
 from flowgen_design.dsl.durations import format_ms
 from flowgen_design.dsl.rules import Rule, RuleContext
 from flowgen_design.dsl.source import Span
@@ -33,7 +34,7 @@ def check_logical_ids(ctx: RuleContext) -> None:
         if first[0] != element and (first[0], element) not in reported:
             reported.add((first[0], element))
             ctx.report.add(
-                "name-clash",
+                codes.NAME_CLASH,
                 f"`{element}` and `{first[0]}` both become `{ident}` in CloudFormation logical IDs",
                 span,
                 f"rename one; `{first[0]}` is at {first[1].file}:{first[1].line}:{first[1].column}",
@@ -41,7 +42,7 @@ def check_logical_ids(ctx: RuleContext) -> None:
         if len(ident) > longest and (element, "") not in reported:
             reported.add((element, ""))
             ctx.report.add(
-                "name-too-long",
+                codes.NAME_TOO_LONG,
                 f"`{element}` makes a CloudFormation logical ID longer than {longest} characters",
                 span,
                 "shorten its names",
@@ -52,7 +53,7 @@ def check_saga_error_names(ctx: RuleContext) -> None:
     for event in ctx.flow.events:
         if event.name in SAGA_ERROR_NAMES:
             ctx.report.add(
-                "reserved-name",
+                codes.RESERVED_NAME,
                 f"event `{event.name}` cannot be used: it is the error a saga step fails with when its handler runs out of attempts",
                 event.name_span,
                 "rename the event",
@@ -65,14 +66,14 @@ def check_handler_limits(ctx: RuleContext) -> None:
         span = policy.timeout_span or handler.span
         if policy.timeout_ms > limits.LAMBDA_TIMEOUT.value:
             ctx.report.add(
-                "target-limit",
+                codes.TARGET_LIMIT,
                 f"`{handler.service}.{handler.name}` has a timeout of {format_ms(policy.timeout_ms)}; an AWS Lambda function runs at most {format_ms(limits.LAMBDA_TIMEOUT.value)}",
                 span,
                 "split the work into smaller steps, or use a saga",
             )
         elif policy.attempts * policy.timeout_ms * VISIBILITY_FACTOR > limits.SQS_RETENTION.value:
             ctx.report.add(
-                "target-limit",
+                codes.TARGET_LIMIT,
                 f"`{handler.service}.{handler.name}` retries longer than an SQS queue keeps a message ({format_ms(limits.SQS_RETENTION.value)})",
                 policy.retry_span or span,
                 "use fewer attempts",
@@ -81,13 +82,21 @@ def check_handler_limits(ctx: RuleContext) -> None:
 
 def check_saga_limits(ctx: RuleContext) -> None:
     for saga in ctx.flow.sagas:
-        if saga.timeout_ms is not None and saga.timeout_span is not None:
-            if saga.timeout_ms > limits.STEP_FUNCTIONS_EXECUTION.value:
-                ctx.report.add(
-                    "target-limit",
-                    f"saga `{saga.name}` times out after {format_ms(saga.timeout_ms)}; a Step Functions workflow runs at most a year",
-                    saga.timeout_span,
-                )
+        if (
+            saga.timeout_ms is not None
+            and saga.timeout_span is not None
+            and saga.timeout_ms > limits.STEP_FUNCTIONS_EXECUTION.value
+        ):
+            ctx.report.add(
+                codes.TARGET_LIMIT,
+                f"saga `{saga.name}` times out after {format_ms(saga.timeout_ms)}; a Step Functions workflow runs at most a year",
+                saga.timeout_span,
+            )
 
 
-CHECKS: tuple[Rule, ...] = (check_logical_ids, check_saga_error_names, check_handler_limits, check_saga_limits)
+CHECKS: tuple[Rule, ...] = (
+    Rule(check_logical_ids, (codes.NAME_CLASH, codes.NAME_TOO_LONG)),
+    Rule(check_saga_error_names, (codes.RESERVED_NAME,)),
+    Rule(check_handler_limits, (codes.TARGET_LIMIT,)),
+    Rule(check_saga_limits, (codes.TARGET_LIMIT,)),
+)

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, fail
+from flowgen_design.codegen.commands.codeflags import add_code_options, selection
 from flowgen_design.codegen.specfiles import InputError, ProjectConfig, find_specs, load_config, use_color
 
 if TYPE_CHECKING:
     from flowgen_design.codegen import writer
     from flowgen_design.dsl.model import Flow
+    from flowgen_design.dsl.selection import Selection
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="write nothing; exit 1 and list what is stale if the output differs from the spec",
     )
     parser.add_argument("--list-targets", action="store_true", help="list the available targets and exit")
+    add_code_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
     chosen = _choose_targets(args.target or list(config.targets), list(targets))
     if isinstance(chosen, str):
         return fail(chosen)
-    return _generate(specs, Path(out), chosen, args.check, config)
+    codes = selection(args, config)
+    if isinstance(codes, str):
+        return fail(codes)
+    return _generate(specs, Path(out), chosen, args.check, config, codes)
 
 
 def _choose_targets(wanted: list[str], known: list[str]) -> list[str] | str:
@@ -66,8 +72,10 @@ def _choose_targets(wanted: list[str], known: list[str]) -> list[str] | str:
     return [t for t in known if t in wanted] if wanted else known
 
 
-def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, config: ProjectConfig) -> int:
-    planned = plan_flows(specs, out, targets, check, config)
+def _generate(
+    specs: list[Path], out: Path, targets: list[str], check: bool, config: ProjectConfig, codes: Selection
+) -> int:
+    planned = plan_flows(specs, out, targets, check, config, codes)
     if isinstance(planned, int):
         return planned
     plans = [p for _, p in planned]
@@ -75,19 +83,27 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
 
 
 def plan_flows(
-    specs: list[Path], out: Path, targets: list[str], check: bool, config: ProjectConfig
+    specs: list[Path],
+    out: Path,
+    targets: list[str],
+    check: bool,
+    config: ProjectConfig,
+    codes: Selection | None = None,
 ) -> list[tuple[Flow, writer.WritePlan]] | int:
     """Check the specs and plan what generating each flow would write: (flow, plan) per flow
     (imported specs are not flows of their own), or the exit code after printing why not.
+    `codes` is the project's selection of diagnostic codes (the default: every code as registered).
     `flowgen package` uses it with `check` to prove the generated output is up to date."""
     from flowgen_design.codegen import writer
+    from flowgen_design.codegen.checks import check_spec
     from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.stamp import inputs_stamp, unchanged_plan
     from flowgen_design.codegen.targets import TargetError, all_targets
-    from flowgen_design.codegen.checks import check_spec
     from flowgen_design.dsl.diagnostics import render_text
+    from flowgen_design.dsl.selection import DEFAULT
 
-    results = [check_spec(spec, targets) for spec in specs]
+    codes = DEFAULT if codes is None else codes
+    results = [check_spec(spec, targets, codes) for spec in specs]
     imported = {
         Path(m.path).resolve() for r in results for m in r.modules if Path(m.path).resolve() != r.path.resolve()
     }
@@ -109,7 +125,7 @@ def plan_flows(
                 continue
             flow_options = replace(options, warnings=tuple(d for d in r.diagnostics if not d.is_error))
             flow = r.flow.model_copy(update={"path": _project_path(r.path, r.flow.path, config.root)})
-            stamp = inputs_stamp(r.sources, flow.path, targets, out)
+            stamp = inputs_stamp(r.sources, flow.path, targets, out, codes.key)
             unchanged = unchanged_plan(out, flow.name, stamp)
             if unchanged is not None:
                 plans.append((flow, unchanged))

@@ -20,7 +20,7 @@ from flowgen_design.codegen.specfiles import InputError, find_specs, load_config
 
 if TYPE_CHECKING:
     from flowgen_design.codegen import writer
-    from flowgen_design.codegen.package import PackageOptions, Packaged
+    from flowgen_design.codegen.package import Packaged, PackageOptions
     from flowgen_design.dsl.model import Flow
 
 TARGETS = ["python", "lambda", "cloudformation"]

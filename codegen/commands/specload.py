@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from flowgen_design.codegen.commands.codeflags import selection
 from flowgen_design.codegen.specfiles import use_color
 from flowgen_design.dsl.compiler import CheckResult
 from flowgen_design.dsl.model import Flow
@@ -25,8 +26,11 @@ def load_flow(spec: str) -> tuple[Flow | None, CheckResult | None, str | None]:
         return None, None, f"no such file: {spec}"
     if path.is_dir():
         return None, None, f"{spec} is a folder: name one .flow file"
+    codes = selection()
+    if isinstance(codes, str):
+        return None, None, codes
     targets = configured_targets()
-    result = check_spec(path, () if isinstance(targets, str) else targets)
+    result = check_spec(path, () if isinstance(targets, str) else targets, codes)
     errors = [d for d in result.diagnostics if d.is_error]
     if errors or result.flow is None:
         print(render_text(errors, result.sources, color=use_color(sys.stderr)), end="", file=sys.stderr)

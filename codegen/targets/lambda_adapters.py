@@ -21,10 +21,10 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import PurePosixPath
 
+from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.fanout import fan_out
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.header import comment_header
-from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.names import adapter_path, python_package, service_class, service_module
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
@@ -170,5 +170,5 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     ]
     services = [s for s in flow.services if s.handlers]
     sources = fan_out(lambda s: _format(flow, service_source(flow, s)), services)
-    files += [GeneratedFile(adapter_path(flow, s.name), source) for s, source in zip(services, sources)]
+    files += [GeneratedFile(adapter_path(flow, s.name), source) for s, source in zip(services, sources, strict=True)]
     return files

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from flowgen_design.dsl import ast
-from flowgen_design.dsl.model import Backoff, DeliveryPolicy, Field, Idempotency, Policy, type_text
-from flowgen_design.dsl.resolve.symbols import Symbols, did_you_mean, where
+from flowgen_design.dsl import ast, codes
+from flowgen_design.dsl.model import Backoff, DeliveryPolicy, Field, Idempotency, Policy
+from flowgen_design.dsl.resolve.keys import key_field
+from flowgen_design.dsl.resolve.symbols import Symbols, did_you_mean
 from flowgen_design.dsl.source import Span
 
 _STRATEGIES = ("fixed", "exponential")
@@ -48,13 +49,6 @@ class DeliveryResolver:
 
     def load_defaults(self, modules: list[ast.Module]) -> None:
         blocks = [d for m in modules for d in m.declarations if isinstance(d, ast.DefaultsDecl)]
-        for extra in blocks[1:]:
-            self.report.add(
-                "duplicate-clause",
-                "`defaults` is declared more than once",
-                extra.span,
-                f"merge it into the first at {where(blocks[0].span)}",
-            )
         if blocks:
             self.defaults = self.layer(blocks[0].options)
 
@@ -65,7 +59,7 @@ class DeliveryResolver:
         if name in self._in_progress:
             chain = " -> ".join(self._in_progress[self._in_progress.index(name) :] + [name])
             self.report.add(
-                "policy-cycle",
+                codes.POLICY_CYCLE,
                 f"policy `{name}` uses itself ({chain})",
                 decl.name.span,
                 "remove one of the `use` lines",
@@ -74,7 +68,7 @@ class DeliveryResolver:
         if len(self._in_progress) >= MAX_USE_DEPTH:
             chain = f"{self._in_progress[0]} -> ... -> {name}"
             self.report.add(
-                "nesting-too-deep",
+                codes.NESTING_TOO_DEEP,
                 f"policies `use` each other more than {MAX_USE_DEPTH} deep ({chain})",
                 decl.name.span,
                 "let policies build on one or two others, not on long chains",
@@ -131,7 +125,7 @@ class DeliveryResolver:
             hint = (
                 did_you_mean(b.kind.text, _STRATEGIES) or "use `backoff fixed 1s` or `backoff exponential 200ms..30s`"
             )
-            self.report.add("unknown-backoff", f"unknown backoff `{b.kind.text}`", b.kind.span, hint)
+            self.report.add(codes.UNKNOWN_BACKOFF, f"unknown backoff `{b.kind.text}`", b.kind.span, hint)
             return None
         maximum = b.maximum.millis if b.maximum else b.initial.millis
         strategy: Literal["fixed", "exponential"] = "fixed" if b.kind.text == "fixed" else "exponential"
@@ -161,25 +155,8 @@ class DeliveryResolver:
         return DeliveryPolicy(**kwargs)
 
     def _idempotency(self, opt: ast.IdempotentOption, fields: tuple[Field, ...], owner: str) -> Idempotency | None:
-        from flowgen_design.dsl.resolve.types import is_key_type
-
-        found = next((f for f in fields if f.name == opt.field.text), None)
+        found = key_field(self.report, opt.field, fields, "idempotent by", owner)
         if found is None:
-            hint = did_you_mean(opt.field.text, [f.name for f in fields]) or f"name a field of `{owner}`"
-            self.report.add(
-                "key-field-missing",
-                f"`idempotent by` names `{opt.field.text}`, which is not a field of `{owner}`",
-                opt.field.span,
-                hint,
-            )
-            return None
-        if not is_key_type(found.type):
-            self.report.add(
-                "key-not-scalar",
-                f"`idempotent by` field `{found.name}` is `{type_text(found.type)}`, which cannot identify a message",
-                opt.field.span,
-                "use a required scalar field such as a uuid, string or int",
-            )
             return None
         return Idempotency(field=found, within_ms=opt.within.millis if opt.within else None, span=opt.span)
 

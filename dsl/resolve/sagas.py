@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flowgen_design.dsl import ast
+from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.model import Command, DeliveryPolicy, Event, Saga, SagaStep, Service, StepCall
 from flowgen_design.dsl.resolve.delivery import DeliveryResolver
-from flowgen_design.dsl.resolve.symbols import Symbols, did_you_mean, where
+from flowgen_design.dsl.resolve.symbols import Symbols, did_you_mean
 from flowgen_design.dsl.source import Span
 
 OUTCOMES = ("completed", "compensated")
@@ -25,11 +25,11 @@ class SagaResolver:
         trigger = self._trigger(decl)
         steps = tuple(s for m in decl.members if isinstance(m, ast.StepDecl) if (s := self._step(m)))
         outcomes = self._outcomes(decl)
-        timeout = self._single(decl, ast.SagaTimeout, "timeout")
+        timeout = self._single(decl, ast.SagaTimeout)
         step_decls = [m for m in decl.members if isinstance(m, ast.StepDecl)]
         if not step_decls:
             self.report.add(
-                "empty-saga",
+                codes.EMPTY_SAGA,
                 f"saga `{decl.name.text}` has no steps",
                 decl.name.span,
                 "add `step NAME: Service.Command`",
@@ -37,7 +37,7 @@ class SagaResolver:
         pivots = [i for i, s in enumerate(steps) if s.pivot]
         for extra in [m for m in step_decls if m.pivot][1:]:
             self.report.add(
-                "multiple-pivots",
+                codes.MULTIPLE_PIVOTS,
                 f"saga `{decl.name.text}` has more than one pivot",
                 extra.span,
                 "a saga has one point of no return: keep one `pivot`",
@@ -59,22 +59,15 @@ class SagaResolver:
             name_span=decl.name.span,
         )
 
-    def _single(self, decl: ast.SagaDecl, kind: type, label: str) -> ast.SagaMember | None:
-        found = [m for m in decl.members if isinstance(m, kind)]
-        for extra in found[1:]:
-            self.report.add(
-                "duplicate-clause",
-                f"`{label}` is declared more than once in saga `{decl.name.text}`",
-                extra.span,
-                f"keep one; the first is at {where(found[0].span)}",
-            )
-        return found[0] if found else None
+    def _single(self, decl: ast.SagaDecl, kind: type) -> ast.SagaMember | None:
+        """The first `kind` clause (a repeat is reported by `rules.clauses`)."""
+        return next((m for m in decl.members if isinstance(m, kind)), None)
 
     def _trigger(self, decl: ast.SagaDecl) -> Event | None:
-        trigger = self._single(decl, ast.TriggerDecl, "trigger")
+        trigger = self._single(decl, ast.TriggerDecl)
         if not isinstance(trigger, ast.TriggerDecl):
             self.report.add(
-                "missing-trigger",
+                codes.MISSING_TRIGGER,
                 f"saga `{decl.name.text}` has no trigger",
                 decl.name.span,
                 "add `trigger EVENT`: the event that starts it",
@@ -95,15 +88,9 @@ class SagaResolver:
                     did_you_mean(m.outcome.text, OUTCOMES)
                     or "use `on completed emit EVENT` or `on compensated emit EVENT`"
                 )
-                self.report.add("unknown-outcome", f"unknown saga outcome `{m.outcome.text}`", m.outcome.span, hint)
+                self.report.add(codes.UNKNOWN_OUTCOME, f"unknown saga outcome `{m.outcome.text}`", m.outcome.span, hint)
                 continue
             if m.outcome.text in seen:
-                self.report.add(
-                    "duplicate-clause",
-                    f"`on {m.outcome.text}` is declared more than once",
-                    m.span,
-                    f"keep one; the first is at {where(seen[m.outcome.text].span)}",
-                )
                 continue
             seen[m.outcome.text] = m
             if self.symbols.lookup(m.event, "event") is not None and m.event.text in self.events:
@@ -119,7 +106,7 @@ class SagaResolver:
         handler = service.handler_for(q.command.text)
         if handler is None or handler.trigger != "command" or not isinstance(handler.input, Command):
             self.report.add(
-                "step-not-handled",
+                codes.STEP_NOT_HANDLED,
                 f"service `{q.service.text}` does not handle `{q.command.text}`",
                 q.span,
                 f"add `handles {q.command.text}` to service `{q.service.text}`",
@@ -130,13 +117,9 @@ class SagaResolver:
     def _step(self, decl: ast.StepDecl) -> SagaStep | None:
         action = self._call(decl.target)
         compensations = [c for c in (self._call(q) for q in decl.compensate)]
-        for extra in decl.compensate[1:]:
-            self.report.add("duplicate-clause", "a step has one compensation", extra.span, "keep one `compensate`")
-        for extra_span in decl.readonly[1:]:
-            self.report.add("duplicate-clause", "`readonly` is written more than once", extra_span)
         if decl.readonly and decl.compensate:
             self.report.add(
-                "readonly-compensated",
+                codes.READONLY_COMPENSATED,
                 f"step `{decl.name.text}` is `readonly` but also compensated",
                 decl.readonly[0],
                 "a readonly step changes nothing: drop `readonly` or the compensation",
@@ -195,7 +178,7 @@ class SagaResolver:
                     type(option)
                 ]
                 self.report.add(
-                    "misplaced-option",
+                    codes.MISPLACED_OPTION,
                     f"`{word}` has no meaning on a saga step",
                     option.span,
                     f"a step takes `timeout`, `retry` and `use`; put `{word}` on the handler in its service",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flowgen_design.dsl import ast
+from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Handler, Service
 from flowgen_design.dsl.naming import snake_case
 from flowgen_design.dsl.resolve.delivery import DeliveryResolver, Layer
@@ -39,7 +39,7 @@ class ServiceResolver:
             if handler.name in handlers:
                 first = handlers[handler.name].span
                 self.report.add(
-                    "duplicate-name",
+                    codes.DUPLICATE_NAME,
                     f"service `{decl.name.text}` already has a handler `{handler.name}`",
                     handler.span,
                     f"first declared at {where(first)}",
@@ -119,7 +119,7 @@ class ServiceResolver:
         for name in layer.emits.events:
             if name.text in self.events and name.text not in allowed:
                 self.report.add(
-                    "emits-not-published",
+                    codes.EMITS_NOT_PUBLISHED,
                     f"`{name.text}` is emitted here but `{service}` does not publish it",
                     name.span,
                     f"add `{name.text}` to `publishes` of `{service}`",

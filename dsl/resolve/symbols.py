@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flowgen_design.dsl import ast
+from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.diagnostics import Reporter
 from flowgen_design.dsl.model import Scalar
 from flowgen_design.dsl.source import Span
@@ -56,12 +56,14 @@ class Symbols:
     def _declare(self, decl: ast.Declaration) -> None:
         name = decl.name  # type: ignore[union-attr]
         if name.text in SCALARS:
-            self.reporter.add("reserved-name", f"`{name.text}` is a built-in type and cannot be redeclared", name.span)
+            self.reporter.add(
+                codes.RESERVED_NAME, f"`{name.text}` is a built-in type and cannot be redeclared", name.span
+            )
             return
         first = self.decls.get(name.text)
         if first is not None:
             self.reporter.add(
-                "duplicate-name",
+                codes.DUPLICATE_NAME,
                 f"`{name.text}` is already declared as {_a(KIND_OF[type(first)])}",
                 name.span,
                 f"first declared at {where(first.name.span)}; rename one of them",  # type: ignore[union-attr]
@@ -78,12 +80,12 @@ class Symbols:
         wanted = " or ".join(kinds)
         if decl is None:
             hint = did_you_mean(name.text, self.names_of(kinds)) or f"declare the {wanted} `{name.text}`"
-            self.reporter.add("undefined-name", f"undefined {wanted} `{name.text}`", name.span, hint)
+            self.reporter.add(codes.UNDEFINED_NAME, f"undefined {wanted} `{name.text}`", name.span, hint)
             return None
         kind = KIND_OF[type(decl)]
         if kind not in kinds:
             self.reporter.add(
-                "wrong-kind",
+                codes.WRONG_KIND,
                 f"`{name.text}` is {_a(kind)}, but {_a(wanted)} is needed here",
                 name.span,
                 f"`{name.text}` is declared at {where(decl.name.span)}",  # type: ignore[union-attr]

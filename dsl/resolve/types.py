@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-
-from flowgen_design.dsl import ast
+from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.model import (
     Command,
     Constraints,
+    EnumMember,
     EnumRef,
     EnumType,
-    EnumMember,
     Event,
     Field,
     ListRef,
@@ -22,6 +21,7 @@ from flowgen_design.dsl.model import (
     TypeRef,
     type_text,
 )
+from flowgen_design.dsl.resolve.keys import key_field
 from flowgen_design.dsl.resolve.symbols import SCALARS, Symbols, did_you_mean, where
 
 _NUMERIC = {Scalar.INT, Scalar.FLOAT, Scalar.DECIMAL}
@@ -33,13 +33,6 @@ KNOWN_CONSTRAINTS = ("min", "max", "min_length", "max_length", "pattern")
 # Frozen, so one instance per scalar (and one empty constraint set) serves every field.
 _SCALAR_REFS = {s.value: ScalarRef(scalar=s) for s in Scalar}
 _NO_CONSTRAINTS = Constraints()
-
-
-def is_key_type(t: TypeRef) -> bool:
-    """A key identifies one message: a required scalar (not bytes) or enum."""
-    if isinstance(t, EnumRef):
-        return True
-    return isinstance(t, ScalarRef) and t.scalar not in (Scalar.BYTES, Scalar.FLOAT)
 
 
 class TypeResolver:
@@ -61,7 +54,7 @@ class TypeResolver:
         if name in self._in_progress:
             chain = " -> ".join(self._in_progress[self._in_progress.index(name) :] + [name])
             self.report.add(
-                "recursive-type",
+                codes.RECURSIVE_TYPE,
                 f"type `{name}` contains itself ({chain})",
                 (used_at or decl.name).span,
                 "payloads are finite trees: refer to the inner item by its id instead",
@@ -69,7 +62,7 @@ class TypeResolver:
             return None
         if self._depth >= MAX_PAYLOAD_DEPTH:
             self.report.add(
-                "nesting-too-deep",
+                codes.NESTING_TOO_DEEP,
                 f"payloads that contain `{name}` nest more than {MAX_PAYLOAD_DEPTH} levels deep ({self._in_progress[0]} -> ... -> {name})",
                 (used_at or decl.name).span,
                 "flatten the payload: refer to inner items by id",
@@ -96,7 +89,7 @@ class TypeResolver:
     def _enum_members(self, decl: ast.EnumDecl) -> tuple[EnumMember, ...]:
         if not decl.members:
             self.report.add(
-                "empty-enum",
+                codes.EMPTY_ENUM,
                 f"enum `{decl.name.text}` has no members",
                 decl.name.span,
                 "list its values: `enum Status { pending shipped }`",
@@ -105,7 +98,7 @@ class TypeResolver:
         for m in decl.members:
             if m.name.text in seen:
                 self.report.add(
-                    "duplicate-name",
+                    codes.DUPLICATE_NAME,
                     f"enum member `{m.name.text}` is listed twice",
                     m.name.span,
                     f"first listed at {where(seen[m.name.text].span)}",
@@ -118,7 +111,7 @@ class TypeResolver:
         for f in fields:
             if f.name.text in out:
                 self.report.add(
-                    "duplicate-name",
+                    codes.DUPLICATE_NAME,
                     f"field `{f.name.text}` is declared twice",
                     f.name.span,
                     f"first declared at {where(out[f.name.text].span)}",
@@ -144,7 +137,7 @@ class TypeResolver:
         if isinstance(expr, ast.OptionalType):
             inner = self.type_ref(expr.inner)
             if isinstance(inner, OptionalRef):
-                self.report.add("syntax-error", "a type is optional once: `T?`, not `T??`", expr.span)
+                self.report.add(codes.SYNTAX_ERROR, "a type is optional once: `T?`, not `T??`", expr.span)
                 return inner
             return OptionalRef(inner=inner) if inner else None
         if isinstance(expr, ast.ListType):
@@ -156,7 +149,7 @@ class TypeResolver:
         key = self.type_ref(expr.key)
         if key is not None and key != _SCALAR_REFS["string"]:
             self.report.add(
-                "invalid-map-key",
+                codes.INVALID_MAP_KEY,
                 f"map keys must be `string`, not `{type_text(key)}`",
                 expr.key.span,
                 "JSON object keys are strings",
@@ -171,7 +164,7 @@ class TypeResolver:
         if decl is None:
             hint = did_you_mean(name.text, [*SCALARS, *self.symbols.names_of(("type", "enum"))])
             self.report.add(
-                "undefined-name",
+                codes.UNDEFINED_NAME,
                 f"undefined type `{name.text}`",
                 name.span,
                 hint or f"declare `type {name.text} {{ ... }}` or use a built-in type",
@@ -193,12 +186,6 @@ class TypeResolver:
         written: dict[str, ast.Constraint] = {}
         for c in f.constraints:
             if c.name.text in written:
-                self.report.add(
-                    "duplicate-clause",
-                    f"`{c.name.text}` is given twice",
-                    c.span,
-                    f"keep one; the first is `{_shown(written[c.name.text])}`",
-                )
                 continue
             written[c.name.text] = c
             if self._constraint_fits(c, base):
@@ -219,7 +206,7 @@ class TypeResolver:
             if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
                 span = written[low].span.to(written[high].span)
                 self.report.add(
-                    "constraint-mismatch",
+                    codes.CONSTRAINT_MISMATCH,
                     f"`{low} {lo}` is above `{high} {hi}`: no value fits",
                     span,
                     "swap the bounds",
@@ -229,7 +216,7 @@ class TypeResolver:
         name = c.name.text
         if name not in KNOWN_CONSTRAINTS:
             hint = did_you_mean(name, KNOWN_CONSTRAINTS) or "known constraints: " + ", ".join(KNOWN_CONSTRAINTS)
-            self.report.add("unknown-constraint", f"unknown constraint `{name}`", c.name.span, hint)
+            self.report.add(codes.UNKNOWN_CONSTRAINT, f"unknown constraint `{name}`", c.name.span, hint)
             return False
         scalar = t.scalar if isinstance(t, ScalarRef) else None
         if name in ("min", "max"):
@@ -247,7 +234,7 @@ class TypeResolver:
             )
         if not ok:
             self.report.add(
-                "constraint-mismatch", f"`{name}` does not fit this field", c.span, f"`{name}` takes {need}"
+                codes.CONSTRAINT_MISMATCH, f"`{name}` does not fit this field", c.span, f"`{name}` takes {need}"
             )
         return ok
 
@@ -267,41 +254,8 @@ class TypeResolver:
         label: str,
         fields: tuple[Field, ...],
     ) -> Field | None:
-        clauses: list[ast.KeyClause | ast.OrderedClause] = [m for m in decl.members if isinstance(m, kind)]
-        for extra in clauses[1:]:
-            self.report.add(
-                "duplicate-clause",
-                f"`{label}` is declared more than once",
-                extra.span,
-                f"keep one; the first is at {where(clauses[0].span)}",
-            )
-        if not clauses:
-            return None
-        return self.key_field(clauses[0].field, fields, label, decl.name.text)
-
-    def key_field(self, name: ast.Name, fields: tuple[Field, ...], label: str, owner: str) -> Field | None:
-        found = next((f for f in fields if f.name == name.text), None)
-        if found is None:
-            hint = (
-                did_you_mean(name.text, [f.name for f in fields])
-                or f"declare `{name.text}` in `{owner}` or name one of its fields"
-            )
-            self.report.add(
-                "key-field-missing",
-                f"`{label}` names `{name.text}`, which is not a field of `{owner}`",
-                name.span,
-                hint,
-            )
-            return None
-        if not is_key_type(found.type):
-            self.report.add(
-                "key-not-scalar",
-                f"`{label}` field `{name.text}` is `{type_text(found.type)}`, which cannot identify a message",
-                name.span,
-                "use a required scalar field such as a uuid, string or int",
-            )
-            return None
-        return found
+        first = next((m for m in decl.members if isinstance(m, kind)), None)
+        return None if first is None else key_field(self.report, first.field, fields, label, decl.name.text)
 
     def event(self, decl: ast.EventDecl) -> Event:
         fields, key, ordered = self.message_fields(decl)
@@ -332,10 +286,6 @@ class TypeResolver:
             span=decl.span,
             name_span=decl.name.span,
         )
-
-
-def _shown(c: ast.Constraint) -> str:
-    return f'{c.name.text} "{c.value}"' if isinstance(c.value, str) else f"{c.name.text} {c.value}"
 
 
 def _num(v: int | float | str | None) -> int | float | None:

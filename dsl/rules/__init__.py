@@ -1,9 +1,14 @@
 """Semantic rules: small passes over the resolved model, run in the order listed.
 
 Each rule is a function `(RuleContext) -> None` that reports diagnostics; none
-raises or changes the model. Adding a rule means writing one function and
-listing it in `RULES`. Rules know no target: what a target cannot take is that
-target's check, with the same signature (`codegen.checks`).
+raises or changes the model. `RULES` lists them as data (sqlglot's optimizer
+rules, buf's rule specs): each `Rule` names the codes it may emit and the codes
+of earlier stages or rules whose diagnostics it reads (`requires`), which it sees,
+and only those, as `ctx.earlier`. Adding a rule means writing one function,
+giving it a code in `dsl.codes`, and listing it here; `tests/test_rules.py`
+proves each rule emits only what it declares and runs after what it requires.
+Rules know no target: what a target cannot take is that target's check, a `Rule`
+of the same kind (`codegen.checks`).
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flowgen_design.dsl import ast
-from flowgen_design.dsl.diagnostics import Reporter
+from flowgen_design.dsl import ast, codes
+from flowgen_design.dsl.codes import ErrorCode
+from flowgen_design.dsl.diagnostics import Diagnostic, Reporter
 from flowgen_design.dsl.model import Flow
 
 
@@ -21,30 +27,67 @@ class RuleContext:
     flow: Flow
     modules: list[ast.Module]
     report: Reporter
+    earlier: tuple[Diagnostic, ...] = ()
+    """What was reported before this rule with a code the rule `requires`."""
 
 
-Rule = Callable[[RuleContext], None]
+Check = Callable[[RuleContext], None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    check: Check
+    emits: tuple[ErrorCode, ...]
+    requires: tuple[ErrorCode, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """`module.function`, e.g. `delivery.check_idempotency`."""
+        return f"{self.check.__module__.rsplit('.', 1)[-1]}.{self.check.__name__}"
+
+    def run(self, flow: Flow, modules: list[ast.Module], reporter: Reporter) -> None:
+        wanted = {c.code for c in self.requires}
+        earlier = tuple(d for d in reporter.items if d.code in wanted) if wanted else ()
+        self.check(RuleContext(flow=flow, modules=modules, report=reporter, earlier=earlier))
 
 
 def _rules() -> tuple[Rule, ...]:
-    from flowgen_design.dsl.rules import delivery, eventflow, literals, names, sagas, timing
+    from flowgen_design.dsl.rules import clauses, delivery, eventflow, literals, names, sagas, timing
 
+    c = codes
     return (
-        literals.check_literals,
-        literals.check_patterns,
-        names.check_duplicate_routes,
-        delivery.check_idempotency,
-        delivery.check_dead_letters,
-        sagas.check_compensation,
-        sagas.check_after_pivot,
-        sagas.check_replies_and_outcomes,
-        sagas.check_step_inputs,
-        timing.check_step_timeouts,
-        timing.check_saga_timeouts,
-        eventflow.check_publishers,
-        eventflow.check_api_events,
-        eventflow.check_consumers,
-        eventflow.check_cycles,
+        Rule(
+            literals.check_literals,
+            (
+                c.NON_POSITIVE_DURATION,
+                c.INVALID_LITERAL,
+                c.ATTEMPTS_BELOW_ONE,
+                c.BACKOFF_RANGE_REVERSED,
+                c.UNKNOWN_BACKOFF,
+            ),
+        ),
+        Rule(literals.check_patterns, (c.CONSTRAINT_MISMATCH,)),
+        Rule(clauses.check_repeated_clauses, (c.DUPLICATE_CLAUSE,)),
+        Rule(names.check_duplicate_routes, (c.DUPLICATE_NAME,)),
+        Rule(
+            delivery.check_idempotency,
+            (c.IDEMPOTENCY_WINDOW_TOO_SHORT, c.RETRIED_NOT_IDEMPOTENT, c.AT_LEAST_ONCE_NOT_IDEMPOTENT),
+            requires=delivery.IDEMPOTENCY_LOST,
+        ),
+        Rule(delivery.check_dead_letters, (c.DLQ_WITHOUT_RETRY,)),
+        Rule(
+            sagas.check_compensation,
+            (c.STEP_NOT_COMPENSABLE, c.COMPENSATION_NOT_IDEMPOTENT, c.COMPENSATION_NOT_RETRIED),
+        ),
+        Rule(sagas.check_after_pivot, (c.COMPENSATION_AFTER_PIVOT, c.AFTER_PIVOT_NOT_IDEMPOTENT)),
+        Rule(sagas.check_replies_and_outcomes, (c.COMMAND_WITHOUT_REPLIES, c.MISSING_OUTCOME)),
+        Rule(sagas.check_step_inputs, (c.STEP_FIELD_UNAVAILABLE,)),
+        Rule(timing.check_step_timeouts, (c.STEP_TIMEOUT_TOO_SHORT,)),
+        Rule(timing.check_saga_timeouts, (c.SAGA_TIMEOUT_TOO_SHORT,)),
+        Rule(eventflow.check_publishers, (c.CONSUMED_NEVER_PUBLISHED,)),
+        Rule(eventflow.check_api_events, (c.API_EVENT_NOT_PUBLISHED,)),
+        Rule(eventflow.check_consumers, (c.PUBLISHED_NEVER_CONSUMED,)),
+        Rule(eventflow.check_cycles, (c.EVENT_CYCLE,)),
     )
 
 
@@ -52,6 +95,5 @@ RULES: tuple[Rule, ...] = _rules()
 
 
 def run_rules(flow: Flow, modules: list[ast.Module], reporter: Reporter) -> None:
-    ctx = RuleContext(flow=flow, modules=modules, report=reporter)
     for rule in RULES:
-        rule(ctx)
+        rule.run(flow, modules, reporter)

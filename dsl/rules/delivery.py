@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from flowgen_design.dsl import ast
+from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.durations import format_ms
 from flowgen_design.dsl.model import Handler
 from flowgen_design.dsl.rules import RuleContext
 from flowgen_design.dsl.source import Span
+
+# What the resolver reports when it has to leave a handler's `idempotent by` (or the
+# `use` of a policy that brings one) out of the model: `check_idempotency` reads these.
+IDEMPOTENCY_LOST = (
+    codes.KEY_FIELD_MISSING,
+    codes.KEY_NOT_SCALAR,
+    codes.UNDEFINED_NAME,
+    codes.WRONG_KIND,
+    codes.POLICY_CYCLE,
+    codes.NESTING_TOO_DEEP,
+)
 
 
 def check_idempotency(ctx: RuleContext) -> None:
@@ -25,7 +36,7 @@ def check_idempotency(ctx: RuleContext) -> None:
         window = policy.idempotency.within_ms
         if window and window < policy.worst_case_ms():
             ctx.report.add(
-                "idempotency-window-too-short",
+                codes.IDEMPOTENCY_WINDOW_TOO_SHORT,
                 f"`{handler.name}` remembers keys for {format_ms(window)}, but its retries can span {format_ms(policy.worst_case_ms())}",
                 policy.idempotency.span,
                 f"use `within {format_ms(policy.worst_case_ms() * 2)}` or longer, or drop `within` to keep keys for the default window",
@@ -37,14 +48,13 @@ ErrorIndex = dict[tuple[str, int], list[Span]]
 
 def _errors_by_line(ctx: RuleContext) -> ErrorIndex:
     index: ErrorIndex = defaultdict(list)
-    for d in ctx.report.items:
-        if d.is_error:
-            index[(d.span.file, d.span.line)].append(d.span)
+    for d in ctx.earlier:
+        index[(d.span.file, d.span.line)].append(d.span)
     return index
 
 
 def _has_error_within(blocks: list[Span], errors: ErrorIndex) -> bool:
-    """An error already reported in the handler's options, a policy it uses or `defaults`.
+    """An error in `IDEMPOTENCY_LOST` already reported in the handler's options, a policy it uses or `defaults`.
 
     `idempotent by` a misspelt field leaves the handler without idempotency; the
     error says so, and a second warning that it is not idempotent would be noise.
@@ -70,14 +80,14 @@ def _not_idempotent(ctx: RuleContext, handler: Handler) -> None:
     hint = f"add `idempotent by {key}` to the handler"
     if handler.policy.retried:
         ctx.report.add(
-            "retried-not-idempotent",
+            codes.RETRIED_NOT_IDEMPOTENT,
             f"`{handler.service}.{handler.name}` is retried up to {handler.policy.attempts} times but is not idempotent: a retry after a partial failure repeats its side effects",
             handler.span,
             hint,
         )
         return
     ctx.report.add(
-        "at-least-once-not-idempotent",
+        codes.AT_LEAST_ONCE_NOT_IDEMPOTENT,
         f"`{handler.service}.{handler.name}` consumes `{handler.input.name}` from a queue that delivers at least once, but is not idempotent: a duplicate delivery repeats its side effects",
         handler.span,
         hint,
@@ -89,7 +99,7 @@ def check_dead_letters(ctx: RuleContext) -> None:
         policy = handler.policy
         if policy.dlq and not policy.retried and policy.dlq_span is not None:
             ctx.report.add(
-                "dlq-without-retry",
+                codes.DLQ_WITHOUT_RETRY,
                 f"`{handler.name}` is tried once, so its dead-letter queue receives every failure on the first try",
                 handler.span,
                 "add `retry N backoff ...` so transient failures are retried before dead-lettering",

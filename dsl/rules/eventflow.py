@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from itertools import groupby
 
-from flowgen_design.dsl import ast
+from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.graph import PUBLISHING, Arc, event_graph
 from flowgen_design.dsl.model import ApiEndpoint, Event, External, Flow, Handler, Saga, Service
 from flowgen_design.dsl.rules import RuleContext
@@ -102,7 +102,7 @@ def check_publishers(ctx: RuleContext) -> None:
             continue
         for who, span in sites:
             ctx.report.add(
-                "consumed-never-published",
+                codes.CONSUMED_NEVER_PUBLISHED,
                 f"{who} consumes `{name}`, but nothing publishes it",
                 span,
                 f"add `{name}` to a service's `publishes`, or declare `external NAME {{ publishes {name} }}`",
@@ -116,7 +116,7 @@ def check_api_events(ctx: RuleContext) -> None:
         for api in service.apis:
             if api.event.name not in listed:
                 ctx.report.add(
-                    "api-event-not-published",
+                    codes.API_EVENT_NOT_PUBLISHED,
                     f"`{api.route}` emits `{api.event.name}`, which `{service.name}` does not list under `publishes`",
                     api.span,
                     f"add `publishes {api.event.name}` to service `{service.name}`",
@@ -128,7 +128,7 @@ def check_consumers(ctx: RuleContext) -> None:
     for event in ctx.flow.events:
         if event.name in published and event.name not in consumed:
             ctx.report.add(
-                "published-never-consumed",
+                codes.PUBLISHED_NEVER_CONSUMED,
                 f"`{event.name}` is published ({', '.join(published[event.name][:3])}) but nothing consumes it",
                 event.name_span,
                 f"subscribe a handler with `on {event.name} -> ...`, or declare the external system that consumes it",
@@ -153,7 +153,7 @@ def check_cycles(ctx: RuleContext) -> None:
             key=lambda s: (s.file, s.line, s.column),
         )
         ctx.report.add(
-            "event-cycle",
+            codes.EVENT_CYCLE,
             f"events feed back into themselves through handlers: {' -> '.join(loop + [loop[0]])}",
             first,
             "make sure a handler in the loop stops it (narrow its `emits`), or break the loop",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from flowgen_design.dsl import ast
+from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.model import Command, Event, Record
 from flowgen_design.dsl.rules import RuleContext
 
 
-def _option_blocks(module: ast.Module) -> Iterator[tuple[ast.Option, ...]]:
+def option_blocks(module: ast.Module) -> Iterator[tuple[ast.Option, ...]]:
     """The options of each `{ ... }` block that holds them: policies, defaults, handlers, steps."""
     for decl in module.declarations:
         if isinstance(decl, (ast.PolicyDecl, ast.DefaultsDecl)):
@@ -26,7 +26,7 @@ def _option_blocks(module: ast.Module) -> Iterator[tuple[ast.Option, ...]]:
 
 
 def _options(module: ast.Module) -> Iterator[ast.Option]:
-    for block in _option_blocks(module):
+    for block in option_blocks(module):
         yield from block
 
 
@@ -57,12 +57,10 @@ def check_literals(ctx: RuleContext) -> None:
         for option in _options(module):
             if isinstance(option, ast.RetryOption):
                 _check_retry(ctx, option)
-        for block in _option_blocks(module):
-            _check_repeats(ctx, block)
         for duration in _durations(module):
             if duration.millis == 0:
                 ctx.report.add(
-                    "non-positive-duration",
+                    codes.NON_POSITIVE_DURATION,
                     f"duration `{duration.text}` is zero",
                     duration.span,
                     "durations must be positive",
@@ -72,7 +70,7 @@ def check_literals(ctx: RuleContext) -> None:
 def _check_version(ctx: RuleContext, header: ast.Header) -> None:
     if not SEMVER.fullmatch(header.version):
         ctx.report.add(
-            "invalid-literal",
+            codes.INVALID_LITERAL,
             f"`{header.version}` is not a semantic version",
             header.version_span,
             "write MAJOR.MINOR.PATCH without leading zeros, e.g. `1.2.0` or `2.0.0-rc.1`",
@@ -82,7 +80,7 @@ def _check_version(ctx: RuleContext, header: ast.Header) -> None:
 def _check_retry(ctx: RuleContext, option: ast.RetryOption) -> None:
     if option.attempts < 1:
         ctx.report.add(
-            "attempts-below-one",
+            codes.ATTEMPTS_BELOW_ONE,
             f"`retry {option.attempts}` allows no attempt at all",
             option.span,
             "`retry N` counts every try including the first; use `retry 1` for no retries",
@@ -90,48 +88,18 @@ def _check_retry(ctx: RuleContext, option: ast.RetryOption) -> None:
     b = option.backoff
     if b and b.maximum and b.maximum.millis < b.initial.millis:
         ctx.report.add(
-            "backoff-range-reversed",
+            codes.BACKOFF_RANGE_REVERSED,
             f"backoff range `{b.initial.text}..{b.maximum.text}` starts above its end",
             b.initial.span.to(b.maximum.span),
             f"write `{b.maximum.text}..{b.initial.text}`",
         )
     if b and b.maximum and b.kind.text == "fixed":
         ctx.report.add(
-            "unknown-backoff",
+            codes.UNKNOWN_BACKOFF,
             "a fixed backoff waits one duration, not a range",
             b.span,
             f"write `backoff fixed {b.initial.text}` or `backoff exponential {b.initial.text}..{b.maximum.text}`",
         )
-
-
-_ONCE_PER_BLOCK = {
-    ast.RetryOption: "retry",
-    ast.TimeoutOption: "timeout",
-    ast.DlqOption: "dlq",
-    ast.IdempotentOption: "idempotent by",
-    ast.EmitsOption: "emits",
-}
-
-
-def _check_repeats(ctx: RuleContext, block: tuple[ast.Option, ...]) -> None:
-    """One block setting the same option twice: the later silently wins, so say so.
-
-    `use` may repeat (policies layer), and an option may override one a `use` brought in.
-    """
-    first: dict[type, ast.Option] = {}
-    for option in block:
-        label = _ONCE_PER_BLOCK.get(type(option))
-        if label is None:
-            continue
-        if type(option) in first:
-            earlier = first[type(option)].span
-            ctx.report.add(
-                "duplicate-clause",
-                f"`{label}` is set twice in this block; the second one wins",
-                option.span,
-                f"keep one; the first is at line {earlier.line}",
-            )
-        first.setdefault(type(option), option)
 
 
 def check_patterns(ctx: RuleContext) -> None:
@@ -147,7 +115,7 @@ def check_patterns(ctx: RuleContext) -> None:
                 re.compile(pattern)
             except (re.error, OverflowError, RecursionError) as err:
                 ctx.report.add(
-                    "constraint-mismatch",
+                    codes.CONSTRAINT_MISMATCH,
                     f"`pattern` of `{decl.name}.{f.name}` is not a valid regular expression: {err}",
                     f.span,
                     'write a Python/ECMAScript regular expression, e.g. "^[A-Z]{3}$"',

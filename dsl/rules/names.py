@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flowgen_design.dsl import codes
 from flowgen_design.dsl.rules import RuleContext
 from flowgen_design.dsl.source import Span
 
@@ -13,7 +14,7 @@ def check_duplicate_routes(ctx: RuleContext) -> None:
             first = seen.get(api.route)
             if first:
                 ctx.report.add(
-                    "duplicate-name",
+                    codes.DUPLICATE_NAME,
                     f"`{api.route}` is declared twice",
                     api.span,
                     f"first declared at {first.file}:{first.line}:{first.column}",

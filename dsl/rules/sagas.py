@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flowgen_design.dsl import ast
+from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.model import Field, SagaStep, StepCall, type_text
 from flowgen_design.dsl.rules import RuleContext
 
@@ -13,7 +13,7 @@ def check_compensation(ctx: RuleContext) -> None:
         for step in saga.compensable_steps:
             if step.compensation is None and not step.readonly:
                 ctx.report.add(
-                    "step-not-compensable",
+                    codes.STEP_NOT_COMPENSABLE,
                     f"step `{step.name}` runs before the pivot `{pivot.name}` but cannot be undone",
                     step.span,
                     f"add `compensate {step.action.service}.<UndoCommand>`, or mark it `readonly` if it changes nothing",
@@ -23,14 +23,14 @@ def check_compensation(ctx: RuleContext) -> None:
             handler = step.compensation.handler
             if not handler.policy.idempotent:
                 ctx.report.add(
-                    "compensation-not-idempotent",
+                    codes.COMPENSATION_NOT_IDEMPOTENT,
                     f"compensation `{step.compensation.service}.{step.compensation.command.name}` is not idempotent, but compensations are retried until they succeed",
                     step.compensation.span,
                     f"add `idempotent by ...` to `handles {step.compensation.command.name}` in service `{step.compensation.service}`",
                 )
             if not handler.policy.retried:
                 ctx.report.add(
-                    "compensation-not-retried",
+                    codes.COMPENSATION_NOT_RETRIED,
                     f"compensation `{step.compensation.service}.{step.compensation.command.name}` is tried once: one failure leaves the saga half undone",
                     step.compensation.span,
                     f"give `handles {step.compensation.command.name}` a retry policy, e.g. `use standard`",
@@ -45,14 +45,14 @@ def check_after_pivot(ctx: RuleContext) -> None:
             if step.compensation is not None:
                 where = "is the pivot" if index == saga.pivot_index else "runs after the pivot"
                 ctx.report.add(
-                    "compensation-after-pivot",
+                    codes.COMPENSATION_AFTER_PIVOT,
                     f"step `{step.name}` {where}, so its compensation never runs",
                     step.compensation.span,
                     "remove the compensation, or move the pivot",
                 )
             if index > saga.pivot_index and not step.action.handler.policy.idempotent:
                 ctx.report.add(
-                    "after-pivot-not-idempotent",
+                    codes.AFTER_PIVOT_NOT_IDEMPOTENT,
                     f"step `{step.name}` runs after the pivot and is retried until it succeeds, but `{step.action.service}.{step.action.handler.name}` is not idempotent",
                     step.span,
                     f"add `idempotent by ...` to `handles {step.action.command.name}` in service `{step.action.service}`",
@@ -71,7 +71,7 @@ def check_replies_and_outcomes(ctx: RuleContext) -> None:
             for call in (step.action, step.compensation):
                 if call is not None and call.command.name not in declared:
                     ctx.report.add(
-                        "command-without-replies",
+                        codes.COMMAND_WITHOUT_REPLIES,
                         f"`{call.command.name}` declares no replies, so the saga cannot learn whether step `{step.name}` succeeded",
                         call.span,
                         f"add `-> {call.command.name}Done` (an event) to `command {call.command.name}`",
@@ -79,7 +79,7 @@ def check_replies_and_outcomes(ctx: RuleContext) -> None:
         if saga.on_completed is None or (saga.on_compensated is None and saga.compensable_steps):
             missing = "completed" if saga.on_completed is None else "compensated"
             ctx.report.add(
-                "missing-outcome",
+                codes.MISSING_OUTCOME,
                 f"saga `{saga.name}` emits nothing when it is {missing}",
                 saga.name_span,
                 f"add `on {missing} emit EVENT`",
@@ -108,14 +108,14 @@ def _check_call(ctx: RuleContext, trigger: str, step: SagaStep, call: StepCall, 
         source = available.get(f.name)
         if source is None:
             ctx.report.add(
-                "step-field-unavailable",
+                codes.STEP_FIELD_UNAVAILABLE,
                 f"step `{step.name}` sends `{call.command.name}`, but its field `{f.name}` is neither in `{trigger}` nor in an earlier reply",
                 call.span,
                 f"the saga fills commands by field name: add `{f.name}` to `{trigger}` or to an earlier step's reply, or make it optional",
             )
         elif source.type != f.type:
             ctx.report.add(
-                "step-field-unavailable",
+                codes.STEP_FIELD_UNAVAILABLE,
                 f"step `{step.name}` sends `{call.command.name}`, whose field `{f.name}` is `{type_text(f.type)}`, but the saga has it as `{type_text(source.type)}`",
                 call.span,
                 f"give `{f.name}` the same type in both places",

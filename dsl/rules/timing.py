@@ -6,6 +6,7 @@ platform's check: see `codegen.aws.checks`.
 
 from __future__ import annotations
 
+from flowgen_design.dsl import codes
 from flowgen_design.dsl.durations import format_ms
 from flowgen_design.dsl.model import DeliveryPolicy, Saga
 from flowgen_design.dsl.rules import RuleContext
@@ -23,7 +24,7 @@ def check_step_timeouts(ctx: RuleContext) -> None:
             handler = step.action.handler.policy
             if step.timeout_span is not None and step.timeout_ms < handler.worst_case_ms():
                 ctx.report.add(
-                    "step-timeout-too-short",
+                    codes.STEP_TIMEOUT_TOO_SHORT,
                     f"step `{step.name}` waits {format_ms(step.timeout_ms)}, but `{step.action.service}.{step.action.handler.name}` may take {format_ms(handler.worst_case_ms())} ({_breakdown(handler)})",
                     step.timeout_span,
                     f"use `timeout {format_ms(handler.worst_case_ms())}` or more, or give the handler fewer attempts",
@@ -43,7 +44,7 @@ def check_saga_timeouts(ctx: RuleContext) -> None:
         if saga.timeout_ms < need:
             parts = ", ".join(f"{s.name} {format_ms(s.policy.worst_case_ms())}" for s in saga.steps)
             ctx.report.add(
-                "saga-timeout-too-short",
+                codes.SAGA_TIMEOUT_TOO_SHORT,
                 f"saga `{saga.name}` times out after {format_ms(saga.timeout_ms)}, but its steps may take {format_ms(need)} ({parts})",
                 saga.timeout_span,
                 f"use `timeout {format_ms(need)}` or more, or shorten the steps' retries",

@@ -18,6 +18,7 @@ from flowgen_design.codegen.targets.python.naming import (
     python_field_name,
     python_member_name,
 )
+from flowgen_design.dsl import codes
 from flowgen_design.dsl.model import Command, EnumType, Event, Record
 from flowgen_design.dsl.naming import snake_case
 from flowgen_design.dsl.rules import Rule, RuleContext
@@ -27,7 +28,7 @@ from flowgen_design.dsl.source import Span
 def _reserved(ctx: RuleContext, name: str, span: Span, what: str) -> None:
     if name in PYTHON_RESERVED or name in PYTHON_SHADOWED:
         ctx.report.add(
-            "reserved-name",
+            codes.RESERVED_NAME,
             f"{what} `{name}` cannot be used: it is a reserved name in generated Python",
             span,
             f"rename it, e.g. `{name}_value`" if what == "field" else "rename it",
@@ -37,7 +38,7 @@ def _reserved(ctx: RuleContext, name: str, span: Span, what: str) -> None:
 def _private(ctx: RuleContext, name: str, span: Span, what: str) -> None:
     if name.startswith("_"):
         ctx.report.add(
-            "reserved-name",
+            codes.RESERVED_NAME,
             f"{what} `{name}` cannot start with an underscore: generated Python would treat it as private",
             span,
             "rename it without the leading underscore",
@@ -49,7 +50,10 @@ def _python_module(ctx: RuleContext, name: str, span: Span, what: str) -> None:
     module = snake_case(name)
     if module in PYTHON_KEYWORDS:
         ctx.report.add(
-            "reserved-name", f"{what} `{name}` becomes the Python module `{module}`, a reserved word", span, "rename it"
+            codes.RESERVED_NAME,
+            f"{what} `{name}` becomes the Python module `{module}`, a reserved word",
+            span,
+            "rename it",
         )
 
 
@@ -59,7 +63,7 @@ def _package(ctx: RuleContext) -> None:
     package = snake_case(flow.name)
     if package in PYTHON_TOP_LEVEL_MODULES:
         ctx.report.add(
-            "reserved-name",
+            codes.RESERVED_NAME,
             f"flow `{flow.name}` would generate the Python package `{package}`, which hides the module of that name",
             flow.span,
             f"rename the flow, e.g. `{flow.name}_flow`",
@@ -71,7 +75,7 @@ def clash(ctx: RuleContext, seen: dict[str, tuple[str, Span]], ident: str, name:
     first = seen.get(ident)
     if first and first[0] != name:
         ctx.report.add(
-            "name-clash",
+            codes.NAME_CLASH,
             f"`{name}` and `{first[0]}` both become `{ident}` in {target}",
             span,
             f"rename one; `{first[0]}` is at {first[1].file}:{first[1].line}:{first[1].column}",
@@ -107,14 +111,14 @@ def check_service_and_handler_names(ctx: RuleContext) -> None:
             _reserved(ctx, h.name, h.span, "handler")
             if h.name in PYTHON_HANDLER_CLASS_NAMES:
                 ctx.report.add(
-                    "reserved-name",
+                    codes.RESERVED_NAME,
                     f"handler `{h.name}` cannot be used: the generated handler class needs that name",
                     h.span,
                     "rename it",
                 )
             _private(ctx, h.name, h.span, "handler")
             if not h.name.isidentifier():
-                ctx.report.add("reserved-name", f"handler `{h.name}` is not a valid identifier", h.span)
+                ctx.report.add(codes.RESERVED_NAME, f"handler `{h.name}` is not a valid identifier", h.span)
             clash(ctx, methods, snake_case(h.name), h.name, h.span, f"methods of `{service.name}`")
     for saga in ctx.flow.sagas:
         for step in saga.steps:
@@ -143,7 +147,7 @@ def check_field_and_member_names(ctx: RuleContext) -> None:
 
 
 CHECKS: tuple[Rule, ...] = (
-    check_flow_and_declaration_names,
-    check_service_and_handler_names,
-    check_field_and_member_names,
+    Rule(check_flow_and_declaration_names, (codes.RESERVED_NAME,)),
+    Rule(check_service_and_handler_names, (codes.RESERVED_NAME, codes.NAME_CLASH)),
+    Rule(check_field_and_member_names, (codes.NAME_CLASH,)),
 )

@@ -128,7 +128,8 @@ def handlers_module(flow: Flow, service: Service) -> str:
     imports = Imports()
     imports.add("future", "__future__", "annotations")
     imports.add("stdlib", "abc")
-    imports.add("local", package, "models")
+    if service.handlers:
+        imports.add("local", package, "models")
     methods: list[str] = []
     for handler in service.handlers:
         if uses_sequence(handler):

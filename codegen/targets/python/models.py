@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flowgen_design.codegen.header import comment_header
+from flowgen_design.codegen.targets.python.naming import python_field_name, python_member_name
 from flowgen_design.codegen.targets.python.source import (
     Imports,
     docstring,
@@ -38,7 +39,6 @@ from flowgen_design.dsl.model import (
     ScalarRef,
     TypeRef,
 )
-from flowgen_design.codegen.targets.python.naming import python_field_name, python_member_name
 
 # scalar -> (annotation, import group, module, name to import)
 _SCALARS: dict[Scalar, tuple[str, tuple[str, str, str | None] | None]] = {

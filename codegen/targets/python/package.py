@@ -97,7 +97,7 @@ def package_files(flow: Flow) -> list[GeneratedFile]:
         ),
     ]
     texts = fan_out(lambda s: (handlers_module(flow, s), service_module_text(flow, s)), flow.services)
-    for service, (interface, implementation) in zip(flow.services, texts):
+    for service, (interface, implementation) in zip(flow.services, texts, strict=True):
         module = service_module(service.name) + ".py"
         files.append(GeneratedFile(package / "handlers" / module, interface))
         merge = partial(merge_service, flow=flow, service=service)

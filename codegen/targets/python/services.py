@@ -28,8 +28,21 @@ from flowgen_design.codegen.targets.python.source import (
 )
 from flowgen_design.dsl.model import Flow, Handler, Service
 
-# Names a stub refers to, which the user's module must still bind for an automatic merge.
-_STUB_NAMES = ("models", "override")
+
+def _stub_imports(flow: Flow, handlers: list[Handler]) -> dict[str, str]:
+    """The names the stubs of `handlers` refer to, each with the line that imports it.
+
+    The user's file imports only what its stubs use (so it passes ruff); a merge adds
+    the lines that new stubs need and the file does not bind yet."""
+    if not handlers:
+        return {}
+    needed = {
+        "override": "from typing_extensions import override",
+        "models": f"from {python_package(flow)} import models",
+    }
+    if any(uses_sequence(h) for h in handlers):
+        needed = {"Sequence": "from collections.abc import Sequence", **needed}
+    return needed
 
 
 def stub(service: Service, handler: Handler) -> list[str]:
@@ -44,9 +57,12 @@ def service_module_text(flow: Flow, service: Service) -> str:
     module = service_module(service.name)
     imports = Imports()
     imports.add("future", "__future__", "annotations")
-    imports.add("stdlib", "collections.abc", "Sequence")
-    imports.add("thirdparty", "typing_extensions", "override")
-    imports.add("local", package, "models")
+    needed = _stub_imports(flow, list(service.handlers))
+    if "Sequence" in needed:
+        imports.add("stdlib", "collections.abc", "Sequence")
+    if needed:
+        imports.add("thirdparty", "typing_extensions", "override")
+        imports.add("local", package, "models")
     imports.add("local", f"{package}.handlers.{module}", handlers_class(service.name))
     intro = paragraphs(
         f"The `{service.name}` service: your implementation of its handlers.",
@@ -136,15 +152,18 @@ def orphans(node: ast.ClassDef, service: Service) -> tuple[LineNote, ...]:
     handlers = {h.name for h in service.handlers}
     notes = []
     for item in node.body:
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name not in handlers:
-            if any(_is_override(d) for d in item.decorator_list):
-                notes.append(
-                    LineNote(
-                        item.lineno,
-                        f"`{item.name}` is no longer a handler of `{service.name}` in the spec; flowgen left it "
-                        "in place: delete it, or move what it does to a handler the spec still declares",
-                    )
+        if (
+            isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and item.name not in handlers
+            and any(_is_override(d) for d in item.decorator_list)
+        ):
+            notes.append(
+                LineNote(
+                    item.lineno,
+                    f"`{item.name}` is no longer a handler of `{service.name}` in the spec; flowgen left it "
+                    "in place: delete it, or move what it does to a handler the spec still declares",
                 )
+            )
     return tuple(notes)
 
 
@@ -191,10 +210,7 @@ def _instructions(
 
 
 def _required_imports(flow: Flow, missing: list[Handler]) -> list[str]:
-    lines = ["from typing_extensions import override", f"from {python_package(flow)} import models"]
-    if any(uses_sequence(h) for h in missing):
-        lines.insert(0, "from collections.abc import Sequence")
-    return lines
+    return list(_stub_imports(flow, missing).values())
 
 
 def merge_service(existing: str, flow: Flow, service: Service) -> UserMerge:
@@ -209,10 +225,14 @@ def merge_service(existing: str, flow: Flow, service: Service) -> UserMerge:
     missing = [h for h in service.handlers if h.name not in info.bound]
     if not missing:
         return UserMerge(existing, (), notes)
-    why = _blocker(existing, info, missing)
+    why = _blocker(existing, info)
     merged = (
         None if why else _insert(existing, info.node, missing, service, _body_indent(existing, info.node) or INDENT)
     )
+    absent = [line for name, line in _stub_imports(flow, missing).items() if name not in info.module_names]
+    if merged is not None and absent:
+        merged = _add_imports(merged, absent)
+        why = None if merged else "it has no import to add `" + "`, `".join(absent) + "` after"
     if merged is None:
         why = why or "the result would not parse"
         message = _instructions(flow, service, missing, why, _required_imports(flow, missing), has_class=True)
@@ -221,15 +241,23 @@ def merge_service(existing: str, flow: Flow, service: Service) -> UserMerge:
     return UserMerge(merged, (f"added stubs for {added} to class `{info.node.name}`",), notes)
 
 
-def _blocker(existing: str, info: _ClassInfo, missing: list[Handler]) -> str | None:
+def _blocker(existing: str, info: _ClassInfo) -> str | None:
     """Why appending stubs to the class would not be safe, or None."""
-    needed = [*_STUB_NAMES, *(["Sequence"] if any(uses_sequence(h) for h in missing) else [])]
-    absent = [n for n in needed if n not in info.module_names]
-    if absent:
-        return "it does not import " + ", ".join(f"`{n}`" for n in absent)
     if _body_indent(existing, info.node) is None:
         return f"the body of class `{info.node.name}` does not start on its own indented line"
     return None
+
+
+def _add_imports(source: str, lines: list[str]) -> str | None:
+    """`source` with `lines` inserted after its last top-level import; None if it has none."""
+    tree = ast.parse(source)
+    last = max((n.end_lineno or n.lineno for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))), default=0)
+    if not last:
+        return None
+    newline = "\r\n" if "\r\n" in source else "\r" if "\r" in source and "\n" not in source else "\n"
+    at = _line_ends(source)[last - 1]
+    lead = "" if source[:at].endswith(("\n", "\r")) else newline
+    return source[:at] + lead + "".join(line + newline for line in lines) + source[at:]
 
 
 def _insert(existing: str, node: ast.ClassDef, missing: list[Handler], service: Service, unit: str) -> str | None:

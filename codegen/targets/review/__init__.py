@@ -30,12 +30,12 @@ _TITLES = {"system": "System", "events": "Events: what follows what, and what ea
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     views = view_names(flow)
     diagrams = [build_view(flow, view) for view in views]
-    drawn = [(view, d) for view, d in zip(views, diagrams) if d.nodes]
+    drawn = [(view, d) for view, d in zip(views, diagrams, strict=True) if d.nodes]
     try:
         svgs = render_all([view_source(flow, view, "dot", diagram=d) for view, d in drawn], "svg", "the review page")
     except (DotNotFound, DotFailed) as err:
         raise TargetError(f"{err}; or leave out the review target") from None
-    pictures = {view: svg.decode("utf-8") for (view, _), svg in zip(drawn, svgs)}
+    pictures = {view: svg.decode("utf-8") for (view, _), svg in zip(drawn, svgs, strict=True)}
     figures = [_figure(view, pictures.get(view)) for view in views]
     page = _page(flow, figures, options)
     return [GeneratedFile(PurePosixPath("review", f"{flow.name}.html"), page)]

@@ -8,7 +8,6 @@ else in the review page writes angle brackets around spec text.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Union
 
 from flowgen_design.codegen.escape import html_text
 
@@ -17,7 +16,7 @@ class Html(str):
     """Markup that is safe to insert as is."""
 
 
-Child = Union[str, Html, None, Iterable["Child"]]
+Child = str | Html | None | Iterable["Child"]
 
 
 def render(child: Child) -> Html:

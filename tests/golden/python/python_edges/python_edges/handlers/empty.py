@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import abc
 
-from python_edges import models
-
 
 class EmptyHandlers(abc.ABC):
     """The handlers of the `Empty` service, as the spec declares them.

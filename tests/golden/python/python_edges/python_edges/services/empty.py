@@ -8,11 +8,6 @@ method to remove.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from typing_extensions import override
-
-from python_edges import models
 from python_edges.handlers.empty import EmptyHandlers
 
 

@@ -8,8 +8,6 @@ method to remove.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from typing_extensions import override
 
 from checkout import models
