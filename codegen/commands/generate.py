@@ -94,7 +94,7 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
             if r.path.resolve() in imported or r.flow is None:
                 continue
             flow_options = replace(options, warnings=tuple(d for d in r.diagnostics if not d.is_error))
-            flow = r.flow.model_copy(update={"path": _project_path(r.path, r.flow.path, config.root)})
+            flow = replace(r.flow, path=_project_path(r.path, r.flow.path, config.root))
             stamp = inputs_stamp(r.sources, flow.path, targets, out)
             unchanged = unchanged_plan(out, flow.name, stamp)
             if unchanged is not None:
