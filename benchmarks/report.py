@@ -108,9 +108,9 @@ def _vs_floor(run: Run) -> list[str]:
         "The floor is a separate process that imports lark, compiles `grammar/flow.lark` with the "
         "project's parser options (LALR, contextual lexer) and parses the file into lark's tree. "
         "`flowgen check` parses the same file into the typed AST, resolves it, runs every rule and "
-        "reports. Its parser is lark with the grammar compiled once and cached, and with "
-        "`dsl.fastlark` plugged in: lark's own tables, terminals and errors, with a tighter "
-        "lexer loop and LALR loop (tested token for token and error for error against plain lark). "
+        "reports. Its parser is lark on lark-cython (lark's grammar and tables, with its lexer "
+        "and LALR loop compiled; tested token for token against plain lark, and an input that fails "
+        "there is parsed again by plain lark, whose error is reported). "
         "The second row shows what parsing alone costs flowgen; the rest of `check` is imports, "
         "resolution, rules and the report. Both flowgen and lark run from bytecode, as pip "
         "installs them.",
