@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -43,7 +44,7 @@ def _cpu_model() -> str:
 
 def _versions() -> str:
     parts = [f"Python {platform.python_version()}"]
-    for dist in ("lark", "pydantic", "black"):
+    for dist in ("lark", "lark-cython", "pydantic", "black", "PyYAML"):
         try:
             parts.append(f"{dist} {version(dist)}")
         except PackageNotFoundError:
@@ -99,7 +100,7 @@ def _vs_floor(run: Run) -> list[str]:
         ("bare/10N", "bare lark LALR parse (the floor)"),
         ("parse/10N", "flowgen's parser alone: text to typed AST"),
         ("check/10N", "`flowgen check`"),
-        ("check-no-cache/10N", "`flowgen check`, first run (grammar not yet cached)"),
+        ("check-plain/10N", "`flowgen check` on plain lark (no lark-cython wheel)"),
     ):
         rows.append((what, *_cells(run.series[key], floor)))
     lines = [
@@ -198,9 +199,31 @@ def _growth(run: Run) -> list[str]:
     ]
 
 
+def _yaml(run: Run) -> list[str]:
+    if "yaml" not in run.notes:
+        return []
+    found = json.loads(run.notes["yaml"])
+    same = "byte-identical" if found["equal"] else "NOT identical"
+    kept = found["equal"] and found["blockyaml_s"] < found["libyaml_s"]
+    return [
+        "## YAML: `codegen/blockyaml.py` against libyaml",
+        "",
+        f"Dumping the AsyncAPI document of the 10N spec ({found['lines']:,} lines), best of 5, CPU, in one "
+        f"process (`benchmarks/yaml_dump.py`): blockyaml {_s(found['blockyaml_s'])}, PyYAML with libyaml's "
+        f"emitter (`yaml.dump(..., Dumper=yaml.CSafeDumper)`) {_s(found['libyaml_s'])}; outputs {same}. "
+        + (
+            f"blockyaml stays: {found['libyaml_s'] / found['blockyaml_s']:.1f}x faster for the same bytes "
+            "(libyaml's C emitter still sits behind PyYAML's Python representer and serializer)."
+            if kept
+            else "blockyaml no longer earns its place: switch to libyaml."
+        ),
+        "",
+    ]
+
+
 def render(run: Run) -> str:
     parts = [HEADER.format(runs=run.runs, quick=run.runs * run.check_repeats), f"Machine: {machine()}.", ""]
-    for section in (_specs, _vs_floor, _vs_asyncapi, _generate, _growth):
+    for section in (_specs, _vs_floor, _vs_asyncapi, _generate, _growth, _yaml):
         parts += section(run)
     return "\n".join(parts).rstrip() + "\n"
 
