@@ -160,7 +160,7 @@ def _generate(run: Run) -> list[str]:
     rows = [(what, *_cells(run.series[f"{key}/10N"], check)) for key, what in _GENERATE]
     return lines + [
         f"All targets ({', '.join(run.targets)}) for the {run.large.lines:,}-line spec. "
-        "The caches are flowgen's per-user cache folder: the compiled grammar, the pictures `dot` drew "
+        "The caches are flowgen's per-user cache folder: the pictures `dot` drew "
         "and the modules black formatted "
         f"(the slow first run is sampled {run.first_runs} time{'s' * (run.first_runs != 1)}). "
         "An edit (a comment line added to a copy of the spec, different in every round) means a full run: "
