@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import shutil
@@ -44,7 +45,7 @@ def _cpu_model() -> str:
 
 def _versions() -> str:
     parts = [f"Python {platform.python_version()}"]
-    for dist in ("lark", "pydantic", "black"):
+    for dist in ("lark", "lark-cython", "pydantic", "black", "PyYAML"):
         with contextlib.suppress(PackageNotFoundError):
             parts.append(f"{dist} {version(dist)}")
     node = shutil.which("node")
@@ -98,7 +99,7 @@ def _vs_floor(run: Run) -> list[str]:
         ("bare/10N", "bare lark LALR parse (the floor)"),
         ("parse/10N", "flowgen's parser alone: text to typed AST"),
         ("check/10N", "`flowgen check`"),
-        ("check-no-cache/10N", "`flowgen check`, first run (grammar not yet cached)"),
+        ("check-plain/10N", "`flowgen check` on plain lark (no lark-cython wheel)"),
     ):
         rows.append((what, *_cells(run.series[key], floor)))
     lines = [
@@ -107,9 +108,9 @@ def _vs_floor(run: Run) -> list[str]:
         "The floor is a separate process that imports lark, compiles `grammar/flow.lark` with the "
         "project's parser options (LALR, contextual lexer) and parses the file into lark's tree. "
         "`flowgen check` parses the same file into the typed AST, resolves it, runs every rule and "
-        "reports. Its parser is lark with the grammar compiled once and cached, and with "
-        "`dsl.fastlark` plugged in: lark's own tables, terminals and errors, with a tighter "
-        "lexer loop and LALR loop (tested token for token and error for error against plain lark). "
+        "reports. Its parser is lark on lark-cython (lark's grammar and tables, with its lexer "
+        "and LALR loop compiled; tested token for token against plain lark, and an input that fails "
+        "there is parsed again by plain lark, whose error is reported). "
         "The second row shows what parsing alone costs flowgen; the rest of `check` is imports, "
         "resolution, rules and the report. Both flowgen and lark run from bytecode, as pip "
         "installs them.",
@@ -158,7 +159,7 @@ def _generate(run: Run) -> list[str]:
     rows = [(what, *_cells(run.series[f"{key}/10N"], check)) for key, what in _GENERATE]
     return lines + [
         f"All targets ({', '.join(run.targets)}) for the {run.large.lines:,}-line spec. "
-        "The caches are flowgen's per-user cache folder: the compiled grammar, the pictures `dot` drew "
+        "The caches are flowgen's per-user cache folder: the pictures `dot` drew "
         "and the modules black formatted "
         f"(the slow first run is sampled {run.first_runs} time{'s' * (run.first_runs != 1)}). "
         "An edit (a comment line added to a copy of the spec, different in every round) means a full run: "
@@ -197,9 +198,31 @@ def _growth(run: Run) -> list[str]:
     ]
 
 
+def _yaml(run: Run) -> list[str]:
+    if "yaml" not in run.notes:
+        return []
+    found = json.loads(run.notes["yaml"])
+    same = "byte-identical" if found["equal"] else "NOT identical"
+    kept = found["equal"] and found["blockyaml_s"] < found["libyaml_s"]
+    return [
+        "## YAML: `codegen/blockyaml.py` against libyaml",
+        "",
+        f"Dumping the AsyncAPI document of the 10N spec ({found['lines']:,} lines), best of 5, CPU, in one "
+        f"process (`benchmarks/yaml_dump.py`): blockyaml {_s(found['blockyaml_s'])}, PyYAML with libyaml's "
+        f"emitter (`yaml.dump(..., Dumper=yaml.CSafeDumper)`) {_s(found['libyaml_s'])}; outputs {same}. "
+        + (
+            f"blockyaml stays: {found['libyaml_s'] / found['blockyaml_s']:.1f}x faster for the same bytes "
+            "(libyaml's C emitter still sits behind PyYAML's Python representer and serializer)."
+            if kept
+            else "blockyaml no longer earns its place: switch to libyaml."
+        ),
+        "",
+    ]
+
+
 def render(run: Run) -> str:
     parts = [HEADER.format(runs=run.runs, quick=run.runs * run.check_repeats), f"Machine: {machine()}.", ""]
-    for section in (_specs, _vs_floor, _vs_asyncapi, _generate, _growth):
+    for section in (_specs, _vs_floor, _vs_asyncapi, _generate, _growth, _yaml):
         parts += section(run)
     return "\n".join(parts).rstrip() + "\n"
 

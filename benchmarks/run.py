@@ -93,6 +93,14 @@ def flowgen_parse(spec: Path) -> list[str]:
     return [sys.executable, str(ROOT / "benchmarks" / "flowgen_parse.py"), str(spec)]
 
 
+def plain_lark_check(spec: Path) -> list[str]:
+    return [sys.executable, str(ROOT / "benchmarks" / "plain_lark_check.py"), str(spec)]
+
+
+def yaml_dump(spec: Path) -> list[str]:
+    return [sys.executable, str(ROOT / "benchmarks" / "yaml_dump.py"), str(spec)]
+
+
 def node_tools() -> Path:
     return Path(os.environ.get("FLOWGEN_NODE_TOOLS", ROOT / "tools" / "node"))
 
@@ -133,10 +141,7 @@ def measure_round(run: Run, env: dict[str, str], round_: int) -> None:
             run.add(f"bare/{spec.label}", lambda path=path: measured(bare_parse(path), env, ROOT))
             run.add(f"parse/{spec.label}", lambda path=path: measured(flowgen_parse(path), env, ROOT))
             run.add(f"check/{spec.label}", lambda path=path: measured(flowgen("check", str(path)), env, ROOT))
-    empty_cache = fresh(run.workdir / "empty-cache")
-    run.add(
-        "check-no-cache/10N", lambda: measured(flowgen("check", str(run.large.path)), flowgen_env(empty_cache), ROOT)
-    )
+    run.add("check-plain/10N", lambda: measured(plain_lark_check(run.large.path), env, ROOT))
     run.add("version", lambda: measured(flowgen("--version"), env, ROOT))
     if run.targets:
         for spec in (run.small, run.large):
@@ -218,6 +223,14 @@ def measure_asyncapi(run: Run, env: dict[str, str]) -> None:
         run.add("asyncapi/10N", lambda: measured([node, str(ASYNCAPI_PARSE), str(documents[0])], node_env, ROOT))
 
 
+def measure_yaml(run: Run, env: dict[str, str]) -> None:
+    """blockyaml against libyaml's dumper on the large spec's AsyncAPI document (`benchmarks/yaml_dump.py`)."""
+    outcome = spawn(yaml_dump(run.large.path), env, ROOT)
+    if outcome.returncode != 0:
+        raise SystemExit(f"benchmarks/yaml_dump.py failed: {outcome.stderr[-500:]}")
+    run.notes["yaml"] = outcome.stdout.strip()
+
+
 def benchmark(runs: int, first_runs: int, domains: int, workdir: Path, check_repeats: int = 3) -> Run:
     compile_flowgen()
     env = flowgen_env(workdir / "cache")
@@ -242,6 +255,7 @@ def benchmark(runs: int, first_runs: int, domains: int, workdir: Path, check_rep
         raise SystemExit(f"a no-op `flowgen generate` rewrote {len(changed)} file(s), e.g. {changed[0]}")
     run.notes["noop-files"] = str(len(stamps))
     measure_asyncapi(run, env)
+    measure_yaml(run, env)
     return run
 
 

@@ -1,8 +1,10 @@
 """flowgen's per-user cache folder, for results that are slow to compute and pure.
 
-Two things live there: the compiled LALR tables of the grammar (`dsl.parser`)
-and pictures drawn by Graphviz's `dot` (`codegen.cache`). Both are keyed by a
-hash of everything they depend on, so a stale entry is never used, only unused.
+What lives there: pictures drawn by Graphviz's `dot`, modules black formatted
+(`codegen.cache`) and the stamps of `generate` runs (`codegen.stamp`), each keyed
+by a hash of everything it depends on, so a stale entry is never used, only
+unused. The grammar's tables are not kept there: CI systems share this folder
+between runs, and lark's cache is a pickle (`tests/test_parser_cache.py`).
 The cache is an optimisation: when the folder cannot be created or written,
 flowgen computes everything afresh and says nothing.
 """

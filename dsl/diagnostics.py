@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
 
 from flowgen_design.dsl.codes import ErrorCode, Severity
 from flowgen_design.dsl.source import Span
 
 
-class Diagnostic(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Diagnostic:
 
     code: str
     severity: Severity

@@ -8,60 +8,26 @@ to keep the model a tree; `Flow` has lookups for the reverse direction.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from enum import Enum
-from functools import cached_property
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
-
 from flowgen_design.dsl.source import Span
-from flowgen_design.dsl.trusted import fill
 
 T = TypeVar("T")
 
 
-class Frozen(BaseModel):
-    """Every model element: immutable, and built without validation.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Frozen:
+    """Every model element: an immutable, slotted dataclass.
 
     Only the resolver builds these, from values it has already checked, so
-    validating them again is pure cost (pydantic would also build every
-    validator first). Construction fills in defaults and takes the values as
-    given; mypy still checks every constructor call against the fields, and
-    `tests/test_model_types.py` validates every element of every example
-    spec in strict mode, so a value of the wrong type fails the suite.
+    nothing is validated at run time; mypy checks every constructor call
+    against the fields, and `tests/test_model_types.py` checks each field of
+    every element of every example spec against its annotation.
     """
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    def __init__(self, /, **data: Any) -> None:
-        cls = type(self)
-        plan = _PLANS.get(cls) or _plan(cls)
-        values = {}
-        for name, default in plan:
-            if name in data:
-                values[name] = data[name]
-            elif default is _REQUIRED:
-                raise TypeError(f"{cls.__name__}() needs `{name}`")
-            else:
-                values[name] = default
-        if not data.keys() <= values.keys():
-            raise TypeError(f"{cls.__name__}() has no field `{sorted(data.keys() - values.keys())[0]}`")
-        fill(self, values, set(data))
-
-
-_REQUIRED = object()
-_PLANS: dict[type, tuple[tuple[str, Any], ...]] = {}
-
-
-def _plan(cls: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
-    """Each field of `cls` in order, with its default (immutable here) or `_REQUIRED`."""
-    plan = tuple(
-        (name, _REQUIRED if info.is_required() else info.get_default(call_default_factory=True))
-        for name, info in cls.model_fields.items()
-    )
-    _PLANS[cls] = plan
-    return plan
 
 
 class Scalar(str, Enum):
@@ -80,16 +46,19 @@ class Scalar(str, Enum):
 # ---- payload types -------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScalarRef(Frozen):
     kind: Literal["scalar"] = "scalar"
     scalar: Scalar
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ListRef(Frozen):
     kind: Literal["list"] = "list"
     item: TypeRef
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MapRef(Frozen):
     """A map; keys are always strings (JSON object keys)."""
 
@@ -97,16 +66,19 @@ class MapRef(Frozen):
     value: TypeRef
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OptionalRef(Frozen):
     kind: Literal["optional"] = "optional"
     inner: TypeRef
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecordRef(Frozen):
     kind: Literal["record"] = "record"
     record: Record
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EnumRef(Frozen):
     kind: Literal["enum"] = "enum"
     enum: EnumType
@@ -130,6 +102,7 @@ def type_text(t: TypeRef) -> str:
     return t.enum.name
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Constraints(Frozen):
     minimum: int | float | None = None
     maximum: int | float | None = None
@@ -142,6 +115,7 @@ class Constraints(Frozen):
         return self == Constraints()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Field(Frozen):
     name: str
     type: TypeRef
@@ -154,6 +128,7 @@ class Field(Frozen):
         return isinstance(self.type, OptionalRef)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Record(Frozen):
     name: str
     fields: tuple[Field, ...]
@@ -162,12 +137,14 @@ class Record(Frozen):
     name_span: Span
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EnumMember(Frozen):
     name: str
     doc: str | None = None
     span: Span
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EnumType(Frozen):
     name: str
     members: tuple[EnumMember, ...]
@@ -176,6 +153,7 @@ class EnumType(Frozen):
     name_span: Span
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Message(Frozen):
     """An event or a command: a named payload with optional key and ordering fields."""
 
@@ -186,19 +164,22 @@ class Message(Frozen):
     doc: str | None = None
     span: Span
     name_span: Span
+    _lookups: dict[str, Any] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     def field(self, name: str) -> Field | None:
         return self._fields_by_name.get(name)
 
-    @cached_property
+    @property
     def _fields_by_name(self) -> dict[str, Field]:
-        return _first_by(self.fields, lambda f: f.name)
+        return _memo(self._lookups, "_fields_by_name", lambda: _first_by(self.fields, lambda f: f.name))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Event(Message):
     kind: Literal["event"] = "event"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Command(Message):
     """A request to one service. `replies[0]` is success; any other reply is failure."""
 
@@ -217,6 +198,7 @@ class Command(Message):
 # ---- delivery ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Backoff(Frozen):
     strategy: Literal["fixed", "exponential"]
     initial_ms: int
@@ -231,6 +213,7 @@ class Backoff(Frozen):
         return min(delay, self.max_ms)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Idempotency(Frozen):
     field: Field
     within_ms: int | None = None
@@ -240,6 +223,7 @@ class Idempotency(Frozen):
 DEFAULT_TIMEOUT_MS = 30_000
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryPolicy(Frozen):
     """How a handler is invoked: attempts, backoff, timeout, DLQ and idempotency.
 
@@ -276,6 +260,7 @@ class DeliveryPolicy(Frozen):
         return self.attempts * self.timeout_ms + self.backoff_total_ms()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Policy(Frozen):
     name: str
     delivery: DeliveryPolicy
@@ -287,6 +272,7 @@ class Policy(Frozen):
 # ---- services ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Handler(Frozen):
     """One function of a service: it handles a command or reacts to an event.
 
@@ -305,6 +291,7 @@ class Handler(Frozen):
     span: Span
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ApiEndpoint(Frozen):
     method: str
     path: str
@@ -318,6 +305,7 @@ class ApiEndpoint(Frozen):
         return f"{self.method} {self.path}"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Service(Frozen):
     name: str
     apis: tuple[ApiEndpoint, ...]
@@ -326,6 +314,7 @@ class Service(Frozen):
     doc: str | None = None
     span: Span
     name_span: Span
+    _lookups: dict[str, Any] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     def handler(self, name: str) -> Handler | None:
         return self._handlers_by_name.get(name)
@@ -333,18 +322,19 @@ class Service(Frozen):
     def handler_for(self, message: str) -> Handler | None:
         return self._handlers_by_input.get(message)
 
-    @cached_property
+    @property
     def _handlers_by_name(self) -> dict[str, Handler]:
-        return _first_by(self.handlers, lambda h: h.name)
+        return _memo(self._lookups, "_handlers_by_name", lambda: _first_by(self.handlers, lambda h: h.name))
 
-    @cached_property
+    @property
     def _handlers_by_input(self) -> dict[str, Handler]:
-        return _first_by(self.handlers, lambda h: h.input.name)
+        return _memo(self._lookups, "_handlers_by_input", lambda: _first_by(self.handlers, lambda h: h.input.name))
 
 
 # ---- sagas -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepCall(Frozen):
     """A command sent to a service, and the handler that receives it."""
 
@@ -354,6 +344,7 @@ class StepCall(Frozen):
     span: Span
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SagaStep(Frozen):
     name: str
     action: StepCall
@@ -367,6 +358,7 @@ class SagaStep(Frozen):
     span: Span
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Saga(Frozen):
     """An orchestrated workflow. `pivot_index` is the declared pivot, else the last step."""
 
@@ -392,6 +384,7 @@ class Saga(Frozen):
         return self.steps[self.pivot_index + 1 :]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class External(Frozen):
     name: str
     publishes: tuple[Event, ...]
@@ -404,6 +397,7 @@ class External(Frozen):
 # ---- the whole flow ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Flow(Frozen):
     """One checked spec with everything it imports, in declaration order."""
 
@@ -420,6 +414,7 @@ class Flow(Frozen):
     services: tuple[Service, ...] = ()
     sagas: tuple[Saga, ...] = ()
     externals: tuple[External, ...] = ()
+    _lookups: dict[str, Any] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     # Lookups are dict-backed and built on first use (the model is frozen, so
     # they never go stale): targets call them inside loops over the whole spec.
@@ -440,25 +435,38 @@ class Flow(Frozen):
     def triggered_sagas(self, event: str) -> tuple[Saga, ...]:
         return self._sagas_by_trigger.get(event, ())
 
-    @cached_property
+    @property
     def _services_by_name(self) -> dict[str, Service]:
-        return _first_by(self.services, lambda s: s.name)
+        return _memo(self._lookups, "_services_by_name", lambda: _first_by(self.services, lambda s: s.name))
 
-    @cached_property
+    @property
     def _events_by_name(self) -> dict[str, Event]:
-        return _first_by(self.events, lambda e: e.name)
+        return _memo(self._lookups, "_events_by_name", lambda: _first_by(self.events, lambda e: e.name))
 
-    @cached_property
+    @property
     def _all_handlers(self) -> tuple[Handler, ...]:
-        return tuple(h for s in self.services for h in s.handlers)
+        return _memo(self._lookups, "_all_handlers", lambda: tuple(h for s in self.services for h in s.handlers))
 
-    @cached_property
+    @property
     def _subscribers(self) -> dict[str, tuple[Handler, ...]]:
-        return _group_by((h for h in self._all_handlers if h.trigger == "event"), lambda h: h.input.name)
+        return _memo(
+            self._lookups,
+            "_subscribers",
+            lambda: _group_by((h for h in self._all_handlers if h.trigger == "event"), lambda h: h.input.name),
+        )
 
-    @cached_property
+    @property
     def _sagas_by_trigger(self) -> dict[str, tuple[Saga, ...]]:
-        return _group_by(self.sagas, lambda s: s.trigger.name)
+        return _memo(self._lookups, "_sagas_by_trigger", lambda: _group_by(self.sagas, lambda s: s.trigger.name))
+
+
+def _memo(lookups: dict[str, Any], key: str, build: Callable[[], T]) -> T:
+    """`lookups[key]`, built on first use: what `cached_property` does, for slotted classes."""
+    try:
+        found: T = lookups[key]
+    except KeyError:
+        found = lookups[key] = build()
+    return found
 
 
 def _first_by(items: Iterable[T], key: Callable[[T], str]) -> dict[str, T]:

@@ -1,33 +1,37 @@
-"""Text -> syntax AST. With `dsl.fastlark`, the only module that imports lark.
+"""Text -> syntax AST: the only module that imports lark.
 
 The LALR parser builds AST nodes directly while it reduces (an inline
-transformer), so no lark parse tree is ever materialised, and it runs with
-`dsl.fastlark`'s tighter lexer and parser loops (lark's tables, lark's errors). Comments never reach the grammar; the
-lexer hands them to a collector, which attaches `///` blocks to the node that
-starts on the next line and keeps every comment for `fmt`.
+transformer), so no lark parse tree is ever materialised. It runs on
+lark-cython where a wheel is installed (lark's own grammar and tables, with
+the lexer and LALR loop compiled: about 1.4x faster on a large spec), on plain
+lark elsewhere. lark-cython's errors are not usable as they are, so an input
+that fails there is parsed again by plain lark, whose error is the one
+reported: the diagnostics are plain lark's on every platform.
+Comments never reach the grammar; the lexer hands them to a collector, which
+attaches `///` blocks to the node that starts on the next line and keeps every
+comment for `fmt`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
-import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from lark import Lark, Token, Transformer
-from lark import __version__ as lark_version
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+try:
+    import lark_cython
+except ImportError:  # no wheel for this platform or Python: plain lark parses alone
+    lark_cython = None
+
 from flowgen_design.dsl import ast, codes
-from flowgen_design.dsl.cache import cache_dir
 from flowgen_design.dsl.diagnostics import Reporter
-from flowgen_design.dsl.fastlark import PLUGINS as FAST_LARK
 from flowgen_design.dsl.source import Span
 from flowgen_design.dsl.syntax_errors import describe_unexpected, keyword_as_field
-from flowgen_design.dsl.trusted import trusted
 from flowgen_design.grammar import grammar_text
 
 MAX_TYPE_DEPTH = 32
@@ -58,8 +62,8 @@ def _token_span(state: _ParseState, tok: Token) -> Span:
 class _Builder(Transformer[Token, Any]):
     """Reduction callbacks: each builds one AST node from its children.
 
-    Nodes are built with `trusted` (no validation: the grammar fixes every
-    value's type), and each span is made once, straight from the first and last
+    Nodes are plain frozen dataclasses (the grammar fixes every value's
+    type), and each span is made once, straight from the first and last
     token, because spans are the most numerous objects in the AST.
     """
 
@@ -74,7 +78,7 @@ class _Builder(Transformer[Token, Any]):
         return Span(self.state.path, first.line, first.column, last.end_line, last.end_column)  # type: ignore[arg-type]
 
     def _name(self, tok: Token) -> ast.Name:
-        return trusted(ast.Name, span=_token_span(self.state, tok), text=str(tok))
+        return ast.Name(span=_token_span(self.state, tok), text=str(tok))
 
     def _doc(self, first: Token) -> str | None:
         """The `///` block right above `first`, if `first` begins its line."""
@@ -90,7 +94,7 @@ class _Builder(Transformer[Token, Any]):
         millis = value * _UNITS_MS[unit]
         if millis > MAX_INTEGER and value < MAX_INTEGER:
             self._too_large(tok, "duration")
-        return trusted(ast.Duration, span=self._span(tok), millis=min(millis, MAX_INTEGER), text=text)
+        return ast.Duration(span=self._span(tok), millis=min(millis, MAX_INTEGER), text=text)
 
     def _integer(self, tok: Token, digits: str, what: str) -> int:
         """A whole number that fits 64 bits; a larger one is reported and capped."""
@@ -117,8 +121,7 @@ class _Builder(Transformer[Token, Any]):
         imports = tuple(c for c in children[1:] if isinstance(c, ast.ImportDecl))
         decls = tuple(c for c in children[1:] if not isinstance(c, ast.ImportDecl))
         end = decls[-1].end if decls and hasattr(decls[-1], "end") else header.span
-        return trusted(
-            ast.Module,
+        return ast.Module(
             span=self._between(header.span, end),
             path=self.state.path,
             header=header,
@@ -129,8 +132,7 @@ class _Builder(Transformer[Token, Any]):
 
     def header(self, c: list[Token]) -> ast.Header:
         kw, name, _version_kw, version = c
-        return trusted(
-            ast.Header,
+        return ast.Header(
             span=self._between(kw, version),
             name=self._name(name),
             version=str(version),
@@ -140,15 +142,12 @@ class _Builder(Transformer[Token, Any]):
 
     def import_stmt(self, c: list[Token]) -> ast.ImportDecl:
         kw, path = c
-        return trusted(
-            ast.ImportDecl, span=self._between(kw, path), path=_unquote(str(path)), path_span=self._span(path)
-        )
+        return ast.ImportDecl(span=self._between(kw, path), path=_unquote(str(path)), path_span=self._span(path))
 
     # -- payloads
     def type_decl(self, c: list[Any]) -> ast.TypeDecl:
         kw, name, *fields, rbrace = c
-        return trusted(
-            ast.TypeDecl,
+        return ast.TypeDecl(
             span=self._between(kw, rbrace),
             name=self._name(name),
             fields=tuple(fields),
@@ -158,8 +157,7 @@ class _Builder(Transformer[Token, Any]):
 
     def enum_decl(self, c: list[Any]) -> ast.EnumDecl:
         kw, name, *members, rbrace = c
-        return trusted(
-            ast.EnumDecl,
+        return ast.EnumDecl(
             span=self._between(kw, rbrace),
             name=self._name(name),
             members=tuple(members),
@@ -169,12 +167,11 @@ class _Builder(Transformer[Token, Any]):
 
     def enum_member(self, c: list[Token]) -> ast.EnumMember:
         name = self._name(c[0])
-        return trusted(ast.EnumMember, span=name.span, name=name, doc=self._doc(c[0]))
+        return ast.EnumMember(span=name.span, name=name, doc=self._doc(c[0]))
 
     def event_decl(self, c: list[Any]) -> ast.EventDecl:
         kw, name, *members, rbrace = c
-        return trusted(
-            ast.EventDecl,
+        return ast.EventDecl(
             span=self._between(kw, rbrace),
             name=self._name(name),
             members=tuple(members),
@@ -188,8 +185,7 @@ class _Builder(Transformer[Token, Any]):
         if rest and isinstance(rest[-1], tuple):
             replies = rest.pop()
         rbrace = rest.pop()
-        return trusted(
-            ast.CommandDecl,
+        return ast.CommandDecl(
             span=self._between(kw, replies[-1].span if replies else rbrace),
             name=self._name(name),
             members=tuple(rest),
@@ -202,10 +198,10 @@ class _Builder(Transformer[Token, Any]):
         return tuple(self._name(t) for t in c)
 
     def key_clause(self, c: list[Token]) -> ast.KeyClause:
-        return trusted(ast.KeyClause, span=self._between(c[0], c[1]), field=self._name(c[1]))
+        return ast.KeyClause(span=self._between(c[0], c[1]), field=self._name(c[1]))
 
     def ordered_clause(self, c: list[Token]) -> ast.OrderedClause:
-        return trusted(ast.OrderedClause, span=self._between(c[0], c[-1]), field=self._name(c[-1]))
+        return ast.OrderedClause(span=self._between(c[0], c[-1]), field=self._name(c[-1]))
 
     def field(self, c: list[Any]) -> ast.Field:
         name = self._name(c[0])
@@ -215,8 +211,7 @@ class _Builder(Transformer[Token, Any]):
         if name.text in _CLAUSE_KEYWORDS:
             message, hint = keyword_as_field(name.text)
             self.state.reporter.add(codes.SYNTAX_ERROR, message, name.span, hint)
-        return trusted(
-            ast.Field,
+        return ast.Field(
             span=self._between(name.span, end),
             name=name,
             type=type_expr,
@@ -228,33 +223,34 @@ class _Builder(Transformer[Token, Any]):
         return c
 
     def constraint(self, c: list[Token]) -> ast.Constraint:
+        # Tokens are lark's (a `str`) or lark-cython's (not one): text goes through str().
         name, value = c
         literal: int | float | str
         if value.type == "STRING":
             literal = _unquote(str(value))
-        elif "." in value:
-            literal = float(value)
+        elif "." in str(value):
+            literal = float(str(value))
             if not math.isfinite(literal):
                 self._too_large(value, "number")
                 literal = math.copysign(float(MAX_INTEGER), literal)
         else:
             literal = self._integer(value, str(value), "number")
-        return trusted(ast.Constraint, span=self._between(name, value), name=self._name(name), value=literal)
+        return ast.Constraint(span=self._between(name, value), name=self._name(name), value=literal)
 
     def named_type(self, c: list[Token]) -> ast.NamedType:
         name = self._name(c[0])
-        return trusted(ast.NamedType, span=name.span, name=name)
+        return ast.NamedType(span=name.span, name=name)
 
     def list_type(self, c: list[Any]) -> ast.TypeExpr:
         span = self._between(c[0], c[1].span)
-        return self._nested(trusted(ast.ListType, span=span, item=c[1]))
+        return self._nested(ast.ListType(span=span, item=c[1]))
 
     def map_type(self, c: list[Any]) -> ast.TypeExpr:
         span = self._between(c[0], c[2].span)
-        return self._nested(trusted(ast.MapType, span=span, key=c[1], value=c[2]))
+        return self._nested(ast.MapType(span=span, key=c[1], value=c[2]))
 
     def optional_type(self, c: list[Any]) -> ast.TypeExpr:
-        return trusted(ast.OptionalType, span=self._between(c[0].span, c[1]), inner=c[0])
+        return ast.OptionalType(span=self._between(c[0].span, c[1]), inner=c[0])
 
     def _nested(self, node: ast.TypeExpr) -> ast.TypeExpr:
         """`node`, or a placeholder once nesting passes MAX_TYPE_DEPTH (reported once per type)."""
@@ -275,7 +271,7 @@ class _Builder(Transformer[Token, Any]):
         return node
 
     def _too_deep(self, node: ast.TypeExpr) -> ast.TypeExpr:
-        placeholder = trusted(ast.NamedType, span=node.span, name=trusted(ast.Name, span=node.span, text="string"))
+        placeholder = ast.NamedType(span=node.span, name=ast.Name(span=node.span, text="string"))
         self.state.too_deep.add(node.span)
         return placeholder
 
@@ -285,14 +281,13 @@ class _Builder(Transformer[Token, Any]):
         backoff = c[2] if len(c) > 2 else None
         end = backoff.span if backoff else attempts
         count = self._integer(attempts, str(attempts), "retry count")
-        return trusted(ast.RetryOption, span=self._between(kw, end), attempts=count, backoff=backoff)
+        return ast.RetryOption(span=self._between(kw, end), attempts=count, backoff=backoff)
 
     def backoff(self, c: list[Token]) -> ast.Backoff:
         _backoff_kw, kind, *rest = c
         jitter = bool(rest) and rest[-1].type == "JITTER"
         durations = [self._duration(t) for t in rest if t.type == "DURATION"]
-        return trusted(
-            ast.Backoff,
+        return ast.Backoff(
             span=self._between(kind, rest[-1]),
             kind=self._name(kind),
             initial=durations[0],
@@ -301,26 +296,25 @@ class _Builder(Transformer[Token, Any]):
         )
 
     def timeout_opt(self, c: list[Token]) -> ast.TimeoutOption:
-        return trusted(ast.TimeoutOption, span=self._between(c[0], c[1]), duration=self._duration(c[1]))
+        return ast.TimeoutOption(span=self._between(c[0], c[1]), duration=self._duration(c[1]))
 
     def dlq_opt(self, c: list[Token]) -> ast.DlqOption:
-        return trusted(ast.DlqOption, span=self._span(c[0]))
+        return ast.DlqOption(span=self._span(c[0]))
 
     def idempotent_opt(self, c: list[Token]) -> ast.IdempotentOption:
         within = self._duration(c[4]) if len(c) > 4 else None
-        return trusted(ast.IdempotentOption, span=self._between(c[0], c[-1]), field=self._name(c[2]), within=within)
+        return ast.IdempotentOption(span=self._between(c[0], c[-1]), field=self._name(c[2]), within=within)
 
     def use_opt(self, c: list[Token]) -> ast.UseOption:
-        return trusted(ast.UseOption, span=self._between(c[0], c[1]), policy=self._name(c[1]))
+        return ast.UseOption(span=self._between(c[0], c[1]), policy=self._name(c[1]))
 
     def emits_opt(self, c: list[Token]) -> ast.EmitsOption:
         names = tuple(self._name(t) for t in c[1:])
-        return trusted(ast.EmitsOption, span=self._between(c[0], names[-1].span), events=names)
+        return ast.EmitsOption(span=self._between(c[0], names[-1].span), events=names)
 
     def policy_decl(self, c: list[Any]) -> ast.PolicyDecl:
         kw, name, *options, rbrace = c
-        return trusted(
-            ast.PolicyDecl,
+        return ast.PolicyDecl(
             span=self._between(kw, rbrace),
             name=self._name(name),
             options=tuple(options),
@@ -330,8 +324,7 @@ class _Builder(Transformer[Token, Any]):
 
     def defaults_decl(self, c: list[Any]) -> ast.DefaultsDecl:
         kw, *options, rbrace = c
-        return trusted(
-            ast.DefaultsDecl,
+        return ast.DefaultsDecl(
             span=self._between(kw, rbrace),
             options=tuple(options),
             doc=self._doc(kw),
@@ -341,8 +334,7 @@ class _Builder(Transformer[Token, Any]):
     # -- services
     def service_decl(self, c: list[Any]) -> ast.ServiceDecl:
         kw, name, *members, rbrace = c
-        return trusted(
-            ast.ServiceDecl,
+        return ast.ServiceDecl(
             span=self._between(kw, rbrace),
             name=self._name(name),
             members=tuple(members),
@@ -352,8 +344,7 @@ class _Builder(Transformer[Token, Any]):
 
     def api_decl(self, c: list[Token]) -> ast.ApiDecl:
         kw, method, path, event = c
-        return trusted(
-            ast.ApiDecl,
+        return ast.ApiDecl(
             span=self._between(kw, event),
             method=str(method),
             path=str(path),
@@ -364,23 +355,22 @@ class _Builder(Transformer[Token, Any]):
 
     def publishes_decl(self, c: list[Token]) -> ast.PublishesDecl:
         names = tuple(self._name(t) for t in c[1:])
-        return trusted(ast.PublishesDecl, span=self._between(c[0], names[-1].span), events=names)
+        return ast.PublishesDecl(span=self._between(c[0], names[-1].span), events=names)
 
     def consumes_decl(self, c: list[Token]) -> ast.ConsumesDecl:
         names = tuple(self._name(t) for t in c[1:])
-        return trusted(ast.ConsumesDecl, span=self._between(c[0], names[-1].span), events=names)
+        return ast.ConsumesDecl(span=self._between(c[0], names[-1].span), events=names)
 
     def handler_body(self, c: list[Any]) -> ast.HandlerBody:
         *options, rbrace = c
         end = self._span(rbrace)
         first = options[0].span if options else end
-        return trusted(ast.HandlerBody, span=self._between(first, end), options=tuple(options), end=end)
+        return ast.HandlerBody(span=self._between(first, end), options=tuple(options), end=end)
 
     def handles_decl(self, c: list[Any]) -> ast.HandlesDecl:
         kw, command = c[0], c[1]
         body = c[2] if len(c) > 2 else None
-        return trusted(
-            ast.HandlesDecl,
+        return ast.HandlesDecl(
             span=self._between(kw, body.end if body else command),
             command=self._name(command),
             body=body,
@@ -390,8 +380,7 @@ class _Builder(Transformer[Token, Any]):
     def on_decl(self, c: list[Any]) -> ast.OnDecl:
         kw, event, handler = c[0], c[1], c[2]
         body = c[3] if len(c) > 3 else None
-        return trusted(
-            ast.OnDecl,
+        return ast.OnDecl(
             span=self._between(kw, body.end if body else handler),
             event=self._name(event),
             handler=self._name(handler),
@@ -402,8 +391,7 @@ class _Builder(Transformer[Token, Any]):
     # -- sagas
     def saga_decl(self, c: list[Any]) -> ast.SagaDecl:
         kw, name, *members, rbrace = c
-        return trusted(
-            ast.SagaDecl,
+        return ast.SagaDecl(
             span=self._between(kw, rbrace),
             name=self._name(name),
             members=tuple(members),
@@ -412,13 +400,11 @@ class _Builder(Transformer[Token, Any]):
         )
 
     def trigger_decl(self, c: list[Token]) -> ast.TriggerDecl:
-        return trusted(ast.TriggerDecl, span=self._between(c[0], c[1]), event=self._name(c[1]))
+        return ast.TriggerDecl(span=self._between(c[0], c[1]), event=self._name(c[1]))
 
     def qualified_name(self, c: list[Token]) -> ast.QualifiedName:
         service, command = self._name(c[0]), self._name(c[1])
-        return trusted(
-            ast.QualifiedName, span=self._between(service.span, command.span), service=service, command=command
-        )
+        return ast.QualifiedName(span=self._between(service.span, command.span), service=service, command=command)
 
     def compensate(self, c: list[Any]) -> ast.QualifiedName:
         target: ast.QualifiedName = c[1]
@@ -428,7 +414,7 @@ class _Builder(Transformer[Token, Any]):
         return self._span(c[0])
 
     def step_decl(self, c: list[Any]) -> ast.StepDecl:
-        pivot = isinstance(c[0], Token) and c[0].type == "PIVOT"
+        pivot = c[0].type == "PIVOT"  # the first child is a keyword token: `pivot` or `step`
         rest = c[1:] if pivot else c
         _kw, name, target, *tails = rest
         body = tails.pop() if tails and isinstance(tails[-1], ast.HandlerBody) else None
@@ -437,8 +423,7 @@ class _Builder(Transformer[Token, Any]):
             if body
             else (tails[-1].span if tails and isinstance(tails[-1], ast.Node) else tails[-1] if tails else target.span)
         )
-        return trusted(
-            ast.StepDecl,
+        return ast.StepDecl(
             span=self._between(c[0], last),
             name=self._name(name),
             target=target,
@@ -450,17 +435,14 @@ class _Builder(Transformer[Token, Any]):
         )
 
     def saga_timeout(self, c: list[Token]) -> ast.SagaTimeout:
-        return trusted(ast.SagaTimeout, span=self._between(c[0], c[1]), duration=self._duration(c[1]))
+        return ast.SagaTimeout(span=self._between(c[0], c[1]), duration=self._duration(c[1]))
 
     def outcome_decl(self, c: list[Token]) -> ast.OutcomeDecl:
-        return trusted(
-            ast.OutcomeDecl, span=self._between(c[0], c[3]), outcome=self._name(c[1]), event=self._name(c[3])
-        )
+        return ast.OutcomeDecl(span=self._between(c[0], c[3]), outcome=self._name(c[1]), event=self._name(c[3]))
 
     def external_decl(self, c: list[Any]) -> ast.ExternalDecl:
         kw, name, *members, rbrace = c
-        return trusted(
-            ast.ExternalDecl,
+        return ast.ExternalDecl(
             span=self._between(kw, rbrace),
             name=self._name(name),
             members=tuple(members),
@@ -481,13 +463,19 @@ def _unquote(text: str) -> str:
 
 _builder = _Builder()
 _lock = threading.Lock()
-_parser: Lark | None = None
+_parsers: dict[bool, Lark] = {}
 
 
 def _on_comment(tok: Token) -> None:
     state = _builder.state
-    span = _token_span(state, tok)
-    state.comments.append(trusted(ast.Comment, span=span, text=str(tok)))
+    state.comments.append(ast.Comment(span=_comment_span(state, tok), text=str(tok)))
+
+
+def _comment_span(state: _ParseState, tok: Token) -> Span:
+    """A comment's span. A comment is one line (it stops before `\\n`), so its end is its
+    start plus its length: what lark sets, and lark-cython leaves unset on ignored tokens."""
+    line, column = tok.line or 1, tok.column or 1
+    return Span(state.path, line, column, line, column + len(str(tok)))
 
 
 def _on_doc_comment(tok: Token) -> None:
@@ -498,43 +486,28 @@ def _on_doc_comment(tok: Token) -> None:
     text = text[1:] if text.startswith(" ") else text
     block = state.doc_blocks.pop(state.last_doc_line + 1, None) if line == state.last_doc_line + 1 else None
     if block is None:
-        block = (line, [], _token_span(state, tok))
+        block = (line, [], _comment_span(state, tok))
     block[1].append(text.rstrip())
     state.doc_blocks[line + 1] = block
     state.last_doc_line = line
 
 
-def _cache_file(grammar: str) -> str | bool:
-    """Lark's `cache=` argument: a file named by the grammar, lark and Python versions, or False.
-
-    Lark checks a hash of the same inputs inside the file and rebuilds on any
-    mismatch or unreadable file, so a stale or corrupt cache costs one rebuild.
-    The name keeps flowgen installs with different grammars from evicting each other.
-    """
-    folder = cache_dir()
-    if folder is None:  # no usable cache folder: compile the grammar (~0.1s) every run
-        return False
-    key = hashlib.sha256(f"{grammar}\0{lark_version}\0{sys.version_info[:2]}".encode()).hexdigest()[:20]
-    return str(folder / f"flow-grammar-{key}.lark")
-
-
-def _get_parser() -> Lark:
-    """The LALR parser, compiled once per process; across processes, loaded from the cache (~10x faster)."""
-    global _parser
-    if _parser is None:
-        grammar = grammar_text()
-        _parser = Lark(
-            grammar,
+def _get_parser(fast: bool = True) -> Lark:
+    """The LALR parser, compiled once per process: on lark-cython if `fast` and installed, else plain lark."""
+    fast = fast and lark_cython is not None
+    parser = _parsers.get(fast)
+    if parser is None:
+        parser = _parsers[fast] = Lark(
+            grammar_text(),
             start="module",
             parser="lalr",
             lexer="contextual",
             transformer=_builder,
             lexer_callbacks={"COMMENT": _on_comment, "DOC_COMMENT": _on_doc_comment},
             maybe_placeholders=False,
-            cache=_cache_file(grammar),
-            _plugins=FAST_LARK,
+            _plugins=lark_cython.plugins if fast else {},
         )
-    return _parser
+    return parser
 
 
 # A keyword is a whole word: `/key(?![A-Za-z0-9_])/` in the grammar.
@@ -551,17 +524,38 @@ def _literals(parser: Lark) -> dict[str, str]:
     return found
 
 
+def _parse_fast(text: str, path: str, reporter: Reporter) -> ast.Module | None:
+    """The module, or None when the input does not parse (or when no lark-cython is installed).
+
+    What the failed attempt reported (a literal too large, say) is withdrawn:
+    plain lark's parse reports it again, in the same order, before its error.
+    """
+    if lark_cython is None:
+        return None
+    reported = len(reporter.items)
+    _builder.state = _ParseState(path=path, text=text, reporter=reporter)
+    try:
+        module: ast.Module = _get_parser().parse(text)  # type: ignore[assignment]  # the transformer builds a Module
+    except Exception:  # any failure at all: plain lark's outcome is the one that counts
+        del reporter.items[reported:]
+        return None
+    return module
+
+
 def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
     """Parse one file. Syntax errors become diagnostics and the result is None."""
     with _lock:
-        parser = _get_parser()
-        _builder.state = state = _ParseState(path=path, text=text, reporter=reporter)
-        try:
-            module: ast.Module = parser.parse(text)  # type: ignore[assignment]  # the transformer builds a Module
-        except UnexpectedInput as err:
-            message, hint, span = describe_unexpected(err, text, path, _literals(parser))
-            reporter.add(codes.SYNTAX_ERROR, message, span, hint)
-            return None
+        module = _parse_fast(text, path, reporter)
+        if module is None:  # plain lark parses it again and reports its own error
+            plain = _get_parser(fast=False)
+            _builder.state = state = _ParseState(path=path, text=text, reporter=reporter)
+            try:
+                module = plain.parse(text)  # type: ignore[assignment]  # the transformer builds a Module
+            except UnexpectedInput as err:
+                message, hint, span = describe_unexpected(err, text, path, _literals(plain))
+                reporter.add(codes.SYNTAX_ERROR, message, span, hint)
+                return None
+        state = _builder.state
         for _first_line, _lines, span in state.doc_blocks.values():
             reporter.add(
                 codes.DANGLING_DOC_COMMENT,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
-
-from pydantic import BaseModel, ConfigDict
 
 
 class Span(NamedTuple):
@@ -12,7 +11,7 @@ class Span(NamedTuple):
 
     A named tuple rather than a model: spans are the most numerous objects of a
     parsed spec (one per token the AST keeps), and a tuple is built in one step.
-    pydantic models hold it like any other field type.
+    Dataclasses hold it like any other field type.
     """
 
     file: str
@@ -30,10 +29,9 @@ class Span(NamedTuple):
         return (self.line, self.column)
 
 
-class SourceFile(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceFile:
     """A file's text as read, kept so diagnostics can show the offending line."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
 
     path: str
     text: str

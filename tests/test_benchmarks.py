@@ -49,6 +49,8 @@ def test_the_harness_runs_and_writes_its_report(tmp_path: Path) -> None:
         "against the official AsyncAPI parser",
         "`flowgen generate`",
         "Growth from N to 10N",
+        "YAML: `codegen/blockyaml.py` against libyaml",
     ):
         assert heading in text
     assert "| `flowgen check` |" in text and "| bare lark LALR parse (the floor) |" in text
+    assert "outputs byte-identical" in text

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,6 +13,7 @@ from benchmarks.specgen import write_spec
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow
 from tests.conftest import SKETCH, example_specs
+from tests.element_types import dump
 
 
 def _flows(tmp: Path) -> list[Flow]:
@@ -42,9 +46,12 @@ def test_lookups_match_a_linear_search(tmp_path: Path) -> None:
         assert flow.service("NoSuchService") is None
 
 
-@pytest.mark.parametrize("method", ["model_dump", "__repr__"])
-def test_cached_lookups_stay_out_of_the_model(tmp_path: Path, method: str) -> None:
+@pytest.mark.parametrize("view", [dump, repr, hash], ids=["dump", "repr", "hash"])
+def test_cached_lookups_stay_out_of_the_model(tmp_path: Path, view: Callable[[Flow], Any]) -> None:
     flow = _flows(tmp_path)[0]
-    before = getattr(flow, method)()
+    before = view(flow)
     flow.handlers(), flow.event("x"), flow.subscribers("x"), flow.triggered_sagas("x"), flow.service("x")
-    assert getattr(flow, method)() == before
+    assert len(flow._lookups) == 5, "the lookups were built and kept"
+    assert view(flow) == before
+    bare = replace(flow)
+    assert not bare._lookups and bare == flow and view(bare) == before

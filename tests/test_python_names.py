@@ -157,3 +157,12 @@ def test_handler_names_the_handler_class_needs_are_errors(tmp_path: Path, handle
 )
 def test_flow_names_that_make_a_bad_package_are_errors(tmp_path: Path, flow: str, message: str) -> None:
     assert errors(tmp_path, "type T { a: int }", flow=flow) == [("FLOW104", message)]
+
+
+def test_the_written_out_basemodel_attributes_are_the_installed_pydantics() -> None:
+    """dsl.naming lists BaseModel's attributes so that `check` does not import pydantic."""
+    from pydantic import BaseModel
+
+    from flowgen_design.codegen.targets.python.naming import PYDANTIC_MODEL_ATTRIBUTES
+
+    assert PYDANTIC_MODEL_ATTRIBUTES == {name for name in dir(BaseModel) if not name.startswith("_")}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from flowgen_design.dsl.codes import Severity
 from flowgen_design.dsl.diagnostics import Diagnostic, render_text
 from flowgen_design.dsl.source import Span
 from tests.conftest import ROOT, Runner
@@ -143,7 +144,7 @@ def test_json_hint_is_null_when_there_is_none(flowgen: Runner, tmp_path: Path) -
         [
             Diagnostic(
                 code="FLOW010",
-                severity="error",
+                severity=Severity.ERROR,
                 message="m",
                 span=Span(file="f", line=1, column=1, end_line=1, end_column=2),
             )
@@ -243,7 +244,7 @@ def test_an_unreadable_import_is_located_at_the_import(tmp_path: Path) -> None:
 
 def test_caret_covers_a_span_to_the_end_of_its_first_line() -> None:
     span = Span(file="f.flow", line=1, column=6, end_line=3, end_column=2)
-    d = Diagnostic(code="FLOW412", severity="error", message="m", span=span)
+    d = Diagnostic(code="FLOW412", severity=Severity.ERROR, message="m", span=span)
     lines = render_text([d], {"f.flow": "saga Checkout {\n  trigger X\n}\n"}).splitlines()
     assert lines[1:] == ["   1 | saga Checkout {", "            ^^^^^^^^^^"]
 
@@ -252,7 +253,7 @@ def test_a_long_line_is_shown_around_the_span() -> None:
     line = "x" * 3000 + " OrderFialed " + "y" * 3000
     column = line.index("OrderFialed") + 1
     span = Span(file="f.flow", line=1, column=column, end_line=1, end_column=column + 11)
-    d = Diagnostic(code="FLOW101", severity="error", message="m", span=span)
+    d = Diagnostic(code="FLOW101", severity=Severity.ERROR, message="m", span=span)
     _, source, caret = render_text([d], {"f.flow": line}).splitlines()
     assert len(source) < 200
     start = caret.index("^")
@@ -266,7 +267,7 @@ def test_color_only_on_a_terminal(flowgen: Runner, tmp_path: Path) -> None:
         [
             Diagnostic(
                 code="FLOW101",
-                severity="error",
+                severity=Severity.ERROR,
                 message="m",
                 span=Span(file="f", line=1, column=1, end_line=1, end_column=2),
             )

@@ -124,7 +124,7 @@ def plan_flows(
             if r.path.resolve() in imported or r.flow is None:
                 continue
             flow_options = replace(options, warnings=tuple(d for d in r.diagnostics if not d.is_error))
-            flow = r.flow.model_copy(update={"path": _project_path(r.path, r.flow.path, config.root)})
+            flow = replace(r.flow, path=_project_path(r.path, r.flow.path, config.root))
             stamp = inputs_stamp(r.sources, flow.path, targets, out, codes.key)
             unchanged = unchanged_plan(out, flow.name, stamp)
             if unchanged is not None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.model import Command, DeliveryPolicy, Event, Saga, SagaStep, Service, StepCall
 from flowgen_design.dsl.resolve.delivery import DeliveryResolver
@@ -158,7 +161,7 @@ class SagaResolver:
         step_timeout = layer.values.get("timeout_ms")
         timeout_ms = step_timeout[0] if step_timeout else base.worst_case_ms()
         # The clause that set the timeout: in the step body, or in a policy it `use`s.
-        updates: dict[str, object] = {
+        updates: dict[str, Any] = {
             "timeout_ms": timeout_ms,
             "timeout_span": step_timeout[1] if step_timeout else None,
         }
@@ -169,7 +172,7 @@ class SagaResolver:
                 backoff=layer.values["backoff"][0],
                 retry_span=layer.values["attempts"][1],
             )
-        return base.model_copy(update=updates), timeout_ms, step_timeout[1] if step_timeout else None
+        return replace(base, **updates), timeout_ms, step_timeout[1] if step_timeout else None
 
     def _misplaced(self, options: tuple[ast.Option, ...]) -> None:
         for option in options:

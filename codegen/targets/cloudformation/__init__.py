@@ -41,11 +41,11 @@ def template_path(flow: Flow) -> PurePosixPath:
 
 @register("cloudformation", "AWS CloudFormation template: bus, queues, functions, sagas, HTTP API")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
-    template = build_template(flow)
-    problems = flow_problems(flow, json.loads(template.render()))
+    text = build_template(flow).render()
+    problems = flow_problems(flow, json.loads(text))  # the template exactly as written
     if problems:
         raise RuntimeError("flowgen bug: the generated template is inconsistent:\n  " + "\n  ".join(problems))
-    return [GeneratedFile(template_path(flow), template.render())]
+    return [GeneratedFile(template_path(flow), text)]
 
 
 def build_template(flow: Flow) -> Template:

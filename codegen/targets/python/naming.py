@@ -11,8 +11,6 @@ import keyword
 import sys
 from collections.abc import Collection
 
-from pydantic import BaseModel
-
 PYTHON_KEYWORDS = frozenset(keyword.kwlist)
 PYTHON_RESERVED = PYTHON_KEYWORDS | frozenset(keyword.softkwlist) | {"None", "True", "False"}
 # Builtin types, and every name the generated `models.py` binds at module level:
@@ -31,6 +29,40 @@ PYTHON_SHADOWED = frozenset(
         "datetime",
         "json",
         "to_jsonable_python",
+    }
+)
+# pydantic.BaseModel's public attributes, written out so that `flowgen check` need not import
+# pydantic (a tenth of a second); tests/test_python_names.py keeps it equal to the installed one's.
+PYDANTIC_MODEL_ATTRIBUTES = frozenset(
+    {
+        "construct",
+        "copy",
+        "dict",
+        "from_orm",
+        "json",
+        "model_computed_fields",
+        "model_config",
+        "model_construct",
+        "model_copy",
+        "model_dump",
+        "model_dump_json",
+        "model_extra",
+        "model_fields",
+        "model_fields_set",
+        "model_json_schema",
+        "model_parametrized_name",
+        "model_post_init",
+        "model_rebuild",
+        "model_validate",
+        "model_validate_json",
+        "model_validate_strings",
+        "parse_file",
+        "parse_obj",
+        "parse_raw",
+        "schema",
+        "schema_json",
+        "update_forward_refs",
+        "validate",
     }
 )
 # Names a generated model's class body must see unshadowed: the types its annotations
@@ -53,7 +85,7 @@ PYTHON_MODEL_ATTRIBUTES = (
             "Field",
         }
     )
-    | {name for name in dir(BaseModel) if not name.startswith("_")}
+    | PYDANTIC_MODEL_ATTRIBUTES
     | {"idempotency_key", "ordering_key", "IDEMPOTENCY_KEY_FIELD", "ORDERING_KEY_FIELD"}
 )
 # Names the generated handler classes use in their method signatures (`models.X`,
