@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flowgen_design.dsl import ast
-from flowgen_design.dsl.source import Span
+from flowgen_design.dsl.source import Span, source_lines
 
 INDENT = "  "
 
@@ -182,7 +182,7 @@ def _qualified(q: ast.QualifiedName) -> str:
 class _Formatter:
     def __init__(self, module: ast.Module, text: str) -> None:
         self.p = _Printer(
-            source_lines=text.splitlines(), comments=sorted(module.comments, key=lambda c: (c.span.line, c.span.column))
+            source_lines=source_lines(text), comments=sorted(module.comments, key=lambda c: (c.span.line, c.span.column))
         )
         self.module = module
 
