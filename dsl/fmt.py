@@ -117,14 +117,24 @@ def _type(t: ast.TypeExpr) -> str:
     return f"{_type(t.inner)}?"
 
 
-def _literal(value: int | float | str) -> str:
-    return _quote(value) if isinstance(value, str) else repr(value)
+def _verbatim(lines: list[str], after: Span, end: Span) -> str:
+    """The source text of a one-line token that ends at `end` and comes after `after`.
+
+    Literals are printed as written, never from their value: `repr` of a float
+    can be `1e+16` (which the grammar does not accept) or lose digits, and a
+    string's escapes have more than one spelling. Between `after` and the token
+    there is only whitespace and comments, and a comment runs to the end of its
+    line, so the token is what is left of its line after leading whitespace.
+    """
+    line = lines[end.end_line - 1] if 0 < end.end_line <= len(lines) else ""
+    start = after.end_column - 1 if after.end_line == end.end_line else 0
+    return line[start : end.end_column - 1].lstrip(" \t\f\r")
 
 
-def _field(f: ast.Field) -> str:
+def _field(f: ast.Field, lines: list[str]) -> str:
     text = f"{f.name.text}: {_type(f.type)}"
     if f.constraints:
-        text += " (" + ", ".join(f"{c.name.text} {_literal(c.value)}" for c in f.constraints) + ")"
+        text += " (" + ", ".join(f"{c.name.text} {_verbatim(lines, c.name.span, c.span)}" for c in f.constraints) + ")"
     return text
 
 
@@ -151,9 +161,9 @@ def _option(o: ast.Option) -> str:
     return f"emits {_names(o.events)}"
 
 
-def _member(m: ast.Node) -> str:
+def _member(m: ast.Node, lines: list[str]) -> str:
     if isinstance(m, ast.Field):
-        return _field(m)
+        return _field(m, lines)
     if isinstance(m, ast.KeyClause):
         return f"key {m.field.text}"
     if isinstance(m, ast.OrderedClause):
@@ -192,7 +202,10 @@ class _Formatter:
         if self.module.imports:
             self.p.blank()
         for imp in self.module.imports:
-            self.p.emit(f"import {_quote(imp.path)}", imp.span, imp.span, keep_gap=False)
+            span = imp.path_span
+            line = self.p.source_lines[span.line - 1] if 0 < span.line <= len(self.p.source_lines) else ""
+            path = line[span.column - 1 : span.end_column - 1] or _quote(imp.path)
+            self.p.emit(f"import {path}", imp.span, imp.span, keep_gap=False)
         for decl in self.module.declarations:
             self._declaration_gap(decl.span)
             self._declaration(decl)
@@ -252,7 +265,7 @@ class _Formatter:
         elif isinstance(m, ast.StepDecl):
             self._step(m)
         else:
-            self.p.emit(_member(m), m.span, m.span)
+            self.p.emit(_member(m, self.p.source_lines), m.span, m.span)
 
     def _with_body(self, head: str, span: Span, body: ast.HandlerBody | None) -> None:
         if body is None or (not body.options and not self._comments_inside(span, body.end)):
