@@ -6,7 +6,9 @@ diagnostic with a location; nothing raises for user mistakes.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +47,7 @@ def read_source(path: Path, shown: str, reporter: Reporter, at: Span | None = No
     """Read a file as UTF-8 text, or report why it cannot be and return None."""
     where = at or file_span(shown)
     try:
-        data = path.read_bytes()
+        data = _read_at_most(path, MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         reporter.add("unreadable-file", f"no such file: {shown}", where)
         return None
@@ -56,14 +58,33 @@ def read_source(path: Path, shown: str, reporter: Reporter, at: Span | None = No
         reporter.add("unreadable-file", f"cannot read {shown}: {err.strerror or err}", where)
         return None
     if len(data) > MAX_FILE_BYTES:
+        size = _size(path, len(data))
         reporter.add(
             "file-too-large",
-            f"{shown} is {len(data) // 1024} KiB; flowgen reads spec files up to {MAX_FILE_BYTES // 1024 // 1024} MiB",
+            f"{shown} is {size // 1024} KiB; flowgen reads spec files up to {MAX_FILE_BYTES // 1024 // 1024} MiB",
             where,
             "split the spec into files that `import` each other",
         )
         return None
     return _decode(data, shown, reporter)
+
+
+def _read_at_most(path: Path, limit: int) -> bytes:
+    """At most `limit` bytes of a file: a 4 GB (or endless, or sparse) file costs no more memory than the limit.
+
+    A named pipe is refused before it is opened: opening one waits for a writer, for ever.
+    """
+    if stat.S_ISFIFO(path.stat().st_mode):
+        raise OSError(errno.EINVAL, "a named pipe, not a spec file")
+    with path.open("rb") as handle:
+        return handle.read(limit)
+
+
+def _size(path: Path, at_least: int) -> int:
+    try:
+        return max(path.stat().st_size, at_least)
+    except OSError:
+        return at_least
 
 
 def _decode(data: bytes, shown: str, reporter: Reporter) -> str | None:
