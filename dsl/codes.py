@@ -35,6 +35,7 @@ _ALL = (
     Code("FLOW012", "invalid-literal", E, "A number, duration or version is out of range or malformed."),
     Code("FLOW020", "import-not-found", E, "An imported file does not exist."),
     Code("FLOW021", "import-cycle", E, "Files import each other in a cycle."),
+    Code("FLOW022", "import-outside-project", E, "An import leads outside the project folder."),
     Code("FLOW030", "dangling-doc-comment", W, "A `///` doc comment is not directly above anything it can document."),
     # names
     Code("FLOW101", "undefined-name", E, "A name is used but never declared."),

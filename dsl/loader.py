@@ -123,7 +123,12 @@ def load(path: Path, reporter: Reporter) -> LoadResult:
     """
     result = LoadResult(root=None)
     done: dict[Path, ast.Module | None] = {}
-    root = path.resolve()
+    try:
+        root = path.resolve()
+    except (OSError, RuntimeError) as err:  # a loop of links
+        reporter.add("unreadable-file", f"cannot read {display_path(path)}: {_why(err)}", file_span(display_path(path)))
+        return result
+    project = project_root(root)
     result.root = _parse_file(root, display_path(path), None, reporter, result, done)
     if result.root is None:
         return result
@@ -135,15 +140,36 @@ def load(path: Path, reporter: Reporter) -> LoadResult:
             stack.pop()
             result.modules.append(module)
             continue
-        child = _follow(here, imp, [p for p, _, _ in stack], reporter, result, done)
+        child = _follow(here, imp, project, [p for p, _, _ in stack], reporter, result, done)
         if child is not None:
             stack.append((child[0], child[1], iter(child[1].imports)))
     return result
 
 
+def project_root(spec: Path) -> Path:
+    """The folder a spec's imports must stay inside: the nearest one at or above the spec
+    that holds a `pyproject.toml` (where `[tool.flowgen]` lives), else the spec's own folder.
+
+    An import that leads anywhere else (`/etc/passwd`, `../../x`, a link pointing out) is
+    a diagnostic, and the file is never opened: its text can never reach a CI log.
+    """
+    for folder in spec.parents:
+        try:
+            if (folder / "pyproject.toml").is_file():
+                return folder
+        except OSError:
+            continue
+    return spec.parent
+
+
+def _why(err: Exception) -> str:
+    return (err.strerror if isinstance(err, OSError) else None) or "a loop of symbolic links"
+
+
 def _follow(
     here: Path,
     imp: ast.ImportDecl,
+    project: Path,
     loading: list[Path],
     reporter: Reporter,
     result: LoadResult,
@@ -152,9 +178,18 @@ def _follow(
     """The module `imp` brings in, if it is new and parses; report cycles and missing files."""
     try:
         target = (here.parent / imp.path).resolve()
-        is_file = target.is_file()
-    except OSError as err:  # a name too long for the file system, a loop of links
-        reporter.add("unreadable-file", f'cannot import "{imp.path}": {err.strerror or err}', imp.path_span)
+        inside = target == project or project in target.parents
+        is_file = inside and target.is_file()
+    except (OSError, RuntimeError, ValueError) as err:  # a name too long, a loop of links, a NUL
+        reporter.add("unreadable-file", f'cannot import "{imp.path}": {_why(err)}', imp.path_span)
+        return None
+    if not inside:
+        reporter.add(
+            "import-outside-project",
+            f'cannot import "{imp.path}": it is outside the project folder {display_path(project)}',
+            imp.path_span,
+            "imports stay inside the folder of the nearest pyproject.toml (else the spec's own folder)",
+        )
         return None
     if target in loading:
         chain = " -> ".join(display_path(p) for p in loading[loading.index(target) :] + [target])
