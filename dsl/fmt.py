@@ -192,7 +192,8 @@ def _qualified(q: ast.QualifiedName) -> str:
 class _Formatter:
     def __init__(self, module: ast.Module, text: str) -> None:
         self.p = _Printer(
-            source_lines=source_lines(text), comments=sorted(module.comments, key=lambda c: (c.span.line, c.span.column))
+            source_lines=source_lines(text),
+            comments=sorted(module.comments, key=lambda c: (c.span.line, c.span.column)),
         )
         self.module = module
 

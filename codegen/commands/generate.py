@@ -101,7 +101,7 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
                 plans.append(unchanged)
                 continue
             files = [replace(f, target=name) for name in targets for f in registry[name].build(flow, flow_options)]
-            plans.append(writer.plan(flow.name, out, files, ran=targets, stamp=stamp))
+            plans.append(writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path))
     except (writer.UnsafePathError, TargetError) as err:
         return fail(str(err), EXIT_FAILED)
     return _report_check(plans) if check else _write(plans)
@@ -134,21 +134,26 @@ def _write(plans: list[writer.WritePlan]) -> int:
 
     try:
         writer.apply_all(plans)  # every flow or none
-    except OSError as err:
+    except (OSError, writer.UnsafePathError) as err:
         return fail(f"cannot write to {plans[0].out_dir}: {err}", EXIT_FAILED)
     counts: dict[str, int] = {}
     for p in plans:
         stamp.record(p)
+        refused = {c.path for c in p.refused}
         for change in p.changes:
+            if change.path in refused:
+                continue
             counts[change.action] = counts.get(change.action, 0) + 1
             if change.action in ("create", "update", "delete", "merge"):
                 print(
                     f"{change.action:>7} {p.out_dir / change.path}" + (f"  ({change.detail})" if change.detail else "")
                 )
         _print_notices(p, "warning")
+        for change in p.refused:
+            print(f"conflict: {p.out_dir / change.path}: {change.detail}", file=sys.stderr)
     summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
     print(f"done: {summary or 'nothing to do'}")
-    return EXIT_OK
+    return EXIT_FAILED if any(p.refused for p in plans) else EXIT_OK
 
 
 def _print_notices(p: writer.WritePlan, label: str) -> None:
