@@ -36,6 +36,12 @@ _ALL = (
     Code("FLOW020", "import-not-found", E, "An imported file does not exist."),
     Code("FLOW021", "import-cycle", E, "Files import each other in a cycle."),
     Code("FLOW022", "import-outside-project", E, "An import leads outside the project folder."),
+    Code(
+        "FLOW023",
+        "output-collision",
+        E,
+        "Two specs would generate the same output file (one flow name twice, or names that differ only in case).",
+    ),
     Code("FLOW030", "dangling-doc-comment", W, "A `///` doc comment is not directly above anything it can document."),
     # names
     Code("FLOW101", "undefined-name", E, "A name is used but never declared."),

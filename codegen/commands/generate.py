@@ -14,6 +14,8 @@ from flowgen_design.codegen.specfiles import InputError, ProjectConfig, find_spe
 
 if TYPE_CHECKING:
     from flowgen_design.codegen import writer
+    from flowgen_design.dsl.compiler import CheckResult
+    from flowgen_design.dsl.diagnostics import Diagnostic
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +91,7 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
     options = GenerateOptions(out_dir=out, targets=tuple(targets), check=check)
     registry = all_targets()
     plans = []
+    planned = []
     try:
         for r in results:
             if r.path.resolve() in imported or r.flow is None:
@@ -99,12 +102,46 @@ def _generate(specs: list[Path], out: Path, targets: list[str], check: bool, con
             unchanged = unchanged_plan(out, flow.name, stamp)
             if unchanged is not None:
                 plans.append(unchanged)
-                continue
-            files = [replace(f, target=name) for name in targets for f in registry[name].build(flow, flow_options)]
-            plans.append(writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path))
+            else:
+                files = [replace(f, target=name) for name in targets for f in registry[name].build(flow, flow_options)]
+                plans.append(writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path))
+            planned.append((r, plans[-1]))
     except (writer.UnsafePathError, TargetError) as err:
         return fail(str(err), EXIT_FAILED)
+    collisions = _collisions(planned)
+    if collisions:
+        print(render_text(collisions, {k: v for r in results for k, v in r.sources.items()}), end="", file=sys.stderr)
+        print("flowgen: nothing generated: two specs would write the same files", file=sys.stderr)
+        return EXIT_FAILED
     return _report_check(plans) if check else _write(plans)
+
+
+def _collisions(planned: list[tuple[CheckResult, writer.WritePlan]]) -> list[Diagnostic]:
+    """Specs whose outputs land on the same file (or on names a case-insensitive file system
+    takes for one): each run would overwrite the other's. Identical shared files
+    (`python/pyproject.toml`) are fine; a manifest never is."""
+    from flowgen_design.codegen import writer
+    from flowgen_design.dsl.diagnostics import make
+
+    found: list[Diagnostic] = []
+    seen: dict[str, tuple[CheckResult, str, str]] = {}
+    for r, p in planned:
+        entries = {**p.manifest, str(writer.manifest_relpath(p.flow)): f"manifest of {r.path}"}
+        for rel, digest in sorted(entries.items()):
+            first = seen.setdefault(rel.casefold(), (r, rel, digest))
+            if first[0] is r or (first[1:] == (rel, digest) and digest != writer.USER_OWNED):
+                continue
+            assert r.flow is not None and first[0].flow is not None
+            found.append(
+                make(
+                    "output-collision",
+                    f"flow `{r.flow.name}` and flow `{first[0].flow.name}` ({first[0].flow.span.file}) would both write `{rel}`",
+                    r.flow.span,
+                    "give one of the flows another name, or generate them into different --out folders",
+                )
+            )
+            break
+    return found
 
 
 def _project_path(spec: Path, shown: str, root: Path) -> str:
