@@ -417,10 +417,14 @@ def _remove_empty_folders(folder: Path, root: Path) -> None:
 def _stage(out_dir: Path, rel: PurePosixPath, content: str) -> Path:
     dest = safe_destination(out_dir, rel)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".flowgen-tmp", dir=dest.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(content)
-    os.chmod(tmp, _mode_for(dest))
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=dest.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(content)
+        os.chmod(tmp, _mode_for(dest))
+    except BaseException:  # a full disk: the half-written temporary goes too
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return Path(tmp)
 
 

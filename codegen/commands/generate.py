@@ -55,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
     chosen = _choose_targets(args.target or list(config.targets), list(targets))
     if isinstance(chosen, str):
         return fail(chosen)
+    try:
+        Path(out).resolve()
+    except (OSError, RuntimeError) as err:  # RuntimeError: how Python 3.11 reports a loop of links
+        why = err.strerror if isinstance(err, OSError) and err.strerror else "a loop of symbolic links"
+        return fail(f"cannot use the output folder {out}: {why}")
     return _generate(specs, Path(out), chosen, args.check, config)
 
 
