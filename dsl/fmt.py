@@ -28,6 +28,9 @@ class _Line:
     start: Pos | None
     end: Pos | None
     trailing: str = ""
+    detached: bool = False
+    """A trailing `///` that had to go on a line of its own: a blank line must follow it, or
+    it would document whatever comes next (after code, it documented nothing)."""
 
 
 @dataclass
@@ -76,17 +79,21 @@ class _Printer:
             if line.end[0] < c.span.line:
                 break
         if best is None or best.trailing:
-            self.lines.append(_Line(c.text.rstrip(), self.indent, pos, pos))
+            self.lines.append(_Line(c.text.rstrip(), self.indent, pos, pos, detached=c.text.startswith("///")))
         else:
             best.trailing = c.text.rstrip()
 
     def emit(self, text: str, start: Span, end: Span, keep_gap: bool = True) -> None:
         begin = (start.line, start.column)
         self.flush_before(begin)
-        if keep_gap and self._last_end_line and start.line > self._last_end_line + 1:
+        if keep_gap and self._last_end_line and start.line > self._last_end_line + 1 or keep_gap and self.after_detached():
             self.blank()
         self.lines.append(_Line(text, self.indent, begin, (end.end_line, end.end_column)))
         self._last_end_line = max(self._last_end_line, end.end_line)
+
+    def after_detached(self) -> bool:
+        last = self.lines[-1] if self.lines else None
+        return last is not None and last.detached
 
     def render(self) -> str:
         out: list[str] = []
@@ -222,6 +229,7 @@ class _Formatter:
             and last.start is not None
             and last.text.startswith("//")
             and last.start[0] == start.line - 1
+            and not last.detached
         )
         if not attached:
             self.p.blank()
