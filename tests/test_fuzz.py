@@ -153,6 +153,8 @@ def meaning(value: Any) -> Any:
     """
     if isinstance(value, Span):
         return "<span>"
+    if isinstance(value, ast.HandlerBody) and not value.options:
+        return None  # `handles X {}` is written `handles X`: the same handler
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return (type(value).__name__, {f.name: meaning(getattr(value, f.name)) for f in dataclasses.fields(value)})
     fields = getattr(type(value), "model_fields", None)
