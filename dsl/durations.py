@@ -30,7 +30,8 @@ def backoff_delay_ms(strategy: str, initial_ms: int, max_ms: int, retry: int) ->
     """
     if strategy == "fixed":
         return initial_ms
-    return min(initial_ms * 2 ** min(max(retry - 1, 0), 64), max_ms)
+    delay: int = initial_ms * 2 ** min(max(retry - 1, 0), 64)
+    return min(delay, max_ms)
 
 
 def backoff_total_ms(strategy: str, initial_ms: int, max_ms: int, retries: int) -> int:

@@ -86,7 +86,13 @@ class _Printer:
     def emit(self, text: str, start: Span, end: Span, keep_gap: bool = True) -> None:
         begin = (start.line, start.column)
         self.flush_before(begin)
-        if keep_gap and self._last_end_line and start.line > self._last_end_line + 1 or keep_gap and self.after_detached():
+        if (
+            keep_gap
+            and self._last_end_line
+            and start.line > self._last_end_line + 1
+            or keep_gap
+            and self.after_detached()
+        ):
             self.blank()
         self.lines.append(_Line(text, self.indent, begin, (end.end_line, end.end_column)))
         self._last_end_line = max(self._last_end_line, end.end_line)

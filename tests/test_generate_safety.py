@@ -95,7 +95,9 @@ def test_a_spec_file_name_cannot_put_code_in_a_generated_header(flowgen: Runner,
     (tmp_path / name).write_text(small("shop"))
     result = flowgen("generate", name, "--out", "out", cwd=tmp_path)
     if "dot" in result.stderr and result.returncode:  # no Graphviz here: the other targets suffice
-        result = flowgen("generate", name, "--out", "out", "-t", "python", "-t", "asyncapi", "-t", "cloudformation", cwd=tmp_path)
+        result = flowgen(
+            "generate", name, "--out", "out", "-t", "python", "-t", "asyncapi", "-t", "cloudformation", cwd=tmp_path
+        )
     assert result.returncode == 0, result.stderr
     models = tmp_path / "out/python/shop/models.py"
     header = models.read_text().splitlines()[:3]

@@ -204,7 +204,9 @@ def test_the_content_security_policy_blocks_what_escaping_might_miss(
     hostile = tmp_path / "hostile.html"
     hostile.write_text(
         html.replace(
-            "<body>", '<body><script>document.title = "ran"</script><img src="neighbour.png"><p style="color:red">x</p>', 1
+            "<body>",
+            '<body><script>document.title = "ran"</script><img src="neighbour.png"><p style="color:red">x</p>',
+            1,
         )
     )
     visit = browser.open(hostile.as_uri())

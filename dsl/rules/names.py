@@ -155,7 +155,10 @@ _TEMP_NAME_OVERHEAD = len(".") + len(".XXXXXXXX") + len(".flowgen-tmp")
 
 def _output_file_names(flow: Flow) -> list[tuple[str, str, Span, str]]:
     """(what, name, span, file name) for every file or folder name a name of the spec becomes."""
-    names = [("flow", flow.name, flow.span, f"{flow.name}.asyncapi.yaml"), ("flow", flow.name, flow.span, f"{flow.name}.html")]
+    names = [
+        ("flow", flow.name, flow.span, f"{flow.name}.asyncapi.yaml"),
+        ("flow", flow.name, flow.span, f"{flow.name}.html"),
+    ]
     names.append(("flow", flow.name, flow.span, snake_case(flow.name)))
     names += [("service", s.name, s.span, f"{snake_case(s.name)}.py") for s in flow.services]
     names += [("saga", s.name, s.span, f"saga-{snake_case(s.name).replace('_', '-')}.dot") for s in flow.sagas]
