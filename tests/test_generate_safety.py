@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,14 @@ def test_output_to_a_full_device_is_an_error_and_leaves_no_temporary(flowgen: Ru
         assert [p.name for p in out.rglob("*") if p.is_file()] == ["filler"]
     finally:
         subprocess.run(["umount", str(out)], check=False)
+
+
+def test_the_readme_promises_name_tests_that_exist() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    promises = readme.split("## Promises, and the tests that hold them", 1)[1].split("\n## ", 1)[0]
+    for promise in ("Never loses your code", "Stays inside the output folder", "Never a traceback"):
+        assert f"**{promise}" in promises
+    named = set(re.findall(r"`(tests/test_\w+\.py)`", promises))
+    assert len(named) >= 10
+    for test in named:
+        assert (Path(__file__).resolve().parent.parent / test).is_file(), test
