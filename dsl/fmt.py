@@ -60,7 +60,7 @@ class _Printer:
             if self._is_trailing(c):
                 self._attach_trailing(c)
                 continue
-            if self._last_end_line and c.span.line > self._last_end_line + 1:
+            if self._last_end_line and c.span.line > self._last_end_line + 1 or self.after_detached():
                 self.blank()
             self.lines.append(
                 _Line(c.text.rstrip(), self.indent, (c.span.line, c.span.column), (c.span.line, c.span.end_column))

@@ -234,6 +234,10 @@ def check_everything(text: str, tmp: Path) -> None:
 @given(text=grammar_specs())
 @example(text="flow a version 1.0.0\ntype T { x: decimal (min 10000000000000000.5) }\n")
 @example(text="flow a version 1.0.0\n// a\rb\nevent E { ; }\n")
+@example(text="flow Order version 1.0.0 type Order { } /// doc\n defaults { } ")
+@example(text="flow Order /// doc\n version 1.0.0 /// doc\n type Order { } ")
+@example(text='flow Order version 1.0.0 import /// doc\n "a.flow" /// doc\n /// doc\n type Order { } ')
+@example(text="flow Order version 1.0.0 service Order { handles Order { } } ")
 def test_grammar_specs(text: str, tmp_path: Path) -> None:
     check_everything(text, tmp_path)
 
