@@ -143,7 +143,7 @@ def check_target_names(ctx: RuleContext) -> None:
 
 
 # Module names the generated package itself uses in the folders that hold one module per service.
-GENERATED_MODULES = frozenset({"runtime", "models"})
+GENERATED_MODULES = frozenset({"runtime"})
 # Names Windows gives to devices, with or without an extension: such a file cannot be created there.
 WINDOWS_DEVICES = frozenset(
     {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
