@@ -142,3 +142,25 @@ def test_the_readme_promises_name_tests_that_exist() -> None:
     assert len(named) >= 10
     for test in named:
         assert (Path(__file__).resolve().parent.parent / test).is_file(), test
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [["check", "specs"], ["fmt", "--check", "specs"], ["trace", "specs/checkout.flow", "Orders"]],
+    ids=lambda a: a[0],
+)
+def test_output_to_a_full_device_is_one_line_not_a_traceback(args: list[str]) -> None:
+    root = Path(__file__).resolve().parent.parent
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "flowgen_design", *args],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == "flowgen: error: cannot write the output: No space left on device"
