@@ -164,3 +164,36 @@ def test_output_to_a_full_device_is_one_line_not_a_traceback(args: list[str]) ->
         )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip() == "flowgen: error: cannot write the output: No space left on device"
+
+
+def test_an_edit_saved_during_generate_survives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reproducer: the spec gains a handler (so the user's module gets a merge), and the
+    user saves that module while `generate` is writing. Their save wins, every time."""
+    from flowgen_design.cli import main
+    from flowgen_design.codegen import writer
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FLOWGEN_CACHE_DIR", str(tmp_path / "cache"))
+    spec = tmp_path / "checkout.flow"
+    spec.write_text(SKETCH.read_text())
+    assert main(["generate", "checkout.flow", "--out", "out", *PYTHON]) == 0
+    mine = tmp_path / "out/python/checkout/services/orders.py"
+    text = SKETCH.read_text()
+    spec.write_text(text.replace("service Orders {", "service Orders {\n  on OrderConfirmed -> audit", 1))
+    saved = mine.read_text() + "\n# saved while generate ran\n"
+    real_stage = writer._stage
+
+    def stage_and_save(out_dir: Path, rel: object, content: str) -> Path:
+        if not mine.read_text().endswith("ran\n"):
+            mine.write_text(saved)
+        return real_stage(out_dir, rel, content)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer, "_stage", stage_and_save)
+    assert main(["generate", "checkout.flow", "--out", "out", *PYTHON]) == 1
+    assert mine.read_text() == saved
+    assert "services/orders.py: changed on disk while flowgen was running" in capsys.readouterr().err
+    monkeypatch.setattr(writer, "_stage", real_stage)
+    assert main(["generate", "checkout.flow", "--out", "out", *PYTHON]) == 0
+    assert "def audit" in mine.read_text() and "# saved while generate ran" in mine.read_text()
