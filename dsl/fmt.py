@@ -37,10 +37,24 @@ class _Line:
 class _Printer:
     source_lines: list[str]
     comments: list[ast.Comment]
+    documented: set[int] = field(default_factory=set)
+    """The lines on which a node that carries a doc comment starts."""
     lines: list[_Line | None] = field(default_factory=list)
     indent: int = 0
     _next_comment: int = 0
     _last_end_line: int = 0
+
+    def _dangling(self, c: ast.Comment) -> bool:
+        """An own-line `///` that ends a block documenting nothing: it must stay that way, so
+        a blank line follows it wherever the layout puts it (inside a type that spans lines,
+        say, it would otherwise land right above the next field)."""
+        if not c.text.startswith("///"):
+            return False
+        below = c.span.line + 1
+        continues = any(
+            o.span.line == below and o.text.startswith("///") and not self._is_trailing(o) for o in self.comments
+        )
+        return not continues and below not in self.documented
 
     def blank(self) -> None:
         if self.lines and self.lines[-1] is not None:
@@ -63,7 +77,13 @@ class _Printer:
             if self._last_end_line and c.span.line > self._last_end_line + 1 or self.after_detached():
                 self.blank()
             self.lines.append(
-                _Line(c.text.rstrip(), self.indent, (c.span.line, c.span.column), (c.span.line, c.span.end_column))
+                _Line(
+                    c.text.rstrip(),
+                    self.indent,
+                    (c.span.line, c.span.column),
+                    (c.span.line, c.span.end_column),
+                    detached=self._dangling(c),
+                )
             )
             self._last_end_line = c.span.line
 
@@ -79,6 +99,8 @@ class _Printer:
             if line.end[0] < c.span.line:
                 break
         if best is None or best.trailing:
+            if self.after_detached():
+                self.blank()
             self.lines.append(_Line(c.text.rstrip(), self.indent, pos, pos, detached=c.text.startswith("///")))
         else:
             best.trailing = c.text.rstrip()
@@ -207,6 +229,7 @@ class _Formatter:
         self.p = _Printer(
             source_lines=source_lines(text),
             comments=sorted(module.comments, key=lambda c: (c.span.line, c.span.column)),
+            documented=_documented_lines(module),
         )
         self.module = module
 
@@ -320,6 +343,14 @@ class _Formatter:
             self._block(f"saga {d.name.text}", d.span, d.name.span, d.members, d.end)
         else:
             self._block(f"external {d.name.text}", d.span, d.name.span, d.members, d.end)
+
+
+def _documented_lines(module: ast.Module) -> set[int]:
+    nodes: list[ast.Node] = [module.header, *module.declarations]
+    for d in module.declarations:
+        nodes.extend(getattr(d, "fields", ()))
+        nodes.extend(getattr(d, "members", ()))
+    return {n.span.line for n in nodes if getattr(n, "doc", None) is not None}
 
 
 def format_module(module: ast.Module, text: str) -> str:

@@ -240,6 +240,8 @@ def check_everything(text: str, tmp: Path) -> None:
 @example(text="flow Order /// doc\n version 1.0.0 /// doc\n type Order { } ")
 @example(text='flow Order version 1.0.0 import /// doc\n "a.flow" /// doc\n /// doc\n type Order { } ')
 @example(text="flow Order version 1.0.0 service Order { handles Order { } } ")
+@example(text="flow Order version 1.0.0 type Order { Order : list < Order \n /// doc\n > ? Order : Order ? } ")
+@example(text="flow Order version 1.0.0 type Order { Order : list \n < list /// doc\n < Order > > ? // note\n } ")
 def test_grammar_specs(text: str, tmp_path: Path) -> None:
     check_everything(text, tmp_path)
 
