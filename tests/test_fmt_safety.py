@@ -139,3 +139,21 @@ def test_fmt_on_a_real_full_tmpfs(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert sorted(p.name for p in mount.iterdir()) == ["a.flow", "filler"]
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a read-only tmpfs needs root")
+def test_fmt_in_a_really_read_only_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Root ignores permission bits, so the folder is a read-only file system."""
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("tmpfs cannot be mounted here")
+    try:
+        spec = _good(mount)
+        before = spec.read_text()
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        assert main(["fmt", str(spec)]) == 1
+        assert "Read-only file system" in capsys.readouterr().err
+        assert spec.read_text() == before
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
