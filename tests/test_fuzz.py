@@ -1,11 +1,12 @@
 """The fuzz harness (issue 11): hostile and random specs through `check` and `fmt`.
 
-Two sources of input:
+Three sources of input:
 - the grammar (`hypothesis.extra.lark.from_lark`), with terminals drawn from pools
   that hold the awkward values: numbers past 64 bits, decimals with many digits,
   strings with escapes, comments holding `\\r`, form feeds, `\\x85`, U+2028;
 - mutation of every spec in `specs/` and `tests/` and every case file: slices
-  deleted, duplicated or moved, odd characters and tokens inserted, digits blown up.
+  deleted, duplicated or moved, odd characters and tokens inserted, digits blown up;
+- soup: a header followed by any tokens and characters.
 
 Properties, for every input:
 - `check` raises nothing and finishes within a time bound;
@@ -250,6 +251,15 @@ def test_grammar_specs(text: str, tmp_path: Path) -> None:
 @given(text=mutated_specs())
 def test_mutated_specs(text: str, tmp_path: Path) -> None:
     check_everything(text, tmp_path)
+
+
+CHARACTERS = st.sampled_from(list('{}()<>-|,:?."/\\ \n=;*#') + ODD) | st.characters(codec="utf-8")
+
+
+@FUZZ
+@given(text=st.builds("".join, st.lists(st.sampled_from(TOKENS) | CHARACTERS, max_size=60)))
+def test_token_soup(text: str, tmp_path: Path) -> None:
+    check_everything("flow a version 1.0.0\n" + text, tmp_path)
 
 
 def test_the_corpus_holds_every_spec_and_case() -> None:
