@@ -392,10 +392,15 @@ def _changed_since_planned(p: WritePlan, rel: PurePosixPath, dest: Path, ours: s
 
 
 def _delete_stale(plans: Sequence[WritePlan]) -> None:
-    """Deletions, before any manifest is replaced: a kill here leaves a manifest that still lists them."""
+    """Deletions, before any manifest is replaced: a kill here leaves a manifest that still lists them.
+
+    Nothing that any plan of this run owns is deleted (two specs that swapped flow names
+    would otherwise delete each other's new files).
+    """
+    owned = {(p.out_dir.resolve(), rel) for p in plans for rel in [*p.manifest, str(manifest_relpath(p.flow))]}
     for p in plans:
         for change in p.changes:
-            if change.action != "delete":
+            if change.action != "delete" or (p.out_dir.resolve(), str(change.path)) in owned:
                 continue
             dest = safe_destination(p.out_dir, change.path)
             if link_below(p.out_dir, change.path) is not None or _changed_since_planned(p, change.path, dest):

@@ -369,3 +369,21 @@ def test_an_output_folder_that_is_a_loop_of_links_is_refused(tmp_path: Path) -> 
     out.symlink_to(out)
     with pytest.raises(writer.UnsafePathError, match="cannot write"):
         writer.plan("f", out, [gen("a.py", "a\n")])
+
+
+def test_two_specs_that_swap_flow_names_keep_each_others_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    writer.apply_all(
+        [
+            writer.plan("a", out, [gen("a/x.py", "from spec 1\n")], spec="one.flow"),
+            writer.plan("b", out, [gen("b/x.py", "from spec 2\n")], spec="two.flow"),
+        ]
+    )
+    swapped = [
+        writer.plan("b", out, [gen("b/x.py", "from spec 1\n")], spec="one.flow"),
+        writer.plan("a", out, [gen("a/x.py", "from spec 2\n")], spec="two.flow"),
+    ]
+    writer.apply_all(swapped)
+    assert (out / "a/x.py").read_text() == "from spec 2\n" and (out / "b/x.py").read_text() == "from spec 1\n"
+    assert sorted(p.name for p in (out / ".flowgen").iterdir()) == ["a.json", "b.json"]
+    assert [p.refused for p in swapped] == [[], []]
