@@ -9,17 +9,30 @@ changes. Entries are written atomically, and each kind keeps its most recently
 used entries up to a limit. Any problem with the cache means computing afresh:
 the cache can make flowgen faster, never wrong or failing. Outputs still go
 through the writer: this holds intermediate results only.
+
+A cache folder may be shared (a CI cache step restores it from somewhere), so no
+entry is trusted as it is. Each one carries the digest of its key and content,
+so a damaged, truncated or moved entry is a miss; and each is checked for what it
+claims to be before it is used: black's output must parse to the same syntax tree,
+with the same comments, as the source it was asked to format (black's own safety
+check), so an entry cannot add code; a drawing must be a PNG, or an SVG with
+nothing that runs or loads. Nothing from the cache is ever executed or unpickled.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
+import io
 import os
+import re
 import shutil
 import tempfile
+import tokenize
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 from flowgen_design.dsl.cache import cache_dir
 
@@ -32,7 +45,7 @@ def cached_drawing(source: str, fmt: str, draw: Callable[[], bytes]) -> bytes:
     tool = file_identity(shutil.which("dot"))
     if tool is None:  # no `dot`: let `draw` report it
         return draw()
-    return _cached("drawings", f"{tool}\0{fmt}", source, draw, DRAWINGS_KEPT)
+    return _cached("drawings", f"{tool}\0{fmt}", source, draw, DRAWINGS_KEPT, lambda data: _is_drawing(data, fmt))
 
 
 def cached_black(source: str, mode: str, format_: Callable[[], str]) -> str:
@@ -45,9 +58,50 @@ def cached_black(source: str, mode: str, format_: Callable[[], str]) -> str:
     tool = file_identity(spec.origin if spec else None)
     if tool is None:
         return format_()
-    return _cached("black", f"{tool}\0{mode}", source, lambda: format_().encode("utf-8"), FORMATTED_KEPT).decode(
-        "utf-8"
-    )
+    return _cached(
+        "black",
+        f"{tool}\0{mode}",
+        source,
+        lambda: format_().encode("utf-8"),
+        FORMATTED_KEPT,
+        lambda data: _same_program(source, data),
+    ).decode("utf-8")
+
+
+def _same_program(source: str, data: bytes) -> bool:
+    """`data` is `source` reformatted: the same syntax tree and the same comments (a comment
+    can matter: a `# coding:` line changes how Python reads the file)."""
+    try:
+        formatted = data.decode("utf-8")
+        same_tree = ast.dump(ast.parse(source)) == ast.dump(ast.parse(formatted))
+        return same_tree and _comments(source) == _comments(formatted)
+    except (SyntaxError, ValueError, UnicodeDecodeError, tokenize.TokenError):
+        return False
+
+
+def _comments(text: str) -> list[str]:
+    tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+    return [t.string.lstrip("#").strip() for t in tokens if t.type == tokenize.COMMENT]
+
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_ACTIVE_SVG = re.compile(rb"(?i)<\s*(?:script|foreignobject|iframe|object|embed)|\son[a-z]+\s*=|<!entity")
+
+
+def _is_drawing(data: bytes, fmt: str) -> bool:
+    """A PNG, or an SVG (what the review page inlines) without anything that runs, loads or expands."""
+    if fmt == "png":
+        return data.startswith(_PNG_MAGIC)
+    if fmt != "svg":
+        return True
+    if _ACTIVE_SVG.search(data):
+        return False
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError:
+        return False
+    links = (v for e in root.iter() for k, v in e.attrib.items() if k.endswith("href"))
+    return root.tag.endswith("svg") and all(link.startswith("#") for link in links)
 
 
 def file_identity(path: str | None) -> str | None:
@@ -64,20 +118,44 @@ def file_identity(path: str | None) -> str | None:
 _pruned: set[str] = set()
 
 
-def _cached(kind: str, tool: str, text: str, compute: Callable[[], bytes], kept: int) -> bytes:
+_ENTRY_MAGIC = b"flowgen-cache-1 "
+
+
+def _seal(key: str, data: bytes) -> bytes:
+    """An entry: a magic line with the digest of its key and content, then the content."""
+    return _ENTRY_MAGIC + hashlib.sha256(key.encode("ascii") + b"\0" + data).hexdigest().encode("ascii") + b"\n" + data
+
+
+def _unseal(key: str, entry: bytes) -> bytes | None:
+    """The content of a sealed entry for `key`, or None when it is damaged or belongs to another key."""
+    head, newline, data = entry.partition(b"\n")
+    if not newline or head != _seal(key, data).partition(b"\n")[0]:
+        return None
+    return data
+
+
+def _cached(
+    kind: str,
+    tool: str,
+    text: str,
+    compute: Callable[[], bytes],
+    kept: int,
+    verify: Callable[[bytes], bool],
+) -> bytes:
     folder = cache_dir(kind)
     if folder is None:
         return compute()
     digest = hashlib.sha256(tool.encode("utf-8") + b"\0\0" + text.encode("utf-8")).hexdigest()
     entry = folder / digest[:2] / digest[2:]
     try:
-        data = entry.read_bytes()
-        os.utime(entry)
-        return data
+        data = _unseal(digest, entry.read_bytes())
+        if data is not None and verify(data):
+            os.utime(entry)
+            return data
     except OSError:
         pass
     data = compute()
-    store(entry, data)
+    store(entry, _seal(digest, data))
     if kind not in _pruned:  # once per process, after its first new entry
         _pruned.add(kind)
         _prune(folder, kept)

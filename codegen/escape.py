@@ -20,6 +20,17 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _MERMAID_SAFE = re.compile(r"[A-Za-z0-9 _.,:/()'*+=?!-]")
 
 
+def printable(text: str) -> str:
+    """`text` on one line of any language's comment: every character that is not printable
+    (a newline, `\r`, a form feed, `\x85`, U+2028, ...) as a Python-style escape (`\n`,
+    `\x85`, `\u2028`), and backslashes doubled so an escape cannot be faked.
+
+    For text from outside the spec's grammar, such as its file name: a name with a
+    newline would otherwise end a `#` comment and put code in a generated module.
+    """
+    return "".join(c if c.isprintable() and c != "\\" else repr(c)[1:-1] for c in text)
+
+
 def lines_of(text: str) -> list[str]:
     """A text's lines, whatever line endings it uses, with control characters
     (which XML cannot carry at all) shown as U+FFFD."""

@@ -98,6 +98,8 @@ def _file_digest(out_dir: Path, rel: str) -> str | None:
     try:
         path = PurePosixPath(rel)
         writer.check_relative(path)  # only read, never written: no need to resolve symlinks
+        if writer.link_below(out_dir, path) is not None:  # the writer never writes through a link
+            return None
         return hashlib.sha256(out_dir.joinpath(*path.parts).read_bytes()).hexdigest()
     except (OSError, writer.UnsafePathError):
         return None
@@ -129,6 +131,8 @@ def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | N
     if not isinstance(recorded, dict) or recorded.get("inputs") != stamp or not isinstance(recorded.get("files"), dict):
         return None
     if any(_file_digest(out_dir, rel) != digest for rel, digest in sorted(recorded["files"].items())):
+        return None
+    if writer.leftover_temps(out_dir, [PurePosixPath(rel) for rel in recorded["files"]], flow):
         return None
     manifest, owners = writer.read_manifest(out_dir, flow)
     result = writer.WritePlan(flow=flow, out_dir=out_dir, manifest=manifest, owners=owners, stamp=stamp)

@@ -4,14 +4,23 @@ Guarantees, in order of importance:
 - user-owned files are never overwritten: created once, then only extended by
   their target's merge function, and only when that merge is purely additive;
 - nothing is written outside the output folder (no absolute paths, no `..`,
-  no symlink that leads out);
+  no symlink that leads out), and nothing is written through a symbolic link
+  below it at all: a generated path that is a link (to a user's file, say) is a
+  conflict, left as it is;
+- a file that changed on disk after this run read it (an edit saved while
+  `generate` ran) is never replaced or deleted: the run leaves it and says so;
 - all-or-nothing: every new content is first written to a temporary file next
   to its destination, and only when all of them are written are they moved
   into place (`os.replace`, atomic per file);
 - files whose content is unchanged are not touched, so their mtimes stay;
 - generated files that the spec no longer produces are removed, unless someone
-  edited them since (a per-flow manifest remembers what flowgen wrote, and which
-  target wrote it, so `--target python` never removes the other targets' files);
+  edited them since (a per-flow manifest remembers what flowgen wrote, which
+  target wrote it, so `--target python` never removes the other targets' files,
+  and which spec it came from, so renaming a flow removes the old name's files);
+  they are removed before the manifest is replaced, so a run killed in between
+  leaves a manifest that still lists them and the next run finishes the job;
+- temporary files of a killed run are removed by the next one (and `--check`
+  lists them);
 - a run that changes nothing is cheap: after a clean run `codegen.stamp` records
   what went in and a digest of every file left behind, and a later run with the
   same inputs and the same files builds nothing at all;
@@ -63,6 +72,13 @@ class WritePlan:
     """This run's inputs stamp (`codegen.stamp`), or None when the next run must not be skipped."""
     user_digests: dict[str, str] = field(default_factory=dict)
     """Digests of the user-owned files as this run leaves them."""
+    spec: str | None = None
+    """The spec the flow comes from (its path in the project), recorded in the manifest."""
+    seen: dict[PurePosixPath, str | None] = field(default_factory=dict)
+    """The digest of each file this plan will replace or delete, as the plan read it (None:
+    absent). `apply` re-reads it just before; a file changed since is left alone."""
+    refused: list[Change] = field(default_factory=list)
+    """What `apply` left alone because it changed on disk after the plan read it."""
 
     @property
     def stale(self) -> list[Change]:
@@ -79,6 +95,9 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+TEMP_SUFFIX = ".flowgen-tmp"
+
+
 def check_relative(rel: PurePosixPath) -> None:
     """Refuse a path that is not plainly relative and downward (`..`, absolute, empty, odd characters)."""
     text = str(rel)
@@ -93,11 +112,30 @@ def safe_destination(out_dir: Path, rel: PurePosixPath) -> Path:
     or the file itself) that points outside is refused too.
     """
     check_relative(rel)
-    root = out_dir.resolve()
-    dest = (root / Path(*rel.parts)).resolve()
+    try:
+        root = out_dir.resolve()
+        dest = (root / Path(*rel.parts)).resolve()
+    except (OSError, RuntimeError) as err:  # RuntimeError: Python 3.11's report of a loop of links
+        why = err.strerror if isinstance(err, OSError) and err.strerror else "a loop of symbolic links"
+        raise UnsafePathError(f"cannot write {rel!s} in {out_dir}: {why}") from None
     if dest != root and root not in dest.parents:
         raise UnsafePathError(f"refusing to write {rel!s}: it leads outside {out_dir}")
     return dest
+
+
+def link_below(out_dir: Path, rel: PurePosixPath) -> PurePosixPath | None:
+    """The first part of `rel` (a folder or the file itself) that is a symbolic link, if any.
+
+    The output folder itself may be a link (the user chose it); nothing below it may.
+    """
+    here = out_dir
+    for i, part in enumerate(rel.parts):
+        here = here / part
+        if here.is_symlink():
+            return PurePosixPath(*rel.parts[: i + 1])
+        if not here.exists():
+            return None
+    return None
 
 
 def manifest_relpath(flow: str) -> PurePosixPath:
@@ -114,6 +152,15 @@ def _read_manifest_data(out_dir: Path, flow: str) -> dict[str, object]:
 
 def _strings(value: object) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _manifests_of_spec(out_dir: Path, spec: str, flow: str) -> list[str]:
+    """The other flows whose manifest names `spec`: the same spec under an older flow name."""
+    try:
+        names = sorted(p.stem for p in (out_dir / MANIFEST_DIR).glob("*.json"))
+    except OSError:
+        return []
+    return [n for n in names if n != flow and _read_manifest_data(out_dir, n).get("spec") == spec]
 
 
 def read_manifest(out_dir: Path, flow: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -137,6 +184,7 @@ def plan(
     files: list[GeneratedFile],
     ran: Collection[str] | None = None,
     stamp: str | None = None,
+    spec: str | None = None,
 ) -> WritePlan:
     """Decide what writing `files` would do, without touching the disk.
 
@@ -145,7 +193,7 @@ def plan(
     `stamp` is the inputs stamp of this run, recorded unless the run has something
     to tell the user (a conflict, an orphan, a note), which every run must repeat.
     """
-    result = WritePlan(flow=flow, out_dir=out_dir)
+    result = WritePlan(flow=flow, out_dir=out_dir, spec=spec)
     seen: set[PurePosixPath] = set()
     for f in sorted(files, key=lambda f: str(f.path)):
         if f.path in seen:
@@ -154,6 +202,10 @@ def plan(
         if f.target:
             result.owners[str(f.path)] = f.target
         dest = safe_destination(out_dir, f.path)
+        link = link_below(out_dir, f.path)
+        if link is not None:
+            _plan_link(result, f, link)
+            continue
         if dest.is_dir():
             raise UnsafePathError(f"refusing to write {f.path}: a folder of that name is in the way")
         existing = _read(dest) if dest.exists() else None
@@ -161,10 +213,32 @@ def plan(
             _plan_user(result, f, existing, dest.exists())
         else:
             _plan_generated(result, f, existing)
+        if f.path in result.contents:  # what the merge or the update was computed from
+            result.seen[f.path] = _digest(existing) if existing is not None else _digest_of(dest)
     _plan_removals(result, seen, ran)
+    _plan_leftovers(result, seen)
     if stamp is not None and not result.notices:
         result.stamp = stamp
     return result
+
+
+def _digest_of(path: Path) -> str | None:
+    """The digest of a file's exact bytes, None if absent or unreadable."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _plan_link(result: WritePlan, f: GeneratedFile, link: PurePosixPath) -> None:
+    """A path through a symbolic link is never written: writing would replace whatever it points at."""
+    if f.is_user_owned:
+        result.manifest[str(f.path)] = USER_OWNED
+    detail = (
+        f"{link} is a symbolic link: flowgen never writes through one, so this file was not written; "
+        "replace the link with a plain file or folder (or delete it) and run `flowgen generate` again"
+    )
+    result.changes.append(Change(f.path, "conflict", detail))
 
 
 def _plan_generated(result: WritePlan, f: GeneratedFile, existing: str | None) -> None:
@@ -204,6 +278,16 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
 
 def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collection[str] | None) -> None:
     old, old_owners = read_manifest(result.out_dir, result.flow)
+    renamed = _manifests_of_spec(result.out_dir, result.spec, result.flow) if result.spec else []
+    for former in renamed:
+        files, owners = read_manifest(result.out_dir, former)
+        for rel_text, digest in files.items():
+            old.setdefault(rel_text, digest)
+            if rel_text in owners:
+                old_owners.setdefault(rel_text, owners[rel_text])
+        rel = manifest_relpath(former)
+        result.seen[rel] = _digest_of(result.out_dir / rel)
+        result.changes.append(Change(rel, "delete", f"the spec's flow was renamed from `{former}`"))
     for rel_text, digest in sorted(old.items()):
         rel = PurePosixPath(rel_text)
         if rel in produced:
@@ -220,7 +304,8 @@ def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collect
         current = _read(dest)
         if current is None:
             continue
-        if digest != USER_OWNED and _digest(current) == digest:
+        if digest != USER_OWNED and _digest(current) == digest and link_below(result.out_dir, rel) is None:
+            result.seen[rel] = _digest(current)
             result.changes.append(Change(rel, "delete", "no longer produced by the spec"))
             continue
         # Remembered while it exists, so the warning repeats until someone acts on it.
@@ -234,6 +319,31 @@ def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collect
         result.changes.append(Change(rel, "orphan", detail))
 
 
+def _plan_leftovers(result: WritePlan, produced: set[PurePosixPath]) -> None:
+    """Temporary files that a killed run left next to this flow's files: deleted by this run."""
+    for rel in leftover_temps(result.out_dir, [*produced, *map(PurePosixPath, result.manifest)], result.flow):
+        result.seen[rel] = _digest_of(result.out_dir / rel)
+        result.changes.append(Change(rel, "delete", "temporary file left by an interrupted run"))
+
+
+def leftover_temps(out_dir: Path, owned: Collection[PurePosixPath], flow: str) -> list[PurePosixPath]:
+    """The `.NAME.XXXXXXXX.flowgen-tmp` files next to the files `owned` (and the manifest)
+    whose NAME is one of them: what `_stage` leaves behind when a run is killed."""
+    wanted = {*owned, manifest_relpath(flow)}
+    found: list[PurePosixPath] = []
+    for folder in sorted({rel.parent for rel in wanted}):
+        try:
+            names = sorted(os.listdir(out_dir.joinpath(*folder.parts)))
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(".") and name.endswith(TEMP_SUFFIX):
+                target = name[1 : -len(TEMP_SUFFIX)].rpartition(".")[0]
+                if folder / target in wanted:
+                    found.append(folder / name)
+    return found
+
+
 def apply(p: WritePlan) -> None:
     """Write the plan: temporary files first, then move every one into place."""
     apply_all([p])
@@ -243,26 +353,60 @@ def apply_all(plans: Sequence[WritePlan]) -> None:
     """Write several plans (one per flow) as one: every temporary file of every flow is
     written first, and only then is each moved into place, so a failure leaves every
     flow's output as it was. Deletions come last."""
-    staged: list[tuple[Path, Path]] = []
-    moved = 0
+    staged: list[tuple[WritePlan, PurePosixPath, Path, Path]] = []
+    manifests: list[tuple[WritePlan, PurePosixPath, Path, Path]] = []
     try:
         for p in plans:
             for rel, content in sorted(p.contents.items(), key=lambda kv: str(kv[0])):
-                staged.append((_stage(p.out_dir, rel, content), safe_destination(p.out_dir, rel)))
+                staged.append((p, rel, _stage(p.out_dir, rel, content), safe_destination(p.out_dir, rel)))
             if not manifest_unchanged(p):
-                staged.append((_stage_manifest(p), safe_destination(p.out_dir, manifest_relpath(p.flow))))
-        for tmp, dest in staged:
+                rel = manifest_relpath(p.flow)
+                manifests.append((p, rel, _stage_manifest(p), safe_destination(p.out_dir, rel)))
+        written: dict[Path, str] = {}  # a file several flows share is written once per flow
+        for p, rel, tmp, dest in staged:
+            if _changed_since_planned(p, rel, dest, written.get(dest)):
+                continue
             os.replace(tmp, dest)
-            moved += 1
+            written[dest] = _digest(p.contents[rel])
+        _delete_stale(plans)
+        for _, _, tmp, dest in manifests:
+            os.replace(tmp, dest)
     finally:
-        for tmp, _ in staged[moved:]:
+        for _, _, tmp, _ in staged + manifests:
             tmp.unlink(missing_ok=True)
+
+
+def _changed_since_planned(p: WritePlan, rel: PurePosixPath, dest: Path, ours: str | None = None) -> bool:
+    """True (and the file recorded as refused) when `dest` is no longer what the plan read
+    (nor `ours`, what this run itself wrote there): someone saved it while this run was
+    computing, and their bytes win."""
+    if rel not in p.seen:
+        return False
+    now = _digest_of(dest)
+    if now == p.seen[rel] or (ours is not None and now == ours):
+        return False
+    detail = "changed on disk while flowgen was running, so it was left as it is now: run `flowgen generate` again"
+    p.refused.append(Change(rel, "conflict", detail))
+    p.stamp = None
+    return True
+
+
+def _delete_stale(plans: Sequence[WritePlan]) -> None:
+    """Deletions, before any manifest is replaced: a kill here leaves a manifest that still lists them.
+
+    Nothing that any plan of this run owns is deleted (two specs that swapped flow names
+    would otherwise delete each other's new files).
+    """
+    owned = {(p.out_dir.resolve(), rel) for p in plans for rel in [*p.manifest, str(manifest_relpath(p.flow))]}
     for p in plans:
         for change in p.changes:
-            if change.action == "delete":
-                dest = safe_destination(p.out_dir, change.path)
-                dest.unlink(missing_ok=True)
-                _remove_empty_folders(dest.parent, p.out_dir.resolve())
+            if change.action != "delete" or (p.out_dir.resolve(), str(change.path)) in owned:
+                continue
+            dest = safe_destination(p.out_dir, change.path)
+            if link_below(p.out_dir, change.path) is not None or _changed_since_planned(p, change.path, dest):
+                continue
+            dest.unlink(missing_ok=True)
+            _remove_empty_folders(dest.parent, p.out_dir.resolve())
 
 
 def _remove_empty_folders(folder: Path, root: Path) -> None:
@@ -278,10 +422,14 @@ def _remove_empty_folders(folder: Path, root: Path) -> None:
 def _stage(out_dir: Path, rel: PurePosixPath, content: str) -> Path:
     dest = safe_destination(out_dir, rel)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".flowgen-tmp", dir=dest.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(content)
-    os.chmod(tmp, _mode_for(dest))
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=dest.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(content)
+        os.chmod(tmp, _mode_for(dest))
+    except BaseException:  # a full disk: the half-written temporary goes too
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return Path(tmp)
 
 
@@ -296,10 +444,18 @@ def _mode_for(dest: Path) -> int:
 
 
 def _stage_manifest(p: WritePlan) -> Path:
-    data = {"flow": p.flow, "files": dict(sorted(p.manifest.items())), "targets": dict(sorted(p.owners.items()))}
+    data: dict[str, object] = {
+        "flow": p.flow,
+        "files": dict(sorted(p.manifest.items())),
+        "targets": dict(sorted(p.owners.items())),
+    }
+    if p.spec is not None:
+        data["spec"] = p.spec
     body = json.dumps(data, indent=2) + "\n"
     return _stage(p.out_dir, manifest_relpath(p.flow), body)
 
 
 def manifest_unchanged(p: WritePlan) -> bool:
-    return read_manifest(p.out_dir, p.flow) == (p.manifest, p.owners)
+    data = _read_manifest_data(p.out_dir, p.flow)
+    same_spec = p.spec is None or data.get("spec") == p.spec
+    return same_spec and (_strings(data.get("files")), _strings(data.get("targets"))) == (p.manifest, p.owners)

@@ -99,6 +99,16 @@ INVALID_LITERAL = _code(
 )
 IMPORT_NOT_FOUND = _code("FLOW020", "import-not-found", E, INPUT, "An imported file does not exist.")
 IMPORT_CYCLE = _code("FLOW021", "import-cycle", E, INPUT, "Files import each other in a cycle.")
+IMPORT_OUTSIDE_PROJECT = _code(
+    "FLOW022", "import-outside-project", E, INPUT, "An import leads outside the project folder."
+)
+OUTPUT_COLLISION = _code(
+    "FLOW023",
+    "output-collision",
+    E,
+    TARGET,
+    "Two specs would generate the same output file (one flow name twice, or names that differ only in case).",
+)
 DANGLING_DOC_COMMENT = _code(
     "FLOW030", "dangling-doc-comment", W, SYNTAX, "A `///` doc comment is not directly above anything it can document."
 )

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from flowgen_design.dsl.codes import ErrorCode, Severity
-from flowgen_design.dsl.source import Span
+from flowgen_design.dsl.source import Span, source_lines
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,7 +73,7 @@ def render_text(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str], c
     for d in diagnostics:
         text = sources.get(d.span.file)
         if text is not None and d.span.file not in lines_cache:
-            lines_cache[d.span.file] = text.splitlines()
+            lines_cache[d.span.file] = source_lines(text)
         out.extend(_render_one(d, lines_cache.get(d.span.file), color))
     return "\n".join(out) + ("\n" if out else "")
 

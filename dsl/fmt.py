@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flowgen_design.dsl import ast
-from flowgen_design.dsl.source import Span
+from flowgen_design.dsl.source import Span, source_lines
 
 INDENT = "  "
 
@@ -28,16 +28,33 @@ class _Line:
     start: Pos | None
     end: Pos | None
     trailing: str = ""
+    detached: bool = False
+    """A trailing `///` that had to go on a line of its own: a blank line must follow it, or
+    it would document whatever comes next (after code, it documented nothing)."""
 
 
 @dataclass
 class _Printer:
     source_lines: list[str]
     comments: list[ast.Comment]
+    documented: set[int] = field(default_factory=set)
+    """The lines on which a node that carries a doc comment starts."""
     lines: list[_Line | None] = field(default_factory=list)
     indent: int = 0
     _next_comment: int = 0
     _last_end_line: int = 0
+
+    def _dangling(self, c: ast.Comment) -> bool:
+        """An own-line `///` that ends a block documenting nothing: it must stay that way, so
+        a blank line follows it wherever the layout puts it (inside a type that spans lines,
+        say, it would otherwise land right above the next field)."""
+        if not c.text.startswith("///"):
+            return False
+        below = c.span.line + 1
+        continues = any(
+            o.span.line == below and o.text.startswith("///") and not self._is_trailing(o) for o in self.comments
+        )
+        return not continues and below not in self.documented
 
     def blank(self) -> None:
         if self.lines and self.lines[-1] is not None:
@@ -57,10 +74,16 @@ class _Printer:
             if self._is_trailing(c):
                 self._attach_trailing(c)
                 continue
-            if self._last_end_line and c.span.line > self._last_end_line + 1:
+            if (self._last_end_line and c.span.line > self._last_end_line + 1) or self.after_detached():
                 self.blank()
             self.lines.append(
-                _Line(c.text.rstrip(), self.indent, (c.span.line, c.span.column), (c.span.line, c.span.end_column))
+                _Line(
+                    c.text.rstrip(),
+                    self.indent,
+                    (c.span.line, c.span.column),
+                    (c.span.line, c.span.end_column),
+                    detached=self._dangling(c),
+                )
             )
             self._last_end_line = c.span.line
 
@@ -76,17 +99,25 @@ class _Printer:
             if line.end[0] < c.span.line:
                 break
         if best is None or best.trailing:
-            self.lines.append(_Line(c.text.rstrip(), self.indent, pos, pos))
+            if self.after_detached():
+                self.blank()
+            self.lines.append(_Line(c.text.rstrip(), self.indent, pos, pos, detached=c.text.startswith("///")))
         else:
             best.trailing = c.text.rstrip()
 
     def emit(self, text: str, start: Span, end: Span, keep_gap: bool = True) -> None:
         begin = (start.line, start.column)
         self.flush_before(begin)
-        if keep_gap and self._last_end_line and start.line > self._last_end_line + 1:
+        if (keep_gap and self._last_end_line and start.line > self._last_end_line + 1) or (
+            keep_gap and self.after_detached()
+        ):
             self.blank()
         self.lines.append(_Line(text, self.indent, begin, (end.end_line, end.end_column)))
         self._last_end_line = max(self._last_end_line, end.end_line)
+
+    def after_detached(self) -> bool:
+        last = self.lines[-1] if self.lines else None
+        return last is not None and last.detached
 
     def render(self) -> str:
         out: list[str] = []
@@ -117,14 +148,24 @@ def _type(t: ast.TypeExpr) -> str:
     return f"{_type(t.inner)}?"
 
 
-def _literal(value: int | float | str) -> str:
-    return _quote(value) if isinstance(value, str) else repr(value)
+def _verbatim(lines: list[str], after: Span, end: Span) -> str:
+    """The source text of a one-line token that ends at `end` and comes after `after`.
+
+    Literals are printed as written, never from their value: `repr` of a float
+    can be `1e+16` (which the grammar does not accept) or lose digits, and a
+    string's escapes have more than one spelling. Between `after` and the token
+    there is only whitespace and comments, and a comment runs to the end of its
+    line, so the token is what is left of its line after leading whitespace.
+    """
+    line = lines[end.end_line - 1] if 0 < end.end_line <= len(lines) else ""
+    start = after.end_column - 1 if after.end_line == end.end_line else 0
+    return line[start : end.end_column - 1].lstrip(" \t\f\r")
 
 
-def _field(f: ast.Field) -> str:
+def _field(f: ast.Field, lines: list[str]) -> str:
     text = f"{f.name.text}: {_type(f.type)}"
     if f.constraints:
-        text += " (" + ", ".join(f"{c.name.text} {_literal(c.value)}" for c in f.constraints) + ")"
+        text += " (" + ", ".join(f"{c.name.text} {_verbatim(lines, c.name.span, c.span)}" for c in f.constraints) + ")"
     return text
 
 
@@ -151,9 +192,9 @@ def _option(o: ast.Option) -> str:
     return f"emits {_names(o.events)}"
 
 
-def _member(m: ast.Node) -> str:
+def _member(m: ast.Node, lines: list[str]) -> str:
     if isinstance(m, ast.Field):
-        return _field(m)
+        return _field(m, lines)
     if isinstance(m, ast.KeyClause):
         return f"key {m.field.text}"
     if isinstance(m, ast.OrderedClause):
@@ -182,7 +223,9 @@ def _qualified(q: ast.QualifiedName) -> str:
 class _Formatter:
     def __init__(self, module: ast.Module, text: str) -> None:
         self.p = _Printer(
-            source_lines=text.splitlines(), comments=sorted(module.comments, key=lambda c: (c.span.line, c.span.column))
+            source_lines=source_lines(text),
+            comments=sorted(module.comments, key=lambda c: (c.span.line, c.span.column)),
+            documented=_documented_lines(module),
         )
         self.module = module
 
@@ -192,7 +235,10 @@ class _Formatter:
         if self.module.imports:
             self.p.blank()
         for imp in self.module.imports:
-            self.p.emit(f"import {_quote(imp.path)}", imp.span, imp.span, keep_gap=False)
+            span = imp.path_span
+            line = self.p.source_lines[span.line - 1] if 0 < span.line <= len(self.p.source_lines) else ""
+            path = line[span.column - 1 : span.end_column - 1] or _quote(imp.path)
+            self.p.emit(f"import {path}", imp.span, imp.span, keep_gap=False)
         for decl in self.module.declarations:
             self._declaration_gap(decl.span)
             self._declaration(decl)
@@ -208,6 +254,7 @@ class _Formatter:
             and last.start is not None
             and last.text.startswith("//")
             and last.start[0] == start.line - 1
+            and not last.detached
         )
         if not attached:
             self.p.blank()
@@ -252,7 +299,7 @@ class _Formatter:
         elif isinstance(m, ast.StepDecl):
             self._step(m)
         else:
-            self.p.emit(_member(m), m.span, m.span)
+            self.p.emit(_member(m, self.p.source_lines), m.span, m.span)
 
     def _with_body(self, head: str, span: Span, body: ast.HandlerBody | None) -> None:
         if body is None or (not body.options and not self._comments_inside(span, body.end)):
@@ -292,6 +339,14 @@ class _Formatter:
             self._block(f"saga {d.name.text}", d.span, d.name.span, d.members, d.end)
         else:
             self._block(f"external {d.name.text}", d.span, d.name.span, d.members, d.end)
+
+
+def _documented_lines(module: ast.Module) -> set[int]:
+    nodes: list[ast.Node] = [module.header, *module.declarations]
+    for d in module.declarations:
+        nodes.extend(getattr(d, "fields", ()))
+        nodes.extend(getattr(d, "members", ()))
+    return {n.span.line for n in nodes if getattr(n, "doc", None) is not None}
 
 
 def format_module(module: ast.Module, text: str) -> str:

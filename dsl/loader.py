@@ -6,7 +6,9 @@ diagnostic with a location; nothing raises for user mistakes.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +47,7 @@ def read_source(path: Path, shown: str, reporter: Reporter, at: Span | None = No
     """Read a file as UTF-8 text, or report why it cannot be and return None."""
     where = at or file_span(shown)
     try:
-        data = path.read_bytes()
+        data = _read_at_most(path, MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         reporter.add(codes.UNREADABLE_FILE, f"no such file: {shown}", where)
         return None
@@ -56,14 +58,33 @@ def read_source(path: Path, shown: str, reporter: Reporter, at: Span | None = No
         reporter.add(codes.UNREADABLE_FILE, f"cannot read {shown}: {err.strerror or err}", where)
         return None
     if len(data) > MAX_FILE_BYTES:
+        size = _size(path, len(data))
         reporter.add(
             codes.FILE_TOO_LARGE,
-            f"{shown} is {len(data) // 1024} KiB; flowgen reads spec files up to {MAX_FILE_BYTES // 1024 // 1024} MiB",
+            f"{shown} is {size // 1024} KiB; flowgen reads spec files up to {MAX_FILE_BYTES // 1024 // 1024} MiB",
             where,
             "split the spec into files that `import` each other",
         )
         return None
     return _decode(data, shown, reporter)
+
+
+def _read_at_most(path: Path, limit: int) -> bytes:
+    """At most `limit` bytes of a file: a 4 GB (or endless, or sparse) file costs no more memory than the limit.
+
+    A named pipe is refused before it is opened: opening one waits for a writer, for ever.
+    """
+    if stat.S_ISFIFO(path.stat().st_mode):
+        raise OSError(errno.EINVAL, "a named pipe, not a spec file")
+    with path.open("rb") as handle:
+        return handle.read(limit)
+
+
+def _size(path: Path, at_least: int) -> int:
+    try:
+        return max(path.stat().st_size, at_least)
+    except OSError:
+        return at_least
 
 
 def _decode(data: bytes, shown: str, reporter: Reporter) -> str | None:
@@ -102,7 +123,14 @@ def load(path: Path, reporter: Reporter) -> LoadResult:
     """
     result = LoadResult(root=None)
     done: dict[Path, ast.Module | None] = {}
-    root = path.resolve()
+    try:
+        root = path.resolve()
+    except (OSError, RuntimeError) as err:  # a loop of links
+        reporter.add(
+            codes.UNREADABLE_FILE, f"cannot read {display_path(path)}: {_why(err)}", file_span(display_path(path))
+        )
+        return result
+    project = project_root(root)
     result.root = _parse_file(root, display_path(path), None, reporter, result, done)
     if result.root is None:
         return result
@@ -114,15 +142,36 @@ def load(path: Path, reporter: Reporter) -> LoadResult:
             stack.pop()
             result.modules.append(module)
             continue
-        child = _follow(here, imp, [p for p, _, _ in stack], reporter, result, done)
+        child = _follow(here, imp, project, [p for p, _, _ in stack], reporter, result, done)
         if child is not None:
             stack.append((child[0], child[1], iter(child[1].imports)))
     return result
 
 
+def project_root(spec: Path) -> Path:
+    """The folder a spec's imports must stay inside: the nearest one at or above the spec
+    that holds a `pyproject.toml` (where `[tool.flowgen]` lives), else the spec's own folder.
+
+    An import that leads anywhere else (`/etc/passwd`, `../../x`, a link pointing out) is
+    a diagnostic, and the file is never opened: its text can never reach a CI log.
+    """
+    for folder in spec.parents:
+        try:
+            if (folder / "pyproject.toml").is_file():
+                return folder
+        except OSError:
+            continue
+    return spec.parent
+
+
+def _why(err: Exception) -> str:
+    return (err.strerror if isinstance(err, OSError) else None) or "a loop of symbolic links"
+
+
 def _follow(
     here: Path,
     imp: ast.ImportDecl,
+    project: Path,
     loading: list[Path],
     reporter: Reporter,
     result: LoadResult,
@@ -131,9 +180,18 @@ def _follow(
     """The module `imp` brings in, if it is new and parses; report cycles and missing files."""
     try:
         target = (here.parent / imp.path).resolve()
-        is_file = target.is_file()
-    except OSError as err:  # a name too long for the file system, a loop of links
-        reporter.add(codes.UNREADABLE_FILE, f'cannot import "{imp.path}": {err.strerror or err}', imp.path_span)
+        inside = target == project or project in target.parents
+        is_file = inside and target.is_file()
+    except (OSError, RuntimeError, ValueError) as err:  # a name too long, a loop of links, a NUL
+        reporter.add(codes.UNREADABLE_FILE, f'cannot import "{imp.path}": {_why(err)}', imp.path_span)
+        return None
+    if not inside:
+        reporter.add(
+            codes.IMPORT_OUTSIDE_PROJECT,
+            f'cannot import "{imp.path}": it is outside the project folder {display_path(project)}',
+            imp.path_span,
+            "imports stay inside the folder of the nearest pyproject.toml (else the spec's own folder)",
+        )
         return None
     if target in loading:
         chain = " -> ".join(display_path(p) for p in loading[loading.index(target) :] + [target])

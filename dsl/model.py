@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal, TypeVar
 
+from flowgen_design.dsl.durations import backoff_delay_ms, backoff_total_ms
 from flowgen_design.dsl.source import Span
 
 T = TypeVar("T")
@@ -207,10 +208,7 @@ class Backoff(Frozen):
 
     def delay_ms(self, retry: int) -> int:
         """The wait before retry number `retry` (1-based), without jitter."""
-        if self.strategy == "fixed":
-            return self.initial_ms
-        delay: int = self.initial_ms * 2 ** (retry - 1)
-        return min(delay, self.max_ms)
+        return backoff_delay_ms(self.strategy, self.initial_ms, self.max_ms, retry)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -253,7 +251,8 @@ class DeliveryPolicy(Frozen):
     def backoff_total_ms(self) -> int:
         if self.backoff is None:
             return 0
-        return sum(self.backoff.delay_ms(i) for i in range(1, self.attempts))
+        b = self.backoff
+        return backoff_total_ms(b.strategy, b.initial_ms, b.max_ms, self.attempts - 1)
 
     def worst_case_ms(self) -> int:
         """Every attempt running to its timeout, plus every wait between attempts."""

@@ -484,6 +484,11 @@ def _on_doc_comment(tok: Token) -> None:
     line = tok.line or 1
     text = str(tok)[3:]
     text = text[1:] if text.startswith(" ") else text
+    if not _starts_line(state.text, tok.start_pos or 0):
+        # After code on its line, a `///` documents nothing (it is not above anything): kept
+        # under a line number no node starts on, so it is reported as dangling.
+        state.doc_blocks[-line] = (line, [text.rstrip()], _comment_span(state, tok))
+        return
     block = state.doc_blocks.pop(state.last_doc_line + 1, None) if line == state.last_doc_line + 1 else None
     if block is None:
         block = (line, [], _comment_span(state, tok))

@@ -37,5 +37,19 @@ class SourceFile:
     text: str
 
     def line_text(self, line: int) -> str:
-        lines = self.text.splitlines()
+        lines = source_lines(self.text)
         return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def source_lines(text: str) -> list[str]:
+    """A source's lines as lark counts them: split at `\n` only.
+
+    `str.splitlines()` also splits at `\r`, form feeds, `\x1c`-`\x1e`, `\x85` and
+    U+2028/2029, which lark (and so every span) does not; using it would show the
+    wrong line under a diagnostic. A final newline does not start another line,
+    and an empty text still has one (empty) line, so line 1 always exists.
+    """
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return lines

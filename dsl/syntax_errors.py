@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from flowgen_design.dsl.source import Span
+from flowgen_design.dsl.source import Span, source_lines
 
 _LABELS = {
     "NAME": "a name",
@@ -69,7 +69,7 @@ def _point(path: str, line: int, column: int, width: int = 1) -> Span:
 
 
 def _end_of(text: str, path: str) -> Span:
-    lines = text.splitlines() or [""]
+    lines = source_lines(text)
     return _point(path, len(lines), len(lines[-1]) + 1)
 
 
@@ -115,7 +115,7 @@ def describe_unexpected(err: UnexpectedInput, text: str, path: str, literals: Li
 
 
 def _describe_eof(err: UnexpectedInput, text: str, path: str, literals: Literals) -> tuple[str, str | None, Span]:
-    if not text.strip() or not any(line.strip() and not line.strip().startswith("//") for line in text.splitlines()):
+    if not text.strip() or not any(line.strip() and not line.strip().startswith("//") for line in source_lines(text)):
         return ("the spec is empty", _HEADER_HINT, _point(path, 1, 1))
     opened = unclosed_brace(text)
     expected = getattr(err, "expected", None) or set()

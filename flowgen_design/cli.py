@@ -4,6 +4,7 @@ so `flowgen --version` and `flowgen check` start fast."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import os
@@ -91,6 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_FAILED
+    except OSError as err:  # the output went to a full or failing device: say so, no traceback
+        _say(f"flowgen: error: cannot write the output: {err.strerror or err}")
+        return EXIT_FAILED
+
+
+def _say(message: str) -> None:
+    with contextlib.suppress(OSError):
+        print(message, file=sys.stderr)
 
 
 def entry() -> None:
@@ -104,8 +113,13 @@ def entry() -> None:
     code = main()
     try:
         sys.stdout.flush()
+    except OSError as err:  # a closed pipe, a full device
+        if not isinstance(err, BrokenPipeError):
+            _say(f"flowgen: error: cannot write the output: {err.strerror or err}")
+        code = code or EXIT_FAILED
+    try:
         sys.stderr.flush()
-    except BrokenPipeError:
+    except OSError:
         code = code or EXIT_FAILED
     os._exit(code)
 

@@ -44,6 +44,7 @@ def test_paths_are_relative_to_the_importing_file(tmp_path: Path) -> None:
     write(
         tmp_path,
         {
+            "pyproject.toml": "",  # the project folder: `..` may climb up to it
             "shared/money.flow": MONEY.replace(
                 "flow shared version 1.0.0\n", 'flow shared version 1.0.0\nimport "currency/codes.flow"\n'
             ),
@@ -194,3 +195,42 @@ def test_impossible_import_paths_are_located_errors(tmp_path: Path) -> None:
     assert too_long.message.endswith('...": File name too long') and len(too_long.message) < 120
     assert empty.message.endswith("is a folder, not a spec file")
     assert folder.message.endswith(f"{Path('sub')} is a folder, not a spec file")
+
+
+def test_imports_stay_inside_the_project_and_never_quote_another_file(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.flow"
+    secret.write_text("TOP SECRET first line\n")
+    project = tmp_path / "project"
+    write(
+        project,
+        {
+            "pyproject.toml": "",
+            "specs/shop.flow": spec(["../../secret.flow", str(secret), "link.flow", "../specs/ok.flow"]),
+            "specs/ok.flow": "flow ok version 1.0.0\n",
+        },
+    )
+    (project / "specs" / "link.flow").symlink_to(secret)
+    result = check_file(project / "specs" / "shop.flow")
+    assert [(d.code, d.span.line) for d in result.diagnostics] == [("FLOW022", 2), ("FLOW022", 3), ("FLOW022", 4)]
+    assert all("TOP SECRET" not in d.message + (d.hint or "") for d in result.diagnostics)
+    assert all("TOP SECRET" not in text for text in result.sources.values())
+
+
+def test_without_a_pyproject_the_spec_folder_is_the_project(tmp_path: Path) -> None:
+    write(tmp_path, {"a/shop.flow": spec(["../b/lib.flow"]), "b/lib.flow": "flow lib version 1.0.0\n"})
+    result = check_file(tmp_path / "a" / "shop.flow")
+    assert [d.code for d in result.diagnostics] == ["FLOW022"]
+
+
+def test_an_import_that_is_a_loop_of_links_is_a_diagnostic(tmp_path: Path) -> None:
+    (tmp_path / "loop.flow").symlink_to(tmp_path / "loop.flow")
+    write(tmp_path, {"shop.flow": spec(["loop.flow"])})
+    result = check_file(tmp_path / "shop.flow")
+    assert [d.code for d in result.diagnostics] == ["FLOW001"]
+    assert "loop" in result.diagnostics[0].message or "symbolic" in result.diagnostics[0].message
+
+
+def test_a_spec_that_is_a_loop_of_links_is_a_diagnostic(tmp_path: Path) -> None:
+    (tmp_path / "loop.flow").symlink_to(tmp_path / "loop.flow")
+    result = check_file(tmp_path / "loop.flow")
+    assert [d.code for d in result.diagnostics] == ["FLOW001"]

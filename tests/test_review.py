@@ -191,3 +191,28 @@ def test_review_is_identical_when_generated_twice(flowgen: Runner, tmp_path: Pat
     first = generate_review(flowgen, SKETCH, tmp_path / "a").read_bytes()
     second = generate_review(flowgen, SKETCH, tmp_path / "b").read_bytes()
     assert first == second
+
+
+def test_the_content_security_policy_blocks_what_escaping_might_miss(
+    flowgen: Runner, browser: Browser, tmp_path: Path
+) -> None:
+    """Issue 11: the page's own CSS applies, but an injected script never runs and an
+    injected image is never fetched (the policy is in a meta tag, ahead of everything)."""
+    page = generate_review(flowgen, SKETCH, tmp_path / "out")
+    html = page.read_text()
+    assert html.index('http-equiv="Content-Security-Policy"') < html.index("<style>")
+    hostile = tmp_path / "hostile.html"
+    hostile.write_text(
+        html.replace(
+            "<body>",
+            '<body><script>document.title = "ran"</script><img src="neighbour.png"><p style="color:red">x</p>',
+            1,
+        )
+    )
+    visit = browser.open(hostile.as_uri())
+    assert browser.evaluate("document.title") != "ran"
+    blocked = [e for e in visit.errors if "Content Security Policy" in e]
+    assert any("script" in e for e in blocked) and any("neighbour.png" in e for e in blocked), visit.errors
+    clean = browser.open(page.as_uri())
+    assert clean.errors == []
+    assert browser.evaluate("getComputedStyle(document.querySelector('nav')).display") != "inline"

@@ -88,12 +88,15 @@ def test_symlinked_manifest_folder_pointing_outside_is_refused(tmp_path: Path) -
     assert files_below(outside) == [] and not (out / "a.txt").exists()
 
 
-def test_symlink_that_stays_inside_is_followed(tmp_path: Path) -> None:
+def test_symlink_that_stays_inside_is_never_written_through(tmp_path: Path) -> None:
+    """Once followed; now a conflict: a folder link (`handlers` -> `services`) could turn a
+    generated file into the user's own (issue 11)."""
     out = tmp_path / "out"
     (out / "real").mkdir(parents=True)
     (out / "alias").symlink_to(out / "real", target_is_directory=True)
-    write(out, [gen("alias/x.txt", "inside")])
-    assert (out / "real" / "x.txt").read_text() == "inside"
+    plan = write(out, [gen("alias/x.txt", "inside")])
+    assert actions(plan) == {"alias/x.txt": "conflict"} and "alias is a symbolic link" in plan.stale[0].detail
+    assert not (out / "real" / "x.txt").exists()
 
 
 def test_out_folder_that_is_itself_a_symlink_works(tmp_path: Path) -> None:
@@ -258,3 +261,129 @@ def test_new_files_get_ordinary_permissions(flowgen: Runner, tmp_path: Path) -> 
     os.umask(umask)
     modes = {p.stat().st_mode & 0o777 for p in out.rglob("*.py")}
     assert modes == {0o666 & ~umask}
+
+
+# ---- losing nothing (issue 11) -----------------------------------------------------------------------
+
+
+def test_a_generated_path_that_links_to_a_user_file_is_a_conflict(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("services/orders.py", "mine\n", ownership="user"), gen("handlers/orders.py", "gen\n")])
+    (out / "handlers/orders.py").unlink()
+    (out / "handlers/orders.py").symlink_to(out / "services/orders.py")
+    for ownership in ("generated", "user"):
+        mine = gen("services/orders.py", "stub\n", ownership="user")
+        plan = write(out, [mine, gen("handlers/orders.py", "gen v2\n", ownership=ownership)])
+        assert actions(plan) == {"handlers/orders.py": "conflict", "services/orders.py": "keep-user"}, ownership
+        assert "symbolic link" in plan.stale[0].detail
+        assert (out / "services/orders.py").read_text() == "mine\n"
+        assert (out / "handlers/orders.py").is_symlink()
+
+
+def test_an_edit_saved_while_generate_runs_is_never_overwritten(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("svc.py", "class S:\n    pass\n", ownership="user")])
+    adds = gen("svc.py", "", ownership="user", merge=lambda text: UserMerge(text + "    def new(self): ...\n"))
+    plan = writer.plan("f", out, [adds, gen("gen.py", "g\n")])
+    assert actions(plan)["svc.py"] == "merge"
+    (out / "svc.py").write_text("class S:\n    def mine(self): ...\n")  # saved after the merge was computed
+    writer.apply(plan)
+    assert (out / "svc.py").read_text() == "class S:\n    def mine(self): ...\n"
+    assert [(str(c.path), c.action) for c in plan.refused] == [("svc.py", "conflict")]
+    assert plan.stamp is None and (out / "gen.py").read_text() == "g\n"
+    assert [p.name for p in out.iterdir() if p.name.endswith(writer.TEMP_SUFFIX)] == []
+
+
+def test_a_user_file_created_while_generate_runs_is_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    plan = writer.plan("f", out, [gen("svc.py", "stub\n", ownership="user")])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "svc.py").write_text("mine\n")
+    writer.apply(plan)
+    assert (out / "svc.py").read_text() == "mine\n" and len(plan.refused) == 1
+
+
+def test_a_stale_file_edited_while_generate_runs_is_not_deleted(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("old.py", "old\n")])
+    plan = writer.plan("f", out, [])
+    (out / "old.py").write_text("edited\n")
+    writer.apply(plan)
+    assert (out / "old.py").read_text() == "edited\n"
+
+
+# ---- leftovers and renames (issue 11) -------------------------------------------------------------------
+
+
+def test_temporary_files_of_a_killed_run_are_listed_then_removed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("pkg/a.py", "a\n")])
+    leftovers = [out / "pkg/.a.py.k1l2d3x4.flowgen-tmp", out / ".flowgen/.f.json.abcd1234.flowgen-tmp"]
+    for tmp in leftovers:
+        tmp.write_text("half")
+    (out / "pkg/.other.py.k1l2d3x4.flowgen-tmp").write_text("not ours")
+    plan = writer.plan("f", out, [gen("pkg/a.py", "a\n")])
+    assert sorted(str(c.path) for c in plan.stale) == [
+        ".flowgen/.f.json.abcd1234.flowgen-tmp",
+        "pkg/.a.py.k1l2d3x4.flowgen-tmp",
+    ]
+    writer.apply(plan)
+    assert not any(tmp.exists() for tmp in leftovers) and (out / "pkg/.other.py.k1l2d3x4.flowgen-tmp").exists()
+
+
+def test_stale_files_go_before_the_manifest_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    write(out, [gen("old.py", "old\n"), gen("new.py", "n\n")])
+    plan = writer.plan("f", out, [gen("new.py", "n2\n")])
+    order: list[str] = []
+    real_replace, real_unlink = os.replace, Path.unlink
+    monkeypatch.setattr(os, "replace", lambda a, b: (order.append(f"replace {Path(b).name}"), real_replace(a, b))[1])
+    monkeypatch.setattr(
+        Path,
+        "unlink",
+        lambda self, missing_ok=False: (order.append(f"unlink {self.name}"), real_unlink(self, missing_ok))[1],
+    )
+    writer.apply(plan)
+    assert [o for o in order if "flowgen-tmp" not in o] == ["replace new.py", "unlink old.py", "replace f.json"]
+
+
+def test_renaming_a_flow_removes_the_old_names_outputs(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = writer.plan(
+        "orders",
+        out,
+        [gen("py/orders/m.py", "m\n"), gen("py/orders/svc.py", "mine\n", ownership="user")],
+        spec="specs/o.flow",
+    )
+    writer.apply(first)
+    renamed = writer.plan("ordering", out, [gen("py/ordering/m.py", "m\n")], spec="specs/o.flow")
+    writer.apply(renamed)
+    assert files_below(out) == [".flowgen/ordering.json", "py/ordering/m.py", "py/orders/svc.py"]
+    assert [c.action for c in renamed.changes if str(c.path) == "py/orders/svc.py"] == ["orphan"]
+    manifest = json.loads((out / ".flowgen/ordering.json").read_text())
+    assert manifest["spec"] == "specs/o.flow" and manifest["files"]["py/orders/svc.py"] == writer.USER_OWNED
+
+
+def test_an_output_folder_that_is_a_loop_of_links_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.symlink_to(out)
+    with pytest.raises(writer.UnsafePathError, match="cannot write"):
+        writer.plan("f", out, [gen("a.py", "a\n")])
+
+
+def test_two_specs_that_swap_flow_names_keep_each_others_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    writer.apply_all(
+        [
+            writer.plan("a", out, [gen("a/x.py", "from spec 1\n")], spec="one.flow"),
+            writer.plan("b", out, [gen("b/x.py", "from spec 2\n")], spec="two.flow"),
+        ]
+    )
+    swapped = [
+        writer.plan("b", out, [gen("b/x.py", "from spec 1\n")], spec="one.flow"),
+        writer.plan("a", out, [gen("a/x.py", "from spec 2\n")], spec="two.flow"),
+    ]
+    writer.apply_all(swapped)
+    assert (out / "a/x.py").read_text() == "from spec 2\n" and (out / "b/x.py").read_text() == "from spec 1\n"
+    assert sorted(p.name for p in (out / ".flowgen").iterdir()) == ["a.json", "b.json"]
+    assert [p.refused for p in swapped] == [[], []]

@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
         reporter = Reporter()
         text = read_source(spec, shown, reporter)
         module = parse(text, shown, reporter) if text is not None else None
-        if module is None or text is None:
+        if module is None or text is None or reporter.has_errors:
+            # The parser stands placeholders in for what it reported (a capped number, `string` for
+            # a type nested too deep): formatting would write them back over what the user wrote.
             broken += 1
             errors = [d for d in reporter.items if d.is_error]
             print(render_text(errors, {shown: text or ""}, color=use_color(sys.stderr)), end="", file=sys.stderr)
@@ -56,25 +58,36 @@ def run(args: argparse.Namespace) -> int:
             )
         if check:
             print(f"would reformat {shown}")
+        elif (problem := _replace(spec, formatted)) is not None:
+            broken += 1
+            print(f"flowgen: error: cannot write {shown}: {problem}; it was left as it was", file=sys.stderr)
         else:
-            _replace(spec, formatted)
             print(f"reformatted {shown}")
     if broken:
-        print(f"flowgen: {broken} file(s) not formatted: fix the syntax errors above", file=sys.stderr)
+        print(f"flowgen: {broken} file(s) not formatted: fix the errors above", file=sys.stderr)
         return EXIT_FAILED
     if not changed:
         print(f"{len(specs)} file(s) already formatted")
     return EXIT_FAILED if (check and changed) else EXIT_OK
 
 
-def _replace(path: Path, text: str) -> None:
-    """Atomic: a crash midway leaves the old file, never half of the new one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".flowgen-tmp", dir=path.parent)
+def _replace(path: Path, text: str) -> str | None:
+    """Replace `path` with `text`, atomically: a crash or a full disk midway leaves the old
+    file, never half of the new one. Returns why it could not (a read-only folder, a full
+    disk), or None."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".flowgen-tmp", dir=path.parent)
+    except OSError as err:
+        return err.strerror or str(err)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         os.chmod(tmp, path.stat().st_mode & 0o777)
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        return err.strerror or str(err)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return None

@@ -15,6 +15,8 @@ from flowgen_design.codegen.specfiles import InputError, ProjectConfig, find_spe
 
 if TYPE_CHECKING:
     from flowgen_design.codegen import writer
+    from flowgen_design.dsl.compiler import CheckResult
+    from flowgen_design.dsl.diagnostics import Diagnostic
     from flowgen_design.dsl.model import Flow
     from flowgen_design.dsl.selection import Selection
 
@@ -60,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
     codes = selection(args, config)
     if isinstance(codes, str):
         return fail(codes)
+    try:
+        Path(out).resolve()
+    except (OSError, RuntimeError) as err:  # RuntimeError: how Python 3.11 reports a loop of links
+        why = err.strerror if isinstance(err, OSError) and err.strerror else "a loop of symbolic links"
+        return fail(f"cannot use the output folder {out}: {why}")
     return _generate(specs, Path(out), chosen, args.check, config, codes)
 
 
@@ -119,6 +126,7 @@ def plan_flows(
     options = GenerateOptions(out_dir=out, targets=tuple(targets), check=check)
     registry = all_targets()
     plans: list[tuple[Flow, writer.WritePlan]] = []
+    planned: list[tuple[CheckResult, writer.WritePlan]] = []
     try:
         for r in results:
             if r.path.resolve() in imported or r.flow is None:
@@ -129,12 +137,47 @@ def plan_flows(
             unchanged = unchanged_plan(out, flow.name, stamp)
             if unchanged is not None:
                 plans.append((flow, unchanged))
-                continue
-            files = [replace(f, target=name) for name in targets for f in registry[name].build(flow, flow_options)]
-            plans.append((flow, writer.plan(flow.name, out, files, ran=targets, stamp=stamp)))
+            else:
+                files = [replace(f, target=name) for name in targets for f in registry[name].build(flow, flow_options)]
+                plans.append((flow, writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path)))
+            planned.append((r, plans[-1][1]))
     except (writer.UnsafePathError, TargetError) as err:
         return fail(str(err), EXIT_FAILED)
+    collisions = _collisions(planned)
+    if collisions:
+        print(render_text(collisions, {k: v for r in results for k, v in r.sources.items()}), end="", file=sys.stderr)
+        print("flowgen: nothing generated: two specs would write the same files", file=sys.stderr)
+        return EXIT_FAILED
     return plans
+
+
+def _collisions(planned: list[tuple[CheckResult, writer.WritePlan]]) -> list[Diagnostic]:
+    """Specs whose outputs land on the same file (or on names a case-insensitive file system
+    takes for one): each run would overwrite the other's. Identical shared files
+    (`python/pyproject.toml`) are fine; a manifest never is."""
+    from flowgen_design.codegen import writer
+    from flowgen_design.dsl import codes
+    from flowgen_design.dsl.diagnostics import make
+
+    found: list[Diagnostic] = []
+    seen: dict[str, tuple[CheckResult, str, str]] = {}
+    for r, p in planned:
+        entries = {**p.manifest, str(writer.manifest_relpath(p.flow)): f"manifest of {r.path}"}
+        for rel, digest in sorted(entries.items()):
+            first = seen.setdefault(rel.casefold(), (r, rel, digest))
+            if first[0] is r or (first[1:] == (rel, digest) and digest != writer.USER_OWNED):
+                continue
+            assert r.flow is not None and first[0].flow is not None
+            found.append(
+                make(
+                    codes.OUTPUT_COLLISION,
+                    f"flow `{r.flow.name}` and flow `{first[0].flow.name}` ({first[0].flow.span.file}) would both write `{rel}`",
+                    r.flow.span,
+                    "give one of the flows another name, or generate them into different --out folders",
+                )
+            )
+            break
+    return found
 
 
 def _project_path(spec: Path, shown: str, root: Path) -> str:
@@ -164,21 +207,26 @@ def _write(plans: list[writer.WritePlan]) -> int:
 
     try:
         writer.apply_all(plans)  # every flow or none
-    except OSError as err:
+    except (OSError, writer.UnsafePathError) as err:
         return fail(f"cannot write to {plans[0].out_dir}: {err}", EXIT_FAILED)
     counts: dict[str, int] = {}
     for p in plans:
         stamp.record(p)
+        refused = {c.path for c in p.refused}
         for change in p.changes:
+            if change.path in refused:
+                continue
             counts[change.action] = counts.get(change.action, 0) + 1
             if change.action in ("create", "update", "delete", "merge"):
                 print(
                     f"{change.action:>7} {p.out_dir / change.path}" + (f"  ({change.detail})" if change.detail else "")
                 )
         _print_notices(p, "warning")
+        for change in p.refused:
+            print(f"conflict: {p.out_dir / change.path}: {change.detail}", file=sys.stderr)
     summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
     print(f"done: {summary or 'nothing to do'}")
-    return EXIT_OK
+    return EXIT_FAILED if any(p.refused for p in plans) else EXIT_OK
 
 
 def _print_notices(p: writer.WritePlan, label: str) -> None:

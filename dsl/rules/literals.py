@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 
 from flowgen_design.dsl import ast, codes
@@ -112,7 +113,9 @@ def check_patterns(ctx: RuleContext) -> None:
             if pattern is None:
                 continue
             try:
-                re.compile(pattern)
+                with warnings.catch_warnings():  # Python's FutureWarnings about a pattern are not ours to print
+                    warnings.simplefilter("ignore")
+                    re.compile(pattern)
             except (re.error, OverflowError, RecursionError) as err:
                 ctx.report.add(
                     codes.CONSTRAINT_MISMATCH,

@@ -19,7 +19,7 @@ from flowgen_design.codegen.targets.python.naming import (
     python_member_name,
 )
 from flowgen_design.dsl import codes
-from flowgen_design.dsl.model import Command, EnumType, Event, Record
+from flowgen_design.dsl.model import Command, EnumType, Event, Flow, Record
 from flowgen_design.dsl.naming import snake_case
 from flowgen_design.dsl.rules import Rule, RuleContext
 from flowgen_design.dsl.source import Span
@@ -146,8 +146,66 @@ def check_field_and_member_names(ctx: RuleContext) -> None:
             clash(ctx, members, python_member_name(m.name), m.name, m.span, f"Python members of `{enum.name}`")
 
 
+# Module names the generated package itself uses in the folders that hold one module per service.
+GENERATED_MODULES = frozenset({"runtime", "saga_starter", "testkit", "testkit_sagas", "testkit_aws"})
+# Names Windows gives to devices, with or without an extension: such a file cannot be created there.
+WINDOWS_DEVICES = frozenset(
+    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
+)
+MAX_FILE_NAME_BYTES = 255
+# What the writer adds around a file's name while it writes it: `.NAME.XXXXXXXX.flowgen-tmp`.
+_TEMP_NAME_OVERHEAD = len(".") + len(".XXXXXXXX") + len(".flowgen-tmp")
+
+
+def _output_file_names(flow: Flow) -> list[tuple[str, str, Span, str]]:
+    """(what, name, span, file name) for every file or folder name a name of the spec becomes."""
+    names = [
+        ("flow", flow.name, flow.span, f"{flow.name}.asyncapi.yaml"),
+        ("flow", flow.name, flow.span, f"{flow.name}.html"),
+    ]
+    names.append(("flow", flow.name, flow.span, snake_case(flow.name)))
+    names += [("service", s.name, s.span, f"{snake_case(s.name)}.py") for s in flow.services]
+    names += [("saga", s.name, s.span, f"saga-{snake_case(s.name).replace('_', '-')}.dot") for s in flow.sagas]
+    return names
+
+
+def check_file_names(ctx: RuleContext) -> None:
+    """Names that become file names: no Windows device name, nothing the file system cannot hold,
+    no module the generated package needs for itself (`generate` would refuse them)."""
+    reported: set[tuple[str, str]] = set()
+    for what, name, span, file_name in _output_file_names(ctx.flow):
+        if (what, name) in reported:
+            continue
+        stem = file_name.split(".")[0].lower()
+        if stem in WINDOWS_DEVICES:
+            ctx.report.add(
+                codes.RESERVED_NAME,
+                f"{what} `{name}` becomes the file name `{file_name}`, which Windows reserves for a device",
+                span,
+                "rename it",
+            )
+        elif what == "service" and file_name.removesuffix(".py") in GENERATED_MODULES:
+            ctx.report.add(
+                codes.RESERVED_NAME,
+                f"service `{name}` becomes the module `{file_name}`, which the generated package needs for its own code",
+                span,
+                f"rename it, e.g. `{name}Service`",
+            )
+        elif len(file_name.encode("utf-8")) + _TEMP_NAME_OVERHEAD > MAX_FILE_NAME_BYTES:
+            ctx.report.add(
+                codes.NAME_TOO_LONG,
+                f"{what} `{name}` makes the file name `{file_name}`, too long for file systems (255 bytes)",
+                span,
+                "use a shorter name",
+            )
+        else:
+            continue
+        reported.add((what, name))
+
+
 CHECKS: tuple[Rule, ...] = (
     Rule(check_flow_and_declaration_names, (codes.RESERVED_NAME,)),
     Rule(check_service_and_handler_names, (codes.RESERVED_NAME, codes.NAME_CLASH)),
     Rule(check_field_and_member_names, (codes.NAME_CLASH,)),
+    Rule(check_file_names, (codes.RESERVED_NAME, codes.NAME_TOO_LONG)),
 )
