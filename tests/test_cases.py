@@ -27,6 +27,7 @@ from flowgen_design.codegen.checks import check_spec
 from flowgen_design.dsl.codes import CODES
 from flowgen_design.dsl.diagnostics import Diagnostic
 from flowgen_design.dsl.loader import display_path
+from flowgen_design.dsl.source import source_lines
 
 CASES = Path(__file__).resolve().parent / "cases"
 CASE_FILES = sorted(CASES.glob("*.flow"))
@@ -49,7 +50,7 @@ def expectations(path: Path) -> list[Expected]:
     """Every `// E: CODE fragment` annotation of a case file, with its line number."""
     text = path.read_bytes().decode("utf-8", errors="replace")
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(source_lines(text), start=1):
         for sev, code, fragment in _ANNOTATION.findall(line):
             found.append(Expected(number, code, _SEVERITY[sev], fragment.strip()))
     return found
