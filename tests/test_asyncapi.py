@@ -24,6 +24,8 @@ from flowgen_design.dsl.model import Flow
 from tests.conftest import ROOT, SKETCH, example_specs, node_tools, require_tool, run_flowgen
 from tests.golden_files import check_golden, tree
 
+pytestmark = pytest.mark.slow  # runs the official AsyncAPI parser in node
+
 EVERY_TYPE = Path(__file__).resolve().parent / "asyncapi_every_type.flow"
 SPECS = [*example_specs(), SKETCH, EVERY_TYPE]
 VALIDATE_JS = ROOT / "tools" / "node" / "validate-asyncapi.cjs"

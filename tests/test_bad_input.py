@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,8 @@ from flowgen_design.dsl.compiler import CheckResult, check_file
 from flowgen_design.dsl.loader import MAX_FILE_BYTES
 from flowgen_design.dsl.parser import MAX_TYPE_DEPTH, _get_parser
 from tests.conftest import Runner
+
+pytestmark = pytest.mark.slow  # runs the flowgen command in subprocesses
 
 HEADER = "flow shop version 1.0.0\n"
 HYPOTHESIS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

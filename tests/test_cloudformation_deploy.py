@@ -23,6 +23,8 @@ from flowgen_design.codegen.names import lambda_handler
 from flowgen_design.dsl.model import Flow, Handler
 from tests.cloudformation_support import REGION, Generated, all_specs, for_moto, generate, spec_id, upload_code
 
+pytestmark = pytest.mark.slow  # deploys templates into moto
+
 
 def handler_logical_id(h: Handler, suffix: str) -> str:
     """The naming scheme of the deployment plan, pinned: tests look resources up by it."""

@@ -17,6 +17,8 @@ from tests.browser import Browser, check_mermaid, mermaid_js
 from tests.conftest import ROOT, SKETCH, Runner, require_tool
 from tests.diagram_support import assert_golden, build_target, diagram_specs, load, relative, spec_id, svg_texts
 
+pytestmark = pytest.mark.slow  # runs dot, and Mermaid in node and headless Chromium
+
 SPECS = diagram_specs()
 GOLDEN = ROOT / "tests" / "golden" / "diagrams"
 

@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import SKETCH, Runner, require_tool
 
+pytestmark = pytest.mark.slow  # runs dot
+
 
 @pytest.fixture
 def dot_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

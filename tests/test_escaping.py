@@ -24,6 +24,8 @@ from tests.conftest import Runner, require_tool
 from tests.diagram_support import ESCAPING, load
 from tests.test_review import generate_review
 
+pytestmark = pytest.mark.slow  # runs dot and Mermaid
+
 XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
 NASTY = st.text(alphabet=st.sampled_from("ab <>&\"'\\\n\r\t{}[]|#;%-`é✓\x01"), max_size=40)
 

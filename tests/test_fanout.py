@@ -14,6 +14,8 @@ from flowgen_design.codegen.targets.python.source import format_blocks, format_m
 from flowgen_design.dsl.compiler import check_file
 from tests.conftest import SKETCH, example_specs
 
+pytestmark = pytest.mark.slow  # forks worker processes
+
 
 def _pid_and_square(n: int) -> tuple[int, int]:
     return os.getpid(), n * n

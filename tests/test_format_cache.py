@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import ROOT, SKETCH
 
+pytestmark = pytest.mark.slow  # runs the flowgen command in subprocesses
+
 
 def _generate(out: Path, cache: Path) -> tuple[set[str], dict[str, str]]:
     """Generate the Python target; return the top-level packages imported and every output file."""

@@ -11,6 +11,8 @@ import pytest
 from tests.conftest import ROOT, SKETCH, Runner
 from tests.pytarget import tree
 
+pytestmark = pytest.mark.slow  # runs the flowgen command in subprocesses
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:

@@ -16,6 +16,8 @@ import pytest
 
 from tests.conftest import SKETCH, Runner
 
+pytestmark = pytest.mark.slow  # runs and kills the flowgen command in subprocesses
+
 PYTHON = ("--target", "python")
 
 

@@ -29,6 +29,8 @@ from moto import mock_aws
 
 from tests.conftest import ROOT, run_flowgen
 
+pytestmark = pytest.mark.slow  # runs the generated adapters under moto
+
 SPEC = Path(__file__).resolve().parent / "lambda_adapters.flow"
 PACKAGE = "shop"
 REGION = "eu-west-1"

@@ -20,6 +20,8 @@ from flowgen_design.dsl.model import Flow
 from tests.conftest import ROOT, SKETCH, example_specs, run_flowgen
 from tests.golden_files import check_golden, tree
 
+pytestmark = pytest.mark.slow  # runs mypy on the generated package
+
 LAMBDA_SPEC = Path(__file__).resolve().parent / "lambda_adapters.flow"
 SPECS = [*example_specs(), SKETCH, LAMBDA_SPEC]
 

@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, SPECS, run_flowgen
+
+pytestmark = pytest.mark.slow  # runs ruff over the repository and the generated code
 
 # The rules flowgen holds itself to, applied to the code it generates; black's line length for
 # generated code is its default, and long lines there are docstrings and messages, as at home.

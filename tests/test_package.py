@@ -41,6 +41,8 @@ from flowgen_design.codegen.package import (
 from tests.cloudformation_support import for_moto, lint
 from tests.conftest import ROOT, run_flowgen
 
+pytestmark = pytest.mark.slow  # builds deployment packages with pip
+
 SPEC = (Path(__file__).resolve().parent / "lambda_adapters.flow").relative_to(ROOT)
 REGION = "eu-west-1"
 HANDLER = "OrdersCancelOrderFunction"

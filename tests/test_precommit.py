@@ -16,9 +16,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT, SPECS, run_flowgen
+
+pytestmark = pytest.mark.slow  # runs the pre-commit hooks in subprocesses
 
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 CONFIG = ROOT / ".pre-commit-config.yaml"

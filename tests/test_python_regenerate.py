@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import SKETCH, Runner
 from tests.pytarget import run_mypy, tree
 
+pytestmark = pytest.mark.slow  # runs the flowgen command and black in subprocesses
+
 SERVICE = Path("python/checkout/services/inventory.py")
 
 # The user's implementation of Inventory, with their own helper, comments and imports.

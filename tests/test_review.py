@@ -15,6 +15,8 @@ from tests.conftest import ROOT, SKETCH, Runner, require_tool
 from tests.diagram_support import diagram_specs, load, relative, spec_id
 from tests.test_diagrams import run_without_dot
 
+pytestmark = pytest.mark.slow  # opens the review page in headless Chromium
+
 SPECS = diagram_specs()
 SCREENSHOTS = ROOT / ".pytest_cache" / "review-screenshots"
 # Anything that could make the page fetch something: attributes that load or link, CSS url() and @import.

@@ -14,6 +14,8 @@ from flowgen_design.codegen import targets
 from flowgen_design.codegen.targets import Target, all_targets
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # generates every target (black, dot) several times
+
 CHECKOUT = ROOT / "specs" / "checkout.flow"
 MONEY = ROOT / "specs" / "shared" / "money.flow"
 
