@@ -11,6 +11,7 @@ and must pass `flowgen check` with zero errors, or the benchmark stops.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -138,9 +139,9 @@ def measure_round(run: Run, env: dict[str, str], round_: int) -> None:
     for _ in range(run.check_repeats):
         for spec in (run.small, run.large):
             path = spec.path
-            run.add(f"bare/{spec.label}", lambda path=path: measured(bare_parse(path), env, ROOT))
-            run.add(f"parse/{spec.label}", lambda path=path: measured(flowgen_parse(path), env, ROOT))
-            run.add(f"check/{spec.label}", lambda path=path: measured(flowgen("check", str(path)), env, ROOT))
+            run.add(f"bare/{spec.label}", functools.partial(measured, bare_parse(path), env, ROOT))
+            run.add(f"parse/{spec.label}", functools.partial(measured, flowgen_parse(path), env, ROOT))
+            run.add(f"check/{spec.label}", functools.partial(measured, flowgen("check", str(path)), env, ROOT))
     run.add("check-plain/10N", lambda: measured(plain_lark_check(run.large.path), env, ROOT))
     run.add("version", lambda: measured(flowgen("--version"), env, ROOT))
     if run.targets:

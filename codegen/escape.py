@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Literal, cast
 
-import graphviz  # type: ignore[import-untyped]
+import graphviz
 
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")

@@ -56,7 +56,8 @@ class Generated:
 
     @property
     def template(self) -> Json:
-        return json.loads(self.text)
+        template: Json = json.loads(self.text)
+        return template
 
 
 def generate(spec: Path) -> Generated:

@@ -19,7 +19,7 @@ from flowgen_design.codegen.names import lambda_handler, python_package
 from flowgen_design.codegen.targets.asyncapi.document import document, reply_channel, sent_events
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.durations import format_ms
-from flowgen_design.dsl.model import Command, Flow
+from flowgen_design.dsl.model import Command, Event, Flow
 from tests.conftest import ROOT, SKETCH, example_specs, run_flowgen
 
 EVERY_TYPE = Path(__file__).resolve().parent / "asyncapi_every_type.flow"
@@ -139,7 +139,8 @@ def test_doc_comments_become_descriptions(every_type: dict[str, Any]) -> None:
 def test_every_event_and_command_has_a_channel_and_a_message(spec: Path) -> None:
     flow = flow_of(spec)
     doc = document(flow)
-    for message in (*flow.events, *flow.commands):
+    messages: tuple[Event | Command, ...] = (*flow.events, *flow.commands)
+    for message in messages:
         assert doc["channels"][message.name]["address"] == message.name
         assert doc["channels"][message.name]["messages"] == {
             message.name: {"$ref": f"#/components/messages/{message.name}"}

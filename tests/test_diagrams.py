@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,9 +76,9 @@ def test_saga_compensations_run_backwards_in_red(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.fixture(scope="module")
-def browser() -> Browser:
+def browser() -> Iterator[Browser]:
     with Browser() as b:
-        yield b  # type: ignore[misc]
+        yield b
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=spec_id)

@@ -72,7 +72,10 @@ def test_dot_text_round_trips_through_dot(text: str) -> None:
     graph.node("n", label=dot_text(text))
     svg = render(graph.source, "svg").decode()
     drawn = ["".join(t.itertext()) for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
-    blanks = lambda s: re.sub(r"[ \t\xa0]+", " ", s).strip()  # noqa: E731
+
+    def blanks(s: str) -> str:
+        return re.sub(r"[ \t\xa0]+", " ", s).strip()
+
     assert [blanks(t) for t in drawn if blanks(t)] == [blanks(line) for line in lines_of(text) if blanks(line)]
 
 

@@ -81,12 +81,12 @@ def _lark_outcome(parser: Lark, comments: list[Any], text: str) -> tuple[Any, ..
 @contextmanager
 def _plain_lark_only() -> Iterator[None]:
     """flowgen's parser as on a platform with no lark-cython wheel."""
-    saved = flow_parser.lark_cython
-    flow_parser.lark_cython = None
+    saved = flow_parser.lark_cython  # type: ignore[attr-defined]
+    flow_parser.lark_cython = None  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        flow_parser.lark_cython = saved
+        flow_parser.lark_cython = saved  # type: ignore[attr-defined]
 
 
 def _flowgen_outcome(text: str) -> tuple[Any, ...]:

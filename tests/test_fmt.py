@@ -147,12 +147,12 @@ def test_fmt_refuses_a_broken_file_and_leaves_it_alone(flowgen: Runner, tmp_path
     assert spec.read_text() == original
 
 
-_NAMES = st.from_regex(r"\A[a-z][a-z0-9_]{0,6}\Z").filter(lambda s: s not in _KEYWORDS)
-_KEYWORDS = set(
+_KEYWORDS: set[str] = set(
     "flow version import type enum event command key ordered list map policy defaults retry timeout dlq idempotent "
     "use emits jitter service api publishes consumes handles on saga trigger pivot step compensate readonly emit external "
     "by within backoff".split()
 )
+_NAMES: st.SearchStrategy[str] = st.from_regex(r"\A[a-z][a-z0-9_]{0,6}\Z").filter(lambda s: s not in _KEYWORDS)
 
 
 def _grammar_strategy() -> st.SearchStrategy[str]:

@@ -179,7 +179,7 @@ class Aws:
     def published(self) -> list[dict[str, Any]]:
         """Every event that reached the bus, as EventBridge delivered it to the observer queue."""
         sqs = boto3.client("sqs", region_name=REGION)
-        events = []
+        events: list[dict[str, Any]] = []
         while True:
             batch = sqs.receive_message(QueueUrl=self.observed_queue, MaxNumberOfMessages=10).get("Messages", [])
             if not batch:
@@ -356,7 +356,7 @@ def test_an_ordered_input_stops_its_message_group_at_the_first_failure(shop: Any
 def dropped(caplog: pytest.LogCaptureFixture) -> list[tuple[str, Any, Any, Any, Any, Any]]:
     """The adapters' drop log lines, with their structured fields."""
     return [
-        (r.getMessage(), r.flow, r.handler, r.message_id, r.receive_count, r.attempts)
+        (r.getMessage(), *(getattr(r, name) for name in ("flow", "handler", "message_id", "receive_count", "attempts")))
         for r in caplog.records
         if r.levelno == logging.ERROR and hasattr(r, "receive_count")
     ]

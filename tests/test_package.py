@@ -350,9 +350,14 @@ print(json.dumps({"response": response, "calls": calls, "used": used, "path": sy
 
 def sqs_batch(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
     """One EventBridge event as SQS hands it to Lambda."""
-    event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "shop"}
+    event: dict[str, Any] = {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "shop"}
     event |= {"account": "123456789012", "time": "2024-05-01T10:00:00Z", "region": REGION, "detail": detail}
-    record = {"messageId": "m0", "receiptHandle": "h0", "body": json.dumps(event), "eventSource": "aws:sqs"}
+    record: dict[str, Any] = {
+        "messageId": "m0",
+        "receiptHandle": "h0",
+        "body": json.dumps(event),
+        "eventSource": "aws:sqs",
+    }
     record |= {"attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"}}
     return {"Records": [record | {"messageAttributes": {}, "md5OfBody": "", "awsRegion": REGION}]}
 

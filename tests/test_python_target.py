@@ -92,7 +92,7 @@ def test_layout_headers_and_ownership(spec: Path) -> None:
 
 
 def python_package_of(files: list) -> str:  # type: ignore[type-arg]
-    return next(f.path.parts[1] for f in files if f.path.name == "models.py")
+    return str(next(f.path.parts[1] for f in files if f.path.name == "models.py"))
 
 
 def test_pyproject_declares_the_runtime_dependencies() -> None:
@@ -234,16 +234,31 @@ def test_models_validate_and_reject_bad_payloads(importable: Path) -> None:
 
 def test_constraints_are_enforced(importable: Path) -> None:
     m = import_generated(EDGES, importable, "models")
-    ok = {"amount": 5, "currency": "EUR"}
+    ok: dict[str, object] = {"amount": 5, "currency": "EUR"}
     assert m.Money.model_validate(ok).amount == 5
-    for bad in ({"amount": -1}, {"amount": 1_000_001}, {"currency": "eur"}, {"currency": "EURO"}, {"currency": "EU"}):
+    bad_money: list[dict[str, object]] = [
+        {"amount": -1},
+        {"amount": 1_000_001},
+        {"currency": "eur"},
+        {"currency": "EURO"},
+        {"currency": "EU"},
+    ]
+    for bad in bad_money:
         with pytest.raises(pydantic.ValidationError):
             m.Money.model_validate({**ok, **bad})
     everything = everything_payload()
     m.Everything.model_validate(everything)
-    for bad in ({"f": 0.4}, {"f": 99.6}, {"d": "-0.01"}, {"tags": []}, {"tags": list("abcdef")}, {"raw": "A" * 24}):
+    bad_everything: list[dict[str, object]] = [
+        {"f": 0.4},
+        {"f": 99.6},
+        {"d": "-0.01"},
+        {"tags": []},
+        {"tags": list("abcdef")},
+        {"raw": "A" * 24},
+    ]
+    for wrong in bad_everything:
         with pytest.raises(pydantic.ValidationError):
-            m.Everything.model_validate({**everything, **bad})
+            m.Everything.model_validate({**everything, **wrong})
 
 
 def everything_payload() -> dict[str, object]:

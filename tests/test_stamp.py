@@ -178,7 +178,7 @@ def test_the_stamp_covers_every_input(monkeypatch: pytest.MonkeyPatch, tmp_path:
         {"out_dir": tmp_path / "other"},
     ]
     for variant in variants:
-        assert stamps.inputs_stamp(**{**base, **variant}) != first, variant  # type: ignore[arg-type]
+        assert stamps.inputs_stamp(**{**base, **variant}) != first, variant  # type: ignore[arg-type, dict-item]
     monkeypatch.setattr(stamps, "code_digest", lambda: "another flowgen")
     assert stamps.inputs_stamp(**base) != first  # type: ignore[arg-type]
     monkeypatch.undo()

@@ -337,11 +337,11 @@ def test_stale_files_go_before_the_manifest_is_replaced(tmp_path: Path, monkeypa
     plan = writer.plan("f", out, [gen("new.py", "n2\n")])
     order: list[str] = []
     real_replace, real_unlink = os.replace, Path.unlink
-    monkeypatch.setattr(os, "replace", lambda a, b: (order.append(f"replace {Path(b).name}"), real_replace(a, b))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (order.append(f"replace {Path(b).name}"), real_replace(a, b))[1])  # type: ignore[func-returns-value]
     monkeypatch.setattr(
         Path,
         "unlink",
-        lambda self, missing_ok=False: (order.append(f"unlink {self.name}"), real_unlink(self, missing_ok))[1],
+        lambda self, missing_ok=False: (order.append(f"unlink {self.name}"), real_unlink(self, missing_ok))[1],  # type: ignore[func-returns-value]
     )
     writer.apply(plan)
     assert [o for o in order if "flowgen-tmp" not in o] == ["replace new.py", "unlink old.py", "replace f.json"]

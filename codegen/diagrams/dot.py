@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import cast
 
-import graphviz  # type: ignore[import-untyped]
+import graphviz
 
 from flowgen_design.codegen.diagrams.model import EDGE_COLORS, NODE_STYLES, Diagram, Edge, Node
 from flowgen_design.codegen.escape import dot_label, dot_text

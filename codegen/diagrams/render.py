@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-import graphviz  # type: ignore[import-untyped]
+import graphviz
 
 from flowgen_design.codegen.cache import cached_drawing
 from flowgen_design.codegen.fanout import jobs
