@@ -240,9 +240,27 @@ class SagaTimeout(Node):
     duration: Duration
 
 
+class FillSource(Node):
+    """One way to fill an outcome event's field: `trigger.order_id`, `charge.payment_id`,
+    `failure.reason` (`root` and `field`), or a constant (`value`)."""
+
+    root: Name | None = None
+    field: Name | None = None
+    value: int | float | str | None = None
+
+
+class Fill(Node):
+    """`reason = failure.reason or "out of stock"`: the first source the path has wins."""
+
+    field: Name
+    sources: tuple[FillSource, ...]
+
+
 class OutcomeDecl(Node):
     outcome: Name
     event: Name
+    fills: tuple[Fill, ...] = ()
+    end: Span | None = None
 
 
 SagaMember = Union[TriggerDecl, StepDecl, SagaTimeout, OutcomeDecl]

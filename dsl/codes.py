@@ -127,7 +127,7 @@ _ALL = (
     Code("FLOW405", "multiple-pivots", E, "A saga has more than one pivot step."),
     Code("FLOW406", "step-not-handled", E, "A saga step sends a command to a service that does not handle it."),
     Code("FLOW407", "missing-trigger", E, "A saga has no trigger event."),
-    Code("FLOW408", "unknown-outcome", E, "A saga outcome is not `completed` or `compensated`."),
+    Code("FLOW408", "unknown-outcome", E, "A saga outcome is not `completed`, `compensated` or `failed`."),
     Code(
         "FLOW409",
         "readonly-compensated",
@@ -151,6 +151,18 @@ _ALL = (
         W,
         "A saga emits no event when it completes or compensates, so nobody can learn its result.",
     ),
+    Code(
+        "FLOW415",
+        "outcome-field-unfilled",
+        E,
+        "A required field of an outcome event has no value on some way the saga can end (a step's reply, timeout or error).",
+    ),
+    Code(
+        "FLOW416",
+        "invalid-fill",
+        E,
+        "An outcome event's fill names a field, step or source that does not exist or has another type.",
+    ),
     # time
     Code("FLOW501", "step-timeout-too-short", E, "A step timeout is shorter than its handler's attempts and backoff."),
     Code("FLOW502", "saga-timeout-too-short", E, "A saga timeout is shorter than its steps take in the worst case."),
@@ -163,6 +175,12 @@ _ALL = (
     Code("FLOW504", "backoff-range-reversed", E, "A backoff range starts above where it ends."),
     Code("FLOW505", "attempts-below-one", E, "A retry declares fewer than one attempt."),
     Code("FLOW506", "non-positive-duration", E, "A duration is zero."),
+    Code(
+        "FLOW507",
+        "batch-exceeds-function",
+        E,
+        "A batch of messages, processed one after another, cannot finish within the function's time limit.",
+    ),
     # event flow
     Code(
         "FLOW601",

@@ -367,8 +367,48 @@ class SagaStep(Frozen):
     span: Span
 
 
+OutcomeKind = Literal["completed", "compensated", "failed"]
+
+
+class FillSource(Frozen):
+    """Where an outcome event's field comes from on a path: `trigger.f`, `<step>.f` (that
+    step's success reply), `failure.f` (the reply that failed the saga, or the built-ins
+    `failure.step` and `failure.error`), or a constant `value`."""
+
+    origin: Literal["trigger", "step", "failure", "constant"]
+    step: str | None = None
+    field: str | None = None
+    value: int | float | str | None = None
+    span: Span
+
+
+class Fill(Frozen):
+    """`reason = failure.reason or "out of stock"`: the first source the path has wins."""
+
+    field: str
+    sources: tuple[FillSource, ...]
+    span: Span
+
+
+class Outcome(Frozen):
+    """`on <kind> emit <event> { fills }`: the event an ending emits, and how it is filled."""
+
+    kind: OutcomeKind
+    event: Event
+    fills: tuple[Fill, ...] = ()
+    span: Span
+
+    def fill(self, field: str) -> Fill | None:
+        return next((f for f in self.fills if f.field == field), None)
+
+
 class Saga(Frozen):
-    """An orchestrated workflow. `pivot_index` is the declared pivot, else the last step."""
+    """An orchestrated workflow. `pivot_index` is the declared pivot, else the last step.
+
+    Three outcomes: `completed`, `compensated` (every step before the pivot that ran or may
+    have ran is undone) and `failed` (needs a human: a failure after the pivot, a pivot whose
+    outcome is unknown, a compensation that cannot finish). See docs/semantics.md.
+    """
 
     name: str
     trigger: Event
@@ -379,9 +419,14 @@ class Saga(Frozen):
     timeout_span: Span | None = None
     on_completed: Event | None = None
     on_compensated: Event | None = None
+    on_failed: Event | None = None
+    outcomes: tuple[Outcome, ...] = ()
     doc: str | None = None
     span: Span
     name_span: Span
+
+    def outcome(self, kind: OutcomeKind) -> Outcome | None:
+        return next((o for o in self.outcomes if o.kind == kind), None)
 
     @property
     def compensable_steps(self) -> tuple[SagaStep, ...]:

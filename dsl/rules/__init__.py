@@ -26,7 +26,7 @@ Rule = Callable[[RuleContext], None]
 
 
 def _rules() -> tuple[Rule, ...]:
-    from flowgen_design.dsl.rules import delivery, eventflow, literals, names, sagas, timing
+    from flowgen_design.dsl.rules import delivery, eventflow, literals, names, outcomes, sagas, timing
 
     return (
         literals.check_literals,
@@ -39,6 +39,7 @@ def _rules() -> tuple[Rule, ...]:
         sagas.check_after_pivot,
         sagas.check_replies_and_outcomes,
         sagas.check_step_inputs,
+        outcomes.check_outcome_fills,
         timing.check_step_timeouts,
         timing.check_saga_timeouts,
         timing.check_target_limits,

@@ -23,7 +23,7 @@ def publishers(flow: Flow) -> dict[str, list[str]]:
                 for reply in h.outputs:
                     out[reply.name].append(f"{s.name}.{h.name}")
     for saga in flow.sagas:
-        for outcome in (saga.on_completed, saga.on_compensated):
+        for outcome in (saga.on_completed, saga.on_compensated, saga.on_failed):
             if outcome is not None:
                 out[outcome.name].append(f"saga {saga.name}")
     for x in flow.externals:
