@@ -229,7 +229,9 @@ class _Builder(Transformer[Token, Any]):
 
     def constraint(self, c: list[Token]) -> ast.Constraint:
         name, value = c
-        return trusted(ast.Constraint, span=self._between(name, value), name=self._name(name), value=self._literal_value(value))
+        return trusted(
+            ast.Constraint, span=self._between(name, value), name=self._name(name), value=self._literal_value(value)
+        )
 
     def _literal_value(self, value: Token) -> int | float | str:
         literal: int | float | str

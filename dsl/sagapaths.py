@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flowgen_design.dsl.model import (
+    DeliveryPolicy,
     Event,
     Field,
     FillSource,
@@ -29,6 +30,7 @@ from flowgen_design.dsl.model import (
     Saga,
     SagaStep,
     Scalar,
+    StepCall,
     ScalarRef,
     TypeRef,
 )
@@ -78,6 +80,15 @@ def endings(saga: Saga) -> tuple[Ending, ...]:
 def compensates_itself(ending: Ending) -> bool:
     """A step that gave no answer may have run: its own compensation runs first."""
     return ending.reply is None and not ending.undoing
+
+
+def undo_policy(call: StepCall) -> DeliveryPolicy:
+    """How the orchestrator sends a compensation: once, waiting the handler's worst case (the
+    adapter makes the handler's attempts with its backoff); then it gives up: failed."""
+    policy = call.handler.policy
+    return policy.model_copy(
+        update={"attempts": 1, "backoff": None, "retry_span": None, "timeout_ms": policy.worst_case_ms()}
+    )
 
 
 def unwrap(t: TypeRef) -> TypeRef:

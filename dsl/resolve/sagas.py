@@ -60,11 +60,12 @@ class SagaResolver:
             )
         if trigger is None or not steps:
             return None
+        pivot = pivots[0] if pivots else len(steps) - 1
         return Saga(
             name=decl.name.text,
             trigger=trigger,
             steps=steps,
-            pivot_index=pivots[0] if pivots else len(steps) - 1,
+            pivot_index=pivot,
             explicit_pivot=bool(pivots),
             timeout_ms=timeout.duration.millis if isinstance(timeout, ast.SagaTimeout) else None,
             timeout_span=timeout.span if timeout else None,
@@ -167,7 +168,8 @@ class SagaResolver:
             "invalid-fill",
             f"`{root}` is neither `trigger`, `failure` nor a step of this saga",
             src.root.span,
-            did_you_mean(root, (*FILL_ROOTS, *steps)) or "write `trigger.FIELD`, `failure.FIELD`, `STEP.FIELD` or a constant",
+            did_you_mean(root, (*FILL_ROOTS, *steps))
+            or "write `trigger.FIELD`, `failure.FIELD`, `STEP.FIELD` or a constant",
         )
         return None
 

@@ -36,9 +36,11 @@ def _check_filled(ctx: RuleContext, saga: Saga, outcome: Outcome, ways: list[End
         "outcome-field-unfilled",
         f"saga `{saga.name}` emits `{outcome.event.name}` without its field `{target.name}` {paths}{more}",
         fill.span if fill is not None else outcome.span,
-        f"say where it comes from on every path, e.g. `{target.name} = failure.{target.name} or {example}`"
-        if outcome.kind != "completed"
-        else f"say where it comes from: `{target.name} = trigger.FIELD` or `STEP.FIELD`",
+        (
+            f"say where it comes from on every path, e.g. `{target.name} = failure.{target.name} or {example}`"
+            if outcome.kind != "completed"
+            else f"say where it comes from: `{target.name} = trigger.FIELD` or `STEP.FIELD`"
+        ),
     )
 
 
@@ -60,7 +62,9 @@ def _why(saga: Saga, source: FillSource, target: Field) -> str:
     if source.origin == "trigger":
         return f"{wanted}, but the trigger `{saga.trigger.name}` has no required field `{source.field}` of that type"
     if source.origin == "step":
-        return f"{wanted}, but step `{source.step}` never holds a required `{source.field}` of that type on this outcome"
+        return (
+            f"{wanted}, but step `{source.step}` never holds a required `{source.field}` of that type on this outcome"
+        )
     return f"{wanted}, but no failure of this outcome carries a required `{source.field}` of that type"
 
 

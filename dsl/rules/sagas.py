@@ -24,7 +24,7 @@ def check_compensation(ctx: RuleContext) -> None:
             if not handler.policy.idempotent:
                 ctx.report.add(
                     "compensation-not-idempotent",
-                    f"compensation `{step.compensation.service}.{step.compensation.command.name}` is not idempotent, but compensations are retried until they succeed",
+                    f"compensation `{step.compensation.service}.{step.compensation.command.name}` is not idempotent, but a compensation may run for a step that did nothing, or twice",
                     step.compensation.span,
                     f"add `idempotent by ...` to `handles {step.compensation.command.name}` in service `{step.compensation.service}`",
                 )
@@ -53,7 +53,7 @@ def check_after_pivot(ctx: RuleContext) -> None:
             if index > saga.pivot_index and not step.action.handler.policy.idempotent:
                 ctx.report.add(
                     "after-pivot-not-idempotent",
-                    f"step `{step.name}` runs after the pivot and is retried until it succeeds, but `{step.action.service}.{step.action.handler.name}` is not idempotent",
+                    f"step `{step.name}` runs after the pivot, where it must finish and may be delivered twice, but `{step.action.service}.{step.action.handler.name}` is not idempotent",
                     step.span,
                     f"add `idempotent by ...` to `handles {step.action.command.name}` in service `{step.action.service}`",
                 )

@@ -23,11 +23,11 @@ from flowgen_design.codegen.targets.cloudformation import iam
 from flowgen_design.codegen.targets.cloudformation.template import Json, Scope, Template, get_att, ref
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import Flow, Handler
+from flowgen_design.dsl.rules import timing
 
 RUNTIME = "python3.12"
 RETENTION_SECONDS = 14 * 86_400
 LOG_DAYS = 30  # retention of a function's logs
-BATCH_SIZE = 10
 MAX_DESCRIPTION = 256  # of a function
 # AWS's advice for a queue that feeds a function: six times the function timeout.
 VISIBILITY_FACTOR = 6
@@ -58,7 +58,8 @@ def element(handler: Handler) -> str:
 
 
 def function_timeout(handler: Handler) -> int:
-    return max(1, seconds_ceil(handler.policy.timeout_ms))
+    """Room for a whole batch, one message after another (`dsl.rules.timing` checks it fits)."""
+    return max(1, seconds_ceil(timing.function_timeout_ms(handler.policy)))
 
 
 def is_fifo(handler: Handler) -> bool:
@@ -79,7 +80,7 @@ def add_handler(t: Template, stack: Stack, handler: Handler) -> None:
     mapping = {
         "EventSourceArn": get_att(queue, "Arn"),
         "FunctionName": ref(function),
-        "BatchSize": BATCH_SIZE,
+        "BatchSize": timing.batch_size(handler.policy),
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
     }
     here.add(names.event_source_mapping_logical_id(handler), "AWS::Lambda::EventSourceMapping", mapping)
