@@ -129,7 +129,20 @@ HANDLER_RESOURCE_SUFFIXES = (
     "LogGroup",
     "EventSourceMapping",
 )
-SAGA_RESOURCE_SUFFIXES = ("StateMachine", "StateMachineRole", "TriggerRule", "TriggerRole")
+SAGA_RESOURCE_SUFFIXES = (
+    "StateMachine",
+    "StateMachineRole",
+    "TriggerRule",
+    "StarterQueue",
+    "StarterDeadLetterQueue",
+    "StarterQueuePolicy",
+    "StarterLogGroup",
+    "StarterRole",
+    "StarterFunction",
+    "StarterEventSourceMapping",
+    "FailedAlarm",
+    "TimedOutAlarm",
+)
 API_RESOURCE_SUFFIXES = ("Route", "Integration", "Role")
 
 

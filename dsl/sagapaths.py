@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from flowgen_design.dsl.model import (
     DeliveryPolicy,
+    EnumRef,
     Event,
     Field,
     FillSource,
@@ -67,7 +68,7 @@ def endings(saga: Saga) -> tuple[Ending, ...]:
     found = [Ending("completed", succeeded=saga.steps)]
     for index, step in enumerate(saga.steps):
         before = saga.steps[:index]
-        sure = "compensated" if index <= saga.pivot_index else "failed"
+        sure: OutcomeKind = "compensated" if index <= saga.pivot_index else "failed"
         for reply in step.action.command.failures:
             found.append(Ending(sure, step, reply, succeeded=before))
         found.append(Ending("compensated" if index < saga.pivot_index else "failed", step, succeeded=before))
@@ -106,7 +107,7 @@ def constant_fits(value: int | float | str | None, target: Field) -> bool:
     if isinstance(value, str):
         if isinstance(t, ScalarRef):
             return t.scalar == Scalar.STRING
-        return t.kind == "enum" and any(m.name == value for m in t.enum.members)  # type: ignore[union-attr]
+        return isinstance(t, EnumRef) and any(m.name == value for m in t.enum.members)
     if not isinstance(t, ScalarRef) or value is None:
         return False
     numeric = {Scalar.INT} if isinstance(value, int) else set()

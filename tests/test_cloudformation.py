@@ -21,7 +21,7 @@ from flowgen_design.codegen import names
 from flowgen_design.codegen.names import handler_logical_id, lambda_handler
 from flowgen_design.codegen.targets.cloudformation.handlers import VISIBILITY_FACTOR, element
 from flowgen_design.codegen.targets.cloudformation.sagas import saga_handlers
-from flowgen_design.codegen.targets.cloudformation.states import UNTIL_SUCCESS, step_state
+from flowgen_design.codegen.targets.cloudformation.states import step_state
 from flowgen_design.codegen.targets.cloudformation.verify import main as verify_main
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import Flow, Handler
@@ -100,7 +100,9 @@ def test_queues_follow_the_delivery_policy(generated: Generated) -> None:
     for h in _handlers(generated):
         queue = _props(generated, handler_logical_id(h, "Queue"))
         function = _props(generated, handler_logical_id(h, "Function"))
-        assert function["Timeout"] == max(1, seconds_ceil(h.policy.timeout_ms))
+        batch = _props(generated, handler_logical_id(h, "EventSourceMapping"))["BatchSize"]
+        assert function["Timeout"] == max(1, seconds_ceil(batch * h.policy.timeout_ms)), "a whole batch, one by one"
+        assert function["Timeout"] <= 900 and 1 <= batch <= 10
         assert queue["VisibilityTimeout"] >= VISIBILITY_FACTOR * function["Timeout"]
         assert queue.get("FifoQueue", False) == (h.input.ordered_by is not None)
         assert queue.get("ContentBasedDeduplication", False) == (h.input.ordered_by is not None)
@@ -202,14 +204,18 @@ def test_saga_roles_send_only_to_their_steps_and_emit_only_their_outcomes(genera
         assert set(statements) <= {"sqs:SendMessage", "events:PutEvents"}
         queues = {r["Fn::GetAtt"][0] for r in statements["sqs:SendMessage"]["Resource"]}
         assert queues == {handler_logical_id(h, "Queue") for h in saga_handlers(saga)}
-        outcomes = sorted({e.name for e in (saga.on_completed, saga.on_compensated) if e})
+        outcomes = sorted({e.name for e in (saga.on_completed, saga.on_compensated, saga.on_failed) if e})
         if outcomes:
             assert statements["events:PutEvents"]["Condition"]["StringEquals"]["events:detail-type"] == outcomes
-        (start,) = _statements(_props(generated, names.saga_trigger_role_logical_id(saga)))
-        assert (start["Action"], start["Resource"]) == (["states:StartExecution"], {"Ref": machine_id})
+        starter = _statements(_props(generated, names.saga_logical_id(saga, "StarterRole")))
+        (start,) = [s for s in starter if s["Action"] == ["states:StartExecution"]]
+        assert start["Resource"] == {"Ref": machine_id}
         rule = _props(generated, names.saga_trigger_rule_logical_id(saga))
         assert rule["EventPattern"] == {"source": [flow.name], "detail-type": [saga.trigger.name]}
-        assert rule["Targets"][0]["Arn"] == {"Ref": machine_id}
+        queue = names.saga_logical_id(saga, "StarterQueue")
+        assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [queue, "Arn"]}, "the starter names each execution"
+        function = _props(generated, names.saga_logical_id(saga, "StarterFunction"))
+        assert function["Environment"]["Variables"]["STATE_MACHINE_ARN"] == {"Ref": machine_id}
 
 
 def test_saga_timeouts_and_retries_follow_the_spec(generated: Generated) -> None:
@@ -223,9 +229,6 @@ def test_saga_timeouts_and_retries_follow_the_spec(generated: Generated) -> None
             assert task["TimeoutSeconds"] == max(1, seconds_ceil(step.timeout_ms))
             assert task["ResultPath"] == f"$.steps.{step.name}"
             retry = task.get("Retry", [])
-            if index > saga.pivot_index:
-                assert retry[-1]["MaxAttempts"] == UNTIL_SUCCESS and "Catch" not in task
-                continue
             (catch,) = task["Catch"]
             assert (catch["ErrorEquals"], catch["ResultPath"]) == (["States.ALL"], "$.error"), "AttemptsExhausted too"
             if step.policy.attempts == 1:
@@ -238,8 +241,8 @@ def test_saga_timeouts_and_retries_follow_the_spec(generated: Generated) -> None
                 assert last["IntervalSeconds"] == max(1, seconds_ceil(backoff.initial_ms))
                 assert last["BackoffRate"] == (2.0 if backoff.strategy == "exponential" else 1.0)
                 assert ("JitterStrategy" in last) == backoff.jitter
-            failures = [r.name for r in step.action.command.failures]
-            assert retry[:-1] == ([{"ErrorEquals": failures, "MaxAttempts": 0}] if failures else [])
+            final = [r.name for r in step.action.command.failures] + ["InvalidMessage"]
+            assert retry[:-1] == [{"ErrorEquals": final, "MaxAttempts": 0}], "answers are never retried"
 
 
 def _definition(g: Generated, saga: str) -> Json:
@@ -247,23 +250,25 @@ def _definition(g: Generated, saga: str) -> Json:
     return _props(g, names.state_machine_logical_id(found))["Definition"]  # type: ignore[no-any-return]
 
 
-def test_outcome_fields_come_from_the_trigger_then_the_replies() -> None:
+def test_outcome_fields_come_from_the_trigger_the_replies_and_the_fills() -> None:
     g = generate(next(s for s in EDGE_SPECS if s.stem == "fulfilment"))
     states = _definition(g, "Dispatch")["States"]
-    completed = states["emit ParcelShipped"]["Parameters"]["Entries"][0]
-    assert completed["Detail"] == {
-        "parcel_id.$": "$.detail.parcel_id",
+    completed = states["emit ParcelShipped"]["Parameters"]["Entries"][0]["Detail"]
+    assert completed["payload"] == {
+        "parcel_id.$": "$.trigger.payload.parcel_id",
         "carrier.$": "$.steps.ship.payload.carrier",
         "tracking.$": "$.steps.ship.payload.tracking",
     }, "the optional `note` nobody supplies is left out"
-    assert [c["StringEquals"] for c in states["which failure"]["Choices"]] == ["AddressInvalid", "NotInStock"]
-    assert states["read NotInStock"]["Parameters"]["payload.$"] == "States.StringToJson($.error.Cause)"
-    assert (
-        states["emit ParcelAbandoned after NotInStock"]["Parameters"]["Entries"][0]["Detail"]["why.$"]
-        == "$.failure.payload.why"
-    )
-    assert states["emit ParcelAbandoned"]["Parameters"]["Entries"][0]["Detail"] == {"parcel_id.$": "$.detail.parcel_id"}
-    assert states["step pick"]["Parameters"]["MessageGroupId.$"] == "States.Format('{}', $.detail.warehouse)"
+    assert completed["envelope"]["causation_id.$"] == "$.trigger.envelope.message_id"
+    abandoned = [
+        e["Parameters"]["Entries"][0]["Detail"]["payload"]["why.$"]
+        for name, e in states.items()
+        if name.startswith("emit ParcelAbandoned")
+    ]
+    assert sorted(abandoned) == ["$.failure.error", "$.failure.payload.why"], "`why = failure.why or failure.error`"
+    assert [c["StringEquals"] for c in states["failed pick"]["Choices"]] == ["NotInStock"]
+    assert states["pick replied NotInStock"]["Parameters"]["payload.$"] == "States.StringToJson($.error.Cause)"
+    assert states["step pick"]["Parameters"]["MessageGroupId.$"] == "States.Format('{}', $.trigger.payload.warehouse)"
     assert "undo check" not in states, "a readonly step has nothing to undo"
 
 
@@ -321,10 +326,10 @@ def _break_get_att(t: Json) -> str:
 
 def _break_compensation_order(t: Json) -> str:
     states = t["Resources"]["CheckoutSagaStateMachine"]["Properties"]["Definition"]["States"]
-    states["step ship"]["Catch"][0]["Next"] = "undo reserve"
+    states["no answer from charge"]["Next"] = "undo reserve"
     states["undo reserve"]["Next"] = "undo charge"
-    states["undo charge"]["Next"] = "which failure"
-    return "reverse order"
+    states["undo charge"]["Next"] = "compensated: which event"
+    return "expected ['undo charge', 'undo reserve']"
 
 
 def _break_reachability(t: Json) -> str:
@@ -378,7 +383,7 @@ def test_a_compensation_after_the_pivot_fails_the_checks() -> None:
     g = generate(next(s for s in EDGE_SPECS if s.stem == "fulfilment"))
     broken = g.template
     states = broken["Resources"]["DispatchSagaStateMachine"]["Properties"]["Definition"]["States"]
-    states["step notify"]["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "undo pick"}]
+    states["no answer from notify"]["Next"] = "undo pick"
     assert flow_problems(g.flow, g.template) == []
     assert any("runs after the pivot" in p for p in flow_problems(g.flow, broken))
 

@@ -116,7 +116,8 @@ def test_state_machines_and_their_triggers_exist(stack: Deployed) -> None:
         assert sent_to and sent_to <= queue_urls, "placeholders were substituted with the real queue URLs"
         rule = stack.physical[names.saga_trigger_rule_logical_id(saga)]
         targets = events.list_targets_by_rule(Rule=rule, EventBusName=stack.outputs["EventBusName"])["Targets"]
-        assert [t["Arn"] for t in targets] == [arn]
+        starter_queue = stack.physical[names.saga_logical_id(saga, "StarterQueue")]
+        assert [t["Arn"].rsplit(":", 1)[-1] for t in targets] == [starter_queue.rsplit("/", 1)[-1]]
 
 
 def test_idempotency_table_has_the_powertools_layout(stack: Deployed) -> None:
@@ -140,7 +141,7 @@ def _quiet_consumers(stack: Deployed) -> None:
         events.remove_targets(
             Rule=stack.physical[names.saga_trigger_rule_logical_id(saga)],
             EventBusName=stack.outputs["EventBusName"],
-            Ids=["StateMachine"],
+            Ids=["StarterQueue"],
         )
 
 

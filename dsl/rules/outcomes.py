@@ -6,6 +6,7 @@ generator reads too: an event `check` accepts is an event the machine can fill.
 
 from __future__ import annotations
 
+from flowgen_design.dsl import ast
 from flowgen_design.dsl.model import Field, FillSource, Outcome, Saga, type_text
 from flowgen_design.dsl.rules import RuleContext
 from flowgen_design.dsl.sagapaths import FAILURE_BUILTINS, Ending, available, endings, fill_source
@@ -15,6 +16,8 @@ SHOWN_PATHS = 3
 
 def check_outcome_fills(ctx: RuleContext) -> None:
     for saga in ctx.flow.sagas:
+        if not _resolved_whole(ctx, saga):
+            continue  # a step or reply failed to resolve (reported): the ways to an end are not known
         ways = endings(saga)
         for outcome in saga.outcomes:
             mine = [w for w in ways if w.outcome == outcome.kind]
@@ -22,6 +25,22 @@ def check_outcome_fills(ctx: RuleContext) -> None:
             for target in outcome.event.fields:
                 if not target.optional:
                     _check_filled(ctx, saga, outcome, mine, target)
+
+
+def _resolved_whole(ctx: RuleContext, saga: Saga) -> bool:
+    decls = [d for m in ctx.modules for d in m.declarations]
+    replies = {d.name.text: len(d.replies) for d in decls if isinstance(d, ast.CommandDecl)}
+    steps = next((d for d in decls if isinstance(d, ast.SagaDecl) and d.name.text == saga.name), None)
+    declared = [m for m in steps.members if isinstance(m, ast.StepDecl)] if steps is not None else []
+    calls = [c for s in saga.steps for c in (s.action, s.compensation) if c is not None]
+    return (
+        len(declared) == len(saga.steps)
+        and all(len(c.command.replies) == replies.get(c.command.name) for c in calls)
+        and all(
+            len(s.compensate) <= 1 and (s.compensate == () or saga.steps[i].compensation is not None)
+            for i, s in enumerate(declared)
+        )
+    )
 
 
 def _check_filled(ctx: RuleContext, saga: Saga, outcome: Outcome, ways: list[Ending], target: Field) -> None:
