@@ -109,7 +109,11 @@ def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     children = [_event_leaf(saga.trigger, "triggered by")]
     children += [_resource(r) for r in names.saga_resources(saga)]
     children += [_step_link(flow, saga, i, s) for i, s in enumerate(saga.steps)]
-    for outcome, event in (("completed", saga.on_completed), ("compensated", saga.on_compensated)):
+    for outcome, event in (
+        ("completed", saga.on_completed),
+        ("compensated", saga.on_compensated),
+        ("failed", saga.on_failed),
+    ):
         if event is not None:
             children.append(_event_leaf(event, f"on {outcome} emits"))
     return Link(
@@ -212,7 +216,9 @@ def _publishers(flow: Flow) -> dict[str, list[Link]]:
                 for name in _ordered_names(h.outputs):
                     add(name, Link("handler", qualified(h), "replied by", h.span, _handler_input(h)))
     for saga in flow.sagas:
-        for name in _ordered_names(tuple(e for e in (saga.on_completed, saga.on_compensated) if e is not None)):
+        for name in _ordered_names(
+            tuple(e for e in (saga.on_completed, saga.on_compensated, saga.on_failed) if e is not None)
+        ):
             add(name, Link("saga", saga.name, "published by", saga.name_span))
     for x in flow.externals:
         for name in _ordered_names(x.publishes):
