@@ -5,14 +5,14 @@ generated saga machines are run here instead. It covers the subset flowgen
 emits, with AWS's documented semantics:
 
 - states: Pass (Result, Parameters, ResultPath), Task (`sqs:sendMessage
-  .waitForTaskToken`, `events:putEvents`), Choice (`StringEquals`, Default),
-  Succeed, Fail; `TimeoutSeconds` per task attempt and per execution;
+  .waitForTaskToken`, `events:putEvents`), Choice (`StringEquals`,
+  `NumericLessThan`, Default), Wait (Seconds, SecondsPath), Succeed, Fail; `TimeoutSeconds` per task attempt and per execution;
 - Retry (retriers in order, each with its own count; IntervalSeconds,
   BackoffRate, MaxDelaySeconds, JitterStrategy FULL as its worst case: the full
   delay), then Catch (first matching catcher; `States.ALL` matches anything);
 - paths `$.a.b` and the context object (`$$.Execution.Name`,
   `$$.State.EnteredTime`, `$$.State.RetryCount`, `$$.Task.Token`); intrinsics
-  States.Format, States.StringToJson, States.Array, States.ArrayGetItem.
+  States.Format, States.StringToJson, States.Array, States.ArrayGetItem, States.MathAdd.
 
 Whoever answers a command is a `World`: given the message and the virtual time
 it was sent, it says when and how the task is answered (or never). Anything
@@ -99,6 +99,10 @@ def run(definition: Json, execution_input: Json, world: World, name: str = "exec
         if kind == "Choice":
             current = _choose(state, data)
             continue
+        if kind == "Wait":
+            ex.clock += float(state["Seconds"] if "Seconds" in state else _path(state["SecondsPath"], data, {}))
+            current = state["Next"]
+            continue
         if kind == "Pass":
             result = _params(state["Parameters"], data, context) if "Parameters" in state else state.get("Result", data)
             data = _assign(data, state.get("ResultPath", "$"), result)
@@ -181,10 +185,14 @@ def _matches(names: list[str], error: str) -> bool:
 
 def _choose(state: Json, data: Json) -> str:
     for rule in state.get("Choices", []):
-        if set(rule) != {"Variable", "StringEquals", "Next"}:
-            raise Unsupported(f"choice rule {sorted(rule)}")
-        if _path(rule["Variable"], data, {}) == rule["StringEquals"]:
+        (test,) = set(rule) - {"Variable", "Next"}
+        value = _path(rule["Variable"], data, {})
+        if test == "StringEquals" and value == rule[test]:
             return str(rule["Next"])
+        if test == "NumericLessThan" and isinstance(value, (int, float)) and value < rule[test]:
+            return str(rule["Next"])
+        if test not in ("StringEquals", "NumericLessThan"):
+            raise Unsupported(f"choice rule {test}")
     if "Default" not in state:
         raise Failure("States.NoChoiceMatched")
     return str(state["Default"])
@@ -289,4 +297,6 @@ def _apply(name: str, args: list[Json]) -> Json:
         return list(args)
     if name == "States.ArrayGetItem":
         return args[0][args[1]]
+    if name == "States.MathAdd":
+        return args[0] + args[1]
     raise Unsupported(f"intrinsic {name}")

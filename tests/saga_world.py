@@ -92,6 +92,7 @@ class SagaWorld:
     flow: Flow
     saga: Saga
     scripts: dict[str, list[Attempt]] = field(default_factory=dict)  # by command name
+    per_send: dict[str, list[list[Attempt]]] = field(default_factory=dict)  # the n-th send's script, if given
     deadline_check: bool = True
     effects: list[tuple[float, str, str]] = field(default_factory=list)  # (time, "do"/"undo", step)
     sent: list[tuple[float, str, Json]] = field(default_factory=list)  # (time, message_id, body)
@@ -106,7 +107,9 @@ class SagaWorld:
         self.sent.append((now, body["envelope"]["message_id"], body))
         command = body["command"]
         undo = body["envelope"]["message_id"].split("/", 1)[1].startswith("undo ")
-        script = self.scripts.get(command, [])
+        sends = sum(1 for _, _, b in self.sent if b["command"] == command) - 1
+        scripted = self.per_send.get(command, [])
+        script = scripted[sends] if sends < len(scripted) else self.scripts.get(command, [])
         policy = handler.policy
         sent_at = _seconds(body["envelope"]["time"])
         deadline = sent_at + body["envelope"]["timeout_seconds"]

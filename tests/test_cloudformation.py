@@ -228,21 +228,30 @@ def test_saga_timeouts_and_retries_follow_the_spec(generated: Generated) -> None
             task = definition["States"][step_state(step)]
             assert task["TimeoutSeconds"] == max(1, seconds_ceil(step.timeout_ms))
             assert task["ResultPath"] == f"$.steps.{step.name}"
-            retry = task.get("Retry", [])
+            assert "Retry" not in task, "a resend is a loop that enters the step again (a fresh deadline)"
             (catch,) = task["Catch"]
             assert (catch["ErrorEquals"], catch["ResultPath"]) == (["States.ALL"], "$.error"), "AttemptsExhausted too"
+            caught = definition["States"][catch["Next"]]
+            resend = [c for c in caught.get("Choices", []) if c["Next"] == f"resend {step.name}"]
             if step.policy.attempts == 1:
-                assert retry == []
+                assert resend == []
                 continue
-            last = retry[-1]
-            assert last["ErrorEquals"] == ["States.ALL"] and last["MaxAttempts"] == step.policy.attempts - 1
+            assert resend == [
+                {
+                    "Variable": f"$.resends.{step.name}.count",
+                    "NumericLessThan": step.policy.attempts - 1,
+                    "Next": f"resend {step.name}",
+                }
+            ]
+            answers = [c["StringEquals"] for c in caught["Choices"][: caught["Choices"].index(resend[0])]]
+            assert answers == [r.name for r in step.action.command.failures] + ["InvalidMessage"], "never resent"
+            wait = definition["States"][f"wait to resend {step.name}"]
+            assert (wait["Type"], wait["Next"]) == ("Wait", step_state(step))
             backoff = step.policy.backoff
+            table = definition["States"][f"resend {step.name}"]["Parameters"]["wait.$"]
             if backoff is not None:
-                assert last["IntervalSeconds"] == max(1, seconds_ceil(backoff.initial_ms))
-                assert last["BackoffRate"] == (2.0 if backoff.strategy == "exponential" else 1.0)
-                assert ("JitterStrategy" in last) == backoff.jitter
-            final = [r.name for r in step.action.command.failures] + ["InvalidMessage"]
-            assert retry[:-1] == [{"ErrorEquals": final, "MaxAttempts": 0}], "answers are never retried"
+                delays = [seconds_ceil(backoff.delay_ms(k)) for k in range(1, step.policy.attempts)]
+                assert table.startswith(f"States.ArrayGetItem(States.Array({', '.join(map(str, delays))})")
 
 
 def _definition(g: Generated, saga: str) -> Json:

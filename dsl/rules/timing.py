@@ -49,7 +49,8 @@ def check_step_timeouts(ctx: RuleContext) -> None:
 
 def saga_worst_case_ms(saga: Saga) -> int:
     """The slowest way to an end: every orchestrator attempt waits its step's timeout, and a
-    failure at a step up to the pivot then waits every compensation the same way."""
+    failure that compensates (before the pivot; at it, a failure reply) then waits every
+    compensation the same way. tests/test_saga_machine.py measures this very figure."""
     return max(ms for ms, _ in _ways(saga))
 
 
@@ -58,6 +59,8 @@ def _ways(saga: Saga) -> list[tuple[int, str]]:
     run = [(s.policy.worst_case_ms(), s.name) for s in saga.steps]
     ways = [run]
     for index in range(min(saga.pivot_index + 1, len(saga.steps))):
+        if index == saga.pivot_index and not saga.steps[index].action.command.failures:
+            continue  # a pivot without an answer needs a human: nothing is undone
         undo = [
             (undo_policy(s.compensation).worst_case_ms(), f"undo {s.name}")
             for s in reversed(saga.steps[: index + 1])

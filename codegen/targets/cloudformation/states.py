@@ -14,10 +14,13 @@ The protocol is SAGA-CONTRACT's, described for users in docs/semantics.md:
   `$.steps.<step>`), or SendTaskFailure with error = a failure reply's name
   (cause = its payload as JSON), `AttemptsExhausted` or `InvalidMessage`.
 
-Retries: a failure reply and an invalid message are final, never retried. Any
-other failure (a timeout, exhausted attempts, an SQS error) is retried with the
-step's schedule (`retry` in the step body; after the pivot and for compensations,
-the handler's own `retry`), then it is a failure. Every schedule is finite.
+Resends: a failure reply and an invalid message are final, never resent. Any
+other failure (a timeout, exhausted attempts, an SQS error) is resent as the
+step's own `retry` says, then it is a failure; a compensation is sent once.
+A resend is a loop (`resend <step>` counts it, `wait to resend <step>` waits the
+backoff, then the step's state is entered again) rather than a `Retry`, because
+Step Functions keeps `$$.State.EnteredTime` across retries: the envelope's
+deadline must start when the resend is sent, or the adapter would refuse it.
 
 Shape: `init` -> `step a` -> ... -> `emit <completed event>` -> `completed`. Each
 failure is caught into `failed <step>`, a Choice on the error that records the
@@ -106,7 +109,7 @@ class _Builder:
 
     def build(self) -> Json:
         saga, states = self.saga, self.states
-        states[INIT] = {"Type": "Pass", "Result": {}, "ResultPath": "$.steps", "Next": step_state(saga.steps[0])}
+        states[INIT] = self._init()
         ways = endings(saga)
         for index, step in enumerate(saga.steps):
             following = step_state(saga.steps[index + 1]) if index + 1 < len(saga.steps) else self._emit_for(ways[0])
@@ -135,6 +138,37 @@ class _Builder:
             del states[name]  # e.g. `compensated` in a saga whose every failure needs a human
         return result
 
+    def _init(self) -> Json:
+        first = step_state(self.saga.steps[0])
+        resent = [s for s in self.saga.steps if s.policy.attempts > 1]
+        if not resent:
+            return {"Type": "Pass", "Result": {}, "ResultPath": "$.steps", "Next": first}
+        counters = {s.name: {"count": 0} for s in resent}
+        return {
+            "Type": "Pass",
+            "Parameters": {"trigger.$": "$.trigger", "steps": {}, "resends": counters},
+            "Next": first,
+        }
+
+    def _resend(self, step: SagaStep) -> str:
+        """Count the resend, wait its backoff, enter the step again (a fresh `time` for the deadline)."""
+        counter = f"$.resends.{step.name}"
+        delays = ", ".join(str(d) for d in resend_delays(step.policy))
+        wait = state_name(f"wait to resend {step.name}")
+        self.states[wait] = {"Type": "Wait", "SecondsPath": f"{counter}.wait", "Next": step_state(step)}
+        return self._add(
+            state_name(f"resend {step.name}"),
+            {
+                "Type": "Pass",
+                "Parameters": {
+                    "count.$": f"States.MathAdd({counter}.count, 1)",
+                    "wait.$": f"States.ArrayGetItem(States.Array({delays}), {counter}.count)",
+                },
+                "ResultPath": counter,
+                "Next": wait,
+            },
+        )
+
     def _undoable(self) -> list[SagaStep]:
         return [s for s in self.saga.compensable_steps if s.compensation is not None]
 
@@ -142,21 +176,17 @@ class _Builder:
 
     def _step_task(self, index: int, following: str) -> Json:
         saga, step = self.saga, self.saga.steps[index]
-        policy = step.policy
         timeout = max(1, seconds_ceil(step.timeout_ms))
         task: Json = {
             "Type": "Task",
             "Comment": f"{step.action.service}.{step.action.command.name}"
             + (" (pivot)" if index == saga.pivot_index else ""),
             "Resource": SEND_AND_WAIT,
-            "Parameters": self._message(step, step.action, f"{step.name}", saga.steps[:index], timeout, policy),
+            "Parameters": self._message(step, step.action, f"{step.name}", saga.steps[:index], timeout),
             "ResultPath": f"$.steps.{step.name}",
             "TimeoutSeconds": timeout,
             "Next": following,
         }
-        retry = retry_schedule(policy, step.action)
-        if retry:
-            task["Retry"] = retry
         task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": caught_state(step)}]
         return task
 
@@ -164,21 +194,17 @@ class _Builder:
         call = step.compensation
         assert call is not None
         index = self.saga.steps.index(step)
-        policy = undo_policy(call)
-        timeout = max(1, seconds_ceil(policy.timeout_ms))
+        timeout = max(1, seconds_ceil(undo_policy(call).timeout_ms))
         earlier = [s for s in self._undoable() if self.saga.steps.index(s) < index]
         task: Json = {
             "Type": "Task",
             "Comment": f"{call.service}.{call.command.name}: undo step {step.name}",
             "Resource": SEND_AND_WAIT,
-            "Parameters": self._message(step, call, f"undo {step.name}", self.saga.steps[:index], timeout, policy),
+            "Parameters": self._message(step, call, f"undo {step.name}", self.saga.steps[:index], timeout),
             "ResultPath": None,
             "TimeoutSeconds": timeout,
             "Next": undo_state(earlier[-1]) if earlier else COMPENSATED_ROUTE,
         }
-        retry = retry_schedule(policy, call)
-        if retry:
-            task["Retry"] = retry
         task["Catch"] = [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": caught_state(step, undoing=True)}
         ]
@@ -191,7 +217,6 @@ class _Builder:
         label: str,
         before: tuple[SagaStep, ...],
         timeout: int,
-        policy: DeliveryPolicy,
     ) -> Json:
         body = {
             "kind": "saga-command",
@@ -200,10 +225,7 @@ class _Builder:
             "command": call.command.name,
             "payload": command_payload(self.saga, call.command, before),
             "taskToken.$": "$$.Task.Token",
-            "envelope": {
-                **self._envelope(f"/{label}"),
-                **_timeout_seconds(timeout, policy),
-            },
+            "envelope": {**self._envelope(f"/{label}"), "timeout_seconds": timeout},
         }
         params: Json = {"QueueUrl": self.queue(call.handler), "MessageBody": body}
         ordering = call.command.ordered_by
@@ -225,7 +247,8 @@ class _Builder:
 
     def _caught(self, step: SagaStep, ways: list[Ending]) -> Json:
         """A Choice on the error: each failure reply, else no answer; each records `$.failure`."""
-        choices, default = [], FAILED
+        choices: list[Json] = []
+        default = FAILED
         for way in ways:
             target = self._after_failure(way)
             if way.reply is None:
@@ -233,6 +256,11 @@ class _Builder:
                 continue
             name = self._add(state_name(f"{step.name} replied {way.reply.name}"), self._record(way, target))
             choices.append({"Variable": "$.error.Error", "StringEquals": way.reply.name, "Next": name})
+        if step.policy.attempts > 1:
+            resends = step.policy.attempts - 1
+            choices.append({"Variable": "$.error.Error", "StringEquals": FINAL_ERRORS[0], "Next": default})
+            counter = f"$.resends.{step.name}.count"
+            choices.append({"Variable": counter, "NumericLessThan": resends, "Next": self._resend(step)})
         if not choices:
             return {"Type": "Pass", "Next": default}
         return {"Type": "Choice", "Choices": choices, "Default": default}
@@ -368,51 +396,9 @@ def _message_group(trigger: Event, ordering: Field) -> str:
 # ---- retries -----------------------------------------------------------------------------
 
 
-def _backoff(policy: DeliveryPolicy) -> Json:
-    b = policy.backoff
-    if b is None:
-        return {"IntervalSeconds": 1, "BackoffRate": 1.0}
-    fields: Json = {
-        "IntervalSeconds": max(1, seconds_ceil(b.initial_ms)),
-        "BackoffRate": 2.0 if b.strategy == "exponential" else 1.0,
-    }
-    if b.strategy == "exponential":
-        fields["MaxDelaySeconds"] = max(1, seconds_ceil(b.max_ms))
-    if b.jitter:
-        fields["JitterStrategy"] = "FULL"
-    return fields
-
-
-def retry_schedule(policy: DeliveryPolicy, call: StepCall) -> list[Json]:
-    """`policy`'s attempts for failures without an answer; failure replies and invalid messages are final."""
-    if policy.attempts <= 1:
-        return []
-    answers = [r.name for r in call.command.failures] + list(FINAL_ERRORS)
-    return [
-        {"ErrorEquals": answers, "MaxAttempts": 0},
-        {"ErrorEquals": ["States.ALL"], "MaxAttempts": policy.attempts - 1, **_backoff(policy)},
-    ]
-
-
-def earliest_starts(policy: DeliveryPolicy) -> list[int]:
-    """Seconds from entering the state to the earliest start of each attempt (an attempt may fail at once)."""
-    starts, at = [0], 0
-    fields = _backoff(policy)
-    delay = float(fields["IntervalSeconds"])
-    for _ in range(policy.attempts - 1):
-        at += 0 if fields.get("JitterStrategy") == "FULL" else int(delay)
-        starts.append(at)
-        delay = min(delay * fields["BackoffRate"], fields.get("MaxDelaySeconds", delay * fields["BackoffRate"]))
-    return starts
-
-
-def _timeout_seconds(timeout: int, policy: DeliveryPolicy) -> Json:
-    """The attempt's deadline as seconds after `time` (when the state was entered).
-
-    A retry is sent later than `time`, so its deadline is later; the earliest it can
-    be is used, so an attempt never starts after the machine gave up on it.
-    """
-    if policy.attempts <= 1:
-        return {"timeout_seconds": timeout}
-    table = ", ".join(str(start + timeout) for start in earliest_starts(policy))
-    return {"timeout_seconds.$": f"States.ArrayGetItem(States.Array({table}), $$.State.RetryCount)"}
+def resend_delays(policy: DeliveryPolicy) -> list[int]:
+    """Seconds to wait before each resend: the backoff's delay, rounded up to a whole second (a
+    Wait state's unit). Without jitter: the orchestrator waits the full delay (docs/semantics.md)."""
+    if policy.backoff is None:
+        return [0] * (policy.attempts - 1)
+    return [seconds_ceil(policy.backoff.delay_ms(k)) for k in range(1, policy.attempts)]

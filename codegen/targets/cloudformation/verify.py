@@ -199,6 +199,8 @@ def _failure_path_problems(saga: Saga, states: Json, index: int) -> list[str]:
     targets = [c["Next"] for c in choice.get("Choices", [])] + [choice.get("Default", choice.get("Next", ""))]
     problems = []
     for target in targets:
+        if target.startswith("resend "):
+            continue  # the step's own `retry`: back to the step
         chain, tail = _undo_walk(states, target)
         own = target == targets[-1] and index < saga.pivot_index
         expected = [undo_state(s) for s in reversed(saga.steps[: index + own]) if s.compensation is not None]
