@@ -112,6 +112,9 @@ def run(definition: Json, execution_input: Json, world: World, name: str = "exec
             raise Unsupported(f"state type {kind}")
         tokens += 1
         outcome = _task(state, data, context, world, ex, f"token-{tokens}")
+        if limit is not None and ex.clock > limit:
+            ex.status, ex.end_state, ex.clock = "TIMED_OUT", current, float(limit)
+            return ex
         if isinstance(outcome, Failure):
             catcher = next((c for c in state.get("Catch", []) if _matches(c["ErrorEquals"], outcome.error)), None)
             if catcher is None:
