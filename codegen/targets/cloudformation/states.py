@@ -276,9 +276,8 @@ class _Builder:
             "error.$": "$.error.Error",
             "route": self._emit_for(way),
         }
-        failure["payload.$" if way.reply is not None else "cause.$"] = (
-            "States.StringToJson($.error.Cause)" if way.reply is not None else "$.error.Cause"
-        )
+        if way.reply is not None:  # the adapter always sends a reply's payload as the cause
+            failure["payload.$"] = "States.StringToJson($.error.Cause)"
         return {"Type": "Pass", "Parameters": failure, "ResultPath": "$.failure", "Next": following}
 
     def _after_failure(self, way: Ending) -> str:
