@@ -219,7 +219,7 @@ AFTER_PIVOT_NOT_IDEMPOTENT = _code(
     "after-pivot-not-idempotent",
     E,
     RULES,
-    "A step after the pivot is retried until it succeeds, so its handler must be idempotent.",
+    "A step after the pivot must finish and may be delivered twice, so its handler must be idempotent.",
     ignorable=True,
 )
 MULTIPLE_PIVOTS = _code("FLOW405", "multiple-pivots", E, RESOLVE, "A saga has more than one pivot step.")
@@ -227,7 +227,9 @@ STEP_NOT_HANDLED = _code(
     "FLOW406", "step-not-handled", E, RESOLVE, "A saga step sends a command to a service that does not handle it."
 )
 MISSING_TRIGGER = _code("FLOW407", "missing-trigger", E, RESOLVE, "A saga has no trigger event.")
-UNKNOWN_OUTCOME = _code("FLOW408", "unknown-outcome", E, RESOLVE, "A saga outcome is not `completed` or `compensated`.")
+UNKNOWN_OUTCOME = _code(
+    "FLOW408", "unknown-outcome", E, RESOLVE, "A saga outcome is not `completed`, `compensated` or `failed`."
+)
 READONLY_COMPENSATED = _code(
     "FLOW409",
     "readonly-compensated",
@@ -263,6 +265,21 @@ MISSING_OUTCOME = _code(
     W,
     RULES,
     "A saga emits no event when it completes or compensates, so nobody can learn its result.",
+)
+OUTCOME_FIELD_UNFILLED = _code(
+    "FLOW415",
+    "outcome-field-unfilled",
+    E,
+    RULES,
+    "A required field of an outcome event has no value on some way the saga can end (a step's reply, timeout or error).",
+)
+INVALID_FILL = _code(
+    "FLOW416",
+    "invalid-fill",
+    E,
+    RESOLVE,
+    "An outcome event's fill names a field, step or source that does not exist or has another type.",
+    also=(RULES,),
 )
 # time
 STEP_TIMEOUT_TOO_SHORT = _code(

@@ -175,6 +175,16 @@ def _member(m: ast.Node) -> str:
     return _option(m)  # type: ignore[arg-type]
 
 
+def _fill(f: ast.Fill) -> str:
+    return f"{f.field.text} = " + " or ".join(_source(s) for s in f.sources)
+
+
+def _source(s: ast.FillSource) -> str:
+    if s.root is not None and s.field is not None:
+        return f"{s.root.text}.{s.field.text}"
+    return _literal(s.value if s.value is not None else "")
+
+
 def _qualified(q: ast.QualifiedName) -> str:
     return f"{q.service.text}.{q.command.text}"
 
@@ -251,6 +261,8 @@ class _Formatter:
             self._with_body(head, m.span, m.body)
         elif isinstance(m, ast.StepDecl):
             self._step(m)
+        elif isinstance(m, ast.OutcomeDecl) and m.end is not None:
+            self._outcome(m, m.end)
         else:
             self.p.emit(_member(m), m.span, m.span)
 
@@ -265,6 +277,19 @@ class _Formatter:
         self.p.flush_before((body.end.line, body.end.column))
         self.p.indent -= 1
         self.p.emit("}", body.end, body.end, keep_gap=False)
+
+    def _outcome(self, o: ast.OutcomeDecl, end: Span) -> None:
+        head = _member(o)
+        if not o.fills and not self._comments_inside(o.span, end):
+            self.p.emit(head, o.span, end)
+            return
+        self.p.emit(head + " {", o.span, o.event.span)
+        self.p.indent += 1
+        for f in o.fills:
+            self.p.emit(_fill(f), f.span, f.span)
+        self.p.flush_before((end.line, end.column))
+        self.p.indent -= 1
+        self.p.emit("}", end, end, keep_gap=False)
 
     def _step(self, s: ast.StepDecl) -> None:
         head = ("pivot " if s.pivot else "") + f"step {s.name.text}: {_qualified(s.target)}"

@@ -121,7 +121,8 @@ def test_state_machines_and_their_triggers_exist(stack: Deployed) -> None:
         assert sent_to and sent_to <= queue_urls, "placeholders were substituted with the real queue URLs"
         rule = stack.physical[(saga_base(saga.name) + "TriggerRule")]
         targets = events.list_targets_by_rule(Rule=rule, EventBusName=stack.outputs["EventBusName"])["Targets"]
-        assert [t["Arn"] for t in targets] == [arn]
+        starter_queue = stack.physical[plan_of(stack.flow).saga(saga).starter.queue.logical_id]
+        assert [t["Arn"].rsplit(":", 1)[-1] for t in targets] == [starter_queue.rsplit("/", 1)[-1]]
 
 
 def test_idempotency_table_has_the_powertools_layout(stack: Deployed) -> None:
@@ -145,7 +146,7 @@ def _quiet_consumers(stack: Deployed) -> None:
         events.remove_targets(
             Rule=stack.physical[(saga_base(saga.name) + "TriggerRule")],
             EventBusName=stack.outputs["EventBusName"],
-            Ids=["StateMachine"],
+            Ids=["StarterQueue"],
         )
 
 

@@ -184,12 +184,16 @@ def test_black_is_stable_on_generated_code() -> None:
 
 @pytest.fixture
 def importable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A folder on sys.path to generate packages into; imported modules are forgotten afterwards."""
+    """A folder on sys.path to generate packages into; the generated modules are forgotten afterwards.
+
+    Only those: forgetting a library first imported here (pydantic's, Powertools') would make
+    the next test import a second copy of it, whose classes the first copy does not know."""
     before = set(sys.modules)
     monkeypatch.syspath_prepend(str(tmp_path / "python"))
     yield tmp_path
     for name in set(sys.modules) - before:
-        del sys.modules[name]
+        if str(getattr(sys.modules[name], "__file__", None) or "").startswith(str(tmp_path)):
+            del sys.modules[name]
 
 
 def import_generated(spec: Path, root: Path, module: str) -> ModuleType:

@@ -5,6 +5,8 @@ Writes, next to the models and handler interfaces of the `python` target:
 - `<pkg>/adapters/runtime.py`: the shared runtime (SQS batch processing,
   envelopes, idempotency, publishing, saga replies), copied from
   `codegen/templates/lambda_adapters_runtime.py.txt`;
+- `<pkg>/adapters/saga_starter.py`: when the flow has sagas, the function that
+  starts a saga once per trigger event, from `codegen/templates/saga_starter.py.txt`;
 - `<pkg>/adapters/__init__.py`: what the flow's adapters share (event source,
   each saga's step order);
 - `<pkg>/adapters/<service>.py`: one function per handler, named as the
@@ -25,7 +27,7 @@ from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.fanout import fan_out
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.header import comment_header
-from flowgen_design.codegen.names import adapter_path, python_package, service_class, service_module
+from flowgen_design.codegen.names import STARTER_MODULE, adapter_path, python_package, service_class, service_module
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
 from flowgen_design.codegen.targets.python.source import format_module
@@ -36,6 +38,7 @@ DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000
 """How long a handler remembers a key when the spec says `idempotent by F` without `within`."""
 
 RUNTIME_TEMPLATE = "lambda_adapters_runtime.py.txt"
+STARTER_TEMPLATE = "saga_starter.py.txt"
 
 
 def _docstring(text: str) -> str:
@@ -62,6 +65,11 @@ def _adapters_dir(flow: Flow) -> PurePosixPath:
 
 def runtime_source() -> str:
     return resources.files("flowgen_design.codegen").joinpath("templates", RUNTIME_TEMPLATE).read_text(encoding="utf-8")
+
+
+def starter_source() -> str:
+    """The function that starts each saga once per trigger event (sagasm's half of SAGA-CONTRACT)."""
+    return resources.files("flowgen_design.codegen").joinpath("templates", STARTER_TEMPLATE).read_text(encoding="utf-8")
 
 
 def package_source(flow: Flow) -> str:
@@ -168,6 +176,8 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
         GeneratedFile(folder / "__init__.py", _format(flow, package_source(flow))),
         GeneratedFile(folder / "runtime.py", _format(flow, runtime_source())),
     ]
+    if flow.sagas:
+        files.append(GeneratedFile(folder / f"{STARTER_MODULE}.py", _format(flow, starter_source())))
     services = [s for s in flow.services if s.handlers]
     sources = fan_out(lambda s: _format(flow, service_source(flow, s)), services)
     files += [GeneratedFile(adapter_path(flow, s.name), source) for s, source in zip(services, sources, strict=True)]

@@ -34,12 +34,12 @@ def check_idempotency(ctx: RuleContext) -> None:
                 _not_idempotent(ctx, handler)
             continue
         window = policy.idempotency.within_ms
-        if window and window < policy.worst_case_ms():
+        if window and window < policy.handler_worst_case_ms():
             ctx.report.add(
                 codes.IDEMPOTENCY_WINDOW_TOO_SHORT,
-                f"`{handler.name}` remembers keys for {format_ms(window)}, but its retries can span {format_ms(policy.worst_case_ms())}",
+                f"`{handler.name}` remembers keys for {format_ms(window)}, but its retries can span {format_ms(policy.handler_worst_case_ms())}",
                 policy.idempotency.span,
-                f"use `within {format_ms(policy.worst_case_ms() * 2)}` or longer, or drop `within` to keep keys for the default window",
+                f"use `within {format_ms(policy.handler_worst_case_ms() * 2)}` or longer, or drop `within` to keep keys for the default window",
             )
 
 

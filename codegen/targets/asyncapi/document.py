@@ -178,7 +178,11 @@ def saga_operations(saga: Saga) -> Node:
             out[f"{saga.name}.compensate.{step.name}"] = _step_send(
                 saga, step.compensation, f"undoes step `{step.name}`", None
             )
-    for outcome, event in (("completed", saga.on_completed), ("compensated", saga.on_compensated)):
+    for outcome, event in (
+        ("completed", saga.on_completed),
+        ("compensated", saga.on_compensated),
+        ("failed", saga.on_failed),
+    ):
         if event is not None:
             summary = f"Saga `{saga.name}` emits `{event.name}` when it has {outcome}."
             out[f"{saga.name}.{outcome}.{event.name}"] = _operation("send", event.name, saga.name, summary)

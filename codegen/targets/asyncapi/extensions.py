@@ -109,4 +109,6 @@ def saga(s: Saga) -> Extensions:
         out["on-completed"] = s.on_completed.name
     if s.on_compensated is not None:
         out["on-compensated"] = s.on_compensated.name
+    if s.on_failed is not None:
+        out["on-failed"] = s.on_failed.name
     return out
