@@ -139,7 +139,8 @@ class DlqOption(Node):
 
 
 class IdempotentOption(Node):
-    field: Name
+    fields: tuple[Name, ...]
+    """`idempotent by a, b`: one or more fields, together the key."""
     within: Duration | None
 
 

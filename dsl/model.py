@@ -232,7 +232,9 @@ class Backoff(Frozen):
 
 
 class Idempotency(Frozen):
-    field: Field
+    """`idempotent by a, b`: the fields whose values, together, identify a duplicate."""
+
+    fields: tuple[Field, ...]
     within_ms: int | None = None
     span: Span
 

@@ -19,7 +19,7 @@ import pytest
 
 from flowgen_design.codegen import names
 from flowgen_design.codegen.names import handler_logical_id, lambda_handler
-from flowgen_design.codegen.targets.cloudformation.handlers import VISIBILITY_FACTOR, element
+from flowgen_design.codegen.targets.cloudformation.handlers import element, function_timeout, visibility_timeout
 from flowgen_design.codegen.targets.cloudformation.sagas import saga_handlers
 from flowgen_design.codegen.targets.cloudformation.states import UNTIL_SUCCESS, step_state
 from flowgen_design.codegen.targets.cloudformation.verify import main as verify_main
@@ -101,7 +101,8 @@ def test_queues_follow_the_delivery_policy(generated: Generated) -> None:
         queue = _props(generated, handler_logical_id(h, "Queue"))
         function = _props(generated, handler_logical_id(h, "Function"))
         assert function["Timeout"] == max(1, seconds_ceil(h.policy.timeout_ms))
-        assert queue["VisibilityTimeout"] >= VISIBILITY_FACTOR * function["Timeout"]
+        assert function["Timeout"] == function_timeout(h)
+        assert queue["VisibilityTimeout"] == visibility_timeout(h) > function["Timeout"]
         assert queue.get("FifoQueue", False) == (h.input.ordered_by is not None)
         assert queue.get("ContentBasedDeduplication", False) == (h.input.ordered_by is not None)
         redrive = queue.get("RedrivePolicy")

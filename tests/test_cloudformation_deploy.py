@@ -20,7 +20,7 @@ from moto import mock_aws
 
 from flowgen_design.codegen import names
 from flowgen_design.codegen.names import handler_logical_id, lambda_handler
-from flowgen_design.codegen.targets.cloudformation.handlers import function_timeout
+from flowgen_design.codegen.targets.cloudformation.handlers import function_timeout, visibility_timeout
 from flowgen_design.dsl.model import Flow, Handler
 from tests.cloudformation_support import REGION, Generated, all_specs, for_moto, generate, spec_id, upload_code
 
@@ -81,7 +81,7 @@ def test_queues_exist_with_the_policy_settings(stack: Deployed) -> None:
     sqs = stack.client("sqs")
     for h in stack.flow.handlers():
         attributes = sqs.get_queue_attributes(QueueUrl=stack.queue_url(h), AttributeNames=["All"])["Attributes"]
-        assert int(attributes["VisibilityTimeout"]) == 6 * function_timeout(h)
+        assert int(attributes["VisibilityTimeout"]) == visibility_timeout(h)
         assert attributes.get("FifoQueue", "false") == ("true" if h.input.ordered_by else "false")
         redrive = json.loads(attributes.get("RedrivePolicy", "null"))
         assert (redrive is not None) == h.policy.dlq

@@ -161,27 +161,32 @@ class DeliveryResolver:
         return DeliveryPolicy(**kwargs)
 
     def _idempotency(self, opt: ast.IdempotentOption, fields: tuple[Field, ...], owner: str) -> Idempotency | None:
+        """Every named field must be a scalar field of the input; together they are the key."""
+        found = [self._key_field(name, fields, owner) for name in opt.fields]
+        keys = tuple(f for f in found if f is not None)
+        if len(keys) != len(found):
+            return None
+        return Idempotency(fields=keys, within_ms=opt.within.millis if opt.within else None, span=opt.span)
+
+    def _key_field(self, name: ast.Name, fields: tuple[Field, ...], owner: str) -> Field | None:
         from flowgen_design.dsl.resolve.types import is_key_type
 
-        found = next((f for f in fields if f.name == opt.field.text), None)
+        found = next((f for f in fields if f.name == name.text), None)
         if found is None:
-            hint = did_you_mean(opt.field.text, [f.name for f in fields]) or f"name a field of `{owner}`"
+            hint = did_you_mean(name.text, [f.name for f in fields]) or f"name a field of `{owner}`"
             self.report.add(
-                "key-field-missing",
-                f"`idempotent by` names `{opt.field.text}`, which is not a field of `{owner}`",
-                opt.field.span,
-                hint,
+                "key-field-missing", f"`idempotent by` names `{name.text}`, which is not a field of `{owner}`", name.span, hint
             )
             return None
         if not is_key_type(found.type):
             self.report.add(
                 "key-not-scalar",
                 f"`idempotent by` field `{found.name}` is `{type_text(found.type)}`, which cannot identify a message",
-                opt.field.span,
+                name.span,
                 "use a required scalar field such as a uuid, string or int",
             )
             return None
-        return Idempotency(field=found, within_ms=opt.within.millis if opt.within else None, span=opt.span)
+        return found
 
 
 def option_span(options: tuple[ast.Option, ...], kind: type) -> Span | None:

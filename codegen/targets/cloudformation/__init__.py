@@ -51,7 +51,7 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
 
 def build_template(flow: Flow) -> Template:
     t = _skeleton(flow)
-    idempotent = any(h.policy.idempotent for h in flow.handlers())
+    idempotent = bool(flow.handlers())  # every handler deduplicates: by message id unless `idempotent by`
     stack = Stack(
         flow=flow,
         bus=BUS,

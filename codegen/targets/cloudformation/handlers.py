@@ -27,10 +27,13 @@ from flowgen_design.dsl.model import Flow, Handler
 RUNTIME = "python3.12"
 RETENTION_SECONDS = 14 * 86_400
 LOG_DAYS = 30  # retention of a function's logs
-BATCH_SIZE = 10
+BATCH_SIZE = 1
+"""One message per invocation: the function's timeout is one attempt's, as the spec and `check` count it."""
 MAX_DESCRIPTION = 256  # of a function
-# AWS's advice for a queue that feeds a function: six times the function timeout.
-VISIBILITY_FACTOR = 6
+VISIBILITY_MARGIN_SECONDS = 10
+"""How long after an attempt's timeout its message becomes visible again when the function was
+stopped mid-attempt (no backoff can be applied then). A failed attempt sets its own
+visibility to the spec's backoff delay (the adapters' runtime)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,13 @@ def element(handler: Handler) -> str:
 
 
 def function_timeout(handler: Handler) -> int:
+    """One attempt: the spec's timeout (a batch holds one message)."""
     return max(1, seconds_ceil(handler.policy.timeout_ms))
+
+
+def visibility_timeout(handler: Handler) -> int:
+    """The queue's visibility timeout: one attempt, plus a margin for the invocation to start."""
+    return function_timeout(handler) + VISIBILITY_MARGIN_SECONDS
 
 
 def is_fifo(handler: Handler) -> bool:
@@ -90,7 +99,7 @@ def _queues(t: Template, here: Scope, handler: Handler) -> str:
     """The handler's queue, behind a dead-letter queue when the policy asks for one."""
     fifo: Json = {"FifoQueue": True} if is_fifo(handler) else {}
     props: Json = {
-        "VisibilityTimeout": VISIBILITY_FACTOR * function_timeout(handler),
+        "VisibilityTimeout": visibility_timeout(handler),
         "MessageRetentionPeriod": RETENTION_SECONDS,
         "SqsManagedSseEnabled": True,
         **fifo,
@@ -138,7 +147,7 @@ def event_pattern(flow: Flow, event: str) -> Json:
 
 def _statements(stack: Stack, handler: Handler, queue: str, log_group: str) -> list[Json]:
     statements = [iam.write_logs(log_group), iam.consume_queue(queue)]
-    if handler.policy.idempotent and stack.table is not None:
+    if stack.table is not None:
         statements.append(iam.use_idempotency_table(stack.table))
     if handler.outputs:
         statements.append(iam.put_events(stack.bus, stack.flow.name, [e.name for e in handler.outputs]))
@@ -149,7 +158,7 @@ def _statements(stack: Stack, handler: Handler, queue: str, log_group: str) -> l
 
 def _function(stack: Stack, handler: Handler, role: str, log_group: str) -> Json:
     variables: Json = {"EVENT_BUS_NAME": stack.bus_name, "FLOW_NAME": stack.flow.name}
-    if handler.policy.idempotent and stack.table is not None:
+    if stack.table is not None:
         variables["IDEMPOTENCY_TABLE"] = ref(stack.table)
     return {
         "Description": element(handler)[:MAX_DESCRIPTION],

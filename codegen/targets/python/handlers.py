@@ -104,9 +104,10 @@ def _attempts_text(policy: DeliveryPolicy) -> str:
 def _idempotency_text(policy: DeliveryPolicy) -> str:
     i = policy.idempotency
     if i is None:
-        return "Not idempotent: a duplicate delivery runs it again."
+        return "Deduplicated by message id: a redelivered message is answered without running it again."
     window = f" within {format_ms(i.within_ms)}" if i.within_ms else ""
-    return f"Idempotent by `{i.field.name}`{window}: a duplicate is answered without running it again."
+    fields = ", ".join(f"`{f.name}`" for f in i.fields)
+    return f"Idempotent by {fields}{window}: a duplicate is answered without running it again."
 
 
 def handler_doc(handler: Handler) -> str:
@@ -140,7 +141,8 @@ def handlers_module(flow: Flow, service: Service) -> str:
         service.doc,
         prose(
             f"Implement them in `{implementation}`: mypy --strict holds each method to the "
-            "input, replies and events the spec allows."
+            "input, replies and events the spec allows. During a call, "
+            f"`{package}.context.current_context()` gives the message's ids, attempt, deadline and logger."
         ),
     )
     intro = f"Handler interface of the `{service.name}` service (flow `{flow.name}` {flow.version})."
