@@ -28,11 +28,14 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
 from aws_lambda_powertools import Logger
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
+from flowgen_design.codegen.targets.asyncapi.document import document as asyncapi_document
+from flowgen_design.dsl.compiler import check_file
 from tests.conftest import ROOT, run_flowgen
 
 SPEC = Path(__file__).resolve().parent / "lambda_adapters.flow"
@@ -367,10 +370,26 @@ def test_returned_events_are_published_with_an_envelope(shop: Any, aws: Aws) -> 
     assert {(e["correlation_id"], e["causation_id"], e["schema_version"]) for e in envelopes} == {
         ("c-9", "msg-1", "1.0.0")
     }
-    expected = {
-        hashlib.sha256(f"msg-1\nOrders.cancel_order\n{i}".encode()).hexdigest()[:32] for i in range(2)
-    }
+    expected = {hashlib.sha256(f"msg-1\nOrders.cancel_order\n{i}".encode()).hexdigest()[:32] for i in range(2)}
     assert {e["message_id"] for e in envelopes} == expected
+
+
+def test_published_envelopes_are_what_the_asyncapi_document_says(shop: Any, aws: Aws) -> None:
+    """The document describes the wire: each published event's envelope validates against the
+    message's `headers` schema, and its payload against the message's payload schema."""
+    result = check_file(SPEC)
+    assert result.flow is not None
+    doc = asyncapi_document(result.flow)
+    oid = order_id()
+    incoming = wrapped_event("PaymentFailed", {"order_id": oid, "reason": "no funds"}, "msg-2")
+    shop("adapters.orders").cancel_order(sqs_batch(incoming), FakeContext())
+    published = aws.published()
+    assert len(published) == 2
+    for event in published:
+        message = doc["components"]["messages"][event["detail-type"]]
+        for part, schema in (("envelope", message["headers"]), ("payload", message["payload"])):
+            root = {**schema, "components": doc["components"]}
+            jsonschema.Draft7Validator(root, format_checker=jsonschema.FormatChecker()).validate(event["detail"][part])
 
 
 def test_a_failing_record_is_retried_and_invalid_ones_are_final(shop: Any, aws: Aws) -> None:
@@ -692,9 +711,7 @@ def test_a_saga_command_answers_task_success_and_publishes(shop: Any, aws: Aws, 
     assert {e["detail"]["envelope"]["causation_id"] for e in published} == {"exec-1/charge"}
 
 
-def test_a_failure_reply_answers_task_failure_and_is_never_retried(
-    shop: Any, aws: Aws, stepfunctions: Stubber
-) -> None:
+def test_a_failure_reply_answers_task_failure_and_is_never_retried(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
     """A redelivery of a command that got a failure reply answers the same failure
     without running the handler again: a failure reply is final."""
     oid = order_id()
@@ -712,7 +729,9 @@ def test_a_failure_reply_answers_task_failure_and_is_never_retried(
 
 def test_an_invalid_command_fails_its_task_at_once(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
     """A payload the model rejects is not retried: the saga hears `InvalidMessage` on the first delivery."""
-    stepfunctions.add_response("send_task_failure", {}, {"taskToken": "token-1", "error": "InvalidMessage", "cause": ANY})
+    stepfunctions.add_response(
+        "send_task_failure", {}, {"taskToken": "token-1", "error": "InvalidMessage", "cause": ANY}
+    )
     message = saga_command("ReserveStock", "reserve", {"order_id": "not-a-uuid"})
     assert failed_ids(shop("adapters.inventory").reserve_stock(sqs_batch(message), FakeContext())) == []
     assert shop("services.inventory").CALLS == []
@@ -722,7 +741,9 @@ def test_malformed_saga_commands_are_final(shop: Any, aws: Aws, stepfunctions: S
     oid = order_id()
     good = saga_command("ReserveStock", "reserve", {"order_id": oid})
     for _ in range(4):
-        stepfunctions.add_response("send_task_failure", {}, {"taskToken": "token-1", "error": "InvalidMessage", "cause": ANY})
+        stepfunctions.add_response(
+            "send_task_failure", {}, {"taskToken": "token-1", "error": "InvalidMessage", "cause": ANY}
+        )
     stepfunctions.add_response(*success("token-1", "StockReserved", reserved(oid)))
     batch = sqs_batch(
         {**good, "command": "ReleaseStock"},
@@ -846,7 +867,9 @@ def test_an_exhausted_saga_command_with_a_dlq_fails_its_task_and_goes_to_the_dlq
 ) -> None:
     """With a dlq: the saga hears `AttemptsExhausted` at the last attempt, and the record is
     made visible at once so SQS's redrive moves it."""
-    stepfunctions.add_response(*failure("token-1", "AttemptsExhausted", {"handler": "Inventory.release_stock", "receiveCount": 3}))
+    stepfunctions.add_response(
+        *failure("token-1", "AttemptsExhausted", {"handler": "Inventory.release_stock", "receiveCount": 3})
+    )
     payload = {"order_id": order_id(), "reservation_id": "00000000-0000-4000-8000-00000000dead"}
     boto3.client("sqs", region_name=REGION).send_message(
         QueueUrl=queue.url, MessageBody=json.dumps(saga_command("ReleaseStock", "undo reserve", payload))

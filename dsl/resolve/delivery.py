@@ -175,7 +175,10 @@ class DeliveryResolver:
         if found is None:
             hint = did_you_mean(name.text, [f.name for f in fields]) or f"name a field of `{owner}`"
             self.report.add(
-                "key-field-missing", f"`idempotent by` names `{name.text}`, which is not a field of `{owner}`", name.span, hint
+                "key-field-missing",
+                f"`idempotent by` names `{name.text}`, which is not a field of `{owner}`",
+                name.span,
+                hint,
             )
             return None
         if not is_key_type(found.type):

@@ -65,13 +65,18 @@ def service_module_text(flow: Flow, service: Service) -> str:
         "",
         *imports.lines(),
         "",
+        *factory(flow, service),
+        "",
+        "",
         f"class {service_class(service.name)}({handlers_class(service.name)}):",
     ]
-    return format_module([*lines, *indented(body), "", "", *factory(flow, service)])
+    return format_module([*lines, *indented(body)])
 
 
 def factory(flow: Flow, service: Service) -> list[str]:
-    """`build()`: where the user constructs the service and its dependencies (once per cold start)."""
+    """`build()`: where the user constructs the service and its dependencies (once per cold start).
+
+    It comes before the class, so the class stays the end of the file, where new stubs go."""
     cls = service_class(service.name)
     doc = paragraphs(
         f"Build the `{service.name}` service: the Lambda adapters call this once per cold start.",
@@ -253,6 +258,9 @@ def merge_service(existing: str, flow: Flow, service: Service) -> UserMerge:
         message = _instructions(flow, service, missing, why, _required_imports(flow, missing), has_class=True)
         return UserMerge(None, (message,), notes)
     added = ", ".join(f"`{h.name}`" for h in missing)
+    result = _find_class(merged, info.node.name)
+    if isinstance(result, _ClassInfo):  # the new stubs are unimplemented too; earlier lines did not move
+        notes = orphans(info.node, service) + unimplemented(result.node, service)
     return UserMerge(merged, (f"added stubs for {added} to class `{info.node.name}`",), notes)
 
 

@@ -14,6 +14,8 @@ class PaymentsHandlers(abc.ABC):
 
     Implement them in `checkout.services.payments.PaymentsService`: mypy
     --strict holds each method to the input, replies and events the spec allows.
+    During a call, `checkout.context.current_context()` gives the message's ids,
+    attempt, deadline and logger.
     """
 
     @abc.abstractmethod

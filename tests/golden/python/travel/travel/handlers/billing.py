@@ -13,7 +13,9 @@ class BillingHandlers(abc.ABC):
     """The handlers of the `Billing` service, as the spec declares them.
 
     Implement them in `travel.services.billing.BillingService`: mypy --strict
-    holds each method to the input, replies and events the spec allows.
+    holds each method to the input, replies and events the spec allows. During a
+    call, `travel.context.current_context()` gives the message's ids, attempt,
+    deadline and logger.
     """
 
     @abc.abstractmethod

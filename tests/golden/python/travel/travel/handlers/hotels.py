@@ -13,7 +13,9 @@ class HotelsHandlers(abc.ABC):
     """The handlers of the `Hotels` service, as the spec declares them.
 
     Implement them in `travel.services.hotels.HotelsService`: mypy --strict
-    holds each method to the input, replies and events the spec allows.
+    holds each method to the input, replies and events the spec allows. During a
+    call, `travel.context.current_context()` gives the message's ids, attempt,
+    deadline and logger.
     """
 
     @abc.abstractmethod
