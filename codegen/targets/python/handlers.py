@@ -74,14 +74,14 @@ def _outputs_text(handler: Handler) -> str:
     return " ".join(parts)
 
 
-def delivery_text(policy: DeliveryPolicy) -> str:
+def delivery_text(policy: DeliveryPolicy, trigger: str = "event") -> str:
     """Retry, timeout, dead-letter and idempotency facts, as a reviewer reads them."""
     facts = [_attempts_text(policy)]
     default = "" if policy.timeout_span else " (flowgen's default)"
     facts.append(f"Timeout: {format_ms(policy.timeout_ms)} per attempt{default}.")
     if policy.dlq:
         facts.append("Messages that fail every attempt go to a dead-letter queue.")
-    facts.append(_idempotency_text(policy))
+    facts.append(_idempotency_text(policy, trigger))
     if policy.policies:
         facts.append("Policies: " + ", ".join(f"`{p}`" for p in policy.policies) + ".")
     return "\n".join(facts)
@@ -101,8 +101,10 @@ def _attempts_text(policy: DeliveryPolicy) -> str:
     return f"{text}, {wait}{' with jitter' if b.jitter else ''}."
 
 
-def _idempotency_text(policy: DeliveryPolicy) -> str:
+def _idempotency_text(policy: DeliveryPolicy, trigger: str) -> str:
     i = policy.idempotency
+    if trigger == "command":
+        return "Deduplicated per saga instance and step: a redelivered command is answered without running it again."
     if i is None:
         return "Deduplicated by message id: a redelivered message is answered without running it again."
     window = f" within {format_ms(i.within_ms)}" if i.within_ms else ""
@@ -117,7 +119,7 @@ def handler_doc(handler: Handler) -> str:
         handler.doc,
         handler.input.doc,
         prose(_outputs_text(handler)),
-        delivery_text(handler.policy),
+        delivery_text(handler.policy, handler.trigger),
     )
 
 

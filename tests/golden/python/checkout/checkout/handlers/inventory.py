@@ -32,7 +32,7 @@ class InventoryHandlers(abc.ABC):
         Attempts: up to 5, exponential backoff 200ms..30s with jitter.
         Timeout: 10s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `order_id`: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `standard`.
         """
 
@@ -45,6 +45,6 @@ class InventoryHandlers(abc.ABC):
         Attempts: up to 5, exponential backoff 200ms..30s with jitter.
         Timeout: 10s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `order_id`: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `standard`.
         """

@@ -28,7 +28,7 @@ class PaymentsHandlers(abc.ABC):
         Attempts: up to 3, fixed backoff 1s.
         Timeout: 20s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `order_id` within 7d: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `provider`.
         """
 
@@ -41,6 +41,6 @@ class PaymentsHandlers(abc.ABC):
         Attempts: up to 3, fixed backoff 1s.
         Timeout: 20s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `order_id` within 7d: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `provider`.
         """

@@ -29,7 +29,7 @@ class BusyHandlers(abc.ABC):
 
         Attempts: 1 (no retries).
         Timeout: 30s per attempt (flowgen's default).
-        Deduplicated by message id: a redelivered message is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         """
 
     @abc.abstractmethod
@@ -43,7 +43,7 @@ class BusyHandlers(abc.ABC):
 
         Attempts: 1 (no retries).
         Timeout: 30s per attempt (flowgen's default).
-        Deduplicated by message id: a redelivered message is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         """
 
     @abc.abstractmethod

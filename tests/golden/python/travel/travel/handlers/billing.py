@@ -30,6 +30,6 @@ class BillingHandlers(abc.ABC):
         Attempts: up to 3, exponential backoff 100ms..2s.
         Timeout: 25s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `trip_id` within 7d: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `internal`.
         """

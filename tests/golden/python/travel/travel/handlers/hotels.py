@@ -30,7 +30,7 @@ class HotelsHandlers(abc.ABC):
         Attempts: up to 4, exponential backoff 500ms..20s with jitter.
         Timeout: 30s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `trip_id` within 2d: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `partner_api`.
         """
 
@@ -43,6 +43,6 @@ class HotelsHandlers(abc.ABC):
         Attempts: up to 4, exponential backoff 500ms..20s with jitter.
         Timeout: 30s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `trip_id` within 2d: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `partner_api`.
         """

@@ -56,6 +56,7 @@ from functools import cache
 from typing import Any, Generic, Literal, TypeGuard, TypeVar
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
+from botocore.exceptions import ClientError  # type: ignore[import-untyped, unused-ignore]
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -65,6 +66,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
+    BasePersistenceLayer,
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
@@ -122,6 +124,8 @@ class Settings:
 
     clock: Callable[[], datetime] = _utc_now
     random: random.Random = field(default_factory=random.Random)
+    persistence: BasePersistenceLayer | None = None
+    """Where duplicates are remembered; None: DynamoDB table `$IDEMPOTENCY_TABLE`."""
 
 
 SETTINGS = Settings()
@@ -667,7 +671,9 @@ def call_once(
     return result or []  # Powertools replays a recorded empty list as None
 
 
-def idempotency_store() -> DynamoDBPersistenceLayer:
+def idempotency_store() -> BasePersistenceLayer:
+    if SETTINGS.persistence is not None:
+        return SETTINGS.persistence
     return DynamoDBPersistenceLayer(
         table_name=os.environ["IDEMPOTENCY_TABLE"], boto3_client=client("dynamodb")
     )
@@ -777,24 +783,24 @@ def answer_saga(token: str, route: Route[Any], reply: Published) -> None:
     if name != route.replies[0]:
         _fail_task(token, route, name, json.dumps(payload))
         return
-    sfn = client("stepfunctions")
     try:
-        sfn.send_task_success(
+        client("stepfunctions").send_task_success(
             taskToken=token, output=json.dumps({"reply": name, "payload": payload})
         )
-    except sfn.exceptions.ClientError as err:
+    except ClientError as err:
         _raise_unless_orchestrator_gone(route, err)
 
 
 def _fail_task(token: str, route: Route[Any], error: str, cause: str) -> None:
-    sfn = client("stepfunctions")
     try:
-        sfn.send_task_failure(taskToken=token, error=error, cause=cause)
-    except sfn.exceptions.ClientError as err:
+        client("stepfunctions").send_task_failure(
+            taskToken=token, error=error, cause=cause
+        )
+    except ClientError as err:
         _raise_unless_orchestrator_gone(route, err)
 
 
-def _raise_unless_orchestrator_gone(route: Route[Any], err: Any) -> None:
+def _raise_unless_orchestrator_gone(route: Route[Any], err: ClientError) -> None:
     """A saga that no longer waits is not an error; any other failure to answer, a
     botocore `ClientError`, is raised again (the record is retried)."""
     if err.response.get("Error", {}).get("Code") not in ORCHESTRATOR_GONE:
