@@ -30,6 +30,9 @@ LOG_DAYS = 30  # retention of a function's logs
 BATCH_SIZE = 1
 """One message per invocation: the function's timeout is one attempt's, as the spec and `check` count it."""
 MAX_DESCRIPTION = 256  # of a function
+# AWS's advice for a queue that feeds a function batches: six times the function timeout.
+# Handler queues do not use it (see `visibility_timeout`); kept for other queues.
+VISIBILITY_FACTOR = 6
 VISIBILITY_MARGIN_SECONDS = 10
 """How long after an attempt's timeout its message becomes visible again when the function was
 stopped mid-attempt (no backoff can be applied then). A failed attempt sets its own

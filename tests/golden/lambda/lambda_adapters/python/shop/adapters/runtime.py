@@ -37,7 +37,8 @@ After the last attempt a saga command fails its task with `AttemptsExhausted`
 at once; with a dead-letter queue the record then goes there, without one it
 is logged and acknowledged.
 
-`CLIENTS` (AWS clients) and `SETTINGS` (clock, jitter's random source) can be
+`CLIENTS` (AWS clients, and under `"idempotency"` a factory of Powertools
+persistence layers) and `SETTINGS` (clock, jitter's random source) can be
 replaced by tests and by the local test kit.
 """
 
@@ -124,8 +125,6 @@ class Settings:
 
     clock: Callable[[], datetime] = _utc_now
     random: random.Random = field(default_factory=random.Random)
-    persistence: BasePersistenceLayer | None = None
-    """Where duplicates are remembered; None: DynamoDB table `$IDEMPOTENCY_TABLE`."""
 
 
 SETTINGS = Settings()
@@ -672,8 +671,12 @@ def call_once(
 
 
 def idempotency_store() -> BasePersistenceLayer:
-    if SETTINGS.persistence is not None:
-        return SETTINGS.persistence
+    """DynamoDB table `$IDEMPOTENCY_TABLE`, or (seam for the generated test kit) a fresh layer
+    from the factory in `CLIENTS["idempotency"]`, when one is installed."""
+    factory = CLIENTS.get("idempotency")
+    if factory is not None:
+        layer: BasePersistenceLayer = factory()
+        return layer
     return DynamoDBPersistenceLayer(
         table_name=os.environ["IDEMPOTENCY_TABLE"], boto3_client=client("dynamodb")
     )
