@@ -180,7 +180,8 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
     key = str(f.path)
     result.manifest[key] = USER_OWNED
     if not exists:
-        result.changes.append(Change(f.path, "create", "user-owned: yours to edit"))
+        notes = f.merge(f.content).notes if f.merge is not None else ()
+        result.changes.append(Change(f.path, "create", "user-owned: yours to edit", notes))
         result.contents[f.path] = f.content
         result.user_digests[key] = _digest(f.content)
         return

@@ -163,7 +163,8 @@ class DlqOption(Node):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IdempotentOption(Node):
-    field: Name
+    fields: tuple[Name, ...]
+    """`idempotent by a, b`: one or more fields, together the key."""
     within: Duration | None
 
 

@@ -155,14 +155,14 @@ RETRIED_NOT_IDEMPOTENT = _code(
     "retried-not-idempotent",
     W,
     RULES,
-    "A handler is retried but not idempotent: a retry can repeat its side effects.",
+    "A handler is retried but not idempotent: an attempt that fails part-way runs again and repeats what it did.",
 )
 AT_LEAST_ONCE_NOT_IDEMPOTENT = _code(
     "FLOW302",
     "at-least-once-not-idempotent",
     W,
     RULES,
-    "A handler consumes an at-least-once delivery but is not idempotent: a duplicate delivery repeats its side effects.",
+    "A handler has no `idempotent by` key: a redelivered message runs once, but the same event published twice runs twice.",
 )
 IDEMPOTENCY_WINDOW_TOO_SHORT = _code(
     "FLOW303", "idempotency-window-too-short", W, RULES, "An idempotency window ends before the handler's retries do."

@@ -145,7 +145,7 @@ def _option(o: ast.Option) -> str:
     if isinstance(o, ast.DlqOption):
         return "dlq"
     if isinstance(o, ast.IdempotentOption):
-        return f"idempotent by {o.field.text}" + (f" within {o.within.text}" if o.within else "")
+        return f"idempotent by {_names(o.fields)}" + (f" within {o.within.text}" if o.within else "")
     if isinstance(o, ast.UseOption):
         return f"use {o.policy.text}"
     return f"emits {_names(o.events)}"

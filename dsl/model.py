@@ -215,7 +215,9 @@ class Backoff(Frozen):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Idempotency(Frozen):
-    field: Field
+    """`idempotent by a, b`: the fields whose values, together, identify a duplicate."""
+
+    fields: tuple[Field, ...]
     within_ms: int | None = None
     span: Span
 

@@ -305,8 +305,10 @@ class _Builder(Transformer[Token, Any]):
         return ast.DlqOption(span=self._span(c[0]))
 
     def idempotent_opt(self, c: list[Token]) -> ast.IdempotentOption:
-        within = self._duration(c[4]) if len(c) > 4 else None
-        return ast.IdempotentOption(span=self._between(c[0], c[-1]), field=self._name(c[2]), within=within)
+        names = [t for t in c[2:] if t.type == "NAME"]
+        within = self._duration(c[-1]) if c[-1].type == "DURATION" else None
+        fields = tuple(self._name(t) for t in names)
+        return ast.IdempotentOption(span=self._between(c[0], c[-1]), fields=fields, within=within)
 
     def use_opt(self, c: list[Token]) -> ast.UseOption:
         return ast.UseOption(span=self._between(c[0], c[1]), policy=self._name(c[1]))

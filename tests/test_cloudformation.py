@@ -157,11 +157,11 @@ def test_functions_run_the_generated_adapters(generated: Generated) -> None:
         assert function["Code"] == {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}}
         variables = function["Environment"]["Variables"]
         assert variables["FLOW_NAME"] == flow.name and "EVENT_BUS_NAME" in variables
-        assert ("IDEMPOTENCY_TABLE" in variables) == h.policy.idempotent
+        assert "IDEMPOTENCY_TABLE" in variables  # every handler deduplicates, by message id by default
         mapping = _props(generated, handler_logical_id(h, "EventSourceMapping"))
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert mapping["EventSourceArn"] == {"Fn::GetAtt": [handler_logical_id(h, "Queue"), "Arn"]}
-    assert ("IdempotencyTable" in _resources(generated)) == any(h.policy.idempotent for h in _handlers(generated))
+    assert ("IdempotencyTable" in _resources(generated)) == bool(_handlers(generated))
     if "IdempotencyTable" in _resources(generated):
         table = _props(generated, "IdempotencyTable")
         assert (
@@ -191,7 +191,7 @@ def test_function_roles_grant_only_what_the_handler_does(generated: Generated) -
                 assert set(s["Action"]) == {"states:SendTaskSuccess", "states:SendTaskFailure"}
             else:
                 assert resource["Fn::GetAtt"][0] in own
-        assert ("dynamodb:PutItem" in granted) == h.policy.idempotent
+        assert "dynamodb:PutItem" in granted
         assert ("states:SendTaskSuccess" in granted) == ((h.service, h.name) in _saga_handler_keys(flow))
         assert ("sqs:SendMessage" not in granted) and ("events:PutEvents" in granted) == bool(h.outputs)
         if h.outputs:

@@ -396,7 +396,7 @@ def plan_of(flow: Flow) -> Plan:
         label = f"flow {flow.name} / api"
         http_api = _resource(HTTP_API, "AWS::ApiGatewayV2::Api", endpoints[0].span, label)
         stage = _resource(HTTP_API_STAGE, "AWS::ApiGatewayV2::Stage", endpoints[0].span, label)
-    idempotent = any(h.policy.idempotent for h in flow.handlers())
+    idempotent = bool(flow.handlers())  # every handler deduplicates: by message id unless `idempotent by`
     table = "AWS::DynamoDB::Table"
     return Plan(
         flow=flow,

@@ -15,7 +15,7 @@ Writes, next to the models and handler interfaces of the `python` target:
   about the handler) and hands its batch to the runtime.
 
 All three are flowgen-owned and black-formatted; the user's code lives in
-`<pkg>/services/<service>.py` (`<Service>Service`), created once per cold start.
+`<pkg>/services/<service>.py` (`<Service>Service`, or what its module's `build()` returns), built once per cold start.
 """
 
 from __future__ import annotations
@@ -73,7 +73,6 @@ def starter_source() -> str:
 
 
 def package_source(flow: Flow) -> str:
-    steps = {saga.name: tuple(step.name for step in saga.steps) for saga in flow.sagas}
     return (
         _docstring(
             f"Lambda adapters of flow `{flow.name}`: one module per service, one function per handler.\n\n"
@@ -81,7 +80,7 @@ def package_source(flow: Flow) -> str:
         )
         + "\nfrom __future__ import annotations\n\n"
         + f"from {python_package(flow)}.adapters import runtime as _runtime\n\n"
-        + f"FLOW = _runtime.Flow(source={flow.name!r}, saga_steps={steps!r})\n"
+        + f"FLOW = _runtime.Flow(source={flow.name!r}, version={flow.version!r})\n"
     )
 
 
@@ -89,11 +88,23 @@ def package_source(flow: Flow) -> str:
 
 
 def _idempotency(handler: Handler) -> str:
+    """Business fields when the spec names them (events only: a saga's command is deduplicated
+    per saga instance and step), else the message's identity; the spec's window or a day."""
     idem = handler.policy.idempotency
-    if idem is None:
+    window = idem.within_ms if idem is not None and idem.within_ms is not None else DEFAULT_IDEMPOTENCY_WINDOW_MS
+    fields = tuple(f.name for f in idem.fields) if idem is not None and handler.trigger == "event" else ()
+    return f"_runtime.Idempotency(fields={fields!r}, expires_after_seconds={seconds_ceil(window)})"
+
+
+def _backoff(handler: Handler) -> str:
+    b = handler.policy.backoff
+    if b is None:
         return "None"
-    seconds = seconds_ceil(idem.within_ms if idem.within_ms is not None else DEFAULT_IDEMPOTENCY_WINDOW_MS)
-    return f"_runtime.Idempotency(field={idem.field.name!r}, expires_after_seconds={seconds})"
+    initial, maximum = b.initial_ms / 1000, b.max_ms / 1000
+    return (
+        f"_runtime.Backoff(strategy={b.strategy!r}, initial_seconds={initial!r}, "
+        f"max_seconds={maximum!r}, jitter={b.jitter!r})"
+    )
 
 
 def _model(name: str) -> str:
@@ -109,11 +120,12 @@ def _route(handler: Handler) -> str:
         f"kind={handler.trigger!r}",
         f"message_name={message.name!r}",
         f"message={_model(message.name)}",
-        f"fields={tuple(f.name for f in message.fields)!r}",
         f"outputs={{{outputs}}}",
         f"call=_{handler.name}_call",
         f"attempts={handler.policy.attempts}",
         f"dlq={handler.policy.dlq}",
+        f"timeout_seconds={handler.policy.timeout_ms / 1000!r}",
+        f"backoff={_backoff(handler)}",
     ]
     if isinstance(message, Command):
         lines.append(f"replies={tuple(r.name for r in message.replies)!r}")
@@ -157,12 +169,13 @@ def service_source(flow: Flow, service: Service) -> str:
         + f"from {pkg} import models as _models\n"
         + f"from {pkg}.adapters import FLOW as _FLOW\n"
         + f"from {pkg}.adapters import runtime as _runtime\n"
+        + f"from {pkg}.services import {module} as _user\n"
         + f"from {pkg}.services.{module} import {cls}\n\n\n"
         + "@_cache\n"
         + f"def _service() -> {cls}:\n"
         + "    "
-        + _docstring("The user's implementation, created once per cold start.")
-        + f"    return {cls}()\n"
+        + _docstring("The user's implementation, built once per cold start by its module's `build()`, if any.")
+        + f'    return _runtime.build_service(getattr(_user, "build", None), {cls})\n'
     )
     return head + "".join("\n\n" + handler_source(flow, h) for h in service.handlers)
 
