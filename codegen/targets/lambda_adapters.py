@@ -12,7 +12,10 @@ Writes, next to the models and handler interfaces of the `python` target:
   (`codegen.names.lambda_handler`). Each declares a `Route` (the spec's facts
   about the handler) and hands its batch to the runtime.
 
-All three are flowgen-owned and black-formatted; the user's code lives in
+- the local test kit, `<pkg>/testing.py` and its engine `<pkg>/adapters/testkit.py`
+  (`codegen.targets.testkit`), which runs the flow in process through these adapters.
+
+All are flowgen-owned and black-formatted; the user's code lives in
 `<pkg>/services/<service>.py` (`<Service>Service`), created once per cold start.
 """
 
@@ -28,6 +31,7 @@ from flowgen_design.codegen.names import adapter_path, lambda_handler, python_pa
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
 from flowgen_design.codegen.targets.python.source import format_module
+from flowgen_design.codegen.targets.testkit import engine_source, testing_source
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import Command, Flow, Handler, Service
 
@@ -170,4 +174,8 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     services = [s for s in flow.services if s.handlers]
     sources = fan_out(lambda s: _format(flow, service_source(flow, s)), services)
     files += [GeneratedFile(adapter_path(flow, s.name), source) for s, source in zip(services, sources)]
+    files += [
+        GeneratedFile(folder / "testkit.py", _format(flow, engine_source())),
+        GeneratedFile(folder.parent / "testing.py", _format(flow, testing_source(flow))),
+    ]
     return files

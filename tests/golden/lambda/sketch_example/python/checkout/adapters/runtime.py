@@ -47,6 +47,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
+    BasePersistenceLayer,
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
@@ -332,7 +333,13 @@ def call_once(route: Route[M], message: M, context: LambdaContext) -> list[Publi
     return result
 
 
-def idempotency_store() -> DynamoDBPersistenceLayer:
+def idempotency_store() -> BasePersistenceLayer:
+    """DynamoDB table `$IDEMPOTENCY_TABLE`, or (seam for the generated test kit) a fresh layer
+    from the factory in `CLIENTS["idempotency"]`, when one is installed."""
+    factory = CLIENTS.get("idempotency")
+    if factory is not None:
+        layer: BasePersistenceLayer = factory()
+        return layer
     return DynamoDBPersistenceLayer(
         table_name=os.environ["IDEMPOTENCY_TABLE"], boto3_client=client("dynamodb")
     )

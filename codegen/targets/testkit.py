@@ -1,0 +1,156 @@
+"""The generated local test kit, written by the `lambda` target next to the adapters it drives.
+
+- `<pkg>/adapters/testkit.py`: the engine (virtual clock, queues, fake AWS clients, the
+  saga orchestrator, fault injection, the trace), copied from
+  `codegen/templates/testing_runtime.py.txt`;
+- `<pkg>/testing.py`: the flow's facts as data for that engine (each handler's route,
+  attempts, timeout and queue; each saga's steps, pivot, timeouts, resend schedule
+  and outcome events) and `TestKit`, typed with the flow's handler and saga names.
+
+It belongs to the `lambda` target because it runs the user's code through the
+generated adapters; queue settings come from the CloudFormation target's own
+functions, so the kit's redelivery timing is the deployed one.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from flowgen_design.codegen.names import handlers_class, python_package, service_class, service_module
+from flowgen_design.codegen.targets.cloudformation.handlers import VISIBILITY_FACTOR, function_timeout
+from flowgen_design.dsl.durations import seconds_ceil
+from flowgen_design.dsl.model import Event, Flow, Handler, Saga, SagaStep, StepCall
+
+TESTING_TEMPLATE = "testing_runtime.py.txt"
+
+
+def engine_source() -> str:
+    return resources.files("flowgen_design.codegen").joinpath("templates", TESTING_TEMPLATE).read_text(encoding="utf-8")
+
+
+def _handler_name(handler: Handler) -> str:
+    return f"{handler.service}.{handler.name}"
+
+
+def _seconds(ms: int) -> str:
+    return repr(ms / 1000)
+
+
+def _handler_spec(handler: Handler) -> str:
+    module = f"_{service_module(handler.service)}"
+    return (
+        "_kit.HandlerSpec("
+        f"name={_handler_name(handler)!r}, service={handler.service!r}, method={handler.name!r}, "
+        f"kind={handler.trigger!r}, input={handler.input.name!r}, route={module}._{handler.name}_route, "
+        f"attempts={handler.policy.attempts}, timeout_seconds={_seconds(handler.policy.timeout_ms)}, "
+        f"visibility_timeout_seconds={VISIBILITY_FACTOR * function_timeout(handler)}, dlq={handler.policy.dlq})"
+    )
+
+
+def _call_spec(call: StepCall, timeout_ms: int) -> str:
+    """A command as the state machine sends it; its timeout in whole seconds, as the state machine waits."""
+    fields = tuple(f.name for f in call.command.fields)
+    return (
+        f"_kit.CallSpec(handler={_handler_name(call.handler)!r}, command={call.command.name!r}, "
+        f"fields={fields!r}, timeout_seconds={max(1, seconds_ceil(timeout_ms))}, "
+        f"success={call.command.replies[0].name!r})"
+    )
+
+
+def _step_spec(step: SagaStep) -> str:
+    undo = step.compensation
+    compensation = _call_spec(undo, undo.handler.policy.worst_case_ms()) if undo is not None else "None"
+    backoff = step.policy.backoff
+    delays = tuple(backoff.delay_ms(i) / 1000 for i in range(1, step.policy.attempts)) if backoff else ()
+    return (
+        f"_kit.StepSpec(name={step.name!r}, action={_call_spec(step.action, step.timeout_ms)}, "
+        f"compensation={compensation}, sends={step.policy.attempts}, resend_delays={delays!r}, "
+        f"jitter={bool(backoff and backoff.jitter)})"
+    )
+
+
+def _outcome(event: Event | None) -> str:
+    if event is None:
+        return "None"
+    return f"_kit.OutcomeSpec(event={event.name!r}, fields={tuple(f.name for f in event.fields)!r})"
+
+
+def _saga_spec(saga: Saga) -> str:
+    timeout = repr(saga.timeout_ms / 1000) if saga.timeout_ms is not None else "None"
+    steps = ", ".join(_step_spec(s) for s in saga.steps)
+    return (
+        f"_kit.SagaSpec(name={saga.name!r}, trigger={saga.trigger.name!r}, steps=({steps},), "
+        f"pivot={saga.pivot_index}, timeout_seconds={timeout}, "
+        f"completed={_outcome(saga.on_completed)}, compensated={_outcome(saga.on_compensated)}, failed=None)"
+    )
+
+
+def _literal(names: list[str]) -> str:
+    return f"Literal[{', '.join(repr(n) for n in names)}]" if names else "Never"
+
+
+def testing_source(flow: Flow) -> str:
+    """`<pkg>/testing.py` (unformatted): the flow's data and its typed `TestKit`."""
+    pkg = python_package(flow)
+    services = [s for s in flow.services if s.handlers]
+    handlers = [h for s in services for h in s.handlers]
+    services = sorted(services, key=lambda s: service_module(s.name))
+    typing_names = sorted({"Literal", "TypedDict", "Never" if not flow.sagas else "Literal"})
+    lines = [
+        f'"""Local test kit of flow `{flow.name}` {flow.version}: sagas and subscriptions in process, on a virtual clock.',
+        "",
+        "Your services run through the generated Lambda adapters with in-memory AWS;",
+        "faults are injected by handler (`Service.handler`) or saga name:",
+        "",
+        f"    from {pkg}.testing import TestKit",
+        "",
+        "    kit = TestKit(services={...})  # services left out are your `services/` classes",
+        "    kit.fail(HANDLER, times=3)  # or .reply(), .delay(), .deliver_late(), .deliver_twice(), .poison()",
+        "    run = kit.publish(EVENT)",
+        "    run.outcome(SAGA), run.events(), run.calls(), run.compensations()",
+        "",
+        f"The engine is `{pkg}.adapters.testkit`.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        f"from typing import {', '.join(typing_names)}",
+        "",
+        f"from {pkg} import models as _models",
+        *(f"from {pkg}.adapters import {service_module(s.name)} as _{service_module(s.name)}" for s in services),
+        f"from {pkg}.adapters import testkit as _kit",
+        f"from {pkg}.adapters.testkit import Entry, InjectedFailure, Outcome, Run",
+        *(f"from {pkg}.handlers.{service_module(s.name)} import {handlers_class(s.name)}" for s in services),
+        *(f"from {pkg}.services.{service_module(s.name)} import {service_class(s.name)}" for s in services),
+        "",
+        '__all__ = ["FLOW", "Entry", "HandlerName", "InjectedFailure", "Outcome", "Run", "SagaName", "Services", "TestKit"]',
+        "",
+        f"HandlerName = {_literal([_handler_name(h) for h in handlers])}",
+        f"SagaName = {_literal([s.name for s in flow.sagas])}",
+        "",
+        "Services = TypedDict(",
+        '    "Services",',
+        "    {" + ", ".join(f"{s.name!r}: {handlers_class(s.name)}" for s in services) + "},",
+        "    total=False,",
+        ")",
+        '"""Your implementation of each service, by name."""',
+        "",
+        "FLOW = _kit.FlowSpec(",
+        f"    name={flow.name!r},",
+        f"    version={flow.version!r},",
+        "    handlers={" + ", ".join(f"{_handler_name(h)!r}: {_handler_spec(h)}" for h in handlers) + "},",
+        "    sagas={" + ", ".join(f"{s.name!r}: {_saga_spec(s)}" for s in flow.sagas) + "},",
+        "    events={" + ", ".join(f"{e.name!r}: _models.{e.name}" for e in flow.events) + "},",
+        "    services={" + ", ".join(f"{s.name!r}: {service_class(s.name)}" for s in services) + "},",
+        ")",
+        "",
+        "",
+        "class TestKit(_kit.Kit[HandlerName, SagaName]):",
+        f'    """Flow `{flow.name}` in process: inject faults, `publish` an event, read the `Run`."""',
+        "",
+        "    __test__ = False  # not a pytest test class",
+        "",
+        "    def __init__(self, services: Services | None = None, *, seed: int = 0) -> None:",
+        "        super().__init__(FLOW, dict(services or {}), seed=seed)",
+    ]
+    return "\n".join(lines) + "\n"
