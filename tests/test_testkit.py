@@ -432,6 +432,16 @@ def test_an_outcome_event_missing_a_field_is_reported(flows: Any) -> None:
     assert run.problems() == ["Checkout compensated: `OrderCancelled` is incomplete on this path (reason)"]
 
 
+def test_a_compensation_that_cannot_finish_ends_the_saga_failed(flows: Any) -> None:
+    setup = Setup("checkout", flows)
+    setup.kit.reply("Payments.charge", lambda c: setup.models.PaymentFailed(order_id=c.order_id, reason="declined"))
+    setup.kit.fail("Inventory.release_stock", times=None)
+    run = setup.kit.publish(setup.trigger())
+    assert run.outcomes("Checkout") == ["failed"]
+    assert "OrderCancelled" not in run.events()
+    assert setup.ledger.count("Inventory.reserve_stock", setup.key) == 1, "a human must release it"
+
+
 def test_a_slow_handler_is_killed_at_its_timeout_and_retried(flows: Any) -> None:
     setup = Setup("checkout", flows)
     setup.kit.delay("Payments.charge", seconds=25)
