@@ -12,7 +12,7 @@ Writes, next to the models and handler interfaces of the `python` target:
   (`codegen.names.lambda_handler`). Each declares a `Route` (the spec's facts
   about the handler) and hands its batch to the runtime.
 
-- the local test kit, `<pkg>/testing.py` and its engine `<pkg>/adapters/testkit.py`
+- the local test kit, `<pkg>/testing.py` and its engine `<pkg>/adapters/testkit*.py`
   (`codegen.targets.testkit`), which runs the flow in process through these adapters.
 
 All are flowgen-owned and black-formatted; the user's code lives in
@@ -31,7 +31,7 @@ from flowgen_design.codegen.names import adapter_path, lambda_handler, python_pa
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
 from flowgen_design.codegen.targets.python.source import format_module
-from flowgen_design.codegen.targets.testkit import engine_source, testing_source
+from flowgen_design.codegen.targets.testkit import engine_sources, testing_source
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import Command, Flow, Handler, Service
 
@@ -175,7 +175,7 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     sources = fan_out(lambda s: _format(flow, service_source(flow, s)), services)
     files += [GeneratedFile(adapter_path(flow, s.name), source) for s, source in zip(services, sources)]
     files += [
-        GeneratedFile(folder / "testkit.py", _format(flow, engine_source())),
+        *(GeneratedFile(folder / module, _format(flow, source)) for module, source in engine_sources().items()),
         GeneratedFile(folder.parent / "testing.py", _format(flow, testing_source(flow))),
     ]
     return files

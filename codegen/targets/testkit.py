@@ -1,15 +1,16 @@
 """The generated local test kit, written by the `lambda` target next to the adapters it drives.
 
-- `<pkg>/adapters/testkit.py`: the engine (virtual clock, queues, fake AWS clients, the
-  saga orchestrator, fault injection, the trace), copied from
-  `codegen/templates/testing_runtime.py.txt`;
+- `<pkg>/adapters/testkit.py`, `testkit_sagas.py`, `testkit_aws.py`: the engine (the
+  kit and its queues, the saga orchestrator, the virtual clock and in-memory AWS),
+  copied from `codegen/templates/testing_{runtime,sagas,aws}.py.txt`;
 - `<pkg>/testing.py`: the flow's facts as data for that engine (each handler's route,
   attempts, timeout and queue; each saga's steps, pivot, timeouts, resend schedule
   and outcome events) and `TestKit`, typed with the flow's handler and saga names.
 
 It belongs to the `lambda` target because it runs the user's code through the
-generated adapters; queue settings come from the CloudFormation target's own
-functions, so the kit's redelivery timing is the deployed one.
+generated adapters. Queue settings come from the CloudFormation target's functions
+and the resend schedule is the one the state machine's `Retry` follows, so the
+kit's timing is the deployed system's.
 """
 
 from __future__ import annotations
@@ -19,13 +20,19 @@ from importlib import resources
 from flowgen_design.codegen.names import handlers_class, python_package, service_class, service_module
 from flowgen_design.codegen.targets.cloudformation.handlers import VISIBILITY_FACTOR, function_timeout
 from flowgen_design.dsl.durations import seconds_ceil
-from flowgen_design.dsl.model import Event, Flow, Handler, Saga, SagaStep, StepCall
+from flowgen_design.dsl.model import DeliveryPolicy, Event, Flow, Handler, Saga, SagaStep, StepCall
 
-TESTING_TEMPLATE = "testing_runtime.py.txt"
+ENGINE = {
+    "testkit.py": "testing_runtime.py.txt",
+    "testkit_sagas.py": "testing_sagas.py.txt",
+    "testkit_aws.py": "testing_aws.py.txt",
+}
+"""The engine's modules in `<pkg>/adapters/`, by the template each is copied from."""
 
 
-def engine_source() -> str:
-    return resources.files("flowgen_design.codegen").joinpath("templates", TESTING_TEMPLATE).read_text(encoding="utf-8")
+def engine_sources() -> dict[str, str]:
+    folder = resources.files("flowgen_design.codegen").joinpath("templates")
+    return {module: folder.joinpath(template).read_text(encoding="utf-8") for module, template in ENGINE.items()}
 
 
 def _handler_name(handler: Handler) -> str:
@@ -47,39 +54,62 @@ def _handler_spec(handler: Handler) -> str:
     )
 
 
-def _call_spec(call: StepCall, timeout_ms: int) -> str:
-    """A command as the state machine sends it; its timeout in whole seconds, as the state machine waits."""
+def _call_spec(call: StepCall, timeout: int) -> str:
+    """A command as the state machine sends it, waiting `timeout` whole seconds."""
     fields = tuple(f.name for f in call.command.fields)
+    failures = tuple(r.name for r in call.command.failures)
     return (
-        f"_kit.CallSpec(handler={_handler_name(call.handler)!r}, command={call.command.name!r}, "
-        f"fields={fields!r}, timeout_seconds={max(1, seconds_ceil(timeout_ms))}, "
-        f"success={call.command.replies[0].name!r})"
+        f"_sagas.CallSpec(handler={_handler_name(call.handler)!r}, command={call.command.name!r}, "
+        f"fields={fields!r}, timeout_seconds={timeout}, success={call.command.replies[0].name!r}, "
+        f"failures={failures!r})"
     )
+
+
+def resend_schedule(policy: DeliveryPolicy) -> tuple[tuple[int, ...], bool]:
+    """The waits before each resend as a state machine `Retry` makes them (whole seconds, rate 2
+    for exponential, capped), and whether they are fully jittered."""
+    b = policy.backoff
+    interval = max(1, seconds_ceil(b.initial_ms)) if b is not None else 1
+    rate = 2 if b is not None and b.strategy == "exponential" else 1
+    cap = max(1, seconds_ceil(b.max_ms)) if b is not None and b.strategy == "exponential" else interval
+    delays = tuple(min(interval * rate ** (k - 1), cap) for k in range(1, policy.attempts))
+    return delays, bool(b is not None and b.jitter)
+
+
+def send_deadlines(timeout: int, delays: tuple[int, ...], jitter: bool) -> tuple[int, ...]:
+    """Each send's `timeout_seconds` after the step was entered: the earliest it can start plus the
+    step's timeout (a send may fail at once; a jittered wait may be 0), so no attempt outlives it."""
+    starts = [0]
+    for delay in delays:
+        starts.append(starts[-1] + (0 if jitter else delay))
+    return tuple(start + timeout for start in starts)
 
 
 def _step_spec(step: SagaStep) -> str:
     undo = step.compensation
-    compensation = _call_spec(undo, undo.handler.policy.worst_case_ms()) if undo is not None else "None"
-    backoff = step.policy.backoff
-    delays = tuple(backoff.delay_ms(i) / 1000 for i in range(1, step.policy.attempts)) if backoff else ()
+    compensation = "None"
+    if undo is not None:
+        compensation = _call_spec(undo, max(1, seconds_ceil(undo.handler.policy.worst_case_ms())))
+    timeout = max(1, seconds_ceil(step.timeout_ms))
+    delays, jitter = resend_schedule(step.policy)
     return (
-        f"_kit.StepSpec(name={step.name!r}, action={_call_spec(step.action, step.timeout_ms)}, "
-        f"compensation={compensation}, sends={step.policy.attempts}, resend_delays={delays!r}, "
-        f"jitter={bool(backoff and backoff.jitter)})"
+        f"_sagas.StepSpec(name={step.name!r}, action={_call_spec(step.action, timeout)}, "
+        f"compensation={compensation}, resend_delays={delays!r}, jitter={jitter}, "
+        f"deadlines={send_deadlines(timeout, delays, jitter)!r})"
     )
 
 
 def _outcome(event: Event | None) -> str:
     if event is None:
         return "None"
-    return f"_kit.OutcomeSpec(event={event.name!r}, fields={tuple(f.name for f in event.fields)!r})"
+    return f"_sagas.OutcomeSpec(event={event.name!r}, fields={tuple(f.name for f in event.fields)!r})"
 
 
 def _saga_spec(saga: Saga) -> str:
     timeout = repr(saga.timeout_ms / 1000) if saga.timeout_ms is not None else "None"
     steps = ", ".join(_step_spec(s) for s in saga.steps)
     return (
-        f"_kit.SagaSpec(name={saga.name!r}, trigger={saga.trigger.name!r}, steps=({steps},), "
+        f"_sagas.SagaSpec(name={saga.name!r}, trigger={saga.trigger.name!r}, steps=({steps},), "
         f"pivot={saga.pivot_index}, timeout_seconds={timeout}, "
         f"completed={_outcome(saga.on_completed)}, compensated={_outcome(saga.on_compensated)}, failed=None)"
     )
@@ -119,8 +149,11 @@ def testing_source(flow: Flow) -> str:
         f"from {pkg} import models as _models",
         *(f"from {pkg}.adapters import {service_module(s.name)} as _{service_module(s.name)}" for s in services),
         f"from {pkg}.adapters import testkit as _kit",
-        f"from {pkg}.adapters.testkit import Entry, InjectedFailure, Outcome, Run",
+        f"from {pkg}.adapters import testkit_sagas as _sagas",
+        f"from {pkg}.adapters.testkit import Entry, InjectedFailure, Run",
+        f"from {pkg}.adapters.testkit_sagas import Outcome",
         *(f"from {pkg}.handlers.{service_module(s.name)} import {handlers_class(s.name)}" for s in services),
+        *(f"from {pkg}.services import {service_module(s.name)} as _{service_module(s.name)}_impl" for s in services),
         *(f"from {pkg}.services.{service_module(s.name)} import {service_class(s.name)}" for s in services),
         "",
         '__all__ = ["FLOW", "Entry", "HandlerName", "InjectedFailure", "Outcome", "Run", "SagaName", "Services", "TestKit"]',
@@ -141,7 +174,11 @@ def testing_source(flow: Flow) -> str:
         "    handlers={" + ", ".join(f"{_handler_name(h)!r}: {_handler_spec(h)}" for h in handlers) + "},",
         "    sagas={" + ", ".join(f"{s.name!r}: {_saga_spec(s)}" for s in flow.sagas) + "},",
         "    events={" + ", ".join(f"{e.name!r}: _models.{e.name}" for e in flow.events) + "},",
-        "    services={" + ", ".join(f"{s.name!r}: {service_class(s.name)}" for s in services) + "},",
+        "    services={"
+        + ", ".join(
+            f"{s.name!r}: _kit.user_service(_{service_module(s.name)}_impl, {service_class(s.name)})" for s in services
+        )
+        + "},",
         ")",
         "",
         "",

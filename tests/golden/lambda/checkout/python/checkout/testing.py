@@ -25,11 +25,17 @@ from checkout.adapters import orders as _orders
 from checkout.adapters import payments as _payments
 from checkout.adapters import shipping as _shipping
 from checkout.adapters import testkit as _kit
-from checkout.adapters.testkit import Entry, InjectedFailure, Outcome, Run
+from checkout.adapters import testkit_sagas as _sagas
+from checkout.adapters.testkit import Entry, InjectedFailure, Run
+from checkout.adapters.testkit_sagas import Outcome
 from checkout.handlers.inventory import InventoryHandlers
 from checkout.handlers.orders import OrdersHandlers
 from checkout.handlers.payments import PaymentsHandlers
 from checkout.handlers.shipping import ShippingHandlers
+from checkout.services import inventory as _inventory_impl
+from checkout.services import orders as _orders_impl
+from checkout.services import payments as _payments_impl
+from checkout.services import shipping as _shipping_impl
 from checkout.services.inventory import InventoryService
 from checkout.services.orders import OrdersService
 from checkout.services.payments import PaymentsService
@@ -147,69 +153,74 @@ FLOW = _kit.FlowSpec(
         ),
     },
     sagas={
-        "Checkout": _kit.SagaSpec(
+        "Checkout": _sagas.SagaSpec(
             name="Checkout",
             trigger="OrderPlaced",
             steps=(
-                _kit.StepSpec(
+                _sagas.StepSpec(
                     name="reserve",
-                    action=_kit.CallSpec(
+                    action=_sagas.CallSpec(
                         handler="Inventory.reserve_stock",
                         command="ReserveStock",
                         fields=("order_id", "items"),
                         timeout_seconds=53,
                         success="StockReserved",
+                        failures=("OutOfStock",),
                     ),
-                    compensation=_kit.CallSpec(
+                    compensation=_sagas.CallSpec(
                         handler="Inventory.release_stock",
                         command="ReleaseStock",
                         fields=("order_id",),
                         timeout_seconds=53,
                         success="StockReleased",
+                        failures=(),
                     ),
-                    sends=1,
                     resend_delays=(),
                     jitter=False,
+                    deadlines=(53,),
                 ),
-                _kit.StepSpec(
+                _sagas.StepSpec(
                     name="charge",
-                    action=_kit.CallSpec(
+                    action=_sagas.CallSpec(
                         handler="Payments.charge",
                         command="Charge",
                         fields=("order_id", "customer_id", "total"),
                         timeout_seconds=62,
                         success="Charged",
+                        failures=("PaymentFailed",),
                     ),
-                    compensation=_kit.CallSpec(
+                    compensation=_sagas.CallSpec(
                         handler="Payments.refund",
                         command="Refund",
                         fields=("order_id",),
                         timeout_seconds=62,
                         success="Refunded",
+                        failures=(),
                     ),
-                    sends=1,
                     resend_delays=(),
                     jitter=False,
+                    deadlines=(62,),
                 ),
-                _kit.StepSpec(
+                _sagas.StepSpec(
                     name="ship",
-                    action=_kit.CallSpec(
+                    action=_sagas.CallSpec(
                         handler="Shipping.schedule_shipment",
                         command="ScheduleShipment",
                         fields=("order_id", "ship_to"),
                         timeout_seconds=53,
                         success="ShipmentScheduled",
+                        failures=(),
                     ),
                     compensation=None,
-                    sends=1,
                     resend_delays=(),
                     jitter=False,
+                    deadlines=(53,),
                 ),
             ),
             pivot=2,
             timeout_seconds=900.0,
-            completed=_kit.OutcomeSpec(event="OrderConfirmed", fields=("order_id",)),
-            compensated=_kit.OutcomeSpec(
+            completed=_sagas.OutcomeSpec(event="OrderConfirmed", fields=("order_id",)),
+            compensated=_sagas.OutcomeSpec(
                 event="OrderCancelled", fields=("order_id", "reason")
             ),
             failed=None,
@@ -228,10 +239,10 @@ FLOW = _kit.FlowSpec(
         "ShipmentScheduled": _models.ShipmentScheduled,
     },
     services={
-        "Inventory": InventoryService,
-        "Orders": OrdersService,
-        "Payments": PaymentsService,
-        "Shipping": ShippingService,
+        "Inventory": _kit.user_service(_inventory_impl, InventoryService),
+        "Orders": _kit.user_service(_orders_impl, OrdersService),
+        "Payments": _kit.user_service(_payments_impl, PaymentsService),
+        "Shipping": _kit.user_service(_shipping_impl, ShippingService),
     },
 )
 

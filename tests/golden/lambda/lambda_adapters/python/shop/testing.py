@@ -25,11 +25,17 @@ from shop.adapters import orders as _orders
 from shop.adapters import payments as _payments
 from shop.adapters import pricing as _pricing
 from shop.adapters import testkit as _kit
-from shop.adapters.testkit import Entry, InjectedFailure, Outcome, Run
+from shop.adapters import testkit_sagas as _sagas
+from shop.adapters.testkit import Entry, InjectedFailure, Run
+from shop.adapters.testkit_sagas import Outcome
 from shop.handlers.inventory import InventoryHandlers
 from shop.handlers.orders import OrdersHandlers
 from shop.handlers.payments import PaymentsHandlers
 from shop.handlers.pricing import PricingHandlers
+from shop.services import inventory as _inventory_impl
+from shop.services import orders as _orders_impl
+from shop.services import payments as _payments_impl
+from shop.services import pricing as _pricing_impl
 from shop.services.inventory import InventoryService
 from shop.services.orders import OrdersService
 from shop.services.payments import PaymentsService
@@ -147,49 +153,54 @@ FLOW = _kit.FlowSpec(
         ),
     },
     sagas={
-        "Checkout": _kit.SagaSpec(
+        "Checkout": _sagas.SagaSpec(
             name="Checkout",
             trigger="OrderPlaced",
             steps=(
-                _kit.StepSpec(
+                _sagas.StepSpec(
                     name="reserve",
-                    action=_kit.CallSpec(
+                    action=_sagas.CallSpec(
                         handler="Inventory.reserve_stock",
                         command="ReserveStock",
                         fields=("order_id",),
                         timeout_seconds=90,
                         success="StockReserved",
+                        failures=("OutOfStock",),
                     ),
-                    compensation=_kit.CallSpec(
+                    compensation=_sagas.CallSpec(
                         handler="Inventory.release_stock",
                         command="ReleaseStock",
                         fields=("order_id", "reservation_id"),
                         timeout_seconds=90,
                         success="StockReleased",
+                        failures=(),
                     ),
-                    sends=1,
                     resend_delays=(),
                     jitter=False,
+                    deadlines=(90,),
                 ),
-                _kit.StepSpec(
+                _sagas.StepSpec(
                     name="charge",
-                    action=_kit.CallSpec(
+                    action=_sagas.CallSpec(
                         handler="Payments.charge",
                         command="Charge",
                         fields=("order_id", "customer_id", "total"),
                         timeout_seconds=93,
                         success="Charged",
+                        failures=("PaymentFailed",),
                     ),
                     compensation=None,
-                    sends=1,
                     resend_delays=(),
                     jitter=False,
+                    deadlines=(93,),
                 ),
             ),
             pivot=1,
             timeout_seconds=None,
-            completed=_kit.OutcomeSpec(event="CustomerNotified", fields=("order_id",)),
-            compensated=_kit.OutcomeSpec(
+            completed=_sagas.OutcomeSpec(
+                event="CustomerNotified", fields=("order_id",)
+            ),
+            compensated=_sagas.OutcomeSpec(
                 event="OrderCancelled", fields=("order_id", "reason")
             ),
             failed=None,
@@ -208,10 +219,10 @@ FLOW = _kit.FlowSpec(
         "PriceChanged": _models.PriceChanged,
     },
     services={
-        "Inventory": InventoryService,
-        "Orders": OrdersService,
-        "Payments": PaymentsService,
-        "Pricing": PricingService,
+        "Inventory": _kit.user_service(_inventory_impl, InventoryService),
+        "Orders": _kit.user_service(_orders_impl, OrdersService),
+        "Payments": _kit.user_service(_payments_impl, PaymentsService),
+        "Pricing": _kit.user_service(_pricing_impl, PricingService),
     },
 )
 

@@ -25,11 +25,17 @@ from travel.adapters import bookings as _bookings
 from travel.adapters import flights as _flights
 from travel.adapters import hotels as _hotels
 from travel.adapters import testkit as _kit
-from travel.adapters.testkit import Entry, InjectedFailure, Outcome, Run
+from travel.adapters import testkit_sagas as _sagas
+from travel.adapters.testkit import Entry, InjectedFailure, Run
+from travel.adapters.testkit_sagas import Outcome
 from travel.handlers.billing import BillingHandlers
 from travel.handlers.bookings import BookingsHandlers
 from travel.handlers.flights import FlightsHandlers
 from travel.handlers.hotels import HotelsHandlers
+from travel.services import billing as _billing_impl
+from travel.services import bookings as _bookings_impl
+from travel.services import flights as _flights_impl
+from travel.services import hotels as _hotels_impl
 from travel.services.billing import BillingService
 from travel.services.bookings import BookingsService
 from travel.services.flights import FlightsService
@@ -160,13 +166,13 @@ FLOW = _kit.FlowSpec(
         ),
     },
     sagas={
-        "BookTrip": _kit.SagaSpec(
+        "BookTrip": _sagas.SagaSpec(
             name="BookTrip",
             trigger="TripRequested",
             steps=(
-                _kit.StepSpec(
+                _sagas.StepSpec(
                     name="flight",
-                    action=_kit.CallSpec(
+                    action=_sagas.CallSpec(
                         handler="Flights.hold_flight",
                         command="HoldFlight",
                         fields=(
@@ -178,71 +184,77 @@ FLOW = _kit.FlowSpec(
                         ),
                         timeout_seconds=124,
                         success="FlightHeld",
+                        failures=("FlightUnavailable",),
                     ),
-                    compensation=_kit.CallSpec(
+                    compensation=_sagas.CallSpec(
                         handler="Flights.release_flight",
                         command="ReleaseFlight",
                         fields=("trip_id",),
                         timeout_seconds=124,
                         success="FlightReleased",
+                        failures=(),
                     ),
-                    sends=1,
                     resend_delays=(),
                     jitter=False,
+                    deadlines=(124,),
                 ),
-                _kit.StepSpec(
+                _sagas.StepSpec(
                     name="room",
-                    action=_kit.CallSpec(
+                    action=_sagas.CallSpec(
                         handler="Hotels.hold_room",
                         command="HoldRoom",
                         fields=("trip_id", "stay"),
                         timeout_seconds=124,
                         success="RoomHeld",
+                        failures=("NoRoomAvailable",),
                     ),
-                    compensation=_kit.CallSpec(
+                    compensation=_sagas.CallSpec(
                         handler="Hotels.release_room",
                         command="ReleaseRoom",
                         fields=("trip_id",),
                         timeout_seconds=124,
                         success="RoomReleased",
+                        failures=(),
                     ),
-                    sends=2,
-                    resend_delays=(1.0,),
+                    resend_delays=(1,),
                     jitter=False,
+                    deadlines=(124, 125),
                 ),
-                _kit.StepSpec(
+                _sagas.StepSpec(
                     name="pay",
-                    action=_kit.CallSpec(
+                    action=_sagas.CallSpec(
                         handler="Billing.charge_trip",
                         command="ChargeTrip",
                         fields=("trip_id", "customer_id", "budget"),
                         timeout_seconds=76,
                         success="TripPaid",
+                        failures=("TripPaymentDeclined",),
                     ),
                     compensation=None,
-                    sends=1,
                     resend_delays=(),
                     jitter=False,
+                    deadlines=(76,),
                 ),
-                _kit.StepSpec(
+                _sagas.StepSpec(
                     name="ticket",
-                    action=_kit.CallSpec(
+                    action=_sagas.CallSpec(
                         handler="Flights.issue_tickets",
                         command="IssueTickets",
                         fields=("trip_id",),
                         timeout_seconds=300,
                         success="TicketsIssued",
+                        failures=(),
                     ),
                     compensation=None,
-                    sends=1,
                     resend_delays=(),
                     jitter=False,
+                    deadlines=(300,),
                 ),
             ),
             pivot=2,
             timeout_seconds=3600.0,
-            completed=_kit.OutcomeSpec(event="TripBooked", fields=("trip_id",)),
-            compensated=_kit.OutcomeSpec(event="TripAbandoned", fields=("trip_id",)),
+            completed=_sagas.OutcomeSpec(event="TripBooked", fields=("trip_id",)),
+            compensated=_sagas.OutcomeSpec(event="TripAbandoned", fields=("trip_id",)),
             failed=None,
         )
     },
@@ -263,10 +275,10 @@ FLOW = _kit.FlowSpec(
         "TravellerAlerted": _models.TravellerAlerted,
     },
     services={
-        "Billing": BillingService,
-        "Bookings": BookingsService,
-        "Flights": FlightsService,
-        "Hotels": HotelsService,
+        "Billing": _kit.user_service(_billing_impl, BillingService),
+        "Bookings": _kit.user_service(_bookings_impl, BookingsService),
+        "Flights": _kit.user_service(_flights_impl, FlightsService),
+        "Hotels": _kit.user_service(_hotels_impl, HotelsService),
     },
 )
 

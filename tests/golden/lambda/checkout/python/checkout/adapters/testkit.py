@@ -2,118 +2,89 @@
 # DO NOT EDIT: change the spec and run `flowgen generate` again.
 """Engine of the generated local test kit: the flow's sagas and subscriptions, in process, on a virtual clock.
 
-`<flow>.testing.TestKit` binds this engine to one flow. It runs the user's real
-service implementations through the generated Lambda adapters (`runtime.process_batch`,
-the same code a deployed function runs), with the AWS clients the adapters use
-replaced by in-memory fakes installed in `runtime.CLIENTS`:
+`<flow>.testing.TestKit` binds this engine to one flow. It runs the user's service
+implementations through the generated Lambda adapters (`runtime.process_batch`, the
+code a deployed function runs), with the AWS clients they use replaced through
+`runtime.CLIENTS` by the in-memory fakes of `testkit_aws` (EventBridge, Step
+Functions callbacks, SQS visibility and deletion, the idempotency table).
 
-- `events`: EventBridge `put_events`, routing each event to the handlers and saga
-  starters that subscribe to it;
-- `stepfunctions`: `send_task_success` / `send_task_failure`, answering the kit's
-  saga orchestrator (a late answer gets `TaskTimedOut`, as from AWS);
-- `sqs`: `change_message_visibility` / `delete_message` on the kit's queues;
-- `idempotency`: an in-memory Powertools persistence layer (instead of DynamoDB).
-
-Each handler has a queue: a message is delivered when it is visible, one record per
-invocation, and comes back after the queue's visibility timeout (or the delay the
-adapter set) when its record fails; after `retry N` receives it moves to the
-dead-letter queue (`dlq`) or is handed once more to the adapter, which drops it.
-An invocation runs on its own thread, so a slow handler (`delay`) sleeps in
-virtual time while the rest of the system moves on, and is killed at its timeout.
-
-The orchestrator follows SAGA-CONTRACT.md: commands carry an envelope (message id
-`<instance>/<step>`, the step's `timeout_seconds`), a step waits for its timeout,
-a failure up to the pivot compensates in reverse order every step that succeeded
-and every step that may have run (timed out), nothing at or after the pivot is
-compensated, and every instance ends with exactly one outcome: `completed`,
-`compensated`, or `failed` (needs a human: a failure after the pivot, a pivot whose
-outcome is unknown, a compensation that cannot finish, the saga's own timeout).
+Every handler has a queue: a message is delivered when visible, one record per
+invocation; a failed record comes back when its visibility ends (the queue's
+visibility timeout, or the delay the adapter set); after `retry N` receives it goes
+to the dead-letter queue (`dlq`), else the adapter drops it. Saga triggers go to a
+starter that makes one instance per event; instances run in `testkit_sagas`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import hashlib
-import heapq
 import itertools
-import json
 import os
 import random
-import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from types import SimpleNamespace
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Generic, Literal, TypeVar, cast
 
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyItemAlreadyExistsError,
-    IdempotencyItemNotFoundError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.base import (
-    BasePersistenceLayer,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
-    DataRecord,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError  # type: ignore[import-untyped, unused-ignore]
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from . import runtime as _runtime
-
-Outcome = Literal["completed", "compensated", "failed"]
-TIMEOUT = "States.Timeout"
-"""The error of a task whose answer did not come within the step's timeout."""
-MAY_HAVE_RUN = frozenset({TIMEOUT})
-"""Failures after which the step may still have taken effect, so a compensation undoes it."""
-RESENT = frozenset({TIMEOUT, "AttemptsExhausted"})
-"""Failures a step's own `retry` resends the command for (a failure reply is an answer)."""
-EPOCH = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
-"""Virtual time 0."""
-MAX_STEPS = 200_000
-"""A run that has not settled after this many scheduled actions is a bug in the kit or a loop."""
+from .testkit_aws import (
+    Events,
+    InMemoryIdempotency,
+    LambdaContextStub,
+    Loop,
+    Message,
+    Sqs,
+    StepFunctions,
+    sqs_record,
+)
+from .testkit_sagas import Orchestrator, Outcome, SagaSpec
 
 H = TypeVar("H", bound=str)
 S = TypeVar("S", bound=str)
+T = TypeVar("T")
 
 
 # ---- seams to the adapter runtime ---------------------------------------------------------------
-# The kit speaks SAGA-CONTRACT.md. Where the adapter runtime of this version differs,
-# the difference is bridged here, and only here.
+# The kit speaks SAGA-CONTRACT.md. Where the adapter runtime it finds differs, the
+# difference is bridged here, and only here.
 
-LEGACY_COMMAND_CONTEXT = True
-"""This runtime builds a command from `context.detail` rather than from `payload`: send both."""
-ENVELOPED_DETAIL = False
-"""This runtime takes an event's bare payload as `detail` (the contract's external-publisher form)."""
+ENVELOPED = hasattr(_runtime, "envelope_of")
+"""The runtime reads and writes `detail = {"envelope", "payload"}` and commands' `payload` + `envelope`."""
+SETTINGS: Any = getattr(_runtime, "SETTINGS", None)
+"""The runtime's clock and jitter source, when it has them: the kit sets them to its own."""
 
 
 def command_body(message: dict[str, Any]) -> dict[str, Any]:
-    """A contract saga command as this runtime reads it."""
-    if LEGACY_COMMAND_CONTEXT:
-        return {**message, "context": {"detail": message["payload"], "steps": {}}}
-    return message
+    """A contract saga command, as this runtime reads it (an older one read `context.detail`)."""
+    return (
+        message
+        if ENVELOPED
+        else {**message, "context": {"detail": message["payload"], "steps": {}}}
+    )
 
 
 def event_detail(
     envelope: Mapping[str, Any], payload: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The `detail` of an event put on the bus by the orchestrator or the kit."""
+    """The `detail` of an event the kit or a saga puts on the bus."""
     return (
         {"envelope": dict(envelope), "payload": dict(payload)}
-        if ENVELOPED_DETAIL
+        if ENVELOPED
         else dict(payload)
     )
 
 
 def read_detail(detail: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """An event's envelope (None when the publisher sent a bare payload) and its payload."""
+    """An event's envelope (None for a bare payload) and its payload."""
     if (
         isinstance(detail, dict)
-        and isinstance(detail.get("envelope"), dict)
-        and "payload" in detail
+        and set(detail) == {"envelope", "payload"}
+        and isinstance(detail["envelope"], dict)
     ):
         return detail["envelope"], dict(detail["payload"])
     return None, dict(detail) if isinstance(detail, dict) else {}
@@ -122,8 +93,18 @@ def read_detail(detail: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
 def bind(
     route: _runtime.Route[Any], call: Callable[[Any], object]
 ) -> _runtime.Route[Any]:
-    """The adapter's route with the kit's call into the user's service (for fault injection)."""
+    """The adapter's route, calling the user's service through the kit (where faults are injected)."""
     return dataclasses.replace(route, call=call)
+
+
+def user_service(module: ModuleType, cls: type[T]) -> Callable[[], T]:
+    """How the adapter builds a service: the module's `build()` when it has one, else the class."""
+
+    def build() -> T:
+        factory = getattr(module, "build", None)
+        return cast(T, factory()) if callable(factory) else cls()
+
+    return build
 
 
 # ---- what the generated `testing` module declares --------------------------------------------------
@@ -149,53 +130,6 @@ class HandlerSpec:
 
 
 @dataclass(frozen=True)
-class CallSpec:
-    """A command a saga sends: to which handler, with which fields, how long it waits."""
-
-    handler: str
-    command: str
-    fields: tuple[str, ...]
-    """The command's fields, filled by name from the trigger and the replies so far."""
-    timeout_seconds: float
-    success: str
-    """The reply that means success; any other answer is a failure."""
-
-
-@dataclass(frozen=True)
-class StepSpec:
-    name: str
-    action: CallSpec
-    compensation: CallSpec | None
-    sends: int = 1
-    """How often the orchestrator sends the command (the step's own `retry`)."""
-    resend_delays: tuple[float, ...] = ()
-    """The wait before each resend (upper bound with jitter)."""
-    jitter: bool = False
-
-
-@dataclass(frozen=True)
-class OutcomeSpec:
-    event: str
-    fields: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SagaSpec:
-    name: str
-    trigger: str
-    steps: tuple[StepSpec, ...]
-    pivot: int
-    """Index of the pivot step: nothing at or after it is compensated."""
-    timeout_seconds: float | None
-    completed: OutcomeSpec | None = None
-    compensated: OutcomeSpec | None = None
-    failed: OutcomeSpec | None = None
-
-    def step(self, name: str) -> StepSpec:
-        return next(s for s in self.steps if s.name == name)
-
-
-@dataclass(frozen=True)
 class FlowSpec:
     name: str
     version: str
@@ -203,22 +137,22 @@ class FlowSpec:
     sagas: Mapping[str, SagaSpec]
     events: Mapping[str, type[BaseModel]]
     services: Mapping[str, Callable[[], object]]
-    """Each service's default implementation (the user's class, built on first use)."""
+    """Each service's default implementation, built on first use."""
 
 
-# ---- the trace ---------------------------------------------------------------------------------
+# ---- the trace -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One thing that happened, at a virtual time (seconds since the kit started).
+    """One thing that happened, at a virtual time (seconds since the kit was made).
 
-    kinds: `publish` (an event on the bus), `start` / `duplicate-start` (a saga
+    Kinds: `publish` (an event on the bus), `start` / `duplicate-start` (a saga
     instance), `command` (sent by a saga; `name` is the step or `undo <step>`),
     `delivery` (a record handed to an adapter), `call` (the user's code ran),
     `injected` (a fault fired), `answer` (a task answered: `result` is the reply or
-    error), `timeout`, `late-answer`, `dead-letter`, `killed` (an invocation ran
-    past its function timeout), `outcome`, `problem` (a contract the kit saw broken).
+    error), `timeout`, `late-answer`, `dead-letter`, `killed` (an invocation ran past
+    its function timeout), `outcome`, `problem` (a promise the kit saw broken).
     """
 
     time: float
@@ -248,7 +182,7 @@ class Run:
     entries: tuple[Entry, ...]
 
     def events(self) -> list[str]:
-        """Names of the events put on the bus (by handlers and sagas), the published input excluded."""
+        """The events put on the bus by handlers and sagas, in order (the published input excluded)."""
         return [e.name for e in self.entries if e.kind == "publish" and not e.input]
 
     def published(self, event: str) -> list[Mapping[str, Any]]:
@@ -268,10 +202,9 @@ class Run:
 
     def outcome(self, saga: str) -> Outcome | None:
         """The outcome of the one instance of `saga` this run started (None: it did not end)."""
-        instances = self.instances(saga)
-        if len(instances) > 1:
+        if len(self.instances(saga)) > 1:
             raise ValueError(
-                f"this run started {len(instances)} instances of {saga}; use outcomes()"
+                f"this run started {len(self.instances(saga))} instances of {saga}; use outcomes()"
             )
         found = self.outcomes(saga)
         return found[0] if found else None
@@ -292,7 +225,7 @@ class Run:
         ]
 
     def commands(self, saga: str | None = None) -> list[str]:
-        """The commands the sagas sent, by step: `reserve`, `charge`, `undo reserve`..."""
+        """The commands sagas sent, by step: `reserve`, `charge`, `undo reserve`..."""
         return [
             e.name
             for e in self.entries
@@ -300,7 +233,7 @@ class Run:
         ]
 
     def compensations(self, saga: str | None = None) -> list[str]:
-        """The steps whose compensation was sent, in order (each once)."""
+        """The steps whose compensation was sent, in order."""
         steps = [
             c.removeprefix("undo ")
             for c in self.commands(saga)
@@ -310,15 +243,13 @@ class Run:
 
     def step_results(self, saga: str) -> dict[str, str]:
         """How each step's latest command ended: its reply, or the error (`States.Timeout`...)."""
-        results: dict[str, str] = {}
-        for e in self.entries:
-            if (
-                e.saga == saga
-                and e.kind in ("answer", "timeout")
-                and not e.name.startswith("undo ")
-            ):
-                results[e.name] = e.result or ""
-        return results
+        return {
+            e.name: e.result or ""
+            for e in self.entries
+            if e.saga == saga
+            and e.kind in ("answer", "timeout")
+            and not e.name.startswith("undo ")
+        }
 
     def problems(self) -> list[str]:
         return [e.result or "" for e in self.entries if e.kind == "problem"]
@@ -330,328 +261,14 @@ class Run:
         return self.format()
 
 
-# ---- virtual time ----------------------------------------------------------------------------------
+# ---- faults ------------------------------------------------------------------------------------------
 
-
-class _Killed(BaseException):
-    """Raised inside an invocation that ran past its function timeout: nothing may catch it."""
-
-
-@dataclass(order=True)
-class _Timer:
-    time: float
-    seq: int
-    action: Callable[[], None] = field(compare=False)
-    cancelled: bool = field(default=False, compare=False)
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class _Loop:
-    """A discrete-event loop on a virtual clock; invocations run one at a time on their own threads."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._heap: list[_Timer] = []
-        self._seq = itertools.count()
-        self._local = threading.local()
-
-    def at(self, time: float, action: Callable[[], None]) -> _Timer:
-        timer = _Timer(max(time, self.now), next(self._seq), action)
-        heapq.heappush(self._heap, timer)
-        return timer
-
-    def run(self) -> None:
-        for _ in range(MAX_STEPS):
-            if not self._heap:
-                return
-            timer = heapq.heappop(self._heap)
-            if not timer.cancelled:
-                self.now = timer.time
-                timer.action()
-        raise RuntimeError(f"the run did not settle after {MAX_STEPS} steps")
-
-    def invoke(
-        self,
-        name: str,
-        work: Callable[[], None],
-        deadline: float,
-        on_killed: Callable[[], None],
-    ) -> None:
-        """Run `work` as one Lambda invocation of `name`, ending at `deadline` at the latest."""
-        _Worker(self, name, work, deadline, on_killed).step()
-
-    def current(self) -> _Worker | None:
-        return cast("_Worker | None", getattr(self._local, "worker", None))
-
-    def sleep(self, seconds: float) -> None:
-        """Inside an invocation: let `seconds` of virtual time pass (the rest of the system runs meanwhile)."""
-        worker = self.current()
-        if worker is None:
-            raise RuntimeError("sleep() outside an invocation")
-        worker.sleep(seconds)
-
-
-class _Worker:
-    """One invocation's thread; it and the loop hand control back and forth, never run together."""
-
-    def __init__(
-        self,
-        loop: _Loop,
-        name: str,
-        work: Callable[[], None],
-        deadline: float,
-        on_killed: Callable[[], None],
-    ) -> None:
-        self.loop, self.name, self.work, self.deadline, self.on_killed = (
-            loop,
-            name,
-            work,
-            deadline,
-            on_killed,
-        )
-        self._go, self._paused = threading.Semaphore(0), threading.Semaphore(0)
-        self._thread: threading.Thread | None = None
-        self._kill = False
-        self.error: BaseException | None = None
-
-    def step(self) -> None:
-        """Run the thread until it sleeps or ends."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._main, daemon=True)
-            self._thread.start()
-        else:
-            self._go.release()
-        self._paused.acquire()
-        if self.error is not None:
-            error, self.error = self.error, None
-            raise error
-
-    def _main(self) -> None:
-        self.loop._local.worker = self
-        try:
-            self.work()
-        except _Killed:
-            self.on_killed()
-        except (
-            BaseException
-        ) as err:  # a bug in the kit or the runtime: surface it in the loop
-            self.error = err
-        finally:
-            self._paused.release()
-
-    def sleep(self, seconds: float) -> None:
-        wake = self.loop.now + seconds
-        self._kill = wake > self.deadline
-        self.loop.at(min(wake, self.deadline), self.step)
-        self._paused.release()
-        self._go.acquire()
-        if self._kill:
-            raise _Killed()
-
-
-# ---- idempotency in memory ------------------------------------------------------------------------
-
-
-class InMemoryIdempotency:
-    """The idempotency table, in memory, with expiry on the virtual clock.
-
-    `runtime.CLIENTS["idempotency"]` holds this object; each call makes a Powertools
-    persistence layer over the same records (Powertools configures a layer once).
-    """
-
-    def __init__(self, loop: _Loop) -> None:
-        self.loop = loop
-        self.records: dict[str, tuple[DataRecord, float, float | None]] = {}
-        """key -> (record, expires at, in progress until), virtual seconds."""
-
-    def __call__(self) -> BasePersistenceLayer:
-        return _MemoryLayer(self)
-
-
-class _MemoryLayer(BasePersistenceLayer):
-    def __init__(self, table: InMemoryIdempotency) -> None:
-        super().__init__()  # type: ignore[no-untyped-call, unused-ignore]
-        self.table = table
-
-    def _live(self, key: str) -> DataRecord | None:
-        found = self.table.records.get(key)
-        if found is None:
-            return None
-        record, expires, in_progress_until = found
-        now = self.table.loop.now
-        if now >= expires or (
-            record.status == "INPROGRESS"
-            and in_progress_until is not None
-            and now >= in_progress_until
-        ):
-            del self.table.records[key]
-            return None
-        return DataRecord(
-            idempotency_key=record.idempotency_key,
-            status=record.status,
-            expiry_timestamp=record.expiry_timestamp,
-            response_data=record.response_data,
-            payload_hash=record.payload_hash,
-        )
-
-    def _get_record(self, idempotency_key: str) -> DataRecord:
-        record = self._live(idempotency_key)
-        if record is None:
-            raise IdempotencyItemNotFoundError
-        return record
-
-    def _put_record(self, data_record: DataRecord) -> None:
-        existing = self._live(data_record.idempotency_key)
-        if existing is not None:
-            raise IdempotencyItemAlreadyExistsError(old_data_record=existing)
-        self._store(data_record)
-
-    def _update_record(self, data_record: DataRecord) -> None:
-        self._store(data_record)
-
-    def _delete_record(self, data_record: DataRecord) -> None:
-        self.table.records.pop(data_record.idempotency_key, None)
-
-    def _store(self, record: DataRecord) -> None:
-        """Keep `record`; an in-progress one lapses when the invocation that wrote it ends (or is killed)."""
-        worker = self.table.loop.current()
-        until = (
-            worker.deadline
-            if record.status == "INPROGRESS" and worker is not None
-            else None
-        )
-        self.table.records[record.idempotency_key] = (
-            record,
-            self.table.loop.now + self.expires_after_seconds,
-            until,
-        )
-
-
-# ---- the kit's fake AWS clients ----------------------------------------------------------------------
-
-
-def _client_error(code: str, operation: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": code}}, operation)
-
-
-class _Events:
-    def __init__(self, kit: Kit[Any, Any]) -> None:
-        self.kit = kit
-
-    def put_events(self, Entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        ids = []
-        for entry in Entries:
-            envelope, payload = read_detail(json.loads(entry["Detail"]))
-            worker = self.kit._loop.current()
-            by = worker.name if worker is not None else None
-            ids.append(
-                self.kit._bus(
-                    entry["DetailType"],
-                    payload,
-                    envelope,
-                    raw=json.loads(entry["Detail"]),
-                    by=by,
-                )
-            )
-        return {"FailedEntryCount": 0, "Entries": [{"EventId": i} for i in ids]}
-
-
-class _StepFunctions:
-    exceptions = SimpleNamespace(
-        ClientError=ClientError,
-        TaskTimedOut=ClientError,
-        TaskDoesNotExist=ClientError,
-        InvalidToken=ClientError,
-    )
-
-    def __init__(self, kit: Kit[Any, Any]) -> None:
-        self.kit = kit
-
-    def send_task_success(self, taskToken: str, output: str) -> dict[str, Any]:
-        body = json.loads(output)
-        self.kit._answer(
-            taskToken,
-            str(body.get("reply")),
-            dict(body.get("payload") or {}),
-            "SendTaskSuccess",
-        )
-        return {}
-
-    def send_task_failure(
-        self, taskToken: str, error: str = "", cause: str = ""
-    ) -> dict[str, Any]:
-        try:
-            payload = json.loads(cause) if cause else {}
-        except ValueError:
-            payload = {"cause": cause}
-        self.kit._answer(
-            taskToken,
-            error,
-            payload if isinstance(payload, dict) else {},
-            "SendTaskFailure",
-            failed=True,
-        )
-        return {}
-
-
-class _Sqs:
-    def __init__(self, kit: Kit[Any, Any]) -> None:
-        self.kit = kit
-
-    def change_message_visibility(
-        self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int
-    ) -> dict[str, Any]:
-        message = self.kit._in_flight.get(ReceiptHandle)
-        if message is not None:
-            message.visible_at = self.kit._loop.now + VisibilityTimeout
-        return {}
-
-    def delete_message(self, QueueUrl: str, ReceiptHandle: str) -> dict[str, Any]:
-        message = self.kit._in_flight.pop(ReceiptHandle, None)
-        if message is not None:
-            message.deleted = True
-        return {}
-
-
-@dataclass
-class _Context:
-    """The parts of a LambdaContext the adapters and Powertools read, on the virtual clock."""
-
-    loop: _Loop
-    deadline: float
-    function_name: str
-    aws_request_id: str
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:eu-west-1:123456789012:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - self.loop.now) * 1000))
-
-
-# ---- queues and faults ----------------------------------------------------------------------------
-
-
-@dataclass
-class _Message:
-    queue: str
-    """A handler (`Service.handler`) or a saga's starter (the saga's name)."""
-    body: dict[str, Any]
-    sqs_id: str
-    sent_at: float
-    visible_at: float
-    receives: int = 0
-    deleted: bool = False
+FaultKind = Literal["fail", "reply", "delay", "late", "twice", "poison"]
 
 
 @dataclass
 class _Fault:
-    kind: Literal["fail", "reply", "delay", "late", "twice", "poison"]
+    kind: FaultKind
     target: str
     times: int | None
     until: float | None = None
@@ -672,58 +289,26 @@ class _Fault:
 
 
 class InjectedFailure(RuntimeError):
-    """What `TestKit.fail` raises in place of the user's handler."""
+    """What `fail` raises in place of the user's handler."""
 
 
-# ---- saga instances ---------------------------------------------------------------------------------
-
-
-@dataclass
-class _Task:
-    execution: _Execution
-    label: str
-    """The step name, or `undo <step>`."""
-    index: int
-    undo: bool
-    timer: _Timer | None = None
-    open: bool = True
-    timed_out: bool = False
-
-
-@dataclass
-class _Execution:
-    saga: SagaSpec
-    name: str
-    trigger: dict[str, Any]
-    envelope: dict[str, Any]
-    replies: dict[str, dict[str, Any]] = field(default_factory=dict)
-    sends: dict[str, int] = field(default_factory=dict)
-    failure: tuple[str, dict[str, Any]] | None = None
-    undo: list[StepSpec] = field(default_factory=list)
-    ended: bool = False
-    deadline_timer: _Timer | None = None
-
-    def values(self) -> dict[str, Any]:
-        """Field values for the next command: the trigger, overlaid with the replies so far in step order."""
-        values = dict(self.trigger)
-        for step in self.saga.steps:
-            values.update(self.replies.get(step.name, {}))
-        return values
+POISON = {"poison": "not a field of any message"}
 
 
 # ---- the kit -----------------------------------------------------------------------------------------
 
 
 class Kit(Generic[H, S]):
-    """The flow in process. Configure faults, then `publish` an event and inspect the returned `Run`.
+    """The flow in process: inject faults, `publish` an event, read the returned `Run`.
 
-    Faults name a handler as `Service.handler`; delivery faults (`deliver_late`,
-    `deliver_twice`, `poison`) also take a saga's name, meaning its starter. A fault
-    fires on the next `times` matching calls or deliveries (`None`: every one).
+    Faults name a handler as `Service.handler`; the delivery faults (`deliver_late`,
+    `deliver_twice`, `poison`) also take a saga's name, meaning its trigger's delivery
+    to the saga's starter. A fault fires on the next `times` matching calls or
+    deliveries (`None`: every one).
     """
 
-    may_have_run: frozenset[str] = MAY_HAVE_RUN
-    """Failures after which a step is compensated too (a subclass can break this to prove a test fails)."""
+    orchestrator = Orchestrator
+    """The saga orchestrator (a test can swap in a broken one to prove its checks fail)."""
 
     def __init__(
         self, flow: FlowSpec, services: Mapping[str, object], *, seed: int = 0
@@ -734,19 +319,7 @@ class Kit(Generic[H, S]):
                 f"unknown service(s) {', '.join(unknown)}; the flow has {', '.join(flow.services)}"
             )
         self.flow = flow
-        self._services = dict(services)
-        self._loop = _Loop()
-        self._rng = random.Random(seed)
-        self._entries: list[Entry] = []
-        self._faults: list[_Fault] = []
-        self._tasks: dict[str, _Task] = {}
-        self._executions: dict[str, _Execution] = {}
-        self._in_flight: dict[str, _Message] = {}
-        self._idempotency = InMemoryIdempotency(self._loop)
-        self._routes = {
-            name: bind(h.route, self._caller(h)) for name, h in flow.handlers.items()
-        }
-        self._requests = itertools.count(1)
+        self._world = _World(self, flow, dict(services), seed)
 
     # ---- faults ----
 
@@ -758,11 +331,17 @@ class Kit(Generic[H, S]):
         seconds: float | None = None,
         error: BaseException | None = None,
     ) -> None:
-        """The handler raises (`error`, else `InjectedFailure`) on its next `times` calls, or
-        for the next `seconds` of virtual time (an outage), instead of running."""
-        until = self._loop.now + seconds if seconds is not None else None
+        """The handler raises (`error`, else `InjectedFailure`) instead of running: on its next
+        `times` calls, or for the next `seconds` of virtual time (an outage)."""
+        until = self.now + seconds if seconds is not None else None
         self._add(
-            _Fault("fail", self._handler(handler), times, until=until, error=error)
+            _Fault(
+                "fail",
+                self._handler(handler),
+                None if until else times,
+                until=until,
+                error=error,
+            )
         )
 
     def reply(
@@ -775,13 +354,13 @@ class Kit(Generic[H, S]):
         self._add(_Fault("reply", self._handler(handler), times, reply=reply))
 
     def delay(self, handler: H, seconds: float, times: int | None = 1) -> None:
-        """The handler hangs `seconds` before running; past its function timeout the invocation is killed."""
+        """The handler hangs `seconds` before running; past its function timeout it is killed (and retried)."""
         self._add(_Fault("delay", self._handler(handler), times, seconds=seconds))
 
     def deliver_late(
         self, target: H | S, seconds: float, times: int | None = 1
     ) -> None:
-        """The next message(s) for `target` reach its queue `seconds` late (deliver late)."""
+        """The next message(s) for `target` reach its queue `seconds` late."""
         self._add(_Fault("late", self._target(target), times, seconds=seconds))
 
     def deliver_twice(
@@ -795,21 +374,22 @@ class Kit(Generic[H, S]):
         self._add(_Fault("poison", self._target(target), times))
 
     def clear_faults(self) -> None:
-        self._faults.clear()
+        self._world.faults.clear()
 
     # ---- running ----
 
     @property
     def now(self) -> float:
         """Virtual seconds since the kit was made."""
-        return self._loop.now
+        return self._world.loop.now
 
     def advance(self, seconds: float) -> None:
-        """Let virtual time pass (idempotency windows expire)."""
-        self._loop.now += seconds
+        """Let virtual time pass between publishes (idempotency windows expire)."""
+        self._world.loop.now += seconds
 
     def publish(self, event: BaseModel, *, message_id: str | None = None) -> Run:
-        """Put `event` on the bus as an outside publisher would, run until everything settles."""
+        """Put `event` on the bus as an outside publisher would (a bare payload, its EventBridge id
+        `message_id` or a fresh one); run until everything settles."""
         name = next(
             (n for n, model in self.flow.events.items() if type(event) is model), None
         )
@@ -817,49 +397,16 @@ class Kit(Generic[H, S]):
             raise TypeError(
                 f"{type(event).__name__} is not an event of flow {self.flow.name}"
             )
-        start = len(self._entries)
-        with self._installed():
-            payload = event.model_dump(mode="json", by_alias=True)
-            self._bus(name, payload, None, raw=None, message_id=message_id, input=True)
-            self._loop.run()
-        return Run(tuple(self._entries[start:]))
+        return self._world.publish(
+            name, event.model_dump(mode="json", by_alias=True), message_id
+        )
 
     def idempotency_keys(self) -> list[str]:
-        """The keys the adapters' idempotency store holds now."""
-        return sorted(self._idempotency.records)
-
-    # ---- internals: installing the fakes ----
-
-    @contextmanager
-    def _installed(self) -> Iterator[None]:
-        fakes = {
-            "events": _Events(self),
-            "stepfunctions": _StepFunctions(self),
-            "sqs": _Sqs(self),
-            "idempotency": self._idempotency,
-        }
-        saved = dict(_runtime.CLIENTS)
-        bus = os.environ.get("EVENT_BUS_NAME")
-        _runtime.CLIENTS.update(fakes)
-        os.environ["EVENT_BUS_NAME"] = f"{self.flow.name}-testkit"
-        try:
-            yield
-        finally:
-            _runtime.CLIENTS.clear()
-            _runtime.CLIENTS.update(saved)
-            if bus is None:
-                os.environ.pop("EVENT_BUS_NAME", None)
-            else:
-                os.environ["EVENT_BUS_NAME"] = bus
-
-    def _note(self, kind: str, name: str, **fields: Any) -> None:
-        self._entries.append(Entry(self._loop.now, kind, name, **fields))
-
-    def _id(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        """The keys the adapters' idempotency table holds now."""
+        return sorted(self._world.idempotency.records)
 
     def _add(self, fault: _Fault) -> None:
-        self._faults.append(fault)
+        self._world.faults.append(fault)
 
     def _handler(self, name: str) -> str:
         if name not in self.flow.handlers:
@@ -871,70 +418,73 @@ class Kit(Generic[H, S]):
     def _target(self, name: str) -> str:
         return name if name in self.flow.sagas else self._handler(name)
 
-    def _fault(self, kind: str, target: str) -> _Fault | None:
-        return next(
-            (
-                f
-                for f in self._faults
-                if f.kind == kind and f.target == target and f.take(self._loop.now)
-            ),
-            None,
-        )
 
-    # ---- the bus ----
+class _World:
+    """The bus, the queues, the invocations and the orchestrator of one kit."""
 
-    def _bus(
-        self,
-        name: str,
-        payload: dict[str, Any],
-        envelope: dict[str, Any] | None,
-        *,
-        raw: Any,
-        message_id: str | None = None,
-        input: bool = False,
-        by: str | None = None,
-    ) -> str:
-        """An event on the bus: noted, then sent to every subscriber's queue and saga starter."""
-        event_id = (envelope or {}).get("message_id") or message_id or self._id()
-        self._note(
-            "publish",
-            name,
-            payload=payload,
-            message_id=event_id,
-            input=input,
-            handler=by,
-        )
-        detail = (
-            raw
-            if raw is not None
-            else event_detail(self._envelope(event_id, None, None, None), payload)
-        )
-        bridge: dict[str, Any] = {
-            "version": "0",
-            "id": event_id,
-            "detail-type": name,
-            "source": self.flow.name,
-            "account": "123456789012",
-            "time": self._iso(),
-            "region": "eu-west-1",
-            "resources": [],
-            "detail": detail,
+    def __init__(
+        self, kit: Kit[Any, Any], flow: FlowSpec, services: dict[str, object], seed: int
+    ) -> None:
+        self.flow, self.services = flow, services
+        self.loop = Loop()
+        self.rng = random.Random(seed)
+        self.events = flow.events
+        self.entries: list[Entry] = []
+        self.faults: list[_Fault] = []
+        self.in_flight: dict[str, Message] = {}
+        self.idempotency = InMemoryIdempotency(self.loop)
+        self.sagas = kit.orchestrator(self)
+        self.routes = {
+            name: bind(h.route, self._caller(h)) for name, h in flow.handlers.items()
         }
-        for handler in self.flow.handlers.values():
-            if handler.kind == "event" and handler.input == name:
-                self._send(handler.name, bridge)
-        for saga in self.flow.sagas.values():
-            if saga.trigger == name:
-                self._send(saga.name, bridge)
-        return event_id
+        self.requests = itertools.count(1)
 
-    def _iso(self, at: float | None = None) -> str:
-        moment = EPOCH + datetime.timedelta(
-            seconds=self._loop.now if at is None else at
+    def publish(
+        self, name: str, payload: dict[str, Any], message_id: str | None
+    ) -> Run:
+        start = len(self.entries)
+        with self._installed():
+            event_id = message_id or self.new_id()
+            self.note("publish", name, payload=payload, message_id=event_id, input=True)
+            self._route(name, payload, event_id)
+            self.loop.run()
+        return Run(tuple(self.entries[start:]))
+
+    @contextmanager
+    def _installed(self) -> Iterator[None]:
+        """The fakes in `runtime.CLIENTS`, the bus name, the runtime's clock and jitter: the kit's, for a run."""
+        saved, bus = dict(_runtime.CLIENTS), os.environ.get("EVENT_BUS_NAME")
+        settings = (SETTINGS.clock, SETTINGS.random) if SETTINGS is not None else None
+        _runtime.CLIENTS.update(
+            events=Events(self.loop, self._published),
+            stepfunctions=StepFunctions(self.sagas.answer),
+            sqs=Sqs(self.loop, self.in_flight),
+            idempotency=self.idempotency,
         )
-        return moment.isoformat().replace("+00:00", "Z")
+        os.environ["EVENT_BUS_NAME"] = f"{self.flow.name}-testkit"
+        if SETTINGS is not None:
+            SETTINGS.clock, SETTINGS.random = self.loop.datetime, self.rng
+        try:
+            yield
+        finally:
+            _runtime.CLIENTS.clear()
+            _runtime.CLIENTS.update(saved)
+            if bus is None:
+                os.environ.pop("EVENT_BUS_NAME", None)
+            else:
+                os.environ["EVENT_BUS_NAME"] = bus
+            if SETTINGS is not None and settings is not None:
+                SETTINGS.clock, SETTINGS.random = settings
 
-    def _envelope(
+    # ---- what the orchestrator uses (testkit_sagas.Host) ----
+
+    def note(self, kind: str, name: str, **fields: Any) -> None:
+        self.entries.append(Entry(self.loop.now, kind, name, **fields))
+
+    def new_id(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def envelope(
         self,
         message_id: str,
         correlation: str | None,
@@ -947,90 +497,125 @@ class Kit(Generic[H, S]):
             "causation_id": causation,
             "saga_instance": instance,
             "schema_version": self.flow.version,
-            "time": self._iso(),
+            "time": self.loop.iso(),
         }
 
-    # ---- queues ----
+    def emit(
+        self, event: str, payload: dict[str, Any], envelope: dict[str, Any]
+    ) -> None:
+        """An outcome event, put on the bus by the state machine."""
+        self.note("publish", event, payload=payload, message_id=envelope["message_id"])
+        self._route(event, event_detail(envelope, payload), envelope["message_id"])
 
-    def _send(self, queue: str, body: dict[str, Any]) -> None:
-        copies = 2 if self._fault("twice", queue) else 1
-        poisoned = self._fault("poison", queue) is not None
-        late = self._fault("late", queue)
-        if poisoned:
+    def send(self, queue: str, body: dict[str, Any]) -> None:
+        """A message to a handler's queue or a saga's starter, through the delivery faults."""
+        if body.get("kind") == "saga-command":
+            body = command_body(body)
+        if self._fault("poison", queue) is not None:
             body = _poisoned(body)
-        for copy in range(copies):
-            gap = (
-                next(
-                    (
-                        f.seconds
-                        for f in self._faults
-                        if f.kind == "twice" and f.target == queue
-                    ),
-                    0.0,
-                )
-                * copy
+        late = self._fault("late", queue)
+        twice = self._fault("twice", queue)
+        for copy in range(2 if twice else 1):
+            visible = (
+                self.loop.now
+                + (late.seconds if late else 0.0)
+                + (twice.seconds * copy if twice else 0.0)
             )
-            visible = self._loop.now + (late.seconds if late else 0.0) + gap
-            self._schedule(_Message(queue, body, self._id(), self._loop.now, visible))
+            self._schedule(Message(queue, body, self.new_id(), self.loop.now, visible))
 
-    def _schedule(self, message: _Message) -> None:
-        self._loop.at(message.visible_at, lambda: self._receive(message))
+    # ---- the bus ----
 
-    def _receive(self, message: _Message) -> None:
+    def _published(self, name: str, detail: Any, by: str | None) -> str:
+        """An event a handler put on the bus (the adapter's PutEvents)."""
+        envelope, payload = read_detail(detail)
+        event_id = str((envelope or {}).get("message_id") or self.new_id())
+        self.note("publish", name, payload=payload, message_id=event_id, handler=by)
+        self._route(name, detail, event_id)
+        return event_id
+
+    def _route(self, name: str, detail: Any, event_id: str) -> None:
+        """The EventBridge rules: to every subscriber's queue and every saga this event starts."""
+        bridge = {
+            "version": "0",
+            "id": event_id,
+            "detail-type": name,
+            "source": self.flow.name,
+            "account": "123456789012",
+            "time": self.loop.iso(),
+            "region": "eu-west-1",
+            "resources": [],
+            "detail": detail,
+        }
+        for handler in self.flow.handlers.values():
+            if handler.kind == "event" and handler.input == name:
+                self.send(handler.name, bridge)
+        for saga in self.flow.sagas.values():
+            if saga.trigger == name:
+                self.send(saga.name, bridge)
+
+    # ---- queues and invocations ----
+
+    def _fault(self, kind: FaultKind, target: str) -> _Fault | None:
+        now = self.loop.now
+        return next(
+            (
+                f
+                for f in self.faults
+                if f.kind == kind and f.target == target and f.take(now)
+            ),
+            None,
+        )
+
+    def _schedule(self, message: Message) -> None:
+        self.loop.at(message.visible_at, lambda: self._receive(message))
+
+    def _receive(self, message: Message) -> None:
         if message.deleted:
             return
         if message.queue in self.flow.sagas:
-            self._start(self.flow.sagas[message.queue], message)
+            envelope, payload = read_detail(message.body.get("detail"))
+            trigger_id = str(
+                (envelope or {}).get("message_id") or message.body.get("id")
+            )
+            self.sagas.start(
+                self.flow.sagas[message.queue], trigger_id, payload, envelope
+            )
             return
         handler = self.flow.handlers[message.queue]
         message.receives += 1
         if handler.dlq and message.receives > handler.attempts:
-            self._note(
+            self.note(
                 "dead-letter",
                 handler.name,
                 message_id=message.sqs_id,
-                result=f"after {handler.attempts} receives",
+                result=f"{handler.attempts} receives",
             )
             return
-        message.visible_at = self._loop.now + handler.visibility_timeout_seconds
+        self._invoke(handler, message)
+
+    def _invoke(self, handler: HandlerSpec, message: Message) -> None:
+        message.visible_at = self.loop.now + handler.visibility_timeout_seconds
         receipt = f"{message.sqs_id}#{message.receives}"
-        self._in_flight[receipt] = message
-        self._note(
+        self.in_flight[receipt] = message
+        self.note(
             "delivery",
             handler.name,
             message_id=message.sqs_id,
             result=f"receive {message.receives}",
         )
-        record = {
-            "messageId": message.sqs_id,
-            "receiptHandle": receipt,
-            "body": json.dumps(message.body),
-            "attributes": {
-                "ApproximateReceiveCount": str(message.receives),
-                "SentTimestamp": str(int((EPOCH.timestamp() + message.sent_at) * 1000)),
-                "ApproximateFirstReceiveTimestamp": str(
-                    int((EPOCH.timestamp() + self._loop.now) * 1000)
-                ),
-            },
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:eu-west-1:123456789012:{handler.name.replace('.', '-')}",
-            "awsRegion": "eu-west-1",
-        }
-        deadline = self._loop.now + handler.timeout_seconds
-        context = _Context(
-            self._loop,
-            deadline,
-            handler.name.replace(".", "-"),
-            f"request-{next(self._requests)}",
+        function = handler.name.replace(".", "-")
+        record = sqs_record(message, receipt, function, self.loop.now)
+        context = LambdaContextStub(
+            self.loop,
+            self.loop.now + handler.timeout_seconds,
+            function,
+            f"request-{next(self.requests)}",
         )
 
         def work() -> None:
+            event = {"Records": [record]}
             response = _runtime.process_batch(
-                {"Records": [record]},
-                cast(LambdaContext, context),
-                self._routes[handler.name],
+                event, cast(LambdaContext, context), self.routes[handler.name]
             )
             failed = {
                 f["itemIdentifier"] for f in response.get("batchItemFailures", [])
@@ -1038,7 +623,7 @@ class Kit(Generic[H, S]):
             self._settle(receipt, message, failed=message.sqs_id in failed)
 
         def killed() -> None:
-            self._note(
+            self.note(
                 "killed",
                 handler.name,
                 message_id=message.sqs_id,
@@ -1046,40 +631,40 @@ class Kit(Generic[H, S]):
             )
             self._settle(receipt, message, failed=True)
 
-        self._loop.invoke(handler.name, work, deadline, killed)
+        self.loop.invoke(function, work, handler.timeout_seconds, killed)
 
-    def _settle(self, receipt: str, message: _Message, *, failed: bool) -> None:
+    def _settle(self, receipt: str, message: Message, *, failed: bool) -> None:
         """After an invocation: a processed record is deleted; a failed one comes back when visible."""
-        self._in_flight.pop(receipt, None)
+        self.in_flight.pop(receipt, None)
         if message.deleted:
             return
-        if not failed:
+        if failed:
+            self._schedule(message)
+        else:
             message.deleted = True
-            return
-        self._schedule(message)
 
-    # ---- calling the user's code ----
+    # ---- the user's code ----
 
     def _caller(self, handler: HandlerSpec) -> Callable[[Any], object]:
         def call(message: Any) -> object:
             delay = self._fault("delay", handler.name)
             if delay is not None:
-                self._note("injected", handler.name, result=f"hang {delay.seconds:g}s")
-                self._loop.sleep(delay.seconds)
+                self.note("injected", handler.name, result=f"hang {delay.seconds:g}s")
+                self.loop.sleep(delay.seconds)
             failure = self._fault("fail", handler.name)
             if failure is not None:
-                self._note("injected", handler.name, result="raise")
+                self.note("injected", handler.name, result="raise")
                 raise failure.error or InjectedFailure(
                     f"{handler.name}: injected failure"
                 )
             reply = self._fault("reply", handler.name)
             if reply is not None:
                 answer = reply.reply(message) if callable(reply.reply) else reply.reply
-                self._note(
+                self.note(
                     "injected", handler.name, result=f"reply {type(answer).__name__}"
                 )
                 return answer
-            self._note(
+            self.note(
                 "call",
                 handler.name,
                 payload=message.model_dump(mode="json", by_alias=True),
@@ -1089,288 +674,15 @@ class Kit(Generic[H, S]):
         return call
 
     def _service(self, name: str) -> object:
-        if name not in self._services:
-            self._services[name] = self.flow.services[name]()
-        return self._services[name]
-
-    # ---- the orchestrator ----
-
-    def _start(self, saga: SagaSpec, message: _Message) -> None:
-        """The saga starter: one execution per trigger event (its name derives from the event's id)."""
-        envelope, payload = read_detail(message.body.get("detail"))
-        trigger_id = str((envelope or {}).get("message_id") or message.body.get("id"))
-        name = hashlib.sha256((trigger_id + saga.name).encode()).hexdigest()[:80]
-        if name in self._executions:
-            self._note(
-                "duplicate-start",
-                saga.name,
-                saga=saga.name,
-                instance=name,
-                message_id=trigger_id,
-            )
-            return
-        correlation = (envelope or {}).get("correlation_id") or trigger_id
-        trigger_envelope = {
-            **self._envelope(trigger_id, correlation, None, None),
-            **(envelope or {}),
-        }
-        execution = _Execution(saga, name, payload, trigger_envelope)
-        self._executions[name] = execution
-        self._note(
-            "start", saga.name, saga=saga.name, instance=name, message_id=trigger_id
-        )
-        if saga.timeout_seconds is not None:
-            execution.deadline_timer = self._loop.at(
-                self._loop.now + saga.timeout_seconds,
-                lambda: self._saga_timed_out(execution),
-            )
-        self._send_step(execution, 0)
-
-    def _command(
-        self, execution: _Execution, label: str, index: int, call: CallSpec, undo: bool
-    ) -> None:
-        token = self._id()
-        task = _Task(execution, label, index, undo)
-        self._tasks[token] = task
-        values = execution.values()
-        message_id = f"{execution.name}/{label}"
-        envelope = {
-            **self._envelope(
-                message_id,
-                execution.envelope["correlation_id"],
-                execution.envelope["message_id"],
-                execution.name,
-            ),
-            "timeout_seconds": call.timeout_seconds,
-        }
-        body = {
-            "kind": "saga-command",
-            "saga": execution.saga.name,
-            "step": execution.saga.steps[index].name,
-            "command": call.command,
-            "payload": {k: values[k] for k in call.fields if k in values},
-            "taskToken": token,
-            "envelope": envelope,
-        }
-        self._note(
-            "command",
-            label,
-            saga=execution.saga.name,
-            instance=execution.name,
-            handler=call.handler,
-            message_id=message_id,
-        )
-        task.timer = self._loop.at(
-            self._loop.now + call.timeout_seconds, lambda: self._timed_out(token)
-        )
-        self._send(call.handler, command_body(body))
-
-    def _send_step(self, execution: _Execution, index: int) -> None:
-        step = execution.saga.steps[index]
-        execution.sends[step.name] = execution.sends.get(step.name, 0) + 1
-        self._command(execution, step.name, index, step.action, undo=False)
-
-    def _answer(
-        self,
-        token: str,
-        result: str,
-        payload: dict[str, Any],
-        operation: str,
-        failed: bool = False,
-    ) -> None:
-        task = self._tasks.get(token)
-        if task is None:
-            raise _client_error("InvalidToken", operation)
-        execution = task.execution
-        if not task.open or execution.ended:
-            self._note(
-                "late-answer",
-                task.label,
-                saga=execution.saga.name,
-                instance=execution.name,
-                result=result,
-            )
-            raise _client_error(
-                "TaskTimedOut" if task.timed_out else "TaskDoesNotExist", operation
-            )
-        task.open = False
-        if task.timer is not None:
-            task.timer.cancel()
-        self._note(
-            "answer",
-            task.label,
-            saga=execution.saga.name,
-            instance=execution.name,
-            result=result,
-            payload=payload,
-        )
-        if failed:
-            self._task_failed(task, result, payload)
-        else:
-            self._task_succeeded(task, payload)
-
-    def _timed_out(self, token: str) -> None:
-        task = self._tasks[token]
-        if not task.open or task.execution.ended:
-            return
-        task.open, task.timed_out = False, True
-        execution = task.execution
-        self._note(
-            "timeout",
-            task.label,
-            saga=execution.saga.name,
-            instance=execution.name,
-            result=TIMEOUT,
-        )
-        self._task_failed(task, TIMEOUT, {})
-
-    def _task_succeeded(self, task: _Task, payload: dict[str, Any]) -> None:
-        execution = task.execution
-        if task.undo:
-            self._next_undo(execution)
-            return
-        saga = execution.saga
-        execution.replies[saga.steps[task.index].name] = payload
-        if task.index + 1 < len(saga.steps):
-            self._send_step(execution, task.index + 1)
-        else:
-            self._end(execution, "completed", saga.completed)
-
-    def _task_failed(self, task: _Task, error: str, payload: dict[str, Any]) -> None:
-        execution, saga = task.execution, task.execution.saga
-        if task.undo:
-            self._end(
-                execution,
-                "failed",
-                saga.failed,
-                why=f"the compensation `{task.label}` failed: {error}",
-            )
-            return
-        step = saga.steps[task.index]
-        sent = execution.sends.get(step.name, 1)
-        if error in RESENT and sent < step.sends:
-            delay = (
-                step.resend_delays[sent - 1]
-                if sent - 1 < len(step.resend_delays)
-                else 0.0
-            )
-            delay = self._rng.uniform(0, delay) if step.jitter else delay
-            self._loop.at(
-                self._loop.now + delay, lambda: self._send_step(execution, task.index)
-            )
-            return
-        execution.failure = (error, payload)
-        if task.index > saga.pivot:
-            self._end(
-                execution,
-                "failed",
-                saga.failed,
-                why=f"step `{step.name}` after the pivot failed: {error}",
-            )
-            return
-        if task.index == saga.pivot and error in self.may_have_run:
-            self._end(
-                execution,
-                "failed",
-                saga.failed,
-                why=f"the pivot `{step.name}` may have run: {error}",
-            )
-            return
-        done = [s for s in saga.steps[: task.index] if s.name in execution.replies]
-        if error in self.may_have_run and task.index < saga.pivot:
-            done.append(step)
-        execution.undo = [s for s in reversed(done) if s.compensation is not None]
-        self._next_undo(execution)
-
-    def _next_undo(self, execution: _Execution) -> None:
-        if not execution.undo:
-            self._end(execution, "compensated", execution.saga.compensated)
-            return
-        step = execution.undo.pop(0)
-        assert step.compensation is not None
-        index = execution.saga.steps.index(step)
-        self._command(
-            execution, f"undo {step.name}", index, step.compensation, undo=True
-        )
-
-    def _saga_timed_out(self, execution: _Execution) -> None:
-        if not execution.ended:
-            self._end(
-                execution,
-                "failed",
-                execution.saga.failed,
-                why="the saga's timeout passed",
-            )
-
-    def _end(
-        self,
-        execution: _Execution,
-        outcome: Outcome,
-        spec: OutcomeSpec | None,
-        why: str = "",
-    ) -> None:
-        execution.ended = True
-        if execution.deadline_timer is not None:
-            execution.deadline_timer.cancel()
-        for task in self._tasks.values():
-            if task.execution is execution and task.open and task.timer is not None:
-                task.timer.cancel()
-        saga = execution.saga
-        self._note(
-            "outcome",
-            outcome,
-            saga=saga.name,
-            instance=execution.name,
-            result=why or None,
-        )
-        if spec is not None:
-            self._emit(execution, spec, outcome)
-
-    def _emit(self, execution: _Execution, spec: OutcomeSpec, outcome: Outcome) -> None:
-        """The outcome event, each field taken by name from the trigger, then (completed) the latest
-        step reply that has it, or (compensated, failed) the failure that stopped the saga.
-        """
-        sources: list[Mapping[str, Any]] = [execution.trigger]
-        if outcome == "completed":
-            sources += [
-                execution.replies[s.name]
-                for s in reversed(execution.saga.steps)
-                if s.name in execution.replies
-            ]
-        elif execution.failure is not None:
-            sources.append(execution.failure[1])
-        payload = {
-            f: next(s[f] for s in sources if f in s)
-            for f in spec.fields
-            if any(f in s for s in sources)
-        }
-        try:
-            self.flow.events[spec.event].model_validate_json(json.dumps(payload))
-        except ValidationError as err:
-            missing = ", ".join(str(e["loc"][0]) for e in err.errors() if e["loc"])
-            problem = f"{execution.saga.name} {outcome}: `{spec.event}` is incomplete on this path ({missing})"
-            self._note(
-                "problem",
-                spec.event,
-                saga=execution.saga.name,
-                instance=execution.name,
-                result=problem,
-            )
-        message_id = f"{execution.name}/{outcome}"
-        envelope = self._envelope(
-            message_id,
-            execution.envelope["correlation_id"],
-            execution.envelope["message_id"],
-            execution.name,
-        )
-        self._bus(spec.event, payload, envelope, raw=event_detail(envelope, payload))
+        if name not in self.services:
+            self.services[name] = self.flow.services[name]()
+        return self.services[name]
 
 
 def _poisoned(body: dict[str, Any]) -> dict[str, Any]:
     """The message with a payload no model accepts."""
-    junk = {"poison": "not a field of any message"}
     if body.get("kind") == "saga-command":
         return command_body(
-            {k: v for k, v in body.items() if k != "context"} | {"payload": junk}
+            {k: v for k, v in body.items() if k != "context"} | {"payload": POISON}
         )
-    return {**body, "detail": junk}
+    return {**body, "detail": POISON}
