@@ -10,12 +10,13 @@ run must keep SAGA-CONTRACT.md (`check_contract`).
 
 Some promises depend on the adapter runtime being rewritten on the `adapters`
 branch (deadline check, backoff through the message's visibility, invalid messages
-failed at once). Those tests are marked `NEEDS_CONTRACT_RUNTIME`: strict xfail,
-so the day the runtime keeps them, they XPASS and the marker must go.
+failed at once). Those tests are marked `NEEDS_CONTRACT_RUNTIME`: a strict xfail
+while the runtime lacks the deadline check, ordinary tests once it has it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import sys
 import uuid
@@ -32,7 +33,10 @@ from tests.conftest import ROOT, run_flowgen
 SPECS = {"checkout": ROOT / "specs" / "checkout.flow", "travel": ROOT / "specs" / "travel.flow"}
 TIMEOUT = "States.Timeout"
 
+CONTRACT_RUNTIME = "def expired(" in (ROOT / "codegen" / "templates" / "lambda_adapters_runtime.py.txt").read_text()
+"""The adapter runtime has the contract's deadline check (the `adapters` branch's rewrite)."""
 NEEDS_CONTRACT_RUNTIME = pytest.mark.xfail(
+    not CONTRACT_RUNTIME,
     strict=True,
     reason="today's adapter runtime has no deadline check, no backoff through ChangeMessageVisibility and retries "
     "invalid messages (SAGA-CONTRACT.md); lands with the `adapters` branch",
@@ -202,11 +206,11 @@ class Setup:
         self.models = load(f"{pkg}.models")
         self.testing = load(f"{pkg}.testing")
         self.ledger = load("sample_ledger").Ledger()
-        services = {
+        self.services = {
             _class_name(m): getattr(load(f"{pkg}.services.{m}"), f"{_class_name(m)}Service")(self.ledger)
             for m in SERVICES[pkg]
         }
-        self.kit = (kit_class or self.testing.TestKit)(services=services)
+        self.kit = (kit_class or self.testing.TestKit)(services=self.services)
         self.key = uuid.uuid4()
 
     def trigger(self) -> Any:
@@ -423,12 +427,35 @@ def test_the_readme_example(flows: Any) -> None:
     assert run.calls() == ["Inventory.reserve_stock", "Orders.record_payment_failure", "Inventory.release_stock"]
 
 
+def _with_outcome(setup: Setup, fills: dict[str, Any]) -> Any:
+    """A Checkout kit whose `OrderCancelled` is filled as `fills` says (and by name otherwise)."""
+    sagas, kit_module = setup.testing._sagas, setup.testing._kit
+    flow = setup.testing.FLOW
+    outcome = sagas.OutcomeSpec("OrderCancelled", ("order_id", "reason"), fills)
+    saga = dataclasses.replace(flow.sagas["Checkout"], compensated=outcome)
+    return kit_module.Kit(dataclasses.replace(flow, sagas={"Checkout": saga}), setup.services)
+
+
 def test_an_outcome_event_missing_a_field_is_reported(flows: Any) -> None:
-    """Contract 7 seen at run time: a timeout leaves `OrderCancelled.reason` with nothing to fill it."""
+    """Contract 7 seen at run time: after a timeout, nothing fills `OrderCancelled.reason` by name."""
     setup = Setup("checkout", flows)
-    setup.kit.deliver_late("Inventory.reserve_stock", seconds=120)
-    run = setup.kit.publish(setup.trigger())
+    kit = _with_outcome(setup, {})
+    kit.deliver_late("Inventory.reserve_stock", seconds=120)
+    run = kit.publish(setup.trigger())
     assert run.problems() == ["Checkout compensated: `OrderCancelled` is incomplete on this path (reason)"]
+
+
+def test_an_outcome_event_is_filled_as_the_spec_says(flows: Any) -> None:
+    """`reason = failure.reason or failure.error`: the reply's reason, else the error's name."""
+    setup = Setup("checkout", flows)
+    kit = _with_outcome(setup, {"reason": (("failure", "reason"), ("failure", "error"))})
+    kit.deliver_late("Inventory.reserve_stock", seconds=120)
+    late = kit.publish(setup.trigger())
+    kit.reply("Payments.charge", lambda c: setup.models.PaymentFailed(order_id=c.order_id, reason="declined"))
+    declined = kit.publish(setup.trigger(), message_id="another order")
+    assert late.problems() == [] and declined.problems() == []
+    assert [p["reason"] for p in late.published("OrderCancelled")] == ["States.Timeout"]
+    assert [p["reason"] for p in declined.published("OrderCancelled")] == ["declined"]
 
 
 def test_a_compensation_that_cannot_finish_ends_the_saga_failed(flows: Any) -> None:

@@ -69,10 +69,19 @@ class StepSpec:
         return 1 + len(self.resend_delays)
 
 
+Source = tuple[Any, ...]
+"""Where an outcome field comes from: `("trigger", field)`, `("step", step, field)` (its success
+reply), `("failure", field)` (the failure reply, or the built-ins `step` and `error`), `("constant", value)`."""
+FAILURE_BUILTINS = ("step", "error")
+
+
 @dataclass(frozen=True)
 class OutcomeSpec:
     event: str
     fields: tuple[str, ...]
+    fills: Mapping[str, tuple[Source, ...]] = field(default_factory=dict)
+    """The spec's explicit fills (`reason = failure.reason or "..."`): the first source the path has wins.
+    A field without one: the same name in the trigger, the failure reply, then the latest success reply."""
 
 
 @dataclass(frozen=True)
@@ -340,9 +349,9 @@ class Orchestrator:
             self.host.loop.after(delay, lambda: self._send_step(execution, task.index))
             return
         execution.failure = {
+            **(payload if answered else {}),
             "step": step.name,
             "error": error,
-            **(payload if answered else {}),
         }
         if task.index > saga.pivot:
             self._end(
@@ -422,25 +431,19 @@ class Orchestrator:
 
     def _emit(self, execution: _Execution, spec: OutcomeSpec, outcome: Outcome) -> None:
         """The outcome event; a field nothing fills on this path is reported as a problem."""
-        sources: list[Mapping[str, Any]] = [execution.trigger]
-        if outcome != "completed" and execution.failure is not None:
-            sources.append(
-                {
-                    k: v
-                    for k, v in execution.failure.items()
-                    if k not in ("step", "error")
-                }
+        payload: dict[str, Any] = {}
+        for name in spec.fields:
+            sources = spec.fills.get(name) or _implicit(execution, outcome, name)
+            found = next(
+                (
+                    value
+                    for value in (_value(execution, outcome, s) for s in sources)
+                    if value
+                ),
+                None,
             )
-        sources += [
-            execution.replies[s.name]
-            for s in reversed(execution.saga.steps)
-            if s.name in execution.replies
-        ]
-        payload = {
-            f: next(s[f] for s in sources if f in s)
-            for f in spec.fields
-            if any(f in s for s in sources)
-        }
+            if found:
+                payload[name] = found[0]
         where = {"saga": execution.saga.name, "instance": execution.name}
         try:
             self.host.events[spec.event].model_validate_json(json.dumps(payload))
@@ -454,3 +457,26 @@ class Orchestrator:
             message_id, trigger["correlation_id"], trigger["message_id"], execution.name
         )
         self.host.emit(spec.event, payload, envelope)
+
+
+def _implicit(execution: _Execution, outcome: Outcome, name: str) -> tuple[Source, ...]:
+    found: list[Source] = [("trigger", name)]
+    if outcome != "completed" and name not in FAILURE_BUILTINS:
+        found.append(("failure", name))
+    return (*found, *(("step", s.name, name) for s in reversed(execution.saga.steps)))
+
+
+def _value(
+    execution: _Execution, outcome: Outcome, source: Source
+) -> tuple[Any] | tuple[()]:
+    """`(value,)` when `source` has a value on this path, else `()`."""
+    origin, *rest = source
+    if origin == "constant":
+        return (rest[0],)
+    if origin == "trigger":
+        values: Mapping[str, Any] | None = execution.trigger
+    elif origin == "step":
+        values = execution.replies.get(rest.pop(0))
+    else:
+        values = execution.failure if outcome != "completed" else None
+    return (values[rest[0]],) if values is not None and rest[0] in values else ()
