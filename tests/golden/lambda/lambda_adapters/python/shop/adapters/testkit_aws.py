@@ -103,7 +103,7 @@ class Loop:
         timeout: float,
         on_killed: Callable[[], None],
     ) -> None:
-        """Run `work` as one invocation of function `name`, killed after `timeout` seconds."""
+        """Run `work` as one invocation of handler `name`, killed after `timeout` seconds."""
         Worker(self, name, work, self.now + timeout, on_killed).step()
 
     def current(self) -> Worker | None:

@@ -631,7 +631,7 @@ class _World:
             )
             self._settle(receipt, message, failed=True)
 
-        self.loop.invoke(function, work, handler.timeout_seconds, killed)
+        self.loop.invoke(handler.name, work, handler.timeout_seconds, killed)
 
     def _settle(self, receipt: str, message: Message, *, failed: bool) -> None:
         """After an invocation: a processed record is deleted; a failed one comes back when visible."""
