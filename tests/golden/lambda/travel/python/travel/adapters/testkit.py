@@ -333,16 +333,18 @@ class Kit(Generic[H, S]):
     ) -> None:
         """The handler raises (`error`, else `InjectedFailure`) instead of running: on its next
         `times` calls, or for the next `seconds` of virtual time (an outage)."""
-        until = self.now + seconds if seconds is not None else None
-        self._add(
-            _Fault(
-                "fail",
-                self._handler(handler),
-                None if until else times,
-                until=until,
-                error=error,
+        if seconds is not None:
+            self._add(
+                _Fault(
+                    "fail",
+                    self._handler(handler),
+                    None,
+                    until=self.now + seconds,
+                    error=error,
+                )
             )
-        )
+        else:
+            self._add(_Fault("fail", self._handler(handler), times, error=error))
 
     def reply(
         self,
