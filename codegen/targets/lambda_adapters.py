@@ -14,7 +14,10 @@ Writes, next to the models and handler interfaces of the `python` target:
   (`HandlerPlan.entry_point` of the deployment plan). Each declares a `Route` (the spec's facts
   about the handler) and hands its batch to the runtime.
 
-All three are flowgen-owned and black-formatted; the user's code lives in
+- the local test kit, `<pkg>/testing.py` and its engine `<pkg>/adapters/testkit*.py`
+  (`codegen.targets.testkit`), which runs the flow in process through these adapters.
+
+All are flowgen-owned and black-formatted; the user's code lives in
 `<pkg>/services/<service>.py` (`<Service>Service`, or what its module's `build()` returns), built once per cold start.
 """
 
@@ -31,6 +34,7 @@ from flowgen_design.codegen.names import STARTER_MODULE, adapter_path, python_pa
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
 from flowgen_design.codegen.targets.python.source import format_module
+from flowgen_design.codegen.targets.testkit import engine_sources, testing_source
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import Command, Flow, Handler, Service
 
@@ -194,4 +198,8 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     services = [s for s in flow.services if s.handlers]
     sources = fan_out(lambda s: _format(flow, service_source(flow, s)), services)
     files += [GeneratedFile(adapter_path(flow, s.name), source) for s, source in zip(services, sources, strict=True)]
+    files += [
+        *(GeneratedFile(folder / module, _format(flow, source)) for module, source in engine_sources().items()),
+        GeneratedFile(folder.parent / "testing.py", _format(flow, testing_source(flow))),
+    ]
     return files
