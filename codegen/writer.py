@@ -74,6 +74,15 @@ class WritePlan:
     def notices(self) -> list[Change]:
         return [c for c in self.changes if (c.action in ("conflict", "orphan", "keep-user") and c.detail) or c.notes]
 
+    @property
+    def repeated_notices(self) -> list[Change]:
+        """The notices that must be said again next run, so that run is never skipped."""
+        return [
+            c
+            for c in self.changes
+            if (c.action in ("conflict", "orphan", "keep-user") and c.detail) or any(n.repeats for n in c.notes)
+        ]
+
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -162,7 +171,7 @@ def plan(
         else:
             _plan_generated(result, f, existing)
     _plan_removals(result, seen, ran)
-    if stamp is not None and not result.notices:
+    if stamp is not None and not result.repeated_notices:
         result.stamp = stamp
     return result
 

@@ -199,7 +199,11 @@ def unimplemented(node: ast.ClassDef, service: Service) -> tuple[LineNote, ...]:
     """Handlers of the spec whose method still only raises NotImplementedError."""
     handlers = {h.name for h in service.handlers}
     return tuple(
-        LineNote(item.lineno, f"`{service.name}.{item.name}` is not implemented yet: it raises NotImplementedError")
+        LineNote(
+            item.lineno,
+            f"`{service.name}.{item.name}` is not implemented yet: it raises NotImplementedError",
+            repeats=False,
+        )
         for item in node.body
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
         and item.name in handlers

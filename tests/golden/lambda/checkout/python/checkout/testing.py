@@ -63,17 +63,15 @@ HandlerName = Literal[
 ]
 SagaName = Literal["Checkout"]
 
-Services = TypedDict(
-    "Services",
-    {
-        "Inventory": InventoryHandlers,
-        "Orders": OrdersHandlers,
-        "Payments": PaymentsHandlers,
-        "Shipping": ShippingHandlers,
-    },
-    total=False,
-)
-"""Your implementation of each service, by name."""
+
+class Services(TypedDict, total=False):
+    """Your implementation of each service, by name."""
+
+    Inventory: InventoryHandlers
+    Orders: OrdersHandlers
+    Payments: PaymentsHandlers
+    Shipping: ShippingHandlers
+
 
 FLOW = _kit.FlowSpec(
     name="checkout",

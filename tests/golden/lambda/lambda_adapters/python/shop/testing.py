@@ -68,18 +68,16 @@ HandlerName = Literal[
 ]
 SagaName = Literal["Checkout"]
 
-Services = TypedDict(
-    "Services",
-    {
-        "Inventory": InventoryHandlers,
-        "Orders": OrdersHandlers,
-        "Payments": PaymentsHandlers,
-        "Pricing": PricingHandlers,
-        "Warehouse": WarehouseHandlers,
-    },
-    total=False,
-)
-"""Your implementation of each service, by name."""
+
+class Services(TypedDict, total=False):
+    """Your implementation of each service, by name."""
+
+    Inventory: InventoryHandlers
+    Orders: OrdersHandlers
+    Payments: PaymentsHandlers
+    Pricing: PricingHandlers
+    Warehouse: WarehouseHandlers
+
 
 FLOW = _kit.FlowSpec(
     name="shop",

@@ -64,17 +64,15 @@ HandlerName = Literal[
 ]
 SagaName = Literal["BookTrip"]
 
-Services = TypedDict(
-    "Services",
-    {
-        "Billing": BillingHandlers,
-        "Bookings": BookingsHandlers,
-        "Flights": FlightsHandlers,
-        "Hotels": HotelsHandlers,
-    },
-    total=False,
-)
-"""Your implementation of each service, by name."""
+
+class Services(TypedDict, total=False):
+    """Your implementation of each service, by name."""
+
+    Billing: BillingHandlers
+    Bookings: BookingsHandlers
+    Flights: FlightsHandlers
+    Hotels: HotelsHandlers
+
 
 FLOW = _kit.FlowSpec(
     name="travel",

@@ -52,12 +52,11 @@ import os
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Generic, Literal, TypeGuard, TypeVar
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
-from botocore.exceptions import ClientError  # type: ignore[import-untyped, unused-ignore]
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -73,6 +72,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError  # type: ignore[import-untyped, unused-ignore]
 from pydantic import BaseModel, ValidationError
 
 from ..context import HandlerContext, handling
@@ -116,7 +116,7 @@ Put a client here to use it instead of a default one (a configured or stubbed cl
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -512,7 +512,7 @@ def _validate(route: Route[M], payload: object) -> M:
 def parse_time(text: str) -> datetime:
     """An ISO-8601 time; a time without a zone is UTC."""
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _text(value: object, name: str, optional: bool = False) -> Any:

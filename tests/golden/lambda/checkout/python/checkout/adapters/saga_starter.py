@@ -93,9 +93,7 @@ def handler(
                 )
             )
             continue  # cannot ever start a saga: acknowledged, never retried
-        except (
-            Exception
-        ):  # noqa: BLE001 - any other failure is retried by SQS for this record only
+        except Exception:  # any other failure is retried by SQS for this record only
             failures.append({"itemIdentifier": record["messageId"]})
             continue
         print(

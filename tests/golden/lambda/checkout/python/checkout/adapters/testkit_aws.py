@@ -36,7 +36,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
 )
 from botocore.exceptions import ClientError  # type: ignore[import-untyped, unused-ignore]
 
-EPOCH = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
+EPOCH = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
 """Virtual time 0."""
 MAX_ACTIONS = 200_000
 """A run that has not settled after this many scheduled actions is a loop (or a bug in the kit)."""
