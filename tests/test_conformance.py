@@ -33,7 +33,7 @@ import pytest
 
 from flowgen_design.codegen.targets.cloudformation.states import COMPENSATED, COMPLETED, FAILED, definition
 from flowgen_design.dsl.compiler import check_file
-from flowgen_design.dsl.model import Flow, Handler
+from flowgen_design.dsl.model import REDELIVERY_MARGIN_MS, Flow, Handler
 from tests import asl, test_testkit
 from tests.test_testkit import (
     FAILURE_REPLIES,
@@ -292,3 +292,26 @@ def test_a_kit_that_skips_the_timed_out_steps_compensation_disagrees(flows: Any)
 
     with pytest.raises(AssertionError, match="undo charge"):
         _same("checkout", "Checkout", flows, fault, kit_class=broken)
+
+
+@pytest.mark.parametrize("case", STEPS, ids=_ids)
+def test_checks_handler_worst_case_is_what_the_runtime_takes(case: tuple[str, str, str], flows: Any) -> None:
+    """FLOW501's figure (and a step's default timeout) is the adapters' schedule: every attempt of the
+    step's handler hangs until its function is stopped, and its message returns after the queue's
+    visibility timeout (attempt + 10 s); the last attempt ends at `handler_worst_case_ms`."""
+    pkg, saga, name = case
+    model = next(s for s in next(g for g in _flow(pkg).sagas if g.name == saga).steps if s.name == name)
+    policy = model.action.handler.policy
+    setup = Setup(pkg, flows)
+    handler = _step(setup, saga, name).action.handler
+    setup.kit.delay(handler, seconds=10**6, times=None)
+    run = setup.kit.publish(setup.trigger())
+    sent = next(e.time for e in run.entries if e.kind == "command" and e.name == name)
+    killed = [e.time for e in run.entries if e.kind == "killed" and e.name == handler]
+    assert len(killed) == policy.attempts * model.policy.attempts, run.format()  # per send of the step
+    delays = [policy.backoff.delay_ms(k) for k in range(1, policy.attempts)] if policy.backoff else []
+    worst = policy.handler_worst_case_ms() / 1000
+    if all(d <= REDELIVERY_MARGIN_MS for d in delays):  # a stopped attempt is the slowest way to the next
+        assert killed[policy.attempts - 1] - sent == worst, run.format()
+    else:
+        assert killed[policy.attempts - 1] - sent <= worst, run.format()
