@@ -104,7 +104,7 @@ event {d}Released {{ request_id: uuid  key request_id }}
 event {d}Charged {{ request_id: uuid  payment_id: uuid  amount: {d}Money  key request_id }}
 event {d}ChargeFailed {{ request_id: uuid  reason: string  key request_id }}
 event {d}Refunded {{ request_id: uuid  payment_id: uuid  key request_id }}
-event {d}Fulfilled {{ request_id: uuid  tracking: string?  key request_id }}
+event {d}Fulfilled {{ request_id: uuid  tracking: string?  fulfilled_at: timestamp  key request_id }}
 
 command {d}Reserve {{ request_id: uuid  lines: list<{d}Line>  key request_id }} -> {d}Reserved | {d}OutOfStock
 command {d}Release {{ request_id: uuid  reservation_id: uuid?  key request_id }} -> {d}Released
@@ -163,8 +163,12 @@ saga {d}Process {{
   step charge: {d}Payments.{d}Charge compensate {d}Payments.{d}Refund
   pivot step fulfil: {d}Fulfilment.{d}Fulfil
   timeout 1h
-  on completed emit {d}Completed
-  on compensated emit {d}Cancelled
+  on completed emit {d}Completed {{
+    completed_at = fulfil.fulfilled_at
+  }}
+  on compensated emit {d}Cancelled {{
+    reason = failure.reason or failure.error
+  }}
 }}
 """
 

@@ -12,10 +12,16 @@ Ownership = Literal["generated", "user"]
 
 @dataclass(frozen=True)
 class LineNote:
-    """A warning about one place in a user-owned file (1-based line), e.g. an orphaned method."""
+    """A warning about one place in a user-owned file (1-based line), e.g. an orphaned method.
+
+    A note that `repeats` makes the next `generate` run again (not skipped by the inputs stamp) so
+    that it is said again until someone acts. A reminder that only the user's file can change (a
+    handler not implemented yet) does not: editing that file changes the stamp anyway.
+    """
 
     line: int
     message: str
+    repeats: bool = True
 
 
 @dataclass(frozen=True)

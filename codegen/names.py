@@ -40,6 +40,14 @@ def lambda_handler(flow: Flow, handler: Handler) -> str:
     return f"{adapter_module(flow, handler)}.{handler.name}"
 
 
+STARTER_MODULE = "saga_starter"
+
+
+def starter_handler(flow: Flow) -> str:
+    """The `Handler` setting of every saga starter function of `flow`."""
+    return f"{python_package(flow)}.adapters.{STARTER_MODULE}.handler"
+
+
 # ---- generated Python files (relative to the output folder) ----------------------
 
 

@@ -111,7 +111,11 @@ def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     children = [_event_leaf(saga.trigger, "triggered by")]
     children += [_resource(r) for r in plan_of(flow).saga(saga).traced()]
     children += [_step_link(flow, saga, i, s) for i, s in enumerate(saga.steps)]
-    for outcome, event in (("completed", saga.on_completed), ("compensated", saga.on_compensated)):
+    for outcome, event in (
+        ("completed", saga.on_completed),
+        ("compensated", saga.on_compensated),
+        ("failed", saga.on_failed),
+    ):
         if event is not None:
             children.append(_event_leaf(event, f"on {outcome} emits"))
     return Link(

@@ -90,6 +90,15 @@ class WritePlan:
     def notices(self) -> list[Change]:
         return [c for c in self.changes if (c.action in ("conflict", "orphan", "keep-user") and c.detail) or c.notes]
 
+    @property
+    def repeated_notices(self) -> list[Change]:
+        """The notices that must be said again next run, so that run is never skipped."""
+        return [
+            c
+            for c in self.changes
+            if (c.action in ("conflict", "orphan", "keep-user") and c.detail) or any(n.repeats for n in c.notes)
+        ]
+
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -217,7 +226,7 @@ def plan(
             result.seen[f.path] = _digest(existing) if existing is not None else _digest_of(dest)
     _plan_removals(result, seen, ran)
     _plan_leftovers(result, seen)
-    if stamp is not None and not result.notices:
+    if stamp is not None and not result.repeated_notices:
         result.stamp = stamp
     return result
 
@@ -254,7 +263,8 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
     key = str(f.path)
     result.manifest[key] = USER_OWNED
     if not exists:
-        result.changes.append(Change(f.path, "create", "user-owned: yours to edit"))
+        notes = f.merge(f.content).notes if f.merge is not None else ()
+        result.changes.append(Change(f.path, "create", "user-owned: yours to edit", notes))
         result.contents[f.path] = f.content
         result.user_digests[key] = _digest(f.content)
         return

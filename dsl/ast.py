@@ -163,7 +163,8 @@ class DlqOption(Node):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IdempotentOption(Node):
-    field: Name
+    fields: tuple[Name, ...]
+    """`idempotent by a, b`: one or more fields, together the key."""
     within: Duration | None
 
 
@@ -280,9 +281,29 @@ class SagaTimeout(Node):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FillSource(Node):
+    """One way to fill an outcome event's field: `trigger.order_id`, `charge.payment_id`,
+    `failure.reason` (`root` and `field`), or a constant (`value`)."""
+
+    root: Name | None = None
+    field: Name | None = None
+    value: int | float | str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fill(Node):
+    """`reason = failure.reason or "out of stock"`: the first source the path has wins."""
+
+    field: Name
+    sources: tuple[FillSource, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OutcomeDecl(Node):
     outcome: Name
     event: Name
+    fills: tuple[Fill, ...] = ()
+    end: Span | None = None
 
 
 SagaMember = TriggerDecl | StepDecl | SagaTimeout | OutcomeDecl

@@ -165,14 +165,14 @@ RETRIED_NOT_IDEMPOTENT = _code(
     "retried-not-idempotent",
     W,
     RULES,
-    "A handler is retried but not idempotent: a retry can repeat its side effects.",
+    "A handler is retried but not idempotent: an attempt that fails part-way runs again and repeats what it did.",
 )
 AT_LEAST_ONCE_NOT_IDEMPOTENT = _code(
     "FLOW302",
     "at-least-once-not-idempotent",
     W,
     RULES,
-    "A handler consumes an at-least-once delivery but is not idempotent: a duplicate delivery repeats its side effects.",
+    "A handler has no `idempotent by` key: a redelivered message runs once, but the same event published twice runs twice.",
 )
 IDEMPOTENCY_WINDOW_TOO_SHORT = _code(
     "FLOW303", "idempotency-window-too-short", W, RULES, "An idempotency window ends before the handler's retries do."
@@ -229,7 +229,7 @@ AFTER_PIVOT_NOT_IDEMPOTENT = _code(
     "after-pivot-not-idempotent",
     E,
     RULES,
-    "A step after the pivot is retried until it succeeds, so its handler must be idempotent.",
+    "A step after the pivot must finish and may be delivered twice, so its handler must be idempotent.",
     ignorable=True,
 )
 MULTIPLE_PIVOTS = _code("FLOW405", "multiple-pivots", E, RESOLVE, "A saga has more than one pivot step.")
@@ -237,7 +237,9 @@ STEP_NOT_HANDLED = _code(
     "FLOW406", "step-not-handled", E, RESOLVE, "A saga step sends a command to a service that does not handle it."
 )
 MISSING_TRIGGER = _code("FLOW407", "missing-trigger", E, RESOLVE, "A saga has no trigger event.")
-UNKNOWN_OUTCOME = _code("FLOW408", "unknown-outcome", E, RESOLVE, "A saga outcome is not `completed` or `compensated`.")
+UNKNOWN_OUTCOME = _code(
+    "FLOW408", "unknown-outcome", E, RESOLVE, "A saga outcome is not `completed`, `compensated` or `failed`."
+)
 READONLY_COMPENSATED = _code(
     "FLOW409",
     "readonly-compensated",
@@ -273,6 +275,21 @@ MISSING_OUTCOME = _code(
     W,
     RULES,
     "A saga emits no event when it completes or compensates, so nobody can learn its result.",
+)
+OUTCOME_FIELD_UNFILLED = _code(
+    "FLOW415",
+    "outcome-field-unfilled",
+    E,
+    RULES,
+    "A required field of an outcome event has no value on some way the saga can end (a step's reply, timeout or error).",
+)
+INVALID_FILL = _code(
+    "FLOW416",
+    "invalid-fill",
+    E,
+    RESOLVE,
+    "An outcome event's fill names a field, step or source that does not exist or has another type.",
+    also=(RULES,),
 )
 # time
 STEP_TIMEOUT_TOO_SHORT = _code(

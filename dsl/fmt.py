@@ -186,7 +186,7 @@ def _option(o: ast.Option) -> str:
     if isinstance(o, ast.DlqOption):
         return "dlq"
     if isinstance(o, ast.IdempotentOption):
-        return f"idempotent by {o.field.text}" + (f" within {o.within.text}" if o.within else "")
+        return f"idempotent by {_names(o.fields)}" + (f" within {o.within.text}" if o.within else "")
     if isinstance(o, ast.UseOption):
         return f"use {o.policy.text}"
     return f"emits {_names(o.events)}"
@@ -214,6 +214,17 @@ def _member(m: ast.Node, lines: list[str]) -> str:
     if isinstance(m, ast.OutcomeDecl):
         return f"on {m.outcome.text} emit {m.event.text}"
     return _option(m)  # type: ignore[arg-type]
+
+
+def _fill(f: ast.Fill, lines: list[str]) -> str:
+    return f"{f.field.text} = " + " or ".join(_source(s, lines) for s in f.sources)
+
+
+def _source(s: ast.FillSource, lines: list[str]) -> str:
+    if s.root is not None and s.field is not None:
+        return f"{s.root.text}.{s.field.text}"
+    line = lines[s.span.line - 1] if 0 < s.span.line <= len(lines) else ""
+    return line[s.span.column - 1 : s.span.end_column - 1]  # a constant, printed as written
 
 
 def _qualified(q: ast.QualifiedName) -> str:
@@ -298,6 +309,8 @@ class _Formatter:
             self._with_body(head, m.span, m.body)
         elif isinstance(m, ast.StepDecl):
             self._step(m)
+        elif isinstance(m, ast.OutcomeDecl) and m.end is not None:
+            self._outcome(m, m.end)
         else:
             self.p.emit(_member(m, self.p.source_lines), m.span, m.span)
 
@@ -312,6 +325,19 @@ class _Formatter:
         self.p.flush_before((body.end.line, body.end.column))
         self.p.indent -= 1
         self.p.emit("}", body.end, body.end, keep_gap=False)
+
+    def _outcome(self, o: ast.OutcomeDecl, end: Span) -> None:
+        head = _member(o, self.p.source_lines)
+        if not o.fills and not self._comments_inside(o.span, end):
+            self.p.emit(head, o.span, end)
+            return
+        self.p.emit(head + " {", o.span, o.event.span)
+        self.p.indent += 1
+        for f in o.fills:
+            self.p.emit(_fill(f, self.p.source_lines), f.span, f.span)
+        self.p.flush_before((end.line, end.column))
+        self.p.indent -= 1
+        self.p.emit("}", end, end, keep_gap=False)
 
     def _step(self, s: ast.StepDecl) -> None:
         head = ("pivot " if s.pivot else "") + f"step {s.name.text}: {_qualified(s.target)}"

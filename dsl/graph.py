@@ -127,7 +127,11 @@ def _saga(saga: Saga) -> Iterator[Arc]:
             yield from (
                 Arc("awaits", r, saga, step.compensation.span, step.name) for r in step.compensation.command.replies
             )
-    for outcome, event in (("completed", saga.on_completed), ("compensated", saga.on_compensated)):
+    for outcome, event in (
+        ("completed", saga.on_completed),
+        ("compensated", saga.on_compensated),
+        ("failed", saga.on_failed),
+    ):
         if event is not None:
             yield Arc("outcome", saga, event, saga.name_span, outcome)
 

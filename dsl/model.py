@@ -213,12 +213,17 @@ class Backoff(Frozen):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Idempotency(Frozen):
-    field: Field
+    """`idempotent by a, b`: the fields whose values, together, identify a duplicate."""
+
+    fields: tuple[Field, ...]
     within_ms: int | None = None
     span: Span
 
 
 DEFAULT_TIMEOUT_MS = 30_000
+REDELIVERY_MARGIN_MS = 10_000
+"""How long after its timeout a killed attempt's message is delivered again: the generated handler
+queue's visibility timeout is one attempt plus this margin (`codegen.aws.plan`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -257,6 +262,34 @@ class DeliveryPolicy(Frozen):
     def worst_case_ms(self) -> int:
         """Every attempt running to its timeout, plus every wait between attempts."""
         return self.attempts * self.timeout_ms + self.backoff_total_ms()
+
+    def handler_worst_case_ms(self) -> int:
+        """A handler's worst case as the generated adapters run it: every attempt runs to its
+        timeout, and the next starts after the longer of the spec's backoff delay for it (rounded
+        up to whole seconds, as SQS counts visibility) and the redelivery of a killed attempt
+        (`REDELIVERY_MARGIN_MS` after its timeout). Jitter only shortens a delay."""
+        return self.attempts * self.timeout_ms + sum(_wait_ms(d) * n for d, n in self._retry_delays())
+
+    def _retry_delays(self) -> list[tuple[int, int]]:
+        """(delay, how many retries wait it), in closed form: a delay grows until its cap, then stays."""
+        retries = self.attempts - 1
+        if self.backoff is None or retries <= 0:
+            return [(0, max(0, retries))]
+        out: list[tuple[int, int]] = []
+        retry = 1
+        while retry <= retries and (self.backoff.strategy == "exponential" and retry < 64):
+            delay = self.backoff.delay_ms(retry)
+            if delay >= self.backoff.max_ms:
+                break
+            out.append((delay, 1))
+            retry += 1
+        if retry <= retries:
+            out.append((self.backoff.delay_ms(retry), retries - retry + 1))
+        return out
+
+
+def _wait_ms(delay_ms: int) -> int:
+    return max(-(-delay_ms // 1000) * 1000, REDELIVERY_MARGIN_MS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -357,9 +390,52 @@ class SagaStep(Frozen):
     span: Span
 
 
+OutcomeKind = Literal["completed", "compensated", "failed"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FillSource(Frozen):
+    """Where an outcome event's field comes from on a path: `trigger.f`, `<step>.f` (that
+    step's success reply), `failure.f` (the reply that failed the saga, or the built-ins
+    `failure.step` and `failure.error`), or a constant `value`."""
+
+    origin: Literal["trigger", "step", "failure", "constant"]
+    step: str | None = None
+    field: str | None = None
+    value: int | float | str | None = None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fill(Frozen):
+    """`reason = failure.reason or "out of stock"`: the first source the path has wins."""
+
+    field: str
+    sources: tuple[FillSource, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome(Frozen):
+    """`on <kind> emit <event> { fills }`: the event an ending emits, and how it is filled."""
+
+    kind: OutcomeKind
+    event: Event
+    fills: tuple[Fill, ...] = ()
+    span: Span
+
+    def fill(self, field: str) -> Fill | None:
+        return next((f for f in self.fills if f.field == field), None)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Saga(Frozen):
-    """An orchestrated workflow. `pivot_index` is the declared pivot, else the last step."""
+    """An orchestrated workflow. `pivot_index` is the declared pivot, else the last step.
+
+    Three outcomes: `completed`, `compensated` (every step before the pivot that ran or may
+    have ran is undone) and `failed` (needs a human: a failure after the pivot, a pivot whose
+    outcome is unknown, a compensation that cannot finish). See docs/semantics.md.
+    """
 
     name: str
     trigger: Event
@@ -370,9 +446,14 @@ class Saga(Frozen):
     timeout_span: Span | None = None
     on_completed: Event | None = None
     on_compensated: Event | None = None
+    on_failed: Event | None = None
+    outcomes: tuple[Outcome, ...] = ()
     doc: str | None = None
     span: Span
     name_span: Span
+
+    def outcome(self, kind: OutcomeKind) -> Outcome | None:
+        return next((o for o in self.outcomes if o.kind == kind), None)
 
     @property
     def compensable_steps(self) -> tuple[SagaStep, ...]:

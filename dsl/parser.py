@@ -225,6 +225,9 @@ class _Builder(Transformer[Token, Any]):
     def constraint(self, c: list[Token]) -> ast.Constraint:
         # Tokens are lark's (a `str`) or lark-cython's (not one): text goes through str().
         name, value = c
+        return ast.Constraint(span=self._between(name, value), name=self._name(name), value=self._literal_value(value))
+
+    def _literal_value(self, value: Token) -> int | float | str:
         literal: int | float | str
         if value.type == "STRING":
             literal = _unquote(str(value))
@@ -235,7 +238,7 @@ class _Builder(Transformer[Token, Any]):
                 literal = math.copysign(float(MAX_INTEGER), literal)
         else:
             literal = self._integer(value, str(value), "number")
-        return ast.Constraint(span=self._between(name, value), name=self._name(name), value=literal)
+        return literal
 
     def named_type(self, c: list[Token]) -> ast.NamedType:
         name = self._name(c[0])
@@ -302,8 +305,10 @@ class _Builder(Transformer[Token, Any]):
         return ast.DlqOption(span=self._span(c[0]))
 
     def idempotent_opt(self, c: list[Token]) -> ast.IdempotentOption:
-        within = self._duration(c[4]) if len(c) > 4 else None
-        return ast.IdempotentOption(span=self._between(c[0], c[-1]), field=self._name(c[2]), within=within)
+        names = [t for t in c[2:] if t.type == "NAME"]
+        within = self._duration(c[-1]) if c[-1].type == "DURATION" else None
+        fields = tuple(self._name(t) for t in names)
+        return ast.IdempotentOption(span=self._between(c[0], c[-1]), fields=fields, within=within)
 
     def use_opt(self, c: list[Token]) -> ast.UseOption:
         return ast.UseOption(span=self._between(c[0], c[1]), policy=self._name(c[1]))
@@ -437,8 +442,31 @@ class _Builder(Transformer[Token, Any]):
     def saga_timeout(self, c: list[Token]) -> ast.SagaTimeout:
         return ast.SagaTimeout(span=self._between(c[0], c[1]), duration=self._duration(c[1]))
 
-    def outcome_decl(self, c: list[Token]) -> ast.OutcomeDecl:
-        return ast.OutcomeDecl(span=self._between(c[0], c[3]), outcome=self._name(c[1]), event=self._name(c[3]))
+    def outcome_decl(self, c: list[Any]) -> ast.OutcomeDecl:
+        block: tuple[tuple[ast.Fill, ...], Token] | None = c[4] if len(c) > 4 else None
+        end = self._span(block[1]) if block else None
+        return ast.OutcomeDecl(
+            span=self._between(c[0], end or c[3]),
+            outcome=self._name(c[1]),
+            event=self._name(c[3]),
+            fills=block[0] if block else (),
+            end=end,
+        )
+
+    def fill_block(self, c: list[Any]) -> tuple[tuple[ast.Fill, ...], Token]:
+        *fills, rbrace = c
+        return tuple(fills), rbrace
+
+    def fill(self, c: list[Any]) -> ast.Fill:
+        name, *rest = c
+        sources = tuple(s for s in rest if isinstance(s, ast.FillSource))
+        return ast.Fill(span=self._between(name, sources[-1].span), field=self._name(name), sources=sources)
+
+    def fill_source(self, c: list[Token]) -> ast.FillSource:
+        if len(c) == 2:
+            root, field = self._name(c[0]), self._name(c[1])
+            return ast.FillSource(span=self._between(c[0], c[1]), root=root, field=field, value=None)
+        return ast.FillSource(span=self._span(c[0]), root=None, field=None, value=self._literal_value(c[0]))
 
     def external_decl(self, c: list[Any]) -> ast.ExternalDecl:
         kw, name, *members, rbrace = c

@@ -88,7 +88,7 @@ def all_problems(flow: Flow, template: Json) -> list[str]:
 
 # moto's CloudFormation has no model of these; they are left out of the deployed copy.
 # (Their correctness is what cfn-lint checks.)
-MOTO_UNSUPPORTED = ("AWS::ApiGatewayV2::", "AWS::SQS::QueuePolicy")
+MOTO_UNSUPPORTED = ("AWS::ApiGatewayV2::", "AWS::SQS::QueuePolicy", "AWS::CloudWatch::Alarm")
 
 
 def _mentions(node: Any, names: set[str]) -> bool:

@@ -174,7 +174,9 @@ def test_each_handler_receives_with_its_delivery_policy(spec: Path) -> None:
         assert op["x-flowgen-attempts"] == policy.attempts
         assert op["x-flowgen-timeout"] == format_ms(policy.timeout_ms)
         assert op["x-flowgen-dlq"] is policy.dlq
-        assert op.get("x-flowgen-idempotent-by") == (policy.idempotency.field.name if policy.idempotency else None)
+        assert op.get("x-flowgen-idempotent-by") == (
+            ", ".join(f.name for f in policy.idempotency.fields) if policy.idempotency else None
+        )
         assert op["x-flowgen-handler"] == lambda_handler(flow, handler)
         assert op["x-flowgen-emits"] == [e.name for e in handler.outputs]
         queues = op["bindings"]["sqs"]["queues"]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from flowgen_design.codegen.aws.plan import (
-    VISIBILITY_FACTOR,
+    VISIBILITY_MARGIN_SECONDS,
     api_base,
     handler_base,
     handler_element,
@@ -27,7 +27,7 @@ from flowgen_design.codegen.aws.plan import (
 )
 from flowgen_design.codegen.names import lambda_handler
 from flowgen_design.codegen.targets.cloudformation.sagas import saga_handlers
-from flowgen_design.codegen.targets.cloudformation.states import UNTIL_SUCCESS, step_state
+from flowgen_design.codegen.targets.cloudformation.states import step_state
 from flowgen_design.codegen.targets.cloudformation.verify import main as verify_main
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import Flow, Handler
@@ -111,8 +111,10 @@ def test_queues_follow_the_delivery_policy(generated: Generated) -> None:
     for h in _handlers(generated):
         queue = _props(generated, handler_logical_id(h, "Queue"))
         function = _props(generated, handler_logical_id(h, "Function"))
-        assert function["Timeout"] == max(1, seconds_ceil(h.policy.timeout_ms))
-        assert queue["VisibilityTimeout"] >= VISIBILITY_FACTOR * function["Timeout"]
+        batch = _props(generated, handler_logical_id(h, "EventSourceMapping"))["BatchSize"]
+        assert batch == 1, "one message per invocation: an attempt never waits behind another"
+        assert function["Timeout"] == max(1, seconds_ceil(h.policy.timeout_ms)), "one attempt"
+        assert queue["VisibilityTimeout"] == function["Timeout"] + VISIBILITY_MARGIN_SECONDS
         assert queue.get("FifoQueue", False) == (h.input.ordered_by is not None)
         assert queue.get("ContentBasedDeduplication", False) == (h.input.ordered_by is not None)
         redrive = queue.get("RedrivePolicy")
@@ -155,11 +157,11 @@ def test_functions_run_the_generated_adapters(generated: Generated) -> None:
         assert function["Code"] == {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}}
         variables = function["Environment"]["Variables"]
         assert variables["FLOW_NAME"] == flow.name and "EVENT_BUS_NAME" in variables
-        assert ("IDEMPOTENCY_TABLE" in variables) == h.policy.idempotent
+        assert "IDEMPOTENCY_TABLE" in variables  # every handler deduplicates, by message id by default
         mapping = _props(generated, handler_logical_id(h, "EventSourceMapping"))
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert mapping["EventSourceArn"] == {"Fn::GetAtt": [handler_logical_id(h, "Queue"), "Arn"]}
-    assert ("IdempotencyTable" in _resources(generated)) == any(h.policy.idempotent for h in _handlers(generated))
+    assert ("IdempotencyTable" in _resources(generated)) == bool(_handlers(generated))
     if "IdempotencyTable" in _resources(generated):
         table = _props(generated, "IdempotencyTable")
         assert (
@@ -189,7 +191,7 @@ def test_function_roles_grant_only_what_the_handler_does(generated: Generated) -
                 assert set(s["Action"]) == {"states:SendTaskSuccess", "states:SendTaskFailure"}
             else:
                 assert resource["Fn::GetAtt"][0] in own
-        assert ("dynamodb:PutItem" in granted) == h.policy.idempotent
+        assert "dynamodb:PutItem" in granted
         assert ("states:SendTaskSuccess" in granted) == ((h.service, h.name) in _saga_handler_keys(flow))
         assert ("sqs:SendMessage" not in granted) and ("events:PutEvents" in granted) == bool(h.outputs)
         if h.outputs:
@@ -215,14 +217,18 @@ def test_saga_roles_send_only_to_their_steps_and_emit_only_their_outcomes(genera
         assert set(statements) <= {"sqs:SendMessage", "events:PutEvents"}
         queues = {r["Fn::GetAtt"][0] for r in statements["sqs:SendMessage"]["Resource"]}
         assert queues == {handler_logical_id(h, "Queue") for h in saga_handlers(saga)}
-        outcomes = sorted({e.name for e in (saga.on_completed, saga.on_compensated) if e})
+        outcomes = sorted({e.name for e in (saga.on_completed, saga.on_compensated, saga.on_failed) if e})
         if outcomes:
             assert statements["events:PutEvents"]["Condition"]["StringEquals"]["events:detail-type"] == outcomes
-        (start,) = _statements(_props(generated, (saga_base(saga.name) + "TriggerRole")))
-        assert (start["Action"], start["Resource"]) == (["states:StartExecution"], {"Ref": machine_id})
-        rule = _props(generated, (saga_base(saga.name) + "TriggerRule"))
+        starter = _statements(_props(generated, saga_base(saga.name) + "StarterRole"))
+        (start,) = [s for s in starter if s["Action"] == ["states:StartExecution"]]
+        assert start["Resource"] == {"Ref": machine_id}
+        rule = _props(generated, saga_base(saga.name) + "TriggerRule")
         assert rule["EventPattern"] == {"source": [flow.name], "detail-type": [saga.trigger.name]}
-        assert rule["Targets"][0]["Arn"] == {"Ref": machine_id}
+        queue = saga_base(saga.name) + "StarterQueue"
+        assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [queue, "Arn"]}, "the starter names each execution"
+        function = _props(generated, saga_base(saga.name) + "StarterFunction")
+        assert function["Environment"]["Variables"]["STATE_MACHINE_ARN"] == {"Ref": machine_id}
 
 
 def test_saga_timeouts_and_retries_follow_the_spec(generated: Generated) -> None:
@@ -231,28 +237,34 @@ def test_saga_timeouts_and_retries_follow_the_spec(generated: Generated) -> None
         definition = machine["Definition"]
         assert isinstance(definition, dict)
         assert definition.get("TimeoutSeconds") == (seconds_ceil(saga.timeout_ms) if saga.timeout_ms else None)
-        for index, step in enumerate(saga.steps):
+        for step in saga.steps:
             task = definition["States"][step_state(step)]
             assert task["TimeoutSeconds"] == max(1, seconds_ceil(step.timeout_ms))
             assert task["ResultPath"] == f"$.steps.{step.name}"
-            retry = task.get("Retry", [])
-            if index > saga.pivot_index:
-                assert retry[-1]["MaxAttempts"] == UNTIL_SUCCESS and "Catch" not in task
-                continue
+            assert "Retry" not in task, "a resend is a loop that enters the step again (a fresh deadline)"
             (catch,) = task["Catch"]
             assert (catch["ErrorEquals"], catch["ResultPath"]) == (["States.ALL"], "$.error"), "AttemptsExhausted too"
+            caught = definition["States"][catch["Next"]]
+            resend = [c for c in caught.get("Choices", []) if c["Next"] == f"resend {step.name}"]
             if step.policy.attempts == 1:
-                assert retry == []
+                assert resend == []
                 continue
-            last = retry[-1]
-            assert last["ErrorEquals"] == ["States.ALL"] and last["MaxAttempts"] == step.policy.attempts - 1
+            assert resend == [
+                {
+                    "Variable": f"$.resends.{step.name}.count",
+                    "NumericLessThan": step.policy.attempts - 1,
+                    "Next": f"resend {step.name}",
+                }
+            ]
+            answers = [c["StringEquals"] for c in caught["Choices"][: caught["Choices"].index(resend[0])]]
+            assert answers == [r.name for r in step.action.command.failures] + ["InvalidMessage"], "never resent"
+            wait = definition["States"][f"wait to resend {step.name}"]
+            assert (wait["Type"], wait["Next"]) == ("Wait", step_state(step))
             backoff = step.policy.backoff
+            table = definition["States"][f"resend {step.name}"]["Parameters"]["wait.$"]
             if backoff is not None:
-                assert last["IntervalSeconds"] == max(1, seconds_ceil(backoff.initial_ms))
-                assert last["BackoffRate"] == (2.0 if backoff.strategy == "exponential" else 1.0)
-                assert ("JitterStrategy" in last) == backoff.jitter
-            failures = [r.name for r in step.action.command.failures]
-            assert retry[:-1] == ([{"ErrorEquals": failures, "MaxAttempts": 0}] if failures else [])
+                delays = [seconds_ceil(backoff.delay_ms(k)) for k in range(1, step.policy.attempts)]
+                assert table.startswith(f"States.ArrayGetItem(States.Array({', '.join(map(str, delays))})")
 
 
 def _definition(g: Generated, saga: str) -> Json:
@@ -260,23 +272,25 @@ def _definition(g: Generated, saga: str) -> Json:
     return _props(g, (saga_base(found.name) + "StateMachine"))["Definition"]  # type: ignore[no-any-return]
 
 
-def test_outcome_fields_come_from_the_trigger_then_the_replies() -> None:
+def test_outcome_fields_come_from_the_trigger_the_replies_and_the_fills() -> None:
     g = generate(next(s for s in EDGE_SPECS if s.stem == "fulfilment"))
     states = _definition(g, "Dispatch")["States"]
-    completed = states["emit ParcelShipped"]["Parameters"]["Entries"][0]
-    assert completed["Detail"] == {
-        "parcel_id.$": "$.detail.parcel_id",
+    completed = states["emit ParcelShipped"]["Parameters"]["Entries"][0]["Detail"]
+    assert completed["payload"] == {
+        "parcel_id.$": "$.trigger.payload.parcel_id",
         "carrier.$": "$.steps.ship.payload.carrier",
         "tracking.$": "$.steps.ship.payload.tracking",
     }, "the optional `note` nobody supplies is left out"
-    assert [c["StringEquals"] for c in states["which failure"]["Choices"]] == ["AddressInvalid", "NotInStock"]
-    assert states["read NotInStock"]["Parameters"]["payload.$"] == "States.StringToJson($.error.Cause)"
-    assert (
-        states["emit ParcelAbandoned after NotInStock"]["Parameters"]["Entries"][0]["Detail"]["why.$"]
-        == "$.failure.payload.why"
-    )
-    assert states["emit ParcelAbandoned"]["Parameters"]["Entries"][0]["Detail"] == {"parcel_id.$": "$.detail.parcel_id"}
-    assert states["step pick"]["Parameters"]["MessageGroupId.$"] == "States.Format('{}', $.detail.warehouse)"
+    assert completed["envelope"]["causation_id.$"] == "$.trigger.envelope.message_id"
+    abandoned = [
+        e["Parameters"]["Entries"][0]["Detail"]["payload"]["why.$"]
+        for name, e in states.items()
+        if name.startswith("emit ParcelAbandoned")
+    ]
+    assert sorted(abandoned) == ["$.failure.error", "$.failure.payload.why"], "`why = failure.why or failure.error`"
+    assert [c["StringEquals"] for c in states["failed pick"]["Choices"]] == ["NotInStock"]
+    assert states["pick replied NotInStock"]["Parameters"]["payload.$"] == "States.StringToJson($.error.Cause)"
+    assert states["step pick"]["Parameters"]["MessageGroupId.$"] == "States.Format('{}', $.trigger.payload.warehouse)"
     assert "undo check" not in states, "a readonly step has nothing to undo"
 
 
@@ -334,10 +348,10 @@ def _break_get_att(t: Json) -> str:
 
 def _break_compensation_order(t: Json) -> str:
     states = t["Resources"]["CheckoutSagaStateMachine"]["Properties"]["Definition"]["States"]
-    states["step ship"]["Catch"][0]["Next"] = "undo reserve"
+    states["no answer from charge"]["Next"] = "undo reserve"
     states["undo reserve"]["Next"] = "undo charge"
-    states["undo charge"]["Next"] = "which failure"
-    return "reverse order"
+    states["undo charge"]["Next"] = "compensated: which event"
+    return "expected ['undo charge', 'undo reserve']"
 
 
 def _break_reachability(t: Json) -> str:
@@ -391,7 +405,7 @@ def test_a_compensation_after_the_pivot_fails_the_checks() -> None:
     g = generate(next(s for s in EDGE_SPECS if s.stem == "fulfilment"))
     broken = g.template
     states = broken["Resources"]["DispatchSagaStateMachine"]["Properties"]["Definition"]["States"]
-    states["step notify"]["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "undo pick"}]
+    states["no answer from notify"]["Next"] = "undo pick"
     assert flow_problems(g.flow, g.template) == []
     assert any("runs after the pivot" in p for p in flow_problems(g.flow, broken))
 

@@ -187,3 +187,23 @@ def test_fmt_is_idempotent_and_keeps_meaning_on_generated_specs(text: str) -> No
     assert format_module(again, once) == once
     assert without_spans({**dump(again), "comments": None}) == without_spans({**dump(module), "comments": None})
     assert [c.text.rstrip() for c in again.comments] == [c.text.rstrip() for c in module.comments]
+
+
+def test_a_composite_idempotency_key_keeps_its_fields_in_order(tmp_path: Path) -> None:
+    text = (
+        "flow x version 1.0.0\n"
+        "event Counted { sku: string  warehouse: string  key sku }\n"
+        "service W { on Counted -> count { idempotent by warehouse,sku   within 2d } }\n"
+        "external E { publishes Counted }\n"
+    )
+    once = fmt(text)
+    assert "idempotent by warehouse, sku within 2d" in once and fmt(once) == once
+    spec = tmp_path / "x.flow"
+    spec.write_text(once)
+    result = check_file(spec)
+    assert result.flow is not None
+    [handler] = result.flow.handlers()
+    idempotency = handler.policy.idempotency
+    assert idempotency is not None
+    assert [f.name for f in idempotency.fields] == ["warehouse", "sku"]
+    assert idempotency.within_ms == 2 * 86_400_000

@@ -12,21 +12,29 @@ any task token and records nothing.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import logging
+import math
+import random
 import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
-from botocore.stub import Stubber
+from aws_lambda_powertools import Logger
+from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
+from flowgen_design.codegen.targets.asyncapi.document import document as asyncapi_document
+from flowgen_design.dsl.compiler import check_file
 from tests.conftest import ROOT, run_flowgen
 
 pytestmark = pytest.mark.slow  # runs the generated adapters under moto
@@ -44,9 +52,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shop import models
+from shop.context import current_context
 from shop.handlers.orders import OrdersHandlers
 
 CALLS: list[tuple[str, str]] = []
+CONTEXTS: list[object] = []
 
 
 class OrdersService(OrdersHandlers):
@@ -61,6 +71,7 @@ class OrdersService(OrdersHandlers):
 
     def log_charge(self, event: models.Charged) -> Sequence[models.OrderPlaced | models.OrderCancelled | models.CustomerNotified]:
         CALLS.append(("log_charge", str(event.order_id)))
+        CONTEXTS.append(current_context())
         return []
 """,
     "pricing": """
@@ -84,20 +95,45 @@ from __future__ import annotations
 import uuid
 
 from shop import models
+from shop.context import current_context
 from shop.handlers.inventory import InventoryHandlers
 
 CALLS: list[tuple[str, str]] = []
+CONTEXTS: list[object] = []
 RESERVATION = uuid.UUID("00000000-0000-4000-8000-000000000001")
+BROKEN = uuid.UUID("00000000-0000-4000-8000-00000000dead")
+
+
+class Stock:
+    \"\"\"A dependency the service needs: the tests build it in `build()`.\"\"\"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
 
 class InventoryService(InventoryHandlers):
+    def __init__(self, stock: Stock | None = None) -> None:
+        self.stock = stock
+
     def reserve_stock(self, command: models.ReserveStock) -> models.StockReserved | models.OutOfStock:
         CALLS.append(("reserve_stock", str(command.order_id)))
+        CONTEXTS.append(current_context())
         return models.StockReserved(order_id=command.order_id, reservation_id=RESERVATION)
 
     def release_stock(self, command: models.ReleaseStock) -> models.StockReleased:
         CALLS.append(("release_stock", str(command.reservation_id)))
+        if command.reservation_id == BROKEN:
+            raise RuntimeError("the stock store is down")
         return models.StockReleased(order_id=command.order_id)
+
+
+BUILT: list[InventoryService] = []
+
+
+def build() -> InventoryService:
+    service = InventoryService(Stock("built by the factory"))
+    BUILT.append(service)
+    return service
 """,
     "payments": """
 from __future__ import annotations
@@ -115,10 +151,27 @@ PAYMENT = uuid.UUID("00000000-0000-4000-8000-000000000002")
 class PaymentsService(PaymentsHandlers):
     def charge(self, command: models.Charge) -> tuple[models.Charged | models.PaymentFailed, Sequence[models.ChargeAudited]]:
         CALLS.append(("charge", str(command.order_id)))
+        if command.total.currency == "XXX":
+            raise RuntimeError("the payment provider is down")
         if command.total.amount > 1000:
             return models.PaymentFailed(order_id=command.order_id, reason="limit exceeded"), []
         charged = models.Charged(order_id=command.order_id, payment_id=PAYMENT, amount=command.total)
         return charged, [models.ChargeAudited(order_id=command.order_id)]
+""",
+    "warehouse": """
+from __future__ import annotations
+
+from shop import models
+from shop.handlers.warehouse import WarehouseHandlers
+
+CALLS: list[tuple[str, str, int]] = []
+
+
+class WarehouseService(WarehouseHandlers):
+    def record_count(self, event: models.StockCounted) -> None:
+        CALLS.append((event.sku, event.warehouse, event.count))
+        if event.count < 0:
+            raise RuntimeError("a negative count: try again later")
 """,
 }
 
@@ -267,6 +320,27 @@ def order_id() -> str:
     return str(uuid.uuid4())
 
 
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def envelope(message_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "correlation_id": extra.pop("correlation_id", "corr-" + message_id),
+        "causation_id": extra.pop("causation_id", None),
+        "saga_instance": extra.pop("saga_instance", None),
+        "schema_version": "1.0.0",
+        "time": extra.pop("time", now_iso()),
+        **extra,
+    }
+
+
+def wrapped_event(detail_type: str, payload: dict[str, Any], message_id: str, **extra: Any) -> dict[str, Any]:
+    """An event as flowgen's adapters publish it: `detail` = envelope + payload."""
+    return bus_event(detail_type, {"envelope": envelope(message_id, **extra), "payload": payload})
+
+
 # ---- event subscriptions -------------------------------------------------------------------------------
 
 
@@ -282,19 +356,45 @@ def test_a_duplicate_in_a_batch_runs_the_handler_once(shop: Any, aws: Aws) -> No
     assert shop("services.orders").CALLS == [("cancel_order", oid)]
 
 
-def test_returned_events_are_published_to_the_bus(shop: Any, aws: Aws) -> None:
+def test_returned_events_are_published_with_an_envelope(shop: Any, aws: Aws) -> None:
+    """Each published event carries its own deterministic message id, the correlation
+    id it inherited and the id of the message that caused it."""
     oid = order_id()
-    shop("adapters.orders").cancel_order(
-        sqs_batch(bus_event("PaymentFailed", {"order_id": oid, "reason": "no funds"})), FakeContext()
-    )
-    published = aws.published()
-    assert sorted((e["source"], e["detail-type"], json.dumps(e["detail"], sort_keys=True)) for e in published) == [
-        (PACKAGE, "CustomerNotified", json.dumps({"order_id": oid})),
-        (PACKAGE, "OrderCancelled", json.dumps({"order_id": oid, "reason": "no funds"}, sort_keys=True)),
+    incoming = wrapped_event("PaymentFailed", {"order_id": oid, "reason": "no funds"}, "msg-1", correlation_id="c-9")
+    shop("adapters.orders").cancel_order(sqs_batch(incoming), FakeContext())
+    published = sorted(aws.published(), key=lambda e: e["detail-type"])
+    assert [(e["source"], e["detail-type"], e["detail"]["payload"]) for e in published] == [
+        (PACKAGE, "CustomerNotified", {"order_id": oid}),
+        (PACKAGE, "OrderCancelled", {"order_id": oid, "reason": "no funds"}),
     ]
+    envelopes = [e["detail"]["envelope"] for e in published]
+    assert {(e["correlation_id"], e["causation_id"], e["schema_version"]) for e in envelopes} == {
+        ("c-9", "msg-1", "1.0.0")
+    }
+    expected = {hashlib.sha256(f"msg-1\nOrders.cancel_order\n{i}".encode()).hexdigest()[:32] for i in range(2)}
+    assert {e["message_id"] for e in envelopes} == expected
 
 
-def test_a_failing_record_is_a_batch_item_failure_while_the_others_succeed(shop: Any, aws: Aws) -> None:
+def test_published_envelopes_are_what_the_asyncapi_document_says(shop: Any, aws: Aws) -> None:
+    """The document describes the wire: each published event's envelope validates against the
+    message's `headers` schema, and its payload against the message's payload schema."""
+    result = check_file(SPEC)
+    assert result.flow is not None
+    doc = asyncapi_document(result.flow)
+    oid = order_id()
+    incoming = wrapped_event("PaymentFailed", {"order_id": oid, "reason": "no funds"}, "msg-2")
+    shop("adapters.orders").cancel_order(sqs_batch(incoming), FakeContext())
+    published = aws.published()
+    assert len(published) == 2
+    for event in published:
+        message = doc["components"]["messages"][event["detail-type"]]
+        for part, schema in (("envelope", message["headers"]), ("payload", message["payload"])):
+            root = {**schema, "components": doc["components"]}
+            jsonschema.Draft7Validator(root, format_checker=jsonschema.FormatChecker()).validate(event["detail"][part])
+
+
+def test_a_failing_record_is_retried_and_invalid_ones_are_final(shop: Any, aws: Aws) -> None:
+    """Only the exception is a batch item failure: invalid messages are acknowledged at once."""
     good, boom, other = order_id(), order_id(), order_id()
     batch = sqs_batch(
         bus_event("PaymentFailed", {"order_id": good, "reason": "declined"}),
@@ -304,12 +404,13 @@ def test_a_failing_record_is_a_batch_item_failure_while_the_others_succeed(shop:
         bus_event("PaymentFailed", {"order_id": order_id(), "reason": "x", "extra": 1}),
         bus_event("Charged", {"order_id": order_id()}),
         "this is not json",
+        wrapped_event("PaymentFailed", {"order_id": order_id(), "reason": "x"}, ""),
         bus_event("PaymentFailed", {"order_id": other, "reason": "declined"}),
     )
     response = shop("adapters.orders").cancel_order(batch, FakeContext())
-    assert failed_ids(response) == ["m1", "m2", "m3", "m4", "m5", "m6"]
+    assert failed_ids(response) == ["m1"]
     assert shop("services.orders").CALLS == [("cancel_order", good), ("cancel_order", boom), ("cancel_order", other)]
-    assert sorted({e["detail"]["order_id"] for e in aws.published()}) == sorted({good, other})
+    assert sorted({e["detail"]["payload"]["order_id"] for e in aws.published()}) == sorted({good, other})
 
 
 def test_a_handler_that_raised_runs_again_on_redelivery(shop: Any, aws: Aws) -> None:
@@ -321,15 +422,34 @@ def test_a_handler_that_raised_runs_again_on_redelivery(shop: Any, aws: Aws) -> 
     assert shop("services.orders").CALLS == [("cancel_order", oid), ("cancel_order", oid)]
 
 
-def test_a_handler_without_idempotency_runs_every_time(shop: Any, aws: Aws) -> None:
+def charged(oid: str) -> dict[str, Any]:
+    return {"order_id": oid, "payment_id": order_id(), "amount": {"amount": 5, "currency": "EUR"}}
+
+
+def test_without_idempotent_by_a_duplicate_message_runs_once(shop: Any, aws: Aws) -> None:
+    """Deduplication by message identity: the same message twice runs once; another message
+    with the same payload is another message and runs."""
     oid = order_id()
-    charged = bus_event(
-        "Charged", {"order_id": oid, "payment_id": order_id(), "amount": {"amount": 5, "currency": "EUR"}}
-    )
-    response = shop("adapters.orders").log_charge(sqs_batch(charged, charged), FakeContext())
+    payload = charged(oid)
+    first = wrapped_event("Charged", payload, "charged-1")
+    second = wrapped_event("Charged", payload, "charged-2")
+    response = shop("adapters.orders").log_charge(sqs_batch(first, first, second), FakeContext())
     assert failed_ids(response) == []
     assert shop("services.orders").CALLS == [("log_charge", oid), ("log_charge", oid)]
     assert aws.published() == []
+
+
+def test_a_composite_key_deduplicates_by_all_its_fields(shop: Any, aws: Aws) -> None:
+    """`idempotent by sku, warehouse`: the same pair is a duplicate, whatever its message id."""
+    warehouse = shop("adapters.warehouse")
+    counts = [
+        wrapped_event("StockCounted", {"sku": "a", "warehouse": "w1", "count": 5}, "c1"),
+        wrapped_event("StockCounted", {"sku": "a", "warehouse": "w1", "count": 6}, "c2"),
+        wrapped_event("StockCounted", {"sku": "a", "warehouse": "w2", "count": 7}, "c3"),
+        wrapped_event("StockCounted", {"sku": "b", "warehouse": "w1", "count": 8}, "c4"),
+    ]
+    assert failed_ids(warehouse.record_count(sqs_batch(*counts), FakeContext())) == []
+    assert shop("services.warehouse").CALLS == [("a", "w1", 5), ("a", "w2", 7), ("b", "w1", 8)]
 
 
 def test_an_ordered_input_stops_its_message_group_at_the_first_failure(shop: Any, aws: Aws) -> None:
@@ -350,7 +470,38 @@ def test_an_ordered_input_stops_its_message_group_at_the_first_failure(shop: Any
     assert shop("services.pricing").CALLS == [("apply_price", ids[0]), ("apply_price", ids[1]), ("apply_price", ids[3])]
 
 
-# ---- attempts: `retry N` without `dlq` ------------------------------------------------------------------
+def test_the_handler_context_carries_the_envelope(shop: Any, aws: Aws) -> None:
+    payload = charged(order_id())
+    incoming = wrapped_event("Charged", payload, "msg-7", correlation_id="corr-7", causation_id="cause-7")
+    assert failed_ids(shop("adapters.orders").log_charge(sqs_batch(incoming), FakeContext())) == []
+    [context] = shop("services.orders").CONTEXTS
+    assert (context.handler, context.message_id, context.correlation_id, context.causation_id) == (
+        "Orders.log_charge",
+        "msg-7",
+        "corr-7",
+        "cause-7",
+    )
+    assert (context.saga_instance, context.attempt, context.deadline) == (None, 1, None)
+    assert isinstance(context.logger, Logger)
+    assert context.logger.get_correlation_id() == "corr-7"
+
+
+def test_a_bare_event_gets_an_envelope_from_eventbridge(shop: Any, aws: Aws) -> None:
+    incoming = bus_event("Charged", charged(order_id()))
+    assert failed_ids(shop("adapters.orders").log_charge(sqs_batch(incoming), FakeContext())) == []
+    [context] = shop("services.orders").CONTEXTS
+    assert (context.message_id, context.correlation_id, context.causation_id) == (incoming["id"], incoming["id"], None)
+
+
+def test_current_context_outside_a_handler_says_so(shop: Any) -> None:
+    context = shop("context")
+    with pytest.raises(RuntimeError, match="no message is being handled"):
+        context.current_context()
+    with context.handling(context.HandlerContext(handler="X.y", message_id="m", correlation_id="c")) as bound:
+        assert context.current_context() is bound
+
+
+# ---- attempts, backoff and dead letters ------------------------------------------------------------------
 
 
 def dropped(caplog: pytest.LogCaptureFixture) -> list[tuple[str, Any, Any, Any, Any, Any]]:
@@ -365,20 +516,22 @@ def dropped(caplog: pytest.LogCaptureFixture) -> list[tuple[str, Any, Any, Any, 
 def test_a_record_received_more_often_than_its_attempts_is_dropped_without_a_dlq(
     shop: Any, aws: Aws, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """`retry 3` without `dlq`: the fourth delivery is logged and deleted, not run."""
+    """`retry 3` without `dlq`: a fourth delivery (the third attempt timed out) is logged and deleted, not run."""
     batch = sqs_batch(bus_event("PaymentFailed", {"order_id": order_id(), "reason": "boom"}), receives=4)
     assert failed_ids(shop("adapters.orders").cancel_order(batch, FakeContext())) == []
     assert shop("services.orders").CALLS == []
-    line = "shop: Orders.cancel_order: message m0 dropped after 4 receives: the spec allows 3 attempts and no dlq"
+    line = "shop: Orders.cancel_order: message m0 dropped, received 4 times: the spec allows 3 attempts and no dlq"
     assert dropped(caplog) == [(line, "shop", "Orders.cancel_order", "m0", 4, 3)]
 
 
-def test_a_record_at_its_last_attempt_still_runs(shop: Any, aws: Aws, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_record_whose_last_attempt_fails_is_dropped_at_once_without_a_dlq(
+    shop: Any, aws: Aws, caplog: pytest.LogCaptureFixture
+) -> None:
     oid = order_id()
     batch = sqs_batch(bus_event("PaymentFailed", {"order_id": oid, "reason": "boom"}), receives=3)
-    assert failed_ids(shop("adapters.orders").cancel_order(batch, FakeContext())) == ["m0"]
+    assert failed_ids(shop("adapters.orders").cancel_order(batch, FakeContext())) == []
     assert shop("services.orders").CALLS == [("cancel_order", oid)]
-    assert dropped(caplog) == []
+    assert [d[2:] for d in dropped(caplog)] == [("Orders.cancel_order", "m0", 3, 3)]
 
 
 def test_a_handler_with_a_dlq_leaves_exhausted_records_to_redrive(
@@ -390,31 +543,135 @@ def test_a_handler_with_a_dlq_leaves_exhausted_records_to_redrive(
         bus_event("PriceChanged", {"change_id": ids[i], "sku": "a", "price": {"amount": amount, "currency": "EUR"}})
         for i, amount in enumerate((0, 5))
     ]
-    batch = sqs_batch(*prices, groups=["a", "b"], receives=4)
+    batch = sqs_batch(*prices, groups=["a", "b"], receives=3)
     assert failed_ids(shop("adapters.pricing").apply_price(batch, FakeContext())) == ["m0"]
     assert shop("services.pricing").CALLS == [("apply_price", ids[0]), ("apply_price", ids[1])]
     assert dropped(caplog) == []
 
 
+@dataclass
+class Queue:
+    """A real (moto) queue the test polls as Lambda's event source mapping would."""
+
+    url: str
+    arn: str
+    visibility: list[int]
+    """Every VisibilityTimeout the adapter set, in order."""
+
+    def deliver(self) -> dict[str, Any]:
+        """Receive the message (its receive count goes up) and hand it over as a Lambda event."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        [m] = sqs.receive_message(QueueUrl=self.url, AttributeNames=["All"], MaxNumberOfMessages=1)["Messages"]
+        record = {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": m["Attributes"],
+            "messageAttributes": {},
+            "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.arn,
+            "awsRegion": REGION,
+        }
+        self._handle = m["ReceiptHandle"]
+        return {"Records": [record]}
+
+    def wait_out_visibility(self) -> None:
+        """The harness's clock: the delay the adapter asked for has passed."""
+        boto3.client("sqs", region_name=REGION).change_message_visibility(
+            QueueUrl=self.url, ReceiptHandle=self._handle, VisibilityTimeout=0
+        )
+
+
+@pytest.fixture
+def queue(shop: Any, aws: Aws) -> Queue:
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="handler-queue")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    seen: list[int] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        seen.append(params["VisibilityTimeout"])
+
+    adapters_sqs = boto3.client("sqs", region_name=REGION)
+    adapters_sqs.meta.events.register("provide-client-params.sqs.ChangeMessageVisibility", record)
+    shop("adapters.runtime").CLIENTS["sqs"] = adapters_sqs
+    return Queue(url, arn, seen)
+
+
+def expected_schedule(seed: int) -> list[int]:
+    """`retry 6 backoff exponential 2s..20s jitter`: full jitter over 2, 4, 8, 16, 20 s."""
+    rng = random.Random(seed)
+    return [math.ceil(rng.uniform(0, min(2 * 2 ** (n - 1), 20))) for n in range(1, 6)]
+
+
+def run_backoff_schedule(shop: Any, queue: Queue, seed: int) -> None:
+    """Deliver a message that always fails, attempt after attempt, and check each delay."""
+    shop("adapters.runtime").SETTINGS.random = random.Random(seed)
+    sqs = boto3.client("sqs", region_name=REGION)
+    body = wrapped_event("StockCounted", {"sku": "a", "warehouse": "w", "count": -1}, "count-1")
+    sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps(body))
+    warehouse = shop("adapters.warehouse")
+    for _ in range(1, 6):
+        assert len(failed_ids(warehouse.record_count(queue.deliver(), FakeContext()))) == 1
+        queue.wait_out_visibility()
+    assert queue.visibility == expected_schedule(seed)
+    assert all(0 <= d <= cap for d, cap in zip(queue.visibility, [2, 4, 8, 16, 20], strict=True))
+    assert len(shop("services.warehouse").CALLS) == 5
+
+
+def test_retries_wait_the_specs_backoff_through_the_messages_visibility(shop: Any, queue: Queue) -> None:
+    run_backoff_schedule(shop, queue, seed=7)
+
+
+def test_the_backoff_test_fails_when_the_runtime_does_not_delay(
+    shop: Any, queue: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schedule test can fail: a runtime that never changes the visibility breaks it."""
+    monkeypatch.setattr(shop("adapters.runtime"), "delay_retry", lambda *args: None)
+    with pytest.raises(AssertionError):
+        run_backoff_schedule(shop, queue, seed=7)
+
+
+def test_a_fixed_backoff_and_an_exponential_one_without_jitter(shop: Any) -> None:
+    runtime = shop("adapters.runtime")
+    rng = random.Random(0)
+    fixed = runtime.Backoff(strategy="fixed", initial_seconds=1.0, max_seconds=1.0)
+    exponential = runtime.Backoff(strategy="exponential", initial_seconds=0.2, max_seconds=3.0)
+    assert [fixed.delay_seconds(n, rng) for n in (1, 2)] == [1.0, 1.0]
+    assert [exponential.delay_seconds(n, rng) for n in (1, 2, 3, 4, 5)] == [0.2, 0.4, 0.8, 1.6, 3.0]
+
+
 # ---- saga commands --------------------------------------------------------------------------------------
 
-PLACED = {
-    "customer_id": "6f1c2f1e-8a4b-4a57-9d43-0f6a5d1b2c3d",
-    "total": {"amount": 250, "currency": "EUR"},
-    "note": None,
-}
+PLACED = {"customer_id": "6f1c2f1e-8a4b-4a57-9d43-0f6a5d1b2c3d", "total": {"amount": 250, "currency": "EUR"}}
 
 
 def saga_command(
-    command: str, step: str, detail: dict[str, Any], steps: dict[str, Any], token: str = "token-1"
+    command: str,
+    step: str,
+    payload: dict[str, Any],
+    token: str = "token-1",
+    instance: str = "exec-1",
+    time: str | None = None,
+    timeout: float = 300,
 ) -> dict[str, Any]:
+    """A command message as the saga's state machine sends it (the contract's shape)."""
     return {
         "kind": "saga-command",
         "saga": "Checkout",
         "step": step,
         "command": command,
-        "context": {"detail": detail, "steps": steps},
+        "payload": payload,
         "taskToken": token,
+        "envelope": envelope(
+            f"{instance}/{step}",
+            correlation_id="corr-" + instance,
+            causation_id="trigger-" + instance,
+            saga_instance=instance,
+            time=time or now_iso(),
+            timeout_seconds=timeout,
+        ),
     }
 
 
@@ -428,97 +685,211 @@ def stepfunctions(shop: Any, aws: Aws) -> Iterator[Stubber]:
         stubber.assert_no_pending_responses()
 
 
-def test_a_saga_command_built_from_the_context_answers_task_success(
-    shop: Any, aws: Aws, stepfunctions: Stubber
-) -> None:
+def success(token: str, reply: str, payload: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    return "send_task_success", {}, {"taskToken": token, "output": json.dumps({"reply": reply, "payload": payload})}
+
+
+def failure(token: str, error: str, cause: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    cause_text = cause if isinstance(cause, str) else json.dumps(cause)
+    return "send_task_failure", {}, {"taskToken": token, "error": error, "cause": cause_text}
+
+
+def reserved(oid: str) -> dict[str, Any]:
+    return {"order_id": oid, "reservation_id": "00000000-0000-4000-8000-000000000001"}
+
+
+def test_a_saga_command_answers_task_success_and_publishes(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
     oid = order_id()
-    reserved = {"reply": "StockReserved", "payload": {"order_id": oid, "reservation_id": order_id()}}
-    charged = {"order_id": oid, "payment_id": "00000000-0000-4000-8000-000000000002", "amount": PLACED["total"]}
-    output = json.dumps({"reply": "Charged", "payload": charged})
-    stepfunctions.add_response("send_task_success", {}, {"taskToken": "token-1", "output": output})
-    message = saga_command("Charge", "charge", {"order_id": oid, **PLACED}, {"reserve": reserved})
+    charged_payload = {"order_id": oid, "payment_id": "00000000-0000-4000-8000-000000000002", "amount": PLACED["total"]}
+    stepfunctions.add_response(*success("token-1", "Charged", charged_payload))
+    message = saga_command("Charge", "charge", {"order_id": oid, **PLACED})
     response = shop("adapters.payments").charge(sqs_batch(message), FakeContext())
     assert failed_ids(response) == []
     assert shop("services.payments").CALLS == [("charge", oid)]
-    assert sorted(e["detail-type"] for e in aws.published()) == ["ChargeAudited", "Charged"]
+    published = aws.published()
+    assert sorted(e["detail-type"] for e in published) == ["ChargeAudited", "Charged"]
+    assert {e["detail"]["envelope"]["saga_instance"] for e in published} == {"exec-1"}
+    assert {e["detail"]["envelope"]["causation_id"] for e in published} == {"exec-1/charge"}
 
 
-def test_a_failure_reply_answers_task_failure(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
+def test_a_failure_reply_answers_task_failure_and_is_never_retried(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
+    """A redelivery of a command that got a failure reply answers the same failure
+    without running the handler again: a failure reply is final."""
     oid = order_id()
-    cause = json.dumps({"order_id": oid, "reason": "limit exceeded"})
+    cause = {"order_id": oid, "reason": "limit exceeded"}
+    stepfunctions.add_response(*failure("token-1", "PaymentFailed", cause))
+    stepfunctions.add_response(*failure("token-2", "PaymentFailed", cause))
+    payload = {"order_id": oid, **PLACED, "total": {"amount": 5000, "currency": "EUR"}}
+    payments = shop("adapters.payments")
+    assert failed_ids(payments.charge(sqs_batch(saga_command("Charge", "charge", payload)), FakeContext())) == []
+    again = saga_command("Charge", "charge", payload, token="token-2")
+    assert failed_ids(payments.charge(sqs_batch(again, receives=2), FakeContext())) == []
+    assert shop("services.payments").CALLS == [("charge", oid)]
+    assert [e["detail-type"] for e in aws.published()] == ["PaymentFailed", "PaymentFailed"]
+
+
+def test_an_invalid_command_fails_its_task_at_once(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
+    """A payload the model rejects is not retried: the saga hears `InvalidMessage` on the first delivery."""
     stepfunctions.add_response(
-        "send_task_failure", {}, {"taskToken": "token-1", "error": "PaymentFailed", "cause": cause}
+        "send_task_failure", {}, {"taskToken": "token-1", "error": "InvalidMessage", "cause": ANY}
     )
-    detail = {"order_id": oid, **PLACED, "total": {"amount": 5000, "currency": "EUR"}}
-    response = shop("adapters.payments").charge(sqs_batch(saga_command("Charge", "charge", detail, {})), FakeContext())
-    assert failed_ids(response) == []
-    assert [e["detail-type"] for e in aws.published()] == ["PaymentFailed"]
+    message = saga_command("ReserveStock", "reserve", {"order_id": "not-a-uuid"})
+    assert failed_ids(shop("adapters.inventory").reserve_stock(sqs_batch(message), FakeContext())) == []
+    assert shop("services.inventory").CALLS == []
 
 
-def test_a_compensation_gets_fields_from_earlier_replies(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
-    oid, reservation = order_id(), order_id()
-    steps = {"reserve": {"reply": "StockReserved", "payload": {"order_id": oid, "reservation_id": reservation}}}
-    output = json.dumps({"reply": "StockReleased", "payload": {"order_id": oid}})
-    stepfunctions.add_response("send_task_success", {}, {"taskToken": "token-1", "output": output})
-    message = saga_command("ReleaseStock", "reserve", {"order_id": oid, **PLACED}, steps)
-    assert failed_ids(shop("adapters.inventory").release_stock(sqs_batch(message), FakeContext())) == []
-    assert shop("services.inventory").CALLS == [("release_stock", reservation)]
+def test_malformed_saga_commands_are_final(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
+    oid = order_id()
+    good = saga_command("ReserveStock", "reserve", {"order_id": oid})
+    for _ in range(4):
+        stepfunctions.add_response(
+            "send_task_failure", {}, {"taskToken": "token-1", "error": "InvalidMessage", "cause": ANY}
+        )
+    stepfunctions.add_response(*success("token-1", "StockReserved", reserved(oid)))
+    batch = sqs_batch(
+        {**good, "command": "ReleaseStock"},
+        {key: value for key, value in good.items() if key != "taskToken"},
+        {**good, "kind": "event"},
+        {**good, "envelope": {**good["envelope"], "timeout_seconds": None}},
+        {key: value for key, value in good.items() if key != "envelope"},
+        good,
+    )
+    assert failed_ids(shop("adapters.inventory").reserve_stock(batch, FakeContext())) == []
+    assert shop("services.inventory").CALLS == [("reserve_stock", oid)]
 
 
 def test_a_retried_saga_step_answers_the_new_token_without_running_again(
     shop: Any, aws: Aws, stepfunctions: Stubber
 ) -> None:
     oid = order_id()
-    reserved = {"order_id": oid, "reservation_id": "00000000-0000-4000-8000-000000000001"}
     for token in ("token-1", "token-2"):
-        output = json.dumps({"reply": "StockReserved", "payload": reserved})
-        stepfunctions.add_response("send_task_success", {}, {"taskToken": token, "output": output})
+        stepfunctions.add_response(*success(token, "StockReserved", reserved(oid)))
     inventory = shop("adapters.inventory")
     for token in ("token-1", "token-2"):
-        message = saga_command("ReserveStock", "reserve", {"order_id": oid, **PLACED}, {}, token=token)
+        message = saga_command("ReserveStock", "reserve", {"order_id": oid}, token=token)
         assert failed_ids(inventory.reserve_stock(sqs_batch(message), FakeContext())) == []
     assert shop("services.inventory").CALLS == [("reserve_stock", oid)]
+
+
+def test_the_same_business_id_in_two_saga_instances_runs_twice(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
+    """Re-placing an order with the same id after a cancellation is a new saga: it reserves again."""
+    oid = order_id()
+    for token in ("token-1", "token-2"):
+        stepfunctions.add_response(*success(token, "StockReserved", reserved(oid)))
+    inventory = shop("adapters.inventory")
+    for token, instance in (("token-1", "exec-1"), ("token-2", "exec-2")):
+        message = saga_command("ReserveStock", "reserve", {"order_id": oid}, token=token, instance=instance)
+        assert failed_ids(inventory.reserve_stock(sqs_batch(message), FakeContext())) == []
+    assert shop("services.inventory").CALLS == [("reserve_stock", oid), ("reserve_stock", oid)]
+
+
+def test_a_command_past_its_deadline_runs_no_user_code(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
+    """No attempt starts unless it can finish (30 s per attempt) before the step's deadline;
+    nothing is answered (the saga already timed the step out) and the record is acknowledged."""
+    run_expired_commands(shop)
+
+
+def test_the_deadline_test_fails_without_the_deadline_check(
+    shop: Any, aws: Aws, stepfunctions: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deadline test can fail: a runtime that starts every attempt breaks it."""
+    monkeypatch.setattr(shop("adapters.runtime"), "expired", lambda *args: False)
+    stepfunctions.add_response("send_task_success", {}, {"taskToken": "token-1", "output": ANY})
+    stepfunctions.add_response("send_task_success", {}, {"taskToken": "token-1", "output": ANY})
+    with pytest.raises(AssertionError):
+        run_expired_commands(shop)
+
+
+def run_expired_commands(shop: Any) -> None:
+    inventory = shop("adapters.inventory")
+    long_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    too_late = (datetime.now(UTC) - timedelta(seconds=10)).isoformat()
+    messages = [
+        saga_command("ReserveStock", "reserve", {"order_id": order_id()}, time=long_ago, timeout=60),
+        saga_command("ReserveStock", "reserve", {"order_id": order_id()}, time=too_late, timeout=35, instance="e2"),
+    ]
+    assert failed_ids(inventory.reserve_stock(sqs_batch(*messages), FakeContext())) == []
+    assert shop("services.inventory").CALLS == []
+
+
+def test_a_command_with_room_for_an_attempt_runs(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
+    oid = order_id()
+    stepfunctions.add_response(*success("token-1", "StockReserved", reserved(oid)))
+    sent = (datetime.now(UTC) - timedelta(seconds=10)).isoformat()
+    message = saga_command("ReserveStock", "reserve", {"order_id": oid}, time=sent, timeout=45)
+    assert failed_ids(shop("adapters.inventory").reserve_stock(sqs_batch(message, receives=2), FakeContext())) == []
+    [context] = shop("services.inventory").CONTEXTS
+    assert (context.saga_instance, context.message_id, context.correlation_id, context.attempt) == (
+        "exec-1",
+        "exec-1/reserve",
+        "corr-exec-1",
+        2,
+    )
+    assert context.deadline == datetime.fromisoformat(sent) + timedelta(seconds=45)
+
+
+def test_the_services_factory_builds_the_service(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
+    oid = order_id()
+    stepfunctions.add_response(*success("token-1", "StockReserved", reserved(oid)))
+    message = saga_command("ReserveStock", "reserve", {"order_id": oid})
+    shop("adapters.inventory").reserve_stock(sqs_batch(message), FakeContext())
+    [built] = shop("services.inventory").BUILT
+    assert built.stock is not None and built.stock.name == "built by the factory"
 
 
 def test_a_saga_that_stopped_waiting_does_not_fail_the_record(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
     stepfunctions.add_client_error("send_task_success", service_error_code="TaskTimedOut")
     stepfunctions.add_client_error("send_task_success", service_error_code="InvalidToken")
     inventory = shop("adapters.inventory")
-    late = saga_command("ReserveStock", "reserve", {"order_id": order_id(), **PLACED}, {})
-    bad = saga_command("ReserveStock", "reserve", {"order_id": order_id(), **PLACED}, {})
+    late = saga_command("ReserveStock", "reserve", {"order_id": order_id()})
+    bad = saga_command("ReserveStock", "reserve", {"order_id": order_id()}, instance="exec-2")
     assert failed_ids(inventory.reserve_stock(sqs_batch(late, bad), FakeContext())) == ["m1"]
 
 
-def test_malformed_saga_commands_fail_their_record(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
-    oid = order_id()
-    good = saga_command("ReserveStock", "reserve", {"order_id": oid, **PLACED}, {})
-    output = json.dumps(
-        {
-            "reply": "StockReserved",
-            "payload": {"order_id": oid, "reservation_id": "00000000-0000-4000-8000-000000000001"},
-        }
-    )
-    stepfunctions.add_response("send_task_success", {}, {"taskToken": "token-1", "output": output})
-    batch = sqs_batch(
-        {**good, "command": "ReleaseStock"},
-        {key: value for key, value in good.items() if key != "taskToken"},
-        {**good, "kind": "event"},
-        bus_event("ReserveStock", {"order_id": oid}),
-        saga_command("ReserveStock", "reserve", {"customer_id": oid}, {}),
-        good,
-    )
-    assert failed_ids(shop("adapters.inventory").reserve_stock(batch, FakeContext())) == ["m0", "m1", "m2", "m3", "m4"]
-
-
-def test_a_saga_command_over_its_attempts_fails_its_task_and_is_dropped(
+def test_an_exhausted_saga_command_fails_its_task_at_its_last_attempt(
     shop: Any, aws: Aws, stepfunctions: Stubber, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The saga hears `AttemptsExhausted` at once, so it compensates instead of timing out."""
-    cause = json.dumps({"handler": "Inventory.reserve_stock", "receiveCount": 4})
+    """Without a dlq: the last attempt's exception answers `AttemptsExhausted` at once and drops the record."""
+    cause = {"handler": "Payments.charge", "receiveCount": 3}
+    stepfunctions.add_response(*failure("token-1", "AttemptsExhausted", cause))
+    payload = {"order_id": order_id(), **PLACED, "total": {"amount": 5, "currency": "XXX"}}
+    payments = shop("adapters.payments")
+    for attempt in (1, 2):
+        batch = sqs_batch(saga_command("Charge", "charge", payload), receives=attempt)
+        assert failed_ids(payments.charge(batch, FakeContext())) == ["m0"]
+    batch = sqs_batch(saga_command("Charge", "charge", payload), receives=3)
+    assert failed_ids(payments.charge(batch, FakeContext())) == []
+    assert len(shop("services.payments").CALLS) == 3
+    assert [d[2:] for d in dropped(caplog)] == [("Payments.charge", "m0", 3, 3)]
+
+
+def test_an_exhausted_saga_command_with_a_dlq_fails_its_task_and_goes_to_the_dlq(
+    shop: Any, aws: Aws, stepfunctions: Stubber, queue: Queue
+) -> None:
+    """With a dlq: the saga hears `AttemptsExhausted` at the last attempt, and the record is
+    made visible at once so SQS's redrive moves it."""
     stepfunctions.add_response(
-        "send_task_failure", {}, {"taskToken": "token-1", "error": "AttemptsExhausted", "cause": cause}
+        *failure("token-1", "AttemptsExhausted", {"handler": "Inventory.release_stock", "receiveCount": 3})
     )
-    message = saga_command("ReserveStock", "reserve", {"order_id": order_id(), **PLACED}, {})
+    payload = {"order_id": order_id(), "reservation_id": "00000000-0000-4000-8000-00000000dead"}
+    boto3.client("sqs", region_name=REGION).send_message(
+        QueueUrl=queue.url, MessageBody=json.dumps(saga_command("ReleaseStock", "undo reserve", payload))
+    )
+    inventory = shop("adapters.inventory")
+    for _ in range(3):
+        assert len(failed_ids(inventory.release_stock(queue.deliver(), FakeContext()))) == 1
+        queue.wait_out_visibility()
+    assert queue.visibility == [0, 0, 0]
+    assert len(shop("services.inventory").CALLS) == 3
+
+
+def test_a_command_received_after_its_attempts_fails_its_task_and_is_dropped(
+    shop: Any, aws: Aws, stepfunctions: Stubber, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The third attempt never answered (its function timed out): the fourth delivery tells the saga."""
+    cause = {"handler": "Inventory.reserve_stock", "receiveCount": 4}
+    stepfunctions.add_response(*failure("token-1", "AttemptsExhausted", cause))
+    message = saga_command("ReserveStock", "reserve", {"order_id": order_id()})
     assert failed_ids(shop("adapters.inventory").reserve_stock(sqs_batch(message, receives=4), FakeContext())) == []
     assert shop("services.inventory").CALLS == []
     assert [d[2:] for d in dropped(caplog)] == [("Inventory.reserve_stock", "m0", 4, 3)]
@@ -526,6 +897,6 @@ def test_a_saga_command_over_its_attempts_fails_its_task_and_is_dropped(
 
 def test_a_drop_the_saga_did_not_hear_is_retried(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
     stepfunctions.add_client_error("send_task_failure", service_error_code="ServiceUnavailable")
-    message = saga_command("ReserveStock", "reserve", {"order_id": order_id(), **PLACED}, {})
+    message = saga_command("ReserveStock", "reserve", {"order_id": order_id()})
     assert failed_ids(shop("adapters.inventory").reserve_stock(sqs_batch(message, receives=4), FakeContext())) == ["m0"]
     assert shop("services.inventory").CALLS == []

@@ -48,7 +48,8 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
 
 
 def adapter_files(out: Path, flow: Flow) -> dict[str, str]:
-    return tree(out, only=[f"python/{python_package(flow)}/adapters/"])
+    package = python_package(flow)
+    return tree(out, only=[f"python/{package}/adapters/", f"python/{package}/testing.py"])
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)

@@ -56,6 +56,7 @@ saga Opening {
   pivot step open: Doors.Open compensate Doors.Open
   timeout 10m
   on completed emit Opened
+  on failed emit Opened { id = trigger.id or "none" }
 }
 
 external Alarm { publishes Opened  consumes Opened }

@@ -184,12 +184,16 @@ def test_black_is_stable_on_generated_code() -> None:
 
 @pytest.fixture
 def importable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A folder on sys.path to generate packages into; imported modules are forgotten afterwards."""
+    """A folder on sys.path to generate packages into; the generated modules are forgotten afterwards.
+
+    Only those: forgetting a library first imported here (pydantic's, Powertools') would make
+    the next test import a second copy of it, whose classes the first copy does not know."""
     before = set(sys.modules)
     monkeypatch.syspath_prepend(str(tmp_path / "python"))
     yield tmp_path
     for name in set(sys.modules) - before:
-        del sys.modules[name]
+        if str(getattr(sys.modules[name], "__file__", None) or "").startswith(str(tmp_path)):
+            del sys.modules[name]
 
 
 def import_generated(spec: Path, root: Path, module: str) -> ModuleType:
@@ -428,15 +432,22 @@ from __future__ import annotations
 from typing_extensions import override
 
 from checkout import models
+from checkout.context import current_context
 from checkout.handlers.inventory import InventoryHandlers
 
 
+def build() -> InventoryService:
+    return InventoryService({"apple": 3})
+
+
 class InventoryService(InventoryHandlers):
-    def __init__(self) -> None:
-        self.stock: dict[str, int] = {"apple": 3}
+    def __init__(self, stock: dict[str, int]) -> None:
+        self.stock = stock
 
     @override
     def reserve_stock(self, command: models.ReserveStock) -> models.StockReserved | models.OutOfStock:
+        context = current_context()
+        context.logger.info("reserving", extra={"attempt": context.attempt, "saga": context.saga_instance})
         if all(self.stock.get(item.sku, 0) >= item.quantity for item in command.items):
             return models.StockReserved(order_id=command.order_id)
         return models.OutOfStock(order_id=command.order_id)
@@ -499,6 +510,14 @@ BROKEN = [
         "def release_stock(",
         id="wrong-input-model",
     ),
+    pytest.param(
+        "inventory",
+        'return InventoryService({"apple": 3})',
+        'return InventoryService({"apple": "three"})',
+        'Dict entry 0 has incompatible type "str": "str"; expected "str": "int"',
+        "return InventoryService(",
+        id="factory-builds-with-wrong-dependency",
+    ),
 ]
 
 
@@ -518,14 +537,18 @@ def test_sample_implementation_passes_mypy_and_runs(tmp_path: Path) -> None:
     script = (
         "import uuid\n"
         "from checkout import models\n"
-        "from checkout.services.inventory import InventoryService\n"
-        "s = InventoryService()\n"
-        "ok = s.reserve_stock(models.ReserveStock(order_id=uuid.uuid4(), items=[models.LineItem(sku='apple', quantity=2)]))\n"
-        "no = s.reserve_stock(models.ReserveStock(order_id=uuid.uuid4(), items=[models.LineItem(sku='pear', quantity=1)]))\n"
+        "from checkout.context import HandlerContext, handling\n"
+        "from checkout.services.inventory import build\n"
+        "s = build()\n"
+        "with handling(HandlerContext(handler='Inventory.reserve_stock', message_id='m', correlation_id='c')):\n"
+        "    ok = s.reserve_stock(models.ReserveStock(order_id=uuid.uuid4(), items=[models.LineItem(sku='apple', quantity=2)]))\n"
+        "    no = s.reserve_stock(models.ReserveStock(order_id=uuid.uuid4(), items=[models.LineItem(sku='pear', quantity=1)]))\n"
         "print(type(ok).__name__, type(no).__name__)\n"
     )
     run = subprocess.run([sys.executable, "-c", script], cwd=folder, capture_output=True, text=True, timeout=120)
-    assert run.stdout.split() == ["StockReserved", "OutOfStock"], run.stderr
+    *logged, last = run.stdout.splitlines()
+    assert last.split() == ["StockReserved", "OutOfStock"], run.stderr
+    assert [json.loads(line)["message"] for line in logged] == ["reserving", "reserving"]  # the context's logger
 
 
 @pytest.mark.slow

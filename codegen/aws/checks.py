@@ -15,7 +15,7 @@ target that deploys to AWS is configured.
 from __future__ import annotations
 
 from flowgen_design.codegen.aws import limits
-from flowgen_design.codegen.aws.plan import VISIBILITY_FACTOR, reserved_ids
+from flowgen_design.codegen.aws.plan import reserved_ids
 from flowgen_design.dsl import codes
 from flowgen_design.dsl.durations import format_ms
 from flowgen_design.dsl.rules import Rule, RuleContext
@@ -71,7 +71,7 @@ def check_handler_limits(ctx: RuleContext) -> None:
                 span,
                 "split the work into smaller steps, or use a saga",
             )
-        elif policy.attempts * policy.timeout_ms * VISIBILITY_FACTOR > limits.SQS_RETENTION.value:
+        elif policy.handler_worst_case_ms() > limits.SQS_RETENTION.value:
             ctx.report.add(
                 codes.TARGET_LIMIT,
                 f"`{handler.service}.{handler.name}` retries longer than an SQS queue keeps a message ({format_ms(limits.SQS_RETENTION.value)})",

@@ -2,8 +2,9 @@
 
 Per handler its queue (and dead-letter queue), the rule that fills the queue,
 the function that drains it with its role, log group and event source mapping;
-per saga its state machine, its role and the rule (and role) that start it on
-the trigger; per API endpoint its route, integration and role; and the stack's
+per saga its state machine and role, the starter that runs it once per trigger
+event (rule, queue and dead-letter queue, function, role, log group, event
+source mapping) and the two alarms of its failed outcome; per API endpoint its route, integration and role; and the stack's
 shared bus, idempotency table and HTTP API. Each resource carries its
 CloudFormation logical ID, its AWS type, the span of the spec line it comes
 from, how that element reads (`element`), and the platform limits that apply
@@ -33,7 +34,7 @@ from flowgen_design.codegen.aws import limits
 from flowgen_design.codegen.aws.limits import Limit
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.memo import per_flow
-from flowgen_design.dsl.model import ApiEndpoint, Flow, Handler, Saga
+from flowgen_design.dsl.model import REDELIVERY_MARGIN_MS, ApiEndpoint, Flow, Handler, Saga
 from flowgen_design.dsl.naming import pascal_case
 from flowgen_design.dsl.source import Span
 
@@ -55,7 +56,20 @@ HANDLER_RESOURCE_SUFFIXES = (
     "LogGroup",
     "EventSourceMapping",
 )
-SAGA_RESOURCE_SUFFIXES = ("StateMachine", "StateMachineRole", "TriggerRule", "TriggerRole")
+SAGA_RESOURCE_SUFFIXES = (
+    "StateMachine",
+    "StateMachineRole",
+    "TriggerRule",
+    "StarterQueue",
+    "StarterDeadLetterQueue",
+    "StarterQueuePolicy",
+    "StarterLogGroup",
+    "StarterRole",
+    "StarterFunction",
+    "StarterEventSourceMapping",
+    "FailedAlarm",
+    "TimedOutAlarm",
+)
 API_RESOURCE_SUFFIXES = ("Route", "Integration", "Role")
 
 EVENT_BUS, IDEMPOTENCY_TABLE, HTTP_API, HTTP_API_STAGE = STACK_RESOURCE_IDS
@@ -63,10 +77,20 @@ EVENT_BUS, IDEMPOTENCY_TABLE, HTTP_API, HTTP_API_STAGE = STACK_RESOURCE_IDS
 # Deployment choices (not limits), the same for every renderer of the plan.
 QUEUE_RETENTION_SECONDS = limits.SQS_RETENTION.value // 1000
 VISIBILITY_FACTOR = 6
-"""AWS's advice for a queue that feeds a function: a visibility timeout of six times the function timeout."""
+"""AWS's advice for a queue that feeds a function batches: a visibility timeout of six times the function
+timeout. Handler queues do not use it (see `visibility_timeout_seconds`); the saga starters' queues do."""
+VISIBILITY_MARGIN_SECONDS = REDELIVERY_MARGIN_MS // 1000
+"""A handler queue's visibility timeout is one attempt plus this margin for the invocation to start: a
+killed attempt's message returns that much later (`dsl.model.DeliveryPolicy.handler_worst_case_ms`)."""
 RUNTIME = "python3.12"
-BATCH_SIZE = 10
-"""Messages an event source mapping hands a function at once (failures are reported per item)."""
+BATCH_SIZE = 1
+"""Messages an event source mapping hands a handler's function at once: one, so the function's timeout is
+one attempt's, and an attempt that starts in time cannot outlive its saga's deadline."""
+STARTER_TIMEOUT_SECONDS = 30
+"""A saga starter's function timeout: ten StartExecution calls take well under a second."""
+STARTER_BATCH_SIZE = 10
+STARTER_ATTEMPTS = 5
+"""Deliveries of a trigger event to a saga starter before it is dead-lettered."""
 LOG_RETENTION_DAYS = 30
 
 
@@ -141,20 +165,68 @@ class HandlerPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class StarterPlan:
+    """What starts a saga once per trigger event: rule -> queue (+ DLQ) -> function -> StartExecution.
+
+    EventBridge delivers at least once and a rule that starts a state machine itself sets
+    no execution name, so the starter names each execution after the trigger's message id.
+    """
+
+    rule: Resource
+    queue: Resource
+    dead_letter_queue: Resource
+    queue_policy: Resource
+    event_source_mapping: Resource
+    function: Resource
+    role: Resource
+    log_group: Resource
+    entry_point: str
+    timeout_seconds: int
+    visibility_timeout_seconds: int
+
+    def traced(self) -> tuple[Resource, ...]:
+        return (self.rule, self.queue, self.event_source_mapping, self.function, self.role, self.dead_letter_queue)
+
+    def resources(self) -> tuple[Resource, ...]:
+        return (
+            self.dead_letter_queue,
+            self.queue,
+            self.rule,
+            self.queue_policy,
+            self.log_group,
+            self.role,
+            self.function,
+            self.event_source_mapping,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SagaPlan:
-    """A saga's state machine and role, and the rule (with its role) that starts it."""
+    """A saga's state machine and role, its starter, and the alarms of its failed outcome
+    (`failed_alarm` on failed executions, `timed_out_alarm` on timed-out ones)."""
 
     saga: Saga
     state_machine: Resource
     role: Resource
-    trigger_rule: Resource
-    trigger_role: Resource
+    starter: StarterPlan
+    failed_alarm: Resource
+    timed_out_alarm: Resource
+
+    @property
+    def trigger_rule(self) -> Resource:
+        return self.starter.rule
 
     def traced(self) -> tuple[Resource, ...]:
-        return (self.trigger_rule, self.state_machine, self.role)
+        return (*self.starter.traced(), self.state_machine, self.role, self.failed_alarm, self.timed_out_alarm)
 
     def resources(self) -> tuple[Resource, ...]:
-        return (self.role, self.state_machine, self.trigger_role, self.trigger_rule)
+        return (
+            self.role,
+            self.state_machine,
+            *self.starter.resources(),
+            self.failed_alarm,
+            self.timed_out_alarm,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,21 +328,44 @@ def _handler_plan(flow: Flow, handler: Handler) -> HandlerPlan:
         entry_point=names.lambda_handler(flow, handler),
         fifo=handler.input.ordered_by is not None,
         timeout_seconds=timeout,
-        visibility_timeout_seconds=VISIBILITY_FACTOR * timeout,
+        visibility_timeout_seconds=timeout + VISIBILITY_MARGIN_SECONDS,
     )
 
 
-def _saga_plan(saga: Saga) -> SagaPlan:
-    base, label, trigger = saga_base(saga.name), f"saga {saga.name}", f"saga {saga.name} / trigger {saga.trigger.name}"
+def _starter_plan(flow: Flow, saga: Saga) -> StarterPlan:
+    base, span, element = saga_base(saga.name), saga.span, f"saga {saga.name} / trigger {saga.trigger.name}"
+    queue_limits = (limits.SQS_RETENTION, limits.SQS_VISIBILITY_TIMEOUT)
+    function_limits = (limits.LAMBDA_TIMEOUT, limits.LAMBDA_DESCRIPTION)
+    return StarterPlan(
+        rule=_resource(base + "TriggerRule", "AWS::Events::Rule", span, element),
+        queue=_resource(base + "StarterQueue", "AWS::SQS::Queue", span, element, *queue_limits),
+        dead_letter_queue=_resource(base + "StarterDeadLetterQueue", "AWS::SQS::Queue", span, element, *queue_limits),
+        queue_policy=_resource(base + "StarterQueuePolicy", "AWS::SQS::QueuePolicy", span, element),
+        event_source_mapping=_resource(
+            base + "StarterEventSourceMapping", "AWS::Lambda::EventSourceMapping", span, element
+        ),
+        function=_resource(base + "StarterFunction", "AWS::Lambda::Function", span, element, *function_limits),
+        role=_resource(base + "StarterRole", "AWS::IAM::Role", span, element),
+        log_group=_resource(base + "StarterLogGroup", "AWS::Logs::LogGroup", span, element),
+        entry_point=names.starter_handler(flow),
+        timeout_seconds=STARTER_TIMEOUT_SECONDS,
+        visibility_timeout_seconds=VISIBILITY_FACTOR * STARTER_TIMEOUT_SECONDS,
+    )
+
+
+def _saga_plan(flow: Flow, saga: Saga) -> SagaPlan:
+    base, label = saga_base(saga.name), f"saga {saga.name}"
     machine_limits = (limits.STEP_FUNCTIONS_EXECUTION, limits.STEP_FUNCTIONS_STATE_NAME)
+    alarm = "AWS::CloudWatch::Alarm"
     return SagaPlan(
         saga=saga,
         state_machine=_resource(
             base + "StateMachine", "AWS::StepFunctions::StateMachine", saga.span, label, *machine_limits
         ),
         role=_resource(base + "StateMachineRole", "AWS::IAM::Role", saga.span, label),
-        trigger_rule=_resource(base + "TriggerRule", "AWS::Events::Rule", saga.span, trigger),
-        trigger_role=_resource(base + "TriggerRole", "AWS::IAM::Role", saga.span, trigger),
+        starter=_starter_plan(flow, saga),
+        failed_alarm=_resource(base + "FailedAlarm", alarm, saga.span, f"saga {saga.name} / failed"),
+        timed_out_alarm=_resource(base + "TimedOutAlarm", alarm, saga.span, f"saga {saga.name} / failed"),
     )
 
 
@@ -301,7 +396,7 @@ def plan_of(flow: Flow) -> Plan:
         label = f"flow {flow.name} / api"
         http_api = _resource(HTTP_API, "AWS::ApiGatewayV2::Api", endpoints[0].span, label)
         stage = _resource(HTTP_API_STAGE, "AWS::ApiGatewayV2::Stage", endpoints[0].span, label)
-    idempotent = any(h.policy.idempotent for h in flow.handlers())
+    idempotent = bool(flow.handlers())  # every handler deduplicates: by message id unless `idempotent by`
     table = "AWS::DynamoDB::Table"
     return Plan(
         flow=flow,
@@ -314,7 +409,7 @@ def plan_of(flow: Flow) -> Plan:
         http_api=http_api,
         http_api_stage=stage,
         handlers=tuple(_handler_plan(flow, h) for h in flow.handlers()),
-        sagas=tuple(_saga_plan(s) for s in flow.sagas),
+        sagas=tuple(_saga_plan(flow, s) for s in flow.sagas),
         routes=tuple(_route_plan(http_api, e) for e in endpoints if http_api is not None),
     )
 

@@ -34,7 +34,7 @@ def idempotency_text(policy: DeliveryPolicy) -> str:
     if idem is None:
         return "not idempotent"
     window = f" within {format_ms(idem.within_ms)}" if idem.within_ms else ""
-    return f"idempotent by {idem.field.name}{window}"
+    return f"idempotent by {', '.join(f.name for f in idem.fields)}{window}"
 
 
 def delivery_lines(policy: DeliveryPolicy) -> tuple[str, ...]:

@@ -116,9 +116,7 @@ def _steps(saga: Saga, index: int, indent: str) -> list[str]:
     lines.append(f"{indent}alt {mermaid_text(success.name if success else 'success')}")
     lines.append(f"{indent}  {_reply(saga, step, success.name if success else 'done')}")
     if index == saga.pivot_index and saga.after_pivot:
-        lines.append(
-            f"{indent}  Note over {me}: {mermaid_text('pivot passed: later steps are retried until they succeed')}"
-        )
+        lines.append(f"{indent}  Note over {me}: {mermaid_text('pivot passed: a later failure needs a human')}")
     lines += _steps(saga, index + 1, indent + "  ")
     failures = [e.name for e in step.action.command.failures] + [timeout_text(step.timeout_ms)]
     lines.append(f"{indent}else {mermaid_text(' or '.join(failures))}")

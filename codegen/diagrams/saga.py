@@ -1,10 +1,11 @@
 """One view per saga: the happy path left to right, compensations drawn backwards.
 
-Steps run in order from the trigger to the `completed` outcome. A step that can
-fail (every step up to and including the pivot) has a red dashed failure edge to
-the compensation of the step before it; compensations chain backwards to the
-`compensated` outcome. Steps after the pivot have no failure edge: they are
-retried until they succeed.
+Steps run in order from the trigger to the `completed` outcome. Up to the pivot,
+a step's failure replies lead (red, dashed) to the compensation of the step
+before it, and its timeout to its own compensation (it may have run);
+compensations chain backwards to the `compensated` outcome. A timeout of the
+pivot, any failure after it, and a compensation that fails lead to the `failed`
+outcome: it needs a human (docs/semantics.md).
 """
 
 from __future__ import annotations
@@ -28,10 +29,22 @@ def saga_view(saga: Saga) -> Diagram:
     g.edge(Edge(previous, _outcome(g, saga.on_completed, saga, "completed"), "flow", previous_label))
     compensated = _outcome(g, saga.on_compensated, saga, "compensated")
     undo = _compensations(g, saga, compensated)
-    for index, step in enumerate(saga.steps[: saga.pivot_index + 1]):
-        g.edge(
-            Edge(node_id("step", saga.name, step.name), undo[index], "failure", _failure_label(step), backwards=True)
-        )
+    failed = _outcome(g, saga.on_failed, saga, "failed")
+    for index, step in enumerate(saga.steps):
+        here = node_id("step", saga.name, step.name)
+        replies = tuple(e.name for e in step.action.command.failures)
+        if index <= saga.pivot_index and replies:
+            g.edge(Edge(here, undo[index], "failure", (" or ".join(replies),), backwards=True))
+        elif replies:
+            g.edge(Edge(here, failed, "failure", (" or ".join(replies),)))
+        if index < saga.pivot_index and step.compensation is not None:
+            g.edge(Edge(node_id("undo", saga.name, step.name), failed, "failure", ("cannot finish",)))
+        no_answer = (timeout_text(step.timeout_ms),)
+        if index < saga.pivot_index:
+            own = node_id("undo", saga.name, step.name) if step.compensation is not None else undo[index]
+            g.edge(Edge(here, own, "failure", no_answer, backwards=True))
+        else:
+            g.edge(Edge(here, failed, "failure", no_answer))
     timeout = f", timeout {format_ms(saga.timeout_ms)}" if saga.timeout_ms else ""
     return g.build(f"saga:{saga.name}", f"saga {saga.name} (trigger {saga.trigger.name}{timeout})", "LR")
 
@@ -45,7 +58,7 @@ def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:
         label.append("readonly")
     detail = [timeout_text(step.timeout_ms), attempts_text(step.policy)]
     if index > saga.pivot_index:
-        detail.append("retried until it succeeds")
+        detail.append("a failure needs a human")
     return Node(
         node_id("step", saga.name, step.name),
         "step",
@@ -78,8 +91,3 @@ def _compensations(g: GraphBuilder, saga: Saga, compensated: str) -> list[str]:
         g.edge(Edge(here, target, "compensation", tuple(r.name for r in call.command.replies[:1]), backwards=True))
         target = here
     return undo
-
-
-def _failure_label(step: SagaStep) -> tuple[str, ...]:
-    failures = [e.name for e in step.action.command.failures]
-    return (" or ".join(failures + [timeout_text(step.timeout_ms)]),)

@@ -5,6 +5,8 @@ Writes, next to the models and handler interfaces of the `python` target:
 - `<pkg>/adapters/runtime.py`: the shared runtime (SQS batch processing,
   envelopes, idempotency, publishing, saga replies), copied from
   `codegen/templates/lambda_adapters_runtime.py.txt`;
+- `<pkg>/adapters/saga_starter.py`: when the flow has sagas, the function that
+  starts a saga once per trigger event, from `codegen/templates/saga_starter.py.txt`;
 - `<pkg>/adapters/__init__.py`: what the flow's adapters share (event source,
   each saga's step order);
 - `<pkg>/adapters/<service>.py`: one function per handler, named as the
@@ -12,8 +14,11 @@ Writes, next to the models and handler interfaces of the `python` target:
   (`HandlerPlan.entry_point` of the deployment plan). Each declares a `Route` (the spec's facts
   about the handler) and hands its batch to the runtime.
 
-All three are flowgen-owned and black-formatted; the user's code lives in
-`<pkg>/services/<service>.py` (`<Service>Service`), created once per cold start.
+- the local test kit, `<pkg>/testing.py` and its engine `<pkg>/adapters/testkit*.py`
+  (`codegen.targets.testkit`), which runs the flow in process through these adapters.
+
+All are flowgen-owned and black-formatted; the user's code lives in
+`<pkg>/services/<service>.py` (`<Service>Service`, or what its module's `build()` returns), built once per cold start.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.fanout import fan_out
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.header import comment_header
-from flowgen_design.codegen.names import adapter_path, python_package, service_class, service_module
+from flowgen_design.codegen.names import STARTER_MODULE, adapter_path, python_package, service_class, service_module
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
 from flowgen_design.codegen.targets.python.source import format_module
+from flowgen_design.codegen.targets.testkit import engine_sources, testing_source
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import Command, Flow, Handler, Service
 
@@ -36,6 +42,7 @@ DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000
 """How long a handler remembers a key when the spec says `idempotent by F` without `within`."""
 
 RUNTIME_TEMPLATE = "lambda_adapters_runtime.py.txt"
+STARTER_TEMPLATE = "saga_starter.py.txt"
 
 
 def _docstring(text: str) -> str:
@@ -64,8 +71,12 @@ def runtime_source() -> str:
     return resources.files("flowgen_design.codegen").joinpath("templates", RUNTIME_TEMPLATE).read_text(encoding="utf-8")
 
 
+def starter_source() -> str:
+    """The function that starts each saga once per trigger event (sagasm's half of SAGA-CONTRACT)."""
+    return resources.files("flowgen_design.codegen").joinpath("templates", STARTER_TEMPLATE).read_text(encoding="utf-8")
+
+
 def package_source(flow: Flow) -> str:
-    steps = {saga.name: tuple(step.name for step in saga.steps) for saga in flow.sagas}
     return (
         _docstring(
             f"Lambda adapters of flow `{flow.name}`: one module per service, one function per handler.\n\n"
@@ -73,7 +84,7 @@ def package_source(flow: Flow) -> str:
         )
         + "\nfrom __future__ import annotations\n\n"
         + f"from {python_package(flow)}.adapters import runtime as _runtime\n\n"
-        + f"FLOW = _runtime.Flow(source={flow.name!r}, saga_steps={steps!r})\n"
+        + f"FLOW = _runtime.Flow(source={flow.name!r}, version={flow.version!r})\n"
     )
 
 
@@ -81,11 +92,23 @@ def package_source(flow: Flow) -> str:
 
 
 def _idempotency(handler: Handler) -> str:
+    """Business fields when the spec names them (events only: a saga's command is deduplicated
+    per saga instance and step), else the message's identity; the spec's window or a day."""
     idem = handler.policy.idempotency
-    if idem is None:
+    window = idem.within_ms if idem is not None and idem.within_ms is not None else DEFAULT_IDEMPOTENCY_WINDOW_MS
+    fields = tuple(f.name for f in idem.fields) if idem is not None and handler.trigger == "event" else ()
+    return f"_runtime.Idempotency(fields={fields!r}, expires_after_seconds={seconds_ceil(window)})"
+
+
+def _backoff(handler: Handler) -> str:
+    b = handler.policy.backoff
+    if b is None:
         return "None"
-    seconds = seconds_ceil(idem.within_ms if idem.within_ms is not None else DEFAULT_IDEMPOTENCY_WINDOW_MS)
-    return f"_runtime.Idempotency(field={idem.field.name!r}, expires_after_seconds={seconds})"
+    initial, maximum = b.initial_ms / 1000, b.max_ms / 1000
+    return (
+        f"_runtime.Backoff(strategy={b.strategy!r}, initial_seconds={initial!r}, "
+        f"max_seconds={maximum!r}, jitter={b.jitter!r})"
+    )
 
 
 def _model(name: str) -> str:
@@ -101,11 +124,12 @@ def _route(handler: Handler) -> str:
         f"kind={handler.trigger!r}",
         f"message_name={message.name!r}",
         f"message={_model(message.name)}",
-        f"fields={tuple(f.name for f in message.fields)!r}",
         f"outputs={{{outputs}}}",
         f"call=_{handler.name}_call",
         f"attempts={handler.policy.attempts}",
         f"dlq={handler.policy.dlq}",
+        f"timeout_seconds={handler.policy.timeout_ms / 1000!r}",
+        f"backoff={_backoff(handler)}",
     ]
     if isinstance(message, Command):
         lines.append(f"replies={tuple(r.name for r in message.replies)!r}")
@@ -149,12 +173,13 @@ def service_source(flow: Flow, service: Service) -> str:
         + f"from {pkg} import models as _models\n"
         + f"from {pkg}.adapters import FLOW as _FLOW\n"
         + f"from {pkg}.adapters import runtime as _runtime\n"
+        + f"from {pkg}.services import {module} as _user\n"
         + f"from {pkg}.services.{module} import {cls}\n\n\n"
         + "@_cache\n"
         + f"def _service() -> {cls}:\n"
         + "    "
-        + _docstring("The user's implementation, created once per cold start.")
-        + f"    return {cls}()\n"
+        + _docstring("The user's implementation, built once per cold start by its module's `build()`, if any.")
+        + f'    return _runtime.build_service(getattr(_user, "build", None), {cls})\n'
     )
     return head + "".join("\n\n" + handler_source(flow, h) for h in service.handlers)
 
@@ -168,7 +193,13 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
         GeneratedFile(folder / "__init__.py", _format(flow, package_source(flow))),
         GeneratedFile(folder / "runtime.py", _format(flow, runtime_source())),
     ]
+    if flow.sagas:
+        files.append(GeneratedFile(folder / f"{STARTER_MODULE}.py", _format(flow, starter_source())))
     services = [s for s in flow.services if s.handlers]
     sources = fan_out(lambda s: _format(flow, service_source(flow, s)), services)
     files += [GeneratedFile(adapter_path(flow, s.name), source) for s, source in zip(services, sources, strict=True)]
+    files += [
+        *(GeneratedFile(folder / module, _format(flow, source)) for module, source in engine_sources().items()),
+        GeneratedFile(folder.parent / "testing.py", _format(flow, testing_source(flow))),
+    ]
     return files

@@ -155,10 +155,12 @@ class DeliveryResolver:
         return DeliveryPolicy(**kwargs)
 
     def _idempotency(self, opt: ast.IdempotentOption, fields: tuple[Field, ...], owner: str) -> Idempotency | None:
-        found = key_field(self.report, opt.field, fields, "idempotent by", owner)
-        if found is None:
+        """Every named field must be a scalar field of the input; together they are the key."""
+        found = [key_field(self.report, name, fields, "idempotent by", owner) for name in opt.fields]
+        keys = tuple(f for f in found if f is not None)
+        if len(keys) != len(found):
             return None
-        return Idempotency(field=found, within_ms=opt.within.millis if opt.within else None, span=opt.span)
+        return Idempotency(fields=keys, within_ms=opt.within.millis if opt.within else None, span=opt.span)
 
 
 def option_span(options: tuple[ast.Option, ...], kind: type) -> Span | None:

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from flowgen_design.dsl import ast, codes
-from flowgen_design.dsl.model import Command, DeliveryPolicy, Event, Saga, SagaStep, Service, StepCall
+from flowgen_design.dsl.model import (
+    Command,
+    DeliveryPolicy,
+    Event,
+    Fill,
+    FillSource,
+    Outcome,
+    OutcomeKind,
+    Saga,
+    SagaStep,
+    Service,
+    StepCall,
+)
 from flowgen_design.dsl.resolve.delivery import DeliveryResolver
 from flowgen_design.dsl.resolve.symbols import Symbols, did_you_mean
 from flowgen_design.dsl.source import Span
 
-OUTCOMES = ("completed", "compensated")
+OUTCOMES: tuple[OutcomeKind, ...] = ("completed", "compensated", "failed")
+FILL_ROOTS = ("trigger", "failure")
 
 
 class SagaResolver:
@@ -27,7 +40,8 @@ class SagaResolver:
     def saga(self, decl: ast.SagaDecl) -> Saga | None:
         trigger = self._trigger(decl)
         steps = tuple(s for m in decl.members if isinstance(m, ast.StepDecl) if (s := self._step(m)))
-        outcomes = self._outcomes(decl)
+        step_names = tuple(m.name.text for m in decl.members if isinstance(m, ast.StepDecl))
+        outcomes = self._outcomes(decl, step_names)
         timeout = self._single(decl, ast.SagaTimeout)
         step_decls = [m for m in decl.members if isinstance(m, ast.StepDecl)]
         if not step_decls:
@@ -47,16 +61,19 @@ class SagaResolver:
             )
         if trigger is None or not steps:
             return None
+        pivot = pivots[0] if pivots else len(steps) - 1
         return Saga(
             name=decl.name.text,
             trigger=trigger,
             steps=steps,
-            pivot_index=pivots[0] if pivots else len(steps) - 1,
+            pivot_index=pivot,
             explicit_pivot=bool(pivots),
             timeout_ms=timeout.duration.millis if isinstance(timeout, ast.SagaTimeout) else None,
             timeout_span=timeout.span if timeout else None,
-            on_completed=outcomes.get("completed"),
-            on_compensated=outcomes.get("compensated"),
+            on_completed=outcomes["completed"].event if "completed" in outcomes else None,
+            on_compensated=outcomes["compensated"].event if "compensated" in outcomes else None,
+            on_failed=outcomes["failed"].event if "failed" in outcomes else None,
+            outcomes=tuple(outcomes.values()),
             doc=decl.doc,
             span=decl.span,
             name_span=decl.name.span,
@@ -80,8 +97,8 @@ class SagaResolver:
             return None
         return self.events.get(trigger.event.text)
 
-    def _outcomes(self, decl: ast.SagaDecl) -> dict[str, Event]:
-        out: dict[str, Event] = {}
+    def _outcomes(self, decl: ast.SagaDecl, steps: tuple[str, ...]) -> dict[str, Outcome]:
+        out: dict[str, Outcome] = {}
         seen: dict[str, ast.OutcomeDecl] = {}
         for m in decl.members:
             if not isinstance(m, ast.OutcomeDecl):
@@ -89,7 +106,7 @@ class SagaResolver:
             if m.outcome.text not in OUTCOMES:
                 hint = (
                     did_you_mean(m.outcome.text, OUTCOMES)
-                    or "use `on completed emit EVENT` or `on compensated emit EVENT`"
+                    or "use `on completed emit EVENT`, `on compensated emit EVENT` or `on failed emit EVENT`"
                 )
                 self.report.add(codes.UNKNOWN_OUTCOME, f"unknown saga outcome `{m.outcome.text}`", m.outcome.span, hint)
                 continue
@@ -97,8 +114,52 @@ class SagaResolver:
                 continue
             seen[m.outcome.text] = m
             if self.symbols.lookup(m.event, "event") is not None and m.event.text in self.events:
-                out[m.outcome.text] = self.events[m.event.text]
+                event = self.events[m.event.text]
+                kind = next(k for k in OUTCOMES if k == m.outcome.text)
+                fills = tuple(f for f in (self._fill(event, kind, f, steps) for f in m.fills) if f is not None)
+                out[kind] = Outcome(kind=kind, event=event, fills=fills, span=m.span)
         return out
+
+    def _fill(self, event: Event, kind: OutcomeKind, fill: ast.Fill, steps: tuple[str, ...]) -> Fill | None:
+        """A fill's sources, each checked for its root; field types are checked per path by a rule."""
+        if event.field(fill.field.text) is None:
+            self.report.add(
+                codes.INVALID_FILL,
+                f"`{event.name}` has no field `{fill.field.text}`",
+                fill.field.span,
+                did_you_mean(fill.field.text, [f.name for f in event.fields]),
+            )
+            return None
+        sources = [self._source(kind, src, steps) for src in fill.sources]
+        if any(s is None for s in sources):
+            return None  # reported; the field falls back to its implicit sources, so no follow-on errors
+        return Fill(field=fill.field.text, sources=tuple(s for s in sources if s is not None), span=fill.span)
+
+    def _source(self, kind: OutcomeKind, src: ast.FillSource, steps: tuple[str, ...]) -> FillSource | None:
+        if src.root is None or src.field is None:
+            return FillSource(origin="constant", value=src.value, span=src.span)
+        root = src.root.text
+        if root == "failure" and kind == "completed":
+            self.report.add(
+                codes.INVALID_FILL,
+                "a completed saga has no failure to read",
+                src.root.span,
+                "use `trigger.FIELD`, `STEP.FIELD` or a constant",
+            )
+            return None
+        if root in FILL_ROOTS:
+            origin: Literal["trigger", "failure"] = "trigger" if root == "trigger" else "failure"
+            return FillSource(origin=origin, field=src.field.text, span=src.span)
+        if root in steps:
+            return FillSource(origin="step", step=root, field=src.field.text, span=src.span)
+        self.report.add(
+            codes.INVALID_FILL,
+            f"`{root}` is neither `trigger`, `failure` nor a step of this saga",
+            src.root.span,
+            did_you_mean(root, (*FILL_ROOTS, *steps))
+            or "write `trigger.FIELD`, `failure.FIELD`, `STEP.FIELD` or a constant",
+        )
+        return None
 
     def _call(self, q: ast.QualifiedName) -> StepCall | None:
         if self.symbols.lookup(q.service, "service") is None or self.symbols.lookup(q.command, "command") is None:
@@ -159,7 +220,7 @@ class SagaResolver:
         layer = self.delivery.layer(options)
         base = action.handler.policy
         step_timeout = layer.values.get("timeout_ms")
-        timeout_ms = step_timeout[0] if step_timeout else base.worst_case_ms()
+        timeout_ms = step_timeout[0] if step_timeout else base.handler_worst_case_ms()
         # The clause that set the timeout: in the step body, or in a policy it `use`s.
         updates: dict[str, Any] = {
             "timeout_ms": timeout_ms,

@@ -34,12 +34,12 @@ def check_idempotency(ctx: RuleContext) -> None:
                 _not_idempotent(ctx, handler)
             continue
         window = policy.idempotency.within_ms
-        if window and window < policy.worst_case_ms():
+        if window and window < policy.handler_worst_case_ms():
             ctx.report.add(
                 codes.IDEMPOTENCY_WINDOW_TOO_SHORT,
-                f"`{handler.name}` remembers keys for {format_ms(window)}, but its retries can span {format_ms(policy.worst_case_ms())}",
+                f"`{handler.name}` remembers keys for {format_ms(window)}, but its retries can span {format_ms(policy.handler_worst_case_ms())}",
                 policy.idempotency.span,
-                f"use `within {format_ms(policy.worst_case_ms() * 2)}` or longer, or drop `within` to keep keys for the default window",
+                f"use `within {format_ms(policy.handler_worst_case_ms() * 2)}` or longer, or drop `within` to keep keys for the default window",
             )
 
 
@@ -81,14 +81,14 @@ def _not_idempotent(ctx: RuleContext, handler: Handler) -> None:
     if handler.policy.retried:
         ctx.report.add(
             codes.RETRIED_NOT_IDEMPOTENT,
-            f"`{handler.service}.{handler.name}` is retried up to {handler.policy.attempts} times but is not idempotent: a retry after a partial failure repeats its side effects",
+            f"`{handler.service}.{handler.name}` is retried up to {handler.policy.attempts} times but is not idempotent: an attempt that fails after some of its side effects runs again and repeats them",
             handler.span,
             hint,
         )
         return
     ctx.report.add(
         codes.AT_LEAST_ONCE_NOT_IDEMPOTENT,
-        f"`{handler.service}.{handler.name}` consumes `{handler.input.name}` from a queue that delivers at least once, but is not idempotent: a duplicate delivery repeats its side effects",
+        f"`{handler.service}.{handler.name}` is deduplicated by message id only: a redelivered `{handler.input.name}` runs once, but the same `{handler.input.name}` published twice (a new message id, e.g. a publisher's retry) runs its side effects twice",
         handler.span,
         hint,
     )

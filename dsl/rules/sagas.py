@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flowgen_design.dsl import ast, codes
-from flowgen_design.dsl.model import Field, SagaStep, StepCall, type_text
+from flowgen_design.dsl.model import Event, Field, SagaStep, StepCall, type_text
 from flowgen_design.dsl.rules import RuleContext
 
 
@@ -24,7 +24,7 @@ def check_compensation(ctx: RuleContext) -> None:
             if not handler.policy.idempotent:
                 ctx.report.add(
                     codes.COMPENSATION_NOT_IDEMPOTENT,
-                    f"compensation `{step.compensation.service}.{step.compensation.command.name}` is not idempotent, but compensations are retried until they succeed",
+                    f"compensation `{step.compensation.service}.{step.compensation.command.name}` is not idempotent, but a compensation may run for a step that did nothing, or twice",
                     step.compensation.span,
                     f"add `idempotent by ...` to `handles {step.compensation.command.name}` in service `{step.compensation.service}`",
                 )
@@ -53,7 +53,7 @@ def check_after_pivot(ctx: RuleContext) -> None:
             if index > saga.pivot_index and not step.action.handler.policy.idempotent:
                 ctx.report.add(
                     codes.AFTER_PIVOT_NOT_IDEMPOTENT,
-                    f"step `{step.name}` runs after the pivot and is retried until it succeeds, but `{step.action.service}.{step.action.handler.name}` is not idempotent",
+                    f"step `{step.name}` runs after the pivot, where it must finish and may be delivered twice, but `{step.action.service}.{step.action.handler.name}` is not idempotent",
                     step.span,
                     f"add `idempotent by ...` to `handles {step.action.command.name}` in service `{step.action.service}`",
                 )
@@ -88,24 +88,45 @@ def check_replies_and_outcomes(ctx: RuleContext) -> None:
 
 def check_step_inputs(ctx: RuleContext) -> None:
     """The orchestrator fills each command from the saga's context by field name:
-    the trigger event, then the success reply of every step before it (a
-    compensation also sees the reply of the step it undoes). A required field that
+    the trigger event, then the success reply of every step before it. A
+    compensation sees the same as its step: the step it undoes may have timed out
+    without a reply (docs/semantics.md). A required field that
     is not there, or has another type there, fails the step on every run."""
     for saga in ctx.flow.sagas:
         available = {f.name: f for f in saga.trigger.fields}
         for step in saga.steps:
             _check_call(ctx, saga.trigger.name, step, step.action, available)
             success = step.action.command.success
-            available = {**available, **{f.name: f for f in (success.fields if success else ())}}
             if step.compensation is not None:
+                _check_compensation_input(ctx, step, success, available)
                 _check_call(ctx, saga.trigger.name, step, step.compensation, available)
+            available = {**available, **{f.name: f for f in (success.fields if success else ())}}
+
+
+def _check_compensation_input(
+    ctx: RuleContext, step: SagaStep, success: Event | None, available: dict[str, Field]
+) -> None:
+    """A field only the undone step's reply has: say why that reply is not enough."""
+    call = step.compensation
+    assert call is not None
+    for f in call.command.fields:
+        if not f.optional and f.name not in available and success is not None and success.field(f.name) is not None:
+            ctx.report.add(
+                codes.STEP_FIELD_UNAVAILABLE,
+                f"the compensation `{call.command.name}` of step `{step.name}` needs `{f.name}`, which only the step's own reply has: a step that timed out has no reply, and is compensated all the same",
+                call.span,
+                f"make `{f.name}` optional in `{call.command.name}` (and undo by what the trigger identifies), or add it to the trigger",
+            )
 
 
 def _check_call(ctx: RuleContext, trigger: str, step: SagaStep, call: StepCall, available: dict[str, Field]) -> None:
+    own = step.action.command.success
     for f in call.command.fields:
         if f.optional:
             continue
         source = available.get(f.name)
+        if source is None and call is step.compensation and own is not None and own.field(f.name) is not None:
+            continue  # reported by _check_compensation_input
         if source is None:
             ctx.report.add(
                 codes.STEP_FIELD_UNAVAILABLE,

@@ -1,4 +1,9 @@
-"""Timing rules: timeouts add up.
+"""Timing rules: timeouts add up, on the model the generated runtime follows.
+
+A handler's attempts: each runs up to its timeout; after a failure the next starts
+after the spec's backoff delay (whole seconds), after a killed attempt its timeout
+plus a redelivery margin (`DeliveryPolicy.handler_worst_case_ms`); a batch holds one
+message. A saga's steps: the state machine waits each step's timeout per send.
 
 Whether they fit a platform's limits (Lambda's 15 minutes, ...) is that
 platform's check: see `codegen.aws.checks`.
@@ -10,42 +15,60 @@ from flowgen_design.dsl import codes
 from flowgen_design.dsl.durations import format_ms
 from flowgen_design.dsl.model import DeliveryPolicy, Saga
 from flowgen_design.dsl.rules import RuleContext
+from flowgen_design.dsl.sagapaths import undo_policy
 
 
 def _breakdown(policy: DeliveryPolicy) -> str:
     text = f"{policy.attempts} x {format_ms(policy.timeout_ms)}"
-    backoff = policy.backoff_total_ms()
-    return text + (f" + {format_ms(backoff)} backoff" if backoff else "")
+    waits = policy.handler_worst_case_ms() - policy.attempts * policy.timeout_ms
+    return text + (f" + {format_ms(waits)} between attempts" if waits else "")
 
 
 def check_step_timeouts(ctx: RuleContext) -> None:
     for saga in ctx.flow.sagas:
         for step in saga.steps:
             handler = step.action.handler.policy
-            if step.timeout_span is not None and step.timeout_ms < handler.worst_case_ms():
+            if step.timeout_span is not None and step.timeout_ms < handler.handler_worst_case_ms():
                 ctx.report.add(
                     codes.STEP_TIMEOUT_TOO_SHORT,
-                    f"step `{step.name}` waits {format_ms(step.timeout_ms)}, but `{step.action.service}.{step.action.handler.name}` may take {format_ms(handler.worst_case_ms())} ({_breakdown(handler)})",
+                    f"step `{step.name}` waits {format_ms(step.timeout_ms)}, but `{step.action.service}.{step.action.handler.name}` may take {format_ms(handler.handler_worst_case_ms())} ({_breakdown(handler)})",
                     step.timeout_span,
-                    f"use `timeout {format_ms(handler.worst_case_ms())}` or more, or give the handler fewer attempts",
+                    f"use `timeout {format_ms(handler.handler_worst_case_ms())}` or more, or give the handler fewer attempts",
                 )
 
 
 def saga_worst_case_ms(saga: Saga) -> int:
-    """All steps failing slowly: every orchestrator attempt waits the step timeout."""
-    return sum(step.policy.worst_case_ms() for step in saga.steps)
+    """The slowest way to an end: every orchestrator attempt waits its step's timeout, and a
+    failure that compensates (before the pivot; at it, a failure reply) then waits every
+    compensation the same way. tests/test_saga_machine.py measures this very figure."""
+    return max(ms for ms, _ in _ways(saga))
+
+
+def _ways(saga: Saga) -> list[tuple[int, str]]:
+    """(worst case, its parts) for running every step, and for failing at each step up to the pivot."""
+    run = [(s.policy.worst_case_ms(), s.name) for s in saga.steps]
+    ways = [run]
+    for index in range(min(saga.pivot_index + 1, len(saga.steps))):
+        if index == saga.pivot_index and not saga.steps[index].action.command.failures:
+            continue  # a pivot without an answer needs a human: nothing is undone
+        undo = [
+            (undo_policy(s.compensation).worst_case_ms(), f"undo {s.name}")
+            for s in reversed(saga.steps[: index + 1])
+            if s.compensation is not None and saga.steps.index(s) < saga.pivot_index
+        ]
+        ways.append(run[: index + 1] + undo)
+    return [(sum(ms for ms, _ in way), ", ".join(f"{name} {format_ms(ms)}" for ms, name in way)) for way in ways]
 
 
 def check_saga_timeouts(ctx: RuleContext) -> None:
     for saga in ctx.flow.sagas:
         if saga.timeout_ms is None or saga.timeout_span is None:
             continue
-        need = saga_worst_case_ms(saga)
+        need, parts = max(_ways(saga))
         if saga.timeout_ms < need:
-            parts = ", ".join(f"{s.name} {format_ms(s.policy.worst_case_ms())}" for s in saga.steps)
             ctx.report.add(
                 codes.SAGA_TIMEOUT_TOO_SHORT,
-                f"saga `{saga.name}` times out after {format_ms(saga.timeout_ms)}, but its steps may take {format_ms(need)} ({parts})",
+                f"saga `{saga.name}` times out after {format_ms(saga.timeout_ms)}, but it may take {format_ms(need)} ({parts})",
                 saga.timeout_span,
                 f"use `timeout {format_ms(need)}` or more, or shorten the steps' retries",
             )

@@ -12,6 +12,13 @@ Layout:
   command and compensation and its outcome events; an external system sends
   and receives what it is declared to;
 - messages and the schemas of records and enums under `components`.
+
+Every message travels with an envelope (message id, correlation and causation
+ids, saga instance, schema version, time): described as the message's
+`headers` (schema `flowgen.Envelope`). On the wire it is not a transport header:
+an event's EventBridge `detail` is `{"envelope": <headers>, "payload": <payload>}`
+and a saga command's SQS body carries `"envelope"` and `"payload"` side by side;
+`x-flowgen-envelope` on each message says so.
 """
 
 from __future__ import annotations
@@ -27,6 +34,40 @@ Node = dict[str, Any]
 
 ASYNCAPI_VERSION = "3.0.0"
 CONTENT_TYPE = "application/json"
+ENVELOPE_SCHEMA = "flowgen.Envelope"
+"""A component name no spec declaration can take (spec names have no dot)."""
+
+_ID = {"type": "string", "minLength": 1}
+ENVELOPE: Node = {
+    "type": "object",
+    "description": (
+        "Who a message is and where it comes from. Not a transport header: it travels beside the payload "
+        "(see `x-flowgen-envelope`)."
+    ),
+    "required": ["message_id", "correlation_id", "causation_id", "saga_instance", "schema_version", "time"],
+    "properties": {
+        "message_id": {**_ID, "description": "The message's identity, the same on every redelivery and retry."},
+        "correlation_id": {**_ID, "description": "Shared by every message that follows from the same first one."},
+        "causation_id": {"type": ["string", "null"], "description": "The message id of the message that caused it."},
+        "saga_instance": {"type": ["string", "null"], "description": "The saga execution, for saga messages."},
+        "schema_version": {**_ID, "description": "The version of the flow that wrote the message."},
+        "time": {"type": "string", "format": "date-time", "description": "When the message was sent."},
+        "timeout_seconds": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "Saga commands only: the step's timeout; its deadline is `time` plus this.",
+        },
+    },
+    "additionalProperties": False,
+}
+EVENT_WIRE = (
+    'EventBridge `detail` = {"envelope": <headers>, "payload": <payload>}; '
+    "a bare payload from an external publisher is accepted, its envelope made from the EventBridge event"
+)
+COMMAND_WIRE = (
+    'SQS body = {"kind": "saga-command", "saga", "step", "command", '
+    '"payload": <payload>, "envelope": <headers>, "taskToken"}'
+)
 
 
 def _pointer(*parts: str) -> str:
@@ -78,8 +119,10 @@ def message(m: Event | Command) -> Node:
     node: Node = {"name": m.name}
     _described(node, m.doc)
     node["contentType"] = CONTENT_TYPE
+    node["headers"] = _ref("components", "schemas", ENVELOPE_SCHEMA)
     node["payload"] = payload_schema(m)
     node["x-flowgen-kind"] = m.kind
+    node["x-flowgen-envelope"] = COMMAND_WIRE if isinstance(m, Command) else EVENT_WIRE
     node.update(extensions.message(m))
     if isinstance(m, Command) and m.replies:
         node["x-flowgen-replies"] = [r.name for r in m.replies]
@@ -89,6 +132,7 @@ def message(m: Event | Command) -> Node:
 def components(flow: Flow) -> Node:
     schemas: Node = {r.name: record_schema(r) for r in flow.records}
     schemas.update({e.name: enum_schema(e) for e in flow.enums})
+    schemas[ENVELOPE_SCHEMA] = ENVELOPE
     typed: list[Event | Command] = [*flow.events, *flow.commands]
     messages: Node = {m.name: message(m) for m in typed}
     out: Node = {}
@@ -178,7 +222,11 @@ def saga_operations(saga: Saga) -> Node:
             out[f"{saga.name}.compensate.{step.name}"] = _step_send(
                 saga, step.compensation, f"undoes step `{step.name}`", None
             )
-    for outcome, event in (("completed", saga.on_completed), ("compensated", saga.on_compensated)):
+    for outcome, event in (
+        ("completed", saga.on_completed),
+        ("compensated", saga.on_compensated),
+        ("failed", saga.on_failed),
+    ):
         if event is not None:
             summary = f"Saga `{saga.name}` emits `{event.name}` when it has {outcome}."
             out[f"{saga.name}.{outcome}.{event.name}"] = _operation("send", event.name, saga.name, summary)

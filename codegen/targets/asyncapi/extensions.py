@@ -42,7 +42,7 @@ def delivery(policy: DeliveryPolicy) -> Extensions:
     out = retries(policy)
     out["x-flowgen-dlq"] = policy.dlq
     if policy.idempotency is not None:
-        out["x-flowgen-idempotent-by"] = policy.idempotency.field.name
+        out["x-flowgen-idempotent-by"] = ", ".join(f.name for f in policy.idempotency.fields)
         if policy.idempotency.within_ms is not None:
             out["x-flowgen-idempotent-within"] = format_ms(policy.idempotency.within_ms)
     if policy.policies:
@@ -109,4 +109,6 @@ def saga(s: Saga) -> Extensions:
         out["on-completed"] = s.on_completed.name
     if s.on_compensated is not None:
         out["on-compensated"] = s.on_compensated.name
+    if s.on_failed is not None:
+        out["on-failed"] = s.on_failed.name
     return out

@@ -128,7 +128,7 @@ def _subscription(t: Template, stack: Stack, planned: HandlerPlan, queue: str) -
 def _statements(stack: Stack, planned: HandlerPlan, queue: str, log_group: str) -> list[Json]:
     handler = planned.handler
     statements = [iam.write_logs(log_group), iam.consume_queue(queue)]
-    if handler.policy.idempotent and stack.table is not None:
+    if stack.table is not None:
         statements.append(iam.use_idempotency_table(stack.table))
     if handler.outputs:
         statements.append(iam.put_events(stack.bus, stack.flow.name, [e.name for e in handler.outputs]))
@@ -140,7 +140,7 @@ def _statements(stack: Stack, planned: HandlerPlan, queue: str, log_group: str) 
 def _function(stack: Stack, planned: HandlerPlan, role: str, log_group: str) -> Json:
     handler = planned.handler
     variables: Json = {"EVENT_BUS_NAME": stack.bus_name, "FLOW_NAME": stack.flow.name}
-    if handler.policy.idempotent and stack.table is not None:
+    if stack.table is not None:
         variables["IDEMPOTENCY_TABLE"] = ref(stack.table)
     return {
         "Description": handler_element(handler)[: LAMBDA_DESCRIPTION.value],

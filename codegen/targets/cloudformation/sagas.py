@@ -1,4 +1,5 @@
-"""A saga's resources: its state machine and role, and the rule that starts it on the trigger.
+"""A saga's resources: its state machine and role, the starter that runs it once per trigger
+event (rule -> queue + DLQ -> function), and the alarms of its failed outcome.
 
 The definition is an object (`Definition`), with queue URLs and the bus name
 filled in by CloudFormation through `DefinitionSubstitutions`.
@@ -8,10 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flowgen_design.codegen.aws.plan import Plan, event_pattern
+from flowgen_design.codegen.aws.limits import LAMBDA_DESCRIPTION
+from flowgen_design.codegen.aws.plan import (
+    LOG_RETENTION_DAYS,
+    QUEUE_RETENTION_SECONDS,
+    RUNTIME,
+    STARTER_ATTEMPTS,
+    STARTER_BATCH_SIZE,
+    Plan,
+    StarterPlan,
+    event_pattern,
+)
 from flowgen_design.codegen.targets.cloudformation import iam
 from flowgen_design.codegen.targets.cloudformation.handlers import Stack
-from flowgen_design.codegen.targets.cloudformation.states import definition
+from flowgen_design.codegen.targets.cloudformation.states import definition, needs_attention_error
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
 from flowgen_design.dsl.model import Handler, Saga
 
@@ -26,7 +37,7 @@ def add_saga(t: Template, stack: Stack, saga: Saga) -> None:
     label, planned = f"saga {saga.name}", stack.plan.saga(saga)
     queues = sorted({stack.plan.handler(h).queue.logical_id for h in saga_handlers(saga)})
     statements = [iam.send_to_queues(queues)]
-    outcomes = [e.name for e in (saga.on_completed, saga.on_compensated) if e is not None]
+    outcomes = [e.name for e in (saga.on_completed, saga.on_compensated, saga.on_failed) if e is not None]
     if outcomes:
         statements.append(iam.put_events(stack.bus, stack.flow.name, outcomes))
     role = iam.role("states.amazonaws.com", "saga", statements)
@@ -39,6 +50,7 @@ def add_saga(t: Template, stack: Stack, saga: Saga) -> None:
     }
     state_machine = t.put(planned.state_machine, machine)
     _trigger(t, stack, saga, state_machine)
+    _needs_attention_alarm(t, stack, saga, state_machine)
     t.output(state_machine + "Arn", ref(state_machine), f"state machine of {label}")
 
 
@@ -47,19 +59,89 @@ def _queue_placeholder(plan: Plan) -> Callable[[Handler], str]:
 
 
 def _trigger(t: Template, stack: Stack, saga: Saga, state_machine: str) -> None:
-    planned = stack.plan.saga(saga)
-    role = iam.role("events.amazonaws.com", "start", [iam.start_execution(state_machine)])
-    t.put(planned.trigger_role, role)
-    target = {
-        "Arn": ref(state_machine),
-        "Id": "StateMachine",
-        "RoleArn": get_att(planned.trigger_role.logical_id, "Arn"),
+    """Trigger -> rule -> starter queue (+DLQ) -> starter function -> StartExecution, named per event.
+
+    EventBridge delivers at least once and a rule that starts a state machine
+    itself sets no execution name, so a duplicate delivery would start a second
+    saga. The starter names the execution after the trigger's message id
+    (`codegen/templates/saga_starter.py.txt`): one event, one saga instance.
+    """
+    starter = stack.plan.saga(saga).starter
+    dlq = t.put(starter.dead_letter_queue, _queue_props())
+    queue_props = {
+        **_queue_props(),
+        "VisibilityTimeout": starter.visibility_timeout_seconds,
+        "RedrivePolicy": {"deadLetterTargetArn": get_att(dlq, "Arn"), "maxReceiveCount": STARTER_ATTEMPTS},
     }
+    queue = t.put(starter.queue, queue_props)
     rule = {
         "Description": f"{saga.trigger.name} starts saga {saga.name}",
         "EventBusName": stack.bus_name,
         "EventPattern": event_pattern(stack.flow, saga.trigger.name),
         "State": "ENABLED",
-        "Targets": [target],
+        "Targets": [{"Arn": get_att(queue, "Arn"), "Id": "StarterQueue"}],
     }
-    t.put(planned.trigger_rule, rule)
+    rule_id = t.put(starter.rule, rule)
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": get_att(queue, "Arn"),
+        "Condition": {"ArnEquals": {"aws:SourceArn": get_att(rule_id, "Arn")}},
+    }
+    policy = {"Queues": [ref(queue)], "PolicyDocument": {"Version": iam.VERSION, "Statement": [statement]}}
+    t.put(starter.queue_policy, policy)
+    _starter_function(t, stack, saga, starter, state_machine, queue)
+
+
+def _queue_props() -> Json:
+    return {"MessageRetentionPeriod": QUEUE_RETENTION_SECONDS, "SqsManagedSseEnabled": True}
+
+
+def _starter_function(
+    t: Template, stack: Stack, saga: Saga, starter: StarterPlan, state_machine: str, queue: str
+) -> None:
+    log_group = t.put(starter.log_group, {"RetentionInDays": LOG_RETENTION_DAYS})
+    statements = [iam.write_logs(log_group), iam.consume_queue(queue), iam.start_execution(state_machine)]
+    role = t.put(starter.role, iam.role("lambda.amazonaws.com", "starter", statements))
+    variables = {"STATE_MACHINE_ARN": ref(state_machine), "SAGA_NAME": saga.name, "FLOW_VERSION": stack.flow.version}
+    function = {
+        "Description": f"starts saga {saga.name} once per {saga.trigger.name} event"[: LAMBDA_DESCRIPTION.value],
+        "Runtime": RUNTIME,
+        "Handler": starter.entry_point,
+        "Code": {"S3Bucket": ref(stack.code_bucket), "S3Key": ref(stack.code_key)},
+        "Role": get_att(role, "Arn"),
+        "Timeout": starter.timeout_seconds,
+        "Environment": {"Variables": variables},
+        "LoggingConfig": {"LogGroup": ref(log_group)},
+    }
+    function_id = t.put(starter.function, function)
+    mapping = {
+        "EventSourceArn": get_att(queue, "Arn"),
+        "FunctionName": ref(function_id),
+        "BatchSize": STARTER_BATCH_SIZE,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    }
+    t.put(starter.event_source_mapping, mapping)
+
+
+def _needs_attention_alarm(t: Template, stack: Stack, saga: Saga, state_machine: str) -> None:
+    """The failed outcome (and a machine that fails or times out any other way) raises these alarms."""
+    planned = stack.plan.saga(saga)
+    for metric, resource in (
+        ("ExecutionsFailed", planned.failed_alarm),
+        ("ExecutionsTimedOut", planned.timed_out_alarm),
+    ):
+        alarm = {
+            "AlarmDescription": f"saga {saga.name} needs a human ({needs_attention_error(saga)}): see docs/semantics.md",
+            "Namespace": "AWS/States",
+            "MetricName": metric,
+            "Dimensions": [{"Name": "StateMachineArn", "Value": ref(state_machine)}],
+            "Statistic": "Sum",
+            "Period": 60,
+            "EvaluationPeriods": 1,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+        }
+        t.put(resource, alarm)

@@ -1,39 +1,48 @@
 """A saga as an Amazon States Language definition: the orchestrator's half of the protocol.
 
-The protocol the Lambda adapters implement (fixed; change both sides together):
+The protocol is SAGA-CONTRACT's, described for users in docs/semantics.md:
 
+- The execution input is `{"trigger": {"envelope": ENVELOPE, "payload": {...}}}`.
 - Each step is a Task `sqs:sendMessage.waitForTaskToken` that sends the step
-  handler's queue the body `{"kind": "saga-command", "saga", "step", "command",
-  "context", "taskToken"}`, where `context` is the whole execution state (the
-  trigger's EventBridge envelope under `detail`, earlier replies under `steps`).
-- The adapter answers SendTaskSuccess with `{"reply": <first reply>, "payload":
-  {...}}`, or SendTaskFailure with error = the reply event's name and cause = its
-  payload as JSON. The success output lands at `$.steps.<step>`. A handler
-  without a dead-letter queue whose attempts ran out answers SendTaskFailure
-  with error `AttemptsExhausted` (cause `{"handler", "receiveCount"}`): a
-  failure like any other, caught by `States.ALL`.
+  handler's queue `{"kind": "saga-command", "saga", "step", "command", "payload",
+  "taskToken", "envelope"}`. The machine builds `payload` itself, by field name
+  from the trigger and the success replies of the steps before. The envelope
+  carries `time` (when the state was entered) and `timeout_seconds`: the adapter
+  starts an attempt only if it can finish by `time + timeout_seconds`, so no
+  attempt starts after the machine gave up on the task.
+- The adapter answers SendTaskSuccess `{"reply", "payload"}` (stored at
+  `$.steps.<step>`), or SendTaskFailure with error = a failure reply's name
+  (cause = its payload as JSON), `AttemptsExhausted` or `InvalidMessage`.
 
-Shape of the machine: `init` -> `step a` -> `step b` -> ... -> `emit <completed>` ->
-`completed`. A failure of a step up to and including the pivot is caught into the
-compensation chain: `undo` the completed compensable steps in reverse order (each
-retried until it succeeds), `emit <compensated>`, then the `compensated` Fail
-state. Steps after the pivot are retried until they succeed and never compensate.
+Resends: a failure reply and an invalid message are final, never resent. Any
+other failure (a timeout, exhausted attempts, an SQS error) is resent as the
+step's own `retry` says, then it is a failure; a compensation is sent once.
+A resend is a loop (`resend <step>` counts it, `wait to resend <step>` waits the
+backoff, then the step's state is entered again) rather than a `Retry`, because
+Step Functions keeps `$$.State.EnteredTime` across retries: the envelope's
+deadline must start when the resend is sent, or the adapter would refuse it.
 
-Outcome events: each field is taken by name from the trigger (`$.detail.<field>`)
-when the trigger has it as a required field of the same type. Otherwise
-- the completed event takes it from the latest step whose success reply has it
-  (every step has succeeded by then, so `$.steps.<step>.payload` exists);
-- the compensated event takes it from the failure reply that stopped the saga,
-  when the failure was a reply that has it (a Choice on the error name, then
-  `States.StringToJson` of the cause);
-- else the field is left out: JSONPath cannot read a key that may be missing,
-  so optional fields and fields nobody supplies are omitted, never guessed.
+Shape: `init` -> `step a` -> ... -> `emit <completed event>` -> `completed`. Each
+failure is caught into `failed <step>`, a Choice on the error that records the
+failure at `$.failure` (`step`, `error`, `payload` for a reply, `route`) and goes:
+
+- up to the pivot, a failure reply, or no answer before the pivot: to the
+  compensations in reverse order (a step without an answer may have run, so its
+  own compensation comes first), then to the compensated event chosen by
+  `$.failure.route`, then `compensated` (Succeed: a business outcome);
+- no answer from the pivot, any failure after it, a compensation that fails: to
+  the failed event, then `failed` (Fail `<Saga>.NeedsAttention`: the alarm's).
+
+Outcome events are filled per path as `dsl.sagapaths` says; `check` has proven
+every required field has a source on every path.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
+from typing import Any
 
 from flowgen_design.codegen.targets.cloudformation.template import Json
 from flowgen_design.dsl.durations import seconds_ceil
@@ -41,25 +50,24 @@ from flowgen_design.dsl.model import (
     DeliveryPolicy,
     Event,
     Field,
+    FillSource,
     Flow,
     Handler,
     Message,
-    OptionalRef,
     Saga,
     SagaStep,
     StepCall,
-    TypeRef,
 )
+from flowgen_design.dsl.sagapaths import Ending, carries, compensates_itself, endings, fill_source, undo_policy
 
 SEND_AND_WAIT = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
 PUT_EVENTS = "arn:aws:states:::events:putEvents"
-UNTIL_SUCCESS = 99_999_999  # the largest MaxAttempts Step Functions accepts
-UNTIL_SUCCESS_MAX_DELAY_S = 300
 EMIT_ATTEMPTS = 5
-INIT, COMPLETED, COMPENSATED, WHICH_FAILURE = "init", "completed", "compensated", "which failure"
+FINAL_ERRORS = ("InvalidMessage",)  # with the failure replies: answers, never retried
+INIT, COMPLETED, COMPENSATED, FAILED = "init", "completed", "compensated", "failed"
+COMPENSATED_ROUTE = "compensated: which event"
 
 QueuePlaceholder = Callable[[Handler], str]
-
 
 MAX_STATE_NAME = 80
 
@@ -79,211 +87,317 @@ def undo_state(step: SagaStep) -> str:
     return state_name(f"undo {step.name}")
 
 
+def caught_state(step: SagaStep, undoing: bool = False) -> str:
+    return state_name(f"failed {'undo ' if undoing else ''}{step.name}")
+
+
+def needs_attention_error(saga: Saga) -> str:
+    return f"{saga.name}.NeedsAttention"
+
+
 def definition(flow: Flow, saga: Saga, queue: QueuePlaceholder, bus: str) -> Json:
     """The state machine of `saga`; `queue(handler)` and `bus` are `${...}` placeholders."""
-    states: Json = {INIT: {"Type": "Pass", "Result": {}, "ResultPath": "$.steps", "Next": step_state(saga.steps[0])}}
-    tail = _compensated_tail(flow, saga, bus, states)
-    done = _emit_completed(flow, saga, bus, states)
-    for index, step in enumerate(saga.steps):
-        following = step_state(saga.steps[index + 1]) if index + 1 < len(saga.steps) else done
-        states[step_state(step)] = _step_task(saga, index, queue, following, _catch_target(saga, index, tail))
-    undo = [s for s in saga.compensable_steps if s.compensation is not None]
-    for k, step in enumerate(undo):
-        states[undo_state(step)] = _undo_task(saga, step, queue, undo_state(undo[k - 1]) if k > 0 else tail)
-    states[COMPLETED] = {"Type": "Succeed"}
-    cause = f"saga {saga.name} failed; the steps it had completed were compensated"
-    states[COMPENSATED] = {"Type": "Fail", "Error": f"{saga.name}.Compensated", "Cause": cause}
-    result: Json = {
-        "Comment": f"saga {saga.name} of flow {flow.name} (generated by flowgen)",
-        "StartAt": INIT,
-        "States": states,
-    }
-    if saga.timeout_ms is not None:
-        result["TimeoutSeconds"] = seconds_ceil(saga.timeout_ms)
-    return result
+    builder = _Builder(flow, saga, queue, bus)
+    return builder.build()
 
 
-def _catch_target(saga: Saga, index: int, tail: str) -> str | None:
-    """Where a failure of step `index` goes: the latest earlier compensation, or the tail."""
-    if index > saga.pivot_index:
-        return None
-    earlier = [s for s in saga.steps[:index] if s.compensation is not None]
-    return undo_state(earlier[-1]) if earlier else tail
+class _Builder:
+    def __init__(self, flow: Flow, saga: Saga, queue: QueuePlaceholder, bus: str) -> None:
+        self.flow, self.saga, self.queue, self.bus = flow, saga, queue, bus
+        self.states: Json = {}
+        self.emits: dict[str, str] = {}  # detail as JSON text -> its emit state
+
+    def build(self) -> Json:
+        saga, states = self.saga, self.states
+        states[INIT] = self._init()
+        ways = endings(saga)
+        for index, step in enumerate(saga.steps):
+            following = step_state(saga.steps[index + 1]) if index + 1 < len(saga.steps) else self._emit_for(ways[0])
+            states[step_state(step)] = self._step_task(index, following)
+            states[caught_state(step)] = self._caught(step, [w for w in ways if w.step is step and not w.undoing])
+        for step in self._undoable():
+            states[undo_state(step)] = self._undo_task(step)
+            undo_failed = next(w for w in ways if w.step is step and w.undoing)
+            states[caught_state(step, undoing=True)] = self._record(undo_failed, self._emit_for(undo_failed))
+        states[COMPENSATED_ROUTE] = self._route([w for w in ways if w.outcome == "compensated"])
+        states[COMPLETED] = {"Type": "Succeed"}
+        states[COMPENSATED] = {"Type": "Succeed", "Comment": "every step that ran or may have run was undone"}
+        states[FAILED] = {
+            "Type": "Fail",
+            "Error": needs_attention_error(saga),
+            "Cause": f"saga {saga.name} needs a human: a failure after the pivot, an unknown pivot outcome, or a compensation that could not finish",
+        }
+        result: Json = {
+            "Comment": f"saga {saga.name} of flow {self.flow.name} (generated by flowgen)",
+            "StartAt": INIT,
+            "States": states,
+        }
+        if saga.timeout_ms is not None:
+            result["TimeoutSeconds"] = seconds_ceil(saga.timeout_ms)
+        for name in set(states) - _reachable(states, INIT):
+            del states[name]  # e.g. `compensated` in a saga whose every failure needs a human
+        return result
+
+    def _init(self) -> Json:
+        first = step_state(self.saga.steps[0])
+        resent = [s for s in self.saga.steps if s.policy.attempts > 1]
+        if not resent:
+            return {"Type": "Pass", "Result": {}, "ResultPath": "$.steps", "Next": first}
+        counters = {s.name: {"count": 0} for s in resent}
+        return {
+            "Type": "Pass",
+            "Parameters": {"trigger.$": "$.trigger", "steps": {}, "resends": counters},
+            "Next": first,
+        }
+
+    def _resend(self, step: SagaStep) -> str:
+        """Count the resend, wait its backoff, enter the step again (a fresh `time` for the deadline)."""
+        counter = f"$.resends.{step.name}"
+        delays = ", ".join(str(d) for d in resend_delays(step.policy))
+        wait = state_name(f"wait to resend {step.name}")
+        self.states[wait] = {"Type": "Wait", "SecondsPath": f"{counter}.wait", "Next": step_state(step)}
+        return self._add(
+            state_name(f"resend {step.name}"),
+            {
+                "Type": "Pass",
+                "Parameters": {
+                    "count.$": f"States.MathAdd({counter}.count, 1)",
+                    "wait.$": f"States.ArrayGetItem(States.Array({delays}), {counter}.count)",
+                },
+                "ResultPath": counter,
+                "Next": wait,
+            },
+        )
+
+    def _undoable(self) -> list[SagaStep]:
+        return [s for s in self.saga.compensable_steps if s.compensation is not None]
+
+    # ---- steps and compensations -------------------------------------------------------
+
+    def _step_task(self, index: int, following: str) -> Json:
+        saga, step = self.saga, self.saga.steps[index]
+        timeout = max(1, seconds_ceil(step.timeout_ms))
+        task: Json = {
+            "Type": "Task",
+            "Comment": f"{step.action.service}.{step.action.command.name}"
+            + (" (pivot)" if index == saga.pivot_index else ""),
+            "Resource": SEND_AND_WAIT,
+            "Parameters": self._message(step, step.action, f"{step.name}", saga.steps[:index], timeout),
+            "ResultPath": f"$.steps.{step.name}",
+            "TimeoutSeconds": timeout,
+            "Next": following,
+        }
+        task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": caught_state(step)}]
+        return task
+
+    def _undo_task(self, step: SagaStep) -> Json:
+        call = step.compensation
+        assert call is not None
+        index = self.saga.steps.index(step)
+        timeout = max(1, seconds_ceil(undo_policy(call).timeout_ms))
+        earlier = [s for s in self._undoable() if self.saga.steps.index(s) < index]
+        task: Json = {
+            "Type": "Task",
+            "Comment": f"{call.service}.{call.command.name}: undo step {step.name}",
+            "Resource": SEND_AND_WAIT,
+            "Parameters": self._message(step, call, f"undo {step.name}", self.saga.steps[:index], timeout),
+            "ResultPath": None,
+            "TimeoutSeconds": timeout,
+            "Next": undo_state(earlier[-1]) if earlier else COMPENSATED_ROUTE,
+        }
+        task["Catch"] = [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": caught_state(step, undoing=True)}
+        ]
+        return task
+
+    def _message(
+        self,
+        step: SagaStep,
+        call: StepCall,
+        label: str,
+        before: tuple[SagaStep, ...],
+        timeout: int,
+    ) -> Json:
+        body = {
+            "kind": "saga-command",
+            "saga": self.saga.name,
+            "step": step.name,
+            "command": call.command.name,
+            "payload": command_payload(self.saga, call.command, before),
+            "taskToken.$": "$$.Task.Token",
+            "envelope": {**self._envelope(f"/{label}"), "timeout_seconds": timeout},
+        }
+        params: Json = {"QueueUrl": self.queue(call.handler), "MessageBody": body}
+        ordering = call.command.ordered_by
+        if ordering is not None:
+            params["MessageGroupId.$"] = _message_group(self.saga.trigger, ordering)
+        return params
+
+    def _envelope(self, suffix: str) -> Json:
+        return {
+            "message_id.$": f"States.Format('{{}}{_escape(suffix)}', $$.Execution.Name)",
+            "correlation_id.$": "$.trigger.envelope.correlation_id",
+            "causation_id.$": "$.trigger.envelope.message_id",
+            "saga_instance.$": "$$.Execution.Name",
+            "schema_version": self.flow.version,
+            "time.$": "$$.State.EnteredTime",
+        }
+
+    # ---- failures -------------------------------------------------------------------------
+
+    def _caught(self, step: SagaStep, ways: list[Ending]) -> Json:
+        """A Choice on the error: each failure reply, else no answer; each records `$.failure`."""
+        choices: list[Json] = []
+        default = FAILED
+        for way in ways:
+            target = self._after_failure(way)
+            if way.reply is None:
+                default = self._add(state_name(f"no answer from {step.name}"), self._record(way, target))
+                continue
+            name = self._add(state_name(f"{step.name} replied {way.reply.name}"), self._record(way, target))
+            choices.append({"Variable": "$.error.Error", "StringEquals": way.reply.name, "Next": name})
+        if step.policy.attempts > 1:
+            resends = step.policy.attempts - 1
+            choices.append({"Variable": "$.error.Error", "StringEquals": FINAL_ERRORS[0], "Next": default})
+            counter = f"$.resends.{step.name}.count"
+            choices.append({"Variable": counter, "NumericLessThan": resends, "Next": self._resend(step)})
+        if not choices:
+            return {"Type": "Pass", "Next": default}
+        return {"Type": "Choice", "Choices": choices, "Default": default}
+
+    def _add(self, name: str, state: Json) -> str:
+        self.states[name] = state
+        return name
+
+    def _record(self, way: Ending, following: str) -> Json:
+        assert way.step is not None
+        failure: Json = {
+            "step": f"undo {way.step.name}" if way.undoing else way.step.name,
+            "error.$": "$.error.Error",
+            "route": self._emit_for(way),
+        }
+        if way.reply is not None:  # the adapter always sends a reply's payload as the cause
+            failure["payload.$"] = "States.StringToJson($.error.Cause)"
+        return {"Type": "Pass", "Parameters": failure, "ResultPath": "$.failure", "Next": following}
+
+    def _after_failure(self, way: Ending) -> str:
+        """Where a failure goes: the first compensation to run, the route to the event, or the event."""
+        if way.outcome != "compensated":
+            return self._emit_for(way)
+        assert way.step is not None
+        index = self.saga.steps.index(way.step)
+        reach = index + 1 if compensates_itself(way) else index
+        undo = [s for s in self._undoable() if self.saga.steps.index(s) < reach]
+        return undo_state(undo[-1]) if undo else COMPENSATED_ROUTE
+
+    def _route(self, ways: list[Ending]) -> Json:
+        targets = sorted({self._emit_for(w) for w in ways})
+        if len(targets) <= 1:
+            return {"Type": "Pass", "Next": targets[0] if targets else COMPENSATED}
+        if len(targets) == 1:
+            return {"Type": "Pass", "Next": targets[0]}
+        choices = [{"Variable": "$.failure.route", "StringEquals": t, "Next": t} for t in targets[1:]]
+        return {"Type": "Choice", "Choices": choices, "Default": targets[0]}
+
+    # ---- outcome events ---------------------------------------------------------------------
+
+    def _emit_for(self, way: Ending) -> str:
+        """The state that emits `way`'s outcome event as `way` fills it (one state per distinct filling)."""
+        terminal = {"completed": COMPLETED, "compensated": COMPENSATED, "failed": FAILED}[way.outcome]
+        outcome = self.saga.outcome(way.outcome)
+        if outcome is None:
+            return terminal
+        payload: Json = {}
+        for f in outcome.event.fields:
+            source = fill_source(self.saga, outcome, way, f)
+            if source is not None:
+                key, value = _json_value(f, source)
+                payload[key] = value
+        detail = {"envelope": self._envelope(f"/{way.outcome}"), "payload": payload}
+        text = json.dumps(detail, sort_keys=True)
+        if text not in self.emits:
+            taken = sum(1 for name in self.emits.values() if name.startswith(f"emit {outcome.event.name}"))
+            name = state_name(f"emit {outcome.event.name}" + (f" ({taken + 1})" if taken else ""))
+            self.emits[text] = name
+            self.states[name] = self._emit(outcome.event, detail, terminal)
+        return self.emits[text]
+
+    def _emit(self, event: Event, detail: Json, following: str) -> Json:
+        entry = {"EventBusName": self.bus, "Source": self.flow.name, "DetailType": event.name, "Detail": detail}
+        return {
+            "Type": "Task",
+            "Resource": PUT_EVENTS,
+            "Parameters": {"Entries": [entry]},
+            "ResultPath": None,
+            "Retry": [
+                {"ErrorEquals": ["States.ALL"], "MaxAttempts": EMIT_ATTEMPTS, "IntervalSeconds": 1, "BackoffRate": 2.0}
+            ],
+            "Next": following,
+        }
 
 
-def _message(saga: Saga, step: SagaStep, call: StepCall, queue: QueuePlaceholder) -> Json:
-    body = {
-        "kind": "saga-command",
-        "saga": saga.name,
-        "step": step.name,
-        "command": call.command.name,
-        "context.$": "$",
-        "taskToken.$": "$$.Task.Token",
-    }
-    params: Json = {"QueueUrl": queue(call.handler), "MessageBody": body}
-    ordering = call.command.ordered_by
-    if ordering is not None:
-        params["MessageGroupId.$"] = _message_group(saga.trigger, ordering)
-    return params
+def _reachable(states: Json, start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        state = states[name]
+        todo += [state[k] for k in ("Next", "Default") if k in state]
+        todo += [c["Next"] for c in (*state.get("Choices", []), *state.get("Catch", []))]
+    return seen
+
+
+def _json_value(target: Field, source: FillSource) -> tuple[str, Any]:
+    if source.origin == "constant":
+        return target.name, source.value
+    if source.origin == "trigger":
+        return f"{target.name}.$", f"$.trigger.payload.{source.field}"
+    if source.origin == "step":
+        return f"{target.name}.$", f"$.steps.{source.step}.payload.{source.field}"
+    if source.field in ("step", "error"):
+        return f"{target.name}.$", f"$.failure.{source.field}"
+    return f"{target.name}.$", f"$.failure.payload.{source.field}"
+
+
+def _escape(text: str) -> str:
+    """Text inside a `States.Format` string literal."""
+    out = text
+    for special in ("\\", "'", "{", "}"):
+        out = out.replace(special, "\\" + special)
+    return out
+
+
+def command_payload(saga: Saga, command: Message, before: tuple[SagaStep, ...]) -> Json:
+    """The command's fields by name: from the latest earlier reply that always has it, else the trigger.
+
+    A field no source always has is left out (JSONPath cannot read a key that may be
+    missing); `check` warns about required ones (FLOW414).
+    """
+    payload: Json = {}
+    for f in command.fields:
+        step = next((s for s in reversed(before) if carries(s.action.command.success, f.name, f)), None)
+        if step is not None:
+            payload[f"{f.name}.$"] = f"$.steps.{step.name}.payload.{f.name}"
+        elif carries(saga.trigger, f.name, f):
+            payload[f"{f.name}.$"] = f"$.trigger.payload.{f.name}"
+    return payload
 
 
 def _message_group(trigger: Event, ordering: Field) -> str:
     """A FIFO command queue groups by the ordering value when the trigger carries it, else per saga run."""
-    if _carries(trigger, ordering):
-        return f"States.Format('{{}}', $.detail.{ordering.name})"
+    if carries(trigger, ordering.name, ordering):
+        return f"States.Format('{{}}', $.trigger.payload.{ordering.name})"
     return "$$.Execution.Name"
 
 
-def _step_task(saga: Saga, index: int, queue: QueuePlaceholder, following: str, catch: str | None) -> Json:
-    step = saga.steps[index]
-    task: Json = {
-        "Type": "Task",
-        "Comment": f"{step.action.service}.{step.action.command.name}"
-        + (" (pivot)" if index == saga.pivot_index else ""),
-        "Resource": SEND_AND_WAIT,
-        "Parameters": _message(saga, step, step.action, queue),
-        "ResultPath": f"$.steps.{step.name}",
-        "TimeoutSeconds": max(1, seconds_ceil(step.timeout_ms)),
-        "Next": following,
-    }
-    retry = _until_success(step.policy) if index > saga.pivot_index else _step_retry(step)
-    if retry:
-        task["Retry"] = retry
-    if catch is not None:
-        task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": catch}]
-    return task
+# ---- retries -----------------------------------------------------------------------------
 
 
-def _undo_task(saga: Saga, step: SagaStep, queue: QueuePlaceholder, following: str) -> Json:
-    call = step.compensation
-    assert call is not None
-    return {
-        "Type": "Task",
-        "Comment": f"{call.service}.{call.command.name}: undo step {step.name}",
-        "Resource": SEND_AND_WAIT,
-        "Parameters": _message(saga, step, call, queue),
-        "ResultPath": None,
-        "TimeoutSeconds": max(1, seconds_ceil(call.handler.policy.worst_case_ms())),
-        "Retry": _until_success(call.handler.policy),
-        "Next": following,
-    }
-
-
-def _backoff(policy: DeliveryPolicy) -> Json:
-    b = policy.backoff
-    if b is None:
-        return {"IntervalSeconds": 1, "BackoffRate": 1.0}
-    fields: Json = {
-        "IntervalSeconds": max(1, seconds_ceil(b.initial_ms)),
-        "BackoffRate": 2.0 if b.strategy == "exponential" else 1.0,
-    }
-    if b.strategy == "exponential":
-        fields["MaxDelaySeconds"] = max(1, seconds_ceil(b.max_ms))
-    if b.jitter:
-        fields["JitterStrategy"] = "FULL"
-    return fields
-
-
-def _step_retry(step: SagaStep) -> list[Json]:
-    """The step's policy, for glitches only: a failure reply is an answer, retrying it changes nothing."""
-    if step.policy.attempts <= 1:
-        return []
-    failures = [r.name for r in step.action.command.failures]
-    answers = [{"ErrorEquals": failures, "MaxAttempts": 0}] if failures else []
-    return answers + [{"ErrorEquals": ["States.ALL"], "MaxAttempts": step.policy.attempts - 1, **_backoff(step.policy)}]
-
-
-def _until_success(policy: DeliveryPolicy) -> list[Json]:
-    """Retry everything, bounded only by the saga timeout; without a backoff, back off anyway."""
-    fields = (
-        _backoff(policy)
-        if policy.backoff is not None
-        else {
-            "IntervalSeconds": 1,
-            "BackoffRate": 2.0,
-            "MaxDelaySeconds": UNTIL_SUCCESS_MAX_DELAY_S,
-            "JitterStrategy": "FULL",
-        }
-    )
-    return [{"ErrorEquals": ["States.ALL"], "MaxAttempts": UNTIL_SUCCESS, **fields}]
-
-
-# ---- outcome events -------------------------------------------------------------------
-
-
-def _unwrap(t: TypeRef) -> TypeRef:
-    return t.inner if isinstance(t, OptionalRef) else t
-
-
-def _carries(source: Message | None, field: Field) -> bool:
-    """`source` always has `field`: same name, same type, not optional."""
-    found = source.field(field.name) if source is not None else None
-    return found is not None and not found.optional and found.type == _unwrap(field.type)
-
-
-def _emit(flow: Flow, event: Event, bus: str, detail: Json, following: str) -> Json:
-    entry = {"EventBusName": bus, "Source": flow.name, "DetailType": event.name, "Detail": detail}
-    return {
-        "Type": "Task",
-        "Resource": PUT_EVENTS,
-        "Parameters": {"Entries": [entry]},
-        "ResultPath": None,
-        "Retry": [
-            {"ErrorEquals": ["States.ALL"], "MaxAttempts": EMIT_ATTEMPTS, "IntervalSeconds": 1, "BackoffRate": 2.0}
-        ],
-        "Next": following,
-    }
-
-
-def _emit_completed(flow: Flow, saga: Saga, bus: str, states: Json) -> str:
-    event = saga.on_completed
-    if event is None:
-        return COMPLETED
-    detail: Json = {}
-    for f in event.fields:
-        if _carries(saga.trigger, f):
-            detail[f"{f.name}.$"] = f"$.detail.{f.name}"
-            continue
-        supplier = next((s for s in reversed(saga.steps) if _carries(s.action.command.success, f)), None)
-        if supplier is not None:
-            detail[f"{f.name}.$"] = f"$.steps.{supplier.name}.payload.{f.name}"
-    name = state_name(f"emit {event.name}")
-    states[name] = _emit(flow, event, bus, detail, COMPLETED)
-    return name
-
-
-def _compensated_tail(flow: Flow, saga: Saga, bus: str, states: Json) -> str:
-    """The states after the last compensation; returns the first of them."""
-    event = saga.on_compensated
-    if event is None:
-        return COMPENSATED
-    base = {f"{f.name}.$": f"$.detail.{f.name}" for f in event.fields if _carries(saga.trigger, f)}
-    plain = state_name(f"emit {event.name}")
-    states[plain] = _emit(flow, event, bus, base, COMPENSATED)
-    choices = []
-    for reply in _failure_replies(saga):
-        extra = {
-            f"{f.name}.$": f"$.failure.payload.{f.name}"
-            for f in event.fields
-            if f"{f.name}.$" not in base and _carries(reply, f)
-        }
-        if not extra:
-            continue
-        read, emit = state_name(f"read {reply.name}"), state_name(f"emit {event.name} after {reply.name}")
-        parse = {"reply.$": "$.error.Error", "payload.$": "States.StringToJson($.error.Cause)"}
-        states[read] = {"Type": "Pass", "Parameters": parse, "ResultPath": "$.failure", "Next": emit}
-        states[emit] = _emit(flow, event, bus, {**base, **extra}, COMPENSATED)
-        choices.append({"Variable": "$.error.Error", "StringEquals": reply.name, "Next": read})
-    if not choices:
-        return plain
-    states[WHICH_FAILURE] = {"Type": "Choice", "Choices": choices, "Default": plain}
-    return WHICH_FAILURE
-
-
-def _failure_replies(saga: Saga) -> list[Event]:
-    """Failure replies of the steps whose failure compensates, each once, in step order."""
-    seen: dict[str, Event] = {}
-    for step in saga.steps[: saga.pivot_index + 1]:
-        for reply in step.action.command.failures:
-            seen.setdefault(reply.name, reply)
-    return list(seen.values())
+def resend_delays(policy: DeliveryPolicy) -> list[int]:
+    """Seconds to wait before each resend: the backoff's delay, rounded up to a whole second (a
+    Wait state's unit). Without jitter: the orchestrator waits the full delay (docs/semantics.md)."""
+    if policy.backoff is None:
+        return [0] * (policy.attempts - 1)
+    return [seconds_ceil(policy.backoff.delay_ms(k)) for k in range(1, policy.attempts)]

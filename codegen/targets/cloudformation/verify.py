@@ -6,8 +6,11 @@
 - `definition_problems`: every StartAt/Next/Default/Catch target exists, every
   state is reachable, every `${placeholder}` has a substitution.
 - `saga_problems`: the machine does what the saga says: its steps run in order,
-  a failure up to the pivot undoes the completed steps in reverse order, steps
-  after the pivot never compensate, and every task speaks the adapter protocol.
+  a failure up to the pivot undoes the steps that ran or may have run in reverse
+  order, steps after the pivot never compensate and end `failed`, a compensation
+  that fails ends `failed`, every retry is bounded, and every task speaks the
+  adapter protocol (SAGA-CONTRACT). Behaviour is proven by running the machine
+  (tests/asl.py), this only proves its shape.
 
 The CloudFormation target runs these on everything it generates (a failure is a
 flowgen bug), and `python -m codegen.targets.cloudformation.verify TEMPLATE...`
@@ -25,11 +28,12 @@ from typing import Any
 
 from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.targets.cloudformation.states import (
+    COMPENSATED,
     COMPLETED,
+    FAILED,
     INIT,
     MAX_STATE_NAME,
     SEND_AND_WAIT,
-    UNTIL_SUCCESS,
     step_state,
     undo_state,
 )
@@ -48,6 +52,7 @@ PSEUDO_PARAMETERS = frozenset(
         "AWS::URLSuffix",
     }
 )
+MAX_RESENDS = 100  # far above any spec's `retry`; catches an "until it succeeds" loop
 _PLACEHOLDER = re.compile(r"\$\{(?!!)([^}]*)\}")
 
 
@@ -142,6 +147,9 @@ def definition_problems(definition: Json, substitutions: Json) -> list[str]:
 
 # ---- the saga's meaning -------------------------------------------------------------
 
+COMMAND_KEYS = {"kind", "saga", "step", "command", "payload", "taskToken.$", "envelope"}
+ENVELOPE_KEYS = {"message_id.$", "correlation_id.$", "causation_id.$", "saga_instance.$", "schema_version", "time.$"}
+
 
 def _happy_path(states: Json) -> list[str]:
     path, name = [], INIT
@@ -151,48 +159,57 @@ def _happy_path(states: Json) -> list[str]:
     return path
 
 
-def _undo_chain(states: Json, start: str) -> tuple[list[str], str]:
-    """The `undo` states walked from `start`, and the first state after them."""
+def _protocol_problems(saga: Saga, name: str, state: Json, step: str, command: str) -> list[str]:
+    body = state.get("Parameters", {}).get("MessageBody", {})
+    problems = [] if state.get("Resource") == SEND_AND_WAIT else [f"`{name}` does not send and wait for a task token"]
+    fixed = {"kind": "saga-command", "saga": saga.name, "step": step, "command": command}
+    if set(body) != COMMAND_KEYS or any(body.get(k) != v for k, v in fixed.items()):
+        problems.append(f"`{name}` sends {sorted(body)}, the adapter protocol expects {sorted(COMMAND_KEYS)} ({fixed})")
+    envelope = set(body.get("envelope", {}))
+    if envelope - {"timeout_seconds", "timeout_seconds.$"} != ENVELOPE_KEYS or len(envelope) != len(ENVELOPE_KEYS) + 1:
+        problems.append(f"`{name}` sends the envelope {sorted(envelope)}")
+    if any(r.get("MaxAttempts", 3) > MAX_RESENDS for r in state.get("Retry", [])):
+        problems.append(f"`{name}` retries more than {MAX_RESENDS} times")
+    return problems
+
+
+def _undo_walk(states: Json, start: str) -> tuple[list[str], set[str]]:
+    """The `undo` states met from `start` (following Next, Pass and routing Choices), and what follows them."""
     chain, name = [], start
+    while states.get(name, {}).get("Type") == "Pass" and not name.startswith("undo "):
+        name = states[name].get("Next", "")
     while name.startswith("undo ") and name in states and name not in chain:
         chain.append(name)
         name = states[name].get("Next", "")
-    return chain, name
-
-
-def _protocol_problems(saga: Saga, name: str, state: Json, step: str, command: str) -> list[str]:
-    params = state.get("Parameters", {})
-    body = params.get("MessageBody", {})
-    expected = {
-        "kind": "saga-command",
-        "saga": saga.name,
-        "step": step,
-        "command": command,
-        "context.$": "$",
-        "taskToken.$": "$$.Task.Token",
-    }
-    problems = [] if state.get("Resource") == SEND_AND_WAIT else [f"`{name}` does not send and wait for a task token"]
-    return problems + ([] if body == expected else [f"`{name}` sends {body}, the adapter protocol expects {expected}"])
+    return chain, reachable(states, name) if name in states else set()
 
 
 def _failure_path_problems(saga: Saga, states: Json, index: int) -> list[str]:
     step = saga.steps[index]
     name = step_state(step)
     catches = states[name].get("Catch", [])
+    if [c.get("ErrorEquals") for c in catches] != [["States.ALL"]]:
+        return [f"`{name}` does not catch every failure"]
+    after = reachable(states, catches[0]["Next"])
     if index > saga.pivot_index:
-        return [f"`{name}` runs after the pivot but is caught into compensation"] if catches else []
-    if not catches or catches[0].get("ErrorEquals") != ["States.ALL"]:
-        return [f"`{name}` does not catch every failure into compensation"]
-    chain, after = _undo_chain(states, catches[0]["Next"])
-    expected = [undo_state(s) for s in reversed(saga.steps[:index]) if s.compensation is not None]
-    problems = (
-        []
-        if chain == expected
-        else [f"a failure of `{name}` runs {chain}, expected {expected} (completed steps undone in reverse order)"]
-    )
-    tail = reachable(states, after)
-    if any(states[t].get("Type") == "Succeed" or t.startswith(("step ", "undo ")) for t in tail):
-        problems.append(f"after compensating `{name}` the machine may run a step or succeed")
+        if any(t.startswith("undo ") for t in after) or COMPENSATED in after:
+            return [f"`{name}` runs after the pivot but a failure of it compensates"]
+        return [] if FAILED in after else [f"a failure of `{name}` does not end in `{FAILED}`"]
+    choice = states.get(catches[0]["Next"], {})
+    targets = [c["Next"] for c in choice.get("Choices", [])] + [choice.get("Default", choice.get("Next", ""))]
+    problems = []
+    for target in targets:
+        if target.startswith("resend "):
+            continue  # the step's own `retry`: back to the step
+        chain, tail = _undo_walk(states, target)
+        own = target == targets[-1] and index < saga.pivot_index
+        expected = [undo_state(s) for s in reversed(saga.steps[: index + own]) if s.compensation is not None]
+        if index == saga.pivot_index and target == targets[-1]:
+            expected = []
+        if chain != expected:
+            problems.append(f"a failure of `{name}` via `{target}` runs {chain}, expected {expected}")
+        if any(states[t].get("Type") == "Succeed" and t != COMPENSATED for t in tail | set(chain)):
+            problems.append(f"after a failure of `{name}` the machine may complete")
     return problems
 
 
@@ -203,6 +220,8 @@ def saga_problems(saga: Saga, definition: Json) -> list[str]:
     problems = [] if path[1 : 1 + len(steps)] == steps else [f"steps run as {path}, expected {steps} in order"]
     if not path or states.get(path[-1], {}).get("Type") != "Succeed" or COMPLETED not in path:
         problems.append("the machine does not end in `completed` after the last step")
+    if states.get(FAILED, {}).get("Type") != "Fail":
+        problems.append(f"`{FAILED}` is not a Fail state")
     for index, step in enumerate(saga.steps):
         if step_state(step) not in states:
             continue
@@ -216,11 +235,8 @@ def saga_problems(saga: Saga, definition: Json) -> list[str]:
                 problems.append(f"step `{step.name}` has no `{undo_state(step)}` state")
                 continue
             problems += _protocol_problems(saga, undo_state(step), undo, step.name, step.compensation.command.name)
-            if not any(
-                r.get("ErrorEquals") == ["States.ALL"] and r.get("MaxAttempts", 0) >= UNTIL_SUCCESS
-                for r in undo.get("Retry", [])
-            ):
-                problems.append(f"`{undo_state(step)}` is not retried until it succeeds")
+            if FAILED not in reachable(states, undo.get("Catch", [{}])[0].get("Next", "")):
+                problems.append(f"a failure of `{undo_state(step)}` does not end in `{FAILED}`")
     return problems
 
 

@@ -74,14 +74,14 @@ def _outputs_text(handler: Handler) -> str:
     return " ".join(parts)
 
 
-def delivery_text(policy: DeliveryPolicy) -> str:
+def delivery_text(policy: DeliveryPolicy, trigger: str = "event") -> str:
     """Retry, timeout, dead-letter and idempotency facts, as a reviewer reads them."""
     facts = [_attempts_text(policy)]
     default = "" if policy.timeout_span else " (flowgen's default)"
     facts.append(f"Timeout: {format_ms(policy.timeout_ms)} per attempt{default}.")
     if policy.dlq:
         facts.append("Messages that fail every attempt go to a dead-letter queue.")
-    facts.append(_idempotency_text(policy))
+    facts.append(_idempotency_text(policy, trigger))
     if policy.policies:
         facts.append("Policies: " + ", ".join(f"`{p}`" for p in policy.policies) + ".")
     return "\n".join(facts)
@@ -101,12 +101,15 @@ def _attempts_text(policy: DeliveryPolicy) -> str:
     return f"{text}, {wait}{' with jitter' if b.jitter else ''}."
 
 
-def _idempotency_text(policy: DeliveryPolicy) -> str:
+def _idempotency_text(policy: DeliveryPolicy, trigger: str) -> str:
     i = policy.idempotency
+    if trigger == "command":
+        return "Deduplicated per saga instance and step: a redelivered command is answered without running it again."
     if i is None:
-        return "Not idempotent: a duplicate delivery runs it again."
+        return "Deduplicated by message id: a redelivered message is answered without running it again."
     window = f" within {format_ms(i.within_ms)}" if i.within_ms else ""
-    return f"Idempotent by `{i.field.name}`{window}: a duplicate is answered without running it again."
+    fields = ", ".join(f"`{f.name}`" for f in i.fields)
+    return f"Idempotent by {fields}{window}: a duplicate is answered without running it again."
 
 
 def handler_doc(handler: Handler) -> str:
@@ -116,7 +119,7 @@ def handler_doc(handler: Handler) -> str:
         handler.doc,
         handler.input.doc,
         prose(_outputs_text(handler)),
-        delivery_text(handler.policy),
+        delivery_text(handler.policy, handler.trigger),
     )
 
 
@@ -141,7 +144,8 @@ def handlers_module(flow: Flow, service: Service) -> str:
         service.doc,
         prose(
             f"Implement them in `{implementation}`: mypy --strict holds each method to the "
-            "input, replies and events the spec allows."
+            "input, replies and events the spec allows. During a call, "
+            f"`{package}.context.current_context()` gives the message's ids, attempt, deadline and logger."
         ),
     )
     intro = f"Handler interface of the `{service.name}` service (flow `{flow.name}` {flow.version})."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import partial
+from importlib import resources
 from pathlib import PurePosixPath
 
 from flowgen_design.codegen.fanout import fan_out
@@ -68,6 +69,16 @@ def _module(flow: Flow, doc: str, *body: str) -> str:
     return format_module([*comment_header(flow, "#").splitlines(), *docstring(doc), *body])
 
 
+CONTEXT_TEMPLATE = "python_context.py.txt"
+
+
+def context_module(flow: Flow) -> str:
+    """`<pkg>/context.py`: the handler context (`current_context()`), the same for every flow."""
+    text = resources.files("flowgen_design.codegen").joinpath("templates", CONTEXT_TEMPLATE).read_text(encoding="utf-8")
+    text = text.replace("from PACKAGE.context", f"from {python_package(flow)}.context")
+    return format_module([*comment_header(flow, "#").splitlines(), *text.splitlines()])
+
+
 def package_files(flow: Flow) -> list[GeneratedFile]:
     package = ROOT / python_package(flow)
     name = python_package(flow)
@@ -76,7 +87,7 @@ def package_files(flow: Flow) -> list[GeneratedFile]:
         flow.doc,
         prose(
             f"`{name}.models`: payload models. `{name}.handlers`: the interface of each service. "
-            f"`{name}.services`: your implementations."
+            f"`{name}.services`: your implementations. `{name}.context`: the message a handler is handling."
         ),
     )
     files = [
@@ -87,6 +98,7 @@ def package_files(flow: Flow) -> list[GeneratedFile]:
         ),
         GeneratedFile(package / "py.typed", ""),
         GeneratedFile(package / "models.py", models_module(flow)),
+        GeneratedFile(package / "context.py", context_module(flow)),
         GeneratedFile(
             package / "handlers" / "__init__.py",
             _module(flow, f"Handler interfaces of the services of `{flow.name}`, one module per service."),

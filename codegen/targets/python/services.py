@@ -81,9 +81,28 @@ def service_module_text(flow: Flow, service: Service) -> str:
         "",
         *imports.lines(),
         "",
+        *factory(flow, service),
+        "",
+        "",
         f"class {service_class(service.name)}({handlers_class(service.name)}):",
     ]
     return format_module([*lines, *indented(body)])
+
+
+def factory(flow: Flow, service: Service) -> list[str]:
+    """`build()`: where the user constructs the service and its dependencies (once per cold start).
+
+    It comes before the class, so the class stays the end of the file, where new stubs go."""
+    cls = service_class(service.name)
+    doc = paragraphs(
+        f"Build the `{service.name}` service: the Lambda adapters call this once per cold start.",
+        prose(
+            f"Construct its dependencies here (clients, repositories, settings) and pass them to `{cls}`; "
+            f"tests build `{cls}` themselves with fakes. Handlers read the message's ids, attempt, deadline "
+            f"and logger with `{python_package(flow)}.context.current_context()`."
+        ),
+    )
+    return [f"def build() -> {cls}:", *indented([*docstring(doc), f"return {cls}()"])]
 
 
 # ---- merging into the user's file ----------------------------------------------------------
@@ -167,6 +186,31 @@ def orphans(node: ast.ClassDef, service: Service) -> tuple[LineNote, ...]:
     return tuple(notes)
 
 
+def _raises_not_implemented(item: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """The body is `raise NotImplementedError(...)`, after an optional docstring."""
+    body = item.body[1:] if item.body and isinstance(item.body[0], ast.Expr) else item.body
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
+        return False
+    exc = body[0].exc.func if isinstance(body[0].exc, ast.Call) else body[0].exc
+    return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+
+
+def unimplemented(node: ast.ClassDef, service: Service) -> tuple[LineNote, ...]:
+    """Handlers of the spec whose method still only raises NotImplementedError."""
+    handlers = {h.name for h in service.handlers}
+    return tuple(
+        LineNote(
+            item.lineno,
+            f"`{service.name}.{item.name}` is not implemented yet: it raises NotImplementedError",
+            repeats=False,
+        )
+        for item in node.body
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and item.name in handlers
+        and _raises_not_implemented(item)
+    )
+
+
 def _line_ends(text: str) -> list[int]:
     """Offset just after each line, as `ast` counts lines (\\n, \\r\\n or \\r end one)."""
     return [m.end() for m in re.finditer(r"\r\n|\r|\n", text)] + (
@@ -221,7 +265,7 @@ def merge_service(existing: str, flow: Flow, service: Service) -> UserMerge:
         needs = _required_imports(flow, missing_all)
         message = _instructions(flow, service, missing_all, info.reason, needs, has_class=not info.class_missing)
         return UserMerge(None, (message,))
-    notes = orphans(info.node, service)
+    notes = orphans(info.node, service) + unimplemented(info.node, service)
     missing = [h for h in service.handlers if h.name not in info.bound]
     if not missing:
         return UserMerge(existing, (), notes)
@@ -238,6 +282,9 @@ def merge_service(existing: str, flow: Flow, service: Service) -> UserMerge:
         message = _instructions(flow, service, missing, why, _required_imports(flow, missing), has_class=True)
         return UserMerge(None, (message,), notes)
     added = ", ".join(f"`{h.name}`" for h in missing)
+    result = _find_class(merged, info.node.name)
+    if isinstance(result, _ClassInfo):  # the new stubs are unimplemented too; earlier lines did not move
+        notes = orphans(info.node, service) + unimplemented(result.node, service)
     return UserMerge(merged, (f"added stubs for {added} to class `{info.node.name}`",), notes)
 
 

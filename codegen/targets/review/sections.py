@@ -286,6 +286,8 @@ def _saga(saga: Saga) -> Html:
         el("dd", chip("event", saga.on_completed.name) if saga.on_completed else "no event"),
         el("dt", "on compensated"),
         el("dd", chip("event", saga.on_compensated.name) if saga.on_compensated else "no event"),
+        el("dt", "on failed"),
+        el("dd", chip("event", saga.on_failed.name) if saga.on_failed else "no event (the alarm still fires)"),
         class_="facts",
     )
     rows = [_step_row(saga, i, s) for i, s in enumerate(saga.steps)]

@@ -5,7 +5,8 @@
 Order checkout: place an order, reserve stock, take payment, ship.
 
 `checkout.models`: payload models. `checkout.handlers`: the interface of
-each service. `checkout.services`: your implementations.
+each service. `checkout.services`: your implementations. `checkout.context`:
+the message a handler is handling.
 """
 
 FLOW_NAME = "checkout"

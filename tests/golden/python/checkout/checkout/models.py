@@ -135,6 +135,32 @@ class OrderCancelled(_Model):
         return None
 
 
+class OrderNeedsAttention(_Model):
+    """Something after the point of no return failed, or could not be undone: a person must look.
+
+    Event `OrderNeedsAttention`. Idempotency key: `order_id`.
+    """
+
+    IDEMPOTENCY_KEY_FIELD: ClassVar[str | None] = "order_id"
+    ORDERING_KEY_FIELD: ClassVar[str | None] = None
+
+    order_id: UUID
+    step: str = Field(
+        description="The step that failed (`undo <step>` for a compensation)."
+    )
+    error: str = Field(
+        description="The reply, or `States.Timeout`, `AttemptsExhausted`, `InvalidMessage`."
+    )
+
+    def idempotency_key(self) -> str | None:
+        """The idempotency key: `order_id` as text (a duplicate carries the same value)."""
+        return str(self.order_id)
+
+    def ordering_key(self) -> str | None:
+        """None: the spec declares no ordering key for this message."""
+        return None
+
+
 class StockReserved(_Model):
     """Event `StockReserved`. Idempotency key: `order_id`."""
 

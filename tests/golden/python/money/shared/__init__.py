@@ -3,7 +3,8 @@
 """The `shared` flow, version 1.0.0, as a typed Python package.
 
 `shared.models`: payload models. `shared.handlers`: the interface of each
-service. `shared.services`: your implementations.
+service. `shared.services`: your implementations. `shared.context`: the
+message a handler is handling.
 """
 
 FLOW_NAME = "shared"

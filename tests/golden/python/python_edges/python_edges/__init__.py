@@ -7,6 +7,7 @@ backslashes \\ \\\\ \\n, braces {name} {{x}}, and a trailing quote"
 
 `python_edges.models`: payload models. `python_edges.handlers`: the
 interface of each service. `python_edges.services`: your implementations.
+`python_edges.context`: the message a handler is handling.
 """
 
 FLOW_NAME = "python_edges"

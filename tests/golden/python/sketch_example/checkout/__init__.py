@@ -3,7 +3,8 @@
 """The `checkout` flow, version 1.0.0, as a typed Python package.
 
 `checkout.models`: payload models. `checkout.handlers`: the interface of
-each service. `checkout.services`: your implementations.
+each service. `checkout.services`: your implementations. `checkout.context`:
+the message a handler is handling.
 """
 
 FLOW_NAME = "checkout"

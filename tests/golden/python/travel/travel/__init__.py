@@ -5,7 +5,8 @@
 Trip booking: flight and hotel held together, paid once, tickets issued after payment.
 
 `travel.models`: payload models. `travel.handlers`: the interface of each
-service. `travel.services`: your implementations.
+service. `travel.services`: your implementations. `travel.context`: the
+message a handler is handling.
 """
 
 FLOW_NAME = "travel"

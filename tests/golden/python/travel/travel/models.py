@@ -329,6 +329,32 @@ class TripAbandoned(_Model):
         return None
 
 
+class TripNeedsAttention(_Model):
+    """Paid but not ticketed, or not released: a person must look.
+
+    Event `TripNeedsAttention`. Idempotency key: `trip_id`.
+    """
+
+    IDEMPOTENCY_KEY_FIELD: ClassVar[str | None] = "trip_id"
+    ORDERING_KEY_FIELD: ClassVar[str | None] = None
+
+    trip_id: UUID
+    step: str = Field(
+        description="The step that failed (`undo <step>` for a compensation)."
+    )
+    error: str = Field(
+        description="The reply, or `States.Timeout`, `AttemptsExhausted`, `InvalidMessage`."
+    )
+
+    def idempotency_key(self) -> str | None:
+        """The idempotency key: `trip_id` as text (a duplicate carries the same value)."""
+        return str(self.trip_id)
+
+    def ordering_key(self) -> str | None:
+        """None: the spec declares no ordering key for this message."""
+        return None
+
+
 class FareChanged(_Model):
     """Fares move: the airline tells us when a held fare changes.
 

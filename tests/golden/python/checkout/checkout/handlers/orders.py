@@ -14,7 +14,9 @@ class OrdersHandlers(abc.ABC):
     """The handlers of the `Orders` service, as the spec declares them.
 
     Implement them in `checkout.services.orders.OrdersService`: mypy --strict
-    holds each method to the input, replies and events the spec allows.
+    holds each method to the input, replies and events the spec allows. During a
+    call, `checkout.context.current_context()` gives the message's ids, attempt,
+    deadline and logger.
     """
 
     @abc.abstractmethod

@@ -14,6 +14,8 @@ class PaymentsHandlers(abc.ABC):
 
     Implement them in `checkout.services.payments.PaymentsService`: mypy
     --strict holds each method to the input, replies and events the spec allows.
+    During a call, `checkout.context.current_context()` gives the message's ids,
+    attempt, deadline and logger.
     """
 
     @abc.abstractmethod
@@ -26,7 +28,7 @@ class PaymentsHandlers(abc.ABC):
         Attempts: up to 3, fixed backoff 1s.
         Timeout: 20s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `order_id` within 7d: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `provider`.
         """
 
@@ -39,6 +41,6 @@ class PaymentsHandlers(abc.ABC):
         Attempts: up to 3, fixed backoff 1s.
         Timeout: 20s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `order_id` within 7d: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `provider`.
         """

@@ -14,6 +14,17 @@ from checkout import models
 from checkout.handlers.inventory import InventoryHandlers
 
 
+def build() -> InventoryService:
+    """Build the `Inventory` service: the Lambda adapters call this once per cold start.
+
+    Construct its dependencies here (clients, repositories, settings) and pass
+    them to `InventoryService`; tests build `InventoryService` themselves with
+    fakes. Handlers read the message's ids, attempt, deadline and logger with
+    `checkout.context.current_context()`.
+    """
+    return InventoryService()
+
+
 class InventoryService(InventoryHandlers):
     """Implements the handlers of `Inventory`."""
 

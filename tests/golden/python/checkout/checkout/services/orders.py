@@ -16,6 +16,17 @@ from checkout import models
 from checkout.handlers.orders import OrdersHandlers
 
 
+def build() -> OrdersService:
+    """Build the `Orders` service: the Lambda adapters call this once per cold start.
+
+    Construct its dependencies here (clients, repositories, settings) and pass
+    them to `OrdersService`; tests build `OrdersService` themselves with fakes.
+    Handlers read the message's ids, attempt, deadline and logger with
+    `checkout.context.current_context()`.
+    """
+    return OrdersService()
+
+
 class OrdersService(OrdersHandlers):
     """Implements the handlers of `Orders`."""
 

@@ -14,6 +14,17 @@ from checkout import models
 from checkout.handlers.payments import PaymentsHandlers
 
 
+def build() -> PaymentsService:
+    """Build the `Payments` service: the Lambda adapters call this once per cold start.
+
+    Construct its dependencies here (clients, repositories, settings) and pass
+    them to `PaymentsService`; tests build `PaymentsService` themselves with
+    fakes. Handlers read the message's ids, attempt, deadline and logger with
+    `checkout.context.current_context()`.
+    """
+    return PaymentsService()
+
+
 class PaymentsService(PaymentsHandlers):
     """Implements the handlers of `Payments`."""
 

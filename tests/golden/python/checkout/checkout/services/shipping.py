@@ -14,6 +14,17 @@ from checkout import models
 from checkout.handlers.shipping import ShippingHandlers
 
 
+def build() -> ShippingService:
+    """Build the `Shipping` service: the Lambda adapters call this once per cold start.
+
+    Construct its dependencies here (clients, repositories, settings) and pass
+    them to `ShippingService`; tests build `ShippingService` themselves with
+    fakes. Handlers read the message's ids, attempt, deadline and logger with
+    `checkout.context.current_context()`.
+    """
+    return ShippingService()
+
+
 class ShippingService(ShippingHandlers):
     """Implements the handlers of `Shipping`."""
 

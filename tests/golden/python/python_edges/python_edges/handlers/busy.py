@@ -14,7 +14,9 @@ class BusyHandlers(abc.ABC):
     """The handlers of the `Busy` service, as the spec declares them.
 
     Implement them in `python_edges.services.busy.BusyService`: mypy --strict
-    holds each method to the input, replies and events the spec allows.
+    holds each method to the input, replies and events the spec allows. During a
+    call, `python_edges.context.current_context()` gives the message's ids,
+    attempt, deadline and logger.
     """
 
     @abc.abstractmethod
@@ -27,7 +29,7 @@ class BusyHandlers(abc.ABC):
 
         Attempts: 1 (no retries).
         Timeout: 30s per attempt (flowgen's default).
-        Not idempotent: a duplicate delivery runs it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         """
 
     @abc.abstractmethod
@@ -41,7 +43,7 @@ class BusyHandlers(abc.ABC):
 
         Attempts: 1 (no retries).
         Timeout: 30s per attempt (flowgen's default).
-        Not idempotent: a duplicate delivery runs it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         """
 
     @abc.abstractmethod
@@ -65,5 +67,5 @@ class BusyHandlers(abc.ABC):
 
         Attempts: 1 (no retries).
         Timeout: 30s per attempt (flowgen's default).
-        Not idempotent: a duplicate delivery runs it again.
+        Deduplicated by message id: a redelivered message is answered without running it again.
         """

@@ -11,5 +11,7 @@ class EmptyHandlers(abc.ABC):
     """The handlers of the `Empty` service, as the spec declares them.
 
     Implement them in `python_edges.services.empty.EmptyService`: mypy --strict
-    holds each method to the input, replies and events the spec allows.
+    holds each method to the input, replies and events the spec allows. During a
+    call, `python_edges.context.current_context()` gives the message's ids,
+    attempt, deadline and logger.
     """

@@ -13,7 +13,9 @@ class QuietHandlers(abc.ABC):
     """The handlers of the `Quiet` service, as the spec declares them.
 
     Implement them in `python_edges.services.quiet.QuietService`: mypy --strict
-    holds each method to the input, replies and events the spec allows.
+    holds each method to the input, replies and events the spec allows. During a
+    call, `python_edges.context.current_context()` gives the message's ids,
+    attempt, deadline and logger.
     """
 
     @abc.abstractmethod

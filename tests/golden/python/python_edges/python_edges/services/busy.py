@@ -16,6 +16,17 @@ from python_edges import models
 from python_edges.handlers.busy import BusyHandlers
 
 
+def build() -> BusyService:
+    """Build the `Busy` service: the Lambda adapters call this once per cold start.
+
+    Construct its dependencies here (clients, repositories, settings) and pass
+    them to `BusyService`; tests build `BusyService` themselves with fakes.
+    Handlers read the message's ids, attempt, deadline and logger with
+    `python_edges.context.current_context()`.
+    """
+    return BusyService()
+
+
 class BusyService(BusyHandlers):
     """Implements the handlers of `Busy`."""
 

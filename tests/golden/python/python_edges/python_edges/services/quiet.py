@@ -14,6 +14,17 @@ from python_edges import models
 from python_edges.handlers.quiet import QuietHandlers
 
 
+def build() -> QuietService:
+    """Build the `Quiet` service: the Lambda adapters call this once per cold start.
+
+    Construct its dependencies here (clients, repositories, settings) and pass
+    them to `QuietService`; tests build `QuietService` themselves with fakes.
+    Handlers read the message's ids, attempt, deadline and logger with
+    `python_edges.context.current_context()`.
+    """
+    return QuietService()
+
+
 class QuietService(QuietHandlers):
     """Implements the handlers of `Quiet`."""
 

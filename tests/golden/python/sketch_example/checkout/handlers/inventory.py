@@ -14,6 +14,8 @@ class InventoryHandlers(abc.ABC):
 
     Implement them in `checkout.services.inventory.InventoryService`: mypy
     --strict holds each method to the input, replies and events the spec allows.
+    During a call, `checkout.context.current_context()` gives the message's ids,
+    attempt, deadline and logger.
     """
 
     @abc.abstractmethod
@@ -28,7 +30,7 @@ class InventoryHandlers(abc.ABC):
         Attempts: up to 5, exponential backoff 200ms..30s with jitter.
         Timeout: 10s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `order_id`: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `standard`.
         """
 
@@ -41,6 +43,6 @@ class InventoryHandlers(abc.ABC):
         Attempts: up to 5, exponential backoff 200ms..30s with jitter.
         Timeout: 10s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `order_id`: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `standard`.
         """

@@ -13,7 +13,9 @@ class BillingHandlers(abc.ABC):
     """The handlers of the `Billing` service, as the spec declares them.
 
     Implement them in `travel.services.billing.BillingService`: mypy --strict
-    holds each method to the input, replies and events the spec allows.
+    holds each method to the input, replies and events the spec allows. During a
+    call, `travel.context.current_context()` gives the message's ids, attempt,
+    deadline and logger.
     """
 
     @abc.abstractmethod
@@ -28,6 +30,6 @@ class BillingHandlers(abc.ABC):
         Attempts: up to 3, exponential backoff 100ms..2s.
         Timeout: 25s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `trip_id` within 7d: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `internal`.
         """

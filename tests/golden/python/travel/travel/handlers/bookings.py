@@ -14,7 +14,9 @@ class BookingsHandlers(abc.ABC):
     """The handlers of the `Bookings` service, as the spec declares them.
 
     Implement them in `travel.services.bookings.BookingsService`: mypy --strict
-    holds each method to the input, replies and events the spec allows.
+    holds each method to the input, replies and events the spec allows. During a
+    call, `travel.context.current_context()` gives the message's ids, attempt,
+    deadline and logger.
     """
 
     @abc.abstractmethod

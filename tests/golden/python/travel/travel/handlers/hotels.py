@@ -13,7 +13,9 @@ class HotelsHandlers(abc.ABC):
     """The handlers of the `Hotels` service, as the spec declares them.
 
     Implement them in `travel.services.hotels.HotelsService`: mypy --strict
-    holds each method to the input, replies and events the spec allows.
+    holds each method to the input, replies and events the spec allows. During a
+    call, `travel.context.current_context()` gives the message's ids, attempt,
+    deadline and logger.
     """
 
     @abc.abstractmethod
@@ -28,7 +30,7 @@ class HotelsHandlers(abc.ABC):
         Attempts: up to 4, exponential backoff 500ms..20s with jitter.
         Timeout: 30s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `trip_id` within 2d: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `partner_api`.
         """
 
@@ -41,6 +43,6 @@ class HotelsHandlers(abc.ABC):
         Attempts: up to 4, exponential backoff 500ms..20s with jitter.
         Timeout: 30s per attempt.
         Messages that fail every attempt go to a dead-letter queue.
-        Idempotent by `trip_id` within 2d: a duplicate is answered without running it again.
+        Deduplicated per saga instance and step: a redelivered command is answered without running it again.
         Policies: `partner_api`.
         """

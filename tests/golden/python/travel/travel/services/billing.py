@@ -14,6 +14,17 @@ from travel import models
 from travel.handlers.billing import BillingHandlers
 
 
+def build() -> BillingService:
+    """Build the `Billing` service: the Lambda adapters call this once per cold start.
+
+    Construct its dependencies here (clients, repositories, settings) and pass
+    them to `BillingService`; tests build `BillingService` themselves with
+    fakes. Handlers read the message's ids, attempt, deadline and logger with
+    `travel.context.current_context()`.
+    """
+    return BillingService()
+
+
 class BillingService(BillingHandlers):
     """Implements the handlers of `Billing`."""
 

@@ -16,6 +16,17 @@ from travel import models
 from travel.handlers.bookings import BookingsHandlers
 
 
+def build() -> BookingsService:
+    """Build the `Bookings` service: the Lambda adapters call this once per cold start.
+
+    Construct its dependencies here (clients, repositories, settings) and pass
+    them to `BookingsService`; tests build `BookingsService` themselves with
+    fakes. Handlers read the message's ids, attempt, deadline and logger with
+    `travel.context.current_context()`.
+    """
+    return BookingsService()
+
+
 class BookingsService(BookingsHandlers):
     """Implements the handlers of `Bookings`."""
 

@@ -14,6 +14,17 @@ from travel import models
 from travel.handlers.flights import FlightsHandlers
 
 
+def build() -> FlightsService:
+    """Build the `Flights` service: the Lambda adapters call this once per cold start.
+
+    Construct its dependencies here (clients, repositories, settings) and pass
+    them to `FlightsService`; tests build `FlightsService` themselves with
+    fakes. Handlers read the message's ids, attempt, deadline and logger with
+    `travel.context.current_context()`.
+    """
+    return FlightsService()
+
+
 class FlightsService(FlightsHandlers):
     """Implements the handlers of `Flights`."""
 

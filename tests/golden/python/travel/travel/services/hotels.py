@@ -14,6 +14,17 @@ from travel import models
 from travel.handlers.hotels import HotelsHandlers
 
 
+def build() -> HotelsService:
+    """Build the `Hotels` service: the Lambda adapters call this once per cold start.
+
+    Construct its dependencies here (clients, repositories, settings) and pass
+    them to `HotelsService`; tests build `HotelsService` themselves with fakes.
+    Handlers read the message's ids, attempt, deadline and logger with
+    `travel.context.current_context()`.
+    """
+    return HotelsService()
+
+
 class HotelsService(HotelsHandlers):
     """Implements the handlers of `Hotels`."""
 

@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from checkout import models as _models
 from checkout.adapters import FLOW as _FLOW
 from checkout.adapters import runtime as _runtime
+from checkout.services import inventory as _user
 from checkout.services.inventory import InventoryService
 
 
 @_cache
 def _service() -> InventoryService:
-    """The user's implementation, created once per cold start."""
-    return InventoryService()
+    """The user's implementation, built once per cold start by its module's `build()`, if any."""
+    return _runtime.build_service(getattr(_user, "build", None), InventoryService)
 
 
 def _reserve_stock_call(message: _models.ReserveStock) -> object:
@@ -31,13 +32,16 @@ _reserve_stock_route = _runtime.Route(
     kind="command",
     message_name="ReserveStock",
     message=_models.ReserveStock,
-    fields=("order_id", "items"),
     outputs={"StockReserved": _models.StockReserved, "OutOfStock": _models.OutOfStock},
     call=_reserve_stock_call,
     attempts=5,
     dlq=True,
+    timeout_seconds=10.0,
+    backoff=_runtime.Backoff(
+        strategy="exponential", initial_seconds=0.2, max_seconds=30.0, jitter=True
+    ),
     replies=("StockReserved", "OutOfStock"),
-    idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=86400),
+    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=86400),
 )
 
 
@@ -56,13 +60,16 @@ _release_stock_route = _runtime.Route(
     kind="command",
     message_name="ReleaseStock",
     message=_models.ReleaseStock,
-    fields=("order_id",),
     outputs={"StockReleased": _models.StockReleased},
     call=_release_stock_call,
     attempts=5,
     dlq=True,
+    timeout_seconds=10.0,
+    backoff=_runtime.Backoff(
+        strategy="exponential", initial_seconds=0.2, max_seconds=30.0, jitter=True
+    ),
     replies=("StockReleased",),
-    idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=86400),
+    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=86400),
 )
 
 

@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from checkout import models as _models
 from checkout.adapters import FLOW as _FLOW
 from checkout.adapters import runtime as _runtime
+from checkout.services import orders as _user
 from checkout.services.orders import OrdersService
 
 
 @_cache
 def _service() -> OrdersService:
-    """The user's implementation, created once per cold start."""
-    return OrdersService()
+    """The user's implementation, built once per cold start by its module's `build()`, if any."""
+    return _runtime.build_service(getattr(_user, "build", None), OrdersService)
 
 
 def _record_payment_failure_call(message: _models.PaymentFailed) -> object:
@@ -31,12 +32,15 @@ _record_payment_failure_route = _runtime.Route(
     kind="event",
     message_name="PaymentFailed",
     message=_models.PaymentFailed,
-    fields=("order_id", "reason"),
     outputs={"OrderPlaced": _models.OrderPlaced},
     call=_record_payment_failure_call,
     attempts=5,
     dlq=True,
-    idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=86400),
+    timeout_seconds=10.0,
+    backoff=_runtime.Backoff(
+        strategy="exponential", initial_seconds=0.2, max_seconds=30.0, jitter=True
+    ),
+    idempotency=_runtime.Idempotency(fields=("order_id",), expires_after_seconds=86400),
 )
 
 

@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from checkout import models as _models
 from checkout.adapters import FLOW as _FLOW
 from checkout.adapters import runtime as _runtime
+from checkout.services import payments as _user
 from checkout.services.payments import PaymentsService
 
 
 @_cache
 def _service() -> PaymentsService:
-    """The user's implementation, created once per cold start."""
-    return PaymentsService()
+    """The user's implementation, built once per cold start by its module's `build()`, if any."""
+    return _runtime.build_service(getattr(_user, "build", None), PaymentsService)
 
 
 def _charge_call(message: _models.Charge) -> object:
@@ -31,13 +32,16 @@ _charge_route = _runtime.Route(
     kind="command",
     message_name="Charge",
     message=_models.Charge,
-    fields=("order_id", "customer_id", "total"),
     outputs={"Charged": _models.Charged, "PaymentFailed": _models.PaymentFailed},
     call=_charge_call,
     attempts=3,
     dlq=True,
+    timeout_seconds=20.0,
+    backoff=_runtime.Backoff(
+        strategy="fixed", initial_seconds=1.0, max_seconds=1.0, jitter=False
+    ),
     replies=("Charged", "PaymentFailed"),
-    idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=604800),
+    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=604800),
 )
 
 
@@ -56,13 +60,16 @@ _refund_route = _runtime.Route(
     kind="command",
     message_name="Refund",
     message=_models.Refund,
-    fields=("order_id",),
     outputs={"Refunded": _models.Refunded},
     call=_refund_call,
     attempts=3,
     dlq=True,
+    timeout_seconds=20.0,
+    backoff=_runtime.Backoff(
+        strategy="fixed", initial_seconds=1.0, max_seconds=1.0, jitter=False
+    ),
     replies=("Refunded",),
-    idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=604800),
+    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=604800),
 )
 
 

@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from checkout import models as _models
 from checkout.adapters import FLOW as _FLOW
 from checkout.adapters import runtime as _runtime
+from checkout.services import shipping as _user
 from checkout.services.shipping import ShippingService
 
 
 @_cache
 def _service() -> ShippingService:
-    """The user's implementation, created once per cold start."""
-    return ShippingService()
+    """The user's implementation, built once per cold start by its module's `build()`, if any."""
+    return _runtime.build_service(getattr(_user, "build", None), ShippingService)
 
 
 def _schedule_shipment_call(message: _models.ScheduleShipment) -> object:
@@ -31,13 +32,16 @@ _schedule_shipment_route = _runtime.Route(
     kind="command",
     message_name="ScheduleShipment",
     message=_models.ScheduleShipment,
-    fields=("order_id", "ship_to"),
     outputs={"ShipmentScheduled": _models.ShipmentScheduled},
     call=_schedule_shipment_call,
     attempts=5,
     dlq=True,
+    timeout_seconds=10.0,
+    backoff=_runtime.Backoff(
+        strategy="exponential", initial_seconds=0.2, max_seconds=30.0, jitter=True
+    ),
     replies=("ShipmentScheduled",),
-    idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=86400),
+    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=86400),
 )
 
 

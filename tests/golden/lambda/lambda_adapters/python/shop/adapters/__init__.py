@@ -9,4 +9,4 @@ from __future__ import annotations
 
 from shop.adapters import runtime as _runtime
 
-FLOW = _runtime.Flow(source="shop", saga_steps={"Checkout": ("reserve", "charge")})
+FLOW = _runtime.Flow(source="shop", version="1.0.0")

@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shop import models as _models
 from shop.adapters import FLOW as _FLOW
 from shop.adapters import runtime as _runtime
+from shop.services import orders as _user
 from shop.services.orders import OrdersService
 
 
 @_cache
 def _service() -> OrdersService:
-    """The user's implementation, created once per cold start."""
-    return OrdersService()
+    """The user's implementation, built once per cold start by its module's `build()`, if any."""
+    return _runtime.build_service(getattr(_user, "build", None), OrdersService)
 
 
 def _cancel_order_call(message: _models.PaymentFailed) -> object:
@@ -31,7 +32,6 @@ _cancel_order_route = _runtime.Route(
     kind="event",
     message_name="PaymentFailed",
     message=_models.PaymentFailed,
-    fields=("order_id", "reason"),
     outputs={
         "OrderCancelled": _models.OrderCancelled,
         "CustomerNotified": _models.CustomerNotified,
@@ -39,7 +39,11 @@ _cancel_order_route = _runtime.Route(
     call=_cancel_order_call,
     attempts=3,
     dlq=False,
-    idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=3600),
+    timeout_seconds=30.0,
+    backoff=_runtime.Backoff(
+        strategy="fixed", initial_seconds=1.0, max_seconds=1.0, jitter=False
+    ),
+    idempotency=_runtime.Idempotency(fields=("order_id",), expires_after_seconds=3600),
 )
 
 
@@ -61,7 +65,6 @@ _log_charge_route = _runtime.Route(
     kind="event",
     message_name="Charged",
     message=_models.Charged,
-    fields=("order_id", "payment_id", "amount"),
     outputs={
         "OrderPlaced": _models.OrderPlaced,
         "OrderCancelled": _models.OrderCancelled,
@@ -70,7 +73,9 @@ _log_charge_route = _runtime.Route(
     call=_log_charge_call,
     attempts=1,
     dlq=False,
-    idempotency=None,
+    timeout_seconds=30.0,
+    backoff=None,
+    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=86400),
 )
 
 

@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shop import models as _models
 from shop.adapters import FLOW as _FLOW
 from shop.adapters import runtime as _runtime
+from shop.services import payments as _user
 from shop.services.payments import PaymentsService
 
 
 @_cache
 def _service() -> PaymentsService:
-    """The user's implementation, created once per cold start."""
-    return PaymentsService()
+    """The user's implementation, built once per cold start by its module's `build()`, if any."""
+    return _runtime.build_service(getattr(_user, "build", None), PaymentsService)
 
 
 def _charge_call(message: _models.Charge) -> object:
@@ -31,7 +32,6 @@ _charge_route = _runtime.Route(
     kind="command",
     message_name="Charge",
     message=_models.Charge,
-    fields=("order_id", "customer_id", "total"),
     outputs={
         "Charged": _models.Charged,
         "PaymentFailed": _models.PaymentFailed,
@@ -40,8 +40,12 @@ _charge_route = _runtime.Route(
     call=_charge_call,
     attempts=3,
     dlq=False,
+    timeout_seconds=30.0,
+    backoff=_runtime.Backoff(
+        strategy="exponential", initial_seconds=1.0, max_seconds=10.0, jitter=False
+    ),
     replies=("Charged", "PaymentFailed"),
-    idempotency=_runtime.Idempotency(field="order_id", expires_after_seconds=604800),
+    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=604800),
 )
 
 

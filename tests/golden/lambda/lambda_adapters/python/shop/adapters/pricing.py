@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shop import models as _models
 from shop.adapters import FLOW as _FLOW
 from shop.adapters import runtime as _runtime
+from shop.services import pricing as _user
 from shop.services.pricing import PricingService
 
 
 @_cache
 def _service() -> PricingService:
-    """The user's implementation, created once per cold start."""
-    return PricingService()
+    """The user's implementation, built once per cold start by its module's `build()`, if any."""
+    return _runtime.build_service(getattr(_user, "build", None), PricingService)
 
 
 def _apply_price_call(message: _models.PriceChanged) -> object:
@@ -31,12 +32,15 @@ _apply_price_route = _runtime.Route(
     kind="event",
     message_name="PriceChanged",
     message=_models.PriceChanged,
-    fields=("change_id", "sku", "price"),
     outputs={},
     call=_apply_price_call,
     attempts=3,
     dlq=True,
-    idempotency=_runtime.Idempotency(field="change_id", expires_after_seconds=86400),
+    timeout_seconds=30.0,
+    backoff=None,
+    idempotency=_runtime.Idempotency(
+        fields=("change_id",), expires_after_seconds=86400
+    ),
     ordered=True,
 )
 

@@ -3,42 +3,61 @@
 """Runtime of the generated Lambda adapters: SQS batches in, the user's code called, events out.
 
 Each adapter function (one per handler, in the service modules next to this one)
-hands its batch to `process_batch` with a `Route`: the model the handler takes,
-the events it may return, and the field that makes it idempotent. For every
-SQS record this module
+hands its batch to `process_batch` with a `Route`: the spec's facts about the
+handler (its message, replies and events, attempts, backoff, timeout,
+deduplication). For every SQS record this module
 
-1. parses the body: an EventBridge event (`detail-type`, `detail`) for an event
-   subscription, or a saga command message (`"kind": "saga-command"`) for a
-   command, whose payload is built from the saga's context;
-2. validates the payload with the spec's model;
-3. calls the user's implementation, at most once per idempotency key (AWS Lambda
-   Powertools idempotency, DynamoDB table `$IDEMPOTENCY_TABLE`), so a redelivered
-   or duplicated message does not run the handler again;
-4. publishes the events it returned to the EventBridge bus `$EVENT_BUS_NAME`
-   (on every delivery: a publish that failed is retried with the record, and
-   consumers deduplicate by the event's key);
-5. for a saga command, answers the orchestrator: task success when the reply is
-   the command's first reply, task failure (error = the reply's name) otherwise.
+1. reads the message and its envelope (message id, correlation and causation
+   ids, saga instance, schema version, time): an EventBridge event
+   (`detail` = `{"envelope", "payload"}`, or a bare payload from an external
+   publisher, whose envelope is made from the EventBridge event), or a saga
+   command (`"kind": "saga-command"`, `payload` + `envelope` + `taskToken`);
+2. validates the payload with the spec's model. A message that cannot be read
+   or validated is final at once: logged, acknowledged, and a saga command
+   fails its task with `InvalidMessage`;
+3. skips a saga command whose deadline (envelope time + the step's timeout)
+   does not leave room for one attempt: acknowledged, no user code runs,
+   nothing answered (the saga already gave up on it);
+4. calls the user's implementation, at most once per deduplication key
+   (Powertools idempotency, DynamoDB table `$IDEMPOTENCY_TABLE`): a saga
+   command's envelope message id (one per saga instance and step), an event's
+   business fields when the spec says `idempotent by a, b`, else the event's
+   envelope message id. The user's code can read `current_context()`;
+5. publishes the events it returned to the bus `$EVENT_BUS_NAME`, each with an
+   envelope whose message id derives from the incoming message's, so a retried
+   publish carries the same identity;
+6. for a saga command, answers the orchestrator: task success for the
+   command's first reply, task failure (error = the reply's name) for any
+   other reply. A failure reply is an answer, never retried.
 
-A record that raises at any step is reported in `batchItemFailures`, so SQS
-retries it (and moves it to the dead-letter queue after the last attempt)
-while the other records of the batch succeed. Without a dead-letter queue, a
-record received more often than the spec's attempts is dropped instead of
-retried until the queue's retention ends: logged as an error, not handed to
-the user's code, deleted (a saga command first fails its task with
-`AttemptsExhausted`, so the saga compensates without waiting for its timeout).
+An exception from the user's code (or from AWS) is retried on the spec's
+schedule: the record's visibility is set to the backoff delay of that attempt
+(`ChangeMessageVisibility`) and the record is reported in `batchItemFailures`.
+After the last attempt a saga command fails its task with `AttemptsExhausted`
+at once; with a dead-letter queue the record then goes there, without one it
+is logged and acknowledged.
+
+`CLIENTS` (AWS clients, and under `"idempotency"` a factory of Powertools
+persistence layers) and `SETTINGS` (clock, jitter's random source) can be
+replaced by tests and by the local test kit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import math
 import os
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any, Generic, Literal, TypeGuard, TypeVar
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -47,26 +66,46 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
+    BasePersistenceLayer,
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
+from botocore.exceptions import ClientError  # type: ignore[import-untyped, unused-ignore]
+from pydantic import BaseModel, ValidationError
+
+from ..context import HandlerContext, handling
 
 SAGA_COMMAND = "saga-command"
 PUT_EVENTS_LIMIT = 10
 """EventBridge takes at most 10 entries per PutEvents call."""
 
+MAX_VISIBILITY_SECONDS = 43_200
+"""SQS's longest visibility timeout (12 h): no retry waits longer."""
+
 ORCHESTRATOR_GONE = ("TaskTimedOut", "TaskDoesNotExist")
 """Errors that mean the saga no longer waits for this reply (it timed out or was answered)."""
 
 ATTEMPTS_EXHAUSTED = "AttemptsExhausted"
-"""The task failure a saga command answers when it is dropped after its last attempt."""
+"""The task failure a saga command answers when its last attempt failed."""
+
+INVALID_MESSAGE = "InvalidMessage"
+"""The task failure a saga command answers when it cannot be read or validated."""
+
+ENVELOPE_FIELDS = (
+    "message_id",
+    "correlation_id",
+    "causation_id",
+    "saga_instance",
+    "schema_version",
+    "time",
+)
 
 M = TypeVar("M", bound=BaseModel)
+S = TypeVar("S")
 Published = dict[str, Any]
-"""An event ready to publish: `{"event": <name>, "detail": <JSON payload>}`."""
+"""An event ready to publish: `{"event": <name>, "envelope": {...}, "detail": <JSON payload>}`."""
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +115,27 @@ CLIENTS: dict[str, Any] = {}
 Put a client here to use it instead of a default one (a configured or stubbed client)."""
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Settings:
+    """What tests and the local test kit may replace: the clock and the jitter's random source."""
+
+    clock: Callable[[], datetime] = _utc_now
+    random: random.Random = field(default_factory=random.Random)
+
+
+SETTINGS = Settings()
+
+
 class InvalidMessage(ValueError):
-    """A record this handler cannot take: wrong envelope, wrong message, or a bad reply."""
+    """A record this handler cannot take: not JSON, wrong message, bad envelope, invalid payload."""
+
+
+class BadResult(RuntimeError):
+    """The user's handler returned something the spec does not allow (retried like an exception)."""
 
 
 class PublishFailed(RuntimeError):
@@ -86,17 +144,36 @@ class PublishFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Flow:
-    """What every adapter of a flow shares: the event source and the sagas' step order."""
+    """What every adapter of a flow shares: the event source and the spec's version."""
 
     source: str
-    saga_steps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """The spec's `backoff`: the wait before each retry."""
+
+    strategy: Literal["fixed", "exponential"]
+    initial_seconds: float
+    max_seconds: float
+    jitter: bool = False
+
+    def delay_seconds(self, retry: int, rng: random.Random) -> float:
+        """The wait before retry number `retry` (1-based); full jitter draws in [0, delay]."""
+        delay = self.initial_seconds
+        if self.strategy == "exponential":
+            delay = min(self.initial_seconds * 2 ** (retry - 1), self.max_seconds)
+        return rng.uniform(0, delay) if self.jitter else delay
 
 
 @dataclass(frozen=True)
 class Idempotency:
-    field: str
-    """The JSON name of the payload field that identifies a message."""
-    expires_after_seconds: int
+    """How duplicates are recognised: by business fields, or (none named) by message identity."""
+
+    fields: tuple[str, ...] = ()
+    """The JSON names of the payload fields of `idempotent by a, b`; empty: the envelope's message id."""
+    expires_after_seconds: int = 86_400
 
 
 @dataclass(frozen=True)
@@ -109,8 +186,6 @@ class Route(Generic[M]):
     kind: Literal["event", "command"]
     message_name: str
     message: type[M]
-    fields: tuple[str, ...]
-    """The JSON names of the message's fields (a saga command keeps only these)."""
     outputs: Mapping[str, type[BaseModel]]
     """Every event the handler may return, by name."""
     call: Callable[[M], object]
@@ -118,11 +193,47 @@ class Route(Generic[M]):
     """The spec's `retry N`: how many times a message may be tried, the first included."""
     dlq: bool
     """The queue has a dead-letter queue, which takes a message after its last attempt."""
+    timeout_seconds: float = 30
+    """The spec's timeout of one attempt (the function's timeout)."""
+    backoff: Backoff | None = None
+    """The wait before each retry; None: retried as soon as possible."""
     replies: tuple[str, ...] = ()
     """A command's replies; the first is success."""
-    idempotency: Idempotency | None = None
+    idempotency: Idempotency = Idempotency()
     ordered: bool = False
     """The input is `ordered by` a field: it comes from a FIFO queue, in order."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Who a message is and where it comes from; `timeout_seconds` only on saga commands."""
+
+    message_id: str
+    correlation_id: str
+    causation_id: str | None
+    saga_instance: str | None
+    schema_version: str
+    time: str
+    timeout_seconds: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in ENVELOPE_FIELDS}
+
+    @property
+    def deadline(self) -> datetime | None:
+        """When the saga stops waiting for this command: its time plus the step's timeout."""
+        if self.timeout_seconds is None:
+            return None
+        return parse_time(self.time) + timedelta(seconds=self.timeout_seconds)
+
+
+@dataclass(frozen=True)
+class Incoming(Generic[M]):
+    """A record, read: the validated message, its envelope and (saga commands) its task token."""
+
+    message: M
+    envelope: Envelope
+    token: str | None = None
 
 
 def client(service: str) -> Any:
@@ -132,18 +243,24 @@ def client(service: str) -> Any:
     return CLIENTS[service]
 
 
+def build_service(factory: Callable[[], object] | None, cls: type[S]) -> S:
+    """The user's service: built by their module's `build()` when it has one, else `cls()`."""
+    service = cls() if factory is None else factory()
+    if not isinstance(service, cls):
+        raise TypeError(
+            f"build() must return a {cls.__name__}, not {type(service).__name__}"
+        )
+    return service
+
+
 def process_batch(
     event: dict[str, Any], context: LambdaContext, route: Route[Any]
 ) -> dict[str, Any]:
-    """Handle an SQS batch; failed records come back as `batchItemFailures`."""
+    """Handle an SQS batch; records to retry come back as `batchItemFailures`."""
     processor = batch_processor(route)
 
     def record_handler(record: SQSRecord) -> None:
-        try:
-            handle_record(record, route, context)
-        except Exception:
-            logger.exception("%s: message %s failed", route.handler, record.message_id)
-            raise
+        handle_record(record, route, context)
 
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
@@ -163,31 +280,139 @@ def batch_processor(route: Route[Any]) -> BatchProcessor:
     return processor
 
 
-def exhausted(record: SQSRecord, route: Route[Any]) -> bool:
-    """Received more often than the spec allows, with no dead-letter queue to take it.
+def attempt_of(record: SQSRecord) -> int:
+    """Which attempt this delivery is (1-based): SQS's receive count."""
+    return int(record.attributes.approximate_receive_count)
 
-    With a dead-letter queue, SQS redrive moves the message after its last
-    attempt; the adapter never drops one.
-    """
+
+def handle_record(record: SQSRecord, route: Route[Any], context: LambdaContext) -> None:
+    """One record, classified: invalid (final), expired (skipped), exhausted (final), or run."""
+    attempt = attempt_of(record)
+    if not route.dlq and attempt > route.attempts:
+        drop(record, route, _task_token(record.body), f"received {attempt} times")
+        return
+    try:
+        incoming = parse_record(record, route)
+    except InvalidMessage as err:
+        reject(record, route, err)
+        return
+    if expired(incoming, route):
+        _log(
+            logging.WARNING,
+            route,
+            record,
+            "expired: its saga stopped waiting, no attempt started",
+            incoming,
+        )
+        return
+    try:
+        run(route, incoming, attempt, context)
+    except Exception:
+        logger.exception(
+            "%s: message %s failed (attempt %d of %d)",
+            route.handler,
+            record.message_id,
+            attempt,
+            route.attempts,
+        )
+        if attempt < route.attempts:
+            delay_retry(record, route, retry_delay_seconds(route, attempt))
+            raise
+        give_up(record, route, incoming.token, attempt)
+        if route.dlq:
+            raise
+
+
+def run(
+    route: Route[M], incoming: Incoming[M], attempt: int, context: LambdaContext
+) -> None:
+    """The user's code (once per key), its events published, the saga answered."""
+    published = call_once(route, incoming, attempt, context)
+    publish(route.flow.source, published)
+    if incoming.token is not None:
+        answer_saga(incoming.token, route, published[0])
+
+
+# ---- failure classes ---------------------------------------------------------------------------
+
+
+def expired(incoming: Incoming[Any], route: Route[Any]) -> bool:
+    """An attempt started now could not finish before the saga's deadline."""
+    deadline = incoming.envelope.deadline
     return (
-        not route.dlq
-        and int(record.attributes.approximate_receive_count) > route.attempts
+        deadline is not None
+        and SETTINGS.clock() + timedelta(seconds=route.timeout_seconds) > deadline
     )
 
 
-def drop(record: SQSRecord, route: Route[Any]) -> None:
-    """Give up on a message, visibly: the error log says so, and a saga is told first."""
-    count = int(record.attributes.approximate_receive_count)
-    token = _task_token(record.body) if route.kind == "command" else None
+def retry_delay_seconds(route: Route[Any], attempt: int) -> int:
+    """How long the record stays invisible after attempt `attempt` failed: the spec's
+    backoff before retry number `attempt`, in whole seconds, within SQS's limit."""
+    if route.backoff is None:
+        return 0
+    delay = route.backoff.delay_seconds(attempt, SETTINGS.random)
+    return min(MAX_VISIBILITY_SECONDS, math.ceil(delay))
+
+
+def delay_retry(record: SQSRecord, route: Route[Any], delay: int) -> None:
+    """Make the record visible again in `delay` seconds: SQS redelivers it then (or, after
+    its last attempt, moves it to the dead-letter queue)."""
+    try:
+        client("sqs").change_message_visibility(
+            QueueUrl=queue_url(record.event_source_arn),
+            ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=delay,
+        )
+    except Exception:
+        logger.exception(
+            "%s: could not delay the retry of message %s by %d s",
+            route.handler,
+            record.message_id,
+            delay,
+        )
+
+
+def queue_url(arn: str) -> str:
+    """The URL of the queue an `arn:aws:sqs:<region>:<account>:<name>` names."""
+    _, partition, _, region, account, name = arn.split(":", 5)
+    domain = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return f"https://sqs.{region}.{domain}/{account}/{name}"
+
+
+def give_up(
+    record: SQSRecord, route: Route[Any], token: str | None, attempt: int
+) -> None:
+    """The last attempt failed: the saga hears it now; the dead-letter queue (if any) gets
+    the record at once (visible again, SQS's redrive moves it), else it is dropped."""
+    if not route.dlq:
+        drop(record, route, token, f"its last attempt ({attempt}) failed")
+        return
     if token is not None:
-        cause = {"handler": route.handler, "receiveCount": count}
-        _fail_task(token, route, ATTEMPTS_EXHAUSTED, json.dumps(cause))
+        _fail_task(
+            token,
+            route,
+            ATTEMPTS_EXHAUSTED,
+            json.dumps({"handler": route.handler, "receiveCount": attempt}),
+        )
+    delay_retry(record, route, 0)
+
+
+def drop(record: SQSRecord, route: Route[Any], token: str | None, why: str) -> None:
+    """Give up on a message, visibly: the error log says so, and a saga is told first."""
+    count = attempt_of(record)
+    if token is not None:
+        _fail_task(
+            token,
+            route,
+            ATTEMPTS_EXHAUSTED,
+            json.dumps({"handler": route.handler, "receiveCount": count}),
+        )
     logger.error(
-        "%s: %s: message %s dropped after %d receives: the spec allows %d attempts and no dlq",
+        "%s: %s: message %s dropped, %s: the spec allows %d attempts and no dlq",
         route.flow.source,
         route.handler,
         record.message_id,
-        count,
+        why,
         route.attempts,
         extra={
             "flow": route.flow.source,
@@ -195,6 +420,47 @@ def drop(record: SQSRecord, route: Route[Any]) -> None:
             "message_id": record.message_id,
             "receive_count": count,
             "attempts": route.attempts,
+        },
+    )
+
+
+def reject(record: SQSRecord, route: Route[Any], err: InvalidMessage) -> None:
+    """An invalid message is final at once: a saga hears `InvalidMessage`, the record is acknowledged."""
+    token = _task_token(record.body) if route.kind == "command" else None
+    if token is not None:
+        _fail_task(
+            token,
+            route,
+            INVALID_MESSAGE,
+            json.dumps({"handler": route.handler, "error": str(err)}),
+        )
+    logger.error(
+        "%s: message %s is invalid, not retried: %s",
+        route.handler,
+        record.message_id,
+        err,
+        extra={
+            "handler": route.handler,
+            "message_id": record.message_id,
+            "invalid": str(err),
+        },
+    )
+
+
+def _log(
+    level: int, route: Route[Any], record: SQSRecord, what: str, incoming: Incoming[Any]
+) -> None:
+    envelope = incoming.envelope
+    logger.log(
+        level,
+        "%s: message %s %s",
+        route.handler,
+        envelope.message_id,
+        what,
+        extra={
+            "handler": route.handler,
+            "message_id": envelope.message_id,
+            "sqs_message_id": record.message_id,
         },
     )
 
@@ -209,22 +475,14 @@ def _task_token(body: str) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
-def handle_record(record: SQSRecord, route: Route[Any], context: LambdaContext) -> None:
-    if exhausted(record, route):
-        drop(record, route)
-        return
+# ---- reading a record -----------------------------------------------------------------------------
+
+
+def parse_record(record: SQSRecord, route: Route[M]) -> Incoming[M]:
     body = _json_object(record.body, f"message {record.message_id}")
     if route.kind == "event":
-        message = parse_event(body, route)
-        publish(route.flow.source, call_once(route, message, context))
-        return
-    message, token = parse_saga_command(body, route)
-    published = call_once(route, message, context)
-    publish(route.flow.source, published)
-    answer_saga(token, route, published[0])
-
-
-# ---- parsing -------------------------------------------------------------------------
+        return parse_event(body, route)
+    return parse_saga_command(body, route)
 
 
 def _json_object(text: str, what: str) -> dict[str, Any]:
@@ -243,103 +501,189 @@ def _validate(route: Route[M], payload: object) -> M:
         raise InvalidMessage(
             f"{route.handler}: the `{route.message_name}` payload is not a JSON object"
         )
-    return route.message.model_validate_json(json.dumps(payload))
+    try:
+        return route.message.model_validate_json(json.dumps(payload))
+    except ValidationError as err:
+        raise InvalidMessage(
+            f"{route.handler}: invalid `{route.message_name}`: {err}"
+        ) from err
 
 
-def parse_event(body: dict[str, Any], route: Route[M]) -> M:
-    """An EventBridge event delivered to the handler's queue."""
+def parse_time(text: str) -> datetime:
+    """An ISO-8601 time; a time without a zone is UTC."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _text(value: object, name: str, optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidMessage(f"envelope: `{name}` must be a non-empty string")
+    return value
+
+
+def envelope_of(value: object, command: bool = False) -> Envelope:
+    """An envelope as it travels; a saga command's also carries the step's `timeout_seconds`."""
+    if not isinstance(value, dict):
+        raise InvalidMessage("the message has no envelope object")
+    timeout = value.get("timeout_seconds") if command else None
+    if command and (
+        not isinstance(timeout, (int, float))
+        or isinstance(timeout, bool)
+        or timeout <= 0
+    ):
+        raise InvalidMessage(
+            "envelope: a saga command needs a positive `timeout_seconds`"
+        )
+    envelope = Envelope(
+        message_id=_text(value.get("message_id"), "message_id"),
+        correlation_id=_text(value.get("correlation_id"), "correlation_id"),
+        causation_id=_text(value.get("causation_id"), "causation_id", optional=True),
+        saga_instance=_text(value.get("saga_instance"), "saga_instance", optional=True),
+        schema_version=_text(value.get("schema_version"), "schema_version"),
+        time=_text(value.get("time"), "time"),
+        timeout_seconds=float(timeout) if isinstance(timeout, (int, float)) else None,
+    )
+    try:
+        parse_time(envelope.time)
+    except ValueError as err:
+        raise InvalidMessage(
+            f"envelope: `time` is not an ISO-8601 time: {envelope.time!r}"
+        ) from err
+    return envelope
+
+
+def is_wrapped(detail: object) -> TypeGuard[dict[str, Any]]:
+    """`{"envelope": {...}, "payload": {...}}`: what flowgen publishes."""
+    return (
+        isinstance(detail, dict)
+        and set(detail) == {"envelope", "payload"}
+        and isinstance(detail["envelope"], dict)
+    )
+
+
+def parse_event(body: dict[str, Any], route: Route[M]) -> Incoming[M]:
+    """An EventBridge event delivered to the handler's queue, enveloped or bare."""
     name = body.get("detail-type")
     if name != route.message_name:
         raise InvalidMessage(
             f"{route.handler} takes `{route.message_name}` events, not {name!r}"
         )
-    return _validate(route, body.get("detail"))
+    detail = body.get("detail")
+    if is_wrapped(detail):
+        return Incoming(
+            _validate(route, detail["payload"]), envelope_of(detail["envelope"])
+        )
+    event_id = _text(body.get("id"), "id")
+    sent = body.get("time")
+    time = sent if isinstance(sent, str) else SETTINGS.clock().isoformat()
+    envelope = Envelope(event_id, event_id, None, None, route.flow.version, time)
+    return Incoming(_validate(route, detail), envelope)
 
 
-def parse_saga_command(body: dict[str, Any], route: Route[M]) -> tuple[M, str]:
-    """A saga's command message: the command (built from the saga context) and the task token."""
+def parse_saga_command(body: dict[str, Any], route: Route[M]) -> Incoming[M]:
+    """A saga's command message: payload, envelope (with the step's timeout) and task token."""
     if body.get("kind") != SAGA_COMMAND or body.get("command") != route.message_name:
         raise InvalidMessage(
             f"{route.handler} takes saga command messages for `{route.message_name}`"
         )
-    token, context = body.get("taskToken"), body.get("context")
-    if not isinstance(token, str) or not token or not isinstance(context, dict):
-        raise InvalidMessage(
-            f"{route.handler}: a saga command needs a `taskToken` and a `context`"
-        )
-    saga = body.get("saga")
-    order = route.flow.saga_steps.get(saga, ()) if isinstance(saga, str) else ()
-    values = command_values(context, order)
-    return (
-        _validate(route, {k: v for k, v in values.items() if k in route.fields}),
-        token,
-    )
-
-
-def command_values(
-    context: Mapping[str, Any], step_order: Sequence[str]
-) -> dict[str, Any]:
-    """Field values from the saga context: the trigger's payload, overlaid with the
-    reply payloads of the steps done so far, in the saga's step order."""
-    values: dict[str, Any] = {}
-    detail = context.get("detail")
-    if isinstance(detail, dict):
-        values.update(detail)
-    steps = context.get("steps")
-    if not isinstance(steps, dict):
-        return values
-    for name in [
-        *(s for s in step_order if s in steps),
-        *(s for s in steps if s not in step_order),
-    ]:
-        step = steps[name]
-        payload = step.get("payload") if isinstance(step, dict) else None
-        if isinstance(payload, dict):
-            values.update(payload)
-    return values
+    token = body.get("taskToken")
+    if not isinstance(token, str) or not token:
+        raise InvalidMessage(f"{route.handler}: a saga command needs a `taskToken`")
+    envelope = envelope_of(body.get("envelope"), command=True)
+    return Incoming(_validate(route, body.get("payload")), envelope, token)
 
 
 # ---- calling the user's code ------------------------------------------------------------
 
 
-def call_once(route: Route[M], message: M, context: LambdaContext) -> list[Published]:
-    """The user's handler, run once per idempotency key; its events as JSON.
+def dedupe_key(route: Route[M], incoming: Incoming[M]) -> str:
+    """Saga commands: the envelope's message id (one per saga instance and step). Events:
+    the `idempotent by` fields' values when the spec names some, else the message id."""
+    fields = route.idempotency.fields
+    if route.kind == "command" or not fields:
+        return incoming.envelope.message_id
+    payload = incoming.message.model_dump(mode="json", by_alias=True)
+    return json.dumps(
+        [payload.get(name) for name in fields], sort_keys=True, separators=(",", ":")
+    )
+
+
+@cache
+def user_logger(source: str) -> Logger:
+    """The Powertools logger handlers get in their context, one per flow."""
+    return Logger(service=source)
+
+
+def handler_context(
+    route: Route[Any], incoming: Incoming[Any], attempt: int
+) -> HandlerContext:
+    envelope = incoming.envelope
+    log = user_logger(route.flow.source)
+    log.set_correlation_id(envelope.correlation_id)
+    log.append_keys(
+        handler=route.handler,
+        message_id=envelope.message_id,
+        saga_instance=envelope.saga_instance,
+    )
+    return HandlerContext(
+        handler=route.handler,
+        message_id=envelope.message_id,
+        correlation_id=envelope.correlation_id,
+        causation_id=envelope.causation_id,
+        saga_instance=envelope.saga_instance,
+        attempt=attempt,
+        deadline=envelope.deadline,
+        logger=log,
+    )
+
+
+def call_once(
+    route: Route[M], incoming: Incoming[M], attempt: int, context: LambdaContext
+) -> list[Published]:
+    """The user's handler, run once per deduplication key; its events as JSON.
 
     A repeated key returns the events recorded the first time, without calling
     the handler; a handler that raised is not recorded, so its retry runs again.
     """
 
-    def run(payload: dict[str, Any]) -> list[Published]:
-        return outputs_of(route, route.call(message))
+    def run(key: dict[str, str]) -> list[Published]:
+        with handling(handler_context(route, incoming, attempt)):
+            result = route.call(incoming.message)
+        return outputs_of(route, result, incoming.envelope)
 
-    payload = message.model_dump(mode="json", by_alias=True)
-    if route.idempotency is None:
-        return run(payload=payload)
     config = IdempotencyConfig(
-        event_key_jmespath=json.dumps(route.idempotency.field),
+        event_key_jmespath="key",
         expires_after_seconds=route.idempotency.expires_after_seconds,
         raise_on_no_idempotency_key=True,
     )
     config.register_lambda_context(context)
     once = idempotent_function(
         run,
-        data_keyword_argument="payload",
+        data_keyword_argument="key",
         persistence_store=idempotency_store(),
         config=config,
         key_prefix=route.handler,
     )
-    result: list[Published] = once(payload=payload)
-    return result
+    result: list[Published] | None = once(key={"key": dedupe_key(route, incoming)})
+    return result or []  # Powertools replays a recorded empty list as None
 
 
-def idempotency_store() -> DynamoDBPersistenceLayer:
+def idempotency_store() -> BasePersistenceLayer:
+    """DynamoDB table `$IDEMPOTENCY_TABLE`, or (seam for the generated test kit) a fresh layer
+    from the factory in `CLIENTS["idempotency"]`, when one is installed."""
+    factory = CLIENTS.get("idempotency")
+    if factory is not None:
+        layer: BasePersistenceLayer = factory()
+        return layer
     return DynamoDBPersistenceLayer(
         table_name=os.environ["IDEMPOTENCY_TABLE"], boto3_client=client("dynamodb")
     )
 
 
-def outputs_of(route: Route[Any], result: object) -> list[Published]:
-    """Check what the handler returned against the spec, and make it JSON.
+def outputs_of(route: Route[Any], result: object, cause: Envelope) -> list[Published]:
+    """Check what the handler returned against the spec, and make it JSON with envelopes.
 
     A command handler returns its reply, or `(reply, events)` when the spec lets
     it emit events besides the reply; the reply always comes first.
@@ -352,22 +696,41 @@ def outputs_of(route: Route[Any], result: object) -> list[Published]:
             not isinstance(reply, BaseModel)
             or _name_of(route, reply) not in route.replies
         ):
-            raise InvalidMessage(
+            raise BadResult(
                 f"{route.handler} must return one of {', '.join(route.replies)}, not {reply!r}"
             )
-        return [_published(route, reply), *_events(route, events)]
-    return _events(route, result)
+        models = [reply, *_events(route, events)]
+    else:
+        models = _events(route, result)
+    return [
+        _published(route, event, child_envelope(route, cause, i))
+        for i, event in enumerate(models)
+    ]
 
 
-def _events(route: Route[Any], result: object) -> list[Published]:
+def child_envelope(route: Route[Any], cause: Envelope, index: int) -> dict[str, Any]:
+    """The envelope of the `index`-th event a handler returned for the message `cause`:
+    the same identity on every retry, the correlation inherited, caused by `cause`."""
+    seed = f"{cause.message_id}\n{route.handler}\n{index}".encode()
+    return Envelope(
+        message_id=hashlib.sha256(seed).hexdigest()[:32],
+        correlation_id=cause.correlation_id,
+        causation_id=cause.message_id,
+        saga_instance=cause.saga_instance,
+        schema_version=route.flow.version,
+        time=SETTINGS.clock().isoformat(),
+    ).to_json()
+
+
+def _events(route: Route[Any], result: object) -> list[BaseModel]:
     """A handler's published events: a sequence of event models, or None for none."""
     if result is None:
         return []
     if not isinstance(result, Sequence) or isinstance(result, (str, bytes, BaseModel)):
-        raise InvalidMessage(
+        raise BadResult(
             f"{route.handler} must return a sequence of events or None, not {result!r}"
         )
-    return [_published(route, event) for event in result]
+    return list(result)
 
 
 def _name_of(route: Route[Any], event: object) -> str | None:
@@ -376,27 +739,32 @@ def _name_of(route: Route[Any], event: object) -> str | None:
     )
 
 
-def _published(route: Route[Any], event: object) -> Published:
+def _published(route: Route[Any], event: object, envelope: dict[str, Any]) -> Published:
     name = _name_of(route, event)
     if name is None or not isinstance(event, BaseModel):
         allowed = ", ".join(route.outputs) or "nothing"
-        raise InvalidMessage(
+        raise BadResult(
             f"{route.handler} returned {type(event).__name__}; the spec lets it publish {allowed}"
         )
-    return {"event": name, "detail": event.model_dump(mode="json", by_alias=True)}
+    return {
+        "event": name,
+        "envelope": envelope,
+        "detail": event.model_dump(mode="json", by_alias=True),
+    }
 
 
 # ---- effects ---------------------------------------------------------------------------------
 
 
 def publish(source: str, events: Sequence[Published]) -> None:
-    """Put the events on the bus, `detail-type` = event name, `source` = the flow."""
+    """Put the events on the bus: `detail-type` = event name, `source` = the flow,
+    `detail` = `{"envelope": ..., "payload": ...}`."""
     bus = os.environ["EVENT_BUS_NAME"] if events else ""
     entries = [
         {
             "Source": source,
             "DetailType": e["event"],
-            "Detail": json.dumps(e["detail"]),
+            "Detail": json.dumps({"envelope": e["envelope"], "payload": e["detail"]}),
             "EventBusName": bus,
         }
         for e in events
@@ -418,24 +786,24 @@ def answer_saga(token: str, route: Route[Any], reply: Published) -> None:
     if name != route.replies[0]:
         _fail_task(token, route, name, json.dumps(payload))
         return
-    sfn = client("stepfunctions")
     try:
-        sfn.send_task_success(
+        client("stepfunctions").send_task_success(
             taskToken=token, output=json.dumps({"reply": name, "payload": payload})
         )
-    except sfn.exceptions.ClientError as err:
+    except ClientError as err:
         _raise_unless_orchestrator_gone(route, err)
 
 
 def _fail_task(token: str, route: Route[Any], error: str, cause: str) -> None:
-    sfn = client("stepfunctions")
     try:
-        sfn.send_task_failure(taskToken=token, error=error, cause=cause)
-    except sfn.exceptions.ClientError as err:
+        client("stepfunctions").send_task_failure(
+            taskToken=token, error=error, cause=cause
+        )
+    except ClientError as err:
         _raise_unless_orchestrator_gone(route, err)
 
 
-def _raise_unless_orchestrator_gone(route: Route[Any], err: Any) -> None:
+def _raise_unless_orchestrator_gone(route: Route[Any], err: ClientError) -> None:
     """A saga that no longer waits is not an error; any other failure to answer, a
     botocore `ClientError`, is raised again (the record is retried)."""
     if err.response.get("Error", {}).get("Code") not in ORCHESTRATOR_GONE:

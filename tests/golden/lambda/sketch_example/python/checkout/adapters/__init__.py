@@ -9,6 +9,4 @@ from __future__ import annotations
 
 from checkout.adapters import runtime as _runtime
 
-FLOW = _runtime.Flow(
-    source="checkout", saga_steps={"Checkout": ("reserve", "charge", "ship")}
-)
+FLOW = _runtime.Flow(source="checkout", version="1.0.0")

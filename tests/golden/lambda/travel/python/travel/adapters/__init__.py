@@ -9,6 +9,4 @@ from __future__ import annotations
 
 from travel.adapters import runtime as _runtime
 
-FLOW = _runtime.Flow(
-    source="travel", saga_steps={"BookTrip": ("flight", "room", "pay", "ticket")}
-)
+FLOW = _runtime.Flow(source="travel", version="0.3.0")

@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from travel import models as _models
 from travel.adapters import FLOW as _FLOW
 from travel.adapters import runtime as _runtime
+from travel.services import billing as _user
 from travel.services.billing import BillingService
 
 
 @_cache
 def _service() -> BillingService:
-    """The user's implementation, created once per cold start."""
-    return BillingService()
+    """The user's implementation, built once per cold start by its module's `build()`, if any."""
+    return _runtime.build_service(getattr(_user, "build", None), BillingService)
 
 
 def _charge_trip_call(message: _models.ChargeTrip) -> object:
@@ -31,7 +32,6 @@ _charge_trip_route = _runtime.Route(
     kind="command",
     message_name="ChargeTrip",
     message=_models.ChargeTrip,
-    fields=("trip_id", "customer_id", "budget"),
     outputs={
         "TripPaid": _models.TripPaid,
         "TripPaymentDeclined": _models.TripPaymentDeclined,
@@ -39,8 +39,12 @@ _charge_trip_route = _runtime.Route(
     call=_charge_trip_call,
     attempts=3,
     dlq=True,
+    timeout_seconds=25.0,
+    backoff=_runtime.Backoff(
+        strategy="exponential", initial_seconds=0.1, max_seconds=2.0, jitter=False
+    ),
     replies=("TripPaid", "TripPaymentDeclined"),
-    idempotency=_runtime.Idempotency(field="trip_id", expires_after_seconds=604800),
+    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=604800),
 )
 
 

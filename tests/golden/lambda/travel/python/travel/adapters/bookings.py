@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from travel import models as _models
 from travel.adapters import FLOW as _FLOW
 from travel.adapters import runtime as _runtime
+from travel.services import bookings as _user
 from travel.services.bookings import BookingsService
 
 
 @_cache
 def _service() -> BookingsService:
-    """The user's implementation, created once per cold start."""
-    return BookingsService()
+    """The user's implementation, built once per cold start by its module's `build()`, if any."""
+    return _runtime.build_service(getattr(_user, "build", None), BookingsService)
 
 
 def _alert_travellers_call(message: _models.FareChanged) -> object:
@@ -31,12 +32,17 @@ _alert_travellers_route = _runtime.Route(
     kind="event",
     message_name="FareChanged",
     message=_models.FareChanged,
-    fields=("flight_number", "new_fare", "effective_at"),
     outputs={"TravellerAlerted": _models.TravellerAlerted},
     call=_alert_travellers_call,
     attempts=3,
     dlq=True,
-    idempotency=_runtime.Idempotency(field="flight_number", expires_after_seconds=3600),
+    timeout_seconds=15.0,
+    backoff=_runtime.Backoff(
+        strategy="exponential", initial_seconds=0.1, max_seconds=2.0, jitter=False
+    ),
+    idempotency=_runtime.Idempotency(
+        fields=("flight_number",), expires_after_seconds=3600
+    ),
 )
 
 

@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from travel import models as _models
 from travel.adapters import FLOW as _FLOW
 from travel.adapters import runtime as _runtime
+from travel.services import flights as _user
 from travel.services.flights import FlightsService
 
 
 @_cache
 def _service() -> FlightsService:
-    """The user's implementation, created once per cold start."""
-    return FlightsService()
+    """The user's implementation, built once per cold start by its module's `build()`, if any."""
+    return _runtime.build_service(getattr(_user, "build", None), FlightsService)
 
 
 def _hold_flight_call(message: _models.HoldFlight) -> object:
@@ -31,7 +32,6 @@ _hold_flight_route = _runtime.Route(
     kind="command",
     message_name="HoldFlight",
     message=_models.HoldFlight,
-    fields=("trip_id", "flight_number", "departs_at", "cabin", "travellers"),
     outputs={
         "FlightHeld": _models.FlightHeld,
         "FlightUnavailable": _models.FlightUnavailable,
@@ -39,8 +39,12 @@ _hold_flight_route = _runtime.Route(
     call=_hold_flight_call,
     attempts=4,
     dlq=True,
+    timeout_seconds=30.0,
+    backoff=_runtime.Backoff(
+        strategy="exponential", initial_seconds=0.5, max_seconds=20.0, jitter=True
+    ),
     replies=("FlightHeld", "FlightUnavailable"),
-    idempotency=_runtime.Idempotency(field="trip_id", expires_after_seconds=172800),
+    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=172800),
 )
 
 
@@ -59,13 +63,16 @@ _release_flight_route = _runtime.Route(
     kind="command",
     message_name="ReleaseFlight",
     message=_models.ReleaseFlight,
-    fields=("trip_id",),
     outputs={"FlightReleased": _models.FlightReleased},
     call=_release_flight_call,
     attempts=4,
     dlq=True,
+    timeout_seconds=30.0,
+    backoff=_runtime.Backoff(
+        strategy="exponential", initial_seconds=0.5, max_seconds=20.0, jitter=True
+    ),
     replies=("FlightReleased",),
-    idempotency=_runtime.Idempotency(field="trip_id", expires_after_seconds=172800),
+    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=172800),
 )
 
 
@@ -84,13 +91,16 @@ _issue_tickets_route = _runtime.Route(
     kind="command",
     message_name="IssueTickets",
     message=_models.IssueTickets,
-    fields=("trip_id",),
     outputs={"TicketsIssued": _models.TicketsIssued},
     call=_issue_tickets_call,
     attempts=4,
     dlq=True,
+    timeout_seconds=30.0,
+    backoff=_runtime.Backoff(
+        strategy="exponential", initial_seconds=0.5, max_seconds=20.0, jitter=True
+    ),
     replies=("TicketsIssued",),
-    idempotency=_runtime.Idempotency(field="trip_id", expires_after_seconds=172800),
+    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=172800),
 )
 
 

@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from travel import models as _models
 from travel.adapters import FLOW as _FLOW
 from travel.adapters import runtime as _runtime
+from travel.services import hotels as _user
 from travel.services.hotels import HotelsService
 
 
 @_cache
 def _service() -> HotelsService:
-    """The user's implementation, created once per cold start."""
-    return HotelsService()
+    """The user's implementation, built once per cold start by its module's `build()`, if any."""
+    return _runtime.build_service(getattr(_user, "build", None), HotelsService)
 
 
 def _hold_room_call(message: _models.HoldRoom) -> object:
@@ -31,13 +32,16 @@ _hold_room_route = _runtime.Route(
     kind="command",
     message_name="HoldRoom",
     message=_models.HoldRoom,
-    fields=("trip_id", "stay"),
     outputs={"RoomHeld": _models.RoomHeld, "NoRoomAvailable": _models.NoRoomAvailable},
     call=_hold_room_call,
     attempts=4,
     dlq=True,
+    timeout_seconds=30.0,
+    backoff=_runtime.Backoff(
+        strategy="exponential", initial_seconds=0.5, max_seconds=20.0, jitter=True
+    ),
     replies=("RoomHeld", "NoRoomAvailable"),
-    idempotency=_runtime.Idempotency(field="trip_id", expires_after_seconds=172800),
+    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=172800),
 )
 
 
@@ -56,13 +60,16 @@ _release_room_route = _runtime.Route(
     kind="command",
     message_name="ReleaseRoom",
     message=_models.ReleaseRoom,
-    fields=("trip_id",),
     outputs={"RoomReleased": _models.RoomReleased},
     call=_release_room_call,
     attempts=4,
     dlq=True,
+    timeout_seconds=30.0,
+    backoff=_runtime.Backoff(
+        strategy="exponential", initial_seconds=0.5, max_seconds=20.0, jitter=True
+    ),
     replies=("RoomReleased",),
-    idempotency=_runtime.Idempotency(field="trip_id", expires_after_seconds=172800),
+    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=172800),
 )
 
 

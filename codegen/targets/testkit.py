@@ -1,0 +1,185 @@
+"""The generated local test kit, written by the `lambda` target next to the adapters it drives.
+
+- `<pkg>/adapters/testkit.py`, `testkit_sagas.py`, `testkit_aws.py`: the engine (the
+  kit and its queues, the saga orchestrator, the virtual clock and in-memory AWS),
+  copied from `codegen/templates/testing_{runtime,sagas,aws}.py.txt`;
+- `<pkg>/testing.py`: the flow's facts as data for that engine (each handler's route,
+  attempts, timeout and queue; each saga's steps, pivot, timeouts, resend schedule
+  and outcome events) and `TestKit`, typed with the flow's handler and saga names.
+
+It belongs to the `lambda` target because it runs the user's code through the
+generated adapters. Queue settings come from the AWS deployment plan, and the resend
+schedule and compensation waits are the state machine's (`states.resend_delays`,
+`sagapaths.undo_policy`), so the kit's timing is the deployed system's.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from flowgen_design.codegen.aws.plan import plan_of
+from flowgen_design.codegen.names import handlers_class, python_package, service_class, service_module
+from flowgen_design.codegen.targets.cloudformation.states import resend_delays
+from flowgen_design.dsl.durations import seconds_ceil
+from flowgen_design.dsl.model import FillSource, Flow, Handler, Outcome, OutcomeKind, Saga, SagaStep, StepCall
+from flowgen_design.dsl.sagapaths import undo_policy
+
+ENGINE = {
+    "testkit.py": "testing_runtime.py.txt",
+    "testkit_sagas.py": "testing_sagas.py.txt",
+    "testkit_aws.py": "testing_aws.py.txt",
+}
+"""The engine's modules in `<pkg>/adapters/`, by the template each is copied from."""
+
+
+def engine_sources() -> dict[str, str]:
+    folder = resources.files("flowgen_design.codegen").joinpath("templates")
+    return {module: folder.joinpath(template).read_text(encoding="utf-8") for module, template in ENGINE.items()}
+
+
+def _handler_name(handler: Handler) -> str:
+    return f"{handler.service}.{handler.name}"
+
+
+def _seconds(ms: int) -> str:
+    return repr(ms / 1000)
+
+
+def _handler_spec(flow: Flow, handler: Handler) -> str:
+    module = f"_{service_module(handler.service)}"
+    visibility = plan_of(flow).handler(handler).visibility_timeout_seconds
+    return (
+        "_kit.HandlerSpec("
+        f"name={_handler_name(handler)!r}, service={handler.service!r}, method={handler.name!r}, "
+        f"kind={handler.trigger!r}, input={handler.input.name!r}, route={module}._{handler.name}_route, "
+        f"attempts={handler.policy.attempts}, timeout_seconds={_seconds(handler.policy.timeout_ms)}, "
+        f"visibility_timeout_seconds={visibility}, dlq={handler.policy.dlq})"
+    )
+
+
+def _call_spec(call: StepCall, timeout: int) -> str:
+    """A command as the state machine sends it, waiting `timeout` whole seconds."""
+    fields = tuple(f.name for f in call.command.fields)
+    failures = tuple(r.name for r in call.command.failures)
+    return (
+        f"_sagas.CallSpec(handler={_handler_name(call.handler)!r}, command={call.command.name!r}, "
+        f"fields={fields!r}, timeout_seconds={timeout}, success={call.command.replies[0].name!r}, "
+        f"failures={failures!r})"
+    )
+
+
+def _step_spec(step: SagaStep) -> str:
+    undo = step.compensation
+    compensation = "None"
+    if undo is not None:
+        compensation = _call_spec(undo, max(1, seconds_ceil(undo_policy(undo).timeout_ms)))
+    timeout = max(1, seconds_ceil(step.timeout_ms))
+    delays = tuple(resend_delays(step.policy))
+    return (
+        f"_sagas.StepSpec(name={step.name!r}, action={_call_spec(step.action, timeout)}, "
+        f"compensation={compensation}, resend_delays={delays!r})"
+    )
+
+
+def _source(s: FillSource) -> tuple[object, ...]:
+    if s.origin == "constant":
+        return ("constant", s.value)
+    if s.origin == "step":
+        return ("step", s.step, s.field)
+    return (s.origin, s.field)
+
+
+def _outcome(outcome: Outcome | None) -> str:
+    if outcome is None:
+        return "None"
+    fields = tuple(f.name for f in outcome.event.fields)
+    fills = {f.field: tuple(_source(s) for s in f.sources) for f in outcome.fills}
+    return f"_sagas.OutcomeSpec(event={outcome.event.name!r}, fields={fields!r}, fills={fills!r})"
+
+
+def _saga_spec(saga: Saga) -> str:
+    timeout = repr(saga.timeout_ms / 1000) if saga.timeout_ms is not None else "None"
+    steps = ", ".join(_step_spec(s) for s in saga.steps)
+    kinds: tuple[OutcomeKind, ...] = ("completed", "compensated", "failed")
+    outcomes = ", ".join(f"{k}={_outcome(saga.outcome(k))}" for k in kinds)
+    return (
+        f"_sagas.SagaSpec(name={saga.name!r}, trigger={saga.trigger.name!r}, steps=({steps},), "
+        f"pivot={saga.pivot_index}, timeout_seconds={timeout}, {outcomes})"
+    )
+
+
+def _literal(names: list[str]) -> str:
+    return f"Literal[{', '.join(repr(n) for n in names)}]" if names else "Never"
+
+
+def testing_source(flow: Flow) -> str:
+    """`<pkg>/testing.py` (unformatted): the flow's data and its typed `TestKit`."""
+    pkg = python_package(flow)
+    services = [s for s in flow.services if s.handlers]
+    handlers = [h for s in services for h in s.handlers]
+    services = sorted(services, key=lambda s: service_module(s.name))
+    typing_names = sorted({"Literal", "TypedDict", "Never" if not flow.sagas else "Literal"})
+    lines = [
+        f'"""Local test kit of flow `{flow.name}` {flow.version}: sagas and subscriptions in process, on a virtual clock.',
+        "",
+        "Your services run through the generated Lambda adapters with in-memory AWS;",
+        "faults are injected by handler (`Service.handler`) or saga name:",
+        "",
+        f"    from {pkg}.testing import TestKit",
+        "",
+        "    kit = TestKit(services={...})  # services left out are your `services/` classes",
+        "    kit.fail(HANDLER, times=3)  # or .reply(), .delay(), .deliver_late(), .deliver_twice(), .poison()",
+        "    run = kit.publish(EVENT)",
+        "    run.outcome(SAGA), run.events(), run.calls(), run.compensations()",
+        "",
+        f"The engine is `{pkg}.adapters.testkit`.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        f"from typing import {', '.join(typing_names)}",
+        "",
+        f"from {pkg} import models as _models",
+        *(f"from {pkg}.adapters import {service_module(s.name)} as _{service_module(s.name)}" for s in services),
+        f"from {pkg}.adapters import testkit as _kit",
+        f"from {pkg}.adapters import testkit_sagas as _sagas",
+        f"from {pkg}.adapters.testkit import Entry, InjectedFailure, Run",
+        f"from {pkg}.adapters.testkit_sagas import Outcome",
+        *(f"from {pkg}.handlers.{service_module(s.name)} import {handlers_class(s.name)}" for s in services),
+        *(f"from {pkg}.services import {service_module(s.name)} as _{service_module(s.name)}_impl" for s in services),
+        *(f"from {pkg}.services.{service_module(s.name)} import {service_class(s.name)}" for s in services),
+        "",
+        '__all__ = ["FLOW", "Entry", "HandlerName", "InjectedFailure", "Outcome", "Run", "SagaName", "Services", "TestKit"]',
+        "",
+        f"HandlerName = {_literal([_handler_name(h) for h in handlers])}",
+        f"SagaName = {_literal([s.name for s in flow.sagas])}",
+        "",
+        "",
+        "class Services(TypedDict, total=False):",
+        '    """Your implementation of each service, by name."""',
+        "",
+        *(f"    {s.name}: {handlers_class(s.name)}" for s in services),
+        "",
+        "FLOW = _kit.FlowSpec(",
+        f"    name={flow.name!r},",
+        f"    version={flow.version!r},",
+        "    handlers={" + ", ".join(f"{_handler_name(h)!r}: {_handler_spec(flow, h)}" for h in handlers) + "},",
+        "    sagas={" + ", ".join(f"{s.name!r}: {_saga_spec(s)}" for s in flow.sagas) + "},",
+        "    events={" + ", ".join(f"{e.name!r}: _models.{e.name}" for e in flow.events) + "},",
+        "    services={"
+        + ", ".join(
+            f"{s.name!r}: _kit.user_service(_{service_module(s.name)}_impl, {service_class(s.name)})" for s in services
+        )
+        + "},",
+        ")",
+        "",
+        "",
+        "class TestKit(_kit.Kit[HandlerName, SagaName]):",
+        f'    """Flow `{flow.name}` in process: inject faults, `publish` an event, read the `Run`."""',
+        "",
+        "    __test__ = False  # not a pytest test class",
+        "",
+        "    def __init__(self, services: Services | None = None, *, seed: int = 0) -> None:",
+        "        super().__init__(FLOW, dict(services or {}), seed=seed)",
+    ]
+    return "\n".join(lines) + "\n"
