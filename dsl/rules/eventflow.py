@@ -7,7 +7,7 @@ publishes and who consumes each event.
 from __future__ import annotations
 
 from collections import defaultdict
-from itertools import groupby
+from itertools import groupby, pairwise
 
 from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.graph import PUBLISHING, Arc, event_graph
@@ -155,8 +155,8 @@ def check_cycles(ctx: RuleContext) -> None:
         if len(component) == 1 and not component & graph[next(iter(component))]:
             continue
         path = _cycle(_entry(ctx.flow, component), component, graph)
-        hops = [edges[a][b] for a, b in zip(path, path[1:])]
-        walk = "".join(f"{event} -> {h.service}.{h.name} -> " for event, h in zip(path, hops)) + path[0]
+        hops = [edges[a][b] for a, b in pairwise(path)]
+        walk = "".join(f"{event} -> {h.service}.{h.name} -> " for event, h in zip(path, hops, strict=False)) + path[0]
         closing = hops[-1]
         ctx.report.add(
             codes.EVENT_CYCLE,
