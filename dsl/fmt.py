@@ -17,6 +17,10 @@ from flowgen_design.dsl import ast
 from flowgen_design.dsl.source import Span, source_lines
 
 INDENT = "  "
+WIDTH = 88
+"""A block whose members fit on one line of this width, with no comment inside it, is printed on
+that line (`event E { id: uuid  key id }`), the way black keeps a short call on one line."""
+MEMBER_GAP = "  "
 
 Pos = tuple[int, int]
 
@@ -281,10 +285,21 @@ class _Formatter:
             lines.insert(i + 1, None)
 
     def _block(
-        self, head: str, start: Span, name_end: Span, members: tuple[ast.Node, ...], end: Span, tail: str = ""
+        self,
+        head: str,
+        start: Span,
+        name_end: Span,
+        members: tuple[ast.Node, ...],
+        end: Span,
+        tail: str = "",
+        inline: bool = True,
     ) -> None:
         if not members and not self._comments_inside(start, end):
             self.p.emit(f"{head} {{}}{tail}", start, end, keep_gap=False)
+            return
+        gap = ", " if members and isinstance(members[0], ast.EnumMember) else MEMBER_GAP
+        texts = [_member(m, self.p.source_lines) for m in members] if inline else []
+        if inline and self._fits_one_line(head, texts, gap, tail, start, end, keep_gap=False):
             return
         self.p.emit(f"{head} {{", start, name_end, keep_gap=False)
         self.p.indent += 1
@@ -293,6 +308,16 @@ class _Formatter:
         self.p.flush_before((end.line, end.column))
         self.p.indent -= 1
         self.p.emit(f"}}{tail}", end, end, keep_gap=False)
+
+    def _fits_one_line(
+        self, head: str, members: list[str], gap: str, tail: str, start: Span, end: Span, keep_gap: bool
+    ) -> bool:
+        """Print `head { a  b }tail` on one line if it fits and no comment is inside; say whether it did."""
+        text = f"{head} {{ {gap.join(members)} }}{tail}"
+        if len(INDENT * self.p.indent + text) > WIDTH or self._comments_inside(start, end):
+            return False
+        self.p.emit(text, start, end, keep_gap=keep_gap)
+        return True
 
     def _comments_inside(self, start: Span, end: Span) -> bool:
         return any(
@@ -317,6 +342,8 @@ class _Formatter:
     def _with_body(self, head: str, span: Span, body: ast.HandlerBody | None) -> None:
         if body is None or (not body.options and not self._comments_inside(span, body.end)):
             self.p.emit(head, span, body.end if body else span)
+            return
+        if self._fits_one_line(head, [_option(o) for o in body.options], MEMBER_GAP, "", span, body.end, True):
             return
         self.p.emit(head + " {", span, span)
         self.p.indent += 1
@@ -360,9 +387,9 @@ class _Formatter:
         elif isinstance(d, ast.DefaultsDecl):
             self._block("defaults", d.span, d.span, d.options, d.end)
         elif isinstance(d, ast.ServiceDecl):
-            self._block(f"service {d.name.text}", d.span, d.name.span, d.members, d.end)
+            self._block(f"service {d.name.text}", d.span, d.name.span, d.members, d.end, inline=False)
         elif isinstance(d, ast.SagaDecl):
-            self._block(f"saga {d.name.text}", d.span, d.name.span, d.members, d.end)
+            self._block(f"saga {d.name.text}", d.span, d.name.span, d.members, d.end, inline=False)
         else:
             self._block(f"external {d.name.text}", d.span, d.name.span, d.members, d.end)
 

@@ -8,8 +8,10 @@ name". Unclosed braces are found by a small scan, so the hint can point at the
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from flowgen_design.dsl.source import Span, source_lines
@@ -155,10 +157,128 @@ def _describe_token(err: UnexpectedToken, text: str, path: str, literals: Litera
     ):
         return (*keyword_as_field(value), span)
     hint: str | None = _unclosed_before(text, start) or _hint_after(before, touching, value)
+    inside = _open_constructs(getattr(getattr(err, "state", None), "value_stack", None) or ())
+    if hint is None and inside and inside[-1].kind.starts & expected and value.isidentifier():
+        return (*_misplaced_clause(inside, tok.type, value, expected, literals), span)
     if hint is None and expected == {"COLON"}:
         hint = _misread_as_field(text, start)
-    hint = hint or _hint_for_token(tok.type, value, expected, literals)
+    hint = hint or _step_target(inside, expected) or _hint_for_token(tok.type, value, expected, literals)
+    if inside:
+        message = f"{_where(inside)}{_in_member(inside[-1])}: {message}"
     return (message, hint, span)
+
+
+_OPTIONS = "`retry`, `timeout`, `dlq`, `idempotent by`, `use` and `emits`"
+_MESSAGE = "fields (`name: type`), `key` and `ordered by`"
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """A construct a `{` opens: what a reader calls it, what it holds, the keywords that start a member."""
+
+    noun: str
+    holds: str
+    starts: frozenset[str]
+
+
+_OPTION_STARTS = frozenset({"RETRY", "TIMEOUT", "DLQ", "IDEMPOTENT", "USE", "EMITS"})
+_HANDLER = _Kind("handler", _OPTIONS, _OPTION_STARTS)
+_KINDS = {
+    "SAGA": _Kind(
+        "saga",
+        "`trigger`, `step`, `pivot step`, `timeout` and `on completed|compensated emit`",
+        frozenset({"TRIGGER", "STEP", "PIVOT"}),
+    ),
+    "SERVICE": _Kind(
+        "service", "`api`, `publishes`, `handles` and `on EVENT -> handler`", frozenset({"API", "HANDLES", "ON"})
+    ),
+    "EXTERNAL": _Kind("external system", "`publishes` and `consumes`", frozenset({"PUBLISHES", "CONSUMES"})),
+    "EVENT": _Kind("event", _MESSAGE, frozenset({"KEY", "ORDERED"})),
+    "COMMAND": _Kind("command", _MESSAGE, frozenset({"KEY", "ORDERED"})),
+    "TYPE": _Kind("type", "fields (`name: type`)", frozenset({"NAME"})),
+    "ENUM": _Kind("enum", "member names", frozenset({"NAME"})),
+    "POLICY": _Kind("policy", _OPTIONS, _OPTION_STARTS),
+    "DEFAULTS": _Kind("defaults", _OPTIONS, _OPTION_STARTS),
+    "ON": _HANDLER,
+    "HANDLES": _HANDLER,
+    "STEP": _Kind("step", _OPTIONS, _OPTION_STARTS),
+}
+_DECLARATIONS = frozenset({"TYPE", "ENUM", "EVENT", "COMMAND", "POLICY", "DEFAULTS", "SERVICE", "SAGA", "EXTERNAL"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Open:
+    """A construct the parser was inside when it stopped: `saga Checkout {`, `on A -> notify {`."""
+
+    kind: _Kind
+    name: str
+    member: tuple[Token, ...]  # the tokens of the member being read, after the `{`
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind.noun} `{self.name}`" if self.name else f"`{self.kind.noun}`"
+
+
+def _open_constructs(stack: Sequence[object]) -> list[_Open]:
+    """The constructs still open on lark's LALR value stack, outermost first.
+
+    A `{` stays on the stack as a token until its construct is reduced, so each
+    `{` left there, with the keyword before it, is a construct the reader is in.
+    """
+    found: list[_Open] = []
+    opener: int | None = None
+    for i, value in enumerate(stack):
+        if not isinstance(value, Token):
+            continue
+        if value.type in _KINDS:
+            opener = i
+        elif value.type == "LBRACE" and opener is not None:
+            head = [t for t in stack[opener:i] if isinstance(t, Token)]
+            found.append(_Open(_KINDS[head[0].type], _construct_name(head), ()))
+            opener = None
+    if found:
+        last_brace = max(i for i, v in enumerate(stack) if isinstance(v, Token) and v.type == "LBRACE")
+        member = tuple(t for t in stack[last_brace + 1 :] if isinstance(t, Token))
+        found[-1] = _Open(found[-1].kind, found[-1].name, member)
+    return found
+
+
+def _construct_name(head: list[Token]) -> str:
+    """`saga Checkout` -> Checkout, `on OrderPlaced -> notify` -> notify, `defaults` -> ''."""
+    names = [str(t) for t in head if t.type == "NAME"]
+    if head[0].type == "ON":
+        return names[-1] if names else ""
+    return names[0] if names else ""
+
+
+def _where(inside: list[_Open]) -> str:
+    return "inside " + " of ".join(o.label for o in reversed(inside))
+
+
+def _in_member(here: _Open) -> str:
+    """`, in `step reserve`` when the parser stopped inside a member it had started."""
+    return f", in `{' '.join(str(t) for t in here.member[:2])}`" if here.member else ""
+
+
+def _misplaced_clause(
+    inside: list[_Open], kind: str, value: str, expected: set[str], literals: Literals
+) -> tuple[str, str | None]:
+    """A word where a member of the construct could start: say which construct, and what it holds."""
+    here = inside[-1]
+    noun = here.kind.noun
+    message = f"{_where(inside)}: `{value}` is not a {noun} clause (a {noun} has {here.kind.holds})"
+    if kind in _DECLARATIONS:
+        return (message, f"declare the {value} at the top level, after the `}}` that closes {here.label}")
+    keywords = [literals[t] for t in expected if literals.get(t, "").isalpha()]
+    close = difflib.get_close_matches(value, keywords, n=1, cutoff=0.6)
+    return (message, f"did you mean `{close[0]}`?" if close else None)
+
+
+def _step_target(inside: list[_Open], expected: set[str]) -> str | None:
+    member = inside[-1].member if inside else ()
+    if member and member[0].type in ("STEP", "PIVOT") and "DOT" in expected:
+        return "a step names a service and the command it handles: `step NAME: Service.Command`"
+    return None
 
 
 def _previous_word(text: str, pos: int) -> tuple[str, bool]:

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from flowgen_design.codegen.diagrams import view_file_stem
+from flowgen_design.codegen.diagrams.labels import handler_text, sends_text
 from flowgen_design.codegen.diagrams.render import render
+from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow
 from tests.browser import Browser, check_mermaid, mermaid_js
 from tests.conftest import ROOT, SKETCH, Runner, require_tool
@@ -241,3 +243,24 @@ def test_large_diagrams_limit_dots_crossing_search_and_still_draw(tmp_path: Path
     assert svg.count('class="node"') == len(system.nodes)
     small = view_source(flow, "saga:" + flow.sagas[0].name, "dot")
     assert not any(f"{name}=" in small for name in LARGE_LAYOUT)
+
+
+def test_a_step_box_says_the_sends_and_the_handler_attempts(tmp_path: Path) -> None:
+    """A step sent once whose handler retries three times says both, not "1 attempt (no retry)"."""
+    spec = tmp_path / "s.flow"
+    spec.write_text(
+        "flow s version 1.0.0\n"
+        "event Go { id: uuid  key id }\nevent Done { id: uuid  key id }\nevent Undone { id: uuid  key id }\n"
+        "command Do { id: uuid } -> Done\ncommand Undo { id: uuid } -> Undone\n"
+        "service S {\n  handles Do { retry 3 backoff fixed 1s  idempotent by id }\n"
+        "  handles Undo { retry 3 backoff fixed 1s  idempotent by id }\n}\n"
+        "saga Run {\n  trigger Go\n  step once: S.Do compensate S.Undo\n"
+        "  step again: S.Do { retry 2 backoff fixed 5s }\n  on completed emit Done\n  on compensated emit Undone\n}\n"
+        "external X { publishes Go  consumes Done, Undone }\n"
+    )
+    flow = check_file(spec).flow
+    assert flow is not None
+    once, again = flow.sagas[0].steps
+    assert sends_text(once.policy) == "sent once (no resend)"
+    assert handler_text(once.action.handler.policy) == "handler: 3 attempts, fixed 1s"
+    assert sends_text(again.policy) == "sent up to 2 times, fixed 5s"

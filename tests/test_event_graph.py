@@ -78,3 +78,25 @@ def test_an_event_handler_loop_is_two_emits_arcs(tmp_path: Path) -> None:
         ("to_a", "A"),
     ]
     assert "FLOW603" in [d.code for d in check_file(spec).diagnostics]
+
+
+def test_a_cycle_is_reported_as_its_path_on_the_handler_that_closes_it(tmp_path: Path) -> None:
+    """The loop is entered at `Zebra` (an external publishes it) and `back_to_zebra` closes it.
+
+    Sorted names (Apple, Mango, Zebra) are not the order a message travels, and the
+    first handler in the file is not the one that feeds the loop back to its start.
+    """
+    spec = tmp_path / "loop.flow"
+    spec.write_text(
+        "flow loop version 1.0.0\n"
+        "event Zebra { id: uuid  key id }\nevent Apple { id: uuid  key id }\nevent Mango { id: uuid  key id }\n"
+        "service S {\n  publishes Zebra, Apple, Mango\n"
+        "  on Mango -> back_to_zebra { idempotent by id  emits Zebra }\n"
+        "  on Zebra -> to_apple { idempotent by id  emits Apple }\n"
+        "  on Apple -> to_mango { idempotent by id  emits Mango }\n}\n"
+        "external X { publishes Zebra }\n"
+    )
+    [cycle] = [d for d in check_file(spec).diagnostics if d.code == "FLOW603"]
+    assert cycle.message.endswith("Zebra -> S.to_apple -> Apple -> S.to_mango -> Mango -> S.back_to_zebra -> Zebra")
+    assert cycle.span.line == 7
+    assert "`S.back_to_zebra` closes the loop" in (cycle.hint or "")

@@ -105,10 +105,7 @@ type T {
 }
 /// not attached: a blank line follows
 
-event E {
-  id: uuid
-  key id
-}  // after E
+event E { id: uuid  key id }  // after E
 // the end
 """
 
@@ -131,7 +128,7 @@ def test_fmt_check_and_write(flowgen: Runner, tmp_path: Path) -> None:
     assert check.returncode == 1 and "would reformat" in check.stdout
     assert spec.read_text() == "flow a version 1.0.0\ntype T { x: int }\n"
     assert flowgen("fmt", str(spec)).returncode == 0
-    assert spec.read_text() == "flow a version 1.0.0\n\ntype T {\n  x: int\n}\n"
+    assert spec.read_text() == "flow a version 1.0.0\n\ntype T { x: int }\n"
     assert flowgen("fmt", "--check", str(spec)).returncode == 0
 
 
@@ -207,3 +204,63 @@ def test_a_composite_idempotency_key_keeps_its_fields_in_order(tmp_path: Path) -
     assert idempotency is not None
     assert [f.name for f in idempotency.fields] == ["warehouse", "sku"]
     assert idempotency.within_ms == 2 * 86_400_000
+
+SHORT_AND_LONG = """\
+flow d version 1.0.0
+
+event StockReleased {
+  order_id: uuid
+  key order_id
+}
+
+event ShipmentScheduled {
+  order_id: uuid
+  tracking_number: string
+  eta: date?
+  carrier_reference: string
+  key order_id
+}
+
+enum Status {
+  Pending,
+  Paid
+}
+
+service Inventory {
+  handles ReleaseStock {
+    idempotent by order_id
+  }
+  on StockReleased -> audit {
+    idempotent by order_id  // why: audits replay
+  }
+}
+"""
+
+SHORT_AND_LONG_FORMATTED = """\
+flow d version 1.0.0
+
+event StockReleased { order_id: uuid  key order_id }
+
+event ShipmentScheduled {
+  order_id: uuid
+  tracking_number: string
+  eta: date?
+  carrier_reference: string
+  key order_id
+}
+
+enum Status { Pending, Paid }
+
+service Inventory {
+  handles ReleaseStock { idempotent by order_id }
+  on StockReleased -> audit {
+    idempotent by order_id  // why: audits replay
+  }
+}
+"""
+
+
+def test_a_short_declaration_stays_on_one_line() -> None:
+    """What fits in `WIDTH` with no comment inside is one line; services and sagas always list their members."""
+    assert fmt(SHORT_AND_LONG) == SHORT_AND_LONG_FORMATTED
+    assert fmt(SHORT_AND_LONG_FORMATTED) == SHORT_AND_LONG_FORMATTED

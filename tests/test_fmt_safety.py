@@ -51,12 +51,12 @@ def _fmt(text: str) -> str:
     ["10000000000000000.5", "0.0000000000000001", "-123456789012345678.123456789", "1.10", "-0.0", "007"],
 )
 def test_numbers_are_printed_as_written(number: str) -> None:
-    text = f"flow a version 1.0.0\n\ntype T {{\n  x: decimal (min {number})\n}}\n"
+    text = f"flow a version 1.0.0\n\ntype T {{ x: decimal (min {number}) }}\n"
     assert _fmt(text) == text
 
 
 def test_strings_and_imports_are_printed_as_written() -> None:
-    text = 'flow a version 1.0.0\n\nimport "a\\\\b.flow"\n\ntype T {\n  x: string (pattern "a\\nb\\"c\\\\")\n}\n'
+    text = 'flow a version 1.0.0\n\nimport "a\\\\b.flow"\n\ntype T { x: string (pattern "a\\nb\\"c\\\\") }\n'
     assert _fmt(text) == text
 
 

@@ -36,8 +36,8 @@ def test_without_its_fill_out_of_stock_and_timeouts_cancel_without_a_reason(tmp_
 
 def test_renaming_the_reply_field_no_longer_empties_the_event_silently(tmp_path: Path) -> None:
     text = CHECKOUT.replace(
-        "event PaymentFailed {\n  order_id: uuid\n  reason: string",
-        "event PaymentFailed {\n  order_id: uuid\n  why: string",
+        "event PaymentFailed { order_id: uuid  reason: string",
+        "event PaymentFailed { order_id: uuid  why: string",
     )
     assert text != CHECKOUT
     ((code, message),) = _errors(tmp_path, text)

@@ -131,9 +131,17 @@ def test_review_step_table_and_traceability(flowgen: Runner, browser: Browser, t
             "Inventory.ReleaseStock",
             "",
             "timeout 1m30s",
-            "1 attempt (no retry)",
+            "sent once (no resend); handler: 5 attempts, exponential 200ms..30s + jitter",
         ],
-        ["2", "charge", "Payments.Charge", "Payments.Refund", "", "timeout 1m20s", "1 attempt (no retry)"],
+        [
+            "2",
+            "charge",
+            "Payments.Charge",
+            "Payments.Refund",
+            "",
+            "timeout 1m20s",
+            "sent once (no resend); handler: 3 attempts, fixed 1s",
+        ],
         [
             "3",
             "ship",
@@ -141,7 +149,7 @@ def test_review_step_table_and_traceability(flowgen: Runner, browser: Browser, t
             "—",
             "PIVOT",
             "timeout 1m30s",
-            "1 attempt (no retry)",
+            "sent once (no resend); handler: 5 attempts, exponential 200ms..30s + jitter",
         ],
     ]
     trace = browser.evaluate("document.querySelector('table.trace').innerText")
@@ -218,3 +226,41 @@ def test_the_content_security_policy_blocks_what_escaping_might_miss(
     clean = browser.open(page.as_uri())
     assert clean.errors == []
     assert browser.evaluate("getComputedStyle(document.querySelector('nav')).display") != "inline"
+
+
+# Per saga figure: the rendered height of each node's text (its glyph box on screen) and of the
+# body text in a paragraph of the page, both measured with a Range, as a reader sees them.
+TEXT_HEIGHTS = """
+(() => {
+  const height = (node) => { const r = document.createRange(); r.selectNodeContents(node); return r.getBoundingClientRect().height; };
+  const body = Array.from(document.querySelectorAll('main p, body p')).find((p) => p.textContent.trim());
+  const sagas = Array.from(document.querySelectorAll('figure[id^="diagram-saga-"]')).map((f) => ({
+    id: f.id,
+    texts: Array.from(f.querySelectorAll('svg.diagram g.node text')).map(height),
+  }));
+  return { body: body ? height(body.firstChild) : 0, bodyFont: parseFloat(getComputedStyle(document.body).fontSize), sagas };
+})()
+"""
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_saga_view_text_is_at_least_body_text_size(
+    spec: Path, flowgen: Runner, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The saga view is drawn at reading size: the page does not shrink it below the body text.
+
+    Drawn left to right, a five-step saga was one row 3,452 px wide that the page scaled to
+    a third; top to bottom it fits the column at its natural size.
+    """
+    if not load(spec, monkeypatch).sagas:
+        pytest.skip("no saga to draw")
+    browser.open(generate_review(flowgen, spec, tmp_path / "out").as_uri())
+    measured = browser.evaluate(TEXT_HEIGHTS)
+    body = measured["body"]
+    assert body >= measured["bodyFont"], measured
+    assert measured["sagas"], "no saga figure on the page"
+    for saga in measured["sagas"]:
+        texts = sorted(saga["texts"])
+        assert texts, saga["id"]
+        median = texts[len(texts) // 2]
+        assert median >= body, f"{saga['id']}: node text {median:.1f}px high, body text {body:.1f}px ({texts})"

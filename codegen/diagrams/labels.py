@@ -25,6 +25,19 @@ def attempts_text(policy: DeliveryPolicy) -> str:
     return text + (" + jitter" if backoff.jitter else "")
 
 
+def sends_text(policy: DeliveryPolicy) -> str:
+    """How often the saga sends a step's command: once by default, the handler retries on its own."""
+    if not policy.retried:
+        return "sent once (no resend)"
+    how = attempts_text(policy).removeprefix(f"{policy.attempts} attempts")
+    return f"sent up to {policy.attempts} times{how}"
+
+
+def handler_text(policy: DeliveryPolicy) -> str:
+    """The handler's own delivery attempts for each send: `handler: 3 attempts, fixed 1s`."""
+    return f"handler: {attempts_text(policy)}"
+
+
 def timeout_text(ms: int) -> str:
     return f"timeout {format_ms(ms)}"
 

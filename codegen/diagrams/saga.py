@@ -1,4 +1,8 @@
-"""One view per saga: the happy path left to right, compensations drawn backwards.
+"""One view per saga: the happy path top to bottom, compensations drawn backwards.
+
+Top to bottom, so a saga of any length is as wide as one step and its
+compensation side by side: drawn left to right, a five-step saga was a row
+3,452 px wide that the review page shrank below reading size.
 
 Steps run in order from the trigger to the `completed` outcome. Up to the pivot,
 a step's failure replies lead (red, dashed) to the compensation of the step
@@ -10,7 +14,7 @@ outcome: it needs a human (docs/semantics.md).
 
 from __future__ import annotations
 
-from flowgen_design.codegen.diagrams.labels import attempts_text, timeout_text
+from flowgen_design.codegen.diagrams.labels import handler_text, sends_text, timeout_text
 from flowgen_design.codegen.diagrams.model import Diagram, Edge, GraphBuilder, Node, node_id
 from flowgen_design.codegen.diagrams.system import event_node
 from flowgen_design.dsl.durations import format_ms
@@ -46,7 +50,7 @@ def saga_view(saga: Saga) -> Diagram:
         else:
             g.edge(Edge(here, failed, "failure", no_answer))
     timeout = f", timeout {format_ms(saga.timeout_ms)}" if saga.timeout_ms else ""
-    return g.build(f"saga:{saga.name}", f"saga {saga.name} (trigger {saga.trigger.name}{timeout})", "LR")
+    return g.build(f"saga:{saga.name}", f"saga {saga.name} (trigger {saga.trigger.name}{timeout})", "TB")
 
 
 def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:
@@ -56,7 +60,7 @@ def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:
         label.append("PIVOT")
     if step.readonly:
         label.append("readonly")
-    detail = [timeout_text(step.timeout_ms), attempts_text(step.policy)]
+    detail = [timeout_text(step.timeout_ms), sends_text(step.policy), handler_text(call.handler.policy)]
     if index > saga.pivot_index:
         detail.append("a failure needs a human")
     return Node(
@@ -86,7 +90,7 @@ def _compensations(g: GraphBuilder, saga: Saga, compensated: str) -> list[str]:
             continue
         call = step.compensation
         label = (f"undo {step.name}", f"{call.service}.{call.command.name}")
-        detail = (attempts_text(call.handler.policy), timeout_text(call.handler.policy.timeout_ms))
+        detail = (handler_text(call.handler.policy), timeout_text(call.handler.policy.timeout_ms))
         here = g.node(Node(node_id("undo", saga.name, step.name), "compensation", label, detail, call.handler.doc))
         g.edge(Edge(here, target, "compensation", tuple(r.name for r in call.command.replies[:1]), backwards=True))
         target = here

@@ -4,7 +4,12 @@ Services, API entry points and external systems, with every event as a node
 between its publishers and subscribers. Edges into a handler carry its retry
 policy, timeout and dead-letter queue. Sagas appear as process managers: the
 event that starts them, the commands they send (compensations dashed red) and
-the events they wait for and emit. The edges are the flow's event graph (`dsl.graph`).
+the events they emit. The edges are the flow's event graph (`dsl.graph`).
+
+The replies a saga awaits are not drawn as edges: each would run from the far
+side of the picture back to the saga, and together they filled half of it. The
+service's reply edge shows the answer, and the saga view draws each reply
+where its step waits for it.
 """
 
 from __future__ import annotations
@@ -72,8 +77,6 @@ def _saga(g: GraphBuilder, saga: Saga, arcs: tuple[Arc, ...]) -> None:
             g.edge(Edge(me, command_node(g, target.command), "flow", (f"step {arc.label}",)))
         elif arc.kind == "compensates" and isinstance(target, StepCall):
             g.edge(Edge(me, command_node(g, target.command), "compensation", (f"undo {arc.label}",)))
-        elif arc.kind == "awaits" and isinstance(source, Event):
-            g.edge(Edge(event_node(g, source), me, "awaits"))
         elif arc.kind == "outcome" and isinstance(target, Event):
             g.edge(Edge(me, event_node(g, target), "flow", (f"on {arc.label}",)))
 

@@ -75,9 +75,30 @@ def _within(inner: Span, outer: Span) -> bool:
     )
 
 
+_IDENTITY_FIELDS = ("id", "message_id", "event_id", "request_id", "idempotency_key")
+
+
+def _idempotency_hint(handler: Handler) -> str:
+    """Deduplicate by what identifies one message, never by a field many messages share.
+
+    The declared `key` is the message's identity, so it is the suggestion; without one,
+    a field named like an identity is. Any other field (a like's `comment_id`) would
+    drop every later message that shares it, so the hint asks for an identity instead.
+    """
+    message = handler.input
+    if message.key is not None:
+        return f"add `idempotent by {message.key.name}` to the handler (the key of `{message.name}`, its identity)"
+    identity = next((f.name for f in message.fields if f.name in _IDENTITY_FIELDS), None)
+    if identity is not None:
+        return f"add `idempotent by {identity}` to the handler"
+    return (
+        f"give `{message.name}` a field unique to each message (e.g. `event_id: uuid  key event_id`) and add "
+        "`idempotent by event_id` to the handler; deduplicating by a field that messages share drops every later one"
+    )
+
+
 def _not_idempotent(ctx: RuleContext, handler: Handler) -> None:
-    key = handler.input.key.name if handler.input.key else next((f.name for f in handler.input.fields), "id")
-    hint = f"add `idempotent by {key}` to the handler"
+    hint = _idempotency_hint(handler)
     if handler.policy.retried:
         ctx.report.add(
             codes.RETRIED_NOT_IDEMPOTENT,

@@ -7,7 +7,7 @@ publishes and who consumes each event.
 from __future__ import annotations
 
 from collections import defaultdict
-from itertools import groupby
+from itertools import groupby, pairwise
 
 from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.graph import PUBLISHING, Arc, event_graph
@@ -135,29 +135,74 @@ def check_consumers(ctx: RuleContext) -> None:
             )
 
 
+Edges = dict[str, dict[str, Handler]]
+
+
 def check_cycles(ctx: RuleContext) -> None:
-    """Report each strongly connected group of events that feed each other through handlers."""
+    """Report each strongly connected group of events that feed each other through handlers.
+
+    The message walks the loop as a message would (event -> handler -> event ...),
+    from where the loop is entered, and points at the handler that closes it.
+    """
     graph: dict[str, set[str]] = defaultdict(set)
-    via: dict[tuple[str, str], Span] = {}
+    edges: Edges = defaultdict(dict)
     for arc in event_graph(ctx.flow).of_kind("emits"):
         assert isinstance(arc.source, Handler) and isinstance(arc.target, Event)
         start = arc.source.input.name
         graph[start].add(arc.target.name)
-        via.setdefault((start, arc.target.name), arc.span)
+        edges[start].setdefault(arc.target.name, arc.source)
     for component in _strongly_connected(graph):
-        loop = sorted(component)
-        if len(loop) == 1 and loop[0] not in graph[loop[0]]:
+        if len(component) == 1 and not component & graph[next(iter(component))]:
             continue
-        first = min(
-            (via[(a, b)] for a in component for b in graph[a] if b in component and (a, b) in via),
-            key=lambda s: (s.file, s.line, s.column),
-        )
+        path = _cycle(_entry(ctx.flow, component), component, graph)
+        hops = [edges[a][b] for a, b in pairwise(path)]
+        walk = "".join(f"{event} -> {h.service}.{h.name} -> " for event, h in zip(path, hops, strict=False)) + path[0]
+        closing = hops[-1]
         ctx.report.add(
             codes.EVENT_CYCLE,
-            f"events feed back into themselves through handlers: {' -> '.join(loop + [loop[0]])}",
-            first,
-            "make sure a handler in the loop stops it (narrow its `emits`), or break the loop",
+            f"events feed back into themselves through handlers: {walk}",
+            closing.span,
+            f"`{closing.service}.{closing.name}` closes the loop: narrow its `emits` (or another handler's in the loop)"
+            " so the loop stops, or break the loop",
         )
+
+
+def _entry(flow: Flow, component: set[str]) -> str:
+    """Where a message enters the loop: the first event in it that something outside the loop publishes.
+
+    An entry point, an external system, a saga or a handler outside the loop puts
+    the first message on the bus; a loop nothing enters starts at its first event.
+    """
+    graph = event_graph(flow)
+    ordered = [e.name for e in flow.events if e.name in component]
+    for name in ordered:
+        for arc in graph.publishers(name):
+            if arc.kind == "publishes" and isinstance(arc.source, Service):
+                continue
+            if isinstance(arc.source, Handler) and arc.source.input.name in component:
+                continue
+            return name
+    return ordered[0] if ordered else min(component)
+
+
+def _cycle(start: str, component: set[str], graph: dict[str, set[str]]) -> list[str]:
+    """The shortest loop from `start` back to it inside `component`, both ends included (breadth first)."""
+    previous: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following: list[str] = []
+        for node in frontier:
+            for child in sorted(graph[node] & component):
+                if child == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(previous[path[-1]])
+                    return [*path[::-1], start]
+                if child not in previous:
+                    previous[child] = node
+                    following.append(child)
+        frontier = following
+    return [start, start]
 
 
 def _strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:

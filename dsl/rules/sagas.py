@@ -70,9 +70,10 @@ def check_replies_and_outcomes(ctx: RuleContext) -> None:
         for step in saga.steps:
             for call in (step.action, step.compensation):
                 if call is not None and call.command.name not in declared:
+                    learn = "succeeded" if call is step.action else "was undone"
                     ctx.report.add(
                         codes.COMMAND_WITHOUT_REPLIES,
-                        f"`{call.command.name}` declares no replies, so the saga cannot learn whether step `{step.name}` succeeded",
+                        f"`{call.command.name}` declares no replies, so the saga cannot learn whether step `{step.name}` {learn}",
                         call.span,
                         f"add `-> {call.command.name}Done` (an event) to `command {call.command.name}`",
                     )

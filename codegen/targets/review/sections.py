@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from flowgen_design.codegen.diagrams.labels import attempts_text, idempotency_text, timeout_text
+from flowgen_design.codegen.diagrams.labels import (
+    attempts_text,
+    handler_text,
+    idempotency_text,
+    sends_text,
+    timeout_text,
+)
 from flowgen_design.codegen.targets.review.html import Child, Html, anchor, el, table
 from flowgen_design.codegen.trace import trace_rows
 from flowgen_design.dsl.diagnostics import Diagnostic
@@ -291,7 +297,9 @@ def _saga(saga: Saga) -> Html:
         class_="facts",
     )
     rows = [_step_row(saga, i, s) for i, s in enumerate(saga.steps)]
-    steps = table(["#", "step", "command", "compensation", "pivot", "timeout", "retries", "spec"], rows, class_="steps")
+    steps = table(
+        ["#", "step", "command", "compensation", "pivot", "timeout", "sends and attempts", "spec"], rows, class_="steps"
+    )
     return el(
         "article",
         el("h3", chip("saga", saga.name, link=False), " ", loc(saga.name_span)),
@@ -318,7 +326,7 @@ def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
         undo,
         pivot,
         timeout_text(step.timeout_ms),
-        attempts_text(step.policy),
+        f"{sends_text(step.policy)}; {handler_text(call.handler.policy)}",
         loc(step.span),
     ]
 
