@@ -6,6 +6,7 @@ import argparse
 import json
 
 from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, fail
+from flowgen_design.codegen.commands.codeflags import add_code_options
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="TEXT",
         help="also check `every EVENT is followed by EVENT or EVENT` (repeatable)",
     )
+    add_code_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from flowgen_design.codegen.simulate.invariants import Invariant, parse_invariant
     from flowgen_design.codegen.simulate.report import render_mermaid, render_text, to_json
 
-    flow, _, problem = load_flow(args.spec)
+    flow, _, problem = load_flow(args.spec, args)
     if problem:
         return fail(problem)
     if flow is None:

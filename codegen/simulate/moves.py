@@ -44,9 +44,20 @@ class Move:
     arrows: tuple[Arrow, ...] = ()
     events: tuple[str, ...] = ()
     fault: bool = False
+    kind: str = ""  # start, reply, failure-reply, exhausted, late-success, lost-answer, late-delivery, ...
+    step: str = ""  # the step, `undo <step>` for a compensation
+    result: str = ""  # the reply or error the saga saw; the outcome for `outcome`
 
     def to_json(self) -> dict[str, object]:
-        return {"at_ms": self.at_ms, "what": self.text, "events": list(self.events), "fault": self.fault}
+        return {
+            "at_ms": self.at_ms,
+            "what": self.text,
+            "kind": self.kind,
+            "step": self.step,
+            "result": self.result,
+            "events": list(self.events),
+            "fault": self.fault,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +112,13 @@ def moves(saga: Saga, state: State, bound: int, invariants: tuple[Invariant, ...
     """Every move from `state`; faults only while fewer than `bound` were injected."""
     faulty = state.faults < bound
     if state.phase == "start":
-        yield Move(0, f"`{saga.trigger.name}` starts the saga", (Arrow("Bus", SAGA, saga.trigger.name),)), replace(
-            state, phase="run"
-        ), ()
+        yield Move(
+            0, f"`{saga.trigger.name}` starts the saga", (Arrow("Bus", SAGA, saga.trigger.name),), kind="start"
+        ), replace(state, phase="run"), ()
         if faulty:
             text = f"`{saga.trigger.name}` is delivered twice: the second start is `ExecutionAlreadyExists`"
             arrows = (Arrow("Bus", SAGA, saga.trigger.name), Arrow("Bus", SAGA, f"{saga.trigger.name} (again)"))
-            yield Move(0, text, arrows, fault=True), replace(state, phase="run", faults=1), ()
+            yield Move(0, text, arrows, fault=True, kind="duplicate-trigger"), replace(state, phase="run", faults=1), ()
     elif state.phase == "run":
         yield from _step_moves(saga, state, faulty, invariants)
     elif state.phase == "undo":
@@ -148,7 +159,9 @@ def _step_moves(saga: Saga, state: State, faulty: bool, invariants: tuple[Invari
         effects, bad = _apply(state, step.name, first, policy, done, _call_name(call))
         moved = _advance(saga, replace(state, effects=effects, clock=done))
         text = f"step `{step.name}`: `{_call_name(call)}` replies `{success.name}`"
-        yield _emit(Move(done, text, (send, Arrow(call.service, SAGA, success.name, True))), moved, bad, (success.name,), invariants)
+        arrows = (send, Arrow(call.service, SAGA, success.name, True))
+        move = Move(done, text, arrows, kind="reply", step=step.name, result=success.name)
+        yield _emit(move, moved, bad, (success.name,), invariants)
     if not faulty:
         return
     fault = replace(state, faults=state.faults + 1)
@@ -156,24 +169,35 @@ def _step_moves(saga: Saga, state: State, faulty: bool, invariants: tuple[Invari
     for reply in () if remembered else call.command.failures:
         text = f"step `{step.name}`: `{_call_name(call)}` replies `{reply.name}`"
         moved = _failed(saga, replace(fault, clock=done), Failure(state.index, reply.name, reply))
-        yield _emit(Move(done, text, (send, Arrow(call.service, SAGA, reply.name, True)), fault=True), moved, (), (reply.name,), invariants)
+        arrows = (send, Arrow(call.service, SAGA, reply.name, True))
+        move = Move(done, text, arrows, fault=True, kind="failure-reply", step=step.name, result=reply.name)
+        yield _emit(move, moved, (), (reply.name,), invariants)
     if starts and len(starts) == policy.attempts and not remembered:
         at = min(t0 + starts[-1] + policy.timeout_ms, done)
         text = f"step `{step.name}`: `{_call_name(call)}` raises on all {policy.attempts} attempt(s): `{EXHAUSTED}`"
         arrows = (send, Arrow(call.service, SAGA, EXHAUSTED, True))
-        yield Move(at, text, arrows, fault=True), _no_answer(saga, replace(fault, clock=at), EXHAUSTED), ()
+        move = Move(at, text, arrows, fault=True, kind="exhausted", step=step.name, result=EXHAUSTED)
+        yield move, _no_answer(saga, replace(fault, clock=at), EXHAUSTED), ()
     if starts and success is not None:
         late = t0 + starts[-1] + policy.timeout_ms
         effects, bad = _apply(state, step.name, late, policy, done, _call_name(call))
         moved = _no_answer(saga, replace(fault, effects=effects, clock=done), TIMEOUT)
-        for how in ("succeeds after the step timed out", "succeeds but its answer is lost"):
+        for kind, how in (
+            ("late-success", "succeeds after the step timed out"),
+            ("lost-answer", "succeeds but its answer is lost"),
+        ):
             text = f"step `{step.name}`: `{_call_name(call)}` {how}: `{TIMEOUT}`"
             arrows = (send, Arrow(call.service, SAGA, f"{success.name} (too late: {TIMEOUT})", True))
-            yield _emit(Move(done, text, arrows, fault=True), moved, bad, (success.name,), invariants)
+            move = Move(done, text, arrows, fault=True, kind=kind, step=step.name, result=TIMEOUT)
+            yield _emit(move, moved, bad, (success.name,), invariants)
+        text = f"step `{step.name}`: the command reaches `{_call_name(call)}` after its deadline and is dropped: `{TIMEOUT}`"
+        move = Move(done, text, (send,), fault=True, kind="late-delivery", step=step.name, result=TIMEOUT)
+        yield move, _no_answer(saga, replace(fault, clock=done), TIMEOUT), ()
         yield from _duplicate(saga, state, fault, step, send, starts, invariants)
     if not starts:
         text = f"step `{step.name}`: no attempt of `{_call_name(call)}` fits before the deadline: `{TIMEOUT}`"
-        yield Move(done, text, (send,), fault=True), _no_answer(saga, replace(fault, clock=done), TIMEOUT), ()
+        move = Move(done, text, (send,), fault=True, kind="no-attempt", step=step.name, result=TIMEOUT)
+        yield move, _no_answer(saga, replace(fault, clock=done), TIMEOUT), ()
 
 
 def _duplicate(
@@ -189,8 +213,13 @@ def _duplicate(
     effects, worse = _apply(replace(state, effects=effects), step.name, copy, policy, done, _call_name(call))
     moved = _advance(saga, replace(fault, effects=effects, clock=done))
     text = f"step `{step.name}`: the command reaches `{_call_name(call)}` twice, {format_ms(copy - first)} apart"
-    arrows = (send, Arrow(SAGA, call.service, f"{call.command.name} (duplicate)"), Arrow(call.service, SAGA, success.name, True))
-    return iter([_emit(Move(done, text, arrows, fault=True), moved, bad + worse, (success.name,), invs)])
+    arrows = (
+        send,
+        Arrow(SAGA, call.service, f"{call.command.name} (duplicate)"),
+        Arrow(call.service, SAGA, success.name, True),
+    )
+    move = Move(done, text, arrows, fault=True, kind="duplicate", step=step.name, result=success.name)
+    return iter([_emit(move, moved, bad + worse, (success.name,), invs)])
 
 
 def _advance(saga: Saga, state: State) -> State:
@@ -239,20 +268,27 @@ def _undo_moves(saga: Saga, state: State, faulty: bool, invariants: tuple[Invari
     undone = replace(state, effects=effects, undone=state.undone + (index,), undo=rest, clock=done)
     moved = undone if rest else replace(undone, phase="outcome")
     text = f"compensation of `{step.name}`: `{_call_name(call)}` replies `{name}`"
-    yield _emit(Move(done, text, (send, Arrow(call.service, SAGA, name, True))), moved, bad, (name,) if reply else (), invariants)
+    move = Move(done, text, (send, Arrow(call.service, SAGA, name, True)), kind="undo", step=effect, result=name)
+    yield _emit(move, moved, bad, (name,) if reply else (), invariants)
     if not faulty:
         return
     fault = replace(state, faults=state.faults + 1, clock=done, undo=())
     failure = Failure(index, "AttemptsExhausted", undoing=True)
     text = f"compensation of `{step.name}`: `{_call_name(call)}` cannot finish"
     arrows = (send, Arrow(call.service, SAGA, EXHAUSTED, True))
-    yield Move(done, text, arrows, fault=True), replace(fault, phase="outcome", outcome="failed", failure=failure), ()
+    move = Move(done, text, arrows, fault=True, kind="undo-failed", step=effect, result=EXHAUSTED)
+    yield move, replace(fault, phase="outcome", outcome="failed", failure=failure), ()
     copy = state.clock + policy.timeout_ms
     twice, worse = _apply(replace(state, effects=effects), effect, copy, call.handler.policy, done, _call_name(call))
     again = replace(moved, effects=twice, faults=state.faults + 1)
     text = f"compensation of `{step.name}`: the command reaches `{_call_name(call)}` twice, {format_ms(copy - first)} apart"
-    arrows = (send, Arrow(SAGA, call.service, f"{call.command.name} (duplicate)"), Arrow(call.service, SAGA, name, True))
-    yield _emit(Move(done, text, arrows, fault=True), again, bad + worse, (name,) if reply else (), invariants)
+    arrows = (
+        send,
+        Arrow(SAGA, call.service, f"{call.command.name} (duplicate)"),
+        Arrow(call.service, SAGA, name, True),
+    )
+    move = Move(done, text, arrows, fault=True, kind="undo-duplicate", step=effect, result=name)
+    yield _emit(move, again, bad + worse, (name,) if reply else (), invariants)
 
 
 # ---- effects, events, the outcome -----------------------------------------------------------------------
@@ -280,21 +316,26 @@ def _apply(
     entries = {name: (n, first) for name, n, first in state.effects}
     bad: list[Violation] = []
     if at > deadline:
-        bad.append(Violation("deadline", f"`{handler}` took effect at {format_ms(at)}, after the saga gave up at {format_ms(deadline)}"))
+        bad.append(
+            Violation(
+                "deadline",
+                f"`{handler}` took effect at {format_ms(at)}, after the saga gave up at {format_ms(deadline)}",
+            )
+        )
     n, first = entries.get(effect, (0, at))
     window = _window(policy)
     if n and window is not None and at - first < window:
         return state.effects, tuple(bad)
     if n:
         why = "it is not idempotent" if window is None else f"it remembers keys for {format_ms(window)} only"
-        bad.append(
-            Violation("effect-twice", f"`{handler}` took effect twice, {format_ms(at - first)} apart: {why}")
-        )
+        bad.append(Violation("effect-twice", f"`{handler}` took effect twice, {format_ms(at - first)} apart: {why}"))
     entries[effect] = (n + 1, first)
     return tuple(sorted((name, k, f) for name, (k, f) in entries.items())), tuple(bad)
 
 
-def _emit(move: Move, state: State, bad: tuple[Violation, ...], events: tuple[str, ...], invs: tuple[Invariant, ...]) -> Step:
+def _emit(
+    move: Move, state: State, bad: tuple[Violation, ...], events: tuple[str, ...], invs: tuple[Invariant, ...]
+) -> Step:
     open_ = list(state.open)
     for event in events:
         for k, inv in enumerate(invs):
@@ -325,8 +366,17 @@ def _outcome(saga: Saga, state: State, invariants: tuple[Invariant, ...]) -> Ste
                 message = f"`{outcome.event.name}` has no value for required field `{target.name}` {ending.describe()}"
                 bad.append(Violation("outcome-incomplete", message))
     ended = replace(state, phase="end", outcomes=state.outcomes + 1)
-    move, ended, _ = _emit(Move(state.clock, f"the saga ends `{kind}`", arrows), ended, (), events, invariants)
-    bad += [Violation(f"invariant: {inv.text}", f"`{inv.event}` is never followed by {' or '.join(f'`{f}`' for f in inv.followers)}") for inv, o in zip(invariants, ended.open) if o]
+    move, ended, _ = _emit(
+        Move(state.clock, f"the saga ends `{kind}`", arrows, kind="outcome", result=kind), ended, (), events, invariants
+    )
+    bad += [
+        Violation(
+            f"invariant: {inv.text}",
+            f"`{inv.event}` is never followed by {' or '.join(f'`{f}`' for f in inv.followers)}",
+        )
+        for inv, o in zip(invariants, ended.open)
+        if o
+    ]
     if ended.outcomes != 1:
         bad.append(Violation("one-outcome", f"the instance ended {ended.outcomes} times"))
     return move, ended, tuple(bad)
@@ -343,7 +393,9 @@ def _compensation_violations(saga: Saga, state: State) -> Iterator[Violation]:
     missing = [j for j in ran if j not in state.undone]
     if missing:
         step = saga.steps[missing[0]]
-        yield Violation("compensation", f"step `{step.name}` took effect but the saga ended `compensated` without undoing it")
+        yield Violation(
+            "compensation", f"step `{step.name}` took effect but the saga ended `compensated` without undoing it"
+        )
     if list(state.undone) != sorted(state.undone, reverse=True):
         yield Violation("compensation", "compensations ran out of reverse order")
 
