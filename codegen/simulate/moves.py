@@ -282,12 +282,12 @@ def _undo_moves(saga: Saga, state: State, faulty: bool, invariants: tuple[Invari
     twice, worse = _apply(replace(state, effects=effects), effect, copy, call.handler.policy, done, _call_name(call))
     again = replace(moved, effects=twice, faults=state.faults + 1)
     text = f"compensation of `{step.name}`: the command reaches `{_call_name(call)}` twice, {format_ms(copy - first)} apart"
-    arrows = (
+    copies = (
         send,
         Arrow(SAGA, call.service, f"{call.command.name} (duplicate)"),
         Arrow(call.service, SAGA, name, True),
     )
-    move = Move(done, text, arrows, fault=True, kind="undo-duplicate", step=effect, result=name)
+    move = Move(done, text, copies, fault=True, kind="undo-duplicate", step=effect, result=name)
     yield _emit(move, again, bad + worse, (name,) if reply else (), invariants)
 
 
