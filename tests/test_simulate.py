@@ -85,7 +85,8 @@ def test_an_outcome_event_missing_a_field_on_one_path() -> None:
 
 
 def test_a_user_invariant_broken_by_a_compensation_path() -> None:
-    report = _only(SEEDED / "invariant-broken.flow", "every Charged is followed by Shipped or OrderStuck")
+    """The saga declares `invariant every Charged is followed by Shipped or OrderStuck`."""
+    report = _only(SEEDED / "invariant-broken.flow")
     (found,) = report.violations
     assert found.violation.code == "invariant: every Charged is followed by Shipped or OrderStuck"
     assert _steps(found.moves) == [
@@ -106,6 +107,17 @@ def test_the_cli_prints_the_counterexample_and_exits_1() -> None:
     assert mermaid.stdout.startswith("sequenceDiagram\n") and "Shop-->>Saga: Refunded" in mermaid.stdout
     data = json.loads(run_flowgen("simulate", spec, "--disable", "FLOW502", "--format", "json").stdout)
     assert data["violations"] == 1 and data["sagas"][0]["violations"][0]["code"] == "saga-timeout"
+
+
+def test_a_declared_invariant_is_formatted_and_its_events_resolved(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.flow"
+    text = (SEEDED / "invariant-broken.flow").read_text(encoding="utf-8")
+    spec.write_text(text.replace("followed by Shipped or", "followed by  Shiped or"), encoding="utf-8")
+    result = run_flowgen("check", str(spec))
+    assert result.returncode == 1 and "error[FLOW101]: undefined event `Shiped`" in result.stdout + result.stderr
+    assert "did you mean `Shipped`" in result.stdout + result.stderr
+    formatted = run_flowgen("fmt", "--diff", str(SEEDED / "invariant-broken.flow"))
+    assert "-  invariant" not in formatted.stdout and "+  invariant" not in formatted.stdout
 
 
 def test_an_unreadable_invariant_is_a_usage_error() -> None:

@@ -79,7 +79,8 @@ def explore(saga: Saga, bound: int = DEFAULT_BOUND, invariants: tuple[Invariant,
     """Every schedule of `saga` with at most `bound` faults; the first (shortest) counterexample per property."""
     started = time.perf_counter()
     report = SagaReport(saga.name, bound, arithmetic_ms=saga_worst_case_ms(saga), timeout_ms=saga.timeout_ms)
-    mine = tuple(i for i in invariants if i.applies_to(saga))
+    declared = tuple(Invariant(i.text, i.event.name, tuple(f.name for f in i.followers)) for i in saga.invariants)
+    mine = declared + tuple(i for i in invariants if i.applies_to(saga) and i not in declared)
     start = Node(initial_state(mine))
     seen = {start.state}
     queue = deque([start])

@@ -1,5 +1,8 @@
 """Invariants a user states in terms of events: `every StockReserved is followed by StockReleased or ShipmentScheduled`.
 
+A saga declares them (`invariant every A is followed by B or C`, `Saga.invariants`);
+`flowgen simulate --invariant TEXT` adds more for one run.
+
 Within one saga instance (so for the same key): every time the first event is
 produced, one of the others is produced later in the same schedule. An event
 counts when a handler produced it (a reply, even one that arrived too late or
