@@ -6,7 +6,13 @@ state (its position, which effects are applied and when, the clock, the
 failure that decided it, the user invariants still open). From each state the
 explorer takes every move the runtime allows (`moves.py`), breadth-first with
 a visited set, so the first counterexample found for a property is a shortest
-one. The bound is the number of injected faults per schedule.
+one. The bound is the number of injected faults per schedule. A "schedule" in
+the report is a distinct end state reached: schedules that reach the same state
+are explored once, from the shortest.
+
+Not covered yet: subscriptions (only sagas), re-ordering of messages, an
+exception raised after the handler's effect took place, a duplicate other than
+the latest one the deadline check lets run.
 
 What the moves cover: each declared reply; exceptions until the handler's
 attempts are exhausted; a timeout with a late success; a lost answer; a
