@@ -15,8 +15,13 @@ from flowgen_design.codegen.simulate.moves import Move
 from flowgen_design.codegen.simulate.report import render_mermaid, render_text, to_json
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow
+from tests import test_testkit
 from tests.conftest import ROOT, run_flowgen
-from tests.test_testkit import FAILURE_REPLIES, SPECS, Setup, flows, generated  # noqa: F401 (fixtures)
+from tests.test_testkit import FAILURE_REPLIES, SPECS, Setup
+
+# The local test kit's fixtures: the bundled specs generated once, a fresh import per test.
+generated = test_testkit.generated
+flows = test_testkit.flows
 
 SEEDED = ROOT / "tests" / "simulate"
 

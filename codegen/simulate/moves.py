@@ -374,7 +374,7 @@ def _outcome(saga: Saga, state: State, invariants: tuple[Invariant, ...]) -> Ste
             f"invariant: {inv.text}",
             f"`{inv.event}` is never followed by {' or '.join(f'`{f}`' for f in inv.followers)}",
         )
-        for inv, o in zip(invariants, ended.open)
+        for inv, o in zip(invariants, ended.open, strict=True)
         if o
     ]
     if ended.outcomes != 1:
