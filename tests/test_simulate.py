@@ -54,14 +54,13 @@ def test_a_saga_timeout_shorter_than_a_compensating_branch() -> None:
     report = _only(SEEDED / "saga-timeout-short.flow")
     (found,) = report.violations
     assert found.violation.code == "saga-timeout"
-    assert "at 50s, after its timeout of 30s" in found.violation.message
+    assert "still running at 50s, past its timeout of 30s" in found.violation.message
     assert _steps(found.moves) == [
         "`OrderPlaced` starts the saga",
         "step `reserve`: `Shop.reserve` replies `StockReserved`",
         "step `charge`: `Shop.charge` raises on all 1 attempt(s): `AttemptsExhausted`",
         "compensation of `charge`: `Shop.refund` replies `Refunded`",
         "compensation of `reserve`: `Shop.release` replies `StockReleased`",
-        "the saga ends `compensated`",
     ]
     assert report.worst_case_ms == report.arithmetic_ms == 50_000
 

@@ -109,6 +109,15 @@ def initial_state(invariants: tuple[Invariant, ...]) -> State:
 
 
 def moves(saga: Saga, state: State, bound: int, invariants: tuple[Invariant, ...]) -> Iterator[Step]:
+    """Every move from `state`; a move that runs past the saga's timeout ends the instance without an outcome."""
+    for move, after, bad in _moves(saga, state, bound, invariants):
+        if saga.timeout_ms is not None and after.clock > saga.timeout_ms and not after.ended:
+            yield move, replace(after, phase="end"), bad + tuple(_timing_violations(saga, after))
+        else:
+            yield move, after, bad
+
+
+def _moves(saga: Saga, state: State, bound: int, invariants: tuple[Invariant, ...]) -> Iterator[Step]:
     """Every move from `state`; faults only while fewer than `bound` were injected."""
     faulty = state.faults < bound
     if state.phase == "start":
@@ -355,7 +364,7 @@ def _ending(saga: Saga, state: State) -> Ending:
 def _outcome(saga: Saga, state: State, invariants: tuple[Invariant, ...]) -> Step:
     kind = state.outcome or "completed"
     outcome = saga.outcome(kind)
-    bad = [*_compensation_violations(saga, state), *_timing_violations(saga, state)]
+    bad = list(_compensation_violations(saga, state))
     events: tuple[str, ...] = ()
     arrows: tuple[Arrow, ...] = ()
     if outcome is not None:
@@ -404,6 +413,6 @@ def _timing_violations(saga: Saga, state: State) -> Iterator[Violation]:
     if saga.timeout_ms is not None and state.clock > saga.timeout_ms:
         yield Violation(
             "saga-timeout",
-            f"the saga reaches its outcome at {format_ms(state.clock)}, after its timeout of {format_ms(saga.timeout_ms)}: "
-            "the execution times out and no outcome is emitted",
+            f"the saga is still running at {format_ms(state.clock)}, past its timeout of {format_ms(saga.timeout_ms)}: "
+            "the execution times out and no outcome event is emitted",
         )
