@@ -109,6 +109,7 @@ def test_the_cli_prints_the_counterexample_and_exits_1() -> None:
     assert "  5. [50s] compensation of `reserve`: `Shop.release` replies `StockReleased`" in result.stdout
     mermaid = run_flowgen("simulate", spec, "--disable", "FLOW502", "--format", "mermaid")
     assert mermaid.stdout.startswith("sequenceDiagram\n") and "Shop-->>Saga: Refunded" in mermaid.stdout
+    assert mermaid.stdout.rstrip().endswith("Note over Saga: violated: saga-timeout")
     data = json.loads(run_flowgen("simulate", spec, "--disable", "FLOW502", "--format", "json").stdout)
     assert data["violations"] == 1 and data["sagas"][0]["violations"][0]["code"] == "saga-timeout"
 

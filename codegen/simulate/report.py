@@ -69,8 +69,8 @@ def _label(text: str) -> str:
     return text.replace(";", ",").replace("#", "").replace("\n", " ")
 
 
-def mermaid(moves: tuple[Move, ...], title: str) -> str:
-    """A sequence diagram of one schedule."""
+def mermaid(moves: tuple[Move, ...], title: str, violation: str | None = None) -> str:
+    """A sequence diagram of one schedule; a counterexample ends with a note saying what broke."""
     actors: list[str] = ["Bus", SAGA]
     for move in moves:
         for arrow in move.arrows:
@@ -81,6 +81,8 @@ def mermaid(moves: tuple[Move, ...], title: str) -> str:
             lines.append(f"  {arrow.source}{'-->>' if arrow.reply else '->>'}{arrow.target}: {_label(arrow.text)}")
         if move.fault:
             lines.append(f"  Note over {SAGA}: fault at {format_ms(move.at_ms) if move.at_ms else '0s'}")
+    if violation is not None:
+        lines.append(f"  Note over {SAGA}: violated: {_label(violation)}")
     return "\n".join(lines) + "\n"
 
 
@@ -89,7 +91,9 @@ def render_mermaid(reports: list[SagaReport]) -> str:
     parts: list[str] = []
     for report in reports:
         if report.violations:
-            parts += [mermaid(c.moves, f"{report.saga}: {c.violation.message}") for c in report.violations]
+            parts += [
+                mermaid(c.moves, f"{report.saga}: {c.violation.message}", c.violation.code) for c in report.violations
+            ]
         else:
             parts += [mermaid(s, f"{report.saga}: {s[-1].text}") for s in report.scenarios]
     return "\n".join(parts)
