@@ -11,10 +11,11 @@ from flowgen_design.dsl.durations import format_ms
 
 def _explored(report: SagaReport) -> str:
     timeout = format_ms(report.timeout_ms) if report.timeout_ms is not None else "none"
+    beyond = " (reaching it takes more faults than the bound)" if report.worst_case_ms < report.arithmetic_ms else ""
     return (
         f"saga {report.saga}: {report.states} states, {report.schedules} schedules "
         f"(bound: {report.bound} fault(s) per schedule); slowest schedule {format_ms(report.worst_case_ms)}, "
-        f"worst case by `check` {format_ms(report.arithmetic_ms)}, timeout {timeout}"
+        f"worst case by `check` {format_ms(report.arithmetic_ms)}{beyond}, timeout {timeout}"
     )
 
 
