@@ -306,7 +306,15 @@ class OutcomeDecl(Node):
     end: Span | None = None
 
 
-SagaMember = TriggerDecl | StepDecl | SagaTimeout | OutcomeDecl
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SagaInvariant(Node):
+    """`invariant every A is followed by B or C`: checked by `flowgen simulate` on every schedule."""
+
+    event: Name
+    followers: tuple[Name, ...]
+
+
+SagaMember = TriggerDecl | StepDecl | SagaTimeout | OutcomeDecl | SagaInvariant
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -217,6 +217,8 @@ def _member(m: ast.Node, lines: list[str]) -> str:
         return f"timeout {m.duration.text}"
     if isinstance(m, ast.OutcomeDecl):
         return f"on {m.outcome.text} emit {m.event.text}"
+    if isinstance(m, ast.SagaInvariant):
+        return f"invariant every {m.event.text} is followed by " + " or ".join(n.text for n in m.followers)
     return _option(m)  # type: ignore[arg-type]
 
 

@@ -429,6 +429,20 @@ class Outcome(Frozen):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SagaInvariant(Frozen):
+    """`invariant every A is followed by B or C`: within one instance, every time `event` is produced,
+    one of `followers` is produced later. `flowgen simulate` checks it on every schedule."""
+
+    event: Event
+    followers: tuple[Event, ...]
+    span: Span
+
+    @property
+    def text(self) -> str:
+        return f"every {self.event.name} is followed by " + " or ".join(f.name for f in self.followers)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Saga(Frozen):
     """An orchestrated workflow. `pivot_index` is the declared pivot, else the last step.
 
@@ -448,6 +462,7 @@ class Saga(Frozen):
     on_compensated: Event | None = None
     on_failed: Event | None = None
     outcomes: tuple[Outcome, ...] = ()
+    invariants: tuple[SagaInvariant, ...] = ()
     doc: str | None = None
     span: Span
     name_span: Span

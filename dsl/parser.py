@@ -442,6 +442,14 @@ class _Builder(Transformer[Token, Any]):
     def saga_timeout(self, c: list[Token]) -> ast.SagaTimeout:
         return ast.SagaTimeout(span=self._between(c[0], c[1]), duration=self._duration(c[1]))
 
+    def saga_invariant(self, c: list[Token]) -> ast.SagaInvariant:
+        names = [t for t in c if t.type == "NAME"]
+        return ast.SagaInvariant(
+            span=self._between(c[0], names[-1]),
+            event=self._name(names[0]),
+            followers=tuple(self._name(t) for t in names[1:]),
+        )
+
     def outcome_decl(self, c: list[Any]) -> ast.OutcomeDecl:
         block: tuple[tuple[ast.Fill, ...], Token] | None = c[4] if len(c) > 4 else None
         end = self._span(block[1]) if block else None

@@ -24,6 +24,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "diagram": ("diagram", "draw a system, saga or event diagram of a spec"),
     "package": ("package", "build each flow's Lambda code and a template that deploys it"),
     "trace": ("trace", "follow an endpoint, event, service, handler or saga to its code and resources"),
+    "simulate": ("simulate", "explore every failure schedule of each saga and check the runtime contract"),
 }
 
 

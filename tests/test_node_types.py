@@ -55,6 +55,7 @@ saga Opening {
   step check: Doors.Open readonly { timeout 1m }
   pivot step open: Doors.Open compensate Doors.Open
   timeout 10m
+  invariant every Opened is followed by Opened or Opened
   on completed emit Opened
   on failed emit Opened { id = trigger.id or "none" }
 }

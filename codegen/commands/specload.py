@@ -6,6 +6,7 @@ exits 1: nothing is drawn or traced from a model that is not valid.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -15,9 +16,10 @@ from flowgen_design.dsl.compiler import CheckResult
 from flowgen_design.dsl.model import Flow
 
 
-def load_flow(spec: str) -> tuple[Flow | None, CheckResult | None, str | None]:
+def load_flow(spec: str, args: argparse.Namespace | None = None) -> tuple[Flow | None, CheckResult | None, str | None]:
     """(flow, result, None) on success; (None, result, None) after printing
-    diagnostics; (None, None, message) when the path itself cannot be used."""
+    diagnostics; (None, None, message) when the path itself cannot be used. `args` carries a
+    verb's `--disable`/`--enable`/`--error` options, when it has them."""
     from flowgen_design.codegen.checks import check_spec, configured_targets
     from flowgen_design.dsl.diagnostics import render_text
 
@@ -26,7 +28,7 @@ def load_flow(spec: str) -> tuple[Flow | None, CheckResult | None, str | None]:
         return None, None, f"no such file: {spec}"
     if path.is_dir():
         return None, None, f"{spec} is a folder: name one .flow file"
-    codes = selection()
+    codes = selection(args)
     if isinstance(codes, str):
         return None, None, codes
     targets = configured_targets()

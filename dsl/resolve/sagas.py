@@ -15,6 +15,7 @@ from flowgen_design.dsl.model import (
     Outcome,
     OutcomeKind,
     Saga,
+    SagaInvariant,
     SagaStep,
     Service,
     StepCall,
@@ -74,10 +75,23 @@ class SagaResolver:
             on_compensated=outcomes["compensated"].event if "compensated" in outcomes else None,
             on_failed=outcomes["failed"].event if "failed" in outcomes else None,
             outcomes=tuple(outcomes.values()),
+            invariants=self._invariants(decl),
             doc=decl.doc,
             span=decl.span,
             name_span=decl.name.span,
         )
+
+    def _invariants(self, decl: ast.SagaDecl) -> tuple[SagaInvariant, ...]:
+        """Each `invariant` whose events all exist (an unknown name is reported by `lookup`)."""
+        found = []
+        for m in decl.members:
+            if isinstance(m, ast.SagaInvariant):
+                names = (m.event, *m.followers)
+                events = [self.events.get(n.text) if self.symbols.lookup(n, "event") else None for n in names]
+                if all(e is not None for e in events):
+                    first, *rest = [e for e in events if e is not None]
+                    found.append(SagaInvariant(event=first, followers=tuple(rest), span=m.span))
+        return tuple(found)
 
     def _single(self, decl: ast.SagaDecl, kind: type) -> ast.SagaMember | None:
         """The first `kind` clause (a repeat is reported by `rules.clauses`)."""

@@ -1,0 +1,61 @@
+"""`flowgen simulate`: explore every failure schedule of each saga within a bound and check the contract."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, fail
+from flowgen_design.codegen.commands.codeflags import add_code_options
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from flowgen_design.codegen.simulate import DEFAULT_BOUND
+
+    parser.add_argument("spec", metavar="SPEC", help="the .flow file")
+    parser.add_argument("--saga", metavar="NAME", help="explore this saga only")
+    parser.add_argument(
+        "--format", choices=("text", "json", "mermaid"), default="text", help="text, json, or Mermaid diagrams"
+    )
+    parser.add_argument(
+        "--bound", type=int, default=DEFAULT_BOUND, metavar="N", help=f"faults per schedule (default {DEFAULT_BOUND})"
+    )
+    parser.add_argument(
+        "--invariant",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="also check `every EVENT is followed by EVENT or EVENT` (repeatable)",
+    )
+    add_code_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from flowgen_design.codegen.commands.specload import load_flow
+    from flowgen_design.codegen.simulate import simulate
+    from flowgen_design.codegen.simulate.invariants import Invariant, parse_invariant
+    from flowgen_design.codegen.simulate.report import render_mermaid, render_text, to_json
+
+    flow, _, problem = load_flow(args.spec, args)
+    if problem:
+        return fail(problem)
+    if flow is None:
+        return EXIT_FAILED
+    if args.bound < 0:
+        return fail("--bound must be 0 or more")
+    if args.saga is not None and all(s.name != args.saga for s in flow.sagas):
+        return fail(f"no saga `{args.saga}` in {args.spec}")
+    invariants: list[Invariant] = []
+    for text in args.invariant:
+        parsed = parse_invariant(text, flow)
+        if isinstance(parsed, str):
+            return fail(parsed)
+        invariants.append(parsed)
+    reports = simulate(flow, args.saga, args.bound, tuple(invariants))
+    if args.format == "json":
+        print(json.dumps(to_json(reports), indent=2))
+    elif args.format == "mermaid":
+        print(render_mermaid(reports), end="")
+    else:
+        print(render_text(reports), end="")
+    return EXIT_OK if all(r.clean for r in reports) else EXIT_FAILED

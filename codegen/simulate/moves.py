@@ -1,0 +1,418 @@
+"""The state of one saga instance and every move the runtime allows from it (docs/semantics.md).
+
+A move takes its worst-case duration: an answer arrives just before the step's
+timeout, a compensation takes its handler's worst case (`undo_policy`), a resend
+waits the step's full backoff delay in whole seconds. Effects are applied by the
+rules of the generated adapters: an attempt starts only if it can finish before
+the command's deadline (3.), a duplicate of an idempotent handler is dropped
+within its window (6.). The properties are checked as the moves are made; the
+explorer keeps the first schedule that breaks each one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from flowgen_design.codegen.simulate.invariants import Invariant
+from flowgen_design.codegen.targets.lambda_adapters import DEFAULT_IDEMPOTENCY_WINDOW_MS
+from flowgen_design.dsl.durations import format_ms, seconds_ceil
+from flowgen_design.dsl.model import REDELIVERY_MARGIN_MS, DeliveryPolicy, Event, OutcomeKind, Saga, SagaStep, StepCall
+from flowgen_design.dsl.sagapaths import Ending, fill_source, undo_policy
+
+TIMEOUT = "States.Timeout"
+EXHAUSTED = "AttemptsExhausted"
+SAGA = "Saga"
+
+
+@dataclass(frozen=True, slots=True)
+class Arrow:
+    """One message of a move, for the sequence diagram."""
+
+    source: str
+    target: str
+    text: str
+    reply: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One step of a schedule: what happened, when it ended, and whether it was an injected fault."""
+
+    at_ms: int
+    text: str
+    arrows: tuple[Arrow, ...] = ()
+    events: tuple[str, ...] = ()
+    fault: bool = False
+    kind: str = ""  # start, reply, failure-reply, exhausted, late-success, lost-answer, late-delivery, ...
+    step: str = ""  # the step, `undo <step>` for a compensation
+    result: str = ""  # the reply or error the saga saw; the outcome for `outcome`
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "at_ms": self.at_ms,
+            "what": self.text,
+            "kind": self.kind,
+            "step": self.step,
+            "result": self.result,
+            "events": list(self.events),
+            "fault": self.fault,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What decided a saga that did not complete."""
+
+    index: int
+    error: str
+    reply: Event | None = None
+    undoing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A saga instance: where it is, what took effect and when, the clock, what is still open."""
+
+    phase: str  # start, run, undo, outcome, end
+    index: int = 0
+    send: int = 1
+    undo: tuple[int, ...] = ()
+    failure: Failure | None = None
+    outcome: OutcomeKind | None = None
+    clock: int = 0
+    effects: tuple[tuple[str, int, int], ...] = ()  # (effect, times applied, when first applied)
+    undone: tuple[int, ...] = ()
+    faults: int = 0
+    open: tuple[bool, ...] = ()  # per user invariant: an event still waits for a follower
+    outcomes: int = 0
+
+    @property
+    def ended(self) -> bool:
+        return self.phase == "end"
+
+    def applied(self, effect: str) -> int:
+        return next((n for name, n, _ in self.effects if name == effect), 0)
+
+
+Step = tuple[Move, State, tuple[Violation, ...]]
+
+
+def initial_state(invariants: tuple[Invariant, ...]) -> State:
+    return State("start", open=tuple(False for _ in invariants))
+
+
+def moves(saga: Saga, state: State, bound: int, invariants: tuple[Invariant, ...]) -> Iterator[Step]:
+    """Every move from `state`; a move that runs past the saga's timeout ends the instance without an outcome."""
+    for move, after, bad in _moves(saga, state, bound, invariants):
+        if saga.timeout_ms is not None and after.clock > saga.timeout_ms and not after.ended:
+            yield move, replace(after, phase="end"), bad + tuple(_timing_violations(saga, after))
+        else:
+            yield move, after, bad
+
+
+def _moves(saga: Saga, state: State, bound: int, invariants: tuple[Invariant, ...]) -> Iterator[Step]:
+    """Every move from `state`; faults only while fewer than `bound` were injected."""
+    faulty = state.faults < bound
+    if state.phase == "start":
+        yield Move(
+            0, f"`{saga.trigger.name}` starts the saga", (Arrow("Bus", SAGA, saga.trigger.name),), kind="start"
+        ), replace(state, phase="run"), ()
+        if faulty:
+            text = f"`{saga.trigger.name}` is delivered twice: the second start is `ExecutionAlreadyExists`"
+            arrows = (Arrow("Bus", SAGA, saga.trigger.name), Arrow("Bus", SAGA, f"{saga.trigger.name} (again)"))
+            yield Move(0, text, arrows, fault=True, kind="duplicate-trigger"), replace(state, phase="run", faults=1), ()
+    elif state.phase == "run":
+        yield from _step_moves(saga, state, faulty, invariants)
+    elif state.phase == "undo":
+        yield from _undo_moves(saga, state, faulty, invariants)
+    elif state.phase == "outcome":
+        yield _outcome(saga, state, invariants)
+
+
+# ---- a step ------------------------------------------------------------------------------------------
+
+
+def _starts(step: SagaStep) -> list[int]:
+    """When each of the handler's attempts starts, after the send, if the deadline check lets it."""
+    policy = step.action.handler.policy
+    starts, at = [], 0
+    for attempt in range(1, policy.attempts + 1):
+        if at + policy.timeout_ms > step.timeout_ms:
+            break
+        starts.append(at)
+        delay = policy.backoff.delay_ms(attempt) if policy.backoff is not None else 0
+        at += policy.timeout_ms + max(seconds_ceil(delay) * 1000, REDELIVERY_MARGIN_MS)
+    return starts
+
+
+def _call_name(call: StepCall) -> str:
+    return f"{call.service}.{call.handler.name}"
+
+
+def _step_moves(saga: Saga, state: State, faulty: bool, invariants: tuple[Invariant, ...]) -> Iterator[Step]:
+    step = saga.steps[state.index]
+    call, policy = step.action, step.action.handler.policy
+    t0, done = state.clock, state.clock + step.timeout_ms
+    starts = _starts(step)
+    send = Arrow(SAGA, call.service, f"{call.command.name} ({step.name}, send {state.send})")
+    success = call.command.success
+    if starts and success is not None:
+        first = t0 + starts[0] + policy.timeout_ms
+        effects, bad = _apply(state, step.name, first, policy, done, _call_name(call))
+        moved = _advance(saga, replace(state, effects=effects, clock=done))
+        text = f"step `{step.name}`: `{_call_name(call)}` replies `{success.name}`"
+        arrows = (send, Arrow(call.service, SAGA, success.name, True))
+        move = Move(done, text, arrows, kind="reply", step=step.name, result=success.name)
+        yield _emit(move, moved, bad, (success.name,), invariants)
+    if not faulty:
+        return
+    fault = replace(state, faults=state.faults + 1)
+    remembered = _remembers(state, step.name, t0 + policy.timeout_ms, policy)
+    for reply in () if remembered else call.command.failures:
+        text = f"step `{step.name}`: `{_call_name(call)}` replies `{reply.name}`"
+        moved = _failed(saga, replace(fault, clock=done), Failure(state.index, reply.name, reply))
+        arrows = (send, Arrow(call.service, SAGA, reply.name, True))
+        move = Move(done, text, arrows, fault=True, kind="failure-reply", step=step.name, result=reply.name)
+        yield _emit(move, moved, (), (reply.name,), invariants)
+    if starts and len(starts) == policy.attempts and not remembered:
+        at = min(t0 + starts[-1] + policy.timeout_ms, done)
+        text = f"step `{step.name}`: `{_call_name(call)}` raises on all {policy.attempts} attempt(s): `{EXHAUSTED}`"
+        arrows = (send, Arrow(call.service, SAGA, EXHAUSTED, True))
+        move = Move(at, text, arrows, fault=True, kind="exhausted", step=step.name, result=EXHAUSTED)
+        yield move, _no_answer(saga, replace(fault, clock=at), EXHAUSTED), ()
+    if starts and success is not None:
+        late = t0 + starts[-1] + policy.timeout_ms
+        effects, bad = _apply(state, step.name, late, policy, done, _call_name(call))
+        moved = _no_answer(saga, replace(fault, effects=effects, clock=done), TIMEOUT)
+        for kind, how in (
+            ("late-success", "succeeds after the step timed out"),
+            ("lost-answer", "succeeds but its answer is lost"),
+        ):
+            text = f"step `{step.name}`: `{_call_name(call)}` {how}: `{TIMEOUT}`"
+            arrows = (send, Arrow(call.service, SAGA, f"{success.name} (too late: {TIMEOUT})", True))
+            move = Move(done, text, arrows, fault=True, kind=kind, step=step.name, result=TIMEOUT)
+            yield _emit(move, moved, bad, (success.name,), invariants)
+        text = f"step `{step.name}`: the command reaches `{_call_name(call)}` after its deadline and is dropped: `{TIMEOUT}`"
+        move = Move(done, text, (send,), fault=True, kind="late-delivery", step=step.name, result=TIMEOUT)
+        yield move, _no_answer(saga, replace(fault, clock=done), TIMEOUT), ()
+        yield from _duplicate(saga, state, fault, step, send, starts, invariants)
+    if not starts:
+        text = f"step `{step.name}`: no attempt of `{_call_name(call)}` fits before the deadline: `{TIMEOUT}`"
+        move = Move(done, text, (send,), fault=True, kind="no-attempt", step=step.name, result=TIMEOUT)
+        yield move, _no_answer(saga, replace(fault, clock=done), TIMEOUT), ()
+
+
+def _duplicate(
+    saga: Saga, state: State, fault: State, step: SagaStep, send: Arrow, starts: list[int], invs: tuple[Invariant, ...]
+) -> Iterator[Step]:
+    """The command is delivered twice; the copy arrives as late as the deadline check lets it run."""
+    call, policy, success = step.action, step.action.handler.policy, step.action.command.success
+    assert success is not None
+    t0, done = state.clock, state.clock + step.timeout_ms
+    first = t0 + starts[0] + policy.timeout_ms
+    copy = t0 + step.timeout_ms
+    effects, bad = _apply(state, step.name, first, policy, done, _call_name(call))
+    effects, worse = _apply(replace(state, effects=effects), step.name, copy, policy, done, _call_name(call))
+    moved = _advance(saga, replace(fault, effects=effects, clock=done))
+    text = f"step `{step.name}`: the command reaches `{_call_name(call)}` twice, {format_ms(copy - first)} apart"
+    arrows = (
+        send,
+        Arrow(SAGA, call.service, f"{call.command.name} (duplicate)"),
+        Arrow(call.service, SAGA, success.name, True),
+    )
+    move = Move(done, text, arrows, fault=True, kind="duplicate", step=step.name, result=success.name)
+    return iter([_emit(move, moved, bad + worse, (success.name,), invs)])
+
+
+def _advance(saga: Saga, state: State) -> State:
+    if state.index + 1 < len(saga.steps):
+        return replace(state, index=state.index + 1, send=1)
+    return replace(state, phase="outcome", outcome="completed")
+
+
+def _no_answer(saga: Saga, state: State, error: str) -> State:
+    """No answer: the orchestrator resends while the step's own retry allows, then the failure decides."""
+    step = saga.steps[state.index]
+    if state.send < step.policy.attempts:
+        backoff = step.policy.backoff
+        wait = seconds_ceil(backoff.delay_ms(state.send)) * 1000 if backoff is not None else 0
+        return replace(state, send=state.send + 1, clock=state.clock + wait)
+    return _failed(saga, state, Failure(state.index, error))
+
+
+def _failed(saga: Saga, state: State, failure: Failure) -> State:
+    """Docs/semantics.md 2.: up to the pivot compensate, in reverse, what ran or may have run; else failed."""
+    answered = failure.reply is not None
+    index, pivot = failure.index, saga.pivot_index
+    if index > pivot or (index == pivot and not answered):
+        return replace(state, phase="outcome", outcome="failed", failure=failure)
+    ran = range(index if answered else index + 1)
+    undo = tuple(j for j in reversed(ran) if j < pivot and saga.steps[j].compensation is not None)
+    return replace(state, phase="undo" if undo else "outcome", undo=undo, outcome="compensated", failure=failure)
+
+
+# ---- compensations --------------------------------------------------------------------------------------
+
+
+def _undo_moves(saga: Saga, state: State, faulty: bool, invariants: tuple[Invariant, ...]) -> Iterator[Step]:
+    index, rest = state.undo[0], state.undo[1:]
+    step = saga.steps[index]
+    call = step.compensation
+    assert call is not None
+    policy = undo_policy(call)
+    done = state.clock + policy.timeout_ms
+    send = Arrow(SAGA, call.service, f"{call.command.name} (undo {step.name})")
+    reply = call.command.success
+    name = reply.name if reply is not None else "done"
+    effect = f"undo {step.name}"
+    first = state.clock + call.handler.policy.timeout_ms
+    effects, bad = _apply(state, effect, first, call.handler.policy, done, _call_name(call))
+    undone = replace(state, effects=effects, undone=state.undone + (index,), undo=rest, clock=done)
+    moved = undone if rest else replace(undone, phase="outcome")
+    text = f"compensation of `{step.name}`: `{_call_name(call)}` replies `{name}`"
+    move = Move(done, text, (send, Arrow(call.service, SAGA, name, True)), kind="undo", step=effect, result=name)
+    yield _emit(move, moved, bad, (name,) if reply else (), invariants)
+    if not faulty:
+        return
+    fault = replace(state, faults=state.faults + 1, clock=done, undo=())
+    failure = Failure(index, "AttemptsExhausted", undoing=True)
+    text = f"compensation of `{step.name}`: `{_call_name(call)}` cannot finish"
+    arrows = (send, Arrow(call.service, SAGA, EXHAUSTED, True))
+    move = Move(done, text, arrows, fault=True, kind="undo-failed", step=effect, result=EXHAUSTED)
+    yield move, replace(fault, phase="outcome", outcome="failed", failure=failure), ()
+    copy = state.clock + policy.timeout_ms
+    twice, worse = _apply(replace(state, effects=effects), effect, copy, call.handler.policy, done, _call_name(call))
+    again = replace(moved, effects=twice, faults=state.faults + 1)
+    text = f"compensation of `{step.name}`: the command reaches `{_call_name(call)}` twice, {format_ms(copy - first)} apart"
+    copies = (
+        send,
+        Arrow(SAGA, call.service, f"{call.command.name} (duplicate)"),
+        Arrow(call.service, SAGA, name, True),
+    )
+    move = Move(done, text, copies, fault=True, kind="undo-duplicate", step=effect, result=name)
+    yield _emit(move, again, bad + worse, (name,) if reply else (), invariants)
+
+
+# ---- effects, events, the outcome -----------------------------------------------------------------------
+
+
+def _window(policy: DeliveryPolicy) -> int | None:
+    """How long the handler drops duplicates; None: it does not."""
+    idem = policy.idempotency
+    if idem is None:
+        return None
+    return idem.within_ms if idem.within_ms is not None else DEFAULT_IDEMPOTENCY_WINDOW_MS
+
+
+def _remembers(state: State, effect: str, at: int, policy: DeliveryPolicy) -> bool:
+    """A resent command after the effect took place: the handler answers what it answered first."""
+    first = next((f for name, n, f in state.effects if name == effect and n), None)
+    window = _window(policy)
+    return first is not None and window is not None and at - first < window
+
+
+def _apply(
+    state: State, effect: str, at: int, policy: DeliveryPolicy, deadline: int, handler: str
+) -> tuple[tuple[tuple[str, int, int], ...], tuple[Violation, ...]]:
+    """The effects after `handler` runs at `at`: a duplicate within its window is dropped."""
+    entries = {name: (n, first) for name, n, first in state.effects}
+    bad: list[Violation] = []
+    if at > deadline:
+        bad.append(
+            Violation(
+                "deadline",
+                f"`{handler}` took effect at {format_ms(at)}, after the saga gave up at {format_ms(deadline)}",
+            )
+        )
+    n, first = entries.get(effect, (0, at))
+    window = _window(policy)
+    if n and window is not None and at - first < window:
+        return state.effects, tuple(bad)
+    if n:
+        why = "it is not idempotent" if window is None else f"it remembers keys for {format_ms(window)} only"
+        bad.append(Violation("effect-twice", f"`{handler}` took effect twice, {format_ms(at - first)} apart: {why}"))
+    entries[effect] = (n + 1, first)
+    return tuple(sorted((name, k, f) for name, (k, f) in entries.items())), tuple(bad)
+
+
+def _emit(
+    move: Move, state: State, bad: tuple[Violation, ...], events: tuple[str, ...], invs: tuple[Invariant, ...]
+) -> Step:
+    open_ = list(state.open)
+    for event in events:
+        for k, inv in enumerate(invs):
+            open_[k] = False if event in inv.followers else (open_[k] or event == inv.event)
+    return replace(move, events=move.events + events), replace(state, open=tuple(open_)), bad
+
+
+def _ending(saga: Saga, state: State) -> Ending:
+    kind = state.outcome or "completed"
+    failure = state.failure
+    if failure is None:
+        return Ending("completed", succeeded=saga.steps)
+    step = saga.steps[failure.index]
+    return Ending(kind, step, failure.reply, failure.undoing, succeeded=saga.steps[: failure.index])
+
+
+def _outcome(saga: Saga, state: State, invariants: tuple[Invariant, ...]) -> Step:
+    kind = state.outcome or "completed"
+    outcome = saga.outcome(kind)
+    bad = list(_compensation_violations(saga, state))
+    events: tuple[str, ...] = ()
+    arrows: tuple[Arrow, ...] = ()
+    if outcome is not None:
+        ending = _ending(saga, state)
+        events, arrows = (outcome.event.name,), (Arrow(SAGA, "Bus", outcome.event.name),)
+        for target in outcome.event.fields:
+            if not target.optional and fill_source(saga, outcome, ending, target) is None:
+                message = f"`{outcome.event.name}` has no value for required field `{target.name}` {ending.describe()}"
+                bad.append(Violation("outcome-incomplete", message))
+    ended = replace(state, phase="end", outcomes=state.outcomes + 1)
+    move, ended, _ = _emit(
+        Move(state.clock, f"the saga ends `{kind}`", arrows, kind="outcome", result=kind), ended, (), events, invariants
+    )
+    bad += [
+        Violation(
+            f"invariant: {inv.text}",
+            f"`{inv.event}` is never followed by {' or '.join(f'`{f}`' for f in inv.followers)}",
+        )
+        for inv, o in zip(invariants, ended.open, strict=True)
+        if o
+    ]
+    if ended.outcomes != 1:
+        bad.append(Violation("one-outcome", f"the instance ended {ended.outcomes} times"))
+    return move, ended, tuple(bad)
+
+
+def _compensation_violations(saga: Saga, state: State) -> Iterator[Violation]:
+    pivot = saga.pivot_index
+    for j in state.undone:
+        if j >= pivot:
+            yield Violation("compensation", f"step `{saga.steps[j].name}` is at or after the pivot but was compensated")
+    if state.outcome != "compensated":
+        return
+    ran = [j for j, s in enumerate(saga.steps) if state.applied(s.name) and not s.readonly]
+    missing = [j for j in ran if j not in state.undone]
+    if missing:
+        step = saga.steps[missing[0]]
+        yield Violation(
+            "compensation", f"step `{step.name}` took effect but the saga ended `compensated` without undoing it"
+        )
+    if list(state.undone) != sorted(state.undone, reverse=True):
+        yield Violation("compensation", "compensations ran out of reverse order")
+
+
+def _timing_violations(saga: Saga, state: State) -> Iterator[Violation]:
+    if saga.timeout_ms is not None and state.clock > saga.timeout_ms:
+        yield Violation(
+            "saga-timeout",
+            f"the saga is still running at {format_ms(state.clock)}, past its timeout of {format_ms(saga.timeout_ms)}: "
+            "the execution times out and no outcome event is emitted",
+        )
