@@ -205,6 +205,7 @@ def test_a_composite_idempotency_key_keeps_its_fields_in_order(tmp_path: Path) -
     assert [f.name for f in idempotency.fields] == ["warehouse", "sku"]
     assert idempotency.within_ms == 2 * 86_400_000
 
+
 SHORT_AND_LONG = """\
 flow d version 1.0.0
 

@@ -399,7 +399,7 @@ def test_the_unpacked_package_runs_alone_against_the_deployed_template(
     assert first["response"] == {"batchItemFailures": []} and first["calls"] == [order]
     received = sqs.receive_message(QueueUrl=observer, MaxNumberOfMessages=10).get("Messages", [])
     published = sorted(
-        (json.loads(m["Body"])["detail-type"], json.loads(m["Body"])["detail"]["order_id"]) for m in received
+        (json.loads(m["Body"])["detail-type"], json.loads(m["Body"])["detail"]["payload"]["order_id"]) for m in received
     )
     assert published == [("CustomerNotified", order), ("OrderCancelled", order)]
     table = stack.client("dynamodb").scan(TableName=function["Environment"]["Variables"]["IDEMPOTENCY_TABLE"])

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from flowgen_design.codegen.simulate import SagaReport, explore, simulate
-from flowgen_design.codegen.simulate.invariants import parse_invariant
+from flowgen_design.codegen.simulate.invariants import Invariant, parse_invariant
 from flowgen_design.codegen.simulate.moves import Move
 from flowgen_design.codegen.simulate.report import render_mermaid, render_text, to_json
 from flowgen_design.dsl.compiler import check_file
@@ -34,7 +34,7 @@ def _flow(path: Path) -> Flow:
 
 def _only(path: Path, invariant: str | None = None, bound: int = 2) -> SagaReport:
     flow = _flow(path)
-    invariants = ()
+    invariants: tuple[Invariant, ...] = ()
     if invariant is not None:
         parsed = parse_invariant(invariant, flow)
         assert not isinstance(parsed, str), parsed
@@ -194,7 +194,8 @@ SCENARIOS = _scenarios()
 def _inject(setup: Setup, saga: str, move: Move) -> None:
     kit, spec = setup.kit, setup.testing.FLOW.sagas[saga]
     if move.kind == "duplicate-trigger":
-        return kit.deliver_twice(saga)
+        kit.deliver_twice(saga)
+        return
     step = spec.step(move.step.removeprefix("undo "))
     call = step.compensation if move.step.startswith("undo ") else step.action
     handler = call.handler

@@ -38,13 +38,19 @@ def to_dot(diagram: Diagram, header: str = "") -> str:
         ranksep="0.6",
         **(LARGE_LAYOUT if len(diagram.nodes) >= LARGE_DIAGRAM else {}),
     )
-    graph.attr("node", fontname=FONT, fontsize="12", style="filled", margin="0.15,0.08")
+    graph.attr("node", fontname=FONT, fontsize=_node_font(diagram), style="filled", margin="0.15,0.08")
     graph.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.8")
     for node in diagram.nodes:
         graph.node(node.id, **_node_attrs(node))
     for edge in diagram.edges:
         _edge(graph, edge)
     return header + cast(str, graph.source)
+
+
+def _node_font(diagram: Diagram) -> str:
+    """Points of node text: a saga view is read step by step, at body-text size (14pt is 18.7 CSS px
+    where the review page shows it unscaled); the overviews keep a denser 12pt."""
+    return "14" if diagram.name.startswith("saga:") else "12"
 
 
 def _node_attrs(node: Node) -> dict[str, str]:
