@@ -40,6 +40,21 @@ def test_fmt_refuses_a_spec_with_errors(
     assert main(["fmt", "--check", str(spec)]) == 1
 
 
+UNDEFINED = "flow a version 1.0.0\nevent E {   id: uuid\n  key id }\nexternal X { publishes Missing }\n"
+
+
+def test_fmt_refuses_a_spec_that_parses_but_does_not_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "unresolved.flow"
+    spec.write_text(UNDEFINED, encoding="utf-8")
+    assert main(["fmt", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert "error[FLOW101]" in err and "`Missing`" in err and "not formatted" in err
+    assert spec.read_text(encoding="utf-8") == UNDEFINED
+
+
 def _fmt(text: str) -> str:
     module = parse(text, "a.flow", Reporter())
     assert module is not None

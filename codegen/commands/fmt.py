@@ -26,6 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from flowgen_design.dsl.compiler import check_file
     from flowgen_design.dsl.diagnostics import Reporter, render_text
     from flowgen_design.dsl.fmt import format_module
     from flowgen_design.dsl.loader import display_path, read_source
@@ -41,12 +42,17 @@ def run(args: argparse.Namespace) -> int:
         reporter = Reporter()
         text = read_source(spec, shown, reporter)
         module = parse(text, shown, reporter) if text is not None else None
-        if module is None or text is None or reporter.has_errors:
-            # The parser stands placeholders in for what it reported (a capped number, `string` for
-            # a type nested too deep): formatting would write them back over what the user wrote.
+        errors, sources = [d for d in reporter.items if d.is_error], {shown: text or ""}
+        if module is not None and text is not None and not errors:
+            # The spec parses; it must also resolve and pass the rules, as `check` sees it.
+            result = check_file(spec)
+            errors, sources = [d for d in result.diagnostics if d.is_error], result.sources
+        if module is None or text is None or errors:
+            # A spec with errors is left as it is: the parser stands placeholders in for what it
+            # reported (a capped number, `string` for a type nested too deep) that formatting would
+            # write back, and a spec that does not check has no meaning fmt could prove it keeps.
             broken += 1
-            errors = [d for d in reporter.items if d.is_error]
-            print(render_text(errors, {shown: text or ""}, color=use_color(sys.stderr)), end="", file=sys.stderr)
+            print(render_text(errors, sources, color=use_color(sys.stderr)), end="", file=sys.stderr)
             continue
         formatted = format_module(module, text)
         if formatted == text:
