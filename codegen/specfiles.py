@@ -109,6 +109,23 @@ def _strings(value: Any, path: Path, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def project_inputs(paths: list[str], out: str | None, folder: str) -> tuple[ProjectConfig, list[Path], Path] | str:
+    """The project configuration, the specs (`paths`, else `[tool.flowgen] specs`) and the generated
+    folder (`out`, else `[tool.flowgen] out`), or the one-line reason one of them is missing.
+    `folder` names the folder in that reason (`output folder`, `generated folder`)."""
+    try:
+        config = load_config()
+        specs = find_specs(paths or list(config.specs))
+    except InputError as err:
+        return str(err)
+    chosen = out or config.out
+    if not specs:
+        return "no specs given: name spec files or folders, or set [tool.flowgen] specs in pyproject.toml"
+    if not chosen:
+        return f"no {folder}: use --out DIR, or set [tool.flowgen] out in pyproject.toml"
+    return config, specs, Path(chosen)
+
+
 def use_color(stream: Any = None) -> bool:
     import os
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, fail
 from flowgen_design.codegen.commands.codeflags import add_code_options, selection
-from flowgen_design.codegen.specfiles import InputError, ProjectConfig, find_specs, load_config, use_color
+from flowgen_design.codegen.specfiles import ProjectConfig, project_inputs, use_color
 
 if TYPE_CHECKING:
     from flowgen_design.codegen import writer
@@ -46,16 +46,10 @@ def run(args: argparse.Namespace) -> int:
         for target in targets.values():
             print(f"{target.name:16} {target.description}")
         return EXIT_OK
-    try:
-        config = load_config()
-        specs = find_specs(args.paths or list(config.specs))
-    except InputError as err:
-        return fail(str(err))
-    out = args.out or config.out
-    if not specs:
-        return fail("no specs given: name spec files or folders, or set [tool.flowgen] specs in pyproject.toml")
-    if not out:
-        return fail("no output folder: use --out DIR, or set [tool.flowgen] out in pyproject.toml")
+    inputs = project_inputs(args.paths, args.out, "output folder")
+    if isinstance(inputs, str):
+        return fail(inputs)
+    config, specs, out = inputs
     chosen = _choose_targets(args.target or list(config.targets), list(targets))
     if isinstance(chosen, str):
         return fail(chosen)
@@ -63,11 +57,11 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(codes, str):
         return fail(codes)
     try:
-        Path(out).resolve()
+        out.resolve()
     except (OSError, RuntimeError) as err:  # RuntimeError: how Python 3.11 reports a loop of links
         why = err.strerror if isinstance(err, OSError) and err.strerror else "a loop of symbolic links"
         return fail(f"cannot use the output folder {out}: {why}")
-    return _generate(specs, Path(out), chosen, args.check, config, codes)
+    return _generate(specs, out, chosen, args.check, config, codes)
 
 
 def _choose_targets(wanted: list[str], known: list[str]) -> list[str] | str:

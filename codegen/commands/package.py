@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, fail
-from flowgen_design.codegen.specfiles import InputError, find_specs, load_config
+from flowgen_design.codegen.specfiles import project_inputs
 
 if TYPE_CHECKING:
     from flowgen_design.codegen import writer
@@ -71,19 +71,13 @@ def run(args: argparse.Namespace) -> int:
     missing = next((f for f in args.requirements if not Path(f).is_file()), None)
     if missing is not None:
         return fail(f"no such requirements file: {missing}")
-    try:
-        config = load_config()
-        specs = find_specs(args.paths or list(config.specs))
-    except InputError as err:
-        return fail(str(err))
-    out = args.out or config.out
-    if not specs:
-        return fail("no specs given: name spec files or folders, or set [tool.flowgen] specs in pyproject.toml")
-    if not out:
-        return fail("no generated folder: use --out DIR, or set [tool.flowgen] out in pyproject.toml")
+    inputs = project_inputs(args.paths, args.out, "generated folder")
+    if isinstance(inputs, str):
+        return fail(inputs)
+    config, specs, out = inputs
     from flowgen_design.codegen.commands.generate import plan_flows
 
-    planned = plan_flows(specs, Path(out), TARGETS, True, config)
+    planned = plan_flows(specs, out, TARGETS, True, config)
     if isinstance(planned, int):
         return planned
     problem = next((p for p in (_not_ready(flow, plan) for flow, plan in planned) if p), None)
@@ -92,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from flowgen_design.codegen.package import PackageOptions
 
     options = PackageOptions(
-        out_dir=Path(out),
+        out_dir=out,
         dist_dir=Path(args.dist) if args.dist else config.root / "dist",
         arch=args.arch,
         native=args.platform == "native",

@@ -15,8 +15,11 @@ SHOWN_PATHS = 3
 
 
 def check_outcome_fills(ctx: RuleContext) -> None:
+    decls = [d for m in ctx.modules for d in m.declarations]
+    replies = {d.name.text: len(d.replies) for d in decls if isinstance(d, ast.CommandDecl)}
+    sagas = {d.name.text: d for d in decls if isinstance(d, ast.SagaDecl)}
     for saga in ctx.flow.sagas:
-        if not _resolved_whole(ctx, saga):
+        if not _resolved_whole(saga, sagas.get(saga.name), replies):
             continue  # a step or reply failed to resolve (reported): the ways to an end are not known
         ways = endings(saga)
         for outcome in saga.outcomes:
@@ -27,10 +30,8 @@ def check_outcome_fills(ctx: RuleContext) -> None:
                     _check_filled(ctx, saga, outcome, mine, target)
 
 
-def _resolved_whole(ctx: RuleContext, saga: Saga) -> bool:
-    decls = [d for m in ctx.modules for d in m.declarations]
-    replies = {d.name.text: len(d.replies) for d in decls if isinstance(d, ast.CommandDecl)}
-    steps = next((d for d in decls if isinstance(d, ast.SagaDecl) and d.name.text == saga.name), None)
+def _resolved_whole(saga: Saga, steps: ast.SagaDecl | None, replies: dict[str, int]) -> bool:
+    """Every step and reply of `saga` as written resolved (none was dropped with a diagnostic)."""
     declared = [m for m in steps.members if isinstance(m, ast.StepDecl)] if steps is not None else []
     calls = [c for s in saga.steps for c in (s.action, s.compensation) if c is not None]
     return (

@@ -114,14 +114,7 @@ def _subscription(t: Template, stack: Stack, planned: HandlerPlan, queue: str) -
         "Targets": [target],
     }
     rule = t.put(planned.rule, rule_props)
-    statement = {
-        "Effect": "Allow",
-        "Principal": {"Service": "events.amazonaws.com"},
-        "Action": "sqs:SendMessage",
-        "Resource": get_att(queue, "Arn"),
-        "Condition": {"ArnEquals": {"aws:SourceArn": get_att(rule, "Arn")}},
-    }
-    policy = {"Queues": [ref(queue)], "PolicyDocument": {"Version": iam.VERSION, "Statement": [statement]}}
+    policy = iam.rule_may_send(queue, rule)
     t.put(planned.queue_policy, policy)
 
 

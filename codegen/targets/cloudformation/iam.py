@@ -67,3 +67,15 @@ def answer_saga_tasks() -> Json:
 
 def start_execution(state_machine: str) -> Json:
     return allow(["states:StartExecution"], ref(state_machine))
+
+
+def rule_may_send(queue: str, rule: str) -> Json:
+    """An SQS queue policy: only EventBridge rule `rule` may send to `queue`."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": get_att(queue, "Arn"),
+        "Condition": {"ArnEquals": {"aws:SourceArn": get_att(rule, "Arn")}},
+    }
+    return {"Queues": [ref(queue)], "PolicyDocument": {"Version": VERSION, "Statement": [statement]}}

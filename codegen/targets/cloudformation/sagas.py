@@ -82,14 +82,7 @@ def _trigger(t: Template, stack: Stack, saga: Saga, state_machine: str) -> None:
         "Targets": [{"Arn": get_att(queue, "Arn"), "Id": "StarterQueue"}],
     }
     rule_id = t.put(starter.rule, rule)
-    statement = {
-        "Effect": "Allow",
-        "Principal": {"Service": "events.amazonaws.com"},
-        "Action": "sqs:SendMessage",
-        "Resource": get_att(queue, "Arn"),
-        "Condition": {"ArnEquals": {"aws:SourceArn": get_att(rule_id, "Arn")}},
-    }
-    policy = {"Queues": [ref(queue)], "PolicyDocument": {"Version": iam.VERSION, "Statement": [statement]}}
+    policy = iam.rule_may_send(queue, rule_id)
     t.put(starter.queue_policy, policy)
     _starter_function(t, stack, saga, starter, state_machine, queue)
 
