@@ -110,3 +110,16 @@ def test_the_generator_covers_every_terminal_and_reaches_the_resolver(tmp_path: 
 
     count()
     assert parsed >= 30
+
+
+def test_repeated_invariants_are_allowed_not_a_crash(tmp_path: Path) -> None:
+    """Found by the grammar-driven property above: a clause that may repeat (`invariant`) is
+    not one of the once-only clauses, and must not crash the duplicate-clause rule."""
+    spec = tmp_path / "repeat.flow"
+    spec.write_text(
+        "flow Order version 1.0.0 saga Order { invariant every Order is followed by Order "
+        "invariant every Order is followed by Order }\n",
+        encoding="utf-8",
+    )
+    result = check_spec(spec)
+    assert all(d.code != "FLOW108" for d in result.diagnostics)

@@ -64,7 +64,7 @@ def _members(ctx: RuleContext, decl: ast.EventDecl | ast.CommandDecl | ast.SagaD
             _step(ctx, m)
         elif isinstance(m, ast.OutcomeDecl):
             _outcome(ctx, m, first)
-        else:
+        elif type(m) in _ONCE_PER_DECLARATION:
             earlier = first.setdefault(type(m), m.span)
             if earlier is not m.span:
                 message = _ONCE_PER_DECLARATION[type(m)].format(name=decl.name.text)
