@@ -34,8 +34,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.lark import from_lark
-from lark import Lark
 
 from flowgen_design.cli import main
 from flowgen_design.dsl import ast
@@ -45,8 +43,7 @@ from flowgen_design.dsl.parser import parse
 from flowgen_design.dsl.resolve import resolve
 from flowgen_design.dsl.rules import run_rules
 from flowgen_design.dsl.source import Span, source_lines
-from flowgen_design.grammar import grammar_text
-from tests.test_properties import _terminal_text
+from tests.test_properties import grammar_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG = os.environ.get("FLOWGEN_FUZZ") == "long"
@@ -77,18 +74,6 @@ POOLS = {
     "COMMENT": ["// note\n", "// odd\r here\n", "// \u2028 sep\n", "// \x85 nel\n", "//\n"],
     "DOC_COMMENT": ["/// doc\n", "/// doc \x0c ff\n", "///\n"],
 }
-
-
-def grammar_specs() -> st.SearchStrategy[str]:
-    lark = Lark(grammar_text(), start="module", parser="lalr", lexer="contextual")
-    explicit: dict[str, st.SearchStrategy[str]] = {}
-    for terminal in lark.terminals:
-        fixed = _terminal_text(terminal.pattern.type, str(terminal.pattern.value))
-        if terminal.name in POOLS:
-            explicit[terminal.name] = st.sampled_from(POOLS[terminal.name]).map(lambda s: s + " ")
-        elif fixed is not None:
-            explicit[terminal.name] = st.just(fixed + " ")
-    return from_lark(lark, start="module", explicit=explicit)
 
 
 def corpus() -> list[str]:
@@ -234,7 +219,7 @@ def check_everything(text: str, tmp: Path) -> None:
 
 
 @FUZZ
-@given(text=grammar_specs())
+@given(text=grammar_specs(POOLS))
 @example(text="flow a version 1.0.0\ntype T { x: decimal (min 10000000000000000.5) }\n")
 @example(text="flow a version 1.0.0\n// a\rb\nevent E { ; }\n")
 @example(text="flow Order version 1.0.0 type Order { } /// doc\n defaults { } ")

@@ -55,13 +55,14 @@ def _terminal_text(pattern_type: str, value: str) -> str | None:
     return word.group(1) if word else None
 
 
-def grammar_specs() -> st.SearchStrategy[str]:
+def grammar_specs(pools: dict[str, list[str]] = POOLS) -> st.SearchStrategy[str]:
+    """Specs drawn from the grammar: each fixed terminal as written, each open one from `pools`."""
     lark = Lark(grammar_text(), start="module", parser="lalr", lexer="contextual")
     explicit: dict[str, st.SearchStrategy[str]] = {}
     for terminal in lark.terminals:
         fixed = _terminal_text(terminal.pattern.type, str(terminal.pattern.value))
-        if terminal.name in POOLS:
-            explicit[terminal.name] = st.sampled_from(POOLS[terminal.name]).map(lambda s: s + " ")
+        if terminal.name in pools:
+            explicit[terminal.name] = st.sampled_from(pools[terminal.name]).map(lambda s: s + " ")
         elif fixed is not None:
             explicit[terminal.name] = st.just(fixed + " ")
     missing = {t.name for t in lark.terminals} - set(explicit)
