@@ -14,14 +14,20 @@ comment for `fmt`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import lark
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.grammar import Rule
+from lark.lexer import TerminalDef
 
 try:
     import lark_cython
@@ -32,7 +38,7 @@ from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.diagnostics import Reporter
 from flowgen_design.dsl.source import Span
 from flowgen_design.dsl.syntax_errors import describe_unexpected, keyword_as_field
-from flowgen_design.grammar import grammar_text
+from flowgen_design.grammar import grammar_text, tables_path, tables_text
 
 MAX_TYPE_DEPTH = 32
 MAX_INTEGER = 2**63 - 1
@@ -533,22 +539,86 @@ def _on_doc_comment(tok: Token) -> None:
     state.last_doc_line = line
 
 
+_LARK_OPTIONS: dict[str, Any] = {
+    "start": "module",
+    "parser": "lalr",
+    "lexer": "contextual",
+    "maybe_placeholders": False,
+}
+
+
 def _get_parser(fast: bool = True) -> Lark:
-    """The LALR parser, compiled once per process: on lark-cython if `fast` and installed, else plain lark."""
+    """The LALR parser, made once per process: on lark-cython if `fast` and installed, else plain lark.
+
+    Its tables come from the grammar's shipped tables file when that was made from this
+    grammar by this lark (about 10x faster than compiling the grammar, which `check` on a
+    small spec would otherwise spend most of its time on); else the grammar is compiled.
+    """
     fast = fast and lark_cython is not None
     parser = _parsers.get(fast)
     if parser is None:
-        parser = _parsers[fast] = Lark(
-            grammar_text(),
-            start="module",
-            parser="lalr",
-            lexer="contextual",
-            transformer=_builder,
-            lexer_callbacks={"COMMENT": _on_comment, "DOC_COMMENT": _on_doc_comment},
-            maybe_placeholders=False,
-            _plugins=lark_cython.plugins if fast else {},
-        )
+        callbacks: dict[str, Any] = {
+            "transformer": _builder,
+            "lexer_callbacks": {"COMMENT": _on_comment, "DOC_COMMENT": _on_doc_comment},
+            "_plugins": lark_cython.plugins if fast else {},
+        }
+        tables = shipped_tables()
+        if tables is None:
+            parser = Lark(grammar_text(), **_LARK_OPTIONS, **callbacks)
+        else:
+            parser = Lark._load_from_dict(tables["data"], tables["memo"], **callbacks)  # type: ignore[no-untyped-call]
+        _parsers[fast] = parser
     return parser
+
+
+def _tables_stamp() -> str:
+    """What the tables are valid for: this grammar's text, compiled by this lark."""
+    return hashlib.sha256(f"{lark.__version__}\0{grammar_text()}".encode()).hexdigest()
+
+
+def compile_tables() -> dict[str, Any]:
+    """The grammar's LALR and lexer tables as JSON-ready data, stamped with `_tables_stamp`.
+
+    Lark's own serialisation (what `Lark.save` pickles), written as JSON: data, never code,
+    so a damaged or altered file can at worst fail to load and be ignored.
+    """
+    data, memo = Lark(grammar_text(), **_LARK_OPTIONS).memo_serialize([TerminalDef, Rule])
+    return {"stamp": _tables_stamp(), "data": _json_keys(data), "memo": _json_keys(memo)}
+
+
+def _json_keys(value: Any) -> Any:
+    """Integer dict keys, which JSON cannot hold, as `#N` strings (`_int_keys` undoes it)."""
+    if isinstance(value, dict):
+        return {(f"#{k}" if isinstance(k, int) else k): _json_keys(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_keys(v) for v in value]
+    return value
+
+
+def _int_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {(int(k[1:]) if k[:1] == "#" else k): _int_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_int_keys(v) for v in value]
+    return value
+
+
+def shipped_tables() -> dict[str, Any] | None:
+    """The shipped tables if they are this grammar's under this lark, else None (compile instead)."""
+    try:
+        raw = json.loads(tables_text())
+        if raw.get("stamp") != _tables_stamp():
+            return None
+        return {"data": _int_keys(raw["data"]), "memo": _int_keys(raw["memo"])}
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return None
+
+
+def write_tables() -> Path:
+    """Write the tables file next to the grammar (after a grammar change; a test says when)."""
+    path = tables_path()
+    path.write_text(json.dumps(compile_tables(), separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8")
+    return path
 
 
 # A keyword is a whole word: `/key(?![A-Za-z0-9_])/` in the grammar.
@@ -608,3 +678,7 @@ def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
 
 
 __all__ = ["UnexpectedCharacters", "UnexpectedEOF", "UnexpectedToken", "parse"]
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_tables()}")
