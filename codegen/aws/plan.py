@@ -423,11 +423,12 @@ def reserved_ids(flow: Flow) -> list[tuple[str, str, Span]]:
     ids = [(rid, "the stack's shared resources", flow.span) for rid in STACK_RESOURCE_IDS]
     for service in flow.services:
         for h in service.handlers:
-            base = handler_base(service.name, h.name)
-            ids += [(base + suffix, f"{service.name}.{h.name}", h.span) for suffix in HANDLER_RESOURCE_SUFFIXES]
+            base, element = handler_base(service.name, h.name), f"{service.name}.{h.name}"
+            ids += [(base + suffix, element, h.span) for suffix in HANDLER_RESOURCE_SUFFIXES]
         for api in service.apis:
-            base = api_base(api.method, api.path)
-            ids += [(base + suffix, f"`{api.route}`", api.span) for suffix in API_RESOURCE_SUFFIXES]
+            base, element = api_base(api.method, api.path), f"`{api.route}`"
+            ids += [(base + suffix, element, api.span) for suffix in API_RESOURCE_SUFFIXES]
     for saga in flow.sagas:
-        ids += [(saga_base(saga.name) + suffix, f"saga {saga.name}", saga.span) for suffix in SAGA_RESOURCE_SUFFIXES]
+        base, element = saga_base(saga.name), f"saga {saga.name}"
+        ids += [(base + suffix, element, saga.span) for suffix in SAGA_RESOURCE_SUFFIXES]
     return ids

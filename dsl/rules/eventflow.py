@@ -61,13 +61,26 @@ def consumers(flow: Flow) -> dict[str, list[tuple[str, Span]]]:
 Sites = dict[str, list[tuple[str, Span]]]
 
 
+_last_seen: list[tuple[Flow, list[ast.Module], tuple[dict[str, list[str]], Sites]]] = []
+
+
 def _flow_with_broken_sagas(ctx: RuleContext) -> tuple[dict[str, list[str]], Sites]:
     """Publishers and consumers, counting what sagas and steps dropped by an error refer to.
 
     A saga with one mistake (a misspelt service in a step, no trigger) leaves the
     model, and so would every event it touches: each would be reported as never
     published or never consumed, burying the one real error under false ones.
+    Both event-flow rules read it, so the last flow's answer is kept (read-only).
     """
+    for flow, modules, answer in _last_seen:
+        if flow is ctx.flow and modules is ctx.modules:
+            return answer
+    answer = _count_broken_sagas(ctx)
+    _last_seen[:] = [(ctx.flow, ctx.modules, answer)]
+    return answer
+
+
+def _count_broken_sagas(ctx: RuleContext) -> tuple[dict[str, list[str]], Sites]:
     published = publishers(ctx.flow)
     consumed = consumers(ctx.flow)
     events = {e.name for e in ctx.flow.events}
