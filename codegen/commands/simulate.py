@@ -1,4 +1,4 @@
-"""`flowgen simulate`: explore every failure schedule of each saga within a bound and check the contract."""
+"""`flowgen simulate`: explore every failure schedule of each saga and subscription within a bound and check the contract."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("spec", metavar="SPEC", help="the .flow file")
     parser.add_argument("--saga", metavar="NAME", help="explore this saga only")
+    parser.add_argument(
+        "--subscription", metavar="SERVICE.HANDLER", help="explore this subscription (`on Event -> handler`) only"
+    )
     parser.add_argument(
         "--format", choices=("text", "json", "mermaid"), default="text", help="text, json, or Mermaid diagrams"
     )
@@ -35,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from flowgen_design.codegen.simulate import simulate
     from flowgen_design.codegen.simulate.invariants import Invariant, parse_invariant
     from flowgen_design.codegen.simulate.report import render_mermaid, render_text, to_json
+    from flowgen_design.codegen.simulate.subscriptions import handler_name, subscriptions
 
     flow, _, problem = load_flow(args.spec, args)
     if problem:
@@ -45,13 +49,15 @@ def run(args: argparse.Namespace) -> int:
         return fail("--bound must be 0 or more")
     if args.saga is not None and all(s.name != args.saga for s in flow.sagas):
         return fail(f"no saga `{args.saga}` in {args.spec}")
+    if args.subscription is not None and args.subscription not in {handler_name(h) for h in subscriptions(flow)}:
+        return fail(f"no subscription `{args.subscription}` in {args.spec} (name it `Service.handler`)")
     invariants: list[Invariant] = []
     for text in args.invariant:
         parsed = parse_invariant(text, flow)
         if isinstance(parsed, str):
             return fail(parsed)
         invariants.append(parsed)
-    reports = simulate(flow, args.saga, args.bound, tuple(invariants))
+    reports = simulate(flow, args.saga, args.bound, tuple(invariants), args.subscription)
     if args.format == "json":
         print(json.dumps(to_json(reports), indent=2))
     elif args.format == "mermaid":
