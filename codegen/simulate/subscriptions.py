@@ -180,13 +180,24 @@ def _reorderings(handler: Handler, ordering: Ordering) -> Iterator[Schedule]:
         yield (start, held, one, two, _end(2 * first, "handled in order")), ()
     else:
         two = _done(handler, first, f"#2 reaches `{name}` first and is handled", "reorder", True, " #2")
-        one = _done(handler, 2 * first, f"`{name}` handles #1 after #2", "handled", note=" #1")
         bad: tuple[Violation, ...] = ()
         if promised(event):
             message = f"`{event.name}` is `ordered by {key}`, but #2 was handled before #1"
             bad = (Violation("ordering", message),)
-        yield (start, two, one, _end(2 * first, "handled out of order")), bad
+        if _same_identity(handler, key):
+            text = f"#1 reaches `{name}` after #2 and is dropped as its duplicate (same `{key}`)"
+            one = Move(first, text, (_delivery(handler, " #1"),), kind="dropped", step=name, result="dropped")
+            yield (start, two, one, _end(first, "#1 dropped")), bad
+        else:
+            one = _done(handler, 2 * first, f"`{name}` handles #1 after #2", "handled", note=" #1")
+            yield (start, two, one, _end(2 * first, "handled out of order")), bad
     yield _other_key(handler, ordering)
+
+
+def _same_identity(handler: Handler, key: str) -> bool:
+    """Two messages of one `key` look like duplicates to the handler: it is idempotent by that field only."""
+    idem = handler.policy.idempotency
+    return idem is not None and bool(idem.fields) and all(f.name == key for f in idem.fields)
 
 
 def _other_key(handler: Handler, ordering: Ordering) -> Schedule:
