@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, fail
 from flowgen_design.codegen.commands.codeflags import add_code_options
+
+if TYPE_CHECKING:
+    from flowgen_design.codegen.simulate import SagaReport
+    from flowgen_design.dsl.model import Flow
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +36,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="TEXT",
         help="also check `every EVENT is followed by EVENT or EVENT` (repeatable)",
+    )
+    parser.add_argument(
+        "--replay",
+        metavar="DIR",
+        help="write each counterexample as a pytest case for the generated local test kit into DIR",
+    )
+    parser.add_argument(
+        "--replay-all",
+        action="store_true",
+        help="with --replay: also every scenario with one fault or none, not only counterexamples",
     )
     add_code_options(parser)
 
@@ -58,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
             return fail(parsed)
         invariants.append(parsed)
     reports = simulate(flow, args.saga, args.bound, tuple(invariants), args.subscription)
+    if args.replay is not None:
+        _write_replays(flow, reports, args.replay, args.replay_all)
+    elif args.replay_all:
+        return fail("--replay-all needs --replay DIR")
     if args.format == "json":
         print(json.dumps(to_json(reports), indent=2))
     elif args.format == "mermaid":
@@ -65,3 +86,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(reports), end="")
     return EXIT_OK if all(r.clean for r in reports) else EXIT_FAILED
+
+
+def _write_replays(flow: Flow, reports: list[SagaReport], folder: str, everything: bool) -> None:
+    """The replay tests, each file written whole (they are the user's to edit, so they are not stamped)."""
+    from flowgen_design.codegen.simulate.replay import replay_files
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    files = replay_files(flow, reports, everything)
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    print(f"wrote {len(files)} replay file(s) to {out}", file=sys.stderr)
