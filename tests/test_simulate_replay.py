@@ -136,3 +136,20 @@ def test_a_replayed_counterexample_fails_the_way_the_simulator_said(name: str, t
     assert failure is not None and failure.group(1).startswith(f"violated: {code}: "), ran.stdout[-6000:]
     assert message in failure.group(1), failure.group(1)
     assert "# the property it breaks" in ran.stdout, "the trace the simulator predicted held; the property did not"
+
+
+def test_a_replay_file_is_python_that_injects_the_scenario_faults() -> None:
+    """The fast check of what the slow tests run: the file compiles and says what it injects and expects."""
+    from flowgen_design.codegen.simulate import simulate
+    from flowgen_design.codegen.simulate.replay import replay_files
+
+    flow = check_file(SEEDED / "window-short.flow").flow
+    assert flow is not None
+    files = replay_files(flow, simulate(flow))
+    (text,) = files.values()
+    compile(text, "replay.py", "exec")
+    assert 'kit.deliver_twice("Payments.charge", gap=24.0)' in text
+    assert "violated: effect-twice: `Payments.charge` took effect twice, 24s apart" in text
+    everything = replay_files(flow, simulate(flow), everything=True)
+    assert list(everything) == list(files) and everything[next(iter(files))].count("\ndef test_") > 1
+    assert replay_files(flow, [r for r in simulate(flow) if r.clean]) == {}
