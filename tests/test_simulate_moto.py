@@ -26,7 +26,8 @@ from flowgen_design.codegen.targets.cloudformation.states import definition
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow, Saga
 from tests.saga_world import payload_of, trigger_input
-from tests.test_simulate import SAMPLE, SPECS, _id
+from tests.test_simulate import SAMPLE, _id
+from tests.test_testkit import SPECS
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 MOTO_FAULTS = {"failure-reply", "exhausted", "undo-failed", "duplicate-trigger"}
