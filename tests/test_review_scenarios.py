@@ -94,3 +94,14 @@ def test_each_row_mermaid_text_is_drawn_by_real_mermaid(browser: Browser, tmp_pa
     ]
     results = check_mermaid(browser, mermaid_js(), texts, tmp_path)
     assert all(r["ok"] and r["type"] == "sequence" for r in results), [r for r in results if not r["ok"]]
+
+
+def test_a_saga_the_simulator_does_not_explore_says_why() -> None:
+    from flowgen_design.codegen.simulate import SagaReport
+    from flowgen_design.codegen.targets.review.scenarios import _report
+
+    report = SagaReport(
+        "Order", 2, unexplored="it uses branches (`on REPLY -> TARGET`), which `simulate` does not explore yet"
+    )
+    html = _report(report)
+    assert "Not explored: it uses branches" in html and "<table" not in html and not report.clean

@@ -29,7 +29,9 @@ class SagaReport:
     violations: list[Counterexample] = field(default_factory=list)
     scenarios: list[tuple[Move, ...]] = field(default_factory=list)
     kind: Literal["saga", "subscription"] = "saga"
+    unexplored: str | None = None
+    """Why the saga was not explored: it uses constructs the simulator does not model yet (lang-saga's branches)."""
 
     @property
     def clean(self) -> bool:
-        return not self.violations
+        return not self.violations and self.unexplored is None

@@ -38,6 +38,10 @@ def scenarios_section(flow: Flow) -> Html:
 
 def _report(report: SagaReport) -> Html:
     kind = "saga" if report.kind == "saga" else "service"
+    if report.unexplored is not None:
+        heading = el("h3", "Saga ", el("span", report.saga, class_="chip saga"))
+        note = el("p", f"Not explored: {report.unexplored}.", class_="muted")
+        return el("article", heading, note, id=anchor("scenarios", report.saga))
     single = [s for s in report.scenarios if sum(m.fault for m in s) <= 1]
     summary = (
         f"{report.states} states, {report.schedules} schedules with up to "
