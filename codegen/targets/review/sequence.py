@@ -40,25 +40,25 @@ def _rows(moves: tuple[Move, ...], violation: str | None) -> list[tuple[str, str
 
 
 def sequence_svg(moves: tuple[Move, ...], title: str, violation: str | None = None) -> str:
-    """The schedule as an `<svg class="sequence">` element."""
+    """The schedule as an `<svg class="sequence">` element, styled by the page's style sheet (`style.css`)."""
     names = actors(moves)
     rows = _rows(moves, violation)
     longest = max([_width(r[2].split("\0")[-1]) for r in rows] + [_width(n) for n in names] + [0.0])
-    gap = max(MIN_GAP_PX, longest + 24)
-    xs = {name: MARGIN_PX + gap / 2 + i * gap for i, name in enumerate(names)}
-    width = int(2 * MARGIN_PX + gap * len(names))
-    height = int(HEAD_PX + ROW_PX * (len(rows) + 1) + MARGIN_PX)
+    gap = int(max(MIN_GAP_PX, longest + 24))
+    xs = {name: MARGIN_PX + gap // 2 + i * gap for i, name in enumerate(names)}
+    width = 2 * MARGIN_PX + gap * len(names)
+    height = HEAD_PX + ROW_PX * (len(rows) + 1) + MARGIN_PX
     parts = [
         f'<svg class="sequence" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{html_text(title)}">',
         f"<title>{html_text(title)}</title>",
     ]
     for name, x in xs.items():
-        box = max(_width(name) + 16, 60)
+        box = int(max(_width(name) + 16, 60))
         parts.append(
-            f'<rect x="{x - box / 2:.1f}" y="4" width="{box:.1f}" height="24" rx="3" fill="#f6f8fa" stroke="#59636e"/>'
-            f'<text x="{x:.1f}" y="20" text-anchor="middle" font-size="13">{html_text(name)}</text>'
-            f'<line x1="{x:.1f}" y1="28" x2="{x:.1f}" y2="{height - MARGIN_PX / 2}" stroke="#d1d9e0" stroke-dasharray="4 3"/>'
+            f'<rect class="actor" x="{x - box // 2}" y="4" width="{box}" height="24" rx="3"/>'
+            f'<text class="actor" x="{x}" y="20">{html_text(name)}</text>'
+            f'<path class="life" d="M{x} 28V{height - MARGIN_PX // 2}"/>'
         )
     for n, (kind, who, what, reply) in enumerate(rows):
         y = HEAD_PX + ROW_PX * (n + 1)
@@ -67,22 +67,20 @@ def sequence_svg(moves: tuple[Move, ...], title: str, violation: str | None = No
     return "".join(parts) + "\n"
 
 
-def _arrow(xs: dict[str, float], source: str, what: str, reply: bool, y: int) -> str:
+def _arrow(xs: dict[str, int], source: str, what: str, reply: bool, y: int) -> str:
     target, text = what.split("\0", 1)
     x1, x2 = xs[source], xs[target]
     tip = -8 if x2 > x1 else 8
-    dash = ' stroke-dasharray="5 3"' if reply else ""
     return (
-        f'<line x1="{x1:.1f}" y1="{y}" x2="{x2 + tip:.1f}" y2="{y}" stroke="#1f2328"{dash}/>'
-        f'<polygon points="{x2:.1f},{y} {x2 + tip:.1f},{y - 4} {x2 + tip:.1f},{y + 4}" fill="#1f2328"/>'
-        f'<text x="{(x1 + x2) / 2:.1f}" y="{y - 5}" text-anchor="middle" font-size="12">{html_text(text)}</text>'
+        f'<path class="{"reply" if reply else "send"}" d="M{x1} {y}H{x2 + tip}"/>'
+        f'<path class="tip" d="M{x2} {y}l{tip} -4v8z"/>'
+        f'<text x="{(x1 + x2) // 2}" y="{y - 5}">{html_text(text)}</text>'
     )
 
 
-def _note(x: float, text: str, y: int, bad: bool) -> str:
-    box = _width(text) + 16
-    fill, stroke = ("#fde7e9", "#c62828") if bad else ("#fff8c5", "#9a6700")
+def _note(x: int, text: str, y: int, bad: bool) -> str:
+    box = int(_width(text) + 16)
     return (
-        f'<rect x="{x - box / 2:.1f}" y="{y - 16}" width="{box:.1f}" height="22" rx="3" fill="{fill}" stroke="{stroke}"/>'
-        f'<text x="{x:.1f}" y="{y}" text-anchor="middle" font-size="12">{html_text(text)}</text>'
+        f'<rect class="{"bad" if bad else "note"}" x="{x - box // 2}" y="{y - 16}" width="{box}" height="22" rx="3"/>'
+        f'<text x="{x}" y="{y}">{html_text(text)}</text>'
     )
