@@ -153,3 +153,12 @@ def test_a_replay_file_is_python_that_injects_the_scenario_faults() -> None:
     everything = replay_files(flow, simulate(flow), everything=True)
     assert list(everything) == list(files) and everything[next(iter(files))].count("\ndef test_") > 1
     assert replay_files(flow, [r for r in simulate(flow) if r.clean]) == {}
+
+
+def test_replay_flags_are_checked_before_anything_runs(tmp_path: Path) -> None:
+    result = run_flowgen("simulate", str(SPECS["checkout"]), "--replay-all")
+    assert result.returncode == 2 and "--replay-all needs --replay DIR" in result.stderr
+    assert result.stdout == ""
+    out = tmp_path / "replays"
+    clean = run_flowgen("simulate", str(SPECS["checkout"]), "--replay", str(out))
+    assert clean.returncode == 0 and "wrote 0 replay file(s)" in clean.stderr and not list(out.iterdir())

@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         return fail(problem)
     if flow is None:
         return EXIT_FAILED
+    if args.replay_all and args.replay is None:
+        return fail("--replay-all needs --replay DIR")
     if args.bound < 0:
         return fail("--bound must be 0 or more")
     if args.saga is not None and all(s.name != args.saga for s in flow.sagas):
@@ -77,8 +79,9 @@ def run(args: argparse.Namespace) -> int:
     reports = simulate(flow, args.saga, args.bound, tuple(invariants), args.subscription)
     if args.replay is not None:
         _write_replays(flow, reports, args.replay, args.replay_all)
-    elif args.replay_all:
-        return fail("--replay-all needs --replay DIR")
+    if not reports:
+        print(f"nothing to simulate: {args.spec} has no saga and no subscription")
+        return EXIT_OK
     if args.format == "json":
         print(json.dumps(to_json(reports), indent=2))
     elif args.format == "mermaid":
