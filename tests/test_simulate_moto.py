@@ -1,4 +1,5 @@
-"""Differential: simulated scenarios run through the generated state machine under moto give the predicted trace.
+"""Differential: simulated scenarios run through the local test kit and the generated state machine under moto
+give the trace the simulator predicted.
 
 The sample is the one `tests/test_simulate.py` replays through the generated local test kit
 (`SAMPLE`: every scenario whose faults the kit can inject, one fault per handler), narrowed to what
@@ -7,6 +8,8 @@ scenarios with a timeout are left to the interpreter (tests/test_saga_machine.py
 here answer each command as the scenario says (a failure reply, `AttemptsExhausted`, or success),
 and the machine must send the commands, in order, that the simulator's schedule sends, end as it
 ends (`completed` and `compensated` succeed, `failed` fails) and put the outcome event it predicts.
+The same scenario in the generated local test kit (faults injected as `tests/test_simulate.py` does)
+must send the same commands, end the same way and publish the same outcome event.
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from flowgen_design.codegen.targets.cloudformation.states import definition
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow, Saga
 from tests.saga_world import payload_of, trigger_input
-from tests.test_simulate import SAMPLE, _id
-from tests.test_testkit import SPECS
+from tests import test_testkit
+from tests.test_simulate import SAMPLE, _id, _inject
+from tests.test_testkit import SPECS, Setup
+
+generated, flows = test_testkit.generated, test_testkit.flows  # the kit's fixtures: the generated packages
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 MOTO_FAULTS = {"failure-reply", "exhausted", "undo-failed", "duplicate-trigger"}
@@ -130,13 +136,24 @@ def test_the_sample_covers_every_kind_moto_can_run() -> None:
 
 
 @pytest.mark.parametrize("case", MOTO_SAMPLE, ids=_id)
-def test_a_simulated_scenario_runs_the_same_in_the_state_machine_under_moto(case: Case) -> None:
+def test_a_simulated_scenario_runs_the_same_in_the_kit_and_in_the_state_machine_under_moto(
+    case: Case, flows: Any
+) -> None:
+    """One trace, three ways: the simulator's schedule, the local test kit running the sample services through
+    the generated adapters, and moto running the generated state machine."""
     pkg, saga_name, moves = case
     flow = _flow(pkg)
     saga = next(s for s in flow.sagas if s.name == saga_name)
+    predicted_sent, outcome, events = _predicted(moves)
+    setup = Setup(pkg, flows)
+    for move in moves:
+        if move.fault:
+            _inject(setup, saga_name, move)
+    run = setup.kit.publish(setup.trigger())
+    assert (run.commands(saga_name), run.outcome(saga_name)) == (predicted_sent, outcome), run.format()
+    assert [e for e in run.events() if e in events] == events, run.format()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sent, status, emitted = _run_in_moto(flow, saga, moves)
-    predicted_sent, outcome, events = _predicted(moves)
     assert sent == predicted_sent
     assert status == ("FAILED" if outcome == "failed" else "SUCCEEDED")
     assert emitted == events
