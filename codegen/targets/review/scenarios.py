@@ -17,6 +17,7 @@ from flowgen_design.codegen.simulate.moves import Move
 from flowgen_design.codegen.simulate.report import mermaid
 from flowgen_design.codegen.targets.review.html import Child, Html, anchor, el
 from flowgen_design.codegen.targets.review.sequence import sequence_svg
+from flowgen_design.dsl.durations import format_ms
 from flowgen_design.dsl.model import Flow
 
 HEADERS = ("#", "what failed", "how", "outcome", "events")
@@ -65,7 +66,8 @@ def _row(report: SagaReport, key: str, moves: tuple[Move, ...], code: str | None
     what: Child = [el("div", m.step or "trigger") for m in faults] or "nothing"
     how: Child = [el("div", m.text) for m in faults] or "the happy path"
     last = moves[-1]
-    outcome: Child = last.result if last.kind == "outcome" else "no outcome: the saga timed out"
+    when = format_ms(last.at_ms) if last.at_ms else "0s"
+    outcome: Child = f"{last.result} at {when}" if last.kind == "outcome" else "no outcome: the saga timed out"
     if code is not None:
         outcome = [el("span", f"violated: {code}", class_="chip bad"), el("div", message)]
     events = [e for m in moves for e in m.events]
