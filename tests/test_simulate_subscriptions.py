@@ -120,3 +120,19 @@ def test_a_step_that_takes_effect_without_a_compensation() -> None:
     assert found.violation.code == "compensation"
     assert "step `reserve` took effect but the saga ended `compensated` without undoing it" in found.violation.message
     assert [m.kind for m in found.moves] == ["start", "late-success", "outcome"]
+
+
+def test_once_the_runtime_keeps_order_only_an_unnumbered_publisher_still_breaks_it(tmp_path: Path) -> None:
+    """The `order` work numbers ordered events in generated publishers; an external system numbers nothing."""
+    kept = dataclasses.replace(RUNTIME, same_key_in_order=True)
+    external = simulate(_flow(SEEDED / "subscription-reordered.flow"), ordering=kept)
+    assert [c.violation.code for r in external for c in r.violations] == ["ordering"]
+    spec = tmp_path / "numbered.flow"
+    text = (SEEDED / "subscription-reordered.flow").read_text(encoding="utf-8")
+    internal = text.replace(
+        "external Pricing {\n  publishes PriceChanged\n  consumes Repriced\n}",
+        "service Pricing {\n  publishes PriceChanged\n  on Repriced -> audit { idempotent by sku  emits PriceChanged }\n}",
+    )
+    spec.write_text(internal, encoding="utf-8")
+    assert all(r.clean for r in simulate(_flow(spec), ordering=kept))
+    assert not all(r.clean for r in simulate(_flow(spec)))  # today: no order kept

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from flowgen_design.codegen.simulate.invariants import Invariant
 from flowgen_design.codegen.simulate.moves import Move, State, initial_state, moves
+from flowgen_design.codegen.simulate.ordering import RUNTIME, Ordering, numbered_by_publishers
 from flowgen_design.codegen.simulate.result import Counterexample, SagaReport
 from flowgen_design.codegen.simulate.subscriptions import explore_subscription, handler_name, subscriptions
 from flowgen_design.dsl.model import Flow, Saga
@@ -99,12 +100,15 @@ def simulate(
     bound: int = DEFAULT_BOUND,
     invariants: tuple[Invariant, ...] = (),
     subscription: str | None = None,
+    ordering: Ordering = RUNTIME,
 ) -> list[SagaReport]:
     """Explore every saga and every subscription of `flow`, or only the saga or subscription named."""
     everything = saga is None and subscription is None
     reports = [explore(s, bound, invariants) for s in flow.sagas if everything or s.name == saga]
     reports += [
-        explore_subscription(h, bound) for h in subscriptions(flow) if everything or handler_name(h) == subscription
+        explore_subscription(h, bound, ordering, numbered_by_publishers(flow, h.input))
+        for h in subscriptions(flow)
+        if everything or handler_name(h) == subscription
     ]
     return reports
 

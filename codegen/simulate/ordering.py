@@ -8,17 +8,21 @@ is being retried does not hold up another key). docs/language.md promises that
 messages `ordered by` a field are delivered in order of that field's value, so
 today a reversal of such messages is a violation the simulator reports.
 
-When the runtime preserves order per key (the adapter detecting a message that
-arrives ahead of its predecessor and holding it back), set `RUNTIME` to say so:
-the same reversal then becomes a scenario in which the early message waits, and
-the explorer (`subscriptions.py`) needs no other change.
+When the runtime preserves order per key (the publisher numbering each ordered
+event per key, the subscriber's adapter holding back a message that arrives ahead
+of its predecessor: the `order` work, docs/semantics.md section 8 once merged),
+set `RUNTIME.same_key_in_order` to say so: a reversal then becomes a scenario in
+which the early message waits, for events every publisher of which numbers them
+(`numbered_by_publishers`: handlers and sagas do; an `api` endpoint and an
+external system do not, and their reversals stay violations). The explorer
+(`subscriptions.py`) needs no other change.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flowgen_design.dsl.model import Message
+from flowgen_design.dsl.model import Flow, Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +44,18 @@ def promised(event: Message) -> bool:
     return event.ordered_by is not None
 
 
-def reversal_kept_in_order(event: Message, ordering: Ordering = RUNTIME) -> bool:
-    """Whether two messages of one key that arrive reversed are still handled in publish order."""
-    return promised(event) and ordering.same_key_in_order
+def reversal_kept_in_order(event: Message, ordering: Ordering = RUNTIME, numbered: bool = True) -> bool:
+    """Whether two messages of one key that arrive reversed are still handled in publish order
+    (`numbered`: every publisher of the event numbers it per key)."""
+    return promised(event) and ordering.same_key_in_order and numbered
+
+
+def numbered_by_publishers(flow: Flow, event: Message) -> bool:
+    """Whether every publisher of `event` is generated code that can number it: no `api` endpoint
+    and no external system publishes it."""
+    by_api = any(a.event.name == event.name for s in flow.services for a in s.apis)
+    by_external = any(e.name == event.name for x in flow.externals for e in x.publishes)
+    return not by_api and not by_external
 
 
 def key_of(event: Message) -> str:

@@ -45,12 +45,15 @@ def handler_name(handler: Handler) -> str:
     return f"{handler.service}.{handler.name}"
 
 
-def explore_subscription(handler: Handler, bound: int, ordering: Ordering = RUNTIME) -> SagaReport:
-    """Every schedule of `handler` with at most `min(bound, 1)` faults; the shortest counterexample per property."""
+def explore_subscription(
+    handler: Handler, bound: int, ordering: Ordering = RUNTIME, numbered: bool = True
+) -> SagaReport:
+    """Every schedule of `handler` with at most `min(bound, 1)` faults; the shortest counterexample per property.
+    `numbered`: every publisher of the handler's event numbers it per key (`ordering.numbered_by_publishers`)."""
     started = time.perf_counter()
     policy = handler.policy
     report = SagaReport(handler_name(handler), bound, arithmetic_ms=policy.handler_worst_case_ms(), kind="subscription")
-    schedules = [_handled(handler)] + (list(_faults(handler, ordering)) if bound > 0 else [])
+    schedules = [_handled(handler)] + (list(_faults(handler, ordering, numbered)) if bound > 0 else [])
     seen: set[tuple[Move, ...]] = set()
     found: set[str] = set()
     for moves, violations in schedules:
@@ -116,10 +119,10 @@ def _handled(handler: Handler) -> Schedule:
     return (_start(handler), _done(handler, first, text, "handled"), _end(first, "handled")), ()
 
 
-def _faults(handler: Handler, ordering: Ordering) -> Iterator[Schedule]:
+def _faults(handler: Handler, ordering: Ordering, numbered: bool) -> Iterator[Schedule]:
     yield from _retries(handler)
     yield from _duplicates(handler)
-    yield from _reorderings(handler, ordering)
+    yield from _reorderings(handler, ordering, numbered)
 
 
 def _retries(handler: Handler) -> Iterator[Schedule]:
@@ -167,11 +170,11 @@ def _duplicates(handler: Handler) -> Iterator[Schedule]:
         yield (_start(handler), handled, again, _end(late, "handled twice")), ()
 
 
-def _reorderings(handler: Handler, ordering: Ordering) -> Iterator[Schedule]:
+def _reorderings(handler: Handler, ordering: Ordering, numbered: bool) -> Iterator[Schedule]:
     name, event, first = handler_name(handler), handler.input, handler.policy.timeout_ms
     key = key_of(event)
     start = _start(handler, f"`{event.name}` #1 and #2 of one `{key}` are published, in that order")
-    if reversal_kept_in_order(event, ordering):
+    if reversal_kept_in_order(event, ordering, numbered):
         held = Move(
             0, f"#2 reaches `{name}` first and is held back until #1 is handled", fault=True, kind="reorder", step=name
         )
