@@ -11,7 +11,8 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from benchmarks.measure import Series
@@ -220,9 +221,44 @@ def _yaml(run: Run) -> list[str]:
     ]
 
 
+def simulate_section(found: list[dict[str, Any]]) -> list[str]:
+    """The `flowgen simulate` section from `benchmarks/simulate.py`'s JSON."""
+    rows = [
+        (
+            f"`{Path(f['spec']).name}` ({f['lines']:,} lines)",
+            f"{f['sagas']} + {f['subscriptions']}",
+            f"{f['states']:,}",
+            f"{f['schedules']:,}",
+            _s(f["cpu_s"]),
+            f"{f['states_per_s']:,.0f}",
+            f"{f['schedules_per_s']:,.0f}",
+            str(f["violations"]),
+        )
+        for f in found
+    ]
+    head = ("spec", "sagas + subscriptions", "states", "schedules", "CPU", "states/s", "schedules/s", "violations")
+    return [
+        "## `flowgen simulate`",
+        "",
+        f"Every saga and subscription explored at the default bound ({found[0]['bound']} faults per saga schedule, "
+        "1 per subscription schedule), in one process after the spec is checked (parsing is `check`'s cost, above), "
+        "best of 3 CPU times (`benchmarks/simulate.py`). The largest bundled example and the 10N spec:",
+        "",
+        *_table(head, rows),
+        "",
+        "The review page runs the same exploration to draw its failure scenarios, so this is also what the "
+        "`review` target adds to `generate`.",
+        "",
+    ]
+
+
+def _simulate(run: Run) -> list[str]:
+    return simulate_section(json.loads(run.notes["simulate"])) if "simulate" in run.notes else []
+
+
 def render(run: Run) -> str:
     parts = [HEADER.format(runs=run.runs, quick=run.runs * run.check_repeats), f"Machine: {machine()}.", ""]
-    for section in (_specs, _vs_floor, _vs_asyncapi, _generate, _growth, _yaml):
+    for section in (_specs, _vs_floor, _vs_asyncapi, _generate, _growth, _yaml, _simulate):
         parts += section(run)
     return "\n".join(parts).rstrip() + "\n"
 

@@ -98,6 +98,15 @@ def plain_lark_check(spec: Path) -> list[str]:
     return [sys.executable, str(ROOT / "benchmarks" / "plain_lark_check.py"), str(spec)]
 
 
+def simulate_speed(*specs: Path) -> list[str]:
+    return [sys.executable, str(ROOT / "benchmarks" / "simulate.py"), *map(str, specs)]
+
+
+def largest_example() -> Path:
+    """The bundled spec with the most lines (`specs/*.flow`)."""
+    return max(sorted((ROOT / "specs").glob("*.flow")), key=lambda p: p.read_text(encoding="utf-8").count("\n"))
+
+
 def yaml_dump(spec: Path) -> list[str]:
     return [sys.executable, str(ROOT / "benchmarks" / "yaml_dump.py"), str(spec)]
 
@@ -232,6 +241,15 @@ def measure_yaml(run: Run, env: dict[str, str]) -> None:
     run.notes["yaml"] = outcome.stdout.strip()
 
 
+def measure_simulate(run: Run, env: dict[str, str]) -> None:
+    """`flowgen simulate` over every saga and subscription of the largest example and the 10N spec
+    (`benchmarks/simulate.py`: one process, best of 3 CPU times, parsing not counted)."""
+    outcome = spawn(simulate_speed(largest_example(), run.large.path), env, ROOT)
+    if outcome.returncode != 0:
+        raise SystemExit(f"benchmarks/simulate.py failed: {outcome.stderr[-500:]}")
+    run.notes["simulate"] = outcome.stdout.strip()
+
+
 def benchmark(runs: int, first_runs: int, domains: int, workdir: Path, check_repeats: int = 3) -> Run:
     compile_flowgen()
     env = flowgen_env(workdir / "cache")
@@ -257,6 +275,7 @@ def benchmark(runs: int, first_runs: int, domains: int, workdir: Path, check_rep
     run.notes["noop-files"] = str(len(stamps))
     measure_asyncapi(run, env)
     measure_yaml(run, env)
+    measure_simulate(run, env)
     return run
 
 

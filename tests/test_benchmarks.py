@@ -50,6 +50,7 @@ def test_the_harness_runs_and_writes_its_report(tmp_path: Path) -> None:
         "`flowgen generate`",
         "Growth from N to 10N",
         "YAML: `codegen/blockyaml.py` against libyaml",
+        "## `flowgen simulate`",
     ):
         assert heading in text
     assert "| `flowgen check` |" in text and "| bare lark LALR parse (the floor) |" in text

@@ -1,12 +1,19 @@
-"""`flowgen simulate`: explore every failure schedule of each saga within a bound and check the contract."""
+"""`flowgen simulate`: explore every failure schedule of each saga and subscription within a bound and check the contract."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, fail
 from flowgen_design.codegen.commands.codeflags import add_code_options
+
+if TYPE_CHECKING:
+    from flowgen_design.codegen.simulate import SagaReport
+    from flowgen_design.dsl.model import Flow
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -14,6 +21,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("spec", metavar="SPEC", help="the .flow file")
     parser.add_argument("--saga", metavar="NAME", help="explore this saga only")
+    parser.add_argument(
+        "--subscription", metavar="SERVICE.HANDLER", help="explore this subscription (`on Event -> handler`) only"
+    )
     parser.add_argument(
         "--format", choices=("text", "json", "mermaid"), default="text", help="text, json, or Mermaid diagrams"
     )
@@ -27,6 +37,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="TEXT",
         help="also check `every EVENT is followed by EVENT or EVENT` (repeatable)",
     )
+    parser.add_argument(
+        "--replay",
+        metavar="DIR",
+        help="write each counterexample as a pytest case for the generated local test kit into DIR",
+    )
+    parser.add_argument(
+        "--replay-all",
+        action="store_true",
+        help="with --replay: also every scenario with one fault or none, not only counterexamples",
+    )
     add_code_options(parser)
 
 
@@ -35,23 +55,33 @@ def run(args: argparse.Namespace) -> int:
     from flowgen_design.codegen.simulate import simulate
     from flowgen_design.codegen.simulate.invariants import Invariant, parse_invariant
     from flowgen_design.codegen.simulate.report import render_mermaid, render_text, to_json
+    from flowgen_design.codegen.simulate.subscriptions import handler_name, subscriptions
 
     flow, _, problem = load_flow(args.spec, args)
     if problem:
         return fail(problem)
     if flow is None:
         return EXIT_FAILED
+    if args.replay_all and args.replay is None:
+        return fail("--replay-all needs --replay DIR")
     if args.bound < 0:
         return fail("--bound must be 0 or more")
     if args.saga is not None and all(s.name != args.saga for s in flow.sagas):
         return fail(f"no saga `{args.saga}` in {args.spec}")
+    if args.subscription is not None and args.subscription not in {handler_name(h) for h in subscriptions(flow)}:
+        return fail(f"no subscription `{args.subscription}` in {args.spec} (name it `Service.handler`)")
     invariants: list[Invariant] = []
     for text in args.invariant:
         parsed = parse_invariant(text, flow)
         if isinstance(parsed, str):
             return fail(parsed)
         invariants.append(parsed)
-    reports = simulate(flow, args.saga, args.bound, tuple(invariants))
+    reports = simulate(flow, args.saga, args.bound, tuple(invariants), args.subscription)
+    if args.replay is not None:
+        _write_replays(flow, reports, args.replay, args.replay_all)
+    if not reports:
+        print(f"nothing to simulate: {args.spec} has no saga and no subscription")
+        return EXIT_OK
     if args.format == "json":
         print(json.dumps(to_json(reports), indent=2))
     elif args.format == "mermaid":
@@ -59,3 +89,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(reports), end="")
     return EXIT_OK if all(r.clean for r in reports) else EXIT_FAILED
+
+
+def _write_replays(flow: Flow, reports: list[SagaReport], folder: str, everything: bool) -> None:
+    """The replay tests, each file written whole (they are the user's to edit, so they are not stamped)."""
+    from flowgen_design.codegen.simulate.replay import replay_files
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    files = replay_files(flow, reports, everything)
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    print(f"wrote {len(files)} replay file(s) to {out}", file=sys.stderr)

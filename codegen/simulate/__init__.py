@@ -10,9 +10,13 @@ one. The bound is the number of injected faults per schedule. A "schedule" in
 the report is a distinct end state reached: schedules that reach the same state
 are explored once, from the shortest.
 
-Not covered yet: subscriptions (only sagas), re-ordering of messages, an
-exception raised after the handler's effect took place, a duplicate other than
-the latest one the deadline check lets run.
+Subscriptions (`on Event -> handler`) are explored by `subscriptions.py`, with
+re-ordering of messages of one key and of different keys as `ordering.py` says
+the runtime does. Within one saga instance commands go one at a time, so there
+is nothing to re-order; instances of different keys are independent.
+
+Not covered yet: an exception raised after the handler's effect took place, a
+duplicate other than the latest one the deadline check lets run.
 
 What the moves cover: each declared reply; exceptions until the handler's
 attempts are exhausted; a timeout with a late success; a lost answer; a
@@ -27,10 +31,13 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flowgen_design.codegen.simulate.invariants import Invariant
-from flowgen_design.codegen.simulate.moves import Move, State, Violation, initial_state, moves
+from flowgen_design.codegen.simulate.moves import Move, State, initial_state, moves
+from flowgen_design.codegen.simulate.ordering import RUNTIME, Ordering, numbered_by_publishers
+from flowgen_design.codegen.simulate.result import Counterexample, SagaReport
+from flowgen_design.codegen.simulate.subscriptions import explore_subscription, handler_name, subscriptions
 from flowgen_design.dsl.model import Flow, Saga
 from flowgen_design.dsl.rules.timing import saga_worst_case_ms
 
@@ -53,32 +60,6 @@ class Node:
             found.append(node.move)
             node = node.parent
         return tuple(reversed(found))
-
-
-@dataclass(frozen=True, slots=True)
-class Counterexample:
-    violation: Violation
-    moves: tuple[Move, ...]
-
-
-@dataclass(slots=True)
-class SagaReport:
-    """What exploring one saga found."""
-
-    saga: str
-    bound: int
-    states: int = 0
-    schedules: int = 0
-    worst_case_ms: int = 0  # the slowest explored schedule's clock at its outcome
-    arithmetic_ms: int = 0  # `check`'s figure (FLOW502)
-    timeout_ms: int | None = None
-    seconds: float = 0.0
-    violations: list[Counterexample] = field(default_factory=list)
-    scenarios: list[tuple[Move, ...]] = field(default_factory=list)
-
-    @property
-    def clean(self) -> bool:
-        return not self.violations
 
 
 def explore(saga: Saga, bound: int = DEFAULT_BOUND, invariants: tuple[Invariant, ...] = ()) -> SagaReport:
@@ -114,7 +95,22 @@ def explore(saga: Saga, bound: int = DEFAULT_BOUND, invariants: tuple[Invariant,
 
 
 def simulate(
-    flow: Flow, saga: str | None = None, bound: int = DEFAULT_BOUND, invariants: tuple[Invariant, ...] = ()
+    flow: Flow,
+    saga: str | None = None,
+    bound: int = DEFAULT_BOUND,
+    invariants: tuple[Invariant, ...] = (),
+    subscription: str | None = None,
+    ordering: Ordering = RUNTIME,
 ) -> list[SagaReport]:
-    """Explore every saga of `flow` (or the one named)."""
-    return [explore(s, bound, invariants) for s in flow.sagas if saga is None or s.name == saga]
+    """Explore every saga and every subscription of `flow`, or only the saga or subscription named."""
+    everything = saga is None and subscription is None
+    reports = [explore(s, bound, invariants) for s in flow.sagas if everything or s.name == saga]
+    reports += [
+        explore_subscription(h, bound, ordering, numbered_by_publishers(flow, h.input))
+        for h in subscriptions(flow)
+        if everything or handler_name(h) == subscription
+    ]
+    return reports
+
+
+__all__ = ["DEFAULT_BOUND", "Counterexample", "Node", "SagaReport", "explore", "simulate"]

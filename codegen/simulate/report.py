@@ -10,6 +10,12 @@ from flowgen_design.dsl.durations import format_ms
 
 
 def _explored(report: SagaReport) -> str:
+    if report.kind == "subscription":
+        return (
+            f"subscription {report.saga}: {report.states} states, {report.schedules} schedules "
+            f"(bound: {min(report.bound, 1)} fault(s) per schedule); slowest schedule {format_ms(report.worst_case_ms)}, "
+            f"the handler's worst case {format_ms(report.arithmetic_ms)}"
+        )
     timeout = format_ms(report.timeout_ms) if report.timeout_ms is not None else "none"
     beyond = " (reaching it takes more faults than the bound)" if report.worst_case_ms < report.arithmetic_ms else ""
     return (
@@ -29,6 +35,9 @@ def _numbered(moves: tuple[Move, ...]) -> list[str]:
 def render_text(reports: list[SagaReport]) -> str:
     lines: list[str] = []
     for report in reports:
+        if report.unexplored is not None:
+            lines.append(f"saga {report.saga}: not explored: {report.unexplored}")
+            continue
         lines.append(_explored(report))
         if report.clean:
             lines.append("  no violations")
@@ -44,6 +53,7 @@ def to_json(reports: list[SagaReport]) -> dict[str, Any]:
         "sagas": [
             {
                 "saga": r.saga,
+                "kind": r.kind,
                 "bound": r.bound,
                 "states": r.states,
                 "schedules": r.schedules,
@@ -59,6 +69,7 @@ def to_json(reports: list[SagaReport]) -> dict[str, Any]:
                     for c in r.violations
                 ],
             }
+            | ({"unexplored": r.unexplored} if r.unexplored is not None else {})
             for r in reports
         ],
         "violations": sum(len(r.violations) for r in reports),
@@ -70,20 +81,32 @@ def _label(text: str) -> str:
     return text.replace(";", ",").replace("#", "").replace("\n", " ")
 
 
-def mermaid(moves: tuple[Move, ...], title: str, violation: str | None = None) -> str:
-    """A sequence diagram of one schedule; a counterexample ends with a note saying what broke."""
-    actors: list[str] = ["Bus", SAGA]
+def actors(moves: tuple[Move, ...]) -> list[str]:
+    """The participants of a schedule, in order of first appearance (the bus first)."""
+    found: list[str] = ["Bus"]
     for move in moves:
         for arrow in move.arrows:
-            actors += [a for a in (arrow.source, arrow.target) if a not in actors]
-    lines = ["sequenceDiagram", f"  %% {_label(title)}"] + [f"  participant {a}" for a in actors]
+            found += [a for a in (arrow.source, arrow.target) if a not in found]
+    return found if len(found) > 1 else [*found, SAGA]
+
+
+def note_actor(moves: tuple[Move, ...]) -> str:
+    """Who fault notes are written over: the saga, else the subscribed service."""
+    names = actors(moves)
+    return SAGA if SAGA in names else names[1]
+
+
+def mermaid(moves: tuple[Move, ...], title: str, violation: str | None = None) -> str:
+    """A sequence diagram of one schedule; a counterexample ends with a note saying what broke."""
+    over = note_actor(moves)
+    lines = ["sequenceDiagram", f"  %% {_label(title)}"] + [f"  participant {a}" for a in actors(moves)]
     for move in moves:
         for arrow in move.arrows:
             lines.append(f"  {arrow.source}{'-->>' if arrow.reply else '->>'}{arrow.target}: {_label(arrow.text)}")
         if move.fault:
-            lines.append(f"  Note over {SAGA}: fault at {format_ms(move.at_ms) if move.at_ms else '0s'}")
+            lines.append(f"  Note over {over}: fault at {format_ms(move.at_ms) if move.at_ms else '0s'}")
     if violation is not None:
-        lines.append(f"  Note over {SAGA}: violated: {_label(violation)}")
+        lines.append(f"  Note over {over}: violated: {_label(violation)}")
     return "\n".join(lines) + "\n"
 
 

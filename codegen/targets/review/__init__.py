@@ -3,7 +3,8 @@
 `review/<flow>.html` holds the diagrams as inline SVG (drawn by Graphviz's `dot`,
 so generation fails with an install hint where it is missing), the event
 catalogue with payload schemas, services and their handlers' delivery settings,
-each saga as a step table, every warning from `check`, and a traceability table
+each saga as a step table, its failure scenarios as `flowgen simulate` explores
+them (`scenarios.py`, each with a sequence diagram), every warning from `check`, and a traceability table
 from entry points to code and resources. Nothing is loaded from the network: CSS
 is inline, there is no script, the fonts are the reader's own; a Content Security
 Policy (`content_security_policy`) makes the browser hold the page to that.
@@ -24,6 +25,7 @@ from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import TargetError, register
 from flowgen_design.codegen.targets.review import sections
 from flowgen_design.codegen.targets.review.html import Child, Html, el, void
+from flowgen_design.codegen.targets.review.scenarios import scenarios_section
 from flowgen_design.dsl.model import Flow
 
 _TITLES = {"system": "System", "events": "Events: what follows what, and what each event carries"}
@@ -125,6 +127,7 @@ _SECTIONS = (
     ("services", "Services and handlers"),
     ("externals", "External systems"),
     ("sagas", "Sagas"),
+    ("scenarios", "Failure scenarios"),
     ("traceability", "Traceability: entry point to code and resources"),
 )
 
@@ -142,6 +145,7 @@ def _sections(flow: Flow, figures: list[Html], options: GenerateOptions) -> list
         "services": sections.services_section(flow),
         "externals": sections.externals_section(flow),
         "sagas": sections.sagas_section(flow),
+        "scenarios": scenarios_section(flow),
         "traceability": sections.trace_section(flow),
     }
     return [

@@ -1,0 +1,64 @@
+"""The one place the simulator says in what order messages reach a handler.
+
+docs/semantics.md is the contract. Today it promises nothing about order: every
+handler reads a standard SQS queue fed by an EventBridge rule, so two messages
+of the same key (the same `ordered by` value) may be handled in either order,
+and messages of different keys never wait for each other (a key whose message
+is being retried does not hold up another key). docs/language.md promises that
+messages `ordered by` a field are delivered in order of that field's value, so
+today a reversal of such messages is a violation the simulator reports.
+
+When the runtime preserves order per key (the publisher numbering each ordered
+event per key, the subscriber's adapter holding back a message that arrives ahead
+of its predecessor: the `order` work, docs/semantics.md section 8 once merged),
+set `RUNTIME.same_key_in_order` to say so: a reversal then becomes a scenario in
+which the early message waits, for events every publisher of which numbers them
+(`numbered_by_publishers`: handlers and sagas do; an `api` endpoint and an
+external system do not, and their reversals stay violations). The explorer
+(`subscriptions.py`) needs no other change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flowgen_design.dsl.model import Flow, Message
+
+
+@dataclass(frozen=True, slots=True)
+class Ordering:
+    """What the deployed runtime does with messages that arrive out of order."""
+
+    same_key_in_order: bool
+    """Messages with one `ordered by` value are handled in publish order (an early one is held back)."""
+    keys_block_each_other: bool
+    """A message being retried holds up messages of other keys."""
+
+
+RUNTIME = Ordering(same_key_in_order=False, keys_block_each_other=False)
+"""docs/semantics.md as it stands: no ordering, keys independent."""
+
+
+def promised(event: Message) -> bool:
+    """Whether the spec promises order for messages of `event` (`ordered by FIELD`)."""
+    return event.ordered_by is not None
+
+
+def reversal_kept_in_order(event: Message, ordering: Ordering = RUNTIME, numbered: bool = True) -> bool:
+    """Whether two messages of one key that arrive reversed are still handled in publish order
+    (`numbered`: every publisher of the event numbers it per key)."""
+    return promised(event) and ordering.same_key_in_order and numbered
+
+
+def numbered_by_publishers(flow: Flow, event: Message) -> bool:
+    """Whether every publisher of `event` is generated code that can number it: no `api` endpoint
+    and no external system publishes it."""
+    by_api = any(a.event.name == event.name for s in flow.services for a in s.apis)
+    by_external = any(e.name == event.name for x in flow.externals for e in x.publishes)
+    return not by_api and not by_external
+
+
+def key_of(event: Message) -> str:
+    """The field that groups messages for ordering: `ordered by`, else `key`, else the message itself."""
+    field = event.ordered_by or event.key
+    return field.name if field is not None else "message_id"
