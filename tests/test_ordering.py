@@ -71,6 +71,28 @@ class StatementsService(StatementsHandlers):
             raise RuntimeError("the statement store is down")
         APPLIED.append((event.account, event.amount))
 """,
+    "payouts": """
+from __future__ import annotations
+
+from ledger import models
+from ledger.handlers.payouts import PayoutsHandlers
+
+
+class PayoutsService(PayoutsHandlers):
+    def pay(self, command: models.Pay) -> models.Paid:
+        return models.Paid(payout_id=command.payout_id)
+""",
+    "reports": """
+from __future__ import annotations
+
+from ledger import models
+from ledger.handlers.reports import ReportsHandlers
+
+
+class ReportsService(ReportsHandlers):
+    def record_payout(self, event: models.PaidOut) -> None:
+        pass
+""",
 }
 
 
@@ -418,3 +440,82 @@ def test_the_test_kit_lets_other_keys_flow_past_a_failing_one(ledger: Any) -> No
     amounts = [e.payload["amount"] for e in first.entries if e.kind == "call" and e.name == "Statements.apply"]
     assert amounts == [1, 2], "a's second waits for its first, retried after the failure"
     assert [e.payload["amount"] for e in second.entries if e.kind == "call" and e.name == "Statements.apply"] == [5]
+
+
+# ---- a saga numbers its ordered outcome event ------------------------------------------------------
+
+
+class PayoutWorld:
+    """Answers `Pay` at once, keeps the table's counters (`dynamodb:updateItem ADD`), records events."""
+
+    def __init__(self) -> None:
+        self.counters: dict[str, int] = {}
+        self.events: list[dict[str, Any]] = []
+
+    def send(self, queue: str, body: Any, now: float) -> Any:
+        from tests.asl import Answer
+
+        return Answer(at=now + 1, output={"reply": "Paid", "payload": {"payout_id": body["payload"]["payout_id"]}})
+
+    def put_events(self, entries: list[Any], now: float) -> None:
+        self.events += entries
+
+    def update_item(self, params: dict[str, Any], now: float) -> dict[str, Any]:
+        assert params["TableName"] == "${IdempotencyTable}" and params["UpdateExpression"] == "ADD #n :one"
+        key = params["Key"]["id"]["S"]
+        self.counters[key] = self.counters.get(key, 0) + 1
+        return {"Attributes": {"sequence": {"N": str(self.counters[key])}}}
+
+
+def _payout_input(account: str) -> dict[str, Any]:
+    payload = {"payout_id": str(uuid.uuid4()), "account": account, "amount": 5}
+    envelope = {"message_id": payload["payout_id"], "correlation_id": "corr", "schema_version": "1.0.0"}
+    return {"trigger": {"envelope": {**envelope, "causation_id": None, "saga_instance": None}, "payload": payload}}
+
+
+def test_the_state_machine_numbers_an_ordered_outcome_event_per_key() -> None:
+    from flowgen_design.codegen.targets.cloudformation.states import definition
+    from flowgen_design.dsl.compiler import check_file
+    from tests.asl import run
+
+    flow = check_file(SPEC).flow
+    assert flow is not None
+    (saga,) = flow.sagas
+    machine = definition(flow, saga, lambda h: h.name, "bus", "${IdempotencyTable}")
+    world = PayoutWorld()
+    for i, account in enumerate(["a", "b", "a"]):
+        assert run(machine, _payout_input(account), world, name=f"exec-{i}").status == "SUCCEEDED"
+    sequences = [
+        (json.dumps(e["Detail"]["payload"]["account"]), e["Detail"]["envelope"]["sequence"]) for e in world.events
+    ]
+    assert sequences == [('"a"', 1), ('"b"', 1), ('"a"', 2)]
+    assert world.counters == {"sequence#ledger#PaidOut#a": 2, "sequence#ledger#PaidOut#b": 1}, "the adapters' counter"
+    unnumbered = definition(flow, saga, lambda h: h.name, "bus")
+    assert not any(s.get("Resource", "").endswith("updateItem") for s in unnumbered["States"].values())
+
+
+def test_the_state_machine_may_count_in_the_table_and_nothing_more() -> None:
+    from flowgen_design.codegen.targets.cloudformation import build_template
+    from flowgen_design.dsl.compiler import check_file
+
+    flow = check_file(SPEC).flow
+    assert flow is not None
+    resources = build_template(flow).as_dict()["Resources"]
+    machine = resources["PayoutSagaStateMachine"]["Properties"]
+    assert machine["DefinitionSubstitutions"]["IdempotencyTable"] == {"Ref": "IdempotencyTable"}
+    statements = resources["PayoutSagaStateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    counting = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
+    assert counting == [
+        {"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}}
+    ]
+
+
+def test_the_test_kit_numbers_saga_outcomes_like_the_state_machine(ledger: Any) -> None:
+    testing, models = ledger("testing"), ledger("models")
+    kit = testing.TestKit()
+    for account in ("a", "b", "a"):
+        run = kit.publish(models.PayoutRequested(payout_id=uuid.uuid4(), account=account, amount=5))
+        assert run.outcome("Payout") == "completed"
+    book = kit._world.ordering
+    assert book.counters == {"ledger#PaidOut#a": 2, "ledger#PaidOut#b": 1}
+    assert book.turns == {"Reports.record_payout#a": 2, "Reports.record_payout#b": 1}, "taken in its order"

@@ -506,6 +506,12 @@ class _World:
             "time": self.loop.iso(),
         }
 
+    def number(self, event: str, key: object) -> int:
+        """The state machine's `ADD 1` to the key's counter: the one the adapters count with."""
+        return self.ordering.next_sequence(
+            f"{self.flow.name}#{event}#{_runtime.order_key(key)}"
+        )
+
     def emit(
         self, event: str, payload: dict[str, Any], envelope: dict[str, Any]
     ) -> None:
