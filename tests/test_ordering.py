@@ -10,6 +10,7 @@ one whose predecessor never comes goes on after the gap timeout. Keys never wait
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import logging
@@ -519,3 +520,30 @@ def test_the_test_kit_numbers_saga_outcomes_like_the_state_machine(ledger: Any) 
     book = kit._world.ordering
     assert book.counters == {"ledger#PaidOut#a": 2, "ledger#PaidOut#b": 1}
     assert book.turns == {"Reports.record_payout#a": 2, "Reports.record_payout#b": 1}, "taken in its order"
+
+
+def test_an_invalid_predecessor_passes_its_turn_when_it_can_be_read(ledger: Any, aws: Aws, apply: Any) -> None:
+    broken = changed("a", 1, 1)
+    broken["detail"]["payload"]["amount"] = "one"
+    assert apply(broken) == [], "invalid: final at once"
+    assert apply(changed("a", 2, 2)) == []
+    assert applied(ledger) == [("a", 2)], "no wait for a message that will never be valid"
+
+
+def test_a_predecessor_dropped_after_its_receives_passes_its_turn(ledger: Any, aws: Aws) -> None:
+    """`Statements.apply` has a DLQ; a handler without one drops a message received too often."""
+    runtime = ledger("adapters.runtime")
+    route = ledger("adapters.statements")._apply_route
+    without_dlq = dataclasses.replace(route, dlq=False)
+    body = json.dumps(changed("a", 1, 1))
+    record = runtime.SQSRecord(
+        {
+            "messageId": "m",
+            "receiptHandle": "h",
+            "body": body,
+            "attributes": {"ApproximateReceiveCount": "4"},
+            "eventSourceARN": aws.queue_arn,
+        }
+    )
+    runtime.handle_record(record, without_dlq, FakeContext())
+    assert runtime.order_book().last_handled("Statements.apply#a") == 1

@@ -308,11 +308,13 @@ def handle_record(record: SQSRecord, route: Route[Any], context: LambdaContext) 
     attempt = attempt_of(record)
     if not route.dlq and attempt > route.attempts:
         drop(record, route, _task_token(record.body), f"received {attempt} times")
+        pass_unread_turn(record, route)
         return
     try:
         incoming = parse_record(record, route)
     except InvalidMessage as err:
         reject(record, route, err)
+        pass_unread_turn(record, route)
         return
     if expired(incoming, route):
         _log(
@@ -1023,3 +1025,21 @@ def pass_turn(route: Route[Any], incoming: Incoming[Any]) -> None:
     turn = _turn(route, incoming)
     if turn is not None and incoming.envelope.sequence is not None:
         order_book().handled(turn, incoming.envelope.sequence)
+
+
+def pass_unread_turn(record: SQSRecord, route: Route[Any]) -> None:
+    """A message given up on before it could be read (invalid, or received more often than its attempts)
+    passes its turn too, when its envelope's sequence and its key can still be read from the body.
+    """
+    if route.ordering is None:
+        return
+    try:
+        detail = json.loads(record.body)["detail"]
+        sequence, key = (
+            sequence_of(detail["envelope"]),
+            detail["payload"][route.ordering.field],
+        )
+    except (ValueError, KeyError, TypeError, InvalidMessage):
+        return
+    if sequence is not None:
+        order_book().handled(f"{route.handler}#{order_key(key)}", sequence)
