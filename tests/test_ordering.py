@@ -14,6 +14,7 @@ import dataclasses
 import importlib
 import json
 import logging
+import random
 import sys
 import time
 import uuid
@@ -547,3 +548,21 @@ def test_a_predecessor_dropped_after_its_receives_passes_its_turn(ledger: Any, a
     )
     runtime.handle_record(record, without_dlq, FakeContext())
     assert runtime.order_book().last_handled("Statements.apply#a") == 1
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_test_kit_keeps_the_order_whatever_the_arrival_order(ledger: Any, seed: int) -> None:
+    """Each of a key's five messages arrives after a random delay (and one attempt may fail):
+    the handler still takes them 1, 2, 3, 4, 5."""
+    rng = random.Random(seed)
+    testing, models = ledger("testing"), ledger("models")
+    kit = testing.TestKit()
+    delays = [rng.uniform(0, 40) for _ in range(5)]
+    for delay in delays:
+        kit.deliver_late("Statements.apply", seconds=delay, times=1)
+    if rng.random() < 0.5:
+        kit.fail("Statements.apply", times=1)
+    run = kit.publish(models.Deposited(batch_id=uuid.uuid4(), account="a", amounts=[1, 2, 3, 4, 5]))
+    calls = [e.payload["amount"] for e in run.entries if e.kind == "call" and e.name == "Statements.apply"]
+    assert calls == [1, 2, 3, 4, 5], run.format()
+    assert delays == sorted(delays) or any(e.kind == "held-back" for e in run.entries), "they did arrive out of order"
