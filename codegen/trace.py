@@ -87,8 +87,22 @@ def handler_link(flow: Flow, handler: Handler, relation: str = "") -> Link:
     resources = tuple(_resource(r) for r in plan_of(flow).handler(handler).traced())
     verb = "replies" if isinstance(handler.input, Command) else "may publish"
     outputs = tuple(_event_leaf(e, verb) for e in handler.outputs)
-    children = (_policy_link(handler),) + files + resources + outputs
+    children = (_policy_link(handler), *_order_link(flow, handler)) + files + resources + outputs
     return Link("handler", qualified(handler), relation, handler.span, _handler_input(handler), children)
+
+
+def _order_link(flow: Flow, handler: Handler) -> tuple[Link, ...]:
+    """How an ordered input keeps its order per key (docs/semantics.md, "Per-key order")."""
+    ordering = handler.input.ordered_by
+    if ordering is None:
+        return ()
+    gap = plan_of(flow).handler(handler).gap_timeout_seconds
+    how = (
+        "FIFO queue, one message group per value"
+        if gap is None
+        else f"the publisher's sequence; ahead: held back, behind: skipped, a gap waited out for {gap}s"
+    )
+    return (Link("order", f"per {ordering.name}", "order", ordering.span, how),)
 
 
 def _policy_link(handler: Handler) -> Link:

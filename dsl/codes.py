@@ -199,6 +199,14 @@ MISPLACED_OPTION = _code(
     RESOLVE,
     "An option that means nothing where it is written (`dlq`, `idempotent by` or `emits` on a saga step).",
 )
+ORDERED_EVENT_UNNUMBERED = _code(
+    "FLOW340",
+    "ordered-event-unnumbered",
+    W,
+    RULES,
+    "An event `ordered by` a field that handlers take is also put on the bus by an api endpoint or an external "
+    "system, which give it no sequence: those messages are handled as they come.",
+)
 # sagas
 STEP_NOT_COMPENSABLE = _code(
     "FLOW401",

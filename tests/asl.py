@@ -5,7 +5,8 @@ generated saga machines are run here instead. It covers the subset flowgen
 emits, with AWS's documented semantics:
 
 - states: Pass (Result, Parameters, ResultPath), Task (`sqs:sendMessage
-  .waitForTaskToken`, `events:putEvents`), Choice (`StringEquals`,
+  .waitForTaskToken`, `events:putEvents`, `dynamodb:updateItem` when the world
+  has `update_item`; ResultSelector), Choice (`StringEquals`,
   `NumericLessThan`, Default), Wait (Seconds, SecondsPath), Succeed, Fail; `TimeoutSeconds` per task attempt and per execution;
 - Retry (retriers in order, each with its own count; IntervalSeconds,
   BackoffRate, MaxDelaySeconds, JitterStrategy FULL as its worst case: the full
@@ -32,6 +33,7 @@ from typing import Any, Protocol
 Json = Any
 SEND_AND_WAIT = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
 PUT_EVENTS = "arn:aws:states:::events:putEvents"
+UPDATE_ITEM = "arn:aws:states:::dynamodb:updateItem"
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
@@ -139,7 +141,7 @@ def _task(state: Json, data: Json, context: Json, world: World, ex: Execution, t
         params = _params(state.get("Parameters", {}), data, context)
         outcome = _attempt(state, params, world, ex)
         if not isinstance(outcome, Failure):
-            return outcome
+            return _params(state["ResultSelector"], outcome, context) if "ResultSelector" in state else outcome
         for i, retrier in enumerate(state.get("Retry", [])):
             if _matches(retrier["ErrorEquals"], outcome.error):
                 if counts[i] >= retrier.get("MaxAttempts", 3):
@@ -156,6 +158,8 @@ def _attempt(state: Json, params: Json, world: World, ex: Execution) -> Json:
     if resource == PUT_EVENTS:
         world.put_events(params["Entries"], ex.clock)
         return {"Entries": [{"EventId": "e"}], "FailedEntryCount": 0}
+    if resource == UPDATE_ITEM and hasattr(world, "update_item"):
+        return world.update_item(params, ex.clock)
     if resource != SEND_AND_WAIT:
         raise Unsupported(f"resource {resource}")
     sent = ex.clock

@@ -182,7 +182,8 @@ def test_each_handler_receives_with_its_delivery_policy(spec: Path) -> None:
         queues = op["bindings"]["sqs"]["queues"]
         assert queues[0]["name"] == handler_base(handler.service, handler.name) + "Queue"
         assert ("redrivePolicy" in queues[0]) is policy.dlq
-        assert all(q.get("fifoQueue", False) is (handler.input.ordered_by is not None) for q in queues)
+        fifo = handler.trigger == "command" and handler.input.ordered_by is not None
+        assert all(q.get("fifoQueue", False) is fifo for q in queues)
         if policy.dlq:
             assert queues[0]["redrivePolicy"]["maxReceiveCount"] == policy.attempts
         if isinstance(handler.input, Command) and handler.input.replies:

@@ -115,8 +115,9 @@ def test_queues_follow_the_delivery_policy(generated: Generated) -> None:
         assert batch == 1, "one message per invocation: an attempt never waits behind another"
         assert function["Timeout"] == max(1, seconds_ceil(h.policy.timeout_ms)), "one attempt"
         assert queue["VisibilityTimeout"] == function["Timeout"] + VISIBILITY_MARGIN_SECONDS
-        assert queue.get("FifoQueue", False) == (h.input.ordered_by is not None)
-        assert queue.get("ContentBasedDeduplication", False) == (h.input.ordered_by is not None)
+        fifo = h.trigger == "command" and h.input.ordered_by is not None  # an ordered event: standard queue
+        assert queue.get("FifoQueue", False) == fifo
+        assert queue.get("ContentBasedDeduplication", False) == fifo
         redrive = queue.get("RedrivePolicy")
         assert (redrive is not None) == h.policy.dlq
         if redrive:
@@ -140,8 +141,7 @@ def test_only_event_subscriptions_get_a_rule_that_alone_may_fill_their_queue(gen
         assert rule["EventPattern"] == {"source": [flow.name], "detail-type": [h.input.name]}
         (target,) = rule["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
-        ordering = h.input.ordered_by
-        assert target.get("SqsParameters") == ({"MessageGroupId": ordering.name} if ordering else None)
+        assert "SqsParameters" not in target, "no static message group: per-key order is the envelope's sequence"
         (statement,) = _props(generated, handler_logical_id(h, "QueuePolicy"))["PolicyDocument"]["Statement"]
         assert statement["Principal"] == {"Service": "events.amazonaws.com"}
         assert statement["Action"] == "sqs:SendMessage"
@@ -193,7 +193,8 @@ def test_function_roles_grant_only_what_the_handler_does(generated: Generated) -
                 assert resource["Fn::GetAtt"][0] in own
         assert "dynamodb:PutItem" in granted
         assert ("states:SendTaskSuccess" in granted) == ((h.service, h.name) in _saga_handler_keys(flow))
-        assert ("sqs:SendMessage" not in granted) and ("events:PutEvents" in granted) == bool(h.outputs)
+        holds_back = h.trigger == "event" and h.input.ordered_by is not None  # sent again to its own queue
+        assert ("sqs:SendMessage" in granted) == holds_back and ("events:PutEvents" in granted) == bool(h.outputs)
         if h.outputs:
             condition = granted["events:PutEvents"]["Condition"]["StringEquals"]
             assert condition == {

@@ -171,3 +171,14 @@ def test_trace_names_the_retry_policy_behind_a_handler(flowgen: Runner) -> None:
     lines = (ROOT / "specs" / "checkout.flow").read_text().splitlines()
     retry_line = 1 + next(i for i, text in enumerate(lines) if "retry 5 backoff exponential" in text)
     assert policy.rstrip().endswith(f"specs/checkout.flow:{retry_line}")
+
+
+def test_trace_says_how_an_ordered_input_keeps_its_order(flowgen: Runner) -> None:
+    """An ordered event: the publisher's sequence and the gap timeout (docs/semantics.md, section 8)."""
+    result = flowgen("trace", "tests/ordering.flow", "Statements.apply", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    order = next(line for line in result.stdout.splitlines() if "order per account" in line)
+    assert "the publisher's sequence" in order and "gap waited out for 170s" in order
+    reports = flowgen("trace", "tests/ordering.flow", "Reports.record_payout", cwd=ROOT).stdout
+    assert "order per account" in reports, "PaidOut is ordered too: numbered by its saga"
+    assert "order per" not in flowgen("trace", "tests/ordering.flow", "Payouts.pay", cwd=ROOT).stdout

@@ -92,6 +92,9 @@ STARTER_BATCH_SIZE = 10
 STARTER_ATTEMPTS = 5
 """Deliveries of a trigger event to a saga starter before it is dead-lettered."""
 LOG_RETENTION_DAYS = 30
+ORDER_GAP_MARGIN_SECONDS = 60
+"""An ordered subscription's gap timeout is its handler's worst case (a predecessor in the same queue
+may be retried that long before it is handled or given up on) plus this for publishing and delivery."""
 
 
 def event_pattern(flow: Flow, event: str) -> dict[str, list[str]]:
@@ -150,8 +153,13 @@ class HandlerPlan:
     entry_point: str
     """The function's `Handler` setting: `<package>.adapters.<service>.<handler>`."""
     fifo: bool
+    """Only a command `ordered by` a field: its saga sends it with that field's value as message group.
+    An ordered event's queue is a standard one (see `gap_timeout_seconds`)."""
     timeout_seconds: int
     visibility_timeout_seconds: int
+    gap_timeout_seconds: int | None = None
+    """An event `ordered by` a field: how long a message ahead of its turn waits for its predecessor
+    (docs/semantics.md, "Per-key order"); None for other inputs."""
 
     def traced(self) -> tuple[Resource, ...]:
         """The resources a reviewer follows, in the order a message passes through them
@@ -326,10 +334,18 @@ def _handler_plan(flow: Flow, handler: Handler) -> HandlerPlan:
         role=_resource(base + "Role", "AWS::IAM::Role", span, element),
         log_group=_resource(base + "LogGroup", "AWS::Logs::LogGroup", span, element),
         entry_point=names.lambda_handler(flow, handler),
-        fifo=handler.input.ordered_by is not None,
+        fifo=not event and handler.input.ordered_by is not None,
         timeout_seconds=timeout,
         visibility_timeout_seconds=timeout + VISIBILITY_MARGIN_SECONDS,
+        gap_timeout_seconds=order_gap_timeout_seconds(handler),
     )
+
+
+def order_gap_timeout_seconds(handler: Handler) -> int | None:
+    """How long an ordered subscription's message waits for a predecessor not yet handled."""
+    if handler.trigger != "event" or handler.input.ordered_by is None:
+        return None
+    return seconds_ceil(handler.policy.handler_worst_case_ms()) + ORDER_GAP_MARGIN_SECONDS
 
 
 def _starter_plan(flow: Flow, saga: Saga) -> StarterPlan:

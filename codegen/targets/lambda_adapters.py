@@ -115,7 +115,22 @@ def _model(name: str) -> str:
     return f"_models.{name}"
 
 
-def _route(handler: Handler) -> str:
+def _ordering(flow: Flow, handler: Handler) -> list[str]:
+    """A command `ordered by` comes from a FIFO queue; an event `ordered by` is handled in its key's
+    sequence; ordered events it publishes are numbered (docs/semantics.md, "Per-key order")."""
+    lines = []
+    ordering, gap = handler.input.ordered_by, plan_of(flow).handler(handler).gap_timeout_seconds
+    if ordering is not None and gap is None:
+        lines.append("ordered=True")
+    if ordering is not None and gap is not None:
+        lines.append(f"ordering=_runtime.Ordering(field={ordering.name!r}, gap_timeout_seconds={gap})")
+    sequenced = {e.name: e.ordered_by.name for e in handler.outputs if e.ordered_by is not None}
+    if sequenced:
+        lines.append(f"sequenced={sequenced!r}")
+    return lines
+
+
+def _route(flow: Flow, handler: Handler) -> str:
     message = handler.input
     outputs = ", ".join(f"{e.name!r}: {_model(e.name)}" for e in handler.outputs)
     lines = [
@@ -134,8 +149,7 @@ def _route(handler: Handler) -> str:
     if isinstance(message, Command):
         lines.append(f"replies={tuple(r.name for r in message.replies)!r}")
     lines.append(f"idempotency={_idempotency(handler)}")
-    if message.ordered_by is not None:
-        lines.append("ordered=True")
+    lines.extend(_ordering(flow, handler))
     return f"_{handler.name}_route = _runtime.Route(\n" + ",\n".join(lines) + ",\n)\n"
 
 
@@ -152,7 +166,7 @@ def handler_source(flow: Flow, handler: Handler) -> str:
     return (
         f"def _{handler.name}_call(message: {_model(handler.input.name)}) -> object:\n"
         f"    return _service().{handler.name}(message)\n\n\n"
-        + _route(handler)
+        + _route(flow, handler)
         + "\n\n"
         + f"def {handler.name}(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:\n"
         + "    "

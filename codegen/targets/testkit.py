@@ -94,7 +94,9 @@ def _outcome(outcome: Outcome | None) -> str:
         return "None"
     fields = tuple(f.name for f in outcome.event.fields)
     fills = {f.field: tuple(_source(s) for s in f.sources) for f in outcome.fills}
-    return f"_sagas.OutcomeSpec(event={outcome.event.name!r}, fields={fields!r}, fills={fills!r})"
+    ordered = outcome.event.ordered_by.name if outcome.event.ordered_by is not None else None
+    numbered = f", ordered_by={ordered!r}" if ordered is not None else ""
+    return f"_sagas.OutcomeSpec(event={outcome.event.name!r}, fields={fields!r}, fills={fills!r}{numbered})"
 
 
 def _saga_spec(saga: Saga) -> str:

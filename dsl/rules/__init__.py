@@ -52,7 +52,17 @@ class Rule:
 
 
 def _rules() -> tuple[Rule, ...]:
-    from flowgen_design.dsl.rules import clauses, delivery, eventflow, literals, names, outcomes, sagas, timing
+    from flowgen_design.dsl.rules import (
+        clauses,
+        delivery,
+        eventflow,
+        literals,
+        names,
+        ordering,
+        outcomes,
+        sagas,
+        timing,
+    )
 
     c = codes
     return (
@@ -75,6 +85,7 @@ def _rules() -> tuple[Rule, ...]:
             requires=delivery.IDEMPOTENCY_LOST,
         ),
         Rule(delivery.check_dead_letters, (c.DLQ_WITHOUT_RETRY,)),
+        Rule(ordering.check_unnumbered_publishers, (c.ORDERED_EVENT_UNNUMBERED,)),
         Rule(
             sagas.check_compensation,
             (c.STEP_NOT_COMPENSABLE, c.COMPENSATION_NOT_IDEMPOTENT, c.COMPENSATION_NOT_RETRIED),

@@ -57,6 +57,14 @@ ENVELOPE: Node = {
             "exclusiveMinimum": 0,
             "description": "Saga commands only: the step's timeout; its deadline is `time` plus this.",
         },
+        "sequence": {
+            "type": "integer",
+            "minimum": 1,
+            "description": (
+                "Events `ordered by` a field only: the message's place in its key's order (1, 2, ...), "
+                "given by its publisher; subscribers handle a key's messages in this order."
+            ),
+        },
     },
     "additionalProperties": False,
 }

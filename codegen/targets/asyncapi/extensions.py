@@ -63,7 +63,8 @@ def message(m: Message) -> Extensions:
 def sqs_binding(planned: HandlerPlan) -> Extensions:
     """The handler's queue, and its dead-letter queue after `attempts` receives.
 
-    An input that is `ordered by` a field is read from FIFO queues.
+    A command that is `ordered by` a field is read from FIFO queues (grouped by that field); an
+    event that is, from a standard queue, in its key's `sequence` (docs/semantics.md).
 
     Queue names are the CloudFormation logical IDs of the queues (the physical
     names are chosen by CloudFormation at deploy time).

@@ -5,12 +5,16 @@ Event subscriptions get an EventBridge rule matching `source` = the flow and
 `detail-type` = the event; command handlers get no rule, because commands are
 sent to their queue by the saga's state machine (see `sagas.py`).
 
-Ordering: an input with `ordered by` gets FIFO queues with content-based
-deduplication. An EventBridge rule target takes only a *static* MessageGroupId
-(its SqsParameters accept no JSON path), so every event of that rule shares
-one message group named after the ordering field: delivery to the handler is
-in total order, which keeps the per-key order the spec asks for at the price of
-one batch at a time. Commands sent by a saga carry a per-key group instead.
+Ordering: a command `ordered by` a field gets FIFO queues with content-based
+deduplication, and its saga sends it with the field's value as message group,
+so each key keeps its order and keys do not wait for each other. An event
+`ordered by` a field does not: EventBridge keeps no order, and a rule target
+takes only a *static* MessageGroupId (its SqsParameters accept no JSON path),
+so a FIFO queue would put every key in one group, where one failing message
+stops all of them. Its queue is a standard one; the order is the publisher's
+per-key `envelope.sequence`, which the adapter enforces per key, holding back a
+message ahead of its turn by sending it again to this queue with a delay (the
+role may send to its own queue for that). See docs/semantics.md, "Per-key order".
 """
 
 from __future__ import annotations
@@ -104,8 +108,6 @@ def _subscription(t: Template, stack: Stack, planned: HandlerPlan, queue: str) -
     assert planned.rule is not None and planned.queue_policy is not None
     handler = planned.handler
     target: Json = {"Arn": get_att(queue, "Arn"), "Id": "Queue"}
-    if handler.input.ordered_by is not None:
-        target["SqsParameters"] = {"MessageGroupId": handler.input.ordered_by.name}
     rule_props = {
         "Description": f"{handler.input.name} -> {handler.service}.{handler.name}",
         "EventBusName": stack.bus_name,
@@ -123,6 +125,8 @@ def _statements(stack: Stack, planned: HandlerPlan, queue: str, log_group: str) 
     statements = [iam.write_logs(log_group), iam.consume_queue(queue)]
     if stack.table is not None:
         statements.append(iam.use_idempotency_table(stack.table))
+    if planned.gap_timeout_seconds is not None:
+        statements.append(iam.allow(["sqs:SendMessage"], get_att(queue, "Arn")))  # holding back, per key
     if handler.outputs:
         statements.append(iam.put_events(stack.bus, stack.flow.name, [e.name for e in handler.outputs]))
     if (handler.service, handler.name) in stack.saga_handlers:

@@ -24,7 +24,7 @@ from flowgen_design.codegen.targets.cloudformation import iam
 from flowgen_design.codegen.targets.cloudformation.handlers import Stack
 from flowgen_design.codegen.targets.cloudformation.states import definition, needs_attention_error
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
-from flowgen_design.dsl.model import Handler, Saga
+from flowgen_design.dsl.model import Event, Handler, Saga
 
 
 def saga_handlers(saga: Saga) -> list[Handler]:
@@ -40,11 +40,18 @@ def add_saga(t: Template, stack: Stack, saga: Saga) -> None:
     outcomes = [e.name for e in (saga.on_completed, saga.on_compensated, saga.on_failed) if e is not None]
     if outcomes:
         statements.append(iam.put_events(stack.bus, stack.flow.name, outcomes))
+    numbers = stack.table is not None and any(e.ordered_by is not None for e in _outcome_events(saga))
+    if numbers:
+        statements.append(iam.allow(["dynamodb:UpdateItem"], get_att(str(stack.table), "Arn")))  # per-key order
     role = iam.role("states.amazonaws.com", "saga", statements)
+    table = "${" + str(stack.table) + "}" if numbers else None
+    substitutions: Json = {**{q: ref(q) for q in queues}, stack.bus: stack.bus_name}
+    if numbers:
+        substitutions[str(stack.table)] = ref(str(stack.table))
     t.put(planned.role, role)
     machine: Json = {
-        "Definition": definition(stack.flow, saga, _queue_placeholder(stack.plan), "${" + stack.bus + "}"),
-        "DefinitionSubstitutions": {**{q: ref(q) for q in queues}, stack.bus: stack.bus_name},
+        "Definition": definition(stack.flow, saga, _queue_placeholder(stack.plan), "${" + stack.bus + "}", table),
+        "DefinitionSubstitutions": substitutions,
         "RoleArn": get_att(planned.role.logical_id, "Arn"),
         "StateMachineType": "STANDARD",
     }
@@ -52,6 +59,10 @@ def add_saga(t: Template, stack: Stack, saga: Saga) -> None:
     _trigger(t, stack, saga, state_machine)
     _needs_attention_alarm(t, stack, saga, state_machine)
     t.output(state_machine + "Arn", ref(state_machine), f"state machine of {label}")
+
+
+def _outcome_events(saga: Saga) -> list[Event]:
+    return [e for e in (saga.on_completed, saga.on_compensated, saga.on_failed) if e is not None]
 
 
 def _queue_placeholder(plan: Plan) -> Callable[[Handler], str]:

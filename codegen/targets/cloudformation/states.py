@@ -62,6 +62,9 @@ from flowgen_design.dsl.sagapaths import Ending, carries, compensates_itself, en
 
 SEND_AND_WAIT = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
 PUT_EVENTS = "arn:aws:states:::events:putEvents"
+UPDATE_ITEM = "arn:aws:states:::dynamodb:updateItem"
+SEQUENCE = "sequence"
+"""The envelope field of an ordered event's per-key number, and its counter's attribute in the table."""
 EMIT_ATTEMPTS = 5
 FINAL_ERRORS = ("InvalidMessage",)  # with the failure replies: answers, never retried
 INIT, COMPLETED, COMPENSATED, FAILED = "init", "completed", "compensated", "failed"
@@ -95,15 +98,16 @@ def needs_attention_error(saga: Saga) -> str:
     return f"{saga.name}.NeedsAttention"
 
 
-def definition(flow: Flow, saga: Saga, queue: QueuePlaceholder, bus: str) -> Json:
-    """The state machine of `saga`; `queue(handler)` and `bus` are `${...}` placeholders."""
-    builder = _Builder(flow, saga, queue, bus)
+def definition(flow: Flow, saga: Saga, queue: QueuePlaceholder, bus: str, table: str | None = None) -> Json:
+    """The state machine of `saga`; `queue(handler)`, `bus` and `table` are `${...}` placeholders.
+    With the idempotency `table`, an outcome event `ordered by` a field is numbered there first."""
+    builder = _Builder(flow, saga, queue, bus, table)
     return builder.build()
 
 
 class _Builder:
-    def __init__(self, flow: Flow, saga: Saga, queue: QueuePlaceholder, bus: str) -> None:
-        self.flow, self.saga, self.queue, self.bus = flow, saga, queue, bus
+    def __init__(self, flow: Flow, saga: Saga, queue: QueuePlaceholder, bus: str, table: str | None = None) -> None:
+        self.flow, self.saga, self.queue, self.bus, self.table = flow, saga, queue, bus, table
         self.states: Json = {}
         self.emits: dict[str, str] = {}  # detail as JSON text -> its emit state
 
@@ -320,7 +324,42 @@ class _Builder:
             name = state_name(f"emit {outcome.event.name}" + (f" ({taken + 1})" if taken else ""))
             self.emits[text] = name
             self.states[name] = self._emit(outcome.event, detail, terminal)
+            self._number_first(outcome.event, detail, name)
         return self.emits[text]
+
+    def _number_first(self, event: Event, detail: Json, emit: str) -> None:
+        """An ordered outcome event gets the next number of its key, as a handler's adapter gives it
+        (docs/semantics.md, "Per-key order"): `ADD 1` to the key's counter in the idempotency table,
+        then the emit state (renamed `number ...` -> it) puts it in the envelope. A retried PutEvents
+        keeps the number; a number taken by an attempt whose answer was lost is a gap."""
+        ordering, payload = event.ordered_by, detail["payload"]
+        if ordering is None or self.table is None:
+            return
+        prefix = _escape(f"{SEQUENCE}#{self.flow.name}#{event.name}#")
+        if f"{ordering.name}.$" in payload:
+            key: Json = {"S.$": f"States.Format('{prefix}{{}}', {payload[ordering.name + '.$']})"}
+        elif ordering.name in payload:
+            key = {"S": f"{SEQUENCE}#{self.flow.name}#{event.name}#{_key_text(payload[ordering.name])}"}
+        else:
+            return  # nothing fills the key on this way: no order to keep
+        detail["envelope"][f"{SEQUENCE}.$"] = f"$.{SEQUENCE}.value"
+        numbered = self.states.pop(emit)
+        self.states[emit] = {
+            "Type": "Task",
+            "Resource": UPDATE_ITEM,
+            "Parameters": {
+                "TableName": self.table,
+                "Key": {"id": key},
+                "UpdateExpression": "ADD #n :one",
+                "ExpressionAttributeNames": {"#n": SEQUENCE},
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+                "ReturnValues": "UPDATED_NEW",
+            },
+            "ResultSelector": {"value.$": f"States.StringToJson($.Attributes.{SEQUENCE}.N)"},
+            "ResultPath": f"$.{SEQUENCE}",
+            "Retry": numbered["Retry"],
+            "Next": self._add(state_name(f"publish {emit.removeprefix('emit ')}"), numbered),
+        }
 
     def _emit(self, event: Event, detail: Json, following: str) -> Json:
         entry = {"EventBusName": self.bus, "Source": self.flow.name, "DetailType": event.name, "Detail": detail}
@@ -359,6 +398,11 @@ def _json_value(target: Field, source: FillSource) -> tuple[str, Any]:
     if source.field in ("step", "error"):
         return f"{target.name}.$", f"$.failure.{source.field}"
     return f"{target.name}.$", f"$.failure.payload.{source.field}"
+
+
+def _key_text(value: object) -> str:
+    """A constant ordering value as the adapters' `order_key` writes it."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
 def _escape(text: str) -> str:

@@ -41,6 +41,7 @@ _record_payment_failure_route = _runtime.Route(
         strategy="exponential", initial_seconds=0.2, max_seconds=30.0, jitter=True
     ),
     idempotency=_runtime.Idempotency(fields=("order_id",), expires_after_seconds=86400),
+    sequenced={"OrderPlaced": "customer_id"},
 )
 
 

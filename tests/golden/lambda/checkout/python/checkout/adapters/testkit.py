@@ -35,6 +35,7 @@ from . import runtime as _runtime
 from .testkit_aws import (
     Events,
     InMemoryIdempotency,
+    InMemoryOrderBook,
     LambdaContextStub,
     Loop,
     Message,
@@ -152,7 +153,8 @@ class Entry:
     `delivery` (a record handed to an adapter), `call` (the user's code ran),
     `injected` (a fault fired), `answer` (a task answered: `result` is the reply or
     error), `timeout`, `late-answer`, `dead-letter`, `killed` (an invocation ran past
-    its function timeout), `outcome`, `problem` (a promise the kit saw broken).
+    its function timeout), `held-back` (an ordered message ahead of its turn, sent
+    again to its queue), `outcome`, `problem` (a promise the kit saw broken).
     """
 
     time: float
@@ -435,6 +437,7 @@ class _World:
         self.faults: list[_Fault] = []
         self.in_flight: dict[str, Message] = {}
         self.idempotency = InMemoryIdempotency(self.loop)
+        self.ordering = InMemoryOrderBook()
         self.sagas = kit.orchestrator(self)
         self.routes = {
             name: bind(h.route, self._caller(h)) for name, h in flow.handlers.items()
@@ -460,8 +463,9 @@ class _World:
         _runtime.CLIENTS.update(
             events=Events(self.loop, self._published),
             stepfunctions=StepFunctions(self.sagas.answer),
-            sqs=Sqs(self.loop, self.in_flight),
+            sqs=Sqs(self.loop, self.in_flight, self._held_back),
             idempotency=self.idempotency,
+            ordering=self.ordering,
         )
         os.environ["EVENT_BUS_NAME"] = f"{self.flow.name}-testkit"
         if SETTINGS is not None:
@@ -501,6 +505,12 @@ class _World:
             "schema_version": self.flow.version,
             "time": self.loop.iso(),
         }
+
+    def number(self, event: str, key: object) -> int:
+        """The state machine's `ADD 1` to the key's counter: the one the adapters count with."""
+        return self.ordering.next_sequence(
+            f"{self.flow.name}#{event}#{_runtime.order_key(key)}"
+        )
 
     def emit(
         self, event: str, payload: dict[str, Any], envelope: dict[str, Any]
@@ -556,6 +566,24 @@ class _World:
                 self.send(saga.name, bridge)
 
     # ---- queues and invocations ----
+
+    def _held_back(self, queue_name: str, body: dict[str, Any], delay: float) -> None:
+        """An ordered message ahead of its turn, sent again by its adapter to its own queue."""
+        handler = next(
+            h
+            for h in self.flow.handlers.values()
+            if h.name.replace(".", "-") == queue_name
+        )
+        message = Message(
+            handler.name, body, self.new_id(), self.loop.now, self.loop.now + delay
+        )
+        self.note(
+            "held-back",
+            handler.name,
+            message_id=message.sqs_id,
+            result=f"again in {delay:g}s",
+        )
+        self._schedule(message)
 
     def _fault(self, kind: FaultKind, target: str) -> _Fault | None:
         now = self.loop.now

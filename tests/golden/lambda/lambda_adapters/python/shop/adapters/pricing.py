@@ -41,7 +41,7 @@ _apply_price_route = _runtime.Route(
     idempotency=_runtime.Idempotency(
         fields=("change_id",), expires_after_seconds=86400
     ),
-    ordered=True,
+    ordering=_runtime.Ordering(field="sku", gap_timeout_seconds=170),
 )
 
 

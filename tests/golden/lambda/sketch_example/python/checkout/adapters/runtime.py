@@ -30,6 +30,14 @@ deduplication). For every SQS record this module
    command's first reply, task failure (error = the reply's name) for any
    other reply. A failure reply is an answer, never retried.
 
+Per-key order (an event `ordered by` a field; see "Per-key order" in
+docs/semantics.md): the adapter numbers each ordered event it publishes
+(`envelope.sequence`, one counter per event and key), and an ordered
+subscription handles a key's messages in that order: a message ahead of its
+turn is held back (sent again to its own queue with a delay) until its
+predecessor was handled or the gap timeout passed, one behind its turn is
+acknowledged and skipped as stale. Keys never wait for each other.
+
 An exception from the user's code (or from AWS) is retried on the spec's
 schedule: the record's visibility is set to the backoff delay of that attempt
 (`ChangeMessageVisibility`) and the record is reported in `batchItemFailures`.
@@ -101,6 +109,8 @@ ENVELOPE_FIELDS = (
     "schema_version",
     "time",
 )
+SEQUENCE = "sequence"
+"""The envelope field of an ordered event's per-key sequence number (absent on other messages)."""
 
 M = TypeVar("M", bound=BaseModel)
 S = TypeVar("S")
@@ -201,7 +211,12 @@ class Route(Generic[M]):
     """A command's replies; the first is success."""
     idempotency: Idempotency = Idempotency()
     ordered: bool = False
-    """The input is `ordered by` a field: it comes from a FIFO queue, in order."""
+    """A command `ordered by` a field: it comes from a FIFO queue, grouped by that field's value."""
+    ordering: Ordering | None = None
+    """An event `ordered by` a field: its key's messages are handled in their sequence."""
+    sequenced: Mapping[str, str] = field(default_factory=dict)
+    """The JSON name of the ordering field of each event it may publish that is `ordered by` one:
+    those get a per-key `sequence` in their envelope."""
 
 
 @dataclass(frozen=True)
@@ -215,9 +230,12 @@ class Envelope:
     schema_version: str
     time: str
     timeout_seconds: float | None = None
+    sequence: int | None = None
+    """An ordered event's place in its key's order (1, 2, ...), set by its publisher."""
 
     def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in ENVELOPE_FIELDS}
+        fields = {name: getattr(self, name) for name in ENVELOPE_FIELDS}
+        return fields if self.sequence is None else {**fields, SEQUENCE: self.sequence}
 
     @property
     def deadline(self) -> datetime | None:
@@ -290,11 +308,13 @@ def handle_record(record: SQSRecord, route: Route[Any], context: LambdaContext) 
     attempt = attempt_of(record)
     if not route.dlq and attempt > route.attempts:
         drop(record, route, _task_token(record.body), f"received {attempt} times")
+        pass_unread_turn(record, route)
         return
     try:
         incoming = parse_record(record, route)
     except InvalidMessage as err:
         reject(record, route, err)
+        pass_unread_turn(record, route)
         return
     if expired(incoming, route):
         _log(
@@ -304,6 +324,8 @@ def handle_record(record: SQSRecord, route: Route[Any], context: LambdaContext) 
             "expired: its saga stopped waiting, no attempt started",
             incoming,
         )
+        return
+    if not in_turn(record, route, incoming):
         return
     try:
         run(route, incoming, attempt, context)
@@ -319,6 +341,7 @@ def handle_record(record: SQSRecord, route: Route[Any], context: LambdaContext) 
             delay_retry(record, route, retry_delay_seconds(route, attempt))
             raise
         give_up(record, route, incoming.token, attempt)
+        pass_turn(route, incoming)
         if route.dlq:
             raise
 
@@ -331,6 +354,7 @@ def run(
     publish(route.flow.source, published)
     if incoming.token is not None:
         answer_saga(incoming.token, route, published[0])
+    pass_turn(route, incoming)
 
 
 # ---- failure classes ---------------------------------------------------------------------------
@@ -544,6 +568,7 @@ def envelope_of(value: object, command: bool = False) -> Envelope:
         schema_version=_text(value.get("schema_version"), "schema_version"),
         time=_text(value.get("time"), "time"),
         timeout_seconds=float(timeout) if isinstance(timeout, (int, float)) else None,
+        sequence=sequence_of(value),
     )
     try:
         parse_time(envelope.time)
@@ -651,7 +676,7 @@ def call_once(
     def run(key: dict[str, str]) -> list[Published]:
         with handling(handler_context(route, incoming, attempt)):
             result = route.call(incoming.message)
-        return outputs_of(route, result, incoming.envelope)
+        return number_ordered(route, outputs_of(route, result, incoming.envelope))
 
     config = IdempotencyConfig(
         event_key_jmespath="key",
@@ -811,3 +836,210 @@ def _raise_unless_orchestrator_gone(route: Route[Any], err: ClientError) -> None
     logger.warning(
         "%s: the saga no longer waits for this reply (%s)", route.handler, err
     )
+
+
+# ---- per-key order ------------------------------------------------------------------------------
+#
+# EventBridge does not keep order and an EventBridge rule can give an SQS FIFO target only one
+# static message group, so an ordered event travels through a standard queue and its order is the
+# publisher's: each one it publishes gets the next number of a per-key counter (`envelope.sequence`),
+# and each subscriber records per key the last number it handled. Every decision below is per key,
+# so a key that waits (or fails) never holds up another.
+
+HOLD_BACK_MAX_SECONDS = 60
+"""The longest a message ahead of its turn waits before it looks again (SQS allows up to 900 s)."""
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """An input `ordered by` a field: per value of that field, messages are handled in sequence."""
+
+    field: str
+    """The JSON name of the ordering field in the payload."""
+    gap_timeout_seconds: float
+    """How long (since it was published) a message waits for a predecessor that has not been handled;
+    after that it is handled anyway and the gap is logged."""
+
+
+class OrderBook:
+    """Per-key counters and turns, as items of the idempotency table (key `id`, no expiry):
+    `sequence#<flow>#<event>#<key>` holds the last number given out, `turn#<handler>#<key>` the last
+    number the handler is done with. Replace it through `CLIENTS["ordering"]` (the test kit does).
+    """
+
+    def __init__(self, table: str, dynamodb: Any) -> None:
+        self.table, self.dynamodb = table, dynamodb
+
+    def next_sequence(self, counter: str) -> int:
+        response = self.dynamodb.update_item(
+            TableName=self.table,
+            Key={"id": {"S": f"sequence#{counter}"}},
+            UpdateExpression="ADD #n :one",
+            ExpressionAttributeNames={"#n": SEQUENCE},
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"][SEQUENCE]["N"])
+
+    def last_handled(self, turn: str) -> int:
+        item = self.dynamodb.get_item(
+            TableName=self.table, Key={"id": {"S": f"turn#{turn}"}}, ConsistentRead=True
+        )
+        return int(item.get("Item", {}).get(SEQUENCE, {}).get("N", "0"))
+
+    def handled(self, turn: str, sequence: int) -> None:
+        """The handler is done with `sequence`: the turn only ever moves forward."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"id": {"S": f"turn#{turn}"}},
+                UpdateExpression="SET #n = :s",
+                ConditionExpression="attribute_not_exists(#n) OR #n < :s",
+                ExpressionAttributeNames={"#n": SEQUENCE},
+                ExpressionAttributeValues={":s": {"N": str(sequence)}},
+            )
+        except ClientError as err:
+            if (
+                err.response.get("Error", {}).get("Code")
+                != "ConditionalCheckFailedException"
+            ):
+                raise
+
+
+def order_book() -> OrderBook:
+    """The table `$IDEMPOTENCY_TABLE`, or what the test kit installed in `CLIENTS["ordering"]`."""
+    if "ordering" not in CLIENTS:
+        CLIENTS["ordering"] = OrderBook(
+            os.environ["IDEMPOTENCY_TABLE"], client("dynamodb")
+        )
+    book: OrderBook = CLIENTS["ordering"]
+    return book
+
+
+def sequence_of(envelope: Mapping[str, Any]) -> int | None:
+    """An envelope's `sequence`: absent, or a positive whole number."""
+    value = envelope.get(SEQUENCE)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidMessage(
+            f"envelope: `{SEQUENCE}` must be a whole number from 1, not {value!r}"
+        )
+    return value
+
+
+def order_key(value: object) -> str:
+    """The ordering field's value as text, the same for the publisher and every subscriber."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def number_ordered(route: Route[Any], published: list[Published]) -> list[Published]:
+    """Give each ordered event the next number of its key. This runs inside the idempotent call, so a
+    retry publishes the numbers recorded the first time, never new ones."""
+    for event in published:
+        field_name = route.sequenced.get(event["event"])
+        if field_name is not None:
+            counter = f"{route.flow.source}#{event['event']}#{order_key(event['detail'].get(field_name))}"
+            event["envelope"][SEQUENCE] = order_book().next_sequence(counter)
+    return published
+
+
+def _turn(route: Route[Any], incoming: Incoming[Any]) -> str | None:
+    """`<handler>#<key>` of an ordered message with a sequence; None when order does not apply."""
+    if route.ordering is None or incoming.envelope.sequence is None:
+        return None
+    payload = incoming.message.model_dump(mode="json", by_alias=True)
+    return f"{route.handler}#{order_key(payload.get(route.ordering.field))}"
+
+
+def in_turn(record: SQSRecord, route: Route[Any], incoming: Incoming[Any]) -> bool:
+    """Whether to handle the message now. Behind its turn (its number was handled or passed): stale,
+    acknowledged. Ahead of it: held back, unless it waited out the gap timeout (then handled, the gap
+    logged). A message without a sequence (an external publisher's, an api's) is handled as it comes.
+    """
+    turn = _turn(route, incoming)
+    if turn is None or route.ordering is None:
+        return True
+    sequence, last = incoming.envelope.sequence or 0, order_book().last_handled(turn)
+    if sequence <= last:
+        level = (
+            logging.INFO if sequence == last else logging.WARNING
+        )  # the same one again is a redelivery
+        _log(
+            level,
+            route,
+            record,
+            f"is stale: #{sequence} is behind its turn ({turn} is at #{last})",
+            incoming,
+        )
+        return False
+    if sequence == last + 1:
+        return True
+    waited = (SETTINGS.clock() - parse_time(incoming.envelope.time)).total_seconds()
+    if waited >= route.ordering.gap_timeout_seconds:
+        missing = (
+            f"#{last + 1}" if sequence == last + 2 else f"#{last + 1}..#{sequence - 1}"
+        )
+        _log(
+            logging.ERROR,
+            route,
+            record,
+            f"gap: {missing} of {turn} never came; #{sequence} goes on",
+            incoming,
+        )
+        return True
+    hold_back(
+        record,
+        math.ceil(
+            min(
+                max(waited, 1),
+                HOLD_BACK_MAX_SECONDS,
+                route.ordering.gap_timeout_seconds - waited,
+            )
+        ),
+    )
+    _log(
+        logging.INFO,
+        route,
+        record,
+        f"is ahead of its turn: #{sequence} waits for #{last + 1} of {turn}",
+        incoming,
+    )
+    return False
+
+
+def hold_back(record: SQSRecord, delay: int) -> None:
+    """Look at the message again in `delay` seconds: a copy goes to the end of its own queue and this
+    delivery is acknowledged, so waiting spends none of the message's attempts (receive count).
+    """
+    client("sqs").send_message(
+        QueueUrl=queue_url(record.event_source_arn),
+        MessageBody=record.body,
+        DelaySeconds=max(0, min(delay, 900)),
+    )
+
+
+def pass_turn(route: Route[Any], incoming: Incoming[Any]) -> None:
+    """The handler is done with this message (handled, or given up on after its last attempt): its
+    key's next message may go."""
+    turn = _turn(route, incoming)
+    if turn is not None and incoming.envelope.sequence is not None:
+        order_book().handled(turn, incoming.envelope.sequence)
+
+
+def pass_unread_turn(record: SQSRecord, route: Route[Any]) -> None:
+    """A message given up on before it could be read (invalid, or received more often than its attempts)
+    passes its turn too, when its envelope's sequence and its key can still be read from the body.
+    """
+    if route.ordering is None:
+        return
+    try:
+        detail = json.loads(record.body)["detail"]
+        sequence, key = (
+            sequence_of(detail["envelope"]),
+            detail["payload"][route.ordering.field],
+        )
+    except (ValueError, KeyError, TypeError, InvalidMessage):
+        return
+    if sequence is not None:
+        order_book().handled(f"{route.handler}#{order_key(key)}", sequence)

@@ -9,6 +9,8 @@
 - `InMemoryIdempotency`: the idempotency table for Powertools, expiring on the
   virtual clock; an in-progress record lapses when the invocation that wrote it
   ends, as Powertools' DynamoDB layer does with the Lambda's remaining time.
+- `InMemoryOrderBook`: per-key sequence counters and each handler's turn per key, the
+  items the adapters keep in the idempotency table for events `ordered by` a field.
 - `Events`, `StepFunctions`, `Sqs`: the calls the adapters make, answered by the kit.
 """
 
@@ -41,6 +43,7 @@ EPOCH = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
 MAX_ACTIONS = 200_000
 """A run that has not settled after this many scheduled actions is a loop (or a bug in the kit)."""
 REGION, ACCOUNT = "eu-west-1", "123456789012"
+_resends = itertools.count(1)
 
 
 # ---- virtual time ----------------------------------------------------------------------------------
@@ -269,6 +272,24 @@ class _MemoryLayer(BasePersistenceLayer):
         )
 
 
+class InMemoryOrderBook:
+    """What `runtime.OrderBook` keeps in the idempotency table, in memory (it never expires)."""
+
+    def __init__(self) -> None:
+        self.counters: dict[str, int] = {}
+        self.turns: dict[str, int] = {}
+
+    def next_sequence(self, counter: str) -> int:
+        self.counters[counter] = self.counters.get(counter, 0) + 1
+        return self.counters[counter]
+
+    def last_handled(self, turn: str) -> int:
+        return self.turns.get(turn, 0)
+
+    def handled(self, turn: str, sequence: int) -> None:
+        self.turns[turn] = max(self.turns.get(turn, 0), sequence)
+
+
 # ---- the AWS calls the adapters make ------------------------------------------------------------------
 
 
@@ -352,11 +373,27 @@ class Message:
     deleted: bool = False
 
 
-class Sqs:
-    """What an adapter does to the record it holds, found by its receipt handle."""
+class Resend(Protocol):
+    def __call__(self, queue_name: str, body: dict[str, Any], delay: float) -> None:
+        """A message an adapter sends to a queue (by its name in the URL), visible after `delay`."""
 
-    def __init__(self, loop: Loop, in_flight: dict[str, Message]) -> None:
-        self.loop, self.in_flight = loop, in_flight
+
+class Sqs:
+    """What an adapter does to the record it holds, found by its receipt handle, and the messages
+    it sends to its own queue (an ordered message held back until its turn)."""
+
+    def __init__(
+        self, loop: Loop, in_flight: dict[str, Message], resend: Resend | None = None
+    ) -> None:
+        self.loop, self.in_flight, self.resend = loop, in_flight, resend
+
+    def send_message(
+        self, QueueUrl: str, MessageBody: str, DelaySeconds: int = 0
+    ) -> dict[str, Any]:
+        if self.resend is None:
+            raise client_error("AWS.SimpleQueueService.NonExistentQueue", "SendMessage")
+        self.resend(QueueUrl.rsplit("/", 1)[-1], json.loads(MessageBody), DelaySeconds)
+        return {"MessageId": f"resent-{next(_resends)}"}
 
     def change_message_visibility(
         self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int

@@ -78,6 +78,8 @@ class OutcomeSpec:
     event: str
     fields: tuple[str, ...]
     fills: Mapping[str, tuple[Source, ...]] = field(default_factory=dict)
+    ordered_by: str | None = None
+    """The event is `ordered by` this field: the state machine numbers it per key before it publishes."""
     """The spec's explicit fills (`reason = failure.reason or "..."`): the first source the path has wins.
     A field without one: the same name in the trigger, the failure reply, then the latest success reply."""
 
@@ -112,6 +114,9 @@ class Host(Protocol):
     def emit(
         self, event: str, payload: dict[str, Any], envelope: dict[str, Any]
     ) -> None: ...
+
+    def number(self, event: str, key: object) -> int:
+        """The next number of `event`'s ordering key `key` (an ordered outcome event)."""
 
     def new_id(self) -> str: ...
 
@@ -450,6 +455,10 @@ class Orchestrator:
         envelope = self.host.envelope(
             message_id, trigger["correlation_id"], trigger["message_id"], execution.name
         )
+        if spec.ordered_by is not None and spec.ordered_by in payload:
+            envelope["sequence"] = self.host.number(
+                spec.event, payload[spec.ordered_by]
+            )
         self.host.emit(spec.event, payload, envelope)
 
 
