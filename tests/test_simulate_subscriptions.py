@@ -47,7 +47,8 @@ def test_a_window_shorter_than_the_retries_lets_a_duplicate_take_effect_twice() 
     assert found.moves[2].events == ("CustomerNotified",)
 
 
-def test_an_ordered_event_handled_reversed_is_a_violation_while_the_runtime_does_not_keep_order() -> None:
+def test_an_ordered_event_an_external_system_publishes_handled_reversed_is_a_violation() -> None:
+    """An external publisher does not number its events, so the adapter cannot hold the early one back."""
     report = _only(SEEDED / "subscription-reordered.flow")
     (found,) = report.violations
     assert found.violation.code == "ordering"
@@ -122,9 +123,11 @@ def test_a_step_that_takes_effect_without_a_compensation() -> None:
     assert [m.kind for m in found.moves] == ["start", "late-success", "outcome"]
 
 
-def test_once_the_runtime_keeps_order_only_an_unnumbered_publisher_still_breaks_it(tmp_path: Path) -> None:
-    """The `order` work numbers ordered events in generated publishers; an external system numbers nothing."""
-    kept = dataclasses.replace(RUNTIME, same_key_in_order=True)
+def test_the_runtime_keeps_order_so_only_an_unnumbered_publisher_still_breaks_it(tmp_path: Path) -> None:
+    """Generated publishers number ordered events (docs/semantics.md section 8); an external system numbers nothing."""
+    assert RUNTIME.same_key_in_order and not RUNTIME.keys_block_each_other
+    kept = RUNTIME
+    unkept = dataclasses.replace(RUNTIME, same_key_in_order=False)
     external = simulate(_flow(SEEDED / "subscription-reordered.flow"), ordering=kept)
     assert [c.violation.code for r in external for c in r.violations] == ["ordering"]
     spec = tmp_path / "numbered.flow"
@@ -135,4 +138,5 @@ def test_once_the_runtime_keeps_order_only_an_unnumbered_publisher_still_breaks_
     )
     spec.write_text(internal, encoding="utf-8")
     assert all(r.clean for r in simulate(_flow(spec), ordering=kept))
-    assert not all(r.clean for r in simulate(_flow(spec)))  # today: no order kept
+    assert all(r.clean for r in simulate(_flow(spec)))  # the default is the runtime's: order kept
+    assert not all(r.clean for r in simulate(_flow(spec), ordering=unkept))  # a runtime keeping none breaks it

@@ -1,21 +1,15 @@
 """The one place the simulator says in what order messages reach a handler.
 
-docs/semantics.md is the contract. Today it promises nothing about order: every
-handler reads a standard SQS queue fed by an EventBridge rule, so two messages
-of the same key (the same `ordered by` value) may be handled in either order,
-and messages of different keys never wait for each other (a key whose message
-is being retried does not hold up another key). docs/language.md promises that
-messages `ordered by` a field are delivered in order of that field's value, so
-today a reversal of such messages is a violation the simulator reports.
-
-When the runtime preserves order per key (the publisher numbering each ordered
-event per key, the subscriber's adapter holding back a message that arrives ahead
-of its predecessor: the `order` work, docs/semantics.md section 8 once merged),
-set `RUNTIME.same_key_in_order` to say so: a reversal then becomes a scenario in
+docs/semantics.md (section 8, per-key order) is the contract. Every handler reads a
+standard SQS queue fed by an EventBridge rule, so messages of different keys never
+wait for each other (a key whose message is being retried does not hold up another
+key). For an event `ordered by` a field, every generated publisher (handler adapters,
+saga outcome states) numbers each message per key and the subscriber's adapter holds
+back a message that arrives ahead of its predecessor: a reversal is a scenario in
 which the early message waits, for events every publisher of which numbers them
-(`numbered_by_publishers`: handlers and sagas do; an `api` endpoint and an
-external system do not, and their reversals stay violations). The explorer
-(`subscriptions.py`) needs no other change.
+(`numbered_by_publishers`). An `api` endpoint and an external system do not number
+(FLOW340 warns), so their reversals stay violations. The explorer
+(`subscriptions.py`) reads only `RUNTIME`.
 """
 
 from __future__ import annotations
@@ -35,8 +29,8 @@ class Ordering:
     """A message being retried holds up messages of other keys."""
 
 
-RUNTIME = Ordering(same_key_in_order=False, keys_block_each_other=False)
-"""docs/semantics.md as it stands: no ordering, keys independent."""
+RUNTIME = Ordering(same_key_in_order=True, keys_block_each_other=False)
+"""docs/semantics.md section 8: order per key for numbered events, keys independent."""
 
 
 def promised(event: Message) -> bool:
