@@ -176,6 +176,7 @@ class UseOption(Node):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EmitsOption(Node):
     events: tuple[Name, ...]
+    """The events listed; empty for `emits none` (the handler publishes nothing)."""
 
 
 Option = RetryOption | TimeoutOption | DlqOption | IdempotentOption | UseOption | EmitsOption

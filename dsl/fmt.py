@@ -193,7 +193,7 @@ def _option(o: ast.Option) -> str:
         return f"idempotent by {_names(o.fields)}" + (f" within {o.within.text}" if o.within else "")
     if isinstance(o, ast.UseOption):
         return f"use {o.policy.text}"
-    return f"emits {_names(o.events)}"
+    return f"emits {_names(o.events)}" if o.events else "emits none"
 
 
 def _member(m: ast.Node, lines: list[str]) -> str:

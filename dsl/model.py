@@ -309,8 +309,8 @@ class Handler(Frozen):
     """One function of a service: it handles a command or reacts to an event.
 
     `outputs` is the exact set of events it may return or publish: a command's
-    replies, or for an event handler its `emits` list (default: everything its
-    service publishes).
+    replies (plus any `emits`), or for an event handler its `emits` list (`emits none`:
+    nothing; default: what its service publishes, except the events of its `api` entries).
     """
 
     name: str

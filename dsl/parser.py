@@ -314,8 +314,8 @@ class _Builder(Transformer[Token, Any]):
         return ast.UseOption(span=self._between(c[0], c[1]), policy=self._name(c[1]))
 
     def emits_opt(self, c: list[Token]) -> ast.EmitsOption:
-        names = tuple(self._name(t) for t in c[1:])
-        return ast.EmitsOption(span=self._between(c[0], names[-1].span), events=names)
+        names = tuple(self._name(t) for t in c[1:] if t.type == "NAME")
+        return ast.EmitsOption(span=self._between(c[0], c[-1]), events=names)
 
     def policy_decl(self, c: list[Any]) -> ast.PolicyDecl:
         kw, name, *options, rbrace = c

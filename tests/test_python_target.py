@@ -390,10 +390,8 @@ def test_handler_interfaces_are_abstract_with_the_exact_signatures(importable: P
         "return": "models.StockReserved | models.OutOfStock",
     }
     orders = importlib.import_module("checkout.handlers.orders").OrdersHandlers
-    assert (
-        orders.cancel_order.__annotations__["return"]
-        == "Sequence[models.OrderPlaced | models.OrderConfirmed | models.OrderCancelled]"
-    )
+    # `OrderPlaced` is the event of the service's `api` entry point: the endpoint publishes it, not a handler.
+    assert orders.cancel_order.__annotations__["return"] == "Sequence[models.OrderConfirmed | models.OrderCancelled]"
     doc = orders.cancel_order.__doc__ or ""
     for fact in (
         "up to 5",
