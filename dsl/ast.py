@@ -118,9 +118,27 @@ MessageMember = Field | KeyClause | OrderedClause
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HeaderClause(Node):
+    """`header tenant: string`: a typed value carried in the envelope, beside the payload."""
+
+    field: Field
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelClause(Node):
+    """`channel "orders.placed"`: the event's channel address in the AsyncAPI export."""
+
+    address: str
+    address_span: Span
+
+
+EventMember = MessageMember | HeaderClause | ChannelClause
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventDecl(Node):
     name: Name
-    members: tuple[MessageMember, ...]
+    members: tuple[EventMember, ...]
     doc: str | None = None
     end: Span
 

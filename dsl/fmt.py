@@ -201,6 +201,10 @@ def _member(m: ast.Node, lines: list[str]) -> str:
         return _field(m, lines)
     if isinstance(m, ast.KeyClause):
         return f"key {m.field.text}"
+    if isinstance(m, ast.HeaderClause):
+        return f"header {_field(m.field, lines)}"
+    if isinstance(m, ast.ChannelClause):
+        return f"channel {_quote(m.address)}"
     if isinstance(m, ast.OrderedClause):
         return f"ordered by {m.field.text}"
     if isinstance(m, ast.EnumMember):
@@ -401,6 +405,7 @@ def _documented_lines(module: ast.Module) -> set[int]:
     for d in module.declarations:
         nodes.extend(getattr(d, "fields", ()))
         nodes.extend(getattr(d, "members", ()))
+        nodes.extend(m.field for m in getattr(d, "members", ()) if isinstance(m, ast.HeaderClause))
     return {n.span.line for n in nodes if getattr(n, "doc", None) is not None}
 
 

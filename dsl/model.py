@@ -177,7 +177,17 @@ class Message(Frozen):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event(Message):
+    """A fact that happened. `headers` travel in the envelope beside the payload (tenant, trace
+    context); `channel` is its AsyncAPI channel address, the event's name unless the spec sets one."""
+
     kind: Literal["event"] = "event"
+    headers: tuple[Field, ...] = ()
+    channel: str | None = None
+    channel_span: Span | None = None
+
+    @property
+    def address(self) -> str:
+        return self.channel if self.channel is not None else self.name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

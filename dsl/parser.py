@@ -14,6 +14,7 @@ comment for `fmt`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import threading
@@ -202,6 +203,15 @@ class _Builder(Transformer[Token, Any]):
 
     def ordered_clause(self, c: list[Token]) -> ast.OrderedClause:
         return ast.OrderedClause(span=self._between(c[0], c[-1]), field=self._name(c[-1]))
+
+    def header_clause(self, c: list[Any]) -> ast.HeaderClause:
+        field = dataclasses.replace(c[1], doc=self._doc(c[0]))  # a `///` above `header` documents it
+        return ast.HeaderClause(span=self._between(c[0], c[1].span), field=field)
+
+    def channel_clause(self, c: list[Token]) -> ast.ChannelClause:
+        return ast.ChannelClause(
+            span=self._between(c[0], c[1]), address=_unquote(str(c[1])), address_span=self._span(c[1])
+        )
 
     def field(self, c: list[Any]) -> ast.Field:
         name = self._name(c[0])

@@ -33,7 +33,7 @@ type Box {
 
 enum Colour { red, green }
 
-event Opened { id: uuid  key id  ordered by id }
+event Opened { id: uuid  key id  ordered by id  header tenant: string?  channel "doors.opened" }
 command Open { id: uuid } -> Opened
 
 policy careful {
@@ -47,7 +47,7 @@ service Doors {
   api PUT /doors/{id} -> Opened
   publishes Opened
   handles Open { use careful  emits Opened }
-  on Opened -> log_open
+  on Opened -> log_open { emits none }
 }
 
 saga Opening {

@@ -52,7 +52,17 @@ class Rule:
 
 
 def _rules() -> tuple[Rule, ...]:
-    from flowgen_design.dsl.rules import clauses, delivery, eventflow, literals, names, outcomes, sagas, timing
+    from flowgen_design.dsl.rules import (
+        clauses,
+        delivery,
+        eventflow,
+        literals,
+        messages,
+        names,
+        outcomes,
+        sagas,
+        timing,
+    )
 
     c = codes
     return (
@@ -89,6 +99,8 @@ def _rules() -> tuple[Rule, ...]:
         Rule(eventflow.check_api_events, (c.API_EVENT_NOT_PUBLISHED,)),
         Rule(eventflow.check_consumers, (c.PUBLISHED_NEVER_CONSUMED,)),
         Rule(eventflow.check_cycles, (c.EVENT_CYCLE,)),
+        Rule(messages.check_headers_filled, (c.HEADER_NEVER_FILLED,)),
+        Rule(messages.check_channels, (c.DUPLICATE_CHANNEL, c.INVALID_CHANNEL)),
     )
 
 
