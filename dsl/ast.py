@@ -148,6 +148,8 @@ class CommandDecl(Node):
     name: Name
     members: tuple[MessageMember, ...]
     replies: tuple[Name, ...]
+    retryable: tuple[Name, ...] = ()
+    """The replies marked `retryable` (each also in `replies`)."""
     doc: str | None = None
     end: Span
 
@@ -197,7 +199,14 @@ class EmitsOption(Node):
     """The events listed; empty for `emits none` (the handler publishes nothing)."""
 
 
-Option = RetryOption | TimeoutOption | DlqOption | IdempotentOption | UseOption | EmitsOption
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RaisesOption(Node):
+    """`raises CardExpired, FraudSuspected`: errors the handler may raise that are final at once."""
+
+    errors: tuple[Name, ...]
+
+
+Option = RetryOption | TimeoutOption | DlqOption | IdempotentOption | UseOption | EmitsOption | RaisesOption
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

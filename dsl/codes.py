@@ -364,6 +364,24 @@ INVALID_CHANNEL = _code(
     "A channel address is empty, has blanks or braces, or is longer than 255 characters.",
 )
 
+RETRYABLE_SUCCESS = _code(
+    "FLOW615", "retryable-success", E, RULES, "A command's success reply (its first) is marked `retryable`."
+)
+RETRYABLE_NOT_RETRIED = _code(
+    "FLOW616",
+    "retryable-not-retried",
+    W,
+    RULES,
+    "A command has a `retryable` reply, but its handler makes one attempt: the reply is never retried.",
+)
+ERROR_NAME_TAKEN = _code(
+    "FLOW617",
+    "error-name-taken",
+    E,
+    RULES,
+    "A `raises` error has the name of a reply of the handler's command, or of an error flowgen reports itself.",
+)
+
 
 CODES: dict[str, ErrorCode] = {c.code: c for c in _ALL}
 BY_SLUG: dict[str, ErrorCode] = {c.slug: c for c in _ALL}

@@ -196,6 +196,8 @@ class Command(Message):
 
     kind: Literal["command"] = "command"
     replies: tuple[Event, ...]
+    retryable: tuple[Event, ...] = ()
+    """Failure replies marked `retryable`: the handler's attempt is retried before the reply counts."""
 
     @property
     def success(self) -> Event | None:
@@ -329,6 +331,8 @@ class Handler(Frozen):
     input: Event | Command
     outputs: tuple[Event, ...]
     policy: DeliveryPolicy
+    raises: tuple[str, ...] = ()
+    """Errors the spec declares with `raises`: final at once, never retried."""
     doc: str | None = None
     span: Span
 

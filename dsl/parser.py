@@ -43,6 +43,15 @@ _CLAUSE_KEYWORDS = ("key", "ordered")
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
+@dataclass(frozen=True)
+class _Replies:
+    """A command's `-> A | B retryable`, on its way from `replies` to `command_decl`."""
+
+    names: tuple[ast.Name, ...]
+    retryable: tuple[ast.Name, ...]
+    end: Span | None
+
+
 @dataclass
 class _ParseState:
     path: str
@@ -182,21 +191,27 @@ class _Builder(Transformer[Token, Any]):
 
     def command_decl(self, c: list[Any]) -> ast.CommandDecl:
         kw, name, *rest = c
-        replies: tuple[ast.Name, ...] = ()
-        if rest and isinstance(rest[-1], tuple):
-            replies = rest.pop()
+        replies = rest.pop() if rest and isinstance(rest[-1], _Replies) else _Replies((), (), None)
         rbrace = rest.pop()
         return ast.CommandDecl(
-            span=self._between(kw, replies[-1].span if replies else rbrace),
+            span=self._between(kw, replies.end or rbrace),
             name=self._name(name),
             members=tuple(rest),
-            replies=replies,
+            replies=replies.names,
+            retryable=replies.retryable,
             doc=self._doc(kw),
             end=self._span(rbrace),
         )
 
-    def replies(self, c: list[Token]) -> tuple[ast.Name, ...]:
-        return tuple(self._name(t) for t in c)
+    def replies(self, c: list[Token]) -> _Replies:
+        names: list[ast.Name] = []
+        retryable: list[ast.Name] = []
+        for t in c:
+            if t.type == "RETRYABLE":
+                retryable.append(names[-1])
+            else:
+                names.append(self._name(t))
+        return _Replies(tuple(names), tuple(retryable), self._span(c[-1]))
 
     def key_clause(self, c: list[Token]) -> ast.KeyClause:
         return ast.KeyClause(span=self._between(c[0], c[1]), field=self._name(c[1]))
@@ -326,6 +341,10 @@ class _Builder(Transformer[Token, Any]):
     def emits_opt(self, c: list[Token]) -> ast.EmitsOption:
         names = tuple(self._name(t) for t in c[1:] if t.type == "NAME")
         return ast.EmitsOption(span=self._between(c[0], c[-1]), events=names)
+
+    def raises_opt(self, c: list[Token]) -> ast.RaisesOption:
+        names = tuple(self._name(t) for t in c[1:])
+        return ast.RaisesOption(span=self._between(c[0], c[-1]), errors=names)
 
     def policy_decl(self, c: list[Any]) -> ast.PolicyDecl:
         kw, name, *options, rbrace = c

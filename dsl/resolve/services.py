@@ -108,6 +108,7 @@ class ServiceResolver:
             input=message,
             outputs=outputs,
             policy=policy,
+            raises=tuple(dict.fromkeys(n.text for n in (*self.delivery.defaults.raises, *layer.raises))),
             doc=member.doc,
             span=member.span,
         )

@@ -280,6 +280,13 @@ class TypeResolver:
         if not declared:
             return ()
         payload = {f.name: f for f in fields}
+        if "headers" in payload:
+            self.report.add(
+                codes.HEADER_NAMED_LIKE_FIELD,
+                f"`{decl.name.text}` declares headers, so its payload cannot have a field `headers`",
+                payload["headers"].span,
+                "rename the field: the event's headers are its `headers` in the generated code",
+            )
         clashes = {h.name.text for h in declared if h.name.text in payload}
         for h in declared:
             if h.name.text in clashes:
@@ -310,12 +317,14 @@ class TypeResolver:
             target = self.symbols.lookup(reply, "event")
             if target is not None and reply.text in events:
                 replies.append(events[reply.text])
+        marked = {r.text for r in decl.retryable}
         return Command(
             name=decl.name.text,
             fields=fields,
             key=key,
             ordered_by=ordered,
             replies=tuple(replies),
+            retryable=tuple(r for r in replies[1:] if r.name in marked),
             doc=decl.doc,
             span=decl.span,
             name_span=decl.name.span,

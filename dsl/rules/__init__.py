@@ -101,6 +101,8 @@ def _rules() -> tuple[Rule, ...]:
         Rule(eventflow.check_cycles, (c.EVENT_CYCLE,)),
         Rule(messages.check_headers_filled, (c.HEADER_NEVER_FILLED,)),
         Rule(messages.check_channels, (c.DUPLICATE_CHANNEL, c.INVALID_CHANNEL)),
+        Rule(messages.check_retryable_replies, (c.RETRYABLE_SUCCESS, c.RETRYABLE_NOT_RETRIED)),
+        Rule(messages.check_error_names, (c.ERROR_NAME_TAKEN,)),
     )
 
 
