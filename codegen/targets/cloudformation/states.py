@@ -258,7 +258,8 @@ class _Builder:
             choices.append({"Variable": "$.error.Error", "StringEquals": way.reply.name, "Next": name})
         if step.policy.attempts > 1:
             resends = step.policy.attempts - 1
-            choices.append({"Variable": "$.error.Error", "StringEquals": FINAL_ERRORS[0], "Next": default})
+            for final in (FINAL_ERRORS[0], *step.action.handler.raises):  # declared errors are final too
+                choices.append({"Variable": "$.error.Error", "StringEquals": final, "Next": default})
             counter = f"$.resends.{step.name}.count"
             choices.append({"Variable": counter, "NumericLessThan": resends, "Next": self._resend(step)})
         if not choices:
