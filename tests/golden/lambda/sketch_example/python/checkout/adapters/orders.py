@@ -33,7 +33,6 @@ _cancel_order_route = _runtime.Route(
     message_name="PaymentFailed",
     message=_models.PaymentFailed,
     outputs={
-        "OrderPlaced": _models.OrderPlaced,
         "OrderConfirmed": _models.OrderConfirmed,
         "OrderCancelled": _models.OrderCancelled,
     },

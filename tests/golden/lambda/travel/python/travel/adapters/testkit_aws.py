@@ -355,8 +355,13 @@ class Message:
 class Sqs:
     """What an adapter does to the record it holds, found by its receipt handle."""
 
-    def __init__(self, loop: Loop, in_flight: dict[str, Message]) -> None:
-        self.loop, self.in_flight = loop, in_flight
+    def __init__(
+        self,
+        loop: Loop,
+        in_flight: dict[str, Message],
+        dead_letter: Callable[[Message], None] | None = None,
+    ) -> None:
+        self.loop, self.in_flight, self.dead_letter = loop, in_flight, dead_letter
 
     def change_message_visibility(
         self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int
@@ -365,6 +370,16 @@ class Sqs:
         if message is not None:
             message.visible_at = self.loop.now + VisibilityTimeout
         return {}
+
+    def send_message(self, QueueUrl: str, MessageBody: str, **_: Any) -> dict[str, Any]:
+        """An adapter's explicit dead-lettering (a final error): the record it holds, by its body."""
+        message = next(
+            (m for m in self.in_flight.values() if json.dumps(m.body) == MessageBody),
+            None,
+        )
+        if message is not None and self.dead_letter is not None:
+            self.dead_letter(message)
+        return {"MessageId": "dead-letter"}
 
     def delete_message(self, QueueUrl: str, ReceiptHandle: str) -> dict[str, Any]:
         message = self.in_flight.pop(ReceiptHandle, None)
