@@ -580,8 +580,9 @@ def _get_parser(fast: bool = True) -> Lark:
     return parser
 
 
-# A keyword is a whole word: `/key(?![A-Za-z0-9_])/` in the grammar.
-_KEYWORD_PATTERN = re.compile(r"(\w+)\(\?!\[A-Za-z0-9_\]\)")
+# A keyword is a whole word: `/key(?![A-Za-z0-9_])/` in the grammar, or one that is a keyword only
+# before what may follow it: `/header(?=...)/`.
+_KEYWORD_PATTERN = re.compile(r"(\w+)\(\?(?:!\[A-Za-z0-9_\]|=.*)\)", re.DOTALL)
 
 
 def _literals(parser: Lark) -> dict[str, str]:
