@@ -132,7 +132,7 @@ def stepfunctions(shop: Any, aws: Aws) -> Iterator[Stubber]:
 @pytest.fixture
 def dead_letters(shop: Any, aws: Aws, monkeypatch: pytest.MonkeyPatch) -> str:
     """The handler's dead-letter queue in moto, named by the environment as the template does."""
-    url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="audit-dlq")["QueueUrl"]
+    url: str = boto3.client("sqs", region_name=REGION).create_queue(QueueName="audit-dlq")["QueueUrl"]
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", url)
     return url
 
@@ -208,7 +208,9 @@ def test_an_undeclared_error_is_still_retried(shop: Any, aws: Aws, dead_letters:
 def test_a_declared_error_fails_the_saga_step_at_once(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
     """On a saga command the declared error is the task failure, on the first attempt (of 3)."""
     payload = placed(amount=13)
-    stepfunctions.add_response(*failure("token-1", "CardExpired", {"handler": "Payments.charge", "error": "expired in 2024"}))
+    stepfunctions.add_response(
+        *failure("token-1", "CardExpired", {"handler": "Payments.charge", "error": "expired in 2024"})
+    )
     response = shop("adapters.payments").charge(sqs_batch(saga_command("Charge", "charge", payload)), FakeContext())
     assert failed_ids(response) == []
     assert shop("services.payments").CALLS == [13]

@@ -299,7 +299,9 @@ class TypeResolver:
         out = []
         for header in self.fields(tuple(h for h in declared if h.name.text not in clashes)):
             base = header.type.inner if isinstance(header.type, OptionalRef) else header.type
-            if isinstance(base, ScalarRef | EnumRef) and not (isinstance(base, ScalarRef) and base.scalar is Scalar.BYTES):
+            if isinstance(base, ScalarRef | EnumRef) and not (
+                isinstance(base, ScalarRef) and base.scalar is Scalar.BYTES
+            ):
                 out.append(header)
                 continue
             self.report.add(
