@@ -34,7 +34,7 @@ type Box {
 enum Colour { red, green }
 
 event Opened { id: uuid  key id  ordered by id  header tenant: string?  channel "doors.opened" }
-command Open { id: uuid } -> Opened
+command Open { id: uuid } -> Opened | Opened retryable
 
 policy careful {
   retry 3 backoff exponential 100ms..2s jitter
@@ -46,7 +46,7 @@ policy careful {
 service Doors {
   api PUT /doors/{id} -> Opened
   publishes Opened
-  handles Open { use careful  emits Opened }
+  handles Open { use careful  emits Opened  raises Stuck }
   on Opened -> log_open { emits none }
 }
 
