@@ -296,3 +296,23 @@ def test_the_kit_dead_letters_a_declared_error_at_once(shop: Any) -> None:
     letters = [e for e in run.entries if e.kind == "dead-letter" and e.name == "Orders.audit"]
     assert len(letters) == 1, run.format()
     assert len(shop("services.orders").CALLS) == 1
+
+
+# ---- infrastructure -----------------------------------------------------------------------------------------
+
+
+def test_the_template_lets_a_raising_handler_dead_letter_and_passes_cfn_lint() -> None:
+    """An event handler that `raises` with a `dlq` sends to its dead-letter queue itself: the
+    function is told the queue's URL and may send to it (and only that handler)."""
+    from tests.cloudformation_support import generate, lint
+
+    generated = generate(SPEC)
+    assert lint(generated.text) == ([], [])
+    resources = generated.template["Resources"]
+    variables = resources["OrdersAuditFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["DEAD_LETTER_QUEUE_URL"] == {"Ref": "OrdersAuditDeadLetterQueue"}
+    statements = resources["OrdersAuditRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    sends = [s for s in statements if s["Action"] == ["sqs:SendMessage"]]
+    assert [s["Resource"] for s in sends] == [[{"Fn::GetAtt": ["OrdersAuditDeadLetterQueue", "Arn"]}]]
+    payments = resources["PaymentsChargeFunction"]["Properties"]["Environment"]["Variables"]
+    assert "DEAD_LETTER_QUEUE_URL" not in payments
