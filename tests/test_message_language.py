@@ -316,3 +316,71 @@ def test_the_template_lets_a_raising_handler_dead_letter_and_passes_cfn_lint() -
     assert [s["Resource"] for s in sends] == [[{"Fn::GetAtt": ["OrdersAuditDeadLetterQueue", "Arn"]}]]
     payments = resources["PaymentsChargeFunction"]["Properties"]["Environment"]["Variables"]
     assert "DEAD_LETTER_QUEUE_URL" not in payments
+
+
+# ---- the state machine --------------------------------------------------------------------------------------
+
+RESENT_STEP = """
+flow shop version 1.0.0
+event OrderPlaced { order_id: uuid  key order_id }
+event Reserved { order_id: uuid  key order_id }
+event Released { order_id: uuid  key order_id }
+event Charged { order_id: uuid  key order_id }
+event Cancelled { order_id: uuid  error: string  key order_id }
+command Reserve { order_id: uuid } -> Reserved
+command Release { order_id: uuid } -> Released
+command Charge { order_id: uuid } -> Charged
+service Stock {
+  handles Reserve { retry 2  idempotent by order_id }
+  handles Release { retry 2  idempotent by order_id }
+}
+service Payments { handles Charge { idempotent by order_id  raises CardExpired } }
+external Shop { publishes OrderPlaced  consumes Charged, Cancelled }
+saga Checkout {
+  trigger OrderPlaced
+  step reserve: Stock.Reserve compensate Stock.Release
+  pivot step charge: Payments.Charge { retry 3 }
+  timeout 1h
+  on completed emit Charged
+  on compensated emit Cancelled { error = failure.error }
+}
+"""
+
+
+class Answers:
+    """Answers every command to `Payments.charge` with the failure `error`, every other with success."""
+
+    def __init__(self, error: str) -> None:
+        self.error, self.sent = error, []  # type: ignore[var-annotated]
+
+    def send(self, queue: str, body: Any, now: float) -> Any:
+        from tests.asl import Answer
+
+        self.sent.append(queue)
+        if queue == "Payments.charge":
+            return Answer(now + 1, error=self.error, cause="{}")
+        return Answer(now + 1, output={"reply": "ok", "payload": {"order_id": body["payload"]["order_id"]}})
+
+    def put_events(self, entries: list[Any], now: float) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("error", "sends"), [("CardExpired", 1), ("AttemptsExhausted", 3)])
+def test_the_state_machine_never_resends_a_declared_error(tmp_path: Path, error: str, sends: int) -> None:
+    """A step's own `retry 3` resends after no answer, but a `raises` error is final: the pivot is
+    sent once and the saga ends at once (a near miss: `AttemptsExhausted` is resent, three sends)."""
+    from flowgen_design.codegen.targets.cloudformation.states import definition
+    from tests.asl import run
+    from tests.saga_world import trigger_input
+
+    spec = tmp_path / "resend.flow"
+    spec.write_text(RESENT_STEP, encoding="utf-8")
+    result = check_file(spec)
+    assert result.ok and result.flow is not None, [d.message for d in result.diagnostics]
+    saga = result.flow.sagas[0]
+    machine = definition(result.flow, saga, lambda h: f"{h.service}.{h.name}", "bus")
+    world = Answers(error)
+    execution = run(machine, trigger_input(saga), world)
+    assert world.sent == ["Stock.reserve", *["Payments.charge"] * sends]
+    # no answer from the pivot: the saga cannot know whether it charged, so it needs a human
+    assert (execution.status, execution.error) == ("FAILED", "Checkout.NeedsAttention")
