@@ -177,3 +177,18 @@ def test_the_review_page_lists_headers_channel_and_error_kinds() -> None:
     html = str(page.content)
     assert "Headers (in the envelope)" in html and "<code>shop/orders.placed</code>" in html
     assert "(retryable)" in html and "raises <code>CardExpired</code> (final)" in html
+
+
+def test_the_events_diagram_shows_headers_channel_retryable_replies_and_errors() -> None:
+    from flowgen_design.codegen.diagrams.events import events_view
+
+    flow = check_file(SPEC).flow
+    assert flow is not None
+    diagram = events_view(flow)
+    nodes = {n.id: n for n in diagram.nodes}
+    placed = nodes["event_OrderPlaced"]
+    assert "header tenant: string" in placed.detail and "channel shop/orders.placed" in placed.detail
+    assert "raises CardExpired (final)" in nodes["handler_Payments_charge"].detail
+    labels = {(e.source, e.target): e.label for e in diagram.edges}
+    assert labels[("handler_Payments_charge", "event_ProviderBusy")] == ("retryable",)
+    assert labels[("handler_Payments_charge", "event_Charged")] == ()
