@@ -372,7 +372,7 @@ RETRYABLE_NOT_RETRIED = _code(
     "retryable-not-retried",
     W,
     RULES,
-    "A command has a `retryable` reply, but its handler makes one attempt: the reply is never retried.",
+    "A command has a `retryable` reply, but neither its handler nor a saga step retries: it never is.",
 )
 ERROR_NAME_TAKEN = _code(
     "FLOW617",

@@ -69,8 +69,12 @@ def _call_spec(call: StepCall, timeout: int) -> str:
 
 
 def _final_errors(call: StepCall) -> str:
-    """`, final=(...)`: the errors the handler `raises`, never resent (nothing when it has none)."""
-    return f", final={call.handler.raises!r}" if call.handler.raises else ""
+    """`, final=(...)`: the errors the handler `raises`, never resent; `, retryable=(...)`: the
+    replies marked `retryable`, resent (nothing when the spec has neither)."""
+    retryable = tuple(r.name for r in call.command.retryable)
+    return (f", final={call.handler.raises!r}" if call.handler.raises else "") + (
+        f", retryable={retryable!r}" if retryable else ""
+    )
 
 
 def _step_spec(step: SagaStep) -> str:

@@ -92,17 +92,21 @@ def check_retryable_replies(ctx: RuleContext) -> None:
                 decl.replies[0].span,
                 "mark a failure reply (one after the first) `retryable`, or reorder the replies",
             )
+    resent = {s.action.command.name for saga in ctx.flow.sagas for s in saga.steps if s.policy.retried}
     for service in ctx.flow.services:
         for handler in service.handlers:
             command = handler.input
             if not isinstance(command, Command) or handler.policy.retried or not command.retryable:
                 continue
+            if command.name in resent:
+                continue
             names = ", ".join(f"`{e.name}`" for e in command.retryable)
             ctx.report.add(
                 codes.RETRYABLE_NOT_RETRIED,
-                f"`{service.name}.{handler.name}` makes one attempt, so its `retryable` reply {names} is never retried",
+                f"`{service.name}.{handler.name}` makes one attempt and no saga step resends `{command.name}`, "
+                f"so its `retryable` reply {names} is never retried",
                 handler.span,
-                "give the handler `retry N` (N counts every attempt), or drop `retryable`",
+                "give the handler `retry N` (N counts every attempt) or the step `{ retry N }`, or drop `retryable`",
             )
 
 
