@@ -53,6 +53,8 @@ class CallSpec:
     """The failure replies: answers, never resent."""
     final: tuple[str, ...] = ()
     """The errors the handler `raises`: no answer, never resent (as `InvalidMessage`)."""
+    retryable: tuple[str, ...] = ()
+    """The failure replies marked `retryable`: resent by the step's `retry`, then a failure reply."""
 
 
 @dataclass(frozen=True)
@@ -338,8 +340,9 @@ class Orchestrator:
             return
         answered = error in step.action.failures
         sent = execution.sends.get(step.name, 1)
+        resent = not answered or error in step.action.retryable
         if (
-            not answered
+            resent
             and error not in (*FINAL_ERRORS, *step.action.final)
             and sent < step.sends
         ):
