@@ -192,3 +192,13 @@ def test_the_events_diagram_shows_headers_channel_retryable_replies_and_errors()
     labels = {(e.source, e.target): e.label for e in diagram.edges}
     assert labels[("handler_Payments_charge", "event_ProviderBusy")] == ("retryable",)
     assert labels[("handler_Payments_charge", "event_Charged")] == ()
+
+
+def test_the_saga_diagram_marks_retryable_replies_and_raised_errors() -> None:
+    from flowgen_design.codegen.diagrams.saga import saga_view
+
+    flow = check_file(SPEC).flow
+    assert flow is not None
+    labels = [e.label for e in saga_view(flow.sagas[0]).edges if e.kind == "failure"]
+    assert ("ProviderBusy (retryable) or PaymentFailed",) in labels
+    assert any(label[1:] == ("or CardExpired",) for label in labels), labels
