@@ -86,8 +86,10 @@ def handler_link(flow: Flow, handler: Handler, relation: str = "") -> Link:
     files = tuple(Link("file", str(f.path), "file", detail=f.role) for f in handler_files(flow, handler))
     resources = tuple(_resource(r) for r in plan_of(flow).handler(handler).traced())
     verb = "replies" if isinstance(handler.input, Command) else "may publish"
-    outputs = tuple(_event_leaf(e, verb) for e in handler.outputs)
-    children = (_policy_link(handler), *_order_link(flow, handler)) + files + resources + outputs
+    retryable = handler.input.retryable if isinstance(handler.input, Command) else ()
+    outputs = tuple(_event_leaf(e, f"{verb} (retryable)" if e in retryable else verb) for e in handler.outputs)
+    errors = tuple(Link("error", e, "raises", handler.span, "final: never retried") for e in handler.raises)
+    children = (_policy_link(handler), *_order_link(flow, handler)) + files + resources + outputs + errors
     return Link("handler", qualified(handler), relation, handler.span, _handler_input(handler), children)
 
 
@@ -205,8 +207,13 @@ def _publisher_link(arc: Arc) -> Link:
 
 
 def _payload(event: Event) -> str:
-    return f"{len(event.fields)} field{'s' * (len(event.fields) != 1)}" + (
-        f", key {event.key.name}" if event.key else ""
+    headers = f", headers {', '.join(h.name for h in event.headers)}" if event.headers else ""
+    channel = f", channel {event.channel}" if event.channel is not None else ""
+    return (
+        f"{len(event.fields)} field{'s' * (len(event.fields) != 1)}"
+        + (f", key {event.key.name}" if event.key else "")
+        + headers
+        + channel
     )
 
 

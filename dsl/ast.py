@@ -118,9 +118,27 @@ MessageMember = Field | KeyClause | OrderedClause
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HeaderClause(Node):
+    """`header tenant: string`: a typed value carried in the envelope, beside the payload."""
+
+    field: Field
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelClause(Node):
+    """`channel "orders.placed"`: the event's channel address in the AsyncAPI export."""
+
+    address: str
+    address_span: Span
+
+
+EventMember = MessageMember | HeaderClause | ChannelClause
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventDecl(Node):
     name: Name
-    members: tuple[MessageMember, ...]
+    members: tuple[EventMember, ...]
     doc: str | None = None
     end: Span
 
@@ -130,6 +148,8 @@ class CommandDecl(Node):
     name: Name
     members: tuple[MessageMember, ...]
     replies: tuple[Name, ...]
+    retryable: tuple[Name, ...] = ()
+    """The replies marked `retryable` (each also in `replies`)."""
     doc: str | None = None
     end: Span
 
@@ -176,9 +196,17 @@ class UseOption(Node):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EmitsOption(Node):
     events: tuple[Name, ...]
+    """The events listed; empty for `emits none` (the handler publishes nothing)."""
 
 
-Option = RetryOption | TimeoutOption | DlqOption | IdempotentOption | UseOption | EmitsOption
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RaisesOption(Node):
+    """`raises CardExpired, FraudSuspected`: errors the handler may raise that are final at once."""
+
+    errors: tuple[Name, ...]
+
+
+Option = RetryOption | TimeoutOption | DlqOption | IdempotentOption | UseOption | EmitsOption | RaisesOption
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -159,6 +159,19 @@ CONSTRAINT_MISMATCH = _code(
 )
 INVALID_MAP_KEY = _code("FLOW205", "invalid-map-key", E, RESOLVE, "A map key type is not `string`.")
 EMPTY_ENUM = _code("FLOW206", "empty-enum", E, RESOLVE, "An enum has no members.")
+HEADER_NOT_SCALAR = _code(
+    "FLOW210", "header-not-scalar", E, RESOLVE, "A message header is a list, a map, a record or bytes: not one value."
+)
+HEADER_NAMED_LIKE_FIELD = _code(
+    "FLOW211", "header-named-like-field", E, RESOLVE, "A message header has the name of one of its payload fields."
+)
+HEADER_NEVER_FILLED = _code(
+    "FLOW212",
+    "header-never-filled",
+    E,
+    RULES,
+    "A required header is on an event that an `api` entry point or a saga publishes, which cannot set it.",
+)
 # delivery: retries and idempotency
 RETRIED_NOT_IDEMPOTENT = _code(
     "FLOW301",
@@ -346,6 +359,35 @@ EVENT_CYCLE = _code(
     W,
     RULES,
     "Handlers publish events that lead back to themselves: a possible infinite loop.",
+)
+
+DUPLICATE_CHANNEL = _code(
+    "FLOW610", "duplicate-channel", E, RULES, "Two events have the same AsyncAPI channel address."
+)
+INVALID_CHANNEL = _code(
+    "FLOW611",
+    "invalid-channel",
+    E,
+    RULES,
+    "A channel address is empty, has blanks or braces, or is longer than 255 characters.",
+)
+
+RETRYABLE_SUCCESS = _code(
+    "FLOW615", "retryable-success", E, RULES, "A command's success reply (its first) is marked `retryable`."
+)
+RETRYABLE_NOT_RETRIED = _code(
+    "FLOW616",
+    "retryable-not-retried",
+    W,
+    RULES,
+    "A command has a `retryable` reply, but neither its handler nor a saga step retries: it never is.",
+)
+ERROR_NAME_TAKEN = _code(
+    "FLOW617",
+    "error-name-taken",
+    E,
+    RULES,
+    "A `raises` error has the name of a reply of the handler's command, or of an error flowgen reports itself.",
 )
 
 

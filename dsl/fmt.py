@@ -173,6 +173,10 @@ def _field(f: ast.Field, lines: list[str]) -> str:
     return text
 
 
+def _reply(reply: ast.Name, command: ast.CommandDecl) -> str:
+    return f"{reply.text} retryable" if reply in command.retryable else reply.text
+
+
 def _names(names: tuple[ast.Name, ...]) -> str:
     return ", ".join(n.text for n in names)
 
@@ -193,7 +197,9 @@ def _option(o: ast.Option) -> str:
         return f"idempotent by {_names(o.fields)}" + (f" within {o.within.text}" if o.within else "")
     if isinstance(o, ast.UseOption):
         return f"use {o.policy.text}"
-    return f"emits {_names(o.events)}"
+    if isinstance(o, ast.RaisesOption):
+        return f"raises {_names(o.errors)}"
+    return f"emits {_names(o.events)}" if o.events else "emits none"
 
 
 def _member(m: ast.Node, lines: list[str]) -> str:
@@ -201,6 +207,10 @@ def _member(m: ast.Node, lines: list[str]) -> str:
         return _field(m, lines)
     if isinstance(m, ast.KeyClause):
         return f"key {m.field.text}"
+    if isinstance(m, ast.HeaderClause):
+        return f"header {_field(m.field, lines)}"
+    if isinstance(m, ast.ChannelClause):
+        return f"channel {_quote(m.address)}"
     if isinstance(m, ast.OrderedClause):
         return f"ordered by {m.field.text}"
     if isinstance(m, ast.EnumMember):
@@ -382,7 +392,7 @@ class _Formatter:
         elif isinstance(d, ast.EventDecl):
             self._block(f"event {d.name.text}", d.span, d.name.span, d.members, d.end)
         elif isinstance(d, ast.CommandDecl):
-            tail = " -> " + " | ".join(r.text for r in d.replies) if d.replies else ""
+            tail = " -> " + " | ".join(_reply(r, d) for r in d.replies) if d.replies else ""
             self._block(f"command {d.name.text}", d.span, d.name.span, d.members, d.end, tail)
         elif isinstance(d, ast.PolicyDecl):
             self._block(f"policy {d.name.text}", d.span, d.name.span, d.options, d.end)
@@ -401,6 +411,7 @@ def _documented_lines(module: ast.Module) -> set[int]:
     for d in module.declarations:
         nodes.extend(getattr(d, "fields", ()))
         nodes.extend(getattr(d, "members", ()))
+        nodes.extend(m.field for m in getattr(d, "members", ()) if isinstance(m, ast.HeaderClause))
     return {n.span.line for n in nodes if getattr(n, "doc", None) is not None}
 
 

@@ -177,7 +177,17 @@ class Message(Frozen):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event(Message):
+    """A fact that happened. `headers` travel in the envelope beside the payload (tenant, trace
+    context); `channel` is its AsyncAPI channel address, the event's name unless the spec sets one."""
+
     kind: Literal["event"] = "event"
+    headers: tuple[Field, ...] = ()
+    channel: str | None = None
+    channel_span: Span | None = None
+
+    @property
+    def address(self) -> str:
+        return self.channel if self.channel is not None else self.name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,6 +196,8 @@ class Command(Message):
 
     kind: Literal["command"] = "command"
     replies: tuple[Event, ...]
+    retryable: tuple[Event, ...] = ()
+    """Failure replies marked `retryable`: the handler's attempt is retried before the reply counts."""
 
     @property
     def success(self) -> Event | None:
@@ -309,8 +321,8 @@ class Handler(Frozen):
     """One function of a service: it handles a command or reacts to an event.
 
     `outputs` is the exact set of events it may return or publish: a command's
-    replies, or for an event handler its `emits` list (default: everything its
-    service publishes).
+    replies (plus any `emits`), or for an event handler its `emits` list (`emits none`:
+    nothing; default: what its service publishes, except the events of its `api` entries).
     """
 
     name: str
@@ -319,6 +331,8 @@ class Handler(Frozen):
     input: Event | Command
     outputs: tuple[Event, ...]
     policy: DeliveryPolicy
+    raises: tuple[str, ...] = ()
+    """Errors the spec declares with `raises`: final at once, never retried."""
     doc: str | None = None
     span: Span
 

@@ -14,6 +14,7 @@ comment for `fmt`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -46,6 +47,15 @@ MAX_INTEGER = 2**63 - 1
 # field name wherever a clause could follow; rejecting the rest keeps the rule simple.
 _CLAUSE_KEYWORDS = ("key", "ordered")
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+@dataclass(frozen=True)
+class _Replies:
+    """A command's `-> A | B retryable`, on its way from `replies` to `command_decl`."""
+
+    names: tuple[ast.Name, ...]
+    retryable: tuple[ast.Name, ...]
+    end: Span | None
 
 
 @dataclass
@@ -187,27 +197,42 @@ class _Builder(Transformer[Token, Any]):
 
     def command_decl(self, c: list[Any]) -> ast.CommandDecl:
         kw, name, *rest = c
-        replies: tuple[ast.Name, ...] = ()
-        if rest and isinstance(rest[-1], tuple):
-            replies = rest.pop()
+        replies = rest.pop() if rest and isinstance(rest[-1], _Replies) else _Replies((), (), None)
         rbrace = rest.pop()
         return ast.CommandDecl(
-            span=self._between(kw, replies[-1].span if replies else rbrace),
+            span=self._between(kw, replies.end or rbrace),
             name=self._name(name),
             members=tuple(rest),
-            replies=replies,
+            replies=replies.names,
+            retryable=replies.retryable,
             doc=self._doc(kw),
             end=self._span(rbrace),
         )
 
-    def replies(self, c: list[Token]) -> tuple[ast.Name, ...]:
-        return tuple(self._name(t) for t in c)
+    def replies(self, c: list[Token]) -> _Replies:
+        names: list[ast.Name] = []
+        retryable: list[ast.Name] = []
+        for t in c:
+            if t.type == "RETRYABLE":
+                retryable.append(names[-1])
+            else:
+                names.append(self._name(t))
+        return _Replies(tuple(names), tuple(retryable), self._span(c[-1]))
 
     def key_clause(self, c: list[Token]) -> ast.KeyClause:
         return ast.KeyClause(span=self._between(c[0], c[1]), field=self._name(c[1]))
 
     def ordered_clause(self, c: list[Token]) -> ast.OrderedClause:
         return ast.OrderedClause(span=self._between(c[0], c[-1]), field=self._name(c[-1]))
+
+    def header_clause(self, c: list[Any]) -> ast.HeaderClause:
+        field = dataclasses.replace(c[1], doc=self._doc(c[0]))  # a `///` above `header` documents it
+        return ast.HeaderClause(span=self._between(c[0], c[1].span), field=field)
+
+    def channel_clause(self, c: list[Token]) -> ast.ChannelClause:
+        return ast.ChannelClause(
+            span=self._between(c[0], c[1]), address=_unquote(str(c[1])), address_span=self._span(c[1])
+        )
 
     def field(self, c: list[Any]) -> ast.Field:
         name = self._name(c[0])
@@ -320,8 +345,12 @@ class _Builder(Transformer[Token, Any]):
         return ast.UseOption(span=self._between(c[0], c[1]), policy=self._name(c[1]))
 
     def emits_opt(self, c: list[Token]) -> ast.EmitsOption:
+        names = tuple(self._name(t) for t in c[1:] if t.type == "NAME")
+        return ast.EmitsOption(span=self._between(c[0], c[-1]), events=names)
+
+    def raises_opt(self, c: list[Token]) -> ast.RaisesOption:
         names = tuple(self._name(t) for t in c[1:])
-        return ast.EmitsOption(span=self._between(c[0], names[-1].span), events=names)
+        return ast.RaisesOption(span=self._between(c[0], c[-1]), errors=names)
 
     def policy_decl(self, c: list[Any]) -> ast.PolicyDecl:
         kw, name, *options, rbrace = c
@@ -621,8 +650,9 @@ def write_tables() -> Path:
     return path
 
 
-# A keyword is a whole word: `/key(?![A-Za-z0-9_])/` in the grammar.
-_KEYWORD_PATTERN = re.compile(r"(\w+)\(\?!\[A-Za-z0-9_\]\)")
+# A keyword is a whole word: `/key(?![A-Za-z0-9_])/` in the grammar, or one that is a keyword only
+# before what may follow it: `/header(?=...)/`.
+_KEYWORD_PATTERN = re.compile(r"(\w+)\(\?(?:!\[A-Za-z0-9_\]|=.*)\)", re.DOTALL)
 
 
 def _literals(parser: Lark) -> dict[str, str]:

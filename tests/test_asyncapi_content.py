@@ -141,7 +141,8 @@ def test_every_event_and_command_has_a_channel_and_a_message(spec: Path) -> None
     doc = document(flow)
     messages: tuple[Event | Command, ...] = (*flow.events, *flow.commands)
     for message in messages:
-        assert doc["channels"][message.name]["address"] == message.name
+        address = message.address if isinstance(message, Event) else message.name  # `channel "..."` or the name
+        assert doc["channels"][message.name]["address"] == address
         assert doc["channels"][message.name]["messages"] == {
             message.name: {"$ref": f"#/components/messages/{message.name}"}
         }
@@ -269,3 +270,16 @@ def test_payload_schemas_accept_what_the_generated_models_dump(tmp_path: Path) -
         sys.path.remove(str(tmp_path / "python"))
         for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
             del sys.modules[name]
+
+
+def test_headers_and_channel_address_are_in_the_document() -> None:
+    """`header` fields are the envelope's `headers` in the message's headers schema, required as
+    declared; `channel "..."` is the channel's address."""
+    doc = document(flow_of(EVERY_TYPE))
+    assert doc["channels"]["ParcelLost"]["address"] == "carrier/parcels.lost"
+    headers = doc["components"]["messages"]["ParcelLost"]["headers"]
+    declared = headers["properties"]["headers"]
+    assert set(declared["properties"]) == {"tenant", "traceparent", "priority"}
+    assert declared["required"] == ["tenant"] and "headers" in headers["required"]
+    assert declared["properties"]["tenant"] == {"type": "string", "minLength": 1, "description": "Whose parcel it is."}
+    assert doc["components"]["messages"]["ParcelSent"]["headers"] == {"$ref": "#/components/schemas/flowgen.Envelope"}

@@ -69,7 +69,7 @@ class OrdersService(OrdersHandlers):
             models.CustomerNotified(order_id=event.order_id),
         ]
 
-    def log_charge(self, event: models.Charged) -> Sequence[models.OrderPlaced | models.OrderCancelled | models.CustomerNotified]:
+    def log_charge(self, event: models.Charged) -> Sequence[models.OrderCancelled | models.CustomerNotified]:
         CALLS.append(("log_charge", str(event.order_id)))
         CONTEXTS.append(current_context())
         return []

@@ -33,8 +33,8 @@ type Box {
 
 enum Colour { red, green }
 
-event Opened { id: uuid  key id  ordered by id }
-command Open { id: uuid } -> Opened
+event Opened { id: uuid  key id  ordered by id  header tenant: string?  channel "doors.opened" }
+command Open { id: uuid } -> Opened | Opened retryable
 
 policy careful {
   retry 3 backoff exponential 100ms..2s jitter
@@ -46,8 +46,8 @@ policy careful {
 service Doors {
   api PUT /doors/{id} -> Opened
   publishes Opened
-  handles Open { use careful  emits Opened }
-  on Opened -> log_open
+  handles Open { use careful  emits Opened  raises Stuck }
+  on Opened -> log_open { emits none }
 }
 
 saga Opening {

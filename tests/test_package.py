@@ -65,7 +65,7 @@ class OrdersService(OrdersHandlers):
         CALLS.append(str(event.order_id))
         return [models.OrderCancelled(order_id=event.order_id, reason=event.reason), models.CustomerNotified(order_id=event.order_id)]
 
-    def log_charge(self, event: models.Charged) -> Sequence[models.OrderPlaced | models.OrderCancelled | models.CustomerNotified]:
+    def log_charge(self, event: models.Charged) -> Sequence[models.OrderCancelled | models.CustomerNotified]:
         return []
 """
 

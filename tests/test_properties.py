@@ -21,8 +21,9 @@ from lark import Lark
 
 from flowgen_design.codegen.checks import check_spec
 from flowgen_design.dsl.codes import CODES
-from flowgen_design.dsl.diagnostics import render_text, to_json
+from flowgen_design.dsl.diagnostics import Reporter, render_text, to_json
 from flowgen_design.dsl.loader import display_path
+from flowgen_design.dsl.parser import parse
 from flowgen_design.grammar import grammar_text
 
 # Whole-word keywords are written `/word(?![A-Za-z0-9_])/` in the grammar.
@@ -47,11 +48,15 @@ POOLS = {
 }
 
 
+# `header` and `channel` are keywords only before a name or a string: `/header(?=...)/`.
+_KEYWORD_BEFORE = re.compile(r"([a-z]+)\(\?=.*\)", re.DOTALL)
+
+
 def _terminal_text(pattern_type: str, value: str) -> str | None:
     """The one text a fixed terminal (a keyword or punctuation) matches, else None."""
     if pattern_type == "str":
         return value
-    word = _KEYWORD.fullmatch(value)
+    word = _KEYWORD.fullmatch(value) or _KEYWORD_BEFORE.fullmatch(value)
     return word.group(1) if word else None
 
 
@@ -124,3 +129,22 @@ def test_repeated_invariants_are_allowed_not_a_crash(tmp_path: Path) -> None:
     )
     result = check_spec(spec)
     assert all(d.code != "FLOW108" for d in result.diagnostics)
+
+
+MESSAGE_CONSTRUCTS = ("emits none", "header ", "channel ", "retryable", "raises ")
+
+
+def test_the_generator_reaches_the_message_constructs() -> None:
+    """The grammar-driven inputs include specs that parse and use each construct of the message
+    language (`emits none`, `header`, `channel`, `retryable`, `raises`), so the property above covers them."""
+    reached: set[str] = set()
+
+    @settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(text=grammar_specs())
+    def count(text: str) -> None:
+        found = {c for c in MESSAGE_CONSTRUCTS if c in text} - reached
+        if found and parse(text, "spec.flow", Reporter()) is not None:
+            reached.update(found)
+
+    count()
+    assert reached == set(MESSAGE_CONSTRUCTS)

@@ -76,8 +76,8 @@ class {cls}Service({cls}Handlers):
 SERVICES: dict[str, dict[str, str]] = {
     "checkout": {
         "orders": """
-    def record_payment_failure(self, event: models.PaymentFailed) -> Sequence[models.OrderPlaced]:
-        return []
+    def record_payment_failure(self, event: models.PaymentFailed) -> None:
+        return None
 """,
         "inventory": """
     def reserve_stock(self, command: models.ReserveStock) -> models.StockReserved | models.OutOfStock:

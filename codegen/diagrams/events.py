@@ -13,7 +13,7 @@ from flowgen_design.codegen.diagrams.labels import delivery_lines, field_text
 from flowgen_design.codegen.diagrams.model import Diagram, Edge, EdgeKind, GraphBuilder, Node, node_id
 from flowgen_design.codegen.diagrams.system import external_node
 from flowgen_design.dsl.graph import Arc, event_graph
-from flowgen_design.dsl.model import ApiEndpoint, Event, Flow, Handler, Saga, StepCall
+from flowgen_design.dsl.model import ApiEndpoint, Command, Event, Flow, Handler, Saga, StepCall
 
 
 def _event(g: GraphBuilder, event: Event) -> str:
@@ -29,6 +29,8 @@ def _fields(event: Event) -> tuple[str, ...]:
             if f is not None and f.name == field.name
         ]
         lines.append(field_text(field) + (f"  ({', '.join(marks)})" if marks else ""))
+    lines += [f"header {field_text(h)}" for h in event.headers]
+    lines += [f"channel {event.channel}"] if event.channel is not None else []
     return tuple(lines)
 
 
@@ -37,10 +39,16 @@ def _handler(g: GraphBuilder, handler: Handler) -> str:
         node_id("handler", handler.service, handler.name),
         "handler",
         (f"{handler.service}.{handler.name}",),
-        delivery_lines(handler.policy),
+        delivery_lines(handler.policy) + tuple(f"raises {e} (final)" for e in handler.raises),
         handler.doc,
     )
     return g.node(node)
+
+
+def _retryable(handler: Handler, event: Event) -> tuple[str, ...]:
+    """The label of a reply the spec marks `retryable`: the handler retries before it counts."""
+    command = handler.input
+    return ("retryable",) if isinstance(command, Command) and event in command.retryable else ()
 
 
 def events_view(flow: Flow) -> Diagram:
@@ -65,7 +73,8 @@ def events_view(flow: Flow) -> Diagram:
                 if isinstance(source, Event):
                     g.edge(Edge(_event(g, source), me, "handled"))
             elif isinstance(source, Handler) and isinstance(target, Event):
-                g.edge(Edge(_handler(g, source), _event(g, target), "reply" if arc.kind == "replies" else "flow"))
+                kind: EdgeKind = "reply" if arc.kind == "replies" else "flow"
+                g.edge(Edge(_handler(g, source), _event(g, target), kind, _retryable(source, target)))
     for saga in flow.sagas:
         _saga(g, saga, graph.declared_by(saga))
     for external in flow.externals:

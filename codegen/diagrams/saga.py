@@ -36,14 +36,15 @@ def saga_view(saga: Saga) -> Diagram:
     failed = _outcome(g, saga.on_failed, saga, "failed")
     for index, step in enumerate(saga.steps):
         here = node_id("step", saga.name, step.name)
-        replies = tuple(e.name for e in step.action.command.failures)
+        command = step.action.command
+        replies = tuple(f"{e.name} (retryable)" if e in command.retryable else e.name for e in command.failures)
         if index <= saga.pivot_index and replies:
             g.edge(Edge(here, undo[index], "failure", (" or ".join(replies),), backwards=True))
         elif replies:
             g.edge(Edge(here, failed, "failure", (" or ".join(replies),)))
         if index < saga.pivot_index and step.compensation is not None:
             g.edge(Edge(node_id("undo", saga.name, step.name), failed, "failure", ("cannot finish",)))
-        no_answer = (timeout_text(step.timeout_ms),)
+        no_answer = (timeout_text(step.timeout_ms), *(f"or {e}" for e in step.action.handler.raises))
         if index < saga.pivot_index:
             own = node_id("undo", saga.name, step.name) if step.compensation is not None else undo[index]
             g.edge(Edge(here, own, "failure", no_answer, backwards=True))

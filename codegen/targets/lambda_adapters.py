@@ -148,9 +148,21 @@ def _route(flow: Flow, handler: Handler) -> str:
     ]
     if isinstance(message, Command):
         lines.append(f"replies={tuple(r.name for r in message.replies)!r}")
+    lines += _error_kinds(handler)
     lines.append(f"idempotency={_idempotency(handler)}")
     lines.extend(_ordering(flow, handler))
     return f"_{handler.name}_route = _runtime.Route(\n" + ",\n".join(lines) + ",\n)\n"
+
+
+def _error_kinds(handler: Handler) -> list[str]:
+    """The route's `retryable` replies and `final_errors` (`raises`), when the spec has any."""
+    lines = []
+    retryable = handler.input.retryable if isinstance(handler.input, Command) else ()
+    if retryable:
+        lines.append(f"retryable={tuple(r.name for r in retryable)!r}")
+    if handler.raises:
+        lines.append("final_errors=(" + "".join(f"_errors.{e}, " for e in handler.raises) + ")")
+    return lines
 
 
 def _handler_doc(flow: Flow, handler: Handler) -> str:
@@ -185,6 +197,7 @@ def service_source(flow: Flow, service: Service) -> str:
         + "from functools import cache as _cache\nfrom typing import Any\n\n"
         + "from aws_lambda_powertools.utilities.typing import LambdaContext\n\n"
         + f"from {pkg} import models as _models\n"
+        + (f"from {pkg} import errors as _errors\n" if any(h.raises for h in service.handlers) else "")
         + f"from {pkg}.adapters import FLOW as _FLOW\n"
         + f"from {pkg}.adapters import runtime as _runtime\n"
         + f"from {pkg}.services import {module} as _user\n"

@@ -64,7 +64,16 @@ def _call_spec(call: StepCall, timeout: int) -> str:
     return (
         f"_sagas.CallSpec(handler={_handler_name(call.handler)!r}, command={call.command.name!r}, "
         f"fields={fields!r}, timeout_seconds={timeout}, success={call.command.replies[0].name!r}, "
-        f"failures={failures!r})"
+        f"failures={failures!r}{_final_errors(call)})"
+    )
+
+
+def _final_errors(call: StepCall) -> str:
+    """`, final=(...)`: the errors the handler `raises`, never resent; `, retryable=(...)`: the
+    replies marked `retryable`, resent (nothing when the spec has neither)."""
+    retryable = tuple(r.name for r in call.command.retryable)
+    return (f", final={call.handler.raises!r}" if call.handler.raises else "") + (
+        f", retryable={retryable!r}" if retryable else ""
     )
 
 

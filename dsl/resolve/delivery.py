@@ -29,6 +29,8 @@ class Layer:
     idempotent: ast.IdempotentOption | None = None
     emits: ast.EmitsOption | None = None
     used: tuple[str, ...] = ()
+    raises: tuple[ast.Name, ...] = ()
+    """`raises` adds up: every error named on the way (defaults, policies, the handler)."""
 
     def over(self, base: Layer) -> Layer:
         return Layer(
@@ -36,6 +38,7 @@ class Layer:
             idempotent=self.idempotent or base.idempotent,
             emits=self.emits or base.emits,
             used=base.used + self.used,
+            raises=base.raises + self.raises,
         )
 
 
@@ -103,7 +106,11 @@ class DeliveryResolver:
                 return Layer()
             used = self.policy_layer(decl)
             return Layer(
-                values=used.values, idempotent=used.idempotent, emits=used.emits, used=(decl.name.text, *used.used)
+                values=used.values,
+                idempotent=used.idempotent,
+                emits=used.emits,
+                used=(decl.name.text, *used.used),
+                raises=used.raises,
             )
         if isinstance(option, ast.RetryOption):
             return Layer(
@@ -115,6 +122,8 @@ class DeliveryResolver:
             return Layer(values={"dlq": (True, option.span)})
         if isinstance(option, ast.IdempotentOption):
             return Layer(idempotent=option)
+        if isinstance(option, ast.RaisesOption):
+            return Layer(raises=option.errors)
         return Layer(emits=option)
 
     def _backoff(self, retry: ast.RetryOption) -> Backoff | None:

@@ -251,10 +251,13 @@ class SagaResolver:
 
     def _misplaced(self, options: tuple[ast.Option, ...]) -> None:
         for option in options:
-            if isinstance(option, (ast.DlqOption, ast.IdempotentOption, ast.EmitsOption)):
-                word = {ast.DlqOption: "dlq", ast.IdempotentOption: "idempotent by", ast.EmitsOption: "emits"}[
-                    type(option)
-                ]
+            if isinstance(option, (ast.DlqOption, ast.IdempotentOption, ast.EmitsOption, ast.RaisesOption)):
+                word = {
+                    ast.DlqOption: "dlq",
+                    ast.IdempotentOption: "idempotent by",
+                    ast.EmitsOption: "emits",
+                    ast.RaisesOption: "raises",
+                }[type(option)]
                 self.report.add(
                     codes.MISPLACED_OPTION,
                     f"`{word}` has no meaning on a saga step",

@@ -33,7 +33,7 @@ class ServiceResolver:
         apis = tuple(a for m in decl.members if isinstance(m, ast.ApiDecl) if (a := self._api(m, decl.name.text)))
         handlers: dict[str, Handler] = {}
         for member in decl.members:
-            handler = self._handler(member, decl.name.text, publishes)
+            handler = self._handler(member, decl.name.text, publishes, _handler_default(publishes, apis))
             if handler is None:
                 continue
             if handler.name in handlers:
@@ -68,7 +68,9 @@ class ServiceResolver:
             span=decl.span,
         )
 
-    def _handler(self, member: ast.ServiceMember, service: str, publishes: tuple[Event, ...]) -> Handler | None:
+    def _handler(
+        self, member: ast.ServiceMember, service: str, publishes: tuple[Event, ...], default: tuple[Event, ...]
+    ) -> Handler | None:
         if isinstance(member, ast.HandlesDecl):
             if self.symbols.lookup(member.command, "command") is None or member.command.text not in self.commands:
                 return None
@@ -80,7 +82,7 @@ class ServiceResolver:
             if self.symbols.lookup(member.event, "event") is None or member.event.text not in self.events:
                 return None
             return self._build(
-                member, service, member.handler.text, "event", self.events[member.event.text], publishes, publishes
+                member, service, member.handler.text, "event", self.events[member.event.text], default, publishes
             )
         return None
 
@@ -106,6 +108,7 @@ class ServiceResolver:
             input=message,
             outputs=outputs,
             policy=policy,
+            raises=tuple(dict.fromkeys(n.text for n in (*self.delivery.defaults.raises, *layer.raises))),
             doc=member.doc,
             span=member.span,
         )
@@ -138,3 +141,10 @@ class ServiceResolver:
             span=decl.span,
             name_span=decl.name.span,
         )
+
+
+def _handler_default(publishes: tuple[Event, ...], apis: tuple[ApiEndpoint, ...]) -> tuple[Event, ...]:
+    """What an `on` handler without `emits` may publish: what its service publishes, except the
+    events of the service's own `api` entry points (the endpoint puts those on the bus, not a handler)."""
+    from_apis = {api.event.name for api in apis}
+    return tuple(e for e in publishes if e.name not in from_apis)

@@ -259,15 +259,58 @@ class TypeResolver:
 
     def event(self, decl: ast.EventDecl) -> Event:
         fields, key, ordered = self.message_fields(decl)
+        channel = next((m for m in decl.members if isinstance(m, ast.ChannelClause)), None)
         return Event(
             name=decl.name.text,
             fields=fields,
             key=key,
             ordered_by=ordered,
+            headers=self.headers(decl, fields),
+            channel=channel.address if channel else None,
+            channel_span=channel.address_span if channel else None,
             doc=decl.doc,
             span=decl.span,
             name_span=decl.name.span,
         )
+
+    def headers(self, decl: ast.EventDecl, fields: tuple[Field, ...]) -> tuple[Field, ...]:
+        """An event's `header` fields: each a scalar or an enum (optional or not), named unlike any
+        payload field (they share one generated model)."""
+        declared = tuple(m.field for m in decl.members if isinstance(m, ast.HeaderClause))
+        if not declared:
+            return ()
+        payload = {f.name: f for f in fields}
+        if "headers" in payload:
+            self.report.add(
+                codes.HEADER_NAMED_LIKE_FIELD,
+                f"`{decl.name.text}` declares headers, so its payload cannot have a field `headers`",
+                payload["headers"].span,
+                "rename the field: the event's headers are its `headers` in the generated code",
+            )
+        clashes = {h.name.text for h in declared if h.name.text in payload}
+        for h in declared:
+            if h.name.text in clashes:
+                self.report.add(
+                    codes.HEADER_NAMED_LIKE_FIELD,
+                    f"header `{h.name.text}` of `{decl.name.text}` has the name of a payload field",
+                    h.name.span,
+                    f"rename one: the field is declared at {where(payload[h.name.text].span)}",
+                )
+        out = []
+        for header in self.fields(tuple(h for h in declared if h.name.text not in clashes)):
+            base = header.type.inner if isinstance(header.type, OptionalRef) else header.type
+            if isinstance(base, ScalarRef | EnumRef) and not (
+                isinstance(base, ScalarRef) and base.scalar is Scalar.BYTES
+            ):
+                out.append(header)
+                continue
+            self.report.add(
+                codes.HEADER_NOT_SCALAR,
+                f"header `{header.name}` of `{decl.name.text}` is `{type_text(header.type)}`: a header is one value",
+                header.span,
+                "use a scalar (`string`, `uuid`, `int`, ...) or an enum; put structured data in the payload",
+            )
+        return tuple(out)
 
     def command(self, decl: ast.CommandDecl, events: dict[str, Event]) -> Command:
         fields, key, ordered = self.message_fields(decl)
@@ -276,12 +319,14 @@ class TypeResolver:
             target = self.symbols.lookup(reply, "event")
             if target is not None and reply.text in events:
                 replies.append(events[reply.text])
+        marked = {r.text for r in decl.retryable}
         return Command(
             name=decl.name.text,
             fields=fields,
             key=key,
             ordered_by=ordered,
             replies=tuple(replies),
+            retryable=tuple(r for r in replies[1:] if r.name in marked),
             doc=decl.doc,
             span=decl.span,
             name_span=decl.name.span,

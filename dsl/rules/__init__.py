@@ -57,6 +57,7 @@ def _rules() -> tuple[Rule, ...]:
         delivery,
         eventflow,
         literals,
+        messages,
         names,
         ordering,
         outcomes,
@@ -100,6 +101,10 @@ def _rules() -> tuple[Rule, ...]:
         Rule(eventflow.check_api_events, (c.API_EVENT_NOT_PUBLISHED,)),
         Rule(eventflow.check_consumers, (c.PUBLISHED_NEVER_CONSUMED,)),
         Rule(eventflow.check_cycles, (c.EVENT_CYCLE,)),
+        Rule(messages.check_headers_filled, (c.HEADER_NEVER_FILLED,)),
+        Rule(messages.check_channels, (c.DUPLICATE_CHANNEL, c.INVALID_CHANNEL)),
+        Rule(messages.check_retryable_replies, (c.RETRYABLE_SUCCESS, c.RETRYABLE_NOT_RETRIED)),
+        Rule(messages.check_error_names, (c.ERROR_NAME_TAKEN,)),
     )
 
 

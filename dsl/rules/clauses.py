@@ -47,6 +47,7 @@ def _defaults(ctx: RuleContext, blocks: list[ast.DefaultsDecl]) -> None:
 _ONCE_PER_DECLARATION = {
     ast.KeyClause: "`key` is declared more than once",
     ast.OrderedClause: "`ordered by` is declared more than once",
+    ast.ChannelClause: "`channel` is declared more than once",
     ast.TriggerDecl: "`trigger` is declared more than once in saga `{name}`",
     ast.SagaTimeout: "`timeout` is declared more than once in saga `{name}`",
 }
@@ -57,9 +58,10 @@ def _members(ctx: RuleContext, decl: ast.EventDecl | ast.CommandDecl | ast.SagaD
     repeats inside fields and steps."""
     first: dict[object, Span] = {}
     for m in decl.members:
-        if isinstance(m, ast.Field):
-            if m.constraints:
-                _constraints(ctx, m)
+        if isinstance(m, ast.Field | ast.HeaderClause):
+            field = m.field if isinstance(m, ast.HeaderClause) else m
+            if field.constraints:
+                _constraints(ctx, field)
         elif isinstance(m, ast.StepDecl):
             _step(ctx, m)
         elif isinstance(m, ast.OutcomeDecl):

@@ -1,8 +1,8 @@
 """The AsyncAPI 3.0 document of a flow, built as plain data.
 
 Layout:
-- a channel per event (address = the event name, which is the EventBridge
-  detail-type; the source is the flow name) and per command (the queue of the
+- a channel per event (address = the event's `channel`, else its name, which is
+  the EventBridge detail-type; the source is the flow name) and per command (the queue of the
   service that handles it); a command with replies also gets a reply channel,
   the saga's task-token callback, whose messages are the reply events;
 - operations per participant, named `<Owner>.<verb>.<what>` (owners share one
@@ -15,7 +15,8 @@ Layout:
 
 Every message travels with an envelope (message id, correlation and causation
 ids, saga instance, schema version, time): described as the message's
-`headers` (schema `flowgen.Envelope`). On the wire it is not a transport header:
+`headers` (schema `flowgen.Envelope`; an event with `header` fields has them
+under the envelope's `headers`). On the wire it is not a transport header:
 an event's EventBridge `detail` is `{"envelope": <headers>, "payload": <payload>}`
 and a saga command's SQS body carries `"envelope"` and `"payload"` side by side;
 `x-flowgen-envelope` on each message says so.
@@ -27,7 +28,7 @@ from typing import Any
 
 from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.targets.asyncapi import extensions
-from flowgen_design.codegen.targets.asyncapi.schemas import enum_schema, payload_schema, record_schema
+from flowgen_design.codegen.targets.asyncapi.schemas import enum_schema, object_schema, payload_schema, record_schema
 from flowgen_design.dsl.model import Command, Event, External, Flow, Handler, Message, Saga, Service, StepCall
 
 Node = dict[str, Any]
@@ -110,7 +111,7 @@ def _channel(address: str | None, doc: str | None, messages: tuple[Message, ...]
 def channels(flow: Flow) -> Node:
     out: Node = {}
     for event in flow.events:
-        out[event.name] = _channel(event.name, event.doc, (event,))
+        out[event.name] = _channel(event.address, event.doc, (event,))
         out[event.name]["x-flowgen-eventbridge"] = {"source": flow.name, "detail-type": event.name}
     for command in flow.commands:
         out[command.name] = _channel(command.name, command.doc, (command,))
@@ -127,7 +128,7 @@ def message(m: Event | Command) -> Node:
     node: Node = {"name": m.name}
     _described(node, m.doc)
     node["contentType"] = CONTENT_TYPE
-    node["headers"] = _ref("components", "schemas", ENVELOPE_SCHEMA)
+    node["headers"] = headers_schema(m)
     node["payload"] = payload_schema(m)
     node["x-flowgen-kind"] = m.kind
     node["x-flowgen-envelope"] = COMMAND_WIRE if isinstance(m, Command) else EVENT_WIRE
@@ -135,6 +136,15 @@ def message(m: Event | Command) -> Node:
     if isinstance(m, Command) and m.replies:
         node["x-flowgen-replies"] = [r.name for r in m.replies]
     return node
+
+
+def headers_schema(m: Event | Command) -> Node:
+    """The envelope; for an event with `header` fields, the envelope with those under `headers`."""
+    if not isinstance(m, Event) or not m.headers:
+        return _ref("components", "schemas", ENVELOPE_SCHEMA)
+    declared = object_schema(m.headers, "The headers the spec declares on this event.")
+    required = [*ENVELOPE["required"], *(["headers"] if "required" in declared else [])]
+    return {**ENVELOPE, "required": required, "properties": {**ENVELOPE["properties"], "headers": declared}}
 
 
 def components(flow: Flow) -> Node:

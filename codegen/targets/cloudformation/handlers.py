@@ -131,7 +131,19 @@ def _statements(stack: Stack, planned: HandlerPlan, queue: str, log_group: str) 
         statements.append(iam.put_events(stack.bus, stack.flow.name, [e.name for e in handler.outputs]))
     if (handler.service, handler.name) in stack.saga_handlers:
         statements.append(iam.answer_saga_tasks())
+    dead_letters = _final_errors_dead_letter(planned)
+    if dead_letters is not None:
+        statements.append(iam.send_to_queues([dead_letters]))
     return statements
+
+
+def _final_errors_dead_letter(planned: HandlerPlan) -> str | None:
+    """The dead-letter queue an event handler sends a message to itself when it raises an error the
+    spec declares final (`raises`): SQS's redrive would only move it after every attempt."""
+    handler, dlq = planned.handler, planned.dead_letter_queue
+    if not handler.raises or handler.trigger != "event" or dlq is None:
+        return None
+    return dlq.logical_id
 
 
 def _function(stack: Stack, planned: HandlerPlan, role: str, log_group: str) -> Json:
@@ -139,6 +151,9 @@ def _function(stack: Stack, planned: HandlerPlan, role: str, log_group: str) -> 
     variables: Json = {"EVENT_BUS_NAME": stack.bus_name, "FLOW_NAME": stack.flow.name}
     if stack.table is not None:
         variables["IDEMPOTENCY_TABLE"] = ref(stack.table)
+    dead_letters = _final_errors_dead_letter(planned)
+    if dead_letters is not None:
+        variables["DEAD_LETTER_QUEUE_URL"] = ref(dead_letters)
     return {
         "Description": handler_element(handler)[: LAMBDA_DESCRIPTION.value],
         "Runtime": RUNTIME,

@@ -14,9 +14,10 @@ The protocol is SAGA-CONTRACT's, described for users in docs/semantics.md:
   `$.steps.<step>`), or SendTaskFailure with error = a failure reply's name
   (cause = its payload as JSON), `AttemptsExhausted` or `InvalidMessage`.
 
-Resends: a failure reply and an invalid message are final, never resent. Any
-other failure (a timeout, exhausted attempts, an SQS error) is resent as the
-step's own `retry` says, then it is a failure; a compensation is sent once.
+Resends: a failure reply, an invalid message and an error the handler `raises`
+are final, never resent. Any other failure (a timeout, exhausted attempts, an
+SQS error) and a failure reply marked `retryable` are resent as the step's own
+`retry` says, then it is a failure; a compensation is sent once.
 A resend is a loop (`resend <step>` counts it, `wait to resend <step>` waits the
 backoff, then the step's state is entered again) rather than a `Retry`, because
 Step Functions keeps `$$.State.EnteredTime` across retries: the envelope's
@@ -252,6 +253,8 @@ class _Builder:
     def _caught(self, step: SagaStep, ways: list[Ending]) -> Json:
         """A Choice on the error: each failure reply, else no answer; each records `$.failure`."""
         choices: list[Json] = []
+        retried: list[Json] = []  # `retryable` replies: resent like no answer, then a failure reply
+        resent = step.policy.attempts > 1
         default = FAILED
         for way in ways:
             target = self._after_failure(way)
@@ -259,12 +262,17 @@ class _Builder:
                 default = self._add(state_name(f"no answer from {step.name}"), self._record(way, target))
                 continue
             name = self._add(state_name(f"{step.name} replied {way.reply.name}"), self._record(way, target))
-            choices.append({"Variable": "$.error.Error", "StringEquals": way.reply.name, "Next": name})
-        if step.policy.attempts > 1:
+            retryable = resent and way.reply in step.action.command.retryable
+            (retried if retryable else choices).append(
+                {"Variable": "$.error.Error", "StringEquals": way.reply.name, "Next": name}
+            )
+        if resent:
             resends = step.policy.attempts - 1
-            choices.append({"Variable": "$.error.Error", "StringEquals": FINAL_ERRORS[0], "Next": default})
+            for final in (FINAL_ERRORS[0], *step.action.handler.raises):  # declared errors are final too
+                choices.append({"Variable": "$.error.Error", "StringEquals": final, "Next": default})
             counter = f"$.resends.{step.name}.count"
             choices.append({"Variable": counter, "NumericLessThan": resends, "Next": self._resend(step)})
+            choices += retried
         if not choices:
             return {"Type": "Pass", "Next": default}
         return {"Type": "Choice", "Choices": choices, "Default": default}

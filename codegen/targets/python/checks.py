@@ -120,6 +120,10 @@ def check_service_and_handler_names(ctx: RuleContext) -> None:
             if not h.name.isidentifier():
                 ctx.report.add(codes.RESERVED_NAME, f"handler `{h.name}` is not a valid identifier", h.span)
             clash(ctx, methods, snake_case(h.name), h.name, h.span, f"methods of `{service.name}`")
+        for h in service.handlers:
+            for error in h.raises:
+                _reserved(ctx, error, h.span, "error")
+                _private(ctx, error, h.span, "error")
     for saga in ctx.flow.sagas:
         for step in saga.steps:
             _reserved(ctx, step.name, step.span, "step")
@@ -140,10 +144,22 @@ def check_field_and_member_names(ctx: RuleContext) -> None:
                 f.span,
                 f"Python attributes of `{decl.name}`",
             )
+    _header_names(ctx, type_names)
     for enum in flow.enums:
         members: dict[str, tuple[str, Span]] = {}
         for m in enum.members:
             clash(ctx, members, python_member_name(m.name), m.name, m.span, f"Python members of `{enum.name}`")
+
+
+def _header_names(ctx: RuleContext, type_names: frozenset[str]) -> None:
+    """An event's headers become the model `<Event>Headers`: its name is taken like a declaration's."""
+    classes = {d.name: (d.name, d.name_span) for d in _declared(ctx)}
+    for event in (e for e in ctx.flow.events if e.headers):
+        clash(ctx, classes, f"{event.name}Headers", f"the headers of `{event.name}`", event.name_span, "Python classes")
+        fields: dict[str, tuple[str, Span]] = {}
+        for h in event.headers:
+            name = python_field_name(h.name, type_names)
+            clash(ctx, fields, name, h.name, h.span, f"Python attributes of `{event.name}Headers`")
 
 
 # Module names the generated package itself uses in the folders that hold one module per service.

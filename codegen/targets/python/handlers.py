@@ -112,13 +112,30 @@ def _idempotency_text(policy: DeliveryPolicy, trigger: str) -> str:
     return f"Idempotent by {fields}{window}: a duplicate is answered without running it again."
 
 
+def _error_kinds_text(handler: Handler) -> str | None:
+    """What `retryable` replies and `raises` errors mean for this handler, when the spec has any."""
+    facts = []
+    retryable = handler.input.retryable if isinstance(handler.input, Command) else ()
+    if retryable:
+        facts.append(
+            f"Retryable: {_names(retryable)}: returned before the last attempt, the attempt is retried "
+            "like an exception; returned on the last, it is the failure reply."
+        )
+    if handler.raises:
+        errors = ", ".join(f"`errors.{e}`" for e in handler.raises)
+        facts.append(f"Raise {errors} to fail at once: never retried.")
+    return " ".join(facts) or None
+
+
 def handler_doc(handler: Handler) -> str:
     kind = "command" if handler.trigger == "command" else "event"
+    kinds = _error_kinds_text(handler)
     return paragraphs(
         f"Handle the `{handler.input.name}` {kind}.",
         handler.doc,
         handler.input.doc,
         prose(_outputs_text(handler)),
+        prose(kinds) if kinds else None,
         delivery_text(handler.policy, handler.trigger),
     )
 

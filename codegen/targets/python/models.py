@@ -112,6 +112,8 @@ class ModelWriter:
         for record in _dependency_order(self.flow.records):
             yield self.record(record)
         for event in self.flow.events:
+            if event.headers:
+                yield self.headers(event)
             yield self.message(event, "Event")
         for command in self.flow.commands:
             yield self.message(command, "Command")
@@ -139,11 +141,31 @@ class ModelWriter:
             f"IDEMPOTENCY_KEY_FIELD: ClassVar[str | None] = {literal(message.key.name if message.key else None)}",
             f"ORDERING_KEY_FIELD: ClassVar[str | None] = {literal(message.ordered_by.name if message.ordered_by else None)}",
         ]
+        if isinstance(message, Event) and message.headers:
+            lines.append(f"HEADERS_MODEL: ClassVar[type[_Model]] = {headers_class(message)}")
         fields = self.fields(message.fields)
+        if isinstance(message, Event) and message.headers:
+            fields.append(self.headers_attribute(message))
         lines += [""] + fields if fields else []
         lines += ["", *self.key_method("idempotency_key", message.key, _IDEMPOTENCY_DOC)]
         lines += ["", *self.key_method("ordering_key", message.ordered_by, _ORDERING_DOC)]
         return [f"class {message.name}(_Model):", *indented(lines)]
+
+    # ---- headers ---------------------------------------------------------------------
+
+    def headers(self, event: Event) -> list[str]:
+        """`<Event>Headers`: the event's `header` fields, which travel in the envelope."""
+        summary = f"Headers of `{event.name}`: carried in the message's envelope, never in its payload."
+        lines = [*docstring(summary), "", *self.fields(event.headers)]
+        return [f"class {headers_class(event)}(_Model):", *indented(lines)]
+
+    def headers_attribute(self, event: Event) -> str:
+        """The event model's `headers`: validated with it, left out of its payload (`exclude=True`)."""
+        self.imports.add("thirdparty", "pydantic", "Field")
+        name = headers_class(event)
+        required = any(not h.optional for h in event.headers)
+        default = "" if required else f"default_factory={name}, "
+        return f'headers: {name} = Field({default}exclude=True, description="Travels in the envelope.")'
 
     # ---- fields ----------------------------------------------------------------------
 
@@ -235,6 +257,8 @@ def _message_summary(message: Message, kind: str) -> str:
         facts.append(f"Idempotency key: `{message.key.name}`.")
     if message.ordered_by:
         facts.append(f"Ordered by: `{message.ordered_by.name}`.")
+    if isinstance(message, Event) and message.headers:
+        facts.append("Headers (in `headers`): " + ", ".join(f"`{h.name}`" for h in message.headers) + ".")
     if isinstance(message, Command) and message.replies:
         facts.append("Replies: " + " | ".join(f"`{r.name}`" for r in message.replies) + ".")
     return " ".join(facts)
@@ -281,6 +305,11 @@ def _records_in(t: TypeRef) -> Iterator[str]:
         yield from _records_in(t.value)
     elif isinstance(t, OptionalRef):
         yield from _records_in(t.inner)
+
+
+def headers_class(event: Event) -> str:
+    """The model of an event's headers: `OrderPlaced` -> `OrderPlacedHeaders`."""
+    return f"{event.name}Headers"
 
 
 def models_module(flow: Flow) -> str:

@@ -19,7 +19,7 @@ from flowgen_design.codegen.names import python_package, service_module
 from flowgen_design.codegen.targets.python.handlers import handlers_module
 from flowgen_design.codegen.targets.python.models import models_module
 from flowgen_design.codegen.targets.python.services import merge_service, service_module_text
-from flowgen_design.codegen.targets.python.source import docstring, format_module, literal, paragraphs, prose
+from flowgen_design.codegen.targets.python.source import docstring, format_module, indented, literal, paragraphs, prose
 from flowgen_design.dsl.model import Flow
 
 ROOT = PurePosixPath("python")
@@ -69,6 +69,35 @@ def _module(flow: Flow, doc: str, *body: str) -> str:
     return format_module([*comment_header(flow, "#").splitlines(), *docstring(doc), *body])
 
 
+def declared_errors(flow: Flow) -> dict[str, list[str]]:
+    """Each error some handler `raises`, with the handlers that raise it (`Service.handler`)."""
+    found: dict[str, list[str]] = {}
+    for handler in flow.handlers():
+        for error in handler.raises:
+            found.setdefault(error, []).append(f"{handler.service}.{handler.name}")
+    return found
+
+
+def errors_module(flow: Flow) -> str:
+    """`<pkg>/errors.py`: a class per error the spec declares with `raises`, all `FinalError`s."""
+    body = [
+        "",
+        "",
+        "class FinalError(Exception):",
+        *indented(
+            docstring(
+                "An error the spec declares with `raises`: final at once, never retried.\n\n"
+                "A saga step that raises it fails at once with the error's class name; an event\n"
+                "handler's message goes to its dead-letter queue (`dlq`) or is dropped, logged."
+            )
+        ),
+    ]
+    for error, raisers in declared_errors(flow).items():
+        doc = f"Raised by {', '.join(f'`{r}`' for r in raisers)} (spec: `raises {error}`): final at once."
+        body += ["", "", f"class {error}(FinalError):", *indented(docstring(doc))]
+    return _module(flow, f"Errors the handlers of `{flow.name}` declare with `raises`: never retried.", *body)
+
+
 CONTEXT_TEMPLATE = "python_context.py.txt"
 
 
@@ -108,6 +137,8 @@ def package_files(flow: Flow) -> list[GeneratedFile]:
             _module(flow, f"Your implementations of the services of `{flow.name}`, one module per service."),
         ),
     ]
+    if declared_errors(flow):
+        files.append(GeneratedFile(package / "errors.py", errors_module(flow)))
     texts = fan_out(lambda s: (handlers_module(flow, s), service_module_text(flow, s)), flow.services)
     for service, (interface, implementation) in zip(flow.services, texts, strict=True):
         module = service_module(service.name) + ".py"

@@ -16,6 +16,7 @@ from flowgen_design.codegen.trace import trace_rows
 from flowgen_design.dsl.diagnostics import Diagnostic
 from flowgen_design.dsl.graph import Element
 from flowgen_design.dsl.model import (
+    Command,
     Constraints,
     EnumType,
     Event,
@@ -130,8 +131,24 @@ def event_article(flow: Flow, event: Event, publishers: Sequence[Child], consume
     )
     title = el("h3", chip("event", event.name, link=False), " ", loc(event.name_span))
     return el(
-        "article", title, doc(event.doc), facts, fields_table(event.fields, event), id=anchor("event", event.name)
+        "article",
+        title,
+        doc(event.doc),
+        facts,
+        fields_table(event.fields, event),
+        *_headers_and_channel(event),
+        id=anchor("event", event.name),
     )
+
+
+def _headers_and_channel(event: Event) -> list[Html]:
+    """An event's `header` fields (they travel in the envelope) and its AsyncAPI channel, if declared."""
+    parts = []
+    if event.channel is not None:
+        parts.append(el("p", "AsyncAPI channel ", el("code", event.channel), class_="muted"))
+    if event.headers:
+        parts += [el("h4", "Headers (in the envelope)"), fields_table(event.headers)]
+    return parts
 
 
 def events_section(flow: Flow) -> Html:
@@ -234,7 +251,7 @@ def handlers_table(handlers: tuple[Handler, ...]) -> Html:
             [
                 el("code", h.name),
                 trigger,
-                joined(chip("event", e.name) for e in h.outputs),
+                joined(_outputs(h)),
                 attempts_text(policy),
                 timeout_text(policy.timeout_ms),
                 "yes" if policy.dlq else "no",
@@ -245,6 +262,15 @@ def handlers_table(handlers: tuple[Handler, ...]) -> Html:
     return table(
         ["handler", "input", "outputs", "retries", "timeout", "DLQ", "idempotency", "spec"], rows, class_="handlers"
     )
+
+
+def _outputs(handler: Handler) -> list[Child]:
+    """A handler's outputs, `retryable` replies marked, then the errors it `raises` (final at once)."""
+    retryable = handler.input.retryable if isinstance(handler.input, Command) else ()
+    out: list[Child] = [
+        [chip("event", e.name), " (retryable)"] if e in retryable else chip("event", e.name) for e in handler.outputs
+    ]
+    return out + [["raises ", el("code", e), " (final)"] for e in handler.raises]
 
 
 def externals_section(flow: Flow) -> Html:

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
 
 from checkout import models
 
@@ -20,14 +19,12 @@ class OrdersHandlers(abc.ABC):
     """
 
     @abc.abstractmethod
-    def record_payment_failure(
-        self, event: models.PaymentFailed
-    ) -> Sequence[models.OrderPlaced]:
+    def record_payment_failure(self, event: models.PaymentFailed) -> None:
         """Handle the `PaymentFailed` event.
 
         The payment provider declined the charge.
 
-        Returns the events to publish, any of: `OrderPlaced`.
+        Returns None: the spec lets it publish no event.
 
         Attempts: up to 5, exponential backoff 200ms..30s with jitter.
         Timeout: 10s per attempt.

@@ -8,8 +8,6 @@ method to remove.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from typing_extensions import override
 
 from checkout import models
@@ -31,9 +29,7 @@ class OrdersService(OrdersHandlers):
     """Implements the handlers of `Orders`."""
 
     @override
-    def record_payment_failure(
-        self, event: models.PaymentFailed
-    ) -> Sequence[models.OrderPlaced]:
+    def record_payment_failure(self, event: models.PaymentFailed) -> None:
         raise NotImplementedError(
             "Orders.record_payment_failure: implement this handler"
         )

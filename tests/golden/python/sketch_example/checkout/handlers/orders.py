@@ -22,11 +22,10 @@ class OrdersHandlers(abc.ABC):
     @abc.abstractmethod
     def cancel_order(
         self, event: models.PaymentFailed
-    ) -> Sequence[models.OrderPlaced | models.OrderConfirmed | models.OrderCancelled]:
+    ) -> Sequence[models.OrderConfirmed | models.OrderCancelled]:
         """Handle the `PaymentFailed` event.
 
-        Returns the events to publish, any of: `OrderPlaced`, `OrderConfirmed`,
-        `OrderCancelled`.
+        Returns the events to publish, any of: `OrderConfirmed`, `OrderCancelled`.
 
         Attempts: up to 5, exponential backoff 200ms..30s with jitter.
         Timeout: 10s per attempt.

@@ -33,5 +33,5 @@ class OrdersService(OrdersHandlers):
     @override
     def cancel_order(
         self, event: models.PaymentFailed
-    ) -> Sequence[models.OrderPlaced | models.OrderConfirmed | models.OrderCancelled]:
+    ) -> Sequence[models.OrderConfirmed | models.OrderCancelled]:
         raise NotImplementedError("Orders.cancel_order: implement this handler")

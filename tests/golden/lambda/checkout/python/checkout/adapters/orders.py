@@ -32,7 +32,7 @@ _record_payment_failure_route = _runtime.Route(
     kind="event",
     message_name="PaymentFailed",
     message=_models.PaymentFailed,
-    outputs={"OrderPlaced": _models.OrderPlaced},
+    outputs={},
     call=_record_payment_failure_call,
     attempts=5,
     dlq=True,
@@ -41,7 +41,6 @@ _record_payment_failure_route = _runtime.Route(
         strategy="exponential", initial_seconds=0.2, max_seconds=30.0, jitter=True
     ),
     idempotency=_runtime.Idempotency(fields=("order_id",), expires_after_seconds=86400),
-    sequenced={"OrderPlaced": "customer_id"},
 )
 
 

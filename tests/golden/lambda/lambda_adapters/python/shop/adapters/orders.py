@@ -66,7 +66,6 @@ _log_charge_route = _runtime.Route(
     message_name="Charged",
     message=_models.Charged,
     outputs={
-        "OrderPlaced": _models.OrderPlaced,
         "OrderCancelled": _models.OrderCancelled,
         "CustomerNotified": _models.CustomerNotified,
     },

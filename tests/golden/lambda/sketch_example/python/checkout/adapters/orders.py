@@ -33,7 +33,6 @@ _cancel_order_route = _runtime.Route(
     message_name="PaymentFailed",
     message=_models.PaymentFailed,
     outputs={
-        "OrderPlaced": _models.OrderPlaced,
         "OrderConfirmed": _models.OrderConfirmed,
         "OrderCancelled": _models.OrderCancelled,
     },
@@ -45,7 +44,6 @@ _cancel_order_route = _runtime.Route(
         strategy="exponential", initial_seconds=0.2, max_seconds=30.0, jitter=True
     ),
     idempotency=_runtime.Idempotency(fields=("order_id",), expires_after_seconds=86400),
-    sequenced={"OrderPlaced": "customer_id"},
 )
 
 

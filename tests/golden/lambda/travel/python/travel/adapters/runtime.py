@@ -217,6 +217,10 @@ class Route(Generic[M]):
     sequenced: Mapping[str, str] = field(default_factory=dict)
     """The JSON name of the ordering field of each event it may publish that is `ordered by` one:
     those get a per-key `sequence` in their envelope."""
+    retryable: tuple[str, ...] = ()
+    """Failure replies the spec marks `retryable`: retried like an exception until the last attempt."""
+    final_errors: tuple[type[Exception], ...] = ()
+    """Errors the spec declares with `raises`: final at once, never retried."""
 
 
 @dataclass(frozen=True)
@@ -329,7 +333,9 @@ def handle_record(record: SQSRecord, route: Route[Any], context: LambdaContext) 
         return
     try:
         run(route, incoming, attempt, context)
-    except Exception:
+    except Exception as err:
+        if final_error(record, route, incoming.token, err):
+            return
         logger.exception(
             "%s: message %s failed (attempt %d of %d)",
             route.handler,
@@ -499,6 +505,75 @@ def _task_token(body: str) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
+# ---- error kinds: `retryable` replies and `raises` errors --------------------------------------
+
+
+class RetryableReply(RuntimeError):
+    """The handler returned a reply the spec marks `retryable` before its last attempt: retried."""
+
+
+def retry_unless_last(
+    route: Route[Any], published: list[Published], attempt: int
+) -> None:
+    """A `retryable` reply before the last attempt is not an answer yet: raised (inside the
+    idempotent call, so nothing is recorded or published), the attempt is retried like any
+    exception. On the last attempt it is the failure reply it says."""
+    reply = published[0]["event"] if route.kind == "command" and published else None
+    if reply in route.retryable and attempt < route.attempts:
+        raise RetryableReply(
+            f"{route.handler} replied `{reply}` (retryable) on attempt {attempt} of {route.attempts}"
+        )
+
+
+DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
+"""The environment variable with the handler's dead-letter queue, set when it may raise a final error."""
+
+
+def final_error(
+    record: SQSRecord, route: Route[Any], token: str | None, err: Exception
+) -> bool:
+    """A declared error (`raises`) is final at once: a saga hears it now (error = its class name);
+    an event goes to the dead-letter queue (`dlq`), else it is dropped, logged. False: not one.
+    """
+    if not route.final_errors or not isinstance(err, route.final_errors):
+        return False
+    name = type(err).__name__
+    logger.error(
+        "%s: message %s raised %s, which the spec declares final: not retried: %s",
+        route.handler,
+        record.message_id,
+        name,
+        err,
+        extra={
+            "handler": route.handler,
+            "message_id": record.message_id,
+            "final_error": name,
+        },
+    )
+    if token is not None:
+        _fail_task(
+            token,
+            route,
+            name,
+            json.dumps({"handler": route.handler, "error": str(err)}),
+        )
+    elif route.dlq:
+        dead_letter(record)
+    return True
+
+
+def dead_letter(record: SQSRecord) -> None:
+    """Send the record's body to the handler's dead-letter queue now (in its group, if FIFO)."""
+    message: dict[str, Any] = {
+        "QueueUrl": os.environ.get(DEAD_LETTER_QUEUE_URL, ""),
+        "MessageBody": record.body,
+    }
+    group = record.attributes.message_group_id
+    if group:
+        message.update(MessageGroupId=group, MessageDeduplicationId=record.message_id)
+    client("sqs").send_message(**message)
+
+
 # ---- reading a record -----------------------------------------------------------------------------
 
 
@@ -598,13 +673,17 @@ def parse_event(body: dict[str, Any], route: Route[M]) -> Incoming[M]:
     detail = body.get("detail")
     if is_wrapped(detail):
         return Incoming(
-            _validate(route, detail["payload"]), envelope_of(detail["envelope"])
+            _validate(route, with_headers(route, detail)),
+            envelope_of(detail["envelope"]),
         )
     event_id = _text(body.get("id"), "id")
     sent = body.get("time")
     time = sent if isinstance(sent, str) else SETTINGS.clock().isoformat()
     envelope = Envelope(event_id, event_id, None, None, route.flow.version, time)
-    return Incoming(_validate(route, detail), envelope)
+    return Incoming(
+        _validate(route, with_headers(route, {"envelope": {}, "payload": detail})),
+        envelope,
+    )
 
 
 def parse_saga_command(body: dict[str, Any], route: Route[M]) -> Incoming[M]:
@@ -676,7 +755,9 @@ def call_once(
     def run(key: dict[str, str]) -> list[Published]:
         with handling(handler_context(route, incoming, attempt)):
             result = route.call(incoming.message)
-        return number_ordered(route, outputs_of(route, result, incoming.envelope))
+        published = outputs_of(route, result, incoming.envelope)
+        retry_unless_last(route, published, attempt)
+        return number_ordered(route, published)
 
     config = IdempotencyConfig(
         event_key_jmespath="key",
@@ -771,11 +852,42 @@ def _published(route: Route[Any], event: object, envelope: dict[str, Any]) -> Pu
         raise BadResult(
             f"{route.handler} returned {type(event).__name__}; the spec lets it publish {allowed}"
         )
+    envelope = {**envelope, **headers_of(event)}
     return {
         "event": name,
         "envelope": envelope,
         "detail": event.model_dump(mode="json", by_alias=True),
     }
+
+
+# ---- headers: the spec's `header` fields, carried in the envelope -------------------------------
+
+
+def with_headers(route: Route[Any], detail: dict[str, Any]) -> object:
+    """The payload to validate. For an event the spec gives headers, the envelope's `headers` join
+    it as the model's `headers` (validated with it, never part of the payload); a bare payload has
+    none, so a required header makes it invalid."""
+    payload = detail["payload"]
+    if getattr(route.message, "HEADERS_MODEL", None) is None or not isinstance(
+        payload, dict
+    ):
+        return payload
+    headers = detail["envelope"].get("headers")
+    return {**payload, "headers": headers if isinstance(headers, dict) else {}}
+
+
+def headers_of(event: BaseModel) -> dict[str, Any]:
+    """`{"headers": {...}}` to add to the envelope of an event the spec gives headers, else nothing."""
+    headers = (
+        getattr(event, "headers", None)
+        if getattr(type(event), "HEADERS_MODEL", None)
+        else None
+    )
+    return (
+        {"headers": headers.model_dump(mode="json", by_alias=True)}
+        if isinstance(headers, BaseModel)
+        else {}
+    )
 
 
 # ---- effects ---------------------------------------------------------------------------------

@@ -393,7 +393,8 @@ class Kit(Generic[H, S]):
 
     def publish(self, event: BaseModel, *, message_id: str | None = None) -> Run:
         """Put `event` on the bus as an outside publisher would (a bare payload, its EventBridge id
-        `message_id` or a fresh one); run until everything settles."""
+        `message_id` or a fresh one; an event with headers in an envelope that carries them); run
+        until everything settles."""
         name = next(
             (n for n, model in self.flow.events.items() if type(event) is model), None
         )
@@ -401,8 +402,9 @@ class Kit(Generic[H, S]):
             raise TypeError(
                 f"{type(event).__name__} is not an event of flow {self.flow.name}"
             )
+        headers = _runtime.headers_of(event) if hasattr(_runtime, "headers_of") else {}
         return self._world.publish(
-            name, event.model_dump(mode="json", by_alias=True), message_id
+            name, event.model_dump(mode="json", by_alias=True), message_id, headers
         )
 
     def idempotency_keys(self) -> list[str]:
@@ -445,13 +447,24 @@ class _World:
         self.requests = itertools.count(1)
 
     def publish(
-        self, name: str, payload: dict[str, Any], message_id: str | None
+        self,
+        name: str,
+        payload: dict[str, Any],
+        message_id: str | None,
+        headers: Mapping[str, Any] | None = None,
     ) -> Run:
         start = len(self.entries)
         with self._installed():
             event_id = message_id or self.new_id()
             self.note("publish", name, payload=payload, message_id=event_id, input=True)
-            self._route(name, payload, event_id)
+            detail = (
+                event_detail(
+                    {**self.envelope(event_id, None, None, None), **headers}, payload
+                )
+                if headers
+                else payload
+            )
+            self._route(name, detail, event_id)
             self.loop.run()
         return Run(tuple(self.entries[start:]))
 
@@ -463,7 +476,7 @@ class _World:
         _runtime.CLIENTS.update(
             events=Events(self.loop, self._published),
             stepfunctions=StepFunctions(self.sagas.answer),
-            sqs=Sqs(self.loop, self.in_flight, self._held_back),
+            sqs=Sqs(self.loop, self.in_flight, self._held_back, self._dead_letter),
             idempotency=self.idempotency,
             ordering=self.ordering,
         )
@@ -662,6 +675,15 @@ class _World:
             self._settle(receipt, message, failed=True)
 
         self.loop.invoke(handler.name, work, handler.timeout_seconds, killed)
+
+    def _dead_letter(self, message: Message) -> None:
+        """A record the adapter sent to its dead-letter queue at once (a `raises` error)."""
+        self.note(
+            "dead-letter",
+            message.queue,
+            message_id=message.sqs_id,
+            result="final error",
+        )
 
     def _settle(self, receipt: str, message: Message, *, failed: bool) -> None:
         """After an invocation: a processed record is deleted; a failed one comes back when visible."""

@@ -379,21 +379,43 @@ class Resend(Protocol):
 
 
 class Sqs:
-    """What an adapter does to the record it holds, found by its receipt handle, and the messages
-    it sends to its own queue (an ordered message held back until its turn)."""
+    """What an adapter does to the record it holds, found by its receipt handle, and the messages it
+    sends: to its own queue (an ordered message held back until its turn) or, with no queue URL (the
+    kit sets no DEAD_LETTER_QUEUE_URL), to its dead-letter queue (a declared final error).
+    """
 
     def __init__(
-        self, loop: Loop, in_flight: dict[str, Message], resend: Resend | None = None
+        self,
+        loop: Loop,
+        in_flight: dict[str, Message],
+        resend: Resend | None = None,
+        dead_letter: Callable[[Message], None] | None = None,
     ) -> None:
-        self.loop, self.in_flight, self.resend = loop, in_flight, resend
+        self.loop, self.in_flight, self.resend, self.dead_letter = (
+            loop,
+            in_flight,
+            resend,
+            dead_letter,
+        )
 
     def send_message(
-        self, QueueUrl: str, MessageBody: str, DelaySeconds: int = 0
+        self, QueueUrl: str, MessageBody: str, DelaySeconds: int = 0, **_: Any
     ) -> dict[str, Any]:
+        if not QueueUrl:
+            return self._dead_letter(MessageBody)
         if self.resend is None:
             raise client_error("AWS.SimpleQueueService.NonExistentQueue", "SendMessage")
         self.resend(QueueUrl.rsplit("/", 1)[-1], json.loads(MessageBody), DelaySeconds)
         return {"MessageId": f"resent-{next(_resends)}"}
+
+    def _dead_letter(self, body: str) -> dict[str, Any]:
+        """An adapter's explicit dead-lettering: the record it holds, found by its body."""
+        message = next(
+            (m for m in self.in_flight.values() if json.dumps(m.body) == body), None
+        )
+        if message is not None and self.dead_letter is not None:
+            self.dead_letter(message)
+        return {"MessageId": "dead-letter"}
 
     def change_message_visibility(
         self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int

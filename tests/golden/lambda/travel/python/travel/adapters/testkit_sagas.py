@@ -51,6 +51,10 @@ class CallSpec:
     """The reply that means success."""
     failures: tuple[str, ...] = ()
     """The failure replies: answers, never resent."""
+    final: tuple[str, ...] = ()
+    """The errors the handler `raises`: no answer, never resent (as `InvalidMessage`)."""
+    retryable: tuple[str, ...] = ()
+    """The failure replies marked `retryable`: resent by the step's `retry`, then a failure reply."""
 
 
 @dataclass(frozen=True)
@@ -341,7 +345,12 @@ class Orchestrator:
             return
         answered = error in step.action.failures
         sent = execution.sends.get(step.name, 1)
-        if not answered and error not in FINAL_ERRORS and sent < step.sends:
+        resent = not answered or error in step.action.retryable
+        if (
+            resent
+            and error not in (*FINAL_ERRORS, *step.action.final)
+            and sent < step.sends
+        ):
             self.host.loop.after(
                 step.resend_delays[sent - 1],
                 lambda: self._send_step(execution, task.index),
