@@ -52,7 +52,7 @@ class Rule:
 
 
 def _rules() -> tuple[Rule, ...]:
-    from flowgen_design.dsl.rules import clauses, delivery, eventflow, literals, names, outcomes, sagas, timing
+    from flowgen_design.dsl.rules import bus, clauses, delivery, eventflow, literals, names, outcomes, sagas, timing
 
     c = codes
     return (
@@ -89,6 +89,7 @@ def _rules() -> tuple[Rule, ...]:
         Rule(eventflow.check_api_events, (c.API_EVENT_NOT_PUBLISHED,)),
         Rule(eventflow.check_consumers, (c.PUBLISHED_NEVER_CONSUMED,)),
         Rule(eventflow.check_cycles, (c.EVENT_CYCLE,)),
+        Rule(bus.check_archive, (c.ARCHIVE_RETENTION, c.DUPLICATE_CLAUSE)),
     )
 
 

@@ -21,8 +21,10 @@ from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
 from flowgen_design.codegen.targets.cloudformation.api import add_api
 from flowgen_design.codegen.targets.cloudformation.handlers import Stack, add_handler
+from flowgen_design.codegen.targets.cloudformation.safety import add_data_safety
 from flowgen_design.codegen.targets.cloudformation.sagas import add_saga, saga_handlers
-from flowgen_design.codegen.targets.cloudformation.template import Template, get_att, sub
+from flowgen_design.codegen.targets.cloudformation.stage import add_stage, physical_name, tag_resources
+from flowgen_design.codegen.targets.cloudformation.template import Template, get_att
 from flowgen_design.codegen.targets.cloudformation.verify import flow_problems
 from flowgen_design.dsl.model import Flow
 
@@ -61,7 +63,15 @@ def build_template(flow: Flow) -> Template:
         add_saga(t, stack, saga)
     if plan.routes:
         add_api(t, stack)
+    _environment_and_safety(t, plan)
     return t
+
+
+def _environment_and_safety(t: Template, plan: Plan) -> None:
+    """Over the finished template: data safety (`safety.py`), then the stage and tags (`stage.py`)."""
+    add_data_safety(t, plan)
+    add_stage(t)
+    tag_resources(t, plan)
 
 
 def _skeleton(flow: Flow) -> Template:
@@ -78,7 +88,7 @@ def _skeleton(flow: Flow) -> Template:
 
 def _bus(t: Template, plan: Plan) -> None:
     flow = plan.flow
-    bus = t.put(plan.event_bus, {"Name": sub("${AWS::StackName}-" + flow.name)})
+    bus = t.put(plan.event_bus, {"Name": physical_name(flow)})
     t.output("EventBusName", get_att(bus, "Name"), f"event bus of flow {flow.name}")
     t.output("EventBusArn", get_att(bus, "Arn"), f"ARN of the event bus of flow {flow.name}")
 
