@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 from pathlib import PurePosixPath
 
+from flowgen_design.codegen import prettyjson
 from flowgen_design.codegen.aws.plan import Plan, plan_of
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.header import DO_NOT_EDIT, header_lines
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
 from flowgen_design.codegen.targets.cloudformation.api import add_api
+from flowgen_design.codegen.targets.cloudformation.customise import customised, user_files
 from flowgen_design.codegen.targets.cloudformation.handlers import Stack, add_handler
 from flowgen_design.codegen.targets.cloudformation.safety import add_data_safety
 from flowgen_design.codegen.targets.cloudformation.sagas import add_saga, saga_handlers
@@ -43,11 +45,15 @@ def template_path(flow: Flow) -> PurePosixPath:
 
 @register("cloudformation", "AWS CloudFormation template: bus, queues, functions, sagas, HTTP API")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
-    text = build_template(flow).render()
+    t = build_template(flow)
+    text = t.render()
     problems = flow_problems(flow, json.loads(text))  # the template exactly as written
     if problems:
         raise RuntimeError("flowgen bug: the generated template is inconsistent:\n  " + "\n  ".join(problems))
-    return [GeneratedFile(template_path(flow), text)]
+    merged = customised(t, plan_of(flow), options.out_dir)  # your deploy.toml and overrides.json
+    if merged is not None:
+        text = prettyjson.dumps(merged) + "\n"
+    return [GeneratedFile(template_path(flow), text), *user_files(flow)]
 
 
 def build_template(flow: Flow) -> Template:
