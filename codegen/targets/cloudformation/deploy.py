@@ -233,7 +233,7 @@ def starter_settings(flow: Flow) -> str:
     handlers = [handler_key(h.service, h.name) for h in flow.handlers()]
     service = flow.handlers()[0].service if handlers else "Payments"
     handler = handlers[0] if handlers else "Payments.charge"
-    listed = "\n".join(f"#   {name}" for name in handlers) or "#   (none yet)"
+    listed = "\n".join(f'#   [handlers."{name}"]' for name in handlers) or "#   (none yet)"
     return f"""\
 # Deployment settings of flow {flow.name}: yours to edit. `flowgen generate` created this file once and never
 # overwrites it; every run merges these settings into infra/{flow.name}/template.json. Extra resources (a table

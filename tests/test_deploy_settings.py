@@ -1,0 +1,202 @@
+"""Your deployment settings (`infra/<flow>/deploy.toml`) and extra resources
+(`infra/<flow>/overrides.json`): created once, never overwritten, merged into the template
+on every `generate`, and their mistakes reported at their line (FLOW331-FLOW333) with
+nothing written. The merged template passes cfn-lint (informational findings included) and
+deploys into moto with the extra resources and settings in place.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flowgen_design.cli import main
+from flowgen_design.codegen.aws.plan import handler_base, plan_of
+from tests.cloudformation_support import load_flow
+from tests.conftest import ROOT
+
+SPEC = ROOT / "specs" / "checkout.flow"
+Json = dict[str, Any]
+
+SETTINGS = """\
+# mine: flowgen must keep every byte of this file
+[functions]
+memory = 256
+
+[services.Payments]
+architecture = "arm64"
+environment = { PAYMENTS_TABLE = { Ref = "PaymentsLedger" }, PROVIDER_URL = "https://pay.example.com" }
+iam_statements = [
+  { Effect = "Allow", Action = ["dynamodb:GetItem", "dynamodb:PutItem"], Resource = { "Fn::GetAtt" = ["PaymentsLedger", "Arn"] } },
+]
+
+[handlers."Payments.charge"]
+memory = 1024
+reserved_concurrency = 5
+event_source_concurrency = 3
+layers = ["arn:aws:lambda:us-east-1:123456789012:layer:shared:3"]
+"""
+
+OVERRIDES = {
+    "Resources": {
+        "PaymentsLedger": {
+            "Type": "AWS::DynamoDB::Table",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "payment_id", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "payment_id", "KeyType": "HASH"}],
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            },
+        }
+    },
+    "Outputs": {"PaymentsLedgerName": {"Value": {"Ref": "PaymentsLedger"}, "Description": "the payments ledger"}},
+}
+
+
+def generate(out: Path, *extra: str) -> int:
+    return main(["generate", str(SPEC), "--out", str(out), "--target", "cloudformation", *extra])
+
+
+def template(out: Path) -> Json:
+    loaded: Json = json.loads((out / "infra/checkout/template.json").read_text())
+    return loaded
+
+
+def customise(out: Path) -> None:
+    (out / "infra/checkout/deploy.toml").write_text(SETTINGS)
+    (out / "infra/checkout/overrides.json").write_text(json.dumps(OVERRIDES, indent=2) + "\n")
+
+
+@pytest.fixture
+def out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(ROOT)
+    folder = tmp_path / "generated"
+    assert generate(folder) == 0
+    return folder
+
+
+def _props(t: Json, rid: str) -> Json:
+    return t["Resources"][rid]["Properties"]  # type: ignore[no-any-return]
+
+
+def test_the_starter_files_change_nothing_in_the_template(out: Path) -> None:
+    from flowgen_design.codegen.targets.cloudformation import build_template
+
+    starter = (out / "infra/checkout/deploy.toml").read_text()
+    assert "yours to edit" in starter and '"Payments.charge"' in starter
+    assert json.loads((out / "infra/checkout/overrides.json").read_text()) == {
+        "Parameters": {},
+        "Conditions": {},
+        "Resources": {},
+        "Outputs": {},
+    }
+    assert template(out) == json.loads(build_template(load_flow(SPEC)).render())
+
+
+def test_settings_and_overrides_survive_regeneration_and_reach_the_template(out: Path) -> None:
+    customise(out)
+    written = {name: (out / "infra/checkout" / name).read_bytes() for name in ("deploy.toml", "overrides.json")}
+    for _ in range(2):
+        assert generate(out) == 0
+        assert {name: (out / "infra/checkout" / name).read_bytes() for name in written} == written
+        t = template(out)
+        charge, refund = handler_base("Payments", "charge"), handler_base("Payments", "refund")
+        assert _props(t, charge + "Function")["MemorySize"] == 1024
+        assert _props(t, refund + "Function")["MemorySize"] == 256
+        assert _props(t, refund + "Function")["Architectures"] == ["arm64"]
+        assert _props(t, charge + "Function")["ReservedConcurrentExecutions"] == 5
+        assert _props(t, charge + "Function")["Layers"] == ["arn:aws:lambda:us-east-1:123456789012:layer:shared:3"]
+        assert _props(t, charge + "EventSourceMapping")["ScalingConfig"] == {"MaximumConcurrency": 3}
+        variables = _props(t, charge + "Function")["Environment"]["Variables"]
+        assert variables["PAYMENTS_TABLE"] == {"Ref": "PaymentsLedger"} and "EVENT_BUS_NAME" in variables
+        policies = {p["PolicyName"]: p for p in _props(t, charge + "Role")["Policies"]}
+        (statement,) = policies["deploy-settings"]["PolicyDocument"]["Statement"]
+        assert statement["Resource"] == {"Fn::GetAtt": ["PaymentsLedger", "Arn"]}
+        orders = plan_of(load_flow(SPEC)).handlers[0]
+        assert orders.handler.service == "Orders"
+        assert _props(t, orders.function.logical_id)["MemorySize"] == 256  # [functions] reaches every function
+        assert "Architectures" not in _props(t, orders.function.logical_id)
+        ledger = t["Resources"]["PaymentsLedger"]
+        assert ledger["Metadata"]["flowgen"]["spec"].endswith("infra/checkout/overrides.json")
+        assert ledger["Metadata"]["flowgen"]["line"] == 3
+        assert t["Outputs"]["PaymentsLedgerName"]["Value"] == {"Ref": "PaymentsLedger"}
+    assert generate(out, "--check") == 0
+
+
+def test_an_edit_of_the_settings_is_never_skipped_by_the_unchanged_run(out: Path) -> None:
+    customise(out)
+    assert generate(out) == 0
+    (out / "infra/checkout/deploy.toml").write_text(SETTINGS.replace("memory = 1024", "memory = 2048"))
+    assert generate(out, "--check") == 1
+    assert generate(out) == 0
+    assert _props(template(out), handler_base("Payments", "charge") + "Function")["MemorySize"] == 2048
+
+
+MISTAKES = [
+    ("deploy.toml", '[handlers."Payments.charg"]\nmemory = 512\n', "deploy.toml:1:11: error[FLOW331]", "did you mean"),
+    ("deploy.toml", "[functions]\nmemory = 64\n", "deploy.toml:2:1: error[FLOW331]", "greater than or equal to 128"),
+    ("deploy.toml", "[functions]\ncolour = 'blue'\n", "deploy.toml:2:1: error[FLOW331]", "colour"),
+    ("deploy.toml", "[functions\n", "deploy.toml:1:", "not valid TOML"),
+    (
+        "deploy.toml",
+        "[functions]\nenvironment = { EVENT_BUS_NAME = 'mine' }\n",
+        "deploy.toml:2:17: error[FLOW331]",
+        "set by flowgen",
+    ),
+    ("deploy.toml", "[functions]\nenvironment = { AWS_REGION = 'x' }\n", "deploy.toml:2:1: error[FLOW331]", "Lambda"),
+    (
+        "deploy.toml",
+        "[functions]\niam_statements = [{ Effect = 'Allow', Action = 's3:GetObject', Resource = { Ref = 'Nope' } }]\n",
+        "deploy.toml:2:",
+        "refers to `Nope`",
+    ),
+    (
+        "overrides.json",
+        '{\n  "Resources": {\n    "EventBus": {"Type": "AWS::SNS::Topic"}\n  }\n}\n',
+        "overrides.json:3:5: error[FLOW332]",
+        "already uses",
+    ),
+    (
+        "overrides.json",
+        '{\n  "Parameters": {\n    "Stage": {"Type": "String"}\n  }\n}\n',
+        "overrides.json:3:5",
+        "FLOW332",
+    ),
+    ("overrides.json", '{\n  "Resources": {\n', "overrides.json:2:1: error[FLOW333]", "not valid JSON"),
+    (
+        "overrides.json",
+        '{\n  "Resources": {\n    "Mine": {"Type": "AWS::SNS::Topic", "DependsOn": "Gone"}\n  }\n}\n',
+        "overrides.json:3:5: error[FLOW333]",
+        "DependsOn unknown `Gone`",
+    ),
+    ("overrides.json", '{"Resource": {}}\n', "overrides.json:1:2: error[FLOW333]", "Extra inputs"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "where", "what"), MISTAKES)
+def test_a_mistake_is_located_and_nothing_is_written(
+    out: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, where: str, what: str
+) -> None:
+    before = (out / "infra/checkout/template.json").read_bytes()
+    (out / "infra/checkout" / name).write_text(text)
+    capsys.readouterr()
+    assert generate(out) == 1
+    err = capsys.readouterr().err
+    assert where in err and what in err, err
+    assert "Traceback" not in err and "nothing generated" in err
+    assert (out / "infra/checkout/template.json").read_bytes() == before
+    assert (out / "infra/checkout" / name).read_text() == text
+
+
+@pytest.mark.slow
+def test_the_merged_template_passes_cfn_lint_with_informational_findings(out: Path) -> None:
+    from tests.test_cloudformation_ops import lint_everything
+
+    customise(out)
+    assert generate(out) == 0
+    assert lint_everything(json.dumps(template(out))) == []
