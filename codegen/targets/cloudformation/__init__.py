@@ -7,6 +7,11 @@ EventBridge bus; per handler a queue, a function and a least-privilege role
 (`api.py`); and a DynamoDB idempotency table when any handler is idempotent.
 The functions' code comes from the `CodeBucket`/`CodeKey` parameters: the
 deployment package of the generated Python.
+
+Over the finished template: data safety (`safety.py`: retain policies, the rule
+targets' retry policy and dead-letter queue, the event archive), the `Stage`
+parameter and tags (`stage.py`), then your `infra/<flow>/deploy.toml` and
+`overrides.json`, created once and merged in on every run (`customise.py`).
 """
 
 from __future__ import annotations
