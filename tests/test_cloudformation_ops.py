@@ -45,10 +45,18 @@ def taggable(kind: str) -> str | None:
     """How cfn-lint's schema says `kind` takes `Tags`: "list", "map", or None (not at all)."""
     from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-    tags = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, kind).schema["properties"].get("Tags")
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, kind).schema
+    tags = schema["properties"].get("Tags")
     if tags is None:
         return None
+    if "$ref" in tags:
+        tags = schema["definitions"][tags["$ref"].rsplit("/", 1)[-1]]
     return "list" if tags.get("type") == "array" else "map"
+
+
+def test_the_tag_styles_are_cfn_lints() -> None:
+    for kind, style in TAG_STYLE.items():
+        assert taggable(kind) == style, kind
 
 
 @cache

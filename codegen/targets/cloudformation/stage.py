@@ -36,11 +36,18 @@ STAGE_PARAMETER: Json = {
 
 TagStyle = Literal["list", "map"]
 TAG_STYLE: dict[str, TagStyle] = {
+    "AWS::ApiGateway::ApiKey": "list",
+    "AWS::ApiGateway::DomainName": "list",
     "AWS::ApiGateway::RestApi": "list",
     "AWS::ApiGateway::Stage": "list",
+    "AWS::ApiGateway::UsagePlan": "list",
     "AWS::ApiGatewayV2::Api": "map",
+    "AWS::ApiGatewayV2::DomainName": "map",
     "AWS::ApiGatewayV2::Stage": "map",
+    "AWS::ApiGatewayV2::VpcLink": "map",
     "AWS::CloudWatch::Alarm": "list",
+    "AWS::CloudWatch::CompositeAlarm": "list",
+    "AWS::CloudWatch::Dashboard": "list",
     "AWS::DynamoDB::Table": "list",
     "AWS::Events::EventBus": "list",
     "AWS::Events::Rule": "list",
@@ -49,12 +56,21 @@ TAG_STYLE: dict[str, TagStyle] = {
     "AWS::Lambda::EventSourceMapping": "list",
     "AWS::Lambda::Function": "list",
     "AWS::Logs::LogGroup": "list",
+    "AWS::Pipes::Pipe": "map",
+    "AWS::S3::Bucket": "list",
     "AWS::SNS::Topic": "list",
     "AWS::SQS::Queue": "list",
+    "AWS::SSM::Parameter": "map",
+    "AWS::Scheduler::ScheduleGroup": "list",
     "AWS::SecretsManager::Secret": "list",
+    "AWS::StepFunctions::Activity": "list",
     "AWS::StepFunctions::StateMachine": "list",
+    "AWS::WAFv2::WebACL": "list",
+    "AWS::XRay::Group": "list",
+    "AWS::XRay::SamplingRule": "list",
 }
-"""How each resource type flowgen generates takes `Tags`; types without `Tags` are absent."""
+"""How each resource type flowgen generates (or may: what a stack like this one holds) takes `Tags`;
+types without `Tags` are absent. A generated resource of a type missing here fails the tests."""
 
 
 def physical_name(flow: Flow) -> Json:
