@@ -19,6 +19,7 @@ from tests.cloudformation_support import load_flow
 from tests.conftest import ROOT
 
 SPEC = ROOT / "specs" / "checkout.flow"
+LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:shared"
 Json = dict[str, Any]
 
 SETTINGS = """\
@@ -142,6 +143,7 @@ MISTAKES = [
     ("deploy.toml", "[functions]\nmemory = 64\n", "deploy.toml:2:1: error[FLOW331]", "greater than or equal to 128"),
     ("deploy.toml", "[functions]\ncolour = 'blue'\n", "deploy.toml:2:1: error[FLOW331]", "colour"),
     ("deploy.toml", "[functions\n", "deploy.toml:1:", "not valid TOML"),
+    ("deploy.toml", "[functions]\nlayers = ['my-layer']\n", "deploy.toml:2:1: error[FLOW331]", "functions.layers.0"),
     (
         "deploy.toml",
         "[functions]\nenvironment = { EVENT_BUS_NAME = 'mine' }\n",
@@ -149,6 +151,18 @@ MISTAKES = [
         "set by flowgen",
     ),
     ("deploy.toml", "[functions]\nenvironment = { AWS_REGION = 'x' }\n", "deploy.toml:2:1: error[FLOW331]", "Lambda"),
+    (
+        "deploy.toml",
+        "[functions]\nreserved_concurrency = 2\nevent_source_concurrency = 5\n",
+        "deploy.toml:3:1: error[FLOW331]",
+        "above reserved_concurrency 2",
+    ),
+    (
+        "deploy.toml",
+        "[functions]\nlayers = [" + ", ".join(f"'{LAYER}:{n}'" for n in range(6)) + "]\n",
+        "deploy.toml:2:1: error[FLOW331]",
+        "at most 5",
+    ),
     (
         "deploy.toml",
         "[functions]\niam_statements = [{ Effect = 'Allow', Action = 's3:GetObject', Resource = { Ref = 'Nope' } }]\n",

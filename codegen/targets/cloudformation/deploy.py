@@ -21,7 +21,7 @@ import re
 import tomllib
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from flowgen_design.codegen.aws.plan import Plan
 from flowgen_design.codegen.targets.cloudformation.iam import VERSION
@@ -41,6 +41,17 @@ LAMBDA_RESERVED_VARIABLES = frozenset(
 )
 """Variables the Lambda runtime sets itself: a function that sets one is refused at deploy time."""
 MAX_LAYERS = 5
+LAYER_ARN = re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+")
+
+
+def _layer_arn(text: str) -> str:
+    if not LAYER_ARN.fullmatch(text):
+        raise ValueError("not a layer version ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION)")
+    return text
+
+
+LayerArn = Annotated[str, AfterValidator(_layer_arn)]
+"""A layer version's ARN (or an intrinsic function that makes one)."""
 SETTINGS_POLICY = "deploy-settings"
 
 
@@ -72,7 +83,7 @@ class FunctionSettings(BaseModel):
     event_source_concurrency: Annotated[int, Field(ge=2, le=1000)] | None = None
     environment: dict[str, str | int | float | bool | Intrinsic] = {}
     iam_statements: list[IamStatement] = []
-    layers: list[str | Intrinsic] = []
+    layers: list[LayerArn | Intrinsic] = []
 
     @field_validator("environment")
     @classmethod
@@ -139,7 +150,7 @@ def load_settings(file: UserFile, flow: Flow) -> Settings:
     try:
         settings = Settings.model_validate(data)
     except ValidationError as err:
-        file.validation_problems(codes.DEPLOY_SETTINGS_INVALID, err)
+        file.validation_problems(codes.DEPLOY_SETTINGS_INVALID, err, data)
         return Settings()
     _known_names(file, flow, settings)
     return settings
@@ -185,41 +196,43 @@ def apply_settings(t: Template, plan: Plan, settings: Settings, file: UserFile) 
 
 def _apply(t: Template, ids: tuple[str, str, str], chosen: FunctionSettings, file: UserFile, who: str) -> None:
     function_id, mapping_id, role_id = ids
-    function = t.resources[function_id]["Properties"]
-    if chosen.memory is not None:
-        function["MemorySize"] = chosen.memory
-    if chosen.architecture is not None:
-        function["Architectures"] = [chosen.architecture]
-    if chosen.reserved_concurrency is not None:
-        function["ReservedConcurrentExecutions"] = chosen.reserved_concurrency
-    if chosen.environment:
-        variables = function.setdefault("Environment", {}).setdefault("Variables", {})
-        for name, value in chosen.environment.items():
-            if name in variables:
-                file.report(
-                    codes.DEPLOY_SETTINGS_INVALID,
-                    f"`{name}` is set by flowgen: the generated code reads it",
-                    file.locate_word(name),
-                    hint="choose another name",
-                )
-                continue
-            variables[name] = value if isinstance(value, dict) else _text(value)
-    if chosen.layers:
-        if len(chosen.layers) > MAX_LAYERS:
-            file.report(
-                codes.DEPLOY_SETTINGS_INVALID,
-                f"{who} gets {len(chosen.layers)} layers; Lambda takes at most {MAX_LAYERS}",
-                file.locate_word("layers"),
-            )
-        function["Layers"] = list(chosen.layers)
+    _function(t.resources[function_id]["Properties"], chosen, file, who)
     if chosen.event_source_concurrency is not None:
         mapping = t.resources[mapping_id]["Properties"]
         mapping["ScalingConfig"] = {"MaximumConcurrency": chosen.event_source_concurrency}
     if chosen.iam_statements:
         document = {"Version": VERSION, "Statement": [s.as_json() for s in chosen.iam_statements]}
-        t.resources[role_id]["Properties"]["Policies"].append(
-            {"PolicyName": SETTINGS_POLICY, "PolicyDocument": document}
-        )
+        policy = {"PolicyName": SETTINGS_POLICY, "PolicyDocument": document}
+        t.resources[role_id]["Properties"]["Policies"].append(policy)
+
+
+def _function(function: Json, chosen: FunctionSettings, file: UserFile, who: str) -> None:
+    scalars = {
+        "MemorySize": chosen.memory,
+        "Architectures": [chosen.architecture] if chosen.architecture else None,
+        "ReservedConcurrentExecutions": chosen.reserved_concurrency,
+        "Layers": list(chosen.layers) or None,
+    }
+    function.update((key, value) for key, value in scalars.items() if value is not None)
+    if len(chosen.layers) > MAX_LAYERS:
+        message = f"{who} gets {len(chosen.layers)} layers; Lambda takes at most {MAX_LAYERS}"
+        file.report(codes.DEPLOY_SETTINGS_INVALID, message, file.locate_word("layers"))
+    reserved, scaling = chosen.reserved_concurrency, chosen.event_source_concurrency
+    if reserved is not None and scaling is not None and scaling > reserved:
+        message = f"{who}: event_source_concurrency {scaling} is above reserved_concurrency {reserved}"
+        hint = "the queue would drive more invocations than the function may run: throttled messages return late"
+        file.report(codes.DEPLOY_SETTINGS_INVALID, message, file.locate_word("event_source_concurrency"), hint)
+    if chosen.environment:
+        _environment(function.setdefault("Environment", {}).setdefault("Variables", {}), chosen, file)
+
+
+def _environment(variables: Json, chosen: FunctionSettings, file: UserFile) -> None:
+    for name, value in chosen.environment.items():
+        if name in variables:
+            message = f"`{name}` is set by flowgen: the generated code reads it"
+            file.report(codes.DEPLOY_SETTINGS_INVALID, message, file.locate_word(name), hint="choose another name")
+            continue
+        variables[name] = value if isinstance(value, dict) else _text(value)
 
 
 def _text(value: str | int | float | bool) -> str:

@@ -78,7 +78,7 @@ def load_overrides(file: UserFile) -> Overrides:
     try:
         overrides = Overrides.model_validate(data)
     except ValidationError as err:
-        file.validation_problems(codes.OVERRIDES_INVALID, err)
+        file.validation_problems(codes.OVERRIDES_INVALID, err, data)
         return Overrides()
     for section in SECTIONS:
         for name in getattr(overrides, section):

@@ -105,11 +105,39 @@ class UserFile:
         found = re.search(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", self.text or "")
         return self._position(found.start()) if found else (1, 1)
 
-    def validation_problems(self, code: ErrorCode, err: ValidationError) -> None:
+    def validation_problems(self, code: ErrorCode, err: ValidationError, data: object) -> None:
+        """One diagnostic per place pydantic found wrong (the first of a union's alternatives)."""
+        seen: set[tuple[str | int, ...]] = set()
         for e in err.errors():
-            loc = [k for k in e["loc"] if isinstance(k, (str, int))]
+            loc = _in_data(e["loc"], data)
+            if loc in seen:
+                continue
+            seen.add(loc)
             where = ".".join(f'"{k}"' if isinstance(k, str) and "." in k else str(k) for k in loc) or "the file"
-            self.report(code, f"{where}: {e['msg']}", self.locate(loc))
+            self.report(code, f"{where}: {e['msg'].removeprefix('Value error, ')}", self.locate(loc))
+
+
+def _in_data(loc: tuple[str | int, ...], data: object) -> tuple[str | int, ...]:
+    """The keys of `loc` a user can find in the file: pydantic adds the alternatives of a union
+    (`constrained-str`, `dict[str,any]`) that nobody wrote. A key that is missing or unknown is
+    kept (and ends the path): the message is about it."""
+    kept: list[str | int] = []
+    for key in loc:
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+        elif isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
+            data = data[key]
+        elif isinstance(key, str) and not _union_alternative(key):
+            kept.append(key)
+            break
+        else:
+            continue
+        kept.append(key)
+    return tuple(kept)
+
+
+def _union_alternative(key: str) -> bool:
+    return key in ("str", "int", "float", "bool", "dict", "list") or any(c in key for c in "[-")
 
 
 def make_unreadable(display: str, err: Exception) -> Diagnostic:
