@@ -123,10 +123,10 @@ def _in_data(loc: tuple[str | int, ...], data: object) -> tuple[str | int, ...]:
     kept (and ends the path): the message is about it."""
     kept: list[str | int] = []
     for key in loc:
-        if isinstance(data, dict) and key in data:
-            data = data[key]
-        elif isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
-            data = data[key]
+        inside = isinstance(data, dict) and key in data
+        inside = inside or (isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data))
+        if inside:
+            data = data[key]  # type: ignore[index]
         elif isinstance(key, str) and not _union_alternative(key):
             kept.append(key)
             break
