@@ -28,7 +28,17 @@ Json = dict[str, Any]
 SECURITY = ROOT / "docs" / "security.md"
 
 
-@pytest.fixture(scope="module", params=all_specs(), ids=spec_id)
+TESTS = ROOT / "tests"
+SPECS = [
+    *all_specs(),
+    *sorted((TESTS / "specs").glob("*.flow")),
+    TESTS / "lambda_adapters.flow",
+    TESTS / "asyncapi_every_type.flow",
+]
+"""Every bundled spec and every spec the tests generate from."""
+
+
+@pytest.fixture(scope="module", params=SPECS, ids=spec_id)
 def generated(request: pytest.FixtureRequest) -> Generated:
     return generate(request.param)
 
@@ -164,7 +174,7 @@ def test_the_archive_is_there_exactly_when_the_spec_declares_one(generated: Gene
 
 
 def test_a_test_spec_declares_an_archive() -> None:
-    assert any(generate(spec).flow.archive is not None for spec in all_specs())
+    assert any(generate(spec).flow.archive is not None for spec in SPECS)
 
 
 # ---- validators --------------------------------------------------------------------------
@@ -191,7 +201,7 @@ def accepted_failures() -> set[tuple[str, str]]:
 
 @pytest.mark.slow
 def test_checkov_fails_only_what_docs_security_explains(tmp_path: Path) -> None:
-    for spec in all_specs():
+    for spec in SPECS:
         folder = tmp_path / spec_id(spec)
         folder.mkdir()
         (folder / "template.json").write_text(generate(spec).text)
