@@ -60,7 +60,7 @@ class UserFile:
     @classmethod
     def read(cls, out_dir: Path, rel: PurePosixPath) -> UserFile:
         path = out_dir / rel
-        display = (Path(str(out_dir)) / rel).as_posix()
+        display = _shown(path)
         try:
             return cls(display, path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -138,6 +138,15 @@ def _in_data(loc: tuple[str | int, ...], data: object) -> tuple[str | int, ...]:
 
 def _union_alternative(key: str) -> bool:
     return key in ("str", "int", "float", "bool", "dict", "list") or any(c in key for c in "[-")
+
+
+def _shown(path: Path) -> str:
+    """How to name a file in diagnostics and metadata: relative to the working folder when it is
+    inside it (as the spec paths are), so a template does not name the machine it was made on."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return path.as_posix()
 
 
 def make_unreadable(display: str, err: Exception) -> Diagnostic:
