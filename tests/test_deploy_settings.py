@@ -143,6 +143,7 @@ MISTAKES = [
     ("deploy.toml", "[functions]\nmemory = 64\n", "deploy.toml:2:1: error[FLOW331]", "greater than or equal to 128"),
     ("deploy.toml", "[functions]\ncolour = 'blue'\n", "deploy.toml:2:1: error[FLOW331]", "colour"),
     ("deploy.toml", "[functions\n", "deploy.toml:1:", "not valid TOML"),
+    ("deploy.toml", "[functions]\nenvironment = { A = { B = 1 } }\n", "deploy.toml:2:17: error[FLOW331]", "`{ Ref"),
     ("deploy.toml", "[functions]\nlayers = ['my-layer']\n", "deploy.toml:2:1: error[FLOW331]", "functions.layers.0"),
     (
         "deploy.toml",

@@ -30,7 +30,17 @@ from flowgen_design.codegen.targets.cloudformation.userfiles import UserFile
 from flowgen_design.dsl import codes
 from flowgen_design.dsl.model import Flow
 
-Intrinsic = dict[str, Any]
+
+def _intrinsic(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) != 1 or not next(iter(value)).startswith(("Ref", "Fn::")) or next(iter(value)) not in INTRINSICS:
+        raise ValueError('a table here must be one CloudFormation function, such as `{ Ref = "MyTable" }`')
+    return value
+
+
+INTRINSICS = frozenset(
+    "Ref Fn::GetAtt Fn::Sub Fn::Join Fn::Select Fn::Split Fn::If Fn::ImportValue Fn::FindInMap Fn::Base64".split()
+)
+Intrinsic = Annotated[dict[str, Any], AfterValidator(_intrinsic)]
 """A CloudFormation intrinsic function (`{ Ref = "MyTable" }`), passed through as written."""
 
 LAMBDA_RESERVED_VARIABLES = frozenset(

@@ -106,15 +106,14 @@ class UserFile:
         return self._position(found.start()) if found else (1, 1)
 
     def validation_problems(self, code: ErrorCode, err: ValidationError, data: object) -> None:
-        """One diagnostic per place pydantic found wrong (the first of a union's alternatives)."""
-        seen: set[tuple[str | int, ...]] = set()
-        for e in err.errors():
-            loc = _in_data(e["loc"], data)
-            if loc in seen:
-                continue
-            seen.add(loc)
+        """One diagnostic per place pydantic found wrong; of a union's alternatives, the one
+        with flowgen's own message (a `ValueError`), else the first."""
+        chosen: dict[tuple[str | int, ...], str] = {}
+        for e in sorted(err.errors(), key=lambda e: e["type"] != "value_error"):
+            chosen.setdefault(_in_data(e["loc"], data), e["msg"].removeprefix("Value error, "))
+        for loc, message in sorted(chosen.items(), key=lambda item: self.locate(item[0])):
             where = ".".join(f'"{k}"' if isinstance(k, str) and "." in k else str(k) for k in loc) or "the file"
-            self.report(code, f"{where}: {e['msg'].removeprefix('Value error, ')}", self.locate(loc))
+            self.report(code, f"{where}: {message}", self.locate(loc))
 
 
 def _in_data(loc: tuple[str | int, ...], data: object) -> tuple[str | int, ...]:
