@@ -8,13 +8,18 @@ deploys into moto with the extra resources and settings in place.
 from __future__ import annotations
 
 import json
+import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flowgen_design.cli import main
 from flowgen_design.codegen.aws.plan import handler_base, plan_of
+from flowgen_design.dsl.model import Flow
 from tests.cloudformation_support import load_flow
 from tests.conftest import ROOT
 
@@ -215,3 +220,62 @@ def test_the_merged_template_passes_cfn_lint_with_informational_findings(out: Pa
     customise(out)
     assert generate(out) == 0
     assert lint_everything(json.dumps(template(out))) == []
+
+
+# ---- whatever is in your files, a located diagnostic or a template, never a traceback --------
+
+_SCALARS = st.one_of(
+    st.integers(-5, 20000), st.booleans(), st.sampled_from(["arm64", "x86_64", "*", "Payments.charge", LAYER + ":1"])
+)
+_KEYS = st.sampled_from(
+    ["functions", "services", "handlers", "Payments", "Payments.charge", "memory", "architecture", "layers"]
+    + ["environment", "iam_statements", "event_source_concurrency", "reserved_concurrency", "Effect", "Action"]
+    + ["Resource", "Ref", "Fn::GetAtt", "EventBus", "Resources", "Outputs", "Type", "Properties", "X"]
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.dictionaries(_KEYS, _VALUES, max_size=4), st.dictionaries(_KEYS, _VALUES, max_size=3))
+def test_any_settings_and_overrides_give_a_template_or_located_diagnostics(
+    settings_data: dict[str, Any], overrides_data: dict[str, Any]
+) -> None:
+    from flowgen_design.codegen.targets.cloudformation import build_template
+    from flowgen_design.codegen.targets.cloudformation.customise import customised
+    from flowgen_design.codegen.targets.cloudformation.userfiles import UserFileError
+
+    flow = _flow()
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder)
+        (out / "infra/checkout").mkdir(parents=True)
+        toml = "".join(f"{json.dumps(k)} = {_toml_value(v)}\n" for k, v in settings_data.items())
+        (out / "infra/checkout/deploy.toml").write_text(toml)
+        (out / "infra/checkout/overrides.json").write_text(json.dumps(overrides_data, indent=1))
+        try:
+            merged = customised(build_template(flow), plan_of(flow), out)
+        except UserFileError as err:
+            assert err.diagnostics
+            for d in err.diagnostics:
+                assert d.code in ("FLOW331", "FLOW332", "FLOW333") and d.span.line >= 1 and d.span.column >= 1
+                assert d.span.file.endswith(("deploy.toml", "overrides.json"))
+        else:
+            assert merged is None or merged["Resources"]
+
+
+@cache
+def _flow() -> Flow:
+    return load_flow(SPEC)
