@@ -106,10 +106,11 @@ def _tags(resource: Json) -> dict[str, Any]:
     return {t["Key"]: t["Value"] for t in tags} if isinstance(tags, list) else dict(tags)
 
 
-def test_every_taggable_resource_is_tagged_with_flow_stage_version_and_its_service(generated: Generated) -> None:
+def test_every_taggable_resource_is_tagged_with_flow_stage_version_and_its_owner(generated: Generated) -> None:
     flow, plan = generated.flow, plan_of(generated.flow)
-    services = {r.logical_id: h.handler.service for h in plan.handlers for r in h.resources()}
-    services.update((r.logical_id, p.endpoint.service) for p in plan.routes for r in p.resources())
+    owners = {r.logical_id: ("service", h.handler.service) for h in plan.handlers for r in h.resources()}
+    owners.update((r.logical_id, ("service", p.endpoint.service)) for p in plan.routes for r in p.resources())
+    owners.update((r.logical_id, ("saga", p.saga.name)) for p in plan.sagas for r in p.resources())
     for rid, resource in _resources(generated).items():
         style = taggable(resource["Type"])
         assert TAG_STYLE.get(resource["Type"]) == style, f"{resource['Type']}: list it in stage.TAG_STYLE as {style}"
@@ -120,8 +121,9 @@ def test_every_taggable_resource_is_tagged_with_flow_stage_version_and_its_servi
             TAG_PREFIX + "stage": {"Ref": STAGE},
             TAG_PREFIX + "spec-version": flow.version,
         }
-        if rid in services:
-            expected[TAG_PREFIX + "service"] = services[rid]
+        if rid in owners:
+            kind, name = owners[rid]
+            expected[TAG_PREFIX + kind] = name
         assert _tags(resource) == expected, rid
 
 

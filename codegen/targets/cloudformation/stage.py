@@ -2,8 +2,9 @@
 
 One template deploys any number of environments: `Stage` (`dev` unless the deploy
 says otherwise) goes into the physical names flowgen sets (the bus, the API) and
-into the tags of every taggable resource, with the flow, the owning service (for
-a handler's or an endpoint's resources) and the spec's version. Named resources
+into the tags of every taggable resource, with the flow, the spec's version and
+what owns the resource: the service (a handler's or an endpoint's resources) or the
+saga (its state machine, starter and alarms). Named resources
 are named `<flow>-<stage>`, so one account and region holds one stack per flow and
 stage: a second stack of the same flow and stage fails to create instead of
 silently sharing a bus.
@@ -82,34 +83,35 @@ def add_stage(t: Template) -> None:
     t.parameters[STAGE] = dict(STAGE_PARAMETER)
 
 
-def tag_values(plan: Plan, service: str | None) -> dict[str, Json | str]:
-    """The tags of one resource: flow, stage, spec version, and its service when one owns it."""
+def tag_values(plan: Plan, owner: dict[str, str]) -> dict[str, Json | str]:
+    """The tags of one resource: flow, stage, spec version, and the service or saga that owns it."""
     flow = plan.flow
     tags: dict[str, Json | str] = {
         TAG_PREFIX + "flow": flow.name,
         TAG_PREFIX + "stage": ref(STAGE),
         TAG_PREFIX + "spec-version": flow.version,
     }
-    if service is not None:
-        tags[TAG_PREFIX + "service"] = service
+    tags.update((TAG_PREFIX + kind, name) for kind, name in owner.items())
     return tags
 
 
-def owners(plan: Plan) -> dict[str, str]:
-    """The service that owns each handler's and endpoint's resources, by logical ID."""
-    owned = {r.logical_id: h.handler.service for h in plan.handlers for r in h.resources()}
-    owned.update((r.logical_id, route.endpoint.service) for route in plan.routes for r in route.resources())
+def owners(plan: Plan) -> dict[str, dict[str, str]]:
+    """What owns each resource, by logical ID: `{"service": ...}` for a handler's and an endpoint's
+    resources, `{"saga": ...}` for a saga's; the stack's shared resources have no owner."""
+    owned = {r.logical_id: {"service": h.handler.service} for h in plan.handlers for r in h.resources()}
+    owned.update((r.logical_id, {"service": p.endpoint.service}) for p in plan.routes for r in p.resources())
+    owned.update((r.logical_id, {"saga": p.saga.name}) for p in plan.sagas for r in p.resources())
     return owned
 
 
-def tag_resources(t: Template, plan: Plan, owned: dict[str, str] | None = None) -> None:
+def tag_resources(t: Template, plan: Plan) -> None:
     """Tag every resource of `t` whose type takes tags, keeping any tag a resource already has."""
-    owned = owners(plan) if owned is None else owned
+    owned = owners(plan)
     for rid, resource in t.resources.items():
         style = TAG_STYLE.get(resource["Type"])
         if style is None:
             continue
-        tags = tag_values(plan, owned.get(rid))
+        tags = tag_values(plan, owned.get(rid, {}))
         props = resource.setdefault("Properties", {})
         props["Tags"] = _merged(props.get("Tags"), tags, style)
 
