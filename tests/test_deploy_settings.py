@@ -279,3 +279,26 @@ def test_any_settings_and_overrides_give_a_template_or_located_diagnostics(
 @cache
 def _flow() -> Flow:
     return load_flow(SPEC)
+
+
+@pytest.mark.slow
+def test_package_builds_each_function_for_the_architecture_your_settings_give_it(tmp_path: Path) -> None:
+    """`architecture` in deploy.toml reaches `flowgen package`: those functions get an arm64 zip."""
+    from tests.conftest import run_flowgen
+
+    out, dist, spec = tmp_path / "generated", tmp_path / "dist", str(SPEC.relative_to(ROOT))
+    targets = ("-t", "python", "-t", "lambda", "-t", "cloudformation")
+    assert run_flowgen("generate", spec, "--out", str(out), *targets, cwd=ROOT).returncode == 0
+    (out / "infra/checkout/deploy.toml").write_text('[services.Payments]\narchitecture = "arm64"\n')
+    assert run_flowgen("generate", spec, "--out", str(out), *targets, cwd=ROOT).returncode == 0
+    result = run_flowgen("package", spec, "--out", str(out), "--dist", str(dist), cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    packaged = json.loads((dist / "checkout/template.json").read_text())
+    for rid, resource in packaged["Resources"].items():
+        if resource["Type"] == "AWS::Lambda::Function":
+            arm = rid.startswith("Payments")
+            assert resource["Properties"]["Code"] == ("python3.12-arm64.zip" if arm else "python3.12-x86_64.zip"), rid
+    assert sorted(p.name for p in (dist / "checkout").glob("*.zip")) == [
+        "python3.12-arm64.zip",
+        "python3.12-x86_64.zip",
+    ]
