@@ -173,3 +173,38 @@ def test_your_settings_and_extra_resources_are_in_the_deployed_stack(
     assert charge["Environment"]["Variables"]["PROVIDER_URL"] == "https://pay.example.com"
     orders = plan_of(load_flow(SPEC)).handlers[0].function.logical_id
     assert client("lambda").get_function_configuration(FunctionName=ids[orders])["MemorySize"] == 256
+
+
+PER_STAGE = """\
+[handlers."Payments.charge"]
+memory = { "Fn::If" = ["IsProd", 1024, 256] }
+reserved_concurrency = { "Fn::If" = ["IsProd", 20, { Ref = "AWS::NoValue" }] }
+"""
+IS_PROD = {"Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}}}
+
+
+@pytest.mark.parametrize(("stage", "memory"), [("prod", 1024), ("dev", 256)])
+def test_a_setting_may_depend_on_the_stage(
+    aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str, memory: int
+) -> None:
+    """One template, settings per environment: a CloudFormation condition on `Stage` (declared in
+    overrides.json) chooses the value the deploy gets."""
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "generated"
+    assert run_generate(out) == 0
+    (out / "infra/checkout/deploy.toml").write_text(PER_STAGE)
+    (out / "infra/checkout/overrides.json").write_text(json.dumps(IS_PROD))
+    assert run_generate(out) == 0
+    template = json.loads((out / "infra/checkout/template.json").read_text())
+    from tests.test_cloudformation_ops import lint_everything
+
+    assert lint_everything(json.dumps(template)) == []
+    parameters = [p if p["ParameterKey"] != "Stage" else {**p, "ParameterValue": stage} for p in PARAMETERS]
+    client("cloudformation").create_stack(
+        StackName=STACK,
+        TemplateBody=json.dumps(for_moto(template)),
+        Parameters=parameters,
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    charge = physical_ids()[handler_base("Payments", "charge") + "Function"]
+    assert client("lambda").get_function_configuration(FunctionName=charge)["MemorySize"] == memory

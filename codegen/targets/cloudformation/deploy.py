@@ -9,7 +9,9 @@ and layers. Tables apply in order, a later one over an earlier one:
     [services.Payments]            the functions of one service's handlers
     [handlers."Payments.charge"]   one handler's function (its name as `flowgen trace` takes it)
 
-`environment` tables merge key by key; `iam_statements` and `layers` add up. The file
+`environment` tables merge key by key; `iam_statements` and `layers` add up. Numbers
+and environment values may be CloudFormation functions (`{ "Fn::If" = [...] }` on a
+condition on `Stage`: settings per environment). The file
 is validated with pydantic at the edge (unknown keys, out-of-range values, a service or
 handler the spec does not have, an environment variable flowgen or Lambda sets itself
 are FLOW331, at their line), and what it adds is validated with the template.
@@ -87,10 +89,11 @@ class FunctionSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    memory: Annotated[int, Field(ge=128, le=10240)] | None = None
+    memory: Annotated[int, Field(ge=128, le=10240)] | Intrinsic | None = None
     architecture: Literal["x86_64", "arm64"] | None = None
-    reserved_concurrency: Annotated[int, Field(ge=0)] | None = None
-    event_source_concurrency: Annotated[int, Field(ge=2, le=1000)] | None = None
+    """A literal: `flowgen package` builds each function's zip for it."""
+    reserved_concurrency: Annotated[int, Field(ge=0)] | Intrinsic | None = None
+    event_source_concurrency: Annotated[int, Field(ge=2, le=1000)] | Intrinsic | None = None
     environment: dict[str, str | int | float | bool | Intrinsic] = {}
     iam_statements: list[IamStatement] = []
     layers: list[LayerArn | Intrinsic] = []
@@ -228,7 +231,7 @@ def _function(function: Json, chosen: FunctionSettings, file: UserFile, who: str
         message = f"{who} gets {len(chosen.layers)} layers; Lambda takes at most {MAX_LAYERS}"
         file.report(codes.DEPLOY_SETTINGS_INVALID, message, file.locate_word("layers"))
     reserved, scaling = chosen.reserved_concurrency, chosen.event_source_concurrency
-    if reserved is not None and scaling is not None and scaling > reserved:
+    if isinstance(reserved, int) and isinstance(scaling, int) and scaling > reserved:
         message = f"{who}: event_source_concurrency {scaling} is above reserved_concurrency {reserved}"
         hint = "the queue would drive more invocations than the function may run: throttled messages return late"
         file.report(codes.DEPLOY_SETTINGS_INVALID, message, file.locate_word("event_source_concurrency"), hint)
@@ -273,6 +276,7 @@ def starter_settings(flow: Flow) -> str:
 # environment = {{ LOG_LEVEL = "INFO" }}
 #
 # [handlers."{handler}"]
+# memory = {{ "Fn::If" = ["IsProd", 1024, 256] }}   # per stage: a condition on Stage in overrides.json
 # reserved_concurrency = 10           # ReservedConcurrentExecutions
 # event_source_concurrency = 5        # the SQS event source's ScalingConfig.MaximumConcurrency, 2..1000
 # layers = ["arn:aws:lambda:eu-west-1:123456789012:layer:shared:3"]
