@@ -361,8 +361,25 @@ class ExternalDecl(Node):
     end: Span
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchiveDecl(Node):
+    """`archive 90d`: the flow's bus keeps every event for this long, to replay."""
+
+    retention: Duration
+    doc: str | None = None
+
+
 Declaration = (
-    TypeDecl | EnumDecl | EventDecl | CommandDecl | PolicyDecl | DefaultsDecl | ServiceDecl | SagaDecl | ExternalDecl
+    TypeDecl
+    | EnumDecl
+    | EventDecl
+    | CommandDecl
+    | PolicyDecl
+    | DefaultsDecl
+    | ServiceDecl
+    | SagaDecl
+    | ExternalDecl
+    | ArchiveDecl
 )
 
 

@@ -220,6 +220,36 @@ ORDERED_EVENT_UNNUMBERED = _code(
     "An event `ordered by` a field that handlers take is also put on the bus by an api endpoint or an external "
     "system, which give it no sequence: those messages are handled as they come.",
 )
+
+# delivery: the deployment (added by ops)
+ARCHIVE_RETENTION = _code(
+    "FLOW330",
+    "archive-retention",
+    E,
+    RULES,
+    "An event archive's retention is not a whole number of days, at least one (`archive 90d`).",
+)
+DEPLOY_SETTINGS_INVALID = _code(
+    "FLOW331",
+    "deploy-settings-invalid",
+    E,
+    TARGET,
+    "The user-owned deployment settings (`infra/<flow>/deploy.toml`) are malformed or name no service or handler.",
+)
+OVERRIDE_COLLISION = _code(
+    "FLOW332",
+    "override-collision",
+    E,
+    TARGET,
+    "An extra resource of the overrides file (`infra/<flow>/overrides.json`) takes a name the generated template uses.",
+)
+OVERRIDES_INVALID = _code(
+    "FLOW333",
+    "overrides-invalid",
+    E,
+    TARGET,
+    "The user-owned overrides file (`infra/<flow>/overrides.json`) is not a CloudFormation fragment flowgen can merge.",
+)
 # sagas
 STEP_NOT_COMPENSABLE = _code(
     "FLOW401",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-_UNITS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
+DAY_MS = 86_400_000
+_UNITS = (("d", DAY_MS), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
 
 
 def format_ms(ms: int) -> str:

@@ -402,6 +402,8 @@ class _Formatter:
             self._block(f"service {d.name.text}", d.span, d.name.span, d.members, d.end, inline=False)
         elif isinstance(d, ast.SagaDecl):
             self._block(f"saga {d.name.text}", d.span, d.name.span, d.members, d.end, inline=False)
+        elif isinstance(d, ast.ArchiveDecl):
+            self.p.emit(f"archive {d.retention.text}", d.span, d.span, keep_gap=False)
         else:
             self._block(f"external {d.name.text}", d.span, d.name.span, d.members, d.end)
 

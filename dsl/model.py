@@ -503,6 +503,14 @@ class External(Frozen):
     name_span: Span
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Archive(Frozen):
+    """`archive 90d`: the flow's bus keeps a copy of every event for `retention_days`, to replay."""
+
+    retention_days: int
+    span: Span
+
+
 # ---- the whole flow ----------------------------------------------------------------------
 
 
@@ -523,6 +531,7 @@ class Flow(Frozen):
     services: tuple[Service, ...] = ()
     sagas: tuple[Saga, ...] = ()
     externals: tuple[External, ...] = ()
+    archive: Archive | None = None
     _lookups: dict[str, Any] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     # Lookups are dict-backed and built on first use (the model is frozen, so

@@ -521,6 +521,9 @@ class _Builder(Transformer[Token, Any]):
             end=self._span(rbrace),
         )
 
+    def archive_decl(self, c: list[Token]) -> ast.ArchiveDecl:
+        return ast.ArchiveDecl(span=self._between(c[0], c[1]), retention=self._duration(c[1]), doc=self._doc(c[0]))
+
 
 def _starts_line(text: str, pos: int) -> bool:
     line_start = text.rfind("\n", 0, pos) + 1

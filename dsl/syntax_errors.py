@@ -40,6 +40,7 @@ _DECLARATION_KEYWORDS = [
     "service",
     "saga",
     "external",
+    "archive",
     "import",
 ]
 _HEADER_HINT = "a spec starts with a header such as `flow checkout version 1.0.0`"

@@ -22,6 +22,7 @@ from flowgen_design.codegen.aws.plan import (
     api_base,
     handler_base,
     handler_element,
+    plan_of,
     reserved_ids,
     saga_base,
 )
@@ -322,6 +323,7 @@ def test_outputs_name_what_a_deployment_needs(generated: Generated) -> None:
     expected = {"EventBusName", "EventBusArn"} | {handler_logical_id(h, "QueueUrl") for h in flow.handlers()}
     expected |= {(saga_base(s.name) + "StateMachine") + "Arn" for s in flow.sagas}
     expected |= {"HttpApiEndpoint"} if any(s.apis for s in flow.services) else set()
+    expected |= {"EventDeliveryDeadLetterQueueUrl"} if plan_of(flow).event_delivery_dlq else set()
     assert outputs == expected
 
 

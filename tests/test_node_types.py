@@ -61,6 +61,9 @@ saga Opening {
 }
 
 external Alarm { publishes Opened  consumes Opened }
+
+/// Kept to replay.
+archive 30d
 """
 
 

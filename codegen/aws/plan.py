@@ -71,6 +71,8 @@ SAGA_RESOURCE_SUFFIXES = (
     "TimedOutAlarm",
 )
 API_RESOURCE_SUFFIXES = ("Route", "Integration", "Role")
+DELIVERY_RESOURCE_IDS = ("EventDeliveryDeadLetterQueue", "EventDeliveryDeadLetterQueuePolicy", "EventArchive")
+"""The stack's data-safety resources: where a rule target's undeliverable events go, and the event archive."""
 
 EVENT_BUS, IDEMPOTENCY_TABLE, HTTP_API, HTTP_API_STAGE = STACK_RESOURCE_IDS
 
@@ -95,6 +97,11 @@ LOG_RETENTION_DAYS = 30
 ORDER_GAP_MARGIN_SECONDS = 60
 """An ordered subscription's gap timeout is its handler's worst case (a predecessor in the same queue
 may be retried that long before it is handled or given up on) plus this for publishing and delivery."""
+RULE_TARGET_ATTEMPTS = 185
+"""EventBridge's own ceiling for delivering to a rule target (the `RetryPolicy`), stated in the template:
+an event it still cannot deliver goes to the stack's event-delivery dead-letter queue."""
+RULE_TARGET_MAX_AGE_SECONDS = 86_400
+"""How long EventBridge keeps retrying one event for a rule target (its ceiling, 24 h)."""
 
 
 def event_pattern(flow: Flow, event: str) -> dict[str, list[str]]:
@@ -266,6 +273,11 @@ class Plan:
     handlers: tuple[HandlerPlan, ...]
     sagas: tuple[SagaPlan, ...]
     routes: tuple[RoutePlan, ...]
+    event_delivery_dlq: Resource | None = None
+    """Where every rule target sends what EventBridge cannot deliver (present when the stack has rules)."""
+    event_delivery_dlq_policy: Resource | None = None
+    archive: Resource | None = None
+    """The bus's event archive, when the spec declares `archive <retention>`."""
     _by_handler: dict[tuple[str, str], HandlerPlan] = field(default_factory=dict, repr=False, compare=False)
     _by_saga: dict[str, SagaPlan] = field(default_factory=dict, repr=False, compare=False)
     _by_route: dict[str, RoutePlan] = field(default_factory=dict, repr=False, compare=False)
@@ -294,6 +306,7 @@ class Plan:
             yield from saga.resources()
         for route in self.routes:
             yield from route.resources()
+        yield from (r for r in (self.event_delivery_dlq, self.event_delivery_dlq_policy, self.archive) if r)
 
 
 def _resource(logical: str, kind: str, span: Span, element: str, *bound: Limit) -> Resource:
@@ -414,6 +427,7 @@ def plan_of(flow: Flow) -> Plan:
         stage = _resource(HTTP_API_STAGE, "AWS::ApiGatewayV2::Stage", endpoints[0].span, label)
     idempotent = bool(flow.handlers())  # every handler deduplicates: by message id unless `idempotent by`
     table = "AWS::DynamoDB::Table"
+    dlq, dlq_policy = _event_delivery_plan(flow)
     return Plan(
         flow=flow,
         event_bus=_resource(EVENT_BUS, "AWS::Events::EventBus", flow.span, f"flow {flow.name}"),
@@ -427,7 +441,29 @@ def plan_of(flow: Flow) -> Plan:
         handlers=tuple(_handler_plan(flow, h) for h in flow.handlers()),
         sagas=tuple(_saga_plan(flow, s) for s in flow.sagas),
         routes=tuple(_route_plan(http_api, e) for e in endpoints if http_api is not None),
+        event_delivery_dlq=dlq,
+        event_delivery_dlq_policy=dlq_policy,
+        archive=_archive_plan(flow),
     )
+
+
+def _event_delivery_plan(flow: Flow) -> tuple[Resource | None, Resource | None]:
+    """One dead-letter queue (and the policy that lets the stack's rules fill it) for every rule target."""
+    if not any(h.trigger == "event" for h in flow.handlers()) and not flow.sagas:
+        return None, None
+    queue, policy, _ = DELIVERY_RESOURCE_IDS
+    label = f"flow {flow.name} / events EventBridge could not deliver"
+    return (
+        _resource(queue, "AWS::SQS::Queue", flow.span, label, limits.SQS_RETENTION),
+        _resource(policy, "AWS::SQS::QueuePolicy", flow.span, label),
+    )
+
+
+def _archive_plan(flow: Flow) -> Resource | None:
+    archive = flow.archive
+    if archive is None:
+        return None
+    return _resource(DELIVERY_RESOURCE_IDS[2], "AWS::Events::Archive", archive.span, f"flow {flow.name} / archive")
 
 
 def reserved_ids(flow: Flow) -> list[tuple[str, str, Span]]:
@@ -436,7 +472,7 @@ def reserved_ids(flow: Flow) -> list[tuple[str, str, Span]]:
     A handler reserves a dead-letter queue even without `dlq`, so that adding one
     never turns a valid spec into one whose names clash.
     """
-    ids = [(rid, "the stack's shared resources", flow.span) for rid in STACK_RESOURCE_IDS]
+    ids = [(rid, "the stack's shared resources", flow.span) for rid in STACK_RESOURCE_IDS + DELIVERY_RESOURCE_IDS]
     for service in flow.services:
         for h in service.handlers:
             base, element = handler_base(service.name, h.name), f"{service.name}.{h.name}"

@@ -100,6 +100,7 @@ def plan_flows(
     from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.stamp import inputs_stamp, unchanged_plan
     from flowgen_design.codegen.targets import TargetError, all_targets
+    from flowgen_design.codegen.targets.cloudformation.userfiles import UserFileError
     from flowgen_design.dsl.diagnostics import render_text
     from flowgen_design.dsl.selection import DEFAULT
 
@@ -135,6 +136,10 @@ def plan_flows(
                 files = [replace(f, target=name) for name in targets for f in registry[name].build(flow, flow_options)]
                 plans.append((flow, writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path)))
             planned.append((r, plans[-1][1]))
+    except UserFileError as err:  # your deploy.toml or overrides.json: located, like a spec's errors
+        print(render_text(err.diagnostics, err.sources, color=use_color(sys.stderr)), end="", file=sys.stderr)
+        print("flowgen: nothing generated: fix the errors above in your deployment files", file=sys.stderr)
+        return EXIT_FAILED
     except (writer.UnsafePathError, TargetError) as err:
         return fail(str(err), EXIT_FAILED)
     collisions = _collisions(planned)

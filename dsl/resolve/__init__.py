@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flowgen_design.dsl import ast
 from flowgen_design.dsl.diagnostics import Reporter
-from flowgen_design.dsl.model import Command, Event, Flow, Service
+from flowgen_design.dsl.durations import DAY_MS
+from flowgen_design.dsl.model import Archive, Command, Event, Flow, Service
 from flowgen_design.dsl.resolve.delivery import DeliveryResolver
 from flowgen_design.dsl.resolve.sagas import SagaResolver
 from flowgen_design.dsl.resolve.services import ServiceResolver
@@ -56,4 +57,13 @@ def resolve(root: ast.Module, modules: list[ast.Module], reporter: Reporter) -> 
         services=tuple(services.values()),
         sagas=tuple(sagas),
         externals=tuple(externals),
+        archive=_archive(_of(modules, ast.ArchiveDecl)),
     )
+
+
+def _archive(decls: list[ast.ArchiveDecl]) -> Archive | None:
+    """The first `archive` (a second is FLOW108); its retention in whole days, rounded up (FLOW330 says so)."""
+    if not decls:
+        return None
+    retention = decls[0].retention
+    return Archive(retention_days=max(1, -(-retention.millis // DAY_MS)), span=decls[0].span)

@@ -49,7 +49,7 @@ class Symbols:
     def declare_all(self, modules: Iterable[ast.Module]) -> None:
         for module in modules:
             for decl in module.declarations:
-                if isinstance(decl, ast.DefaultsDecl):
+                if isinstance(decl, (ast.DefaultsDecl, ast.ArchiveDecl)):
                     continue
                 self._declare(decl)
 

@@ -53,6 +53,7 @@ class Rule:
 
 def _rules() -> tuple[Rule, ...]:
     from flowgen_design.dsl.rules import (
+        bus,
         clauses,
         delivery,
         eventflow,
@@ -105,6 +106,7 @@ def _rules() -> tuple[Rule, ...]:
         Rule(messages.check_channels, (c.DUPLICATE_CHANNEL, c.INVALID_CHANNEL)),
         Rule(messages.check_retryable_replies, (c.RETRYABLE_SUCCESS, c.RETRYABLE_NOT_RETRIED)),
         Rule(messages.check_error_names, (c.ERROR_NAME_TAKEN,)),
+        Rule(bus.check_archive, (c.ARCHIVE_RETENTION, c.DUPLICATE_CLAUSE)),
     )
 
 

@@ -7,6 +7,11 @@ EventBridge bus; per handler a queue, a function and a least-privilege role
 (`api.py`); and a DynamoDB idempotency table when any handler is idempotent.
 The functions' code comes from the `CodeBucket`/`CodeKey` parameters: the
 deployment package of the generated Python.
+
+Over the finished template: data safety (`safety.py`: retain policies, the rule
+targets' retry policy and dead-letter queue, the event archive), the `Stage`
+parameter and tags (`stage.py`), then your `infra/<flow>/deploy.toml` and
+`overrides.json`, created once and merged in on every run (`customise.py`).
 """
 
 from __future__ import annotations
@@ -14,15 +19,19 @@ from __future__ import annotations
 import json
 from pathlib import PurePosixPath
 
+from flowgen_design.codegen import prettyjson
 from flowgen_design.codegen.aws.plan import Plan, plan_of
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.header import DO_NOT_EDIT, header_lines
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
 from flowgen_design.codegen.targets.cloudformation.api import add_api
+from flowgen_design.codegen.targets.cloudformation.customise import customised, user_files
 from flowgen_design.codegen.targets.cloudformation.handlers import Stack, add_handler
+from flowgen_design.codegen.targets.cloudformation.safety import add_data_safety
 from flowgen_design.codegen.targets.cloudformation.sagas import add_saga, saga_handlers
-from flowgen_design.codegen.targets.cloudformation.template import Template, get_att, sub
+from flowgen_design.codegen.targets.cloudformation.stage import add_stage, physical_name, tag_resources
+from flowgen_design.codegen.targets.cloudformation.template import Template, get_att
 from flowgen_design.codegen.targets.cloudformation.verify import flow_problems
 from flowgen_design.dsl.model import Flow
 
@@ -41,11 +50,15 @@ def template_path(flow: Flow) -> PurePosixPath:
 
 @register("cloudformation", "AWS CloudFormation template: bus, queues, functions, sagas, HTTP API")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
-    text = build_template(flow).render()
+    t = build_template(flow)
+    text = t.render()
     problems = flow_problems(flow, json.loads(text))  # the template exactly as written
     if problems:
         raise RuntimeError("flowgen bug: the generated template is inconsistent:\n  " + "\n  ".join(problems))
-    return [GeneratedFile(template_path(flow), text)]
+    merged = customised(t, plan_of(flow), options.out_dir)  # your deploy.toml and overrides.json
+    if merged is not None:
+        text = prettyjson.dumps(merged) + "\n"
+    return [GeneratedFile(template_path(flow), text), *user_files(flow)]
 
 
 def build_template(flow: Flow) -> Template:
@@ -61,7 +74,15 @@ def build_template(flow: Flow) -> Template:
         add_saga(t, stack, saga)
     if plan.routes:
         add_api(t, stack)
+    _environment_and_safety(t, plan)
     return t
+
+
+def _environment_and_safety(t: Template, plan: Plan) -> None:
+    """Over the finished template: data safety (`safety.py`), then the stage and tags (`stage.py`)."""
+    add_data_safety(t, plan)
+    add_stage(t)
+    tag_resources(t, plan)
 
 
 def _skeleton(flow: Flow) -> Template:
@@ -78,7 +99,7 @@ def _skeleton(flow: Flow) -> Template:
 
 def _bus(t: Template, plan: Plan) -> None:
     flow = plan.flow
-    bus = t.put(plan.event_bus, {"Name": sub("${AWS::StackName}-" + flow.name)})
+    bus = t.put(plan.event_bus, {"Name": physical_name(flow)})
     t.output("EventBusName", get_att(bus, "Name"), f"event bus of flow {flow.name}")
     t.output("EventBusArn", get_att(bus, "Arn"), f"ARN of the event bus of flow {flow.name}")
 

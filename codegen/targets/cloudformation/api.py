@@ -11,14 +11,15 @@ from __future__ import annotations
 from flowgen_design.codegen.aws.plan import RoutePlan
 from flowgen_design.codegen.targets.cloudformation import iam
 from flowgen_design.codegen.targets.cloudformation.handlers import Stack
-from flowgen_design.codegen.targets.cloudformation.template import Template, get_att, ref, sub
+from flowgen_design.codegen.targets.cloudformation.stage import physical_name
+from flowgen_design.codegen.targets.cloudformation.template import Template, get_att, ref
 
 
 def add_api(t: Template, stack: Stack) -> None:
     plan, flow = stack.plan, stack.flow
     assert plan.http_api is not None and plan.http_api_stage is not None
     props = {
-        "Name": sub("${AWS::StackName}-" + flow.name),
+        "Name": physical_name(flow),
         "ProtocolType": "HTTP",
         "Description": f"entry points of flow {flow.name}",
     }

@@ -1,0 +1,57 @@
+"""Your deployment files merged into the generated template: settings first, then extra resources.
+
+The generated template is checked on its own first (a problem there is a flowgen bug); what the
+user's files add is checked after merging, and every mistake is a located diagnostic on the file
+that makes it (`userfiles.UserFileError`): nothing is written until they are fixed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flowgen_design.codegen.aws.plan import Plan
+from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.targets.cloudformation.deploy import apply_settings, load_settings, starter_settings
+from flowgen_design.codegen.targets.cloudformation.overrides import (
+    STARTER,
+    load_overrides,
+    merge_overrides,
+    reference_problems,
+)
+from flowgen_design.codegen.targets.cloudformation.template import Json, Template
+from flowgen_design.codegen.targets.cloudformation.userfiles import (
+    UserFile,
+    overrides_path,
+    raise_problems,
+    settings_path,
+)
+from flowgen_design.dsl.model import Flow
+
+
+def user_files(flow: Flow) -> list[GeneratedFile]:
+    """The two files of yours, created once with a starter content and never overwritten."""
+    return [
+        GeneratedFile(settings_path(flow), starter_settings(flow), ownership="user"),
+        GeneratedFile(overrides_path(flow), STARTER, ownership="user"),
+    ]
+
+
+def customised(t: Template, plan: Plan, out_dir: Path) -> Json | None:
+    """The template with the user's settings and extra resources merged in, or None when the files
+    add nothing (absent, or as created). Raises `UserFileError` with every mistake found."""
+    settings_file = UserFile.read(out_dir, settings_path(plan.flow))
+    overrides_file = UserFile.read(out_dir, overrides_path(plan.flow))
+    files = [settings_file, overrides_file]
+    raise_problems(files)  # unreadable files
+    settings = load_settings(settings_file, plan.flow)
+    overrides = load_overrides(overrides_file)
+    raise_problems(files)
+    if settings == type(settings)() and overrides == type(overrides)():
+        return None
+    apply_settings(t, plan, settings, settings_file)
+    body = t.as_dict()
+    added = merge_overrides(body, overrides, overrides_file)
+    raise_problems(files)
+    reference_problems(body, added, overrides_file, settings_file)
+    raise_problems(files)
+    return body
