@@ -115,7 +115,13 @@ def _model(name: str) -> str:
     return f"_models.{name}"
 
 
-def _route(handler: Handler) -> str:
+def compensates(flow: Flow, handler: Handler) -> bool:
+    """The handler undoes a step of some saga (its completed commands count as compensations)."""
+    undo = (s.compensation for saga in flow.sagas for s in saga.steps if s.compensation is not None)
+    return any((c.handler.service, c.handler.name) == (handler.service, handler.name) for c in undo)
+
+
+def _route(flow: Flow, handler: Handler) -> str:
     message = handler.input
     outputs = ", ".join(f"{e.name!r}: {_model(e.name)}" for e in handler.outputs)
     lines = [
@@ -136,6 +142,8 @@ def _route(handler: Handler) -> str:
     lines.append(f"idempotency={_idempotency(handler)}")
     if message.ordered_by is not None:
         lines.append("ordered=True")
+    if compensates(flow, handler):
+        lines.append("compensation=True")
     return f"_{handler.name}_route = _runtime.Route(\n" + ",\n".join(lines) + ",\n)\n"
 
 
@@ -152,7 +160,7 @@ def handler_source(flow: Flow, handler: Handler) -> str:
     return (
         f"def _{handler.name}_call(message: {_model(handler.input.name)}) -> object:\n"
         f"    return _service().{handler.name}(message)\n\n\n"
-        + _route(handler)
+        + _route(flow, handler)
         + "\n\n"
         + f"def {handler.name}(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:\n"
         + "    "

@@ -21,6 +21,7 @@ from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
 from flowgen_design.codegen.targets.cloudformation.api import add_api
 from flowgen_design.codegen.targets.cloudformation.handlers import Stack, add_handler
+from flowgen_design.codegen.targets.cloudformation.observability import add_alarms
 from flowgen_design.codegen.targets.cloudformation.sagas import add_saga, saga_handlers
 from flowgen_design.codegen.targets.cloudformation.template import Template, get_att, sub
 from flowgen_design.codegen.targets.cloudformation.verify import flow_problems
@@ -61,6 +62,7 @@ def build_template(flow: Flow) -> Template:
         add_saga(t, stack, saga)
     if plan.routes:
         add_api(t, stack)
+    add_alarms(t, plan)
     return t
 
 
