@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from flowgen_design.codegen import names
-from flowgen_design.codegen.aws.plan import Resource, plan_of
+from flowgen_design.codegen.aws.plan import ALARM, Alarm, Resource, plan_of
 from flowgen_design.codegen.diagrams.labels import attempts_text, delivery_lines, idempotency_text
 from flowgen_design.dsl.graph import Arc, event_graph
 from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Flow, Handler, Saga, SagaStep, Service
@@ -87,8 +87,15 @@ def handler_link(flow: Flow, handler: Handler, relation: str = "") -> Link:
     resources = tuple(_resource(r) for r in plan_of(flow).handler(handler).traced())
     verb = "replies" if isinstance(handler.input, Command) else "may publish"
     outputs = tuple(_event_leaf(e, verb) for e in handler.outputs)
-    children = (_policy_link(handler),) + files + resources + outputs
+    alarms = tuple(alarm_link(a) for a in plan_of(flow).handler(handler).alarms)
+    children = (_policy_link(handler),) + files + resources + outputs + alarms
     return Link("handler", qualified(handler), relation, handler.span, _handler_input(handler), children)
+
+
+def alarm_link(alarm: Alarm) -> Link:
+    """An alarm with its rule (`Maximum ApproximateAgeOfOldestMessage > 50 seconds in 60s`), why that
+    threshold, and the spec clause it comes from."""
+    return Link("alarm", alarm.resource.logical_id, "alarm", alarm.span, f"{alarm.rule}: {alarm.why}")
 
 
 def _policy_link(handler: Handler) -> Link:
@@ -109,7 +116,8 @@ def _handler_input(handler: Handler) -> str:
 
 def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     children = [_event_leaf(saga.trigger, "triggered by")]
-    children += [_resource(r) for r in plan_of(flow).saga(saga).traced()]
+    planned = plan_of(flow).saga(saga)
+    children += [_resource(r) for r in planned.traced() if r.type != ALARM]
     children += [_step_link(flow, saga, i, s) for i, s in enumerate(saga.steps)]
     for outcome, event in (
         ("completed", saga.on_completed),
@@ -118,6 +126,7 @@ def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     ):
         if event is not None:
             children.append(_event_leaf(event, f"on {outcome} emits"))
+    children += [alarm_link(a) for a in planned.all_alarms()]
     return Link(
         "saga",
         saga.name,

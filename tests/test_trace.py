@@ -102,7 +102,22 @@ def _expected_words(node: dict[str, Any]) -> list[str]:
         return [name.split(" ", 1)[1]]
     if kind == "saga" and node["relation"] == "awaited by":
         return ["compensate", "step"]
+    if kind == "alarm":  # the clause its threshold comes from (a starter's: its saga)
+        handler = ["-> ", "handles "]
+        for suffix, words in ALARM_CLAUSES.items():
+            if name.endswith(suffix):
+                return words + (handler if suffix != "FailedAlarm" else [])
     return [name]
+
+
+ALARM_CLAUSES = {
+    "DeadLetterQueueAlarm": ["dlq", "saga "],
+    "QueueAgeAlarm": ["retry ", "timeout "],
+    "ErrorsAlarm": ["timeout ", "saga "],
+    "ThrottlesAlarm": ["timeout ", "saga "],
+    "FailedAlarm": ["saga "],
+    "TimedOutAlarm": ["timeout ", "saga "],
+}
 
 
 @pytest.mark.parametrize("spec", diagram_specs(), ids=spec_id)

@@ -125,6 +125,7 @@ _SECTIONS = (
     ("services", "Services and handlers"),
     ("externals", "External systems"),
     ("sagas", "Sagas"),
+    ("alarms", "Alarms: what is watched, and when it fires"),
     ("traceability", "Traceability: entry point to code and resources"),
 )
 
@@ -142,6 +143,7 @@ def _sections(flow: Flow, figures: list[Html], options: GenerateOptions) -> list
         "services": sections.services_section(flow),
         "externals": sections.externals_section(flow),
         "sagas": sections.sagas_section(flow),
+        "alarms": sections.alarms_section(flow),
         "traceability": sections.trace_section(flow),
     }
     return [
