@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.diagrams.labels import (
     attempts_text,
     handler_text,
@@ -12,7 +13,6 @@ from flowgen_design.codegen.diagrams.labels import (
     timeout_text,
 )
 from flowgen_design.codegen.targets.review.html import Child, Html, anchor, el, table
-from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.trace import trace_rows
 from flowgen_design.dsl.diagnostics import Diagnostic
 from flowgen_design.dsl.graph import Element
