@@ -234,12 +234,13 @@ def test_the_lambda_build_has_linux_wheels_for_the_runtime_and_a_template_cfn_li
     names = zipfile.ZipFile(tmp_path / "shop" / "python3.12-x86_64.zip").namelist()
     assert "pydantic_core/_pydantic_core.cpython-312-x86_64-linux-gnu.so" in names
     assert "shop/adapters/orders.py" in names and "shop/services/orders.py" in names
+    assert "aws_xray_sdk/__init__.py" in names, "the adapters' Tracer (aws-lambda-powertools[tracer]) is shipped"
     assert not [n for n in names if n.startswith(("boto3/", "botocore/", "bin/")) or n.endswith(".pyc")]
     assert sorted(p.name for p in (tmp_path / "shop").iterdir()) == ["python3.12-x86_64.zip", "template.json"]
     text = (tmp_path / "shop" / "template.json").read_text(encoding="utf-8")
     expected = json.loads((generated / "infra" / "shop" / "template.json").read_text(encoding="utf-8"))
-    for code in ("CodeBucket", "CodeKey"):  # referred to by nothing else (the alarm topic parameter stays)
-        del expected["Parameters"][code]
+    for name in ("CodeBucket", "CodeKey"):  # referred to by nothing else
+        del expected["Parameters"][name]
     for resource in expected["Resources"].values():
         if resource["Type"] == "AWS::Lambda::Function":
             resource["Properties"]["Code"] = "python3.12-x86_64.zip"
