@@ -115,6 +115,30 @@ S = TypeVar("S")
 Published = dict[str, Any]
 """An event ready to publish: `{"event": <name>, "envelope": {...}, "detail": <JSON payload>}`."""
 
+
+class FlowLogger:
+    """`logger`: the JSON logger (Powertools) of the flow whose batch is being handled, so every line
+    carries the envelope's correlation id and the handler (`observed_record`); outside a batch, this
+    module's standard logger."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_BATCH_LOGGER.get() or logging.getLogger(__name__), name)
+
+    def log(self, level: int, message: str, *args: Any, **kwargs: Any) -> None:
+        current = _BATCH_LOGGER.get()
+        if current is None:
+            logging.getLogger(__name__).log(level, message, *args, **kwargs)
+            return
+        methods = {
+            logging.DEBUG: current.debug,
+            logging.INFO: current.info,
+            logging.WARNING: current.warning,
+        }
+        methods.get(level, current.error)(message, *args, **kwargs)
+
+
+logger = FlowLogger()
+
 CLIENTS: dict[str, Any] = {}
 """AWS clients by service name, created on first use (so importing needs no credentials).
 
@@ -327,9 +351,9 @@ def handle_record(record: SQSRecord, route: Route[Any], context: LambdaContext) 
         )
         return
     try:
-        run(route, incoming, attempt, context)
+        counted_run(route, incoming, attempt, context)
     except Exception:
-        log(route).exception(
+        logger.exception(
             "%s: message %s failed (attempt %d of %d)",
             route.handler,
             record.message_id,
@@ -348,11 +372,10 @@ def run(
     route: Route[M], incoming: Incoming[M], attempt: int, context: LambdaContext
 ) -> None:
     """The user's code (once per key), its events published, the saga answered."""
-    with counted_attempt(route):
-        published = call_once(route, incoming, attempt, context)
-        publish(route.flow.source, published)
-        if incoming.token is not None:
-            answer_saga(incoming.token, route, published[0])
+    published = call_once(route, incoming, attempt, context)
+    publish(route.flow.source, published)
+    if incoming.token is not None:
+        answer_saga(incoming.token, route, published[0])
 
 
 # ---- failure classes ---------------------------------------------------------------------------
@@ -386,7 +409,7 @@ def delay_retry(record: SQSRecord, route: Route[Any], delay: int) -> None:
             VisibilityTimeout=delay,
         )
     except Exception:
-        log(route).exception(
+        logger.exception(
             "%s: could not delay the retry of message %s by %d s",
             route.handler,
             record.message_id,
@@ -409,7 +432,7 @@ def give_up(
     if not route.dlq:
         drop(record, route, token, f"its last attempt ({attempt}) failed")
         return
-    count(DEAD_LETTERED)
+    count_metric(DEAD_LETTERED)
     if token is not None:
         _fail_task(
             token,
@@ -422,16 +445,16 @@ def give_up(
 
 def drop(record: SQSRecord, route: Route[Any], token: str | None, why: str) -> None:
     """Give up on a message, visibly: the error log says so, and a saga is told first."""
-    received = attempt_of(record)
-    count(DROPPED)
+    count = attempt_of(record)
+    count_metric(DROPPED)
     if token is not None:
         _fail_task(
             token,
             route,
             ATTEMPTS_EXHAUSTED,
-            json.dumps({"handler": route.handler, "receiveCount": received}),
+            json.dumps({"handler": route.handler, "receiveCount": count}),
         )
-    log(route).error(
+    logger.error(
         "%s: %s: message %s dropped, %s: the spec allows %d attempts and no dlq",
         route.flow.source,
         route.handler,
@@ -442,7 +465,7 @@ def drop(record: SQSRecord, route: Route[Any], token: str | None, why: str) -> N
             "flow": route.flow.source,
             "handler": route.handler,
             "message_id": record.message_id,
-            "receive_count": received,
+            "receive_count": count,
             "attempts": route.attempts,
         },
     )
@@ -451,7 +474,7 @@ def drop(record: SQSRecord, route: Route[Any], token: str | None, why: str) -> N
 def reject(record: SQSRecord, route: Route[Any], err: InvalidMessage) -> None:
     """An invalid message is final at once: a saga hears `InvalidMessage`, the record is acknowledged."""
     token = _task_token(record.body) if route.kind == "command" else None
-    count(INVALID)
+    count_metric(INVALID)
     if token is not None:
         _fail_task(
             token,
@@ -459,7 +482,7 @@ def reject(record: SQSRecord, route: Route[Any], err: InvalidMessage) -> None:
             INVALID_MESSAGE,
             json.dumps({"handler": route.handler, "error": str(err)}),
         )
-    log(route).error(
+    logger.error(
         "%s: message %s is invalid, not retried: %s",
         route.handler,
         record.message_id,
@@ -476,11 +499,8 @@ def _log(
     level: int, route: Route[Any], record: SQSRecord, what: str, incoming: Incoming[Any]
 ) -> None:
     envelope = incoming.envelope
-    logger = log(route)
-    write = {logging.ERROR: logger.error, logging.WARNING: logger.warning}.get(
-        level, logger.info
-    )
-    write(
+    logger.log(
+        level,
         "%s: message %s %s",
         route.handler,
         envelope.message_id,
@@ -501,6 +521,147 @@ def _task_token(body: str) -> str | None:
         return None
     token = value.get("taskToken") if isinstance(value, dict) else None
     return token if isinstance(token, str) and token else None
+
+
+# ---- observability: logs, traces and metrics ------------------------------------------------------
+#
+# Every log line is JSON (Powertools Logger, one logger per flow) with the envelope's correlation id;
+# each record is an X-Ray subsegment annotated with the handler and message (Powertools Tracer, off
+# outside Lambda); each batch emits one CloudWatch EMF blob in the flow's namespace, dimensions
+# `service` and `handler` (docs/operations.md).
+
+PROCESSED = "Processed"
+"""A message whose handling finished: the user's code ran (or was a duplicate), events published, saga answered."""
+DUPLICATES = "DuplicatesSkipped"
+"""A message whose deduplication key was already handled: the user's code did not run again."""
+FAILURES = "Failures"
+"""An attempt that raised (the user's code, a bad result, AWS): retried, dead-lettered or dropped."""
+DEAD_LETTERED = "DeadLettered"
+"""A message whose last attempt failed, left to SQS to move to the dead-letter queue."""
+DROPPED = "Dropped"
+"""A message whose last attempt failed without a dead-letter queue: logged and deleted."""
+INVALID = "InvalidMessages"
+"""A message that could not be read or validated: final at once."""
+COMPENSATIONS = "Compensations"
+"""A compensation command handled to the end (a saga step undone)."""
+
+_BATCH_METRICS: ContextVar[AmazonCloudWatchEMFProvider | None] = ContextVar(
+    "flowgen_batch_metrics", default=None
+)
+_BATCH_LOGGER: ContextVar[Logger | None] = ContextVar(
+    "flowgen_batch_logger", default=None
+)
+
+
+def log(route: Route[Any]) -> Logger:
+    """The flow's JSON logger (the one handlers get in their context)."""
+    return user_logger(route.flow.source)
+
+
+@cache
+def flow_tracer(source: str) -> Tracer:
+    """The flow's X-Ray tracer; Powertools disables it outside Lambda (no `AWS_LAMBDA_FUNCTION_NAME`)."""
+    return Tracer(service=source)
+
+
+def service_of(route: Route[Any]) -> str:
+    """`Orders.cancel_order` -> `Orders`: the `service` dimension of the handler's metrics."""
+    return route.handler.split(".", 1)[0]
+
+
+@contextmanager
+def observed_batch(route: Route[Any]) -> Iterator[None]:
+    """Collect the batch's metrics in a provider of its own (no state shared with other handlers
+    run in the same process) and emit them once, as one EMF blob, however the batch ends.
+    """
+    metrics = AmazonCloudWatchEMFProvider(
+        metric_set={},
+        dimension_set={},
+        namespace=route.flow.source,
+        service=service_of(route),
+    )
+    metrics.add_dimension(name="handler", value=route.handler)
+    token, logger_token = _BATCH_METRICS.set(metrics), _BATCH_LOGGER.set(log(route))
+    try:
+        yield
+    finally:
+        _BATCH_METRICS.reset(token)
+        _BATCH_LOGGER.reset(logger_token)
+        if metrics.metric_set:
+            with (
+                warnings.catch_warnings()
+            ):  # a test's virtual clock may be outside CloudWatch's window
+                warnings.simplefilter("ignore", UserWarning)
+                metrics.set_timestamp(SETTINGS.clock())
+            SETTINGS.emit_metrics(dict(metrics.serialize_metric_set()))
+
+
+def count_metric(metric: str) -> None:
+    """Add one to `metric` in the batch being handled (nothing outside a batch)."""
+    metrics = _BATCH_METRICS.get()
+    if metrics is not None:
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+
+
+def count_duplicate(ran: Sequence[bool]) -> None:
+    """The idempotency layer returned a recorded result without calling the handler."""
+    if not ran:
+        count_metric(DUPLICATES)
+
+
+def counted_run(
+    route: Route[M], incoming: Incoming[M], attempt: int, context: LambdaContext
+) -> None:
+    """`run`, counted: an attempt that finishes is processed (and a compensation for an undo
+    handler); one that raises is a failure."""
+    try:
+        run(route, incoming, attempt, context)
+    except Exception:
+        count_metric(FAILURES)
+        raise
+    count_metric(PROCESSED)
+    if route.compensation:
+        count_metric(COMPENSATIONS)
+
+
+@contextmanager
+def observed_record(route: Route[Any], record: SQSRecord) -> Iterator[None]:
+    """One record: log lines carry its correlation id (read from the envelope before validation, so
+    even an invalid message's line has it) and handler; one X-Ray subsegment per record.
+    """
+    flow_log = log(route)
+    correlation = correlation_of(record.body)
+    flow_log.set_correlation_id(correlation)
+    flow_log.remove_keys(["message_id", "saga_instance"])
+    flow_log.append_keys(handler=route.handler, sqs_message_id=record.message_id)
+    with flow_tracer(route.flow.source).provider.in_subsegment(
+        f"## {route.handler}"
+    ) as segment:
+        segment.put_annotation("handler", route.handler)
+        segment.put_annotation("sqs_message_id", record.message_id)
+        if correlation is not None:
+            segment.put_annotation("correlation_id", correlation)
+        yield
+
+
+def correlation_of(body: str) -> str | None:
+    """The correlation id a record's body carries: a saga command's or a flowgen event's envelope,
+    else the EventBridge event's id (what a bare event's envelope is made from); None if unreadable.
+    """
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    detail = value.get("detail")
+    envelope = detail.get("envelope") if is_wrapped(detail) else value.get("envelope")
+    found = (
+        envelope.get("correlation_id")
+        if isinstance(envelope, dict)
+        else value.get("id")
+    )
+    return found if isinstance(found, str) and found else None
 
 
 # ---- reading a record -----------------------------------------------------------------------------
@@ -840,142 +1001,6 @@ def _raise_unless_orchestrator_gone(route: Route[Any], err: ClientError) -> None
     botocore `ClientError`, is raised again (the record is retried)."""
     if err.response.get("Error", {}).get("Code") not in ORCHESTRATOR_GONE:
         raise err
-    log(route).warning(
+    logger.warning(
         "%s: the saga no longer waits for this reply (%s)", route.handler, err
     )
-
-
-# ---- observability: logs, traces and metrics ------------------------------------------------------
-#
-# Every log line is JSON (Powertools Logger, one logger per flow) with the envelope's correlation id;
-# each record is an X-Ray subsegment annotated with the handler and message (Powertools Tracer, off
-# outside Lambda); each batch emits one CloudWatch EMF blob in the flow's namespace, dimensions
-# `service` and `handler` (docs/operations.md).
-
-PROCESSED = "Processed"
-"""A message whose handling finished: the user's code ran (or was a duplicate), events published, saga answered."""
-DUPLICATES = "DuplicatesSkipped"
-"""A message whose deduplication key was already handled: the user's code did not run again."""
-FAILURES = "Failures"
-"""An attempt that raised (the user's code, a bad result, AWS): retried, dead-lettered or dropped."""
-DEAD_LETTERED = "DeadLettered"
-"""A message whose last attempt failed, left to SQS to move to the dead-letter queue."""
-DROPPED = "Dropped"
-"""A message whose last attempt failed without a dead-letter queue: logged and deleted."""
-INVALID = "InvalidMessages"
-"""A message that could not be read or validated: final at once."""
-COMPENSATIONS = "Compensations"
-"""A compensation command handled to the end (a saga step undone)."""
-
-_BATCH_METRICS: ContextVar[AmazonCloudWatchEMFProvider | None] = ContextVar(
-    "flowgen_batch_metrics", default=None
-)
-
-
-def log(route: Route[Any]) -> Logger:
-    """The flow's JSON logger (the one handlers get in their context)."""
-    return user_logger(route.flow.source)
-
-
-@cache
-def flow_tracer(source: str) -> Tracer:
-    """The flow's X-Ray tracer; Powertools disables it outside Lambda (no `AWS_LAMBDA_FUNCTION_NAME`)."""
-    return Tracer(service=source)
-
-
-def service_of(route: Route[Any]) -> str:
-    """`Orders.cancel_order` -> `Orders`: the `service` dimension of the handler's metrics."""
-    return route.handler.split(".", 1)[0]
-
-
-@contextmanager
-def observed_batch(route: Route[Any]) -> Iterator[None]:
-    """Collect the batch's metrics in a provider of its own (no state shared with other handlers
-    run in the same process) and emit them once, as one EMF blob, however the batch ends.
-    """
-    metrics = AmazonCloudWatchEMFProvider(
-        metric_set={},
-        dimension_set={},
-        namespace=route.flow.source,
-        service=service_of(route),
-    )
-    metrics.add_dimension(name="handler", value=route.handler)
-    token = _BATCH_METRICS.set(metrics)
-    try:
-        yield
-    finally:
-        _BATCH_METRICS.reset(token)
-        if metrics.metric_set:
-            with (
-                warnings.catch_warnings()
-            ):  # a test's virtual clock may be outside CloudWatch's window
-                warnings.simplefilter("ignore", UserWarning)
-                metrics.set_timestamp(SETTINGS.clock())
-            SETTINGS.emit_metrics(dict(metrics.serialize_metric_set()))
-
-
-def count(metric: str) -> None:
-    """Add one to `metric` in the batch being handled (nothing outside a batch)."""
-    metrics = _BATCH_METRICS.get()
-    if metrics is not None:
-        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
-
-
-def count_duplicate(ran: Sequence[bool]) -> None:
-    """The idempotency layer returned a recorded result without calling the handler."""
-    if not ran:
-        count(DUPLICATES)
-
-
-@contextmanager
-def counted_attempt(route: Route[Any]) -> Iterator[None]:
-    """An attempt that finishes counts as processed (and as a compensation for an undo handler);
-    one that raises counts as a failure."""
-    try:
-        yield
-    except Exception:
-        count(FAILURES)
-        raise
-    count(PROCESSED)
-    if route.compensation:
-        count(COMPENSATIONS)
-
-
-@contextmanager
-def observed_record(route: Route[Any], record: SQSRecord) -> Iterator[None]:
-    """One record: log lines carry its correlation id (read from the envelope before validation, so
-    even an invalid message's line has it) and handler; one X-Ray subsegment per record.
-    """
-    logger = log(route)
-    correlation = correlation_of(record.body)
-    logger.set_correlation_id(correlation)
-    logger.remove_keys(["message_id", "saga_instance"])
-    logger.append_keys(handler=route.handler, sqs_message_id=record.message_id)
-    with flow_tracer(route.flow.source).provider.in_subsegment(
-        f"## {route.handler}"
-    ) as segment:
-        segment.put_annotation("handler", route.handler)
-        segment.put_annotation("sqs_message_id", record.message_id)
-        if correlation is not None:
-            segment.put_annotation("correlation_id", correlation)
-        yield
-
-
-def correlation_of(body: str) -> str | None:
-    """The correlation id a record's body carries: a saga command's or a flowgen event's envelope,
-    else the EventBridge event's id (what a bare event's envelope is made from); None if unreadable.
-    """
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(value, dict):
-        return None
-    detail = value.get("detail")
-    envelope = detail.get("envelope") if is_wrapped(detail) else value.get("envelope")
-    found = (
-        envelope.get("correlation_id")
-        if isinstance(envelope, dict)
-        else value.get("id")
-    )
-    return found if isinstance(found, str) and found else None
