@@ -142,6 +142,15 @@ def test_metrics_print_one_emf_line_in_lambda_and_nothing_elsewhere(
     shop("adapters.orders").log_charge(sqs_batch(event), FakeContext())
     (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert counts(line) == {"Processed": 1} and dimensions(line)["handler"] == "Orders.log_charge"
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")  # Powertools' own switch is honoured
+    shop("adapters.orders").log_charge(sqs_batch(charged()), FakeContext())
+    assert '"_aws"' not in capsys.readouterr().out
+
+
+def charged() -> Json:
+    return bus_event(
+        "Charged", {"order_id": order_id(), "payment_id": order_id(), "amount": {"amount": 5, "currency": "EUR"}}
+    )
 
 
 def test_log_lines_are_json_with_the_envelopes_correlation_id(
