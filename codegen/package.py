@@ -6,7 +6,8 @@ package with the user's services) and writes, into a folder of its own, per flow
 - one zip per Lambda platform its functions run on (Python version and architecture, from each
   function's `Runtime` and `Architectures`): the flow's package with the user's services, and the
   dependencies the generated package declares, installed by pip as wheels for that platform. boto3
-  is left out unless asked for: the Lambda runtime provides it.
+  (and botocore and s3transfer, also when a dependency pulls them in) is left out unless asked for:
+  the Lambda runtime provides it.
 - `template.json`: the generated template with each function's `Code` set to the local path of its
   zip, which is what `aws cloudformation package` uploads (under the MD5 of the file as the object
   key) before `aws cloudformation deploy`.
@@ -18,6 +19,7 @@ inputs give the same bytes, the same object key and no redeploy, and any code ch
 from __future__ import annotations
 
 import copy
+import csv
 import io
 import json
 import os
@@ -122,6 +124,9 @@ class Dependencies:
             wanted = [*self.requirements, *(f"-r {path}" for path in self.requirement_files)]
             self.announce(f"installing {', '.join(wanted)} for {platform} (pip)")
             install(self.requirements, platform, target, self.requirement_files)
+            left_out = leave_out_runtime_provided(target, self.requirements)
+            if left_out:
+                self.announce(f"left out {', '.join(left_out)} for {platform}: the Lambda runtime provides them")
             self.installed[platform] = target
         return self.installed[platform]
 
@@ -186,6 +191,35 @@ def install(
         lines = [line.strip() for line in (result.stderr or result.stdout).splitlines() if line.strip()]
         tail = " | ".join(lines[-_PIP_TAIL:]) or f"exit code {result.returncode}"
         raise PackageError(f"pip could not install the dependencies for {platform}: {tail}")
+
+
+def leave_out_runtime_provided(target: Path, requirements: tuple[str, ...]) -> list[str]:
+    """Remove from `target` the distributions the Lambda runtime provides that pip installed only as
+    dependencies of others (aws-xray-sdk, the adapters' tracer, requires botocore): a second botocore
+    would be megabytes of zip and would shadow the runtime's. Kept when asked for (`--with-boto3`).
+    Returns the distributions removed."""
+    if {_distribution(r) for r in requirements} & RUNTIME_PROVIDED:
+        return []
+    removed = []
+    for info in sorted(target.glob("*.dist-info")):
+        name = _distribution(info.name.split("-", 1)[0])
+        if name not in RUNTIME_PROVIDED:
+            continue
+        record = info / "RECORD"
+        lines = record.read_text(encoding="utf-8").splitlines() if record.is_file() else []
+        for row in csv.reader(lines):
+            path = (target / row[0]).resolve() if row else None
+            if path is not None and path.is_relative_to(target.resolve()) and path.is_file():
+                path.unlink()
+        removed.append(name)
+    _remove_empty_folders(target)
+    return removed
+
+
+def _remove_empty_folders(root: Path) -> None:
+    for folder, _, _ in sorted(os.walk(root), key=lambda entry: -len(entry[0])):
+        if folder != str(root) and not os.listdir(folder):
+            os.rmdir(folder)
 
 
 # ---- the zip ---------------------------------------------------------------------------------

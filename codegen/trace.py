@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from flowgen_design.codegen import names
-from flowgen_design.codegen.aws.plan import Resource, plan_of
+from flowgen_design.codegen.aws.plan import ALARM, Alarm, Resource, plan_of
 from flowgen_design.codegen.diagrams.labels import attempts_text, delivery_lines, idempotency_text
 from flowgen_design.dsl.graph import Arc, event_graph
 from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Flow, Handler, Saga, SagaStep, Service
@@ -89,7 +89,9 @@ def handler_link(flow: Flow, handler: Handler, relation: str = "") -> Link:
     retryable = handler.input.retryable if isinstance(handler.input, Command) else ()
     outputs = tuple(_event_leaf(e, f"{verb} (retryable)" if e in retryable else verb) for e in handler.outputs)
     errors = tuple(Link("error", e, "raises", handler.span, "final: never retried") for e in handler.raises)
-    children = (_policy_link(handler), *_order_link(flow, handler)) + files + resources + outputs + errors
+    alarms = tuple(alarm_link(a) for a in plan_of(flow).handler(handler).alarms)
+    order = _order_link(flow, handler)
+    children = (_policy_link(handler), *order) + files + resources + outputs + errors + alarms
     return Link("handler", qualified(handler), relation, handler.span, _handler_input(handler), children)
 
 
@@ -105,6 +107,12 @@ def _order_link(flow: Flow, handler: Handler) -> tuple[Link, ...]:
         else f"the publisher's sequence; ahead: held back, behind: skipped, a gap waited out for {gap}s"
     )
     return (Link("order", f"per {ordering.name}", "order", ordering.span, how),)
+
+
+def alarm_link(alarm: Alarm) -> Link:
+    """An alarm with its rule (`Maximum ApproximateAgeOfOldestMessage > 50 seconds in 60s`), why that
+    threshold, and the spec clause it comes from."""
+    return Link("alarm", alarm.resource.logical_id, "alarm", alarm.span, f"{alarm.rule}: {alarm.why}")
 
 
 def _policy_link(handler: Handler) -> Link:
@@ -125,7 +133,8 @@ def _handler_input(handler: Handler) -> str:
 
 def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     children = [_event_leaf(saga.trigger, "triggered by")]
-    children += [_resource(r) for r in plan_of(flow).saga(saga).traced()]
+    planned = plan_of(flow).saga(saga)
+    children += [_resource(r) for r in planned.traced() if r.type != ALARM]
     children += [_step_link(flow, saga, i, s) for i, s in enumerate(saga.steps)]
     for outcome, event in (
         ("completed", saga.on_completed),
@@ -134,6 +143,7 @@ def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     ):
         if event is not None:
             children.append(_event_leaf(event, f"on {outcome} emits"))
+    children += [alarm_link(a) for a in planned.all_alarms()]
     return Link(
         "saga",
         saga.name,

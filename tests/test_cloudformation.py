@@ -176,6 +176,24 @@ def _saga_handler_keys(flow: Flow) -> set[tuple[str, str]]:
     return {(h.service, h.name) for s in flow.sagas for h in saga_handlers(s)}
 
 
+TRACE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+"""Active tracing: X-Ray's actions take no resource."""
+LOG_DELIVERY_ACTIONS = {
+    f"logs:{a}"
+    for a in (
+        "CreateLogDelivery",
+        "DeleteLogDelivery",
+        "DescribeLogGroups",
+        "DescribeResourcePolicies",
+        "GetLogDelivery",
+        "ListLogDeliveries",
+        "PutResourcePolicy",
+        "UpdateLogDelivery",
+    )
+}
+"""State-machine logging: AWS documents `*` for log deliveries."""
+
+
 def test_function_roles_grant_only_what_the_handler_does(generated: Generated) -> None:
     flow = generated.flow
     for h in _handlers(generated):
@@ -189,7 +207,7 @@ def test_function_roles_grant_only_what_the_handler_does(generated: Generated) -
                 granted[action] = s
             resource = s["Resource"]
             if resource == "*":
-                assert set(s["Action"]) == {"states:SendTaskSuccess", "states:SendTaskFailure"}
+                assert set(s["Action"]) in ({"states:SendTaskSuccess", "states:SendTaskFailure"}, TRACE_ACTIONS)
             else:
                 assert resource["Fn::GetAtt"][0] in own
         assert "dynamodb:PutItem" in granted
@@ -216,7 +234,9 @@ def test_saga_roles_send_only_to_their_steps_and_emit_only_their_outcomes(genera
             for s in _statements(_props(generated, (saga_base(saga.name) + "StateMachineRole")))
             for a in s["Action"]
         }
-        assert set(statements) <= {"sqs:SendMessage", "events:PutEvents"}
+        observability = {a for a, st in statements.items() if st["Resource"] == "*"}
+        assert observability == TRACE_ACTIONS | LOG_DELIVERY_ACTIONS, "only tracing and log delivery take `*`"
+        assert set(statements) - observability <= {"sqs:SendMessage", "events:PutEvents"}
         queues = {r["Fn::GetAtt"][0] for r in statements["sqs:SendMessage"]["Resource"]}
         assert queues == {handler_logical_id(h, "Queue") for h in saga_handlers(saga)}
         outcomes = sorted({e.name for e in (saga.on_completed, saga.on_compensated, saga.on_failed) if e})

@@ -96,7 +96,7 @@ def test_the_template_points_every_function_at_its_zip_and_drops_the_code_parame
     template = json.loads((generated / "infra" / "shop" / "template.json").read_text(encoding="utf-8"))
     functions = {rid for rid, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
     deployable = deployable_template(template, {rid: "python3.12-arm64.zip" for rid in functions}, "arm64")
-    assert list(deployable["Parameters"]) == ["Stage"]  # the code parameters are gone, the stage stays
+    assert sorted(deployable["Parameters"]) == ["AlarmTopicArn", "Stage"]  # the code parameters are gone
     for rid, resource in deployable["Resources"].items():
         if rid in functions:
             assert resource["Properties"]["Code"] == "python3.12-arm64.zip"
@@ -234,6 +234,7 @@ def test_the_lambda_build_has_linux_wheels_for_the_runtime_and_a_template_cfn_li
     names = zipfile.ZipFile(tmp_path / "shop" / "python3.12-x86_64.zip").namelist()
     assert "pydantic_core/_pydantic_core.cpython-312-x86_64-linux-gnu.so" in names
     assert "shop/adapters/orders.py" in names and "shop/services/orders.py" in names
+    assert "aws_xray_sdk/__init__.py" in names, "the adapters' Tracer (aws-lambda-powertools[tracer]) is shipped"
     assert not [n for n in names if n.startswith(("boto3/", "botocore/", "bin/")) or n.endswith(".pyc")]
     assert sorted(p.name for p in (tmp_path / "shop").iterdir()) == ["python3.12-x86_64.zip", "template.json"]
     text = (tmp_path / "shop" / "template.json").read_text(encoding="utf-8")

@@ -114,3 +114,44 @@ def test_a_record_that_is_not_an_event_is_acknowledged_and_a_failed_start_is_ret
     assert starter.handler({"Records": records}, client=Broken()) == {
         "batchItemFailures": [{"itemIdentifier": "retry-me"}]
     }
+
+
+def test_the_starter_counts_each_batchs_outcomes_in_one_emf_blob(machine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Started, invalid, duplicate, failed: one blob per batch in the flow's namespace (docs/operations.md)."""
+    monkeypatch.setenv("FLOW_NAME", FLOW.name)
+    starter = _starter()
+    blobs: list[dict[str, Any]] = []
+    starter.__dict__["EMIT_METRICS"] = blobs.append  # the sink tests replace
+    client = boto3.client("stepfunctions", region_name=REGION)
+
+    class Refusing:
+        """Step Functions refusing a second start of a finished execution, then failing outright."""
+
+        exceptions = client.exceptions
+        calls = 0
+
+        def start_execution(self, **_: Any) -> None:
+            self.calls += 1
+            if self.calls == 1:
+                raise client.exceptions.ExecutionAlreadyExists({"Error": {"Code": "ExecutionAlreadyExists"}}, "Start")
+            raise RuntimeError("throttled")
+
+    events = [_record(_event(f"eb-{i}", payload_of(SAGA.trigger)), f"r-{i}") for i in (5, 6)]
+    assert starter.handler({"Records": [*events, _record("not json", "bad")]}, client=client) == {
+        "batchItemFailures": []
+    }
+    assert starter.handler({"Records": events}, client=Refusing()) == {"batchItemFailures": [{"itemIdentifier": "r-6"}]}
+    assert [_counts(b) for b in blobs] == [
+        {"SagasStarted": 2, "InvalidMessages": 1},
+        {"DuplicatesSkipped": 1, "Failures": 1},
+    ]
+    (directive,) = blobs[0]["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == FLOW.name
+    assert {n: blobs[0][n] for n in directive["Dimensions"][0]} == {"service": SAGA.name, "handler": "starter"}
+
+
+def _counts(blob: dict[str, Any]) -> dict[str, float]:
+    """An EMF blob's metrics summed as CloudWatch does (several values of one metric come as a list)."""
+    (directive,) = blob["_aws"]["CloudWatchMetrics"]
+    values = {m["Name"]: blob[m["Name"]] for m in directive["Metrics"]}
+    return {name: sum(v) if isinstance(v, list) else v for name, v in values.items()}

@@ -102,7 +102,22 @@ def _expected_words(node: dict[str, Any]) -> list[str]:
         return [name.split(" ", 1)[1]]
     if kind == "saga" and node["relation"] == "awaited by":
         return ["compensate", "step"]
+    if kind == "alarm":  # the clause its threshold comes from (a starter's: its saga)
+        handler = ["-> ", "handles "]
+        for suffix, words in ALARM_CLAUSES.items():
+            if name.endswith(suffix):
+                return words + (handler if suffix != "FailedAlarm" else [])
     return [name]
+
+
+ALARM_CLAUSES = {
+    "DeadLetterQueueAlarm": ["dlq", "saga "],
+    "QueueAgeAlarm": ["retry ", "timeout "],
+    "ErrorsAlarm": ["timeout ", "saga "],
+    "ThrottlesAlarm": ["timeout ", "saga "],
+    "FailedAlarm": ["saga "],
+    "TimedOutAlarm": ["timeout ", "saga "],
+}
 
 
 @pytest.mark.parametrize("spec", diagram_specs(), ids=spec_id)
@@ -182,3 +197,36 @@ def test_trace_says_how_an_ordered_input_keeps_its_order(flowgen: Runner) -> Non
     reports = flowgen("trace", "tests/ordering.flow", "Reports.record_payout", cwd=ROOT).stdout
     assert "order per account" in reports, "PaidOut is ordered too: numbered by its saga"
     assert "order per" not in flowgen("trace", "tests/ordering.flow", "Payouts.pay", cwd=ROOT).stdout
+
+
+def test_trace_shows_each_alarm_with_its_threshold_and_spec_line(flowgen: Runner) -> None:
+    """`retry 3 backoff fixed 1s timeout 20s` (policy provider): 3 x 20s + 2 x 10s (each 1s wait is
+    shorter than the 10s redelivery margin) = 80s before a message has outlived its retries."""
+    result = flowgen("trace", "specs/checkout.flow", "Payments.charge", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    alarms = {
+        line.split("alarm ", 1)[1].split(" ", 1)[0]: line for line in result.stdout.splitlines() if "alarm " in line
+    }
+    assert set(alarms) == {
+        f"PaymentsCharge{kind}Alarm" for kind in ("DeadLetterQueue", "QueueAge", "Errors", "Throttles")
+    }
+    lines = (ROOT / "specs" / "checkout.flow").read_text().splitlines()
+    policy_line = 1 + next(i for i, text in enumerate(lines) if "policy provider" in text)
+    age = alarms["PaymentsChargeQueueAgeAlarm"]
+    assert "Maximum ApproximateAgeOfOldestMessage > 80 seconds" in age and "3 x 20s + 20s between attempts" in age
+    assert age.rstrip().endswith(f"specs/checkout.flow:{policy_line}")
+    assert "ApproximateNumberOfMessagesVisible >= 1 messages" in alarms["PaymentsChargeDeadLetterQueueAlarm"]
+
+
+def test_the_review_page_lists_every_alarm_with_its_threshold_and_spec_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowgen_design.codegen.aws.plan import plan_of
+    from flowgen_design.codegen.targets.review.sections import alarms_section
+
+    flow = load(ROOT / "specs" / "checkout.flow", monkeypatch)
+    html = str(alarms_section(flow))
+    rows = html.split("<tr>")[2:]  # after the header row
+    alarms = list(plan_of(flow).alarms())
+    assert len(rows) == len(alarms) > 0
+    for row, alarm in zip(rows, alarms, strict=True):
+        assert alarm.resource.logical_id in row and f"{alarm.span.file}:{alarm.span.line}" in row
+        assert f"{alarm.statistic} {alarm.comparison.replace('>', '&gt;')} {alarm.threshold}" in row

@@ -4,8 +4,9 @@ Per handler its queue (and dead-letter queue), the rule that fills the queue,
 the function that drains it with its role, log group and event source mapping;
 per saga its state machine and role, the starter that runs it once per trigger
 event (rule, queue and dead-letter queue, function, role, log group, event
-source mapping) and the two alarms of its failed outcome; per API endpoint its route, integration and role; and the stack's
-shared bus, idempotency table and HTTP API. Each resource carries its
+source mapping), its log group, and the alarms of its failed outcome; per API endpoint its route, integration and
+role; and the stack's shared bus, idempotency table and HTTP API. Alarms (`Alarm`) carry what they watch, their
+threshold as the spec implies it, the span of the clause it comes from and why (docs/operations.md). Each resource carries its
 CloudFormation logical ID, its AWS type, the span of the spec line it comes
 from, how that element reads (`element`), and the platform limits that apply
 to it (`codegen.aws.limits`).
@@ -27,12 +28,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flowgen_design.codegen import names
 from flowgen_design.codegen.aws import limits
 from flowgen_design.codegen.aws.limits import Limit
-from flowgen_design.dsl.durations import seconds_ceil
+from flowgen_design.dsl.durations import format_ms, seconds_ceil
 from flowgen_design.dsl.memo import per_flow
 from flowgen_design.dsl.model import REDELIVERY_MARGIN_MS, ApiEndpoint, Flow, Handler, Saga
 from flowgen_design.dsl.naming import pascal_case
@@ -55,6 +56,10 @@ HANDLER_RESOURCE_SUFFIXES = (
     "Role",
     "LogGroup",
     "EventSourceMapping",
+    "DeadLetterQueueAlarm",
+    "QueueAgeAlarm",
+    "ErrorsAlarm",
+    "ThrottlesAlarm",
 )
 SAGA_RESOURCE_SUFFIXES = (
     "StateMachine",
@@ -69,6 +74,10 @@ SAGA_RESOURCE_SUFFIXES = (
     "StarterEventSourceMapping",
     "FailedAlarm",
     "TimedOutAlarm",
+    "StateMachineLogGroup",
+    "StarterDeadLetterQueueAlarm",
+    "StarterErrorsAlarm",
+    "StarterThrottlesAlarm",
 )
 API_RESOURCE_SUFFIXES = ("Route", "Integration", "Role")
 DELIVERY_RESOURCE_IDS = ("EventDeliveryDeadLetterQueue", "EventDeliveryDeadLetterQueuePolicy", "EventArchive")
@@ -102,6 +111,15 @@ RULE_TARGET_ATTEMPTS = 185
 an event it still cannot deliver goes to the stack's event-delivery dead-letter queue."""
 RULE_TARGET_MAX_AGE_SECONDS = 86_400
 """How long EventBridge keeps retrying one event for a rule target (its ceiling, 24 h)."""
+ALARM_TOPIC_PARAMETER = "AlarmTopicArn"
+"""The stack parameter naming the SNS topic every alarm notifies; empty (the default): alarms without actions."""
+ALARM_PERIOD_SECONDS = 60
+STATE_MACHINE_LOG_LEVEL = "ERROR"
+"""What a state machine logs: failed, timed-out and aborted executions and failed states, not every
+transition (`ALL` logs each state's entry and exit: a cost per step for what X-Ray already shows)."""
+STATE_MACHINE_LOG_EXECUTION_DATA = False
+"""Log lines carry no execution input or output: a saga's payloads are business data (customers,
+amounts) that the logs' readers and retention need not see; the execution history keeps them."""
 
 
 def event_pattern(flow: Flow, event: str) -> dict[str, list[str]]:
@@ -144,6 +162,43 @@ class Resource:
 
 
 @dataclass(frozen=True, slots=True)
+class Alarm:
+    """A CloudWatch alarm the spec implies: `metric` of `watches` compared with `threshold`.
+
+    `dimension` names how the metric identifies the watched resource (`QueueName`,
+    `FunctionName`, `StateMachineArn`); `span` is the spec clause the threshold comes from,
+    and `why` says how (the formula with the spec's numbers in it).
+    """
+
+    resource: Resource
+    watches: Resource
+    namespace: str
+    metric: str
+    dimension: str
+    statistic: str
+    comparison: str
+    threshold: int
+    unit: str
+    span: Span
+    why: str
+    period_seconds: int = ALARM_PERIOD_SECONDS
+
+    @property
+    def rule(self) -> str:
+        """`ApproximateNumberOfMessagesVisible >= 1 messages`: the condition, as a reviewer reads it."""
+        return (
+            f"{self.statistic} {self.metric} {self.comparison} {self.threshold} {self.unit} in {self.period_seconds}s"
+        )
+
+    def breaches(self, value: float) -> bool:
+        """Whether one period's statistic `value` is in alarm (what CloudWatch evaluates)."""
+        return value >= self.threshold if self.comparison == ">=" else value > self.threshold
+
+
+COMPARISONS = {">=": "GreaterThanOrEqualToThreshold", ">": "GreaterThanThreshold"}
+
+
+@dataclass(frozen=True, slots=True)
 class HandlerPlan:
     """A handler's resources: rule -> queue -> event source mapping -> function (role, logs)."""
 
@@ -167,6 +222,7 @@ class HandlerPlan:
     gap_timeout_seconds: int | None = None
     """An event `ordered by` a field: how long a message ahead of its turn waits for its predecessor
     (docs/semantics.md, "Per-key order"); None for other inputs."""
+    alarms: tuple[Alarm, ...] = ()
 
     def traced(self) -> tuple[Resource, ...]:
         """The resources a reviewer follows, in the order a message passes through them
@@ -176,7 +232,11 @@ class HandlerPlan:
 
     def resources(self) -> tuple[Resource, ...]:
         every = (self.dead_letter_queue, self.queue, self.rule, self.queue_policy, self.log_group, self.role)
-        return tuple(r for r in every if r is not None) + (self.function, self.event_source_mapping)
+        return (
+            tuple(r for r in every if r is not None)
+            + (self.function, self.event_source_mapping)
+            + tuple(a.resource for a in self.alarms)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +258,7 @@ class StarterPlan:
     entry_point: str
     timeout_seconds: int
     visibility_timeout_seconds: int
+    alarms: tuple[Alarm, ...] = ()
 
     def traced(self) -> tuple[Resource, ...]:
         return (self.rule, self.queue, self.event_source_mapping, self.function, self.role, self.dead_letter_queue)
@@ -212,13 +273,15 @@ class StarterPlan:
             self.role,
             self.function,
             self.event_source_mapping,
+            *(a.resource for a in self.alarms),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class SagaPlan:
     """A saga's state machine and role, its starter, and the alarms of its failed outcome
-    (`failed_alarm` on failed executions, `timed_out_alarm` on timed-out ones)."""
+    (`failed_alarm` on failed executions, `timed_out_alarm` on timed-out ones; `alarms` has both,
+    with their thresholds), and the log group its state machine logs to."""
 
     saga: Saga
     state_machine: Resource
@@ -226,6 +289,12 @@ class SagaPlan:
     starter: StarterPlan
     failed_alarm: Resource
     timed_out_alarm: Resource
+    log_group: Resource | None = None
+    alarms: tuple[Alarm, ...] = ()
+
+    def all_alarms(self) -> tuple[Alarm, ...]:
+        """The saga's alarms, then its starter's."""
+        return self.alarms + self.starter.alarms
 
     @property
     def trigger_rule(self) -> Resource:
@@ -237,6 +306,7 @@ class SagaPlan:
     def resources(self) -> tuple[Resource, ...]:
         return (
             self.role,
+            *((self.log_group,) if self.log_group is not None else ()),
             self.state_machine,
             *self.starter.resources(),
             self.failed_alarm,
@@ -296,6 +366,13 @@ class Plan:
     def route(self, endpoint: ApiEndpoint) -> RoutePlan:
         return self._by_route[endpoint.route]
 
+    def alarms(self) -> Iterator[Alarm]:
+        """Every alarm: per handler, then per saga (its own, then its starter's)."""
+        for planned in self.handlers:
+            yield from planned.alarms
+        for saga in self.sagas:
+            yield from saga.all_alarms()
+
     def resources(self) -> Iterator[Resource]:
         """Every resource once, shared ones first, then per handler, saga and route."""
         yield self.event_bus
@@ -329,7 +406,7 @@ def _handler_plan(flow: Flow, handler: Handler) -> HandlerPlan:
         dlq = _resource(base + "DeadLetterQueue", "AWS::SQS::Queue", dlq_span, element, *queue_limits)
     event = handler.trigger == "event"
     timeout = max(1, seconds_ceil(handler.policy.timeout_ms))
-    return HandlerPlan(
+    planned = HandlerPlan(
         handler=handler,
         queue=_resource(base + "Queue", "AWS::SQS::Queue", span, element, *queue_limits),
         dead_letter_queue=dlq,
@@ -352,6 +429,7 @@ def _handler_plan(flow: Flow, handler: Handler) -> HandlerPlan:
         visibility_timeout_seconds=timeout + VISIBILITY_MARGIN_SECONDS,
         gap_timeout_seconds=order_gap_timeout_seconds(handler),
     )
+    return replace(planned, alarms=handler_alarms(planned))
 
 
 def order_gap_timeout_seconds(handler: Handler) -> int | None:
@@ -365,7 +443,7 @@ def _starter_plan(flow: Flow, saga: Saga) -> StarterPlan:
     base, span, element = saga_base(saga.name), saga.span, f"saga {saga.name} / trigger {saga.trigger.name}"
     queue_limits = (limits.SQS_RETENTION, limits.SQS_VISIBILITY_TIMEOUT)
     function_limits = (limits.LAMBDA_TIMEOUT, limits.LAMBDA_DESCRIPTION)
-    return StarterPlan(
+    planned = StarterPlan(
         rule=_resource(base + "TriggerRule", "AWS::Events::Rule", span, element),
         queue=_resource(base + "StarterQueue", "AWS::SQS::Queue", span, element, *queue_limits),
         dead_letter_queue=_resource(base + "StarterDeadLetterQueue", "AWS::SQS::Queue", span, element, *queue_limits),
@@ -380,13 +458,14 @@ def _starter_plan(flow: Flow, saga: Saga) -> StarterPlan:
         timeout_seconds=STARTER_TIMEOUT_SECONDS,
         visibility_timeout_seconds=VISIBILITY_FACTOR * STARTER_TIMEOUT_SECONDS,
     )
+    return replace(planned, alarms=starter_alarms(saga, planned))
 
 
 def _saga_plan(flow: Flow, saga: Saga) -> SagaPlan:
     base, label = saga_base(saga.name), f"saga {saga.name}"
     machine_limits = (limits.STEP_FUNCTIONS_EXECUTION, limits.STEP_FUNCTIONS_STATE_NAME)
     alarm = "AWS::CloudWatch::Alarm"
-    return SagaPlan(
+    planned = SagaPlan(
         saga=saga,
         state_machine=_resource(
             base + "StateMachine", "AWS::StepFunctions::StateMachine", saga.span, label, *machine_limits
@@ -395,7 +474,9 @@ def _saga_plan(flow: Flow, saga: Saga) -> SagaPlan:
         starter=_starter_plan(flow, saga),
         failed_alarm=_resource(base + "FailedAlarm", alarm, saga.span, f"saga {saga.name} / failed"),
         timed_out_alarm=_resource(base + "TimedOutAlarm", alarm, saga.span, f"saga {saga.name} / failed"),
+        log_group=_resource(base + "StateMachineLogGroup", "AWS::Logs::LogGroup", saga.span, label),
     )
+    return replace(planned, alarms=saga_alarms(planned))
 
 
 def _route_plan(api: Resource, endpoint: ApiEndpoint) -> RoutePlan:
@@ -484,3 +565,129 @@ def reserved_ids(flow: Flow) -> list[tuple[str, str, Span]]:
         base, element = saga_base(saga.name), f"saga {saga.name}"
         ids += [(base + suffix, element, saga.span) for suffix in SAGA_RESOURCE_SUFFIXES]
     return ids
+
+
+# ---- alarms: what the spec says is wrong, and when ----------------------------------------------------
+#
+# Each threshold is the spec's own promise turned around: a message in a dead-letter queue means
+# `retry N` ran out; a message older than a handler's worst-case retry span (`retry`, `timeout`,
+# `backoff`: `DeliveryPolicy.handler_worst_case_ms`) is no longer being retried as the spec says but
+# stuck or queued behind a backlog; a failed execution is the saga's `failed` outcome (a human is
+# needed); a timed-out one overran the saga's `timeout`. docs/operations.md lists them.
+
+ALARM = "AWS::CloudWatch::Alarm"
+
+
+def _alarm(
+    logical: str, watches: Resource, metric: tuple[str, str, str], rule: tuple[str, str, int, str], span: Span, why: str
+) -> Alarm:
+    """`metric` = (namespace, name, dimension); `rule` = (statistic, comparison, threshold, unit)."""
+    namespace, name, dimension = metric
+    statistic, comparison, threshold, unit = rule
+    resource = Resource(logical, ALARM, span, watches.element, (limits.CLOUDFORMATION_LOGICAL_ID,))
+    return Alarm(resource, watches, namespace, name, dimension, statistic, comparison, threshold, unit, span, why)
+
+
+def dead_letter_alarm(logical: str, dlq: Resource, span: Span, attempts: int) -> Alarm:
+    why = f"a message is in the dead-letter queue: all {attempts} attempt(s) failed"
+    metric = ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName")
+    return _alarm(logical, dlq, metric, ("Maximum", ">=", 1, "messages"), span, why)
+
+
+def function_alarms(base: str, function: Resource, span: Span, what: str) -> tuple[Alarm, ...]:
+    """Invocation errors (a crash, a timeout, out of memory: exceptions in the user's code are caught per
+    record and retried) and throttles (a throttled batch returns to its queue and uses up an attempt)."""
+    errors = _alarm(
+        base + "ErrorsAlarm",
+        function,
+        ("AWS/Lambda", "Errors", "FunctionName"),
+        ("Sum", ">=", 1, "errors"),
+        span,
+        f"an invocation of {what} crashed or ran out of time",
+    )
+    throttles = _alarm(
+        base + "ThrottlesAlarm",
+        function,
+        ("AWS/Lambda", "Throttles", "FunctionName"),
+        ("Sum", ">=", 1, "throttles"),
+        span,
+        f"{what} was throttled: its messages come back and use up attempts",
+    )
+    return errors, throttles
+
+
+def retry_span_text(handler: Handler) -> str:
+    """`3 x 10s + 20s between attempts = 50s`: the handler's worst-case retry span, spelled out."""
+    policy = handler.policy
+    total = policy.handler_worst_case_ms()
+    waits = total - policy.attempts * policy.timeout_ms
+    text = f"{policy.attempts} x {format_ms(policy.timeout_ms)}"
+    return text + (f" + {format_ms(waits)} between attempts" if waits else "") + f" = {format_ms(total)}"
+
+
+def handler_alarms(planned: HandlerPlan) -> tuple[Alarm, ...]:
+    """A handler's dead-letter queue (if any), the age of its queue's oldest message, its function."""
+    handler, policy = planned.handler, planned.handler.policy
+    base, name = handler_base(handler.service, handler.name), f"{handler.service}.{handler.name}"
+    alarms: list[Alarm] = []
+    if planned.dead_letter_queue is not None:
+        span = policy.dlq_span or handler.span
+        alarms.append(
+            dead_letter_alarm(base + "DeadLetterQueueAlarm", planned.dead_letter_queue, span, policy.attempts)
+        )
+    age = seconds_ceil(policy.handler_worst_case_ms())
+    alarms.append(
+        _alarm(
+            base + "QueueAgeAlarm",
+            planned.queue,
+            ("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName"),
+            ("Maximum", ">", age, "seconds"),
+            policy.retry_span or policy.timeout_span or handler.span,
+            f"a message waits longer than {name} may retry it ({retry_span_text(handler)}): stuck or backlogged",
+        )
+    )
+    alarms += function_alarms(base, planned.function, policy.timeout_span or handler.span, name)
+    return tuple(alarms)
+
+
+def starter_alarms(saga: Saga, starter: StarterPlan) -> tuple[Alarm, ...]:
+    """A saga starter's dead-letter queue (a trigger that never started its saga) and its function."""
+    base = saga_base(saga.name)
+    dlq = dead_letter_alarm(
+        base + "StarterDeadLetterQueueAlarm", starter.dead_letter_queue, saga.span, STARTER_ATTEMPTS
+    )
+    return (dlq, *function_alarms(base + "Starter", starter.function, saga.span, f"the starter of saga {saga.name}"))
+
+
+def saga_alarms(planned: SagaPlan) -> tuple[Alarm, ...]:
+    """Failed executions (the `failed` outcome: escalated to a human) and timed-out ones (the saga's
+    `timeout`), on the resources the plan already names for them."""
+    saga, machine = planned.saga, planned.state_machine
+    failed = Alarm(
+        planned.failed_alarm,
+        machine,
+        "AWS/States",
+        "ExecutionsFailed",
+        "StateMachineArn",
+        "Sum",
+        ">=",
+        1,
+        "executions",
+        saga.span,
+        f"saga {saga.name} ended `failed` (escalated: a human is needed)",
+    )
+    timeout = f"its timeout {format_ms(saga.timeout_ms)}" if saga.timeout_ms is not None else "Step Functions' limit"
+    timed_out = Alarm(
+        planned.timed_out_alarm,
+        machine,
+        "AWS/States",
+        "ExecutionsTimedOut",
+        "StateMachineArn",
+        "Sum",
+        ">=",
+        1,
+        "executions",
+        saga.timeout_span or saga.span,
+        f"saga {saga.name} ran out of {timeout}",
+    )
+    return failed, timed_out

@@ -130,6 +130,12 @@ def _ordering(flow: Flow, handler: Handler) -> list[str]:
     return lines
 
 
+def compensates(flow: Flow, handler: Handler) -> bool:
+    """The handler undoes a step of some saga (its completed commands count as compensations)."""
+    undo = (s.compensation for saga in flow.sagas for s in saga.steps if s.compensation is not None)
+    return any((c.handler.service, c.handler.name) == (handler.service, handler.name) for c in undo)
+
+
 def _route(flow: Flow, handler: Handler) -> str:
     message = handler.input
     outputs = ", ".join(f"{e.name!r}: {_model(e.name)}" for e in handler.outputs)
@@ -151,6 +157,8 @@ def _route(flow: Flow, handler: Handler) -> str:
     lines += _error_kinds(handler)
     lines.append(f"idempotency={_idempotency(handler)}")
     lines.extend(_ordering(flow, handler))
+    if compensates(flow, handler):
+        lines.append("compensation=True")
     return f"_{handler.name}_route = _runtime.Route(\n" + ",\n".join(lines) + ",\n)\n"
 
 

@@ -33,6 +33,7 @@ from flowgen_design.codegen.aws.plan import (
     handler_element,
 )
 from flowgen_design.codegen.targets.cloudformation import iam
+from flowgen_design.codegen.targets.cloudformation.observability import ACTIVE_TRACING, write_traces
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
 from flowgen_design.dsl.model import Flow
 
@@ -122,7 +123,7 @@ def _subscription(t: Template, stack: Stack, planned: HandlerPlan, queue: str) -
 
 def _statements(stack: Stack, planned: HandlerPlan, queue: str, log_group: str) -> list[Json]:
     handler = planned.handler
-    statements = [iam.write_logs(log_group), iam.consume_queue(queue)]
+    statements = [iam.write_logs(log_group), iam.consume_queue(queue), write_traces()]
     if stack.table is not None:
         statements.append(iam.use_idempotency_table(stack.table))
     if planned.gap_timeout_seconds is not None:
@@ -163,4 +164,5 @@ def _function(stack: Stack, planned: HandlerPlan, role: str, log_group: str) -> 
         "Timeout": planned.timeout_seconds,
         "Environment": {"Variables": variables},
         "LoggingConfig": {"LogGroup": ref(log_group)},
+        "TracingConfig": ACTIVE_TRACING,
     }

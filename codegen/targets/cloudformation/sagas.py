@@ -1,5 +1,5 @@
 """A saga's resources: its state machine and role, the starter that runs it once per trigger
-event (rule -> queue + DLQ -> function), and the alarms of its failed outcome.
+event (rule -> queue + DLQ -> function); its alarms are `observability.py`'s.
 
 The definition is an object (`Definition`), with queue URLs and the bus name
 filled in by CloudFormation through `DefinitionSubstitutions`.
@@ -22,7 +22,13 @@ from flowgen_design.codegen.aws.plan import (
 )
 from flowgen_design.codegen.targets.cloudformation import iam
 from flowgen_design.codegen.targets.cloudformation.handlers import Stack
-from flowgen_design.codegen.targets.cloudformation.states import definition, needs_attention_error
+from flowgen_design.codegen.targets.cloudformation.observability import (
+    ACTIVE_TRACING,
+    deliver_logs,
+    state_machine_observability,
+    write_traces,
+)
+from flowgen_design.codegen.targets.cloudformation.states import definition
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
 from flowgen_design.dsl.model import Event, Handler, Saga
 
@@ -36,7 +42,7 @@ def saga_handlers(saga: Saga) -> list[Handler]:
 def add_saga(t: Template, stack: Stack, saga: Saga) -> None:
     label, planned = f"saga {saga.name}", stack.plan.saga(saga)
     queues = sorted({stack.plan.handler(h).queue.logical_id for h in saga_handlers(saga)})
-    statements = [iam.send_to_queues(queues)]
+    statements = [iam.send_to_queues(queues), deliver_logs(), write_traces()]
     outcomes = [e.name for e in (saga.on_completed, saga.on_compensated, saga.on_failed) if e is not None]
     if outcomes:
         statements.append(iam.put_events(stack.bus, stack.flow.name, outcomes))
@@ -54,10 +60,10 @@ def add_saga(t: Template, stack: Stack, saga: Saga) -> None:
         "DefinitionSubstitutions": substitutions,
         "RoleArn": get_att(planned.role.logical_id, "Arn"),
         "StateMachineType": "STANDARD",
+        **state_machine_observability(t, planned),
     }
     state_machine = t.put(planned.state_machine, machine)
     _trigger(t, stack, saga, state_machine)
-    _needs_attention_alarm(t, stack, saga, state_machine)
     t.output(state_machine + "Arn", ref(state_machine), f"state machine of {label}")
 
 
@@ -106,9 +112,19 @@ def _starter_function(
     t: Template, stack: Stack, saga: Saga, starter: StarterPlan, state_machine: str, queue: str
 ) -> None:
     log_group = t.put(starter.log_group, {"RetentionInDays": LOG_RETENTION_DAYS})
-    statements = [iam.write_logs(log_group), iam.consume_queue(queue), iam.start_execution(state_machine)]
+    statements = [
+        iam.write_logs(log_group),
+        iam.consume_queue(queue),
+        iam.start_execution(state_machine),
+        write_traces(),
+    ]
     role = t.put(starter.role, iam.role("lambda.amazonaws.com", "starter", statements))
-    variables = {"STATE_MACHINE_ARN": ref(state_machine), "SAGA_NAME": saga.name, "FLOW_VERSION": stack.flow.version}
+    variables = {
+        "STATE_MACHINE_ARN": ref(state_machine),
+        "SAGA_NAME": saga.name,
+        "FLOW_NAME": stack.flow.name,
+        "FLOW_VERSION": stack.flow.version,
+    }
     function = {
         "Description": f"starts saga {saga.name} once per {saga.trigger.name} event"[: LAMBDA_DESCRIPTION.value],
         "Runtime": RUNTIME,
@@ -118,6 +134,7 @@ def _starter_function(
         "Timeout": starter.timeout_seconds,
         "Environment": {"Variables": variables},
         "LoggingConfig": {"LogGroup": ref(log_group)},
+        "TracingConfig": ACTIVE_TRACING,
     }
     function_id = t.put(starter.function, function)
     mapping = {
@@ -127,25 +144,3 @@ def _starter_function(
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
     }
     t.put(starter.event_source_mapping, mapping)
-
-
-def _needs_attention_alarm(t: Template, stack: Stack, saga: Saga, state_machine: str) -> None:
-    """The failed outcome (and a machine that fails or times out any other way) raises these alarms."""
-    planned = stack.plan.saga(saga)
-    for metric, resource in (
-        ("ExecutionsFailed", planned.failed_alarm),
-        ("ExecutionsTimedOut", planned.timed_out_alarm),
-    ):
-        alarm = {
-            "AlarmDescription": f"saga {saga.name} needs a human ({needs_attention_error(saga)}): see docs/semantics.md",
-            "Namespace": "AWS/States",
-            "MetricName": metric,
-            "Dimensions": [{"Name": "StateMachineArn", "Value": ref(state_machine)}],
-            "Statistic": "Sum",
-            "Period": 60,
-            "EvaluationPeriods": 1,
-            "Threshold": 1,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "TreatMissingData": "notBreaching",
-        }
-        t.put(resource, alarm)

@@ -42,6 +42,7 @@ class Template:
     parameters: Json = field(default_factory=dict)
     resources: Json = field(default_factory=dict)
     outputs: Json = field(default_factory=dict)
+    conditions: Json = field(default_factory=dict)
 
     def add(self, logical_id: str, kind: str, properties: Json, span: Span, element: str) -> str:
         """Add a resource and return its logical ID; a second resource with the same ID is a bug."""
@@ -71,6 +72,8 @@ class Template:
             "Parameters": self.parameters,
             "Resources": self.resources,
         }
+        if self.conditions:
+            body["Conditions"] = self.conditions
         if self.outputs:
             body["Outputs"] = self.outputs
         return body

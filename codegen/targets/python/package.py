@@ -25,7 +25,7 @@ from flowgen_design.dsl.model import Flow
 ROOT = PurePosixPath("python")
 
 # What the generated code and the adapters beside it import at run time.
-RUNTIME_DEPENDENCIES = ("aws-lambda-powertools>=3", "boto3", "pydantic>=2.11,<3", "typing-extensions>=4.6")
+RUNTIME_DEPENDENCIES = ("aws-lambda-powertools[tracer]>=3", "boto3", "pydantic>=2.11,<3", "typing-extensions>=4.6")
 
 PYPROJECT: dict[str, dict[str, object]] = {
     "build-system": {"requires": ["setuptools>=68"], "build-backend": "setuptools.build_meta"},

@@ -128,6 +128,7 @@ _SECTIONS = (
     ("externals", "External systems"),
     ("sagas", "Sagas"),
     ("scenarios", "Failure scenarios"),
+    ("alarms", "Alarms: what is watched, and when it fires"),
     ("traceability", "Traceability: entry point to code and resources"),
 )
 
@@ -146,6 +147,7 @@ def _sections(flow: Flow, figures: list[Html], options: GenerateOptions) -> list
         "externals": sections.externals_section(flow),
         "sagas": sections.sagas_section(flow),
         "scenarios": scenarios_section(flow),
+        "alarms": sections.alarms_section(flow),
         "traceability": sections.trace_section(flow),
     }
     return [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.diagrams.labels import (
     attempts_text,
     handler_text,
@@ -355,6 +356,33 @@ def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
         f"{sends_text(step.policy)}; {handler_text(call.handler.policy)}",
         loc(step.span),
     ]
+
+
+# ---- alarms ------------------------------------------------------------------------------------
+
+
+def alarms_section(flow: Flow) -> Html:
+    """Every alarm of the deployment plan: what it watches, when it fires, and the spec line the
+    threshold comes from (docs/operations.md)."""
+    rows = [
+        [
+            el("code", a.resource.logical_id),
+            [el("code", a.watches.logical_id), " ", el("span", f"{a.namespace} {a.metric}", class_="muted")],
+            el("code", f"{a.statistic} {a.comparison} {a.threshold} {a.unit}"),
+            a.why,
+            loc(a.span),
+        ]
+        for a in plan_of(flow).alarms()
+    ]
+    if not rows:
+        return el("p", "Nothing to watch: this flow deploys no handlers or sagas.", class_="muted")
+    note = el(
+        "p",
+        "Each alarm notifies the SNS topic of the stack parameter AlarmTopicArn (none when it is empty); "
+        "every period is 60 seconds.",
+        class_="muted",
+    )
+    return el("div", note, table(["alarm", "watches", "fires when", "why this threshold", "spec"], rows))
 
 
 # ---- traceability --------------------------------------------------------------------------

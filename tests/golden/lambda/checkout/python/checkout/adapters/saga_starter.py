@@ -10,7 +10,13 @@ execution returned for an identical start): the duplicate is acknowledged. A
 failure to start is reported for that record only, so SQS redelivers it (and,
 after the queue's attempts, dead-letters it).
 
-Configuration: `STATE_MACHINE_ARN`, `SAGA_NAME` and `FLOW_VERSION` in the function's environment.
+Configuration: `STATE_MACHINE_ARN`, `SAGA_NAME`, `FLOW_NAME` and `FLOW_VERSION` in the function's
+environment.
+
+Observability (docs/operations.md): JSON log lines (Powertools Logger) with the trigger's correlation
+id, an X-Ray subsegment per record (Powertools Tracer, off outside Lambda), and one EMF blob per
+batch in the flow's namespace (dimensions `service` = the saga, `handler` = `starter`): `SagasStarted`,
+`DuplicatesSkipped`, `Failures`, `InvalidMessages`. `EMIT_METRICS` receives the blob (tests replace it).
 """
 
 from __future__ import annotations
@@ -18,11 +24,44 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
+    AmazonCloudWatchEMFProvider,
+)
 
 EXECUTION_NAME_LENGTH = 80
+STARTED, DUPLICATES, FAILURES, INVALID = (
+    "SagasStarted",
+    "DuplicatesSkipped",
+    "Failures",
+    "InvalidMessages",
+)
+
+
+def _print_metrics(blob: dict[str, Any]) -> None:
+    """In Lambda, one EMF line on stdout (CloudWatch turns it into metrics); elsewhere nothing."""
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and not is_metrics_disabled():
+        print(json.dumps(blob, separators=(",", ":")))
+
+
+EMIT_METRICS: Callable[[dict[str, Any]], None] = _print_metrics
+
+
+@cache
+def flow_logger(flow: str) -> Logger:
+    return Logger(service=flow)
+
+
+@cache
+def flow_tracer(flow: str) -> Tracer:
+    return Tracer(service=flow)
 
 
 def execution_name(message_id: str, saga: str) -> str:
@@ -76,34 +115,49 @@ def handler(
 ) -> dict[str, Any]:
     """The Lambda entry point: an SQS batch of EventBridge events, partial failures reported."""
     client = client or boto3.client("stepfunctions")
-    arn, saga = os.environ["STATE_MACHINE_ARN"], os.environ["SAGA_NAME"]
+    arn, saga, flow = (
+        os.environ["STATE_MACHINE_ARN"],
+        os.environ["SAGA_NAME"],
+        os.environ.get("FLOW_NAME", "flowgen"),
+    )
+    metrics = AmazonCloudWatchEMFProvider(
+        metric_set={}, dimension_set={}, namespace=flow, service=saga
+    )
+    metrics.add_dimension(name="handler", value="starter")
     failures = []
     for record in event.get("Records", []):
-        try:
-            body = json.loads(record["body"])
-            outcome = start(client, arn, saga, body)
-        except (ValueError, KeyError, TypeError):
-            print(
-                json.dumps(
-                    {
-                        "level": "ERROR",
-                        "message": "not an EventBridge event",
-                        "id": record.get("messageId"),
-                    }
-                )
-            )
-            continue  # cannot ever start a saga: acknowledged, never retried
-        except Exception:  # any other failure is retried by SQS for this record only
+        with flow_tracer(flow).provider.in_subsegment(f"## start {saga}") as segment:
+            segment.put_annotation("saga", saga)
+            outcome = _start_one(client, arn, saga, flow_logger(flow), record)
+        metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=1)
+        if outcome == FAILURES:
             failures.append({"itemIdentifier": record["messageId"]})
-            continue
-        print(
-            json.dumps(
-                {
-                    "level": "INFO",
-                    "message": outcome,
-                    "saga": saga,
-                    "id": record.get("messageId"),
-                }
-            )
-        )
+    if metrics.metric_set:
+        EMIT_METRICS(dict(metrics.serialize_metric_set()))
     return {"batchItemFailures": failures}
+
+
+def _start_one(
+    client: Any, arn: str, saga: str, logger: Logger, record: dict[str, Any]
+) -> str:
+    """One record: the metric it counts in (a failure is retried by SQS for this record only)."""
+    message_id = record.get("messageId")
+    try:
+        body = json.loads(record["body"])
+        logger.set_correlation_id(str(trigger(body)["envelope"]["correlation_id"]))
+        outcome = start(client, arn, saga, body)
+    except (ValueError, KeyError, TypeError):
+        logger.error(
+            "not an EventBridge event: acknowledged, never retried",
+            extra={"sqs_message_id": message_id},
+        )
+        return INVALID
+    except Exception:
+        logger.exception(
+            "could not start saga %s: retried",
+            saga,
+            extra={"sqs_message_id": message_id},
+        )
+        return FAILURES
+    logger.info(outcome, extra={"saga": saga, "sqs_message_id": message_id})
+    return STARTED if outcome == "started" else DUPLICATES

@@ -70,6 +70,7 @@ _release_stock_route = _runtime.Route(
     ),
     replies=("StockReleased",),
     idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=86400),
+    compensation=True,
 )
 
 

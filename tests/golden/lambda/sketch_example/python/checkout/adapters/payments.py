@@ -70,6 +70,7 @@ _refund_route = _runtime.Route(
     ),
     replies=("Refunded",),
     idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=86400),
+    compensation=True,
 )
 
 

@@ -58,14 +58,22 @@ import logging
 import math
 import os
 import random
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Generic, Literal, TypeGuard, TypeVar
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
+    AmazonCloudWatchEMFProvider,
+)
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -117,7 +125,29 @@ S = TypeVar("S")
 Published = dict[str, Any]
 """An event ready to publish: `{"event": <name>, "envelope": {...}, "detail": <JSON payload>}`."""
 
-logger = logging.getLogger(__name__)
+
+class FlowLogger:
+    """`logger`: the JSON logger (Powertools) of the flow whose batch is being handled, so every line
+    carries the envelope's correlation id and the handler (`observed_record`); outside a batch, this
+    module's standard logger."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_BATCH_LOGGER.get() or logging.getLogger(__name__), name)
+
+    def log(self, level: int, message: str, *args: Any, **kwargs: Any) -> None:
+        current = _BATCH_LOGGER.get()
+        if current is None:
+            logging.getLogger(__name__).log(level, message, *args, **kwargs)
+            return
+        methods = {
+            logging.DEBUG: current.debug,
+            logging.INFO: current.info,
+            logging.WARNING: current.warning,
+        }
+        methods.get(level, current.error)(message, *args, **kwargs)
+
+
+logger = FlowLogger()
 
 CLIENTS: dict[str, Any] = {}
 """AWS clients by service name, created on first use (so importing needs no credentials).
@@ -129,12 +159,20 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _print_metrics(blob: dict[str, Any]) -> None:
+    """In Lambda, one EMF line on stdout (CloudWatch turns it into metrics); elsewhere nothing."""
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and not is_metrics_disabled():
+        print(json.dumps(blob, separators=(",", ":")))
+
+
 @dataclass
 class Settings:
-    """What tests and the local test kit may replace: the clock and the jitter's random source."""
+    """What tests and the local test kit may replace: the clock, the jitter's random source, and
+    where a batch's metrics go (an EMF blob per batch; see `observed_batch`)."""
 
     clock: Callable[[], datetime] = _utc_now
     random: random.Random = field(default_factory=random.Random)
+    emit_metrics: Callable[[dict[str, Any]], None] = _print_metrics
 
 
 SETTINGS = Settings()
@@ -221,6 +259,8 @@ class Route(Generic[M]):
     """Failure replies the spec marks `retryable`: retried like an exception until the last attempt."""
     final_errors: tuple[type[Exception], ...] = ()
     """Errors the spec declares with `raises`: final at once, never retried."""
+    compensation: bool = False
+    """The handler undoes a saga step: each command it completes counts in `Compensations`."""
 
 
 @dataclass(frozen=True)
@@ -282,11 +322,16 @@ def process_batch(
     processor = batch_processor(route)
 
     def record_handler(record: SQSRecord) -> None:
-        handle_record(record, route, context)
+        with observed_record(route, record):
+            handle_record(record, route, context)
 
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    with observed_batch(route):
+        response = process_partial_response(
+            event=event,
+            record_handler=record_handler,
+            processor=processor,
+            context=context,
+        )
     return dict(response)
 
 
@@ -332,7 +377,7 @@ def handle_record(record: SQSRecord, route: Route[Any], context: LambdaContext) 
     if not in_turn(record, route, incoming):
         return
     try:
-        run(route, incoming, attempt, context)
+        counted_run(route, incoming, attempt, context)
     except Exception as err:
         if final_error(record, route, incoming.token, err):
             return
@@ -417,6 +462,7 @@ def give_up(
     if not route.dlq:
         drop(record, route, token, f"its last attempt ({attempt}) failed")
         return
+    count_metric(DEAD_LETTERED)
     if token is not None:
         _fail_task(
             token,
@@ -430,6 +476,7 @@ def give_up(
 def drop(record: SQSRecord, route: Route[Any], token: str | None, why: str) -> None:
     """Give up on a message, visibly: the error log says so, and a saga is told first."""
     count = attempt_of(record)
+    count_metric(DROPPED)
     if token is not None:
         _fail_task(
             token,
@@ -457,6 +504,7 @@ def drop(record: SQSRecord, route: Route[Any], token: str | None, why: str) -> N
 def reject(record: SQSRecord, route: Route[Any], err: InvalidMessage) -> None:
     """An invalid message is final at once: a saga hears `InvalidMessage`, the record is acknowledged."""
     token = _task_token(record.body) if route.kind == "command" else None
+    count_metric(INVALID)
     if token is not None:
         _fail_task(
             token,
@@ -559,6 +607,9 @@ def final_error(
         )
     elif route.dlq:
         dead_letter(record)
+        count_metric(DEAD_LETTERED)
+    else:
+        count_metric(DROPPED)
     return True
 
 
@@ -572,6 +623,147 @@ def dead_letter(record: SQSRecord) -> None:
     if group:
         message.update(MessageGroupId=group, MessageDeduplicationId=record.message_id)
     client("sqs").send_message(**message)
+
+
+# ---- observability: logs, traces and metrics ------------------------------------------------------
+#
+# Every log line is JSON (Powertools Logger, one logger per flow) with the envelope's correlation id;
+# each record is an X-Ray subsegment annotated with the handler and message (Powertools Tracer, off
+# outside Lambda); each batch emits one CloudWatch EMF blob in the flow's namespace, dimensions
+# `service` and `handler` (docs/operations.md).
+
+PROCESSED = "Processed"
+"""A message whose handling finished: the user's code ran (or was a duplicate), events published, saga answered."""
+DUPLICATES = "DuplicatesSkipped"
+"""A message whose deduplication key was already handled: the user's code did not run again."""
+FAILURES = "Failures"
+"""An attempt that raised (the user's code, a bad result, AWS): retried, dead-lettered or dropped."""
+DEAD_LETTERED = "DeadLettered"
+"""A message whose last attempt failed, left to SQS to move to the dead-letter queue."""
+DROPPED = "Dropped"
+"""A message whose last attempt failed without a dead-letter queue: logged and deleted."""
+INVALID = "InvalidMessages"
+"""A message that could not be read or validated: final at once."""
+COMPENSATIONS = "Compensations"
+"""A compensation command handled to the end (a saga step undone)."""
+
+_BATCH_METRICS: ContextVar[AmazonCloudWatchEMFProvider | None] = ContextVar(
+    "flowgen_batch_metrics", default=None
+)
+_BATCH_LOGGER: ContextVar[Logger | None] = ContextVar(
+    "flowgen_batch_logger", default=None
+)
+
+
+def log(route: Route[Any]) -> Logger:
+    """The flow's JSON logger (the one handlers get in their context)."""
+    return user_logger(route.flow.source)
+
+
+@cache
+def flow_tracer(source: str) -> Tracer:
+    """The flow's X-Ray tracer; Powertools disables it outside Lambda (no `AWS_LAMBDA_FUNCTION_NAME`)."""
+    return Tracer(service=source)
+
+
+def service_of(route: Route[Any]) -> str:
+    """`Orders.cancel_order` -> `Orders`: the `service` dimension of the handler's metrics."""
+    return route.handler.split(".", 1)[0]
+
+
+@contextmanager
+def observed_batch(route: Route[Any]) -> Iterator[None]:
+    """Collect the batch's metrics in a provider of its own (no state shared with other handlers
+    run in the same process) and emit them once, as one EMF blob, however the batch ends.
+    """
+    metrics = AmazonCloudWatchEMFProvider(
+        metric_set={},
+        dimension_set={},
+        namespace=route.flow.source,
+        service=service_of(route),
+    )
+    metrics.add_dimension(name="handler", value=route.handler)
+    token, logger_token = _BATCH_METRICS.set(metrics), _BATCH_LOGGER.set(log(route))
+    try:
+        yield
+    finally:
+        _BATCH_METRICS.reset(token)
+        _BATCH_LOGGER.reset(logger_token)
+        if metrics.metric_set:
+            with (
+                warnings.catch_warnings()
+            ):  # a test's virtual clock may be outside CloudWatch's window
+                warnings.simplefilter("ignore", UserWarning)
+                metrics.set_timestamp(SETTINGS.clock())
+            SETTINGS.emit_metrics(dict(metrics.serialize_metric_set()))
+
+
+def count_metric(metric: str) -> None:
+    """Add one to `metric` in the batch being handled (nothing outside a batch)."""
+    metrics = _BATCH_METRICS.get()
+    if metrics is not None:
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+
+
+def count_duplicate(ran: Sequence[bool]) -> None:
+    """The idempotency layer returned a recorded result without calling the handler."""
+    if not ran:
+        count_metric(DUPLICATES)
+
+
+def counted_run(
+    route: Route[M], incoming: Incoming[M], attempt: int, context: LambdaContext
+) -> None:
+    """`run`, counted: an attempt that finishes is processed (and a compensation for an undo
+    handler); one that raises is a failure."""
+    try:
+        run(route, incoming, attempt, context)
+    except Exception:
+        count_metric(FAILURES)
+        raise
+    count_metric(PROCESSED)
+    if route.compensation:
+        count_metric(COMPENSATIONS)
+
+
+@contextmanager
+def observed_record(route: Route[Any], record: SQSRecord) -> Iterator[None]:
+    """One record: log lines carry its correlation id (read from the envelope before validation, so
+    even an invalid message's line has it) and handler; one X-Ray subsegment per record.
+    """
+    flow_log = log(route)
+    correlation = correlation_of(record.body)
+    flow_log.set_correlation_id(correlation)
+    flow_log.remove_keys(["message_id", "saga_instance"])
+    flow_log.append_keys(handler=route.handler, sqs_message_id=record.message_id)
+    with flow_tracer(route.flow.source).provider.in_subsegment(
+        f"## {route.handler}"
+    ) as segment:
+        segment.put_annotation("handler", route.handler)
+        segment.put_annotation("sqs_message_id", record.message_id)
+        if correlation is not None:
+            segment.put_annotation("correlation_id", correlation)
+        yield
+
+
+def correlation_of(body: str) -> str | None:
+    """The correlation id a record's body carries: a saga command's or a flowgen event's envelope,
+    else the EventBridge event's id (what a bare event's envelope is made from); None if unreadable.
+    """
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    detail = value.get("detail")
+    envelope = detail.get("envelope") if is_wrapped(detail) else value.get("envelope")
+    found = (
+        envelope.get("correlation_id")
+        if isinstance(envelope, dict)
+        else value.get("id")
+    )
+    return found if isinstance(found, str) and found else None
 
 
 # ---- reading a record -----------------------------------------------------------------------------
@@ -752,7 +944,10 @@ def call_once(
     the handler; a handler that raised is not recorded, so its retry runs again.
     """
 
+    ran: list[bool] = []
+
     def run(key: dict[str, str]) -> list[Published]:
+        ran.append(True)
         with handling(handler_context(route, incoming, attempt)):
             result = route.call(incoming.message)
         published = outputs_of(route, result, incoming.envelope)
@@ -773,6 +968,7 @@ def call_once(
         key_prefix=route.handler,
     )
     result: list[Published] | None = once(key={"key": dedupe_key(route, incoming)})
+    count_duplicate(ran)
     return result or []  # Powertools replays a recorded empty list as None
 
 

@@ -73,6 +73,7 @@ _release_flight_route = _runtime.Route(
     ),
     replies=("FlightReleased",),
     idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=172800),
+    compensation=True,
 )
 
 

@@ -70,6 +70,7 @@ _release_room_route = _runtime.Route(
     ),
     replies=("RoomReleased",),
     idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=172800),
+    compensation=True,
 )
 
 
