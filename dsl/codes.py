@@ -199,6 +199,21 @@ MISPLACED_OPTION = _code(
     RESOLVE,
     "An option that means nothing where it is written (`dlq`, `idempotent by` or `emits` on a saga step).",
 )
+# endpoints: who may call an API entry point
+PUBLIC_ENDPOINT = _code(
+    "FLOW320",
+    "public-endpoint",
+    W,
+    RULES,
+    "An API endpoint says `auth none`: anyone on the internet may call it and put its event on the bus.",
+)
+JWT_ISSUER_NOT_HTTPS = _code(
+    "FLOW321",
+    "jwt-issuer-not-https",
+    E,
+    RULES,
+    "A JWT issuer is not an `https://` URL, so its signing keys cannot be fetched safely.",
+)
 # sagas
 STEP_NOT_COMPENSABLE = _code(
     "FLOW401",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from flowgen_design.dsl import ast, codes
-from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Handler, Service
+from flowgen_design.dsl.model import ApiEndpoint, Command, EndpointAuth, Event, External, Handler, Service
 from flowgen_design.dsl.naming import snake_case
 from flowgen_design.dsl.resolve.delivery import DeliveryResolver, Layer
 from flowgen_design.dsl.resolve.symbols import Symbols, where
@@ -64,6 +64,7 @@ class ServiceResolver:
             path=decl.path,
             event=self.events[decl.event.text],
             service=service,
+            auth=_auth(decl),
             doc=decl.doc,
             span=decl.span,
         )
@@ -138,3 +139,17 @@ class ServiceResolver:
             span=decl.span,
             name_span=decl.name.span,
         )
+
+
+def _auth(decl: ast.ApiDecl) -> EndpointAuth:
+    """The endpoint's authorization as written, or IAM when it says nothing: never public by default."""
+    clause = decl.auth
+    if clause is None:
+        return EndpointAuth(kind="iam", declared=False, span=decl.span)
+    return EndpointAuth(
+        kind=clause.kind,
+        issuer=clause.issuer.value if clause.issuer else None,
+        audiences=tuple(a.value for a in clause.audiences),
+        declared=True,
+        span=clause.span,
+    )

@@ -52,7 +52,17 @@ class Rule:
 
 
 def _rules() -> tuple[Rule, ...]:
-    from flowgen_design.dsl.rules import clauses, delivery, eventflow, literals, names, outcomes, sagas, timing
+    from flowgen_design.dsl.rules import (
+        clauses,
+        delivery,
+        endpoints,
+        eventflow,
+        literals,
+        names,
+        outcomes,
+        sagas,
+        timing,
+    )
 
     c = codes
     return (
@@ -87,6 +97,7 @@ def _rules() -> tuple[Rule, ...]:
         Rule(timing.check_saga_timeouts, (c.SAGA_TIMEOUT_TOO_SHORT,)),
         Rule(eventflow.check_publishers, (c.CONSUMED_NEVER_PUBLISHED,)),
         Rule(eventflow.check_api_events, (c.API_EVENT_NOT_PUBLISHED,)),
+        Rule(endpoints.check_endpoint_auth, (c.PUBLIC_ENDPOINT, c.JWT_ISSUER_NOT_HTTPS)),
         Rule(eventflow.check_consumers, (c.PUBLISHED_NEVER_CONSUMED,)),
         Rule(eventflow.check_cycles, (c.EVENT_CYCLE,)),
     )
