@@ -155,7 +155,7 @@ def test_review_step_table_and_traceability(flowgen: Runner, browser: Browser, t
     trace = browser.evaluate("document.querySelector('table.trace').innerText")
     for expected in (
         "POST /orders",
-        "ApiPostOrdersRoute",
+        "ApiPostOrdersMethod",
         "OrdersCancelOrderQueue",
         "OrdersCancelOrderDeadLetterQueue",
         "python/checkout/handlers/orders.py",

@@ -30,9 +30,10 @@ def test_endpoint_leads_to_saga_handlers_files_and_resources(flowgen: Runner) ->
     expected = {
         ("endpoint", "POST /orders"),
         ("service", "Orders"),
-        ("resource", "HttpApi"),
-        ("resource", "ApiPostOrdersRoute"),
-        ("resource", "ApiPostOrdersIntegration"),
+        ("resource", "RestApi"),
+        ("resource", "ApiPathOrders"),
+        ("resource", "ApiPostOrdersMethod"),
+        ("resource", "ApiPostOrdersModel"),
         ("event", "OrderPlaced"),
         ("resource", "EventBus"),
         ("saga", "Checkout"),
