@@ -214,6 +214,13 @@ JWT_ISSUER_NOT_HTTPS = _code(
     RULES,
     "A JWT issuer is not an `https://` URL, so its signing keys cannot be fetched safely.",
 )
+PATH_PARAMETER_MISMATCH = _code(
+    "FLOW322",
+    "path-parameter-mismatch",
+    E,
+    TARGET,
+    "Two API paths name the parameter at the same place differently (`/a/{id}` and `/a/{key}`): one REST API resource cannot have both.",
+)
 # sagas
 STEP_NOT_COMPENSABLE = _code(
     "FLOW401",
