@@ -109,8 +109,9 @@ def render(template: str, body: str, request_id: str) -> str:
 
 
 def request_template(method: Json, bus_name: str) -> str:
-    parts = method["Integration"]["RequestTemplates"]["application/json"]["Fn::Join"][1]
-    return "".join(p if isinstance(p, str) else bus_name for p in parts)
+    text, variables = method["Integration"]["RequestTemplates"]["application/json"]["Fn::Sub"]
+    assert list(variables) == ["BusName"]
+    return str(text).replace("${BusName}", bus_name)
 
 
 def load_authorizer(template: Json, monkeypatch: pytest.MonkeyPatch, keys: Json) -> types.ModuleType:

@@ -316,9 +316,7 @@ def test_each_route_checks_its_caller_validates_its_body_and_puts_only_its_event
         integration = method["Integration"]
         assert integration["Uri"]["Fn::Sub"].endswith(":events:action/PutEvents")
         assert integration["PassthroughBehavior"] == "NEVER", "a body of another content type is refused, not passed"
-        template = "".join(
-            p for p in integration["RequestTemplates"]["application/json"]["Fn::Join"][1] if isinstance(p, str)
-        )
+        template = integration["RequestTemplates"]["application/json"]["Fn::Sub"][0]
         assert f'"Source": "{flow.name}", "DetailType": "{api.event.name}"' in template
         (statement,) = _statements(_props(generated, base + "Role"))
         assert statement["Condition"]["StringEquals"]["events:detail-type"] == [api.event.name]

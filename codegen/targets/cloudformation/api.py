@@ -193,12 +193,13 @@ def put_events_template(flow: str, version: str, event: str, bus_name: Json) -> 
         f'\\"schema_version\\": \\"{version}\\", \\"time\\": \\"$time\\"}}'
     )
     payload = "$util.escapeJavaScript($input.json('$')).replaceAll(\"\\\\'\", \"'\")"
-    head = ENVELOPE_TIME + '{"Entries": [{"EventBusName": "'
-    tail = (
-        f'", "Source": "{flow}", "DetailType": "{event}", '
+    assert "${" not in ENVELOPE_TIME + envelope + payload, "Fn::Sub would read it as a variable"
+    text = (
+        ENVELOPE_TIME + '{"Entries": [{"EventBusName": "${BusName}", '
+        f'"Source": "{flow}", "DetailType": "{event}", '
         f'"Detail": "{{\\"envelope\\": {envelope}, \\"payload\\": {payload}}}"}}]}}\n'
     )
-    return {"Fn::Join": ["", [head, bus_name, tail]]}
+    return {"Fn::Sub": [text, {"BusName": bus_name}]}
 
 
 def _bad_request_body(rest_api: str) -> Json:
@@ -217,6 +218,7 @@ def _bad_request_body(rest_api: str) -> Json:
 def _authorizer(t: Template, stack: Stack, planned: AuthorizerPlan, rest_api: str) -> None:
     flow = stack.flow
     log_group = t.put(planned.log_group, {"RetentionInDays": LOG_RETENTION_DAYS})
+    _retain(t, log_group)
     role = t.put(planned.role, iam.role("lambda.amazonaws.com", "authorizer", [iam.write_logs(log_group)]))
     rules = {
         e.route: {"issuer": e.auth.issuer, "audiences": list(e.auth.audiences)}
@@ -265,6 +267,12 @@ def authorizer_code() -> str:
     return code
 
 
+def _retain(t: Template, logical_id: str) -> None:
+    """Logs outlive the stack: deleting or replacing it keeps what happened."""
+    t.resources[logical_id]["DeletionPolicy"] = "Retain"
+    t.resources[logical_id]["UpdateReplacePolicy"] = "Retain"
+
+
 def _logging_account(t: Template, api: ApiPlan) -> None:
     """API Gateway writes logs only with an account-level role. The role is kept when the stack is
     deleted, so another stack's API in the same account and region keeps logging."""
@@ -276,13 +284,13 @@ def _logging_account(t: Template, api: ApiPlan) -> None:
         ],
     }
     logs_role = t.put(api.logs_role, role)
-    t.resources[logs_role]["DeletionPolicy"] = "Retain"
-    t.resources[logs_role]["UpdateReplacePolicy"] = "Retain"
+    _retain(t, logs_role)
     t.put(api.account, {"CloudWatchRoleArn": get_att(logs_role, "Arn")})
 
 
 def _stage(t: Template, api: ApiPlan, rest_api: str, deployment: str) -> None:
     log_group = t.put(api.access_log_group, {"RetentionInDays": LOG_RETENTION_DAYS})
+    _retain(t, log_group)
     stage = {
         "RestApiId": ref(rest_api),
         "DeploymentId": ref(deployment),
