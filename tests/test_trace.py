@@ -172,3 +172,13 @@ def test_trace_names_the_retry_policy_behind_a_handler(flowgen: Runner) -> None:
     lines = (ROOT / "specs" / "checkout.flow").read_text().splitlines()
     retry_line = 1 + next(i for i, text in enumerate(lines) if "retry 5 backoff exponential" in text)
     assert policy.rstrip().endswith(f"specs/checkout.flow:{retry_line}")
+
+
+def test_an_endpoint_shows_who_may_call_it_and_its_authorizer(flowgen: Runner) -> None:
+    spec = ROOT / "tests" / "cloudformation" / "gateway.flow"
+    jwt = _trace_json(flowgen, spec, "DELETE /bookings/{booking_id}")
+    assert 'auth jwt issuer "https://id.example.com" audience "bookings", "admin"' in jwt["detail"]
+    names = {(n["kind"], n["name"]) for n in _walk(jwt)}
+    assert {("resource", "JwtAuthorizer"), ("resource", "ApiDeleteBookingsBookingIdMethod")} <= names
+    assert _trace_json(flowgen, spec, "POST /bookings")["detail"].endswith("auth iam (default)")
+    assert _trace_json(flowgen, spec, "POST /")["detail"].endswith("auth none")
