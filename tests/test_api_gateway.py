@@ -10,7 +10,8 @@ order (`Gateway` below):
   `cryptography` library), the request model (the template's JSON schema, by `jsonschema`'s
   draft 4 validator), the request mapping template (by airspeed-ext, a Velocity engine for AWS
   templates), the PutEvents call it builds (against the bus, rules and queues that moto deployed
-  from the same template), and the adapters' envelope parser and the saga starter on the result;
+  from the same template), the integration response template on PutEvents' answer (a refused
+  entry answers 502), and the adapters' envelope parser and the saga starter on the result;
 - emulated, not executed: SigV4 verification (an `AWS_IAM` method refuses a request that carries
   no signature, with 403, as API Gateway does; a signed request is taken as valid), `$util` and
   `$input` of the mapping template (written below from AWS's reference), and the throttling and
@@ -213,8 +214,12 @@ class Gateway:
         request_id = f"req-{self.served}-{uuid.uuid4()}"
         entries = json.loads(render(request_template(method, self.bus_name), body, request_id))
         result = self.events.put_events(**entries)
-        assert result["FailedEntryCount"] == 0, result
-        return Response(202, {"message_id": request_id})
+        accepted, *_ = method["Integration"]["IntegrationResponses"]
+        context: Json = {"requestId": request_id, "responseOverride": {}}
+        answer = airspeed.Template(accepted["ResponseTemplates"]["application/json"]).merge(
+            {"input": _Input(json.dumps(result, default=str)), "context": context}
+        )
+        return Response(int(context["responseOverride"].get("status", accepted["StatusCode"])), json.loads(answer))
 
     def _authorize(self, method: Json, route: str, headers: dict[str, str], path: str | None) -> Response | None:
         kind = method["AuthorizationType"]
@@ -374,6 +379,16 @@ def test_the_stage_is_throttled_and_logs_each_request_as_json(generated: Generat
     assert log["requestId"] == "$context.requestId" and "validationError" in log and "status" in log
     group = stage["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0]
     assert template["Resources"][group]["Properties"]["RetentionInDays"] == 30
+
+
+def test_an_event_the_bus_refuses_answers_502(generated: Generated) -> None:
+    class RefusingBus:
+        def put_events(self, **entries: Any) -> Json:
+            return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
+
+    gateway = Gateway(generated.template, None, "bus", RefusingBus())
+    refused = gateway.call("POST /bookings", json.dumps(BOOKING), SIGNED)
+    assert refused.status == 502 and "request_id" in refused.body
 
 
 # ---- what reaches the bus (moto) ------------------------------------------------------------------
