@@ -51,6 +51,16 @@ SPEC = ROOT / "tests" / "cloudformation" / "gateway.flow"
 ISSUER = "https://id.example.com"
 STAGE_TIME = "05/Dec/2026:20:47:44 +0000"
 BOOKING = {"booking_id": str(uuid.uuid4()), "parcels": [{"weight_grams": 1200, "label": None}], "priority": "high"}
+MALFORMED: dict[str, Any] = {
+    "missing field": {k: v for k, v in BOOKING.items() if k != "priority"},
+    "unknown field": {**BOOKING, "discount": 5},
+    "wrong type": {**BOOKING, "booking_id": 7},
+    "not in the enum": {**BOOKING, "priority": "urgent"},
+    "below a minimum in a nested record": {**BOOKING, "parcels": [{"weight_grams": 0}]},
+    "over a maximum length": {**BOOKING, "parcels": [{"weight_grams": 1, "label": "x" * 41}]},
+    "an empty list": {**BOOKING, "parcels": []},
+    "not an object": [BOOKING],
+}
 
 
 @pytest.fixture(scope="module")
@@ -341,18 +351,22 @@ def test_the_request_model_classifies_bodies_as_the_events_schema_does(generated
     jsonschema.Draft4Validator.check_schema(model_schema(template, "POST /bookings"))
     assert body_errors(template, "POST /bookings", BOOKING) == []
     assert body_errors(template, "POST /bookings", {**BOOKING, "parcels": [{"weight_grams": 5}]}) == []
-    malformed = {
-        "missing field": {k: v for k, v in BOOKING.items() if k != "priority"},
-        "unknown field": {**BOOKING, "discount": 5},
-        "wrong type": {**BOOKING, "booking_id": 7},
-        "not in the enum": {**BOOKING, "priority": "urgent"},
-        "below a minimum in a nested record": {**BOOKING, "parcels": [{"weight_grams": 0}]},
-        "over a maximum length": {**BOOKING, "parcels": [{"weight_grams": 1, "label": "x" * 41}]},
-        "an empty list": {**BOOKING, "parcels": []},
-        "not an object": [BOOKING],
-    }
-    for why, body in malformed.items():
+    for why, body in MALFORMED.items():
         assert body_errors(template, "POST /bookings", body), why
+
+
+@pytest.mark.slow  # generates and imports the Python package
+def test_the_request_model_and_the_generated_pydantic_model_agree(generated: Generated, tmp_path: Path) -> None:
+    """The gateway refuses what a handler's pydantic model would refuse, and lets through what it accepts."""
+    models = generated_module(tmp_path, "gateway.models")
+    bodies = [BOOKING, *MALFORMED.values(), {**BOOKING, "parcels": [{"weight_grams": 30000}]}]
+    for body in bodies:
+        try:
+            models.ParcelBooked.model_validate_json(json.dumps(body))
+            pydantic_accepts = True
+        except ValueError:
+            pydantic_accepts = False
+        assert (body_errors(generated.template, "POST /bookings", body) == []) == pydantic_accepts, body
 
 
 def test_every_method_validates_its_body_with_the_events_model(generated: Generated) -> None:
@@ -453,15 +467,15 @@ def test_the_deployed_methods_carry_the_specs_authorization(stack: Stack, genera
             assert deployed["methodIntegration"]["uri"].endswith(":events:action/PutEvents")
 
 
-def generated_runtime(out: Path) -> Any:
-    """The adapters' runtime of the generated package, imported as a handler imports it."""
+def generated_module(out: Path, module: str) -> Any:
+    """A module of the generated package (`gateway.adapters.runtime`), imported as a handler imports it."""
     result = run_flowgen(
         "generate", str(SPEC.relative_to(ROOT)), "--out", str(out), "-t", "python", "-t", "lambda", cwd=ROOT
     )
     assert result.returncode == 0, result.stdout + result.stderr
     sys.path.insert(0, str(out / "python"))
     try:
-        return importlib.import_module("gateway.adapters.runtime")
+        return importlib.import_module(module)
     finally:
         sys.path.remove(str(out / "python"))
         for name in [m for m in sys.modules if m == "gateway" or m.startswith("gateway.")]:
@@ -481,7 +495,7 @@ def test_a_valid_request_reaches_its_subscriber_with_the_request_id_as_correlati
     assert (event["source"], event["detail-type"]) == ("gateway", "ParcelBooked")
     detail = event["detail"]
     assert detail["payload"] == BOOKING
-    runtime = generated_runtime(tmp_path)
+    runtime = generated_module(tmp_path, "gateway.adapters.runtime")
     assert runtime.is_wrapped(detail)
     envelope = runtime.envelope_of(detail["envelope"])
     request_id = response.body["message_id"]
