@@ -314,6 +314,7 @@ def test_the_jwt_authorizer_allows_only_valid_tokens_for_their_audiences(
         "not bearer": "Basic " + signer.token(),
         "garbage": "Bearer abc.def.ghi",
         "none alg": "Bearer " + _unsigned(signer.token()),
+        "odd audiences": "Bearer " + signer.token(aud=[{"bookings": 1}, 7]),
     }
     for why, token in refused.items():
         assert verdict(token) == "Unauthorized", why
