@@ -52,17 +52,8 @@ class Rule:
 
 
 def _rules() -> tuple[Rule, ...]:
-    from flowgen_design.dsl.rules import (
-        clauses,
-        delivery,
-        endpoints,
-        eventflow,
-        literals,
-        names,
-        outcomes,
-        sagas,
-        timing,
-    )
+    from flowgen_design.dsl.rules import clauses, delivery, eventflow, literals, names, outcomes, sagas, timing
+    from flowgen_design.dsl.rules import endpoints
 
     c = codes
     return (
