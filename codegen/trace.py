@@ -232,7 +232,12 @@ def endpoint_link(flow: Flow, api: ApiEndpoint, relation: str = "") -> Link:
     children = [Link("service", api.service, "served by", service.name_span if service else None)]
     children += [_resource(r) for r in plan_of(flow).route(api).traced()]
     children.append(event_link(flow, api.event, "puts on the bus", with_publishers=False))
-    return Link("endpoint", api.route, relation, api.span, f"publishes {api.event.name}", tuple(children))
+    return Link("endpoint", api.route, relation, api.span, _endpoint_note(api), tuple(children))
+
+
+def _endpoint_note(api: ApiEndpoint) -> str:
+    """`publishes OrderPlaced; auth iam (default)`: what an endpoint does and who may call it."""
+    return f"publishes {api.event.name}; {api.auth.describe()}" + ("" if api.auth.declared else " (default)")
 
 
 def service_link(flow: Flow, service: Service) -> Link:
@@ -242,7 +247,7 @@ def service_link(flow: Flow, service: Service) -> Link:
             a.route,
             "entry point",
             a.span,
-            f"publishes {a.event.name}",
+            _endpoint_note(a),
             tuple(_resource(r) for r in plan_of(flow).route(a).traced()),
         )
         for a in service.apis
@@ -384,7 +389,7 @@ def trace_rows(flow: Flow) -> list[TraceRow]:
                 TraceRow(
                     api.route,
                     api.span,
-                    f"{service.name}: puts {api.event.name} on the bus",
+                    f"{service.name}: puts {api.event.name} on the bus ({api.auth.describe()})",
                     service.name_span,
                     (),
                     resources,

@@ -228,11 +228,29 @@ class DefaultsDecl(Node):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Text(Node):
+    """A string literal's value (unquoted), with the span of the quoted text."""
+
+    value: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthClause(Node):
+    """`auth iam`, `auth none`, or `auth jwt issuer "..." audience "...", "..."`."""
+
+    kind: Literal["iam", "jwt", "none"]
+    issuer: Text | None = None
+    audiences: tuple[Text, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ApiDecl(Node):
     method: str
     path: str
     path_span: Span
     event: Name
+    auth: AuthClause | None = None
+    """None when the endpoint says nothing: it is then IAM-authorized, never public."""
     doc: str | None = None
 
 

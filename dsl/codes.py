@@ -250,6 +250,29 @@ OVERRIDES_INVALID = _code(
     TARGET,
     "The user-owned overrides file (`infra/<flow>/overrides.json`) is not a CloudFormation fragment flowgen can merge.",
 )
+
+# endpoints: who may call an API entry point
+PUBLIC_ENDPOINT = _code(
+    "FLOW320",
+    "public-endpoint",
+    W,
+    RULES,
+    "An API endpoint says `auth none`: anyone on the internet may call it and put its event on the bus.",
+)
+JWT_ISSUER_NOT_HTTPS = _code(
+    "FLOW321",
+    "jwt-issuer-not-https",
+    E,
+    RULES,
+    "A JWT issuer is not an `https://` URL, so its signing keys cannot be fetched safely.",
+)
+PATH_PARAMETER_MISMATCH = _code(
+    "FLOW322",
+    "path-parameter-mismatch",
+    E,
+    TARGET,
+    "Two API paths name the parameter at the same place differently (`/a/{id}` and `/a/{key}`): one REST API resource cannot have both.",
+)
 # sagas
 STEP_NOT_COMPENSABLE = _code(
     "FLOW401",

@@ -216,7 +216,7 @@ def _member(m: ast.Node, lines: list[str]) -> str:
     if isinstance(m, ast.EnumMember):
         return m.name.text
     if isinstance(m, ast.ApiDecl):
-        return f"api {m.method} {m.path} -> {m.event.text}"
+        return f"api {m.method} {m.path} -> {m.event.text}" + (f" {_auth(m.auth)}" if m.auth else "")
     if isinstance(m, ast.PublishesDecl):
         return f"publishes {_names(m.events)}"
     if isinstance(m, ast.ConsumesDecl):
@@ -230,6 +230,13 @@ def _member(m: ast.Node, lines: list[str]) -> str:
     if isinstance(m, ast.SagaInvariant):
         return f"invariant every {m.event.text} is followed by " + " or ".join(n.text for n in m.followers)
     return _option(m)  # type: ignore[arg-type]
+
+
+def _auth(a: ast.AuthClause) -> str:
+    if a.kind != "jwt" or a.issuer is None:
+        return f"auth {a.kind}"
+    audiences = ", ".join(_quote(t.value) for t in a.audiences)
+    return f"auth jwt issuer {_quote(a.issuer.value)} audience {audiences}"
 
 
 def _fill(f: ast.Fill, lines: list[str]) -> str:

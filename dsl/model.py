@@ -338,13 +338,41 @@ class Handler(Frozen):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EndpointAuth(Frozen):
+    """Who may call an endpoint: `iam` (signed AWS requests; the default), `jwt` (a bearer
+    token from `issuer` for one of `audiences`), or `none` (anyone: public).
+
+    `declared` is False for the default, which the spec does not write; `span` is then
+    the endpoint's.
+    """
+
+    kind: Literal["iam", "jwt", "none"]
+    issuer: str | None = None
+    audiences: tuple[str, ...] = ()
+    declared: bool
+    span: Span
+
+    def describe(self) -> str:
+        """How the spec writes it: `auth iam`, `auth jwt issuer "..." audience "..."`, `auth none`."""
+        if self.kind != "jwt":
+            return f"auth {self.kind}"
+        audiences = ", ".join(f'"{a}"' for a in self.audiences)
+        return f'auth jwt issuer "{self.issuer}" audience {audiences}'
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ApiEndpoint(Frozen):
     method: str
     path: str
     event: Event
     service: str
+    auth: EndpointAuth
     doc: str | None = None
     span: Span
+
+    @property
+    def public(self) -> bool:
+        return self.auth.kind == "none"
 
     @property
     def route(self) -> str:

@@ -382,16 +382,26 @@ class _Builder(Transformer[Token, Any]):
             end=self._span(rbrace),
         )
 
-    def api_decl(self, c: list[Token]) -> ast.ApiDecl:
-        kw, method, path, event = c
+    def api_decl(self, c: list[Any]) -> ast.ApiDecl:
+        kw, method, path, event, *auth = c
+        clause: ast.AuthClause | None = auth[0] if auth else None
         return ast.ApiDecl(
-            span=self._between(kw, event),
+            span=self._between(kw, clause.span if clause else event),
             method=str(method),
             path=str(path),
             path_span=self._between(method, path),
             event=self._name(event),
+            auth=clause,
             doc=self._doc(kw),
         )
+
+    def auth_clause(self, c: list[Token]) -> ast.AuthClause:
+        kw, kind, *rest = c
+        texts = tuple(ast.Text(span=self._span(t), value=_unquote(str(t))) for t in rest if t.type == "STRING")
+        span = self._between(kw, texts[-1].span if texts else kind)
+        if kind.type == "JWT":
+            return ast.AuthClause(span=span, kind="jwt", issuer=texts[0], audiences=texts[1:])
+        return ast.AuthClause(span=span, kind="iam" if kind.type == "IAM" else "none")
 
     def publishes_decl(self, c: list[Token]) -> ast.PublishesDecl:
         names = tuple(self._name(t) for t in c[1:])

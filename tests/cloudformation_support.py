@@ -87,8 +87,19 @@ def all_problems(flow: Flow, template: Json) -> list[str]:
 # ---- moto -----------------------------------------------------------------------------
 
 # moto's CloudFormation has no model of these; they are left out of the deployed copy.
-# (Their correctness is what cfn-lint checks.)
-MOTO_UNSUPPORTED = ("AWS::ApiGatewayV2::", "AWS::SQS::QueuePolicy", "AWS::CloudWatch::Alarm")
+# (Their correctness is what cfn-lint checks.) Of a REST API, moto 5.2.6 creates the API, its
+# resources, methods (with their authorization type) and deployment, and nothing else.
+MOTO_UNSUPPORTED = (
+    "AWS::ApiGatewayV2::",
+    "AWS::SQS::QueuePolicy",
+    "AWS::CloudWatch::Alarm",
+    "AWS::ApiGateway::Stage",
+    "AWS::ApiGateway::Model",
+    "AWS::ApiGateway::RequestValidator",
+    "AWS::ApiGateway::GatewayResponse",
+    "AWS::ApiGateway::Account",
+    "AWS::ApiGateway::Authorizer",
+)
 
 
 def _mentions(node: Any, names: set[str]) -> bool:
@@ -113,6 +124,10 @@ def for_moto(template: Json) -> Json:
             }
             # CloudFormation shortens a generated name to the 80 characters a state machine allows; moto does not.
             props["StateMachineName"] = rid[:80]
+        if resource["Type"] == "AWS::ApiGateway::Method":
+            # moto reads a method's authorization type and integration only; what these point at is left out above.
+            for unread in ("RequestValidatorId", "RequestModels", "AuthorizerId"):
+                props.pop(unread, None)
         if resource["Type"] == "AWS::SQS::Queue" and props.get("FifoQueue"):
             # CloudFormation names an unnamed FIFO queue `...fifo` itself; moto does not.
             props["QueueName"] = f"{rid}.fifo"

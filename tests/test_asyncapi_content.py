@@ -236,6 +236,7 @@ def test_sketch_delivery_facts() -> None:
     assert (cancel["x-flowgen-idempotent-by"], cancel["x-flowgen-idempotent-within"]) == ("order_id", "1d")
     assert cancel["x-flowgen-policies"] == ["standard"]
     assert ops["Orders.send.OrderPlaced"]["x-flowgen-api"] == ["POST /orders"]
+    assert ops["Orders.send.OrderPlaced"]["x-flowgen-api-auth"] == {"POST /orders": "auth iam"}
     assert ops["Checkout.completed.OrderConfirmed"]["action"] == "send"
     assert ops["Checkout.compensated.OrderCancelled"]["action"] == "send"
 

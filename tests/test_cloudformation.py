@@ -26,6 +26,7 @@ from flowgen_design.codegen.aws.plan import (
     reserved_ids,
     saga_base,
 )
+from flowgen_design.codegen.targets.asyncapi.schemas import standalone_schema
 from flowgen_design.codegen.names import lambda_handler
 from flowgen_design.codegen.targets.cloudformation.sagas import saga_handlers
 from flowgen_design.codegen.targets.cloudformation.states import step_state
@@ -319,22 +320,36 @@ def test_outcome_fields_come_from_the_trigger_the_replies_and_the_fills() -> Non
 # ---- API and outputs --------------------------------------------------------------------------
 
 
-def test_each_route_puts_only_its_event(generated: Generated) -> None:
+def test_each_route_checks_its_caller_validates_its_body_and_puts_only_its_event(generated: Generated) -> None:
     flow = generated.flow
     endpoints = [a for s in flow.services for a in s.apis]
-    assert ("HttpApi" in _resources(generated)) == bool(endpoints)
+    assert ("RestApi" in _resources(generated)) == bool(endpoints)
+    expected_auth = {"iam": "AWS_IAM", "jwt": "CUSTOM", "none": "NONE"}
     for api in endpoints:
-        assert _props(generated, (api_base(api.method, api.path) + "Route"))["RouteKey"] == api.route
-        integration = _props(generated, (api_base(api.method, api.path) + "Integration"))
-        assert integration["IntegrationSubtype"] == "EventBridge-PutEvents"
-        params = integration["RequestParameters"]
-        assert (params["Source"], params["DetailType"], params["Detail"]) == (
-            flow.name,
-            api.event.name,
-            "$request.body",
-        )
-        (statement,) = _statements(_props(generated, (api_base(api.method, api.path) + "Role")))
+        base = api_base(api.method, api.path)
+        method = _props(generated, base + "Method")
+        assert method["HttpMethod"] == api.method
+        assert method["AuthorizationType"] == expected_auth[api.auth.kind]
+        assert ("AuthorizerId" in method) == (api.auth.kind == "jwt")
+        validator = _props(generated, method["RequestValidatorId"]["Ref"])
+        assert validator["ValidateRequestBody"] is True
+        model = _props(generated, method["RequestModels"]["application/json"]["Ref"])
+        assert model["Schema"] == standalone_schema(api.event, api.event.name)
+        integration = method["Integration"]
+        assert integration["Uri"]["Fn::Sub"].endswith(":events:action/PutEvents")
+        assert integration["PassthroughBehavior"] == "NEVER", "a body of another content type is refused, not passed"
+        template = integration["RequestTemplates"]["application/json"]["Fn::Sub"][0]
+        assert f'"Source": "{flow.name}", "DetailType": "{api.event.name}"' in template
+        (statement,) = _statements(_props(generated, base + "Role"))
         assert statement["Condition"]["StringEquals"]["events:detail-type"] == [api.event.name]
+    if endpoints:
+        stage = _props(generated, "ApiStage")
+        (settings,) = stage["MethodSettings"]
+        assert settings["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+        assert settings["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+        access_log = json.loads(stage["AccessLogSetting"]["Format"])
+        assert access_log["requestId"] == "$context.requestId"
+        assert _props(generated, "ApiAccessLogGroup")["RetentionInDays"] > 0
 
 
 def test_outputs_name_what_a_deployment_needs(generated: Generated) -> None:
@@ -342,7 +357,7 @@ def test_outputs_name_what_a_deployment_needs(generated: Generated) -> None:
     outputs = set(generated.template["Outputs"])
     expected = {"EventBusName", "EventBusArn"} | {handler_logical_id(h, "QueueUrl") for h in flow.handlers()}
     expected |= {(saga_base(s.name) + "StateMachine") + "Arn" for s in flow.sagas}
-    expected |= {"HttpApiEndpoint"} if any(s.apis for s in flow.services) else set()
+    expected |= {"ApiEndpoint"} if any(s.apis for s in flow.services) else set()
     expected |= {"EventDeliveryDeadLetterQueueUrl"} if plan_of(flow).event_delivery_dlq else set()
     assert outputs == expected
 

@@ -3,7 +3,8 @@ CloudFormation API, its resources exist with the spec's settings, and an event p
 on the bus reaches exactly the queues of its subscribers.
 
 What moto cannot model is adapted in `tests.cloudformation_support.for_moto`
-(HTTP API resources and queue policies are left out; cfn-lint covers them).
+(the REST API's stage, models, validator, authorizer and account, and queue policies, are left
+out; cfn-lint covers them, and tests/test_api_gateway.py runs what API Gateway would do with them).
 """
 
 from __future__ import annotations

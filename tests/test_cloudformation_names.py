@@ -30,7 +30,7 @@ CASES = {
     ),
     "two routes": (
         "service Orders { api POST /orders/{id} -> Ping  api POST /orders/id -> Ping  publishes Ping }\n",
-        "ApiPostOrdersIdRoute",
+        "ApiPostOrdersIdMethod",
     ),
     "two handlers through a suffix": (
         "service Stock { on Ping -> a { idempotent by id }  on PingDone -> a_dead_letter { idempotent by id } }\n",

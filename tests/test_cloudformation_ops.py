@@ -95,10 +95,13 @@ def test_the_stage_is_a_parameter_in_every_name_flowgen_sets(generated: Generate
     assert t["Parameters"][STAGE]["Default"] == "dev"
     name = {"Fn::Sub": generated.flow.name + "-${Stage}"}
     assert _resources(generated)["EventBus"]["Properties"]["Name"] == name
-    if "HttpApi" in _resources(generated):
-        assert _resources(generated)["HttpApi"]["Properties"]["Name"] == name
+    if "RestApi" in _resources(generated):
+        assert _resources(generated)["RestApi"]["Properties"]["Name"] == name
     named = [rid for rid, r in _resources(generated).items() if "Name" in r["Properties"]]
-    assert sorted(named) == sorted(rid for rid in ("EventBus", "HttpApi") if rid in _resources(generated))
+    # The JWT authorizer's name is required and unique only within its own REST API.
+    assert sorted(named) == sorted(
+        rid for rid in ("EventBus", "RestApi", "JwtAuthorizer") if rid in _resources(generated)
+    )
 
 
 def _tags(resource: Json) -> dict[str, Any]:

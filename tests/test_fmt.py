@@ -265,3 +265,29 @@ def test_a_short_declaration_stays_on_one_line() -> None:
     """What fits in `WIDTH` with no comment inside is one line; services and sagas always list their members."""
     assert fmt(SHORT_AND_LONG) == SHORT_AND_LONG_FORMATTED
     assert fmt(SHORT_AND_LONG_FORMATTED) == SHORT_AND_LONG_FORMATTED
+
+
+def test_an_auth_clause_round_trips_with_its_comments() -> None:
+    text = (
+        "flow x version 1.0.0\n"
+        "event A { id: uuid  key id }\n"
+        "service S {\n"
+        "  // who may post\n"
+        '  api POST /a -> A   auth   jwt issuer  "https://id.example.com"\n'
+        '     audience "orders" ,"a\\"b"  // two audiences\n'
+        "  api GET /a -> A auth none\n"
+        "  api PUT /a -> A auth iam\n"
+        "  api DELETE /a -> A\n"
+        "}\n"
+    )
+    once = fmt(text)
+    assert 'api POST /a -> A auth jwt issuer "https://id.example.com" audience "orders", "a\\"b"' in once
+    assert "api GET /a -> A auth none\n" in once and "api PUT /a -> A auth iam\n" in once
+    assert "api DELETE /a -> A\n" in once and "// who may post" in once and "// two audiences" in once
+    assert fmt(once) == once
+    module = parse(once, "x.flow", Reporter())
+    assert module is not None
+    service = module.declarations[1]
+    auths = [m.auth for m in service.members]  # type: ignore[union-attr]
+    assert [a.kind if a else None for a in auths] == ["jwt", "none", "iam", None]
+    assert auths[0] is not None and [t.value for t in auths[0].audiences] == ["orders", 'a"b']

@@ -44,7 +44,7 @@ policy careful {
 }
 
 service Doors {
-  api PUT /doors/{id} -> Opened
+  api PUT /doors/{id} -> Opened auth jwt issuer "https://id.example.com" audience "doors"
   publishes Opened
   handles Open { use careful  emits Opened  raises Stuck }
   on Opened -> log_open { emits none }

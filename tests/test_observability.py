@@ -333,7 +333,8 @@ def test_every_handler_queue_alarms_when_a_message_outlives_its_retries(stack: D
 
 def test_every_function_alarms_on_errors_and_throttles(stack: Deployed) -> None:
     functions = stack.client("lambda").list_functions()["Functions"]
-    assert len(functions) == len(stack.flow.handlers()) + len(stack.flow.sagas)
+    authorizers = 1 if any(e.auth.kind == "jwt" for s in stack.flow.services for e in s.apis) else 0
+    assert len(functions) == len(stack.flow.handlers()) + len(stack.flow.sagas) + authorizers
     for function in functions:
         for metric in ("Errors", "Throttles"):
             (alarm,) = alarms_on(stack, metric, "FunctionName", function["FunctionName"])

@@ -96,7 +96,12 @@ def test_the_template_points_every_function_at_its_zip_and_drops_the_code_parame
     template = json.loads((generated / "infra" / "shop" / "template.json").read_text(encoding="utf-8"))
     functions = {rid for rid, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
     deployable = deployable_template(template, {rid: "python3.12-arm64.zip" for rid in functions}, "arm64")
-    assert sorted(deployable["Parameters"]) == ["AlarmTopicArn", "Stage"]  # the code parameters are gone
+    assert sorted(deployable["Parameters"]) == [
+        "AlarmTopicArn",
+        "ApiThrottlingBurstLimit",
+        "ApiThrottlingRateLimit",
+        "Stage",
+    ]  # code ones dropped
     for rid, resource in deployable["Resources"].items():
         if rid in functions:
             assert resource["Properties"]["Code"] == "python3.12-arm64.zip"
@@ -239,7 +244,7 @@ def test_the_lambda_build_has_linux_wheels_for_the_runtime_and_a_template_cfn_li
     assert sorted(p.name for p in (tmp_path / "shop").iterdir()) == ["python3.12-x86_64.zip", "template.json"]
     text = (tmp_path / "shop" / "template.json").read_text(encoding="utf-8")
     expected = json.loads((generated / "infra" / "shop" / "template.json").read_text(encoding="utf-8"))
-    for name in ("CodeBucket", "CodeKey"):  # referred to by nothing else
+    for name in ("CodeBucket", "CodeKey"):  # referred to by nothing else (the API's throttling ones stay)
         del expected["Parameters"][name]
     for resource in expected["Resources"].values():
         if resource["Type"] == "AWS::Lambda::Function":

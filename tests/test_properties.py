@@ -39,7 +39,15 @@ POOLS = {
     "DURATION": ["0s", "1ms", "200ms", "10s", "5m", "24h", "400d", "99999999999999999999d"],
     "INT": ["0", "1", "3", "5", "3000", "99999999999999999999"],
     "NUMBER": ["0", "-1", "2.5", "100", "9" * 30],
-    "STRING": ['"spec.flow"', '"other.flow"', '"^[a-z]+$"', '"[unclosed"', '"a\\"b"'],
+    "STRING": [
+        '"spec.flow"',
+        '"other.flow"',
+        '"https://id.example.com"',
+        '"orders"',
+        '"^[a-z]+$"',
+        '"[unclosed"',
+        '"a\\"b"',
+    ],
     "HTTP_METHOD": ["GET", "POST", "DELETE"],
     "HTTP_PATH": ["/orders", "/orders/{id}"],
     "WS": [" ", "\n"],
@@ -139,7 +147,7 @@ def test_the_generator_reaches_the_message_constructs() -> None:
     language (`emits none`, `header`, `channel`, `retryable`, `raises`), so the property above covers them."""
     reached: set[str] = set()
 
-    @settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=1500, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(text=grammar_specs())
     def count(text: str) -> None:
         found = {c for c in MESSAGE_CONSTRUCTS if c in text} - reached

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from flowgen_design.codegen.targets.review.sections import services_section
 from tests.browser import Browser
+from tests.cloudformation_support import load_flow
 from tests.conftest import ROOT, SKETCH, Runner, require_tool
 from tests.diagram_support import diagram_specs, load, relative, spec_id
 from tests.test_diagrams import run_without_dot
@@ -155,7 +157,7 @@ def test_review_step_table_and_traceability(flowgen: Runner, browser: Browser, t
     trace = browser.evaluate("document.querySelector('table.trace').innerText")
     for expected in (
         "POST /orders",
-        "ApiPostOrdersRoute",
+        "ApiPostOrdersMethod",
         "OrdersCancelOrderQueue",
         "OrdersCancelOrderDeadLetterQueue",
         "python/checkout/handlers/orders.py",
@@ -264,3 +266,10 @@ def test_saga_view_text_is_at_least_body_text_size(
         assert texts, saga["id"]
         median = texts[len(texts) // 2]
         assert median >= body, f"{saga['id']}: node text {median:.1f}px high, body text {body:.1f}px ({texts})"
+
+
+def test_the_services_section_shows_who_may_call_each_endpoint() -> None:
+    html = str(services_section(load_flow(ROOT / "tests" / "cloudformation" / "gateway.flow")))
+    assert "auth iam (default)" in html and "auth iam<" in html
+    assert '<code class="public">auth none</code>' in html
+    assert "auth jwt issuer &quot;https://id.example.com&quot; audience &quot;bookings&quot;, &quot;admin&quot;" in html

@@ -30,9 +30,10 @@ def test_endpoint_leads_to_saga_handlers_files_and_resources(flowgen: Runner) ->
     expected = {
         ("endpoint", "POST /orders"),
         ("service", "Orders"),
-        ("resource", "HttpApi"),
-        ("resource", "ApiPostOrdersRoute"),
-        ("resource", "ApiPostOrdersIntegration"),
+        ("resource", "RestApi"),
+        ("resource", "ApiPathOrders"),
+        ("resource", "ApiPostOrdersMethod"),
+        ("resource", "ApiPostOrdersModel"),
         ("event", "OrderPlaced"),
         ("resource", "EventBus"),
         ("saga", "Checkout"),
@@ -230,3 +231,13 @@ def test_the_review_page_lists_every_alarm_with_its_threshold_and_spec_line(monk
     for row, alarm in zip(rows, alarms, strict=True):
         assert alarm.resource.logical_id in row and f"{alarm.span.file}:{alarm.span.line}" in row
         assert f"{alarm.statistic} {alarm.comparison.replace('>', '&gt;')} {alarm.threshold}" in row
+
+
+def test_an_endpoint_shows_who_may_call_it_and_its_authorizer(flowgen: Runner) -> None:
+    spec = ROOT / "tests" / "cloudformation" / "gateway.flow"
+    jwt = _trace_json(flowgen, spec, "DELETE /bookings/{booking_id}")
+    assert 'auth jwt issuer "https://id.example.com" audience "bookings", "admin"' in jwt["detail"]
+    names = {(n["kind"], n["name"]) for n in _walk(jwt)}
+    assert {("resource", "JwtAuthorizer"), ("resource", "ApiDeleteBookingsBookingIdMethod")} <= names
+    assert _trace_json(flowgen, spec, "POST /bookings")["detail"].endswith("auth iam (default)")
+    assert _trace_json(flowgen, spec, "POST /")["detail"].endswith("auth none")

@@ -5,7 +5,8 @@
   predicts every ID an element may take);
 - platform limits: a handler timeout beyond Lambda's, retries that outlast SQS
   retention, a saga timeout beyond a Step Functions execution (`limits`);
-- names the generated Step Functions protocol reserves.
+- names the generated Step Functions protocol reserves;
+- API paths a REST API cannot hold together (`/a/{id}` beside `/a/{key}`).
 
 The timing arithmetic (`worst_case_ms`, ...) is the front end's; only the
 comparison with AWS's numbers lives here. `flowgen check` runs these when a
@@ -15,7 +16,7 @@ target that deploys to AWS is configured.
 from __future__ import annotations
 
 from flowgen_design.codegen.aws import limits
-from flowgen_design.codegen.aws.plan import reserved_ids
+from flowgen_design.codegen.aws.plan import path_segments, reserved_ids
 from flowgen_design.dsl import codes
 from flowgen_design.dsl.durations import format_ms
 from flowgen_design.dsl.rules import Rule, RuleContext
@@ -47,6 +48,27 @@ def check_logical_ids(ctx: RuleContext) -> None:
                 span,
                 "shorten its names",
             )
+
+
+def check_path_parameters(ctx: RuleContext) -> None:
+    """A REST API resource has one child for a `{parameter}`: every path must call it the same."""
+    first: dict[str, tuple[str, str]] = {}
+    for service in ctx.flow.services:
+        for api in service.apis:
+            segments = path_segments(api.path)
+            for n, segment in enumerate(segments):
+                if not segment.startswith("{"):
+                    continue
+                parent = "/" + "/".join(segments[:n])
+                seen, route = first.setdefault(parent, (segment, api.route))
+                if seen != segment:
+                    ctx.report.add(
+                        codes.PATH_PARAMETER_MISMATCH,
+                        f"`{api.route}` calls the parameter after `{parent}` {segment}, but `{route}` calls it {seen}",
+                        api.span,
+                        f"use {seen} in both paths",
+                    )
+                    break
 
 
 def check_saga_error_names(ctx: RuleContext) -> None:
@@ -97,6 +119,7 @@ def check_saga_limits(ctx: RuleContext) -> None:
 CHECKS: tuple[Rule, ...] = (
     Rule(check_logical_ids, (codes.NAME_CLASH, codes.NAME_TOO_LONG)),
     Rule(check_saga_error_names, (codes.RESERVED_NAME,)),
+    Rule(check_path_parameters, (codes.PATH_PARAMETER_MISMATCH,)),
     Rule(check_handler_limits, (codes.TARGET_LIMIT,)),
     Rule(check_saga_limits, (codes.TARGET_LIMIT,)),
 )

@@ -61,10 +61,10 @@ STEP_FUNCTIONS_STATE_NAME = Limit(
     "https://docs.aws.amazon.com/step-functions/latest/dg/limits-overview.html",
 )
 API_GATEWAY_INTEGRATION_TIMEOUT = Limit(
-    "API Gateway HTTP API integration timeout",
-    30_000,
+    "API Gateway REST API integration timeout",
+    29_000,
     "ms",
-    "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html",
+    "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html",
 )
 CLOUDFORMATION_LOGICAL_ID = Limit(
     "CloudFormation logical ID",

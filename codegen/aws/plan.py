@@ -4,9 +4,11 @@ Per handler its queue (and dead-letter queue), the rule that fills the queue,
 the function that drains it with its role, log group and event source mapping;
 per saga its state machine and role, the starter that runs it once per trigger
 event (rule, queue and dead-letter queue, function, role, log group, event
-source mapping), its log group, and the alarms of its failed outcome; per API endpoint its route, integration and
-role; and the stack's shared bus, idempotency table and HTTP API. Alarms (`Alarm`) carry what they watch, their
-threshold as the spec implies it, the span of the clause it comes from and why (docs/operations.md). Each resource carries its
+source mapping), its log group, and the alarms of its failed outcome; per API endpoint its method (with the
+integration that puts its event), request model and role; and the stack's shared bus, idempotency
+table and REST API (`ApiPlan`: paths, deployment, stage, access logs, request validator, JWT authorizer).
+Alarms (`Alarm`) carry what they watch, their threshold as the spec implies it, the span of the clause it
+comes from and why (docs/operations.md). Each resource carries its
 CloudFormation logical ID, its AWS type, the span of the spec line it comes
 from, how that element reads (`element`), and the platform limits that apply
 to it (`codegen.aws.limits`).
@@ -26,6 +28,7 @@ derives them from the plan and the model, and a second renderer would do the sam
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -35,7 +38,21 @@ from flowgen_design.codegen.aws import limits
 from flowgen_design.codegen.aws.limits import Limit
 from flowgen_design.dsl.durations import format_ms, seconds_ceil
 from flowgen_design.dsl.memo import per_flow
-from flowgen_design.dsl.model import REDELIVERY_MARGIN_MS, ApiEndpoint, Flow, Handler, Saga
+from flowgen_design.dsl.model import (
+    REDELIVERY_MARGIN_MS,
+    ApiEndpoint,
+    EnumRef,
+    Field,
+    Flow,
+    Handler,
+    ListRef,
+    MapRef,
+    OptionalRef,
+    RecordRef,
+    Saga,
+    TypeRef,
+    type_text,
+)
 from flowgen_design.dsl.naming import pascal_case
 from flowgen_design.dsl.source import Span
 
@@ -46,7 +63,24 @@ from flowgen_design.dsl.source import Span
 # turning on `dlq` never makes a spec start clashing: `reserved_ids` lists them all and
 # the clash check in `codegen.aws.checks` reads it.
 
-STACK_RESOURCE_IDS = ("EventBus", "IdempotencyTable", "HttpApi", "HttpApiStage")
+STACK_RESOURCE_IDS = (
+    "EventBus",
+    "IdempotencyTable",
+    "RestApi",
+    "ApiStage",
+    "ApiAccessLogGroup",
+    "ApiRequestValidator",
+    "ApiBadRequestBody",
+    "ApiGatewayAccount",
+    "ApiGatewayLogsRole",
+    "JwtAuthorizer",
+    "JwtAuthorizerFunction",
+    "JwtAuthorizerRole",
+    "JwtAuthorizerLogGroup",
+    "JwtAuthorizerPermission",
+    "JwtAuthorizerErrorsAlarm",
+    "JwtAuthorizerThrottlesAlarm",
+)
 HANDLER_RESOURCE_SUFFIXES = (
     "Queue",
     "DeadLetterQueue",
@@ -79,11 +113,28 @@ SAGA_RESOURCE_SUFFIXES = (
     "StarterErrorsAlarm",
     "StarterThrottlesAlarm",
 )
-API_RESOURCE_SUFFIXES = ("Route", "Integration", "Role")
+API_RESOURCE_SUFFIXES = ("Method", "Model", "Role")
+API_DEPLOYMENT_PREFIX = "ApiDeployment"
+"""The deployment's ID ends in a digest of the API's definition: CloudFormation deploys a REST API
+only when its Deployment resource is new, so a changed route, auth or event schema gets a new one."""
+API_PATH_PREFIX = "ApiPath"
 DELIVERY_RESOURCE_IDS = ("EventDeliveryDeadLetterQueue", "EventDeliveryDeadLetterQueuePolicy", "EventArchive")
 """The stack's data-safety resources: where a rule target's undeliverable events go, and the event archive."""
 
-EVENT_BUS, IDEMPOTENCY_TABLE, HTTP_API, HTTP_API_STAGE = STACK_RESOURCE_IDS
+EVENT_BUS, IDEMPOTENCY_TABLE = STACK_RESOURCE_IDS[:2]
+(
+    REST_API,
+    API_STAGE,
+    API_ACCESS_LOG_GROUP,
+    API_REQUEST_VALIDATOR,
+    API_BAD_REQUEST_BODY,
+    API_GATEWAY_ACCOUNT,
+    API_GATEWAY_LOGS_ROLE,
+) = STACK_RESOURCE_IDS[2:9]
+JWT_AUTHORIZER, JWT_AUTHORIZER_FUNCTION, JWT_AUTHORIZER_ROLE, JWT_AUTHORIZER_LOG_GROUP, JWT_AUTHORIZER_PERMISSION = (
+    STACK_RESOURCE_IDS[9:14]
+)
+"""The JWT authorizer's resources; `STACK_RESOURCE_IDS[14:]` are its function's alarms (`function_alarms`)."""
 
 # Deployment choices (not limits), the same for every renderer of the plan.
 QUEUE_RETENTION_SECONDS = limits.SQS_RETENTION.value // 1000
@@ -120,6 +171,14 @@ transition (`ALL` logs each state's entry and exit: a cost per step for what X-R
 STATE_MACHINE_LOG_EXECUTION_DATA = False
 """Log lines carry no execution input or output: a saga's payloads are business data (customers,
 amounts) that the logs' readers and retention need not see; the execution history keeps them."""
+API_STAGE_NAME = "api"
+API_THROTTLING_RATE_LIMIT = 50
+"""Default steady requests per second for the whole stage (template parameter `ApiThrottlingRateLimit`)."""
+API_THROTTLING_BURST_LIMIT = 100
+"""Default burst of requests for the whole stage (template parameter `ApiThrottlingBurstLimit`)."""
+JWT_AUTHORIZER_CACHE_SECONDS = 300
+AUTHORIZATION_TYPES = {"iam": "AWS_IAM", "jwt": "CUSTOM", "none": "NONE"}
+"""API Gateway's `AuthorizationType` for each `auth` kind of the spec (`jwt`: the stack's JWT authorizer)."""
 
 
 def event_pattern(flow: Flow, event: str) -> dict[str, list[str]]:
@@ -145,6 +204,17 @@ def api_base(method: str, path: str) -> str:
     """`POST /orders/{order_id}` -> `ApiPostOrdersOrderId`; `GET /` -> `ApiGetRoot`."""
     words = [w for w in re.split(r"[^A-Za-z0-9]+", path) if w] or ["root"]
     return logical_id("Api", method.lower(), *words)
+
+
+def path_segments(path: str) -> list[str]:
+    """`/orders/{id}/` -> `["orders", "{id}"]`: the REST API resources a path passes through."""
+    return [p for p in path.split("/") if p]
+
+
+def api_path_id(path: str) -> str:
+    """`/orders/{id}` -> `ApiPathOrdersById`: the REST API resource of a path (a `{param}` reads `By`)."""
+    words = [("by_" + p.strip("{}")) if p.startswith("{") else p for p in path_segments(path)]
+    return logical_id(API_PATH_PREFIX, *(w for word in words for w in re.split(r"[^A-Za-z0-9]+", word) if w))
 
 
 # ---- the plan ----------------------------------------------------------------------------------
@@ -316,19 +386,73 @@ class SagaPlan:
 
 @dataclass(frozen=True, slots=True)
 class RoutePlan:
-    """An endpoint's route on the flow's HTTP API, the integration that puts its event, and its role."""
+    """An endpoint's method on the flow's REST API: who may call it (`authorization_type`, and the
+    stack's JWT authorizer for `auth jwt`), the request model its body is validated against (the
+    event's JSON schema), and the integration, inside the method, that puts its event with `role`."""
 
     endpoint: ApiEndpoint
     api: Resource
+    path: Resource | None
+    """The REST API resource of the endpoint's path; None for `/` (the API's root resource)."""
     role: Resource
-    integration: Resource
-    route: Resource
+    model: Resource
+    method: Resource
+    authorization_type: str
+    authorizer: Resource | None
 
     def traced(self) -> tuple[Resource, ...]:
-        return (self.api, self.route, self.integration)
+        every = (self.api, self.path, self.authorizer, self.method, self.model, self.role)
+        return tuple(r for r in every if r is not None)
 
     def resources(self) -> tuple[Resource, ...]:
-        return (self.role, self.integration, self.route)
+        return (self.role, self.model, self.method)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizerPlan:
+    """The stack's one JWT authorizer: a Lambda TOKEN authorizer that checks each bearer token
+    against the issuer and audiences of the endpoint it calls (every `auth jwt` endpoint)."""
+
+    authorizer: Resource
+    function: Resource
+    role: Resource
+    log_group: Resource
+    permission: Resource
+    cache_seconds: int
+    alarms: tuple[Alarm, ...] = ()
+    """Its function's errors and throttles: a failing authorizer refuses every `auth jwt` request."""
+
+    def resources(self) -> tuple[Resource, ...]:
+        return (self.log_group, self.role, self.function, self.permission, self.authorizer)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiPlan:
+    """The flow's REST API: one resource per path segment, a deployment and its stage (throttled,
+    with JSON access logs into `access_log_group`), the request validator every method uses, the 400
+    response that names what is wrong with a body, API Gateway's account-level logging role, and
+    the JWT authorizer when an endpoint uses one."""
+
+    rest_api: Resource
+    paths: tuple[tuple[str, Resource], ...]
+    """(`/orders`, resource), parents before children."""
+    deployment: Resource
+    stage: Resource
+    access_log_group: Resource
+    validator: Resource
+    bad_request_body: Resource
+    logs_role: Resource
+    account: Resource
+    authorizer: AuthorizerPlan | None
+
+    def path(self, path: str) -> Resource | None:
+        return dict(self.paths).get(path.rstrip("/"))
+
+    def resources(self) -> tuple[Resource, ...]:
+        auth = self.authorizer.resources() if self.authorizer else ()
+        shared = (self.rest_api, self.validator, self.bad_request_body, self.access_log_group)
+        logging = (self.logs_role, self.account)
+        return (*shared, *logging, *(r for _, r in self.paths), *auth, self.deployment, self.stage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,8 +462,7 @@ class Plan:
     flow: Flow
     event_bus: Resource
     idempotency_table: Resource | None
-    http_api: Resource | None
-    http_api_stage: Resource | None
+    api: ApiPlan | None
     handlers: tuple[HandlerPlan, ...]
     sagas: tuple[SagaPlan, ...]
     routes: tuple[RoutePlan, ...]
@@ -367,16 +490,21 @@ class Plan:
         return self._by_route[endpoint.route]
 
     def alarms(self) -> Iterator[Alarm]:
-        """Every alarm: per handler, then per saga (its own, then its starter's)."""
+        """Every alarm: per handler, then per saga (its own, then its starter's), then the API's."""
         for planned in self.handlers:
             yield from planned.alarms
         for saga in self.sagas:
             yield from saga.all_alarms()
+        if self.api is not None and self.api.authorizer is not None:
+            yield from self.api.authorizer.alarms
 
     def resources(self) -> Iterator[Resource]:
         """Every resource once, shared ones first, then per handler, saga and route."""
         yield self.event_bus
-        yield from (r for r in (self.idempotency_table, self.http_api, self.http_api_stage) if r is not None)
+        if self.idempotency_table is not None:
+            yield self.idempotency_table
+        if self.api is not None:
+            yield from self.api.resources()
         for planned in self.handlers:
             yield from planned.resources()
         for saga in self.sagas:
@@ -479,21 +607,103 @@ def _saga_plan(flow: Flow, saga: Saga) -> SagaPlan:
     return replace(planned, alarms=saga_alarms(planned))
 
 
-def _route_plan(api: Resource, endpoint: ApiEndpoint) -> RoutePlan:
+def _route_plan(api: ApiPlan, endpoint: ApiEndpoint) -> RoutePlan:
     base, span = api_base(endpoint.method, endpoint.path), endpoint.span
     label = f"service {endpoint.service} / api {endpoint.route} -> {endpoint.event.name}"
+    jwt = endpoint.auth.kind == "jwt"
     return RoutePlan(
         endpoint=endpoint,
-        api=api,
+        api=api.rest_api,
+        path=api.path(endpoint.path),
         role=_resource(base + "Role", "AWS::IAM::Role", span, label),
-        integration=_resource(
-            base + "Integration",
-            "AWS::ApiGatewayV2::Integration",
-            span,
-            label,
-            limits.API_GATEWAY_INTEGRATION_TIMEOUT,
+        model=_resource(base + "Model", "AWS::ApiGateway::Model", span, label),
+        method=_resource(
+            base + "Method", "AWS::ApiGateway::Method", span, label, limits.API_GATEWAY_INTEGRATION_TIMEOUT
         ),
-        route=_resource(base + "Route", "AWS::ApiGatewayV2::Route", span, label),
+        authorization_type=AUTHORIZATION_TYPES[endpoint.auth.kind],
+        authorizer=api.authorizer.authorizer if jwt and api.authorizer else None,
+    )
+
+
+def _shape(fields: tuple[Field, ...], seen: set[str]) -> list[str]:
+    """The fields as their schema sees them, nested records and enums included (for the deployment digest)."""
+    out = []
+    for f in fields:
+        out.append(f"{f.name}:{type_text(f.type)}:{f.constraints!r}")
+        out += _nested(f.type, seen)
+    return out
+
+
+def _nested(t: TypeRef, seen: set[str]) -> list[str]:
+    if isinstance(t, ListRef | OptionalRef):
+        return _nested(t.item if isinstance(t, ListRef) else t.inner, seen)
+    if isinstance(t, MapRef):
+        return _nested(t.value, seen)
+    name = t.record.name if isinstance(t, RecordRef) else t.enum.name if isinstance(t, EnumRef) else None
+    if name is None or name in seen:
+        return []
+    seen.add(name)
+    if isinstance(t, EnumRef):
+        return [name + "=" + ",".join(m.name for m in t.enum.members)]
+    assert isinstance(t, RecordRef)
+    return [name + "{"] + _shape(t.record.fields, seen) + ["}"]
+
+
+def api_digest(flow: Flow, endpoints: list[ApiEndpoint]) -> str:
+    """Ten hex digits that change whenever a route, its auth, or its event's schema does."""
+    lines = [flow.version]
+    for e in endpoints:
+        lines += [e.route, e.auth.describe(), e.event.name, *_shape(e.event.fields, set())]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:10]
+
+
+def _authorizer_plan(endpoints: list[ApiEndpoint]) -> AuthorizerPlan | None:
+    jwt = [e for e in endpoints if e.auth.kind == "jwt"]
+    if not jwt:
+        return None
+    span, label = jwt[0].auth.span, "api / auth jwt"
+    function_limits = (limits.LAMBDA_TIMEOUT, limits.LAMBDA_DESCRIPTION)
+    function = _resource(JWT_AUTHORIZER_FUNCTION, "AWS::Lambda::Function", span, label, *function_limits)
+    return AuthorizerPlan(
+        authorizer=_resource(JWT_AUTHORIZER, "AWS::ApiGateway::Authorizer", span, label),
+        function=function,
+        role=_resource(JWT_AUTHORIZER_ROLE, "AWS::IAM::Role", span, label),
+        log_group=_resource(JWT_AUTHORIZER_LOG_GROUP, "AWS::Logs::LogGroup", span, label),
+        permission=_resource(JWT_AUTHORIZER_PERMISSION, "AWS::Lambda::Permission", span, label),
+        cache_seconds=JWT_AUTHORIZER_CACHE_SECONDS,
+        alarms=function_alarms(JWT_AUTHORIZER, function, span, "the JWT authorizer"),
+    )
+
+
+def _path_prefixes(endpoints: list[ApiEndpoint]) -> list[tuple[str, ApiEndpoint]]:
+    """Every path prefix an endpoint passes through (`/orders`, `/orders/{id}`), first use first."""
+    found: dict[str, ApiEndpoint] = {}
+    for e in endpoints:
+        segments = path_segments(e.path)
+        for n in range(1, len(segments) + 1):
+            found.setdefault("/" + "/".join(segments[:n]), e)
+    return list(found.items())
+
+
+def _api_plan(flow: Flow, endpoints: list[ApiEndpoint]) -> ApiPlan:
+    span, label = endpoints[0].span, f"flow {flow.name} / api"
+    paths = tuple(
+        (p, _resource(api_path_id(p), "AWS::ApiGateway::Resource", e.span, f"api path {p}"))
+        for p, e in _path_prefixes(endpoints)
+    )
+    return ApiPlan(
+        rest_api=_resource(REST_API, "AWS::ApiGateway::RestApi", span, label),
+        paths=paths,
+        deployment=_resource(
+            API_DEPLOYMENT_PREFIX + api_digest(flow, endpoints), "AWS::ApiGateway::Deployment", span, label
+        ),
+        stage=_resource(API_STAGE, "AWS::ApiGateway::Stage", span, label),
+        access_log_group=_resource(API_ACCESS_LOG_GROUP, "AWS::Logs::LogGroup", span, label),
+        validator=_resource(API_REQUEST_VALIDATOR, "AWS::ApiGateway::RequestValidator", span, label),
+        bad_request_body=_resource(API_BAD_REQUEST_BODY, "AWS::ApiGateway::GatewayResponse", span, label),
+        logs_role=_resource(API_GATEWAY_LOGS_ROLE, "AWS::IAM::Role", span, label),
+        account=_resource(API_GATEWAY_ACCOUNT, "AWS::ApiGateway::Account", span, label),
+        authorizer=_authorizer_plan(endpoints),
     )
 
 
@@ -501,11 +711,7 @@ def _route_plan(api: Resource, endpoint: ApiEndpoint) -> RoutePlan:
 def plan_of(flow: Flow) -> Plan:
     """The deployment plan of `flow`, computed once per flow."""
     endpoints = [api for service in flow.services for api in service.apis]
-    http_api = stage = None
-    if endpoints:
-        label = f"flow {flow.name} / api"
-        http_api = _resource(HTTP_API, "AWS::ApiGatewayV2::Api", endpoints[0].span, label)
-        stage = _resource(HTTP_API_STAGE, "AWS::ApiGatewayV2::Stage", endpoints[0].span, label)
+    api = _api_plan(flow, endpoints) if endpoints else None
     idempotent = bool(flow.handlers())  # every handler deduplicates: by message id unless `idempotent by`
     table = "AWS::DynamoDB::Table"
     dlq, dlq_policy = _event_delivery_plan(flow)
@@ -517,11 +723,10 @@ def plan_of(flow: Flow) -> Plan:
             if idempotent
             else None
         ),
-        http_api=http_api,
-        http_api_stage=stage,
+        api=api,
         handlers=tuple(_handler_plan(flow, h) for h in flow.handlers()),
         sagas=tuple(_saga_plan(flow, s) for s in flow.sagas),
-        routes=tuple(_route_plan(http_api, e) for e in endpoints if http_api is not None),
+        routes=tuple(_route_plan(api, e) for e in endpoints if api is not None),
         event_delivery_dlq=dlq,
         event_delivery_dlq_policy=dlq_policy,
         archive=_archive_plan(flow),
@@ -561,9 +766,13 @@ def reserved_ids(flow: Flow) -> list[tuple[str, str, Span]]:
         for api in service.apis:
             base, element = api_base(api.method, api.path), f"`{api.route}`"
             ids += [(base + suffix, element, api.span) for suffix in API_RESOURCE_SUFFIXES]
+            ids += [(api_path_id(p), f"path `{p}`", api.span) for p, _ in _path_prefixes([api])]
     for saga in flow.sagas:
         base, element = saga_base(saga.name), f"saga {saga.name}"
         ids += [(base + suffix, element, saga.span) for suffix in SAGA_RESOURCE_SUFFIXES]
+    endpoints = [api for service in flow.services for api in service.apis]
+    if endpoints:
+        ids.append((API_DEPLOYMENT_PREFIX + api_digest(flow, endpoints), "the stack's shared resources", flow.span))
     return ids
 
 

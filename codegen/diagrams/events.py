@@ -61,7 +61,7 @@ def events_view(flow: Flow) -> Diagram:
             if isinstance(source, ApiEndpoint) and isinstance(target, Event):
                 me = g.node(
                     Node(
-                        node_id("api", plan.route(source).route.logical_id),
+                        node_id("api", plan.route(source).method.logical_id),
                         "api",
                         (source.route, service.name),
                         tooltip=source.doc,

@@ -34,8 +34,9 @@ def service_node(g: GraphBuilder, service: Service) -> str:
 
 
 def api_node(g: GraphBuilder, plan: Plan, api: ApiEndpoint) -> str:
-    """An entry point, identified by its route's logical ID (unique, and an identifier already)."""
-    return g.node(Node(node_id("api", plan.route(api).route.logical_id), "api", (api.route,), tooltip=api.doc))
+    """An entry point, identified by its route's logical ID (unique, and an identifier already), with who may call it."""
+    label = (api.route, f"auth {api.auth.kind}")
+    return g.node(Node(node_id("api", plan.route(api).method.logical_id), "api", label, tooltip=api.doc))
 
 
 def system_view(flow: Flow) -> Diagram:

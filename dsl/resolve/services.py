@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from flowgen_design.dsl import ast, codes
-from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Handler, Service
+from flowgen_design.dsl.model import ApiEndpoint, Command, EndpointAuth, Event, External, Handler, Service
 from flowgen_design.dsl.naming import snake_case
 from flowgen_design.dsl.resolve.delivery import DeliveryResolver, Layer
 from flowgen_design.dsl.resolve.symbols import Symbols, where
@@ -64,6 +64,7 @@ class ServiceResolver:
             path=decl.path,
             event=self.events[decl.event.text],
             service=service,
+            auth=_auth(decl),
             doc=decl.doc,
             span=decl.span,
         )
@@ -148,3 +149,17 @@ def _handler_default(publishes: tuple[Event, ...], apis: tuple[ApiEndpoint, ...]
     events of the service's own `api` entry points (the endpoint puts those on the bus, not a handler)."""
     from_apis = {api.event.name for api in apis}
     return tuple(e for e in publishes if e.name not in from_apis)
+
+
+def _auth(decl: ast.ApiDecl) -> EndpointAuth:
+    """The endpoint's authorization as written, or IAM when it says nothing: never public by default."""
+    clause = decl.auth
+    if clause is None:
+        return EndpointAuth(kind="iam", declared=False, span=decl.span)
+    return EndpointAuth(
+        kind=clause.kind,
+        issuer=clause.issuer.value if clause.issuer else None,
+        audiences=tuple(a.value for a in clause.audiences),
+        declared=True,
+        span=clause.span,
+    )

@@ -211,6 +211,7 @@ def _send(service: Service, event: Event) -> Node:
     node = _operation("send", event.name, service.name, f"`{service.name}` publishes `{event.name}`.", docs or None)
     if apis:
         node["x-flowgen-api"] = [a.route for a in apis]
+        node["x-flowgen-api-auth"] = {a.route: a.auth.describe() for a in apis}
     return node
 
 

@@ -150,3 +150,50 @@ def enum_schema(enum: EnumType) -> Schema:
 def payload_schema(message: Message) -> Schema:
     """The payload of an event or command; its doc belongs to the message, not here."""
     return object_schema(message.fields)
+
+
+DRAFT_04 = "http://json-schema.org/draft-04/schema#"
+
+
+def standalone_schema(message: Message, title: str) -> Schema:
+    """`payload_schema` as one self-contained JSON Schema draft 4 document (what an API Gateway
+    request model takes): the records and enums it refers to become `definitions`, and the
+    `x-flowgen-` facts JSON Schema cannot check are left out (a validator ignores them anyway)."""
+    definitions: dict[str, Schema] = {}
+    for t in _referenced(message.fields):
+        named = record_schema(t.record) if isinstance(t, RecordRef) else enum_schema(t.enum)
+        definitions[t.record.name if isinstance(t, RecordRef) else t.enum.name] = named
+    schema: Schema = {"$schema": DRAFT_04, "title": title, **payload_schema(message)}
+    if definitions:
+        schema["definitions"] = dict(sorted(definitions.items()))
+    standalone: Schema = _local_refs(schema)
+    return standalone
+
+
+def _referenced(fields: tuple[Field, ...]) -> list[RecordRef | EnumRef]:
+    """Every record and enum the fields reach, each once."""
+    found: dict[str, RecordRef | EnumRef] = {}
+    todo: list[TypeRef] = [f.type for f in fields]
+    while todo:
+        t = todo.pop()
+        if isinstance(t, ListRef | OptionalRef):
+            todo.append(t.item if isinstance(t, ListRef) else t.inner)
+        elif isinstance(t, MapRef):
+            todo.append(t.value)
+        elif isinstance(t, RecordRef) and t.record.name not in found:
+            found[t.record.name] = t
+            todo += [f.type for f in t.record.fields]
+        elif isinstance(t, EnumRef):
+            found.setdefault(t.enum.name, t)
+    return list(found.values())
+
+
+def _local_refs(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {k: _local_refs(v) for k, v in value.items() if not k.startswith("x-flowgen-")}
+        if isinstance(out.get("$ref"), str):
+            out["$ref"] = out["$ref"].replace(SCHEMAS_REF, "#/definitions/")
+        return out
+    if isinstance(value, list):
+        return [_local_refs(v) for v in value]
+    return value

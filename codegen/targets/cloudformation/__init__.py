@@ -3,8 +3,8 @@
 Plain CloudFormation JSON (no SAM transform), built as dicts. The stack has one
 EventBridge bus; per handler a queue, a function and a least-privilege role
 (`handlers.py`); per saga a Step Functions state machine (`sagas.py`,
-`states.py`); per API endpoint an HTTP API route that puts its event on the bus
-(`api.py`); and a DynamoDB idempotency table when any handler is idempotent.
+`states.py`); per API endpoint a REST API method that checks the caller, validates the
+body and puts its event on the bus (`api.py`); and a DynamoDB idempotency table when any handler is idempotent.
 The functions' code comes from the `CodeBucket`/`CodeKey` parameters: the
 deployment package of the generated Python.
 
@@ -49,7 +49,7 @@ def template_path(flow: Flow) -> PurePosixPath:
     return PurePosixPath("infra") / flow.name / "template.json"
 
 
-@register("cloudformation", "AWS CloudFormation template: bus, queues, functions, sagas, HTTP API")
+@register("cloudformation", "AWS CloudFormation template: bus, queues, functions, sagas, REST API")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     t = build_template(flow)
     text = t.render()

@@ -18,6 +18,7 @@ from flowgen_design.dsl.diagnostics import Diagnostic
 from flowgen_design.dsl.graph import Element
 from flowgen_design.dsl.model import (
     Command,
+    EndpointAuth,
     Constraints,
     EnumType,
     Event,
@@ -220,7 +221,9 @@ def services_section(flow: Flow) -> Html:
 
 
 def _service(service: Service) -> Html:
-    apis = [[el("code", a.route), chip("event", a.event.name), doc(a.doc), loc(a.span)] for a in service.apis]
+    apis = [
+        [el("code", a.route), chip("event", a.event.name), _auth(a.auth), doc(a.doc), loc(a.span)] for a in service.apis
+    ]
     parts: list[Child] = [
         el("h3", chip("service", service.name, link=False), " ", loc(service.name_span)),
         doc(service.doc),
@@ -234,9 +237,15 @@ def _service(service: Service) -> Html:
         )
     )
     if apis:
-        parts.append(table(["entry point", "publishes", "description", "spec"], apis))
+        parts.append(table(["entry point", "publishes", "who may call", "description", "spec"], apis))
     parts.append(handlers_table(service.handlers) if service.handlers else el("p", "No handlers.", class_="muted"))
     return el("article", parts, id=anchor("service", service.name))
+
+
+def _auth(auth: EndpointAuth) -> Html:
+    """Who may call an endpoint; a public one is marked as the warning it is."""
+    text = auth.describe() + ("" if auth.declared else " (default)")
+    return el("code", text, class_="public" if auth.kind == "none" else None)
 
 
 def handlers_table(handlers: tuple[Handler, ...]) -> Html:
