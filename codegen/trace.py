@@ -118,6 +118,7 @@ def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     ):
         if event is not None:
             children.append(_event_leaf(event, f"on {outcome} emits"))
+    children += [_event_leaf(o.event, f"on {o.kind} emits") for o in saga.named_outcomes]
     return Link(
         "saga",
         saga.name,
@@ -132,6 +133,9 @@ def _step_link(flow: Flow, saga: Saga, index: int, step: SagaStep) -> Link:
     children = [handler_link(flow, step.action.handler, f"sends {step.action.command.name} to")]
     if step.compensation is not None:
         children.append(handler_link(flow, step.compensation.handler, f"undone by {step.compensation.command.name} to"))
+    for b in step.branches:
+        where = f"step {b.step}" if b.step is not None else f"outcome {b.outcome}"
+        children.append(Link("branch", f"{b.reply.name} -> {where}", "on reply", b.span))
     detail = "pivot" if index == saga.pivot_index else ("readonly" if step.readonly else "")
     return Link("step", f"{index + 1}. {step.name}", "step", step.span, detail, tuple(children))
 

@@ -261,7 +261,19 @@ class QualifiedName(Node):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TriggerDecl(Node):
+    """`trigger E`, or `trigger E compensate S.C`: the requesting service's own local transaction,
+    which published `E`, is the saga's first step and `S.C` undoes it."""
+
     event: Name
+    compensate: QualifiedName | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Branch(Node):
+    """`on REPLY -> TARGET` in a step body: that reply leads to a later step or a named outcome."""
+
+    reply: Name
+    target: Name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -272,6 +284,9 @@ class StepDecl(Node):
     compensate: tuple[QualifiedName, ...]
     readonly: tuple[Span, ...]
     body: HandlerBody | None
+    branches: tuple[Branch, ...] = ()
+    fills: tuple[Fill, ...] = ()
+    """`field = source or source`: where the command's fields come from (else by name)."""
     doc: str | None = None
 
 

@@ -134,6 +134,8 @@ def _saga(saga: Saga) -> Iterator[Arc]:
     ):
         if event is not None:
             yield Arc("outcome", saga, event, saga.name_span, outcome)
+    for named in saga.named_outcomes:
+        yield Arc("outcome", saga, named.event, named.span, named.kind)
 
 
 def _external(external: External) -> Iterator[Arc]:

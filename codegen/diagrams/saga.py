@@ -23,20 +23,24 @@ from flowgen_design.dsl.model import Event, Saga, SagaStep
 
 def saga_view(saga: Saga) -> Diagram:
     g = GraphBuilder()
-    previous = event_node(g, saga.trigger)
+    previous: str | None = event_node(g, saga.trigger)
     previous_label: tuple[str, ...] = ("trigger",)
     for index, step in enumerate(saga.steps):
         here = g.node(_step_node(saga, index, step))
-        g.edge(Edge(previous, here, "trigger" if index == 0 else "flow", previous_label))
+        if previous is not None:
+            g.edge(Edge(previous, here, "trigger" if index == 0 else "flow", previous_label))
         success = step.action.command.success
-        previous, previous_label = here, ((success.name,) if success else ())
-    g.edge(Edge(previous, _outcome(g, saga.on_completed, saga, "completed"), "flow", previous_label))
+        skips = success is not None and step.branch(success.name) is not None
+        previous, previous_label = (None if skips else here), ((success.name,) if success else ())
+    if previous is not None:
+        g.edge(Edge(previous, _outcome(g, saga.on_completed, saga, "completed"), "flow", previous_label))
     compensated = _outcome(g, saga.on_compensated, saga, "compensated")
     undo = _compensations(g, saga, compensated)
     failed = _outcome(g, saga.on_failed, saga, "failed")
+    _branches(g, saga)
     for index, step in enumerate(saga.steps):
         here = node_id("step", saga.name, step.name)
-        replies = tuple(e.name for e in step.action.command.failures)
+        replies = tuple(e.name for e in step.action.command.failures if step.branch(e.name) is None)
         if index <= saga.pivot_index and replies:
             g.edge(Edge(here, undo[index], "failure", (" or ".join(replies),), backwards=True))
         elif replies:
@@ -51,6 +55,21 @@ def saga_view(saga: Saga) -> Diagram:
             g.edge(Edge(here, failed, "failure", no_answer))
     timeout = f", timeout {format_ms(saga.timeout_ms)}" if saga.timeout_ms else ""
     return g.build(f"saga:{saga.name}", f"saga {saga.name} (trigger {saga.trigger.name}{timeout})", "TB")
+
+
+def _branches(g: GraphBuilder, saga: Saga) -> None:
+    """Each branch: a reply to a later step (drawn as flow), or to a named outcome (up to the pivot,
+    after undoing what ran, as `compensated` does)."""
+    for index, step in enumerate(saga.steps):
+        here = node_id("step", saga.name, step.name)
+        for b in step.branches:
+            if b.step is not None:
+                g.edge(Edge(here, node_id("step", saga.name, b.step), "flow", (b.reply.name,)))
+                continue
+            outcome = saga.outcome(b.outcome or "")
+            target = _outcome(g, outcome.event if outcome else None, saga, b.outcome or "")
+            undo = " (after undoing what ran)" if index <= saga.pivot_index and saga.compensable_steps[:index] else ""
+            g.edge(Edge(here, target, "failure", (b.reply.name + undo,)))
 
 
 def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:

@@ -29,6 +29,9 @@ def _numbered(moves: tuple[Move, ...]) -> list[str]:
 def render_text(reports: list[SagaReport]) -> str:
     lines: list[str] = []
     for report in reports:
+        if report.unexplored is not None:
+            lines.append(f"saga {report.saga}: not explored: {report.unexplored}")
+            continue
         lines.append(_explored(report))
         if report.clean:
             lines.append("  no violations")
@@ -59,6 +62,7 @@ def to_json(reports: list[SagaReport]) -> dict[str, Any]:
                     for c in r.violations
                 ],
             }
+            | ({"unexplored": r.unexplored} if r.unexplored is not None else {})
             for r in reports
         ],
         "violations": sum(len(r.violations) for r in reports),

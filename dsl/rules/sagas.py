@@ -5,6 +5,24 @@ from __future__ import annotations
 from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.model import Event, Field, SagaStep, StepCall, type_text
 from flowgen_design.dsl.rules import RuleContext
+from flowgen_design.dsl.sagapaths import arrivals, ran_before
+
+
+
+def check_reachable_steps(ctx: RuleContext) -> None:
+    """A step that no way through the branches reaches is dead design: say so where it is."""
+    for saga in ctx.flow.sagas:
+        if not saga.branched:
+            continue
+        reached = arrivals(saga)
+        for index, step in enumerate(saga.steps):
+            if index not in reached:
+                ctx.report.add(
+                    codes.STEP_NEVER_RUNS,
+                    f"no way through saga `{saga.name}` reaches step `{step.name}`: every step before it branches past it",
+                    step.span,
+                    f"lead a reply to it (`on REPLY -> {step.name}`), or remove it",
+                )
 
 
 def check_compensation(ctx: RuleContext) -> None:
@@ -96,6 +114,10 @@ def check_step_inputs(ctx: RuleContext) -> None:
     for saga in ctx.flow.sagas:
         available = {f.name: f for f in saga.trigger.fields}
         for step in saga.steps:
+            if saga.branched:  # what every way to the step has: the trigger, and replies that are always there
+                ran = [s.action.command.success for s in ran_before(saga, step)]
+                replies = [f for reply in ran if reply is not None for f in reply.fields]
+                available = {**{f.name: f for f in saga.trigger.fields}, **{f.name: f for f in replies}}
             _check_call(ctx, saga.trigger.name, step, step.action, available)
             success = step.action.command.success
             if step.compensation is not None:
@@ -122,8 +144,9 @@ def _check_compensation_input(
 
 def _check_call(ctx: RuleContext, trigger: str, step: SagaStep, call: StepCall, available: dict[str, Field]) -> None:
     own = step.action.command.success
+    filled = {f.field for f in step.fills} if call is step.action else set()
     for f in call.command.fields:
-        if f.optional:
+        if f.optional or f.name in filled:
             continue
         source = available.get(f.name)
         if source is None and call is step.compensation and own is not None and own.field(f.name) is not None:

@@ -230,6 +230,9 @@ def saga_operations(saga: Saga) -> Node:
         if event is not None:
             summary = f"Saga `{saga.name}` emits `{event.name}` when it has {outcome}."
             out[f"{saga.name}.{outcome}.{event.name}"] = _operation("send", event.name, saga.name, summary)
+    for named in saga.named_outcomes:
+        summary = f"Saga `{saga.name}` emits `{named.event.name}` when it ends `{named.kind}`."
+        out[f"{saga.name}.{named.kind}.{named.event.name}"] = _operation("send", named.event.name, saga.name, summary)
     return out
 
 

@@ -90,6 +90,8 @@ def _step(step: SagaStep, pivot: bool) -> Extensions:
     out["pivot"] = pivot
     out["timeout"] = format_ms(step.timeout_ms)
     out["attempts"] = step.policy.attempts
+    if step.branches:
+        out["branches"] = {b.reply.name: {"step": b.step} if b.step else {"outcome": b.outcome} for b in step.branches}
     if step.doc:
         out["description"] = step.doc
     return out
@@ -111,4 +113,6 @@ def saga(s: Saga) -> Extensions:
         out["on-compensated"] = s.on_compensated.name
     if s.on_failed is not None:
         out["on-failed"] = s.on_failed.name
+    if s.named_outcomes:
+        out["outcomes"] = {o.kind: o.event.name for o in s.named_outcomes}
     return out

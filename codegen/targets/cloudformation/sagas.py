@@ -38,6 +38,7 @@ def add_saga(t: Template, stack: Stack, saga: Saga) -> None:
     queues = sorted({stack.plan.handler(h).queue.logical_id for h in saga_handlers(saga)})
     statements = [iam.send_to_queues(queues)]
     outcomes = [e.name for e in (saga.on_completed, saga.on_compensated, saga.on_failed) if e is not None]
+    outcomes += [o.event.name for o in saga.named_outcomes if o.event.name not in outcomes]
     if outcomes:
         statements.append(iam.put_events(stack.bus, stack.flow.name, outcomes))
     role = iam.role("states.amazonaws.com", "saga", statements)

@@ -294,6 +294,7 @@ def _saga(saga: Saga) -> Html:
         el("dd", chip("event", saga.on_compensated.name) if saga.on_compensated else "no event"),
         el("dt", "on failed"),
         el("dd", chip("event", saga.on_failed.name) if saga.on_failed else "no event (the alarm still fires)"),
+        *[x for o in saga.named_outcomes for x in (el("dt", f"on {o.kind}"), el("dd", chip("event", o.event.name)))],
         class_="facts",
     )
     rows = [_step_row(saga, i, s) for i, s in enumerate(saga.steps)]
@@ -310,6 +311,14 @@ def _saga(saga: Saga) -> Html:
     )
 
 
+def _branch_notes(step: SagaStep) -> list[Child]:
+    """`on REPLY -> TARGET`, one line per branch of the step."""
+    return [
+        el("div", f"on {b.reply.name} -> {'step ' + b.step if b.step else 'outcome ' + (b.outcome or '')}")
+        for b in step.branches
+    ]
+
+
 def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
     call = step.action
     if step.compensation is not None:
@@ -321,7 +330,7 @@ def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
     pivot = el("span", "PIVOT", class_="pivot") if index == saga.pivot_index else ""
     return [
         str(index + 1),
-        [el("code", step.name), doc(step.doc)],
+        [el("code", step.name), doc(step.doc), *_branch_notes(step)],
         el("code", f"{call.service}.{call.command.name}"),
         undo,
         pivot,

@@ -1,0 +1,193 @@
+"""Saga control flow beyond a straight line, proven by running it: every way a branched saga can end
+(each branch, each named outcome, each failure) runs through the generated local test kit and through
+the generated state machine (`tests/asl.py` driving the same kit, as `tests/test_conformance.py` does),
+and both must tell the same story: the commands sent, the compensations, the events, the user's code
+that ran and the outcome.
+
+The spec is `specs/examples/eshop_ordering.flow`; each way to an end comes from `dsl.sagapaths`, with
+the replies of one route through the branches to it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.model import Flow, Saga
+from flowgen_design.dsl.sagapaths import Ending, endings
+from tests.conftest import ROOT, run_flowgen
+from tests.test_conformance import MachineOrchestrator, _observable
+
+SPECS = {"ordering": ROOT / "specs" / "examples" / "eshop_ordering.flow"}
+
+HEAD = """
+from __future__ import annotations
+
+import uuid
+
+from {pkg} import models
+from {pkg}.handlers.{module} import {cls}Handlers
+
+U = uuid.UUID("00000000-0000-4000-8000-000000000001")
+
+
+class {cls}Service({cls}Handlers):
+"""
+
+SERVICES: dict[str, dict[str, str]] = {
+    "ordering": {
+        "catalog": """
+    def confirm_stock(self, command: models.ConfirmStock) -> models.StockConfirmed | models.StockRejected:
+        return models.StockConfirmed(order_id=command.order_id)
+
+    def release_stock(self, command: models.ReleaseStock) -> models.StockReleased:
+        return models.StockReleased(order_id=command.order_id)
+""",
+        "risk": """
+    def assess_risk(self, command: models.AssessRisk) -> models.LowRisk | models.NeedsReview | models.Fraud:
+        return models.LowRisk(order_id=command.order_id)
+
+    def review_order(self, command: models.ReviewOrder) -> models.Approved | models.Declined:
+        return models.Approved(order_id=command.order_id)
+""",
+        "payments": """
+    def pay(self, command: models.Pay) -> models.Paid | models.PaymentFailed:
+        return models.Paid(order_id=command.order_id, payment_id=U)
+""",
+        "shipping": """
+    def ship(self, command: models.Ship) -> models.Shipped | models.Backordered:
+        return models.Shipped(order_id=command.order_id, tracking="TRK-1")
+""",
+    },
+}
+
+# A reply, other than the one the service gives, by name: built from the command that asked.
+REPLIES: dict[str, Callable[[ModuleType, Any], Any]] = {
+    "StockRejected": lambda m, c: m.StockRejected(order_id=c.order_id, missing=["sku-1"]),
+    "NeedsReview": lambda m, c: m.NeedsReview(order_id=c.order_id),
+    "LowRisk": lambda m, c: m.LowRisk(order_id=c.order_id),
+    "Fraud": lambda m, c: m.Fraud(order_id=c.order_id, reason="stolen card"),
+    "Declined": lambda m, c: m.Declined(order_id=c.order_id, reason="reviewer said no"),
+    "PaymentFailed": lambda m, c: m.PaymentFailed(order_id=c.order_id, reason="card declined"),
+    "Backordered": lambda m, c: m.Backordered(order_id=c.order_id),
+}
+
+
+def _trigger(pkg: str, models: ModuleType, key: uuid.UUID) -> Any:
+    return models.OrderSubmitted(order_id=key, buyer_id=uuid.uuid4(), total=1200)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("branches")
+    specs = [str(p.relative_to(ROOT)) for p in SPECS.values()]
+    result = run_flowgen("generate", *specs, "--out", str(out), "-t", "python", "-t", "lambda", cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    python = out / "python"
+    for pkg, modules in SERVICES.items():
+        for module, body in modules.items():
+            head = HEAD.format(pkg=pkg, module=module, cls=module.capitalize())
+            (python / pkg / "services" / f"{module}.py").write_text(head.lstrip() + body, encoding="utf-8")
+    return python
+
+
+def _forget() -> None:
+    for name in [m for m in sys.modules if m.split(".")[0] in SPECS]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def load(generated: Path) -> Iterator[Callable[[str], ModuleType]]:
+    _forget()
+    sys.path.insert(0, str(generated))
+    try:
+        yield importlib.import_module
+    finally:
+        sys.path.remove(str(generated))
+        _forget()
+
+
+@functools.cache
+def _flow(pkg: str) -> Flow:
+    flow = check_file(SPECS[pkg]).flow
+    assert flow is not None
+    return flow
+
+
+def _ways() -> list[tuple[str, Saga, Ending]]:
+    return [(pkg, saga, way) for pkg in SPECS for saga in _flow(pkg).sagas for way in endings(saga)]
+
+
+def _kit(pkg: str, load: Callable[[str], ModuleType], machine: bool) -> tuple[Any, ModuleType]:
+    models, testing = load(f"{pkg}.models"), load(f"{pkg}.testing")
+    services = {m.capitalize(): getattr(load(f"{pkg}.services.{m}"), f"{m.capitalize()}Service")() for m in SERVICES[pkg]}
+    kit_class = testing.TestKit
+    if machine:
+        orchestrator = functools.partial(MachineOrchestrator, flow=_flow(pkg))
+        kit_class = type("MachineKit", (testing.TestKit,), {"orchestrator": orchestrator})
+    return kit_class(services=services), models
+
+
+def _handler(call: Any) -> str:
+    return f"{call.handler.service}.{call.handler.name}"
+
+
+def _fault(kit: Any, models: ModuleType, saga: Saga, way: Ending) -> None:
+    """Answer as `way` needs: the route's replies, then the failure that ends it."""
+    steps = {s.name: s for s in saga.steps}
+    for name, reply in way.route:
+        kit.reply(_handler(steps[name].action), functools.partial(REPLIES[reply], models))
+    if way.step is None:
+        return
+    if way.undoing:
+        failing = next((s for s in saga.steps[saga.steps.index(way.step) + 1 :] if s.action.command.failures), None)
+        assert failing is not None, "a compensation runs only after a later step fails"
+        kit.fail(_handler(failing.action), times=None)
+        assert way.step.compensation is not None
+        kit.fail(_handler(way.step.compensation), times=None)
+    elif way.reply is not None:
+        kit.reply(_handler(way.step.action), functools.partial(REPLIES[way.reply.name], models))
+    else:
+        kit.fail(_handler(way.step.action), times=None)
+
+
+def _run(pkg: str, saga: Saga, way: Ending, load: Callable[[str], ModuleType], machine: bool) -> Any:
+    kit, models = _kit(pkg, load, machine)
+    _fault(kit, models, saga, way)
+    return kit.publish(_trigger(pkg, models, uuid.UUID("00000000-0000-4000-8000-0000000000aa")))
+
+
+@pytest.mark.parametrize(
+    "pkg, saga, way", _ways(), ids=[f"{s.name}: {w.outcome} {w.describe()}" for _, s, w in _ways()]
+)
+def test_the_kit_and_the_machine_agree_on_every_way(
+    pkg: str, saga: Saga, way: Ending, load: Callable[[str], ModuleType]
+) -> None:
+    by_kit = _run(pkg, saga, way, load, machine=False)
+    by_machine = _run(pkg, saga, way, load, machine=True)
+    kit, machine = _observable(by_kit, saga.name), _observable(by_machine, saga.name)
+    assert kit == machine, f"test kit:\n{by_kit.format()}\n\nstate machine:\n{by_machine.format()}"
+    assert kit["outcomes"] == [way.outcome], by_kit.format()
+    assert kit["problems"] == [], by_kit.format()
+
+
+def test_the_other_route_to_completion_agrees(load: Callable[[str], ModuleType]) -> None:
+    """A risk check that needs a review reaches the end through the review step, not past it."""
+    saga = _flow("ordering").sagas[0]
+    done = next(w for w in endings(saga) if w.outcome == "completed")
+    way = Ending("completed", succeeded=done.succeeded, route=(("risk", "NeedsReview"),))
+    by_kit = _run("ordering", saga, way, load, machine=False)
+    by_machine = _run("ordering", saga, way, load, machine=True)
+    kit, machine = _observable(by_kit, saga.name), _observable(by_machine, saga.name)
+    assert kit == machine, f"test kit:\n{by_kit.format()}\n\nstate machine:\n{by_machine.format()}"
+    assert [c for c in kit["commands"]] == ["stock", "risk", "review", "pay", "ship"], by_kit.format()
+    assert kit["outcomes"] == ["completed"]
