@@ -134,8 +134,8 @@ def _step_link(flow: Flow, saga: Saga, index: int, step: SagaStep) -> Link:
     if step.compensation is not None:
         children.append(handler_link(flow, step.compensation.handler, f"undone by {step.compensation.command.name} to"))
     for b in step.branches:
-        where = f"step {b.step}" if b.step is not None else f"outcome {b.outcome}"
-        children.append(Link("branch", f"{b.reply.name} -> {where}", "on reply", b.span))
+        where = "a later step" if b.step is not None else "a named outcome"
+        children.append(Link("branch", f"on {b.reply.name} -> {b.step or b.outcome}", "", b.span, where))
     detail = "pivot" if index == saga.pivot_index else ("readonly" if step.readonly else "")
     return Link("step", f"{index + 1}. {step.name}", "step", step.span, detail, tuple(children))
 

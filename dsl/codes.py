@@ -238,7 +238,11 @@ STEP_NOT_HANDLED = _code(
 )
 MISSING_TRIGGER = _code("FLOW407", "missing-trigger", E, RESOLVE, "A saga has no trigger event.")
 UNKNOWN_OUTCOME = _code(
-    "FLOW408", "unknown-outcome", E, RESOLVE, "A saga outcome is not `completed`, `compensated`, `failed`, or a named outcome that a branch leads to."
+    "FLOW408",
+    "unknown-outcome",
+    E,
+    RESOLVE,
+    "A saga outcome is not `completed`, `compensated`, `failed`, or a named outcome that a branch leads to.",
 )
 READONLY_COMPENSATED = _code(
     "FLOW409",

@@ -345,9 +345,7 @@ class _Formatter:
         else:
             self.p.emit(_member(m, self.p.source_lines), m.span, m.span)
 
-    def _with_body(
-        self, head: str, span: Span, body: ast.HandlerBody | None, extra: tuple[ast.Node, ...] = ()
-    ) -> None:
+    def _with_body(self, head: str, span: Span, body: ast.HandlerBody | None, extra: tuple[ast.Node, ...] = ()) -> None:
         """`head`, or `head { members }` on one line when it fits, else one member a line.
 
         `extra`: a step's branches and fills, printed among its options in the order written."""

@@ -100,7 +100,12 @@ def _exits(saga: Saga, index: int, step: SagaStep, here: Arrival) -> list[tuple[
     success = step.action.command.success
     on_success = step.branch(success.name) if success is not None else None
     route = here.route + ((step.name, on_success.reply.name),) if on_success else here.route
-    exits = [(names.index(on_success.step) if on_success and on_success.step else index + 1, Arrival(here.succeeded | {index}, route))]
+    exits = [
+        (
+            names.index(on_success.step) if on_success and on_success.step else index + 1,
+            Arrival(here.succeeded | {index}, route),
+        )
+    ]
     for b in step.branches:
         if b.step is not None and b.reply is not success:
             exits.append((names.index(b.step), Arrival(here.succeeded, here.route + ((step.name, b.reply.name),))))

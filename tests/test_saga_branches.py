@@ -129,7 +129,9 @@ def _ways() -> list[tuple[str, Saga, Ending]]:
 
 def _kit(pkg: str, load: Callable[[str], ModuleType], machine: bool) -> tuple[Any, ModuleType]:
     models, testing = load(f"{pkg}.models"), load(f"{pkg}.testing")
-    services = {m.capitalize(): getattr(load(f"{pkg}.services.{m}"), f"{m.capitalize()}Service")() for m in SERVICES[pkg]}
+    services = {
+        m.capitalize(): getattr(load(f"{pkg}.services.{m}"), f"{m.capitalize()}Service")() for m in SERVICES[pkg]
+    }
     kit_class = testing.TestKit
     if machine:
         orchestrator = functools.partial(MachineOrchestrator, flow=_flow(pkg))

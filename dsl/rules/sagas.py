@@ -8,7 +8,6 @@ from flowgen_design.dsl.rules import RuleContext
 from flowgen_design.dsl.sagapaths import arrivals, ran_before
 
 
-
 def check_reachable_steps(ctx: RuleContext) -> None:
     """A step that no way through the branches reaches is dead design: say so where it is."""
     for saga in ctx.flow.sagas:

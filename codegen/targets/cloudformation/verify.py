@@ -219,7 +219,9 @@ def saga_problems(saga: Saga, definition: Json) -> list[str]:
     path = _happy_path(states)
     # A branched saga is not a line: its ways are proven by running them (tests/test_saga_branches.py).
     straight = not saga.branched
-    problems = [] if path[1 : 1 + len(steps)] == steps or not straight else [f"steps run as {path}, expected {steps} in order"]
+    problems = (
+        [] if path[1 : 1 + len(steps)] == steps or not straight else [f"steps run as {path}, expected {steps} in order"]
+    )
     if not path or states.get(path[-1], {}).get("Type") != "Succeed" or COMPLETED not in path:
         problems.append("the machine does not end in `completed` after the last step")
     if states.get(FAILED, {}).get("Type") != "Fail":

@@ -14,6 +14,8 @@ It follows SAGA-CONTRACT.md and docs/semantics.md:
   and the failed step itself when it gave no answer; nothing at or after the pivot
   is compensated. No answer from the pivot, any failure after it, or a compensation
   that fails ends the saga `failed` (needs a human);
+- a branch (`on REPLY -> TARGET`) leads a reply to a later step, or to a named outcome that
+  undoes, up to the pivot, what ran (as `compensated` does) and emits its own event;
 - every instance ends with exactly one outcome and emits that outcome's event, each
   field taken by name from the trigger, the failure reply, then the latest success reply.
 """
@@ -38,6 +40,11 @@ FINAL_ERRORS = ("InvalidMessage",)
 """Failures that are not failure replies but are never resent either."""
 
 
+Source = tuple[Any, ...]
+"""Where a command's or an outcome's field comes from: `("trigger", field)`, `("step", step, field)` (its success
+reply), `("failure", field)` (the failure reply, or the built-ins `step` and `error`), `("constant", value)`."""
+
+
 @dataclass(frozen=True)
 class CallSpec:
     """A command a saga sends: to which handler, with which fields, how long it waits."""
@@ -51,6 +58,9 @@ class CallSpec:
     """The reply that means success."""
     failures: tuple[str, ...] = ()
     """The failure replies: answers, never resent."""
+    sources: Mapping[str, Source] | None = None
+    """Where each field comes from, when the spec says (`booking_id = trigger.trip_id`) or branches
+    decide which replies there are: `("trigger", f)`, `("step", s, f)`, `("constant", v)`. Else by name."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +76,10 @@ class StepSpec:
     def sends(self) -> int:
         return 1 + len(self.resend_delays)
 
+    branches: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """`on REPLY -> TARGET`: a reply's name -> `("step", name)` (a later step) or `("outcome", name)`."""
 
-Source = tuple[Any, ...]
-"""Where an outcome field comes from: `("trigger", field)`, `("step", step, field)` (its success
-reply), `("failure", field)` (the failure reply, or the built-ins `step` and `error`), `("constant", value)`."""
+
 FAILURE_BUILTINS = ("step", "error")
 
 
@@ -93,9 +103,22 @@ class SagaSpec:
     completed: OutcomeSpec | None = None
     compensated: OutcomeSpec | None = None
     failed: OutcomeSpec | None = None
+    named: Mapping[str, OutcomeSpec] = field(default_factory=dict)
+    """The outcomes a branch leads to (`on rejected emit OrderRejected`)."""
 
     def step(self, name: str) -> StepSpec:
         return next(s for s in self.steps if s.name == name)
+
+    def index(self, name: str) -> int:
+        return next(i for i, s in enumerate(self.steps) if s.name == name)
+
+    def outcome(self, name: str) -> OutcomeSpec | None:
+        builtin = {
+            "completed": self.completed,
+            "compensated": self.compensated,
+            "failed": self.failed,
+        }
+        return builtin[name] if name in builtin else self.named.get(name)
 
 
 class Host(Protocol):
@@ -147,6 +170,8 @@ class _Execution:
     entered: dict[str, float] = field(default_factory=dict)
     failure: dict[str, Any] | None = None
     undo: list[StepSpec] = field(default_factory=list)
+    ending: str = "compensated"
+    """The outcome once the compensations finish: `compensated`, or the named outcome a branch led to."""
     ended: bool = False
     deadline: Timer | None = None
 
@@ -246,7 +271,7 @@ class Orchestrator:
             "saga": saga.name,
             "step": saga.steps[index].name,
             "command": call.command,
-            "payload": {k: values[k] for k in call.fields if k in values},
+            "payload": _payload(execution, call, values),
             "taskToken": token,
             "envelope": {
                 **envelope,
@@ -317,8 +342,14 @@ class Orchestrator:
         if task.undo:
             self._next_undo(execution)
             return
-        execution.replies[saga.steps[task.index].name] = payload
-        if task.index + 1 < len(saga.steps):
+        step = saga.steps[task.index]
+        execution.replies[step.name] = payload
+        skip = next(
+            (t for r, t in step.branches.items() if r == step.action.success), None
+        )
+        if skip is not None:
+            self._send_step(execution, saga.index(skip[1]))
+        elif task.index + 1 < len(saga.steps):
             self._send_step(execution, task.index + 1)
         else:
             self._end(execution, "completed")
@@ -335,6 +366,10 @@ class Orchestrator:
             )
             return
         answered = error in step.action.failures
+        branch = step.branches.get(error) if answered else None
+        if branch is not None and branch[0] == "step":
+            self._send_step(execution, saga.index(branch[1]))
+            return
         sent = execution.sends.get(step.name, 1)
         if not answered and error not in FINAL_ERRORS and sent < step.sends:
             self.host.loop.after(
@@ -347,7 +382,15 @@ class Orchestrator:
             "step": step.name,
             "error": error,
         }
-        if task.index > saga.pivot:
+        if branch is not None:
+            execution.ending = branch[1]
+            if task.index > saga.pivot:
+                self._end(execution, branch[1])
+                return
+            done = [s for s in saga.steps[: task.index] if s.name in execution.replies]
+            execution.undo = [s for s in reversed(done) if s.compensation is not None]
+            self._next_undo(execution)
+        elif task.index > saga.pivot:
             self._end(
                 execution,
                 "failed",
@@ -368,7 +411,7 @@ class Orchestrator:
 
     def _next_undo(self, execution: _Execution) -> None:
         if not execution.undo:
-            self._end(execution, "compensated")
+            self._end(execution, execution.ending)
             return
         step = execution.undo.pop(0)
         call = step.compensation
@@ -399,7 +442,7 @@ class Orchestrator:
         )
 
     def _end(
-        self, execution: _Execution, outcome: Outcome, why: str = "", emit: bool = True
+        self, execution: _Execution, outcome: str, why: str = "", emit: bool = True
     ) -> None:
         execution.ended = True
         if execution.deadline is not None:
@@ -415,15 +458,11 @@ class Orchestrator:
             instance=execution.name,
             result=why or None,
         )
-        spec = {
-            "completed": saga.completed,
-            "compensated": saga.compensated,
-            "failed": saga.failed,
-        }[outcome]
+        spec = saga.outcome(outcome)
         if spec is not None and emit:
             self._emit(execution, spec, outcome)
 
-    def _emit(self, execution: _Execution, spec: OutcomeSpec, outcome: Outcome) -> None:
+    def _emit(self, execution: _Execution, spec: OutcomeSpec, outcome: str) -> None:
         """The outcome event; a field nothing fills on this path is reported as a problem."""
         payload: dict[str, Any] = {}
         for name in spec.fields:
@@ -453,7 +492,18 @@ class Orchestrator:
         self.host.emit(spec.event, payload, envelope)
 
 
-def _implicit(execution: _Execution, outcome: Outcome, name: str) -> tuple[Source, ...]:
+def _payload(
+    execution: _Execution, call: CallSpec, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    if call.sources is None:
+        return {k: values[k] for k in call.fields if k in values}
+    found = {
+        k: _value(execution, "completed", source) for k, source in call.sources.items()
+    }
+    return {k: value[0] for k, value in found.items() if value}
+
+
+def _implicit(execution: _Execution, outcome: str, name: str) -> tuple[Source, ...]:
     found: list[Source] = [("trigger", name)]
     if outcome != "completed" and name not in FAILURE_BUILTINS:
         found.append(("failure", name))
@@ -461,7 +511,7 @@ def _implicit(execution: _Execution, outcome: Outcome, name: str) -> tuple[Sourc
 
 
 def _value(
-    execution: _Execution, outcome: Outcome, source: Source
+    execution: _Execution, outcome: str, source: Source
 ) -> tuple[Any] | tuple[()]:
     """`(value,)` when `source` has a value on this path, else `()`."""
     origin, *rest = source
