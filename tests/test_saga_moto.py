@@ -25,7 +25,9 @@ from moto import mock_aws
 from flowgen_design.codegen.targets.cloudformation.states import definition
 from flowgen_design.dsl.model import Flow, Saga
 from flowgen_design.dsl.sagapaths import Ending, endings
+from flowgen_design.dsl.compiler import check_file
 from tests.asl import Answer, run
+from tests.conftest import ROOT
 from tests.saga_world import payload_of, trigger_input
 from tests.test_saga_machine import SAGAS
 
@@ -43,6 +45,10 @@ def _answer(saga: Saga, way: Ending, body: dict[str, Any]) -> Answer:
         if way.reply is not None and not undo:
             return Answer(0, error=way.reply.name, cause=json.dumps(payload_of(way.reply)))
         return Answer(0, error="AttemptsExhausted", cause="{}")
+    routed = dict(way.route).get(step.name) if not undo else None
+    if routed is not None and routed != call.command.replies[0].name:  # a branch taken on the way
+        reply = next(r for r in call.command.replies if r.name == routed)
+        return Answer(0, error=reply.name, cause=json.dumps(payload_of(reply)))
     success = call.command.replies[0]
     return Answer(0, output={"reply": success.name, "payload": payload_of(success)})
 
@@ -104,8 +110,16 @@ def _moto(flow: Flow, saga: Saga, way: Ending) -> tuple[list[Any], list[Any], st
     return sent, emitted, status
 
 
+BRANCHED = [ROOT / "specs" / "examples" / "eshop_ordering.flow"]
+
+
+def _branched() -> list[tuple[Flow, Saga]]:
+    flows = [check_file(spec).flow for spec in BRANCHED]
+    return [(f, s) for f in flows if f is not None for s in f.sagas]
+
+
 def _cases() -> list[tuple[Flow, Saga, Ending]]:
-    return [(f, s, w) for f, s in SAGAS for w in endings(s)]
+    return [(f, s, w) for f, s in [*SAGAS, *_branched()] for w in endings(s)]
 
 
 @pytest.mark.parametrize(
