@@ -109,6 +109,9 @@ def _handler_input(handler: Handler) -> str:
 
 def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     children = [_event_leaf(saga.trigger, "triggered by")]
+    if saga.trigger_compensation is not None:
+        undo = saga.trigger_compensation
+        children.append(handler_link(flow, undo.handler, f"trigger undone by {undo.command.name} to"))
     children += [_resource(r) for r in plan_of(flow).saga(saga).traced()]
     children += [_step_link(flow, saga, i, s) for i, s in enumerate(saga.steps)]
     for outcome, event in (

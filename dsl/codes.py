@@ -317,6 +317,15 @@ BRANCH_REPLY_UNKNOWN = _code(
     RESOLVE,
     "A branch names a reply its step's command does not declare, or a reply that already has a branch.",
 )
+STEP_FILL_INVALID = _code(
+    "FLOW424",
+    "step-fill-invalid",
+    E,
+    RESOLVE,
+    "A step's fill (`field = source`) names a field its command lacks, a source that is not the trigger or an "
+    "earlier step, or a value that is not there, or not of the field's type, on every way to the step.",
+    also=(RULES,),
+)
 STEP_NEVER_RUNS = _code(
     "FLOW423",
     "step-never-runs",

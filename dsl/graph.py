@@ -127,6 +127,10 @@ def _saga(saga: Saga) -> Iterator[Arc]:
             yield from (
                 Arc("awaits", r, saga, step.compensation.span, step.name) for r in step.compensation.command.replies
             )
+    undo = saga.trigger_compensation
+    if undo is not None:
+        yield Arc("compensates", saga, undo, undo.span, "trigger")
+        yield from (Arc("awaits", r, saga, undo.span, "trigger") for r in undo.command.replies)
     for outcome, event in (
         ("completed", saga.on_completed),
         ("compensated", saga.on_compensated),

@@ -51,12 +51,15 @@ class Ending:
     reply: Event | None = None  # the failure reply that decided it; None for no answer
     undoing: bool = False  # the failure is the compensation of `step`
     succeeded: tuple[SagaStep, ...] = ()  # steps whose success replies the machine holds on every way here
+    trigger: Event | None = None  # with `undoing` and no step: the compensation of the trigger failed
     route: tuple[tuple[str, str], ...] = ()
     """One way here through the branches: (step, reply) for each step that answered other than
     with a plain success (a branch taken); every other step that ran succeeded."""
 
     def describe(self) -> str:
         """The path, as a diagnostic says it."""
+        if self.step is None and self.trigger is not None:
+            return f"when the compensation of the trigger `{self.trigger.name}` cannot finish"
         if self.step is None:
             return "when it reaches its end" if self.route else "when every step succeeds"
         if self.undoing:
@@ -139,7 +142,24 @@ def endings(saga: Saga) -> tuple[Ending, ...]:
         if step.compensation is not None and index in reached:
             before = _steps(saga, reached[index].succeeded)
             found.append(Ending("failed", step, undoing=True, succeeded=before, route=reached[index].route))
+    if saga.trigger_compensation is not None and any(compensates(saga, w) for w in found):
+        found.append(Ending("failed", undoing=True, trigger=saga.trigger))
     return tuple(found)
+
+
+TRIGGER_STEP = "trigger"
+"""The step name of the trigger's own local transaction: its compensation is `undo trigger`."""
+
+
+def trigger_undo_sources(saga: Saga, call: StepCall) -> dict[str, FillSource]:
+    """The fields of the trigger's compensation, by name from the trigger: nothing else has run for sure."""
+    here = call.span
+    found = {}
+    for target in call.command.fields:
+        source = FillSource(origin="trigger", field=target.name, span=here)
+        if step_source_available(saga, (), source, target):
+            found[target.name] = source
+    return found
 
 
 def _steps(saga: Saga, indexes: frozenset[int]) -> tuple[SagaStep, ...]:

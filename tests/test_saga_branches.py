@@ -27,7 +27,10 @@ from flowgen_design.dsl.sagapaths import Ending, endings
 from tests.conftest import ROOT, run_flowgen
 from tests.test_conformance import MachineOrchestrator, _observable
 
-SPECS = {"ordering": ROOT / "specs" / "examples" / "eshop_ordering.flow"}
+SPECS = {
+    "ordering": ROOT / "specs" / "examples" / "eshop_ordering.flow",
+    "ftgo": ROOT / "specs" / "examples" / "ftgo_create_order.flow",
+}
 
 HEAD = """
 from __future__ import annotations
@@ -68,6 +71,39 @@ SERVICES: dict[str, dict[str, str]] = {
         return models.Shipped(order_id=command.order_id, tracking="TRK-1")
 """,
     },
+    "ftgo": {
+        "orders": """
+    def approve_order(self, command: models.ApproveOrder) -> models.OrderApproved:
+        return models.OrderApproved(order_id=command.order_id)
+
+    def reject_order(self, command: models.RejectOrder) -> models.OrderRejected:
+        return models.OrderRejected(order_id=command.order_id)
+""",
+        "consumers": """
+    def validate_order_by_consumer(
+        self, command: models.ValidateOrderByConsumer
+    ) -> models.ConsumerVerified | models.ConsumerVerificationFailed:
+        return models.ConsumerVerified(order_id=command.order_id)
+""",
+        "kitchen": """
+    def create_ticket(self, command: models.CreateTicket) -> models.TicketCreated | models.TicketRejected:
+        return models.TicketCreated(order_id=command.order_id, id=U)
+
+    def cancel_create_ticket(self, command: models.CancelCreateTicket) -> models.TicketCancelled:
+        return models.TicketCancelled(order_id=command.order_id)
+
+    def confirm_create_ticket(self, command: models.ConfirmCreateTicket) -> models.TicketConfirmed:
+        assert command.ticket_id == U, "the ticket id is mapped from the kitchen's own reply"
+        return models.TicketConfirmed(ticket_id=command.ticket_id)
+""",
+        "accounting": """
+    def authorize_card(
+        self, command: models.AuthorizeCard
+    ) -> models.CardAuthorized | models.CardAuthorizationFailed:
+        assert (command.amount, command.currency) == (1200, "USD"), "mapped from the trigger and a constant"
+        return models.CardAuthorized(order_id=command.order_id, authorization_id=U)
+""",
+    },
 }
 
 # A reply, other than the one the service gives, by name: built from the command that asked.
@@ -79,10 +115,15 @@ REPLIES: dict[str, Callable[[ModuleType, Any], Any]] = {
     "Declined": lambda m, c: m.Declined(order_id=c.order_id, reason="reviewer said no"),
     "PaymentFailed": lambda m, c: m.PaymentFailed(order_id=c.order_id, reason="card declined"),
     "Backordered": lambda m, c: m.Backordered(order_id=c.order_id),
+    "ConsumerVerificationFailed": lambda m, c: m.ConsumerVerificationFailed(order_id=c.order_id, reason="unknown"),
+    "TicketRejected": lambda m, c: m.TicketRejected(order_id=c.order_id, reason="closed"),
+    "CardAuthorizationFailed": lambda m, c: m.CardAuthorizationFailed(order_id=c.order_id, reason="declined"),
 }
 
 
 def _trigger(pkg: str, models: ModuleType, key: uuid.UUID) -> Any:
+    if pkg == "ftgo":
+        return models.OrderCreated(order_id=key, consumer_id=key, restaurant_id=key, order_total=1200)
     return models.OrderSubmitted(order_id=key, buyer_id=uuid.uuid4(), total=1200)
 
 
@@ -148,12 +189,15 @@ def _fault(kit: Any, models: ModuleType, saga: Saga, way: Ending) -> None:
     steps = {s.name: s for s in saga.steps}
     for name, reply in way.route:
         kit.reply(_handler(steps[name].action), functools.partial(REPLIES[reply], models))
+    if way.step is None and way.trigger is not None:  # the trigger's undo fails: after the first step fails
+        assert saga.trigger_compensation is not None
+        kit.fail(_handler(saga.steps[0].action), times=None)
+        kit.fail(_handler(saga.trigger_compensation), times=None)
+        return
     if way.step is None:
         return
-    if way.undoing:
-        failing = next((s for s in saga.steps[saga.steps.index(way.step) + 1 :] if s.action.command.failures), None)
-        assert failing is not None, "a compensation runs only after a later step fails"
-        kit.fail(_handler(failing.action), times=None)
+    if way.undoing:  # the step gives no answer, so it is undone (it may have run), and that fails
+        kit.fail(_handler(way.step.action), times=None)
         assert way.step.compensation is not None
         kit.fail(_handler(way.step.compensation), times=None)
     elif way.reply is not None:
@@ -193,3 +237,13 @@ def test_the_other_route_to_completion_agrees(load: Callable[[str], ModuleType])
     assert kit == machine, f"test kit:\n{by_kit.format()}\n\nstate machine:\n{by_machine.format()}"
     assert [c for c in kit["commands"]] == ["stock", "risk", "review", "pay", "ship"], by_kit.format()
     assert kit["outcomes"] == ["completed"]
+
+
+def test_a_compensated_trigger_is_undone_last(load: Callable[[str], ModuleType]) -> None:
+    """FTGO's first step is the Order service's own transaction: rejectOrder runs after every other undo."""
+    saga = _flow("ftgo").sagas[0]
+    way = next(w for w in endings(saga) if w.reply is not None and w.reply.name == "CardAuthorizationFailed")
+    for machine in (False, True):
+        run = _run("ftgo", saga, way, load, machine=machine)
+        assert run.compensations(saga.name) == ["create_ticket", "trigger"], run.format()
+        assert run.outcomes(saga.name) == ["compensated"], run.format()

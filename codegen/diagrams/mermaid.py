@@ -86,7 +86,10 @@ def saga_sequence(saga: Saga, header: str = "") -> str:
         f"  participant bus as {mermaid_text('event bus')}",
         f"  participant {me} as {mermaid_text('saga ' + saga.name)}",
     ]
-    services = dict.fromkeys(c.service for s in saga.steps for c in (s.action, s.compensation) if c is not None)
+    calls = [c for s in saga.steps for c in (s.action, s.compensation) if c is not None]
+    services = dict.fromkeys(
+        c.service for c in [*calls, *([saga.trigger_compensation] if saga.trigger_compensation else [])]
+    )
     lines += [f"  participant {make_id('service', name)} as {mermaid_text(name)}" for name in services]
     timeout = f" (saga timeout {format_ms(saga.timeout_ms)})" if saga.timeout_ms else ""
     lines.append(f"  bus->>{me}: {mermaid_text(saga.trigger.name + ' starts the saga' + timeout)}")
@@ -127,6 +130,8 @@ def _steps(saga: Saga, index: int, indent: str, ran: tuple[int, ...]) -> list[st
         lines.append(f"{indent}else {mermaid_text(b.reply.name)}")
         lines.append(f"{indent}  {_reply(saga, step, b.reply.name)}")
         lines.append(f"{indent}  Note over {me}: {mermaid_text(_leads(saga, index, b.step, b.outcome))}")
+        if b.step is not None:  # forward only: the arm is finite
+            lines += _steps(saga, [s.name for s in saga.steps].index(b.step), indent + "  ", ran)
     failures = [e.name for e in step.action.command.failures if step.branch(e.name) is None]
     failures.append(timeout_text(step.timeout_ms))
     lines.append(f"{indent}else {mermaid_text(' or '.join(failures))}")
@@ -171,6 +176,13 @@ def _compensate(saga: Saga, failed: int, indent: str, ran: tuple[int, ...]) -> l
         lines.append(f"{indent}  {me}--){target}: {mermaid_text(text)}")
         if call.command.success is not None:
             lines.append(f"{indent}  {target}-->>{me}: {mermaid_text(call.command.success.name)}")
+    undo = saga.trigger_compensation
+    if undo is not None:
+        target = make_id("service", undo.service)
+        text = f"undo trigger {saga.trigger.name}: {undo.command.name} ({attempts_text(undo.handler.policy)})"
+        lines.append(f"{indent}  {me}--){target}: {mermaid_text(text)}")
+        if undo.command.success is not None:
+            lines.append(f"{indent}  {target}-->>{me}: {mermaid_text(undo.command.success.name)}")
     outcome = saga.on_compensated.name if saga.on_compensated else None
     lines.append(
         f"{indent}  {me}->>bus: {mermaid_text(outcome)}"

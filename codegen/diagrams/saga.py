@@ -18,7 +18,7 @@ from flowgen_design.codegen.diagrams.labels import handler_text, sends_text, tim
 from flowgen_design.codegen.diagrams.model import Diagram, Edge, GraphBuilder, Node, node_id
 from flowgen_design.codegen.diagrams.system import event_node
 from flowgen_design.dsl.durations import format_ms
-from flowgen_design.dsl.model import Event, Saga, SagaStep
+from flowgen_design.dsl.model import Event, FillSource, Saga, SagaStep
 
 
 def saga_view(saga: Saga) -> Diagram:
@@ -37,6 +37,8 @@ def saga_view(saga: Saga) -> Diagram:
     compensated = _outcome(g, saga.on_compensated, saga, "compensated")
     undo = _compensations(g, saga, compensated)
     failed = _outcome(g, saga.on_failed, saga, "failed")
+    if saga.trigger_compensation is not None:
+        g.edge(Edge(node_id("undo", saga.name, "trigger"), failed, "failure", ("cannot finish",)))
     _branches(g, saga)
     for index, step in enumerate(saga.steps):
         here = node_id("step", saga.name, step.name)
@@ -80,6 +82,7 @@ def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:
     if step.readonly:
         label.append("readonly")
     detail = [timeout_text(step.timeout_ms), sends_text(step.policy), handler_text(call.handler.policy)]
+    detail += [f"{f.field} = " + " or ".join(_source_text(s) for s in f.sources) for f in step.fills]
     if index > saga.pivot_index:
         detail.append("a failure needs a human")
     return Node(
@@ -92,6 +95,12 @@ def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:
     )
 
 
+def _source_text(source: FillSource) -> str:
+    if source.origin == "constant":
+        return repr(source.value) if isinstance(source.value, str) else str(source.value)
+    return f"{source.step if source.origin == 'step' else source.origin}.{source.field}"
+
+
 def _outcome(g: GraphBuilder, event: Event | None, saga: Saga, outcome: str) -> str:
     if event is not None:
         return g.node(Node(node_id("event", event.name), "outcome", (event.name,), (f"on {outcome}",), event.doc))
@@ -102,6 +111,15 @@ def _compensations(g: GraphBuilder, saga: Saga, compensated: str) -> list[str]:
     """For each step up to the pivot, where its failure leads: the latest
     compensation before it (a pivot's own compensation can never run)."""
     target = compensated
+    trigger_undo = saga.trigger_compensation
+    if trigger_undo is not None:
+        label = (f"undo trigger {saga.trigger.name}", f"{trigger_undo.service}.{trigger_undo.command.name}")
+        detail = (handler_text(trigger_undo.handler.policy), timeout_text(trigger_undo.handler.policy.timeout_ms))
+        node = Node(node_id("undo", saga.name, "trigger"), "compensation", label, detail, trigger_undo.handler.doc)
+        here = g.node(node)
+        replies = tuple(r.name for r in trigger_undo.command.replies[:1])
+        g.edge(Edge(here, target, "compensation", replies, backwards=True))
+        target = here
     undo: list[str] = []
     for index, step in enumerate(saga.steps[: saga.pivot_index + 1]):
         undo.append(target)

@@ -22,7 +22,7 @@ from flowgen_design.codegen.names import handlers_class, python_package, service
 from flowgen_design.codegen.targets.cloudformation.states import resend_delays
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import FillSource, Flow, Handler, Outcome, OutcomeKind, Saga, SagaStep, StepCall
-from flowgen_design.dsl.sagapaths import command_sources, undo_policy
+from flowgen_design.dsl.sagapaths import command_sources, trigger_undo_sources, undo_policy
 
 ENGINE = {
     "testkit.py": "testing_runtime.py.txt",
@@ -115,6 +115,10 @@ def _saga_spec(saga: Saga) -> str:
     outcomes = ", ".join(f"{k}={_outcome(saga.outcome(k))}" for k in kinds)
     if saga.named_outcomes:
         outcomes += ", named={" + ", ".join(f"{o.kind!r}: {_outcome(o)}" for o in saga.named_outcomes) + "}"
+    undo = saga.trigger_compensation
+    if undo is not None:
+        wait = max(1, seconds_ceil(undo_policy(undo).timeout_ms))
+        outcomes += f", trigger_undo={_call_spec(undo, wait, trigger_undo_sources(saga, undo))}"
     return (
         f"_sagas.SagaSpec(name={saga.name!r}, trigger={saga.trigger.name!r}, steps=({steps},), "
         f"pivot={saga.pivot_index}, timeout_seconds={timeout}, {outcomes})"

@@ -46,6 +46,7 @@ class SagaResolver:
         reached = {b.target.text for m in decl.members if isinstance(m, ast.StepDecl) for b in m.branches}
         outcomes = self._outcomes(decl, step_names, reached - set(step_names) - set(OUTCOMES))
         steps = self._branches(decl, steps, step_names, tuple(k for k in outcomes if k not in OUTCOMES))
+        steps = self._step_fills(decl, steps, step_names)
         timeout = self._single(decl, ast.SagaTimeout)
         step_decls = [m for m in decl.members if isinstance(m, ast.StepDecl)]
         if not step_decls:
@@ -138,6 +139,56 @@ class SagaResolver:
                 fills = tuple(f for f in (self._fill(event, kind, f, steps) for f in m.fills) if f is not None)
                 out[kind] = Outcome(kind=kind, event=event, fills=fills, span=m.span)
         return out
+
+    def _step_fills(
+        self, decl: ast.SagaDecl, steps: tuple[SagaStep, ...], names: tuple[str, ...]
+    ) -> tuple[SagaStep, ...]:
+        """Each step's `field = source or ...`: a field of its command, from the trigger, an earlier
+        step or a constant (whether the value is there on every way is the rule `check_step_fills`'s)."""
+        fills = {m.name.text: m.fills for m in decl.members if isinstance(m, ast.StepDecl) and m.fills}
+        out = []
+        for step in steps:
+            earlier = names[: names.index(step.name)] if step.name in names else ()
+            found = [self._step_fill(step, f, earlier) for f in fills.get(step.name, ())]
+            resolved = tuple(f for f in found if f is not None)
+            out.append(replace(step, fills=resolved) if resolved else step)
+        return tuple(out)
+
+    def _step_fill(self, step: SagaStep, fill: ast.Fill, earlier: tuple[str, ...]) -> Fill | None:
+        command = step.action.command
+        if command.field(fill.field.text) is None:
+            self.report.add(
+                codes.STEP_FILL_INVALID,
+                f"step `{step.name}` sends `{command.name}`, which has no field `{fill.field.text}`",
+                fill.field.span,
+                did_you_mean(fill.field.text, [f.name for f in command.fields]),
+            )
+            return None
+        sources = [self._step_source(src, earlier) for src in fill.sources]
+        # A source that failed to resolve (reported) is dropped; the field stays filled, so no follow-on FLOW414.
+        return Fill(field=fill.field.text, sources=tuple(s for s in sources if s is not None), span=fill.span)
+
+    def _step_source(self, src: ast.FillSource, earlier: tuple[str, ...]) -> FillSource | None:
+        if src.root is None or src.field is None:
+            return FillSource(origin="constant", value=src.value, span=src.span)
+        root = src.root.text
+        if root == "trigger":
+            return FillSource(origin="trigger", field=src.field.text, span=src.span)
+        if root in earlier:
+            return FillSource(origin="step", step=root, field=src.field.text, span=src.span)
+        why = (
+            "a step has no failure to read"
+            if root == "failure"
+            else f"`{root}` is neither `trigger` nor an earlier step"
+        )
+        self.report.add(
+            codes.STEP_FILL_INVALID,
+            why,
+            src.root.span,
+            did_you_mean(root, ("trigger", *earlier))
+            or "write `trigger.FIELD`, `STEP.FIELD` (an earlier step) or a constant",
+        )
+        return None
 
     def _trigger_compensation(self, decl: ast.SagaDecl) -> StepCall | None:
         trigger = self._single(decl, ast.TriggerDecl)

@@ -214,6 +214,10 @@ def saga_operations(saga: Saga) -> Node:
     out: Node = {}
     summary = f"`{saga.trigger.name}` starts saga `{saga.name}`."
     out[f"{saga.name}.trigger.{saga.trigger.name}"] = _operation("receive", saga.trigger.name, saga.name, summary)
+    if saga.trigger_compensation is not None:
+        out[f"{saga.name}.compensate.trigger"] = _step_send(
+            saga, saga.trigger_compensation, f"undoes the trigger `{saga.trigger.name}`", None
+        )
     for step in saga.steps:
         node = _step_send(saga, step.action, f"step `{step.name}`", step.doc)
         node.update(extensions.retries(step.policy))

@@ -103,6 +103,8 @@ def saga(s: Saga) -> Extensions:
     if s.doc:
         out["description"] = s.doc
     out["trigger"] = s.trigger.name
+    if s.trigger_compensation is not None:
+        out["trigger-compensation"] = _call(s.trigger_compensation)
     out["steps"] = [_step(step, i == s.pivot_index) for i, step in enumerate(s.steps)]
     out["pivot"] = s.steps[s.pivot_index].name
     if s.timeout_ms is not None:

@@ -25,11 +25,14 @@ from flowgen_design.codegen.targets.cloudformation.handlers import Stack
 from flowgen_design.codegen.targets.cloudformation.states import definition, needs_attention_error
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
 from flowgen_design.dsl.model import Handler, Saga
+from flowgen_design.dsl.sagapaths import endings
 
 
 def saga_handlers(saga: Saga) -> list[Handler]:
     """The handlers a saga sends commands to: step actions and compensations."""
     calls = [c for s in saga.steps for c in (s.action, s.compensation) if c is not None]
+    if saga.trigger_compensation is not None and any(w.step is None and w.undoing for w in endings(saga)):
+        calls.append(saga.trigger_compensation)  # only when some way compensates: else the machine never sends it
     return [c.handler for c in calls]
 
 

@@ -61,11 +61,13 @@ from flowgen_design.dsl.model import (
 from flowgen_design.dsl.sagapaths import (
     Ending,
     carries,
+    TRIGGER_STEP,
     command_sources,
     compensates,
     compensates_itself,
     endings,
     fill_source,
+    trigger_undo_sources,
     undo_policy,
 )
 
@@ -106,6 +108,10 @@ def outcome_state(kind: str) -> str:
     return state_name(kind if kind != INIT else f"outcome {kind}")
 
 
+TRIGGER_UNDO = state_name(f"undo {TRIGGER_STEP}")
+TRIGGER_UNDO_FAILED = state_name(f"failed undo {TRIGGER_STEP}")
+
+
 def caught_state(step: SagaStep, undoing: bool = False) -> str:
     return state_name(f"failed {'undo ' if undoing else ''}{step.name}")
 
@@ -142,6 +148,11 @@ class _Builder:
             undo_failed = next((w for w in ways if w.step is step and w.undoing), None)
             if undo_failed is not None:
                 states[caught_state(step, undoing=True)] = self._record(undo_failed, self._emit_for(undo_failed))
+        if saga.trigger_compensation is not None:
+            states[TRIGGER_UNDO] = self._trigger_undo(saga.trigger_compensation)
+            undo_failed = next((w for w in ways if w.step is None and w.undoing), None)
+            if undo_failed is not None:
+                states[TRIGGER_UNDO_FAILED] = self._record(undo_failed, self._emit_for(undo_failed))
         states[COMPENSATED_ROUTE] = self._route([w for w in ways if compensates(saga, w)])
         states[COMPLETED] = {"Type": "Succeed"}
         states[COMPENSATED] = {"Type": "Succeed", "Comment": "every step that ran or may have run was undone"}
@@ -211,7 +222,7 @@ class _Builder:
     def _undo_from(self, steps: list[SagaStep]) -> str:
         """Undo the latest of `steps`, then the others: in a branched saga, each only if it ran."""
         if not steps:
-            return COMPENSATED_ROUTE
+            return TRIGGER_UNDO if self.saga.trigger_compensation is not None else COMPENSATED_ROUTE
         return ran_state(steps[-1]) if self.saga.branched else undo_state(steps[-1])
 
     def _ran(self, step: SagaStep) -> Json:
@@ -257,19 +268,35 @@ class _Builder:
         ]
         return task
 
+    def _trigger_undo(self, call: StepCall) -> Json:
+        """Undo the local transaction that published the trigger: last, after every step's undo."""
+        timeout = max(1, seconds_ceil(undo_policy(call).timeout_ms))
+        return {
+            "Type": "Task",
+            "Comment": f"{call.service}.{call.command.name}: undo the trigger {self.saga.trigger.name}",
+            "Resource": SEND_AND_WAIT,
+            "Parameters": self._message(None, call, f"undo {TRIGGER_STEP}", timeout),
+            "ResultPath": None,
+            "TimeoutSeconds": timeout,
+            "Next": COMPENSATED_ROUTE,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": TRIGGER_UNDO_FAILED}],
+        }
+
     def _message(
         self,
-        step: SagaStep,
+        step: SagaStep | None,
         call: StepCall,
         label: str,
         timeout: int,
     ) -> Json:
+        """The command message; `step` None: the trigger's compensation."""
+        payload = command_payload(self.saga, step, call) if step is not None else None
         body = {
             "kind": "saga-command",
             "saga": self.saga.name,
-            "step": step.name,
+            "step": step.name if step is not None else TRIGGER_STEP,
             "command": call.command.name,
-            "payload": command_payload(self.saga, step, call),
+            "payload": payload if payload is not None else _payload(trigger_undo_sources(self.saga, call), call),
             "taskToken.$": "$$.Task.Token",
             "envelope": {**self._envelope(f"/{label}"), "timeout_seconds": timeout},
         }
@@ -320,9 +347,9 @@ class _Builder:
         return name
 
     def _record(self, way: Ending, following: str) -> Json:
-        assert way.step is not None
+        name = way.step.name if way.step is not None else TRIGGER_STEP
         failure: Json = {
-            "step": f"undo {way.step.name}" if way.undoing else way.step.name,
+            "step": f"undo {name}" if way.undoing else name,
             "error.$": "$.error.Error",
             "route": self._emit_for(way),
         }
@@ -426,8 +453,11 @@ def command_payload(saga: Saga, step: SagaStep, call: StepCall) -> Json:
     A field no source always has is left out (JSONPath cannot read a key that may be
     missing); `check` warns about required ones (FLOW414).
     """
+    return _payload(command_sources(saga, step, call), call)
+
+
+def _payload(sources: dict[str, FillSource], call: StepCall) -> Json:
     payload: Json = {}
-    sources = command_sources(saga, step, call)
     for f in call.command.fields:
         source = sources.get(f.name)
         if source is not None:

@@ -34,6 +34,7 @@ from flowgen_design.codegen.targets.cloudformation.states import (
     INIT,
     MAX_STATE_NAME,
     SEND_AND_WAIT,
+    TRIGGER_UNDO,
     step_state,
     undo_state,
 )
@@ -204,6 +205,8 @@ def _failure_path_problems(saga: Saga, states: Json, index: int) -> list[str]:
         chain, tail = _undo_walk(states, target)
         own = target == targets[-1] and index < saga.pivot_index
         expected = [undo_state(s) for s in reversed(saga.steps[: index + own]) if s.compensation is not None]
+        if saga.trigger_compensation is not None:
+            expected.append(TRIGGER_UNDO)  # the local transaction that published the trigger, undone last
         if index == saga.pivot_index and target == targets[-1]:
             expected = []
         if chain != expected:

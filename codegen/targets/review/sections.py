@@ -286,6 +286,7 @@ def _saga(saga: Saga) -> Html:
         "dl",
         el("dt", "trigger"),
         el("dd", chip("event", saga.trigger.name)),
+        *_trigger_undo(saga),
         el("dt", "timeout"),
         el("dd", format_ms(saga.timeout_ms) if saga.timeout_ms else "none (the state machine's default)"),
         el("dt", "on completed"),
@@ -309,6 +310,14 @@ def _saga(saga: Saga) -> Html:
         steps,
         id=anchor("saga", saga.name),
     )
+
+
+def _trigger_undo(saga: Saga) -> list[Child]:
+    undo = saga.trigger_compensation
+    if undo is None:
+        return []
+    text = f"{undo.service}.{undo.command.name} (last, after every step's undo)"
+    return [el("dt", "trigger undone by"), el("dd", el("span", text, class_="undo"))]
 
 
 def _branch_notes(step: SagaStep) -> list[Child]:

@@ -36,6 +36,8 @@ from .testkit_aws import Loop, Timer, client_error
 Outcome = Literal["completed", "compensated", "failed"]
 TIMEOUT = "States.Timeout"
 """The error of a task whose answer did not come within the step's timeout."""
+TRIGGER_STEP = "trigger"
+"""The step name of the trigger's own local transaction, undone as `undo trigger`."""
 FINAL_ERRORS = ("InvalidMessage",)
 """Failures that are not failure replies but are never resent either."""
 
@@ -105,6 +107,8 @@ class SagaSpec:
     failed: OutcomeSpec | None = None
     named: Mapping[str, OutcomeSpec] = field(default_factory=dict)
     """The outcomes a branch leads to (`on rejected emit OrderRejected`)."""
+    trigger_undo: CallSpec | None = None
+    """`trigger E compensate S.C`: undoes the local transaction that published the trigger, last."""
 
     def step(self, name: str) -> StepSpec:
         return next(s for s in self.steps if s.name == name)
@@ -170,6 +174,7 @@ class _Execution:
     entered: dict[str, float] = field(default_factory=dict)
     failure: dict[str, Any] | None = None
     undo: list[StepSpec] = field(default_factory=list)
+    trigger_undone: bool = False
     ending: str = "compensated"
     """The outcome once the compensations finish: `compensated`, or the named outcome a branch led to."""
     ended: bool = False
@@ -269,7 +274,7 @@ class Orchestrator:
         body = {
             "kind": "saga-command",
             "saga": saga.name,
-            "step": saga.steps[index].name,
+            "step": saga.steps[index].name if index >= 0 else TRIGGER_STEP,
             "command": call.command,
             "payload": _payload(execution, call, values),
             "taskToken": token,
@@ -356,15 +361,11 @@ class Orchestrator:
 
     def _failed(self, task: _Task, error: str, payload: dict[str, Any]) -> None:
         execution, saga = task.execution, task.execution.saga
-        step = saga.steps[task.index]
         if task.undo:
             execution.failure = {"step": task.label, "error": error}
-            self._end(
-                execution,
-                "failed",
-                f"the compensation of `{step.name}` cannot finish: {error}",
-            )
+            self._end(execution, "failed", f"`{task.label}` cannot finish: {error}")
             return
+        step = saga.steps[task.index]
         answered = error in step.action.failures
         branch = step.branches.get(error) if answered else None
         if branch is not None and branch[0] == "step":
@@ -410,6 +411,25 @@ class Orchestrator:
             self._next_undo(execution)
 
     def _next_undo(self, execution: _Execution) -> None:
+        trigger_undo = execution.saga.trigger_undo
+        if (
+            not execution.undo
+            and trigger_undo is not None
+            and not execution.trigger_undone
+        ):
+            execution.trigger_undone = True
+            now = self.host.loop.now
+            label = f"undo {TRIGGER_STEP}"
+            self._command(
+                execution,
+                label,
+                -1,
+                trigger_undo,
+                now,
+                trigger_undo.timeout_seconds,
+                undo=True,
+            )
+            return
         if not execution.undo:
             self._end(execution, execution.ending)
             return
