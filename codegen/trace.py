@@ -19,6 +19,7 @@ from typing import Any
 from flowgen_design.codegen import names
 from flowgen_design.codegen.aws.plan import Resource, plan_of
 from flowgen_design.codegen.diagrams.labels import attempts_text, delivery_lines, idempotency_text
+from flowgen_design.dsl.durations import format_ms
 from flowgen_design.dsl.graph import Arc, event_graph
 from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Flow, Handler, Saga, SagaStep, Service
 from flowgen_design.dsl.source import Span
@@ -140,6 +141,8 @@ def _step_link(flow: Flow, saga: Saga, index: int, step: SagaStep) -> Link:
         where = "a later step" if b.step is not None else "a named outcome"
         children.append(Link("branch", f"on {b.reply.name} -> {b.step or b.outcome}", "", b.span, where))
     detail = "pivot" if index == saga.pivot_index else ("readonly" if step.readonly else "")
+    if step.delay_ms:
+        detail = ", ".join(filter(None, [detail, f"after {format_ms(step.delay_ms)}"]))
     return Link("step", f"{index + 1}. {step.name}", "step", step.span, detail, tuple(children))
 
 

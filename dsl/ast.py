@@ -269,6 +269,13 @@ class TriggerDecl(Node):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StepDelay(Node):
+    """`after 1m` in a step body: a grace period before the step's command is sent."""
+
+    duration: Duration
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Branch(Node):
     """`on REPLY -> TARGET` in a step body: that reply leads to a later step or a named outcome."""
 
@@ -286,6 +293,7 @@ class StepDecl(Node):
     body: HandlerBody | None
     branches: tuple[Branch, ...] = ()
     fills: tuple[Fill, ...] = ()
+    delays: tuple[StepDelay, ...] = ()
     """`field = source or source`: where the command's fields come from (else by name)."""
     doc: str | None = None
 

@@ -215,6 +215,8 @@ def _member(m: ast.Node, lines: list[str]) -> str:
         return f"trigger {m.event.text}" + (f" compensate {_qualified(m.compensate)}" if m.compensate else "")
     if isinstance(m, ast.Branch):
         return f"on {m.reply.text} -> {m.target.text}"
+    if isinstance(m, ast.StepDelay):
+        return f"after {m.duration.text}"
     if isinstance(m, ast.Fill):
         return _fill(m, lines)
     if isinstance(m, ast.SagaTimeout):
@@ -383,7 +385,7 @@ class _Formatter:
         head = ("pivot " if s.pivot else "") + f"step {s.name.text}: {_qualified(s.target)}"
         head += "".join(f" compensate {_qualified(q)}" for q in s.compensate)
         head += " readonly" * len(s.readonly)
-        self._with_body(head, s.span, s.body, (*s.branches, *s.fills))
+        self._with_body(head, s.span, s.body, (*s.branches, *s.fills, *s.delays))
 
     def _declaration(self, d: ast.Declaration) -> None:
         if isinstance(d, ast.TypeDecl):

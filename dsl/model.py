@@ -398,6 +398,8 @@ class SagaStep(Frozen):
     timeout_ms: int
     timeout_span: Span | None = None
     branches: tuple[Branch, ...] = ()
+    delay_ms: int = 0
+    """`after D`: the grace period the orchestrator waits each time it enters the step, before sending."""
     fills: tuple[Fill, ...] = ()
     """Where the command's fields come from (`booking_id = trigger.trip_id`); other fields by name."""
     doc: str | None = None

@@ -410,17 +410,21 @@ class _Builder(Transformer[Token, Any]):
             span=self._between(c[0], undo.span if undo else c[1]), event=self._name(c[1]), compensate=undo
         )
 
+    def step_delay(self, c: list[Token]) -> ast.StepDelay:
+        return ast.StepDelay(span=self._between(c[0], c[1]), duration=self._duration(c[1]))
+
     def branch(self, c: list[Token]) -> ast.Branch:
         return ast.Branch(span=self._between(c[0], c[2]), reply=self._name(c[1]), target=self._name(c[2]))
 
     def step_body(self, c: list[Any]) -> _StepBody:
         """The options as a handler body (what a step shares with a handler), its branches and fills."""
-        options = [m for m in c[:-1] if not isinstance(m, (ast.Branch, ast.Fill))]
+        options = [m for m in c[:-1] if not isinstance(m, (ast.Branch, ast.Fill, ast.StepDelay))]
         body = self.handler_body([*options, c[-1]])
         first = c[0].span if len(c) > 1 else body.end
         body = ast.HandlerBody(span=self._between(first, body.end), options=body.options, end=body.end)
         branches = tuple(m for m in c if isinstance(m, ast.Branch))
-        return _StepBody(body, branches, tuple(m for m in c if isinstance(m, ast.Fill)))
+        fills = tuple(m for m in c if isinstance(m, ast.Fill))
+        return _StepBody(body, branches, fills, tuple(m for m in c if isinstance(m, ast.StepDelay)))
 
     def qualified_name(self, c: list[Token]) -> ast.QualifiedName:
         service, command = self._name(c[0]), self._name(c[1])
@@ -454,6 +458,7 @@ class _Builder(Transformer[Token, Any]):
             body=body,
             branches=parts.branches if parts else (),
             fills=parts.fills if parts else (),
+            delays=parts.delays if parts else (),
             doc=self._doc(c[0]),
         )
 
@@ -512,6 +517,7 @@ class _StepBody:
     options: ast.HandlerBody
     branches: tuple[ast.Branch, ...]
     fills: tuple[ast.Fill, ...]
+    delays: tuple[ast.StepDelay, ...]
 
 
 def _starts_line(text: str, pos: int) -> bool:

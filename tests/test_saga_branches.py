@@ -247,3 +247,14 @@ def test_a_compensated_trigger_is_undone_last(load: Callable[[str], ModuleType])
         run = _run("ftgo", saga, way, load, machine=machine)
         assert run.compensations(saga.name) == ["create_ticket", "trigger"], run.format()
         assert run.outcomes(saga.name) == ["compensated"], run.format()
+
+
+def test_a_grace_period_delays_the_step_in_the_kit_and_the_machine(load: Callable[[str], ModuleType]) -> None:
+    """eShop's grace period: `after 1m` before the stock check, on the kit's clock and on the machine's."""
+    saga = _flow("ordering").sagas[0]
+    done = next(w for w in endings(saga) if w.outcome == "completed")
+    for machine in (False, True):
+        run = _run("ordering", saga, done, load, machine=machine)
+        sent = next(e.time for e in run.entries if e.kind == "command" and e.name == "stock")
+        started = next(e.time for e in run.entries if e.kind == "start")
+        assert sent - started == 60, run.format()

@@ -23,9 +23,9 @@ import pytest
 from moto import mock_aws
 
 from flowgen_design.codegen.targets.cloudformation.states import definition
+from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow, Saga
 from flowgen_design.dsl.sagapaths import Ending, endings
-from flowgen_design.dsl.compiler import check_file
 from tests.asl import Answer, run
 from tests.conftest import ROOT
 from tests.saga_world import payload_of, trigger_input
@@ -92,7 +92,7 @@ def _moto(flow: Flow, saga: Saga, way: Ending) -> tuple[list[Any], list[Any], st
     sink_arn = sqs.get_queue_attributes(QueueUrl=sink, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name="all", EventBusName="bus", EventPattern=json.dumps({"source": [flow.name]}))
     events.put_targets(Rule="all", EventBusName="bus", Targets=[{"Id": "sink", "Arn": sink_arn}])
-    machine = definition(flow, saga, lambda h: urls[h.name], "bus")
+    machine = _in_real_time(definition(flow, saga, lambda h: urls[h.name], "bus"))
     role = f"arn:aws:iam::{ACCOUNT}:role/saga"
     arn = sfn.create_state_machine(name="saga", definition=json.dumps(machine), roleArn=role)["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=arn, name="exec-1", input=json.dumps(trigger_input(saga)))
@@ -125,6 +125,15 @@ BRANCHED = [ROOT / "specs" / "examples" / "eshop_ordering.flow", ROOT / "specs" 
 def _branched() -> list[tuple[Flow, Saga]]:
     flows = [check_file(spec).flow for spec in BRANCHED]
     return [(f, s) for f in flows if f is not None for s in f.sagas]
+
+
+def _in_real_time(machine: Any) -> Any:
+    """moto waits a Wait state for real: a grace period (`after 1m`) waits 1 s here. What is compared
+    (commands, events, the end) does not depend on it; the interpreter proves the timing."""
+    for state in machine["States"].values():
+        if state["Type"] == "Wait" and "Seconds" in state:
+            state["Seconds"] = 1
+    return machine
 
 
 def _cases() -> list[tuple[Flow, Saga, Ending]]:

@@ -113,7 +113,8 @@ def _steps(saga: Saga, index: int, indent: str, ran: tuple[int, ...]) -> list[st
             )
         ]
     step = saga.steps[index]
-    lines = _call(saga, index, step, indent)
+    lines = [f"{indent}Note over {me}: {mermaid_text('waits ' + format_ms(step.delay_ms))}"] if step.delay_ms else []
+    lines += _call(saga, index, step, indent)
     success = step.action.command.success
     skip = step.branch(success.name) if success is not None else None
     following = [s.name for s in saga.steps].index(skip.step) if skip and skip.step else index + 1

@@ -82,6 +82,8 @@ def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:
     if step.readonly:
         label.append("readonly")
     detail = [timeout_text(step.timeout_ms), sends_text(step.policy), handler_text(call.handler.policy)]
+    if step.delay_ms:
+        detail.insert(0, f"after {format_ms(step.delay_ms)} (a grace period)")
     detail += [f"{f.field} = " + " or ".join(_source_text(s) for s in f.sources) for f in step.fills]
     if index > saga.pivot_index:
         detail.append("a failure needs a human")

@@ -93,6 +93,8 @@ def unexplored(saga: Saga) -> str | None:
         found.append("branches (`on REPLY -> TARGET`)")
     if saga.named_outcomes:
         found.append("named outcomes (" + ", ".join(f"`{o.kind}`" for o in saga.named_outcomes) + ")")
+    if any(s.delay_ms for s in saga.steps):
+        found.append("a grace period (`after D`)")
     if saga.trigger_compensation is not None:
         found.append("a compensated trigger (`trigger E compensate S.C`)")
     if not found:

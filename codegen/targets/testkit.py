@@ -82,10 +82,10 @@ def _step_spec(saga: Saga, step: SagaStep) -> str:
         compensation = _call_spec(undo, max(1, seconds_ceil(undo_policy(undo).timeout_ms)), sources(undo))
     timeout = max(1, seconds_ceil(step.timeout_ms))
     delays = tuple(resend_delays(step.policy))
-    extra = ""
+    extra = f", delay_seconds={max(1, seconds_ceil(step.delay_ms))}" if step.delay_ms else ""
     if step.branches:
         branches = {b.reply.name: ("step", b.step) if b.step else ("outcome", b.outcome) for b in step.branches}
-        extra = f", branches={branches!r}"
+        extra += f", branches={branches!r}"
     return (
         f"_sagas.StepSpec(name={step.name!r}, action={_call_spec(step.action, timeout, sources(step.action))}, "
         f"compensation={compensation}, resend_delays={delays!r}{extra})"

@@ -353,6 +353,7 @@ class SagaResolver:
             policy=policy,
             timeout_ms=timeout_ms,
             timeout_span=timeout_span,
+            delay_ms=decl.delays[0].duration.millis if decl.delays else 0,
             doc=decl.doc,
             span=decl.span,
         )

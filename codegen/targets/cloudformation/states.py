@@ -98,6 +98,11 @@ def undo_state(step: SagaStep) -> str:
     return state_name(f"undo {step.name}")
 
 
+def entry_state(step: SagaStep) -> str:
+    """Where the machine enters a step: its grace period (`after D`, a Wait state), else its task."""
+    return state_name(f"wait before {step.name}") if step.delay_ms else step_state(step)
+
+
 def ran_state(step: SagaStep) -> str:
     """A branched saga asks before each compensation whether its step ran (succeeded) on this way."""
     return state_name(f"did {step.name} run")
@@ -139,6 +144,9 @@ class _Builder:
         done = next((w for w in ways if w.outcome == "completed"), None)
         for index, step in enumerate(saga.steps):
             following = self._after_success(index, done)
+            if step.delay_ms:
+                wait = {"Type": "Wait", "Seconds": max(1, seconds_ceil(step.delay_ms)), "Next": step_state(step)}
+                states[entry_state(step)] = wait
             states[step_state(step)] = self._step_task(index, following)
             states[caught_state(step)] = self._caught(step, [w for w in ways if w.step is step and not w.undoing])
         for step in self._undoable():
@@ -175,7 +183,7 @@ class _Builder:
         return result
 
     def _init(self) -> Json:
-        first = step_state(self.saga.steps[0])
+        first = entry_state(self.saga.steps[0])
         resent = [s for s in self.saga.steps if s.policy.attempts > 1]
         if not resent:
             return {"Type": "Pass", "Result": {}, "ResultPath": "$.steps", "Next": first}
@@ -214,9 +222,9 @@ class _Builder:
         success = step.action.command.success
         branch = step.branch(success.name) if success is not None else None
         if branch is not None and branch.step is not None:
-            return step_state(next(s for s in saga.steps if s.name == branch.step))
+            return entry_state(next(s for s in saga.steps if s.name == branch.step))
         if index + 1 < len(saga.steps):
-            return step_state(saga.steps[index + 1])
+            return entry_state(saga.steps[index + 1])
         return self._emit_for(done) if done is not None else COMPLETED
 
     def _undo_from(self, steps: list[SagaStep]) -> str:
@@ -331,7 +339,7 @@ class _Builder:
             choices.append({"Variable": "$.error.Error", "StringEquals": way.reply.name, "Next": name})
         for branch in step.branches:
             if branch.step is not None and branch.reply is not step.action.command.success:
-                later = step_state(next(s for s in self.saga.steps if s.name == branch.step))
+                later = entry_state(next(s for s in self.saga.steps if s.name == branch.step))
                 choices.append({"Variable": "$.error.Error", "StringEquals": branch.reply.name, "Next": later})
         if step.policy.attempts > 1:
             resends = step.policy.attempts - 1

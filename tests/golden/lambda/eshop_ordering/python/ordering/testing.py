@@ -176,6 +176,7 @@ FLOW = _kit.FlowSpec(
                         sources={"order_id": ("trigger", "order_id")},
                     ),
                     resend_delays=(),
+                    delay_seconds=60,
                     branches={"StockRejected": ("outcome", "cancelled")},
                 ),
                 _sagas.StepSpec(

@@ -78,6 +78,9 @@ class StepSpec:
     def sends(self) -> int:
         return 1 + len(self.resend_delays)
 
+    delay_seconds: float = 0
+    """`after D`: the grace period each time the saga enters the step, before the command is sent
+    (whole seconds, as the state machine's Wait state waits); a resend does not wait it again."""
     branches: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """`on REPLY -> TARGET`: a reply's name -> `("step", name)` (a later step) or `("outcome", name)`."""
 
@@ -231,9 +234,20 @@ class Orchestrator:
             execution.deadline = self.host.loop.after(
                 saga.timeout_seconds, lambda: self._saga_timed_out(execution)
             )
-        self._send_step(execution, 0)
+        self._enter_step(execution, 0)
 
     # ---- commands and answers ----
+
+    def _enter_step(self, execution: _Execution, index: int) -> None:
+        """Enter a step: after its grace period, if it has one, send its command."""
+        delay = execution.saga.steps[index].delay_seconds
+        if delay:
+            self.host.loop.after(
+                delay,
+                lambda: None if execution.ended else self._send_step(execution, index),
+            )
+        else:
+            self._send_step(execution, index)
 
     def _send_step(self, execution: _Execution, index: int) -> None:
         step = execution.saga.steps[index]
@@ -353,9 +367,9 @@ class Orchestrator:
             (t for r, t in step.branches.items() if r == step.action.success), None
         )
         if skip is not None:
-            self._send_step(execution, saga.index(skip[1]))
+            self._enter_step(execution, saga.index(skip[1]))
         elif task.index + 1 < len(saga.steps):
-            self._send_step(execution, task.index + 1)
+            self._enter_step(execution, task.index + 1)
         else:
             self._end(execution, "completed")
 
@@ -369,7 +383,7 @@ class Orchestrator:
         answered = error in step.action.failures
         branch = step.branches.get(error) if answered else None
         if branch is not None and branch[0] == "step":
-            self._send_step(execution, saga.index(branch[1]))
+            self._enter_step(execution, saga.index(branch[1]))
             return
         sent = execution.sends.get(step.name, 1)
         if not answered and error not in FINAL_ERRORS and sent < step.sends:

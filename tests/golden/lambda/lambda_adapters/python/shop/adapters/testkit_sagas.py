@@ -36,6 +36,8 @@ from .testkit_aws import Loop, Timer, client_error
 Outcome = Literal["completed", "compensated", "failed"]
 TIMEOUT = "States.Timeout"
 """The error of a task whose answer did not come within the step's timeout."""
+TRIGGER_STEP = "trigger"
+"""The step name of the trigger's own local transaction, undone as `undo trigger`."""
 FINAL_ERRORS = ("InvalidMessage",)
 """Failures that are not failure replies but are never resent either."""
 
@@ -76,6 +78,9 @@ class StepSpec:
     def sends(self) -> int:
         return 1 + len(self.resend_delays)
 
+    delay_seconds: float = 0
+    """`after D`: the grace period each time the saga enters the step, before the command is sent
+    (whole seconds, as the state machine's Wait state waits); a resend does not wait it again."""
     branches: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """`on REPLY -> TARGET`: a reply's name -> `("step", name)` (a later step) or `("outcome", name)`."""
 
@@ -105,6 +110,8 @@ class SagaSpec:
     failed: OutcomeSpec | None = None
     named: Mapping[str, OutcomeSpec] = field(default_factory=dict)
     """The outcomes a branch leads to (`on rejected emit OrderRejected`)."""
+    trigger_undo: CallSpec | None = None
+    """`trigger E compensate S.C`: undoes the local transaction that published the trigger, last."""
 
     def step(self, name: str) -> StepSpec:
         return next(s for s in self.steps if s.name == name)
@@ -170,6 +177,7 @@ class _Execution:
     entered: dict[str, float] = field(default_factory=dict)
     failure: dict[str, Any] | None = None
     undo: list[StepSpec] = field(default_factory=list)
+    trigger_undone: bool = False
     ending: str = "compensated"
     """The outcome once the compensations finish: `compensated`, or the named outcome a branch led to."""
     ended: bool = False
@@ -226,9 +234,20 @@ class Orchestrator:
             execution.deadline = self.host.loop.after(
                 saga.timeout_seconds, lambda: self._saga_timed_out(execution)
             )
-        self._send_step(execution, 0)
+        self._enter_step(execution, 0)
 
     # ---- commands and answers ----
+
+    def _enter_step(self, execution: _Execution, index: int) -> None:
+        """Enter a step: after its grace period, if it has one, send its command."""
+        delay = execution.saga.steps[index].delay_seconds
+        if delay:
+            self.host.loop.after(
+                delay,
+                lambda: None if execution.ended else self._send_step(execution, index),
+            )
+        else:
+            self._send_step(execution, index)
 
     def _send_step(self, execution: _Execution, index: int) -> None:
         step = execution.saga.steps[index]
@@ -269,7 +288,7 @@ class Orchestrator:
         body = {
             "kind": "saga-command",
             "saga": saga.name,
-            "step": saga.steps[index].name,
+            "step": saga.steps[index].name if index >= 0 else TRIGGER_STEP,
             "command": call.command,
             "payload": _payload(execution, call, values),
             "taskToken": token,
@@ -348,27 +367,23 @@ class Orchestrator:
             (t for r, t in step.branches.items() if r == step.action.success), None
         )
         if skip is not None:
-            self._send_step(execution, saga.index(skip[1]))
+            self._enter_step(execution, saga.index(skip[1]))
         elif task.index + 1 < len(saga.steps):
-            self._send_step(execution, task.index + 1)
+            self._enter_step(execution, task.index + 1)
         else:
             self._end(execution, "completed")
 
     def _failed(self, task: _Task, error: str, payload: dict[str, Any]) -> None:
         execution, saga = task.execution, task.execution.saga
-        step = saga.steps[task.index]
         if task.undo:
             execution.failure = {"step": task.label, "error": error}
-            self._end(
-                execution,
-                "failed",
-                f"the compensation of `{step.name}` cannot finish: {error}",
-            )
+            self._end(execution, "failed", f"`{task.label}` cannot finish: {error}")
             return
+        step = saga.steps[task.index]
         answered = error in step.action.failures
         branch = step.branches.get(error) if answered else None
         if branch is not None and branch[0] == "step":
-            self._send_step(execution, saga.index(branch[1]))
+            self._enter_step(execution, saga.index(branch[1]))
             return
         sent = execution.sends.get(step.name, 1)
         if not answered and error not in FINAL_ERRORS and sent < step.sends:
@@ -410,6 +425,25 @@ class Orchestrator:
             self._next_undo(execution)
 
     def _next_undo(self, execution: _Execution) -> None:
+        trigger_undo = execution.saga.trigger_undo
+        if (
+            not execution.undo
+            and trigger_undo is not None
+            and not execution.trigger_undone
+        ):
+            execution.trigger_undone = True
+            now = self.host.loop.now
+            label = f"undo {TRIGGER_STEP}"
+            self._command(
+                execution,
+                label,
+                -1,
+                trigger_undo,
+                now,
+                trigger_undo.timeout_seconds,
+                undo=True,
+            )
+            return
         if not execution.undo:
             self._end(execution, execution.ending)
             return
