@@ -53,15 +53,14 @@ from flowgen_design.dsl.model import (
     FillSource,
     Flow,
     Handler,
-    Message,
     Saga,
     SagaStep,
     StepCall,
 )
 from flowgen_design.dsl.sagapaths import (
+    TRIGGER_STEP,
     Ending,
     carries,
-    TRIGGER_STEP,
     command_sources,
     compensates,
     compensates_itself,
