@@ -23,7 +23,8 @@ import pytest
 
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow, Saga
-from flowgen_design.dsl.sagapaths import Ending, endings
+from flowgen_design.dsl.rules.timing import saga_worst_case_ms
+from flowgen_design.dsl.sagapaths import Ending, endings, undo_policy
 from tests.conftest import ROOT, run_flowgen
 from tests.test_conformance import MachineOrchestrator, _observable
 
@@ -258,3 +259,18 @@ def test_a_grace_period_delays_the_step_in_the_kit_and_the_machine(load: Callabl
         sent = next(e.time for e in run.entries if e.kind == "command" and e.name == "stock")
         started = next(e.time for e in run.entries if e.kind == "start")
         assert sent - started == 60, run.format()
+
+
+def test_the_worst_case_follows_the_slowest_way_through_the_branches() -> None:
+    """FLOW502's figure for a branched saga: the slowest way into each step (the review is on it,
+    fraud skips nothing), not every step in a row; the grace period counts."""
+    saga = _flow("ordering").sagas[0]
+    cost = {s.name: s.policy.worst_case_ms() for s in saga.steps}
+    assert saga_worst_case_ms(saga) == 60_000 + sum(cost.values())  # every step lies on the review's way
+    ftgo = _flow("ftgo").sagas[0]
+    steps = {s.name: s for s in ftgo.steps}
+    undo = [steps["create_ticket"].compensation, ftgo.trigger_compensation]
+    compensating = sum(steps[n].policy.worst_case_ms() for n in ("validate", "create_ticket", "authorize"))
+    compensating += sum(undo_policy(c).worst_case_ms() for c in undo if c is not None)
+    everything = sum(s.policy.worst_case_ms() for s in ftgo.steps)
+    assert saga_worst_case_ms(ftgo) == max(compensating, everything)

@@ -46,6 +46,8 @@ def saga_worst_case_ms(saga: Saga) -> int:
 
 def _ways(saga: Saga) -> list[tuple[int, str]]:
     """(worst case, its parts) for running every step, and for failing at each step up to the pivot."""
+    if saga.branched:
+        return _branched_ways(saga)
     run = [(s.policy.worst_case_ms() + _grace_ms(s), s.name) for s in saga.steps]
     trigger_undo = saga.trigger_compensation
     last = [(undo_policy(trigger_undo).worst_case_ms(), "undo trigger")] if trigger_undo is not None else []
@@ -59,6 +61,42 @@ def _ways(saga: Saga) -> list[tuple[int, str]]:
             if s.compensation is not None and saga.steps.index(s) < saga.pivot_index
         ]
         ways.append(run[: index + 1] + undo + last)
+    return [(sum(ms for ms, _ in way), ", ".join(f"{name} {format_ms(ms)}" for ms, name in way)) for way in ways]
+
+
+Part = tuple[int, str]
+
+
+def _branched_ways(saga: Saga) -> list[tuple[int, str]]:
+    """With branches, the slowest way into each step (branches go forward, so one pass in step
+    order), then: through the end, or failing there and undoing every compensable step before it."""
+    steps, names = saga.steps, [s.name for s in saga.steps]
+    slowest: dict[int, list[Part]] = {0: []}
+    for index, step in enumerate(steps):
+        if index not in slowest:
+            continue
+        here = slowest[index] + [(step.policy.worst_case_ms() + _grace_ms(step), step.name)]
+        success = step.action.command.success
+        skip = step.branch(success.name) if success is not None else None
+        targets = {names.index(skip.step) if skip and skip.step else index + 1}
+        targets |= {names.index(b.step) for b in step.branches if b.step is not None}
+        for target in targets:
+            known = slowest.get(target)
+            if known is None or sum(ms for ms, _ in here) > sum(ms for ms, _ in known):
+                slowest[target] = here
+    trigger_undo = saga.trigger_compensation
+    last = [(undo_policy(trigger_undo).worst_case_ms(), "undo trigger")] if trigger_undo is not None else []
+    ways = [slowest[len(steps)]] if len(steps) in slowest else []
+    for index in range(min(saga.pivot_index + 1, len(steps))):
+        if index not in slowest or (index == saga.pivot_index and not steps[index].action.command.failures):
+            continue  # unreached, or a pivot without an answer: it needs a human, nothing is undone
+        run = slowest[index] + [(steps[index].policy.worst_case_ms() + _grace_ms(steps[index]), steps[index].name)]
+        undo = [
+            (undo_policy(s.compensation).worst_case_ms(), f"undo {s.name}")
+            for s in reversed(steps[: min(index + 1, saga.pivot_index)])
+            if s.compensation is not None
+        ]
+        ways.append(run + undo + last)
     return [(sum(ms for ms, _ in way), ", ".join(f"{name} {format_ms(ms)}" for ms, name in way)) for way in ways]
 
 
