@@ -73,16 +73,15 @@ class StepSpec:
     resend_delays: tuple[float, ...] = ()
     """The step's own `retry`: the wait before each resend (whole seconds, never jittered, as the
     state machine's `wait to resend` states wait)."""
-
-    @property
-    def sends(self) -> int:
-        return 1 + len(self.resend_delays)
-
     delay_seconds: float = 0
     """`after D`: the grace period each time the saga enters the step, before the command is sent
     (whole seconds, as the state machine's Wait state waits); a resend does not wait it again."""
     branches: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """`on REPLY -> TARGET`: a reply's name -> `("step", name)` (a later step) or `("outcome", name)`."""
+
+    @property
+    def sends(self) -> int:
+        return 1 + len(self.resend_delays)
 
 
 FAILURE_BUILTINS = ("step", "error")
