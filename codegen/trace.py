@@ -19,6 +19,7 @@ from typing import Any
 from flowgen_design.codegen import names
 from flowgen_design.codegen.aws.plan import ALARM, Alarm, Resource, plan_of
 from flowgen_design.codegen.diagrams.labels import attempts_text, delivery_lines, idempotency_text
+from flowgen_design.dsl.durations import format_ms
 from flowgen_design.dsl.graph import Arc, event_graph
 from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Flow, Handler, Saga, SagaStep, Service
 from flowgen_design.dsl.source import Span
@@ -134,6 +135,9 @@ def _handler_input(handler: Handler) -> str:
 def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     children = [_event_leaf(saga.trigger, "triggered by")]
     planned = plan_of(flow).saga(saga)
+    if saga.trigger_compensation is not None:
+        undo = saga.trigger_compensation
+        children.append(handler_link(flow, undo.handler, f"trigger undone by {undo.command.name} to"))
     children += [_resource(r) for r in planned.traced() if r.type != ALARM]
     children += [_step_link(flow, saga, i, s) for i, s in enumerate(saga.steps)]
     for outcome, event in (
@@ -143,6 +147,7 @@ def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     ):
         if event is not None:
             children.append(_event_leaf(event, f"on {outcome} emits"))
+    children += [_event_leaf(o.event, f"on {o.kind} emits") for o in saga.named_outcomes]
     children += [alarm_link(a) for a in planned.all_alarms()]
     return Link(
         "saga",
@@ -158,7 +163,12 @@ def _step_link(flow: Flow, saga: Saga, index: int, step: SagaStep) -> Link:
     children = [handler_link(flow, step.action.handler, f"sends {step.action.command.name} to")]
     if step.compensation is not None:
         children.append(handler_link(flow, step.compensation.handler, f"undone by {step.compensation.command.name} to"))
+    for b in step.branches:
+        where = "a later step" if b.step is not None else "a named outcome"
+        children.append(Link("branch", f"on {b.reply.name} -> {b.step or b.outcome}", "", b.span, where))
     detail = "pivot" if index == saga.pivot_index else ("readonly" if step.readonly else "")
+    if step.delay_ms:
+        detail = ", ".join(filter(None, [detail, f"after {format_ms(step.delay_ms)}"]))
     return Link("step", f"{index + 1}. {step.name}", "step", step.span, detail, tuple(children))
 
 

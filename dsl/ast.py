@@ -307,7 +307,26 @@ class QualifiedName(Node):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TriggerDecl(Node):
+    """`trigger E`, or `trigger E compensate S.C`: the requesting service's own local transaction,
+    which published `E`, is the saga's first step and `S.C` undoes it."""
+
     event: Name
+    compensate: QualifiedName | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepDelay(Node):
+    """`after 1m` in a step body: a grace period before the step's command is sent."""
+
+    duration: Duration
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Branch(Node):
+    """`on REPLY -> TARGET` in a step body: that reply leads to a later step or a named outcome."""
+
+    reply: Name
+    target: Name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -318,6 +337,10 @@ class StepDecl(Node):
     compensate: tuple[QualifiedName, ...]
     readonly: tuple[Span, ...]
     body: HandlerBody | None
+    branches: tuple[Branch, ...] = ()
+    fills: tuple[Fill, ...] = ()
+    delays: tuple[StepDelay, ...] = ()
+    """`field = source or source`: where the command's fields come from (else by name)."""
     doc: str | None = None
 
 

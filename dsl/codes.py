@@ -312,7 +312,11 @@ STEP_NOT_HANDLED = _code(
 )
 MISSING_TRIGGER = _code("FLOW407", "missing-trigger", E, RESOLVE, "A saga has no trigger event.")
 UNKNOWN_OUTCOME = _code(
-    "FLOW408", "unknown-outcome", E, RESOLVE, "A saga outcome is not `completed`, `compensated` or `failed`."
+    "FLOW408",
+    "unknown-outcome",
+    E,
+    RESOLVE,
+    "A saga outcome is not `completed`, `compensated`, `failed`, or a named outcome that a branch leads to.",
 )
 READONLY_COMPENSATED = _code(
     "FLOW409",
@@ -364,6 +368,44 @@ INVALID_FILL = _code(
     RESOLVE,
     "An outcome event's fill names a field, step or source that does not exist or has another type.",
     also=(RULES,),
+)
+# saga control flow (lang-saga: FLOW42x-FLOW44x)
+BRANCH_TARGET_UNKNOWN = _code(
+    "FLOW420",
+    "branch-target-unknown",
+    E,
+    RESOLVE,
+    "A step's branch (`on REPLY -> TARGET`) leads to neither a step of the saga nor a named outcome it declares.",
+)
+BRANCH_BACKWARDS = _code(
+    "FLOW421",
+    "branch-backwards",
+    E,
+    RESOLVE,
+    "A branch leads to the same or an earlier step: branches go forward only, so every saga ends.",
+)
+BRANCH_REPLY_UNKNOWN = _code(
+    "FLOW422",
+    "branch-reply-unknown",
+    E,
+    RESOLVE,
+    "A branch names a reply its step's command does not declare, or a reply that already has a branch.",
+)
+STEP_FILL_INVALID = _code(
+    "FLOW424",
+    "step-fill-invalid",
+    E,
+    RESOLVE,
+    "A step's fill (`field = source`) names a field its command lacks, a source that is not the trigger or an "
+    "earlier step, or a value that is not there, or not of the field's type, on every way to the step.",
+    also=(RULES,),
+)
+STEP_NEVER_RUNS = _code(
+    "FLOW423",
+    "step-never-runs",
+    W,
+    RULES,
+    "No path through a saga's branches reaches a step.",
 )
 # time
 STEP_TIMEOUT_TOO_SHORT = _code(

@@ -222,7 +222,13 @@ def _member(m: ast.Node, lines: list[str]) -> str:
     if isinstance(m, ast.ConsumesDecl):
         return f"consumes {_names(m.events)}"
     if isinstance(m, ast.TriggerDecl):
-        return f"trigger {m.event.text}"
+        return f"trigger {m.event.text}" + (f" compensate {_qualified(m.compensate)}" if m.compensate else "")
+    if isinstance(m, ast.Branch):
+        return f"on {m.reply.text} -> {m.target.text}"
+    if isinstance(m, ast.StepDelay):
+        return f"after {m.duration.text}"
+    if isinstance(m, ast.Fill):
+        return _fill(m, lines)
     if isinstance(m, ast.SagaTimeout):
         return f"timeout {m.duration.text}"
     if isinstance(m, ast.OutcomeDecl):
@@ -358,16 +364,23 @@ class _Formatter:
         else:
             self.p.emit(_member(m, self.p.source_lines), m.span, m.span)
 
-    def _with_body(self, head: str, span: Span, body: ast.HandlerBody | None) -> None:
-        if body is None or (not body.options and not self._comments_inside(span, body.end)):
+    def _with_body(self, head: str, span: Span, body: ast.HandlerBody | None, extra: tuple[ast.Node, ...] = ()) -> None:
+        """`head`, or `head { members }` on one line when it fits, else one member a line.
+
+        `extra`: a step's branches and fills, printed among its options in the order written."""
+        members: list[ast.Node] = sorted(
+            [*(body.options if body else ()), *extra], key=lambda m: (m.span.line, m.span.column)
+        )
+        if body is None or (not members and not self._comments_inside(span, body.end)):
             self.p.emit(head, span, body.end if body else span)
             return
-        if self._fits_one_line(head, [_option(o) for o in body.options], MEMBER_GAP, "", span, body.end, True):
+        texts = [_member(m, self.p.source_lines) for m in members]
+        if self._fits_one_line(head, texts, MEMBER_GAP, "", span, body.end, True):
             return
         self.p.emit(head + " {", span, span)
         self.p.indent += 1
-        for o in body.options:
-            self.p.emit(_option(o), o.span, o.span)
+        for m, text in zip(members, texts, strict=True):
+            self.p.emit(text, m.span, m.span)
         self.p.flush_before((body.end.line, body.end.column))
         self.p.indent -= 1
         self.p.emit("}", body.end, body.end, keep_gap=False)
@@ -389,7 +402,7 @@ class _Formatter:
         head = ("pivot " if s.pivot else "") + f"step {s.name.text}: {_qualified(s.target)}"
         head += "".join(f" compensate {_qualified(q)}" for q in s.compensate)
         head += " readonly" * len(s.readonly)
-        self._with_body(head, s.span, s.body)
+        self._with_body(head, s.span, s.body, (*s.branches, *s.fills, *s.delays))
 
     def _declaration(self, d: ast.Declaration) -> None:
         if isinstance(d, ast.TypeDecl):

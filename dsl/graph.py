@@ -127,6 +127,10 @@ def _saga(saga: Saga) -> Iterator[Arc]:
             yield from (
                 Arc("awaits", r, saga, step.compensation.span, step.name) for r in step.compensation.command.replies
             )
+    undo = saga.trigger_compensation
+    if undo is not None:
+        yield Arc("compensates", saga, undo, undo.span, "trigger")
+        yield from (Arc("awaits", r, saga, undo.span, "trigger") for r in undo.command.replies)
     for outcome, event in (
         ("completed", saga.on_completed),
         ("compensated", saga.on_compensated),
@@ -134,6 +138,8 @@ def _saga(saga: Saga) -> Iterator[Arc]:
     ):
         if event is not None:
             yield Arc("outcome", saga, event, saga.name_span, outcome)
+    for named in saga.named_outcomes:
+        yield Arc("outcome", saga, named.event, named.span, named.kind)
 
 
 def _external(external: External) -> Iterator[Arc]:

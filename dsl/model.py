@@ -419,6 +419,17 @@ class StepCall(Frozen):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Branch(Frozen):
+    """`on REPLY -> TARGET` in a step's body: that reply leads to a later `step`, or ends the saga
+    with a named `outcome`. Forward only, so every saga ends."""
+
+    reply: Event
+    step: str | None = None
+    outcome: str | None = None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SagaStep(Frozen):
     name: str
     action: StepCall
@@ -428,11 +439,20 @@ class SagaStep(Frozen):
     policy: DeliveryPolicy
     timeout_ms: int
     timeout_span: Span | None = None
+    branches: tuple[Branch, ...] = ()
+    delay_ms: int = 0
+    """`after D`: the grace period the orchestrator waits each time it enters the step, before sending."""
+    fills: tuple[Fill, ...] = ()
+    """Where the command's fields come from (`booking_id = trigger.trip_id`); other fields by name."""
     doc: str | None = None
     span: Span
 
+    def branch(self, reply: str) -> Branch | None:
+        return next((b for b in self.branches if b.reply.name == reply), None)
+
 
 OutcomeKind = Literal["completed", "compensated", "failed"]
+"""The three outcomes every saga has; a saga may name more (`on rejected emit E`), each reached by a branch."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -461,7 +481,8 @@ class Fill(Frozen):
 class Outcome(Frozen):
     """`on <kind> emit <event> { fills }`: the event an ending emits, and how it is filled."""
 
-    kind: OutcomeKind
+    kind: str
+    """`completed`, `compensated`, `failed`, or a named outcome that a branch leads to."""
     event: Event
     fills: tuple[Fill, ...] = ()
     span: Span
@@ -505,12 +526,24 @@ class Saga(Frozen):
     on_failed: Event | None = None
     outcomes: tuple[Outcome, ...] = ()
     invariants: tuple[SagaInvariant, ...] = ()
+    trigger_compensation: StepCall | None = None
+    """`trigger E compensate S.C`: the local transaction that published the trigger, undone last."""
     doc: str | None = None
     span: Span
     name_span: Span
 
-    def outcome(self, kind: OutcomeKind) -> Outcome | None:
+    def outcome(self, kind: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.kind == kind), None)
+
+    @property
+    def named_outcomes(self) -> tuple[Outcome, ...]:
+        """The outcomes beyond the three every saga has, each reached by a branch."""
+        return tuple(o for o in self.outcomes if o.kind not in ("completed", "compensated", "failed"))
+
+    @property
+    def branched(self) -> bool:
+        """Some reply leads elsewhere than the next step: which steps ran depends on the path."""
+        return any(s.branches for s in self.steps)
 
     @property
     def compensable_steps(self) -> tuple[SagaStep, ...]:

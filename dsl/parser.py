@@ -449,8 +449,27 @@ class _Builder(Transformer[Token, Any]):
             end=self._span(rbrace),
         )
 
-    def trigger_decl(self, c: list[Token]) -> ast.TriggerDecl:
-        return ast.TriggerDecl(span=self._between(c[0], c[1]), event=self._name(c[1]))
+    def trigger_decl(self, c: list[Any]) -> ast.TriggerDecl:
+        undo: ast.QualifiedName | None = c[2] if len(c) > 2 else None
+        return ast.TriggerDecl(
+            span=self._between(c[0], undo.span if undo else c[1]), event=self._name(c[1]), compensate=undo
+        )
+
+    def step_delay(self, c: list[Token]) -> ast.StepDelay:
+        return ast.StepDelay(span=self._between(c[0], c[1]), duration=self._duration(c[1]))
+
+    def branch(self, c: list[Token]) -> ast.Branch:
+        return ast.Branch(span=self._between(c[0], c[2]), reply=self._name(c[1]), target=self._name(c[2]))
+
+    def step_body(self, c: list[Any]) -> _StepBody:
+        """The options as a handler body (what a step shares with a handler), its branches and fills."""
+        options = [m for m in c[:-1] if not isinstance(m, (ast.Branch, ast.Fill, ast.StepDelay))]
+        body = self.handler_body([*options, c[-1]])
+        first = c[0].span if len(c) > 1 else body.end
+        body = ast.HandlerBody(span=self._between(first, body.end), options=body.options, end=body.end)
+        branches = tuple(m for m in c if isinstance(m, ast.Branch))
+        fills = tuple(m for m in c if isinstance(m, ast.Fill))
+        return _StepBody(body, branches, fills, tuple(m for m in c if isinstance(m, ast.StepDelay)))
 
     def qualified_name(self, c: list[Token]) -> ast.QualifiedName:
         service, command = self._name(c[0]), self._name(c[1])
@@ -467,7 +486,8 @@ class _Builder(Transformer[Token, Any]):
         pivot = c[0].type == "PIVOT"  # the first child is a keyword token: `pivot` or `step`
         rest = c[1:] if pivot else c
         _kw, name, target, *tails = rest
-        body = tails.pop() if tails and isinstance(tails[-1], ast.HandlerBody) else None
+        parts = tails.pop() if tails and isinstance(tails[-1], _StepBody) else None
+        body = parts.options if parts else None
         last = (
             body.end
             if body
@@ -481,6 +501,9 @@ class _Builder(Transformer[Token, Any]):
             compensate=tuple(t for t in tails if isinstance(t, ast.QualifiedName)),
             readonly=tuple(t for t in tails if isinstance(t, Span)),
             body=body,
+            branches=parts.branches if parts else (),
+            fills=parts.fills if parts else (),
+            delays=parts.delays if parts else (),
             doc=self._doc(c[0]),
         )
 
@@ -533,6 +556,16 @@ class _Builder(Transformer[Token, Any]):
 
     def archive_decl(self, c: list[Token]) -> ast.ArchiveDecl:
         return ast.ArchiveDecl(span=self._between(c[0], c[1]), retention=self._duration(c[1]), doc=self._doc(c[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class _StepBody:
+    """A step's `{ ... }` while its step is built: options, branches and fills."""
+
+    options: ast.HandlerBody
+    branches: tuple[ast.Branch, ...]
+    fills: tuple[ast.Fill, ...]
+    delays: tuple[ast.StepDelay, ...]
 
 
 def _starts_line(text: str, pos: int) -> bool:

@@ -46,16 +46,22 @@ STRING = ScalarRef(scalar=Scalar.STRING)
 class Ending:
     """One way a saga instance ends."""
 
-    outcome: OutcomeKind
+    outcome: str  # `completed`, `compensated`, `failed` or a named outcome
     step: SagaStep | None = None  # the step whose failure decided it; None when completed
     reply: Event | None = None  # the failure reply that decided it; None for no answer
     undoing: bool = False  # the failure is the compensation of `step`
-    succeeded: tuple[SagaStep, ...] = ()  # steps whose success replies the machine holds
+    succeeded: tuple[SagaStep, ...] = ()  # steps whose success replies the machine holds on every way here
+    trigger: Event | None = None  # with `undoing` and no step: the compensation of the trigger failed
+    route: tuple[tuple[str, str], ...] = ()
+    """One way here through the branches: (step, reply) for each step that answered other than
+    with a plain success (a branch taken); every other step that ran succeeded."""
 
     def describe(self) -> str:
         """The path, as a diagnostic says it."""
+        if self.step is None and self.trigger is not None:
+            return f"when the compensation of the trigger `{self.trigger.name}` cannot finish"
         if self.step is None:
-            return "when every step succeeds"
+            return "when it reaches its end" if self.route else "when every step succeeds"
         if self.undoing:
             return f"when the compensation of step `{self.step.name}` cannot finish"
         if self.reply is not None:
@@ -63,19 +69,110 @@ class Ending:
         return f"when step `{self.step.name}` times out or runs out of attempts"
 
 
-def endings(saga: Saga) -> tuple[Ending, ...]:
-    """Every way `saga` can end, in step order; completed first."""
-    found = [Ending("completed", succeeded=saga.steps)]
+@dataclass(frozen=True)
+class Arrival:
+    """What holds whenever a step is entered: the steps that succeeded on every way to it, and one way."""
+
+    succeeded: frozenset[int]
+    route: tuple[tuple[str, str], ...]
+
+
+def arrivals(saga: Saga) -> dict[int, Arrival]:
+    """Each step that some way reaches (by index), with what every way to it has in common.
+
+    Branches go forward only (the resolver refuses any other), so one pass in step order sees
+    every way into a step before the step itself. Without branches: every step, each after all before.
+    """
+    found: dict[int, Arrival] = {0: Arrival(frozenset(), ())} if saga.steps else {}
     for index, step in enumerate(saga.steps):
-        before = saga.steps[:index]
+        here = found.get(index)
+        if here is None:
+            continue
+        for target, arrival in _exits(saga, index, step, here):
+            known = found.get(target)
+            if known is None:
+                found[target] = arrival
+            else:
+                found[target] = Arrival(known.succeeded & arrival.succeeded, known.route)
+    return found
+
+
+def _exits(saga: Saga, index: int, step: SagaStep, here: Arrival) -> list[tuple[int, Arrival]]:
+    """The steps `step` leads to, on success and on each branched reply; `len(steps)` is completion."""
+    names = [s.name for s in saga.steps]
+    success = step.action.command.success
+    on_success = step.branch(success.name) if success is not None else None
+    route = here.route + ((step.name, on_success.reply.name),) if on_success else here.route
+    exits = [
+        (
+            names.index(on_success.step) if on_success and on_success.step else index + 1,
+            Arrival(here.succeeded | {index}, route),
+        )
+    ]
+    for b in step.branches:
+        if b.step is not None and b.reply is not success:
+            exits.append((names.index(b.step), Arrival(here.succeeded, here.route + ((step.name, b.reply.name),))))
+    return exits
+
+
+def endings(saga: Saga) -> tuple[Ending, ...]:
+    """Every way `saga` can end, in step order; completed first.
+
+    With branches, a way is one per place the saga can end (the state machine has one state
+    there), and what it holds is what every way to that place holds."""
+    reached = arrivals(saga)
+    steps = saga.steps
+    found = []
+    done = reached.get(len(steps))
+    if done is not None:
+        found.append(Ending("completed", succeeded=_steps(saga, done.succeeded), route=done.route))
+    for index, step in enumerate(steps):
+        if index not in reached:
+            continue
+        before, route = _steps(saga, reached[index].succeeded), reached[index].route
         sure: OutcomeKind = "compensated" if index <= saga.pivot_index else "failed"
         for reply in step.action.command.failures:
-            found.append(Ending(sure, step, reply, succeeded=before))
-        found.append(Ending("compensated" if index < saga.pivot_index else "failed", step, succeeded=before))
+            branch = step.branch(reply.name)
+            if branch is None or branch.outcome is not None:
+                outcome = branch.outcome if branch is not None and branch.outcome else sure
+                found.append(Ending(outcome, step, reply, succeeded=before, route=route))
+        unanswered: OutcomeKind = "compensated" if index < saga.pivot_index else "failed"
+        found.append(Ending(unanswered, step, succeeded=before, route=route))
     for index, step in enumerate(saga.compensable_steps):
-        if step.compensation is not None:
-            found.append(Ending("failed", step, undoing=True, succeeded=saga.steps[:index]))
+        if step.compensation is not None and index in reached:
+            before = _steps(saga, reached[index].succeeded)
+            found.append(Ending("failed", step, undoing=True, succeeded=before, route=reached[index].route))
+    if saga.trigger_compensation is not None and any(compensates(saga, w) for w in found):
+        found.append(Ending("failed", undoing=True, trigger=saga.trigger))
     return tuple(found)
+
+
+TRIGGER_STEP = "trigger"
+"""The step name of the trigger's own local transaction: its compensation is `undo trigger`."""
+
+
+def trigger_undo_sources(saga: Saga, call: StepCall) -> dict[str, FillSource]:
+    """The fields of the trigger's compensation, by name from the trigger: nothing else has run for sure."""
+    here = call.span
+    found = {}
+    for target in call.command.fields:
+        source = FillSource(origin="trigger", field=target.name, span=here)
+        if step_source_available(saga, (), source, target):
+            found[target.name] = source
+    return found
+
+
+def _steps(saga: Saga, indexes: frozenset[int]) -> tuple[SagaStep, ...]:
+    return tuple(s for i, s in enumerate(saga.steps) if i in indexes)
+
+
+def compensates(saga: Saga, ending: Ending) -> bool:
+    """The ending undoes what ran: `compensated`, or a named outcome reached up to the pivot."""
+    if ending.outcome == "compensated":
+        return True
+    if ending.outcome in ("completed", "failed") or ending.step is None:
+        return False
+    return saga.steps.index(ending.step) <= saga.pivot_index
 
 
 def compensates_itself(ending: Ending) -> bool:
@@ -137,6 +234,51 @@ def implicit_sources(saga: Saga, ending: Ending, target: Field) -> tuple[FillSou
         found.append(FillSource(origin="failure", field=target.name, span=here))
     found += [FillSource(origin="step", step=s.name, field=target.name, span=here) for s in reversed(ending.succeeded)]
     return tuple(found)
+
+
+def ran_before(saga: Saga, step: SagaStep) -> tuple[SagaStep, ...]:
+    """The steps that succeeded on every way to `step` (all steps before it, without branches)."""
+    here = arrivals(saga).get(saga.steps.index(step))
+    return _steps(saga, here.succeeded) if here is not None else ()
+
+
+def command_sources(saga: Saga, step: SagaStep, call: StepCall) -> dict[str, FillSource]:
+    """Where each field of `call`'s command (the step's action or its compensation) comes from on
+    every way to `step`; a field with no source is left out (FLOW414 warns about required ones).
+
+    The action's own fills come first (`booking_id = trigger.trip_id or "none"`: the first source
+    there on every way); any other field by name, from the latest reply that is there on every way
+    and always has it, else from the trigger. A compensation sees what its step saw, never the
+    step's own reply: a step that timed out has none.
+    """
+    before = ran_before(saga, step)
+    fills = {f.field: f for f in step.fills} if call is step.action else {}
+    found: dict[str, FillSource] = {}
+    for target in call.command.fields:
+        fill = fills.get(target.name)
+        sources = fill.sources if fill is not None else _by_name(before, target)
+        source = next((s for s in sources if step_source_available(saga, before, s, target)), None)
+        if source is not None:
+            found[target.name] = source
+    return found
+
+
+def _by_name(before: tuple[SagaStep, ...], target: Field) -> tuple[FillSource, ...]:
+    here = target.span
+    found = [FillSource(origin="step", step=s.name, field=target.name, span=here) for s in reversed(before)]
+    return (*found, FillSource(origin="trigger", field=target.name, span=here))
+
+
+def step_source_available(saga: Saga, before: tuple[SagaStep, ...], source: FillSource, target: Field) -> bool:
+    """Whether `source` has a value of `target`'s type when a step whose `before` succeeded is sent."""
+    if source.origin == "constant":
+        return constant_fits(source.value, target)
+    if source.origin == "trigger":
+        return carries(saga.trigger, source.field or "", target)
+    if source.origin == "step":
+        step = next((s for s in before if s.name == source.step), None)
+        return step is not None and carries(step.action.command.success, source.field or "", target)
+    return False
 
 
 def fill_source(saga: Saga, outcome: Outcome, ending: Ending, target: Field) -> FillSource | None:

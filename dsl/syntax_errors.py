@@ -159,6 +159,9 @@ def _describe_token(err: UnexpectedToken, text: str, path: str, literals: Litera
         return (*keyword_as_field(value), span)
     hint: str | None = _unclosed_before(text, start) or _hint_after(before, touching, value)
     inside = _open_constructs(getattr(getattr(err, "state", None), "value_stack", None) or ())
+    word = _unknown_step_clause(inside, expected, path)
+    if word is not None:
+        return word
     if hint is None and inside and inside[-1].kind.starts & expected and value.isidentifier():
         return (*_misplaced_clause(inside, tok.type, value, expected, literals), span)
     if hint is None and expected == {"COLON"}:
@@ -187,7 +190,7 @@ _HANDLER = _Kind("handler", _OPTIONS, _OPTION_STARTS)
 _KINDS = {
     "SAGA": _Kind(
         "saga",
-        "`trigger`, `step`, `pivot step`, `timeout` and `on completed|compensated emit`",
+        "`trigger`, `step`, `pivot step`, `timeout`, `invariant` and `on OUTCOME emit`",
         frozenset({"TRIGGER", "STEP", "PIVOT"}),
     ),
     "SERVICE": _Kind(
@@ -202,7 +205,11 @@ _KINDS = {
     "DEFAULTS": _Kind("defaults", _OPTIONS, _OPTION_STARTS),
     "ON": _HANDLER,
     "HANDLES": _HANDLER,
-    "STEP": _Kind("step", _OPTIONS, _OPTION_STARTS),
+    "STEP": _Kind(
+        "step",
+        "`retry`, `timeout`, `use`, `after D`, `on REPLY -> TARGET` and `field = source`",
+        _OPTION_STARTS | {"AFTER", "ON", "NAME"},
+    ),
 }
 _DECLARATIONS = frozenset({"TYPE", "ENUM", "EVENT", "COMMAND", "POLICY", "DEFAULTS", "SERVICE", "SAGA", "EXTERNAL"})
 
@@ -273,6 +280,20 @@ def _misplaced_clause(
     keywords = [literals[t] for t in expected if literals.get(t, "").isalpha()]
     close = difflib.get_close_matches(value, keywords, n=1, cutoff=0.6)
     return (message, f"did you mean `{close[0]}`?" if close else None)
+
+
+def _unknown_step_clause(inside: list[_Open], expected: set[str], path: str) -> tuple[str, str, Span] | None:
+    """`await X` in a step body reads as the start of a fill (`await = ...`): say it is no step clause."""
+    here = inside[-1] if inside else None
+    if here is None or here.kind is not _KINDS["STEP"] or len(here.member) != 1 or "EQUAL" not in expected:
+        return None
+    (tok,) = here.member
+    if tok.type != "NAME":
+        return None
+    message = f"{_where(inside)}: `{tok}` is not a step clause (a step has {here.kind.holds})"
+    end = (tok.column or 1) + len(str(tok))
+    span = Span(file=path, line=tok.line or 1, column=tok.column or 1, end_line=tok.line or 1, end_column=end)
+    return (message, "a fill says where a field of the command comes from: `field = trigger.FIELD`", span)
 
 
 def _step_target(inside: list[_Open], expected: set[str]) -> str | None:

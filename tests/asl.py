@@ -193,6 +193,10 @@ def _matches(names: list[str], error: str) -> bool:
 def _choose(state: Json, data: Json) -> str:
     for rule in state.get("Choices", []):
         (test,) = set(rule) - {"Variable", "Next"}
+        if test == "IsPresent":
+            if _present(rule["Variable"], data) == rule[test]:
+                return str(rule["Next"])
+            continue
         value = _path(rule["Variable"], data, {})
         if test == "StringEquals" and value == rule[test]:
             return str(rule["Next"])
@@ -206,6 +210,14 @@ def _choose(state: Json, data: Json) -> str:
 
 
 # ---- data ---------------------------------------------------------------------------------
+
+
+def _present(path: str, data: Json) -> bool:
+    try:
+        _path(path, data, {})
+    except Failure:
+        return False
+    return True
 
 
 def _assign(data: Json, path: str | None, value: Json) -> Json:

@@ -109,7 +109,7 @@ class _Input:
 class _Util:
     """`$util.escapeJavaScript`: Java's JavaScript string escaping, as API Gateway documents it."""
 
-    def escapeJavaScript(self, text: str) -> str:  # noqa: N802  # AWS's name
+    def escapeJavaScript(self, text: str) -> str:  # AWS's name
         escaped = json.dumps(text, ensure_ascii=True)[1:-1]
         return escaped.replace("'", "\\'").replace("/", "\\/")
 

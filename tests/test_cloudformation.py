@@ -26,8 +26,8 @@ from flowgen_design.codegen.aws.plan import (
     reserved_ids,
     saga_base,
 )
-from flowgen_design.codegen.targets.asyncapi.schemas import standalone_schema
 from flowgen_design.codegen.names import lambda_handler
+from flowgen_design.codegen.targets.asyncapi.schemas import standalone_schema
 from flowgen_design.codegen.targets.cloudformation.sagas import saga_handlers
 from flowgen_design.codegen.targets.cloudformation.states import step_state
 from flowgen_design.codegen.targets.cloudformation.verify import main as verify_main
@@ -240,7 +240,7 @@ def test_saga_roles_send_only_to_their_steps_and_emit_only_their_outcomes(genera
         assert set(statements) - observability <= {"sqs:SendMessage", "events:PutEvents"}
         queues = {r["Fn::GetAtt"][0] for r in statements["sqs:SendMessage"]["Resource"]}
         assert queues == {handler_logical_id(h, "Queue") for h in saga_handlers(saga)}
-        outcomes = sorted({e.name for e in (saga.on_completed, saga.on_compensated, saga.on_failed) if e})
+        outcomes = sorted({o.event.name for o in saga.outcomes})
         if outcomes:
             assert statements["events:PutEvents"]["Condition"]["StringEquals"]["events:detail-type"] == outcomes
         starter = _statements(_props(generated, saga_base(saga.name) + "StarterRole"))

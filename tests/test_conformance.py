@@ -31,7 +31,13 @@ from typing import Any
 
 import pytest
 
-from flowgen_design.codegen.targets.cloudformation.states import COMPENSATED, COMPLETED, FAILED, definition
+from flowgen_design.codegen.targets.cloudformation.states import (
+    COMPENSATED,
+    COMPLETED,
+    FAILED,
+    definition,
+    outcome_state,
+)
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import REDELIVERY_MARGIN_MS, Flow, Handler
 from tests import asl, test_testkit
@@ -101,7 +107,12 @@ class MachineOrchestrator:
         finally:
             asl.EPOCH = epoch
         self._advance(self.offset + ex.clock)
-        outcome = {COMPLETED: "completed", COMPENSATED: "compensated", FAILED: "failed"}.get(ex.end_state)
+        outcome = {
+            **{outcome_state(o.kind): o.kind for o in model.named_outcomes},
+            COMPLETED: "completed",
+            COMPENSATED: "compensated",
+            FAILED: "failed",
+        }.get(ex.end_state)
         if ex.status == "TIMED_OUT" or outcome is None:
             self.host.note("problem", saga.name, saga=saga.name, instance=name, result=f"{ex.status} {ex.end_state}")
             return

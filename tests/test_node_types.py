@@ -51,8 +51,8 @@ service Doors {
 }
 
 saga Opening {
-  trigger Opened
-  step check: Doors.Open readonly { timeout 1m }
+  trigger Opened compensate Doors.Open
+  step check: Doors.Open readonly { timeout 1m  after 5s  on Opened -> open  id = trigger.id or "x" }
   pivot step open: Doors.Open compensate Doors.Open
   timeout 10m
   invariant every Opened is followed by Opened or Opened

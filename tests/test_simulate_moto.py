@@ -28,8 +28,8 @@ from flowgen_design.codegen.simulate.moves import Move
 from flowgen_design.codegen.targets.cloudformation.states import definition
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow, Saga
-from tests.saga_world import payload_of, trigger_input
 from tests import test_testkit
+from tests.saga_world import payload_of, trigger_input
 from tests.test_simulate import SAMPLE, _id, _inject
 from tests.test_testkit import SPECS, Setup
 

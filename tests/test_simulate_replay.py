@@ -129,7 +129,7 @@ def test_a_replayed_counterexample_fails_the_way_the_simulator_said(name: str, t
     result = run_flowgen("simulate", str(spec), "--replay", str(out), *flags)
     assert result.returncode == 1 and f"violation [{code}]" in result.stdout, result.stdout + result.stderr
     (replay,) = out.glob("test_replay_*.py")
-    assert f"def test_1_counterexample_" in replay.read_text(encoding="utf-8")
+    assert "def test_1_counterexample_" in replay.read_text(encoding="utf-8")
     ran = _pytest(out, python)
     assert _counts(ran.stdout) == {"failed": 1}, ran.stdout[-6000:]
     failure = re.search(r"^E\s+AssertionError: (violated: .*)$", ran.stdout, flags=re.M)

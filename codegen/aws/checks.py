@@ -80,6 +80,17 @@ def check_saga_error_names(ctx: RuleContext) -> None:
                 event.name_span,
                 "rename the event",
             )
+    for saga in ctx.flow.sagas:
+        if saga.trigger_compensation is None:
+            continue
+        for step in saga.steps:
+            if step.name == "trigger":
+                ctx.report.add(
+                    codes.RESERVED_NAME,
+                    f"step `trigger` cannot be used in saga `{saga.name}`: `undo trigger` undoes its compensated trigger",
+                    step.span,
+                    "rename the step",
+                )
 
 
 def check_handler_limits(ctx: RuleContext) -> None:

@@ -86,17 +86,22 @@ def saga_sequence(saga: Saga, header: str = "") -> str:
         f"  participant bus as {mermaid_text('event bus')}",
         f"  participant {me} as {mermaid_text('saga ' + saga.name)}",
     ]
-    services = dict.fromkeys(c.service for s in saga.steps for c in (s.action, s.compensation) if c is not None)
+    calls = [c for s in saga.steps for c in (s.action, s.compensation) if c is not None]
+    services = dict.fromkeys(
+        c.service for c in [*calls, *([saga.trigger_compensation] if saga.trigger_compensation else [])]
+    )
     lines += [f"  participant {make_id('service', name)} as {mermaid_text(name)}" for name in services]
     timeout = f" (saga timeout {format_ms(saga.timeout_ms)})" if saga.timeout_ms else ""
     lines.append(f"  bus->>{me}: {mermaid_text(saga.trigger.name + ' starts the saga' + timeout)}")
     if saga.doc:
         lines.append(f"  Note over {me}: {mermaid_text(saga.doc)}")
-    lines += _steps(saga, 0, "  ")
+    lines += _steps(saga, 0, "  ", ())
     return header + "\n".join(lines) + "\n"
 
 
-def _steps(saga: Saga, index: int, indent: str) -> list[str]:
+def _steps(saga: Saga, index: int, indent: str, ran: tuple[int, ...]) -> list[str]:
+    """The saga from step `index` on, each failure undoing the steps in `ran`; with branches, the
+    success replies' way, and each branched reply as an arm that says where it leads."""
     me = make_id("saga", saga.name)
     if index == len(saga.steps):
         outcome = saga.on_completed.name if saga.on_completed else None
@@ -108,21 +113,44 @@ def _steps(saga: Saga, index: int, indent: str) -> list[str]:
             )
         ]
     step = saga.steps[index]
-    lines = _call(saga, index, step, indent)
+    lines = [f"{indent}Note over {me}: {mermaid_text('waits ' + format_ms(step.delay_ms))}"] if step.delay_ms else []
+    lines += _call(saga, index, step, indent)
     success = step.action.command.success
-    if index > saga.pivot_index:
+    skip = step.branch(success.name) if success is not None else None
+    following = [s.name for s in saga.steps].index(skip.step) if skip and skip.step else index + 1
+    branched = [b for b in step.branches if b.reply is not success]
+    if index > saga.pivot_index and not branched:
         lines.append(f"{indent}{_reply(saga, step, success.name if success else 'done')}")
-        return lines + _steps(saga, index + 1, indent)
+        return lines + _steps(saga, following, indent, ran + (index,))
     lines.append(f"{indent}alt {mermaid_text(success.name if success else 'success')}")
     lines.append(f"{indent}  {_reply(saga, step, success.name if success else 'done')}")
     if index == saga.pivot_index and saga.after_pivot:
         lines.append(f"{indent}  Note over {me}: {mermaid_text('pivot passed: a later failure needs a human')}")
-    lines += _steps(saga, index + 1, indent + "  ")
-    failures = [e.name for e in step.action.command.failures] + [timeout_text(step.timeout_ms)]
+    lines += _steps(saga, following, indent + "  ", ran + (index,))
+    for b in branched:
+        lines.append(f"{indent}else {mermaid_text(b.reply.name)}")
+        lines.append(f"{indent}  {_reply(saga, step, b.reply.name)}")
+        lines.append(f"{indent}  Note over {me}: {mermaid_text(_leads(saga, index, b.step, b.outcome))}")
+        if b.step is not None:  # forward only: the arm is finite
+            lines += _steps(saga, [s.name for s in saga.steps].index(b.step), indent + "  ", ran)
+    failures = [e.name for e in step.action.command.failures if step.branch(e.name) is None]
+    failures.append(timeout_text(step.timeout_ms))
     lines.append(f"{indent}else {mermaid_text(' or '.join(failures))}")
-    lines += _compensate(saga, index, indent + "  ")
+    if index > saga.pivot_index:
+        lines.append(f"{indent}  Note over {me}: {mermaid_text('failed: needs a human')}")
+    else:
+        lines += _compensate(saga, index, indent + "  ", ran)
     lines.append(f"{indent}end")
     return lines
+
+
+def _leads(saga: Saga, index: int, step: str | None, outcome: str | None) -> str:
+    if step is not None:
+        return f"continues at step {step}"
+    declared = saga.outcome(outcome or "")
+    event = f": emits {declared.event.name}" if declared is not None else ""
+    undo = "undoes what ran, then " if index <= saga.pivot_index and saga.compensable_steps[:index] else ""
+    return f"{undo}ends {outcome}{event}"
 
 
 def _call(saga: Saga, index: int, step: SagaStep, indent: str) -> list[str]:
@@ -136,11 +164,11 @@ def _reply(saga: Saga, step: SagaStep, reply: str) -> str:
     return f"{make_id('service', step.action.service)}-->>{make_id('saga', saga.name)}: {mermaid_text(reply)}"
 
 
-def _compensate(saga: Saga, failed: int, indent: str) -> list[str]:
-    """Undo the completed steps before `failed`, latest first, then emit `compensated`."""
+def _compensate(saga: Saga, failed: int, indent: str, ran: tuple[int, ...]) -> list[str]:
+    """Undo the completed steps before `failed` (those in `ran`), latest first, then emit `compensated`."""
     me = make_id("saga", saga.name)
     lines = [f"{indent}rect {COMPENSATION_FILL}"]
-    for step in reversed(saga.steps[:failed]):
+    for step in reversed([s for i, s in enumerate(saga.steps[:failed]) if i in ran]):
         call = step.compensation
         if call is None:
             continue
@@ -149,6 +177,13 @@ def _compensate(saga: Saga, failed: int, indent: str) -> list[str]:
         lines.append(f"{indent}  {me}--){target}: {mermaid_text(text)}")
         if call.command.success is not None:
             lines.append(f"{indent}  {target}-->>{me}: {mermaid_text(call.command.success.name)}")
+    undo = saga.trigger_compensation
+    if undo is not None:
+        target = make_id("service", undo.service)
+        text = f"undo trigger {saga.trigger.name}: {undo.command.name} ({attempts_text(undo.handler.policy)})"
+        lines.append(f"{indent}  {me}--){target}: {mermaid_text(text)}")
+        if undo.command.success is not None:
+            lines.append(f"{indent}  {target}-->>{me}: {mermaid_text(undo.command.success.name)}")
     outcome = saga.on_compensated.name if saga.on_compensated else None
     lines.append(
         f"{indent}  {me}->>bus: {mermaid_text(outcome)}"

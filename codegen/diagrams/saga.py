@@ -18,26 +18,36 @@ from flowgen_design.codegen.diagrams.labels import handler_text, sends_text, tim
 from flowgen_design.codegen.diagrams.model import Diagram, Edge, GraphBuilder, Node, node_id
 from flowgen_design.codegen.diagrams.system import event_node
 from flowgen_design.dsl.durations import format_ms
-from flowgen_design.dsl.model import Event, Saga, SagaStep
+from flowgen_design.dsl.model import Event, FillSource, Saga, SagaStep
 
 
 def saga_view(saga: Saga) -> Diagram:
     g = GraphBuilder()
-    previous = event_node(g, saga.trigger)
+    previous: str | None = event_node(g, saga.trigger)
     previous_label: tuple[str, ...] = ("trigger",)
     for index, step in enumerate(saga.steps):
         here = g.node(_step_node(saga, index, step))
-        g.edge(Edge(previous, here, "trigger" if index == 0 else "flow", previous_label))
+        if previous is not None:
+            g.edge(Edge(previous, here, "trigger" if index == 0 else "flow", previous_label))
         success = step.action.command.success
-        previous, previous_label = here, ((success.name,) if success else ())
-    g.edge(Edge(previous, _outcome(g, saga.on_completed, saga, "completed"), "flow", previous_label))
+        skips = success is not None and step.branch(success.name) is not None
+        previous, previous_label = (None if skips else here), ((success.name,) if success else ())
+    if previous is not None:
+        g.edge(Edge(previous, _outcome(g, saga.on_completed, saga, "completed"), "flow", previous_label))
     compensated = _outcome(g, saga.on_compensated, saga, "compensated")
     undo = _compensations(g, saga, compensated)
     failed = _outcome(g, saga.on_failed, saga, "failed")
+    if saga.trigger_compensation is not None:
+        g.edge(Edge(node_id("undo", saga.name, "trigger"), failed, "failure", ("cannot finish",)))
+    _branches(g, saga)
     for index, step in enumerate(saga.steps):
         here = node_id("step", saga.name, step.name)
         command = step.action.command
-        replies = tuple(f"{e.name} (retryable)" if e in command.retryable else e.name for e in command.failures)
+        replies = tuple(
+            f"{e.name} (retryable)" if e in command.retryable else e.name
+            for e in command.failures
+            if step.branch(e.name) is None
+        )
         if index <= saga.pivot_index and replies:
             g.edge(Edge(here, undo[index], "failure", (" or ".join(replies),), backwards=True))
         elif replies:
@@ -54,6 +64,21 @@ def saga_view(saga: Saga) -> Diagram:
     return g.build(f"saga:{saga.name}", f"saga {saga.name} (trigger {saga.trigger.name}{timeout})", "TB")
 
 
+def _branches(g: GraphBuilder, saga: Saga) -> None:
+    """Each branch: a reply to a later step (drawn as flow), or to a named outcome (up to the pivot,
+    after undoing what ran, as `compensated` does)."""
+    for index, step in enumerate(saga.steps):
+        here = node_id("step", saga.name, step.name)
+        for b in step.branches:
+            if b.step is not None:
+                g.edge(Edge(here, node_id("step", saga.name, b.step), "flow", (b.reply.name,)))
+                continue
+            outcome = saga.outcome(b.outcome or "")
+            target = _outcome(g, outcome.event if outcome else None, saga, b.outcome or "")
+            undo = " (after undoing what ran)" if index <= saga.pivot_index and saga.compensable_steps[:index] else ""
+            g.edge(Edge(here, target, "failure", (b.reply.name + undo,)))
+
+
 def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:
     call = step.action
     label = [f"{index + 1}. {step.name}", f"{call.service}.{call.command.name}"]
@@ -62,6 +87,9 @@ def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:
     if step.readonly:
         label.append("readonly")
     detail = [timeout_text(step.timeout_ms), sends_text(step.policy), handler_text(call.handler.policy)]
+    if step.delay_ms:
+        detail.insert(0, f"after {format_ms(step.delay_ms)} (a grace period)")
+    detail += [f"{f.field} = " + " or ".join(_source_text(s) for s in f.sources) for f in step.fills]
     if index > saga.pivot_index:
         detail.append("a failure needs a human")
     return Node(
@@ -74,6 +102,12 @@ def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:
     )
 
 
+def _source_text(source: FillSource) -> str:
+    if source.origin == "constant":
+        return repr(source.value) if isinstance(source.value, str) else str(source.value)
+    return f"{source.step if source.origin == 'step' else source.origin}.{source.field}"
+
+
 def _outcome(g: GraphBuilder, event: Event | None, saga: Saga, outcome: str) -> str:
     if event is not None:
         return g.node(Node(node_id("event", event.name), "outcome", (event.name,), (f"on {outcome}",), event.doc))
@@ -84,6 +118,15 @@ def _compensations(g: GraphBuilder, saga: Saga, compensated: str) -> list[str]:
     """For each step up to the pivot, where its failure leads: the latest
     compensation before it (a pivot's own compensation can never run)."""
     target = compensated
+    trigger_undo = saga.trigger_compensation
+    if trigger_undo is not None:
+        label = (f"undo trigger {saga.trigger.name}", f"{trigger_undo.service}.{trigger_undo.command.name}")
+        detail = (handler_text(trigger_undo.handler.policy), timeout_text(trigger_undo.handler.policy.timeout_ms))
+        node = Node(node_id("undo", saga.name, "trigger"), "compensation", label, detail, trigger_undo.handler.doc)
+        here = g.node(node)
+        replies = tuple(r.name for r in trigger_undo.command.replies[:1])
+        g.edge(Edge(here, target, "compensation", replies, backwards=True))
+        target = here
     undo: list[str] = []
     for index, step in enumerate(saga.steps[: saga.pivot_index + 1]):
         undo.append(target)

@@ -62,10 +62,32 @@ class Node:
         return tuple(reversed(found))
 
 
+def unexplored(saga: Saga) -> str | None:
+    """The constructs of `saga` that the moves do not model yet, said for the user; None: none.
+
+    The moves assume a straight line of steps compensated in reverse; a branch, a named
+    outcome or an undone trigger would make them explore another saga than the spec's."""
+    found = []
+    if saga.branched:
+        found.append("branches (`on REPLY -> TARGET`)")
+    if saga.named_outcomes:
+        found.append("named outcomes (" + ", ".join(f"`{o.kind}`" for o in saga.named_outcomes) + ")")
+    if any(s.delay_ms for s in saga.steps):
+        found.append("a grace period (`after D`)")
+    if saga.trigger_compensation is not None:
+        found.append("a compensated trigger (`trigger E compensate S.C`)")
+    if not found:
+        return None
+    return "it uses " + " and ".join(found) + ", which `simulate` does not explore yet"
+
+
 def explore(saga: Saga, bound: int = DEFAULT_BOUND, invariants: tuple[Invariant, ...] = ()) -> SagaReport:
     """Every schedule of `saga` with at most `bound` faults; the first (shortest) counterexample per property."""
     started = time.perf_counter()
     report = SagaReport(saga.name, bound, arithmetic_ms=saga_worst_case_ms(saga), timeout_ms=saga.timeout_ms)
+    report.unexplored = unexplored(saga)
+    if report.unexplored is not None:
+        return report
     declared = tuple(Invariant(i.text, i.event.name, tuple(f.name for f in i.followers)) for i in saga.invariants)
     mine = declared + tuple(i for i in invariants if i.applies_to(saga) and i not in declared)
     start = Node(initial_state(mine))

@@ -54,7 +54,10 @@ def _pattern_missed(field: Field) -> bool:
     return pattern is not None and _from_pattern(pattern) is None
 
 
-def sample_value(t: TypeRef, name: str, c: Constraints = Constraints()) -> Any:
+NO_CONSTRAINTS = Constraints()
+
+
+def sample_value(t: TypeRef, name: str, c: Constraints = NO_CONSTRAINTS) -> Any:
     if isinstance(t, OptionalRef):
         return sample_value(t.inner, name, c)
     if isinstance(t, ListRef):

@@ -22,7 +22,7 @@ from flowgen_design.codegen.names import handlers_class, python_package, service
 from flowgen_design.codegen.targets.cloudformation.states import resend_delays
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import FillSource, Flow, Handler, Outcome, OutcomeKind, Saga, SagaStep, StepCall
-from flowgen_design.dsl.sagapaths import undo_policy
+from flowgen_design.dsl.sagapaths import command_sources, trigger_undo_sources, undo_policy
 
 ENGINE = {
     "testkit.py": "testing_runtime.py.txt",
@@ -57,14 +57,15 @@ def _handler_spec(flow: Flow, handler: Handler) -> str:
     )
 
 
-def _call_spec(call: StepCall, timeout: int) -> str:
+def _call_spec(call: StepCall, timeout: int, sources: dict[str, FillSource] | None = None) -> str:
     """A command as the state machine sends it, waiting `timeout` whole seconds."""
     fields = tuple(f.name for f in call.command.fields)
     failures = tuple(r.name for r in call.command.failures)
+    mapped = "" if sources is None else f", sources={ {k: _source(s) for k, s in sources.items()}!r}"
     return (
         f"_sagas.CallSpec(handler={_handler_name(call.handler)!r}, command={call.command.name!r}, "
         f"fields={fields!r}, timeout_seconds={timeout}, success={call.command.replies[0].name!r}, "
-        f"failures={failures!r}{_final_errors(call)})"
+        f"failures={failures!r}{mapped}{_final_errors(call)})"
     )
 
 
@@ -77,16 +78,26 @@ def _final_errors(call: StepCall) -> str:
     )
 
 
-def _step_spec(step: SagaStep) -> str:
+def _step_spec(saga: Saga, step: SagaStep) -> str:
+    """A step; its commands name their sources when the spec maps fields or branches decide the replies."""
+    explicit = saga.branched or bool(step.fills)
+
+    def sources(call: StepCall) -> dict[str, FillSource] | None:
+        return command_sources(saga, step, call) if explicit else None
+
     undo = step.compensation
     compensation = "None"
     if undo is not None:
-        compensation = _call_spec(undo, max(1, seconds_ceil(undo_policy(undo).timeout_ms)))
+        compensation = _call_spec(undo, max(1, seconds_ceil(undo_policy(undo).timeout_ms)), sources(undo))
     timeout = max(1, seconds_ceil(step.timeout_ms))
     delays = tuple(resend_delays(step.policy))
+    extra = f", delay_seconds={max(1, seconds_ceil(step.delay_ms))}" if step.delay_ms else ""
+    if step.branches:
+        branches = {b.reply.name: ("step", b.step) if b.step else ("outcome", b.outcome) for b in step.branches}
+        extra += f", branches={branches!r}"
     return (
-        f"_sagas.StepSpec(name={step.name!r}, action={_call_spec(step.action, timeout)}, "
-        f"compensation={compensation}, resend_delays={delays!r})"
+        f"_sagas.StepSpec(name={step.name!r}, action={_call_spec(step.action, timeout, sources(step.action))}, "
+        f"compensation={compensation}, resend_delays={delays!r}{extra})"
     )
 
 
@@ -110,9 +121,15 @@ def _outcome(outcome: Outcome | None) -> str:
 
 def _saga_spec(saga: Saga) -> str:
     timeout = repr(saga.timeout_ms / 1000) if saga.timeout_ms is not None else "None"
-    steps = ", ".join(_step_spec(s) for s in saga.steps)
+    steps = ", ".join(_step_spec(saga, s) for s in saga.steps)
     kinds: tuple[OutcomeKind, ...] = ("completed", "compensated", "failed")
     outcomes = ", ".join(f"{k}={_outcome(saga.outcome(k))}" for k in kinds)
+    if saga.named_outcomes:
+        outcomes += ", named={" + ", ".join(f"{o.kind!r}: {_outcome(o)}" for o in saga.named_outcomes) + "}"
+    undo = saga.trigger_compensation
+    if undo is not None:
+        wait = max(1, seconds_ceil(undo_policy(undo).timeout_ms))
+        outcomes += f", trigger_undo={_call_spec(undo, wait, trigger_undo_sources(saga, undo))}"
     return (
         f"_sagas.SagaSpec(name={saga.name!r}, trigger={saga.trigger.name!r}, steps=({steps},), "
         f"pivot={saga.pivot_index}, timeout_seconds={timeout}, {outcomes})"

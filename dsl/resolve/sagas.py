@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.model import (
+    Branch,
     Command,
     DeliveryPolicy,
     Event,
@@ -42,7 +43,10 @@ class SagaResolver:
         trigger = self._trigger(decl)
         steps = tuple(s for m in decl.members if isinstance(m, ast.StepDecl) if (s := self._step(m)))
         step_names = tuple(m.name.text for m in decl.members if isinstance(m, ast.StepDecl))
-        outcomes = self._outcomes(decl, step_names)
+        reached = {b.target.text for m in decl.members if isinstance(m, ast.StepDecl) for b in m.branches}
+        outcomes = self._outcomes(decl, step_names, reached - set(step_names) - set(OUTCOMES))
+        steps = self._branches(decl, steps, step_names, tuple(k for k in outcomes if k not in OUTCOMES))
+        steps = self._step_fills(decl, steps, step_names)
         timeout = self._single(decl, ast.SagaTimeout)
         step_decls = [m for m in decl.members if isinstance(m, ast.StepDecl)]
         if not step_decls:
@@ -76,6 +80,7 @@ class SagaResolver:
             on_failed=outcomes["failed"].event if "failed" in outcomes else None,
             outcomes=tuple(outcomes.values()),
             invariants=self._invariants(decl),
+            trigger_compensation=self._trigger_compensation(decl),
             doc=decl.doc,
             span=decl.span,
             name_span=decl.name.span,
@@ -111,16 +116,17 @@ class SagaResolver:
             return None
         return self.events.get(trigger.event.text)
 
-    def _outcomes(self, decl: ast.SagaDecl, steps: tuple[str, ...]) -> dict[str, Outcome]:
+    def _outcomes(self, decl: ast.SagaDecl, steps: tuple[str, ...], named: set[str]) -> dict[str, Outcome]:
+        """The three outcomes, and each named outcome (`on rejected emit E`) that some branch leads to."""
         out: dict[str, Outcome] = {}
         seen: dict[str, ast.OutcomeDecl] = {}
         for m in decl.members:
             if not isinstance(m, ast.OutcomeDecl):
                 continue
-            if m.outcome.text not in OUTCOMES:
-                hint = (
-                    did_you_mean(m.outcome.text, OUTCOMES)
-                    or "use `on completed emit EVENT`, `on compensated emit EVENT` or `on failed emit EVENT`"
+            if m.outcome.text not in OUTCOMES and m.outcome.text not in named:
+                hint = did_you_mean(m.outcome.text, OUTCOMES) or (
+                    "use `on completed emit EVENT`, `on compensated emit EVENT` or `on failed emit EVENT`, "
+                    f"or lead a step's reply to it: `on REPLY -> {m.outcome.text}` in the step's body"
                 )
                 self.report.add(codes.UNKNOWN_OUTCOME, f"unknown saga outcome `{m.outcome.text}`", m.outcome.span, hint)
                 continue
@@ -129,12 +135,144 @@ class SagaResolver:
             seen[m.outcome.text] = m
             if self.symbols.lookup(m.event, "event") is not None and m.event.text in self.events:
                 event = self.events[m.event.text]
-                kind = next(k for k in OUTCOMES if k == m.outcome.text)
+                kind = m.outcome.text
                 fills = tuple(f for f in (self._fill(event, kind, f, steps) for f in m.fills) if f is not None)
                 out[kind] = Outcome(kind=kind, event=event, fills=fills, span=m.span)
         return out
 
-    def _fill(self, event: Event, kind: OutcomeKind, fill: ast.Fill, steps: tuple[str, ...]) -> Fill | None:
+    def _step_fills(
+        self, decl: ast.SagaDecl, steps: tuple[SagaStep, ...], names: tuple[str, ...]
+    ) -> tuple[SagaStep, ...]:
+        """Each step's `field = source or ...`: a field of its command, from the trigger, an earlier
+        step or a constant (whether the value is there on every way is the rule `check_step_fills`'s)."""
+        fills = {m.name.text: m.fills for m in decl.members if isinstance(m, ast.StepDecl) and m.fills}
+        out = []
+        for step in steps:
+            earlier = names[: names.index(step.name)] if step.name in names else ()
+            found = [self._step_fill(step, f, earlier) for f in fills.get(step.name, ())]
+            resolved = tuple(f for f in found if f is not None)
+            out.append(replace(step, fills=resolved) if resolved else step)
+        return tuple(out)
+
+    def _step_fill(self, step: SagaStep, fill: ast.Fill, earlier: tuple[str, ...]) -> Fill | None:
+        command = step.action.command
+        if command.field(fill.field.text) is None:
+            self.report.add(
+                codes.STEP_FILL_INVALID,
+                f"step `{step.name}` sends `{command.name}`, which has no field `{fill.field.text}`",
+                fill.field.span,
+                did_you_mean(fill.field.text, [f.name for f in command.fields]),
+            )
+            return None
+        sources = [self._step_source(src, earlier) for src in fill.sources]
+        # A source that failed to resolve (reported) is dropped; the field stays filled, so no follow-on FLOW414.
+        return Fill(field=fill.field.text, sources=tuple(s for s in sources if s is not None), span=fill.span)
+
+    def _step_source(self, src: ast.FillSource, earlier: tuple[str, ...]) -> FillSource | None:
+        if src.root is None or src.field is None:
+            return FillSource(origin="constant", value=src.value, span=src.span)
+        root = src.root.text
+        if root == "trigger":
+            return FillSource(origin="trigger", field=src.field.text, span=src.span)
+        if root in earlier:
+            return FillSource(origin="step", step=root, field=src.field.text, span=src.span)
+        why = (
+            "a step has no failure to read"
+            if root == "failure"
+            else f"`{root}` is neither `trigger` nor an earlier step"
+        )
+        self.report.add(
+            codes.STEP_FILL_INVALID,
+            why,
+            src.root.span,
+            did_you_mean(root, ("trigger", *earlier))
+            or "write `trigger.FIELD`, `STEP.FIELD` (an earlier step) or a constant",
+        )
+        return None
+
+    def _trigger_compensation(self, decl: ast.SagaDecl) -> StepCall | None:
+        trigger = self._single(decl, ast.TriggerDecl)
+        if not isinstance(trigger, ast.TriggerDecl) or trigger.compensate is None:
+            return None
+        return self._call(trigger.compensate)
+
+    def _branches(
+        self, decl: ast.SagaDecl, steps: tuple[SagaStep, ...], names: tuple[str, ...], outcomes: tuple[str, ...]
+    ) -> tuple[SagaStep, ...]:
+        """Each step with its branches resolved: a declared reply, to a later step or a named outcome."""
+        by_name = {s.name: s for s in steps}
+        resolved = []
+        for m in decl.members:
+            if isinstance(m, ast.StepDecl) and m.name.text in by_name:
+                step = by_name.pop(m.name.text)
+                found = tuple(b for b in (self._branch(step, b, names, outcomes) for b in m.branches) if b)
+                unique = tuple(b for i, b in enumerate(found) if all(o.reply != b.reply for o in found[:i]))
+                for twice in (b for b in found if b not in unique):
+                    self.report.add(
+                        codes.BRANCH_REPLY_UNKNOWN,
+                        f"reply `{twice.reply.name}` of step `{step.name}` already has a branch",
+                        twice.span,
+                        "a reply leads to one place: keep one `on` for it",
+                    )
+                resolved.append(replace(step, branches=unique) if unique else step)
+        return tuple(resolved)
+
+    def _branch(
+        self, step: SagaStep, b: ast.Branch, names: tuple[str, ...], outcomes: tuple[str, ...]
+    ) -> Branch | None:
+        replies = step.action.command.replies
+        reply = next((r for r in replies if r.name == b.reply.text), None)
+        if reply is None:
+            listed = ", ".join(f"`{r.name}`" for r in replies) or "none"
+            self.report.add(
+                codes.BRANCH_REPLY_UNKNOWN,
+                f"step `{step.name}` sends `{step.action.command.name}`, which has no reply `{b.reply.text}`",
+                b.reply.span,
+                did_you_mean(b.reply.text, [r.name for r in replies]) or f"its replies: {listed}",
+            )
+            return None
+        target = b.target.text
+        if target in names:
+            if names.index(target) <= names.index(step.name):
+                self.report.add(
+                    codes.BRANCH_BACKWARDS,
+                    f"step `{step.name}` leads back to step `{target}`: branches go forward only, so every saga ends",
+                    b.target.span,
+                    "lead to a later step, or to a named outcome (`on rejected emit EVENT`)",
+                )
+                return None
+            return Branch(reply=reply, step=target, span=b.span)
+        if target in outcomes and reply is not replies[0]:
+            return Branch(reply=reply, outcome=target, span=b.span)
+        self.report.add(codes.BRANCH_TARGET_UNKNOWN, *self._unknown_target(step, b, reply is replies[0], names))
+        return None
+
+    def _unknown_target(
+        self, step: SagaStep, b: ast.Branch, success: bool, names: tuple[str, ...]
+    ) -> tuple[str, Span, str]:
+        target = b.target.text
+        later = names[names.index(step.name) + 1 :]
+        if success:
+            return (
+                f"`{b.reply.text}` is the success reply of step `{step.name}`: it can only skip ahead to a later step",
+                b.target.span,
+                did_you_mean(target, later) or "name a later step, or branch on a failure reply",
+            )
+        if target in OUTCOMES:
+            return (
+                f"a branch leads to a later step or a named outcome, not to `{target}`",
+                b.target.span,
+                "name the ending: `on NAME emit EVENT` in the saga and `on REPLY -> NAME` here (without a branch, "
+                "a failure reply already ends the saga compensated, or failed after the pivot)",
+            )
+        return (
+            f"step `{step.name}` leads `{b.reply.text}` to `{target}`, which is neither a step of this saga "
+            "nor an outcome it names",
+            b.target.span,
+            did_you_mean(target, later) or f"declare the outcome: `on {target} emit EVENT` in the saga",
+        )
+
+    def _fill(self, event: Event, kind: str, fill: ast.Fill, steps: tuple[str, ...]) -> Fill | None:
         """A fill's sources, each checked for its root; field types are checked per path by a rule."""
         if event.field(fill.field.text) is None:
             self.report.add(
@@ -149,7 +287,7 @@ class SagaResolver:
             return None  # reported; the field falls back to its implicit sources, so no follow-on errors
         return Fill(field=fill.field.text, sources=tuple(s for s in sources if s is not None), span=fill.span)
 
-    def _source(self, kind: OutcomeKind, src: ast.FillSource, steps: tuple[str, ...]) -> FillSource | None:
+    def _source(self, kind: str, src: ast.FillSource, steps: tuple[str, ...]) -> FillSource | None:
         if src.root is None or src.field is None:
             return FillSource(origin="constant", value=src.value, span=src.span)
         root = src.root.text
@@ -215,6 +353,7 @@ class SagaResolver:
             policy=policy,
             timeout_ms=timeout_ms,
             timeout_span=timeout_span,
+            delay_ms=decl.delays[0].duration.millis if decl.delays else 0,
             doc=decl.doc,
             span=decl.span,
         )

@@ -96,6 +96,8 @@ def _rules() -> tuple[Rule, ...]:
         Rule(sagas.check_after_pivot, (c.COMPENSATION_AFTER_PIVOT, c.AFTER_PIVOT_NOT_IDEMPOTENT)),
         Rule(sagas.check_replies_and_outcomes, (c.COMMAND_WITHOUT_REPLIES, c.MISSING_OUTCOME)),
         Rule(sagas.check_step_inputs, (c.STEP_FIELD_UNAVAILABLE,)),
+        Rule(sagas.check_reachable_steps, (c.STEP_NEVER_RUNS,)),
+        Rule(sagas.check_step_fills, (c.STEP_FILL_INVALID,)),
         Rule(outcomes.check_outcome_fills, (c.OUTCOME_FIELD_UNFILLED, c.INVALID_FILL)),
         Rule(timing.check_step_timeouts, (c.STEP_TIMEOUT_TOO_SHORT,)),
         Rule(timing.check_saga_timeouts, (c.SAGA_TIMEOUT_TOO_SHORT,)),

@@ -91,6 +91,8 @@ def _step(ctx: RuleContext, m: ast.StepDecl) -> None:
         ctx.report.add(DUPLICATE, "a step has one compensation", extra.span, "keep one `compensate`")
     for extra_span in m.readonly[1:]:
         ctx.report.add(DUPLICATE, "`readonly` is written more than once", extra_span)
+    for delay in m.delays[1:]:
+        ctx.report.add(DUPLICATE, "a step waits once before it is sent", delay.span, "keep one `after`")
 
 
 def _constraints(ctx: RuleContext, f: ast.Field) -> None:

@@ -44,6 +44,8 @@ def _durations(module: ast.Module) -> Iterator[ast.Duration]:
     for decl in module.declarations:
         if isinstance(decl, ast.SagaDecl):
             yield from (m.duration for m in decl.members if isinstance(m, ast.SagaTimeout))
+            steps = [m for m in decl.members if isinstance(m, ast.StepDecl)]
+            yield from (d.duration for s in steps for d in s.delays)
 
 
 # Semantic Versioning 2.0.0 without build metadata (the grammar has no `+`).

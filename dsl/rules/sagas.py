@@ -3,8 +3,49 @@
 from __future__ import annotations
 
 from flowgen_design.dsl import ast, codes
-from flowgen_design.dsl.model import Event, Field, SagaStep, StepCall, type_text
+from flowgen_design.dsl.model import Event, Field, FillSource, Saga, SagaStep, StepCall, type_text
 from flowgen_design.dsl.rules import RuleContext
+from flowgen_design.dsl.sagapaths import arrivals, ran_before, step_source_available
+
+
+def check_step_fills(ctx: RuleContext) -> None:
+    """Every source of a step's fill has a value of the field's type on every way to the step: a
+    source that may be missing would fail the step (the state machine cannot read a missing path)."""
+    for saga in ctx.flow.sagas:
+        for step in saga.steps:
+            before = ran_before(saga, step) if step.fills else ()
+            for fill in step.fills:
+                target = step.action.command.field(fill.field)
+                if target is None:
+                    continue
+                for source in fill.sources:
+                    if not step_source_available(saga, before, source, target):
+                        ctx.report.add(codes.STEP_FILL_INVALID, _fill_why(saga, step, source, target), source.span)
+
+
+def _fill_why(saga: Saga, step: SagaStep, source: FillSource, target: Field) -> str:
+    wanted = f"`{step.action.command.name}.{target.name}` is `{type_text(target.type)}`"
+    if source.origin == "constant":
+        return f"{wanted}: the constant `{source.value}` does not fit it"
+    if source.origin == "trigger":
+        return f"{wanted}, but the trigger `{saga.trigger.name}` has no required field `{source.field}` of that type"
+    return f"{wanted}, but step `{source.step}` does not always succeed before `{step.name}` with a required `{source.field}` of that type"
+
+
+def check_reachable_steps(ctx: RuleContext) -> None:
+    """A step that no way through the branches reaches is dead design: say so where it is."""
+    for saga in ctx.flow.sagas:
+        if not saga.branched:
+            continue
+        reached = arrivals(saga)
+        for index, step in enumerate(saga.steps):
+            if index not in reached:
+                ctx.report.add(
+                    codes.STEP_NEVER_RUNS,
+                    f"no way through saga `{saga.name}` reaches step `{step.name}`: every step before it branches past it",
+                    step.span,
+                    f"lead a reply to it (`on REPLY -> {step.name}`), or remove it",
+                )
 
 
 def check_compensation(ctx: RuleContext) -> None:
@@ -18,23 +59,29 @@ def check_compensation(ctx: RuleContext) -> None:
                     step.span,
                     f"add `compensate {step.action.service}.<UndoCommand>`, or mark it `readonly` if it changes nothing",
                 )
-            if step.compensation is None:
-                continue
-            handler = step.compensation.handler
-            if not handler.policy.idempotent:
-                ctx.report.add(
-                    codes.COMPENSATION_NOT_IDEMPOTENT,
-                    f"compensation `{step.compensation.service}.{step.compensation.command.name}` is not idempotent, but a compensation may run for a step that did nothing, or twice",
-                    step.compensation.span,
-                    f"add `idempotent by ...` to `handles {step.compensation.command.name}` in service `{step.compensation.service}`",
-                )
-            if not handler.policy.retried:
-                ctx.report.add(
-                    codes.COMPENSATION_NOT_RETRIED,
-                    f"compensation `{step.compensation.service}.{step.compensation.command.name}` is tried once: one failure leaves the saga half undone",
-                    step.compensation.span,
-                    f"give `handles {step.compensation.command.name}` a retry policy, e.g. `use standard`",
-                )
+            if step.compensation is not None:
+                _check_undo(ctx, step.compensation)
+        if saga.trigger_compensation is not None:
+            _check_undo(ctx, saga.trigger_compensation)
+
+
+def _check_undo(ctx: RuleContext, call: StepCall) -> None:
+    """A compensation may run for a step that did nothing, or twice, and must not give up."""
+    handler = call.handler
+    if not handler.policy.idempotent:
+        ctx.report.add(
+            codes.COMPENSATION_NOT_IDEMPOTENT,
+            f"compensation `{call.service}.{call.command.name}` is not idempotent, but a compensation may run for a step that did nothing, or twice",
+            call.span,
+            f"add `idempotent by ...` to `handles {call.command.name}` in service `{call.service}`",
+        )
+    if not handler.policy.retried:
+        ctx.report.add(
+            codes.COMPENSATION_NOT_RETRIED,
+            f"compensation `{call.service}.{call.command.name}` is tried once: one failure leaves the saga half undone",
+            call.span,
+            f"give `handles {call.command.name}` a retry policy, e.g. `use standard`",
+        )
 
 
 def check_after_pivot(ctx: RuleContext) -> None:
@@ -95,13 +142,32 @@ def check_step_inputs(ctx: RuleContext) -> None:
     is not there, or has another type there, fails the step on every run."""
     for saga in ctx.flow.sagas:
         available = {f.name: f for f in saga.trigger.fields}
+        undo = saga.trigger_compensation
+        if undo is not None:
+            _check_trigger_undo(ctx, saga.trigger, undo)
         for step in saga.steps:
+            if saga.branched:  # what every way to the step has: the trigger, and replies that are always there
+                ran = [s.action.command.success for s in ran_before(saga, step)]
+                replies = [f for reply in ran if reply is not None for f in reply.fields]
+                available = {**{f.name: f for f in saga.trigger.fields}, **{f.name: f for f in replies}}
             _check_call(ctx, saga.trigger.name, step, step.action, available)
             success = step.action.command.success
             if step.compensation is not None:
                 _check_compensation_input(ctx, step, success, available)
                 _check_call(ctx, saga.trigger.name, step, step.compensation, available)
             available = {**available, **{f.name: f for f in (success.fields if success else ())}}
+
+
+def _check_trigger_undo(ctx: RuleContext, trigger: Event, call: StepCall) -> None:
+    for f in call.command.fields:
+        source = trigger.field(f.name)
+        if not f.optional and (source is None or source.type != f.type):
+            ctx.report.add(
+                codes.STEP_FIELD_UNAVAILABLE,
+                f"the trigger's compensation `{call.command.name}` needs `{f.name}` of type `{type_text(f.type)}`, which the trigger `{trigger.name}` does not carry",
+                call.span,
+                f"it is filled from the trigger only: add `{f.name}` to `{trigger.name}`, or make it optional",
+            )
 
 
 def _check_compensation_input(
@@ -122,8 +188,9 @@ def _check_compensation_input(
 
 def _check_call(ctx: RuleContext, trigger: str, step: SagaStep, call: StepCall, available: dict[str, Field]) -> None:
     own = step.action.command.success
+    filled = {f.field for f in step.fills} if call is step.action else set()
     for f in call.command.fields:
-        if f.optional:
+        if f.optional or f.name in filled:
             continue
         source = available.get(f.name)
         if source is None and call is step.compensation and own is not None and own.field(f.name) is not None:

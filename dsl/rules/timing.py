@@ -12,8 +12,8 @@ platform's check: see `codegen.aws.checks`.
 from __future__ import annotations
 
 from flowgen_design.dsl import codes
-from flowgen_design.dsl.durations import format_ms
-from flowgen_design.dsl.model import DeliveryPolicy, Saga
+from flowgen_design.dsl.durations import format_ms, seconds_ceil
+from flowgen_design.dsl.model import DeliveryPolicy, Saga, SagaStep
 from flowgen_design.dsl.rules import RuleContext
 from flowgen_design.dsl.sagapaths import undo_policy
 
@@ -46,7 +46,11 @@ def saga_worst_case_ms(saga: Saga) -> int:
 
 def _ways(saga: Saga) -> list[tuple[int, str]]:
     """(worst case, its parts) for running every step, and for failing at each step up to the pivot."""
-    run = [(s.policy.worst_case_ms(), s.name) for s in saga.steps]
+    if saga.branched:
+        return _branched_ways(saga)
+    run = [(s.policy.worst_case_ms() + _grace_ms(s), s.name) for s in saga.steps]
+    trigger_undo = saga.trigger_compensation
+    last = [(undo_policy(trigger_undo).worst_case_ms(), "undo trigger")] if trigger_undo is not None else []
     ways = [run]
     for index in range(min(saga.pivot_index + 1, len(saga.steps))):
         if index == saga.pivot_index and not saga.steps[index].action.command.failures:
@@ -56,8 +60,49 @@ def _ways(saga: Saga) -> list[tuple[int, str]]:
             for s in reversed(saga.steps[: index + 1])
             if s.compensation is not None and saga.steps.index(s) < saga.pivot_index
         ]
-        ways.append(run[: index + 1] + undo)
+        ways.append(run[: index + 1] + undo + last)
     return [(sum(ms for ms, _ in way), ", ".join(f"{name} {format_ms(ms)}" for ms, name in way)) for way in ways]
+
+
+Part = tuple[int, str]
+
+
+def _branched_ways(saga: Saga) -> list[tuple[int, str]]:
+    """With branches, the slowest way into each step (branches go forward, so one pass in step
+    order), then: through the end, or failing there and undoing every compensable step before it."""
+    steps, names = saga.steps, [s.name for s in saga.steps]
+    slowest: dict[int, list[Part]] = {0: []}
+    for index, step in enumerate(steps):
+        if index not in slowest:
+            continue
+        here = slowest[index] + [(step.policy.worst_case_ms() + _grace_ms(step), step.name)]
+        success = step.action.command.success
+        skip = step.branch(success.name) if success is not None else None
+        targets = {names.index(skip.step) if skip and skip.step else index + 1}
+        targets |= {names.index(b.step) for b in step.branches if b.step is not None}
+        for target in targets:
+            known = slowest.get(target)
+            if known is None or sum(ms for ms, _ in here) > sum(ms for ms, _ in known):
+                slowest[target] = here
+    trigger_undo = saga.trigger_compensation
+    last = [(undo_policy(trigger_undo).worst_case_ms(), "undo trigger")] if trigger_undo is not None else []
+    ways = [slowest[len(steps)]] if len(steps) in slowest else []
+    for index in range(min(saga.pivot_index + 1, len(steps))):
+        if index not in slowest or (index == saga.pivot_index and not steps[index].action.command.failures):
+            continue  # unreached, or a pivot without an answer: it needs a human, nothing is undone
+        run = slowest[index] + [(steps[index].policy.worst_case_ms() + _grace_ms(steps[index]), steps[index].name)]
+        undo = [
+            (undo_policy(s.compensation).worst_case_ms(), f"undo {s.name}")
+            for s in reversed(steps[: min(index + 1, saga.pivot_index)])
+            if s.compensation is not None
+        ]
+        ways.append(run + undo + last)
+    return [(sum(ms for ms, _ in way), ", ".join(f"{name} {format_ms(ms)}" for ms, name in way)) for way in ways]
+
+
+def _grace_ms(step: SagaStep) -> int:
+    """`after D`, as the state machine's Wait state waits it: whole seconds."""
+    return 1000 * max(1, seconds_ceil(step.delay_ms)) if step.delay_ms else 0
 
 
 def check_saga_timeouts(ctx: RuleContext) -> None:

@@ -233,6 +233,10 @@ def saga_operations(saga: Saga) -> Node:
     out: Node = {}
     summary = f"`{saga.trigger.name}` starts saga `{saga.name}`."
     out[f"{saga.name}.trigger.{saga.trigger.name}"] = _operation("receive", saga.trigger.name, saga.name, summary)
+    if saga.trigger_compensation is not None:
+        out[f"{saga.name}.compensate.trigger"] = _step_send(
+            saga, saga.trigger_compensation, f"undoes the trigger `{saga.trigger.name}`", None
+        )
     for step in saga.steps:
         node = _step_send(saga, step.action, f"step `{step.name}`", step.doc)
         node.update(extensions.retries(step.policy))
@@ -249,6 +253,9 @@ def saga_operations(saga: Saga) -> Node:
         if event is not None:
             summary = f"Saga `{saga.name}` emits `{event.name}` when it has {outcome}."
             out[f"{saga.name}.{outcome}.{event.name}"] = _operation("send", event.name, saga.name, summary)
+    for named in saga.named_outcomes:
+        summary = f"Saga `{saga.name}` emits `{named.event.name}` when it ends `{named.kind}`."
+        out[f"{saga.name}.{named.kind}.{named.event.name}"] = _operation("send", named.event.name, saga.name, summary)
     return out
 
 

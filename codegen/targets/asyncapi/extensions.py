@@ -13,7 +13,7 @@ from typing import Any
 
 from flowgen_design.codegen.aws.plan import HandlerPlan
 from flowgen_design.dsl.durations import format_ms
-from flowgen_design.dsl.model import Backoff, DeliveryPolicy, Message, Saga, SagaStep, StepCall
+from flowgen_design.dsl.model import Backoff, DeliveryPolicy, FillSource, Message, Saga, SagaStep, StepCall
 
 Extensions = dict[str, Any]
 
@@ -91,9 +91,22 @@ def _step(step: SagaStep, pivot: bool) -> Extensions:
     out["pivot"] = pivot
     out["timeout"] = format_ms(step.timeout_ms)
     out["attempts"] = step.policy.attempts
+    if step.delay_ms:
+        out["after"] = format_ms(step.delay_ms)
+    if step.fills:
+        out["fills"] = {f.field: [_source(s) for s in f.sources] for f in step.fills}
+    if step.branches:
+        out["branches"] = {b.reply.name: {"step": b.step} if b.step else {"outcome": b.outcome} for b in step.branches}
     if step.doc:
         out["description"] = step.doc
     return out
+
+
+def _source(source: FillSource) -> str | int | float | None:
+    """A fill's source as written: `trigger.F`, `STEP.F`, or the constant itself."""
+    if source.origin == "constant":
+        return source.value
+    return f"{source.step if source.origin == 'step' else source.origin}.{source.field}"
 
 
 def saga(s: Saga) -> Extensions:
@@ -102,6 +115,8 @@ def saga(s: Saga) -> Extensions:
     if s.doc:
         out["description"] = s.doc
     out["trigger"] = s.trigger.name
+    if s.trigger_compensation is not None:
+        out["trigger-compensation"] = _call(s.trigger_compensation)
     out["steps"] = [_step(step, i == s.pivot_index) for i, step in enumerate(s.steps)]
     out["pivot"] = s.steps[s.pivot_index].name
     if s.timeout_ms is not None:
@@ -112,4 +127,6 @@ def saga(s: Saga) -> Extensions:
         out["on-compensated"] = s.on_compensated.name
     if s.on_failed is not None:
         out["on-failed"] = s.on_failed.name
+    if s.named_outcomes:
+        out["outcomes"] = {o.kind: o.event.name for o in s.named_outcomes}
     return out

@@ -28,8 +28,8 @@ from flowgen_design.codegen.targets import register
 from flowgen_design.codegen.targets.cloudformation.api import add_api
 from flowgen_design.codegen.targets.cloudformation.customise import customised, user_files
 from flowgen_design.codegen.targets.cloudformation.handlers import Stack, add_handler
-from flowgen_design.codegen.targets.cloudformation.safety import add_data_safety
 from flowgen_design.codegen.targets.cloudformation.observability import add_alarms
+from flowgen_design.codegen.targets.cloudformation.safety import add_data_safety
 from flowgen_design.codegen.targets.cloudformation.sagas import add_saga, saga_handlers
 from flowgen_design.codegen.targets.cloudformation.stage import add_stage, physical_name, tag_resources
 from flowgen_design.codegen.targets.cloudformation.template import Template, get_att

@@ -31,11 +31,14 @@ from flowgen_design.codegen.targets.cloudformation.observability import (
 from flowgen_design.codegen.targets.cloudformation.states import definition
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
 from flowgen_design.dsl.model import Event, Handler, Saga
+from flowgen_design.dsl.sagapaths import endings
 
 
 def saga_handlers(saga: Saga) -> list[Handler]:
     """The handlers a saga sends commands to: step actions and compensations."""
     calls = [c for s in saga.steps for c in (s.action, s.compensation) if c is not None]
+    if saga.trigger_compensation is not None and any(w.step is None and w.undoing for w in endings(saga)):
+        calls.append(saga.trigger_compensation)  # only when some way compensates: else the machine never sends it
     return [c.handler for c in calls]
 
 
@@ -44,6 +47,7 @@ def add_saga(t: Template, stack: Stack, saga: Saga) -> None:
     queues = sorted({stack.plan.handler(h).queue.logical_id for h in saga_handlers(saga)})
     statements = [iam.send_to_queues(queues), deliver_logs(), write_traces()]
     outcomes = [e.name for e in (saga.on_completed, saga.on_compensated, saga.on_failed) if e is not None]
+    outcomes += [o.event.name for o in saga.named_outcomes if o.event.name not in outcomes]
     if outcomes:
         statements.append(iam.put_events(stack.bus, stack.flow.name, outcomes))
     numbers = stack.table is not None and any(e.ordered_by is not None for e in _outcome_events(saga))

@@ -54,12 +54,22 @@ from flowgen_design.dsl.model import (
     FillSource,
     Flow,
     Handler,
-    Message,
     Saga,
     SagaStep,
     StepCall,
 )
-from flowgen_design.dsl.sagapaths import Ending, carries, compensates_itself, endings, fill_source, undo_policy
+from flowgen_design.dsl.sagapaths import (
+    TRIGGER_STEP,
+    Ending,
+    carries,
+    command_sources,
+    compensates,
+    compensates_itself,
+    endings,
+    fill_source,
+    trigger_undo_sources,
+    undo_policy,
+)
 
 SEND_AND_WAIT = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
 PUT_EVENTS = "arn:aws:states:::events:putEvents"
@@ -91,6 +101,25 @@ def undo_state(step: SagaStep) -> str:
     return state_name(f"undo {step.name}")
 
 
+def entry_state(step: SagaStep) -> str:
+    """Where the machine enters a step: its grace period (`after D`, a Wait state), else its task."""
+    return state_name(f"wait before {step.name}") if step.delay_ms else step_state(step)
+
+
+def ran_state(step: SagaStep) -> str:
+    """A branched saga asks before each compensation whether its step ran (succeeded) on this way."""
+    return state_name(f"did {step.name} run")
+
+
+def outcome_state(kind: str) -> str:
+    """The terminal state of an outcome: `completed`, `compensated`, `failed`, or a named one (Succeed)."""
+    return state_name(kind if kind != INIT else f"outcome {kind}")
+
+
+TRIGGER_UNDO = state_name(f"undo {TRIGGER_STEP}")
+TRIGGER_UNDO_FAILED = state_name(f"failed undo {TRIGGER_STEP}")
+
+
 def caught_state(step: SagaStep, undoing: bool = False) -> str:
     return state_name(f"failed {'undo ' if undoing else ''}{step.name}")
 
@@ -116,17 +145,31 @@ class _Builder:
         saga, states = self.saga, self.states
         states[INIT] = self._init()
         ways = endings(saga)
+        done = next((w for w in ways if w.outcome == "completed"), None)
         for index, step in enumerate(saga.steps):
-            following = step_state(saga.steps[index + 1]) if index + 1 < len(saga.steps) else self._emit_for(ways[0])
+            following = self._after_success(index, done)
+            if step.delay_ms:
+                wait = {"Type": "Wait", "Seconds": max(1, seconds_ceil(step.delay_ms)), "Next": step_state(step)}
+                states[entry_state(step)] = wait
             states[step_state(step)] = self._step_task(index, following)
             states[caught_state(step)] = self._caught(step, [w for w in ways if w.step is step and not w.undoing])
         for step in self._undoable():
             states[undo_state(step)] = self._undo_task(step)
-            undo_failed = next(w for w in ways if w.step is step and w.undoing)
-            states[caught_state(step, undoing=True)] = self._record(undo_failed, self._emit_for(undo_failed))
-        states[COMPENSATED_ROUTE] = self._route([w for w in ways if w.outcome == "compensated"])
+            if saga.branched:
+                states[ran_state(step)] = self._ran(step)
+            undo_failed = next((w for w in ways if w.step is step and w.undoing), None)
+            if undo_failed is not None:
+                states[caught_state(step, undoing=True)] = self._record(undo_failed, self._emit_for(undo_failed))
+        if saga.trigger_compensation is not None:
+            states[TRIGGER_UNDO] = self._trigger_undo(saga.trigger_compensation)
+            undo_failed = next((w for w in ways if w.step is None and w.undoing), None)
+            if undo_failed is not None:
+                states[TRIGGER_UNDO_FAILED] = self._record(undo_failed, self._emit_for(undo_failed))
+        states[COMPENSATED_ROUTE] = self._route([w for w in ways if compensates(saga, w)])
         states[COMPLETED] = {"Type": "Succeed"}
         states[COMPENSATED] = {"Type": "Succeed", "Comment": "every step that ran or may have run was undone"}
+        for outcome in saga.named_outcomes:
+            states[outcome_state(outcome.kind)] = {"Type": "Succeed", "Comment": f"outcome {outcome.kind}"}
         states[FAILED] = {
             "Type": "Fail",
             "Error": needs_attention_error(saga),
@@ -144,7 +187,7 @@ class _Builder:
         return result
 
     def _init(self) -> Json:
-        first = step_state(self.saga.steps[0])
+        first = entry_state(self.saga.steps[0])
         resent = [s for s in self.saga.steps if s.policy.attempts > 1]
         if not resent:
             return {"Type": "Pass", "Result": {}, "ResultPath": "$.steps", "Next": first}
@@ -177,6 +220,28 @@ class _Builder:
     def _undoable(self) -> list[SagaStep]:
         return [s for s in self.saga.compensable_steps if s.compensation is not None]
 
+    def _after_success(self, index: int, done: Ending | None) -> str:
+        """The next step, the later step the success reply skips to, or the completed event."""
+        saga, step = self.saga, self.saga.steps[index]
+        success = step.action.command.success
+        branch = step.branch(success.name) if success is not None else None
+        if branch is not None and branch.step is not None:
+            return entry_state(next(s for s in saga.steps if s.name == branch.step))
+        if index + 1 < len(saga.steps):
+            return entry_state(saga.steps[index + 1])
+        return self._emit_for(done) if done is not None else COMPLETED
+
+    def _undo_from(self, steps: list[SagaStep]) -> str:
+        """Undo the latest of `steps`, then the others: in a branched saga, each only if it ran."""
+        if not steps:
+            return TRIGGER_UNDO if self.saga.trigger_compensation is not None else COMPENSATED_ROUTE
+        return ran_state(steps[-1]) if self.saga.branched else undo_state(steps[-1])
+
+    def _ran(self, step: SagaStep) -> Json:
+        earlier = [s for s in self._undoable() if self.saga.steps.index(s) < self.saga.steps.index(step)]
+        check = {"Variable": f"$.steps.{step.name}", "IsPresent": True, "Next": undo_state(step)}
+        return {"Type": "Choice", "Choices": [check], "Default": self._undo_from(earlier)}
+
     # ---- steps and compensations -------------------------------------------------------
 
     def _step_task(self, index: int, following: str) -> Json:
@@ -187,7 +252,7 @@ class _Builder:
             "Comment": f"{step.action.service}.{step.action.command.name}"
             + (" (pivot)" if index == saga.pivot_index else ""),
             "Resource": SEND_AND_WAIT,
-            "Parameters": self._message(step, step.action, f"{step.name}", saga.steps[:index], timeout),
+            "Parameters": self._message(step, step.action, f"{step.name}", timeout),
             "ResultPath": f"$.steps.{step.name}",
             "TimeoutSeconds": timeout,
             "Next": following,
@@ -205,30 +270,45 @@ class _Builder:
             "Type": "Task",
             "Comment": f"{call.service}.{call.command.name}: undo step {step.name}",
             "Resource": SEND_AND_WAIT,
-            "Parameters": self._message(step, call, f"undo {step.name}", self.saga.steps[:index], timeout),
+            "Parameters": self._message(step, call, f"undo {step.name}", timeout),
             "ResultPath": None,
             "TimeoutSeconds": timeout,
-            "Next": undo_state(earlier[-1]) if earlier else COMPENSATED_ROUTE,
+            "Next": self._undo_from(earlier),
         }
         task["Catch"] = [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": caught_state(step, undoing=True)}
         ]
         return task
 
+    def _trigger_undo(self, call: StepCall) -> Json:
+        """Undo the local transaction that published the trigger: last, after every step's undo."""
+        timeout = max(1, seconds_ceil(undo_policy(call).timeout_ms))
+        return {
+            "Type": "Task",
+            "Comment": f"{call.service}.{call.command.name}: undo the trigger {self.saga.trigger.name}",
+            "Resource": SEND_AND_WAIT,
+            "Parameters": self._message(None, call, f"undo {TRIGGER_STEP}", timeout),
+            "ResultPath": None,
+            "TimeoutSeconds": timeout,
+            "Next": COMPENSATED_ROUTE,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": TRIGGER_UNDO_FAILED}],
+        }
+
     def _message(
         self,
-        step: SagaStep,
+        step: SagaStep | None,
         call: StepCall,
         label: str,
-        before: tuple[SagaStep, ...],
         timeout: int,
     ) -> Json:
+        """The command message; `step` None: the trigger's compensation."""
+        payload = command_payload(self.saga, step, call) if step is not None else None
         body = {
             "kind": "saga-command",
             "saga": self.saga.name,
-            "step": step.name,
+            "step": step.name if step is not None else TRIGGER_STEP,
             "command": call.command.name,
-            "payload": command_payload(self.saga, call.command, before),
+            "payload": payload if payload is not None else _payload(trigger_undo_sources(self.saga, call), call),
             "taskToken.$": "$$.Task.Token",
             "envelope": {**self._envelope(f"/{label}"), "timeout_seconds": timeout},
         }
@@ -266,6 +346,10 @@ class _Builder:
             (retried if retryable else choices).append(
                 {"Variable": "$.error.Error", "StringEquals": way.reply.name, "Next": name}
             )
+        for branch in step.branches:  # a branched reply is an answer: never resent
+            if branch.step is not None and branch.reply is not step.action.command.success:
+                later = entry_state(next(s for s in self.saga.steps if s.name == branch.step))
+                choices.append({"Variable": "$.error.Error", "StringEquals": branch.reply.name, "Next": later})
         if resent:
             resends = step.policy.attempts - 1
             for final in (FINAL_ERRORS[0], *step.action.handler.raises):  # declared errors are final too
@@ -282,9 +366,9 @@ class _Builder:
         return name
 
     def _record(self, way: Ending, following: str) -> Json:
-        assert way.step is not None
+        name = way.step.name if way.step is not None else TRIGGER_STEP
         failure: Json = {
-            "step": f"undo {way.step.name}" if way.undoing else way.step.name,
+            "step": f"undo {name}" if way.undoing else name,
             "error.$": "$.error.Error",
             "route": self._emit_for(way),
         }
@@ -294,13 +378,13 @@ class _Builder:
 
     def _after_failure(self, way: Ending) -> str:
         """Where a failure goes: the first compensation to run, the route to the event, or the event."""
-        if way.outcome != "compensated":
+        if not compensates(self.saga, way):
             return self._emit_for(way)
         assert way.step is not None
         index = self.saga.steps.index(way.step)
-        reach = index + 1 if compensates_itself(way) else index
-        undo = [s for s in self._undoable() if self.saga.steps.index(s) < reach]
-        return undo_state(undo[-1]) if undo else COMPENSATED_ROUTE
+        if compensates_itself(way) and way.step.compensation is not None and index < self.saga.pivot_index:
+            return undo_state(way.step)  # it may have run, on this way for sure: no need to ask
+        return self._undo_from([s for s in self._undoable() if self.saga.steps.index(s) < index])
 
     def _route(self, ways: list[Ending]) -> Json:
         targets = sorted({self._emit_for(w) for w in ways})
@@ -315,7 +399,7 @@ class _Builder:
 
     def _emit_for(self, way: Ending) -> str:
         """The state that emits `way`'s outcome event as `way` fills it (one state per distinct filling)."""
-        terminal = {"completed": COMPLETED, "compensated": COMPENSATED, "failed": FAILED}[way.outcome]
+        terminal = outcome_state(way.outcome)
         outcome = self.saga.outcome(way.outcome)
         if outcome is None:
             return terminal
@@ -421,19 +505,23 @@ def _escape(text: str) -> str:
     return out
 
 
-def command_payload(saga: Saga, command: Message, before: tuple[SagaStep, ...]) -> Json:
-    """The command's fields by name: from the latest earlier reply that always has it, else the trigger.
+def command_payload(saga: Saga, step: SagaStep, call: StepCall) -> Json:
+    """The command's fields as `dsl.sagapaths.command_sources` says: the step's fills, else by name from
+    the latest reply there on every way, else the trigger.
 
     A field no source always has is left out (JSONPath cannot read a key that may be
     missing); `check` warns about required ones (FLOW414).
     """
+    return _payload(command_sources(saga, step, call), call)
+
+
+def _payload(sources: dict[str, FillSource], call: StepCall) -> Json:
     payload: Json = {}
-    for f in command.fields:
-        step = next((s for s in reversed(before) if carries(s.action.command.success, f.name, f)), None)
-        if step is not None:
-            payload[f"{f.name}.$"] = f"$.steps.{step.name}.payload.{f.name}"
-        elif carries(saga.trigger, f.name, f):
-            payload[f"{f.name}.$"] = f"$.trigger.payload.{f.name}"
+    for f in call.command.fields:
+        source = sources.get(f.name)
+        if source is not None:
+            key, value = _json_value(f, source)
+            payload[key] = value
     return payload
 
 

@@ -18,8 +18,8 @@ from flowgen_design.dsl.diagnostics import Diagnostic
 from flowgen_design.dsl.graph import Element
 from flowgen_design.dsl.model import (
     Command,
-    EndpointAuth,
     Constraints,
+    EndpointAuth,
     EnumType,
     Event,
     External,
@@ -322,6 +322,7 @@ def _saga(saga: Saga) -> Html:
         "dl",
         el("dt", "trigger"),
         el("dd", chip("event", saga.trigger.name)),
+        *_trigger_undo(saga),
         el("dt", "timeout"),
         el("dd", format_ms(saga.timeout_ms) if saga.timeout_ms else "none (the state machine's default)"),
         el("dt", "on completed"),
@@ -330,6 +331,7 @@ def _saga(saga: Saga) -> Html:
         el("dd", chip("event", saga.on_compensated.name) if saga.on_compensated else "no event"),
         el("dt", "on failed"),
         el("dd", chip("event", saga.on_failed.name) if saga.on_failed else "no event (the alarm still fires)"),
+        *[x for o in saga.named_outcomes for x in (el("dt", f"on {o.kind}"), el("dd", chip("event", o.event.name)))],
         class_="facts",
     )
     rows = [_step_row(saga, i, s) for i, s in enumerate(saga.steps)]
@@ -346,6 +348,22 @@ def _saga(saga: Saga) -> Html:
     )
 
 
+def _trigger_undo(saga: Saga) -> list[Child]:
+    undo = saga.trigger_compensation
+    if undo is None:
+        return []
+    text = f"{undo.service}.{undo.command.name} (last, after every step's undo)"
+    return [el("dt", "trigger undone by"), el("dd", el("span", text, class_="undo"))]
+
+
+def _branch_notes(step: SagaStep) -> list[Child]:
+    """`on REPLY -> TARGET`, one line per branch of the step."""
+    return [
+        el("div", f"on {b.reply.name} -> {'step ' + b.step if b.step else 'outcome ' + (b.outcome or '')}")
+        for b in step.branches
+    ]
+
+
 def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
     call = step.action
     if step.compensation is not None:
@@ -357,7 +375,7 @@ def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
     pivot = el("span", "PIVOT", class_="pivot") if index == saga.pivot_index else ""
     return [
         str(index + 1),
-        [el("code", step.name), doc(step.doc)],
+        [el("code", step.name), doc(step.doc), *_branch_notes(step)],
         el("code", f"{call.service}.{call.command.name}"),
         undo,
         pivot,

@@ -14,6 +14,8 @@ It follows SAGA-CONTRACT.md and docs/semantics.md:
   and the failed step itself when it gave no answer; nothing at or after the pivot
   is compensated. No answer from the pivot, any failure after it, or a compensation
   that fails ends the saga `failed` (needs a human);
+- a branch (`on REPLY -> TARGET`) leads a reply to a later step, or to a named outcome that
+  undoes, up to the pivot, what ran (as `compensated` does) and emits its own event;
 - every instance ends with exactly one outcome and emits that outcome's event, each
   field taken by name from the trigger, the failure reply, then the latest success reply.
 """
@@ -34,8 +36,15 @@ from .testkit_aws import Loop, Timer, client_error
 Outcome = Literal["completed", "compensated", "failed"]
 TIMEOUT = "States.Timeout"
 """The error of a task whose answer did not come within the step's timeout."""
+TRIGGER_STEP = "trigger"
+"""The step name of the trigger's own local transaction, undone as `undo trigger`."""
 FINAL_ERRORS = ("InvalidMessage",)
 """Failures that are not failure replies but are never resent either."""
+
+
+Source = tuple[Any, ...]
+"""Where a command's or an outcome's field comes from: `("trigger", field)`, `("step", step, field)` (its success
+reply), `("failure", field)` (the failure reply, or the built-ins `step` and `error`), `("constant", value)`."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,9 @@ class CallSpec:
     """The errors the handler `raises`: no answer, never resent (as `InvalidMessage`)."""
     retryable: tuple[str, ...] = ()
     """The failure replies marked `retryable`: resent by the step's `retry`, then a failure reply."""
+    sources: Mapping[str, Source] | None = None
+    """Where each field comes from, when the spec says (`booking_id = trigger.trip_id`) or branches
+    decide which replies there are: `("trigger", f)`, `("step", s, f)`, `("constant", v)`. Else by name."""
 
 
 @dataclass(frozen=True)
@@ -65,15 +77,17 @@ class StepSpec:
     resend_delays: tuple[float, ...] = ()
     """The step's own `retry`: the wait before each resend (whole seconds, never jittered, as the
     state machine's `wait to resend` states wait)."""
+    delay_seconds: float = 0
+    """`after D`: the grace period each time the saga enters the step, before the command is sent
+    (whole seconds, as the state machine's Wait state waits); a resend does not wait it again."""
+    branches: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """`on REPLY -> TARGET`: a reply's name -> `("step", name)` (a later step) or `("outcome", name)`."""
 
     @property
     def sends(self) -> int:
         return 1 + len(self.resend_delays)
 
 
-Source = tuple[Any, ...]
-"""Where an outcome field comes from: `("trigger", field)`, `("step", step, field)` (its success
-reply), `("failure", field)` (the failure reply, or the built-ins `step` and `error`), `("constant", value)`."""
 FAILURE_BUILTINS = ("step", "error")
 
 
@@ -99,9 +113,24 @@ class SagaSpec:
     completed: OutcomeSpec | None = None
     compensated: OutcomeSpec | None = None
     failed: OutcomeSpec | None = None
+    named: Mapping[str, OutcomeSpec] = field(default_factory=dict)
+    """The outcomes a branch leads to (`on rejected emit OrderRejected`)."""
+    trigger_undo: CallSpec | None = None
+    """`trigger E compensate S.C`: undoes the local transaction that published the trigger, last."""
 
     def step(self, name: str) -> StepSpec:
         return next(s for s in self.steps if s.name == name)
+
+    def index(self, name: str) -> int:
+        return next(i for i, s in enumerate(self.steps) if s.name == name)
+
+    def outcome(self, name: str) -> OutcomeSpec | None:
+        builtin = {
+            "completed": self.completed,
+            "compensated": self.compensated,
+            "failed": self.failed,
+        }
+        return builtin[name] if name in builtin else self.named.get(name)
 
 
 class Host(Protocol):
@@ -156,6 +185,9 @@ class _Execution:
     entered: dict[str, float] = field(default_factory=dict)
     failure: dict[str, Any] | None = None
     undo: list[StepSpec] = field(default_factory=list)
+    trigger_undone: bool = False
+    ending: str = "compensated"
+    """The outcome once the compensations finish: `compensated`, or the named outcome a branch led to."""
     ended: bool = False
     deadline: Timer | None = None
 
@@ -210,9 +242,20 @@ class Orchestrator:
             execution.deadline = self.host.loop.after(
                 saga.timeout_seconds, lambda: self._saga_timed_out(execution)
             )
-        self._send_step(execution, 0)
+        self._enter_step(execution, 0)
 
     # ---- commands and answers ----
+
+    def _enter_step(self, execution: _Execution, index: int) -> None:
+        """Enter a step: after its grace period, if it has one, send its command."""
+        delay = execution.saga.steps[index].delay_seconds
+        if delay:
+            self.host.loop.after(
+                delay,
+                lambda: None if execution.ended else self._send_step(execution, index),
+            )
+        else:
+            self._send_step(execution, index)
 
     def _send_step(self, execution: _Execution, index: int) -> None:
         step = execution.saga.steps[index]
@@ -253,9 +296,9 @@ class Orchestrator:
         body = {
             "kind": "saga-command",
             "saga": saga.name,
-            "step": saga.steps[index].name,
+            "step": saga.steps[index].name if index >= 0 else TRIGGER_STEP,
             "command": call.command,
-            "payload": {k: values[k] for k in call.fields if k in values},
+            "payload": _payload(execution, call, values),
             "taskToken": token,
             "envelope": {
                 **envelope,
@@ -326,24 +369,30 @@ class Orchestrator:
         if task.undo:
             self._next_undo(execution)
             return
-        execution.replies[saga.steps[task.index].name] = payload
-        if task.index + 1 < len(saga.steps):
-            self._send_step(execution, task.index + 1)
+        step = saga.steps[task.index]
+        execution.replies[step.name] = payload
+        skip = next(
+            (t for r, t in step.branches.items() if r == step.action.success), None
+        )
+        if skip is not None:
+            self._enter_step(execution, saga.index(skip[1]))
+        elif task.index + 1 < len(saga.steps):
+            self._enter_step(execution, task.index + 1)
         else:
             self._end(execution, "completed")
 
     def _failed(self, task: _Task, error: str, payload: dict[str, Any]) -> None:
         execution, saga = task.execution, task.execution.saga
-        step = saga.steps[task.index]
         if task.undo:
             execution.failure = {"step": task.label, "error": error}
-            self._end(
-                execution,
-                "failed",
-                f"the compensation of `{step.name}` cannot finish: {error}",
-            )
+            self._end(execution, "failed", f"`{task.label}` cannot finish: {error}")
             return
+        step = saga.steps[task.index]
         answered = error in step.action.failures
+        branch = step.branches.get(error) if answered else None
+        if branch is not None and branch[0] == "step":
+            self._enter_step(execution, saga.index(branch[1]))
+            return
         sent = execution.sends.get(step.name, 1)
         resent = not answered or error in step.action.retryable
         if (
@@ -361,7 +410,15 @@ class Orchestrator:
             "step": step.name,
             "error": error,
         }
-        if task.index > saga.pivot:
+        if branch is not None:
+            execution.ending = branch[1]
+            if task.index > saga.pivot:
+                self._end(execution, branch[1])
+                return
+            done = [s for s in saga.steps[: task.index] if s.name in execution.replies]
+            execution.undo = [s for s in reversed(done) if s.compensation is not None]
+            self._next_undo(execution)
+        elif task.index > saga.pivot:
             self._end(
                 execution,
                 "failed",
@@ -381,8 +438,27 @@ class Orchestrator:
             self._next_undo(execution)
 
     def _next_undo(self, execution: _Execution) -> None:
+        trigger_undo = execution.saga.trigger_undo
+        if (
+            not execution.undo
+            and trigger_undo is not None
+            and not execution.trigger_undone
+        ):
+            execution.trigger_undone = True
+            now = self.host.loop.now
+            label = f"undo {TRIGGER_STEP}"
+            self._command(
+                execution,
+                label,
+                -1,
+                trigger_undo,
+                now,
+                trigger_undo.timeout_seconds,
+                undo=True,
+            )
+            return
         if not execution.undo:
-            self._end(execution, "compensated")
+            self._end(execution, execution.ending)
             return
         step = execution.undo.pop(0)
         call = step.compensation
@@ -413,7 +489,7 @@ class Orchestrator:
         )
 
     def _end(
-        self, execution: _Execution, outcome: Outcome, why: str = "", emit: bool = True
+        self, execution: _Execution, outcome: str, why: str = "", emit: bool = True
     ) -> None:
         execution.ended = True
         if execution.deadline is not None:
@@ -429,15 +505,11 @@ class Orchestrator:
             instance=execution.name,
             result=why or None,
         )
-        spec = {
-            "completed": saga.completed,
-            "compensated": saga.compensated,
-            "failed": saga.failed,
-        }[outcome]
+        spec = saga.outcome(outcome)
         if spec is not None and emit:
             self._emit(execution, spec, outcome)
 
-    def _emit(self, execution: _Execution, spec: OutcomeSpec, outcome: Outcome) -> None:
+    def _emit(self, execution: _Execution, spec: OutcomeSpec, outcome: str) -> None:
         """The outcome event; a field nothing fills on this path is reported as a problem."""
         payload: dict[str, Any] = {}
         for name in spec.fields:
@@ -471,7 +543,18 @@ class Orchestrator:
         self.host.emit(spec.event, payload, envelope)
 
 
-def _implicit(execution: _Execution, outcome: Outcome, name: str) -> tuple[Source, ...]:
+def _payload(
+    execution: _Execution, call: CallSpec, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    if call.sources is None:
+        return {k: values[k] for k in call.fields if k in values}
+    found = {
+        k: _value(execution, "completed", source) for k, source in call.sources.items()
+    }
+    return {k: value[0] for k, value in found.items() if value}
+
+
+def _implicit(execution: _Execution, outcome: str, name: str) -> tuple[Source, ...]:
     found: list[Source] = [("trigger", name)]
     if outcome != "completed" and name not in FAILURE_BUILTINS:
         found.append(("failure", name))
@@ -479,7 +562,7 @@ def _implicit(execution: _Execution, outcome: Outcome, name: str) -> tuple[Sourc
 
 
 def _value(
-    execution: _Execution, outcome: Outcome, source: Source
+    execution: _Execution, outcome: str, source: Source
 ) -> tuple[Any] | tuple[()]:
     """`(value,)` when `source` has a value on this path, else `()`."""
     origin, *rest = source
