@@ -41,7 +41,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from moto import mock_aws
 
-from flowgen_design.codegen.aws.plan import api_base, plan_of
+from flowgen_design.codegen.aws.ids import api_base
+from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.targets.lambda_adapters import starter_source
 from tests.cloudformation_support import REGION, Generated, for_moto, generate, upload_code
 from tests.conftest import ROOT, run_flowgen

@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from flowgen_design.codegen.aws.plan import handler_base
+from flowgen_design.codegen.aws.ids import handler_base
 from flowgen_design.codegen.names import lambda_handler, python_package
 from flowgen_design.codegen.targets.asyncapi.document import document, reply_channel, sent_events
 from flowgen_design.dsl.compiler import check_file

@@ -17,15 +17,8 @@ from typing import Any
 
 import pytest
 
-from flowgen_design.codegen.aws.plan import (
-    VISIBILITY_MARGIN_SECONDS,
-    api_base,
-    handler_base,
-    handler_element,
-    plan_of,
-    reserved_ids,
-    saga_base,
-)
+from flowgen_design.codegen.aws.ids import api_base, handler_base, reserved_ids, saga_base
+from flowgen_design.codegen.aws.plan import VISIBILITY_MARGIN_SECONDS, handler_element, plan_of
 from flowgen_design.codegen.names import lambda_handler
 from flowgen_design.codegen.targets.asyncapi.schemas import standalone_schema
 from flowgen_design.codegen.targets.cloudformation.sagas import saga_handlers

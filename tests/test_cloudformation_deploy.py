@@ -19,7 +19,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from flowgen_design.codegen.aws.plan import handler_base, plan_of, saga_base
+from flowgen_design.codegen.aws.ids import handler_base, saga_base
+from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.names import lambda_handler
 from flowgen_design.dsl.model import Flow, Handler
 from tests.cloudformation_support import REGION, Generated, all_specs, for_moto, generate, spec_id, upload_code

@@ -25,7 +25,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from flowgen_design.codegen.aws.plan import handler_base, plan_of
+from flowgen_design.codegen.aws.ids import handler_base
+from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.targets.cloudformation.safety import RETAINED_TYPES
 from tests.cloudformation_support import REGION, for_moto, generate, load_flow, upload_code
 from tests.conftest import ROOT

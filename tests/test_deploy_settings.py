@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowgen_design.cli import main
-from flowgen_design.codegen.aws.plan import handler_base, plan_of
+from flowgen_design.codegen.aws.ids import handler_base
+from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.dsl.model import Flow
 from tests.cloudformation_support import load_flow
 from tests.conftest import ROOT

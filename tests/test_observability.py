@@ -32,7 +32,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from flowgen_design.codegen.aws.plan import handler_base, saga_base
+from flowgen_design.codegen.aws.ids import handler_base, saga_base
 from flowgen_design.dsl.model import Flow, Handler
 from tests import test_lambda_adapters as adapters
 from tests.cloudformation_support import REGION, Generated, all_specs, for_moto, generate, spec_id, upload_code

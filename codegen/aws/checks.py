@@ -16,7 +16,7 @@ target that deploys to AWS is configured.
 from __future__ import annotations
 
 from flowgen_design.codegen.aws import limits
-from flowgen_design.codegen.aws.plan import path_segments, reserved_ids
+from flowgen_design.codegen.aws.ids import path_segments, reserved_ids
 from flowgen_design.dsl import codes
 from flowgen_design.dsl.durations import format_ms
 from flowgen_design.dsl.rules import Rule, RuleContext

@@ -28,113 +28,46 @@ derives them from the plan and the model, and a second renderer would do the sam
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from flowgen_design.codegen import names
 from flowgen_design.codegen.aws import limits
+from flowgen_design.codegen.aws.ids import (
+    API_ACCESS_LOG_GROUP,
+    API_BAD_REQUEST_BODY,
+    API_DEPLOYMENT_PREFIX,
+    API_GATEWAY_ACCOUNT,
+    API_GATEWAY_LOGS_ROLE,
+    API_REQUEST_VALIDATOR,
+    API_STAGE,
+    DELIVERY_RESOURCE_IDS,
+    EVENT_BUS,
+    IDEMPOTENCY_TABLE,
+    JWT_AUTHORIZER,
+    JWT_AUTHORIZER_FUNCTION,
+    JWT_AUTHORIZER_LOG_GROUP,
+    JWT_AUTHORIZER_PERMISSION,
+    JWT_AUTHORIZER_ROLE,
+    REST_API,
+    api_base,
+    api_digest,
+    api_path_id,
+    handler_base,
+    path_prefixes,
+    saga_base,
+)
 from flowgen_design.codegen.aws.limits import Limit
 from flowgen_design.dsl.durations import format_ms, seconds_ceil
 from flowgen_design.dsl.memo import per_flow
 from flowgen_design.dsl.model import (
     REDELIVERY_MARGIN_MS,
     ApiEndpoint,
-    EnumRef,
-    Field,
     Flow,
     Handler,
-    ListRef,
-    MapRef,
-    OptionalRef,
-    RecordRef,
     Saga,
-    TypeRef,
-    type_text,
 )
-from flowgen_design.dsl.naming import pascal_case
 from flowgen_design.dsl.source import Span
-
-# ---- the naming scheme ----------------------------------------------------------------------
-#
-# Every logical ID is a base (from the element's names) and a suffix (the role of the
-# resource). Each element reserves every suffix it may use, whatever its options say, so
-# turning on `dlq` never makes a spec start clashing: `reserved_ids` lists them all and
-# the clash check in `codegen.aws.checks` reads it.
-
-STACK_RESOURCE_IDS = (
-    "EventBus",
-    "IdempotencyTable",
-    "RestApi",
-    "ApiStage",
-    "ApiAccessLogGroup",
-    "ApiRequestValidator",
-    "ApiBadRequestBody",
-    "ApiGatewayAccount",
-    "ApiGatewayLogsRole",
-    "JwtAuthorizer",
-    "JwtAuthorizerFunction",
-    "JwtAuthorizerRole",
-    "JwtAuthorizerLogGroup",
-    "JwtAuthorizerPermission",
-    "JwtAuthorizerErrorsAlarm",
-    "JwtAuthorizerThrottlesAlarm",
-)
-HANDLER_RESOURCE_SUFFIXES = (
-    "Queue",
-    "DeadLetterQueue",
-    "QueuePolicy",
-    "Rule",
-    "Function",
-    "Role",
-    "LogGroup",
-    "EventSourceMapping",
-    "DeadLetterQueueAlarm",
-    "QueueAgeAlarm",
-    "ErrorsAlarm",
-    "ThrottlesAlarm",
-)
-SAGA_RESOURCE_SUFFIXES = (
-    "StateMachine",
-    "StateMachineRole",
-    "TriggerRule",
-    "StarterQueue",
-    "StarterDeadLetterQueue",
-    "StarterQueuePolicy",
-    "StarterLogGroup",
-    "StarterRole",
-    "StarterFunction",
-    "StarterEventSourceMapping",
-    "FailedAlarm",
-    "TimedOutAlarm",
-    "StateMachineLogGroup",
-    "StarterDeadLetterQueueAlarm",
-    "StarterErrorsAlarm",
-    "StarterThrottlesAlarm",
-)
-API_RESOURCE_SUFFIXES = ("Method", "Model", "Role")
-API_DEPLOYMENT_PREFIX = "ApiDeployment"
-"""The deployment's ID ends in a digest of the API's definition: CloudFormation deploys a REST API
-only when its Deployment resource is new, so a changed route, auth or event schema gets a new one."""
-API_PATH_PREFIX = "ApiPath"
-DELIVERY_RESOURCE_IDS = ("EventDeliveryDeadLetterQueue", "EventDeliveryDeadLetterQueuePolicy", "EventArchive")
-"""The stack's data-safety resources: where a rule target's undeliverable events go, and the event archive."""
-
-EVENT_BUS, IDEMPOTENCY_TABLE = STACK_RESOURCE_IDS[:2]
-(
-    REST_API,
-    API_STAGE,
-    API_ACCESS_LOG_GROUP,
-    API_REQUEST_VALIDATOR,
-    API_BAD_REQUEST_BODY,
-    API_GATEWAY_ACCOUNT,
-    API_GATEWAY_LOGS_ROLE,
-) = STACK_RESOURCE_IDS[2:9]
-JWT_AUTHORIZER, JWT_AUTHORIZER_FUNCTION, JWT_AUTHORIZER_ROLE, JWT_AUTHORIZER_LOG_GROUP, JWT_AUTHORIZER_PERMISSION = (
-    STACK_RESOURCE_IDS[9:14]
-)
-"""The JWT authorizer's resources; `STACK_RESOURCE_IDS[14:]` are its function's alarms (`function_alarms`)."""
 
 # Deployment choices (not limits), the same for every renderer of the plan.
 QUEUE_RETENTION_SECONDS = limits.SQS_RETENTION.value // 1000
@@ -184,37 +117,6 @@ AUTHORIZATION_TYPES = {"iam": "AWS_IAM", "jwt": "CUSTOM", "none": "NONE"}
 def event_pattern(flow: Flow, event: str) -> dict[str, list[str]]:
     """The EventBridge pattern of one event of this flow: what handlers publish and routes put."""
     return {"source": [flow.name], "detail-type": [event]}
-
-
-def logical_id(*parts: str) -> str:
-    """A CloudFormation logical ID: alphanumeric, PascalCase parts joined."""
-    return "".join(re.sub(r"[^A-Za-z0-9]", "", pascal_case(p)) for p in parts)
-
-
-def handler_base(service: str, handler: str) -> str:
-    """`Orders`, `cancel_order` -> `OrdersCancelOrder`."""
-    return logical_id(service, handler)
-
-
-def saga_base(saga: str) -> str:
-    return logical_id(saga, "Saga")
-
-
-def api_base(method: str, path: str) -> str:
-    """`POST /orders/{order_id}` -> `ApiPostOrdersOrderId`; `GET /` -> `ApiGetRoot`."""
-    words = [w for w in re.split(r"[^A-Za-z0-9]+", path) if w] or ["root"]
-    return logical_id("Api", method.lower(), *words)
-
-
-def path_segments(path: str) -> list[str]:
-    """`/orders/{id}/` -> `["orders", "{id}"]`: the REST API resources a path passes through."""
-    return [p for p in path.split("/") if p]
-
-
-def api_path_id(path: str) -> str:
-    """`/orders/{id}` -> `ApiPathOrdersById`: the REST API resource of a path (a `{param}` reads `By`)."""
-    words = [("by_" + p.strip("{}")) if p.startswith("{") else p for p in path_segments(path)]
-    return logical_id(API_PATH_PREFIX, *(w for word in words for w in re.split(r"[^A-Za-z0-9]+", word) if w))
 
 
 # ---- the plan ----------------------------------------------------------------------------------
@@ -625,38 +527,6 @@ def _route_plan(api: ApiPlan, endpoint: ApiEndpoint) -> RoutePlan:
     )
 
 
-def _shape(fields: tuple[Field, ...], seen: set[str]) -> list[str]:
-    """The fields as their schema sees them, nested records and enums included (for the deployment digest)."""
-    out = []
-    for f in fields:
-        out.append(f"{f.name}:{type_text(f.type)}:{f.constraints!r}")
-        out += _nested(f.type, seen)
-    return out
-
-
-def _nested(t: TypeRef, seen: set[str]) -> list[str]:
-    if isinstance(t, ListRef | OptionalRef):
-        return _nested(t.item if isinstance(t, ListRef) else t.inner, seen)
-    if isinstance(t, MapRef):
-        return _nested(t.value, seen)
-    name = t.record.name if isinstance(t, RecordRef) else t.enum.name if isinstance(t, EnumRef) else None
-    if name is None or name in seen:
-        return []
-    seen.add(name)
-    if isinstance(t, EnumRef):
-        return [name + "=" + ",".join(m.name for m in t.enum.members)]
-    assert isinstance(t, RecordRef)
-    return [name + "{"] + _shape(t.record.fields, seen) + ["}"]
-
-
-def api_digest(flow: Flow, endpoints: list[ApiEndpoint]) -> str:
-    """Ten hex digits that change whenever a route, its auth, or its event's schema does."""
-    lines = [flow.version]
-    for e in endpoints:
-        lines += [e.route, e.auth.describe(), e.event.name, *_shape(e.event.fields, set())]
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:10]
-
-
 def _authorizer_plan(endpoints: list[ApiEndpoint]) -> AuthorizerPlan | None:
     jwt = [e for e in endpoints if e.auth.kind == "jwt"]
     if not jwt:
@@ -675,21 +545,11 @@ def _authorizer_plan(endpoints: list[ApiEndpoint]) -> AuthorizerPlan | None:
     )
 
 
-def _path_prefixes(endpoints: list[ApiEndpoint]) -> list[tuple[str, ApiEndpoint]]:
-    """Every path prefix an endpoint passes through (`/orders`, `/orders/{id}`), first use first."""
-    found: dict[str, ApiEndpoint] = {}
-    for e in endpoints:
-        segments = path_segments(e.path)
-        for n in range(1, len(segments) + 1):
-            found.setdefault("/" + "/".join(segments[:n]), e)
-    return list(found.items())
-
-
 def _api_plan(flow: Flow, endpoints: list[ApiEndpoint]) -> ApiPlan:
     span, label = endpoints[0].span, f"flow {flow.name} / api"
     paths = tuple(
         (p, _resource(api_path_id(p), "AWS::ApiGateway::Resource", e.span, f"api path {p}"))
-        for p, e in _path_prefixes(endpoints)
+        for p, e in path_prefixes(endpoints)
     )
     return ApiPlan(
         rest_api=_resource(REST_API, "AWS::ApiGateway::RestApi", span, label),
@@ -750,30 +610,6 @@ def _archive_plan(flow: Flow) -> Resource | None:
     if archive is None:
         return None
     return _resource(DELIVERY_RESOURCE_IDS[2], "AWS::Events::Archive", archive.span, f"flow {flow.name} / archive")
-
-
-def reserved_ids(flow: Flow) -> list[tuple[str, str, Span]]:
-    """Every logical ID an element of `flow` may take, whatever its options: (ID, element, span).
-
-    A handler reserves a dead-letter queue even without `dlq`, so that adding one
-    never turns a valid spec into one whose names clash.
-    """
-    ids = [(rid, "the stack's shared resources", flow.span) for rid in STACK_RESOURCE_IDS + DELIVERY_RESOURCE_IDS]
-    for service in flow.services:
-        for h in service.handlers:
-            base, element = handler_base(service.name, h.name), f"{service.name}.{h.name}"
-            ids += [(base + suffix, element, h.span) for suffix in HANDLER_RESOURCE_SUFFIXES]
-        for api in service.apis:
-            base, element = api_base(api.method, api.path), f"`{api.route}`"
-            ids += [(base + suffix, element, api.span) for suffix in API_RESOURCE_SUFFIXES]
-            ids += [(api_path_id(p), f"path `{p}`", api.span) for p, _ in _path_prefixes([api])]
-    for saga in flow.sagas:
-        base, element = saga_base(saga.name), f"saga {saga.name}"
-        ids += [(base + suffix, element, saga.span) for suffix in SAGA_RESOURCE_SUFFIXES]
-    endpoints = [api for service in flow.services for api in service.apis]
-    if endpoints:
-        ids.append((API_DEPLOYMENT_PREFIX + api_digest(flow, endpoints), "the stack's shared resources", flow.span))
-    return ids
 
 
 # ---- alarms: what the spec says is wrong, and when ----------------------------------------------------

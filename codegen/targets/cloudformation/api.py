@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+from flowgen_design.codegen.aws.ids import path_segments
 from flowgen_design.codegen.aws.plan import (
     API_STAGE_NAME,
     API_THROTTLING_BURST_LIMIT,
@@ -34,7 +35,6 @@ from flowgen_design.codegen.aws.plan import (
     ApiPlan,
     AuthorizerPlan,
     RoutePlan,
-    path_segments,
 )
 from flowgen_design.codegen.targets.asyncapi.schemas import standalone_schema
 from flowgen_design.codegen.targets.cloudformation import iam
