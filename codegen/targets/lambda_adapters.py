@@ -23,16 +23,17 @@ All are flowgen-owned and black-formatted; the user's code lives in
 
 from __future__ import annotations
 
+from functools import partial
 from importlib import resources
 from pathlib import PurePosixPath
 
 from flowgen_design.codegen.aws.plan import plan_of
-from flowgen_design.codegen.fanout import fan_out
 from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.incremental import LazyFile, TargetOutput, materialize_all
 from flowgen_design.codegen.header import comment_header
 from flowgen_design.codegen.names import STARTER_MODULE, adapter_path, python_package, service_class, service_module
 from flowgen_design.codegen.options import GenerateOptions
-from flowgen_design.codegen.targets import register
+from flowgen_design.codegen.targets import register_lazy
 from flowgen_design.codegen.targets.python.source import format_module
 from flowgen_design.codegen.targets.testkit import engine_sources, testing_source
 from flowgen_design.dsl.durations import seconds_ceil
@@ -184,22 +185,35 @@ def service_source(flow: Flow, service: Service) -> str:
     return head + "".join("\n\n" + handler_source(flow, h) for h in service.handlers)
 
 
-@register("lambda", "AWS Lambda adapters: SQS batches, idempotency, publishing and saga replies per handler")
-def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
+@register_lazy("lambda", "AWS Lambda adapters: SQS batches, idempotency, publishing and saga replies per handler")
+def outputs(flow: Flow, options: GenerateOptions) -> list[TargetOutput]:
+    """The adapters, each rendered only when what it is built from changed (`codegen.incremental`):
+    a service's module from the service and its handlers' deployment plan; the test kit's
+    data module from its unformatted text (formatting it is what costs)."""
     if not flow.handlers():
         return []
     folder = _adapters_dir(flow)
-    files = [
-        GeneratedFile(folder / "__init__.py", _format(flow, package_source(flow))),
-        GeneratedFile(folder / "runtime.py", _format(flow, runtime_source())),
+    files: list[TargetOutput] = [
+        LazyFile(folder / "__init__.py", (), lambda: _format(flow, package_source(flow))),
+        LazyFile(folder / "runtime.py", (), lambda: _format(flow, runtime_source())),
     ]
     if flow.sagas:
-        files.append(GeneratedFile(folder / f"{STARTER_MODULE}.py", _format(flow, starter_source())))
-    services = [s for s in flow.services if s.handlers]
-    sources = fan_out(lambda s: _format(flow, service_source(flow, s)), services)
-    files += [GeneratedFile(adapter_path(flow, s.name), source) for s, source in zip(services, sources, strict=True)]
-    files += [
-        *(GeneratedFile(folder / module, _format(flow, source)) for module, source in engine_sources().items()),
-        GeneratedFile(folder.parent / "testing.py", _format(flow, testing_source(flow))),
-    ]
+        files.append(LazyFile(folder / f"{STARTER_MODULE}.py", (), lambda: _format(flow, starter_source())))
+    plan = plan_of(flow)
+    for s in flow.services:
+        if s.handlers:
+            inputs = (s, tuple(plan.handler(h) for h in s.handlers))
+            files.append(LazyFile(adapter_path(flow, s.name), inputs, partial(_service_module, flow, s)))
+    for module, source in engine_sources().items():
+        files.append(LazyFile(folder / module, (source,), partial(_format, flow, source)))
+    testing = testing_source(flow)
+    files.append(LazyFile(folder.parent / "testing.py", (testing,), partial(_format, flow, testing)))
     return files
+
+
+def _service_module(flow: Flow, service: Service) -> str:
+    return _format(flow, service_source(flow, service))
+
+
+def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
+    return materialize_all(outputs(flow, options))

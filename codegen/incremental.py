@@ -1,0 +1,200 @@
+"""Regenerating after an edit: only the files whose inputs changed are built.
+
+A target may return, next to plain `GeneratedFile`s, `LazyFile`s: a path, the parts
+of the resolved model it is built from (`inputs`: elements, deployment-plan entries,
+plain values) and a thunk that renders it. Each lazy file gets a key: a digest of
+its path, its target, its inputs and everything the whole run depends on (the
+`base`: flowgen's code, black, `dot`, Python, the targets, the output folder, where
+the spec sits, the codes chosen). After a clean run the record of that run
+(`codegen.stamp`) keeps each file's key with the digest of the bytes it left. The
+next run renders a lazy file only when its key is new or its file is no longer what
+that run left; otherwise the file is reused as it is on disk, without rendering,
+formatting or drawing anything. Files returned eagerly (whole-flow documents, and
+every file of a target that returns plain lists) are built as before.
+
+Element fingerprints are structural: a digest of an element's fields, following its
+references (a handler's input event with its fields, their record types, ...), so a
+file keyed by a handler changes when anything the handler reaches changes. Source
+positions (`span` fields) are left out, so an edit that only moves declarations
+does not rebuild what follows it; the property test in `tests/test_incremental.py`
+proves, after random edits, that reuse gives the bytes of a full run.
+
+Any doubt means the full run: no record, a damaged one, another base, or any
+generated file changed on disk since (a user's own file that changed is merged
+again on its own, as a full run would).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path, PurePosixPath
+from typing import Union
+
+from flowgen_design.codegen.files import GeneratedFile, Merger, Ownership
+
+
+@dataclass(frozen=True)
+class LazyFile:
+    """A file a target can describe without building it: rendered only when its inputs changed.
+
+    `inputs` must hold everything `render` reads (model elements, plan entries, plain
+    values); leaving something out would let a stale file be reused. The flow's name,
+    version and path (every header) are always part of the key.
+    """
+
+    path: PurePosixPath
+    inputs: tuple[object, ...]
+    render: Callable[[], str] = field(compare=False)
+    ownership: Ownership = "generated"
+    merge: Merger | None = field(default=None, compare=False)
+    target: str = ""
+
+    def materialize(self) -> GeneratedFile:
+        return GeneratedFile(self.path, self.render(), self.ownership, self.merge, self.target)
+
+
+TargetOutput = Union[GeneratedFile, LazyFile]
+
+
+def materialize_all(files: Iterable[TargetOutput]) -> list[GeneratedFile]:
+    """Every file built (what a caller that wants contents gets: tests, `package`), the
+    lazy ones rendered over the cores (`codegen.fanout`)."""
+    listed = list(files)
+    lazy = [f for f in listed if isinstance(f, LazyFile)]
+    rendered = iter(_render_all(lazy))
+    return [next(rendered) if isinstance(f, LazyFile) else f for f in listed]
+
+
+def _render(f: LazyFile) -> str:
+    return f.render()
+
+
+def _render_all(lazy: Sequence[LazyFile]) -> list[GeneratedFile]:
+    from flowgen_design.codegen.fanout import fan_out
+
+    texts = fan_out(_render, lazy)
+    return [GeneratedFile(f.path, text, f.ownership, f.merge, f.target) for f, text in zip(lazy, texts, strict=True)]
+
+
+# ---- fingerprints ----------------------------------------------------------------------
+
+
+class Fingerprints:
+    """Stable digests of model values, memoised per object for one run.
+
+    Dataclass fields named `span`, ending in `_span` or starting with `_` (memo
+    tables) are not part of an element's meaning for any output, so they are skipped.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[int, bytes] = {}
+        self._keep: list[object] = []  # the memo is by id: keep the objects alive
+
+    def of(self, value: object) -> bytes:
+        if value is None or isinstance(value, (bool, int, float, str, bytes)):
+            return hashlib.sha256(f"{type(value).__name__}\0{value!r}".encode("utf-8", "surrogatepass")).digest()
+        if isinstance(value, Enum):
+            return self.of(f"{type(value).__qualname__}.{value.name}")
+        if isinstance(value, (tuple, list, frozenset, set)):
+            parts = [self.of(v) for v in value]
+            if isinstance(value, (frozenset, set)):
+                parts.sort()
+            return _combine(type(value).__name__, parts)
+        if isinstance(value, Mapping):
+            items = sorted((self.of(k), self.of(v)) for k, v in value.items())
+            return _combine("mapping", [k + v for k, v in items])
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            known = self._memo.get(id(value))
+            if known is None:
+                known = self._dataclass(value)
+                self._memo[id(value)] = known
+                self._keep.append(value)
+            return known
+        if isinstance(value, PurePosixPath):
+            return self.of(str(value))
+        raise TypeError(f"cannot fingerprint a {type(value).__name__}: give a LazyFile model elements or plain values")
+
+    def _dataclass(self, value: object) -> bytes:
+        parts = []
+        for f in dataclasses.fields(value):  # type: ignore[arg-type]
+            name = f.name
+            if name == "span" or name.endswith("_span") or name.startswith("_"):
+                continue
+            parts.append(name.encode("utf-8") + self.of(getattr(value, name)))
+        return _combine(type(value).__qualname__, parts)
+
+
+def _combine(kind: str, parts: Sequence[bytes]) -> bytes:
+    digest = hashlib.sha256(kind.encode("utf-8") + b"\0")
+    for part in parts:
+        digest.update(part)
+    return digest.digest()
+
+
+def file_key(base: str, prints: Fingerprints, f: LazyFile, identity: tuple[object, ...]) -> str:
+    """The key of one lazy file: the run's base, the file's path, owner, target and inputs."""
+    digest = hashlib.sha256(f"{base}\0{f.path}\0{f.ownership}\0{f.target}\0".encode("utf-8", "surrogateescape"))
+    digest.update(prints.of(identity))
+    digest.update(prints.of(f.inputs))
+    return digest.hexdigest()
+
+
+# ---- the last clean run ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What the last clean run left, as far as it can still be trusted: each lazy file's key
+    and the digest of the bytes it left (user-owned files: as the user last left them)."""
+
+    keys: dict[str, str]
+    files: dict[str, str]
+    user_owned: frozenset[str]
+
+
+def resolve(
+    outputs: Sequence[TargetOutput],
+    base: str,
+    identity: tuple[object, ...],
+    previous: Previous | None,
+    out_dir: Path,
+) -> tuple[list[GeneratedFile], dict[str, str]]:
+    """Concrete files for the writer, and the key of every lazy file (for the record).
+
+    A lazy file whose key and file on disk are as the last clean run left them is
+    returned with the bytes on disk (a user's file: kept as it is, without a merge);
+    any other is rendered. Eager files pass through.
+    """
+    prints = Fingerprints()
+    files: list[GeneratedFile | LazyFile] = []
+    keys: dict[str, str] = {}
+    for f in outputs:
+        if not isinstance(f, LazyFile):
+            files.append(f)
+            continue
+        rel = str(f.path)
+        key = keys[rel] = file_key(base, prints, f, identity)
+        reused = _reuse(f, key, previous, out_dir) if previous is not None else None
+        files.append(reused if reused is not None else f)
+    return materialize_all(files), keys
+
+
+def _reuse(f: LazyFile, key: str, previous: Previous, out_dir: Path) -> GeneratedFile | None:
+    rel = str(f.path)
+    if previous.keys.get(rel) != key or rel not in previous.files:
+        return None
+    try:
+        data = out_dir.joinpath(*f.path.parts).read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != previous.files[rel]:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return GeneratedFile(f.path, text, f.ownership, None, f.target)
