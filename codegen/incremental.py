@@ -88,51 +88,58 @@ class Fingerprints:
 
     Dataclass fields named `span`, ending in `_span` or starting with `_` (memo
     tables) are not part of an element's meaning for any output, so they are skipped.
+    An element's digest covers its own fields and, through references, everything it
+    reaches; each element is digested once per run.
     """
 
     def __init__(self) -> None:
         self._memo: dict[int, bytes] = {}
         self._keep: list[object] = []  # the memo is by id: keep the objects alive
+        self._fields: dict[type, tuple[str, ...]] = {}
 
     def of(self, value: object) -> bytes:
-        if value is None or isinstance(value, (bool, int, float, str, bytes)):
-            return hashlib.sha256(f"{type(value).__name__}\0{value!r}".encode("utf-8", "surrogatepass")).digest()
+        """The digest of `value` (32 bytes)."""
+        return hashlib.sha256(self._encode(value)).digest()
+
+    def _encode(self, value: object) -> bytes:
+        if value is None or isinstance(value, (bool, int, float)):
+            return f"{type(value).__name__}:{value!r};".encode()
+        if isinstance(value, str):
+            data = value.encode("utf-8", "surrogatepass")
+            return b"s%d:" % len(data) + data
+        if isinstance(value, bytes):
+            return b"b%d:" % len(value) + value
         if isinstance(value, Enum):
-            return self.of(f"{type(value).__qualname__}.{value.name}")
-        if isinstance(value, (tuple, list, frozenset, set)):
-            parts = [self.of(v) for v in value]
-            if isinstance(value, (frozenset, set)):
-                parts.sort()
-            return _combine(type(value).__name__, parts)
+            return f"enum:{type(value).__qualname__}.{value.name};".encode()
+        if isinstance(value, (tuple, list)):
+            return b"(" + b"".join(map(self._encode, value)) + b")"
+        if isinstance(value, (frozenset, set)):
+            return b"{" + b"".join(sorted(map(self.of, value))) + b"}"
         if isinstance(value, Mapping):
-            items = sorted((self.of(k), self.of(v)) for k, v in value.items())
-            return _combine("mapping", [k + v for k, v in items])
+            return b"<" + b"".join(sorted(self.of(k) + self.of(v) for k, v in value.items())) + b">"
+        if isinstance(value, PurePosixPath):
+            return self._encode(str(value))
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             known = self._memo.get(id(value))
             if known is None:
-                known = self._dataclass(value)
-                self._memo[id(value)] = known
+                known = self._memo[id(value)] = b"@" + hashlib.sha256(self._dataclass(value)).digest()
                 self._keep.append(value)
             return known
-        if isinstance(value, PurePosixPath):
-            return self.of(str(value))
         raise TypeError(f"cannot fingerprint a {type(value).__name__}: give a LazyFile model elements or plain values")
 
     def _dataclass(self, value: object) -> bytes:
-        parts = []
-        for f in dataclasses.fields(value):  # type: ignore[arg-type]
-            name = f.name
-            if name == "span" or name.endswith("_span") or name.startswith("_"):
-                continue
-            parts.append(name.encode("utf-8") + self.of(getattr(value, name)))
-        return _combine(type(value).__qualname__, parts)
-
-
-def _combine(kind: str, parts: Sequence[bytes]) -> bytes:
-    digest = hashlib.sha256(kind.encode("utf-8") + b"\0")
-    for part in parts:
-        digest.update(part)
-    return digest.digest()
+        kind = type(value)
+        names = self._fields.get(kind)
+        if names is None:
+            names = self._fields[kind] = tuple(
+                f.name
+                for f in dataclasses.fields(value)  # type: ignore[arg-type]
+                if not (f.name == "span" or f.name.endswith("_span") or f.name.startswith("_"))
+            )
+        parts = [kind.__qualname__.encode()]
+        for name in names:
+            parts.append(name.encode() + b"=" + self._encode(getattr(value, name)))
+        return b";".join(parts)
 
 
 def file_key(base: str, prints: Fingerprints, f: LazyFile, identity: tuple[object, ...]) -> str:
