@@ -161,6 +161,8 @@ class Previous:
     keys: dict[str, str]
     files: dict[str, str]
     user_owned: frozenset[str]
+    parts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    """Files built of separately formatted parts (`format_blocks`): each part's source digest and length."""
 
 
 def resolve(
@@ -205,3 +207,65 @@ def _reuse(f: LazyFile, key: str, previous: Previous, out_dir: Path) -> Generate
     except UnicodeDecodeError:
         return None
     return GeneratedFile(f.path, text, f.ownership, None, f.target)
+
+
+# ---- formatted parts of whole-flow files ---------------------------------------------------
+#
+# A whole-flow file (the models module) is rebuilt after any edit that reaches it, but it
+# is formatted in parts (one per class), and most parts are what they were. The last
+# clean run's record keeps, for such a file, the digest of each part's source and the
+# part's length in the file it left; this run takes an unchanged part back from that
+# file (checked against the record's digest of it) instead of formatting it again.
+
+PART_SEPARATOR = "\n\n"
+_previous_parts: dict[str, str] = {}
+_composed: dict[str, list[tuple[str, int]]] = {}
+
+
+def part_digest(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def previous_part(source_digest: str) -> str | None:
+    """The formatted text of a part whose source has this digest, from the last clean run's files."""
+    return _previous_parts.get(source_digest)
+
+
+def composed(parts: Sequence[tuple[str, str]]) -> str:
+    """`(source digest, formatted text)` parts joined as a file, remembered for the record."""
+    text = PART_SEPARATOR.join(formatted for _, formatted in parts)
+    _composed[part_digest(text)] = [(digest, len(formatted)) for digest, formatted in parts]
+    return text
+
+
+def parts_of(files: Iterable[GeneratedFile]) -> dict[str, list[tuple[str, int]]]:
+    """The parts of each file built by `composed` in this process, for the record."""
+    if not _composed:
+        return {}
+    found = {}
+    for f in files:
+        parts = _composed.get(part_digest(f.content)) if not f.is_user_owned else None
+        if parts is not None:
+            found[str(f.path)] = parts
+    return found
+
+
+def load_parts(previous: Previous | None, out_dir: Path) -> None:
+    """Make the parts of the last clean run's files available to `previous_part`."""
+    if previous is None:
+        return
+    for rel, parts in previous.parts.items():
+        if rel not in previous.files or rel in previous.user_owned:
+            continue
+        try:
+            text = out_dir.joinpath(*PurePosixPath(rel).parts).read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() != previous.files[rel]:
+            continue
+        offset, found = 0, {}
+        for digest, length in parts:
+            found[digest] = text[offset : offset + length]
+            offset += length + len(PART_SEPARATOR)
+        if offset - len(PART_SEPARATOR) == len(text):  # the parts tile the file exactly
+            _previous_parts.update(found)

@@ -125,7 +125,7 @@ def record(p: writer.WritePlan) -> None:
     if any(d is None for d in files.values()):
         return
     user = sorted(rel for rel, digest in p.manifest.items() if digest == writer.USER_OWNED)
-    data = {"inputs": p.stamp, "files": files, "base": p.base, "keys": p.keys, "user": user}
+    data = {"inputs": p.stamp, "files": files, "base": p.base, "keys": p.keys, "user": user, "parts": p.parts}
     store(path, json.dumps(data, sort_keys=True).encode("utf-8"))
 
 
@@ -146,6 +146,9 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
         return None
     if not all(isinstance(v, str) for v in [*files.values(), *keys.values(), *user]):
         return None
+    parts = _parts(recorded.get("parts"))
+    if parts is None:
+        return None
     user_owned = frozenset(user)
     kept: dict[str, str] = {}
     for rel, digest in sorted(files.items()):
@@ -153,7 +156,24 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
             kept[rel] = digest
         elif rel not in user_owned:
             return None
-    return Previous(keys=dict(keys), files=kept, user_owned=user_owned)
+    return Previous(keys=dict(keys), files=kept, user_owned=user_owned, parts=parts)
+
+
+def _parts(value: object) -> dict[str, list[tuple[str, int]]] | None:
+    """The record's parts of files (`codegen.incremental.composed`), None when malformed."""
+    if not isinstance(value, dict):
+        return None
+    parts: dict[str, list[tuple[str, int]]] = {}
+    for rel, listed in value.items():
+        if not isinstance(listed, list):
+            return None
+        for entry in listed:
+            if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+                return None
+            if not isinstance(entry[1], int) or isinstance(entry[1], bool) or entry[1] < 0:
+                return None
+        parts[str(rel)] = [(digest, length) for digest, length in listed]
+    return parts
 
 
 def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | None:

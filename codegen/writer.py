@@ -83,6 +83,8 @@ class WritePlan:
     """The run's base (`codegen.stamp.run_base`), recorded with `keys`."""
     keys: dict[str, str] = field(default_factory=dict)
     """The key of each lazily built file (`codegen.incremental`), recorded after a clean run."""
+    parts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    """Files formatted in parts (`codegen.incremental.composed`), recorded after a clean run."""
 
     @property
     def stale(self) -> list[Change]:

@@ -98,7 +98,7 @@ def plan_flows(
     from flowgen_design.codegen import writer
     from flowgen_design.codegen.checks import check_spec
     from flowgen_design.codegen.options import GenerateOptions
-    from flowgen_design.codegen.incremental import resolve
+    from flowgen_design.codegen.incremental import load_parts, parts_of, resolve
     from flowgen_design.codegen.stamp import inputs_stamp, previous_run, run_base, unchanged_plan
     from flowgen_design.codegen.targets import TargetError, all_targets
     from flowgen_design.dsl.diagnostics import render_text
@@ -133,12 +133,13 @@ def plan_flows(
             if unchanged is not None:
                 plans.append((flow, unchanged))
             else:
-                outputs = [replace(f, target=name) for name in targets for f in registry[name].files(flow, flow_options)]
                 base = run_base(flow.path, targets, out, codes.key)
                 previous = previous_run(out, flow.name, base)
+                load_parts(previous, out)
+                outputs = [replace(f, target=name) for name in targets for f in registry[name].files(flow, flow_options)]
                 files, keys = resolve(outputs, base, (flow.name, flow.version, flow.path), previous, out)
                 p = writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path)
-                p.base, p.keys = base, keys
+                p.base, p.keys, p.parts = base, keys, parts_of(files)
                 plans.append((flow, p))
             planned.append((r, plans[-1][1]))
     except (writer.UnsafePathError, TargetError) as err:
