@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from flowgen_design.codegen.cache import cached_black
 from flowgen_design.codegen.fanout import fan_out
+from flowgen_design.codegen.shapes import format_by_shape
 
 INDENT = "    "
 
@@ -94,6 +95,11 @@ def _module_source(lines: Iterable[str]) -> str:
 
 
 def _format_source(source: str) -> str:
+    """Formatted once per shape of module (`codegen.shapes`), each shape cached per user."""
+    return format_by_shape(source, _cached_black)
+
+
+def _cached_black(source: str) -> str:
     return cached_black(source, _BLACK_MODE, lambda: _black(source))
 
 
