@@ -136,7 +136,9 @@ def plan_flows(
                 base = run_base(flow.path, targets, out, codes.key)
                 previous = previous_run(out, flow.name, base)
                 load_parts(previous, out)
-                outputs = [replace(f, target=name) for name in targets for f in registry[name].files(flow, flow_options)]
+                outputs = [
+                    replace(f, target=name) for name in targets for f in registry[name].files(flow, flow_options)
+                ]
                 files, keys = resolve(outputs, base, (flow.name, flow.version, flow.path), previous, out)
                 p = writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path)
                 p.base, p.keys, p.parts = base, keys, parts_of(files)
