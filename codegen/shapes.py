@@ -24,9 +24,10 @@ import keyword
 import re
 from collections.abc import Callable
 
-# A name: not inside a number (`1e10`, `0x1f`, `1.e10`), not an escape (`\N{...}`, `\x41`),
-# not a string prefix (`rb"..."`); the whole run of word characters or nothing.
-_WORD = re.compile(r"(?<![0-9A-Za-z_\\])(?<![0-9]\.)[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_'\"])")
+# A name: not inside a number (`1e10`, `0x1f`, `1.e10`), not an escape (`\N{...}`, `\x41`);
+# the whole run of word characters or nothing. String prefixes (`rb"..."`) are at most two
+# characters long, and names shorter than `_MIN` stay as they are.
+_WORD = re.compile(r"(?<![0-9A-Za-z_\\])(?<![0-9]\.)[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])")
 _MIN = 3
 # Words black compares with fixed values: keywords and soft keywords, and the words of
 # the comments it treats specially (pragma comments, `# fmt: off`, type comments, coding lines).

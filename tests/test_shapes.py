@@ -62,3 +62,14 @@ def test_names_of_the_same_width_share_a_shape() -> None:
     one = shapes.shape("class OrdersPlaced(Model):\n    order_id: str\n")
     two = shapes.shape("class ClaimsPlaced(Model):\n    claim_id: str\n")
     assert one is not None and two is not None and one[0] == two[0]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_the_test_kit_formatted_entry_by_entry_is_the_test_kit_formatted_whole(spec: Path) -> None:
+    from flowgen_design.codegen.targets import lambda_adapters
+    from flowgen_design.codegen.targets.testkit import testing_source
+
+    flow = check_file(spec).flow
+    assert flow is not None
+    whole = lambda_adapters._format(flow, testing_source(flow))
+    assert lambda_adapters._format_testing(flow) == whole

@@ -124,6 +124,8 @@ def format_blocks(head: Iterable[str], blocks: Sequence[Sequence[str]]) -> str:
     return incremental.composed(list(zip(digests, texts, strict=True)))
 
 
+BLACK_LINE_LENGTH = 88
+"""Black's default line length, which generated modules are formatted with."""
 _BLACK_MODE = "defaults, target py311"  # part of the cache key: change it with `_black`'s mode
 
 
