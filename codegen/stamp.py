@@ -102,11 +102,19 @@ def _record_path(out_dir: Path, flow: str) -> Path | None:
     return folder / key[:2] / key[2:]
 
 
-def _file_digest(out_dir: Path, rel: str) -> str | None:
+def _file_digest(out_dir: Path, rel: str, plain_folders: set[PurePosixPath] | None = None) -> str | None:
+    """The digest of a file below `out_dir`, None if it is missing, unreadable or reached
+    through a symbolic link. `plain_folders` (folders already seen to be plain, not links)
+    spares the same checks for every file of a folder when many files are read at once."""
     try:
         path = PurePosixPath(rel)
         writer.check_relative(path)  # only read, never written: no need to resolve symlinks
-        if writer.link_below(out_dir, path) is not None:  # the writer never writes through a link
+        if plain_folders is None or path.parent not in plain_folders:
+            if writer.link_below(out_dir, path) is not None:  # the writer never writes through a link
+                return None
+            if plain_folders is not None and path.parent != PurePosixPath("."):
+                plain_folders.add(path.parent)
+        elif out_dir.joinpath(*path.parts).is_symlink():
             return None
         return hashlib.sha256(out_dir.joinpath(*path.parts).read_bytes()).hexdigest()
     except (OSError, writer.UnsafePathError):
@@ -151,8 +159,9 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
         return None
     user_owned = frozenset(user)
     kept: dict[str, str] = {}
+    plain: set[PurePosixPath] = set()
     for rel, digest in sorted(files.items()):
-        if _file_digest(out_dir, rel) == digest:
+        if _file_digest(out_dir, rel, plain) == digest:
             kept[rel] = digest
         elif rel not in user_owned:
             return None
@@ -187,7 +196,8 @@ def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | N
         return None
     if not isinstance(recorded, dict) or recorded.get("inputs") != stamp or not isinstance(recorded.get("files"), dict):
         return None
-    if any(_file_digest(out_dir, rel) != digest for rel, digest in sorted(recorded["files"].items())):
+    plain: set[PurePosixPath] = set()
+    if any(_file_digest(out_dir, rel, plain) != digest for rel, digest in sorted(recorded["files"].items())):
         return None
     if writer.leftover_temps(out_dir, [PurePosixPath(rel) for rel in recorded["files"]], flow):
         return None
