@@ -251,7 +251,10 @@ def parts_of(files: Iterable[GeneratedFile]) -> dict[str, list[tuple[str, int]]]
 
 
 def load_parts(previous: Previous | None, out_dir: Path) -> None:
-    """Make the parts of the last clean run's files available to `previous_part`."""
+    """Make the parts of the last clean run's files available to `previous_part`, and only
+    those: a process that generates several times (tests) never reuses another run's parts."""
+    _previous_parts.clear()
+    _composed.clear()
     if previous is None:
         return
     for rel, parts in previous.parts.items():
