@@ -242,3 +242,9 @@ def test_a_users_edited_file_is_merged_again_on_its_own(project: Path, renders: 
     assert _generate(spec_file, out) == 0
     assert renders == ["python/bench/services/orders_stock.py"]
     assert mine.read_text(encoding="utf-8") == text  # never overwritten
+
+
+def test_the_target_names_generate_knows_without_importing_are_the_registered_ones() -> None:
+    from flowgen_design.codegen.targets import TARGET_NAMES, all_targets
+
+    assert sorted(all_targets()) == sorted(TARGET_NAMES) and len(set(TARGET_NAMES)) == len(TARGET_NAMES)

@@ -39,18 +39,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flowgen_design.codegen.targets import all_targets
+    from flowgen_design.codegen.targets import TARGET_NAMES, all_targets
 
-    targets = all_targets()
     if args.list_targets:
-        for target in targets.values():
+        for target in all_targets().values():
             print(f"{target.name:16} {target.description}")
         return EXIT_OK
     inputs = project_inputs(args.paths, args.out, "output folder")
     if isinstance(inputs, str):
         return fail(inputs)
     config, specs, out = inputs
-    chosen = _choose_targets(args.target or list(config.targets), list(targets))
+    chosen = _choose_targets(args.target or list(config.targets), list(TARGET_NAMES))
     if isinstance(chosen, str):
         return fail(chosen)
     codes = selection(args, config)
@@ -119,7 +118,6 @@ def plan_flows(
         print("flowgen: nothing generated: fix the errors above (`flowgen check` shows warnings too)", file=sys.stderr)
         return EXIT_FAILED
     options = GenerateOptions(out_dir=out, targets=tuple(targets), check=check)
-    registry = all_targets()
     plans: list[tuple[Flow, writer.WritePlan]] = []
     planned: list[tuple[CheckResult, writer.WritePlan]] = []
     try:
@@ -136,6 +134,7 @@ def plan_flows(
                 base = run_base(flow.path, targets, out, codes.key)
                 previous = previous_run(out, flow.name, base)
                 load_parts(previous, out)
+                registry = all_targets()  # imported only when something is to be built
                 outputs = [
                     replace(f, target=name) for name in targets for f in registry[name].files(flow, flow_options)
                 ]

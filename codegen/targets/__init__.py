@@ -41,6 +41,10 @@ class Target:
 
 # Modules that define targets, in the order their files are generated.
 TARGET_MODULES = ("python", "lambda_adapters", "cloudformation", "asyncapi", "diagrams", "review")
+# The names they register, in the same order: what `generate` checks `--target` against
+# without importing any target (a run with nothing to do builds none);
+# `tests/test_incremental.py` keeps it equal to the registry.
+TARGET_NAMES = ("python", "lambda", "cloudformation", "asyncapi", "diagrams", "review")
 
 # The checks each target brings, by target name: modules (under `flowgen_design.codegen`)
 # with a `CHECKS` tuple of rules. They are light, so `flowgen check` runs them without
