@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path, PurePosixPath
-from typing import Union
 
 from flowgen_design.codegen.files import GeneratedFile, Merger, Ownership
 
@@ -57,7 +56,7 @@ class LazyFile:
         return GeneratedFile(self.path, self.render(), self.ownership, self.merge, self.target)
 
 
-TargetOutput = Union[GeneratedFile, LazyFile]
+TargetOutput = GeneratedFile | LazyFile
 
 
 def materialize_all(files: Iterable[TargetOutput]) -> list[GeneratedFile]:

@@ -122,7 +122,7 @@ def format_by_shape(source: str, format_: Callable[[str], str]) -> str:
     if formatted is None:
         try:
             formatted = _formatted[text] = format_(text)
-        except Exception:  # noqa: BLE001  the shape is no module black takes: format the source itself
+        except Exception:  # the shape is no module black takes: format the source itself
             return format_(source)
     restored = unshape(formatted, names, _occurrences(text, names))
     return restored if restored is not None else format_(source)

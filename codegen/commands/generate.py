@@ -96,8 +96,8 @@ def plan_flows(
     `flowgen package` uses it with `check` to prove the generated output is up to date."""
     from flowgen_design.codegen import writer
     from flowgen_design.codegen.checks import check_spec
-    from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.incremental import load_parts, parts_of, resolve
+    from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.stamp import inputs_stamp, previous_run, run_base, unchanged_plan
     from flowgen_design.codegen.targets import TargetError, all_targets
     from flowgen_design.dsl.diagnostics import render_text

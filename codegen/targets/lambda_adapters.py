@@ -28,14 +28,14 @@ from importlib import resources
 from pathlib import PurePosixPath
 
 from flowgen_design.codegen.aws.plan import plan_of
+from flowgen_design.codegen.fanout import fan_out
 from flowgen_design.codegen.files import GeneratedFile
-from flowgen_design.codegen.incremental import LazyFile, TargetOutput, materialize_all
 from flowgen_design.codegen.header import comment_header
+from flowgen_design.codegen.incremental import LazyFile, TargetOutput, materialize_all
 from flowgen_design.codegen.names import STARTER_MODULE, adapter_path, python_package, service_class, service_module
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register_lazy
 from flowgen_design.codegen.targets.python.source import BLACK_LINE_LENGTH, format_module
-from flowgen_design.codegen.fanout import fan_out
 from flowgen_design.codegen.targets.testkit import DICT_LINE, engine_sources, testing_layout, testing_source
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import Command, Flow, Handler, Service

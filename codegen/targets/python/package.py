@@ -13,8 +13,8 @@ from importlib import resources
 from pathlib import PurePosixPath
 
 from flowgen_design.codegen.files import GeneratedFile
-from flowgen_design.codegen.incremental import LazyFile, TargetOutput, materialize_all
 from flowgen_design.codegen.header import comment_header, shared_header_lines
+from flowgen_design.codegen.incremental import LazyFile, TargetOutput, materialize_all
 from flowgen_design.codegen.names import python_package, service_module
 from flowgen_design.codegen.targets.python.handlers import handlers_module
 from flowgen_design.codegen.targets.python.models import models_module
