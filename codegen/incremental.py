@@ -174,8 +174,8 @@ def resolve(
     """Concrete files for the writer, and the key of every lazy file (for the record).
 
     A lazy file whose key and file on disk are as the last clean run left them is
-    returned with the bytes on disk (a user's file: kept as it is, without a merge);
-    any other is rendered. Eager files pass through.
+    returned with the bytes on disk, without rendering it; any other is rendered. Eager
+    files pass through.
     """
     prints = Fingerprints()
     files: list[GeneratedFile | LazyFile] = []
@@ -205,7 +205,9 @@ def _reuse(f: LazyFile, key: str, previous: Previous, out_dir: Path) -> Generate
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return GeneratedFile(f.path, text, f.ownership, None, f.target)
+    # A user's file keeps its merge: the writer merges nothing new into it (what it was merged
+    # with has not changed), but says again what the file still lacks, as a full run does.
+    return GeneratedFile(f.path, text, f.ownership, f.merge, f.target)
 
 
 # ---- formatted parts of whole-flow files ---------------------------------------------------

@@ -86,4 +86,5 @@ def all_targets() -> dict[str, Target]:
     """Every registered target, importing the target modules on first use."""
     for module in TARGET_MODULES:
         importlib.import_module(f"{__name__}.{module}")  # a missing target module is a bug: let it raise
-    return dict(_REGISTRY)
+    ordered = {name: _REGISTRY[name] for name in TARGET_NAMES if name in _REGISTRY}
+    return {**ordered, **_REGISTRY}  # in TARGET_NAMES's order, whichever module was imported first
