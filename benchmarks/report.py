@@ -148,6 +148,7 @@ _GENERATE = (
     ("generate-first", "first run: empty output folder, no caches"),
     ("generate-cold", "empty output folder, caches warm"),
     ("generate-edit", "after a one-line edit of the spec"),
+    ("generate-field", "after a one-field edit of the spec"),
     ("generate-noop", "again, nothing changed"),
 )
 
@@ -163,8 +164,10 @@ def _generate(run: Run) -> list[str]:
         "The caches are flowgen's per-user cache folder: the pictures `dot` drew "
         "and the modules black formatted "
         f"(the slow first run is sampled {run.first_runs} time{'s' * (run.first_runs != 1)}). "
-        "An edit (a comment line added to a copy of the spec, different in every round) means a full run: "
-        "every target builds, and only files whose content changed are written. "
+        "An edit (a comment line added to a copy of the spec, different in every round) builds only the files "
+        "whose inputs changed (`codegen/incremental.py`): none of the per-element files, only the whole-flow "
+        "documents; a one-field edit (one more optional field in one record type each round, on the previous "
+        "round's output) rebuilds what reaches that type. Only files whose content changed are written. "
         "With nothing changed, `generate` checks the spec, finds the same inputs stamp as the last run "
         "(spec texts, flowgen's code, black, `dot`, targets) and every output file as that run left it, "
         "and builds nothing; the benchmark checks that all "

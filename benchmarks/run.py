@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable
 
 from benchmarks import report  # noqa: E402
 from benchmarks.measure import Sample, Series, measured, spawn  # noqa: E402
-from benchmarks.specgen import domains_for_lines, write_spec  # noqa: E402
+from benchmarks.specgen import domain_name, domains_for_lines, write_spec  # noqa: E402
 
 DEFAULT_WORKDIR = ROOT / "benchmarks" / "out"
 GRAMMAR = ROOT / "grammar" / "flow.lark"
@@ -175,6 +175,9 @@ def measure_generate(run: Run, env: dict[str, str], spec: Spec, first: bool) -> 
     edited = edited_spec(run, spec)
     edit = flowgen("generate", str(edited), "--out", str(out / f"edit-{spec.label}"))
     run.add(f"generate-edit/{spec.label}", lambda: measured(edit, env, ROOT))
+    field_edited = field_edited_spec(run, spec)
+    field_edit = flowgen("generate", str(field_edited), "--out", str(out / f"field-{spec.label}"))
+    run.add(f"generate-field/{spec.label}", lambda: measured(field_edit, env, ROOT))
 
 
 def edited_spec(run: Run, spec: Spec) -> Path:
@@ -183,6 +186,23 @@ def edited_spec(run: Run, spec: Spec) -> Path:
     copy.parent.mkdir(parents=True, exist_ok=True)
     run.edits += 1
     copy.write_text(spec.path.read_text(encoding="utf-8") + f"// edit {run.edits}\n", encoding="utf-8")
+    return copy
+
+
+def field_edited_spec(run: Run, spec: Spec) -> Path:
+    """A copy of `spec` that gains one more optional field in the first domain's address type
+    each call: what an architect's one-field edit regenerates (issue 16), on the output of the
+    previous call (`prepare_warm_outputs` generates it first)."""
+    copy = run.workdir / "field-edited" / spec.label / spec.path.name
+    if not copy.exists():
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(spec.path, copy)
+    run.edits += 1
+    block = f"type {domain_name(0)}Address {{\n"
+    text = copy.read_text(encoding="utf-8")
+    if block not in text:
+        raise SystemExit(f"{copy} has no `{block.strip()}` block to add a field to")
+    copy.write_text(text.replace(block, f"{block}  extra_{run.edits}: string?\n", 1), encoding="utf-8")
     return copy
 
 
@@ -204,6 +224,10 @@ def prepare_warm_outputs(run: Run, env: dict[str, str]) -> dict[Path, int]:
         edit = run.workdir / "generated" / f"edit-{spec.label}"
         shutil.rmtree(edit, ignore_errors=True)
         measured(flowgen("generate", str(edited_spec(run, spec)), "--out", str(edit)), env, ROOT)
+        field = run.workdir / "generated" / f"field-{spec.label}"
+        shutil.rmtree(field, ignore_errors=True)
+        shutil.rmtree(run.workdir / "field-edited" / spec.label, ignore_errors=True)
+        measured(flowgen("generate", str(field_edited_spec(run, spec)), "--out", str(field)), env, ROOT)
     return stamps
 
 

@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 
 from flowgen_design.codegen import writer
 from flowgen_design.codegen.cache import file_identity, store
+from flowgen_design.codegen.incremental import Previous
 from flowgen_design.dsl.cache import cache_dir
 
 # The packages whose code decides what is generated.
@@ -63,12 +64,11 @@ def _tools() -> list[str]:
     ]
 
 
-def inputs_stamp(
-    sources: Mapping[str, str], project_path: str, targets: Iterable[str], out_dir: Path, codes: str = ""
-) -> str:
-    """The stamp of one flow's generation: its spec texts (by path), where it sits in the
+def run_base(project_path: str, targets: Iterable[str], out_dir: Path, codes: str = "") -> str:
+    """What a flow's generation depends on besides its spec: where the spec sits in the
     project, the targets, the output folder, the diagnostic codes chosen (the review page
-    lists the warnings), flowgen's code and the tools."""
+    lists the warnings), flowgen's code and the tools. Part of every key of
+    `codegen.incremental`: another base means a full run."""
     digest = hashlib.sha256()
     parts = [
         f"flowgen {code_digest()}",
@@ -80,6 +80,14 @@ def inputs_stamp(
     ]
     for part in parts:
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    return digest.hexdigest()
+
+
+def inputs_stamp(
+    sources: Mapping[str, str], project_path: str, targets: Iterable[str], out_dir: Path, codes: str = ""
+) -> str:
+    """The stamp of one flow's generation: its spec texts (by path) and its `run_base`."""
+    digest = hashlib.sha256(run_base(project_path, targets, out_dir, codes).encode("ascii"))
     for path, text in sorted(sources.items()):
         digest.update(f"source {path}\0".encode("utf-8", "surrogateescape"))
         digest.update(hashlib.sha256(text.encode("utf-8", "surrogateescape")).digest())
@@ -94,11 +102,19 @@ def _record_path(out_dir: Path, flow: str) -> Path | None:
     return folder / key[:2] / key[2:]
 
 
-def _file_digest(out_dir: Path, rel: str) -> str | None:
+def _file_digest(out_dir: Path, rel: str, plain_folders: set[PurePosixPath] | None = None) -> str | None:
+    """The digest of a file below `out_dir`, None if it is missing, unreadable or reached
+    through a symbolic link. `plain_folders` (folders already seen to be plain, not links)
+    spares the same checks for every file of a folder when many files are read at once."""
     try:
         path = PurePosixPath(rel)
         writer.check_relative(path)  # only read, never written: no need to resolve symlinks
-        if writer.link_below(out_dir, path) is not None:  # the writer never writes through a link
+        if plain_folders is None or path.parent not in plain_folders:
+            if writer.link_below(out_dir, path) is not None:  # the writer never writes through a link
+                return None
+            if plain_folders is not None and path.parent != PurePosixPath("."):
+                plain_folders.add(path.parent)
+        elif out_dir.joinpath(*path.parts).is_symlink():
             return None
         return hashlib.sha256(out_dir.joinpath(*path.parts).read_bytes()).hexdigest()
     except (OSError, writer.UnsafePathError):
@@ -116,7 +132,57 @@ def record(p: writer.WritePlan) -> None:
     files[str(writer.manifest_relpath(p.flow))] = _file_digest(p.out_dir, str(writer.manifest_relpath(p.flow)))
     if any(d is None for d in files.values()):
         return
-    store(path, json.dumps({"inputs": p.stamp, "files": files}, sort_keys=True).encode("utf-8"))
+    user = sorted(rel for rel, digest in p.manifest.items() if digest == writer.USER_OWNED)
+    data = {"inputs": p.stamp, "files": files, "base": p.base, "keys": p.keys, "user": user, "parts": p.parts}
+    store(path, json.dumps(data, sort_keys=True).encode("utf-8"))
+
+
+def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
+    """What the last clean run of `flow` into `out_dir` left, when it may be reused
+    (`codegen.incremental`): None when there is no readable record, when it was made with
+    another base (flowgen, black, `dot`, targets, ...), or when any file it left other than
+    the user's own has changed since. A user's file that changed is left out (merged again)."""
+    path = _record_path(out_dir, flow)
+    try:
+        recorded = json.loads(path.read_bytes()) if path is not None else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict) or recorded.get("base") != base:
+        return None
+    files, keys, user = recorded.get("files"), recorded.get("keys"), recorded.get("user")
+    if not (isinstance(files, dict) and isinstance(keys, dict) and isinstance(user, list)):
+        return None
+    if not all(isinstance(v, str) for v in [*files.values(), *keys.values(), *user]):
+        return None
+    parts = _parts(recorded.get("parts"))
+    if parts is None:
+        return None
+    user_owned = frozenset(user)
+    kept: dict[str, str] = {}
+    plain: set[PurePosixPath] = set()
+    for rel, digest in sorted(files.items()):
+        if _file_digest(out_dir, rel, plain) == digest:
+            kept[rel] = digest
+        elif rel not in user_owned:
+            return None
+    return Previous(keys=dict(keys), files=kept, user_owned=user_owned, parts=parts)
+
+
+def _parts(value: object) -> dict[str, list[tuple[str, int]]] | None:
+    """The record's parts of files (`codegen.incremental.composed`), None when malformed."""
+    if not isinstance(value, dict):
+        return None
+    parts: dict[str, list[tuple[str, int]]] = {}
+    for rel, listed in value.items():
+        if not isinstance(listed, list):
+            return None
+        for entry in listed:
+            if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+                return None
+            if not isinstance(entry[1], int) or isinstance(entry[1], bool) or entry[1] < 0:
+                return None
+        parts[str(rel)] = [(digest, length) for digest, length in listed]
+    return parts
 
 
 def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | None:
@@ -130,7 +196,8 @@ def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | N
         return None
     if not isinstance(recorded, dict) or recorded.get("inputs") != stamp or not isinstance(recorded.get("files"), dict):
         return None
-    if any(_file_digest(out_dir, rel) != digest for rel, digest in sorted(recorded["files"].items())):
+    plain: set[PurePosixPath] = set()
+    if any(_file_digest(out_dir, rel, plain) != digest for rel, digest in sorted(recorded["files"].items())):
         return None
     if writer.leftover_temps(out_dir, [PurePosixPath(rel) for rel in recorded["files"]], flow):
         return None

@@ -79,6 +79,12 @@ class WritePlan:
     absent). `apply` re-reads it just before; a file changed since is left alone."""
     refused: list[Change] = field(default_factory=list)
     """What `apply` left alone because it changed on disk after the plan read it."""
+    base: str | None = None
+    """The run's base (`codegen.stamp.run_base`), recorded with `keys`."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """The key of each lazily built file (`codegen.incremental`), recorded after a clean run."""
+    parts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    """Files formatted in parts (`codegen.incremental.composed`), recorded after a clean run."""
 
     @property
     def stale(self) -> list[Change]:

@@ -39,18 +39,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flowgen_design.codegen.targets import all_targets
+    from flowgen_design.codegen.targets import TARGET_NAMES, all_targets
 
-    targets = all_targets()
     if args.list_targets:
-        for target in targets.values():
+        for target in all_targets().values():
             print(f"{target.name:16} {target.description}")
         return EXIT_OK
     inputs = project_inputs(args.paths, args.out, "output folder")
     if isinstance(inputs, str):
         return fail(inputs)
     config, specs, out = inputs
-    chosen = _choose_targets(args.target or list(config.targets), list(targets))
+    chosen = _choose_targets(args.target or list(config.targets), list(TARGET_NAMES))
     if isinstance(chosen, str):
         return fail(chosen)
     codes = selection(args, config)
@@ -97,8 +96,9 @@ def plan_flows(
     `flowgen package` uses it with `check` to prove the generated output is up to date."""
     from flowgen_design.codegen import writer
     from flowgen_design.codegen.checks import check_spec
+    from flowgen_design.codegen.incremental import load_parts, parts_of, resolve
     from flowgen_design.codegen.options import GenerateOptions
-    from flowgen_design.codegen.stamp import inputs_stamp, unchanged_plan
+    from flowgen_design.codegen.stamp import inputs_stamp, previous_run, run_base, unchanged_plan
     from flowgen_design.codegen.targets import TargetError, all_targets
     from flowgen_design.codegen.targets.cloudformation.userfiles import UserFileError
     from flowgen_design.dsl.diagnostics import render_text
@@ -119,7 +119,6 @@ def plan_flows(
         print("flowgen: nothing generated: fix the errors above (`flowgen check` shows warnings too)", file=sys.stderr)
         return EXIT_FAILED
     options = GenerateOptions(out_dir=out, targets=tuple(targets), check=check)
-    registry = all_targets()
     plans: list[tuple[Flow, writer.WritePlan]] = []
     planned: list[tuple[CheckResult, writer.WritePlan]] = []
     try:
@@ -133,8 +132,17 @@ def plan_flows(
             if unchanged is not None:
                 plans.append((flow, unchanged))
             else:
-                files = [replace(f, target=name) for name in targets for f in registry[name].build(flow, flow_options)]
-                plans.append((flow, writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path)))
+                base = run_base(flow.path, targets, out, codes.key)
+                previous = previous_run(out, flow.name, base)
+                load_parts(previous, out)
+                registry = all_targets()  # imported only when something is to be built
+                outputs = [
+                    replace(f, target=name) for name in targets for f in registry[name].files(flow, flow_options)
+                ]
+                files, keys = resolve(outputs, base, (flow.name, flow.version, flow.path), previous, out)
+                p = writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path)
+                p.base, p.keys, p.parts = base, keys, parts_of(files)
+                plans.append((flow, p))
             planned.append((r, plans[-1][1]))
     except UserFileError as err:  # your deploy.toml or overrides.json: located, like a spec's errors
         print(render_text(err.diagnostics, err.sources, color=use_color(sys.stderr)), end="", file=sys.stderr)

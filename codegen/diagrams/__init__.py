@@ -37,7 +37,28 @@ def find_saga(flow: Flow, view: str) -> Saga | None:
     return saga
 
 
+# The views of the flow being generated: the diagrams target and the review page both draw
+# every view, and building a large one and writing its DOT takes a while. Only the last
+# flow's views are kept (its model is immutable, so they cannot go stale).
+_memo: tuple[Flow, dict[tuple[str, str], object]] | None = None
+
+
+def _views_of(flow: Flow) -> dict[tuple[str, str], object]:
+    global _memo
+    if _memo is None or _memo[0] is not flow:
+        _memo = (flow, {})
+    return _memo[1]
+
+
 def build_view(flow: Flow, view: str) -> Diagram:
+    memo = _views_of(flow)
+    diagram = memo.get(("diagram", view))
+    if not isinstance(diagram, Diagram):
+        diagram = memo[("diagram", view)] = _build_view(flow, view)
+    return diagram
+
+
+def _build_view(flow: Flow, view: str) -> Diagram:
     saga = find_saga(flow, view)
     if saga is not None:
         return saga_view(saga)
@@ -66,8 +87,16 @@ def view_source(flow: Flow, view: str, fmt: str, header: str = "", diagram: Diag
     saga = find_saga(flow, view) if fmt != "dot" else None
     if saga is not None:
         return saga_sequence(saga, header)
-    diagram = diagram or build_view(flow, view)
-    return to_dot(diagram, header) if fmt == "dot" else flowchart(diagram, header)
+    built = build_view(flow, view)
+    if fmt != "dot":
+        return flowchart(diagram or built, header)
+    if diagram is not None and diagram is not built:
+        return to_dot(diagram, header)
+    memo = _views_of(flow)
+    body = memo.get(("dot", view))
+    if not isinstance(body, str):
+        body = memo[("dot", view)] = to_dot(built)
+    return header + body
 
 
 def view_file_stem(view: str) -> str:

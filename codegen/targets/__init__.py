@@ -12,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.incremental import TargetOutput, materialize_all
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.dsl.model import Flow
 
 TargetFn = Callable[[Flow, GenerateOptions], list[GeneratedFile]]
+LazyTargetFn = Callable[[Flow, GenerateOptions], list[TargetOutput]]
 
 
 class TargetError(Exception):
@@ -25,13 +27,24 @@ class TargetError(Exception):
 
 @dataclass(frozen=True)
 class Target:
+    """`build` returns every file built (what tests and `package` read); `outputs` may leave
+    files lazy (`codegen.incremental.LazyFile`), so `generate` builds only what changed."""
+
     name: str
     description: str
     build: TargetFn
+    outputs: LazyTargetFn | None = None
+
+    def files(self, flow: Flow, options: GenerateOptions) -> list[TargetOutput]:
+        return self.outputs(flow, options) if self.outputs is not None else list(self.build(flow, options))
 
 
 # Modules that define targets, in the order their files are generated.
 TARGET_MODULES = ("python", "lambda_adapters", "cloudformation", "asyncapi", "diagrams", "review")
+# The names they register, in the same order: what `generate` checks `--target` against
+# without importing any target (a run with nothing to do builds none);
+# `tests/test_incremental.py` keeps it equal to the registry.
+TARGET_NAMES = ("python", "lambda", "cloudformation", "asyncapi", "diagrams", "review")
 
 # The checks each target brings, by target name: modules (under `flowgen_design.codegen`)
 # with a `CHECKS` tuple of rules. They are light, so `flowgen check` runs them without
@@ -49,8 +62,21 @@ _REGISTRY: dict[str, Target] = {}
 
 
 def register(name: str, description: str) -> Callable[[TargetFn], TargetFn]:
+    """A target whose files are all built whenever it runs."""
+
     def wrap(fn: TargetFn) -> TargetFn:
         _REGISTRY[name] = Target(name=name, description=description, build=fn)
+        return fn
+
+    return wrap
+
+
+def register_lazy(name: str, description: str) -> Callable[[LazyTargetFn], LazyTargetFn]:
+    """A target that may return `LazyFile`s, rendered by `generate` only when their inputs changed."""
+
+    def wrap(fn: LazyTargetFn) -> LazyTargetFn:
+        build: TargetFn = lambda flow, options: materialize_all(fn(flow, options))  # noqa: E731
+        _REGISTRY[name] = Target(name=name, description=description, build=build, outputs=fn)
         return fn
 
     return wrap
@@ -60,4 +86,5 @@ def all_targets() -> dict[str, Target]:
     """Every registered target, importing the target modules on first use."""
     for module in TARGET_MODULES:
         importlib.import_module(f"{__name__}.{module}")  # a missing target module is a bug: let it raise
-    return dict(_REGISTRY)
+    ordered = {name: _REGISTRY[name] for name in TARGET_NAMES if name in _REGISTRY}
+    return {**ordered, **_REGISTRY}  # in TARGET_NAMES's order, whichever module was imported first

@@ -140,13 +140,34 @@ def _literal(names: list[str]) -> str:
     return f"Literal[{', '.join(repr(n) for n in names)}]" if names else "Never"
 
 
+DICT_LINE = "    {name}={{}},"
+"""A dictionary argument of `FLOW` in `testing_layout`'s skeleton, its entries left out."""
+
+
 def testing_source(flow: Flow) -> str:
     """`<pkg>/testing.py` (unformatted): the flow's data and its typed `TestKit`."""
+    skeleton, entries = testing_layout(flow)
+    for name, items in entries.items():
+        skeleton = skeleton.replace(DICT_LINE.format(name=name), f"    {name}={{{', '.join(items)}}},", 1)
+    return skeleton
+
+
+def testing_layout(flow: Flow) -> tuple[str, dict[str, list[str]]]:
+    """`testing_source` as a skeleton whose big dictionaries (`DICT_LINE`) are empty, and
+    their entries by argument name: what `lambda_adapters` formats entry by entry."""
     pkg = python_package(flow)
     services = [s for s in flow.services if s.handlers]
     handlers = [h for s in services for h in s.handlers]
     services = sorted(services, key=lambda s: service_module(s.name))
     typing_names = sorted({"Literal", "TypedDict", "Never" if not flow.sagas else "Literal"})
+    entries = {
+        "handlers": [f"{_handler_name(h)!r}: {_handler_spec(flow, h)}" for h in handlers],
+        "sagas": [f"{s.name!r}: {_saga_spec(s)}" for s in flow.sagas],
+        "events": [f"{e.name!r}: _models.{e.name}" for e in flow.events],
+        "services": [
+            f"{s.name!r}: _kit.user_service(_{service_module(s.name)}_impl, {service_class(s.name)})" for s in services
+        ],
+    }
     lines = [
         f'"""Local test kit of flow `{flow.name}` {flow.version}: sagas and subscriptions in process, on a virtual clock.',
         "",
@@ -191,14 +212,7 @@ def testing_source(flow: Flow) -> str:
         "FLOW = _kit.FlowSpec(",
         f"    name={flow.name!r},",
         f"    version={flow.version!r},",
-        "    handlers={" + ", ".join(f"{_handler_name(h)!r}: {_handler_spec(flow, h)}" for h in handlers) + "},",
-        "    sagas={" + ", ".join(f"{s.name!r}: {_saga_spec(s)}" for s in flow.sagas) + "},",
-        "    events={" + ", ".join(f"{e.name!r}: _models.{e.name}" for e in flow.events) + "},",
-        "    services={"
-        + ", ".join(
-            f"{s.name!r}: _kit.user_service(_{service_module(s.name)}_impl, {service_class(s.name)})" for s in services
-        )
-        + "},",
+        *(DICT_LINE.format(name=name) for name in entries),
         ")",
         "",
         "",
@@ -210,4 +224,4 @@ def testing_source(flow: Flow) -> str:
         "    def __init__(self, services: Services | None = None, *, seed: int = 0) -> None:",
         "        super().__init__(FLOW, dict(services or {}), seed=seed)",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", entries

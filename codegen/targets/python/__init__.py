@@ -12,13 +12,18 @@ black is imported only when a module is formatted, never by `flowgen check`.
 from __future__ import annotations
 
 from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.incremental import TargetOutput, materialize_all
 from flowgen_design.codegen.options import GenerateOptions
-from flowgen_design.codegen.targets import register
+from flowgen_design.codegen.targets import register_lazy
 from flowgen_design.dsl.model import Flow
 
 
-@register("python", "typed Python package: pydantic models, handler interfaces, service stubs (DIR/python/)")
-def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
-    from flowgen_design.codegen.targets.python.package import package_files
+@register_lazy("python", "typed Python package: pydantic models, handler interfaces, service stubs (DIR/python/)")
+def outputs(flow: Flow, options: GenerateOptions) -> list[TargetOutput]:
+    from flowgen_design.codegen.targets.python.package import package_outputs
 
-    return package_files(flow)
+    return package_outputs(flow)
+
+
+def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
+    return materialize_all(outputs(flow, options))

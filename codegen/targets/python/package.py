@@ -12,9 +12,9 @@ from functools import partial
 from importlib import resources
 from pathlib import PurePosixPath
 
-from flowgen_design.codegen.fanout import fan_out
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.header import comment_header, shared_header_lines
+from flowgen_design.codegen.incremental import LazyFile, TargetOutput, materialize_all
 from flowgen_design.codegen.names import python_package, service_module
 from flowgen_design.codegen.targets.python.handlers import handlers_module
 from flowgen_design.codegen.targets.python.models import models_module
@@ -109,7 +109,45 @@ def context_module(flow: Flow) -> str:
 
 
 def package_files(flow: Flow) -> list[GeneratedFile]:
+    """Every file of the package, built."""
+    return materialize_all(package_outputs(flow))
+
+
+def package_outputs(flow: Flow) -> list[TargetOutput]:
+    """The package's files, each rendered only when what it is built from changed
+    (`codegen.incremental`): the shared files from the flow's header and doc, a service's
+    two modules from the service (its handlers reach their messages and policies)."""
     package = ROOT / python_package(flow)
+    shared = (flow.doc,)
+    files: list[TargetOutput] = [
+        LazyFile(ROOT / "pyproject.toml", (), partial(render_toml, PYPROJECT)),
+        LazyFile(package / "__init__.py", shared, partial(_init_module, flow)),
+        LazyFile(package / "py.typed", (), str),
+        GeneratedFile(package / "models.py", models_module(flow)),
+        LazyFile(package / "context.py", (), partial(context_module, flow)),
+        LazyFile(
+            package / "handlers" / "__init__.py",
+            (),
+            partial(_module, flow, f"Handler interfaces of the services of `{flow.name}`, one module per service."),
+        ),
+        LazyFile(
+            package / "services" / "__init__.py",
+            (),
+            partial(_module, flow, f"Your implementations of the services of `{flow.name}`, one module per service."),
+        ),
+    ]
+    if declared_errors(flow):
+        files.append(LazyFile(package / "errors.py", flow.services, partial(errors_module, flow)))
+    for service in flow.services:
+        module = service_module(service.name) + ".py"
+        files.append(LazyFile(package / "handlers" / module, (service,), partial(handlers_module, flow, service)))
+        merge = partial(merge_service, flow=flow, service=service)
+        render = partial(service_module_text, flow, service)
+        files.append(LazyFile(package / "services" / module, (service,), render, "user", merge))
+    return files
+
+
+def _init_module(flow: Flow) -> str:
     name = python_package(flow)
     intro = paragraphs(
         f"The `{flow.name}` flow, version {flow.version}, as a typed Python package.",
@@ -119,30 +157,4 @@ def package_files(flow: Flow) -> list[GeneratedFile]:
             f"`{name}.services`: your implementations. `{name}.context`: the message a handler is handling."
         ),
     )
-    files = [
-        GeneratedFile(ROOT / "pyproject.toml", render_toml(PYPROJECT)),
-        GeneratedFile(
-            package / "__init__.py",
-            _module(flow, intro, "", f"FLOW_NAME = {literal(flow.name)}", f"FLOW_VERSION = {literal(flow.version)}"),
-        ),
-        GeneratedFile(package / "py.typed", ""),
-        GeneratedFile(package / "models.py", models_module(flow)),
-        GeneratedFile(package / "context.py", context_module(flow)),
-        GeneratedFile(
-            package / "handlers" / "__init__.py",
-            _module(flow, f"Handler interfaces of the services of `{flow.name}`, one module per service."),
-        ),
-        GeneratedFile(
-            package / "services" / "__init__.py",
-            _module(flow, f"Your implementations of the services of `{flow.name}`, one module per service."),
-        ),
-    ]
-    if declared_errors(flow):
-        files.append(GeneratedFile(package / "errors.py", errors_module(flow)))
-    texts = fan_out(lambda s: (handlers_module(flow, s), service_module_text(flow, s)), flow.services)
-    for service, (interface, implementation) in zip(flow.services, texts, strict=True):
-        module = service_module(service.name) + ".py"
-        files.append(GeneratedFile(package / "handlers" / module, interface))
-        merge = partial(merge_service, flow=flow, service=service)
-        files.append(GeneratedFile(package / "services" / module, implementation, "user", merge))
-    return files
+    return _module(flow, intro, "", f"FLOW_NAME = {literal(flow.name)}", f"FLOW_VERSION = {literal(flow.version)}")

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from flowgen_design.codegen.cache import cached_black
 from flowgen_design.codegen.fanout import fan_out
+from flowgen_design.codegen.shapes import format_by_shape
 
 INDENT = "    "
 
@@ -86,7 +87,19 @@ def format_module(lines: Iterable[str]) -> str:
     3.11) to skip detecting it; a test proves the result is what `black --check` expects.
     Results are cached per user (`codegen.cache`): regenerating an unchanged spec formats nothing.
     """
-    source = "\n".join(lines).rstrip("\n") + "\n"
+    return _format_source(_module_source(lines))
+
+
+def _module_source(lines: Iterable[str]) -> str:
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _format_source(source: str) -> str:
+    """Formatted once per shape of module (`codegen.shapes`), each shape cached per user."""
+    return format_by_shape(source, _cached_black)
+
+
+def _cached_black(source: str) -> str:
     return cached_black(source, _BLACK_MODE, lambda: _black(source))
 
 
@@ -100,10 +113,19 @@ def format_blocks(head: Iterable[str], blocks: Sequence[Sequence[str]]) -> str:
     top-level block's layout from the block alone, which `tests/test_fanout.py`
     checks against formatting the whole module.
     """
-    parts = [format_module(head), *fan_out(format_module, blocks, minimum=64)]
-    return "\n\n".join(parts)
+    from flowgen_design.codegen import incremental
+
+    sources = [_module_source(lines) for lines in [head, *blocks]]
+    digests = [incremental.part_digest(source) for source in sources]
+    known = [incremental.previous_part(digest) for digest in digests]
+    missing = [source for source, text in zip(sources, known, strict=True) if text is None]
+    formatted = iter(fan_out(_format_source, missing, minimum=64))
+    texts = [text if text is not None else next(formatted) for text in known]
+    return incremental.composed(list(zip(digests, texts, strict=True)))
 
 
+BLACK_LINE_LENGTH = 88
+"""Black's default line length, which generated modules are formatted with."""
 _BLACK_MODE = "defaults, target py311"  # part of the cache key: change it with `_black`'s mode
 
 

@@ -70,6 +70,7 @@ _reject_order_route = _runtime.Route(
     ),
     replies=("OrderRejected",),
     idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=86400),
+    compensation=True,
 )
 
 

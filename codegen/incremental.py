@@ -1,0 +1,275 @@
+"""Regenerating after an edit: only the files whose inputs changed are built.
+
+A target may return, next to plain `GeneratedFile`s, `LazyFile`s: a path, the parts
+of the resolved model it is built from (`inputs`: elements, deployment-plan entries,
+plain values) and a thunk that renders it. Each lazy file gets a key: a digest of
+its path, its target, its inputs and everything the whole run depends on (the
+`base`: flowgen's code, black, `dot`, Python, the targets, the output folder, where
+the spec sits, the codes chosen). After a clean run the record of that run
+(`codegen.stamp`) keeps each file's key with the digest of the bytes it left. The
+next run renders a lazy file only when its key is new or its file is no longer what
+that run left; otherwise the file is reused as it is on disk, without rendering,
+formatting or drawing anything. Files returned eagerly (whole-flow documents, and
+every file of a target that returns plain lists) are built as before.
+
+Element fingerprints are structural: a digest of an element's fields, following its
+references (a handler's input event with its fields, their record types, ...), so a
+file keyed by a handler changes when anything the handler reaches changes. Source
+positions (`span` fields) are left out, so an edit that only moves declarations
+does not rebuild what follows it; the property test in `tests/test_incremental.py`
+proves, after random edits, that reuse gives the bytes of a full run.
+
+Any doubt means the full run: no record, a damaged one, another base, or any
+generated file changed on disk since (a user's own file that changed is merged
+again on its own, as a full run would).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path, PurePosixPath
+
+from flowgen_design.codegen.files import GeneratedFile, Merger, Ownership
+
+
+@dataclass(frozen=True)
+class LazyFile:
+    """A file a target can describe without building it: rendered only when its inputs changed.
+
+    `inputs` must hold everything `render` reads (model elements, plan entries, plain
+    values); leaving something out would let a stale file be reused. The flow's name,
+    version and path (every header) are always part of the key.
+    """
+
+    path: PurePosixPath
+    inputs: tuple[object, ...]
+    render: Callable[[], str] = field(compare=False)
+    ownership: Ownership = "generated"
+    merge: Merger | None = field(default=None, compare=False)
+    target: str = ""
+
+    def materialize(self) -> GeneratedFile:
+        return GeneratedFile(self.path, self.render(), self.ownership, self.merge, self.target)
+
+
+TargetOutput = GeneratedFile | LazyFile
+
+
+def materialize_all(files: Iterable[TargetOutput]) -> list[GeneratedFile]:
+    """Every file built (what a caller that wants contents gets: tests, `package`), the
+    lazy ones rendered over the cores (`codegen.fanout`)."""
+    listed = list(files)
+    lazy = [f for f in listed if isinstance(f, LazyFile)]
+    rendered = iter(_render_all(lazy))
+    return [next(rendered) if isinstance(f, LazyFile) else f for f in listed]
+
+
+def _render(f: LazyFile) -> str:
+    return f.render()
+
+
+def _render_all(lazy: Sequence[LazyFile]) -> list[GeneratedFile]:
+    from flowgen_design.codegen.fanout import fan_out
+
+    texts = fan_out(_render, lazy)
+    return [GeneratedFile(f.path, text, f.ownership, f.merge, f.target) for f, text in zip(lazy, texts, strict=True)]
+
+
+# ---- fingerprints ----------------------------------------------------------------------
+
+
+class Fingerprints:
+    """Stable digests of model values, memoised per object for one run.
+
+    Dataclass fields named `span`, ending in `_span` or starting with `_` (memo
+    tables) are not part of an element's meaning for any output, so they are skipped.
+    An element's digest covers its own fields and, through references, everything it
+    reaches; each element is digested once per run.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[int, bytes] = {}
+        self._keep: list[object] = []  # the memo is by id: keep the objects alive
+        self._fields: dict[type, tuple[str, ...]] = {}
+
+    def of(self, value: object) -> bytes:
+        """The digest of `value` (32 bytes)."""
+        return hashlib.sha256(self._encode(value)).digest()
+
+    def _encode(self, value: object) -> bytes:
+        if value is None or isinstance(value, (bool, int, float)):
+            return f"{type(value).__name__}:{value!r};".encode()
+        if isinstance(value, str):
+            data = value.encode("utf-8", "surrogatepass")
+            return b"s%d:" % len(data) + data
+        if isinstance(value, bytes):
+            return b"b%d:" % len(value) + value
+        if isinstance(value, Enum):
+            return f"enum:{type(value).__qualname__}.{value.name};".encode()
+        if isinstance(value, (tuple, list)):
+            return b"(" + b"".join(map(self._encode, value)) + b")"
+        if isinstance(value, (frozenset, set)):
+            return b"{" + b"".join(sorted(map(self.of, value))) + b"}"
+        if isinstance(value, Mapping):
+            return b"<" + b"".join(sorted(self.of(k) + self.of(v) for k, v in value.items())) + b">"
+        if isinstance(value, PurePosixPath):
+            return self._encode(str(value))
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            known = self._memo.get(id(value))
+            if known is None:
+                known = self._memo[id(value)] = b"@" + hashlib.sha256(self._dataclass(value)).digest()
+                self._keep.append(value)
+            return known
+        raise TypeError(f"cannot fingerprint a {type(value).__name__}: give a LazyFile model elements or plain values")
+
+    def _dataclass(self, value: object) -> bytes:
+        kind = type(value)
+        names = self._fields.get(kind)
+        if names is None:
+            names = self._fields[kind] = tuple(
+                f.name
+                for f in dataclasses.fields(value)  # type: ignore[arg-type]
+                if not (f.name == "span" or f.name.endswith("_span") or f.name.startswith("_"))
+            )
+        parts = [kind.__qualname__.encode()]
+        for name in names:
+            parts.append(name.encode() + b"=" + self._encode(getattr(value, name)))
+        return b";".join(parts)
+
+
+def file_key(base: str, prints: Fingerprints, f: LazyFile, identity: tuple[object, ...]) -> str:
+    """The key of one lazy file: the run's base, the file's path, owner, target and inputs."""
+    digest = hashlib.sha256(f"{base}\0{f.path}\0{f.ownership}\0{f.target}\0".encode("utf-8", "surrogateescape"))
+    digest.update(prints.of(identity))
+    digest.update(prints.of(f.inputs))
+    return digest.hexdigest()
+
+
+# ---- the last clean run ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What the last clean run left, as far as it can still be trusted: each lazy file's key
+    and the digest of the bytes it left (user-owned files: as the user last left them)."""
+
+    keys: dict[str, str]
+    files: dict[str, str]
+    user_owned: frozenset[str]
+    parts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    """Files built of separately formatted parts (`format_blocks`): each part's source digest and length."""
+
+
+def resolve(
+    outputs: Sequence[TargetOutput],
+    base: str,
+    identity: tuple[object, ...],
+    previous: Previous | None,
+    out_dir: Path,
+) -> tuple[list[GeneratedFile], dict[str, str]]:
+    """Concrete files for the writer, and the key of every lazy file (for the record).
+
+    A lazy file whose key and file on disk are as the last clean run left them is
+    returned with the bytes on disk, without rendering it; any other is rendered. Eager
+    files pass through.
+    """
+    prints = Fingerprints()
+    files: list[GeneratedFile | LazyFile] = []
+    keys: dict[str, str] = {}
+    for f in outputs:
+        if not isinstance(f, LazyFile):
+            files.append(f)
+            continue
+        rel = str(f.path)
+        key = keys[rel] = file_key(base, prints, f, identity)
+        reused = _reuse(f, key, previous, out_dir) if previous is not None else None
+        files.append(reused if reused is not None else f)
+    return materialize_all(files), keys
+
+
+def _reuse(f: LazyFile, key: str, previous: Previous, out_dir: Path) -> GeneratedFile | None:
+    rel = str(f.path)
+    if previous.keys.get(rel) != key or rel not in previous.files:
+        return None
+    try:
+        data = out_dir.joinpath(*f.path.parts).read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != previous.files[rel]:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # A user's file keeps its merge: the writer merges nothing new into it (what it was merged
+    # with has not changed), but says again what the file still lacks, as a full run does.
+    return GeneratedFile(f.path, text, f.ownership, f.merge, f.target)
+
+
+# ---- formatted parts of whole-flow files ---------------------------------------------------
+#
+# A whole-flow file (the models module) is rebuilt after any edit that reaches it, but it
+# is formatted in parts (one per class), and most parts are what they were. The last
+# clean run's record keeps, for such a file, the digest of each part's source and the
+# part's length in the file it left; this run takes an unchanged part back from that
+# file (checked against the record's digest of it) instead of formatting it again.
+
+PART_SEPARATOR = "\n\n"
+_previous_parts: dict[str, str] = {}
+_composed: dict[str, list[tuple[str, int]]] = {}
+
+
+def part_digest(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def previous_part(source_digest: str) -> str | None:
+    """The formatted text of a part whose source has this digest, from the last clean run's files."""
+    return _previous_parts.get(source_digest)
+
+
+def composed(parts: Sequence[tuple[str, str]]) -> str:
+    """`(source digest, formatted text)` parts joined as a file, remembered for the record."""
+    text = PART_SEPARATOR.join(formatted for _, formatted in parts)
+    _composed[part_digest(text)] = [(digest, len(formatted)) for digest, formatted in parts]
+    return text
+
+
+def parts_of(files: Iterable[GeneratedFile]) -> dict[str, list[tuple[str, int]]]:
+    """The parts of each file built by `composed` in this process, for the record."""
+    if not _composed:
+        return {}
+    found = {}
+    for f in files:
+        parts = _composed.get(part_digest(f.content)) if not f.is_user_owned else None
+        if parts is not None:
+            found[str(f.path)] = parts
+    return found
+
+
+def load_parts(previous: Previous | None, out_dir: Path) -> None:
+    """Make the parts of the last clean run's files available to `previous_part`, and only
+    those: a process that generates several times (tests) never reuses another run's parts."""
+    _previous_parts.clear()
+    _composed.clear()
+    if previous is None:
+        return
+    for rel, parts in previous.parts.items():
+        if rel not in previous.files or rel in previous.user_owned:
+            continue
+        try:
+            text = out_dir.joinpath(*PurePosixPath(rel).parts).read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() != previous.files[rel]:
+            continue
+        offset, found = 0, {}
+        for digest, length in parts:
+            found[digest] = text[offset : offset + length]
+            offset += length + len(PART_SEPARATOR)
+        if offset - len(PART_SEPARATOR) == len(text):  # the parts tile the file exactly
+            _previous_parts.update(found)

@@ -1,0 +1,128 @@
+"""Formatting generated Python once per shape, not once per module.
+
+A large spec makes hundreds of modules that differ only in names: one handler
+interface, one adapter and one stub per service, one model class per message. black
+lays a module out from its tokens' kinds and widths and from a few fixed words
+(keywords, and the `# fmt:`, `# type:`, `# noqa`-style comments), never from what
+the other names are: a module in which every other name is replaced, everywhere, by
+another name of the same width is laid out the same way. So each name of three or more
+ASCII letters, digits and underscores (outside numbers, escapes and string prefixes) is
+replaced by a placeholder of the same width, distinct names by distinct placeholders
+(`shape`); black formats the shape, once for all modules that have it, and the names
+are put back (`unshape`). Names shorter than three characters and the fixed words stay
+as they are, so they are part of the shape.
+
+The placeholders are checked on the way back: every one must come back exactly as
+many times as its name went in, or the module is formatted as it is. Tests compare
+the result with formatting each module directly (`tests/test_shapes.py`), and the goldens
+are byte-identical with and without it.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable
+
+# A name: not inside a number (`1e10`, `0x1f`, `1.e10`), not an escape (`\N{...}`, `\x41`);
+# the whole run of word characters or nothing. String prefixes (`rb"..."`) are at most two
+# characters long, and names shorter than `_MIN` stay as they are.
+_WORD = re.compile(r"(?<![0-9A-Za-z_\\])(?<![0-9]\.)[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])")
+_MIN = 3
+# Words black compares with fixed values: keywords and soft keywords, and the words of
+# the comments it treats specially (pragma comments, `# fmt: off`, type comments, coding lines).
+FIXED = frozenset(
+    [
+        *keyword.kwlist,
+        *keyword.softkwlist,
+        *"print exec async await self super __future__ coding".split(),
+        *"fmt off on skip type ignore noqa pylint yapf disable enable".split(),
+    ]
+)
+
+
+def _placeholder(index: int, width: int) -> str | None:
+    """The `index`th placeholder of `width` characters (`Q___a`, `Q___b`, ...); no keyword
+    or fixed word starts with `Q`, and a placeholder is as wide as the name it stands for."""
+    digits = ""
+    while True:  # letters only: a placeholder ending in a digit would make `Q_a1.name` look like a number
+        index, rest = divmod(index, 26)
+        digits = "abcdefghijklmnopqrstuvwxyz"[rest] + digits
+        if index == 0:
+            break
+    if len(digits) + 1 > width:
+        return None
+    return "Q" + digits.rjust(width - 1, "_")
+
+
+def shape(source: str) -> tuple[str, dict[str, str]] | None:
+    """`source` with every name replaced by a placeholder of its width, and the names by
+    placeholder; None when a placeholder cannot be made (or the source already has one)."""
+    names: dict[str, str] = {}
+    counts: dict[int, int] = {}
+    failed = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal failed
+        word = match.group(0)
+        if len(word) < _MIN or word in FIXED:
+            return word
+        placeholder = names.get(word)
+        if placeholder is None:
+            width = len(word)
+            made = _placeholder(counts.get(width, 0), width)
+            counts[width] = counts.get(width, 0) + 1
+            if made is None:
+                failed = True
+                return word
+            placeholder = names[word] = made
+        return placeholder
+
+    text = _WORD.sub(replace, source)
+    if failed or not names:
+        return None
+    return text, {placeholder: word for word, placeholder in names.items()}
+
+
+def unshape(formatted: str, names: dict[str, str], expected: dict[str, int]) -> str | None:
+    """The formatted shape with its names put back; None unless each came back as often as it went in."""
+    seen: dict[str, int] = {}
+
+    def restore(match: re.Match[str]) -> str:
+        word = match.group(0)
+        name = names.get(word)
+        if name is None:
+            return word
+        seen[word] = seen.get(word, 0) + 1
+        return name
+
+    text = _WORD.sub(restore, formatted)
+    return text if seen == expected else None
+
+
+def _occurrences(text: str, names: dict[str, str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for word in _WORD.findall(text):
+        if word in names:
+            counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+_formatted: dict[str, str] = {}
+
+
+def format_by_shape(source: str, format_: Callable[[str], str]) -> str:
+    """`format_(source)`, computed as `format_` of the source's shape with the names put back
+    (each shape formatted once per process); directly when the shape does not check out."""
+    shaped = shape(source)
+    if shaped is None:
+        return format_(source)
+    text, names = shaped
+    formatted = _formatted.get(text)
+    if formatted is None:
+        try:
+            formatted = _formatted[text] = format_(text)
+        except Exception:  # the shape is no module black takes: format the source itself
+            return format_(source)
+    restored = unshape(formatted, names, _occurrences(text, names))
+    return restored if restored is not None else format_(source)

@@ -1,0 +1,250 @@
+"""Incremental generation (issue 16): after any edit, reusing what the last clean run left
+gives exactly the bytes of a full run into an empty folder; and any doubt means the full run.
+
+The property test edits a synthetic spec (`benchmarks/specgen.py`) a few times at random
+(fields, handlers, steps, events, services: added, removed, renamed) and after each edit
+compares the incremental output, byte for byte, with a full run into a new folder. A few
+examples run in the fast loop; `FLOWGEN_FUZZ=long` runs many more, with every target.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchmarks.specgen import spec
+from flowgen_design.cli import main
+from flowgen_design.codegen import incremental, stamp
+from flowgen_design.dsl.cache import cache_dir
+
+LONG = os.environ.get("FLOWGEN_FUZZ") == "long"
+# The long run covers every target; the fast loop the two with lazy files, and one whole-flow document.
+TARGETS = () if LONG else ("python", "lambda", "asyncapi")
+
+
+def _word(old: str, new: str) -> Callable[[str], str]:
+    return lambda text: re.sub(rf"\b{old}\b", new, text)
+
+
+def _insert_after(anchor: str, line: str) -> Callable[[str], str]:
+    return lambda text: text.replace(anchor, anchor + line, 1)
+
+
+def _drop(part: str) -> Callable[[str], str]:
+    return lambda text: text.replace(part, "", 1)
+
+
+EDITS: dict[str, Callable[[str], str]] = {
+    "add a record field": _insert_after("type OrdersAddress {\n", "  region: string?\n"),
+    "add an event field": _insert_after("event BillingRequested {\n", "  channel: string?\n"),
+    "add a field to a one-line event": lambda t: t.replace(
+        "event OrdersReleased { request_id: uuid", "event OrdersReleased { request_id: uuid  note: string?", 1
+    ),
+    "remove a record field": _drop("  note: string?\n"),
+    "remove an event field": _drop("  attributes: map<string, string>\n"),
+    "rename a field": _word("postcode", "zip_code"),
+    "rename a command field": _word("reservation_id", "hold_id"),
+    "add a handler": _insert_after(
+        "service BillingNotifications {\n", "  on BillingRefunded -> notify_refunded {\n    use billing_standard\n  }\n"
+    ),
+    "remove a handler": lambda t: re.sub(
+        r"  on OrdersCompleted -> follow_orders \{.*?\n  \}\n", "", t, count=1, flags=re.S
+    ),
+    "rename a handler": _word("notify_cancelled", "tell_cancelled"),
+    "change a policy": lambda t: t.replace("retry 3 backoff fixed 1s", "retry 4 backoff fixed 2s", 1),
+    "remove a step": _drop("  step charge: OrdersPayments.OrdersCharge compensate OrdersPayments.OrdersRefund\n"),
+    "rename a step": _word("reserve", "hold"),
+    "add an event": lambda t: t + "\nevent AuditNoted { audit_id: uuid  key audit_id }\n",
+    "rename an event": _word("BillingRefunded", "BillingRepaid"),
+    "rename a service": _word("OrdersFulfilment", "OrdersShipping"),
+    "edit a doc comment": lambda t: t.replace("/// Submit a request.", "/// Submit a new request.", 1),
+    "add a comment line": lambda t: t + "// a comment\n",
+}
+
+
+def _generate(spec_file: Path, out: Path) -> int:
+    args = ["generate", str(spec_file), "--out", str(out)]
+    for target in TARGETS:
+        args += ["--target", target]
+    return main(args)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _same_as_full_run(spec_file: Path, out: Path, scratch: Path, before: Path | None = None) -> None:
+    """`out` holds what a full run would have written: every flowgen-owned file as a full run
+    into an empty folder writes it, and (given `before`, a copy of `out` as it was before the
+    run) every file, the user's own and the manifest too, as a full run over that copy left it."""
+    full = scratch / "full"
+    shutil.rmtree(full, ignore_errors=True)
+    assert _generate(spec_file, full) == 0
+    mine, theirs = _tree(out), _tree(full)
+    owned = {rel for rel in theirs if not rel.startswith(("python/bench/services/", ".flowgen/"))}
+    assert owned <= set(mine)
+    assert [rel for rel in sorted(owned) if mine[rel] != theirs[rel]] == []
+    if before is not None:
+        assert _generate(spec_file, before) == 0  # another folder: no record, a full run
+        assert _tree(before) == mine
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The lazy files rendered while the test runs (in this process: FLOWGEN_JOBS=1)."""
+    monkeypatch.setenv("FLOWGEN_JOBS", "1")
+    rendered: list[str] = []
+    real = incremental._render
+
+    def counted(f: incremental.LazyFile) -> str:
+        rendered.append(str(f.path))
+        return real(f)
+
+    monkeypatch.setattr(incremental, "_render", counted)
+    yield rendered
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder for the module: black's and dot's results are shared between tests
+    (each test has its own output folders, and so its own records)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Path) -> Path:
+    monkeypatch.setenv("FLOWGEN_CACHE_DIR", str(shared_cache))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bench.flow").write_text(spec(2), encoding="utf-8")
+    return tmp_path
+
+
+@settings(
+    max_examples=60 if LONG else 2,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(edits=st.lists(st.sampled_from(sorted(EDITS)), min_size=1, max_size=6 if LONG else 3))
+def test_after_every_edit_the_output_is_a_full_runs(project: Path, edits: list[str]) -> None:
+    spec_file, out = project / "bench.flow", project / f"out-{abs(hash(tuple(edits)))}"
+    spec_file.write_text(spec(2), encoding="utf-8")
+    shutil.rmtree(out, ignore_errors=True)
+    assert _generate(spec_file, out) == 0
+    copy = project / "copy"
+    for name in edits:
+        before = spec_file.read_text(encoding="utf-8")
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(out, copy)
+        spec_file.write_text(EDITS[name](before), encoding="utf-8")
+        if _generate(spec_file, out) != 0:  # the edit broke the spec (an earlier edit removed what it needs)
+            spec_file.write_text(before, encoding="utf-8")
+            continue
+        _same_as_full_run(spec_file, out, project, copy)
+
+
+def test_an_edit_renders_only_what_it_reaches(project: Path, renders: list[str]) -> None:
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out) == 0
+    assert len(renders) > 20
+    renders.clear()
+    spec_file.write_text(EDITS["rename a handler"](spec_file.read_text(encoding="utf-8")), encoding="utf-8")
+    assert _generate(spec_file, out) == 0
+    assert sorted(renders) == [
+        "python/bench/adapters/billing_notifications.py",
+        "python/bench/adapters/orders_notifications.py",
+        "python/bench/handlers/billing_notifications.py",
+        "python/bench/handlers/orders_notifications.py",
+        "python/bench/services/billing_notifications.py",
+        "python/bench/services/orders_notifications.py",
+        "python/bench/testing.py",
+    ]
+    _same_as_full_run(spec_file, out, project)
+
+
+def _edited_run(project: Path, renders: list[str], doubt: Callable[[Path], None]) -> list[str]:
+    """Generate, cast a doubt, make a small edit, generate again: what the second run rendered."""
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out) == 0
+    doubt(out)
+    spec_file.write_text(EDITS["add a comment line"](spec_file.read_text(encoding="utf-8")), encoding="utf-8")
+    renders.clear()
+    _generate(spec_file, out)
+    return list(renders)
+
+
+def test_an_edit_nothing_reaches_renders_nothing(project: Path, renders: list[str]) -> None:
+    assert _edited_run(project, renders, lambda out: None) == []
+
+
+def _damage_record(out: Path) -> None:
+    for entry in (cache_dir("stamps") or Path("/nonexistent")).rglob("*"):
+        if entry.is_file():
+            entry.write_bytes(entry.read_bytes()[:-20])  # every record: each test has its own folders
+
+
+def _other_flowgen(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], None]:
+    return lambda out: monkeypatch.setattr(stamp, "code_digest", lambda: "another flowgen")
+
+
+def _other_tools(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], None]:
+    return lambda out: monkeypatch.setattr(stamp, "_tools", lambda: ["black 0.0", "dot 0.0"])
+
+
+def _edit_generated(out: Path) -> None:
+    path = out / "python" / "bench" / "handlers" / "orders_stock.py"
+    path.write_text(path.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+
+
+def _delete_generated(out: Path) -> None:
+    (out / "python" / "bench" / "adapters" / "billing_stock.py").unlink()
+
+
+@pytest.mark.parametrize(
+    "doubt",
+    ["damaged record", "other flowgen", "other black or dot", "edited output file", "deleted output file"],
+)
+def test_any_doubt_means_the_full_run(
+    project: Path, renders: list[str], monkeypatch: pytest.MonkeyPatch, doubt: str
+) -> None:
+    casts: dict[str, Callable[[Path], None]] = {
+        "damaged record": _damage_record,
+        "other flowgen": _other_flowgen(monkeypatch),
+        "other black or dot": _other_tools(monkeypatch),
+        "edited output file": _edit_generated,
+        "deleted output file": _delete_generated,
+    }
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out) == 0
+    everything = len(renders)
+    casts[doubt](out)
+    spec_file.write_text(EDITS["add a comment line"](spec_file.read_text(encoding="utf-8")), encoding="utf-8")
+    renders.clear()
+    _generate(spec_file, out)
+    assert len(renders) == everything
+    _same_as_full_run(spec_file, out, project)
+
+
+def test_a_users_edited_file_is_merged_again_on_its_own(project: Path, renders: list[str]) -> None:
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out) == 0
+    mine = out / "python" / "bench" / "services" / "orders_stock.py"
+    text = mine.read_text(encoding="utf-8") + "\n# my own note\n"
+    mine.write_text(text, encoding="utf-8")
+    spec_file.write_text(EDITS["add a comment line"](spec_file.read_text(encoding="utf-8")), encoding="utf-8")
+    renders.clear()
+    assert _generate(spec_file, out) == 0
+    assert renders == ["python/bench/services/orders_stock.py"]
+    assert mine.read_text(encoding="utf-8") == text  # never overwritten
+
+
+def test_the_target_names_generate_knows_without_importing_are_the_registered_ones() -> None:
+    from flowgen_design.codegen.targets import TARGET_NAMES, all_targets
+
+    assert tuple(all_targets()) == TARGET_NAMES
