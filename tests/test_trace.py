@@ -84,6 +84,7 @@ def _names(flow: Flow) -> list[str]:
     names = [s.name for s in flow.services] + [e.name for e in flow.events] + [s.name for s in flow.sagas]
     names += [a.route for s in flow.services for a in s.apis]
     names += [f"{h.service}.{h.name}" for h in flow.handlers()]
+    names.append(flow.name)
     kinds: dict[str, int] = {}
     for n in names:
         kinds[n] = kinds.get(n, 0) + 1
@@ -103,6 +104,8 @@ def _expected_words(node: dict[str, Any]) -> list[str]:
         return [name.split(" ", 1)[1]]
     if kind == "saga" and node["relation"] == "awaited by":
         return ["compensate", "step"]
+    if kind == "resource":  # the stack's shared resources: the flow's line, `archive`, the first endpoint
+        return {"EventArchive": ["archive "], "RestApi": ["api "]}.get(name, ["flow "])
     if kind == "alarm":  # the clause its threshold comes from (a starter's: its saga)
         handler = ["-> ", "handles "]
         for suffix, words in ALARM_CLAUSES.items():
@@ -113,7 +116,7 @@ def _expected_words(node: dict[str, Any]) -> list[str]:
 
 ALARM_CLAUSES = {
     "DeadLetterQueueAlarm": ["dlq", "saga "],
-    "QueueAgeAlarm": ["retry ", "timeout "],
+    "QueueAgeAlarm": ["retry ", "timeout ", "saga "],
     "ErrorsAlarm": ["timeout ", "saga "],
     "ThrottlesAlarm": ["timeout ", "saga "],
     "FailedAlarm": ["saga "],
