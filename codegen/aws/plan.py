@@ -6,7 +6,8 @@ per saga its state machine and role, the starter that runs it once per trigger
 event (rule, queue and dead-letter queue, function, role, log group, event
 source mapping), its log group, and the alarms of its failed outcome; per API endpoint its method (with the
 integration that puts its event), request model and role; and the stack's shared bus, idempotency
-table and REST API (`ApiPlan`: paths, deployment, stage, access logs, request validator, JWT authorizer).
+table and REST API (`ApiPlan`: paths, deployment, stage, access logs, request validator, JWT authorizer),
+the event-delivery dead-letter queue every rule target shares (with its alarm) and the event archive.
 Alarms (`Alarm`) carry what they watch, their threshold as the spec implies it, the span of the clause it
 comes from and why (docs/operations.md). Each resource carries its
 CloudFormation logical ID, its AWS type, the span of the spec line it comes
