@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from flowgen_design.codegen import names
@@ -24,7 +24,7 @@ from flowgen_design.dsl.graph import Arc, event_graph
 from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Flow, Handler, Saga, SagaStep, Service
 from flowgen_design.dsl.source import Span
 
-KINDS = ("endpoint", "event", "service", "handler", "saga")
+KINDS = ("endpoint", "event", "service", "handler", "saga", "flow")
 
 
 class UnknownElement(LookupError):
@@ -77,6 +77,43 @@ def qualified(handler: Handler) -> str:
 
 def _resource(r: Resource, relation: str = "resource") -> Link:
     return Link("resource", r.logical_id, relation, detail=r.type)
+
+
+def _declared(r: Resource, relation: str, detail: str, children: tuple[Link, ...] = ()) -> Link:
+    """A resource with the spec line it comes from (the stack's own, which no element's line names)."""
+    return Link("resource", r.logical_id, relation, r.span, f"{r.type}: {detail}", children)
+
+
+def stack_resources(flow: Flow) -> list[tuple[Resource, str]]:
+    """The stack's shared resources, which no one element of the spec declares, with what each is for:
+    the bus, its archive, the event-delivery dead-letter queue, the idempotency table, the REST API."""
+    planned = plan_of(flow)
+    found = [(planned.event_bus, "carries every event of the flow")]
+    if planned.archive is not None and flow.archive is not None:
+        found.append((planned.archive, f"keeps every event {flow.archive.retention_days} days, to replay"))
+    if planned.event_delivery_dlq is not None:
+        found.append((planned.event_delivery_dlq, "what a rule could not deliver to its target"))
+    if planned.idempotency_table is not None:
+        found.append((planned.idempotency_table, "idempotency records of every handler"))
+    if planned.api is not None:
+        found.append((planned.api.rest_api, f"every endpoint, stage {planned.api.stage.logical_id}"))
+    return found
+
+
+def bus_link(flow: Flow, relation: str) -> Link:
+    """The flow's bus, with what keeps its events (`archive 90d`) and where the ones EventBridge cannot
+    deliver to a rule's target go (the stack's event-delivery dead-letter queue and its alarm)."""
+    planned = plan_of(flow)
+    children = []
+    for resource, what in stack_resources(flow):
+        if resource is planned.archive:
+            children.append(_declared(resource, "archived in", what))
+        elif resource is planned.event_delivery_dlq:
+            alarm = planned.event_delivery_alarm
+            alarms = (alarm_link(alarm),) if alarm is not None else ()
+            children.append(_declared(resource, "undeliverable to", what, alarms))
+    bus = planned.event_bus
+    return Link("resource", bus.logical_id, relation, detail=bus.type, children=tuple(children))
 
 
 def _event_leaf(event: Event, relation: str) -> Link:
@@ -173,7 +210,7 @@ def _step_link(flow: Flow, saga: Saga, index: int, step: SagaStep) -> Link:
 
 
 def event_link(flow: Flow, event: Event, relation: str = "", with_publishers: bool = True) -> Link:
-    children = [_resource(plan_of(flow).event_bus, "carried by")]
+    children = [bus_link(flow, "carried by")]
     if with_publishers:
         children += publisher_links(flow, event)
     children += [_consumer_link(flow, arc) for arc in consumer_arcs(flow, event)]
@@ -274,6 +311,22 @@ def service_link(flow: Flow, service: Service) -> Link:
     )
 
 
+def flow_link(flow: Flow) -> Link:
+    """The stack's shared resources (bus, archive, event-delivery dead-letter queue, idempotency table,
+    REST API) and the flow's elements, each a name to trace further."""
+    planned = plan_of(flow)
+    children = [bus_link(flow, "bus")]
+    shown = (planned.event_bus, planned.archive, planned.event_delivery_dlq)
+    children += [_declared(r, "resource", what) for r, what in stack_resources(flow) if r not in shown]
+    children += [Link("service", s.name, "service", s.name_span) for s in flow.services]
+    children += [Link("saga", s.name, "saga", s.name_span) for s in flow.sagas]
+    counts = ", ".join(
+        f"{n} {noun}{'s' * (n != 1)}"
+        for n, noun in ((len(flow.services), "service"), (len(flow.events), "event"), (len(flow.sagas), "saga"))
+    )
+    return Link("flow", flow.name, "", flow.span, counts, tuple(children))
+
+
 # ---- finding an element by the name a user types ---------------------------------------
 
 
@@ -299,12 +352,14 @@ def _elements(flow: Flow) -> dict[str, list[tuple[str, object]]]:
         add(event.name, "event", event)
     for saga in flow.sagas:
         add(saga.name, "saga", saga)
+    add(flow.name, "flow", flow)
     return found
 
 
-def trace(flow: Flow, name: str) -> Link:
+def trace(flow: Flow, name: str, out_dir: Path | None = None) -> Link:
     """The trace tree of the element `name`: `POST /orders`, `OrderPlaced`,
-    `Orders`, `Orders.cancel_order` or `Checkout`, optionally as `KIND:NAME`."""
+    `Orders`, `Orders.cancel_order`, `Checkout` or the flow's name, optionally as `KIND:NAME`.
+    A handler's trace also shows the values of `out_dir`'s deployment settings file that apply to it."""
     elements = _elements(flow)
     kind, sep, bare = name.partition(":")
     wanted = kind if sep and kind in KINDS else None
@@ -313,11 +368,18 @@ def trace(flow: Flow, name: str) -> Link:
         key = _route_key(key)
     matches = [(k, o) for k, o in elements.get(key, []) if wanted in (None, k)]
     if not matches:
-        raise UnknownElement(_not_found(flow, name, list(elements)))
+        # the flow's own name is no suggestion: a saga is often named like its flow, in another case
+        raise UnknownElement(_not_found(flow, name, [k for k in elements if k != flow.name]))
     if len(matches) > 1:
         kinds = " and ".join(f"a {k}" for k, _ in matches)
         raise UnknownElement(f"`{key}` names {kinds}: write {' or '.join(f'`{k}:{key}`' for k, _ in matches)}")
-    return _link_of(flow, *matches[0])
+    link = _link_of(flow, *matches[0])
+    handler = matches[0][1]
+    if isinstance(handler, Handler) and out_dir is not None:
+        from flowgen_design.codegen.tracesettings import settings_links
+
+        link = replace(link, children=link.children + settings_links(flow, handler, out_dir))
+    return link
 
 
 def _link_of(flow: Flow, kind: str, obj: object) -> Link:
@@ -329,6 +391,8 @@ def _link_of(flow: Flow, kind: str, obj: object) -> Link:
         return service_link(flow, obj)
     if isinstance(obj, Handler):
         return handler_link(flow, obj)
+    if isinstance(obj, Flow):
+        return flow_link(flow)
     assert isinstance(obj, Saga), kind
     return saga_link(flow, obj)
 
@@ -341,7 +405,7 @@ def _not_found(flow: Flow, name: str, known: list[str]) -> str:
     hint = (
         f"; did you mean `{close[0]}`?"
         if close
-        else " (an endpoint like `POST /orders`, an event, a service, `Service.handler` or a saga)"
+        else " (an endpoint like `POST /orders`, an event, a service, `Service.handler`, a saga or the flow)"
     )
     return f"flow `{flow.name}` has nothing called `{name}`{hint}"
 

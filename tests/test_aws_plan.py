@@ -69,3 +69,17 @@ def test_the_plan_is_built_once_per_flow() -> None:
 def test_every_limit_says_where_it_is_documented() -> None:
     found = [v for v in vars(limits).values() if isinstance(v, limits.Limit)]
     assert found and all(v.source.startswith("https://docs.aws.amazon.com/") and v.value > 0 for v in found)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_every_planned_queue_has_its_alarm(spec: Path) -> None:
+    """A dead-letter queue (a handler's, a starter's, the stack's event-delivery one) alarms on any
+    message; a queue a function drains alarms on its oldest message's age (deployed: test_observability)."""
+    plan = plan_of(flow_of(spec))
+    watched = {(a.watches.logical_id, a.metric) for a in plan.alarms()}
+    for queue in (r for r in plan.resources() if r.type == "AWS::SQS::Queue"):
+        dead_letters = queue.logical_id.endswith("DeadLetterQueue")
+        metric = "ApproximateNumberOfMessagesVisible" if dead_letters else "ApproximateAgeOfOldestMessage"
+        assert (queue.logical_id, metric) in watched, queue.logical_id
+    if plan.event_delivery_dlq is not None:
+        assert plan.event_delivery_alarm is not None and plan.event_delivery_alarm.threshold == 1

@@ -268,19 +268,33 @@ def alarms_on(stack: Deployed, metric: str, dimension: str, value: str) -> list[
 
 
 def dead_letter_queues(stack: Deployed) -> set[str]:
-    """Every queue of the deployed stack that another queue's redrive policy names."""
+    """Every queue of the deployed stack that another queue's redrive policy or a rule target's
+    dead-letter config names."""
     sqs = stack.client("sqs")
     found = set()
     for url in sqs.list_queues().get("QueueUrls", []):
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"]).get("Attributes", {})
         if "RedrivePolicy" in attributes:
             found.add(json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].rsplit(":", 1)[1])
+    return found | rule_target_dead_letter_queues(stack)
+
+
+def rule_target_dead_letter_queues(stack: Deployed) -> set[str]:
+    """The queues EventBridge sends what it cannot deliver to the deployed rules' targets."""
+    events, found = stack.client("events"), set()
+    for bus in events.list_event_buses()["EventBuses"]:
+        for rule in events.list_rules(EventBusName=bus["Name"])["Rules"]:
+            for target in events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus["Name"])["Targets"]:
+                if "DeadLetterConfig" in target:
+                    found.add(target["DeadLetterConfig"]["Arn"].rsplit(":", 1)[1])
     return found
 
 
 def test_every_dead_letter_queue_has_an_alarm_on_any_message(stack: Deployed) -> None:
     queues = dead_letter_queues(stack)
-    assert len(queues) == sum(h.policy.dlq for h in stack.flow.handlers()) + len(stack.flow.sagas)
+    delivery = 1 if stack.flow.sagas or any(h.trigger == "event" for h in stack.flow.handlers()) else 0
+    assert len(rule_target_dead_letter_queues(stack)) == delivery, "one event-delivery queue for every rule"
+    assert len(queues) == sum(h.policy.dlq for h in stack.flow.handlers()) + len(stack.flow.sagas) + delivery
     for name in queues:
         (alarm,) = alarms_on(stack, "ApproximateNumberOfMessagesVisible", "QueueName", name)
         assert (alarm["Namespace"], alarm["Statistic"]) == ("AWS/SQS", "Maximum")
@@ -329,6 +343,35 @@ def test_every_handler_queue_alarms_when_a_message_outlives_its_retries(stack: D
         (alarm,) = alarms_on(stack, "ApproximateAgeOfOldestMessage", "QueueName", name)
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
         assert alarm["Threshold"] == worst_case_retry_seconds(h), f"{h.service}.{h.name}"
+
+
+def test_every_saga_starter_queue_alarms_when_a_trigger_outlives_its_deliveries(stack: Deployed) -> None:
+    """The threshold is read off the deployed queue: SQS hides a received message for the visibility
+    timeout, and moves it to the dead-letter queue after `maxReceiveCount` receives."""
+    sqs = stack.client("sqs")
+    for saga in stack.flow.sagas:
+        url = stack.physical[saga_base(saga.name) + "StarterQueue"]
+        wanted = ["VisibilityTimeout", "RedrivePolicy"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=wanted)["Attributes"]
+        receives = int(json.loads(attributes["RedrivePolicy"])["maxReceiveCount"])
+        (alarm,) = alarms_on(stack, "ApproximateAgeOfOldestMessage", "QueueName", url.rsplit("/", 1)[1])
+        assert (alarm["Statistic"], alarm["ComparisonOperator"]) == ("Maximum", "GreaterThanThreshold")
+        assert alarm["Threshold"] == receives * int(attributes["VisibilityTimeout"]), saga.name
+        assert alarm["AlarmActions"] == [stack.topic]
+
+
+def test_an_event_eventbridge_gave_up_on_fires_the_delivery_alarm(stack: Deployed) -> None:
+    """EventBridge's give-up is not something moto does: the test puts the dead letter EventBridge
+    would have sent to the deployed queue, and applies the deployed alarm's rule to its depth."""
+    if not rule_target_dead_letter_queues(stack):
+        pytest.skip("no rules")
+    sqs, cloudwatch = stack.client("sqs"), stack.client("cloudwatch")
+    queue = stack.physical["EventDeliveryDeadLetterQueue"]
+    (alarm,) = alarms_on(stack, "ApproximateNumberOfMessagesVisible", "QueueName", queue.rsplit("/", 1)[1])
+    assert alarm["AlarmName"] == "EventDeliveryDeadLetterQueueAlarm"
+    assert not in_alarm(alarm, observe_depth(sqs, cloudwatch, queue, datetime.now(UTC) - timedelta(minutes=5)))
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"detail-type": "undeliverable"}))
+    assert in_alarm(alarm, observe_depth(sqs, cloudwatch, queue, datetime.now(UTC)))
 
 
 def test_every_function_alarms_on_errors_and_throttles(stack: Deployed) -> None:

@@ -84,6 +84,7 @@ def _names(flow: Flow) -> list[str]:
     names = [s.name for s in flow.services] + [e.name for e in flow.events] + [s.name for s in flow.sagas]
     names += [a.route for s in flow.services for a in s.apis]
     names += [f"{h.service}.{h.name}" for h in flow.handlers()]
+    names.append(flow.name)
     kinds: dict[str, int] = {}
     for n in names:
         kinds[n] = kinds.get(n, 0) + 1
@@ -103,6 +104,8 @@ def _expected_words(node: dict[str, Any]) -> list[str]:
         return [name.split(" ", 1)[1]]
     if kind == "saga" and node["relation"] == "awaited by":
         return ["compensate", "step"]
+    if kind == "resource":  # the stack's shared resources: the flow's line, `archive`, the first endpoint
+        return {"EventArchive": ["archive "], "RestApi": ["api "]}.get(name, ["flow "])
     if kind == "alarm":  # the clause its threshold comes from (a starter's: its saga)
         handler = ["-> ", "handles "]
         for suffix, words in ALARM_CLAUSES.items():
@@ -113,7 +116,7 @@ def _expected_words(node: dict[str, Any]) -> list[str]:
 
 ALARM_CLAUSES = {
     "DeadLetterQueueAlarm": ["dlq", "saga "],
-    "QueueAgeAlarm": ["retry ", "timeout "],
+    "QueueAgeAlarm": ["retry ", "timeout ", "saga "],
     "ErrorsAlarm": ["timeout ", "saga "],
     "ThrottlesAlarm": ["timeout ", "saga "],
     "FailedAlarm": ["saga "],
@@ -241,3 +244,68 @@ def test_an_endpoint_shows_who_may_call_it_and_its_authorizer(flowgen: Runner) -
     assert {("resource", "JwtAuthorizer"), ("resource", "ApiDeleteBookingsBookingIdMethod")} <= names
     assert _trace_json(flowgen, spec, "POST /bookings")["detail"].endswith("auth iam (default)")
     assert _trace_json(flowgen, spec, "POST /")["detail"].endswith("auth none")
+
+
+FULFILMENT = ROOT / "tests" / "cloudformation" / "fulfilment.flow"
+
+
+def test_the_flow_traces_to_its_bus_archive_and_event_delivery_dead_letter_queue(flowgen: Runner) -> None:
+    tree = _trace_json(flowgen, FULFILMENT, "flow:fulfilment")
+    source = relative(FULFILMENT).read_text().splitlines()
+    nodes = {n["name"]: n for n in _walk(tree)}
+    assert (tree["kind"], tree["detail"]) == ("flow", "5 services, 11 events, 1 saga")
+    archive, dlq = nodes["EventArchive"], nodes["EventDeliveryDeadLetterQueue"]
+    assert source[archive["line"] - 1].strip() == "archive 90d" and "90 days" in archive["detail"]
+    assert source[dlq["line"] - 1].startswith("flow fulfilment")
+    (alarm,) = dlq["children"]
+    assert alarm["name"] == "EventDeliveryDeadLetterQueueAlarm" and ">= 1 messages" in alarm["detail"]
+    # an event's trace shows the same under the bus that carries it
+    event = _trace_json(flowgen, FULFILMENT, "ParcelShipped")
+    (bus,) = [c for c in event["children"] if c["relation"] == "carried by"]
+    assert [c["name"] for c in bus["children"]] == ["EventArchive", "EventDeliveryDeadLetterQueue"]
+
+
+def test_a_saga_trace_shows_its_starter_queue_age_alarm_with_its_formula(flowgen: Runner) -> None:
+    result = flowgen("trace", "specs/checkout.flow", "saga:Checkout", cwd=ROOT)
+    (age,) = [line for line in result.stdout.splitlines() if "alarm CheckoutSagaStarterQueueAgeAlarm" in line]
+    assert "Maximum ApproximateAgeOfOldestMessage > 900 seconds" in age
+    assert "5 deliveries x a 180s visibility timeout, 6 x its 30s timeout: 900s" in age
+
+
+def test_a_handler_trace_shows_the_deployment_settings_that_apply_to_it(flowgen: Runner, tmp_path: Path) -> None:
+    settings = tmp_path / "infra" / "fulfilment" / "deploy.toml"
+    settings.parent.mkdir(parents=True)
+    spec = str(relative(FULFILMENT))
+    assert "setting" not in flowgen("trace", "--out", str(tmp_path), spec, "Warehouse.pick", cwd=ROOT).stdout
+    settings.write_text(
+        "[functions]\nmemory = 256\n\n"
+        '[services.Warehouse]\nenvironment = { LOG_LEVEL = "INFO" }\n\n'
+        '[handlers."Warehouse.pick"]\nmemory = 1024\nreserved_concurrency = 3\n\n'
+        '[handlers."Warehouse.unpick"]\nmemory = 2048\n'
+    )
+    result = flowgen("trace", "--format", "json", "--out", str(tmp_path), spec, "Warehouse.pick", cwd=ROOT)
+    tree = json.loads(result.stdout)
+    found = {(n["name"], n["detail"], n["line"]) for n in tree["children"] if n["kind"] == "setting"}
+    assert found == {
+        ("memory = 256", 'from [functions], replaced by [handlers."Warehouse.pick"]', 2),
+        ('environment.LOG_LEVEL = "INFO"', "from [services.Warehouse]", 5),
+        ("memory = 1024", 'from [handlers."Warehouse.pick"]', 8),
+        ("reserved_concurrency = 3", 'from [handlers."Warehouse.pick"]', 9),
+    }, "the other handler's table does not apply"
+    settings.write_text('[handlers."Warehouse.pick"]\nmemroy = 1024\n')
+    text = flowgen("trace", "--out", str(tmp_path), spec, "Warehouse.pick", cwd=ROOT).stdout
+    (line,) = [line for line in text.splitlines() if "settings " in line]
+    assert "not applied: " in line and "memroy" in line and line.rstrip().endswith("deploy.toml:2")
+
+
+def test_the_review_page_lists_the_stacks_shared_resources_with_their_spec_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flowgen_design.codegen.targets.review.sections import shared_resources_table
+
+    flow = load(FULFILMENT, monkeypatch)
+    rows = str(shared_resources_table(flow)).split("<tr>")[2:]
+    by_id = {row.split("<code>", 1)[1].split("<", 1)[0]: row for row in rows}
+    assert list(by_id) == ["EventBus", "EventArchive", "EventDeliveryDeadLetterQueue", "IdempotencyTable", "RestApi"]
+    assert "fulfilment.flow:81" in by_id["EventArchive"] and "90 days" in by_id["EventArchive"]
+    assert "fulfilment.flow:1<" in by_id["EventDeliveryDeadLetterQueue"]

@@ -83,14 +83,21 @@ SAGA_RESOURCE_SUFFIXES = (
     "StarterDeadLetterQueueAlarm",
     "StarterErrorsAlarm",
     "StarterThrottlesAlarm",
+    "StarterQueueAgeAlarm",
 )
 API_RESOURCE_SUFFIXES = ("Method", "Model", "Role")
 API_DEPLOYMENT_PREFIX = "ApiDeployment"
 """The deployment's ID ends in a digest of the API's definition: CloudFormation deploys a REST API
 only when its Deployment resource is new, so a changed route, auth or event schema gets a new one."""
 API_PATH_PREFIX = "ApiPath"
-DELIVERY_RESOURCE_IDS = ("EventDeliveryDeadLetterQueue", "EventDeliveryDeadLetterQueuePolicy", "EventArchive")
-"""The stack's data-safety resources: where a rule target's undeliverable events go, and the event archive."""
+DELIVERY_RESOURCE_IDS = (
+    "EventDeliveryDeadLetterQueue",
+    "EventDeliveryDeadLetterQueuePolicy",
+    "EventArchive",
+    "EventDeliveryDeadLetterQueueAlarm",
+)
+"""The stack's data-safety resources: where a rule target's undeliverable events go (and its alarm), and
+the event archive."""
 
 EVENT_BUS, IDEMPOTENCY_TABLE = STACK_RESOURCE_IDS[:2]
 (

@@ -6,7 +6,8 @@ per saga its state machine and role, the starter that runs it once per trigger
 event (rule, queue and dead-letter queue, function, role, log group, event
 source mapping), its log group, and the alarms of its failed outcome; per API endpoint its method (with the
 integration that puts its event), request model and role; and the stack's shared bus, idempotency
-table and REST API (`ApiPlan`: paths, deployment, stage, access logs, request validator, JWT authorizer).
+table and REST API (`ApiPlan`: paths, deployment, stage, access logs, request validator, JWT authorizer),
+the event-delivery dead-letter queue every rule target shares (with its alarm) and the event archive.
 Alarms (`Alarm`) carry what they watch, their threshold as the spec implies it, the span of the clause it
 comes from and why (docs/operations.md). Each resource carries its
 CloudFormation logical ID, its AWS type, the span of the spec line it comes
@@ -373,6 +374,8 @@ class Plan:
     event_delivery_dlq_policy: Resource | None = None
     archive: Resource | None = None
     """The bus's event archive, when the spec declares `archive <retention>`."""
+    event_delivery_alarm: Alarm | None = None
+    """Any event in `event_delivery_dlq`: EventBridge gave up delivering it to a rule's target."""
     _by_handler: dict[tuple[str, str], HandlerPlan] = field(default_factory=dict, repr=False, compare=False)
     _by_saga: dict[str, SagaPlan] = field(default_factory=dict, repr=False, compare=False)
     _by_route: dict[str, RoutePlan] = field(default_factory=dict, repr=False, compare=False)
@@ -392,13 +395,16 @@ class Plan:
         return self._by_route[endpoint.route]
 
     def alarms(self) -> Iterator[Alarm]:
-        """Every alarm: per handler, then per saga (its own, then its starter's), then the API's."""
+        """Every alarm: per handler, then per saga (its own, then its starter's), then the API's, then the
+        event-delivery dead-letter queue's."""
         for planned in self.handlers:
             yield from planned.alarms
         for saga in self.sagas:
             yield from saga.all_alarms()
         if self.api is not None and self.api.authorizer is not None:
             yield from self.api.authorizer.alarms
+        if self.event_delivery_alarm is not None:
+            yield self.event_delivery_alarm
 
     def resources(self) -> Iterator[Resource]:
         """Every resource once, shared ones first, then per handler, saga and route."""
@@ -414,6 +420,8 @@ class Plan:
         for route in self.routes:
             yield from route.resources()
         yield from (r for r in (self.event_delivery_dlq, self.event_delivery_dlq_policy, self.archive) if r)
+        if self.event_delivery_alarm is not None:
+            yield self.event_delivery_alarm.resource
 
 
 def _resource(logical: str, kind: str, span: Span, element: str, *bound: Limit) -> Resource:
@@ -590,6 +598,7 @@ def plan_of(flow: Flow) -> Plan:
         event_delivery_dlq=dlq,
         event_delivery_dlq_policy=dlq_policy,
         archive=_archive_plan(flow),
+        event_delivery_alarm=event_delivery_alarm(flow, dlq),
     )
 
 
@@ -597,7 +606,7 @@ def _event_delivery_plan(flow: Flow) -> tuple[Resource | None, Resource | None]:
     """One dead-letter queue (and the policy that lets the stack's rules fill it) for every rule target."""
     if not any(h.trigger == "event" for h in flow.handlers()) and not flow.sagas:
         return None, None
-    queue, policy, _ = DELIVERY_RESOURCE_IDS
+    queue, policy = DELIVERY_RESOURCE_IDS[:2]
     label = f"flow {flow.name} / events EventBridge could not deliver"
     return (
         _resource(queue, "AWS::SQS::Queue", flow.span, label, limits.SQS_RETENTION),
@@ -637,6 +646,27 @@ def dead_letter_alarm(logical: str, dlq: Resource, span: Span, attempts: int) ->
     why = f"a message is in the dead-letter queue: all {attempts} attempt(s) failed"
     metric = ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName")
     return _alarm(logical, dlq, metric, ("Maximum", ">=", 1, "messages"), span, why)
+
+
+def first_rule_span(flow: Flow) -> Span:
+    """The spec line of the first element that becomes an EventBridge rule (an event handler's
+    subscription or a saga's trigger), else the flow's."""
+    spans = [h.span for h in flow.handlers() if h.trigger == "event"] + [s.span for s in flow.sagas]
+    return min(spans, key=lambda span: (span.line, span.column), default=flow.span)
+
+
+def event_delivery_alarm(flow: Flow, dlq: Resource | None) -> Alarm | None:
+    """Any event in the stack's event-delivery dead-letter queue: EventBridge could not put it on a rule's
+    target (a queue, while its policy or encryption refused it) in `RULE_TARGET_ATTEMPTS` attempts within
+    `RULE_TARGET_MAX_AGE_SECONDS`, so no handler or saga saw it."""
+    if dlq is None:
+        return None
+    why = (
+        f"an event EventBridge could not deliver to a rule's target in {RULE_TARGET_ATTEMPTS} attempts within "
+        f"{format_ms(RULE_TARGET_MAX_AGE_SECONDS * 1000)}: no handler or saga received it"
+    )
+    metric = ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName")
+    return _alarm(DELIVERY_RESOURCE_IDS[3], dlq, metric, ("Maximum", ">=", 1, "messages"), first_rule_span(flow), why)
 
 
 def function_alarms(base: str, function: Resource, span: Span, what: str) -> tuple[Alarm, ...]:
@@ -695,13 +725,35 @@ def handler_alarms(planned: HandlerPlan) -> tuple[Alarm, ...]:
     return tuple(alarms)
 
 
+def starter_worst_case_seconds(starter: StarterPlan) -> int:
+    """How old a trigger event may grow in a starter's queue while it is still being retried: each of
+    `STARTER_ATTEMPTS` deliveries hides it for the queue's visibility timeout (a failed or killed attempt
+    returns it only then), and after the last one SQS moves it to the dead-letter queue."""
+    return STARTER_ATTEMPTS * starter.visibility_timeout_seconds
+
+
 def starter_alarms(saga: Saga, starter: StarterPlan) -> tuple[Alarm, ...]:
-    """A saga starter's dead-letter queue (a trigger that never started its saga) and its function."""
+    """A saga starter's dead-letter queue (a trigger that never started its saga), the age of its queue's
+    oldest message (older than every retry: the starter is not draining it), and its function."""
     base = saga_base(saga.name)
     dlq = dead_letter_alarm(
         base + "StarterDeadLetterQueueAlarm", starter.dead_letter_queue, saga.span, STARTER_ATTEMPTS
     )
-    return (dlq, *function_alarms(base + "Starter", starter.function, saga.span, f"the starter of saga {saga.name}"))
+    retries = (
+        f"{STARTER_ATTEMPTS} deliveries x a {starter.visibility_timeout_seconds}s visibility timeout, "
+        f"{VISIBILITY_FACTOR} x its {starter.timeout_seconds}s timeout: {starter_worst_case_seconds(starter)}s"
+    )
+    age = _alarm(
+        base + "StarterQueueAgeAlarm",
+        starter.queue,
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName"),
+        ("Maximum", ">", starter_worst_case_seconds(starter), "seconds"),
+        saga.span,
+        f"a trigger event waits longer than the starter of saga {saga.name} may retry it ({retries}), "
+        "stuck or backlogged",
+    )
+    what = f"the starter of saga {saga.name}"
+    return (dlq, age, *function_alarms(base + "Starter", starter.function, saga.span, what))
 
 
 def saga_alarms(planned: SagaPlan) -> tuple[Alarm, ...]:

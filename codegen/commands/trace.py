@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, fail
 
@@ -16,6 +17,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="`POST /orders`, an event, a service, `Service.handler` or a saga (KIND:NAME when a name is ambiguous)",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="text for people, json for tools")
+    parser.add_argument(
+        "--out",
+        "-o",
+        metavar="DIR",
+        help="the generated folder whose infra/<flow>/deploy.toml a handler's trace shows (default: [tool.flowgen] out)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if flow is None:
         return EXIT_FAILED
     try:
-        link = trace(flow, args.name)
+        link = trace(flow, args.name, _generated_folder(args.out))
     except UnknownElement as err:
         return fail(str(err))
     if args.format == "json":
@@ -36,3 +43,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(link), end="")
     return EXIT_OK
+
+
+def _generated_folder(out: str | None) -> Path | None:
+    """`--out`, else `[tool.flowgen] out`, else none (a trace without deployment settings)."""
+    from flowgen_design.codegen.specfiles import InputError, load_config
+
+    if out:
+        return Path(out)
+    try:
+        configured = load_config().out
+    except InputError:
+        return None
+    return Path(configured) if configured else None

@@ -189,16 +189,34 @@ def _known_names(file: UserFile, flow: Flow, settings: Settings) -> None:
             )
 
 
+def applying_tables(
+    settings: Settings, service: str, handler: str
+) -> list[tuple[tuple[str, ...], FunctionSettings | None]]:
+    """The tables that apply to one handler's function, in the order they apply (a later one over an
+    earlier one), each with its path in the file; None for a table the file does not have."""
+    key = handler_key(service, handler)
+    return [
+        (("functions",), settings.functions),
+        (("services", service), settings.services.get(service)),
+        (("handlers", key), settings.handlers.get(key)),
+    ]
+
+
+def handler_settings(settings: Settings, service: str, handler: str) -> FunctionSettings:
+    """What one handler's function gets: its applying tables merged."""
+    chosen = FunctionSettings()
+    for _, table in applying_tables(settings, service, handler):
+        if table is not None:
+            chosen = table.over(chosen)
+    return chosen
+
+
 def apply_settings(t: Template, plan: Plan, settings: Settings, file: UserFile) -> None:
     """Merge the settings into the template's functions, event sources and roles."""
     for planned in plan.handlers:
         h = planned.handler
-        chosen = settings.functions
-        if h.service in settings.services:
-            chosen = settings.services[h.service].over(chosen)
+        chosen = handler_settings(settings, h.service, h.name)
         key = handler_key(h.service, h.name)
-        if key in settings.handlers:
-            chosen = settings.handlers[key].over(chosen)
         ids = (planned.function.logical_id, planned.event_source_mapping.logical_id, planned.role.logical_id)
         _apply(t, ids, chosen, file, key)
     for saga in plan.sagas:

@@ -13,7 +13,7 @@ from flowgen_design.codegen.diagrams.labels import (
     timeout_text,
 )
 from flowgen_design.codegen.targets.review.html import Child, Html, anchor, el, table
-from flowgen_design.codegen.trace import trace_rows
+from flowgen_design.codegen.trace import stack_resources, trace_rows
 from flowgen_design.dsl.diagnostics import Diagnostic
 from flowgen_design.dsl.graph import Element
 from flowgen_design.dsl.model import (
@@ -434,8 +434,19 @@ def trace_section(flow: Flow) -> Html:
                 resources,
             ]
         )
-    return table(
+    per_entry = table(
         ["entry point or event", "handler", "generated code", "infrastructure (CloudFormation logical IDs)"],
         rows,
         class_="trace",
     )
+    return el("div", per_entry, shared_resources_table(flow))
+
+
+def shared_resources_table(flow: Flow) -> Html:
+    """The stack's shared resources (bus, event archive, event-delivery dead-letter queue, idempotency
+    table, REST API), each with the spec line it comes from."""
+    rows = [
+        [[el("code", r.logical_id), " ", el("span", r.type, class_="muted")], what, loc(r.span)]
+        for r, what in stack_resources(flow)
+    ]
+    return el("div", el("h3", "Shared by the whole stack"), table(["resource", "what for", "spec"], rows))
