@@ -128,7 +128,10 @@ def record(p: writer.WritePlan) -> None:
         return
     files = {}
     for rel, digest in p.manifest.items():
-        files[rel] = p.user_digests.get(rel) if digest == writer.USER_OWNED else digest
+        if digest != writer.USER_OWNED:
+            files[rel] = digest
+        else:  # a user's file another target made (a run of some targets only) is read as it is now
+            files[rel] = p.user_digests.get(rel) or _file_digest(p.out_dir, rel)
     files[str(writer.manifest_relpath(p.flow))] = _file_digest(p.out_dir, str(writer.manifest_relpath(p.flow)))
     if any(d is None for d in files.values()):
         return
