@@ -59,7 +59,7 @@ HandlerName = Literal[
     "Payments.process_payment",
     "Payments.refund_payment",
 ]
-SagaName = Literal["BookTrip"]
+SagaName = Literal["ReserveTrip"]
 
 
 class Services(TypedDict, total=False):
@@ -172,8 +172,8 @@ FLOW = _kit.FlowSpec(
         ),
     },
     sagas={
-        "BookTrip": _sagas.SagaSpec(
-            name="BookTrip",
+        "ReserveTrip": _sagas.SagaSpec(
+            name="ReserveTrip",
             trigger="TripRequested",
             steps=(
                 _sagas.StepSpec(
