@@ -119,7 +119,15 @@ def _moto(flow: Flow, saga: Saga, way: Ending) -> tuple[list[Any], list[Any], st
     return sent, emitted, status
 
 
-BRANCHED = [ROOT / "specs" / "examples" / "eshop_ordering.flow", ROOT / "specs" / "examples" / "ftgo_create_order.flow"]
+BRANCHED = [
+    ROOT / "specs" / "examples" / name
+    for name in (
+        "eshop_ordering.flow",
+        "ftgo_create_order.flow",
+        "aws_travel_booking.flow",
+        "temporal_money_transfer.flow",
+    )
+]
 
 
 def _branched() -> list[tuple[Flow, Saga]]:
