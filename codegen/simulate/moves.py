@@ -419,18 +419,20 @@ def _ending(saga: Saga, state: State) -> Ending:
     the steps that succeeded on every way to the place the saga ended, not only on this one."""
     kind = state.outcome or "completed"
     failure = state.failure
-    reached = arrivals(saga)
     if failure is None:
-        return Ending("completed", succeeded=_held(saga, reached[len(saga.steps)].succeeded))
+        return Ending("completed", succeeded=_held(saga, len(saga.steps)))
     if failure.index == TRIGGER:
         return Ending("failed", undoing=True, trigger=saga.trigger)
     step = saga.steps[failure.index]
-    before = _held(saga, reached[failure.index].succeeded)
-    return Ending(kind, step, failure.reply, failure.undoing, succeeded=before)
+    return Ending(kind, step, failure.reply, failure.undoing, succeeded=_held(saga, failure.index))
 
 
-def _held(saga: Saga, indexes: frozenset[int]) -> tuple[SagaStep, ...]:
-    return tuple(s for i, s in enumerate(saga.steps) if i in indexes)
+def _held(saga: Saga, index: int) -> tuple[SagaStep, ...]:
+    """The steps that succeeded on every way to step `index` (`len(steps)`: the end); without branches, all before."""
+    if not saga.branched:
+        return saga.steps[:index]
+    succeeded = arrivals(saga)[index].succeeded
+    return tuple(s for i, s in enumerate(saga.steps) if i in succeeded)
 
 
 def _outcome(saga: Saga, state: State, invariants: tuple[Invariant, ...]) -> Step:
