@@ -145,3 +145,15 @@ def test_an_invariant_only_a_branch_breaks() -> None:
     assert not any(m.fault for m in found.moves), "no fault needed: the design's own branch breaks it"
     result = run_flowgen("simulate", str(path))
     assert result.returncode == 1 and "violation [invariant" in result.stdout
+
+
+def test_every_bundled_spec_in_one_command() -> None:
+    """`flowgen simulate specs/`: every spec below the folder, the branched examples with the others, clean."""
+    result = run_flowgen("simulate", "specs", cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "violation [" not in result.stdout and "not explored" not in result.stdout
+    for spec in ("checkout", "travel", "examples/eshop_ordering", "examples/ftgo_create_order"):
+        assert f"specs/{spec}.flow:\n" in result.stdout
+    assert "saga PlaceOrder: 201 states, 76 schedules" in result.stdout
+    narrowed = run_flowgen("simulate", "specs", "--saga", "PlaceOrder", cwd=ROOT)
+    assert narrowed.returncode == 2 and "--saga needs one .flow file" in narrowed.stderr
