@@ -157,3 +157,22 @@ def test_every_bundled_spec_in_one_command() -> None:
     assert "saga PlaceOrder: 201 states, 76 schedules" in result.stdout
     narrowed = run_flowgen("simulate", "specs", "--saga", "PlaceOrder", cwd=ROOT)
     assert narrowed.returncode == 2 and "--saga needs one .flow file" in narrowed.stderr
+
+
+def test_a_saga_timeout_shorter_than_one_branch_with_its_grace_period() -> None:
+    """FLOW502 says it too (so `--disable FLOW502` for the CLI): the review's way, with its `after 10s`, takes 25s."""
+    path = SEEDED / "branch-timeout-short.flow"
+    report = _only(path)
+    (found,) = report.violations
+    assert found.violation.code == "saga-timeout"
+    assert "still running at 25s, past its timeout of 20s" in found.violation.message
+    assert _steps(found.moves) == [
+        "`OrderPlaced` starts the saga",
+        "step `assess`: `Shop.assess` replies `NeedsReview`, which leads to step `review`",
+        "step `review`: `Shop.review` replies `Approved`",
+        "step `charge`: `Shop.charge` replies `Charged`",
+    ]
+    assert [m.at_ms for m in found.moves] == [0, 5_000, 20_000, 25_000], "the grace period is on the clock"
+    assert report.worst_case_ms == report.arithmetic_ms == 25_000
+    result = run_flowgen("simulate", str(path), "--disable", "FLOW502")
+    assert result.returncode == 1 and "violation [saga-timeout]" in result.stdout
