@@ -176,3 +176,12 @@ def test_a_saga_timeout_shorter_than_one_branch_with_its_grace_period() -> None:
     assert report.worst_case_ms == report.arithmetic_ms == 25_000
     result = run_flowgen("simulate", str(path), "--disable", "FLOW502")
     assert result.returncode == 1 and "violation [saga-timeout]" in result.stdout
+
+
+def test_the_review_page_tells_the_branch_each_scenario_took(tmp_path: Path) -> None:
+    """The "failure scenarios" rows of a branched saga say which route led to the outcome, not "the happy path"."""
+    result = run_flowgen("generate", str(EXAMPLES / "eshop_ordering.flow"), "--out", str(tmp_path), "-t", "review")
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = (tmp_path / "review" / "ordering.html").read_text(encoding="utf-8")
+    assert "replies `Fraud`, which leads to outcome `rejected`</div></td><td>rejected" in page
+    assert page.count("the happy path") == 1  # the low-risk way, every reply a success
