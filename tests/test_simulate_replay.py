@@ -121,6 +121,7 @@ SEEDED_CASES = {
         "invariant: every StockReserved is followed by StockReleased or Shipped or OrderStuck",
         "`StockReserved` is never followed by",
     ),
+    "branch-timeout-short": (("--disable", "FLOW502"), "saga-timeout", "still running at 25s, past its timeout of 20s"),
 }
 
 

@@ -197,11 +197,14 @@ class _SagaModule:
         last takes its whole timeout; an exhausted handler hangs its whole timeout on every attempt."""
         lines = ["# every handler at its worst case, as the simulator timed this schedule"]
         for move in moves:
-            if move.kind not in ("reply", "undo", "exhausted", "undo-failed"):
+            if move.kind not in ("reply", "undo", "exhausted", "undo-failed", "failure-reply", "branch"):
                 continue
             call = self._call(move)
             handler, policy = handler_name(call.handler), call.handler.policy
             seconds = policy.timeout_ms / 1000
+            if move.kind in ("failure-reply", "branch"):  # an answer on the first attempt, as late as it can be
+                lines.append(f"kit.delay({handler!r}, seconds={seconds - 0.001!r}, times=1)")
+                continue
             if move.kind in ("exhausted", "undo-failed"):
                 lines.append(f"kit.delay({handler!r}, seconds={seconds - 0.001!r}, times={policy.attempts})")
                 continue
@@ -233,11 +236,14 @@ class _SagaModule:
         raise AssertionError(f"no replay for a `{move.kind}` move")
 
     def _predicted(self, moves: tuple[Move, ...], violation: Violation | None) -> list[str]:
+        timed_out = violation is not None and violation.code == "saga-timeout"
+        limit = self.saga.timeout_ms
+        if timed_out and limit is not None:  # an answer after the saga's timeout is late: the saga holds no result
+            moves = tuple(m for m in moves if m.at_ms <= limit or m.step.startswith("undo "))
         results = {m.step: m.result for m in moves if m.step and not m.step.startswith("undo ")}
         undone = list(dict.fromkeys(m.step.removeprefix("undo ") for m in moves if m.step.startswith("undo ")))
         events = [e for m in moves for e in m.events]
         ended = moves[-1].kind == "outcome"
-        timed_out = violation is not None and violation.code == "saga-timeout"
         if not ended and not timed_out:  # the simulator stops a schedule at its violation
             return [
                 "# what the simulator predicted, up to the violation (where it stopped this schedule)",
