@@ -126,7 +126,7 @@ def record(p: writer.WritePlan) -> None:
     path = _record_path(p.out_dir, p.flow)
     if p.stamp is None or path is None:
         return
-    files = {}
+    files: dict[str, str | None] = {}
     for rel, digest in p.manifest.items():
         if digest != writer.USER_OWNED:
             files[rel] = digest

@@ -117,11 +117,8 @@ def test_check_format_sarif_on_the_examples(
     for r in log["runs"][0]["results"]:
         codes.setdefault(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], set()).add(r["ruleId"])
     # The examples warn only where the public design they model has that property (see their comments):
-    # the social-media likes carry no identity, the Step Functions sample's endpoint is public.
-    deliberate = {
-        "specs/examples/asyncapi_social_media.flow": {"FLOW302"},
-        "specs/examples/aws_travel_booking.flow": {"FLOW320"},
-    }
+    # the Step Functions sample's endpoint is public.
+    deliberate = {"specs/examples/aws_travel_booking.flow": {"FLOW320"}}
     assert codes == {file_uri(case.as_posix()): {"FLOW603"}, **deliberate}
     assert log["runs"][0]["tool"]["driver"]["name"] == "flowgen"
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 import datetime
 import functools
 import importlib
+import os
+import re
+import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -179,7 +182,7 @@ def _trigger(pkg: str, models: ModuleType, key: uuid.UUID) -> Any:
     if pkg == "ftgo":
         return models.OrderCreated(order_id=key, consumer_id=key, restaurant_id=key, order_total=1200)
     if pkg == "trip_booking":
-        at = datetime.datetime(2021, 7, 7, 6, tzinfo=datetime.timezone.utc)
+        at = datetime.datetime(2021, 7, 7, 6, tzinfo=datetime.UTC)
         return models.TripRequested(
             trip_id=str(key),
             depart_city="Detroit",
@@ -345,15 +348,6 @@ def test_the_worst_case_follows_the_slowest_way_through_the_branches() -> None:
     assert saga_worst_case_ms(ftgo) == max(compensating, everything)
 
 
-@pytest.mark.parametrize("pkg", ["ordering", "ftgo"])
-def test_simulate_says_it_does_not_explore_these_sagas_yet(pkg: str) -> None:
-    """Not a crash and not a false "no violations": the moves assume a straight line of steps."""
-    reports = simulate(_flow(pkg))
-    assert reports and all(r.unexplored and not r.clean for r in reports)
-    text = render_text(reports)
-    assert "not explored" in text and "no violations" not in text
-
-
 @pytest.mark.parametrize("pkg", ["trip_booking", "money_transfer"])
 def test_simulate_explores_the_straight_sagas_without_a_violation(pkg: str) -> None:
     """The travel booking and the money transfer have no branches: every failure schedule is explored."""
@@ -385,3 +379,57 @@ def test_a_failed_deposit_is_refunded_and_a_refused_withdrawal_is_not(load: Call
         run = _run("money_transfer", saga, ways[("withdraw", "InsufficientFunds")], load, machine=machine)
         assert run.compensations(saga.name) == [], run.format()
         assert run.outcomes(saga.name) == ["compensated"], run.format()
+
+
+Trace = tuple[tuple[str, ...], tuple[str, ...], str]
+
+
+@functools.cache
+def _simulated(pkg: str) -> frozenset[Trace]:
+    """What `flowgen simulate` predicts (default bound): per schedule, the steps sent, the compensations, the outcome."""
+    (report,) = [r for r in simulate(_flow(pkg)) if r.kind == "saga"]
+    assert report.clean and report.unexplored is None, render_text([report])
+    found = set()
+    for moves in report.scenarios:
+        sent = tuple(dict.fromkeys(m.step for m in moves if m.step and not m.step.startswith("undo ")))
+        undone = tuple(dict.fromkeys(m.step.removeprefix("undo ") for m in moves if m.step.startswith("undo ")))
+        found.add((sent, undone, moves[-1].result))
+    return frozenset(found)
+
+
+@pytest.mark.parametrize(
+    "pkg, saga, way", _ways(), ids=[f"{s.name}: {w.outcome} {w.describe()}" for _, s, w in _ways()]
+)
+def test_every_way_the_kit_runs_is_a_schedule_the_simulator_explored(
+    pkg: str, saga: Saga, way: Ending, load: Callable[[str], ModuleType]
+) -> None:
+    """Differential: the test kit (which the machine agrees with, above) takes a way the simulator predicted."""
+    run = _run(pkg, saga, way, load, machine=False)
+    (outcome,) = run.outcomes(saga.name)
+    sent = tuple(dict.fromkeys(c for c in run.commands(saga.name) if not c.startswith("undo ")))
+    trace = (sent, tuple(run.compensations(saga.name)), outcome)
+    assert trace in _simulated(pkg), run.format()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pkg", ["ftgo", "ordering"])
+def test_simulated_scenarios_replay_in_the_test_kit(pkg: str, generated: Path, tmp_path: Path) -> None:
+    """Differential on the branched examples: every scenario with one fault or none, as
+    `flowgen simulate --replay-all` writes it, runs in the kit and shows the predicted trace."""
+    out = tmp_path / "replays"
+    result = run_flowgen("simulate", str(SPECS[pkg]), "--replay", str(out), "--replay-all", cwd=ROOT)
+    assert result.returncode == 0 and "wrote 1 replay file(s)" in result.stderr, result.stderr
+    (written,) = out.glob("test_replay_*.py")
+    text = written.read_text(encoding="utf-8")
+    if pkg == "ftgo":  # the sample services check the mapped amount: the trigger's total, as `_trigger` sends
+        assert text.count('"order_total": 1,') == 1, text[:2000]
+        written.write_text(text.replace('"order_total": 1,', '"order_total": 1200,'), encoding="utf-8")
+    routes = {"ordering": ("StockRejected", "Fraud", "Declined", "Backordered"), "ftgo": ("TicketRejected",)}
+    assert all(f'_reply("{r}")' in text for r in routes.get(pkg, ())), "the replays take the branches"
+    env = {**os.environ, "PYTHONPATH": str(generated)}
+    command = [sys.executable, "-m", "pytest", str(out), "-q", "-rfs", "-p", "no:cacheprovider", "--rootdir", str(out)]
+    ran = subprocess.run(command, cwd=out, env=env, capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0, ran.stdout[-6000:] + ran.stderr[-2000:]
+    passed = re.search(r"(\d+) passed", ran.stdout)
+    assert passed is not None and int(passed.group(1)) >= 10, ran.stdout[-2000:]
+    assert "failed" not in ran.stdout.splitlines()[-1], ran.stdout[-2000:]

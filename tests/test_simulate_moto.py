@@ -24,11 +24,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from flowgen_design.codegen.simulate import explore
 from flowgen_design.codegen.simulate.moves import Move
 from flowgen_design.codegen.targets.cloudformation.states import definition
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow, Saga
 from tests import test_testkit
+from tests.conftest import ROOT
 from tests.saga_world import payload_of, trigger_input
 from tests.test_simulate import SAMPLE, _id, _inject
 from tests.test_testkit import SPECS, Setup
@@ -75,10 +77,13 @@ class _Handlers:
     def answer(self, label: str) -> tuple[str | None, dict[str, Any] | None, str]:
         """(error, output, cause)."""
         move = self.plan[label].popleft()
-        step = next(s for s in self.saga.steps if s.name == label.removeprefix("undo "))
-        call = step.compensation if label.startswith("undo ") else step.action
+        if label == "undo trigger":
+            call = self.saga.trigger_compensation
+        else:
+            step = next(s for s in self.saga.steps if s.name == label.removeprefix("undo "))
+            call = step.compensation if label.startswith("undo ") else step.action
         assert call is not None
-        if move.kind == "failure-reply":
+        if move.kind in ("failure-reply", "branch"):
             reply = next(r for r in call.command.failures if r.name == move.result)
             return reply.name, None, json.dumps(payload_of(reply))
         if move.kind in ("exhausted", "undo-failed"):
@@ -98,6 +103,9 @@ def _run_in_moto(flow: Flow, saga: Saga, moves: tuple[Move, ...]) -> tuple[list[
     events.put_rule(Name="all", EventBusName="bus", EventPattern=json.dumps({"source": [flow.name]}))
     events.put_targets(Rule="all", EventBusName="bus", Targets=[{"Id": "sink", "Arn": sink_arn}])
     machine = definition(flow, saga, lambda h: urls[h.name], "bus")
+    for state in machine["States"].values():  # moto waits in real time: a grace period (`after 1m`) waits 1 s
+        if state["Type"] == "Wait" and "Seconds" in state:
+            state["Seconds"] = 1
     role = f"arn:aws:iam::{ACCOUNT}:role/saga"
     arn = sfn.create_state_machine(name="saga", definition=json.dumps(machine), roleArn=role)["stateMachineArn"]
     started = sfn.start_execution(stateMachineArn=arn, name="exec-1", input=json.dumps(trigger_input(saga)))
@@ -152,6 +160,77 @@ def test_a_simulated_scenario_runs_the_same_in_the_kit_and_in_the_state_machine_
     run = setup.kit.publish(setup.trigger())
     assert (run.commands(saga_name), run.outcome(saga_name)) == (predicted_sent, outcome), run.format()
     assert [e for e in run.events() if e in events] == events, run.format()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sent, status, emitted = _run_in_moto(flow, saga, moves)
+    assert sent == predicted_sent
+    assert status == ("FAILED" if outcome == "failed" else "SUCCEEDED")
+    assert emitted == events
+
+
+# ---- branched sagas -------------------------------------------------------------------------------
+
+BRANCHED = {
+    "ordering": ROOT / "specs" / "examples" / "eshop_ordering.flow",
+    "ftgo": ROOT / "specs" / "examples" / "ftgo_create_order.flow",
+}
+
+
+@functools.cache
+def _branched_flow(pkg: str) -> Flow:
+    flow = check_file(BRANCHED[pkg]).flow
+    assert flow is not None
+    return flow
+
+
+def _branched_sample() -> list[Case]:
+    """Per example, one schedule (the shortest) per distinct outcome and set of branches taken, with at
+    most one fault moto can inject: every route through the branches, and the compensating failures."""
+    cases: list[Case] = []
+    for pkg in sorted(BRANCHED):
+        (saga,) = _branched_flow(pkg).sagas
+        seen: set[tuple[str, tuple[str, ...], tuple[str, ...]]] = set()
+        for moves in explore(saga, bound=1).scenarios:
+            faults = tuple(f"{m.kind} {m.step}" for m in moves if m.fault)
+            if not _moto_case((pkg, saga.name, moves)):
+                continue
+            key = (moves[-1].result, tuple(m.result for m in moves if m.kind == "branch"), faults)
+            if key not in seen:
+                seen.add(key)
+                cases.append((pkg, saga.name, moves))
+    return cases
+
+
+BRANCHED_SAMPLE = _branched_sample()
+
+
+def test_the_branched_sample_takes_every_route_and_outcome() -> None:
+    outcomes = {(pkg, moves[-1].result) for pkg, _, moves in BRANCHED_SAMPLE}
+    assert {o for p, o in outcomes if p == "ordering"} == {
+        "completed",
+        "compensated",
+        "failed",
+        "cancelled",
+        "rejected",
+        "backordered",
+    }
+    assert {o for p, o in outcomes if p == "ftgo"} == {"completed", "compensated", "failed"}
+    assert any(m.step == "undo trigger" for _, _, moves in BRANCHED_SAMPLE for m in moves)
+
+
+def _branched_id(case: Case) -> str:
+    moves = case[2]
+    route = [m.result for m in moves if m.kind == "branch"]
+    return "-".join([_id(case), *route, moves[-1].result])
+
+
+@pytest.mark.parametrize("case", BRANCHED_SAMPLE, ids=_branched_id)
+def test_a_branched_scenario_runs_in_the_state_machine_under_moto_as_simulated(case: Case) -> None:
+    """The generated machine for a branched or trigger-compensated saga, under moto, with each command
+    answered as the schedule says: the same commands in order, the same end, the same outcome event."""
+    pkg, saga_name, moves = case
+    flow = _branched_flow(pkg)
+    saga = next(s for s in flow.sagas if s.name == saga_name)
+    predicted_sent, outcome, events = _predicted(moves)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sent, status, emitted = _run_in_moto(flow, saga, moves)
     assert sent == predicted_sent

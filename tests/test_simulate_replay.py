@@ -116,6 +116,12 @@ SEEDED_CASES = {
     "saga-timeout-short": (("--disable", "FLOW502"), "saga-timeout", "still running at 50s, past its timeout of 30s"),
     "subscription-window-short": ((), "effect-twice", "`Mailer.notify` took effect twice, 24s apart"),
     "subscription-reordered": ((), "ordering", "`PriceChanged` is `ordered by sku`, but #2 was handled before #1"),
+    "branch-invariant-broken": (
+        (),
+        "invariant: every StockReserved is followed by StockReleased or Shipped or OrderStuck",
+        "`StockReserved` is never followed by",
+    ),
+    "branch-timeout-short": (("--disable", "FLOW502"), "saga-timeout", "still running at 25s, past its timeout of 20s"),
 }
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def configure(parser: argparse.ArgumentParser) -> None:
     from flowgen_design.codegen.simulate import DEFAULT_BOUND
 
-    parser.add_argument("spec", metavar="SPEC", help="the .flow file")
+    parser.add_argument("spec", metavar="SPEC", help="the .flow file, or a folder: every .flow file below it")
     parser.add_argument("--saga", metavar="NAME", help="explore this saga only")
     parser.add_argument(
         "--subscription", metavar="SERVICE.HANDLER", help="explore this subscription (`on Event -> handler`) only"
@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     from flowgen_design.codegen.simulate.report import render_mermaid, render_text, to_json
     from flowgen_design.codegen.simulate.subscriptions import handler_name, subscriptions
 
+    if Path(args.spec).is_dir():
+        return _run_folder(args)
     flow, _, problem = load_flow(args.spec, args)
     if problem:
         return fail(problem)
@@ -89,6 +91,47 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(reports), end="")
     return EXIT_OK if all(r.clean for r in reports) else EXIT_FAILED
+
+
+def _run_folder(args: argparse.Namespace) -> int:
+    """Every spec below a folder, each explored as if named alone; exit 1 if any has a violation or errors."""
+    from flowgen_design.codegen.commands.specload import load_flow
+    from flowgen_design.codegen.simulate import simulate
+    from flowgen_design.codegen.simulate.report import render_mermaid, render_text, to_json
+    from flowgen_design.codegen.specfiles import InputError, find_specs
+
+    narrowed = [f"--{n}" for n in ("saga", "subscription", "replay") if getattr(args, n) is not None]
+    if narrowed or args.invariant:
+        return fail(f"{(narrowed or ['--invariant'])[0]} needs one .flow file, not the folder {args.spec}")
+    if args.bound < 0:
+        return fail("--bound must be 0 or more")
+    try:
+        specs = find_specs([args.spec])
+    except InputError as err:
+        return fail(str(err))
+    if not specs:
+        return fail(f"no .flow files below {args.spec}")
+    everything: list[SagaReport] = []
+    status = EXIT_OK
+    for spec in specs:
+        flow, _, problem = load_flow(str(spec), args)
+        if problem:
+            return fail(problem)
+        if flow is None:
+            status = EXIT_FAILED
+            continue
+        reports = simulate(flow, bound=args.bound)
+        everything += reports
+        if args.format == "text":
+            print(f"{spec}:")
+            print(render_text(reports) if reports else "  nothing to simulate\n", end="")
+        if not all(r.clean for r in reports):
+            status = EXIT_FAILED
+    if args.format == "json":
+        print(json.dumps(to_json(everything), indent=2))
+    elif args.format == "mermaid":
+        print(render_mermaid(everything), end="")
+    return status
 
 
 def _write_replays(flow: Flow, reports: list[SagaReport], folder: str, everything: bool) -> None:

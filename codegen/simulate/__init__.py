@@ -15,8 +15,15 @@ re-ordering of messages of one key and of different keys as `ordering.py` says
 the runtime does. Within one saga instance commands go one at a time, so there
 is nothing to re-order; instances of different keys are independent.
 
+Branches (docs/semantics.md 10.): a branched reply is a route the design declares,
+explored on every schedule and not counted as a fault; it leads to its later step
+(never resent, nothing undone at that step) or to a named outcome (compensating
+what succeeded on this way, then the trigger's transaction, up to the pivot). A
+grace period (`after D`, 9.) advances the clock before the step's first send.
+
 Not covered yet: an exception raised after the handler's effect took place, a
-duplicate other than the latest one the deadline check lets run.
+duplicate other than the latest one the deadline check lets run, a `retryable`
+failure reply that the orchestrator resends (`unexplored`).
 
 What the moves cover: each declared reply; exceptions until the handler's
 attempts are exhausted; a timeout with a late success; a lost answer; a
@@ -65,20 +72,13 @@ class Node:
 def unexplored(saga: Saga) -> str | None:
     """The constructs of `saga` that the moves do not model yet, said for the user; None: none.
 
-    The moves assume a straight line of steps compensated in reverse; a branch, a named
-    outcome or an undone trigger would make them explore another saga than the spec's."""
-    found = []
-    if saga.branched:
-        found.append("branches (`on REPLY -> TARGET`)")
-    if saga.named_outcomes:
-        found.append("named outcomes (" + ", ".join(f"`{o.kind}`" for o in saga.named_outcomes) + ")")
-    if any(s.delay_ms for s in saga.steps):
-        found.append("a grace period (`after D`)")
-    if saga.trigger_compensation is not None:
-        found.append("a compensated trigger (`trigger E compensate S.C`)")
-    if not found:
+    Branches, named outcomes, a compensated trigger and grace periods are modelled
+    (docs/semantics.md 9. and 10.). A `retryable` failure reply that the orchestrator
+    resends is not: the moves take every failure reply as final."""
+    resent = [f"`{s.name}`" for s in saga.steps if s.policy.attempts > 1 and s.action.command.retryable]
+    if not resent:
         return None
-    return "it uses " + " and ".join(found) + ", which `simulate` does not explore yet"
+    return f"step {', '.join(resent)} resends a `retryable` failure reply, which `simulate` does not explore yet"
 
 
 def explore(saga: Saga, bound: int = DEFAULT_BOUND, invariants: tuple[Invariant, ...] = ()) -> SagaReport:

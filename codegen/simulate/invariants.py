@@ -32,10 +32,10 @@ class Invariant:
 def saga_events(saga: Saga) -> set[str]:
     """Every event one instance of `saga` can produce."""
     names = {o.event.name for o in saga.outcomes}
-    for step in saga.steps:
-        for call in (step.action, step.compensation):
-            if call is not None:
-                names |= {r.name for r in call.command.replies}
+    calls = [c for s in saga.steps for c in (s.action, s.compensation)] + [saga.trigger_compensation]
+    for call in calls:
+        if call is not None:
+            names |= {r.name for r in call.command.replies}
     return names
 
 

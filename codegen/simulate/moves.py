@@ -17,12 +17,14 @@ from dataclasses import dataclass, replace
 from flowgen_design.codegen.simulate.invariants import Invariant
 from flowgen_design.codegen.targets.lambda_adapters import DEFAULT_IDEMPOTENCY_WINDOW_MS
 from flowgen_design.dsl.durations import format_ms, seconds_ceil
-from flowgen_design.dsl.model import REDELIVERY_MARGIN_MS, DeliveryPolicy, Event, OutcomeKind, Saga, SagaStep, StepCall
-from flowgen_design.dsl.sagapaths import Ending, fill_source, undo_policy
+from flowgen_design.dsl.model import REDELIVERY_MARGIN_MS, DeliveryPolicy, Event, Saga, SagaStep, StepCall
+from flowgen_design.dsl.sagapaths import TRIGGER_STEP, Ending, arrivals, compensates, fill_source, undo_policy
 
 TIMEOUT = "States.Timeout"
 EXHAUSTED = "AttemptsExhausted"
 SAGA = "Saga"
+TRIGGER = -1
+"""The index of the trigger's own local transaction (`trigger E compensate S.C`) in `State.undo`: undone last."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,7 @@ class Violation:
 class Failure:
     """What decided a saga that did not complete."""
 
-    index: int
+    index: int  # the step, or TRIGGER: the compensation of the trigger
     error: str
     reply: Event | None = None
     undoing: bool = False
@@ -85,13 +87,14 @@ class State:
     send: int = 1
     undo: tuple[int, ...] = ()
     failure: Failure | None = None
-    outcome: OutcomeKind | None = None
+    outcome: str | None = None  # completed, compensated, failed or a named outcome
     clock: int = 0
     effects: tuple[tuple[str, int, int], ...] = ()  # (effect, times applied, when first applied)
     undone: tuple[int, ...] = ()
     faults: int = 0
     open: tuple[bool, ...] = ()  # per user invariant: an event still waits for a follower
     outcomes: int = 0
+    succeeded: tuple[int, ...] = ()  # the steps whose success reply the saga holds (`$.steps.<step>`)
 
     @property
     def ended(self) -> bool:
@@ -156,10 +159,21 @@ def _call_name(call: StepCall) -> str:
     return f"{call.service}.{call.handler.name}"
 
 
+def grace_ms(step: SagaStep) -> int:
+    """`after D`, as the state machine's Wait state waits it (whole seconds), on entering the step only."""
+    return 1000 * max(1, seconds_ceil(step.delay_ms)) if step.delay_ms else 0
+
+
+def _sent_at(step: SagaStep, state: State) -> int:
+    """When the command is sent: after the grace period on the way in; a resend does not wait it again."""
+    return state.clock + (grace_ms(step) if state.send == 1 else 0)
+
+
 def _step_moves(saga: Saga, state: State, faulty: bool, invariants: tuple[Invariant, ...]) -> Iterator[Step]:
     step = saga.steps[state.index]
     call, policy = step.action, step.action.handler.policy
-    t0, done = state.clock, state.clock + step.timeout_ms
+    t0 = _sent_at(step, state)
+    done = t0 + step.timeout_ms
     starts = _starts(step)
     send = Arrow(SAGA, call.service, f"{call.command.name} ({step.name}, send {state.send})")
     success = call.command.success
@@ -171,11 +185,15 @@ def _step_moves(saga: Saga, state: State, faulty: bool, invariants: tuple[Invari
         arrows = (send, Arrow(call.service, SAGA, success.name, True))
         move = Move(done, text, arrows, kind="reply", step=step.name, result=success.name)
         yield _emit(move, moved, bad, (success.name,), invariants)
+    remembered = _remembers(state, step.name, t0 + policy.timeout_ms, policy)
+    if not remembered:
+        yield from _branched_replies(saga, state, step, send, done, invariants)
     if not faulty:
         return
     fault = replace(state, faults=state.faults + 1)
-    remembered = _remembers(state, step.name, t0 + policy.timeout_ms, policy)
     for reply in () if remembered else call.command.failures:
+        if step.branch(reply.name) is not None:
+            continue
         text = f"step `{step.name}`: `{_call_name(call)}` replies `{reply.name}`"
         moved = _failed(saga, replace(fault, clock=done), Failure(state.index, reply.name, reply))
         arrows = (send, Arrow(call.service, SAGA, reply.name, True))
@@ -215,7 +233,8 @@ def _duplicate(
     """The command is delivered twice; the copy arrives as late as the deadline check lets it run."""
     call, policy, success = step.action, step.action.handler.policy, step.action.command.success
     assert success is not None
-    t0, done = state.clock, state.clock + step.timeout_ms
+    t0 = _sent_at(step, state)
+    done = t0 + step.timeout_ms
     first = t0 + starts[0] + policy.timeout_ms
     copy = t0 + step.timeout_ms
     effects, bad = _apply(state, step.name, first, policy, done, _call_name(call))
@@ -231,10 +250,49 @@ def _duplicate(
     return iter([_emit(move, moved, bad + worse, (success.name,), invs)])
 
 
-def _advance(saga: Saga, state: State) -> State:
-    if state.index + 1 < len(saga.steps):
-        return replace(state, index=state.index + 1, send=1)
+def _branched_replies(
+    saga: Saga, state: State, step: SagaStep, send: Arrow, done: int, invariants: tuple[Invariant, ...]
+) -> Iterator[Step]:
+    """A failure reply with a branch (docs/semantics.md 10.): a route the design declares, not a fault.
+
+    It is an answer: never resent, nothing undone at this step; it leads to a later step, or
+    to a named outcome (compensating up to the pivot, as `compensated` does)."""
+    call = step.action
+    for branch in step.branches:
+        reply = branch.reply
+        if reply is call.command.success:
+            continue
+        if branch.step is not None:
+            moved = _enter(saga, replace(state, clock=done), _index(saga, branch.step))
+            where = f"step `{branch.step}`"
+        else:
+            failure = Failure(state.index, reply.name, reply)
+            moved = _failed(saga, replace(state, clock=done), failure, branch.outcome)
+            where = f"outcome `{branch.outcome}`"
+        text = f"step `{step.name}`: `{_call_name(call)}` replies `{reply.name}`, which leads to {where}"
+        arrows = (send, Arrow(call.service, SAGA, reply.name, True))
+        move = Move(done, text, arrows, kind="branch", step=step.name, result=reply.name)
+        yield _emit(move, moved, (), (reply.name,), invariants)
+
+
+def _index(saga: Saga, name: str) -> int:
+    return next(i for i, s in enumerate(saga.steps) if s.name == name)
+
+
+def _enter(saga: Saga, state: State, index: int) -> State:
+    """The saga goes to step `index` (its grace period is waited when the command is sent), or completes."""
+    if index < len(saga.steps):
+        return replace(state, index=index, send=1)
     return replace(state, phase="outcome", outcome="completed")
+
+
+def _advance(saga: Saga, state: State) -> State:
+    """A success reply: the saga holds it, and goes on to the next step or the one the reply's branch names."""
+    step = saga.steps[state.index]
+    success = step.action.command.success
+    branch = step.branch(success.name) if success is not None else None
+    target = _index(saga, branch.step) if branch is not None and branch.step is not None else state.index + 1
+    return _enter(saga, replace(state, succeeded=state.succeeded + (state.index,)), target)
 
 
 def _no_answer(saga: Saga, state: State, error: str) -> State:
@@ -247,15 +305,19 @@ def _no_answer(saga: Saga, state: State, error: str) -> State:
     return _failed(saga, state, Failure(state.index, error))
 
 
-def _failed(saga: Saga, state: State, failure: Failure) -> State:
-    """Docs/semantics.md 2.: up to the pivot compensate, in reverse, what ran or may have run; else failed."""
+def _failed(saga: Saga, state: State, failure: Failure, named: str | None = None) -> State:
+    """Docs/semantics.md 2. and 10.: up to the pivot compensate, in reverse, what ran or may have run (the
+    steps that succeeded on this way, the failed step itself if it gave no answer), the trigger's
+    transaction last; else `failed`. A branch to a named outcome ends there instead of `compensated`/`failed`."""
     answered = failure.reply is not None
     index, pivot = failure.index, saga.pivot_index
     if index > pivot or (index == pivot and not answered):
-        return replace(state, phase="outcome", outcome="failed", failure=failure)
-    ran = range(index if answered else index + 1)
-    undo = tuple(j for j in reversed(ran) if j < pivot and saga.steps[j].compensation is not None)
-    return replace(state, phase="undo" if undo else "outcome", undo=undo, outcome="compensated", failure=failure)
+        return replace(state, phase="outcome", outcome=named or "failed", failure=failure)
+    ran = set(state.succeeded) | ({index} if not answered else set())
+    undo = tuple(j for j in sorted(ran, reverse=True) if j < pivot and saga.steps[j].compensation is not None)
+    undo += (TRIGGER,) if saga.trigger_compensation is not None else ()
+    outcome = named or "compensated"
+    return replace(state, phase="undo" if undo else "outcome", undo=undo, outcome=outcome, failure=failure)
 
 
 # ---- compensations --------------------------------------------------------------------------------------
@@ -263,34 +325,34 @@ def _failed(saga: Saga, state: State, failure: Failure) -> State:
 
 def _undo_moves(saga: Saga, state: State, faulty: bool, invariants: tuple[Invariant, ...]) -> Iterator[Step]:
     index, rest = state.undo[0], state.undo[1:]
-    step = saga.steps[index]
-    call = step.compensation
+    label = TRIGGER_STEP if index == TRIGGER else saga.steps[index].name
+    call = saga.trigger_compensation if index == TRIGGER else saga.steps[index].compensation
     assert call is not None
     policy = undo_policy(call)
     done = state.clock + policy.timeout_ms
-    send = Arrow(SAGA, call.service, f"{call.command.name} (undo {step.name})")
+    send = Arrow(SAGA, call.service, f"{call.command.name} (undo {label})")
     reply = call.command.success
     name = reply.name if reply is not None else "done"
-    effect = f"undo {step.name}"
+    effect = f"undo {label}"
     first = state.clock + call.handler.policy.timeout_ms
     effects, bad = _apply(state, effect, first, call.handler.policy, done, _call_name(call))
     undone = replace(state, effects=effects, undone=state.undone + (index,), undo=rest, clock=done)
     moved = undone if rest else replace(undone, phase="outcome")
-    text = f"compensation of `{step.name}`: `{_call_name(call)}` replies `{name}`"
+    text = f"compensation of `{label}`: `{_call_name(call)}` replies `{name}`"
     move = Move(done, text, (send, Arrow(call.service, SAGA, name, True)), kind="undo", step=effect, result=name)
     yield _emit(move, moved, bad, (name,) if reply else (), invariants)
     if not faulty:
         return
     fault = replace(state, faults=state.faults + 1, clock=done, undo=())
     failure = Failure(index, "AttemptsExhausted", undoing=True)
-    text = f"compensation of `{step.name}`: `{_call_name(call)}` cannot finish"
+    text = f"compensation of `{label}`: `{_call_name(call)}` cannot finish"
     arrows = (send, Arrow(call.service, SAGA, EXHAUSTED, True))
     move = Move(done, text, arrows, fault=True, kind="undo-failed", step=effect, result=EXHAUSTED)
     yield move, replace(fault, phase="outcome", outcome="failed", failure=failure), ()
     copy = state.clock + policy.timeout_ms
     twice, worse = _apply(replace(state, effects=effects), effect, copy, call.handler.policy, done, _call_name(call))
     again = replace(moved, effects=twice, faults=state.faults + 1)
-    text = f"compensation of `{step.name}`: the command reaches `{_call_name(call)}` twice, {format_ms(copy - first)} apart"
+    text = f"compensation of `{label}`: the command reaches `{_call_name(call)}` twice, {format_ms(copy - first)} apart"
     copies = (
         send,
         Arrow(SAGA, call.service, f"{call.command.name} (duplicate)"),
@@ -353,12 +415,24 @@ def _emit(
 
 
 def _ending(saga: Saga, state: State) -> Ending:
+    """The way the state machine knows this end as (`dsl.sagapaths.endings`): it holds the replies of
+    the steps that succeeded on every way to the place the saga ended, not only on this one."""
     kind = state.outcome or "completed"
     failure = state.failure
     if failure is None:
-        return Ending("completed", succeeded=saga.steps)
+        return Ending("completed", succeeded=_held(saga, len(saga.steps)))
+    if failure.index == TRIGGER:
+        return Ending("failed", undoing=True, trigger=saga.trigger)
     step = saga.steps[failure.index]
-    return Ending(kind, step, failure.reply, failure.undoing, succeeded=saga.steps[: failure.index])
+    return Ending(kind, step, failure.reply, failure.undoing, succeeded=_held(saga, failure.index))
+
+
+def _held(saga: Saga, index: int) -> tuple[SagaStep, ...]:
+    """The steps that succeeded on every way to step `index` (`len(steps)`: the end); without branches, all before."""
+    if not saga.branched:
+        return saga.steps[:index]
+    succeeded = arrivals(saga)[index].succeeded
+    return tuple(s for i, s in enumerate(saga.steps) if i in succeeded)
 
 
 def _outcome(saga: Saga, state: State, invariants: tuple[Invariant, ...]) -> Step:
@@ -391,20 +465,29 @@ def _outcome(saga: Saga, state: State, invariants: tuple[Invariant, ...]) -> Ste
     return move, ended, tuple(bad)
 
 
+def _compensates(saga: Saga, state: State) -> bool:
+    """The outcome undoes what ran: `compensated`, or a named outcome reached up to the pivot."""
+    failure = state.failure
+    if failure is None or failure.index == TRIGGER or state.outcome in ("completed", "failed"):
+        return False
+    return compensates(saga, Ending(state.outcome or "", saga.steps[failure.index], failure.reply))
+
+
 def _compensation_violations(saga: Saga, state: State) -> Iterator[Violation]:
     pivot = saga.pivot_index
     for j in state.undone:
         if j >= pivot:
             yield Violation("compensation", f"step `{saga.steps[j].name}` is at or after the pivot but was compensated")
-    if state.outcome != "compensated":
+    if not _compensates(saga, state):
         return
     ran = [j for j, s in enumerate(saga.steps) if state.applied(s.name) and not s.readonly]
+    ran += [TRIGGER] if saga.trigger_compensation is not None else []
     missing = [j for j in ran if j not in state.undone]
     if missing:
-        step = saga.steps[missing[0]]
-        yield Violation(
-            "compensation", f"step `{step.name}` took effect but the saga ended `compensated` without undoing it"
+        what = (
+            f"the trigger `{saga.trigger.name}`" if missing[0] == TRIGGER else f"step `{saga.steps[missing[0]].name}`"
         )
+        yield Violation("compensation", f"{what} took effect but the saga ended `{state.outcome}` without undoing it")
     if list(state.undone) != sorted(state.undone, reverse=True):
         yield Violation("compensation", "compensations ran out of reverse order")
 

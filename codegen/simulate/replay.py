@@ -27,9 +27,9 @@ from flowgen_design.codegen.simulate.result import SagaReport
 from flowgen_design.codegen.simulate.samples import sample_payload, unsatisfied
 from flowgen_design.codegen.simulate.subscriptions import handler_name, subscriptions
 from flowgen_design.dsl.durations import seconds_ceil
-from flowgen_design.dsl.model import Flow, Handler, Message, Saga, Scalar, ScalarRef, StepCall
+from flowgen_design.dsl.model import Flow, Handler, Message, Saga, SagaStep, Scalar, ScalarRef, StepCall
 from flowgen_design.dsl.naming import snake_case
-from flowgen_design.dsl.sagapaths import undo_policy
+from flowgen_design.dsl.sagapaths import TRIGGER_STEP, undo_policy
 
 UNREPLAYABLE = {
     "late-success": "the kit cannot deliver a handler's answer after the step's timeout",
@@ -164,10 +164,16 @@ class _SagaModule:
         return "\n".join(lines) + "\n"
 
     def _call(self, move: Move) -> StepCall:
-        step = next(s for s in self.saga.steps if s.name == move.step.removeprefix("undo "))
-        call = step.compensation if move.step.startswith("undo ") else step.action
+        if move.step == f"undo {TRIGGER_STEP}":
+            call = self.saga.trigger_compensation
+        else:
+            step = self._step(move)
+            call = step.compensation if move.step.startswith("undo ") else step.action
         assert call is not None
         return call
+
+    def _step(self, move: Move) -> SagaStep:
+        return next(s for s in self.saga.steps if s.name == move.step.removeprefix("undo "))
 
     def _body(self, case: Scenario) -> list[str]:
         faults = [m for m in case.moves if m.fault]
@@ -178,8 +184,9 @@ class _SagaModule:
         exhausted: dict[str, int] = {}
         if case.violation is not None and case.violation.code == "saga-timeout":
             body += self._worst_case(case.moves)
-        for move in faults:
-            body += self._inject(move, exhausted)
+        for move in case.moves:  # the faults, and the replies that take a branch (the kit's services give success)
+            if move.fault or move.kind == "branch":
+                body += self._inject(move, exhausted)
         body += [f"kit.fail({h!r}, times={n})" for h, n in exhausted.items()]
         body.append(f"run = kit.publish(models.{self.saga.trigger.name}.model_validate(TRIGGER))")
         return body + self._predicted(case.moves, case.violation) + self._property(case.violation)
@@ -190,11 +197,14 @@ class _SagaModule:
         last takes its whole timeout; an exhausted handler hangs its whole timeout on every attempt."""
         lines = ["# every handler at its worst case, as the simulator timed this schedule"]
         for move in moves:
-            if move.kind not in ("reply", "undo", "exhausted", "undo-failed"):
+            if move.kind not in ("reply", "undo", "exhausted", "undo-failed", "failure-reply", "branch"):
                 continue
             call = self._call(move)
             handler, policy = handler_name(call.handler), call.handler.policy
             seconds = policy.timeout_ms / 1000
+            if move.kind in ("failure-reply", "branch"):  # an answer on the first attempt, as late as it can be
+                lines.append(f"kit.delay({handler!r}, seconds={seconds - 0.001!r}, times=1)")
+                continue
             if move.kind in ("exhausted", "undo-failed"):
                 lines.append(f"kit.delay({handler!r}, seconds={seconds - 0.001!r}, times={policy.attempts})")
                 continue
@@ -210,16 +220,15 @@ class _SagaModule:
             return []
         call = self._call(move)
         handler = handler_name(call.handler)
-        step = next(s for s in self.saga.steps if s.name == move.step.removeprefix("undo "))
-        if move.kind == "failure-reply":
+        if move.kind in ("failure-reply", "branch"):
             return [f"kit.reply({handler!r}, _reply({move.result!r}))"]
         if move.kind in ("exhausted", "undo-failed"):
             exhausted[handler] = exhausted.get(handler, 0) + call.handler.policy.attempts
             return []
         if move.kind == "late-delivery":
-            return [f"kit.deliver_late({handler!r}, seconds={seconds_ceil(step.timeout_ms) + 1})"]
+            return [f"kit.deliver_late({handler!r}, seconds={seconds_ceil(self._step(move).timeout_ms) + 1})"]
         if move.kind == "duplicate":
-            gap = (step.timeout_ms - call.handler.policy.timeout_ms) / 1000
+            gap = (self._step(move).timeout_ms - call.handler.policy.timeout_ms) / 1000
             return [f"kit.deliver_twice({handler!r}, gap={gap!r})"]
         if move.kind == "undo-duplicate":
             gap = (undo_policy(call).timeout_ms - call.handler.policy.timeout_ms) / 1000
@@ -227,11 +236,14 @@ class _SagaModule:
         raise AssertionError(f"no replay for a `{move.kind}` move")
 
     def _predicted(self, moves: tuple[Move, ...], violation: Violation | None) -> list[str]:
+        timed_out = violation is not None and violation.code == "saga-timeout"
+        limit = self.saga.timeout_ms
+        if timed_out and limit is not None:  # an answer after the saga's timeout is late: the saga holds no result
+            moves = tuple(m for m in moves if m.at_ms <= limit or m.step.startswith("undo "))
         results = {m.step: m.result for m in moves if m.step and not m.step.startswith("undo ")}
         undone = list(dict.fromkeys(m.step.removeprefix("undo ") for m in moves if m.step.startswith("undo ")))
         events = [e for m in moves for e in m.events]
         ended = moves[-1].kind == "outcome"
-        timed_out = violation is not None and violation.code == "saga-timeout"
         if not ended and not timed_out:  # the simulator stops a schedule at its violation
             return [
                 "# what the simulator predicted, up to the violation (where it stopped this schedule)",
@@ -262,11 +274,14 @@ class _SagaModule:
             return ["# the property it breaks", f"assert not run.problems(), {why!r}"]
         if code == "compensation":
             steps = {s.name: handler_name(s.action.handler) for s in saga.steps[: saga.pivot_index] if not s.readonly}
+            undoing = ["compensated"] + [
+                b.outcome for s in saga.steps[: saga.pivot_index + 1] for b in s.branches if b.outcome is not None
+            ]
             return [
                 "# the property it breaks",
                 f"took_effect = [s for s, h in {steps!r}.items() if {_calls('h')}]",
                 "undone = run.compensations(SAGA)",
-                f"assert run.outcome(SAGA) != 'compensated' or all(s in undone for s in took_effect), {why!r}",
+                f"assert run.outcome(SAGA) not in {sorted(set(undoing))!r} or all(s in undone for s in took_effect), {why!r}",
             ]
         if code.startswith("invariant: "):
             inv = next(i for i in saga.invariants if code == f"invariant: {i.text}")

@@ -201,11 +201,13 @@ class SagaResolver:
     ) -> tuple[SagaStep, ...]:
         """Each step with its branches resolved: a declared reply, to a later step or a named outcome."""
         by_name = {s.name: s for s in steps}
+        kept = set(by_name)  # a branch to a step that did not resolve is dropped: that step's error says why
         resolved = []
         for m in decl.members:
             if isinstance(m, ast.StepDecl) and m.name.text in by_name:
                 step = by_name.pop(m.name.text)
-                found = tuple(b for b in (self._branch(step, b, names, outcomes) for b in m.branches) if b)
+                branches = (self._branch(step, b, names, outcomes) for b in m.branches)
+                found = tuple(b for b in branches if b and (b.step is None or b.step in kept))
                 unique = tuple(b for i, b in enumerate(found) if all(o.reply != b.reply for o in found[:i]))
                 for twice in (b for b in found if b not in unique):
                     self.report.add(

@@ -64,7 +64,8 @@ def _report(report: SagaReport) -> Html:
 def _row(report: SagaReport, key: str, moves: tuple[Move, ...], code: str | None = None, message: str = "") -> Html:
     faults = [m for m in moves if m.fault]
     what: Child = [el("div", m.step or "trigger") for m in faults] or "nothing"
-    how: Child = [el("div", m.text) for m in faults] or "the happy path"
+    told = [m for m in moves if m.fault or m.kind == "branch"]  # the faults, and the branches taken on the way
+    how: Child = [el("div", m.text) for m in told] or "the happy path"
     last = moves[-1]
     when = format_ms(last.at_ms) if last.at_ms else "0s"
     outcome: Child = f"{last.result} at {when}" if last.kind == "outcome" else "no outcome: the saga timed out"

@@ -13,11 +13,12 @@ service counts the like and publishes comment/{commentId}/changed; the notificat
 service and the public API consume comment/liked; the backend pushes
 update/comment/likes back to the frontend.
 
-A like carries no identity of its own: every like of a comment has the same payload,
-so a like is deduplicated by its message's identity (the envelope's message id), never
-by commentId, which would drop every later like of the comment. So `check` warns (FLOW302)
-that a like published twice, as two messages, counts twice: true of the source design,
-whose payloads carry nothing but a commentId.
+One change to the source: in it a like carries no identity of its own (every like of a
+comment has the same payload, a commentId), so a like the frontend sends twice, as two
+messages, counts twice. `flowgen check` warns about it (FLOW302) and `flowgen simulate`
+shows the double count. Deduplicating by commentId would drop every later like of the
+comment, so here likeComment also carries `like_id`, made once per like by the frontend,
+and every event that follows from the like carries it: each handler is idempotent by it.
 
 `social_media.models`: payload models. `social_media.handlers`: the
 interface of each service. `social_media.services`: your implementations.

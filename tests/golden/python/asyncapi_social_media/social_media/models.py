@@ -13,11 +13,12 @@ service counts the like and publishes comment/{commentId}/changed; the notificat
 service and the public API consume comment/liked; the backend pushes
 update/comment/likes back to the frontend.
 
-A like carries no identity of its own: every like of a comment has the same payload,
-so a like is deduplicated by its message's identity (the envelope's message id), never
-by commentId, which would drop every later like of the comment. So `check` warns (FLOW302)
-that a like published twice, as two messages, counts twice: true of the source design,
-whose payloads carry nothing but a commentId.
+One change to the source: in it a like carries no identity of its own (every like of a
+comment has the same payload, a commentId), so a like the frontend sends twice, as two
+messages, counts twice. `flowgen check` warns about it (FLOW302) and `flowgen simulate`
+shows the double count. Deduplicating by commentId would drop every later like of the
+comment, so here likeComment also carries `like_id`, made once per like by the frontend,
+and every event that follows from the like carries it: each handler is idempotent by it.
 
 Records, enums, events and commands, named as in the spec.
 """
@@ -25,6 +26,7 @@ Records, enums, events and commands, named as in the spec.
 from __future__ import annotations
 
 from typing import ClassVar
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,17 +52,20 @@ class _Model(BaseModel):
 class LikeComment(_Model):
     """likeComment: the frontend asks to like a comment (WebSocket, like/comment).
 
-    Event `LikeComment`.
+    Event `LikeComment`. Idempotency key: `like_id`.
     """
 
-    IDEMPOTENCY_KEY_FIELD: ClassVar[str | None] = None
+    IDEMPOTENCY_KEY_FIELD: ClassVar[str | None] = "like_id"
     ORDERING_KEY_FIELD: ClassVar[str | None] = None
 
     comment_id: str = Field(description="Id of the comment that should be liked.")
+    like_id: UUID = Field(
+        description="The like's own id, made once by the frontend (not in the source: see above)."
+    )
 
     def idempotency_key(self) -> str | None:
-        """None: the spec declares no idempotency key for this message."""
-        return None
+        """The idempotency key: `like_id` as text (a duplicate carries the same value)."""
+        return str(self.like_id)
 
     def ordering_key(self) -> str | None:
         """None: the spec declares no ordering key for this message."""
@@ -70,17 +75,20 @@ class LikeComment(_Model):
 class CommentLiked(_Model):
     """commentLiked: the backend's fact on the broker.
 
-    Event `CommentLiked`.
+    Event `CommentLiked`. Idempotency key: `like_id`.
     """
 
-    IDEMPOTENCY_KEY_FIELD: ClassVar[str | None] = None
+    IDEMPOTENCY_KEY_FIELD: ClassVar[str | None] = "like_id"
     ORDERING_KEY_FIELD: ClassVar[str | None] = None
 
     comment_id: str = Field(description="Id of the comment that was liked.")
+    like_id: UUID = Field(
+        description="The like this follows from (see the flow's doc)."
+    )
 
     def idempotency_key(self) -> str | None:
-        """None: the spec declares no idempotency key for this message."""
-        return None
+        """The idempotency key: `like_id` as text (a duplicate carries the same value)."""
+        return str(self.like_id)
 
     def ordering_key(self) -> str | None:
         """None: the spec declares no ordering key for this message."""
@@ -90,19 +98,22 @@ class CommentLiked(_Model):
 class CommentChanged(_Model):
     """commentChanged: the comment's like count changed.
 
-    Event `CommentChanged`.
+    Event `CommentChanged`. Idempotency key: `like_id`.
     """
 
-    IDEMPOTENCY_KEY_FIELD: ClassVar[str | None] = None
+    IDEMPOTENCY_KEY_FIELD: ClassVar[str | None] = "like_id"
     ORDERING_KEY_FIELD: ClassVar[str | None] = None
 
     comment_id: str = Field(
         description="Id of the comment that was changed, such as when someone liked it."
     )
+    like_id: UUID = Field(
+        description="The like this follows from (see the flow's doc)."
+    )
 
     def idempotency_key(self) -> str | None:
-        """None: the spec declares no idempotency key for this message."""
-        return None
+        """The idempotency key: `like_id` as text (a duplicate carries the same value)."""
+        return str(self.like_id)
 
     def ordering_key(self) -> str | None:
         """None: the spec declares no ordering key for this message."""
@@ -112,19 +123,22 @@ class CommentChanged(_Model):
 class UpdateCommentLikes(_Model):
     """updateCommentLikes: the backend tells the frontend to show the new count (WebSocket).
 
-    Event `UpdateCommentLikes`.
+    Event `UpdateCommentLikes`. Idempotency key: `like_id`.
     """
 
-    IDEMPOTENCY_KEY_FIELD: ClassVar[str | None] = None
+    IDEMPOTENCY_KEY_FIELD: ClassVar[str | None] = "like_id"
     ORDERING_KEY_FIELD: ClassVar[str | None] = None
 
     comment_id: str = Field(
         description="Id of the comment that was changed, such as when someone liked it."
     )
+    like_id: UUID = Field(
+        description="The like this follows from (see the flow's doc)."
+    )
 
     def idempotency_key(self) -> str | None:
-        """None: the spec declares no idempotency key for this message."""
-        return None
+        """The idempotency key: `like_id` as text (a duplicate carries the same value)."""
+        return str(self.like_id)
 
     def ordering_key(self) -> str | None:
         """None: the spec declares no ordering key for this message."""

@@ -31,7 +31,7 @@ class BackendHandlers(abc.ABC):
 
         Attempts: 1 (no retries).
         Timeout: 30s per attempt (flowgen's default).
-        Deduplicated by message id: a redelivered message is answered without running it again.
+        Idempotent by `like_id`: a duplicate is answered without running it again.
         """
 
     @abc.abstractmethod
@@ -46,5 +46,5 @@ class BackendHandlers(abc.ABC):
 
         Attempts: 1 (no retries).
         Timeout: 30s per attempt (flowgen's default).
-        Deduplicated by message id: a redelivered message is answered without running it again.
+        Idempotent by `like_id`: a duplicate is answered without running it again.
         """

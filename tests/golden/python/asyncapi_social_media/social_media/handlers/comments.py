@@ -31,5 +31,5 @@ class CommentsHandlers(abc.ABC):
 
         Attempts: 1 (no retries).
         Timeout: 30s per attempt (flowgen's default).
-        Deduplicated by message id: a redelivered message is answered without running it again.
+        Idempotent by `like_id`: a duplicate is answered without running it again.
         """

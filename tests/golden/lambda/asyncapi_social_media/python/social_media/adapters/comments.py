@@ -38,7 +38,7 @@ _count_like_route = _runtime.Route(
     dlq=False,
     timeout_seconds=30.0,
     backoff=None,
-    idempotency=_runtime.Idempotency(fields=(), expires_after_seconds=86400),
+    idempotency=_runtime.Idempotency(fields=("like_id",), expires_after_seconds=86400),
 )
 
 
