@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +76,34 @@ def require_module(name: str) -> None:
 
     if importlib.util.find_spec(name) is None:
         pytest.fail(f"`{name}` is not installed; run scripts/test, which installs the test extras")
+
+
+def generate_with_services(spec: Path, out: Path, package: str, services: dict[str, str]) -> Path:
+    """`flowgen generate -t python -t lambda` for `spec` into `out`, with the test's own service
+    modules in place of the stubs; the folder to put on `sys.path`."""
+    from tests.conftest import run_flowgen
+
+    result = run_flowgen(
+        "generate", str(spec.relative_to(ROOT)), "--out", str(out), "-t", "python", "-t", "lambda", cwd=ROOT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for module, source in services.items():
+        (out / "python" / package / "services" / f"{module}.py").write_text(source.lstrip(), encoding="utf-8")
+    return out / "python"
+
+
+def fresh_import(package_dir: Path, package: str) -> Iterator[Callable[[str], Any]]:
+    """Import the generated package's modules afresh (their cold-start state is per test), and forget
+    them afterwards: yields `module name -> module`. For a fixture: `yield from fresh_import(...)`."""
+
+    def forget() -> None:
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[name]
+
+    forget()
+    sys.path.insert(0, str(package_dir))
+    try:
+        yield lambda module: importlib.import_module(f"{package}.{module}")
+    finally:
+        sys.path.remove(str(package_dir))
+        forget()

@@ -11,9 +11,7 @@ running it with the fault injected.
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +24,7 @@ from botocore.stub import Stubber
 
 from flowgen_design.codegen.targets.asyncapi.document import document as asyncapi_document
 from flowgen_design.dsl.compiler import check_file
-from tests.conftest import ROOT, run_flowgen
+from tests.pytarget import fresh_import, generate_with_services
 from tests.test_lambda_adapters import (
     PACKAGE,
     REGION,
@@ -94,30 +92,12 @@ class PaymentsService(PaymentsHandlers):
 
 @pytest.fixture(scope="module")
 def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("message-language")
-    result = run_flowgen(
-        "generate", str(SPEC.relative_to(ROOT)), "--out", str(out), "-t", "python", "-t", "lambda", cwd=ROOT
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    for module, source in SERVICES.items():
-        (out / "python" / PACKAGE / "services" / f"{module}.py").write_text(source.lstrip(), encoding="utf-8")
-    return out / "python"
-
-
-def _forget_package() -> None:
-    for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
-        del sys.modules[name]
+    return generate_with_services(SPEC, tmp_path_factory.mktemp("message-language"), PACKAGE, SERVICES)
 
 
 @pytest.fixture
 def shop(package_dir: Path) -> Iterator[Any]:
-    _forget_package()
-    sys.path.insert(0, str(package_dir))
-    try:
-        yield lambda module: importlib.import_module(f"{PACKAGE}.{module}")
-    finally:
-        sys.path.remove(str(package_dir))
-        _forget_package()
+    yield from fresh_import(package_dir, PACKAGE)
 
 
 @pytest.fixture

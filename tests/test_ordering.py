@@ -11,11 +11,9 @@ one whose predecessor never comes goes on after the gap timeout. Keys never wait
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import logging
 import random
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,7 +26,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.conftest import ROOT, run_flowgen
+from tests.pytarget import fresh_import, generate_with_services
 
 pytestmark = pytest.mark.slow  # runs the generated adapters under moto
 
@@ -100,31 +98,13 @@ class ReportsService(ReportsHandlers):
 
 @pytest.fixture(scope="module")
 def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("ordering")
-    result = run_flowgen(
-        "generate", str(SPEC.relative_to(ROOT)), "--out", str(out), "-t", "python", "-t", "lambda", cwd=ROOT
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    for module, source in SERVICES.items():
-        (out / "python" / PACKAGE / "services" / f"{module}.py").write_text(source.lstrip(), encoding="utf-8")
-    return out / "python"
-
-
-def _forget_package() -> None:
-    for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
-        del sys.modules[name]
+    return generate_with_services(SPEC, tmp_path_factory.mktemp("ordering"), PACKAGE, SERVICES)
 
 
 @pytest.fixture
 def ledger(package_dir: Path) -> Iterator[Any]:
     """A fresh import of the generated package: its cold-start state is per test."""
-    _forget_package()
-    sys.path.insert(0, str(package_dir))
-    try:
-        yield lambda module: importlib.import_module(f"{PACKAGE}.{module}")
-    finally:
-        sys.path.remove(str(package_dir))
-        _forget_package()
+    yield from fresh_import(package_dir, PACKAGE)
 
 
 @dataclass

@@ -17,6 +17,7 @@ handler's answer arrive after the step's timeout, or lose it (`late-success`,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -91,6 +92,15 @@ def _doc(scenario: Scenario) -> str:
     return text.replace("\\", "\\\\").replace('"""', "'''")
 
 
+def _test_module(head: list[str], cases: Sequence[Scenario], body: Callable[[Scenario], list[str]]) -> str:
+    """A replay module: its head, then one test per case, each running the case's body."""
+    lines = list(head)
+    for n, case in enumerate(cases, 1):
+        lines += ["", "", f"def {_slug(case, n)}(kit: TestKit) -> None:", f'    """{_doc(case)}"""']
+        lines += ["    " + line for line in body(case)]
+    return "\n".join(lines) + "\n"
+
+
 def _head(flow: Flow, what: str, extra: list[str]) -> list[str]:
     pkg = python_package(flow)
     return [
@@ -157,11 +167,7 @@ class _SagaModule:
             "",
             "    return make",
         ]
-        lines = _head(self.flow, f"saga `{self.saga.name}`", extra)
-        for n, case in enumerate(cases, 1):
-            lines += ["", "", f"def {_slug(case, n)}(kit: TestKit) -> None:", f'    """{_doc(case)}"""']
-            lines += ["    " + line for line in self._body(case)]
-        return "\n".join(lines) + "\n"
+        return _test_module(_head(self.flow, f"saga `{self.saga.name}`", extra), cases, self._body)
 
     def _call(self, move: Move) -> StepCall:
         if move.step == f"undo {TRIGGER_STEP}":
@@ -358,11 +364,7 @@ class _SubscriptionModule:
             "        for p in payloads",
             "    ]",
         ]
-        lines = _head(self.flow, f"subscription `{handler_name(self.handler)}`", extra)
-        for n, case in enumerate(cases, 1):
-            lines += ["", "", f"def {_slug(case, n)}(kit: TestKit) -> None:", f'    """{_doc(case)}"""']
-            lines += ["    " + line for line in self._body(case)]
-        return "\n".join(lines) + "\n"
+        return _test_module(_head(self.flow, f"subscription `{handler_name(self.handler)}`", extra), cases, self._body)
 
     def _body(self, case: Scenario) -> list[str]:
         fault = next((m for m in case.moves if m.fault), None)
