@@ -191,7 +191,7 @@ def testing_layout(flow: Flow) -> tuple[str, dict[str, list[str]]]:
         f"from {pkg} import models as _models",
         *(f"from {pkg}.adapters import {service_module(s.name)} as _{service_module(s.name)}" for s in services),
         f"from {pkg}.adapters import testkit as _kit",
-        f"from {pkg}.adapters import testkit_sagas as _sagas",
+        *([f"from {pkg}.adapters import testkit_sagas as _sagas"] if flow.sagas else []),
         f"from {pkg}.adapters.testkit import Entry, InjectedFailure, Run",
         f"from {pkg}.adapters.testkit_sagas import Outcome",
         *(f"from {pkg}.handlers.{service_module(s.name)} import {handlers_class(s.name)}" for s in services),

@@ -147,8 +147,8 @@ def handlers_module(flow: Flow, service: Service) -> str:
     package = python_package(flow)
     imports = Imports()
     imports.add("future", "__future__", "annotations")
-    imports.add("stdlib", "abc")
-    if service.handlers:
+    if service.handlers:  # a service with entry points only has nothing abstract: a plain class
+        imports.add("stdlib", "abc")
         imports.add("local", package, "models")
     methods: list[str] = []
     for handler in service.handlers:
@@ -173,7 +173,7 @@ def handlers_module(flow: Flow, service: Service) -> str:
             "",
             *imports.lines(),
             "",
-            f"class {handlers_class(service.name)}(abc.ABC):",
+            f"class {handlers_class(service.name)}{'(abc.ABC)' if service.handlers else ''}:",
             *indented([*docstring(class_doc), *methods]),
         ]
     )

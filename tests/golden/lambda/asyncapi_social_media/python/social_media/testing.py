@@ -24,7 +24,6 @@ from social_media.adapters import backend as _backend
 from social_media.adapters import comments as _comments
 from social_media.adapters import notifications as _notifications
 from social_media.adapters import testkit as _kit
-from social_media.adapters import testkit_sagas as _sagas
 from social_media.adapters.testkit import Entry, InjectedFailure, Run
 from social_media.adapters.testkit_sagas import Outcome
 from social_media.handlers.backend import BackendHandlers

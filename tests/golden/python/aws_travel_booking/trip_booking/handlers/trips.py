@@ -4,10 +4,8 @@
 
 from __future__ import annotations
 
-import abc
 
-
-class TripsHandlers(abc.ABC):
+class TripsHandlers:
     """The handlers of the `Trips` service, as the spec declares them.
 
     Implement them in `trip_booking.services.trips.TripsService`: mypy --strict

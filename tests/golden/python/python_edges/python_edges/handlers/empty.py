@@ -4,10 +4,8 @@
 
 from __future__ import annotations
 
-import abc
 
-
-class EmptyHandlers(abc.ABC):
+class EmptyHandlers:
     """The handlers of the `Empty` service, as the spec declares them.
 
     Implement them in `python_edges.services.empty.EmptyService`: mypy --strict
