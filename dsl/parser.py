@@ -38,7 +38,6 @@ except ImportError:  # no wheel for this platform or Python: plain lark parses a
 from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.diagnostics import Reporter
 from flowgen_design.dsl.source import Span
-from flowgen_design.dsl.syntax_errors import describe_unexpected, keyword_as_field
 from flowgen_design.grammar import grammar_text, tables_path, tables_text
 
 MAX_TYPE_DEPTH = 32
@@ -240,6 +239,8 @@ class _Builder(Transformer[Token, Any]):
         constraints: tuple[ast.Constraint, ...] = tuple(c[2]) if len(c) > 2 else ()
         end = constraints[-1].span if constraints else type_expr.span
         if name.text in _CLAUSE_KEYWORDS:
+            from flowgen_design.dsl.syntax_errors import keyword_as_field  # only on this mistake
+
             message, hint = keyword_as_field(name.text)
             self.state.reporter.add(codes.SYNTAX_ERROR, message, name.span, hint)
         return ast.Field(
@@ -739,6 +740,8 @@ def parse(text: str, path: str, reporter: Reporter) -> ast.Module | None:
             try:
                 module = plain.parse(text)  # type: ignore[assignment]  # the transformer builds a Module
             except UnexpectedInput as err:
+                from flowgen_design.dsl.syntax_errors import describe_unexpected  # only for a syntax error
+
                 message, hint, span = describe_unexpected(err, text, path, _literals(plain))
                 reporter.add(codes.SYNTAX_ERROR, message, span, hint)
                 return None

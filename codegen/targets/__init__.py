@@ -10,14 +10,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flowgen_design.codegen.files import GeneratedFile
-from flowgen_design.codegen.incremental import TargetOutput, materialize_all
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.dsl.model import Flow
 
+if TYPE_CHECKING:  # `flowgen check` imports this package for its checks only: no incremental machinery
+    from flowgen_design.codegen.incremental import TargetOutput
+
 TargetFn = Callable[[Flow, GenerateOptions], list[GeneratedFile]]
-LazyTargetFn = Callable[[Flow, GenerateOptions], list[TargetOutput]]
+LazyTargetFn = Callable[[Flow, GenerateOptions], "list[TargetOutput]"]
 
 
 class TargetError(Exception):
@@ -75,7 +78,11 @@ def register_lazy(name: str, description: str) -> Callable[[LazyTargetFn], LazyT
     """A target that may return `LazyFile`s, rendered by `generate` only when their inputs changed."""
 
     def wrap(fn: LazyTargetFn) -> LazyTargetFn:
-        build: TargetFn = lambda flow, options: materialize_all(fn(flow, options))  # noqa: E731
+        def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
+            from flowgen_design.codegen.incremental import materialize_all
+
+            return materialize_all(fn(flow, options))
+
         _REGISTRY[name] = Target(name=name, description=description, build=build, outputs=fn)
         return fn
 

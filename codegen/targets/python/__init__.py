@@ -11,11 +11,15 @@ black is imported only when a module is formatted, never by `flowgen check`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flowgen_design.codegen.files import GeneratedFile
-from flowgen_design.codegen.incremental import TargetOutput, materialize_all
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register_lazy
 from flowgen_design.dsl.model import Flow
+
+if TYPE_CHECKING:  # `flowgen check` imports this package for its checks (`checks.py`) only
+    from flowgen_design.codegen.incremental import TargetOutput
 
 
 @register_lazy("python", "typed Python package: pydantic models, handler interfaces, service stubs (DIR/python/)")
@@ -26,4 +30,6 @@ def outputs(flow: Flow, options: GenerateOptions) -> list[TargetOutput]:
 
 
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
+    from flowgen_design.codegen.incremental import materialize_all
+
     return materialize_all(outputs(flow, options))
