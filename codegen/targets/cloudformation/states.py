@@ -61,6 +61,7 @@ from flowgen_design.dsl.model import (
 from flowgen_design.dsl.sagapaths import (
     TRIGGER_STEP,
     Ending,
+    arrivals,
     carries,
     command_sources,
     compensates,
@@ -218,7 +219,11 @@ class _Builder:
         )
 
     def _undoable(self) -> list[SagaStep]:
-        return [s for s in self.saga.compensable_steps if s.compensation is not None]
+        """The steps with an undo that some way reaches (a step every branch skips never runs:
+        FLOW423 warns; it has nothing to undo and no failure states)."""
+        reached = arrivals(self.saga)
+        steps = self.saga.steps
+        return [s for s in self.saga.compensable_steps if s.compensation is not None and steps.index(s) in reached]
 
     def _after_success(self, index: int, done: Ending | None) -> str:
         """The next step, the later step the success reply skips to, or the completed event."""
