@@ -169,6 +169,7 @@ def test_unknown_or_unignorable_codes_are_usage_errors(kwargs: dict[str, list[st
 IGNORABLE_ERRORS = sorted(c.code for c in CODES.values() if c.severity is Severity.ERROR and c.can_ignore)
 
 
+@pytest.mark.slow  # runs every target (black, dot) once per ignorable code
 @pytest.mark.parametrize("code", IGNORABLE_ERRORS)
 def test_an_ignorable_error_leaves_a_model_every_target_generates_from(code: str, tmp_path: Path) -> None:
     """The proof behind `ignorable=True`: with the error ignored, its case files check clean of

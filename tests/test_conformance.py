@@ -52,6 +52,8 @@ from tests.test_testkit import (
     _step,
 )
 
+pytestmark = pytest.mark.slow  # generates the kit and runs every saga path through kit and machine
+
 generated, flows = test_testkit.generated, test_testkit.flows  # the kit's fixtures: the generated packages
 
 TIMEOUT = "States.Timeout"

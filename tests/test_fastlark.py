@@ -30,6 +30,8 @@ from tests.conftest import ROOT
 from tests.element_types import dump
 from tests.test_properties import GRAMMAR, grammar_specs
 
+pytestmark = pytest.mark.slow  # hypothesis: lark-cython against plain lark on generated and damaged specs
+
 lark_cython = pytest.importorskip("lark_cython")
 
 SPEC_FILES = sorted(p for folder in ("specs", "tests") for p in (ROOT / folder).rglob("*.flow"))

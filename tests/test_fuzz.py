@@ -55,7 +55,10 @@ FUZZ = settings(
     print_blob=True,
 )
 
-pytestmark = pytest.mark.fuzz
+pytestmark = [
+    pytest.mark.fuzz,
+    pytest.mark.slow,
+]  # bounded fuzzing: the full suite runs it, FLOWGEN_FUZZ=long for hours
 
 # ---- inputs ------------------------------------------------------------------------------------------
 

@@ -126,6 +126,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Path)
     return tmp_path
 
 
+@pytest.mark.slow  # hypothesis: random edits, each compared with a full run
 @settings(
     max_examples=60 if LONG else 2,
     deadline=None,

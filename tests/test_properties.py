@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
@@ -142,6 +143,7 @@ def test_repeated_invariants_are_allowed_not_a_crash(tmp_path: Path) -> None:
 MESSAGE_CONSTRUCTS = ("emits none", "header ", "channel ", "retryable", "raises ")
 
 
+@pytest.mark.slow  # 1,500 grammar-drawn specs
 def test_the_generator_reaches_the_message_constructs() -> None:
     """The grammar-driven inputs include specs that parse and use each construct of the message
     language (`emits none`, `header`, `channel`, `retryable`, `raises`), so the property above covers them."""

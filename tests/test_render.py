@@ -19,6 +19,8 @@ from flowgen_design.dsl.diagnostics import Diagnostic, render_text
 from flowgen_design.dsl.source import Span
 from tests.conftest import ROOT, Runner
 
+pytestmark = pytest.mark.slow  # renders diagrams with dot
+
 CLEAN = """\
 flow shop version 1.0.0
 

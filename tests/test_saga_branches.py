@@ -35,6 +35,8 @@ from flowgen_design.dsl.sagapaths import Ending, endings, undo_policy
 from tests.conftest import ROOT, run_flowgen
 from tests.test_conformance import MachineOrchestrator, _observable
 
+pytestmark = pytest.mark.slow  # generates and imports each example's package, runs every way of each saga twice
+
 SPECS = {
     "ordering": ROOT / "specs" / "examples" / "eshop_ordering.flow",
     "ftgo": ROOT / "specs" / "examples" / "ftgo_create_order.flow",

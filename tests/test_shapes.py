@@ -13,6 +13,8 @@ from flowgen_design.codegen.targets import all_targets
 from flowgen_design.codegen.targets.python import source
 from flowgen_design.dsl.compiler import check_file
 
+pytestmark = pytest.mark.slow  # black over every example's generated modules
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = [
     ROOT / "specs" / "checkout.flow",

@@ -28,6 +28,8 @@ import pytest
 from flowgen_design.dsl.compiler import check_file
 from tests.conftest import ROOT, run_flowgen
 
+pytestmark = pytest.mark.slow  # generates and imports each bundled spec's package and test kit
+
 SPECS = {"checkout": ROOT / "specs" / "checkout.flow", "travel": ROOT / "specs" / "travel.flow"}
 TIMEOUT = "States.Timeout"
 
