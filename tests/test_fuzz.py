@@ -144,6 +144,8 @@ def meaning(value: Any) -> Any:
         return "<span>"
     if isinstance(value, ast.HandlerBody) and not value.options:
         return None  # `handles X {}` is written `handles X`: the same handler
+    if isinstance(value, ast.OutcomeDecl) and not value.fills:
+        value = dataclasses.replace(value, end=None)  # `emit E {}` is written `emit E`: the same outcome
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return (type(value).__name__, {f.name: meaning(getattr(value, f.name)) for f in dataclasses.fields(value)})
     fields = getattr(type(value), "model_fields", None)
@@ -229,6 +231,7 @@ def check_everything(text: str, tmp: Path) -> None:
 @example(text="flow Order /// doc\n version 1.0.0 /// doc\n type Order { } ")
 @example(text='flow Order version 1.0.0 import /// doc\n "a.flow" /// doc\n /// doc\n type Order { } ')
 @example(text="flow Order version 1.0.0 service Order { handles Order { } } ")
+@example(text="flow Order version 1.0.0 saga Order { on Order emit Order { } }")
 @example(text="flow Order version 1.0.0 type Order { Order : list < Order \n /// doc\n > ? Order : Order ? } ")
 @example(text="flow Order version 1.0.0 type Order { Order : list \n < list /// doc\n < Order > > ? // note\n } ")
 def test_grammar_specs(text: str, tmp_path: Path) -> None:
