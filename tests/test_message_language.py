@@ -215,6 +215,20 @@ def test_a_retryable_reply_is_retried_then_is_the_failure_reply(shop: Any, aws: 
     assert [e["detail-type"] for e in aws.published()] == ["ProviderBusy"]
 
 
+def test_a_retryable_reply_on_the_last_attempt_is_not_recorded(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
+    """The last attempt's `ProviderBusy` answers the saga, but the idempotency table does not keep it: a
+    step's own `retry` resends the same command (same message id), which must run the handler again,
+    not replay the recorded reply (docs/semantics.md 4.; `flowgen simulate` explores the resend)."""
+    payload = placed(amount=1000)
+    stepfunctions.add_response(*failure("token-1", "ProviderBusy", {"order_id": payload["order_id"]}))
+    payments = shop("adapters.payments")
+    last = sqs_batch(saga_command("Charge", "charge", payload), receives=3)
+    assert failed_ids(payments.charge(last, FakeContext())) == []
+    resent = sqs_batch(saga_command("Charge", "charge", payload), receives=1)
+    assert failed_ids(payments.charge(resent, FakeContext())) == ["m0"]  # attempt 1 of 3 of the resend: retried
+    assert shop("services.payments").CALLS == [1000, 1000]
+
+
 def test_a_retryable_reply_then_success_answers_success(shop: Any, aws: Aws, stepfunctions: Stubber) -> None:
     payload = placed(amount=500)
     stepfunctions.add_response(*success("token-1", "Charged", {"order_id": payload["order_id"]}))
