@@ -101,6 +101,63 @@ def test_a_user_invariant_broken_by_a_compensation_path() -> None:
     ]
 
 
+def test_a_retryable_reply_resent_after_the_handler_forgot_the_key() -> None:
+    """The pivot resends its `retryable` reply a minute later; the handler remembers keys for 30s (FLOW303 only
+    weighs its own retries). A duplicate of the first send succeeds after the `Busy`: one fault, charged twice;
+    with `Busy` again on the resend, the order is cancelled although the card was charged."""
+    report = _only(SEEDED / "retryable-window-short.flow")
+    twice, undone = report.violations
+    assert twice.violation.code == "effect-twice"
+    assert twice.violation.message == "`Payments.charge` took effect twice, 1m5s apart: it remembers keys for 30s only"
+    busy_then_copy = (
+        "step `charge`: `Payments.charge` replies `Busy` (retryable), then a duplicate of the command succeeds "
+        "before the deadline; the step resends the command"
+    )
+    assert _steps(twice.moves) == [
+        "`OrderPlaced` starts the saga",
+        "step `reserve`: `Stock.reserve` replies `Reserved`",
+        busy_then_copy,
+        "step `charge`: `Payments.charge` replies `Charged`",
+    ]
+    assert [m.fault for m in twice.moves] == [False, False, True, False]
+    assert undone.violation.code == "compensation"
+    assert undone.violation.message == "step `charge` took effect but the saga ended `compensated` without undoing it"
+    assert _steps(undone.moves) == [
+        "`OrderPlaced` starts the saga",
+        "step `reserve`: `Stock.reserve` replies `Reserved`",
+        busy_then_copy,
+        "step `charge`: `Payments.charge` replies `Busy`",
+        "compensation of `reserve`: `Stock.release` replies `Released`",
+        "the saga ends `compensated`",
+    ]
+    assert [m.at_ms for m in undone.moves] == [0, 14_000, 34_000, 114_000, 128_000, 128_000]
+
+
+def test_a_retryable_reply_the_step_resends_is_explored_clean() -> None:
+    """Each send's `Busy` is resent after the step's 2 s backoff, on the handler's last attempt (5 s + 10 s
+    visibility + 5 s after the send); `Busy` on every send is the failure reply (the pivot did nothing:
+    compensate); nothing is "not explored" and the slowest schedule is `check`'s worst case."""
+    report = _only(SEEDED / "retryable-resent.flow")
+    assert report.unexplored is None and report.clean, render_text([report])
+    assert (report.states, report.schedules) == (63, 21)
+    assert report.worst_case_ms == report.arithmetic_ms
+    kinds = {m.kind for moves in report.scenarios for m in moves}
+    assert {"retryable-reply", "retryable-exhausted", "retryable-duplicate"} <= kinds
+    busy = next(moves for moves in report.scenarios if [m.kind for m in moves if m.fault] == ["retryable-reply"])
+    assert [(m.at_ms, m.kind, m.result) for m in busy[2:]] == [
+        (34_000, "retryable-reply", "Busy"),
+        (56_000, "reply", "Charged"),
+        (56_000, "outcome", "completed"),
+    ]
+    every = next(moves for moves in report.scenarios if moves[2].kind == "retryable-exhausted")
+    assert every[2].text.endswith("on every send (the last is send 3): the last send's is the failure reply")
+    assert (every[2].at_ms, every[-1].result) == (78_000, "compensated")
+    assert [m.step for m in every if m.step.startswith("undo ")] == ["undo reserve"]
+    assert explore(_flow(SEEDED / "retryable-resent.flow").sagas[0], 3).states > report.states
+    result = run_flowgen("simulate", str(SEEDED / "retryable-resent.flow"))
+    assert result.returncode == 0 and "no violations" in result.stdout, result.stdout + result.stderr
+
+
 def test_the_cli_prints_the_counterexample_and_exits_1() -> None:
     spec = str(SEEDED / "saga-timeout-short.flow")
     result = run_flowgen("simulate", spec, "--disable", "FLOW502")

@@ -21,12 +21,18 @@ explored on every schedule and not counted as a fault; it leads to its later ste
 what succeeded on this way, then the trigger's transaction, up to the pivot). A
 grace period (`after D`, 9.) advances the clock before the step's first send.
 
-Not covered yet: an exception raised after the handler's effect took place, a
-duplicate other than the latest one the deadline check lets run, a `retryable`
-failure reply that the orchestrator resends (`unexplored`).
+A `retryable` failure reply (4.) comes on the handler's last attempt (the adapter
+retries it before that and records nothing). When the step has its own `retry`
+with a send left, the machine resends after the step's backoff (a fault per
+send); the reply on every send left is one fault too, so the failure the last
+send's reply decides is explored at every bound; and a duplicate of the command
+that succeeds after the machine resent leaves a recorded success the resend finds.
 
-What the moves cover: each declared reply; exceptions until the handler's
-attempts are exhausted; a timeout with a late success; a lost answer; a
+Not covered yet: an exception raised after the handler's effect took place, a
+duplicate other than the latest one the deadline check lets run.
+
+What the moves cover: each declared reply; a `retryable` reply resent;
+exceptions until the handler's attempts are exhausted; a timeout with a late success; a lost answer; a
 duplicate trigger; a duplicate command delivery at the latest moment the
 adapter's deadline check lets it run; the orchestrator's resends; for each
 compensation, success, a duplicate delivery and a compensation that cannot
@@ -72,13 +78,10 @@ class Node:
 def unexplored(saga: Saga) -> str | None:
     """The constructs of `saga` that the moves do not model yet, said for the user; None: none.
 
-    Branches, named outcomes, a compensated trigger and grace periods are modelled
-    (docs/semantics.md 9. and 10.). A `retryable` failure reply that the orchestrator
-    resends is not: the moves take every failure reply as final."""
-    resent = [f"`{s.name}`" for s in saga.steps if s.policy.attempts > 1 and s.action.command.retryable]
-    if not resent:
-        return None
-    return f"step {', '.join(resent)} resends a `retryable` failure reply, which `simulate` does not explore yet"
+    Branches, named outcomes, a compensated trigger, grace periods (docs/semantics.md 9. and 10.)
+    and a `retryable` failure reply that the step's own `retry` resends (4.) are modelled."""
+    del saga
+    return None
 
 
 def explore(saga: Saga, bound: int = DEFAULT_BOUND, invariants: tuple[Invariant, ...] = ()) -> SagaReport:

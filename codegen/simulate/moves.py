@@ -192,13 +192,15 @@ def _step_moves(saga: Saga, state: State, faulty: bool, invariants: tuple[Invari
         return
     fault = replace(state, faults=state.faults + 1)
     for reply in () if remembered else call.command.failures:
-        if step.branch(reply.name) is not None:
+        if step.branch(reply.name) is not None or _resent(step, state, reply):
             continue
         text = f"step `{step.name}`: `{_call_name(call)}` replies `{reply.name}`"
         moved = _failed(saga, replace(fault, clock=done), Failure(state.index, reply.name, reply))
         arrows = (send, Arrow(call.service, SAGA, reply.name, True))
         move = Move(done, text, arrows, fault=True, kind="failure-reply", step=step.name, result=reply.name)
         yield _emit(move, moved, (), (reply.name,), invariants)
+    if not remembered:
+        yield from _retryable_replies(saga, state, fault, step, send, starts, invariants)
     if starts and len(starts) == policy.attempts and not remembered:
         at = min(t0 + starts[-1] + policy.timeout_ms, done)
         text = f"step `{step.name}`: `{_call_name(call)}` raises on all {policy.attempts} attempt(s): `{EXHAUSTED}`"
@@ -250,6 +252,98 @@ def _duplicate(
     return iter([_emit(move, moved, bad + worse, (success.name,), invs)])
 
 
+# ---- a `retryable` failure reply, resent by the step's own `retry` (docs/semantics.md 4. and 5.) ----------
+
+
+def _resent(step: SagaStep, state: State, reply: Event) -> bool:
+    """The state machine resends `reply` rather than fail the step on it: the reply is `retryable`, the
+    step has its own `retry` with a send left, and no branch leads the reply to a later step (that is
+    an answer, never resent). On the step's last send the reply is the failure reply it says."""
+    branch = step.branch(reply.name)
+    resendable = reply in step.action.command.retryable and (branch is None or branch.step is None)
+    return resendable and state.send < step.policy.attempts
+
+
+def _resend_wait(step: SagaStep, send: int) -> int:
+    """`wait to resend <step>` after send `send`: the step's backoff delay in whole seconds, never jittered."""
+    backoff = step.policy.backoff
+    return seconds_ceil(backoff.delay_ms(send)) * 1000 if backoff is not None else 0
+
+
+def _answered_at(step: SagaStep, sent: int) -> int | None:
+    """When a `retryable` reply of a send made at `sent` reaches the saga, at the latest: on the handler's
+    last attempt (the adapter retries it before that, recording nothing). None: not every attempt fits
+    before the send's deadline, so the reply never comes (the step times out, as `late-delivery` explores)."""
+    policy, starts = step.action.handler.policy, _starts(step)
+    if len(starts) < policy.attempts:
+        return None
+    return min(sent + starts[-1] + policy.timeout_ms, sent + step.timeout_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sends:
+    """Where a `retryable` reply on every send left leaves the step: its last send and the clock at its reply."""
+
+    send: int
+    clock: int
+    said: str = ""
+
+
+def _every_send(step: SagaStep, state: State, reply: Event, at: int) -> _Sends:
+    """`reply` (at `at` on this send) again on every send the step's `retry` has left, each resend after
+    its wait; the last send's reply is final. A reply the machine does not resend: this send only."""
+    if not _resent(step, state, reply):
+        return _Sends(state.send, at)
+    clock, send = at, state.send
+    while send < step.policy.attempts:
+        sent = clock + _resend_wait(step, send)
+        send += 1
+        answered = _answered_at(step, sent)
+        clock = answered if answered is not None else sent + step.timeout_ms
+    return _Sends(send, clock, f", on every send (the last is send {send})")
+
+
+def _retryable_replies(
+    saga: Saga, state: State, fault: State, step: SagaStep, send: Arrow, starts: list[int], invs: tuple[Invariant, ...]
+) -> Iterator[Step]:
+    """A `retryable` reply the machine resends (`_resent`), each a fault: on this send, then resent after the
+    step's backoff (a fresh `time`; the adapter did not record the reply, so the resend runs the handler
+    again); on this and every send left, the last one final (one fault, so the failure it decides is
+    explored at every bound); and on this send while a duplicate of the command, as late as the deadline
+    check lets it run, succeeds after the machine resent (the resend then finds the recorded success)."""
+    call, success = step.action, step.action.command.success
+    sent = _sent_at(step, state)
+    at = _answered_at(step, sent)
+    if at is None:
+        return
+    for reply in call.command.failures:
+        if not _resent(step, state, reply):
+            continue
+        said = f"step `{step.name}`: `{_call_name(call)}` replies `{reply.name}` (retryable)"
+        arrows = (send, Arrow(call.service, SAGA, f"{reply.name} (retryable)", True))
+        again = replace(fault, clock=at + _resend_wait(step, state.send), send=state.send + 1)
+        text = f"{said} on its last attempt: the step resends the command"
+        move = Move(at, text, arrows, fault=True, kind="retryable-reply", step=step.name, result=reply.name)
+        yield _emit(move, again, (), (reply.name,), invs)
+        branch = step.branch(reply.name)
+        if branch is None:
+            last = _every_send(step, state, reply, at)
+            failure = Failure(state.index, reply.name, reply)
+            moved = _failed(saga, replace(fault, clock=last.clock, send=last.send), failure)
+            text = f"{said}{last.said}: the last send's is the failure reply"
+            move = Move(last.clock, text, arrows, fault=True, kind="retryable-exhausted", step=step.name)
+            yield _emit(replace(move, result=reply.name), moved, (), (reply.name,), invs)
+        if success is None or not starts:
+            continue
+        copy = sent + step.timeout_ms
+        effects, bad = _apply(state, step.name, copy, call.handler.policy, copy, _call_name(call))
+        again = replace(again, effects=effects)
+        text = f"{said}, then a duplicate of the command succeeds before the deadline; the step resends the command"
+        copies = (*arrows, Arrow(SAGA, call.service, f"{call.command.name} (duplicate)"))
+        move = Move(at, text, copies, fault=True, kind="retryable-duplicate", step=step.name, result=reply.name)
+        yield _emit(move, again, bad, (reply.name, success.name), invs)
+
+
 def _branched_replies(
     saga: Saga, state: State, step: SagaStep, send: Arrow, done: int, invariants: tuple[Invariant, ...]
 ) -> Iterator[Step]:
@@ -267,8 +361,9 @@ def _branched_replies(
             where = f"step `{branch.step}`"
         else:
             failure = Failure(state.index, reply.name, reply)
-            moved = _failed(saga, replace(state, clock=done), failure, branch.outcome)
-            where = f"outcome `{branch.outcome}`"
+            last = _every_send(step, state, reply, done)
+            moved = _failed(saga, replace(state, clock=last.clock, send=last.send), failure, branch.outcome)
+            where = f"outcome `{branch.outcome}`" + last.said
         text = f"step `{step.name}`: `{_call_name(call)}` replies `{reply.name}`, which leads to {where}"
         arrows = (send, Arrow(call.service, SAGA, reply.name, True))
         move = Move(done, text, arrows, kind="branch", step=step.name, result=reply.name)
