@@ -106,3 +106,17 @@ def test_a_saga_the_simulator_does_not_explore_says_why() -> None:
     )
     html = _report(report)
     assert "Not explored: it uses branches" in html and "<table" not in html and not report.clean
+
+
+def test_a_resent_retryable_reply_has_its_rows() -> None:
+    """Once "not explored", a `retryable` reply the step resends is listed like any fault: resent once, on
+    every send (the failure reply decides), and a duplicate that succeeds after it, each with its diagram."""
+    flow = _flow(ROOT / "tests" / "simulate" / "retryable-resent.flow")
+    html = scenarios_section(flow)
+    assert "Not explored" not in html
+    rows = re.findall(r'<tr id="scenario-[^"]+"', html)
+    assert len(rows) == _single(flow)
+    assert "replies `Busy` (retryable) on its last attempt: the step resends the command" in html
+    assert "on every send (the last is send 3): the last send&#x27;s is the failure reply" in html
+    assert "then a duplicate of the command succeeds before the deadline" in html
+    assert len(re.findall(r"<svg .*?</svg>", html, flags=re.S)) == len(rows)

@@ -168,3 +168,44 @@ def test_replay_flags_are_checked_before_anything_runs(tmp_path: Path) -> None:
     out = tmp_path / "replays"
     clean = run_flowgen("simulate", str(SPECS["checkout"]), "--replay", str(out))
     assert clean.returncode == 0 and "wrote 0 replay file(s)" in clean.stderr and not list(out.iterdir())
+
+
+# ---- a `retryable` reply the step resends ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_every_resent_retryable_scenario_replays_in_the_kit(tmp_path: Path) -> None:
+    """Differential: each scenario of a saga whose pivot resends a `retryable` reply (one fault or none: the reply
+    resent once, on every send, a duplicate that succeeds after it) runs in the generated kit, through the real
+    adapters (which retry the reply until the handler's last attempt and do not record it), as simulated."""
+    spec = SEEDED / "retryable-resent.flow"
+    python = _generate_with_stubs(spec, tmp_path / "gen")
+    out = tmp_path / "replays"
+    result = run_flowgen("simulate", str(spec), "--replay", str(out), "--replay-all")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (replay,) = out.glob("test_replay_*.py")
+    text = replay.read_text(encoding="utf-8")
+    assert 'kit.reply("Payments.charge", _reply("Busy"), times=2)' in text  # both attempts of one send
+    assert 'kit.reply("Payments.charge", _reply("Busy"), times=6)' in text  # every attempt of every send
+    assert 'kit.deliver_twice("Payments.charge", gap=15.0)' in text
+    ran = _pytest(out, python)
+    assert ran.returncode == 0 and _counts(ran.stdout) == {"passed": 7, "skipped": 1}, ran.stdout[-6000:]
+    skipped = re.findall(r"SKIPPED \[\d+\] .*?: (.*)", ran.stdout)
+    assert skipped == ["the kit cannot deliver a handler's answer after the step's timeout"], skipped
+
+
+@pytest.mark.slow
+def test_a_replayed_retryable_counterexample_fails_the_way_the_simulator_said(tmp_path: Path) -> None:
+    """The seeded bug: the replayed duplicate-after-`Busy` charges twice in the kit, at the property; the second
+    counterexample needs the kit to fault the resend but not the late duplicate, so it is skipped, saying so."""
+    spec = SEEDED / "retryable-window-short.flow"
+    python = _generate_with_stubs(spec, tmp_path / "gen")
+    out = tmp_path / "replays"
+    result = run_flowgen("simulate", str(spec), "--replay", str(out))
+    assert result.returncode == 1 and "violation [effect-twice]" in result.stdout, result.stdout + result.stderr
+    ran = _pytest(out, python)
+    assert _counts(ran.stdout) == {"failed": 1, "skipped": 1}, ran.stdout[-6000:]
+    failure = re.search(r"^E\s+AssertionError: (violated: .*)$", ran.stdout, flags=re.M)
+    assert failure is not None, ran.stdout[-6000:]
+    assert failure.group(1).startswith("violated: effect-twice: `Payments.charge` took effect twice, 1m5s apart")
+    assert "the kit cannot tell a late duplicate's attempts from a resend's" in ran.stdout

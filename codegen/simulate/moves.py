@@ -332,7 +332,8 @@ def _retryable_replies(
             moved = _failed(saga, replace(fault, clock=last.clock, send=last.send), failure)
             text = f"{said}{last.said}: the last send's is the failure reply"
             move = Move(last.clock, text, arrows, fault=True, kind="retryable-exhausted", step=step.name)
-            yield _emit(replace(move, result=reply.name), moved, (), (reply.name,), invs)
+            answers = (reply.name,) * (last.send - state.send + 1)  # one message per send: the adapter keeps none
+            yield _emit(replace(move, result=reply.name), moved, (), answers, invs)
         if success is None or not starts:
             continue
         copy = sent + step.timeout_ms

@@ -38,6 +38,12 @@ UNREPLAYABLE = {
 }
 
 
+INTERLEAVED = "the kit cannot tell a late duplicate's attempts from a resend's, to fault only the resend"
+
+RESENT = {"retryable-reply", "retryable-duplicate", "late-success", "lost-answer", "late-delivery", "exhausted"}
+"""Moves after which a step still running was sent again (`no-attempt` too, but its step has no attempt to reply)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     """One schedule to replay: its moves, and the violation it is a counterexample of (if any)."""
@@ -69,6 +75,18 @@ def replay_files(flow: Flow, reports: list[SagaReport], everything: bool = False
             handler = next(h for h in subscriptions(flow) if handler_name(h) == report.saga)
             files[name] = _formatted(_SubscriptionModule(flow, handler).render(cases))
     return files
+
+
+def _messages(moves: tuple[Move, ...]) -> list[str]:
+    """The events of `moves`, one per message: a step's reply published again (a duplicate's, the recorded
+    one a resend finds) is the same message; a `retryable` reply, which the adapter does not record, is
+    another message on each send."""
+    keys = [
+        (n, i, e) if m.kind.startswith("retryable-") and e == m.result else (m.step, e)
+        for n, m in enumerate(moves)
+        for i, e in enumerate(m.events)
+    ]
+    return [key[-1] for key in dict.fromkeys(keys)]
 
 
 def _formatted(source: str) -> str:
@@ -184,6 +202,9 @@ class _SagaModule:
     def _body(self, case: Scenario) -> list[str]:
         faults = [m for m in case.moves if m.fault]
         skipped = [UNREPLAYABLE[m.kind] for m in faults if m.kind in UNREPLAYABLE]
+        copies = [n for n, m in enumerate(faults) if m.kind == "retryable-duplicate"]
+        if any(m.step == faults[n].step for n in copies for m in faults[n + 1 :]):
+            skipped.append(INTERLEAVED)
         if skipped:
             return [f"pytest.skip({skipped[0]!r})"]
         body: list[str] = []
@@ -192,7 +213,7 @@ class _SagaModule:
             body += self._worst_case(case.moves)
         for move in case.moves:  # the faults, and the replies that take a branch (the kit's services give success)
             if move.fault or move.kind == "branch":
-                body += self._inject(move, exhausted)
+                body += self._inject(move, exhausted, case.moves)
         body += [f"kit.fail({h!r}, times={n})" for h, n in exhausted.items()]
         body.append(f"run = kit.publish(models.{self.saga.trigger.name}.model_validate(TRIGGER))")
         return body + self._predicted(case.moves, case.violation) + self._property(case.violation)
@@ -219,7 +240,7 @@ class _SagaModule:
             lines.append(f"kit.delay({handler!r}, seconds={seconds - 0.001!r}, times=1)")
         return lines
 
-    def _inject(self, move: Move, exhausted: dict[str, int]) -> list[str]:
+    def _inject(self, move: Move, exhausted: dict[str, int], moves: tuple[Move, ...] = ()) -> list[str]:
         if move.kind == "duplicate-trigger":
             return ["kit.deliver_twice(SAGA)"]
         if move.kind == "no-attempt":
@@ -227,7 +248,9 @@ class _SagaModule:
         call = self._call(move)
         handler = handler_name(call.handler)
         if move.kind in ("failure-reply", "branch"):
-            return [f"kit.reply({handler!r}, _reply({move.result!r}))"]
+            retried = move.result in {r.name for r in call.command.retryable}  # else retried before the last attempt
+            times = f", times={call.handler.policy.attempts}" if retried and call.handler.policy.attempts > 1 else ""
+            return [f"kit.reply({handler!r}, _reply({move.result!r}){times})"]
         if move.kind in ("exhausted", "undo-failed"):
             exhausted[handler] = exhausted.get(handler, 0) + call.handler.policy.attempts
             return []
@@ -239,7 +262,25 @@ class _SagaModule:
         if move.kind == "undo-duplicate":
             gap = (undo_policy(call).timeout_ms - call.handler.policy.timeout_ms) / 1000
             return [f"kit.deliver_twice({handler!r}, gap={gap!r})"]
+        if move.kind.startswith("retryable-"):
+            return self._retryable(move, moves, handler)
         raise AssertionError(f"no replay for a `{move.kind}` move")
+
+    def _retryable(self, move: Move, moves: tuple[Move, ...], handler: str) -> list[str]:
+        """A `retryable` reply the step resends: the handler answers it on every attempt of a send (the adapter
+        retries it until the last), on each send left for `retryable-exhausted`; `retryable-duplicate` also
+        delivers that send's command twice, the copy as late as the deadline check lets it run."""
+        step = self._step(move)
+        attempts = step.action.handler.policy.attempts
+        sends = 1
+        if move.kind == "retryable-exhausted":
+            before = moves[: moves.index(move)]
+            sends = step.policy.attempts - sum(m.step == move.step and m.kind in RESENT for m in before)
+        lines = [f"kit.reply({handler!r}, _reply({move.result!r}), times={attempts * sends})"]
+        if move.kind == "retryable-duplicate":
+            gap = (step.timeout_ms - step.action.handler.policy.timeout_ms) / 1000
+            lines.append(f"kit.deliver_twice({handler!r}, gap={gap!r})")
+        return lines
 
     def _predicted(self, moves: tuple[Move, ...], violation: Violation | None) -> list[str]:
         timed_out = violation is not None and violation.code == "saga-timeout"
@@ -248,7 +289,7 @@ class _SagaModule:
             moves = tuple(m for m in moves if m.at_ms <= limit or m.step.startswith("undo "))
         results = {m.step: m.result for m in moves if m.step and not m.step.startswith("undo ")}
         undone = list(dict.fromkeys(m.step.removeprefix("undo ") for m in moves if m.step.startswith("undo ")))
-        events = [e for m in moves for e in m.events]
+        events = _messages(moves)
         ended = moves[-1].kind == "outcome"
         if not ended and not timed_out:  # the simulator stops a schedule at its violation
             return [

@@ -584,14 +584,23 @@ def retry_unless_last(
         )
 
 
-def unrecorded(route: Route[Any], published: list[Published]) -> list[Published]:
+def unrecorded(
+    route: Route[Any], published: list[Published], cause: Envelope
+) -> list[Published]:
     """A `retryable` reply on the last attempt answers the saga but is not recorded: the step's own
     `retry` resends the same command (same message id) to try again, and a recorded reply would
-    answer every resend without running the handler (docs/semantics.md 4.)."""
-    reply = published[0]["event"] if route.kind == "command" and published else None
-    if reply in route.retryable:
-        raise UnrecordedReply(published)
-    return published
+    answer every resend without running the handler (docs/semantics.md 4.). The reply's identity
+    is the send's (its `time`), so a later send's answer, which has the same position, is another message.
+    """
+    reply = published[0] if route.kind == "command" and published else None
+    if reply is None or reply["event"] not in route.retryable:
+        return published
+    seed = f"{reply['envelope']['message_id']}\n{cause.time}".encode()
+    envelope = {
+        **reply["envelope"],
+        "message_id": hashlib.sha256(seed).hexdigest()[:32],
+    }
+    raise UnrecordedReply([{**reply, "envelope": envelope}, *published[1:]])
 
 
 DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
@@ -974,7 +983,7 @@ def call_once(
             result = route.call(incoming.message)
         published = outputs_of(route, result, incoming.envelope)
         retry_unless_last(route, published, attempt)
-        return unrecorded(route, number_ordered(route, published))
+        return unrecorded(route, number_ordered(route, published), incoming.envelope)
 
     config = IdempotencyConfig(
         event_key_jmespath="key",
