@@ -30,8 +30,8 @@ generated = test_testkit.generated  # the bundled specs generated once, with the
 SEEDED = ROOT / "tests" / "simulate"
 
 
-def _pytest(folder: Path, python: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(python)}
+def _pytest(folder: Path, *python: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in python)}
     return subprocess.run(
         [sys.executable, "-m", "pytest", str(folder), "-q", "-rfs", "-p", "no:cacheprovider", "--rootdir", str(folder)],
         cwd=folder,
@@ -188,10 +188,28 @@ def test_every_resent_retryable_scenario_replays_in_the_kit(tmp_path: Path) -> N
     assert 'kit.reply("Payments.charge", _reply("Busy"), times=2)' in text  # both attempts of one send
     assert 'kit.reply("Payments.charge", _reply("Busy"), times=6)' in text  # every attempt of every send
     assert 'kit.deliver_twice("Payments.charge", gap=15.0)' in text
-    ran = _pytest(out, python)
-    assert ran.returncode == 0 and _counts(ran.stdout) == {"passed": 7, "skipped": 1}, ran.stdout[-6000:]
+    (out / "machine").mkdir()
+    (out / "machine" / replay.name.replace("test_replay_", "test_machine_replay_")).write_text(
+        text.replace(_KIT_FIXTURE, _MACHINE_FIXTURE.format(spec=str(spec))), encoding="utf-8"
+    )
+    ran = _pytest(out, python, ROOT)
+    assert ran.returncode == 0 and _counts(ran.stdout) == {"passed": 14, "skipped": 2}, ran.stdout[-6000:]
     skipped = re.findall(r"SKIPPED \[\d+\] .*?: (.*)", ran.stdout)
-    assert skipped == ["the kit cannot deliver a handler's answer after the step's timeout"], skipped
+    assert skipped == ["the kit cannot deliver a handler's answer after the step's timeout"] * 2, skipped
+
+
+_KIT_FIXTURE = """    return TestKit()
+"""
+_MACHINE_FIXTURE = """    import functools
+    from pathlib import Path
+
+    from flowgen_design.dsl.compiler import check_file
+    from tests.test_conformance import MachineOrchestrator
+
+    flow = check_file(Path({spec!r})).flow
+    machine = functools.partial(MachineOrchestrator, flow=flow)  # the generated state machine, in tests/asl.py
+    return type("MachineKit", (TestKit,), {{"orchestrator": machine}})()
+"""
 
 
 @pytest.mark.slow
