@@ -26,6 +26,7 @@ from moto import mock_aws
 
 from flowgen_design.codegen.simulate import explore
 from flowgen_design.codegen.simulate.moves import Move
+from flowgen_design.codegen.simulate.replay import RESENT
 from flowgen_design.codegen.targets.cloudformation.states import definition
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow, Saga
@@ -83,7 +84,7 @@ class _Handlers:
             step = next(s for s in self.saga.steps if s.name == label.removeprefix("undo "))
             call = step.compensation if label.startswith("undo ") else step.action
         assert call is not None
-        if move.kind in ("failure-reply", "branch"):
+        if move.kind in ("failure-reply", "branch", "retryable-reply", "retryable-exhausted"):
             reply = next(r for r in call.command.failures if r.name == move.result)
             return reply.name, None, json.dumps(payload_of(reply))
         if move.kind in ("exhausted", "undo-failed"):
@@ -233,6 +234,75 @@ def test_a_branched_scenario_runs_in_the_state_machine_under_moto_as_simulated(c
     predicted_sent, outcome, events = _predicted(moves)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sent, status, emitted = _run_in_moto(flow, saga, moves)
+    assert sent == predicted_sent
+    assert status == ("FAILED" if outcome == "failed" else "SUCCEEDED")
+    assert emitted == events
+
+
+# ---- a `retryable` reply the step resends ------------------------------------------------------------------
+
+RESENT_SPEC = ROOT / "tests" / "simulate" / "retryable-resent.flow"
+RESENT_FAULTS = {"retryable-reply", "retryable-exhausted", "failure-reply", "exhausted", "undo-failed"}
+
+
+@functools.cache
+def _resent_flow() -> Flow:
+    flow = check_file(RESENT_SPEC).flow
+    assert flow is not None
+    return flow
+
+
+def _per_send(saga: Saga, moves: tuple[Move, ...]) -> tuple[Move, ...]:
+    """The schedule with one move per command sent: `retryable-exhausted` (the reply on every send left) once per send."""
+    out: list[Move] = []
+    for n, move in enumerate(moves):
+        sends = 1
+        if move.kind == "retryable-exhausted":
+            step = next(s for s in saga.steps if s.name == move.step)
+            sends = step.policy.attempts - sum(m.step == move.step and m.kind in RESENT for m in moves[:n])
+        out += [move] * sends
+    return tuple(out)
+
+
+def _resent_sample() -> list[Case]:
+    """One schedule per distinct outcome and faults (kinds moto can inject) that resends a `retryable` reply."""
+    (saga,) = _resent_flow().sagas
+    cases: list[Case] = []
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    for moves in explore(saga, bound=2).scenarios:
+        kinds = tuple(m.kind for m in moves if m.fault)
+        if not any(k.startswith("retryable-") for k in kinds) or not set(kinds) <= RESENT_FAULTS:
+            continue
+        if (moves[-1].result, kinds) not in seen:
+            seen.add((moves[-1].result, kinds))
+            cases.append(("shop", saga.name, moves))
+    return cases
+
+
+RESENT_SAMPLE = _resent_sample()
+
+
+def test_the_resent_sample_resends_to_success_and_to_the_failure_reply() -> None:
+    assert {(moves[-1].result, tuple(m.kind for m in moves if m.fault)) for _, _, moves in RESENT_SAMPLE} >= {
+        ("completed", ("retryable-reply",)),
+        ("completed", ("retryable-reply", "retryable-reply")),
+        ("compensated", ("retryable-exhausted",)),
+        ("failed", ("retryable-exhausted", "undo-failed")),
+    }
+
+
+@pytest.mark.parametrize("case", RESENT_SAMPLE, ids=lambda c: "-".join([_id(c), c[2][-1].result]))
+def test_a_resent_retryable_reply_runs_in_the_state_machine_under_moto_as_simulated(case: Case) -> None:
+    """The generated machine under moto, each command answered as the schedule says (the `retryable` reply on a
+    send, then what the resend gets): the commands the simulator sends (each resend), its end and outcome event."""
+    _, saga_name, moves = case
+    flow = _resent_flow()
+    saga = next(s for s in flow.sagas if s.name == saga_name)
+    sends = _per_send(saga, moves)
+    predicted_sent, outcome, events = _predicted(sends)
+    assert predicted_sent.count("charge") > 1, "the pivot is resent"
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sent, status, emitted = _run_in_moto(flow, saga, sends)
     assert sent == predicted_sent
     assert status == ("FAILED" if outcome == "failed" else "SUCCEEDED")
     assert emitted == events
