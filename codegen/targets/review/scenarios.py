@@ -2,7 +2,8 @@
 
 For each saga and subscription: first every counterexample the simulator finds at
 its default bound, then one row per distinct scenario with a single fault (every
-step's failure reply, exhaustion, timeout with a late success, lost answer,
+step's failure reply, a `retryable` reply resent (once, on every send, with a
+late duplicate), exhaustion, timeout with a late success, lost answer,
 duplicate and late delivery, failed or duplicated compensation; for a
 subscription its duplicates, exhaustion and re-orderings) and the happy path:
 what failed, how, the outcome, the events, and its sequence diagram, with the
