@@ -158,6 +158,21 @@ def test_a_retryable_reply_the_step_resends_is_explored_clean() -> None:
     assert result.returncode == 0 and "no violations" in result.stdout, result.stdout + result.stderr
 
 
+def test_a_branched_retryable_reply_is_resent_then_takes_its_branch() -> None:
+    """`on Busy -> rejected` on the pivot with `retry 3`: the machine resends `Busy` twice, then takes the branch
+    (a declared route, not a fault); after the pivot `Later` is resent once, then `failed` (needs a human)."""
+    report = _only(SEEDED / "retryable-branched.flow")
+    assert report.unexplored is None and report.clean, render_text([report])
+    assert (report.states, report.schedules) == (118, 39)
+    rejected = next(moves for moves in report.scenarios if moves[-1].result == "rejected" and moves[2].kind == "branch")
+    branch = rejected[2]
+    assert not branch.fault and branch.events == ("Busy", "Busy", "Busy")
+    assert branch.text.endswith("which leads to outcome `rejected`, on every send (the last is send 3)")
+    assert (branch.at_ms, rejected[-1].at_ms) == (134_000, 204_000)
+    later = next(moves for moves in report.scenarios if [m.kind for m in moves if m.fault] == ["retryable-exhausted"])
+    assert (later[3].step, later[3].result, later[-1].result) == ("ship", "Later", "failed")
+
+
 def test_the_cli_prints_the_counterexample_and_exits_1() -> None:
     spec = str(SEEDED / "saga-timeout-short.flow")
     result = run_flowgen("simulate", spec, "--disable", "FLOW502")

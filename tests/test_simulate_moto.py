@@ -25,8 +25,7 @@ import pytest
 from moto import mock_aws
 
 from flowgen_design.codegen.simulate import explore
-from flowgen_design.codegen.simulate.moves import Move
-from flowgen_design.codegen.simulate.replay import RESENT
+from flowgen_design.codegen.simulate.moves import Move, sends_of
 from flowgen_design.codegen.targets.cloudformation.states import definition
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow, Saga
@@ -241,66 +240,66 @@ def test_a_branched_scenario_runs_in_the_state_machine_under_moto_as_simulated(c
 
 # ---- a `retryable` reply the step resends ------------------------------------------------------------------
 
-RESENT_SPEC = ROOT / "tests" / "simulate" / "retryable-resent.flow"
+RESENT_SPECS = ("retryable-resent", "retryable-branched")
 RESENT_FAULTS = {"retryable-reply", "retryable-exhausted", "failure-reply", "exhausted", "undo-failed"}
 
 
 @functools.cache
-def _resent_flow() -> Flow:
-    flow = check_file(RESENT_SPEC).flow
+def _resent_flow(name: str) -> Flow:
+    flow = check_file(ROOT / "tests" / "simulate" / f"{name}.flow").flow
     assert flow is not None
     return flow
 
 
-def _per_send(saga: Saga, moves: tuple[Move, ...]) -> tuple[Move, ...]:
-    """The schedule with one move per command sent: `retryable-exhausted` (the reply on every send left) once per send."""
-    out: list[Move] = []
-    for n, move in enumerate(moves):
-        sends = 1
-        if move.kind == "retryable-exhausted":
-            step = next(s for s in saga.steps if s.name == move.step)
-            sends = step.policy.attempts - sum(m.step == move.step and m.kind in RESENT for m in moves[:n])
-        out += [move] * sends
-    return tuple(out)
+def _per_send(moves: tuple[Move, ...]) -> tuple[Move, ...]:
+    """The schedule with one move per command sent: a `retryable` reply on every send left once per send."""
+    return tuple(m for move in moves for m in [move] * sends_of(move))
 
 
 def _resent_sample() -> list[Case]:
-    """One schedule per distinct outcome and faults (kinds moto can inject) that resends a `retryable` reply."""
-    (saga,) = _resent_flow().sagas
+    """Per spec, one schedule per distinct outcome, branches and faults (kinds moto can inject) that resends a
+    `retryable` reply."""
     cases: list[Case] = []
-    seen: set[tuple[str, tuple[str, ...]]] = set()
-    for moves in explore(saga, bound=2).scenarios:
-        kinds = tuple(m.kind for m in moves if m.fault)
-        if not any(k.startswith("retryable-") for k in kinds) or not set(kinds) <= RESENT_FAULTS:
-            continue
-        if (moves[-1].result, kinds) not in seen:
-            seen.add((moves[-1].result, kinds))
-            cases.append(("shop", saga.name, moves))
+    for name in RESENT_SPECS:
+        (saga,) = _resent_flow(name).sagas
+        seen: set[tuple[str, tuple[str, ...]]] = set()
+        for moves in explore(saga, bound=2).scenarios:
+            kinds = tuple(m.kind for m in moves if m.fault or m.kind == "branch")
+            resent = any(m.kind.startswith("retryable-") or sends_of(m) > 1 for m in moves)
+            if not resent or not set(kinds) <= RESENT_FAULTS | {"branch"}:
+                continue  # nothing resent after a `retryable` reply, or a fault moto cannot inject
+            if (moves[-1].result, kinds) not in seen:
+                seen.add((moves[-1].result, kinds))
+                cases.append((name, saga.name, moves))
     return cases
 
 
-RESENT_SAMPLE = _resent_sample()
+RESENT_SAMPLE = [
+    c for c in _resent_sample() if any(m.kind.startswith("retryable-") or m.kind == "branch" for m in c[2])
+]
 
 
-def test_the_resent_sample_resends_to_success_and_to_the_failure_reply() -> None:
-    assert {(moves[-1].result, tuple(m.kind for m in moves if m.fault)) for _, _, moves in RESENT_SAMPLE} >= {
-        ("completed", ("retryable-reply",)),
-        ("completed", ("retryable-reply", "retryable-reply")),
-        ("compensated", ("retryable-exhausted",)),
-        ("failed", ("retryable-exhausted", "undo-failed")),
+def test_the_resent_sample_resends_to_success_to_the_failure_reply_and_to_a_branch() -> None:
+    found = {(name, moves[-1].result, tuple(m.kind for m in moves if m.fault)) for name, _, moves in RESENT_SAMPLE}
+    assert found >= {
+        ("retryable-resent", "completed", ("retryable-reply",)),
+        ("retryable-resent", "completed", ("retryable-reply", "retryable-reply")),
+        ("retryable-resent", "compensated", ("retryable-exhausted",)),
+        ("retryable-resent", "failed", ("retryable-exhausted", "undo-failed")),
+        ("retryable-branched", "rejected", ()),
+        ("retryable-branched", "failed", ("retryable-exhausted",)),
     }
 
 
-@pytest.mark.parametrize("case", RESENT_SAMPLE, ids=lambda c: "-".join([_id(c), c[2][-1].result]))
+@pytest.mark.parametrize("case", RESENT_SAMPLE, ids=lambda c: "-".join([c[0], _id(c), c[2][-1].result]))
 def test_a_resent_retryable_reply_runs_in_the_state_machine_under_moto_as_simulated(case: Case) -> None:
     """The generated machine under moto, each command answered as the schedule says (the `retryable` reply on a
     send, then what the resend gets): the commands the simulator sends (each resend), its end and outcome event."""
-    _, saga_name, moves = case
-    flow = _resent_flow()
+    name, saga_name, moves = case
+    flow = _resent_flow(name)
     saga = next(s for s in flow.sagas if s.name == saga_name)
-    sends = _per_send(saga, moves)
+    sends = _per_send(moves)
     predicted_sent, outcome, events = _predicted(sends)
-    assert predicted_sent.count("charge") > 1, "the pivot is resent"
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sent, status, emitted = _run_in_moto(flow, saga, sends)
     assert sent == predicted_sent

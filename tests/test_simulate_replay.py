@@ -173,27 +173,36 @@ def test_replay_flags_are_checked_before_anything_runs(tmp_path: Path) -> None:
 # ---- a `retryable` reply the step resends ------------------------------------------------------------------
 
 
+RESENT = {
+    # spec: (scenarios passed in each of the kit and the machine, a line the replay must have)
+    "retryable-resent": (7, 'kit.reply("Payments.charge", _reply("Busy"), times=6)'),  # every attempt of every send
+    "retryable-branched": (12, 'kit.reply("Payments.charge", _reply("Busy"), times=6)'),  # ... then `rejected`
+}
+
+
 @pytest.mark.slow
-def test_every_resent_retryable_scenario_replays_in_the_kit(tmp_path: Path) -> None:
-    """Differential: each scenario of a saga whose pivot resends a `retryable` reply (one fault or none: the reply
-    resent once, on every send, a duplicate that succeeds after it) runs in the generated kit, through the real
-    adapters (which retry the reply until the handler's last attempt and do not record it), as simulated."""
-    spec = SEEDED / "retryable-resent.flow"
+@pytest.mark.parametrize("name", sorted(RESENT))
+def test_every_resent_retryable_scenario_replays_in_the_kit_and_the_machine(name: str, tmp_path: Path) -> None:
+    """Differential: each scenario (one fault or none) of a saga that resends a `retryable` reply (once, on every
+    send, a duplicate that succeeds after it; a branched one resent, then its named outcome) runs in the generated
+    kit, through the real adapters (which retry the reply until the handler's last attempt and do not record it),
+    and through the generated state machine (`tests/asl.py`) driving the same adapters, as simulated."""
+    passed, line = RESENT[name]
+    spec = SEEDED / f"{name}.flow"
     python = _generate_with_stubs(spec, tmp_path / "gen")
     out = tmp_path / "replays"
     result = run_flowgen("simulate", str(spec), "--replay", str(out), "--replay-all")
     assert result.returncode == 0, result.stdout + result.stderr
     (replay,) = out.glob("test_replay_*.py")
     text = replay.read_text(encoding="utf-8")
-    assert 'kit.reply("Payments.charge", _reply("Busy"), times=2)' in text  # both attempts of one send
-    assert 'kit.reply("Payments.charge", _reply("Busy"), times=6)' in text  # every attempt of every send
+    assert line in text and 'kit.reply("Payments.charge", _reply("Busy"), times=2)' in text  # one send's attempts
     assert 'kit.deliver_twice("Payments.charge", gap=15.0)' in text
     (out / "machine").mkdir()
     (out / "machine" / replay.name.replace("test_replay_", "test_machine_replay_")).write_text(
         text.replace(_KIT_FIXTURE, _MACHINE_FIXTURE.format(spec=str(spec))), encoding="utf-8"
     )
     ran = _pytest(out, python, ROOT)
-    assert ran.returncode == 0 and _counts(ran.stdout) == {"passed": 14, "skipped": 2}, ran.stdout[-6000:]
+    assert ran.returncode == 0 and _counts(ran.stdout) == {"passed": 2 * passed, "skipped": 2}, ran.stdout[-6000:]
     skipped = re.findall(r"SKIPPED \[\d+\] .*?: (.*)", ran.stdout)
     assert skipped == ["the kit cannot deliver a handler's answer after the step's timeout"] * 2, skipped
 

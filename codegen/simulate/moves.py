@@ -255,6 +255,12 @@ def _duplicate(
 # ---- a `retryable` failure reply, resent by the step's own `retry` (docs/semantics.md 4. and 5.) ----------
 
 
+def sends_of(move: Move) -> int:
+    """How many sends of its step a move stands for: one, or, for a `retryable` reply on every send left
+    (`retryable-exhausted`, a resent `branch` to a named outcome), one per send (each publishes the reply)."""
+    return max(1, move.events.count(move.result)) if move.kind in ("retryable-exhausted", "branch") else 1
+
+
 def _resent(step: SagaStep, state: State, reply: Event) -> bool:
     """The state machine resends `reply` rather than fail the step on it: the reply is `retryable`, the
     step has its own `retry` with a send left, and no branch leads the reply to a later step (that is
@@ -357,18 +363,19 @@ def _branched_replies(
         reply = branch.reply
         if reply is call.command.success:
             continue
+        last = _Sends(state.send, done)
         if branch.step is not None:
             moved = _enter(saga, replace(state, clock=done), _index(saga, branch.step))
             where = f"step `{branch.step}`"
         else:
             failure = Failure(state.index, reply.name, reply)
-            last = _every_send(step, state, reply, done)
+            last = _every_send(step, state, reply, done)  # a `retryable` one is resent first
             moved = _failed(saga, replace(state, clock=last.clock, send=last.send), failure, branch.outcome)
             where = f"outcome `{branch.outcome}`" + last.said
         text = f"step `{step.name}`: `{_call_name(call)}` replies `{reply.name}`, which leads to {where}"
         arrows = (send, Arrow(call.service, SAGA, reply.name, True))
-        move = Move(done, text, arrows, kind="branch", step=step.name, result=reply.name)
-        yield _emit(move, moved, (), (reply.name,), invariants)
+        move = Move(last.clock, text, arrows, kind="branch", step=step.name, result=reply.name)
+        yield _emit(move, moved, (), (reply.name,) * (last.send - state.send + 1), invariants)
 
 
 def _index(saga: Saga, name: str) -> int:

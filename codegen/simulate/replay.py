@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from flowgen_design.codegen.names import python_package
-from flowgen_design.codegen.simulate.moves import Move, Violation
+from flowgen_design.codegen.simulate.moves import Move, Violation, sends_of
 from flowgen_design.codegen.simulate.result import SagaReport
 from flowgen_design.codegen.simulate.samples import sample_payload, unsatisfied
 from flowgen_design.codegen.simulate.subscriptions import handler_name, subscriptions
@@ -39,9 +39,6 @@ UNREPLAYABLE = {
 
 
 INTERLEAVED = "the kit cannot tell a late duplicate's attempts from a resend's, to fault only the resend"
-
-RESENT = {"retryable-reply", "retryable-duplicate", "late-success", "lost-answer", "late-delivery", "exhausted"}
-"""Moves after which a step still running was sent again (`no-attempt` too, but its step has no attempt to reply)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +79,7 @@ def _messages(moves: tuple[Move, ...]) -> list[str]:
     one a resend finds) is the same message; a `retryable` reply, which the adapter does not record, is
     another message on each send."""
     keys = [
-        (n, i, e) if m.kind.startswith("retryable-") and e == m.result else (m.step, e)
+        (n, i, e) if (m.kind.startswith("retryable-") or m.kind == "branch") and e == m.result else (m.step, e)
         for n, m in enumerate(moves)
         for i, e in enumerate(m.events)
     ]
@@ -213,7 +210,7 @@ class _SagaModule:
             body += self._worst_case(case.moves)
         for move in case.moves:  # the faults, and the replies that take a branch (the kit's services give success)
             if move.fault or move.kind == "branch":
-                body += self._inject(move, exhausted, case.moves)
+                body += self._inject(move, exhausted)
         body += [f"kit.fail({h!r}, times={n})" for h, n in exhausted.items()]
         body.append(f"run = kit.publish(models.{self.saga.trigger.name}.model_validate(TRIGGER))")
         return body + self._predicted(case.moves, case.violation) + self._property(case.violation)
@@ -240,7 +237,7 @@ class _SagaModule:
             lines.append(f"kit.delay({handler!r}, seconds={seconds - 0.001!r}, times=1)")
         return lines
 
-    def _inject(self, move: Move, exhausted: dict[str, int], moves: tuple[Move, ...] = ()) -> list[str]:
+    def _inject(self, move: Move, exhausted: dict[str, int]) -> list[str]:
         if move.kind == "duplicate-trigger":
             return ["kit.deliver_twice(SAGA)"]
         if move.kind == "no-attempt":
@@ -249,8 +246,8 @@ class _SagaModule:
         handler = handler_name(call.handler)
         if move.kind in ("failure-reply", "branch"):
             retried = move.result in {r.name for r in call.command.retryable}  # else retried before the last attempt
-            times = f", times={call.handler.policy.attempts}" if retried and call.handler.policy.attempts > 1 else ""
-            return [f"kit.reply({handler!r}, _reply({move.result!r}){times})"]
+            times = call.handler.policy.attempts * sends_of(move) if retried else 1
+            return [f"kit.reply({handler!r}, _reply({move.result!r}){f', times={times}' if times > 1 else ''})"]
         if move.kind in ("exhausted", "undo-failed"):
             exhausted[handler] = exhausted.get(handler, 0) + call.handler.policy.attempts
             return []
@@ -263,20 +260,16 @@ class _SagaModule:
             gap = (undo_policy(call).timeout_ms - call.handler.policy.timeout_ms) / 1000
             return [f"kit.deliver_twice({handler!r}, gap={gap!r})"]
         if move.kind.startswith("retryable-"):
-            return self._retryable(move, moves, handler)
+            return self._retryable(move, handler)
         raise AssertionError(f"no replay for a `{move.kind}` move")
 
-    def _retryable(self, move: Move, moves: tuple[Move, ...], handler: str) -> list[str]:
+    def _retryable(self, move: Move, handler: str) -> list[str]:
         """A `retryable` reply the step resends: the handler answers it on every attempt of a send (the adapter
         retries it until the last), on each send left for `retryable-exhausted`; `retryable-duplicate` also
         delivers that send's command twice, the copy as late as the deadline check lets it run."""
         step = self._step(move)
         attempts = step.action.handler.policy.attempts
-        sends = 1
-        if move.kind == "retryable-exhausted":
-            before = moves[: moves.index(move)]
-            sends = step.policy.attempts - sum(m.step == move.step and m.kind in RESENT for m in before)
-        lines = [f"kit.reply({handler!r}, _reply({move.result!r}), times={attempts * sends})"]
+        lines = [f"kit.reply({handler!r}, _reply({move.result!r}), times={attempts * sends_of(move)})"]
         if move.kind == "retryable-duplicate":
             gap = (step.timeout_ms - step.action.handler.policy.timeout_ms) / 1000
             lines.append(f"kit.deliver_twice({handler!r}, gap={gap!r})")
