@@ -337,9 +337,10 @@ def _retryable_replies(
             failure = Failure(state.index, reply.name, reply)
             moved = _failed(saga, replace(fault, clock=last.clock, send=last.send), failure)
             text = f"{said}{last.said}: the last send's is the failure reply"
-            move = Move(last.clock, text, arrows, fault=True, kind="retryable-exhausted", step=step.name)
+            kind = "retryable-exhausted"
+            move = Move(last.clock, text, arrows, fault=True, kind=kind, step=step.name, result=reply.name)
             answers = (reply.name,) * (last.send - state.send + 1)  # one message per send: the adapter keeps none
-            yield _emit(replace(move, result=reply.name), moved, (), answers, invs)
+            yield _emit(move, moved, (), answers, invs)
         if success is None or not starts:
             continue
         copy = sent + step.timeout_ms
