@@ -276,14 +276,19 @@ def _resend_wait(step: SagaStep, send: int) -> int:
     return seconds_ceil(backoff.delay_ms(send)) * 1000 if backoff is not None else 0
 
 
-def _answered_at(step: SagaStep, sent: int) -> int | None:
-    """When a `retryable` reply of a send made at `sent` reaches the saga, at the latest: on the handler's
-    last attempt (the adapter retries it before that, recording nothing). None: not every attempt fits
-    before the send's deadline, so the reply never comes (the step times out, as `late-delivery` explores)."""
+def reply_delay_ms(step: SagaStep) -> int | None:
+    """How long after a send a `retryable` reply reaches the saga, at the latest: on the handler's last
+    attempt (the adapter retries it before that, recording nothing). None: not every attempt fits before
+    the send's deadline, so the reply never comes (the step times out, as `late-delivery` explores)."""
     policy, starts = step.action.handler.policy, _starts(step)
     if len(starts) < policy.attempts:
         return None
-    return min(sent + starts[-1] + policy.timeout_ms, sent + step.timeout_ms)
+    return min(starts[-1] + policy.timeout_ms, step.timeout_ms)
+
+
+def _answered_at(step: SagaStep, sent: int) -> int | None:
+    delay = reply_delay_ms(step)
+    return None if delay is None else sent + delay
 
 
 @dataclass(frozen=True, slots=True)
