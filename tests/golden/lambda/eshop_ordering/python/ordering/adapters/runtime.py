@@ -560,11 +560,10 @@ class RetryableReply(RuntimeError):
     """The handler returned a reply the spec marks `retryable` before its last attempt: retried."""
 
 
-class UnrecordedReply(
-    Exception
-):  # noqa: N818 (not an error: how the reply leaves the idempotent call)
-    """A `retryable` reply on the last attempt: the answer, carried out of the idempotent call so
-    that it is not recorded (the call's record is dropped, as for any exception)."""
+class UnrecordedReply(Exception):
+    """Not an error: a `retryable` reply on the last attempt, the answer, carried out of the
+    idempotent call so that it is not recorded (the call's record is dropped, as for any exception).
+    """
 
     def __init__(self, published: list[Published]) -> None:
         super().__init__("a retryable reply is not recorded")
