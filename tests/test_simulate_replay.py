@@ -236,3 +236,20 @@ def test_a_replayed_retryable_counterexample_fails_the_way_the_simulator_said(tm
     assert failure is not None, ran.stdout[-6000:]
     assert failure.group(1).startswith("violated: effect-twice: `Payments.charge` took effect twice, 1m5s apart")
     assert "the kit cannot tell a late duplicate's attempts from a resend's" in ran.stdout
+
+
+def test_a_retryable_saga_timeout_replay_says_what_the_kit_cannot_time(tmp_path: Path) -> None:
+    """The resent saga under a 1-minute timeout (FLOW502 would say so): the counterexample resends `Busy`, whose
+    attempts the kit cannot hold at their worst case, so its replay skips, saying why."""
+    from flowgen_design.codegen.simulate import simulate
+    from flowgen_design.codegen.simulate.replay import replay_files
+
+    spec = tmp_path / "short.flow"
+    spec.write_text((SEEDED / "retryable-resent.flow").read_text(encoding="utf-8").replace("timeout 1h", "timeout 1m"))
+    flow = check_file(spec).flow
+    assert flow is not None
+    (report,) = simulate(flow)
+    (found,) = report.violations
+    assert found.violation.code == "saga-timeout" and any(m.kind.startswith("retryable-") for m in found.moves)
+    (text,) = replay_files(flow, [report]).values()
+    assert 'pytest.skip("the kit cannot make a `retryable` reply\'s attempts take their worst case")' in text
