@@ -1,0 +1,257 @@
+"""`@frozen`: the class decorator of the AST and the resolved model.
+
+A class decorated `@frozen` is exactly what `@dataclass(frozen=True, slots=True,
+kw_only=True)` makes of it: the same fields (`dataclasses.fields`, `replace` and
+`is_dataclass` work on it, and a class declared with the stdlib decorator may
+derive from it), the same keyword-only `__init__`, equality, hash, repr,
+docstring, pickling and the same `FrozenInstanceError` on assignment; only
+cheaper to make and to build.
+
+Why not the stdlib decorator: it compiles six methods per class from source
+(`__init__`, `__repr__`, `__eq__`, `__hash__`, `__setattr__`, `__delattr__`) and
+asks `inspect` for a docstring; for the ~90 classes of `dsl.ast` and `dsl.model`
+that was 45 ms of every `flowgen check`, a seventh of it on the benchmark spec.
+Here only `__init__` is compiled (one small function per class); the other
+methods are closures over each class's field names, made without compiling.
+`__init__` stores each field through its slot's descriptor instead of
+`object.__setattr__`, so a node is also about a fifth cheaper to build.
+`tests/test_frozen.py` checks every class against the stdlib decorator's
+behaviour, and docs/benchmarks.md has the measured gain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar, dataclass_transform
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Reference:
+    """A stdlib dataclass of the kind `@frozen` makes: its parameters are the ones every
+    `@frozen` class carries, and its field's kind marker is the one `dataclasses.fields` keeps."""
+
+    field: object = None
+
+
+# Neither is in typeshed: `__dataclass_params__` is what the stdlib reads to tell a frozen base;
+# `_field_type` is the marker by which `dataclasses.fields` tells a field from a class variable.
+_PARAMS_ATTRIBUTE, _KIND_ATTRIBUTE = "__dataclass_params__", "_field_type"
+_PARAMS = getattr(_Reference, _PARAMS_ATTRIBUTE)
+_FIELD_KIND = getattr(dataclasses.fields(_Reference)[0], _KIND_ATTRIBUTE)
+_MISSING: Any = dataclasses.MISSING
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(dataclasses.field,))
+def frozen(cls: type[T]) -> type[T]:
+    """Make `cls` an immutable, slotted dataclass with keyword-only fields (see the module doc)."""
+    fields = _collect_fields(cls)
+    made = _with_slots(cls, fields)
+    _add_methods(made, fields)
+    return made
+
+
+def _collect_fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
+    """The fields of `cls`: its bases' (most basic first), then its own annotations in order."""
+    fields: dict[str, dataclasses.Field[Any]] = {}
+    for base in cls.__mro__[-1:0:-1]:
+        inherited = base.__dict__.get("__dataclass_fields__")
+        if inherited is not None:
+            if not getattr(base, _PARAMS_ATTRIBUTE).frozen:
+                raise TypeError("cannot inherit frozen dataclass from a non-frozen one")
+            fields.update(inherited)
+    for name, annotation in cls.__dict__.get("__annotations__", {}).items():  # noqa: RUF063  # own, unevaluated
+        fields[name] = _field(cls, name, annotation)
+    for name, value in cls.__dict__.items():
+        if isinstance(value, dataclasses.Field) and name not in fields:
+            raise TypeError(f"{name!r} is a field but has no type annotation")
+    return fields
+
+
+def _field(cls: type, name: str, annotation: object) -> dataclasses.Field[Any]:
+    if isinstance(annotation, str) and annotation.startswith(("ClassVar", "typing.ClassVar", "InitVar", "KW_ONLY")):
+        raise TypeError(f"{cls.__name__}.{name}: @frozen classes take plain fields only, not {annotation}")
+    default = cls.__dict__.get(name, _MISSING)
+    made: dataclasses.Field[Any] = (
+        default if isinstance(default, dataclasses.Field) else dataclasses.field(default=default)
+    )
+    made.name = name
+    made.type = annotation
+    made.kw_only = True
+    setattr(made, _KIND_ATTRIBUTE, _FIELD_KIND)
+    value = made.default
+    if value is not _MISSING and value.__class__.__hash__ is None:
+        raise ValueError(f"mutable default {type(value)} for field {name} is not allowed: use default_factory")
+    return made
+
+
+def _with_slots(cls: type, fields: dict[str, dataclasses.Field[Any]]) -> type:
+    """`cls` made again with a slot per field it adds (a class cannot gain slots once made)."""
+    namespace = dict(cls.__dict__)
+    if "__slots__" in namespace:
+        raise TypeError(f"{cls.__name__} already specifies __slots__")
+    inherited = {slot for base in cls.__mro__[1:-1] for slot in base.__dict__.get("__slots__", ())}
+    namespace["__slots__"] = tuple(name for name in fields if name not in inherited)
+    for name in fields:
+        namespace.pop(name, None)
+    namespace.pop("__dict__", None)
+    namespace.pop("__weakref__", None)
+    made = type(cls)(cls.__name__, cls.__bases__, namespace)
+    made.__qualname__ = cls.__qualname__
+    return made
+
+
+def _add_methods(cls: type, fields: dict[str, dataclasses.Field[Any]]) -> None:
+    """The methods the stdlib decorator writes, where the class does not define its own."""
+    own = dict(cls.__dict__)
+    values = list(fields.values())
+    compared = tuple(f.name for f in values if f.compare)
+    hashed = tuple(f.name for f in values if (f.compare if f.hash is None else f.hash))
+    for name in ("__setattr__", "__delattr__"):
+        if name in own:
+            raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}")
+    methods: dict[str, Any] = {
+        "__init__": _init(cls, values),
+        "__repr__": _repr(tuple(f.name for f in values if f.repr)),
+        "__eq__": _eq(_getter(compared)),
+        "__setattr__": _setattr,
+        "__delattr__": _delattr,
+        "__getstate__": _getstate,
+        "__setstate__": _setstate,
+    }
+    if "__hash__" not in own or (own["__hash__"] is None and "__eq__" in own):
+        methods["__hash__"] = _hash(_getter(hashed))
+        own.pop("__hash__", None)
+    methods.update({_PARAMS_ATTRIBUTE: _PARAMS, "__dataclass_fields__": fields, "__match_args__": ()})
+    for name, method in methods.items():
+        if name not in own:
+            setattr(cls, name, method)
+    if not cls.__doc__:
+        cls.__doc__ = cls.__name__ + _signature_text(values)
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[object], tuple[Any, ...]]:
+    """The field values of an instance, as the tuple the stdlib methods compare and hash."""
+    if len(names) >= 2:
+        return operator.attrgetter(*names)
+    if len(names) == 1:
+        one = operator.attrgetter(names[0])
+        return lambda self: (one(self),)
+    return lambda self: ()
+
+
+def _init(cls: type, fields: list[dataclasses.Field[Any]]) -> Callable[..., None]:
+    """The class's `__init__`, compiled: each field stored through its slot's descriptor."""
+    cells: dict[str, Any] = {}
+    params: list[str] = []
+    body: list[str] = []
+    for i, f in enumerate(fields):
+        cells[f"_set{i}"] = getattr(cls, f.name).__set__
+        if f.default_factory is not _MISSING:
+            cells[f"_factory{i}"] = f.default_factory
+            if f.init:
+                cells[f"_none{i}"] = _NO_VALUE
+                params.append(f"{f.name}=_none{i}")
+                body.append(f"_set{i}(self, _factory{i}() if {f.name} is _none{i} else {f.name})")
+            else:
+                body.append(f"_set{i}(self, _factory{i}())")
+            continue
+        if not f.init:
+            if f.default is not _MISSING:
+                cells[f"_default{i}"] = f.default
+                body.append(f"_set{i}(self, _default{i})")
+            continue
+        if f.default is _MISSING:
+            params.append(f.name)
+        else:
+            cells[f"_default{i}"] = f.default
+            params.append(f"{f.name}=_default{i}")
+        body.append(f"_set{i}(self, {f.name})")
+    signature = ", ".join(["self", *(["*", *params] if params else [])])
+    lines = "\n".join(f"        {line}" for line in body) or "        pass"
+    source = f"def _make({', '.join(cells)}):\n    def __init__({signature}):\n{lines}\n    return __init__\n"
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # our own text, from field names the class declares
+    init: Callable[..., None] = namespace["_make"](**cells)
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
+
+
+class _NoValue:
+    """The default of a field with a default factory: "not given", as the stdlib's `_HAS_DEFAULT_FACTORY`."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_NO_VALUE = _NoValue()
+
+
+def _repr(names: tuple[str, ...]) -> Callable[[object], str]:
+    getters = tuple((f"{name}=", operator.attrgetter(name)) for name in names)
+    running: set[tuple[int, int]] = set()
+
+    def __repr__(self: object) -> str:
+        key = (id(self), threading.get_ident())
+        if key in running:
+            return "..."
+        running.add(key)
+        try:
+            shown = ", ".join(label + repr(get(self)) for label, get in getters)
+        finally:
+            running.discard(key)
+        return f"{self.__class__.__qualname__}({shown})"
+
+    return __repr__
+
+
+def _eq(key: Callable[[object], tuple[Any, ...]]) -> Callable[[object, object], bool]:
+    def __eq__(self: object, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return key(self) == key(other)
+        return NotImplemented
+
+    return __eq__
+
+
+def _hash(key: Callable[[object], tuple[Any, ...]]) -> Callable[[object], int]:
+    def __hash__(self: object) -> int:
+        return hash(key(self))
+
+    return __hash__
+
+
+def _setattr(self: object, name: str, value: object) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _delattr(self: object, name: str) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def _getstate(self: Any) -> list[Any]:
+    return [getattr(self, f.name) for f in dataclasses.fields(self)]
+
+
+def _setstate(self: Any, state: list[Any]) -> None:
+    for f, value in zip(dataclasses.fields(self), state, strict=False):
+        object.__setattr__(self, f.name, value)
+
+
+def _signature_text(fields: list[dataclasses.Field[Any]]) -> str:
+    """`(*, span: 'Span', doc: 'str | None' = None)`: the docstring the stdlib gives a class without one."""
+    params = []
+    for f in fields:
+        if not f.init:
+            continue
+        text = f"{f.name}: {f.type!r}"
+        if f.default_factory is not _MISSING:
+            text += " = <factory>"
+        elif f.default is not _MISSING:
+            text += f" = {f.default!r}"
+        params.append(text)
+    return f"({', '.join(['*', *params])})" if params else "()"
