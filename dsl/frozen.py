@@ -11,8 +11,9 @@ Why not the stdlib decorator: it compiles six methods per class from source
 (`__init__`, `__repr__`, `__eq__`, `__hash__`, `__setattr__`, `__delattr__`) and
 asks `inspect` for a docstring; for the ~90 classes of `dsl.ast` and `dsl.model`
 that was 45 ms of every `flowgen check`, a seventh of it on the benchmark spec.
-Here only `__init__` is compiled (one small function per class); the other
-methods are closures over each class's field names, made without compiling.
+Here `__init__` is compiled with the class (one small function); `__repr__`,
+`__eq__` and `__hash__` (the stdlib's text) on their first call, so only for the
+classes whose instances are printed, compared or hashed; the rest are shared.
 `__init__` stores each field through its slot's descriptor instead of
 `object.__setattr__`, so a node is also about a fifth cheaper to build.
 `tests/test_frozen.py` checks every class against the stdlib decorator's
@@ -22,8 +23,7 @@ behaviour, and docs/benchmarks.md has the measured gain.
 from __future__ import annotations
 
 import dataclasses
-import operator
-import threading
+import reprlib
 from collections.abc import Callable
 from typing import Any, TypeVar, dataclass_transform
 
@@ -116,15 +116,15 @@ def _add_methods(cls: type, fields: dict[str, dataclasses.Field[Any]]) -> None:
             raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}")
     methods: dict[str, Any] = {
         "__init__": _init(cls, values),
-        "__repr__": _repr(tuple(f.name for f in values if f.repr)),
-        "__eq__": _eq(_getter(compared)),
+        "__repr__": _on_first_use(cls, "__repr__", lambda: _repr_source([f.name for f in values if f.repr])),
+        "__eq__": _on_first_use(cls, "__eq__", lambda: _eq_source(compared)),
         "__setattr__": _setattr,
         "__delattr__": _delattr,
         "__getstate__": _getstate,
         "__setstate__": _setstate,
     }
     if "__hash__" not in own or (own["__hash__"] is None and "__eq__" in own):
-        methods["__hash__"] = _hash(_getter(hashed))
+        methods["__hash__"] = _on_first_use(cls, "__hash__", lambda: _hash_source(hashed))
         own.pop("__hash__", None)
     methods.update({_PARAMS_ATTRIBUTE: _PARAMS, "__dataclass_fields__": fields, "__match_args__": ()})
     for name, method in methods.items():
@@ -132,16 +132,6 @@ def _add_methods(cls: type, fields: dict[str, dataclasses.Field[Any]]) -> None:
             setattr(cls, name, method)
     if not cls.__doc__:
         cls.__doc__ = cls.__name__ + _signature_text(values)
-
-
-def _getter(names: tuple[str, ...]) -> Callable[[object], tuple[Any, ...]]:
-    """The field values of an instance, as the tuple the stdlib methods compare and hash."""
-    if len(names) >= 2:
-        return operator.attrgetter(*names)
-    if len(names) == 1:
-        one = operator.attrgetter(names[0])
-        return lambda self: (one(self),)
-    return lambda self: ()
 
 
 def _init(cls: type, fields: list[dataclasses.Field[Any]]) -> Callable[..., None]:
@@ -191,38 +181,48 @@ class _NoValue:
 _NO_VALUE = _NoValue()
 
 
-def _repr(names: tuple[str, ...]) -> Callable[[object], str]:
-    getters = tuple((f"{name}=", operator.attrgetter(name)) for name in names)
-    running: set[tuple[int, int]] = set()
+def _on_first_use(cls: type, name: str, source: Callable[[], str]) -> Callable[..., Any]:
+    """A stand-in for the method `name`, compiled from `source()` and put in its place on its first call.
 
-    def __repr__(self: object) -> str:
-        key = (id(self), threading.get_ident())
-        if key in running:
-            return "..."
-        running.add(key)
-        try:
-            shown = ", ".join(label + repr(get(self)) for label, get in getters)
-        finally:
-            running.discard(key)
-        return f"{self.__class__.__qualname__}({shown})"
+    The method is the stdlib decorator's own text, so as fast; compiling it only for the classes
+    whose instances are printed, compared or hashed keeps that cost out of `check`'s start-up.
+    """
 
-    return __repr__
+    def stand_in(self: object, *args: Any) -> Any:
+        namespace: dict[str, Any] = {}
+        exec(source(), namespace)  # our own text, from the field names the class declares
+        method = namespace[name]
+        method.__qualname__ = f"{cls.__qualname__}.{name}"
+        if name == "__repr__":
+            method = reprlib.recursive_repr()(method)
+        setattr(cls, name, method)
+        return method(self, *args)
 
-
-def _eq(key: Callable[[object], tuple[Any, ...]]) -> Callable[[object, object], bool]:
-    def __eq__(self: object, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return key(self) == key(other)
-        return NotImplemented
-
-    return __eq__
+    stand_in.__name__ = name
+    stand_in.__qualname__ = f"{cls.__qualname__}.{name}"
+    return stand_in
 
 
-def _hash(key: Callable[[object], tuple[Any, ...]]) -> Callable[[object], int]:
-    def __hash__(self: object) -> int:
-        return hash(key(self))
+def _repr_source(names: list[str]) -> str:
+    shown = ", ".join(f"{name}={{self.{name}!r}}" for name in names)
+    return f'def __repr__(self):\n    return self.__class__.__qualname__ + f"({shown})"\n'
 
-    return __hash__
+
+def _tuple_text(owner: str, names: tuple[str, ...]) -> str:
+    return "(" + "".join(f"{owner}.{name}," for name in names) + ")"
+
+
+def _eq_source(names: tuple[str, ...]) -> str:
+    return (
+        "def __eq__(self, other):\n"
+        "    if other.__class__ is self.__class__:\n"
+        f"        return {_tuple_text('self', names)} == {_tuple_text('other', names)}\n"
+        "    return NotImplemented\n"
+    )
+
+
+def _hash_source(names: tuple[str, ...]) -> str:
+    return f"def __hash__(self):\n    return hash({_tuple_text('self', names)})\n"
 
 
 def _setattr(self: object, name: str, value: object) -> None:
