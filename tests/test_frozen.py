@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from flowgen_design.dsl import ast, frozen, model
+from flowgen_design.dsl import ast, codes, diagnostics, frozen, model, source
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.source import Span
 from tests.conftest import ROOT
@@ -210,17 +210,17 @@ def test_a_class_with_a_class_variable_is_refused() -> None:
 
 
 def _node_classes() -> Iterator[type]:
-    for module in (ast, model):
+    for module in (ast, model, diagnostics, source):
         for value in vars(module).values():
             if isinstance(value, type) and value.__module__ == module.__name__ and dataclasses.is_dataclass(value):
                 yield value
 
 
-def test_every_ast_and_model_class_is_made_by_frozen() -> None:
+def test_every_ast_model_and_diagnostic_class_is_made_by_frozen() -> None:
     """A class added with the stdlib decorator would work, but cost `check` its import time: use `@frozen`."""
     made_otherwise = [c.__qualname__ for c in _node_classes() if c.__dict__.get("__setattr__") is not frozen._setattr]
     assert made_otherwise == []
-    assert len(list(_node_classes())) > 80
+    assert len(list(_node_classes())) > 80 and diagnostics.Diagnostic in set(_node_classes())
 
 
 _TWINS: dict[type, type] = {}
@@ -267,7 +267,8 @@ def test_every_element_of_every_example_behaves_as_the_stdlib_class_would(path: 
     result = check_file(path)
     assert result.flow is not None
     seen = 0
-    for root in (result.flow, *result.modules):
+    made = diagnostics.make(codes.SYNTAX_ERROR, "m", result.flow.span, "h")
+    for root in (result.flow, *result.modules, made, source.SourceFile(path="p", text="t")):
         for element in elements(root):
             twin = _as_twin(element)
             assert repr(element) == repr(twin)
