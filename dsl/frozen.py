@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import reprlib
+import types
 from collections.abc import Callable
 from typing import Any, TypeVar, dataclass_transform
 
@@ -135,40 +136,84 @@ def _add_methods(cls: type, fields: dict[str, dataclasses.Field[Any]]) -> None:
 
 
 def _init(cls: type, fields: list[dataclasses.Field[Any]]) -> Callable[..., None]:
-    """The class's `__init__`, compiled: each field stored through its slot's descriptor."""
-    cells: dict[str, Any] = {}
+    """The class's `__init__`: each field stored through its slot's descriptor.
+
+    Classes whose fields take the same kinds of value share one compiled template (the AST
+    and the model have 16 shapes among ~90 classes); a class gets the template's code with
+    its own parameter names (`CodeType.replace`) and its own setters, factories and defaults.
+    """
+    kinds = tuple(_kind(f) for f in fields)
+    make = _TEMPLATES.get(kinds)
+    if make is None:
+        make = _TEMPLATES[kinds] = _template(kinds)
+    cells: list[Any] = []
+    defaults: dict[str, Any] = {}
+    for f, kind in zip(fields, kinds, strict=True):
+        if kind != "skip":
+            cells.append(getattr(cls, f.name).__set__)
+        if kind in ("factory", "factory-param"):
+            cells.append(f.default_factory)
+        elif kind == "fixed":
+            cells.append(f.default)
+        if kind == "factory-param":
+            defaults[f.name] = _NO_VALUE
+        elif kind == "param" and f.default is not _MISSING:
+            defaults[f.name] = f.default
+    template = make(*cells)
+    names = tuple(f.name for f, kind in zip(fields, kinds, strict=True) if kind.endswith("param"))
+    if "self" in names:
+        raise TypeError(f"{cls.__name__}: a field cannot be called `self`")
+    qualname = f"{cls.__qualname__}.__init__"
+    code = template.__code__.replace(co_varnames=("self", *names), co_name="__init__", co_qualname=qualname)
+    init = types.FunctionType(code, template.__globals__, "__init__", None, template.__closure__)
+    init.__kwdefaults__ = defaults or None
+    init.__qualname__ = qualname
+    init.__module__ = cls.__module__
+    return init
+
+
+_TEMPLATES: dict[tuple[str, ...], Callable[..., Callable[..., None]]] = {}
+
+
+def _kind(f: dataclasses.Field[Any]) -> str:
+    """How `__init__` fills a field: from a parameter (with or without a default), from a
+    parameter or else its factory, from its factory or default alone, or not at all."""
+    if f.default_factory is not _MISSING:
+        return "factory-param" if f.init else "factory"
+    if f.init:
+        return "param"
+    return "skip" if f.default is _MISSING else "fixed"
+
+
+def _template(kinds: tuple[str, ...]) -> Callable[..., Callable[..., None]]:
+    """Compile the maker of an `__init__` for fields of these kinds (parameters `p0`, `p1`, ...)."""
+    cells: list[str] = []
     params: list[str] = []
     body: list[str] = []
-    for i, f in enumerate(fields):
-        cells[f"_set{i}"] = getattr(cls, f.name).__set__
-        if f.default_factory is not _MISSING:
-            cells[f"_factory{i}"] = f.default_factory
-            if f.init:
-                cells[f"_none{i}"] = _NO_VALUE
-                params.append(f"{f.name}=_none{i}")
-                body.append(f"_set{i}(self, _factory{i}() if {f.name} is _none{i} else {f.name})")
-            else:
-                body.append(f"_set{i}(self, _factory{i}())")
+    for i, kind in enumerate(kinds):
+        if kind == "skip":
             continue
-        if not f.init:
-            if f.default is not _MISSING:
-                cells[f"_default{i}"] = f.default
-                body.append(f"_set{i}(self, _default{i})")
-            continue
-        if f.default is _MISSING:
-            params.append(f.name)
+        cells.append(f"_set{i}")
+        if kind == "param":
+            params.append(f"p{len(params)}")
+            body.append(f"_set{i}(self, {params[-1]})")
+        elif kind == "factory-param":
+            params.append(f"p{len(params)}")
+            cells.append(f"_factory{i}")
+            body.append(f"_set{i}(self, _factory{i}() if {params[-1]} is _NO_VALUE else {params[-1]})")
+        elif kind == "factory":
+            cells.append(f"_factory{i}")
+            body.append(f"_set{i}(self, _factory{i}())")
         else:
-            cells[f"_default{i}"] = f.default
-            params.append(f"{f.name}=_default{i}")
-        body.append(f"_set{i}(self, {f.name})")
+            cells.append(f"_default{i}")
+            body.append(f"_set{i}(self, _default{i})")
     signature = ", ".join(["self", *(["*", *params] if params else [])])
     lines = "\n".join(f"        {line}" for line in body) or "        pass"
     source = f"def _make({', '.join(cells)}):\n    def __init__({signature}):\n{lines}\n    return __init__\n"
-    namespace: dict[str, Any] = {}
-    exec(source, namespace)  # our own text, from field names the class declares
-    init: Callable[..., None] = namespace["_make"](**cells)
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    return init
+    namespace: dict[str, Any] = {"_NO_VALUE": _NO_VALUE}
+    exec(source, namespace)  # our own text, from the kinds of the fields
+    make: Callable[..., Callable[..., None]] = namespace["_make"]
+    return make
 
 
 class _NoValue:
