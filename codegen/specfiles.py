@@ -36,11 +36,11 @@ def find_specs(paths: list[str]) -> list[Path]:
     return list(found)
 
 
-def specs_or_error(paths: list[str]) -> list[Path] | str:
-    """The specs named on the command line, else in `[tool.flowgen] specs`, else below
-    the working folder; or the one-line reason there are none."""
+def specs_or_error(paths: list[str], config: ProjectConfig | None = None) -> list[Path] | str:
+    """The specs named on the command line, else in `[tool.flowgen] specs` (of `config`, read when
+    not given), else below the working folder; or the one-line reason there are none."""
     try:
-        specs = find_specs(paths or list(load_config().specs) or ["."])
+        specs = find_specs(paths or list((config or load_config()).specs) or ["."])
     except InputError as err:
         return str(err)
     return specs or "no .flow files found"
