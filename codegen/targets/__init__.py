@@ -12,15 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flowgen_design.codegen.files import GeneratedFile
-from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.dsl.model import Flow
 
-if TYPE_CHECKING:  # `flowgen check` imports this package for its checks only: no incremental machinery
+if (
+    TYPE_CHECKING
+):  # `flowgen check` imports this package for its checks only: no files, options or incremental machinery
+    from flowgen_design.codegen.files import GeneratedFile
     from flowgen_design.codegen.incremental import TargetOutput
+    from flowgen_design.codegen.options import GenerateOptions
 
-TargetFn = Callable[[Flow, GenerateOptions], list[GeneratedFile]]
-LazyTargetFn = Callable[[Flow, GenerateOptions], "list[TargetOutput]"]
+TargetFn = Callable[[Flow, "GenerateOptions"], "list[GeneratedFile]"]
+LazyTargetFn = Callable[[Flow, "GenerateOptions"], "list[TargetOutput]"]
 
 
 class TargetError(Exception):
