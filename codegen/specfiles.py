@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
+
+from flowgen_design.dsl.frozen import frozen
 
 
 class InputError(Exception):
@@ -46,7 +48,7 @@ def specs_or_error(paths: list[str], config: ProjectConfig | None = None) -> lis
     return specs or "no .flow files found"
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class ProjectConfig:
     """`[tool.flowgen]` of the nearest pyproject.toml: specs, out, targets, and the diagnostic codes
     it ignores or makes errors (checked against the registry by `dsl.selection.build`)."""

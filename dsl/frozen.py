@@ -26,7 +26,7 @@ import dataclasses
 import reprlib
 import types
 from collections.abc import Callable
-from typing import Any, TypeVar, dataclass_transform
+from typing import Any, TypeVar, dataclass_transform, overload
 
 T = TypeVar("T")
 
@@ -47,16 +47,32 @@ _FIELD_KIND = getattr(dataclasses.fields(_Reference)[0], _KIND_ATTRIBUTE)
 _MISSING: Any = dataclasses.MISSING
 
 
+@overload
+def frozen(cls: type[T], /) -> type[T]: ...
+
+
+@overload
+def frozen(*, kw_only: bool = True, slots: bool = True) -> Callable[[type[T]], type[T]]: ...
+
+
 @dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(dataclasses.field,))
-def frozen(cls: type[T]) -> type[T]:
-    """Make `cls` an immutable, slotted dataclass with keyword-only fields (see the module doc)."""
-    fields = _collect_fields(cls)
-    made = _with_slots(cls, fields)
-    _add_methods(made, fields)
-    return made
+def frozen(cls: type[T] | None = None, /, *, kw_only: bool = True, slots: bool = True) -> Any:
+    """Make `cls` an immutable, slotted dataclass with keyword-only fields (see the module doc).
+
+    `@frozen(kw_only=False)` and `@frozen(slots=False)` make what the stdlib decorator makes
+    with `kw_only=False` (fields in order, positional or by keyword) or without `slots=True`.
+    """
+
+    def make(cls: type[T]) -> type[T]:
+        fields = _collect_fields(cls, kw_only)
+        made = _with_slots(cls, fields) if slots else _with_defaults(cls, fields)
+        _add_methods(made, fields, kw_only, slots)
+        return made
+
+    return make if cls is None else make(cls)
 
 
-def _collect_fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
+def _collect_fields(cls: type, kw_only: bool) -> dict[str, dataclasses.Field[Any]]:
     """The fields of `cls`: its bases' (most basic first), then its own annotations in order."""
     fields: dict[str, dataclasses.Field[Any]] = {}
     for base in cls.__mro__[-1:0:-1]:
@@ -66,14 +82,16 @@ def _collect_fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
                 raise TypeError("cannot inherit frozen dataclass from a non-frozen one")
             fields.update(inherited)
     for name, annotation in cls.__dict__.get("__annotations__", {}).items():  # noqa: RUF063  # own, unevaluated
-        fields[name] = _field(cls, name, annotation)
+        fields[name] = _field(cls, name, annotation, kw_only)
     for name, value in cls.__dict__.items():
         if isinstance(value, dataclasses.Field) and name not in fields:
             raise TypeError(f"{name!r} is a field but has no type annotation")
+    if any(f.kw_only != kw_only for f in fields.values()):
+        raise TypeError(f"{cls.__name__}: @frozen takes fields that are all keyword-only or all not")
     return fields
 
 
-def _field(cls: type, name: str, annotation: object) -> dataclasses.Field[Any]:
+def _field(cls: type, name: str, annotation: object, kw_only: bool) -> dataclasses.Field[Any]:
     if isinstance(annotation, str) and annotation.startswith(("ClassVar", "typing.ClassVar", "InitVar", "KW_ONLY")):
         raise TypeError(f"{cls.__name__}.{name}: @frozen classes take plain fields only, not {annotation}")
     default = cls.__dict__.get(name, _MISSING)
@@ -82,7 +100,8 @@ def _field(cls: type, name: str, annotation: object) -> dataclasses.Field[Any]:
     )
     made.name = name
     made.type = annotation
-    made.kw_only = True
+    if made.kw_only is _MISSING:
+        made.kw_only = kw_only
     setattr(made, _KIND_ATTRIBUTE, _FIELD_KIND)
     value = made.default
     if value is not _MISSING and value.__class__.__hash__ is None:
@@ -106,7 +125,18 @@ def _with_slots(cls: type, fields: dict[str, dataclasses.Field[Any]]) -> type:
     return made
 
 
-def _add_methods(cls: type, fields: dict[str, dataclasses.Field[Any]]) -> None:
+def _with_defaults(cls: type, fields: dict[str, dataclasses.Field[Any]]) -> type:
+    """`cls` without slots: a field given as `field(...)` leaves its default as the class attribute."""
+    for name, f in fields.items():
+        if isinstance(cls.__dict__.get(name), dataclasses.Field):
+            if f.default is _MISSING:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, f.default)
+    return cls
+
+
+def _add_methods(cls: type, fields: dict[str, dataclasses.Field[Any]], kw_only: bool, slots: bool) -> None:
     """The methods the stdlib decorator writes, where the class does not define its own."""
     own = dict(cls.__dict__)
     values = list(fields.values())
@@ -116,26 +146,27 @@ def _add_methods(cls: type, fields: dict[str, dataclasses.Field[Any]]) -> None:
         if name in own:
             raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}")
     methods: dict[str, Any] = {
-        "__init__": _init(cls, values),
+        "__init__": _init(cls, values, kw_only, slots),
         "__repr__": _on_first_use(cls, "__repr__", lambda: _repr_source([f.name for f in values if f.repr])),
         "__eq__": _on_first_use(cls, "__eq__", lambda: _eq_source(compared)),
         "__setattr__": _setattr,
         "__delattr__": _delattr,
-        "__getstate__": _getstate,
-        "__setstate__": _setstate,
     }
+    if slots:  # what pickling a slotted frozen class needs (a plain one pickles its __dict__)
+        methods.update({"__getstate__": _getstate, "__setstate__": _setstate})
     if "__hash__" not in own or (own["__hash__"] is None and "__eq__" in own):
         methods["__hash__"] = _on_first_use(cls, "__hash__", lambda: _hash_source(hashed))
         own.pop("__hash__", None)
-    methods.update({_PARAMS_ATTRIBUTE: _PARAMS, "__dataclass_fields__": fields, "__match_args__": ()})
+    positional = () if kw_only else tuple(f.name for f in values if f.init)
+    methods.update({_PARAMS_ATTRIBUTE: _PARAMS, "__dataclass_fields__": fields, "__match_args__": positional})
     for name, method in methods.items():
         if name not in own:
             setattr(cls, name, method)
     if not cls.__doc__:
-        cls.__doc__ = cls.__name__ + _signature_text(values)
+        cls.__doc__ = cls.__name__ + _signature_text(values, kw_only)
 
 
-def _init(cls: type, fields: list[dataclasses.Field[Any]]) -> Callable[..., None]:
+def _init(cls: type, fields: list[dataclasses.Field[Any]], kw_only: bool, slots: bool) -> Callable[..., None]:
     """The class's `__init__`: each field stored through its slot's descriptor.
 
     Classes whose fields take the same kinds of value share one compiled template (the AST
@@ -143,14 +174,15 @@ def _init(cls: type, fields: list[dataclasses.Field[Any]]) -> Callable[..., None
     its own parameter names (`CodeType.replace`) and its own setters, factories and defaults.
     """
     kinds = tuple(_kind(f) for f in fields)
-    make = _TEMPLATES.get(kinds)
+    shape = (kinds, kw_only, hasattr(cls, "__post_init__"))
+    make = _TEMPLATES.get(shape)
     if make is None:
-        make = _TEMPLATES[kinds] = _template(kinds)
+        make = _TEMPLATES[shape] = _template(*shape)
     cells: list[Any] = []
     defaults: dict[str, Any] = {}
     for f, kind in zip(fields, kinds, strict=True):
         if kind != "skip":
-            cells.append(getattr(cls, f.name).__set__)
+            cells.append(getattr(cls, f.name).__set__ if slots else _setter(f.name))
         if kind in ("factory", "factory-param"):
             cells.append(f.default_factory)
         elif kind == "fixed":
@@ -166,13 +198,35 @@ def _init(cls: type, fields: list[dataclasses.Field[Any]]) -> Callable[..., None
     qualname = f"{cls.__qualname__}.__init__"
     code = template.__code__.replace(co_varnames=("self", *names), co_name="__init__", co_qualname=qualname)
     init = types.FunctionType(code, template.__globals__, "__init__", None, template.__closure__)
-    init.__kwdefaults__ = defaults or None
+    if kw_only:
+        init.__kwdefaults__ = defaults or None
+    else:
+        init.__defaults__ = _positional_defaults(cls, names, defaults)
     init.__qualname__ = qualname
     init.__module__ = cls.__module__
     return init
 
 
-_TEMPLATES: dict[tuple[str, ...], Callable[..., Callable[..., None]]] = {}
+_TEMPLATES: dict[tuple[tuple[str, ...], bool, bool], Callable[..., Callable[..., None]]] = {}
+
+
+def _setter(name: str) -> Callable[[object, object], None]:
+    """How `__init__` stores a field of a class without slots (past the class's `__setattr__`)."""
+
+    def store(self: object, value: object) -> None:
+        object.__setattr__(self, name, value)
+
+    return store
+
+
+def _positional_defaults(cls: type, names: tuple[str, ...], defaults: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The defaults of the last parameters, which must be all that have one (as the stdlib says)."""
+    given = [name in defaults for name in names]
+    first = given.index(True) if True in given else len(names)
+    for name, has in zip(names[first:], given[first:], strict=True):
+        if not has:
+            raise TypeError(f"non-default argument {name!r} follows default argument")
+    return tuple(defaults[name] for name in names[first:]) or None
 
 
 def _kind(f: dataclasses.Field[Any]) -> str:
@@ -185,7 +239,7 @@ def _kind(f: dataclasses.Field[Any]) -> str:
     return "skip" if f.default is _MISSING else "fixed"
 
 
-def _template(kinds: tuple[str, ...]) -> Callable[..., Callable[..., None]]:
+def _template(kinds: tuple[str, ...], kw_only: bool, post_init: bool) -> Callable[..., Callable[..., None]]:
     """Compile the maker of an `__init__` for fields of these kinds (parameters `p0`, `p1`, ...)."""
     cells: list[str] = []
     params: list[str] = []
@@ -207,7 +261,9 @@ def _template(kinds: tuple[str, ...]) -> Callable[..., Callable[..., None]]:
         else:
             cells.append(f"_default{i}")
             body.append(f"_set{i}(self, _default{i})")
-    signature = ", ".join(["self", *(["*", *params] if params else [])])
+    if post_init:
+        body.append("self.__post_init__()")
+    signature = ", ".join(["self", *(["*"] if params and kw_only else []), *params])
     lines = "\n".join(f"        {line}" for line in body) or "        pass"
     source = f"def _make({', '.join(cells)}):\n    def __init__({signature}):\n{lines}\n    return __init__\n"
     namespace: dict[str, Any] = {"_NO_VALUE": _NO_VALUE}
@@ -287,7 +343,7 @@ def _setstate(self: Any, state: list[Any]) -> None:
         object.__setattr__(self, f.name, value)
 
 
-def _signature_text(fields: list[dataclasses.Field[Any]]) -> str:
+def _signature_text(fields: list[dataclasses.Field[Any]], kw_only: bool) -> str:
     """`(*, span: 'Span', doc: 'str | None' = None)`: the docstring the stdlib gives a class without one."""
     params = []
     for f in fields:
@@ -299,4 +355,4 @@ def _signature_text(fields: list[dataclasses.Field[Any]]) -> str:
         elif f.default is not _MISSING:
             text += f" = {f.default!r}"
         params.append(text)
-    return f"({', '.join(['*', *params])})" if params else "()"
+    return f"({', '.join([*(['*'] if kw_only else []), *params])})" if params else "()"

@@ -40,6 +40,7 @@ except ImportError:  # no wheel for this platform or Python: plain lark parses a
 
 from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.diagnostics import Reporter
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.source import Span
 from flowgen_design.grammar import grammar_text, tables_path, tables_text
 
@@ -51,7 +52,7 @@ _CLAUSE_KEYWORDS = ("key", "ordered")
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class _Replies:
     """A command's `-> A | B retryable`, on its way from `replies` to `command_decl`."""
 
@@ -575,7 +576,7 @@ class _Builder(Transformer[Token, Any]):
         return ast.ArchiveDecl(span=self._between(c[0], c[1]), retention=self._duration(c[1]), doc=self._doc(c[0]))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class _StepBody:
     """A step's `{ ... }` while its step is built: options, branches and fills."""
 

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from flowgen_design.dsl.codes import BY_SLUG, CODES, ErrorCode, Severity, Stage
 from flowgen_design.dsl.diagnostics import Diagnostic
+from flowgen_design.dsl.frozen import frozen
 
 
 class SelectionError(ValueError):
     """A code in configuration or on the command line that cannot be used (a usage error)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Selection:
     ignore: frozenset[str] = frozenset()
     """Codes (`FLOW602`) left out of every report."""

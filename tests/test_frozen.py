@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import pickle
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -204,6 +205,77 @@ def test_a_class_with_a_class_variable_is_refused() -> None:
 
     with pytest.raises(TypeError, match="plain fields only"):
         frozen.frozen(Counted)
+
+
+def _declare_positional(decorate: Callable[[type], type]) -> dict[str, Any]:
+    """Classes of the kind `@dataclass(frozen=True[, slots=True])` makes, positional fields and all."""
+
+    @decorate
+    class Code:
+        code: str
+        slug: str
+        also: tuple[str, ...] = ()
+        """A docstring after a field: not the class's."""
+
+        def __str__(self) -> str:
+            return f"{self.code} ({self.slug})"
+
+    @decorate
+    class Graph:
+        arcs: tuple[int, ...]
+        _index: dict[int, int] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+
+        def __post_init__(self) -> None:
+            for arc in self.arcs:
+                self._index.setdefault(arc, len(self._index))
+
+    return {"Code": Code, "Graph": Graph}
+
+
+@pytest.mark.parametrize("slots", [True, False])
+def test_positional_classes_are_made_as_the_stdlib_makes_them(slots: bool) -> None:
+    ours = _declare_positional(frozen.frozen(kw_only=False, slots=slots))
+    theirs = _declare_positional(dataclasses.dataclass(frozen=True, slots=slots))
+    for name in ("Code", "Graph"):
+        a: Any = ours[name]
+        b: Any = theirs[name]
+        assert _field_facts(a) == _field_facts(b)
+        assert a.__doc__ == b.__doc__ and a.__match_args__ == b.__match_args__
+        assert hasattr(a, "__slots__") == hasattr(b, "__slots__") == slots
+        if not slots:  # defaults stay class attributes (with slots, the slots' descriptors are there)
+            assert {k: v for k, v in vars(a).items() if k in ("code", "slug", "also", "arcs")} == {
+                k: v for k, v in vars(b).items() if k in ("code", "slug", "also", "arcs")
+            }
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        (("F1", "s"), {}),
+        (("F1",), {"slug": "s", "also": ("x",)}),
+        ((), {"code": "F", "slug": "s"}),
+    ]
+    for args, kwargs in calls:
+        x, y = ours["Code"](*args, **kwargs), theirs["Code"](*args, **kwargs)
+        assert (repr(x), hash(x), str(x)) == (repr(y), hash(y), str(y))
+        assert x == ours["Code"](*args, **kwargs) and dataclasses.replace(x, slug="t").slug == "t"
+    wrong: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        (("F",), {}),
+        (("F", "s", (), 4), {}),
+        (("F", "s"), {"code": "G"}),
+    ]
+    for bad_args, bad_kwargs in wrong:
+        made = [functools.partial(decl["Code"], *bad_args, **bad_kwargs) for decl in (ours, theirs)]
+        assert _error(made[0]) == _error(made[1])
+    g, h = ours["Graph"]((3, 1, 3)), theirs["Graph"]((3, 1, 3))
+    assert g._index == h._index == {3: 0, 1: 1} and repr(g) == repr(h) and hash(g) == hash(h)
+    assert _error(lambda: setattr(g, "arcs", ()))[0] is dataclasses.FrozenInstanceError
+    assert ours["Code"]("F", "s") != ours["Code"]("F", "t")
+
+
+def test_a_positional_field_without_a_default_after_one_with_is_refused() -> None:
+    class Wrong:
+        a: int = 0
+        b: int
+
+    with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
+        frozen.frozen(kw_only=False)(Wrong)
 
 
 # ---- the real classes ----------------------------------------------------------------------------

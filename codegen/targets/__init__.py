@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.model import Flow
 
 if (
@@ -30,7 +30,7 @@ class TargetError(Exception):
     missing). The message is one line that says how to fix it; generation stops."""
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Target:
     """`build` returns every file built (what tests and `package` read); `outputs` may leave
     files lazy (`codegen.incremental.LazyFile`), so `generate` builds only what changed."""
