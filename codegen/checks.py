@@ -40,8 +40,6 @@ def target_checks(targets: Iterable[str] = ()) -> tuple[Rule, ...]:
 def configured_targets(config: ProjectConfig | None = None) -> tuple[str, ...] | str:
     """`[tool.flowgen] targets` of `config` (read when not given; empty: every target), or the
     one-line reason it cannot be used."""
-    import difflib
-
     from flowgen_design.codegen.specfiles import InputError, load_config
     from flowgen_design.codegen.targets import TARGET_CHECKS
 
@@ -51,6 +49,8 @@ def configured_targets(config: ProjectConfig | None = None) -> tuple[str, ...] |
         return str(err)
     for name in targets:
         if name not in TARGET_CHECKS:
+            import difflib  # only for a mistyped target
+
             close = difflib.get_close_matches(name, list(TARGET_CHECKS), n=1)
             suggestion = f"; did you mean `{close[0]}`?" if close else ""
             return (

@@ -11,7 +11,6 @@ or ignoring one that cannot be, is a usage error with a "did you mean".
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 from flowgen_design.dsl.codes import BY_SLUG, CODES, ErrorCode, Severity, Stage
@@ -52,6 +51,8 @@ def lookup(name: str, source: str) -> ErrorCode:
     entry = CODES.get(name.strip().upper()) or BY_SLUG.get(name.strip().lower())
     if entry is not None:
         return entry
+    import difflib  # only for a mistyped code: `check` without one never pays for it
+
     close = difflib.get_close_matches(name, [*CODES, *BY_SLUG], n=1, cutoff=0.6)
     hint = f"; did you mean `{close[0]}`?" if close else " (`flowgen check --list-codes` lists them)"
     raise SelectionError(f"{source}: unknown diagnostic code `{name}`{hint}")
