@@ -1,23 +1,24 @@
-"""`@frozen`: the class decorator of the AST and the resolved model.
+"""`@frozen`: the class decorator of the AST, the resolved model and the front end's other frozen data.
 
 A class decorated `@frozen` is exactly what `@dataclass(frozen=True, slots=True,
 kw_only=True)` makes of it: the same fields (`dataclasses.fields`, `replace` and
 `is_dataclass` work on it, and a class declared with the stdlib decorator may
 derive from it), the same keyword-only `__init__`, equality, hash, repr,
 docstring, pickling and the same `FrozenInstanceError` on assignment; only
-cheaper to make and to build.
+cheaper to make and to build. `@frozen(kw_only=False)` and `@frozen(slots=False)`
+make the stdlib's positional and slot-less frozen dataclasses.
 
 Why not the stdlib decorator: it compiles six methods per class from source
 (`__init__`, `__repr__`, `__eq__`, `__hash__`, `__setattr__`, `__delattr__`) and
 asks `inspect` for a docstring; for the ~90 classes of `dsl.ast` and `dsl.model`
 that was 45 ms of every `flowgen check`, a seventh of it on the benchmark spec.
-Here `__init__` is compiled with the class (one small function); `__repr__`,
-`__eq__` and `__hash__` (the stdlib's text) on their first call, so only for the
-classes whose instances are printed, compared or hashed; the rest are shared.
-`__init__` stores each field through its slot's descriptor instead of
-`object.__setattr__`, so a node is also about a fifth cheaper to build.
-`tests/test_frozen.py` checks every class against the stdlib decorator's
-behaviour, and docs/benchmarks.md has the measured gain.
+Here one `__init__` template is compiled per shape of fields and given each class's
+parameter names; `__repr__`, `__eq__` and `__hash__` (the stdlib's text) are compiled
+on their first call, so only for the classes whose instances are printed, compared
+or hashed; `__setattr__` and `__delattr__` are shared. `__init__` stores each field
+through its slot's descriptor instead of `object.__setattr__`, so a node is also
+about a fifth cheaper to build. `tests/test_frozen.py` checks the classes against
+the stdlib decorator's, and docs/benchmarks.md has the measured gain.
 """
 
 from __future__ import annotations
