@@ -14,11 +14,15 @@ import importlib
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowgen_design.dsl.compiler import CheckResult, check_file, unique
 from flowgen_design.dsl.diagnostics import Reporter
 from flowgen_design.dsl.rules import Rule
 from flowgen_design.dsl.selection import DEFAULT, Selection
+
+if TYPE_CHECKING:
+    from flowgen_design.codegen.specfiles import ProjectConfig
 
 
 def target_checks(targets: Iterable[str] = ()) -> tuple[Rule, ...]:
@@ -33,19 +37,20 @@ def target_checks(targets: Iterable[str] = ()) -> tuple[Rule, ...]:
     return checks
 
 
-def configured_targets() -> tuple[str, ...] | str:
-    """`[tool.flowgen] targets` (empty: every target), or the one-line reason it cannot be used."""
-    import difflib
-
+def configured_targets(config: ProjectConfig | None = None) -> tuple[str, ...] | str:
+    """`[tool.flowgen] targets` of `config` (read when not given; empty: every target), or the
+    one-line reason it cannot be used."""
     from flowgen_design.codegen.specfiles import InputError, load_config
     from flowgen_design.codegen.targets import TARGET_CHECKS
 
     try:
-        targets = load_config().targets
+        targets = (config or load_config()).targets
     except InputError as err:
         return str(err)
     for name in targets:
         if name not in TARGET_CHECKS:
+            import difflib  # only for a mistyped target
+
             close = difflib.get_close_matches(name, list(TARGET_CHECKS), n=1)
             suggestion = f"; did you mean `{close[0]}`?" if close else ""
             return (

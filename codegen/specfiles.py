@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
+
+from flowgen_design.dsl.frozen import frozen
 
 
 class InputError(Exception):
@@ -36,17 +38,17 @@ def find_specs(paths: list[str]) -> list[Path]:
     return list(found)
 
 
-def specs_or_error(paths: list[str]) -> list[Path] | str:
-    """The specs named on the command line, else in `[tool.flowgen] specs`, else below
-    the working folder; or the one-line reason there are none."""
+def specs_or_error(paths: list[str], config: ProjectConfig | None = None) -> list[Path] | str:
+    """The specs named on the command line, else in `[tool.flowgen] specs` (of `config`, read when
+    not given), else below the working folder; or the one-line reason there are none."""
     try:
-        specs = find_specs(paths or list(load_config().specs) or ["."])
+        specs = find_specs(paths or list((config or load_config()).specs) or ["."])
     except InputError as err:
         return str(err)
     return specs or "no .flow files found"
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class ProjectConfig:
     """`[tool.flowgen]` of the nearest pyproject.toml: specs, out, targets, and the diagnostic codes
     it ignores or makes errors (checked against the registry by `dsl.selection.build`)."""

@@ -7,13 +7,13 @@ appears in this module: the parser is the only place that knows about lark.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.source import Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Node:
     """Every syntax node: immutable, with the span of the text it came from.
 
@@ -25,18 +25,18 @@ class Node:
     span: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Name(Node):
     text: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Duration(Node):
     millis: int
     text: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Comment(Node):
     text: str
 
@@ -44,23 +44,23 @@ class Comment(Node):
 # ---- types -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class NamedType(Node):
     name: Name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ListType(Node):
     item: TypeExpr
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class MapType(Node):
     key: TypeExpr
     value: TypeExpr
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class OptionalType(Node):
     inner: TypeExpr
 
@@ -68,13 +68,13 @@ class OptionalType(Node):
 TypeExpr = NamedType | ListType | MapType | OptionalType
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Constraint(Node):
     name: Name
     value: int | float | str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Field(Node):
     name: Name
     type: TypeExpr
@@ -82,17 +82,17 @@ class Field(Node):
     doc: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class KeyClause(Node):
     field: Name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class OrderedClause(Node):
     field: Name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class TypeDecl(Node):
     name: Name
     fields: tuple[Field, ...]
@@ -100,13 +100,13 @@ class TypeDecl(Node):
     end: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class EnumMember(Node):
     name: Name
     doc: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class EnumDecl(Node):
     name: Name
     members: tuple[EnumMember, ...]
@@ -117,14 +117,14 @@ class EnumDecl(Node):
 MessageMember = Field | KeyClause | OrderedClause
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class HeaderClause(Node):
     """`header tenant: string`: a typed value carried in the envelope, beside the payload."""
 
     field: Field
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ChannelClause(Node):
     """`channel "orders.placed"`: the event's channel address in the AsyncAPI export."""
 
@@ -135,7 +135,7 @@ class ChannelClause(Node):
 EventMember = MessageMember | HeaderClause | ChannelClause
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class EventDecl(Node):
     name: Name
     members: tuple[EventMember, ...]
@@ -143,7 +143,7 @@ class EventDecl(Node):
     end: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class CommandDecl(Node):
     name: Name
     members: tuple[MessageMember, ...]
@@ -157,7 +157,7 @@ class CommandDecl(Node):
 # ---- delivery options ----------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Backoff(Node):
     kind: Name
     initial: Duration
@@ -165,41 +165,41 @@ class Backoff(Node):
     jitter: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class RetryOption(Node):
     attempts: int
     backoff: Backoff | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class TimeoutOption(Node):
     duration: Duration
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class DlqOption(Node):
     pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class IdempotentOption(Node):
     fields: tuple[Name, ...]
     """`idempotent by a, b`: one or more fields, together the key."""
     within: Duration | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class UseOption(Node):
     policy: Name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class EmitsOption(Node):
     events: tuple[Name, ...]
     """The events listed; empty for `emits none` (the handler publishes nothing)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class RaisesOption(Node):
     """`raises CardExpired, FraudSuspected`: errors the handler may raise that are final at once."""
 
@@ -209,7 +209,7 @@ class RaisesOption(Node):
 Option = RetryOption | TimeoutOption | DlqOption | IdempotentOption | UseOption | EmitsOption | RaisesOption
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class PolicyDecl(Node):
     name: Name
     options: tuple[Option, ...]
@@ -217,7 +217,7 @@ class PolicyDecl(Node):
     end: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class DefaultsDecl(Node):
     options: tuple[Option, ...]
     doc: str | None = None
@@ -227,14 +227,14 @@ class DefaultsDecl(Node):
 # ---- services --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Text(Node):
     """A string literal's value (unquoted), with the span of the quoted text."""
 
     value: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class AuthClause(Node):
     """`auth iam`, `auth none`, or `auth jwt issuer "..." audience "...", "..."`."""
 
@@ -243,7 +243,7 @@ class AuthClause(Node):
     audiences: tuple[Text, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ApiDecl(Node):
     method: str
     path: str
@@ -254,30 +254,30 @@ class ApiDecl(Node):
     doc: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class PublishesDecl(Node):
     events: tuple[Name, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ConsumesDecl(Node):
     events: tuple[Name, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class HandlerBody(Node):
     options: tuple[Option, ...]
     end: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class HandlesDecl(Node):
     command: Name
     body: HandlerBody | None
     doc: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class OnDecl(Node):
     event: Name
     handler: Name
@@ -288,7 +288,7 @@ class OnDecl(Node):
 ServiceMember = ApiDecl | PublishesDecl | HandlesDecl | OnDecl
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ServiceDecl(Node):
     name: Name
     members: tuple[ServiceMember, ...]
@@ -299,13 +299,13 @@ class ServiceDecl(Node):
 # ---- sagas -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class QualifiedName(Node):
     service: Name
     command: Name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class TriggerDecl(Node):
     """`trigger E`, or `trigger E compensate S.C`: the requesting service's own local transaction,
     which published `E`, is the saga's first step and `S.C` undoes it."""
@@ -314,14 +314,14 @@ class TriggerDecl(Node):
     compensate: QualifiedName | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class StepDelay(Node):
     """`after 1m` in a step body: a grace period before the step's command is sent."""
 
     duration: Duration
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Branch(Node):
     """`on REPLY -> TARGET` in a step body: that reply leads to a later step or a named outcome."""
 
@@ -329,7 +329,7 @@ class Branch(Node):
     target: Name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class StepDecl(Node):
     name: Name
     target: QualifiedName
@@ -344,12 +344,12 @@ class StepDecl(Node):
     doc: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SagaTimeout(Node):
     duration: Duration
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class FillSource(Node):
     """One way to fill an outcome event's field: `trigger.order_id`, `charge.payment_id`,
     `failure.reason` (`root` and `field`), or a constant (`value`)."""
@@ -359,7 +359,7 @@ class FillSource(Node):
     value: int | float | str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Fill(Node):
     """`reason = failure.reason or "out of stock"`: the first source the path has wins."""
 
@@ -367,7 +367,7 @@ class Fill(Node):
     sources: tuple[FillSource, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class OutcomeDecl(Node):
     outcome: Name
     event: Name
@@ -375,7 +375,7 @@ class OutcomeDecl(Node):
     end: Span | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SagaInvariant(Node):
     """`invariant every A is followed by B or C`: checked by `flowgen simulate` on every schedule."""
 
@@ -386,7 +386,7 @@ class SagaInvariant(Node):
 SagaMember = TriggerDecl | StepDecl | SagaTimeout | OutcomeDecl | SagaInvariant
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SagaDecl(Node):
     name: Name
     members: tuple[SagaMember, ...]
@@ -394,7 +394,7 @@ class SagaDecl(Node):
     end: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ExternalDecl(Node):
     name: Name
     members: tuple[PublishesDecl | ConsumesDecl, ...]
@@ -402,7 +402,7 @@ class ExternalDecl(Node):
     end: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ArchiveDecl(Node):
     """`archive 90d`: the flow's bus keeps every event for this long, to replay."""
 
@@ -424,7 +424,7 @@ Declaration = (
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Header(Node):
     name: Name
     version: str
@@ -432,13 +432,13 @@ class Header(Node):
     doc: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ImportDecl(Node):
     path: str
     path_span: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Module(Node):
     """One parsed file. `comments` keeps every `//` and `///` comment for `fmt`."""
 

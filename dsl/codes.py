@@ -20,8 +20,9 @@ would break on, cannot be ignored: generation would run on an unsound model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+
+from flowgen_design.dsl.frozen import frozen
 
 
 class Severity(str, Enum):
@@ -39,7 +40,7 @@ class Stage(str, Enum):
     TARGET = "target"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class ErrorCode:
     code: str
     slug: str

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from flowgen_design.dsl.codes import ErrorCode, Severity
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.source import Span, source_lines
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Diagnostic:
 
     code: str

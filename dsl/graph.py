@@ -14,9 +14,10 @@ so "who consumes `OrderPlaced`?" has one answer everywhere.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.memo import per_flow
 from flowgen_design.dsl.model import (
     ApiEndpoint,
@@ -51,7 +52,7 @@ PUBLISHING: frozenset[ArcKind] = frozenset({"api", "publishes", "replies", "outc
 CONSUMING: frozenset[ArcKind] = frozenset({"subscribes", "triggers", "awaits", "consumes"})
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Arc:
     """`source` -> `target`, as the spec says at `span`; `label` names the step or the outcome."""
 
@@ -62,7 +63,7 @@ class Arc:
     label: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class EventGraph:
     arcs: tuple[Arc, ...]
     _declared: dict[tuple[str, str], tuple[Arc, ...]] = field(default_factory=dict, repr=False, compare=False)

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal, TypeVar
 
 from flowgen_design.dsl.durations import backoff_delay_ms, backoff_total_ms
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.source import Span
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Frozen:
     """Every model element: an immutable, slotted dataclass.
 
@@ -47,19 +47,19 @@ class Scalar(str, Enum):
 # ---- payload types -------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ScalarRef(Frozen):
     kind: Literal["scalar"] = "scalar"
     scalar: Scalar
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ListRef(Frozen):
     kind: Literal["list"] = "list"
     item: TypeRef
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class MapRef(Frozen):
     """A map; keys are always strings (JSON object keys)."""
 
@@ -67,19 +67,19 @@ class MapRef(Frozen):
     value: TypeRef
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class OptionalRef(Frozen):
     kind: Literal["optional"] = "optional"
     inner: TypeRef
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class RecordRef(Frozen):
     kind: Literal["record"] = "record"
     record: Record
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class EnumRef(Frozen):
     kind: Literal["enum"] = "enum"
     enum: EnumType
@@ -103,7 +103,7 @@ def type_text(t: TypeRef) -> str:
     return t.enum.name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Constraints(Frozen):
     minimum: int | float | None = None
     maximum: int | float | None = None
@@ -116,7 +116,7 @@ class Constraints(Frozen):
         return self == Constraints()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Field(Frozen):
     name: str
     type: TypeRef
@@ -129,7 +129,7 @@ class Field(Frozen):
         return isinstance(self.type, OptionalRef)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Record(Frozen):
     name: str
     fields: tuple[Field, ...]
@@ -138,14 +138,14 @@ class Record(Frozen):
     name_span: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class EnumMember(Frozen):
     name: str
     doc: str | None = None
     span: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class EnumType(Frozen):
     name: str
     members: tuple[EnumMember, ...]
@@ -154,7 +154,7 @@ class EnumType(Frozen):
     name_span: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Message(Frozen):
     """An event or a command: a named payload with optional key and ordering fields."""
 
@@ -175,7 +175,7 @@ class Message(Frozen):
         return _memo(self._lookups, "_fields_by_name", lambda: _first_by(self.fields, lambda f: f.name))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Event(Message):
     """A fact that happened. `headers` travel in the envelope beside the payload (tenant, trace
     context); `channel` is its AsyncAPI channel address, the event's name unless the spec sets one."""
@@ -190,7 +190,7 @@ class Event(Message):
         return self.channel if self.channel is not None else self.name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Command(Message):
     """A request to one service. `replies[0]` is success; any other reply is failure."""
 
@@ -211,7 +211,7 @@ class Command(Message):
 # ---- delivery ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Backoff(Frozen):
     strategy: Literal["fixed", "exponential"]
     initial_ms: int
@@ -223,7 +223,7 @@ class Backoff(Frozen):
         return backoff_delay_ms(self.strategy, self.initial_ms, self.max_ms, retry)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Idempotency(Frozen):
     """`idempotent by a, b`: the fields whose values, together, identify a duplicate."""
 
@@ -238,7 +238,7 @@ REDELIVERY_MARGIN_MS = 10_000
 queue's visibility timeout is one attempt plus this margin (`codegen.aws.plan`)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class DeliveryPolicy(Frozen):
     """How a handler is invoked: attempts, backoff, timeout, DLQ and idempotency.
 
@@ -304,7 +304,7 @@ def _wait_ms(delay_ms: int) -> int:
     return max(-(-delay_ms // 1000) * 1000, REDELIVERY_MARGIN_MS)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Policy(Frozen):
     name: str
     delivery: DeliveryPolicy
@@ -316,7 +316,7 @@ class Policy(Frozen):
 # ---- services ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Handler(Frozen):
     """One function of a service: it handles a command or reacts to an event.
 
@@ -337,7 +337,7 @@ class Handler(Frozen):
     span: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class EndpointAuth(Frozen):
     """Who may call an endpoint: `iam` (signed AWS requests; the default), `jwt` (a bearer
     token from `issuer` for one of `audiences`), or `none` (anyone: public).
@@ -360,7 +360,7 @@ class EndpointAuth(Frozen):
         return f'auth jwt issuer "{self.issuer}" audience {audiences}'
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ApiEndpoint(Frozen):
     method: str
     path: str
@@ -379,7 +379,7 @@ class ApiEndpoint(Frozen):
         return f"{self.method} {self.path}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Service(Frozen):
     name: str
     apis: tuple[ApiEndpoint, ...]
@@ -408,7 +408,7 @@ class Service(Frozen):
 # ---- sagas -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class StepCall(Frozen):
     """A command sent to a service, and the handler that receives it."""
 
@@ -418,7 +418,7 @@ class StepCall(Frozen):
     span: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Branch(Frozen):
     """`on REPLY -> TARGET` in a step's body: that reply leads to a later `step`, or ends the saga
     with a named `outcome`. Forward only, so every saga ends."""
@@ -429,7 +429,7 @@ class Branch(Frozen):
     span: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SagaStep(Frozen):
     name: str
     action: StepCall
@@ -455,7 +455,7 @@ OutcomeKind = Literal["completed", "compensated", "failed"]
 """The three outcomes every saga has; a saga may name more (`on rejected emit E`), each reached by a branch."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class FillSource(Frozen):
     """Where an outcome event's field comes from on a path: `trigger.f`, `<step>.f` (that
     step's success reply), `failure.f` (the reply that failed the saga, or the built-ins
@@ -468,7 +468,7 @@ class FillSource(Frozen):
     span: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Fill(Frozen):
     """`reason = failure.reason or "out of stock"`: the first source the path has wins."""
 
@@ -477,7 +477,7 @@ class Fill(Frozen):
     span: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Outcome(Frozen):
     """`on <kind> emit <event> { fills }`: the event an ending emits, and how it is filled."""
 
@@ -491,7 +491,7 @@ class Outcome(Frozen):
         return next((f for f in self.fills if f.field == field), None)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SagaInvariant(Frozen):
     """`invariant every A is followed by B or C`: within one instance, every time `event` is produced,
     one of `followers` is produced later. `flowgen simulate` checks it on every schedule."""
@@ -505,7 +505,7 @@ class SagaInvariant(Frozen):
         return f"every {self.event.name} is followed by " + " or ".join(f.name for f in self.followers)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Saga(Frozen):
     """An orchestrated workflow. `pivot_index` is the declared pivot, else the last step.
 
@@ -554,7 +554,7 @@ class Saga(Frozen):
         return self.steps[self.pivot_index + 1 :]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class External(Frozen):
     name: str
     publishes: tuple[Event, ...]
@@ -564,7 +564,7 @@ class External(Frozen):
     name_span: Span
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Archive(Frozen):
     """`archive 90d`: the flow's bus keeps a copy of every event for `retention_days`, to replay."""
 
@@ -575,7 +575,7 @@ class Archive(Frozen):
 # ---- the whole flow ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Flow(Frozen):
     """One checked spec with everything it imports, in declaration order."""
 

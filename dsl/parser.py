@@ -15,13 +15,16 @@ comment for `fmt`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace as _Children
 from typing import Any
 
 import lark
@@ -37,6 +40,7 @@ except ImportError:  # no wheel for this platform or Python: plain lark parses a
 
 from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.diagnostics import Reporter
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.source import Span
 from flowgen_design.grammar import grammar_text, tables_path, tables_text
 
@@ -48,7 +52,7 @@ _CLAUSE_KEYWORDS = ("key", "ordered")
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class _Replies:
     """A command's `-> A | B retryable`, on its way from `replies` to `command_decl`."""
 
@@ -69,9 +73,14 @@ class _ParseState:
     too_deep: set[Span] = field(default_factory=set)
 
 
+# `Span(...)` runs the named tuple's `__new__`, a Python function; the parser makes one span per token
+# it keeps (about 40,000 on the benchmark spec), so it builds the same tuple with the C constructor.
+_new_span: Callable[[tuple[str, int, int, int, int]], Span] = functools.partial(tuple.__new__, Span)
+
+
 def _token_span(state: _ParseState, tok: Token) -> Span:
     # lark sets every position attribute on the tokens its lexer makes.
-    return Span(state.path, tok.line, tok.column, tok.end_line, tok.end_column)  # type: ignore[arg-type]
+    return _new_span((state.path, tok.line, tok.column, tok.end_line, tok.end_column))  # type: ignore[arg-type]
 
 
 class _Builder(Transformer[Token, Any]):
@@ -90,10 +99,13 @@ class _Builder(Transformer[Token, Any]):
 
     def _between(self, first: Token | Span, last: Token | Span) -> Span:
         """The span from the start of `first` to the end of `last` (tokens or spans)."""
-        return Span(self.state.path, first.line, first.column, last.end_line, last.end_column)  # type: ignore[arg-type]
+        return _new_span((self.state.path, first.line, first.column, last.end_line, last.end_column))  # type: ignore[arg-type]
 
     def _name(self, tok: Token) -> ast.Name:
-        return ast.Name(span=_token_span(self.state, tok), text=str(tok))
+        return ast.Name(
+            span=_new_span((self.state.path, tok.line, tok.column, tok.end_line, tok.end_column)),  # type: ignore[arg-type]
+            text=str(tok),
+        )
 
     def _doc(self, first: Token) -> str | None:
         """The `///` block right above `first`, if `first` begins its line."""
@@ -129,6 +141,11 @@ class _Builder(Transformer[Token, Any]):
             self._span(tok),
             f"flowgen's numbers fit in 64 bits: at most {MAX_INTEGER}",
         )
+
+    def __default__(self, data: str, children: list[Any], meta: Any) -> Any:
+        """A rule without a callback: lark's helpers for `x*` and `_inlined` rules, whose children
+        the parent takes over at once. Holding them costs less than lark's `Tree` (no Python `__init__`)."""
+        return _Children(children=children)
 
     # -- module
     def module(self, children: list[Any]) -> ast.Module:
@@ -559,7 +576,7 @@ class _Builder(Transformer[Token, Any]):
         return ast.ArchiveDecl(span=self._between(c[0], c[1]), retention=self._duration(c[1]), doc=self._doc(c[0]))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class _StepBody:
     """A step's `{ ... }` while its step is built: options, branches and fills."""
 
@@ -671,21 +688,22 @@ def _json_keys(value: Any) -> Any:
     return value
 
 
-def _int_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {(int(k[1:]) if k[:1] == "#" else k): _int_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_int_keys(v) for v in value]
-    return value
+def _int_keys(obj: dict[str, Any]) -> dict[Any, Any]:
+    """One JSON object with its `#N` keys made integers again (a `json.loads` object hook: the
+    decoder walks the lists, which a second pass over the decoded tables took 5 ms to do)."""
+    for key in obj:
+        if key[:1] == "#":
+            return {(int(k[1:]) if k[:1] == "#" else k): v for k, v in obj.items()}
+    return obj
 
 
 def shipped_tables() -> dict[str, Any] | None:
     """The shipped tables if they are this grammar's under this lark, else None (compile instead)."""
     try:
-        raw = json.loads(tables_text())
+        raw = json.loads(tables_text(), object_hook=_int_keys)
         if raw.get("stamp") != _tables_stamp():
             return None
-        return {"data": _int_keys(raw["data"]), "memo": _int_keys(raw["memo"])}
+        return {"data": raw["data"], "memo": raw["memo"]}
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return None
 

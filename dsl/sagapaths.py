@@ -17,8 +17,9 @@ an answer has an unknown outcome).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.model import (
     DeliveryPolicy,
     EnumRef,
@@ -42,7 +43,7 @@ FAILURE_BUILTINS = ("step", "error")
 STRING = ScalarRef(scalar=Scalar.STRING)
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Ending:
     """One way a saga instance ends."""
 
@@ -69,7 +70,7 @@ class Ending:
         return f"when step `{self.step.name}` times out or runs out of attempts"
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Arrival:
     """What holds whenever a step is entered: the steps that succeeded on every way to it, and one way."""
 

@@ -11,19 +11,18 @@ or ignoring one that cannot be, is a usage error with a "did you mean".
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from flowgen_design.dsl.codes import BY_SLUG, CODES, ErrorCode, Severity, Stage
 from flowgen_design.dsl.diagnostics import Diagnostic
+from flowgen_design.dsl.frozen import frozen
 
 
 class SelectionError(ValueError):
     """A code in configuration or on the command line that cannot be used (a usage error)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Selection:
     ignore: frozenset[str] = frozenset()
     """Codes (`FLOW602`) left out of every report."""
@@ -52,6 +51,8 @@ def lookup(name: str, source: str) -> ErrorCode:
     entry = CODES.get(name.strip().upper()) or BY_SLUG.get(name.strip().lower())
     if entry is not None:
         return entry
+    import difflib  # only for a mistyped code: `check` without one never pays for it
+
     close = difflib.get_close_matches(name, [*CODES, *BY_SLUG], n=1, cutoff=0.6)
     hint = f"; did you mean `{close[0]}`?" if close else " (`flowgen check --list-codes` lists them)"
     raise SelectionError(f"{source}: unknown diagnostic code `{name}`{hint}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
+
+from flowgen_design.dsl.frozen import frozen
 
 
 class Span(NamedTuple):
@@ -29,7 +30,7 @@ class Span(NamedTuple):
         return (self.line, self.column)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SourceFile:
     """A file's text as read, kept so diagnostics can show the offending line."""
 

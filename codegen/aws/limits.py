@@ -7,14 +7,14 @@ that could never deploy (or never run as written) is an error in `flowgen check`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from flowgen_design.dsl.frozen import frozen
 
 _MINUTE_MS = 60_000
 _HOUR_MS = 60 * _MINUTE_MS
 _DAY_MS = 24 * _HOUR_MS
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Limit:
     """A hard limit of an AWS service: `value` in `unit`, as documented at `source`."""
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from flowgen_design.codegen.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 from flowgen_design.codegen.commands.codeflags import add_code_options, selection
-from flowgen_design.codegen.specfiles import specs_or_error, use_color
+from flowgen_design.codegen.specfiles import InputError, load_config, specs_or_error, use_color
 
 if TYPE_CHECKING:
     from flowgen_design.dsl.diagnostics import Diagnostic
@@ -39,13 +39,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list_codes:
         return _list_codes()
-    chosen = selection(args)
+    try:
+        config = load_config()  # read once: the selection and the targets both come from it
+    except InputError as err:
+        return fail(str(err))
+    chosen = selection(args, config)
     if isinstance(chosen, str):
         return fail(chosen)
-    specs = specs_or_error(args.paths)
+    specs = specs_or_error(args.paths, config)
     if isinstance(specs, str):
         return fail(specs)
-    targets = configured_targets()
+    targets = configured_targets(config)
     if isinstance(targets, str):
         return fail(targets)
     diagnostics = []

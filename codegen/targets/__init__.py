@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flowgen_design.codegen.files import GeneratedFile
-from flowgen_design.codegen.options import GenerateOptions
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.model import Flow
 
-if TYPE_CHECKING:  # `flowgen check` imports this package for its checks only: no incremental machinery
+if (
+    TYPE_CHECKING
+):  # `flowgen check` imports this package for its checks only: no files, options or incremental machinery
+    from flowgen_design.codegen.files import GeneratedFile
     from flowgen_design.codegen.incremental import TargetOutput
+    from flowgen_design.codegen.options import GenerateOptions
 
-TargetFn = Callable[[Flow, GenerateOptions], list[GeneratedFile]]
-LazyTargetFn = Callable[[Flow, GenerateOptions], "list[TargetOutput]"]
+TargetFn = Callable[[Flow, "GenerateOptions"], "list[GeneratedFile]"]
+LazyTargetFn = Callable[[Flow, "GenerateOptions"], "list[TargetOutput]"]
 
 
 class TargetError(Exception):
@@ -28,7 +30,7 @@ class TargetError(Exception):
     missing). The message is one line that says how to fix it; generation stops."""
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Target:
     """`build` returns every file built (what tests and `package` read); `outputs` may leave
     files lazy (`codegen.incremental.LazyFile`), so `generate` builds only what changed."""

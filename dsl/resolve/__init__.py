@@ -23,9 +23,14 @@ def resolve(root: ast.Module, modules: list[ast.Module], reporter: Reporter) -> 
     symbols = Symbols(reporter)
     symbols.declare_all(modules)
     decls = set(map(id, symbols.decls.values()))
+    by_kind: dict[type, list[ast.Declaration]] = {}
+    for module in modules:  # one pass, not one per kind (no declaration class derives from another)
+        for d in module.declarations:
+            if id(d) in decls:
+                by_kind.setdefault(type(d), []).append(d)
 
     def mine(kind: type) -> list:  # type: ignore[type-arg]
-        return [d for d in _of(modules, kind) if id(d) in decls]
+        return by_kind.get(kind, [])
 
     types = TypeResolver(symbols)
     records = [r for d in mine(ast.TypeDecl) if (r := types.record(d))]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from flowgen_design.dsl import ast, codes
-from flowgen_design.dsl.model import Backoff, DeliveryPolicy, Field, Idempotency, Policy
+from flowgen_design.dsl.model import DEFAULT_TIMEOUT_MS, Backoff, DeliveryPolicy, Field, Idempotency, Policy
 from flowgen_design.dsl.resolve.keys import key_field
 from flowgen_design.dsl.resolve.symbols import Symbols, did_you_mean
 from flowgen_design.dsl.source import Span
@@ -158,7 +158,7 @@ class DeliveryResolver:
         if "dlq" in v:
             kwargs["dlq_span"] = v["dlq"][1]
         kwargs["attempts"] = max(1, kwargs.get("attempts", 1))
-        kwargs["timeout_ms"] = max(1, kwargs.get("timeout_ms", DeliveryPolicy().timeout_ms))
+        kwargs["timeout_ms"] = max(1, kwargs.get("timeout_ms", DEFAULT_TIMEOUT_MS))
         if merged.idempotent is not None and key_fields is not None:
             kwargs["idempotency"] = self._idempotency(merged.idempotent, key_fields, owner)
         return DeliveryPolicy(**kwargs)

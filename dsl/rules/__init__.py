@@ -14,15 +14,15 @@ of the same kind (`codegen.checks`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.codes import ErrorCode
 from flowgen_design.dsl.diagnostics import Diagnostic, Reporter
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.model import Flow
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class RuleContext:
     flow: Flow
     modules: list[ast.Module]
@@ -34,7 +34,7 @@ class RuleContext:
 Check = Callable[[RuleContext], None]
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Rule:
     check: Check
     emits: tuple[ErrorCode, ...]

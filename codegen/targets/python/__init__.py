@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flowgen_design.codegen.files import GeneratedFile
-from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register_lazy
 from flowgen_design.dsl.model import Flow
 
 if TYPE_CHECKING:  # `flowgen check` imports this package for its checks (`checks.py`) only
+    from flowgen_design.codegen.files import GeneratedFile
     from flowgen_design.codegen.incremental import TargetOutput
+    from flowgen_design.codegen.options import GenerateOptions
 
 
 @register_lazy("python", "typed Python package: pydantic models, handler interfaces, service stubs (DIR/python/)")
