@@ -359,6 +359,8 @@ class _Formatter:
             self._with_body(head, m.span, m.body)
         elif isinstance(m, ast.StepDecl):
             self._step(m)
+        elif isinstance(m, ast.ParallelDecl):
+            self._block(f"parallel {m.name.text}", m.span, m.name.span, m.members, m.end, inline=False)
         elif isinstance(m, ast.OutcomeDecl) and m.end is not None:
             self._outcome(m, m.end)
         else:
@@ -433,8 +435,20 @@ def _documented_lines(module: ast.Module) -> set[int]:
     for d in module.declarations:
         nodes.extend(getattr(d, "fields", ()))
         nodes.extend(getattr(d, "members", ()))
+        nodes.extend(_parallel_members(d))
         nodes.extend(m.field for m in getattr(d, "members", ()) if isinstance(m, ast.HeaderClause))
     return {n.span.line for n in nodes if getattr(n, "doc", None) is not None}
+
+
+def _parallel_members(d: ast.Declaration) -> list[ast.Node]:
+    """The members of a saga's parallel blocks, nested ones too."""
+    todo = [m for m in d.members if isinstance(m, ast.ParallelDecl)] if isinstance(d, ast.SagaDecl) else []
+    found: list[ast.Node] = []
+    while todo:
+        block = todo.pop()
+        found += block.members
+        todo += [m for m in block.members if isinstance(m, ast.ParallelDecl)]
+    return found
 
 
 def format_module(module: ast.Module, text: str) -> str:
