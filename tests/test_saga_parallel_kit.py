@@ -1,0 +1,175 @@
+"""Parallel blocks in the local test kit, and the same trace from the generated state machine.
+
+The package of `tests/specs/parallel_trip.flow` is generated with sample services; each scenario
+runs through the kit's own orchestrator and through the generated state machine (`tests/asl.py`
+driving the same kit, as `tests/test_conformance.py` does), which must tell the same story: both
+steps of the block succeed and the saga joins; one answers with a failure reply while the other
+completes and only the completed one is undone; one gives no answer and is undone with the other,
+in reverse; the pivot fails after the join.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from flowgen_design.dsl.compiler import check_file
+from flowgen_design.dsl.model import Flow
+from tests.conftest import ROOT, run_flowgen
+from tests.test_conformance import MachineOrchestrator, _observable
+
+pytestmark = pytest.mark.slow  # generates and imports a package
+
+SPEC = ROOT / "tests" / "specs" / "parallel_trip.flow"
+PKG = "trips"
+SERVICES = {
+    "desk": """
+    def screen(self, command: models.Screen) -> models.Screened | models.Vip:
+        return models.Screened(trip_id=command.trip_id)
+
+    def notify(self, command: models.Notify) -> models.Notified:
+        return models.Notified(trip_id=command.trip_id)
+""",
+    "hotels": """
+    def reserve_hotel(self, command: models.ReserveHotel) -> models.HotelReserved | models.HotelFull:
+        return models.HotelReserved(trip_id=command.trip_id, hotel_booking="H-1")
+
+    def cancel_hotel(self, command: models.CancelHotel) -> models.HotelCancelled:
+        return models.HotelCancelled(trip_id=command.trip_id)
+""",
+    "cars": """
+    def reserve_car(self, command: models.ReserveCar) -> models.CarReserved | models.NoCar:
+        return models.CarReserved(trip_id=command.trip_id, car_booking="C-1")
+
+    def cancel_car(self, command: models.CancelCar) -> models.CarCancelled:
+        return models.CarCancelled(trip_id=command.trip_id)
+""",
+    "payments": """
+    def charge(self, command: models.Charge) -> models.Charged | models.Declined:
+        return models.Charged(trip_id=command.trip_id)
+
+    def charge_vip(self, command: models.ChargeVip) -> models.Charged | models.Declined:
+        return models.Charged(trip_id=command.trip_id)
+""",
+}
+HEAD = """
+from __future__ import annotations
+
+from {pkg} import models
+from {pkg}.handlers.{module} import {cls}Handlers
+
+
+class {cls}Service({cls}Handlers):
+"""
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("parallel")
+    result = run_flowgen(
+        "generate", str(SPEC.relative_to(ROOT)), "--out", str(out), "-t", "python", "-t", "lambda", cwd=ROOT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    python = out / "python"
+    for module, body in SERVICES.items():
+        head = HEAD.format(pkg=PKG, module=module, cls=module.capitalize())
+        (python / PKG / "services" / f"{module}.py").write_text(head.lstrip() + body, encoding="utf-8")
+    return python
+
+
+def _forget() -> None:
+    for name in [m for m in sys.modules if m.split(".")[0] == PKG]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def load(generated: Path) -> Iterator[Callable[[str], ModuleType]]:
+    _forget()
+    sys.path.insert(0, str(generated))
+    try:
+        yield importlib.import_module
+    finally:
+        sys.path.remove(str(generated))
+        _forget()
+
+
+@functools.cache
+def _flow() -> Flow:
+    flow = check_file(SPEC).flow
+    assert flow is not None
+    return flow
+
+
+Fault = Callable[[Any, ModuleType], None]
+
+
+def _run(load: Callable[[str], ModuleType], fault: Fault, machine: bool) -> Any:
+    models, testing = load(f"{PKG}.models"), load(f"{PKG}.testing")
+    services = {m.capitalize(): getattr(load(f"{PKG}.services.{m}"), f"{m.capitalize()}Service")() for m in SERVICES}
+    kit_class = testing.TestKit
+    if machine:
+        orchestrator = functools.partial(MachineOrchestrator, flow=_flow())
+        kit_class = type("MachineKit", (testing.TestKit,), {"orchestrator": orchestrator})
+    kit = kit_class(services=services)
+    fault(kit, models)
+    return kit.publish(models.TripRequested(trip_id="T-1"))
+
+
+def _both(load: Callable[[str], ModuleType], fault: Fault) -> Any:
+    by_kit, by_machine = _run(load, fault, machine=False), _run(load, fault, machine=True)
+    kit, machine = _observable(by_kit, "BookTrip"), _observable(by_machine, "BookTrip")
+    assert kit == machine, f"test kit:\n{by_kit.format()}\n\nstate machine:\n{by_machine.format()}"
+    assert kit["problems"] == [], by_kit.format()
+    return by_kit
+
+
+def _nothing(kit: Any, models: ModuleType) -> None:
+    return None
+
+
+def test_both_succeed_and_the_saga_joins(load: Callable[[str], ModuleType]) -> None:
+    run = _both(load, _nothing)
+    assert run.commands("BookTrip") == ["screen", "hotel", "car", "charge"], run.format()
+    assert run.outcomes("BookTrip") == ["completed"]
+
+
+def test_a_failure_reply_undoes_only_the_step_that_completed(load: Callable[[str], ModuleType]) -> None:
+    def no_car(kit: Any, models: ModuleType) -> None:
+        kit.reply("Cars.reserve_car", lambda command: models.NoCar(trip_id=command.trip_id))
+
+    run = _both(load, no_car)
+    assert run.compensations("BookTrip") == ["hotel"], run.format()
+    assert run.outcomes("BookTrip") == ["compensated"]
+
+
+def test_a_step_without_an_answer_is_undone_with_the_completed_one(load: Callable[[str], ModuleType]) -> None:
+    def car_breaks(kit: Any, models: ModuleType) -> None:
+        kit.fail("Cars.reserve_car", times=None)
+
+    run = _both(load, car_breaks)
+    assert run.compensations("BookTrip") == ["car", "hotel"], run.format()
+    assert run.outcomes("BookTrip") == ["compensated"]
+
+
+def test_both_fail_and_only_the_one_that_may_have_run_is_undone(load: Callable[[str], ModuleType]) -> None:
+    def both(kit: Any, models: ModuleType) -> None:
+        kit.reply("Hotels.reserve_hotel", lambda command: models.HotelFull(trip_id=command.trip_id))
+        kit.fail("Cars.reserve_car", times=None)
+
+    run = _both(load, both)
+    assert run.compensations("BookTrip") == ["car"], run.format()
+
+
+def test_the_pivot_fails_after_the_join(load: Callable[[str], ModuleType]) -> None:
+    def declined(kit: Any, models: ModuleType) -> None:
+        kit.reply("Payments.charge", lambda command: models.Declined(trip_id=command.trip_id))
+
+    run = _both(load, declined)
+    assert run.compensations("BookTrip") == ["car", "hotel"], run.format()
