@@ -21,6 +21,12 @@ explored on every schedule and not counted as a fault; it leads to its later ste
 what succeeded on this way, then the trigger's transaction, up to the pivot). A
 grace period (`after D`, 9.) advances the clock before the step's first send.
 
+Parallel blocks (12.): the steps of a block are explored one after another, each from the
+block's start time, so every combination of how they end is a schedule; the order in which
+their answers arrive changes nothing, since each step runs to its end and the join decides on
+all of them. The join goes on at the slowest step's end, or undoes, in reverse, the steps of
+the block that succeeded or gave no answer, then those before it.
+
 Not covered yet: an exception raised after the handler's effect took place, a
 duplicate other than the latest one the deadline check lets run, a `retryable`
 failure reply that the orchestrator resends (`unexplored`).
@@ -72,8 +78,8 @@ class Node:
 def unexplored(saga: Saga) -> str | None:
     """The constructs of `saga` that the moves do not model yet, said for the user; None: none.
 
-    Branches, named outcomes, a compensated trigger and grace periods are modelled
-    (docs/semantics.md 9. and 10.). A `retryable` failure reply that the orchestrator
+    Branches, named outcomes, a compensated trigger, grace periods and parallel blocks are
+    modelled (docs/semantics.md 9., 10. and 12.). A `retryable` failure reply that the orchestrator
     resends is not: the moves take every failure reply as final."""
     resent = [f"`{s.name}`" for s in saga.steps if s.policy.attempts > 1 and s.action.command.retryable]
     if not resent:
