@@ -206,6 +206,8 @@ def _step_link(flow: Flow, saga: Saga, index: int, step: SagaStep) -> Link:
     detail = "pivot" if index == saga.pivot_index else ("readonly" if step.readonly else "")
     if step.delay_ms:
         detail = ", ".join(filter(None, [detail, f"after {format_ms(step.delay_ms)}"]))
+    if step.parallel is not None:
+        detail = ", ".join(filter(None, [f"in parallel {step.parallel}", detail]))
     return Link("step", f"{index + 1}. {step.name}", "step", step.span, detail, tuple(children))
 
 

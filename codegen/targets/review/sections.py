@@ -364,6 +364,15 @@ def _branch_notes(step: SagaStep) -> list[Child]:
     ]
 
 
+def _parallel_note(saga: Saga, index: int) -> list[Child]:
+    """A step of a parallel block says so: it runs with its siblings and the saga joins after them."""
+    block = saga.block_at(index)
+    if block is None:
+        return []
+    siblings = ", ".join(s.name for i, s in enumerate(saga.steps) if i in block.indexes and i != index)
+    return [el("div", f"in parallel {block.name}: at the same time as {siblings}; joins when all succeeded")]
+
+
 def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
     call = step.action
     if step.compensation is not None:
@@ -375,7 +384,7 @@ def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
     pivot = el("span", "PIVOT", class_="pivot") if index == saga.pivot_index else ""
     return [
         str(index + 1),
-        [el("code", step.name), doc(step.doc), *_branch_notes(step)],
+        [el("code", step.name), doc(step.doc), *_parallel_note(saga, index), *_branch_notes(step)],
         el("code", f"{call.service}.{call.command.name}"),
         undo,
         pivot,
