@@ -61,7 +61,7 @@ HandlerName = Literal[
     "Customers.ask_customer",
     "Payments.charge_card",
 ]
-SagaName = Literal["BookTrip"]
+SagaName = Literal["TripTransaction"]
 
 
 class Services(TypedDict, total=False):
@@ -151,8 +151,8 @@ FLOW = _kit.FlowSpec(
         ),
     },
     sagas={
-        "BookTrip": _sagas.SagaSpec(
-            name="BookTrip",
+        "TripTransaction": _sagas.SagaSpec(
+            name="TripTransaction",
             trigger="TripRequested",
             steps=(
                 _sagas.StepSpec(
