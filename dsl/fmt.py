@@ -360,7 +360,7 @@ class _Formatter:
         elif isinstance(m, ast.StepDecl):
             self._step(m)
         elif isinstance(m, ast.ParallelDecl):
-            self._block(f"parallel {m.name.text}", m.span, m.name.span, m.members, m.end, inline=False)
+            self._parallel(m)
         elif isinstance(m, ast.OutcomeDecl) and m.end is not None:
             self._outcome(m, m.end)
         else:
@@ -399,6 +399,21 @@ class _Formatter:
         self.p.flush_before((end.line, end.column))
         self.p.indent -= 1
         self.p.emit("}", end, end, keep_gap=False)
+
+    def _parallel(self, m: ast.ParallelDecl) -> None:
+        """A block lists its steps one a line, as a saga does; as a member it keeps the blank line
+        before it (and after a detached doc comment), like a step."""
+        head = f"parallel {m.name.text}"
+        if not m.members and not self._comments_inside(m.span, m.end):
+            self.p.emit(head + " {}", m.span, m.end)
+            return
+        self.p.emit(head + " {", m.span, m.name.span)
+        self.p.indent += 1
+        for member in m.members:
+            self._member(member)
+        self.p.flush_before((m.end.line, m.end.column))
+        self.p.indent -= 1
+        self.p.emit("}", m.end, m.end, keep_gap=False)
 
     def _step(self, s: ast.StepDecl) -> None:
         head = ("pivot " if s.pivot else "") + f"step {s.name.text}: {_qualified(s.target)}"
