@@ -280,16 +280,18 @@ def _example_run(load: Callable[[str], ModuleType], fault: Fault, machine: bool)
 
 @pytest.fixture
 def load_example(example: Path) -> Iterator[Callable[[str], ModuleType]]:
-    names = lambda: [m for m in sys.modules if m.split(".")[0] == EXAMPLE_PKG]  # noqa: E731
-    for name in names():
-        del sys.modules[name]
+    _forget_example()
     sys.path.insert(0, str(example))
     try:
         yield importlib.import_module
     finally:
         sys.path.remove(str(example))
-        for name in names():
-            del sys.modules[name]
+        _forget_example()
+
+
+def _forget_example() -> None:
+    for name in [m for m in sys.modules if m.split(".")[0] == EXAMPLE_PKG]:
+        del sys.modules[name]
 
 
 @pytest.mark.parametrize("way", _example_ways(), ids=[f"{w.outcome} {w.describe()}" for w in _example_ways()])
