@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from flowgen_design.codegen.simulate import simulate
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow, Saga
 from flowgen_design.dsl.sagapaths import Ending, compensates, endings
@@ -227,6 +228,19 @@ def _example_flow() -> Flow:
     return flow
 
 
+@functools.cache
+def _simulated() -> frozenset[tuple[tuple[str, ...], tuple[str, ...], str]]:
+    """What `flowgen simulate` predicts: per schedule, the steps sent, the compensations, the outcome."""
+    (report,) = [r for r in simulate(_example_flow()) if r.kind == "saga"]
+    assert report.clean and report.unexplored is None
+    found = set()
+    for moves in report.scenarios:
+        sent = tuple(dict.fromkeys(m.step for m in moves if m.step and not m.step.startswith("undo ")))
+        undone = tuple(dict.fromkeys(m.step.removeprefix("undo ") for m in moves if m.step.startswith("undo ")))
+        found.add((sent, undone, moves[-1].result))
+    return frozenset(found)
+
+
 def _example_ways() -> list[Ending]:
     return list(endings(_example_flow().sagas[0]))
 
@@ -307,6 +321,8 @@ def test_every_way_of_the_example_in_the_kit_and_the_machine(
     assert by_kit.outcomes(saga.name) == [way.outcome], by_kit.format()
     assert by_kit.compensations(saga.name) == _expected_undo(saga, way), by_kit.format()
     assert by_kit.problems() == [], by_kit.format()
+    sent = tuple(dict.fromkeys(c for c in by_kit.commands(saga.name) if not c.startswith("undo ")))
+    assert (sent, tuple(by_kit.compensations(saga.name)), way.outcome) in _simulated(), by_kit.format()
     first_of_block = way.step is not None and saga.block_at(saga.steps.index(way.step)) is not None
     if first_of_block and way.reply is None and way.step is saga.steps[0]:
         return
