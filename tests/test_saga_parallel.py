@@ -11,9 +11,12 @@ block counts its slowest step, not the sum.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from flowgen_design.codegen.targets.cloudformation.states import definition
+from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow, Saga
 from flowgen_design.dsl.rules.timing import saga_worst_case_ms
 from tests.asl import Execution, run
@@ -170,3 +173,26 @@ def test_the_template_passes_cfn_lint_and_flowgens_checks() -> None:
     machines = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
     kinds = {s["Type"] for m in machines for s in m["Properties"]["Definition"]["States"].values()}
     assert "Parallel" in kinds
+
+
+def test_a_step_of_a_block_waits_its_grace_period_and_resends_in_its_branch(tmp_path: Path) -> None:
+    """`after 3s` and `retry 2 backoff fixed 2s` on a step of a block: the branch waits, then sends;
+    after no answer it waits the backoff and resends; the join waits for it."""
+    text = SPEC.read_text(encoding="utf-8").replace(
+        "    step car: Cars.ReserveCar compensate Cars.CancelCar\n",
+        "    step car: Cars.ReserveCar compensate Cars.CancelCar { retry 2 backoff fixed 2s  after 3s }\n",
+    )
+    spec = tmp_path / "retried.flow"
+    spec.write_text(text, encoding="utf-8")
+    result = check_file(spec)
+    assert result.flow is not None and not result.diagnostics
+    flow = result.flow
+    saga = _saga(flow, "BookTrip")
+    lost_then_fine = [[Attempt(seconds=99)], [Attempt(seconds=1)]]
+    world = SagaWorld(flow, saga, per_send={"ReserveCar": lost_then_fine})
+    ex = run(definition(flow, saga, queue_key, "bus"), trigger_input(saga), world)
+    assert (ex.status, ex.end_state) == ("SUCCEEDED", "completed")
+    sent = [(at, mid.split("/", 1)[1]) for at, mid, _ in world.sent]
+    assert sent == [(0.0, "screen"), (1.0, "hotel"), (4.0, "car"), (16.0, "car"), (17.0, "charge")]
+    world, ex = _run(flow, saga, ReserveCar=[Attempt(seconds=99)])
+    assert _commands(world) == ["screen", "hotel", "car", "car", "undo car", "undo hotel"]
