@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
+import re
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -329,3 +332,17 @@ def test_every_way_of_the_example_in_the_kit_and_the_machine(
     by_machine = _example_run(load_example, _example_fault(way), machine=True)
     kit, machine = _observable(by_kit, saga.name), _observable(by_machine, saga.name)
     assert kit == machine, f"test kit:\n{by_kit.format()}\n\nstate machine:\n{by_machine.format()}"
+
+
+def test_simulated_scenarios_of_the_example_replay_in_the_test_kit(example: Path, tmp_path: Path) -> None:
+    """Every scenario with one fault or none, as `flowgen simulate --replay-all` writes it, runs in the
+    kit against the sample services and shows the trace the simulator predicted."""
+    out = tmp_path / "replays"
+    result = run_flowgen("simulate", str(EXAMPLE), "--replay", str(out), "--replay-all", cwd=ROOT)
+    assert result.returncode == 0 and "wrote 1 replay file(s)" in result.stderr, result.stderr
+    env = {**os.environ, "PYTHONPATH": str(example)}
+    command = [sys.executable, "-m", "pytest", str(out), "-q", "-rfs", "-p", "no:cacheprovider", "--rootdir", str(out)]
+    ran = subprocess.run(command, cwd=out, env=env, capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0, ran.stdout[-6000:] + ran.stderr[-2000:]
+    passed = re.search(r"(\d+) passed", ran.stdout)
+    assert passed is not None and int(passed.group(1)) >= 10, ran.stdout[-2000:]
