@@ -222,6 +222,8 @@ def _parallel(state: Json, data: Json, world: World, ex: Execution, name: str, t
 def _branches(state: Json, data: Json, world: World, ex: Execution, name: str, tokens: str) -> Json:
     start, end, outputs = ex.clock, ex.clock, []
     source = _path(state["InputPath"], data, {}) if "InputPath" in state else data
+    if "Parameters" in state:
+        source = _params(state["Parameters"], source, {"Execution": {"Name": name}})
     for i, branch in enumerate(state["Branches"]):
         sub = run(branch, source, world, name, start=start, tokens=f"{tokens}.{i}")
         ex.trace += sub.trace
