@@ -564,6 +564,10 @@ class Saga(Frozen):
         """The parallel block called `name` (a step's `parallel`), if any."""
         return next((b for b in self.parallels if b.name == name), None) if name is not None else None
 
+    def block_entered_at(self, step: str | None) -> ParallelBlock | None:
+        """The parallel block a branch to `step` enters (a branch to a block leads to its first step)."""
+        return next((b for b in self.parallels if self.steps[b.first].name == step), None)
+
     def block_at(self, index: int) -> ParallelBlock | None:
         """The parallel block that holds the step at `index`, if any."""
         return next((b for b in self.parallels if b.first <= index <= b.last), None)

@@ -196,3 +196,24 @@ def test_a_step_of_a_block_waits_its_grace_period_and_resends_in_its_branch(tmp_
     assert sent == [(0.0, "screen"), (1.0, "hotel"), (4.0, "car"), (16.0, "car"), (17.0, "charge")]
     world, ex = _run(flow, saga, ReserveCar=[Attempt(seconds=99)])
     assert _commands(world) == ["screen", "hotel", "car", "car", "undo car", "undo hotel"]
+
+
+def test_a_branch_to_a_block_enters_it_and_what_it_skipped_is_not_undone(tmp_path: Path) -> None:
+    """`on HotelFull -> book`: the machine goes from the failed first try to the Parallel state; when
+    the pivot then fails, the block's steps are undone and the first try (which answered no) is not."""
+    case = (ROOT / "tests" / "cases" / "parallel-branch-into.flow").read_text(encoding="utf-8")
+    start, fine = case.index("saga BookTrip {"), case.index("// Near miss")
+    spec = tmp_path / "into.flow"
+    spec.write_text(case[:start] + case[fine:], encoding="utf-8")
+    result = check_file(spec)
+    assert result.flow is not None and not result.diagnostics
+    flow = result.flow
+    saga = _saga(flow, "BookTripFine")
+    world, ex = _run(flow, saga, ReserveHotel=[Attempt("reply", "HotelFull")])
+    assert (ex.status, ex.end_state) == ("SUCCEEDED", "compensated")  # the block's hotel is full too
+    assert _commands(world) == ["first_try", "hotel", "car", "undo car"]
+    world = SagaWorld(flow, saga, per_send={"ReserveHotel": [[Attempt("reply", "HotelFull")], [Attempt()]]})
+    world.scripts["Charge"] = [Attempt("reply", "Declined")]
+    ex = run(definition(flow, saga, queue_key, "bus"), trigger_input(saga), world)
+    assert (ex.status, ex.end_state) == ("SUCCEEDED", "compensated")
+    assert _commands(world) == ["first_try", "hotel", "car", "charge", "undo car", "undo hotel"]

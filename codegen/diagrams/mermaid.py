@@ -177,6 +177,9 @@ def _parallel(saga: Saga, index: int, indent: str, ran: tuple[int, ...]) -> list
 
 
 def _leads(saga: Saga, index: int, step: str | None, outcome: str | None) -> str:
+    block = saga.block_entered_at(step)
+    if block is not None:
+        return f"continues at parallel {block.name}"
     if step is not None:
         return f"continues at step {step}"
     declared = saga.outcome(outcome or "")

@@ -124,7 +124,9 @@ def _branches(g: GraphBuilder, saga: Saga) -> None:
         here = node_id("step", saga.name, step.name)
         for b in step.branches:
             if b.step is not None:
-                g.edge(Edge(here, node_id("step", saga.name, b.step), "flow", (b.reply.name,)))
+                block = saga.block_entered_at(b.step)
+                target = node_id("fork", saga.name, block.name) if block else node_id("step", saga.name, b.step)
+                g.edge(Edge(here, target, "flow", (b.reply.name,)))
                 continue
             outcome = saga.outcome(b.outcome or "")
             target = _outcome(g, outcome.event if outcome else None, saga, b.outcome or "")
