@@ -201,11 +201,15 @@ def _step_link(flow: Flow, saga: Saga, index: int, step: SagaStep) -> Link:
     if step.compensation is not None:
         children.append(handler_link(flow, step.compensation.handler, f"undone by {step.compensation.command.name} to"))
     for b in step.branches:
-        where = "a later step" if b.step is not None else "a named outcome"
-        children.append(Link("branch", f"on {b.reply.name} -> {b.step or b.outcome}", "", b.span, where))
+        block = saga.block_entered_at(b.step)
+        where = "a parallel block" if block else "a later step" if b.step is not None else "a named outcome"
+        target = block.name if block else b.step or b.outcome
+        children.append(Link("branch", f"on {b.reply.name} -> {target}", "", b.span, where))
     detail = "pivot" if index == saga.pivot_index else ("readonly" if step.readonly else "")
     if step.delay_ms:
         detail = ", ".join(filter(None, [detail, f"after {format_ms(step.delay_ms)}"]))
+    if step.parallel is not None:
+        detail = ", ".join(filter(None, [f"in parallel {step.parallel}", detail]))
     return Link("step", f"{index + 1}. {step.name}", "step", step.span, detail, tuple(children))
 
 

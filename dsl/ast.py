@@ -383,7 +383,23 @@ class SagaInvariant(Node):
     followers: tuple[Name, ...]
 
 
-SagaMember = TriggerDecl | StepDecl | SagaTimeout | OutcomeDecl | SagaInvariant
+@frozen
+class ParallelDecl(Node):
+    """`parallel NAME { step ...  step ... }`: steps that start together and join when every one
+    succeeded. `members` may hold a nested block, which the resolver refuses (FLOW443)."""
+
+    name: Name
+    members: tuple[StepDecl | ParallelDecl, ...]
+    doc: str | None = None
+    end: Span
+
+    @property
+    def steps(self) -> tuple[StepDecl, ...]:
+        """Every step of the block, nested blocks flattened, in written order."""
+        return tuple(s for m in self.members for s in ((m,) if isinstance(m, StepDecl) else m.steps))
+
+
+SagaMember = TriggerDecl | StepDecl | ParallelDecl | SagaTimeout | OutcomeDecl | SagaInvariant
 
 
 @frozen
@@ -392,6 +408,17 @@ class SagaDecl(Node):
     members: tuple[SagaMember, ...]
     doc: str | None = None
     end: Span
+
+    @property
+    def steps(self) -> tuple[StepDecl, ...]:
+        """Every step, those of parallel blocks in place, in written order."""
+        found: list[StepDecl] = []
+        for m in self.members:
+            if isinstance(m, StepDecl):
+                found.append(m)
+            elif isinstance(m, ParallelDecl):
+                found += m.steps
+        return tuple(found)
 
 
 @frozen

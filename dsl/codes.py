@@ -408,6 +408,37 @@ STEP_NEVER_RUNS = _code(
     RULES,
     "No path through a saga's branches reaches a step.",
 )
+# parallel blocks (par: FLOW44x)
+PARALLEL_PIVOT = _code(
+    "FLOW440",
+    "parallel-pivot",
+    E,
+    RESOLVE,
+    "The pivot is a step of a parallel block, written or by default (a saga that ends with a block).",
+)
+PARALLEL_BRANCH = _code(
+    "FLOW441",
+    "parallel-branch",
+    E,
+    RESOLVE,
+    "A step of a parallel block branches (`on REPLY -> TARGET`): its siblings run at the same time.",
+)
+PARALLEL_BRANCH_INTO = _code(
+    "FLOW442",
+    "parallel-branch-into",
+    E,
+    RESOLVE,
+    "A branch leads to a step inside a parallel block instead of to the block.",
+)
+PARALLEL_NESTED = _code("FLOW443", "parallel-nested", E, RESOLVE, "A parallel block is inside another parallel block.")
+PARALLEL_SIBLING_FILL = _code(
+    "FLOW444",
+    "parallel-sibling-fill",
+    E,
+    RESOLVE,
+    "A step of a parallel block fills a field from a sibling's reply, which runs at the same time.",
+)
+PARALLEL_TOO_SMALL = _code("FLOW445", "parallel-too-small", E, RESOLVE, "A parallel block has fewer than two steps.")
 # time
 STEP_TIMEOUT_TOO_SHORT = _code(
     "FLOW501",

@@ -359,6 +359,8 @@ class _Formatter:
             self._with_body(head, m.span, m.body)
         elif isinstance(m, ast.StepDecl):
             self._step(m)
+        elif isinstance(m, ast.ParallelDecl):
+            self._parallel(m)
         elif isinstance(m, ast.OutcomeDecl) and m.end is not None:
             self._outcome(m, m.end)
         else:
@@ -398,6 +400,21 @@ class _Formatter:
         self.p.indent -= 1
         self.p.emit("}", end, end, keep_gap=False)
 
+    def _parallel(self, m: ast.ParallelDecl) -> None:
+        """A block lists its steps one a line, as a saga does; as a member it keeps the blank line
+        before it (and after a detached doc comment), like a step."""
+        head = f"parallel {m.name.text}"
+        if not m.members and not self._comments_inside(m.span, m.end):
+            self.p.emit(head + " {}", m.span, m.end)
+            return
+        self.p.emit(head + " {", m.span, m.name.span)
+        self.p.indent += 1
+        for member in m.members:
+            self._member(member)
+        self.p.flush_before((m.end.line, m.end.column))
+        self.p.indent -= 1
+        self.p.emit("}", m.end, m.end, keep_gap=False)
+
     def _step(self, s: ast.StepDecl) -> None:
         head = ("pivot " if s.pivot else "") + f"step {s.name.text}: {_qualified(s.target)}"
         head += "".join(f" compensate {_qualified(q)}" for q in s.compensate)
@@ -433,8 +450,20 @@ def _documented_lines(module: ast.Module) -> set[int]:
     for d in module.declarations:
         nodes.extend(getattr(d, "fields", ()))
         nodes.extend(getattr(d, "members", ()))
+        nodes.extend(_parallel_members(d))
         nodes.extend(m.field for m in getattr(d, "members", ()) if isinstance(m, ast.HeaderClause))
     return {n.span.line for n in nodes if getattr(n, "doc", None) is not None}
+
+
+def _parallel_members(d: ast.Declaration) -> list[ast.Node]:
+    """The members of a saga's parallel blocks, nested ones too."""
+    todo = [m for m in d.members if isinstance(m, ast.ParallelDecl)] if isinstance(d, ast.SagaDecl) else []
+    found: list[ast.Node] = []
+    while todo:
+        block = todo.pop()
+        found += block.members
+        todo += [m for m in block.members if isinstance(m, ast.ParallelDecl)]
+    return found
 
 
 def format_module(module: ast.Module, text: str) -> str:

@@ -444,11 +444,34 @@ class SagaStep(Frozen):
     """`after D`: the grace period the orchestrator waits each time it enters the step, before sending."""
     fills: tuple[Fill, ...] = ()
     """Where the command's fields come from (`booking_id = trigger.trip_id`); other fields by name."""
+    parallel: str | None = None
+    """The parallel block the step runs in (`parallel book { ... }`), if any."""
     doc: str | None = None
     span: Span
 
     def branch(self, reply: str) -> Branch | None:
         return next((b for b in self.branches if b.reply.name == reply), None)
+
+
+@frozen
+class ParallelBlock(Frozen):
+    """`parallel NAME { step ...  step ... }`: steps sent together that join when every one succeeded.
+
+    Its steps are consecutive in `Saga.steps` (`first`..`last`, indexes), all before the pivot or all
+    after it. If one fails or times out, the others still finish; then the ones that succeeded or may
+    have (no answer) are undone in reverse order, then the steps before the block (docs/semantics.md).
+    """
+
+    name: str
+    first: int
+    last: int
+    doc: str | None = None
+    span: Span
+    name_span: Span
+
+    @property
+    def indexes(self) -> range:
+        return range(self.first, self.last + 1)
 
 
 OutcomeKind = Literal["completed", "compensated", "failed"]
@@ -528,12 +551,26 @@ class Saga(Frozen):
     invariants: tuple[SagaInvariant, ...] = ()
     trigger_compensation: StepCall | None = None
     """`trigger E compensate S.C`: the local transaction that published the trigger, undone last."""
+    parallels: tuple[ParallelBlock, ...] = ()
+    """The saga's parallel blocks, in step order."""
     doc: str | None = None
     span: Span
     name_span: Span
 
     def outcome(self, kind: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.kind == kind), None)
+
+    def block(self, name: str | None) -> ParallelBlock | None:
+        """The parallel block called `name` (a step's `parallel`), if any."""
+        return next((b for b in self.parallels if b.name == name), None) if name is not None else None
+
+    def block_entered_at(self, step: str | None) -> ParallelBlock | None:
+        """The parallel block a branch to `step` enters (a branch to a block leads to its first step)."""
+        return next((b for b in self.parallels if self.steps[b.first].name == step), None)
+
+    def block_at(self, index: int) -> ParallelBlock | None:
+        """The parallel block that holds the step at `index`, if any."""
+        return next((b for b in self.parallels if b.first <= index <= b.last), None)
 
     @property
     def named_outcomes(self) -> tuple[Outcome, ...]:

@@ -467,6 +467,16 @@ class _Builder(Transformer[Token, Any]):
             end=self._span(rbrace),
         )
 
+    def parallel_decl(self, c: list[Any]) -> ast.ParallelDecl:
+        kw, name, *members, rbrace = c
+        return ast.ParallelDecl(
+            span=self._between(kw, rbrace),
+            name=self._name(name),
+            members=tuple(members),
+            doc=self._doc(kw),
+            end=self._span(rbrace),
+        )
+
     def trigger_decl(self, c: list[Any]) -> ast.TriggerDecl:
         undo: ast.QualifiedName | None = c[2] if len(c) > 2 else None
         return ast.TriggerDecl(

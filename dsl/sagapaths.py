@@ -29,6 +29,7 @@ from flowgen_design.dsl.model import (
     OptionalRef,
     Outcome,
     OutcomeKind,
+    ParallelBlock,
     Saga,
     SagaStep,
     Scalar,
@@ -89,7 +90,9 @@ def arrivals(saga: Saga) -> dict[int, Arrival]:
         here = found.get(index)
         if here is None:
             continue
-        for target, arrival in _exits(saga, index, step, here):
+        block = saga.block_at(index)
+        exits = _exits(saga, index, step, here) if block is None else _block_exits(block, index, here, found)
+        for target, arrival in exits:
             known = found.get(target)
             if known is None:
                 found[target] = arrival
@@ -114,6 +117,18 @@ def _exits(saga: Saga, index: int, step: SagaStep, here: Arrival) -> list[tuple[
         if b.step is not None and b.reply is not success:
             exits.append((names.index(b.step), Arrival(here.succeeded, here.route + ((step.name, b.reply.name),))))
     return exits
+
+
+def _block_exits(
+    block: ParallelBlock, index: int, here: Arrival, found: dict[int, Arrival]
+) -> list[tuple[int, Arrival]]:
+    """A parallel block is entered at its first step, which starts every step of it with what held
+    there (a sibling's reply is not there yet); it leaves, after the join, with all of them succeeded."""
+    if index != block.first:
+        return []
+    for member in block.indexes[1:]:
+        found[member] = here
+    return [(block.last + 1, Arrival(here.succeeded | set(block.indexes), here.route))]
 
 
 def endings(saga: Saga) -> tuple[Ending, ...]:

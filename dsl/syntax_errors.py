@@ -166,7 +166,12 @@ def _describe_token(err: UnexpectedToken, text: str, path: str, literals: Litera
         return (*_misplaced_clause(inside, tok.type, value, expected, literals), span)
     if hint is None and expected == {"COLON"}:
         hint = _misread_as_field(text, start)
-    hint = hint or _step_target(inside, expected) or _hint_for_token(tok.type, value, expected, literals)
+    hint = (
+        hint
+        or _step_target(inside, expected)
+        or _parallel_name(inside, expected)
+        or _hint_for_token(tok.type, value, expected, literals)
+    )
     if inside:
         message = f"{_where(inside)}{_in_member(inside[-1])}: {message}"
     return (message, hint, span)
@@ -190,9 +195,10 @@ _HANDLER = _Kind("handler", _OPTIONS, _OPTION_STARTS)
 _KINDS = {
     "SAGA": _Kind(
         "saga",
-        "`trigger`, `step`, `pivot step`, `timeout`, `invariant` and `on OUTCOME emit`",
-        frozenset({"TRIGGER", "STEP", "PIVOT"}),
+        "`trigger`, `step`, `pivot step`, `parallel NAME { ... }`, `timeout`, `invariant` and `on OUTCOME emit`",
+        frozenset({"TRIGGER", "STEP", "PIVOT", "PARALLEL"}),
     ),
+    "PARALLEL": _Kind("parallel block", "only steps (`step NAME: Service.Command`)", frozenset({"STEP", "PIVOT"})),
     "SERVICE": _Kind(
         "service", "`api`, `publishes`, `handles` and `on EVENT -> handler`", frozenset({"API", "HANDLES", "ON"})
     ),
@@ -300,6 +306,13 @@ def _step_target(inside: list[_Open], expected: set[str]) -> str | None:
     member = inside[-1].member if inside else ()
     if member and member[0].type in ("STEP", "PIVOT") and "DOT" in expected:
         return "a step names a service and the command it handles: `step NAME: Service.Command`"
+    return None
+
+
+def _parallel_name(inside: list[_Open], expected: set[str]) -> str | None:
+    member = inside[-1].member if inside else ()
+    if member and member[0].type == "PARALLEL" and "NAME" in expected:
+        return "a parallel block has a name, which a branch may lead to: `parallel NAME { step ...  step ... }`"
     return None
 
 

@@ -4,14 +4,15 @@ moto stores state machines but does not run `.waitForTaskToken` tasks, so the
 generated saga machines are run here instead. It covers the subset flowgen
 emits, with AWS's documented semantics:
 
-- states: Pass (Result, Parameters, ResultPath), Task (`sqs:sendMessage
+- states: Pass (InputPath, Result, Parameters, ResultPath, End), Parallel
+  (Branches, ResultSelector, ResultPath, Retry, Catch: see `_parallel`), Task (`sqs:sendMessage
   .waitForTaskToken`, `events:putEvents`, `dynamodb:updateItem` when the world
   has `update_item`; ResultSelector), Choice (`StringEquals`,
   `NumericLessThan`, Default), Wait (Seconds, SecondsPath), Succeed, Fail; `TimeoutSeconds` per task attempt and per execution;
 - Retry (retriers in order, each with its own count; IntervalSeconds,
   BackoffRate, MaxDelaySeconds, JitterStrategy FULL as its worst case: the full
   delay), then Catch (first matching catcher; `States.ALL` matches anything);
-- paths `$.a.b` and the context object (`$$.Execution.Name`,
+- paths `$.a.b`, `$.a[0]`, `$[0]` and the context object (`$$.Execution.Name`,
   `$$.State.EnteredTime`, `$$.State.RetryCount`, `$$.Task.Token`); intrinsics
   States.Format, States.StringToJson, States.Array, States.ArrayGetItem, States.MathAdd.
 
@@ -78,12 +79,20 @@ class Failure(Exception):
         self.error, self.cause = error, cause
 
 
-def run(definition: Json, execution_input: Json, world: World, name: str = "exec-1") -> Execution:
-    """Run an execution to its end on the virtual clock, starting at 0."""
-    ex = Execution()
+def run(
+    definition: Json,
+    execution_input: Json,
+    world: World,
+    name: str = "exec-1",
+    start: float = 0.0,
+    tokens: str = "token",
+) -> Execution:
+    """Run an execution to its end on the virtual clock, starting at `start` (0; a Parallel state's
+    branch starts when the state is entered); task tokens are `<tokens>-1`, `<tokens>-2`, ..."""
+    ex = Execution(clock=start)
     states, current, data = definition["States"], definition["StartAt"], copy.deepcopy(execution_input)
     limit = definition.get("TimeoutSeconds")
-    tokens = 0
+    prefix, tokens_used = tokens, 0
     while True:
         if limit is not None and ex.clock > limit:
             ex.status, ex.end_state = "TIMED_OUT", current
@@ -106,14 +115,23 @@ def run(definition: Json, execution_input: Json, world: World, name: str = "exec
             current = state["Next"]
             continue
         if kind == "Pass":
-            result = _params(state["Parameters"], data, context) if "Parameters" in state else state.get("Result", data)
+            source = _path(state["InputPath"], data, {}) if "InputPath" in state else data
+            result = (
+                _params(state["Parameters"], source, context) if "Parameters" in state else state.get("Result", source)
+            )
             data = _assign(data, state.get("ResultPath", "$"), result)
+            if state.get("End"):
+                ex.status, ex.end_state, ex.output = "SUCCEEDED", current, data
+                return ex
             current = state["Next"]
             continue
-        if kind != "Task":
+        if kind not in ("Task", "Parallel"):
             raise Unsupported(f"state type {kind}")
-        tokens += 1
-        outcome = _task(state, data, context, world, ex, f"token-{tokens}")
+        tokens_used += 1
+        if kind == "Parallel":
+            outcome = _parallel(state, data, world, ex, name, f"{prefix}-{tokens_used}")
+        else:
+            outcome = _task(state, data, context, world, ex, f"{prefix}-{tokens_used}")
         if limit is not None and ex.clock > limit:
             ex.status, ex.end_state, ex.clock = "TIMED_OUT", current, float(limit)
             return ex
@@ -126,6 +144,9 @@ def run(definition: Json, execution_input: Json, world: World, name: str = "exec
             current = catcher["Next"]
             continue
         data = _assign(data, state.get("ResultPath", "$"), outcome)
+        if state.get("End"):
+            ex.status, ex.end_state, ex.output = "SUCCEEDED", current, data
+            return ex
         current = state["Next"]
 
 
@@ -174,6 +195,46 @@ def _attempt(state: Json, params: Json, world: World, ex: Execution) -> Json:
     if answer.error is not None:
         return Failure(answer.error, answer.cause)
     return answer.output
+
+
+def _parallel(state: Json, data: Json, world: World, ex: Execution, name: str, tokens: str) -> Json:
+    """A Parallel state: every branch gets the state's input and starts when the state is entered;
+    the output is the list of the branches' outputs, in order (then ResultSelector), when the last one
+    ends. A branch that fails fails the state with its error (AWS stops the other branches then; here
+    they run one after another on the same start time, so those before it ran to their end: the
+    generated machines never let a branch fail). Retry and Catch apply to the whole state."""
+    counts = [0] * len(state.get("Retry", []))
+    while True:
+        outcome = _branches(state, data, world, ex, name, f"{tokens}.{sum(counts)}")
+        if not isinstance(outcome, Failure):
+            return _params(state["ResultSelector"], outcome, {}) if "ResultSelector" in state else outcome
+        for i, retrier in enumerate(state.get("Retry", [])):
+            if _matches(retrier["ErrorEquals"], outcome.error):
+                if counts[i] >= retrier.get("MaxAttempts", 3):
+                    return outcome
+                ex.clock += _delay(retrier, counts[i])
+                counts[i] += 1
+                break
+        else:
+            return outcome
+
+
+def _branches(state: Json, data: Json, world: World, ex: Execution, name: str, tokens: str) -> Json:
+    start, end, outputs = ex.clock, ex.clock, []
+    source = _path(state["InputPath"], data, {}) if "InputPath" in state else data
+    if "Parameters" in state:
+        source = _params(state["Parameters"], source, {"Execution": {"Name": name}})
+    for i, branch in enumerate(state["Branches"]):
+        sub = run(branch, source, world, name, start=start, tokens=f"{tokens}.{i}")
+        ex.trace += sub.trace
+        if sub.status != "SUCCEEDED":
+            ex.clock = sub.clock
+            return Failure(sub.error or "States.BranchFailed", f"branch {i} ended in {sub.end_state}")
+        end = max(end, sub.clock)
+        outputs.append(sub.output)
+    ex.trace.sort(key=lambda entry: entry[0])
+    ex.clock = end
+    return outputs
 
 
 def _delay(retrier: Json, count: int) -> float:
@@ -238,8 +299,16 @@ def _assign(data: Json, path: str | None, value: Json) -> Json:
 
 def _path(path: str, data: Json, context: Json) -> Json:
     root, rest = (context, path[3:]) if path.startswith("$$.") else (data, path[2:] if path != "$" else "")
+    if rest.startswith("["):  # `$[0]`: an item of a list at the root (a Parallel state's result)
+        rest = rest[1:]
     node = root
-    for key in rest.split(".") if rest else []:
+    for key in re.split(r"\.|\[", rest) if rest else []:
+        if key.endswith("]") and key[:-1].isdigit():
+            index = int(key[:-1])
+            if not isinstance(node, list) or index >= len(node):
+                raise Failure("States.Runtime", f"path {path} does not exist")
+            node = node[index]
+            continue
         if not isinstance(node, dict) or key not in node:
             raise Failure("States.Runtime", f"path {path} does not exist")
         node = node[key]

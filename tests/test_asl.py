@@ -115,3 +115,40 @@ def test_anything_outside_the_subset_is_refused() -> None:
     choice = {"Type": "Choice", "Choices": [{"Variable": "$.a", "BooleanEquals": True, "Next": "m"}], "Default": "m"}
     with pytest.raises(Unsupported):
         run({"StartAt": "c", "States": {"c": choice, "m": {"Type": "Succeed"}}}, {"a": True}, Script())
+
+
+def _branch(name: str, **task: Any) -> dict[str, Any]:
+    body = {"n.$": "$.n", "branch": name}
+    step = {"Type": "Task", "Resource": SEND_AND_WAIT, "Parameters": {"QueueUrl": name, "MessageBody": body}}
+    return {"StartAt": name, "States": {name: {**step, "TimeoutSeconds": 10, "End": True, **task}}}
+
+
+def _parallel(**extra: Any) -> dict[str, Any]:
+    parallel = {"Type": "Parallel", "Branches": [_branch("a"), _branch("b")], "Next": "ok", **extra}
+    return {
+        "StartAt": "p",
+        "States": {"p": parallel, "ok": {"Type": "Succeed"}, "caught": {"Type": "Pass", "End": True}},
+    }
+
+
+def test_a_parallel_state_gives_each_branch_its_input_and_joins_their_outputs_in_order() -> None:
+    """AWS: every branch starts with the state's input when the state is entered; the result is the
+    list of the branches' outputs, in branch order, when the last one ends; then ResultSelector and
+    ResultPath, as for a task."""
+    script = Script(Answer(5, output={"x": 1}), Answer(2, output={"x": 2}))
+    selector = {"a.$": "$[0].x", "b.$": "$[1].x"}
+    ex = run(_parallel(ResultSelector=selector, ResultPath="$.joined"), {"n": 7}, script)
+    assert (ex.status, ex.clock) == ("SUCCEEDED", 5)  # the slower branch
+    assert [(at, body["branch"], body["n"]) for at, body in script.sent] == [(0, "a", 7), (0, "b", 7)]
+    assert ex.output == {"n": 7, "joined": {"a": 1, "b": 2}}
+
+
+def test_a_failing_branch_fails_the_parallel_state_to_its_catch_and_retry() -> None:
+    script = Script(Answer(1, output={}), Answer(1, error="Boom"))
+    catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "caught"}]
+    ex = run(_parallel(Catch=catch), {"n": 1}, script)
+    assert (ex.status, ex.end_state, ex.output["error"]["Error"]) == ("SUCCEEDED", "caught", "Boom")
+    retried = Script(Answer(1, output={}), Answer(1, error="Boom"), Answer(1, output={}), Answer(1, output={}))
+    retry = [{"ErrorEquals": ["Boom"], "MaxAttempts": 1, "IntervalSeconds": 3}]
+    ex = run(_parallel(Retry=retry), {"n": 1}, retried)
+    assert (ex.status, len(retried.sent), ex.clock) == ("SUCCEEDED", 4, 1 + 3 + 1)  # every branch runs again

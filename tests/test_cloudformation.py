@@ -23,6 +23,7 @@ from flowgen_design.codegen.names import lambda_handler
 from flowgen_design.codegen.targets.asyncapi.schemas import standalone_schema
 from flowgen_design.codegen.targets.cloudformation.sagas import saga_handlers
 from flowgen_design.codegen.targets.cloudformation.states import step_state
+from flowgen_design.codegen.targets.cloudformation.verify import all_states
 from flowgen_design.codegen.targets.cloudformation.verify import main as verify_main
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import Flow, Handler
@@ -253,14 +254,15 @@ def test_saga_timeouts_and_retries_follow_the_spec(generated: Generated) -> None
         definition = machine["Definition"]
         assert isinstance(definition, dict)
         assert definition.get("TimeoutSeconds") == (seconds_ceil(saga.timeout_ms) if saga.timeout_ms else None)
+        states = all_states(definition)  # a parallel block's steps are in its branches
         for step in saga.steps:
-            task = definition["States"][step_state(step)]
+            task = states[step_state(step)]
             assert task["TimeoutSeconds"] == max(1, seconds_ceil(step.timeout_ms))
             assert task["ResultPath"] == f"$.steps.{step.name}"
             assert "Retry" not in task, "a resend is a loop that enters the step again (a fresh deadline)"
             (catch,) = task["Catch"]
             assert (catch["ErrorEquals"], catch["ResultPath"]) == (["States.ALL"], "$.error"), "AttemptsExhausted too"
-            caught = definition["States"][catch["Next"]]
+            caught = states[catch["Next"]]
             resend = [c for c in caught.get("Choices", []) if c["Next"] == f"resend {step.name}"]
             if step.policy.attempts == 1:
                 assert resend == []
@@ -274,10 +276,10 @@ def test_saga_timeouts_and_retries_follow_the_spec(generated: Generated) -> None
             ]
             answers = [c["StringEquals"] for c in caught["Choices"][: caught["Choices"].index(resend[0])]]
             assert answers == [r.name for r in step.action.command.failures] + ["InvalidMessage"], "never resent"
-            wait = definition["States"][f"wait to resend {step.name}"]
+            wait = states[f"wait to resend {step.name}"]
             assert (wait["Type"], wait["Next"]) == ("Wait", step_state(step))
             backoff = step.policy.backoff
-            table = definition["States"][f"resend {step.name}"]["Parameters"]["wait.$"]
+            table = states[f"resend {step.name}"]["Parameters"]["wait.$"]
             if backoff is not None:
                 delays = [seconds_ceil(backoff.delay_ms(k)) for k in range(1, step.policy.attempts)]
                 assert table.startswith(f"States.ArrayGetItem(States.Array({', '.join(map(str, delays))})")

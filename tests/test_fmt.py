@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 from lark import Lark
 
+from flowgen_design.dsl import ast
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.diagnostics import Reporter
 from flowgen_design.dsl.fmt import format_module
@@ -147,7 +148,7 @@ def test_fmt_refuses_a_broken_file_and_leaves_it_alone(flowgen: Runner, tmp_path
 _KEYWORDS: set[str] = set(
     "flow version import type enum event command key ordered list map policy defaults retry timeout dlq idempotent "
     "use emits jitter service api publishes consumes handles on saga trigger pivot step compensate readonly emit external "
-    "by within backoff".split()
+    "by within backoff parallel".split()
 )
 _NAMES: st.SearchStrategy[str] = st.from_regex(r"\A[a-z][a-z0-9_]{0,6}\Z").filter(lambda s: s not in _KEYWORDS)
 
@@ -291,3 +292,36 @@ def test_an_auth_clause_round_trips_with_its_comments() -> None:
     auths = [m.auth for m in service.members]  # type: ignore[union-attr]
     assert [a.kind if a else None for a in auths] == ["jwt", "none", "iam", None]
     assert auths[0] is not None and [t.value for t in auths[0].audiences] == ["orders", 'a"b']
+
+
+def test_a_parallel_block_round_trips_with_its_comments() -> None:
+    """A block lists its steps one a line (as a saga does), keeps its doc and every comment, and
+    formatting it again changes nothing."""
+    text = (
+        "flow x version 1.0.0\n"
+        "saga S {\n"
+        "  trigger A\n"
+        "  /// Both at once.\n"
+        "  parallel   book {   // the fork\n"
+        "    step hotel: H.Reserve compensate H.Cancel { timeout 5s  after 1s }\n"
+        "    // the car\n"
+        "    step car: C.Reserve\n"
+        "    parallel inner { step x: X.Y }\n"
+        "  }  // the join\n"
+        "  pivot step pay: P.Charge\n"
+        "}\n"
+    )
+    once = fmt(text)
+    assert "  /// Both at once.\n  parallel book {  // the fork\n" in once
+    assert "    step hotel: H.Reserve compensate H.Cancel { timeout 5s  after 1s }\n" in once
+    assert "    // the car\n    step car: C.Reserve\n" in once
+    assert "    parallel inner {\n      step x: X.Y\n    }\n" in once
+    assert "  }  // the join\n" in once
+    assert fmt(once) == once
+    module = parse(once, "x.flow", Reporter())
+    assert module is not None
+    saga = module.declarations[0]
+    assert isinstance(saga, ast.SagaDecl)
+    block = saga.members[1]
+    assert isinstance(block, ast.ParallelDecl) and block.doc == "Both at once."
+    assert [s.name.text for s in block.steps] == ["hotel", "car", "x"]

@@ -89,6 +89,7 @@ def corpus() -> list[str]:
 CORPUS = corpus()
 TOKENS = [*POOLS["NAME"], *POOLS["INT"], *POOLS["NUMBER"], *POOLS["STRING"], *POOLS["COMMENT"], *POOLS["DOC_COMMENT"]]
 TOKENS += ["{", "}", "->", "|", ",", ":", "?", "<", ">", "list<", "retry", "///", "//", "\n", "key", "type T {}", *ODD]
+TOKENS += ["parallel", "parallel p {", "parallel p { step s: S.C }"]  # a block where a step or a fill was
 
 
 @st.composite

@@ -54,6 +54,7 @@ saga Opening {
   trigger Opened compensate Doors.Open
   step check: Doors.Open readonly { timeout 1m  after 5s  on Opened -> open  id = trigger.id or "x" }
   pivot step open: Doors.Open compensate Doors.Open
+  parallel both { step left: Doors.Open  step right: Doors.Open }
   timeout 10m
   invariant every Opened is followed by Opened or Opened
   on completed emit Opened

@@ -126,6 +126,7 @@ BRANCHED = [
         "ftgo_create_order.flow",
         "aws_travel_booking.flow",
         "temporal_money_transfer.flow",
+        "bpmn_trip_transaction.flow",  # a parallel block: moto runs the Parallel state, its branches and join
     )
 ]
 

@@ -172,6 +172,7 @@ def test_a_simulated_scenario_runs_the_same_in_the_kit_and_in_the_state_machine_
 BRANCHED = {
     "ordering": ROOT / "specs" / "examples" / "eshop_ordering.flow",
     "ftgo": ROOT / "specs" / "examples" / "ftgo_create_order.flow",
+    "trip_transaction": ROOT / "specs" / "examples" / "bpmn_trip_transaction.flow",  # a parallel block
 }
 
 

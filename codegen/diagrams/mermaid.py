@@ -112,6 +112,8 @@ def _steps(saga: Saga, index: int, indent: str, ran: tuple[int, ...]) -> list[st
                 else f"{indent}Note over {me}: {mermaid_text('completed')}"
             )
         ]
+    if saga.block_at(index) is not None:
+        return _parallel(saga, index, indent, ran)
     step = saga.steps[index]
     lines = [f"{indent}Note over {me}: {mermaid_text('waits ' + format_ms(step.delay_ms))}"] if step.delay_ms else []
     lines += _call(saga, index, step, indent)
@@ -144,7 +146,40 @@ def _steps(saga: Saga, index: int, indent: str, ran: tuple[int, ...]) -> list[st
     return lines
 
 
+def _parallel(saga: Saga, index: int, indent: str, ran: tuple[int, ...]) -> list[str]:
+    """A parallel block: its steps in a `par` (each with how it may answer), then the join: all
+    succeeded goes on; else the steps of the block that ran or may have are undone with those before."""
+    me, block = make_id("saga", saga.name), saga.block_at(index)
+    assert block is not None
+    lines: list[str] = []
+    for k in block.indexes:
+        step = saga.steps[k]
+        lines.append(f"{indent}{'par' if k == block.first else 'and'} {mermaid_text(step.name)}")
+        if step.delay_ms:
+            lines.append(f"{indent}  Note over {me}: {mermaid_text('waits ' + format_ms(step.delay_ms))}")
+        lines += _call(saga, k, step, indent + "  ")
+        success = step.action.command.success
+        answers = [success.name if success else "done", *(e.name for e in step.action.command.failures)]
+        answers.append(timeout_text(step.timeout_ms))
+        lines.append(f"{indent}  {_reply(saga, step, ' or '.join(answers))}")
+    lines.append(f"{indent}end")
+    lines.append(f"{indent}alt {mermaid_text('join ' + block.name + ': every step succeeded')}")
+    lines += _steps(saga, block.last + 1, indent + "  ", ran + tuple(block.indexes))
+    lines.append(f"{indent}else {mermaid_text('a step of ' + block.name + ' failed or timed out')}")
+    if block.first > saga.pivot_index:
+        lines.append(f"{indent}  Note over {me}: {mermaid_text('failed: needs a human')}")
+    else:
+        note = f"undo only the steps of {block.name} that succeeded or may have run"
+        lines.append(f"{indent}  Note over {me}: {mermaid_text(note)}")
+        lines += _compensate(saga, block.last + 1, indent + "  ", ran + tuple(block.indexes))
+    lines.append(f"{indent}end")
+    return lines
+
+
 def _leads(saga: Saga, index: int, step: str | None, outcome: str | None) -> str:
+    block = saga.block_entered_at(step)
+    if block is not None:
+        return f"continues at parallel {block.name}"
     if step is not None:
         return f"continues at step {step}"
     declared = saga.outcome(outcome or "")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 NodeKind = Literal[
-    "service", "event", "command", "external", "api", "saga", "handler", "step", "compensation", "outcome"
+    "service", "event", "command", "external", "api", "saga", "handler", "step", "compensation", "outcome", "parallel"
 ]
 EdgeKind = Literal["flow", "handled", "trigger", "reply", "awaits", "failure", "compensation"]
 
@@ -40,6 +40,7 @@ NODE_STYLES: dict[NodeKind, Style] = {
     "saga": Style(LILAC, "#6a3fa0", "hexagon"),
     "handler": Style(LILAC, "#6a3fa0", "box"),
     "compensation": Style("#fde4e4", RED, "box", text=RED, dashed=True),
+    "parallel": Style("#eeeeee", "#444444", "box"),
 }
 
 EDGE_COLORS: dict[EdgeKind, str] = {

@@ -10,6 +10,11 @@ before it, and its timeout to its own compensation (it may have run);
 compensations chain backwards to the `compensated` outcome. A timeout of the
 pivot, any failure after it, and a compensation that fails lead to the `failed`
 outcome: it needs a human (docs/semantics.md).
+
+A parallel block is a fork (`parallel NAME`) to its steps side by side and a join
+after them: every success leads to the join, which goes on ("all succeeded"); every
+failure also leads there, and from it the saga undoes, in reverse, the steps of the
+block that ran or may have, then those before (after the pivot: `failed`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from flowgen_design.codegen.diagrams.labels import handler_text, sends_text, tim
 from flowgen_design.codegen.diagrams.model import Diagram, Edge, GraphBuilder, Node, node_id
 from flowgen_design.codegen.diagrams.system import event_node
 from flowgen_design.dsl.durations import format_ms
-from flowgen_design.dsl.model import Event, FillSource, Saga, SagaStep
+from flowgen_design.dsl.model import Event, FillSource, ParallelBlock, Saga, SagaStep
 
 
 def saga_view(saga: Saga) -> Diagram:
@@ -26,6 +31,11 @@ def saga_view(saga: Saga) -> Diagram:
     previous: str | None = event_node(g, saga.trigger)
     previous_label: tuple[str, ...] = ("trigger",)
     for index, step in enumerate(saga.steps):
+        block = saga.block_at(index)
+        if block is not None:
+            if index == block.first:
+                previous, previous_label = _fork_and_join(g, saga, block, previous, previous_label)
+            continue
         here = g.node(_step_node(saga, index, step))
         if previous is not None:
             g.edge(Edge(previous, here, "trigger" if index == 0 else "flow", previous_label))
@@ -42,6 +52,10 @@ def saga_view(saga: Saga) -> Diagram:
     _branches(g, saga)
     for index, step in enumerate(saga.steps):
         here = node_id("step", saga.name, step.name)
+        block = saga.block_at(index)
+        if block is not None:
+            _block_failure(g, saga, index, block, undo, failed)
+            continue
         command = step.action.command
         replies = tuple(
             f"{e.name} (retryable)" if e in command.retryable else e.name
@@ -64,6 +78,45 @@ def saga_view(saga: Saga) -> Diagram:
     return g.build(f"saga:{saga.name}", f"saga {saga.name} (trigger {saga.trigger.name}{timeout})", "TB")
 
 
+def _fork_and_join(
+    g: GraphBuilder, saga: Saga, block: ParallelBlock, previous: str | None, label: tuple[str, ...]
+) -> tuple[str, tuple[str, ...]]:
+    """The fork, the block's steps side by side, and the join; the join is where the saga goes on."""
+    fork = g.node(
+        Node(node_id("fork", saga.name, block.name), "parallel", (f"parallel {block.name}",), ("all at once",))
+    )
+    if previous is not None:
+        g.edge(Edge(previous, fork, "trigger" if block.first == 0 else "flow", label))
+    detail = ("when every step succeeded",)
+    join = g.node(Node(node_id("join", saga.name, block.name), "parallel", (f"join {block.name}",), detail))
+    for index in block.indexes:
+        step = saga.steps[index]
+        here = g.node(_step_node(saga, index, step))
+        g.edge(Edge(fork, here, "flow"))
+        success = step.action.command.success
+        g.edge(Edge(here, join, "flow", (success.name,) if success else ()))
+    return join, ("all succeeded",)
+
+
+def _block_failure(g: GraphBuilder, saga: Saga, index: int, block: ParallelBlock, undo: list[str], failed: str) -> None:
+    """A step of a block fails into the join; from the join (once) the saga undoes what ran, or fails."""
+    step = saga.steps[index]
+    join = node_id("join", saga.name, block.name)
+    replies = tuple(e.name for e in step.action.command.failures)
+    no_answer = (timeout_text(step.timeout_ms), *(f"or {e}" for e in step.action.handler.raises))
+    label = (" or ".join((*replies, no_answer[0])), *no_answer[1:])
+    g.edge(Edge(node_id("step", saga.name, step.name), join, "failure", label))
+    if index < saga.pivot_index and step.compensation is not None:
+        g.edge(Edge(node_id("undo", saga.name, step.name), failed, "failure", ("cannot finish",)))
+    if index != block.last:
+        return
+    if block.last < saga.pivot_index:
+        why = ("a step failed: undo each that ran or may have",)
+        g.edge(Edge(join, undo[block.last + 1], "failure", why, backwards=True))
+    else:
+        g.edge(Edge(join, failed, "failure", ("a step failed",)))
+
+
 def _branches(g: GraphBuilder, saga: Saga) -> None:
     """Each branch: a reply to a later step (drawn as flow), or to a named outcome (up to the pivot,
     after undoing what ran, as `compensated` does)."""
@@ -71,7 +124,9 @@ def _branches(g: GraphBuilder, saga: Saga) -> None:
         here = node_id("step", saga.name, step.name)
         for b in step.branches:
             if b.step is not None:
-                g.edge(Edge(here, node_id("step", saga.name, b.step), "flow", (b.reply.name,)))
+                block = saga.block_entered_at(b.step)
+                target = node_id("fork", saga.name, block.name) if block else node_id("step", saga.name, b.step)
+                g.edge(Edge(here, target, "flow", (b.reply.name,)))
                 continue
             outcome = saga.outcome(b.outcome or "")
             target = _outcome(g, outcome.event if outcome else None, saga, b.outcome or "")
@@ -89,6 +144,8 @@ def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:
     detail = [timeout_text(step.timeout_ms), sends_text(step.policy), handler_text(call.handler.policy)]
     if step.delay_ms:
         detail.insert(0, f"after {format_ms(step.delay_ms)} (a grace period)")
+    if step.parallel is not None:
+        detail.insert(0, f"in parallel {step.parallel}")
     detail += [f"{f.field} = " + " or ".join(_source_text(s) for s in f.sources) for f in step.fills]
     if index > saga.pivot_index:
         detail.append("a failure needs a human")

@@ -28,6 +28,12 @@ send); the reply on every send left is one fault too, so the failure the last
 send's reply decides is explored at every bound; and a duplicate of the command
 that succeeds after the machine resent leaves a recorded success the resend finds.
 
+Parallel blocks (12.): the steps of a block are explored one after another, each from the
+block's start time, so every combination of how they end is a schedule; the order in which
+their answers arrive changes nothing, since each step runs to its end and the join decides on
+all of them. The join goes on at the slowest step's end, or undoes, in reverse, the steps of
+the block that succeeded or gave no answer, then those before it.
+
 Not covered yet: an exception raised after the handler's effect took place, a
 duplicate other than the latest one the deadline check lets run.
 
@@ -78,8 +84,9 @@ class Node:
 def unexplored(saga: Saga) -> str | None:
     """The constructs of `saga` that the moves do not model yet, said for the user; None: none.
 
-    Branches, named outcomes, a compensated trigger, grace periods (docs/semantics.md 9. and 10.)
-    and a `retryable` failure reply that the step's own `retry` resends (4.) are modelled."""
+    Branches, named outcomes, a compensated trigger, grace periods (docs/semantics.md 9. and 10.),
+    a `retryable` failure reply that the step's own `retry` resends (4.) and parallel blocks (12.)
+    are modelled."""
     del saga
     return None
 

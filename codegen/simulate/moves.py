@@ -95,6 +95,11 @@ class State:
     open: tuple[bool, ...] = ()  # per user invariant: an event still waits for a follower
     outcomes: int = 0
     succeeded: tuple[int, ...] = ()  # the steps whose success reply the saga holds (`$.steps.<step>`)
+    block_start: int = 0  # in a parallel block: when it started (each of its steps is sent then)
+    block_end: int = 0  # in a parallel block: when the slowest of its steps explored so far ended
+    branches: tuple[tuple[int, str, Failure | None], ...] = ()
+    """In a parallel block: how each of its steps explored so far ended (`succeeded`, `failed`: a
+    failure reply, `unknown`: no answer), with its failure."""
 
     @property
     def ended(self) -> bool:
@@ -390,6 +395,8 @@ def _index(saga: Saga, name: str) -> int:
 
 def _enter(saga: Saga, state: State, index: int) -> State:
     """The saga goes to step `index` (its grace period is waited when the command is sent), or completes."""
+    if index < len(saga.steps) and saga.block_at(index) is not None:  # a parallel block starts
+        return replace(state, index=index, send=1, block_start=state.clock, block_end=state.clock)
     if index < len(saga.steps):
         return replace(state, index=index, send=1)
     return replace(state, phase="outcome", outcome="completed")
@@ -398,6 +405,8 @@ def _enter(saga: Saga, state: State, index: int) -> State:
 def _advance(saga: Saga, state: State) -> State:
     """A success reply: the saga holds it, and goes on to the next step or the one the reply's branch names."""
     step = saga.steps[state.index]
+    if step.parallel is not None:
+        return _branch_ended(saga, state, "succeeded", None)
     success = step.action.command.success
     branch = step.branch(success.name) if success is not None else None
     target = _index(saga, branch.step) if branch is not None and branch.step is not None else state.index + 1
@@ -420,6 +429,8 @@ def _failed(saga: Saga, state: State, failure: Failure, named: str | None = None
     transaction last; else `failed`. A branch to a named outcome ends there instead of `compensated`/`failed`."""
     answered = failure.reply is not None
     index, pivot = failure.index, saga.pivot_index
+    if index >= 0 and not failure.undoing and saga.steps[index].parallel is not None:
+        return _branch_ended(saga, state, "failed" if answered else "unknown", failure)
     if index > pivot or (index == pivot and not answered):
         return replace(state, phase="outcome", outcome=named or "failed", failure=failure)
     ran = set(state.succeeded) | ({index} if not answered else set())
@@ -427,6 +438,34 @@ def _failed(saga: Saga, state: State, failure: Failure, named: str | None = None
     undo += (TRIGGER,) if saga.trigger_compensation is not None else ()
     outcome = named or "compensated"
     return replace(state, phase="undo" if undo else "outcome", undo=undo, outcome=outcome, failure=failure)
+
+
+def _branch_ended(saga: Saga, state: State, status: str, failure: Failure | None) -> State:
+    """A step of a parallel block ended (docs/semantics.md 12.). The steps of a block are explored
+    one after another, each from the block's start time: every combination of their results, which
+    is all the join depends on (each step runs to its end whatever its siblings do). After the
+    last one, the join: go on at the slowest one's end with their replies, or take the first
+    failed step (as written) as the failure and undo, in reverse, the steps of the block that
+    succeeded or gave no answer and those before it; after the pivot, `failed`."""
+    block = saga.block_at(state.index)
+    assert block is not None
+    ended = state.branches + ((state.index, status, failure),)
+    end = max(state.block_end, state.clock)
+    if state.index < block.last:
+        return replace(state, index=state.index + 1, send=1, clock=state.block_start, block_end=end, branches=ended)
+    joined = replace(state, clock=end, branches=(), block_start=0, block_end=0)
+    succeeded = tuple(i for i, s, _ in ended if s == "succeeded")
+    first = next((f for _, s, f in ended if s != "succeeded"), None)
+    if first is None:
+        return _enter(saga, replace(joined, succeeded=joined.succeeded + succeeded), block.last + 1)
+    if block.first > saga.pivot_index:
+        return replace(joined, phase="outcome", outcome="failed", failure=first)
+    ran = set(joined.succeeded) | set(succeeded) | {i for i, s, _ in ended if s == "unknown"}
+    undo = tuple(
+        j for j in sorted(ran, reverse=True) if j < saga.pivot_index and saga.steps[j].compensation is not None
+    )
+    undo += (TRIGGER,) if saga.trigger_compensation is not None else ()
+    return replace(joined, phase="undo" if undo else "outcome", undo=undo, outcome="compensated", failure=first)
 
 
 # ---- compensations --------------------------------------------------------------------------------------
@@ -538,7 +577,7 @@ def _ending(saga: Saga, state: State) -> Ending:
 
 def _held(saga: Saga, index: int) -> tuple[SagaStep, ...]:
     """The steps that succeeded on every way to step `index` (`len(steps)`: the end); without branches, all before."""
-    if not saga.branched:
+    if not saga.branched and not saga.parallels:
         return saga.steps[:index]
     succeeded = arrivals(saga)[index].succeeded
     return tuple(s for i, s in enumerate(saga.steps) if i in succeeded)

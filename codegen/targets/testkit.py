@@ -80,7 +80,7 @@ def _final_errors(call: StepCall) -> str:
 
 def _step_spec(saga: Saga, step: SagaStep) -> str:
     """A step; its commands name their sources when the spec maps fields or branches decide the replies."""
-    explicit = saga.branched or bool(step.fills)
+    explicit = saga.branched or bool(step.fills) or bool(saga.parallels)
 
     def sources(call: StepCall) -> dict[str, FillSource] | None:
         return command_sources(saga, step, call) if explicit else None
@@ -95,6 +95,8 @@ def _step_spec(saga: Saga, step: SagaStep) -> str:
     if step.branches:
         branches = {b.reply.name: ("step", b.step) if b.step else ("outcome", b.outcome) for b in step.branches}
         extra += f", branches={branches!r}"
+    if step.parallel is not None:
+        extra += f", parallel={step.parallel!r}"
     return (
         f"_sagas.StepSpec(name={step.name!r}, action={_call_spec(step.action, timeout, sources(step.action))}, "
         f"compensation={compensation}, resend_delays={delays!r}{extra})"

@@ -21,6 +21,7 @@ from flowgen_design.dsl.model import (
     Service,
     StepCall,
 )
+from flowgen_design.dsl.resolve import parallel
 from flowgen_design.dsl.resolve.delivery import DeliveryResolver
 from flowgen_design.dsl.resolve.symbols import Symbols, did_you_mean
 from flowgen_design.dsl.source import Span
@@ -40,6 +41,11 @@ class SagaResolver:
         self.events = events
 
     def saga(self, decl: ast.SagaDecl) -> Saga | None:
+        decl, blocks = parallel.flatten(decl, self.report)
+        saga = self._saga(decl)
+        return parallel.attach(saga, blocks, self.report) if saga is not None else None
+
+    def _saga(self, decl: ast.SagaDecl) -> Saga | None:
         trigger = self._trigger(decl)
         steps = tuple(s for m in decl.members if isinstance(m, ast.StepDecl) if (s := self._step(m)))
         step_names = tuple(m.name.text for m in decl.members if isinstance(m, ast.StepDecl))

@@ -64,6 +64,9 @@ def _members(ctx: RuleContext, decl: ast.EventDecl | ast.CommandDecl | ast.SagaD
                 _constraints(ctx, field)
         elif isinstance(m, ast.StepDecl):
             _step(ctx, m)
+        elif isinstance(m, ast.ParallelDecl):
+            for s in m.steps:
+                _step(ctx, s)
         elif isinstance(m, ast.OutcomeDecl):
             _outcome(ctx, m, first)
         elif type(m) in _ONCE_PER_DECLARATION:

@@ -94,12 +94,16 @@ def _count_broken_sagas(ctx: RuleContext) -> tuple[dict[str, list[str]], Sites]:
                 whos.extend([who] if who not in whos else [])
             elif isinstance(member, ast.TriggerDecl) and member.event.text in events and decl.name.text not in resolved:
                 _add_site(consumed, member.event.text, (who, decl.name.span))
-            elif isinstance(member, ast.StepDecl):
-                for call in (member.target, *member.compensate):
+            elif isinstance(member, ast.StepDecl | ast.ParallelDecl):
+                for call in (c for s in _steps_of(member) for c in (s.target, *s.compensate)):
                     command = commands.get(call.command.text)
                     for reply in command.replies if command else ():
                         _add_site(consumed, reply.name, (who, call.span))
     return published, consumed
+
+
+def _steps_of(member: ast.StepDecl | ast.ParallelDecl) -> tuple[ast.StepDecl, ...]:
+    return member.steps if isinstance(member, ast.ParallelDecl) else (member,)
 
 
 def _add_site(sites: Sites, event: str, site: tuple[str, Span]) -> None:

@@ -21,8 +21,8 @@ def option_blocks(module: ast.Module) -> Iterator[tuple[ast.Option, ...]]:
                 if isinstance(m, (ast.HandlesDecl, ast.OnDecl)) and m.body:
                     yield m.body.options
         elif isinstance(decl, ast.SagaDecl):
-            for s in decl.members:
-                if isinstance(s, ast.StepDecl) and s.body:
+            for s in decl.steps:
+                if s.body:
                     yield s.body.options
 
 
@@ -44,8 +44,7 @@ def _durations(module: ast.Module) -> Iterator[ast.Duration]:
     for decl in module.declarations:
         if isinstance(decl, ast.SagaDecl):
             yield from (m.duration for m in decl.members if isinstance(m, ast.SagaTimeout))
-            steps = [m for m in decl.members if isinstance(m, ast.StepDecl)]
-            yield from (d.duration for s in steps for d in s.delays)
+            yield from (d.duration for s in decl.steps for d in s.delays)
 
 
 # Semantic Versioning 2.0.0 without build metadata (the grammar has no `+`).

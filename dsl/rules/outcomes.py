@@ -32,7 +32,7 @@ def check_outcome_fills(ctx: RuleContext) -> None:
 
 def _resolved_whole(saga: Saga, steps: ast.SagaDecl | None, replies: dict[str, int]) -> bool:
     """Every step and reply of `saga` as written resolved (none was dropped with a diagnostic)."""
-    declared = [m for m in steps.members if isinstance(m, ast.StepDecl)] if steps is not None else []
+    declared = list(steps.steps) if steps is not None else []
     calls = [c for s in saga.steps for c in (s.action, s.compensation) if c is not None]
     return (
         len(declared) == len(saga.steps)

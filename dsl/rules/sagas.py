@@ -146,7 +146,9 @@ def check_step_inputs(ctx: RuleContext) -> None:
         if undo is not None:
             _check_trigger_undo(ctx, saga.trigger, undo)
         for step in saga.steps:
-            if saga.branched:  # what every way to the step has: the trigger, and replies that are always there
+            # What every way to the step has: the trigger, and replies that are always there (a step of a
+            # parallel block sees the steps before the block, never a sibling's reply).
+            if saga.branched or saga.parallels:
                 ran = [s.action.command.success for s in ran_before(saga, step)]
                 replies = [f for reply in ran if reply is not None for f in reply.fields]
                 available = {**{f.name: f for f in saga.trigger.fields}, **{f.name: f for f in replies}}
@@ -186,6 +188,12 @@ def _check_compensation_input(
             )
 
 
+def _in_block(step: SagaStep) -> str:
+    if step.parallel is None:
+        return ""
+    return f" (a step of parallel block `{step.parallel}` sees the steps before the block, not its siblings)"
+
+
 def _check_call(ctx: RuleContext, trigger: str, step: SagaStep, call: StepCall, available: dict[str, Field]) -> None:
     own = step.action.command.success
     filled = {f.field for f in step.fills} if call is step.action else set()
@@ -200,7 +208,8 @@ def _check_call(ctx: RuleContext, trigger: str, step: SagaStep, call: StepCall, 
                 codes.STEP_FIELD_UNAVAILABLE,
                 f"step `{step.name}` sends `{call.command.name}`, but its field `{f.name}` is neither in `{trigger}` nor in an earlier reply",
                 call.span,
-                f"the saga fills commands by field name: add `{f.name}` to `{trigger}` or to an earlier step's reply, or make it optional",
+                f"the saga fills commands by field name: add `{f.name}` to `{trigger}` or to an earlier step's reply, or make it optional"
+                + _in_block(step),
             )
         elif source.type != f.type:
             ctx.report.add(

@@ -46,6 +46,8 @@ def saga_worst_case_ms(saga: Saga) -> int:
 
 def _ways(saga: Saga) -> list[tuple[int, str]]:
     """(worst case, its parts) for running every step, and for failing at each step up to the pivot."""
+    if saga.parallels:
+        return _parallel_ways(saga)
     if saga.branched:
         return _branched_ways(saga)
     run = [(s.policy.worst_case_ms() + _grace_ms(s), s.name) for s in saga.steps]
@@ -98,6 +100,58 @@ def _branched_ways(saga: Saga) -> list[tuple[int, str]]:
         ]
         ways.append(run + undo + last)
     return [(sum(ms for ms, _ in way), ", ".join(f"{name} {format_ms(ms)}" for ms, name in way)) for way in ways]
+
+
+def _parallel_ways(saga: Saga) -> list[tuple[int, str]]:
+    """As `_branched_ways`, with each parallel block one part: its slowest step, since its steps run
+    at the same time. A block that fails still waits for every step of it (each one catches its
+    own failure), then undoes all of them that may have run, and the compensable steps before it."""
+    steps, names = saga.steps, [s.name for s in saga.steps]
+    slowest: dict[int, list[Part]] = {0: []}
+    for index, step in enumerate(steps):
+        block = saga.block_at(index)
+        if index not in slowest or (block is not None and index != block.first):
+            continue
+        here = slowest[index] + [_unit_part(saga, index)]
+        if block is not None:
+            targets = {block.last + 1}
+        else:
+            success = step.action.command.success
+            skip = step.branch(success.name) if success is not None else None
+            targets = {names.index(skip.step) if skip and skip.step else index + 1}
+            targets |= {names.index(b.step) for b in step.branches if b.step is not None}
+        for target in targets:
+            known = slowest.get(target)
+            if known is None or sum(ms for ms, _ in here) > sum(ms for ms, _ in known):
+                slowest[target] = here
+    trigger_undo = saga.trigger_compensation
+    last = [(undo_policy(trigger_undo).worst_case_ms(), "undo trigger")] if trigger_undo is not None else []
+    ways = [slowest[len(steps)]] if len(steps) in slowest else []
+    for index in range(min(saga.pivot_index + 1, len(steps))):
+        block = saga.block_at(index)
+        if block is not None and index != block.first:
+            continue  # one way per block: every step of it runs, whichever fails
+        if index not in slowest or (index == saga.pivot_index and not steps[index].action.command.failures):
+            continue  # unreached, or a pivot without an answer: it needs a human, nothing is undone
+        upto = block.last + 1 if block is not None else min(index + 1, saga.pivot_index)
+        undo = [
+            (undo_policy(s.compensation).worst_case_ms(), f"undo {s.name}")
+            for s in reversed(steps[:upto])
+            if s.compensation is not None
+        ]
+        ways.append(slowest[index] + [_unit_part(saga, index)] + undo + last)
+    return [(sum(ms for ms, _ in way), ", ".join(f"{name} {format_ms(ms)}" for ms, name in way)) for way in ways]
+
+
+def _unit_part(saga: Saga, index: int) -> Part:
+    """A step at its worst, or the parallel block that starts at `index` at its slowest step's worst."""
+    block = saga.block_at(index)
+    if block is None:
+        step = saga.steps[index]
+        return (step.policy.worst_case_ms() + _grace_ms(step), step.name)
+    worst = [(s.policy.worst_case_ms() + _grace_ms(s), s.name) for s in saga.steps[block.first : block.last + 1]]
+    ms, name = max(worst)
+    return (ms, f"parallel {block.name} (slowest: {name})")
 
 
 def _grace_ms(step: SagaStep) -> int:

@@ -36,6 +36,10 @@ failure at `$.failure` (`step`, `error`, `payload` for a reply, `route`) and goe
 
 Outcome events are filled per path as `dsl.sagapaths` says; `check` has proven
 every required field has a source on every path.
+
+A parallel block is a Parallel state and a join (`parallel.py`); the builder
+enters it where it would enter the block's first step, and before undoing a
+step of a block asks whether it ran (`did <step> run`), as in a branched saga.
 """
 
 from __future__ import annotations
@@ -103,8 +107,20 @@ def undo_state(step: SagaStep) -> str:
 
 
 def entry_state(step: SagaStep) -> str:
-    """Where the machine enters a step: its grace period (`after D`, a Wait state), else its task."""
+    """Where the machine enters a step: its parallel block (a Parallel state), its grace period
+    (`after D`, a Wait state), else its task."""
+    if step.parallel is not None:
+        return parallel_state(step.parallel)
+    return own_entry_state(step)
+
+
+def own_entry_state(step: SagaStep) -> str:
+    """Where a step's own states start (inside its block's branch, for a step of a block)."""
     return state_name(f"wait before {step.name}") if step.delay_ms else step_state(step)
+
+
+def parallel_state(block: str) -> str:
+    return state_name(f"parallel {block}")
 
 
 def ran_state(step: SagaStep) -> str:
@@ -148,6 +164,13 @@ class _Builder:
         ways = endings(saga)
         done = next((w for w in ways if w.outcome == "completed"), None)
         for index, step in enumerate(saga.steps):
+            if step.parallel is not None:
+                block = saga.block(step.parallel)
+                if block is not None and index == block.first:
+                    from flowgen_design.codegen.targets.cloudformation.parallel import build_block
+
+                    build_block(self, block, ways, done)
+                continue
             following = self._after_success(index, done)
             if step.delay_ms:
                 wait = {"Type": "Wait", "Seconds": max(1, seconds_ceil(step.delay_ms)), "Next": step_state(step)}
@@ -156,7 +179,7 @@ class _Builder:
             states[caught_state(step)] = self._caught(step, [w for w in ways if w.step is step and not w.undoing])
         for step in self._undoable():
             states[undo_state(step)] = self._undo_task(step)
-            if saga.branched:
+            if saga.branched or step.parallel is not None:
                 states[ran_state(step)] = self._ran(step)
             undo_failed = next((w for w in ways if w.step is step and w.undoing), None)
             if undo_failed is not None:
@@ -240,10 +263,14 @@ class _Builder:
         """Undo the latest of `steps`, then the others: in a branched saga, each only if it ran."""
         if not steps:
             return TRIGGER_UNDO if self.saga.trigger_compensation is not None else COMPENSATED_ROUTE
-        return ran_state(steps[-1]) if self.saga.branched else undo_state(steps[-1])
+        return ran_state(steps[-1]) if self.saga.branched or steps[-1].parallel else undo_state(steps[-1])
 
     def _ran(self, step: SagaStep) -> Json:
         earlier = [s for s in self._undoable() if self.saga.steps.index(s) < self.saga.steps.index(step)]
+        if step.parallel is not None:
+            from flowgen_design.codegen.targets.cloudformation.parallel import ran_in_block
+
+            return ran_in_block(step, undo_state(step), self._undo_from(earlier))
         check = {"Variable": f"$.steps.{step.name}", "IsPresent": True, "Next": undo_state(step)}
         return {"Type": "Choice", "Choices": [check], "Default": self._undo_from(earlier)}
 

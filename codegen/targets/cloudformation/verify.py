@@ -140,10 +140,34 @@ def definition_problems(definition: Json, substitutions: Json) -> list[str]:
         if terminal == ("Next" in state):
             problems.append(f"state `{name}` must have exactly one of Next and End")
     problems += [f"state `{name}` is unreachable" for name in sorted(set(states) - reachable(states, str(start)))]
+    problems += _branch_problems(states)
     used = set(_PLACEHOLDER.findall(json.dumps(definition)))
     problems += [f"placeholder `${{{p}}}` has no substitution" for p in sorted(used - set(substitutions))]
     problems += [f"substitution `{p}` is never used" for p in sorted(set(substitutions) - used)]
     return problems
+
+
+def _branch_problems(states: Json) -> list[str]:
+    """Each branch of a Parallel state is a well-formed machine of its own, and a state name is
+    unique across the whole machine (Step Functions requires it)."""
+    problems: list[str] = []
+    seen = set(states)
+    for name, state in states.items():
+        for i, branch in enumerate(state.get("Branches", []) if state.get("Type") == "Parallel" else []):
+            inner = branch.get("States", {})
+            problems += [f"`{name}` branch {i}: {p}" for p in definition_problems(branch, {}) if "placeholder" not in p]
+            problems += [f"state `{n}` of `{name}` has the name of another state" for n in sorted(seen & set(inner))]
+            seen |= set(inner)
+    return problems
+
+
+def all_states(definition: Json) -> Json:
+    """The states of a machine and of every branch of its Parallel states, by name."""
+    found = dict(definition.get("States", {}))
+    for state in list(found.values()):
+        for branch in state.get("Branches", []) if state.get("Type") == "Parallel" else []:
+            found.update(all_states(branch))
+    return found
 
 
 # ---- the saga's meaning -------------------------------------------------------------
@@ -156,7 +180,7 @@ def _happy_path(states: Json) -> list[str]:
     path, name = [], INIT
     while name in states and name not in path:
         path.append(name)
-        name = states[name].get("Next", "")
+        name = states[name].get("Next", states[name].get("Default", ""))  # a parallel block's join: all joined
     return path
 
 
@@ -220,8 +244,9 @@ def saga_problems(saga: Saga, definition: Json) -> list[str]:
     states = definition.get("States", {})
     steps = [step_state(s) for s in saga.steps]
     path = _happy_path(states)
-    # A branched saga is not a line: its ways are proven by running them (tests/test_saga_branches.py).
-    straight = not saga.branched
+    # A branched saga is not a line, nor is one with a parallel block: their ways are proven by
+    # running them (tests/test_saga_branches.py, tests/test_saga_parallel.py).
+    straight = not saga.branched and not saga.parallels
     problems = (
         [] if path[1 : 1 + len(steps)] == steps or not straight else [f"steps run as {path}, expected {steps} in order"]
     )
@@ -229,6 +254,7 @@ def saga_problems(saga: Saga, definition: Json) -> list[str]:
         problems.append("the machine does not end in `completed` after the last step")
     if states.get(FAILED, {}).get("Type") != "Fail":
         problems.append(f"`{FAILED}` is not a Fail state")
+    states = all_states(definition)  # the steps of a parallel block run in its branches
     for index, step in enumerate(saga.steps):
         if step_state(step) not in states:
             continue

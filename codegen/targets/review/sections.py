@@ -356,12 +356,25 @@ def _trigger_undo(saga: Saga) -> list[Child]:
     return [el("dt", "trigger undone by"), el("dd", el("span", text, class_="undo"))]
 
 
-def _branch_notes(step: SagaStep) -> list[Child]:
+def _branch_target(saga: Saga, step: str | None, outcome: str | None) -> str:
+    block = saga.block_entered_at(step)
+    if block is not None:
+        return f"parallel {block.name}"
+    return f"step {step}" if step else f"outcome {outcome or ''}"
+
+
+def _branch_notes(saga: Saga, step: SagaStep) -> list[Child]:
     """`on REPLY -> TARGET`, one line per branch of the step."""
-    return [
-        el("div", f"on {b.reply.name} -> {'step ' + b.step if b.step else 'outcome ' + (b.outcome or '')}")
-        for b in step.branches
-    ]
+    return [el("div", f"on {b.reply.name} -> {_branch_target(saga, b.step, b.outcome)}") for b in step.branches]
+
+
+def _parallel_note(saga: Saga, index: int) -> list[Child]:
+    """A step of a parallel block says so: it runs with its siblings and the saga joins after them."""
+    block = saga.block_at(index)
+    if block is None:
+        return []
+    siblings = ", ".join(s.name for i, s in enumerate(saga.steps) if i in block.indexes and i != index)
+    return [el("div", f"in parallel {block.name}: at the same time as {siblings}; joins when all succeeded")]
 
 
 def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
@@ -375,7 +388,7 @@ def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
     pivot = el("span", "PIVOT", class_="pivot") if index == saga.pivot_index else ""
     return [
         str(index + 1),
-        [el("code", step.name), doc(step.doc), *_branch_notes(step)],
+        [el("code", step.name), doc(step.doc), *_parallel_note(saga, index), *_branch_notes(saga, step)],
         el("code", f"{call.service}.{call.command.name}"),
         undo,
         pivot,
