@@ -131,7 +131,7 @@ def test_the_slowest_run_is_checks_worst_case_with_the_block_at_its_slowest_step
     counts once, at its slowest step (the hotel's 30 s), not the sum of both."""
     saga = _saga(flow, "BookTrip")
     slow = [Attempt(seconds=99)]  # killed at its timeout on every send
-    world, ex = _run(
+    _world, ex = _run(
         flow,
         saga,
         Screen=[Attempt(seconds=10)],
@@ -143,7 +143,7 @@ def test_the_slowest_run_is_checks_worst_case_with_the_block_at_its_slowest_step
     )
     assert (ex.status, ex.end_state) == ("FAILED", "failed")  # the undo of car could not finish
     assert ex.clock <= saga_worst_case_ms(saga) / 1000
-    world, ex = _run(
+    _world, ex = _run(
         flow,
         saga,
         Screen=[Attempt(seconds=10)],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flowgen_design.codegen.simulate import SagaReport, explore, simulate
+from flowgen_design.codegen.simulate import explore, simulate
 from flowgen_design.codegen.simulate.report import render_text
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow, Saga
