@@ -94,7 +94,10 @@ def _count_broken_sagas(ctx: RuleContext) -> tuple[dict[str, list[str]], Sites]:
                 whos.extend([who] if who not in whos else [])
             elif isinstance(member, ast.TriggerDecl) and member.event.text in events and decl.name.text not in resolved:
                 _add_site(consumed, member.event.text, (who, decl.name.span))
-            elif isinstance(member, ast.StepDecl):
+            elif isinstance(member, ast.StepDecl) and isinstance(member.target, ast.AwaitClause):
+                for name in member.target.events:
+                    _add_site(consumed, name.text, (who, member.target.span))
+            elif isinstance(member, ast.StepDecl) and isinstance(member.target, ast.QualifiedName):
                 for call in (member.target, *member.compensate):
                     command = commands.get(call.command.text)
                     for reply in command.replies if command else ():

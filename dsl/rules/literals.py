@@ -46,6 +46,7 @@ def _durations(module: ast.Module) -> Iterator[ast.Duration]:
             yield from (m.duration for m in decl.members if isinstance(m, ast.SagaTimeout))
             steps = [m for m in decl.members if isinstance(m, ast.StepDecl)]
             yield from (d.duration for s in steps for d in s.delays)
+            yield from (h.duration for s in steps for h in s.heartbeats)
 
 
 # Semantic Versioning 2.0.0 without build metadata (the grammar has no `+`).

@@ -80,6 +80,7 @@ def _branched_ways(saga: Saga) -> list[tuple[int, str]]:
         skip = step.branch(success.name) if success is not None else None
         targets = {names.index(skip.step) if skip and skip.step else index + 1}
         targets |= {names.index(b.step) for b in step.branches if b.step is not None}
+        targets |= {names.index(t) for t in _timeout_step(step)}
         for target in targets:
             known = slowest.get(target)
             if known is None or sum(ms for ms, _ in here) > sum(ms for ms, _ in known):
@@ -105,9 +106,52 @@ def _grace_ms(step: SagaStep) -> int:
     return 1000 * max(1, seconds_ceil(step.delay_ms)) if step.delay_ms else 0
 
 
+def _timeout_step(step: SagaStep) -> tuple[str, ...]:
+    """An await's `on timeout -> STEP`: one more way forward."""
+    return (step.wait.timeout_step,) if step.wait is not None and step.wait.timeout_step is not None else ()
+
+
+def longest_waits(saga: Saga) -> tuple[int, list[str]]:
+    """The most time the awaits on one way through `saga` may wait (each its whole timeout), and their names."""
+    names = [s.name for s in saga.steps]
+    slowest: dict[int, tuple[int, list[str]]] = {0: (0, [])}
+    for index, step in enumerate(saga.steps):
+        if index not in slowest:
+            continue
+        ms, waits = slowest[index]
+        here = (ms + step.timeout_ms, [*waits, step.name]) if step.wait is not None else (ms, waits)
+        success = step.action.command.success
+        skip = step.branch(success.name) if success is not None else None
+        targets = {names.index(skip.step) if skip and skip.step else index + 1}
+        targets |= {names.index(b.step) for b in step.branches if b.step is not None}
+        targets |= {names.index(t) for t in _timeout_step(step)}
+        for target in targets:
+            if target not in slowest or here[0] > slowest[target][0]:
+                slowest[target] = here
+    return max(slowest.values(), key=lambda found: found[0])
+
+
+def _check_waits(ctx: RuleContext, saga: Saga, timeout_ms: int) -> bool:
+    """FLOW433 when the waits alone outlast the saga (then FLOW502 would only repeat it)."""
+    waited, names = longest_waits(saga)
+    if waited <= timeout_ms or saga.timeout_span is None:
+        return False
+    which = ", ".join(f"`{n}`" for n in names)
+    ctx.report.add(
+        codes.WAIT_LONGER_THAN_SAGA,
+        f"saga `{saga.name}` times out after {format_ms(timeout_ms)}, but it may wait {format_ms(waited)} for "
+        f"events (step {which})",
+        saga.timeout_span,
+        f"use `timeout {format_ms(waited)}` or more (plus the steps' own time), or shorten the waits",
+    )
+    return True
+
+
 def check_saga_timeouts(ctx: RuleContext) -> None:
     for saga in ctx.flow.sagas:
         if saga.timeout_ms is None or saga.timeout_span is None:
+            continue
+        if _check_waits(ctx, saga, saga.timeout_ms):
             continue
         need, parts = max(_ways(saga))
         if saga.timeout_ms < need:
