@@ -580,7 +580,9 @@ def plan_of(flow: Flow) -> Plan:
     """The deployment plan of `flow`, computed once per flow."""
     endpoints = [api for service in flow.services for api in service.apis]
     api = _api_plan(flow, endpoints) if endpoints else None
-    idempotent = bool(flow.handlers())  # every handler deduplicates: by message id unless `idempotent by`
+    idempotent = bool(flow.handlers()) or any(
+        s.wait for saga in flow.sagas for s in saga.steps
+    )  # waits keep tokens there
     table = "AWS::DynamoDB::Table"
     dlq, dlq_policy = _event_delivery_plan(flow)
     return Plan(

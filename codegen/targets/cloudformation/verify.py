@@ -174,6 +174,25 @@ def _protocol_problems(saga: Saga, name: str, state: Json, step: str, command: s
     return problems
 
 
+WAIT_KEYS = {"kind", "saga", "step", "events", "by", "key.$", "taskToken.$", "envelope"}
+
+
+def _wait_protocol_problems(saga: Saga, name: str, state: Json, step: str) -> list[str]:
+    """An `await` step registers its task token with the awaiter (docs/semantics.md, section 11)."""
+    body = state.get("Parameters", {}).get("MessageBody", {})
+    problems = [] if state.get("Resource") == SEND_AND_WAIT else [f"`{name}` does not send and wait for a task token"]
+    if (
+        set(body) != WAIT_KEYS
+        or body.get("kind") != "saga-wait"
+        or body.get("saga") != saga.name
+        or body.get("step") != step
+    ):
+        problems.append(f"`{name}` registers {sorted(body)}, the awaiter expects {sorted(WAIT_KEYS)}")
+    if "TimeoutSeconds" not in state:
+        problems.append(f"`{name}` waits without a timeout")
+    return problems
+
+
 def _undo_walk(states: Json, start: str) -> tuple[list[str], set[str]]:
     """The `undo` states met from `start` (following Next, Pass and routing Choices), and what follows them."""
     chain, name = [], start
@@ -207,8 +226,8 @@ def _failure_path_problems(saga: Saga, states: Json, index: int) -> list[str]:
         expected = [undo_state(s) for s in reversed(saga.steps[: index + own]) if s.compensation is not None]
         if saga.trigger_compensation is not None:
             expected.append(TRIGGER_UNDO)  # the local transaction that published the trigger, undone last
-        if index == saga.pivot_index and target == targets[-1]:
-            expected = []
+        if index == saga.pivot_index and target == targets[-1] and step.wait is None:
+            expected = []  # no answer from the pivot: unknown (a wait that timed out did nothing)
         if chain != expected:
             problems.append(f"a failure of `{name}` via `{target}` runs {chain}, expected {expected}")
         if any(states[t].get("Type") == "Succeed" and t != COMPENSATED for t in tail | set(chain)):
@@ -232,9 +251,12 @@ def saga_problems(saga: Saga, definition: Json) -> list[str]:
     for index, step in enumerate(saga.steps):
         if step_state(step) not in states:
             continue
-        problems += _protocol_problems(
-            saga, step_state(step), states[step_state(step)], step.name, step.action.command.name
-        )
+        if step.wait is not None:
+            problems += _wait_protocol_problems(saga, step_state(step), states[step_state(step)], step.name)
+        else:
+            problems += _protocol_problems(
+                saga, step_state(step), states[step_state(step)], step.name, step.action.command.name
+            )
         problems += _failure_path_problems(saga, states, index) if straight else []
         undo = states.get(undo_state(step))
         if step.compensation is not None and index < saga.pivot_index:
