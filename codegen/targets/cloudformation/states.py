@@ -372,6 +372,9 @@ class _Builder:
             "taskToken.$": "$$.Task.Token",
             "envelope": {**self._envelope(f"/{label}"), "timeout_seconds": timeout},
         }
+        if step is not None and call is step.action and step.heartbeat_ms:  # the adapter's cue to send heartbeats
+            beat = max(1, seconds_ceil(step.heartbeat_ms))
+            body["envelope"] = {**self._envelope(f"/{label}"), "timeout_seconds": timeout, "heartbeat_seconds": beat}
         params: Json = {"QueueUrl": self.queue(call.handler), "MessageBody": body}
         ordering = call.command.ordered_by
         if ordering is not None:

@@ -167,6 +167,7 @@ def _protocol_problems(saga: Saga, name: str, state: Json, step: str, command: s
     if set(body) != COMMAND_KEYS or any(body.get(k) != v for k, v in fixed.items()):
         problems.append(f"`{name}` sends {sorted(body)}, the adapter protocol expects {sorted(COMMAND_KEYS)} ({fixed})")
     envelope = set(body.get("envelope", {}))
+    envelope -= {"heartbeat_seconds"}  # a step with `heartbeat D`: its adapter sends SendTaskHeartbeat
     if envelope - {"timeout_seconds", "timeout_seconds.$"} != ENVELOPE_KEYS or len(envelope) != len(ENVELOPE_KEYS) + 1:
         problems.append(f"`{name}` sends the envelope {sorted(envelope)}")
     if any(r.get("MaxAttempts", 3) > MAX_RESENDS for r in state.get("Retry", [])):
