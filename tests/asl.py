@@ -187,9 +187,9 @@ def _attempt(state: Json, params: Json, world: World, ex: Execution) -> Json:
 def _heartbeat_lapsed(state: Json, answer: Answer | None, sent: float) -> float | None:
     """`HeartbeatSeconds`: the time the task fails with States.HeartbeatTimeout (the first silence longer
     than it before the answer and the timeout), or None."""
-    beat = state.get("HeartbeatSeconds")
-    if beat is None:
+    if state.get("HeartbeatSeconds") is None:
         return None
+    beat = float(state["HeartbeatSeconds"])
     end = min(answer.at if answer is not None else float("inf"), sent + state.get("TimeoutSeconds", float("inf")))
     last = sent
     for t in sorted(answer.heartbeats if answer is not None else ()):

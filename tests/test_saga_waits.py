@@ -260,16 +260,16 @@ class MachineWorld:
             self.starter.AWAITER.handle(sfn, json.loads(json.dumps(body)))
         sweeps = [now + k * 3600 for k in range(1, 49)]  # the awaiter's sweep, hourly
         moments = sorted([(at, 0, i, name) for at, i, name in feed if at >= now] + [(t, 1, -1, "") for t in sweeps])
-        for at, kind, i, name in moments:
-            if kind == 0:
+        for at, order, i, name in moments:
+            if order == 0:
                 self._event(sfn, at, i, name)
             else:
                 sfn.now = at
                 self.starter.AWAITER.sweep(sfn)
         if not sfn.answers:
             return Answer(float("inf"), heartbeats=tuple(sfn.heartbeats))
-        at, kind, value = sfn.answers[0]
-        if kind == "success":
+        at, answered, value = sfn.answers[0]
+        if answered == "success":
             return Answer(max(at, now), output=value, heartbeats=tuple(sfn.heartbeats))
         return Answer(max(at, now), error=value[0], cause=value[1], heartbeats=tuple(sfn.heartbeats))
 
