@@ -29,6 +29,8 @@ from flowgen_design.dsl.resolve.symbols import Symbols, did_you_mean
 from flowgen_design.dsl.sagapaths import unwrap
 from flowgen_design.dsl.source import Span
 
+MIN_WAIT_HEARTBEAT_MS = 120_000
+"""An await's heartbeat: the awaiter's sweep (an EventBridge schedule, at best every minute) runs twice in it."""
 TIMEOUT_REPLY = "timeout"
 """`on timeout -> X`: the one branch an await has that is not an event."""
 
@@ -162,6 +164,15 @@ def heartbeat(report: Reporter, decl: ast.StepDecl, step: SagaStep) -> SagaStep:
             f"step `{step.name}` has a heartbeat of {beat.duration.text}, not shorter than its timeout: it never fires",
             beat.span,
             "a heartbeat is the longest silence accepted within the timeout: make it shorter, or drop it",
+        )
+        return step
+    if step.wait is not None and millis < MIN_WAIT_HEARTBEAT_MS:
+        report.add(
+            codes.HEARTBEAT_INVALID,
+            f"step `{step.name}` has a heartbeat of {beat.duration.text}, but the awaiter confirms waits at most "
+            "once a minute",
+            beat.span,
+            "make a wait's heartbeat 2m or more",
         )
         return step
     if step.wait is None:

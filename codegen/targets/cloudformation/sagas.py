@@ -31,7 +31,7 @@ from flowgen_design.codegen.targets.cloudformation.observability import (
 )
 from flowgen_design.codegen.targets.cloudformation.states import definition
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
-from flowgen_design.codegen.targets.cloudformation.waits import awaited_events
+from flowgen_design.codegen.targets.cloudformation.waits import SWEEP, awaited_events
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import Event, Handler, Saga
 from flowgen_design.dsl.rules.timing import saga_worst_case_ms
@@ -139,8 +139,28 @@ def _trigger(t: Template, stack: Stack, saga: Saga, state_machine: str) -> None:
     }
     rule_id = t.put(starter.rule, rule)
     policy = iam.rule_may_send(queue, rule_id)
+    if starter.sweep_rule is not None:
+        sweep = _sweep(t, starter, queue)
+        policy["PolicyDocument"]["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] = [
+            get_att(rule_id, "Arn"),
+            get_att(sweep, "Arn"),
+        ]
     t.put(starter.queue_policy, policy)
     _starter_function(t, stack, saga, starter, state_machine, queue)
+
+
+def _sweep(t: Template, starter: StarterPlan, queue: str) -> str:
+    """The schedule (on the default bus, where schedules run) that asks the awaiter to send every
+    registered wait's heartbeat: a wait whose registration was lost fails at its heartbeat."""
+    assert starter.sweep_rule is not None
+    minutes = starter.sweep_minutes
+    rule = {
+        "Description": "the awaiter confirms every registered wait (SendTaskHeartbeat)",
+        "ScheduleExpression": f"rate({minutes} minute{'s' if minutes != 1 else ''})",
+        "State": "ENABLED",
+        "Targets": [{"Arn": get_att(queue, "Arn"), "Id": "AwaiterSweep", "Input": json.dumps({"kind": SWEEP})}],
+    }
+    return t.put(starter.sweep_rule, rule)
 
 
 def _queue_props() -> Json:

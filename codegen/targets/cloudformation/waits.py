@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from flowgen_design.dsl.model import Event, Flow, Saga
 
+SWEEP = "saga-wait-sweep"
+"""The `kind` of the scheduled message that makes the awaiter send every registered wait's heartbeat."""
+
 
 def awaited_events(saga: Saga) -> list[Event]:
     """The events a saga's `await` steps wait for, each once, in step order."""
