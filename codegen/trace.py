@@ -203,9 +203,9 @@ def _wait_children(flow: Flow, saga: Saga, step: SagaStep) -> list[Link]:
     children = [event_link(flow, e, "waits for" if i == 0 else "or fails on") for i, e in enumerate(wait.events)]
     where = wait.timeout_step or wait.timeout_outcome
     detail = f"matched by {wait.by.name}; then " + (f"-> {where}" if where else "fails as a failure event")
-    children.append(Link("wait", f"timeout {format_ms(step.timeout_ms)}", "", wait.span, detail))
+    children.append(Link("wait", f"timeout {format_ms(step.timeout_ms)}", "", step.timeout_span or wait.span, detail))
     starter = plan_of(flow).saga(saga).starter
-    children.append(Link("resource", starter.function.logical_id, "registered with", wait.span, "the saga's starter"))
+    children.append(Link("resource", starter.function.logical_id, "registered with", None, "the saga's starter"))
     return children
 
 
