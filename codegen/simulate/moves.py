@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from flowgen_design.codegen.simulate.invariants import Invariant
-from flowgen_design.codegen.simulate.waits import silent_timeout, wait_moves
+from flowgen_design.codegen.simulate.waits import silent_timeout, wait_moves, with_heartbeat
 from flowgen_design.codegen.targets.lambda_adapters import DEFAULT_IDEMPOTENCY_WINDOW_MS
 from flowgen_design.dsl.durations import format_ms, seconds_ceil
 from flowgen_design.dsl.model import REDELIVERY_MARGIN_MS, DeliveryPolicy, Event, Saga, SagaStep, StepCall
@@ -134,7 +134,7 @@ def _moves(saga: Saga, state: State, bound: int, invariants: tuple[Invariant, ..
             arrows = (Arrow("Bus", SAGA, saga.trigger.name), Arrow("Bus", SAGA, f"{saga.trigger.name} (again)"))
             yield Move(0, text, arrows, fault=True, kind="duplicate-trigger"), replace(state, phase="run", faults=1), ()
     elif state.phase == "run":
-        yield from _step_moves(saga, state, faulty, invariants)
+        yield from with_heartbeat(saga, state, _step_moves(saga, state, faulty, invariants))
     elif state.phase == "undo":
         yield from _undo_moves(saga, state, faulty, invariants)
     elif state.phase == "outcome":

@@ -122,3 +122,42 @@ def silent_timeout(saga: Saga, state: State, emitted: bool) -> Iterator[Violatio
         "nobody learns that it stopped waiting (add `on timeout -> OUTCOME` with `on OUTCOME emit EVENT`, or "
         f"`on {state.outcome} emit EVENT`)",
     )
+
+
+HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+SILENT_UNTIL = {"late-delivery": "sent", "no-attempt": "sent", "late-success": "last", "lost-answer": "last"}
+"""No answer from a command step with `heartbeat D`: the last sign of life is the send (no attempt started)
+or the start of the last attempt (its adapter's heartbeat); the machine gives up `D` after it."""
+
+
+def with_heartbeat(saga: Saga, state: State, found: Iterator[Step]) -> Iterator[Step]:
+    """A command step's moves, where its heartbeat ends a silent wait before the step's timeout."""
+    from flowgen_design.codegen.simulate.moves import _sent_at, _starts
+
+    step = saga.steps[state.index] if state.phase == "run" and state.index < len(saga.steps) else None
+    if step is None or step.wait is not None or not step.heartbeat_ms:
+        yield from found
+        return
+    t0, starts = _sent_at(step, state), _starts(step)
+    for move, after, bad in found:
+        since = SILENT_UNTIL.get(move.kind)
+        if move.step != step.name or move.result != TIMEOUT or since is None:
+            yield move, after, bad
+            continue
+        last = t0 + (starts[-1] if since == "last" and starts else 0)
+        lapsed = last + step.heartbeat_ms
+        if lapsed >= move.at_ms:
+            yield move, after, bad
+            continue
+        earlier = move.at_ms - lapsed
+        failure = after.failure
+        if failure is not None and failure.index == state.index and failure.error == TIMEOUT:
+            failure = replace(failure, error=HEARTBEAT_TIMEOUT)
+        text = move.text.replace(
+            f"`{TIMEOUT}`", f"no heartbeat within {format_ms(step.heartbeat_ms)}: `{HEARTBEAT_TIMEOUT}`"
+        )
+        yield (
+            replace(move, at_ms=lapsed, result=HEARTBEAT_TIMEOUT, text=text),
+            replace(after, clock=after.clock - earlier, failure=failure),
+            bad,
+        )
