@@ -228,8 +228,16 @@ class MachineWorld:
     """The handlers answer at once (the reserve command `late_reserve` late, with its adapter's
     heartbeat as the attempt starts); the wait goes through the real awaiter."""
 
-    def __init__(self, saga: Saga, scenario: Scenario, starter: types.ModuleType, lose_registration: bool = False):
+    def __init__(
+        self,
+        saga: Saga,
+        scenario: Scenario,
+        starter: types.ModuleType,
+        lose_registration: bool = False,
+        payload: Any = None,
+    ):
         self.saga, self.scenario, self.starter = saga, scenario, starter
+        self.payload = payload or _payload
         self.lose_registration = lose_registration
         self.commands: list[str] = []
         self.emitted: list[tuple[str, dict[str, Any]]] = []
@@ -276,7 +284,13 @@ class MachineWorld:
     def _event(self, sfn: Recorder, at: float, index: int, name: str) -> None:
         self.delivered.add(index)
         sfn.now = at
-        event = {"id": f"eb-{index}", "detail-type": name, "source": "bank", "time": iso(at), "detail": _payload(name)}
+        event = {
+            "id": f"eb-{index}",
+            "detail-type": name,
+            "source": "bank",
+            "time": iso(at),
+            "detail": self.payload(name),
+        }
         self.starter.AWAITER.handle(sfn, event)
 
     def put_events(self, entries: list[Any], now: float) -> None:
@@ -305,16 +319,15 @@ def _flow() -> Flow:
 
 
 def _settings(monkeypatch: pytest.MonkeyPatch, flow: Flow) -> None:
-    """The starter's environment as the template sets it (`codegen/targets/cloudformation/sagas.py`)."""
-    monkeypatch.setenv("SAGA_NAME", "Checkout")
-    monkeypatch.setenv("TRIGGER_EVENT", "OrderPlaced")
-    monkeypatch.setenv("WAIT_TABLE", "idempotency")
-    monkeypatch.setenv("WAIT_RETENTION_SECONDS", str(3 * 86_400))
-    waits = {
-        "PaymentConfirmed": [{"by": "order_id", "step": "pay", "success": True}],
-        "PaymentFailed": [{"by": "order_id", "step": "pay", "success": False}],
-    }
-    monkeypatch.setenv("SAGA_WAITS", json.dumps(waits))
+    """The starter's environment, read off the generated template (the table's name for its `Ref`)."""
+    from flowgen_design.codegen.aws.plan import plan_of
+    from flowgen_design.codegen.targets import all_targets
+
+    files = all_targets()["cloudformation"].build(flow, GenerateOptions(out_dir=Path("out")))
+    template = json.loads(next(f.content for f in files if f.path.name == "template.json"))
+    function = plan_of(flow).saga(flow.sagas[0]).starter.function.logical_id
+    for name, value in template["Resources"][function]["Properties"]["Environment"]["Variables"].items():
+        monkeypatch.setenv(name, value if isinstance(value, str) else "idempotency" if name == "WAIT_TABLE" else "ref")
 
 
 def machine_story(monkeypatch: pytest.MonkeyPatch, scenario: Scenario, lose: bool = False) -> tuple[Story, Any]:
@@ -458,3 +471,80 @@ def test_every_simulated_wait_scenario_replays_in_the_kit(generated: Path, tmp_p
     written = "\n".join(p.read_text() for p in out.rglob("*.py"))
     # the awaited events, published before the trigger (a late event reaches the timeout's end state: one schedule)
     assert "models.PaymentConfirmed.model_validate(" in written and "models.PaymentFailed.model_validate(" in written
+
+
+# ---- the example: Temporal's expense approval, its decision and its wait-times-out path ------------------
+
+EXPENSE = ROOT / "specs" / "examples" / "temporal_expense.flow"
+EXPENSE_SERVICE = """
+from expense import models
+from expense.handlers.expenses import ExpensesHandlers
+
+
+class ExpensesService(ExpensesHandlers):
+    def create_expense(self, command: models.CreateExpense) -> models.ExpenseCreated:
+        return models.ExpenseCreated(expense_id=command.expense_id)
+
+    def make_payment(self, command: models.MakePayment) -> models.PaymentMade:
+        return models.PaymentMade(expense_id=command.expense_id)
+"""
+EXPENSE_SCENARIOS = [
+    Scenario("approved", ((120, "ExpenseApproved"),), "completed", ("create", "pay"), "ExpensePaid"),
+    Scenario("rejected", ((120, "ExpenseRejected"),), "declined", ("create",), "ExpenseDeclined"),
+    Scenario("nobody decides", (), "expired", ("create",), "ExpenseExpired"),
+    Scenario("decided too late", ((700, "ExpenseApproved"),), "expired", ("create",), "ExpenseExpired"),
+]
+
+
+def _expense_payload(name: str) -> dict[str, Any]:
+    extra = {"ExpenseApproved": {"approver": "ada"}, "ExpenseRejected": {"approver": "ada", "reason": "no receipt"}}
+    return {"expense_id": "e-1", **extra.get(name, {})}
+
+
+@pytest.fixture(scope="module")
+def expense_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("expense")
+    result = run_flowgen("generate", str(EXPENSE), "--out", str(out), "-t", "python", "-t", "lambda", cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    python = out / "python"
+    (python / "expense" / "services" / "expenses.py").write_text(EXPENSE_SERVICE.lstrip(), encoding="utf-8")
+    return python
+
+
+@pytest.mark.parametrize("scenario", EXPENSE_SCENARIOS, ids=[s.name for s in EXPENSE_SCENARIOS])
+def test_the_example_decides_or_expires_the_same_in_the_kit_and_the_machine(
+    scenario: Scenario, expense_package: Path, monkeypatch: pytest.MonkeyPatch, awaiter_table: None
+) -> None:
+    for name in [m for m in sys.modules if m.split(".")[0] == "expense"]:
+        del sys.modules[name]
+    monkeypatch.syspath_prepend(str(expense_package))
+    models = importlib.import_module("expense.models")
+    testing = importlib.import_module("expense.testing")
+    service = importlib.import_module("expense.services.expenses").ExpensesService()
+    kit = testing.TestKit(services={"Expenses": service})
+    for at, name in scenario.events:
+        kit.publish_later(getattr(models, name)(**_expense_payload(name)), at)
+    result = kit.publish(models.ExpenseRequested(expense_id="e-1", amount=12))
+    emitted = [e for e in result.entries if e.kind == "publish" and not e.input and e.name.startswith("Expense")]
+    emitted = [e for e in emitted if e.name not in ("ExpenseCreated",)]
+    kit_story = Story(
+        tuple(dict.fromkeys(result.commands("Expense"))),
+        str(result.outcome("Expense")),
+        (emitted[-1].name, dict(emitted[-1].payload or {})),
+    )
+    flow = check_file(EXPENSE).flow
+    assert flow is not None
+    saga = flow.sagas[0]
+    _settings(monkeypatch, flow)
+    world = MachineWorld(saga, scenario, _starter(flow), payload=_expense_payload)
+    machine = definition(flow, saga, lambda h: h.name, "bus", None, AWAITER_QUEUE)
+    start = {"trigger": {"envelope": _envelope(), "payload": {"expense_id": "e-1", "amount": 12}}}
+    ex = run(machine, start, world, name="exec-1")
+    outcome = ex.end_state if ex.status == "SUCCEEDED" else "failed"
+    machine_story = Story(tuple(dict.fromkeys(world.commands)), outcome, world.emitted[-1])
+    expected = (scenario.commands, scenario.outcome, scenario.event)
+    assert (kit_story.commands, kit_story.outcome, kit_story.event[0]) == expected, result.format()
+    assert (machine_story.commands, machine_story.outcome, machine_story.event[0]) == expected, ex.trace
+    assert kit_story.event == machine_story.event
+    if scenario.outcome == "expired":
+        assert kit_story.event[1]["error"] == "States.Timeout"
