@@ -10,8 +10,12 @@ execution returned for an identical start): the duplicate is acknowledged. A
 failure to start is reported for that record only, so SQS redelivers it (and,
 after the queue's attempts, dead-letters it).
 
+A saga with `await` steps also has its starter be its awaiter (docs/semantics.md, section 11,
+and `Awaiter` below): its rule also delivers the awaited events, and the state machine registers
+each wait's task token on its queue.
+
 Configuration: `STATE_MACHINE_ARN`, `SAGA_NAME`, `FLOW_NAME` and `FLOW_VERSION` in the function's
-environment.
+environment; for the awaiter, `SAGA_WAITS`, `TRIGGER_EVENT`, `WAIT_TABLE` and `WAIT_RETENTION_SECONDS`.
 
 Observability (docs/operations.md): JSON log lines (Powertools Logger) with the trigger's correlation
 id, an X-Ray subsegment per record (Powertools Tracer, off outside Lambda), and one EMF blob per
