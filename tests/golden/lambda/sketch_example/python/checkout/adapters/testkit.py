@@ -502,7 +502,9 @@ class _World:
         settings = (SETTINGS.clock, SETTINGS.random) if SETTINGS is not None else None
         _runtime.CLIENTS.update(
             events=Events(self.loop, self._published),
-            stepfunctions=StepFunctions(self.sagas.answer, self.sagas.heartbeat),
+            stepfunctions=StepFunctions(
+                self.sagas.answer, getattr(self.sagas, "heartbeat", None)
+            ),
             sqs=Sqs(self.loop, self.in_flight, self._held_back, self._dead_letter),
             idempotency=self.idempotency,
             ordering=self.ordering,
@@ -604,9 +606,11 @@ class _World:
         for saga in self.flow.sagas.values():
             if saga.trigger == name:
                 self.send(saga.name, bridge)
-        self.sagas.arrive(
-            name, read_detail(detail)[1] or {}, self.flow.sagas.values()
-        )  # awaited (section 11)
+        arrive = getattr(
+            self.sagas, "arrive", None
+        )  # awaited events (section 11); a swapped-in orchestrator may lack it
+        if arrive is not None:
+            arrive(name, read_detail(detail)[1] or {}, self.flow.sagas.values())
 
     # ---- queues and invocations ----
 
