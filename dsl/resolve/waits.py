@@ -124,6 +124,15 @@ def _correlation(report: Reporter, clause: ast.AwaitClause, trigger: Event, awai
                 did_you_mean(clause.by.text, [f.name for f in trigger.fields]) or "name a field of the trigger",
             )
             return None
+        if field.optional:
+            report.add(
+                codes.AWAIT_UNCORRELATED,
+                f"`{clause.by.text}` of the trigger `{trigger.name}` is optional: an instance without it could not "
+                "be matched",
+                clause.by.span,
+                "match by a required field of the trigger",
+            )
+            return None
     elif trigger.key is not None:
         field = trigger.key
     else:
