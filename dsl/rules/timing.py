@@ -53,8 +53,8 @@ def _ways(saga: Saga) -> list[tuple[int, str]]:
     last = [(undo_policy(trigger_undo).worst_case_ms(), "undo trigger")] if trigger_undo is not None else []
     ways = [run]
     for index in range(min(saga.pivot_index + 1, len(saga.steps))):
-        if index == saga.pivot_index and not saga.steps[index].action.command.failures:
-            continue  # a pivot without an answer needs a human: nothing is undone
+        if index == saga.pivot_index and not saga.steps[index].action.command.failures and not saga.steps[index].wait:
+            continue  # a pivot without an answer needs a human: nothing is undone (a wait's timeout is an answer)
         undo = [
             (undo_policy(s.compensation).worst_case_ms(), f"undo {s.name}")
             for s in reversed(saga.steps[: index + 1])
@@ -89,7 +89,8 @@ def _branched_ways(saga: Saga) -> list[tuple[int, str]]:
     last = [(undo_policy(trigger_undo).worst_case_ms(), "undo trigger")] if trigger_undo is not None else []
     ways = [slowest[len(steps)]] if len(steps) in slowest else []
     for index in range(min(saga.pivot_index + 1, len(steps))):
-        if index not in slowest or (index == saga.pivot_index and not steps[index].action.command.failures):
+        pivot_unanswered = not steps[index].action.command.failures and steps[index].wait is None
+        if index not in slowest or (index == saga.pivot_index and pivot_unanswered):
             continue  # unreached, or a pivot without an answer: it needs a human, nothing is undone
         run = slowest[index] + [(steps[index].policy.worst_case_ms() + _grace_ms(steps[index]), steps[index].name)]
         undo = [
