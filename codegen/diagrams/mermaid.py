@@ -138,6 +138,8 @@ def _steps(saga: Saga, index: int, indent: str, ran: tuple[int, ...]) -> list[st
         lines += _timeout_arm(saga, index, step, indent, ran)
     else:
         failures.append(timeout_text(step.timeout_ms))
+    if not failures:  # a wait whose every other way has its own arm
+        return lines + [f"{indent}end"]
     lines.append(f"{indent}else {mermaid_text(' or '.join(failures))}")
     if index > saga.pivot_index:
         lines.append(f"{indent}  Note over {me}: {mermaid_text('failed: needs a human')}")
