@@ -21,10 +21,10 @@ from flowgen_design.codegen.aws.ids import api_base, handler_base, reserved_ids,
 from flowgen_design.codegen.aws.plan import VISIBILITY_MARGIN_SECONDS, handler_element, plan_of
 from flowgen_design.codegen.names import lambda_handler
 from flowgen_design.codegen.targets.asyncapi.schemas import standalone_schema
-from flowgen_design.codegen.targets.cloudformation.waits import awaited_events
 from flowgen_design.codegen.targets.cloudformation.sagas import saga_handlers
 from flowgen_design.codegen.targets.cloudformation.states import step_state
 from flowgen_design.codegen.targets.cloudformation.verify import main as verify_main
+from flowgen_design.codegen.targets.cloudformation.waits import awaited_events
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import Flow, Handler
 from tests.cloudformation_support import EDGE_SPECS, Generated, all_problems, all_specs, generate, lint, spec_id

@@ -169,7 +169,7 @@ def kit_story(testing: types.ModuleType, scenario: Scenario) -> tuple[Story, Any
     kit = testing.TestKit(services=services)
     if scenario.late_reserve:
         kit.deliver_late("Inventory.reserve_stock", scenario.late_reserve)
-    for at, name in (e for e in scenario.events if e[0] < 0):
+    for _at, name in (e for e in scenario.events if e[0] < 0):
         kit.publish(getattr(models, name)(**_payload(name)))
     kit.advance(5)
     for at, name in (e for e in scenario.events if e[0] >= 0):
@@ -363,7 +363,7 @@ def test_the_kit_and_the_machine_tell_the_same_story(
     scenario: Scenario, testing: types.ModuleType, monkeypatch: pytest.MonkeyPatch, awaiter_table: None
 ) -> None:
     kit, run_ = kit_story(testing, scenario)
-    machine, (ex, world) = machine_story(monkeypatch, scenario)
+    machine, (ex, _world) = machine_story(monkeypatch, scenario)
     expected = (scenario.commands, scenario.outcome, scenario.event)
     assert (kit.commands, kit.outcome, kit.event[0]) == expected, run_.format()
     assert (machine.commands, machine.outcome, machine.event[0]) == expected, ex.trace
@@ -394,7 +394,7 @@ def test_a_lost_registration_fails_at_the_heartbeat(monkeypatch: pytest.MonkeyPa
     assert story.outcome == "expired"
     pay = next(t for t, s in ex.trace if s == "failed pay")
     assert pay == pytest.approx(DAY)
-    kept, (ex2, _) = machine_story(monkeypatch, arrives)
+    _kept, (ex2, _) = machine_story(monkeypatch, arrives)
     assert next(t for t, s in ex2.trace if s == "failed pay") == pytest.approx(2 * DAY)
 
 

@@ -22,9 +22,9 @@ from flowgen_design.dsl.codes import CODES
 from flowgen_design.dsl.diagnostics import Reporter
 from flowgen_design.dsl.fmt import format_module
 from flowgen_design.dsl.parser import parse
+from flowgen_design.grammar import grammar_text
 from tests.conftest import ROOT
 from tests.test_fmt import meaning
-from flowgen_design.grammar import grammar_text
 from tests.test_properties import NAMES, POOLS, _terminal_text
 
 WAIT_POOLS = {**POOLS, "NAME": [*NAMES, "timeout", "Order", "Order"]}

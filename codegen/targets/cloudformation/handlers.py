@@ -33,9 +33,9 @@ from flowgen_design.codegen.aws.plan import (
     handler_element,
 )
 from flowgen_design.codegen.targets.cloudformation import iam
-from flowgen_design.codegen.targets.cloudformation.waits import heartbeat_handlers
 from flowgen_design.codegen.targets.cloudformation.observability import ACTIVE_TRACING, write_traces
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
+from flowgen_design.codegen.targets.cloudformation.waits import heartbeat_handlers
 from flowgen_design.dsl.model import Flow
 
 

@@ -25,6 +25,7 @@ It follows SAGA-CONTRACT.md and docs/semantics.md:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -32,9 +33,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from botocore.exceptions import ClientError  # type: ignore[import-untyped, unused-ignore]
 from pydantic import BaseModel, ValidationError
 
-from .testkit_aws import ClientError, Loop, Timer, client_error
+from .testkit_aws import Loop, Timer, client_error
 
 Outcome = Literal["completed", "compensated", "failed"]
 TIMEOUT = "States.Timeout"
@@ -347,7 +349,12 @@ class Orchestrator:
         )
         beat = saga.steps[index].heartbeat_seconds if index >= 0 and not undo else 0
         if beat:
-            body["envelope"]["heartbeat_seconds"] = beat
+            body["envelope"] = {
+                **envelope,
+                "time": host.loop.iso(entered),
+                "timeout_seconds": deadline,
+                "heartbeat_seconds": beat,
+            }
             self._arm_heartbeat(token, beat)
         host.send(call.handler, body)
 
@@ -454,10 +461,10 @@ class Orchestrator:
         found["delivered"] = True
         name, success, payload = found["event"]
         operation = "SendTaskSuccess" if success else "SendTaskFailure"
-        try:
+        with contextlib.suppress(
+            ClientError
+        ):  # the wait had ended: `answer` noted the late event, no effect
             self.answer(found["token"], name, payload, operation, not success)
-        except ClientError:
-            pass  # the wait had ended: `answer` noted the late event, which has no effect
 
     def _arm_heartbeat(self, token: str, seconds: float) -> None:
         task = self.tasks[token]

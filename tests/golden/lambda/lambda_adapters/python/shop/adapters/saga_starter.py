@@ -367,7 +367,7 @@ def answer_wait(client: Any, token: str, event: dict[str, Any]) -> str:
         if code in FINISHED_TASK or type(err).__name__ in FINISHED_TASK:
             return "too late: the wait had ended, no effect"
         raise
-    return "answered " + event["name"]
+    return "answered " + str(event["name"])
 
 
 AWAITER = Awaiter()
