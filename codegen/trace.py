@@ -196,8 +196,24 @@ def saga_link(flow: Flow, saga: Saga, relation: str = "") -> Link:
     )
 
 
+def _wait_children(flow: Flow, saga: Saga, step: SagaStep) -> list[Link]:
+    """What an `await` step waits for: each event (from its publishers), the timeout and its way."""
+    assert step.wait is not None
+    wait = step.wait
+    children = [event_link(flow, e, "waits for" if i == 0 else "or fails on") for i, e in enumerate(wait.events)]
+    where = wait.timeout_step or wait.timeout_outcome
+    detail = f"matched by {wait.by.name}; then " + (f"-> {where}" if where else "fails as a failure event")
+    children.append(Link("wait", f"timeout {format_ms(step.timeout_ms)}", "", step.timeout_span or wait.span, detail))
+    starter = plan_of(flow).saga(saga).starter
+    children.append(Link("resource", starter.function.logical_id, "registered with", None, "the saga's starter"))
+    return children
+
+
 def _step_link(flow: Flow, saga: Saga, index: int, step: SagaStep) -> Link:
-    children = [handler_link(flow, step.action.handler, f"sends {step.action.command.name} to")]
+    if step.wait is not None:
+        children = _wait_children(flow, saga, step)
+    else:
+        children = [handler_link(flow, step.action.handler, f"sends {step.action.command.name} to")]
     if step.compensation is not None:
         children.append(handler_link(flow, step.compensation.handler, f"undone by {step.compensation.command.name} to"))
     for b in step.branches:
@@ -210,6 +226,8 @@ def _step_link(flow: Flow, saga: Saga, index: int, step: SagaStep) -> Link:
         detail = ", ".join(filter(None, [detail, f"after {format_ms(step.delay_ms)}"]))
     if step.parallel is not None:
         detail = ", ".join(filter(None, [f"in parallel {step.parallel}", detail]))
+    if step.heartbeat_ms:
+        detail = ", ".join(filter(None, [detail, f"heartbeat {format_ms(step.heartbeat_ms)}"]))
     return Link("step", f"{index + 1}. {step.name}", "step", step.span, detail, tuple(children))
 
 
@@ -493,7 +511,7 @@ def trace_rows(flow: Flow) -> list[TraceRow]:
     for saga in flow.sagas:
         for step in saga.steps:
             for call, what in ((step.action, "step"), (step.compensation, "undo")):
-                if call is not None:
+                if call is not None and not (call is step.action and step.wait is not None):
                     called.add((call.handler.service, call.handler.name))
                     rows.append(
                         _handler_row(

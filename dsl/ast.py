@@ -322,6 +322,22 @@ class StepDelay(Node):
 
 
 @frozen
+class StepHeartbeat(Node):
+    """`heartbeat 1d` in a step body: the longest silence the orchestrator accepts while the step runs."""
+
+    duration: Duration
+
+
+@frozen
+class AwaitClause(Node):
+    """`await PaymentConfirmed | PaymentFailed by order_id`: the step waits for one of the events
+    for this saga instance (correlated by `by`, else by the trigger's key)."""
+
+    events: tuple[Name, ...]
+    by: Name | None = None
+
+
+@frozen
 class Branch(Node):
     """`on REPLY -> TARGET` in a step body: that reply leads to a later step or a named outcome."""
 
@@ -332,7 +348,8 @@ class Branch(Node):
 @frozen
 class StepDecl(Node):
     name: Name
-    target: QualifiedName
+    target: QualifiedName | AwaitClause
+    """The command the step sends (`Service.Command`), or the events it waits for (`await E | F`)."""
     pivot: bool
     compensate: tuple[QualifiedName, ...]
     readonly: tuple[Span, ...]
@@ -340,6 +357,7 @@ class StepDecl(Node):
     branches: tuple[Branch, ...] = ()
     fills: tuple[Fill, ...] = ()
     delays: tuple[StepDelay, ...] = ()
+    heartbeats: tuple[StepHeartbeat, ...] = ()
     """`field = source or source`: where the command's fields come from (else by name)."""
     doc: str | None = None
 

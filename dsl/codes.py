@@ -439,6 +439,63 @@ PARALLEL_SIBLING_FILL = _code(
     "A step of a parallel block fills a field from a sibling's reply, which runs at the same time.",
 )
 PARALLEL_TOO_SMALL = _code("FLOW445", "parallel-too-small", E, RESOLVE, "A parallel block has fewer than two steps.")
+PARALLEL_AWAIT = _code(
+    "FLOW446",
+    "parallel-await",
+    E,
+    RESOLVE,
+    "A step of a parallel block awaits an event: a wait runs on its own, before or after a block.",
+)
+# waits for an event (wait: FLOW43x)
+AWAIT_WITHOUT_TIMEOUT = _code(
+    "FLOW430",
+    "await-without-timeout",
+    E,
+    RESOLVE,
+    "An `await` step does not say how long the saga waits (`timeout D` in its body).",
+)
+AWAIT_UNCORRELATED = _code(
+    "FLOW431",
+    "await-uncorrelated",
+    E,
+    RESOLVE,
+    "An awaited event has no field, of the trigger's type, that matches it to the saga instance (the trigger's "
+    "key, or `by FIELD`).",
+)
+TIMEOUT_BRANCH_MISPLACED = _code(
+    "FLOW432",
+    "timeout-branch-misplaced",
+    E,
+    RESOLVE,
+    "`on timeout ->` on a step that sends a command: a command that timed out may have run, so it is compensated "
+    "or fails; only an `await` can lead its timeout elsewhere.",
+)
+WAIT_LONGER_THAN_SAGA = _code(
+    "FLOW433",
+    "wait-longer-than-saga",
+    E,
+    RULES,
+    "A saga's timeout is shorter than the waits on one way through it: it would give up before an awaited event "
+    "could arrive.",
+    ignorable=True,
+)
+AWAIT_MISPLACED_CLAUSE = _code(
+    "FLOW434",
+    "await-misplaced-clause",
+    E,
+    RESOLVE,
+    "An `await` step has a clause only a command step can have (`compensate`, `readonly`, `retry`, a fill): a "
+    "wait sends nothing and changes nothing.",
+)
+HEARTBEAT_INVALID = _code(
+    "FLOW435",
+    "heartbeat-invalid",
+    E,
+    RESOLVE,
+    "A step's `heartbeat` is not shorter than its timeout, or shorter than its handler's longest silence between "
+    "two attempts (it would fail a healthy step).",
+    also=(RULES,),
+)
 # time
 STEP_TIMEOUT_TOO_SHORT = _code(
     "FLOW501",

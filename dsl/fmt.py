@@ -227,6 +227,8 @@ def _member(m: ast.Node, lines: list[str]) -> str:
         return f"on {m.reply.text} -> {m.target.text}"
     if isinstance(m, ast.StepDelay):
         return f"after {m.duration.text}"
+    if isinstance(m, ast.StepHeartbeat):
+        return f"heartbeat {m.duration.text}"
     if isinstance(m, ast.Fill):
         return _fill(m, lines)
     if isinstance(m, ast.SagaTimeout):
@@ -258,6 +260,13 @@ def _source(s: ast.FillSource, lines: list[str]) -> str:
 
 def _qualified(q: ast.QualifiedName) -> str:
     return f"{q.service.text}.{q.command.text}"
+
+
+def _action(target: ast.QualifiedName | ast.AwaitClause) -> str:
+    """What a step does: `Service.Command`, or `await E | F by field`."""
+    if isinstance(target, ast.QualifiedName):
+        return _qualified(target)
+    return "await " + " | ".join(n.text for n in target.events) + (f" by {target.by.text}" if target.by else "")
 
 
 class _Formatter:
@@ -416,10 +425,10 @@ class _Formatter:
         self.p.emit("}", m.end, m.end, keep_gap=False)
 
     def _step(self, s: ast.StepDecl) -> None:
-        head = ("pivot " if s.pivot else "") + f"step {s.name.text}: {_qualified(s.target)}"
+        head = ("pivot " if s.pivot else "") + f"step {s.name.text}: {_action(s.target)}"
         head += "".join(f" compensate {_qualified(q)}" for q in s.compensate)
         head += " readonly" * len(s.readonly)
-        self._with_body(head, s.span, s.body, (*s.branches, *s.fills, *s.delays))
+        self._with_body(head, s.span, s.body, (*s.branches, *s.fills, *s.delays, *s.heartbeats))
 
     def _declaration(self, d: ast.Declaration) -> None:
         if isinstance(d, ast.TypeDecl):

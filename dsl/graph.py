@@ -121,6 +121,9 @@ def _service(service: Service) -> Iterator[Arc]:
 def _saga(saga: Saga) -> Iterator[Arc]:
     yield Arc("triggers", saga.trigger, saga, saga.name_span)
     for step in saga.steps:
+        if step.wait is not None:  # nothing is sent: the saga consumes the awaited events
+            yield from (Arc("awaits", e, saga, step.wait.span, step.name) for e in step.wait.events)
+            continue
         yield Arc("sends", saga, step.action, step.action.span, step.name)
         yield from (Arc("awaits", r, saga, step.action.span, step.name) for r in step.action.command.replies)
         if step.compensation is not None:

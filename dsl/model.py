@@ -430,6 +430,34 @@ class Branch(Frozen):
 
 
 @frozen
+class Wait(Frozen):
+    """`step NAME: await E | F by field`: the step sends nothing; it waits, up to its timeout, for
+    one of `events` carrying this saga instance's value of `by` (the trigger's field of that name).
+
+    `events[0]` is success (its payload is the step's result, as a success reply's); the others are
+    failures. A timeout is an answer (nothing happened at the wait): `on timeout -> X` leads to a later
+    `timeout_step` or a named `timeout_outcome`; without one it fails the saga as a failure reply
+    would (compensated up to the pivot, failed after it). The step's `action` is a stand-in call
+    whose command replies with `events`, so branches, fills and endings read it as any step."""
+
+    events: tuple[Event, ...]
+    by: Field
+    timeout_step: str | None = None
+    timeout_outcome: str | None = None
+    timeout_branch_span: Span | None = None
+    span: Span
+
+    @property
+    def leads_on(self) -> bool:
+        """`on timeout -> X`: the timeout goes elsewhere than the default failure."""
+        return self.timeout_step is not None or self.timeout_outcome is not None
+
+
+WAIT_SERVICE = ""
+"""The `service` of an await step's stand-in call: no service receives anything."""
+
+
+@frozen
 class SagaStep(Frozen):
     name: str
     action: StepCall
@@ -446,6 +474,11 @@ class SagaStep(Frozen):
     """Where the command's fields come from (`booking_id = trigger.trip_id`); other fields by name."""
     parallel: str | None = None
     """The parallel block the step runs in (`parallel book { ... }`), if any."""
+    wait: Wait | None = None
+    """`await E | F`: the step waits for an event instead of sending a command (`action` is a stand-in)."""
+    heartbeat_ms: int | None = None
+    """`heartbeat D`: the longest the orchestrator waits between two signs of life (HeartbeatSeconds)."""
+    heartbeat_span: Span | None = None
     doc: str | None = None
     span: Span
 
@@ -580,7 +613,7 @@ class Saga(Frozen):
     @property
     def branched(self) -> bool:
         """Some reply leads elsewhere than the next step: which steps ran depends on the path."""
-        return any(s.branches for s in self.steps)
+        return any(s.branches or (s.wait is not None and s.wait.leads_on) for s in self.steps)
 
     @property
     def compensable_steps(self) -> tuple[SagaStep, ...]:

@@ -486,18 +486,31 @@ class _Builder(Transformer[Token, Any]):
     def step_delay(self, c: list[Token]) -> ast.StepDelay:
         return ast.StepDelay(span=self._between(c[0], c[1]), duration=self._duration(c[1]))
 
+    def step_heartbeat(self, c: list[Token]) -> ast.StepHeartbeat:
+        return ast.StepHeartbeat(span=self._between(c[0], c[1]), duration=self._duration(c[1]))
+
+    def await_clause(self, c: list[Token]) -> ast.AwaitClause:
+        names = [t for t in c if t.type == "NAME"]
+        by = names.pop() if any(t.type == "BY" for t in c) else None
+        return ast.AwaitClause(
+            span=self._between(c[0], c[-1]),
+            events=tuple(self._name(t) for t in names),
+            by=self._name(by) if by is not None else None,
+        )
+
     def branch(self, c: list[Token]) -> ast.Branch:
         return ast.Branch(span=self._between(c[0], c[2]), reply=self._name(c[1]), target=self._name(c[2]))
 
     def step_body(self, c: list[Any]) -> _StepBody:
         """The options as a handler body (what a step shares with a handler), its branches and fills."""
-        options = [m for m in c[:-1] if not isinstance(m, (ast.Branch, ast.Fill, ast.StepDelay))]
+        options = [m for m in c[:-1] if not isinstance(m, (ast.Branch, ast.Fill, ast.StepDelay, ast.StepHeartbeat))]
         body = self.handler_body([*options, c[-1]])
         first = c[0].span if len(c) > 1 else body.end
         body = ast.HandlerBody(span=self._between(first, body.end), options=body.options, end=body.end)
         branches = tuple(m for m in c if isinstance(m, ast.Branch))
         fills = tuple(m for m in c if isinstance(m, ast.Fill))
-        return _StepBody(body, branches, fills, tuple(m for m in c if isinstance(m, ast.StepDelay)))
+        delays = tuple(m for m in c if isinstance(m, ast.StepDelay))
+        return _StepBody(body, branches, fills, delays, tuple(m for m in c if isinstance(m, ast.StepHeartbeat)))
 
     def qualified_name(self, c: list[Token]) -> ast.QualifiedName:
         service, command = self._name(c[0]), self._name(c[1])
@@ -532,6 +545,7 @@ class _Builder(Transformer[Token, Any]):
             branches=parts.branches if parts else (),
             fills=parts.fills if parts else (),
             delays=parts.delays if parts else (),
+            heartbeats=parts.heartbeats if parts else (),
             doc=self._doc(c[0]),
         )
 
@@ -594,6 +608,7 @@ class _StepBody:
     branches: tuple[ast.Branch, ...]
     fills: tuple[ast.Fill, ...]
     delays: tuple[ast.StepDelay, ...]
+    heartbeats: tuple[ast.StepHeartbeat, ...]
 
 
 def _starts_line(text: str, pos: int) -> bool:

@@ -66,6 +66,10 @@ class Ending:
             return "when it reaches its end" if self.route else "when every step succeeds"
         if self.undoing:
             return f"when the compensation of step `{self.step.name}` cannot finish"
+        if self.step.wait is not None:
+            if self.reply is not None:
+                return f"when step `{self.step.name}` receives `{self.reply.name}`"
+            return f"when the wait of step `{self.step.name}` times out"
         if self.reply is not None:
             return f"when step `{self.step.name}` replies `{self.reply.name}`"
         return f"when step `{self.step.name}` times out or runs out of attempts"
@@ -116,6 +120,9 @@ def _exits(saga: Saga, index: int, step: SagaStep, here: Arrival) -> list[tuple[
     for b in step.branches:
         if b.step is not None and b.reply is not success:
             exits.append((names.index(b.step), Arrival(here.succeeded, here.route + ((step.name, b.reply.name),))))
+    if step.wait is not None and step.wait.timeout_step is not None:
+        later = Arrival(here.succeeded, here.route + ((step.name, TIMED_OUT),))
+        exits.append((names.index(step.wait.timeout_step), later))
     return exits
 
 
@@ -129,6 +136,20 @@ def _block_exits(
     for member in block.indexes[1:]:
         found[member] = here
     return [(block.last + 1, Arrival(here.succeeded | set(block.indexes), here.route))]
+TIMED_OUT = "timeout"
+"""The route entry of a wait whose timeout led on (`on timeout -> X`)."""
+
+
+def _unanswered(saga: Saga, index: int, step: SagaStep) -> str | None:
+    """How a step without an answer ends the saga; None: it does not end it (an await's timeout
+    leads to a later step). A wait that timed out did nothing, so it fails as a failure reply would."""
+    if step.wait is None:
+        return "compensated" if index < saga.pivot_index else "failed"
+    if step.wait.timeout_step is not None:
+        return None
+    if step.wait.timeout_outcome is not None:
+        return step.wait.timeout_outcome
+    return "compensated" if index <= saga.pivot_index else "failed"
 
 
 def endings(saga: Saga) -> tuple[Ending, ...]:
@@ -152,8 +173,9 @@ def endings(saga: Saga) -> tuple[Ending, ...]:
             if branch is None or branch.outcome is not None:
                 outcome = branch.outcome if branch is not None and branch.outcome else sure
                 found.append(Ending(outcome, step, reply, succeeded=before, route=route))
-        unanswered: OutcomeKind = "compensated" if index < saga.pivot_index else "failed"
-        found.append(Ending(unanswered, step, succeeded=before, route=route))
+        unanswered = _unanswered(saga, index, step)
+        if unanswered is not None:
+            found.append(Ending(unanswered, step, succeeded=before, route=route))
     for index, step in enumerate(saga.compensable_steps):
         if step.compensation is not None and index in reached:
             before = _steps(saga, reached[index].succeeded)

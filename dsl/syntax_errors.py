@@ -213,8 +213,9 @@ _KINDS = {
     "HANDLES": _HANDLER,
     "STEP": _Kind(
         "step",
-        "`retry`, `timeout`, `use`, `after D`, `on REPLY -> TARGET` and `field = source`",
-        _OPTION_STARTS | {"AFTER", "ON", "NAME"},
+        "`retry`, `timeout`, `use`, `after D`, `heartbeat D`, `on REPLY -> TARGET` (an `await`: `on EVENT` or "
+        "`on timeout`) and `field = source`",
+        _OPTION_STARTS | {"AFTER", "ON", "NAME", "HEARTBEAT"},
     ),
 }
 _DECLARATIONS = frozenset({"TYPE", "ENUM", "EVENT", "COMMAND", "POLICY", "DEFAULTS", "SERVICE", "SAGA", "EXTERNAL"})
@@ -299,6 +300,8 @@ def _unknown_step_clause(inside: list[_Open], expected: set[str], path: str) -> 
     message = f"{_where(inside)}: `{tok}` is not a step clause (a step has {here.kind.holds})"
     end = (tok.column or 1) + len(str(tok))
     span = Span(file=path, line=tok.line or 1, column=tok.column or 1, end_line=tok.line or 1, end_column=end)
+    if str(tok) == "await":  # a wait is a step of its own (docs/language.md, section 7)
+        return (message, "a wait is its own step: `step NAME: await EVENT | OTHER { timeout D }`", span)
     return (message, "a fill says where a field of the command comes from: `field = trigger.FIELD`", span)
 
 

@@ -14,7 +14,9 @@ emits, with AWS's documented semantics:
   delay), then Catch (first matching catcher; `States.ALL` matches anything);
 - paths `$.a.b`, `$.a[0]`, `$[0]` and the context object (`$$.Execution.Name`,
   `$$.State.EnteredTime`, `$$.State.RetryCount`, `$$.Task.Token`); intrinsics
-  States.Format, States.StringToJson, States.Array, States.ArrayGetItem, States.MathAdd.
+  States.Format, States.StringToJson, States.Array, States.ArrayGetItem, States.MathAdd;
+- `HeartbeatSeconds`: a task whose world reports a longer silence (`Answer.heartbeats`) fails
+  with States.HeartbeatTimeout.
 
 Whoever answers a command is a `World`: given the message and the virtual time
 it was sent, it says when and how the task is answered (or never). Anything
@@ -50,6 +52,8 @@ class Answer:
     output: Json = None
     error: str | None = None
     cause: str = ""
+    heartbeats: tuple[float, ...] = ()
+    """When SendTaskHeartbeat came (for `HeartbeatSeconds`); `at` may be `inf`: never answered."""
 
 
 class World(Protocol):
@@ -185,6 +189,10 @@ def _attempt(state: Json, params: Json, world: World, ex: Execution) -> Json:
         raise Unsupported(f"resource {resource}")
     sent = ex.clock
     answer = world.send(params["QueueUrl"], params["MessageBody"], sent)
+    lapsed = _heartbeat_lapsed(state, answer, sent)
+    if lapsed is not None:
+        ex.clock = lapsed
+        return Failure("States.HeartbeatTimeout")
     timeout = state.get("TimeoutSeconds")
     if answer is None or (timeout is not None and answer.at - sent > timeout):
         if timeout is None:
@@ -235,6 +243,21 @@ def _branches(state: Json, data: Json, world: World, ex: Execution, name: str, t
     ex.trace.sort(key=lambda entry: entry[0])
     ex.clock = end
     return outputs
+def _heartbeat_lapsed(state: Json, answer: Answer | None, sent: float) -> float | None:
+    """`HeartbeatSeconds`: the time the task fails with States.HeartbeatTimeout (the first silence longer
+    than it before the answer and the timeout), or None."""
+    if state.get("HeartbeatSeconds") is None:
+        return None
+    beat = float(state["HeartbeatSeconds"])
+    end = min(answer.at if answer is not None else float("inf"), sent + state.get("TimeoutSeconds", float("inf")))
+    last = sent
+    for t in sorted(answer.heartbeats if answer is not None else ()):
+        if t > end:
+            break
+        if t - last > beat:
+            return last + beat
+        last = t
+    return last + beat if end - last > beat else None
 
 
 def _delay(retrier: Json, count: int) -> float:

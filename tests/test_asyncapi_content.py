@@ -215,6 +215,11 @@ def test_sagas_send_their_commands_and_are_described(spec: Path) -> None:
         assert [s["name"] for s in described["steps"]] == [s.name for s in saga.steps]
         assert described["pivot"] == saga.steps[saga.pivot_index].name
         for step in saga.steps:
+            if step.wait is not None:  # the saga receives what it awaits (docs/semantics.md, section 11)
+                for event in step.wait.events:
+                    op = doc["operations"][f"{saga.name}.await.{step.name}.{event.name}"]
+                    assert (op["action"], op["channel"]) == ("receive", {"$ref": f"#/channels/{event.name}"})
+                continue
             op = doc["operations"][f"{saga.name}.step.{step.name}"]
             assert op["channel"] == {"$ref": f"#/channels/{step.action.command.name}"}
             assert op["x-flowgen-timeout"] == format_ms(step.timeout_ms)

@@ -25,6 +25,7 @@ from flowgen_design.codegen.targets.cloudformation.sagas import saga_handlers
 from flowgen_design.codegen.targets.cloudformation.states import step_state
 from flowgen_design.codegen.targets.cloudformation.verify import all_states
 from flowgen_design.codegen.targets.cloudformation.verify import main as verify_main
+from flowgen_design.codegen.targets.cloudformation.waits import awaited_events
 from flowgen_design.dsl.durations import seconds_ceil
 from flowgen_design.dsl.model import Flow, Handler
 from tests.cloudformation_support import EDGE_SPECS, Generated, all_problems, all_specs, generate, lint, spec_id
@@ -233,7 +234,8 @@ def test_saga_roles_send_only_to_their_steps_and_emit_only_their_outcomes(genera
         assert observability == TRACE_ACTIONS | LOG_DELIVERY_ACTIONS, "only tracing and log delivery take `*`"
         assert set(statements) - observability <= {"sqs:SendMessage", "events:PutEvents"}
         queues = {r["Fn::GetAtt"][0] for r in statements["sqs:SendMessage"]["Resource"]}
-        assert queues == {handler_logical_id(h, "Queue") for h in saga_handlers(saga)}
+        awaiter = {saga_base(saga.name) + "StarterQueue"} if awaited_events(saga) else set()  # waits register there
+        assert queues == {handler_logical_id(h, "Queue") for h in saga_handlers(saga)} | awaiter
         outcomes = sorted({o.event.name for o in saga.outcomes})
         if outcomes:
             assert statements["events:PutEvents"]["Condition"]["StringEquals"]["events:detail-type"] == outcomes
@@ -241,7 +243,8 @@ def test_saga_roles_send_only_to_their_steps_and_emit_only_their_outcomes(genera
         (start,) = [s for s in starter if s["Action"] == ["states:StartExecution"]]
         assert start["Resource"] == {"Ref": machine_id}
         rule = _props(generated, saga_base(saga.name) + "TriggerRule")
-        assert rule["EventPattern"] == {"source": [flow.name], "detail-type": [saga.trigger.name]}
+        awaited = [e.name for e in awaited_events(saga)]  # the starter's awaiter takes them too
+        assert rule["EventPattern"] == {"source": [flow.name], "detail-type": [saga.trigger.name, *awaited]}
         queue = saga_base(saga.name) + "StarterQueue"
         assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [queue, "Arn"]}, "the starter names each execution"
         function = _props(generated, saga_base(saga.name) + "StarterFunction")

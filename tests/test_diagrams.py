@@ -109,7 +109,8 @@ def test_mermaid_parses_and_renders_in_real_mermaid(
         assert result["type"] == "sequence"
         assert saga.trigger.name in result["text"]
         for step in saga.steps:
-            assert step.action.command.name in result["text"]
+            awaited = step.wait.events[0].name if step.wait is not None else None  # an await: what it waits for
+            assert (awaited or step.action.command.name) in result["text"]
 
 
 def test_markdown_page_embeds_every_mermaid_view(monkeypatch: pytest.MonkeyPatch) -> None:

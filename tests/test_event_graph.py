@@ -42,7 +42,10 @@ def test_every_subscription_trigger_and_reply_is_an_arc(spec: Path) -> None:
             assert any(a.source is handler and a.target is out for a in graph.arcs)
     for saga in flow.sagas:
         assert any(a.kind == "triggers" and a.target is saga for a in graph.consumers(saga.trigger.name))
-        assert len([a for a in graph.declared_by(saga) if a.kind == "sends"]) == len(saga.steps)
+        commands = [s for s in saga.steps if s.wait is None]  # an `await` step sends nothing, it awaits
+        assert len([a for a in graph.declared_by(saga) if a.kind == "sends"]) == len(commands)
+        for wait in (s.wait for s in saga.steps if s.wait is not None):
+            assert all(any(a.kind == "awaits" and a.source is e for a in graph.declared_by(saga)) for e in wait.events)
     for arc in graph.arcs:
         assert (arc.kind in PUBLISHING) + (arc.kind in CONSUMING) <= 1
 

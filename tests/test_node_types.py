@@ -53,7 +53,8 @@ service Doors {
 saga Opening {
   trigger Opened compensate Doors.Open
   step check: Doors.Open readonly { timeout 1m  after 5s  on Opened -> open  id = trigger.id or "x" }
-  pivot step open: Doors.Open compensate Doors.Open
+  step wait: await Opened | Opened by id { timeout 1d  heartbeat 1h  on timeout -> open }
+  pivot step open: Doors.Open compensate Doors.Open { heartbeat 1m }
   parallel both { step left: Doors.Open  step right: Doors.Open }
   timeout 10m
   invariant every Opened is followed by Opened or Opened

@@ -232,9 +232,21 @@ class StarterPlan:
     timeout_seconds: int
     visibility_timeout_seconds: int
     alarms: tuple[Alarm, ...] = ()
+    sweep_rule: Resource | None = None
+    """A saga with an `await ... heartbeat D`: the schedule that makes the awaiter confirm its waits."""
+    sweep_minutes: int = 0
 
     def traced(self) -> tuple[Resource, ...]:
-        return (self.rule, self.queue, self.event_source_mapping, self.function, self.role, self.dead_letter_queue)
+        sweep = (self.sweep_rule,) if self.sweep_rule is not None else ()
+        return (
+            self.rule,
+            self.queue,
+            self.event_source_mapping,
+            self.function,
+            self.role,
+            self.dead_letter_queue,
+            *sweep,
+        )
 
     def resources(self) -> tuple[Resource, ...]:
         return (
@@ -246,6 +258,7 @@ class StarterPlan:
             self.role,
             self.function,
             self.event_source_mapping,
+            *((self.sweep_rule,) if self.sweep_rule is not None else ()),
             *(a.resource for a in self.alarms),
         )
 
@@ -496,6 +509,10 @@ def _starter_plan(flow: Flow, saga: Saga) -> StarterPlan:
         timeout_seconds=STARTER_TIMEOUT_SECONDS,
         visibility_timeout_seconds=VISIBILITY_FACTOR * STARTER_TIMEOUT_SECONDS,
     )
+    beats = [s.heartbeat_ms for s in saga.steps if s.wait is not None and s.heartbeat_ms]
+    if beats:  # the awaiter's sweep runs at least twice per heartbeat (docs/semantics.md, section 11)
+        sweep = _resource(base + "WaitSweepRule", "AWS::Events::Rule", span, f"saga {saga.name} / waits")
+        planned = replace(planned, sweep_rule=sweep, sweep_minutes=max(1, min(beats) // 120_000))
     return replace(planned, alarms=starter_alarms(saga, planned))
 
 
@@ -580,7 +597,9 @@ def plan_of(flow: Flow) -> Plan:
     """The deployment plan of `flow`, computed once per flow."""
     endpoints = [api for service in flow.services for api in service.apis]
     api = _api_plan(flow, endpoints) if endpoints else None
-    idempotent = bool(flow.handlers())  # every handler deduplicates: by message id unless `idempotent by`
+    idempotent = bool(flow.handlers()) or any(
+        s.wait for saga in flow.sagas for s in saga.steps
+    )  # waits keep tokens there
     table = "AWS::DynamoDB::Table"
     dlq, dlq_policy = _event_delivery_plan(flow)
     return Plan(

@@ -86,7 +86,7 @@ def saga_sequence(saga: Saga, header: str = "") -> str:
         f"  participant bus as {mermaid_text('event bus')}",
         f"  participant {me} as {mermaid_text('saga ' + saga.name)}",
     ]
-    calls = [c for s in saga.steps for c in (s.action, s.compensation) if c is not None]
+    calls = [c for s in saga.steps for c in (s.action if s.wait is None else None, s.compensation) if c is not None]
     services = dict.fromkeys(
         c.service for c in [*calls, *([saga.trigger_compensation] if saga.trigger_compensation else [])]
     )
@@ -136,7 +136,12 @@ def _steps(saga: Saga, index: int, indent: str, ran: tuple[int, ...]) -> list[st
         if b.step is not None:  # forward only: the arm is finite
             lines += _steps(saga, [s.name for s in saga.steps].index(b.step), indent + "  ", ran)
     failures = [e.name for e in step.action.command.failures if step.branch(e.name) is None]
-    failures.append(timeout_text(step.timeout_ms))
+    if step.wait is not None and step.wait.leads_on:  # `on timeout -> X`: an arm of its own
+        lines += _timeout_arm(saga, index, step, indent, ran)
+    else:
+        failures.append(timeout_text(step.timeout_ms))
+    if not failures:  # a wait whose every other way has its own arm
+        return lines + [f"{indent}end"]
     lines.append(f"{indent}else {mermaid_text(' or '.join(failures))}")
     if index > saga.pivot_index:
         lines.append(f"{indent}  Note over {me}: {mermaid_text('failed: needs a human')}")
@@ -188,7 +193,24 @@ def _leads(saga: Saga, index: int, step: str | None, outcome: str | None) -> str
     return f"{undo}ends {outcome}{event}"
 
 
+def _timeout_arm(saga: Saga, index: int, step: SagaStep, indent: str, ran: tuple[int, ...]) -> list[str]:
+    me, wait = make_id("saga", saga.name), step.wait
+    assert wait is not None
+    lines = [f"{indent}else {mermaid_text('nothing within ' + format_ms(step.timeout_ms))}"]
+    lines.append(
+        f"{indent}  Note over {me}: {mermaid_text(_leads(saga, index, wait.timeout_step, wait.timeout_outcome))}"
+    )
+    if wait.timeout_step is not None:
+        lines += _steps(saga, [s.name for s in saga.steps].index(wait.timeout_step), indent + "  ", ran)
+    return lines
+
+
 def _call(saga: Saga, index: int, step: SagaStep, indent: str) -> list[str]:
+    if step.wait is not None:
+        events = " | ".join(e.name for e in step.wait.events)
+        pivot = ", PIVOT" if index == saga.pivot_index else ""
+        text = f"{step.name}: awaits {events} by {step.wait.by.name} (up to {format_ms(step.timeout_ms)}{pivot})"
+        return [f"{indent}Note over {make_id('saga', saga.name)}: {mermaid_text(text)}"]
     me, target = make_id("saga", saga.name), make_id("service", step.action.service)
     pivot = ", PIVOT" if index == saga.pivot_index else ""
     text = f"{step.name}: {step.action.command.name} ({timeout_text(step.timeout_ms)}, {attempts_text(step.policy)}{pivot})"
@@ -196,6 +218,8 @@ def _call(saga: Saga, index: int, step: SagaStep, indent: str) -> list[str]:
 
 
 def _reply(saga: Saga, step: SagaStep, reply: str) -> str:
+    if step.wait is not None:  # an awaited event comes over the bus
+        return f"bus-->>{make_id('saga', saga.name)}: {mermaid_text(reply)}"
     return f"{make_id('service', step.action.service)}-->>{make_id('saga', saga.name)}: {mermaid_text(reply)}"
 
 

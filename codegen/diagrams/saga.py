@@ -68,6 +68,9 @@ def saga_view(saga: Saga) -> Diagram:
             g.edge(Edge(here, failed, "failure", (" or ".join(replies),)))
         if index < saga.pivot_index and step.compensation is not None:
             g.edge(Edge(node_id("undo", saga.name, step.name), failed, "failure", ("cannot finish",)))
+        if step.wait is not None:
+            _wait_timeout(g, saga, index, step, undo[index] if index <= saga.pivot_index else failed)
+            continue
         no_answer = (timeout_text(step.timeout_ms), *(f"or {e}" for e in step.action.handler.raises))
         if index < saga.pivot_index:
             own = node_id("undo", saga.name, step.name) if step.compensation is not None else undo[index]
@@ -134,7 +137,47 @@ def _branches(g: GraphBuilder, saga: Saga) -> None:
             g.edge(Edge(here, target, "failure", (b.reply.name + undo,)))
 
 
+def _wait_timeout(g: GraphBuilder, saga: Saga, index: int, step: SagaStep, default: str) -> None:
+    """An `await` step's timeout: to the step or outcome `on timeout` names, else as a failure event goes
+    (up to the pivot, undoing the steps before; a wait did nothing itself)."""
+    wait = step.wait
+    assert wait is not None
+    here, label = node_id("step", saga.name, step.name), (f"timeout {format_ms(step.timeout_ms)}",)
+    if wait.timeout_step is not None:
+        g.edge(Edge(here, node_id("step", saga.name, wait.timeout_step), "failure", label))
+    elif wait.timeout_outcome is not None:
+        outcome = saga.outcome(wait.timeout_outcome)
+        target = _outcome(g, outcome.event if outcome else None, saga, wait.timeout_outcome)
+        undo = " (after undoing what ran)" if index <= saga.pivot_index and saga.compensable_steps[:index] else ""
+        g.edge(Edge(here, target, "failure", (label[0] + undo,)))
+    else:
+        g.edge(Edge(here, default, "failure", label, backwards=index <= saga.pivot_index))
+
+
+def _wait_node(saga: Saga, index: int, step: SagaStep) -> Node:
+    wait = step.wait
+    assert wait is not None
+    label = [f"{index + 1}. {step.name}", "await " + " | ".join(e.name for e in wait.events)]
+    if index == saga.pivot_index:
+        label.append("PIVOT")
+    detail = [f"waits up to {format_ms(step.timeout_ms)}", f"matched by {wait.by.name}"]
+    if step.heartbeat_ms:
+        detail.append(f"heartbeat {format_ms(step.heartbeat_ms)}")
+    if step.delay_ms:
+        detail.insert(0, f"after {format_ms(step.delay_ms)} (a grace period)")
+    return Node(
+        node_id("step", saga.name, step.name),
+        "step",
+        tuple(label),
+        tuple(detail),
+        step.doc,
+        emphasis=index == saga.pivot_index,
+    )
+
+
 def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:
+    if step.wait is not None:
+        return _wait_node(saga, index, step)
     call = step.action
     label = [f"{index + 1}. {step.name}", f"{call.service}.{call.command.name}"]
     if step.pivot or index == saga.pivot_index:
@@ -146,6 +189,8 @@ def _step_node(saga: Saga, index: int, step: SagaStep) -> Node:
         detail.insert(0, f"after {format_ms(step.delay_ms)} (a grace period)")
     if step.parallel is not None:
         detail.insert(0, f"in parallel {step.parallel}")
+    if step.heartbeat_ms:
+        detail.append(f"heartbeat {format_ms(step.heartbeat_ms)}")
     detail += [f"{f.field} = " + " or ".join(_source_text(s) for s in f.sources) for f in step.fills]
     if index > saga.pivot_index:
         detail.append("a failure needs a human")

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from flowgen_design.codegen.simulate.invariants import Invariant
+from flowgen_design.codegen.simulate.waits import silent_timeout, wait_moves, with_heartbeat
 from flowgen_design.codegen.targets.lambda_adapters import DEFAULT_IDEMPOTENCY_WINDOW_MS
 from flowgen_design.dsl.durations import format_ms, seconds_ceil
 from flowgen_design.dsl.model import REDELIVERY_MARGIN_MS, DeliveryPolicy, Event, Saga, SagaStep, StepCall
@@ -76,6 +77,7 @@ class Failure:
     error: str
     reply: Event | None = None
     undoing: bool = False
+    waited: bool = False  # an `await` step timed out: nothing happened there (waits.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,7 @@ def _moves(saga: Saga, state: State, bound: int, invariants: tuple[Invariant, ..
             arrows = (Arrow("Bus", SAGA, saga.trigger.name), Arrow("Bus", SAGA, f"{saga.trigger.name} (again)"))
             yield Move(0, text, arrows, fault=True, kind="duplicate-trigger"), replace(state, phase="run", faults=1), ()
     elif state.phase == "run":
-        yield from _step_moves(saga, state, faulty, invariants)
+        yield from with_heartbeat(saga, state, _step_moves(saga, state, faulty, invariants))
     elif state.phase == "undo":
         yield from _undo_moves(saga, state, faulty, invariants)
     elif state.phase == "outcome":
@@ -176,6 +178,9 @@ def _sent_at(step: SagaStep, state: State) -> int:
 
 def _step_moves(saga: Saga, state: State, faulty: bool, invariants: tuple[Invariant, ...]) -> Iterator[Step]:
     step = saga.steps[state.index]
+    if step.wait is not None:
+        yield from wait_moves(saga, state, faulty, invariants)
+        return
     call, policy = step.action, step.action.handler.policy
     t0 = _sent_at(step, state)
     done = t0 + step.timeout_ms
@@ -427,7 +432,7 @@ def _failed(saga: Saga, state: State, failure: Failure, named: str | None = None
     """Docs/semantics.md 2. and 10.: up to the pivot compensate, in reverse, what ran or may have run (the
     steps that succeeded on this way, the failed step itself if it gave no answer), the trigger's
     transaction last; else `failed`. A branch to a named outcome ends there instead of `compensated`/`failed`."""
-    answered = failure.reply is not None
+    answered = failure.reply is not None or failure.waited
     index, pivot = failure.index, saga.pivot_index
     if index >= 0 and not failure.undoing and saga.steps[index].parallel is not None:
         return _branch_ended(saga, state, "failed" if answered else "unknown", failure)
@@ -596,6 +601,7 @@ def _outcome(saga: Saga, state: State, invariants: tuple[Invariant, ...]) -> Ste
             if not target.optional and fill_source(saga, outcome, ending, target) is None:
                 message = f"`{outcome.event.name}` has no value for required field `{target.name}` {ending.describe()}"
                 bad.append(Violation("outcome-incomplete", message))
+    bad += silent_timeout(saga, state, bool(events))
     ended = replace(state, phase="end", outcomes=state.outcomes + 1)
     move, ended, _ = _emit(
         Move(state.clock, f"the saga ends `{kind}`", arrows, kind="outcome", result=kind), ended, (), events, invariants

@@ -217,9 +217,10 @@ class _SagaModule:
         if case.violation is not None and case.violation.code == "saga-timeout":
             body += self._worst_case(case.moves)
         for move in case.moves:  # the faults, and the replies that take a branch (the kit's services give success)
-            if move.fault or move.kind == "branch":
+            if (move.fault or move.kind == "branch") and not self._awaits(move):
                 body += self._inject(move, exhausted)
         body += [f"kit.fail({h!r}, times={n})" for h, n in exhausted.items()]
+        body += self._awaited(case.moves)
         body.append(f"run = kit.publish(models.{self.saga.trigger.name}.model_validate(TRIGGER))")
         return body + self._predicted(case.moves, case.violation) + self._property(case.violation)
 
@@ -243,6 +244,31 @@ class _SagaModule:
             if policy.attempts > 1:
                 lines.append(f"kit.delay({handler!r}, seconds={seconds + 1!r}, times={policy.attempts - 1})")
             lines.append(f"kit.delay({handler!r}, seconds={seconds - 0.001!r}, times=1)")
+        return lines
+
+    def _awaits(self, move: Move) -> bool:
+        step = next((s for s in self.saga.steps if s.name == move.step), None)
+        return step is not None and step.wait is not None
+
+    def _awaited(self, moves: tuple[Move, ...]) -> list[str]:
+        """The awaited events of the schedule's waits (docs/semantics.md, section 11): one that arrives
+        in time is published before the trigger (the kit keeps it and delivers it when the wait
+        registers); one that arrives late, after the simulator's time of the timeout."""
+        lines: list[str] = []
+        for move in (m for m in moves if self._awaits(m)):
+            wait = self._step(move).wait
+            assert wait is not None
+            event = next((e for e in wait.events if move.kind != "late-event" and e.name == move.result), None)
+            late = next((e for e in wait.events if move.kind == "late-event" and e.name in move.events), None)
+            found = event or late
+            if found is None:
+                continue  # the timeout: nothing arrives
+            sample = f"{{**{sample_payload(found)!r}, {wait.by.name!r}: TRIGGER[{wait.by.name!r}]}}"
+            made = f"models.{found.name}.model_validate({sample})"
+            if late is not None:
+                lines.append(f"kit.publish_later({made}, {move.at_ms / 1000 + 1})")
+            else:
+                lines.append(f"kit.publish({made})")
         return lines
 
     def _inject(self, move: Move, exhausted: dict[str, int]) -> list[str]:
@@ -290,7 +316,7 @@ class _SagaModule:
             moves = tuple(m for m in moves if m.at_ms <= limit or m.step.startswith("undo "))
         results = {m.step: m.result for m in moves if m.step and not m.step.startswith("undo ")}
         undone = list(dict.fromkeys(m.step.removeprefix("undo ") for m in moves if m.step.startswith("undo ")))
-        events = _messages(moves)
+        events = _messages(tuple(m for m in moves if not self._awaits(m)))  # an awaited event is an outsider's
         ended = moves[-1].kind == "outcome"
         if not ended and not timed_out:  # the simulator stops a schedule at its violation
             return [

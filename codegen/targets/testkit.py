@@ -97,10 +97,23 @@ def _step_spec(saga: Saga, step: SagaStep) -> str:
         extra += f", branches={branches!r}"
     if step.parallel is not None:
         extra += f", parallel={step.parallel!r}"
+    extra += _wait_spec(step)
     return (
         f"_sagas.StepSpec(name={step.name!r}, action={_call_spec(step.action, timeout, sources(step.action))}, "
         f"compensation={compensation}, resend_delays={delays!r}{extra})"
     )
+
+
+def _wait_spec(step: SagaStep) -> str:
+    """`, wait=...` for an `await` step, `, heartbeat_seconds=...` for a step with a heartbeat (section 11)."""
+    text = f", heartbeat_seconds={max(1, seconds_ceil(step.heartbeat_ms))}" if step.heartbeat_ms else ""
+    wait = step.wait
+    if wait is None:
+        return text
+    events = tuple(e.name for e in wait.events)
+    where = f", timeout_step={wait.timeout_step!r}" if wait.timeout_step else ""
+    where += f", timeout_outcome={wait.timeout_outcome!r}" if wait.timeout_outcome else ""
+    return text + f", wait=_sagas.WaitSpec(events={events!r}, by={wait.by.name!r}{where})"
 
 
 def _source(s: FillSource) -> tuple[object, ...]:

@@ -100,6 +100,14 @@ def _member_step(step: ast.StepDecl, block: ast.ParallelDecl, report: Reporter) 
             "the point of no return is one step, after which nothing is undone; its siblings may still fail and "
             "need undoing: make a step before or after the block the pivot",
         )
+    if isinstance(step.target, ast.AwaitClause):
+        report.add(
+            codes.PARALLEL_AWAIT,
+            f"step `{step.name.text}` awaits an event, but it runs in parallel block `{block.name.text}`",
+            step.target.span,
+            "a block joins steps that send commands; a wait inside one is not supported: put the wait before or "
+            "after the block",
+        )
     for b in step.branches:
         report.add(
             codes.PARALLEL_BRANCH,

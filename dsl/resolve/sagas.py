@@ -22,6 +22,7 @@ from flowgen_design.dsl.model import (
     StepCall,
 )
 from flowgen_design.dsl.resolve import parallel
+from flowgen_design.dsl.resolve import waits
 from flowgen_design.dsl.resolve.delivery import DeliveryResolver
 from flowgen_design.dsl.resolve.symbols import Symbols, did_you_mean
 from flowgen_design.dsl.source import Span
@@ -47,7 +48,7 @@ class SagaResolver:
 
     def _saga(self, decl: ast.SagaDecl) -> Saga | None:
         trigger = self._trigger(decl)
-        steps = tuple(s for m in decl.members if isinstance(m, ast.StepDecl) if (s := self._step(m)))
+        steps = tuple(s for m in decl.members if isinstance(m, ast.StepDecl) if (s := self._step(m, trigger)))
         step_names = tuple(m.name.text for m in decl.members if isinstance(m, ast.StepDecl))
         reached = {b.target.text for m in decl.members if isinstance(m, ast.StepDecl) for b in m.branches}
         outcomes = self._outcomes(decl, step_names, reached - set(step_names) - set(OUTCOMES))
@@ -151,7 +152,11 @@ class SagaResolver:
     ) -> tuple[SagaStep, ...]:
         """Each step's `field = source or ...`: a field of its command, from the trigger, an earlier
         step or a constant (whether the value is there on every way is the rule `check_step_fills`'s)."""
-        fills = {m.name.text: m.fills for m in decl.members if isinstance(m, ast.StepDecl) and m.fills}
+        fills = {
+            m.name.text: m.fills
+            for m in decl.members
+            if isinstance(m, ast.StepDecl) and m.fills and not isinstance(m.target, ast.AwaitClause)
+        }
         out = []
         for step in steps:
             earlier = names[: names.index(step.name)] if step.name in names else ()
@@ -212,7 +217,8 @@ class SagaResolver:
         for m in decl.members:
             if isinstance(m, ast.StepDecl) and m.name.text in by_name:
                 step = by_name.pop(m.name.text)
-                branches = (self._branch(step, b, names, outcomes) for b in m.branches)
+                step = self._timeout_branches(step, m, names, outcomes)
+                branches = (self._branch(step, b, names, outcomes) for b in m.branches if not self._on_timeout(step, b))
                 found = tuple(b for b in branches if b and (b.step is None or b.step in kept))
                 unique = tuple(b for i, b in enumerate(found) if all(o.reply != b.reply for o in found[:i]))
                 for twice in (b for b in found if b not in unique):
@@ -224,6 +230,20 @@ class SagaResolver:
                     )
                 resolved.append(replace(step, branches=unique) if unique else step)
         return tuple(resolved)
+
+    def _on_timeout(self, step: SagaStep, b: ast.Branch) -> bool:
+        """`on timeout -> X`: the timeout's branch (an await's), unless the command has a reply `timeout`."""
+        return b.reply.text == waits.TIMEOUT_REPLY and all(r.name != b.reply.text for r in step.action.command.replies)
+
+    def _timeout_branches(
+        self, step: SagaStep, m: ast.StepDecl, names: tuple[str, ...], outcomes: tuple[str, ...]
+    ) -> SagaStep:
+        for b in (b for b in m.branches if self._on_timeout(step, b)):
+            if step.wait is None:
+                waits.timeout_on_command(self.report, step, b)
+            else:
+                step = waits.timeout_branch(self.report, step, b, names, outcomes)
+        return step
 
     def _branch(
         self, step: SagaStep, b: ast.Branch, names: tuple[str, ...], outcomes: tuple[str, ...]
@@ -338,7 +358,10 @@ class SagaResolver:
             return None
         return StepCall(service=service.name, command=handler.input, handler=handler, span=q.span)
 
-    def _step(self, decl: ast.StepDecl) -> SagaStep | None:
+    def _step(self, decl: ast.StepDecl, trigger: Event | None) -> SagaStep | None:
+        if isinstance(decl.target, ast.AwaitClause):
+            waited = waits.await_step(self.symbols, self.events, decl, decl.target, trigger)
+            return waits.heartbeat(self.report, decl, waited) if waited is not None else None
         action = self._call(decl.target)
         compensations = [c for c in (self._call(q) for q in decl.compensate)]
         if decl.readonly and decl.compensate:
@@ -352,7 +375,7 @@ class SagaResolver:
             return None
         options = decl.body.options if decl.body else ()
         policy, timeout_ms, timeout_span = self._step_policy(action, options)
-        return SagaStep(
+        step = SagaStep(
             name=decl.name.text,
             action=action,
             compensation=compensations[0] if compensations else None,
@@ -365,6 +388,7 @@ class SagaResolver:
             doc=decl.doc,
             span=decl.span,
         )
+        return waits.heartbeat(self.report, decl, step)
 
     def _step_policy(
         self, action: StepCall, options: tuple[ast.Option, ...]

@@ -100,7 +100,7 @@ def _rules() -> tuple[Rule, ...]:
         Rule(sagas.check_step_fills, (c.STEP_FILL_INVALID,)),
         Rule(outcomes.check_outcome_fills, (c.OUTCOME_FIELD_UNFILLED, c.INVALID_FILL)),
         Rule(timing.check_step_timeouts, (c.STEP_TIMEOUT_TOO_SHORT,)),
-        Rule(timing.check_saga_timeouts, (c.SAGA_TIMEOUT_TOO_SHORT,)),
+        Rule(timing.check_saga_timeouts, (c.SAGA_TIMEOUT_TOO_SHORT, c.WAIT_LONGER_THAN_SAGA)),
         Rule(eventflow.check_publishers, (c.CONSUMED_NEVER_PUBLISHED,)),
         Rule(eventflow.check_api_events, (c.API_EVENT_NOT_PUBLISHED,)),
         Rule(endpoints.check_endpoint_auth, (c.PUBLIC_ENDPOINT, c.JWT_ISSUER_NOT_HTTPS)),

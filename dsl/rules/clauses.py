@@ -96,6 +96,8 @@ def _step(ctx: RuleContext, m: ast.StepDecl) -> None:
         ctx.report.add(DUPLICATE, "`readonly` is written more than once", extra_span)
     for delay in m.delays[1:]:
         ctx.report.add(DUPLICATE, "a step waits once before it is sent", delay.span, "keep one `after`")
+    for beat in m.heartbeats[1:]:
+        ctx.report.add(DUPLICATE, "a step has one heartbeat", beat.span, "keep one `heartbeat`")
 
 
 def _constraints(ctx: RuleContext, f: ast.Field) -> None:

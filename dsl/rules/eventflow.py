@@ -95,7 +95,16 @@ def _count_broken_sagas(ctx: RuleContext) -> tuple[dict[str, list[str]], Sites]:
             elif isinstance(member, ast.TriggerDecl) and member.event.text in events and decl.name.text not in resolved:
                 _add_site(consumed, member.event.text, (who, decl.name.span))
             elif isinstance(member, ast.StepDecl | ast.ParallelDecl):
-                for call in (c for s in _steps_of(member) for c in (s.target, *s.compensate)):
+                for step in _steps_of(member):
+                    if isinstance(step.target, ast.AwaitClause):
+                        for name in step.target.events:
+                            _add_site(consumed, name.text, (who, step.target.span))
+                for call in (
+                    c
+                    for s in _steps_of(member)
+                    if isinstance(s.target, ast.QualifiedName)
+                    for c in (s.target, *s.compensate)
+                ):
                     command = commands.get(call.command.text)
                     for reply in command.replies if command else ():
                         _add_site(consumed, reply.name, (who, call.span))

@@ -45,6 +45,7 @@ def _durations(module: ast.Module) -> Iterator[ast.Duration]:
         if isinstance(decl, ast.SagaDecl):
             yield from (m.duration for m in decl.members if isinstance(m, ast.SagaTimeout))
             yield from (d.duration for s in decl.steps for d in s.delays)
+            yield from (h.duration for s in decl.steps for h in s.heartbeats)
 
 
 # Semantic Versioning 2.0.0 without build metadata (the grammar has no `+`).

@@ -97,7 +97,7 @@ def check_after_pivot(ctx: RuleContext) -> None:
                     step.compensation.span,
                     "remove the compensation, or move the pivot",
                 )
-            if index > saga.pivot_index and not step.action.handler.policy.idempotent:
+            if index > saga.pivot_index and step.wait is None and not step.action.handler.policy.idempotent:
                 ctx.report.add(
                     codes.AFTER_PIVOT_NOT_IDEMPOTENT,
                     f"step `{step.name}` runs after the pivot, where it must finish and may be delivered twice, but `{step.action.service}.{step.action.handler.name}` is not idempotent",
@@ -116,7 +116,7 @@ def check_replies_and_outcomes(ctx: RuleContext) -> None:
     for saga in ctx.flow.sagas:
         for step in saga.steps:
             for call in (step.action, step.compensation):
-                if call is not None and call.command.name not in declared:
+                if call is not None and call.command.name not in declared and step.wait is None:
                     learn = "succeeded" if call is step.action else "was undone"
                     ctx.report.add(
                         codes.COMMAND_WITHOUT_REPLIES,

@@ -55,8 +55,8 @@ def _ways(saga: Saga) -> list[tuple[int, str]]:
     last = [(undo_policy(trigger_undo).worst_case_ms(), "undo trigger")] if trigger_undo is not None else []
     ways = [run]
     for index in range(min(saga.pivot_index + 1, len(saga.steps))):
-        if index == saga.pivot_index and not saga.steps[index].action.command.failures:
-            continue  # a pivot without an answer needs a human: nothing is undone
+        if index == saga.pivot_index and not saga.steps[index].action.command.failures and not saga.steps[index].wait:
+            continue  # a pivot without an answer needs a human: nothing is undone (a wait's timeout is an answer)
         undo = [
             (undo_policy(s.compensation).worst_case_ms(), f"undo {s.name}")
             for s in reversed(saga.steps[: index + 1])
@@ -82,6 +82,7 @@ def _branched_ways(saga: Saga) -> list[tuple[int, str]]:
         skip = step.branch(success.name) if success is not None else None
         targets = {names.index(skip.step) if skip and skip.step else index + 1}
         targets |= {names.index(b.step) for b in step.branches if b.step is not None}
+        targets |= {names.index(t) for t in _timeout_step(step)}
         for target in targets:
             known = slowest.get(target)
             if known is None or sum(ms for ms, _ in here) > sum(ms for ms, _ in known):
@@ -90,7 +91,8 @@ def _branched_ways(saga: Saga) -> list[tuple[int, str]]:
     last = [(undo_policy(trigger_undo).worst_case_ms(), "undo trigger")] if trigger_undo is not None else []
     ways = [slowest[len(steps)]] if len(steps) in slowest else []
     for index in range(min(saga.pivot_index + 1, len(steps))):
-        if index not in slowest or (index == saga.pivot_index and not steps[index].action.command.failures):
+        pivot_unanswered = not steps[index].action.command.failures and steps[index].wait is None
+        if index not in slowest or (index == saga.pivot_index and pivot_unanswered):
             continue  # unreached, or a pivot without an answer: it needs a human, nothing is undone
         run = slowest[index] + [(steps[index].policy.worst_case_ms() + _grace_ms(steps[index]), steps[index].name)]
         undo = [
@@ -159,9 +161,52 @@ def _grace_ms(step: SagaStep) -> int:
     return 1000 * max(1, seconds_ceil(step.delay_ms)) if step.delay_ms else 0
 
 
+def _timeout_step(step: SagaStep) -> tuple[str, ...]:
+    """An await's `on timeout -> STEP`: one more way forward."""
+    return (step.wait.timeout_step,) if step.wait is not None and step.wait.timeout_step is not None else ()
+
+
+def longest_waits(saga: Saga) -> tuple[int, list[str]]:
+    """The most time the awaits on one way through `saga` may wait (each its whole timeout), and their names."""
+    names = [s.name for s in saga.steps]
+    slowest: dict[int, tuple[int, list[str]]] = {0: (0, [])}
+    for index, step in enumerate(saga.steps):
+        if index not in slowest:
+            continue
+        ms, waits = slowest[index]
+        here = (ms + step.timeout_ms, [*waits, step.name]) if step.wait is not None else (ms, waits)
+        success = step.action.command.success
+        skip = step.branch(success.name) if success is not None else None
+        targets = {names.index(skip.step) if skip and skip.step else index + 1}
+        targets |= {names.index(b.step) for b in step.branches if b.step is not None}
+        targets |= {names.index(t) for t in _timeout_step(step)}
+        for target in targets:
+            if target not in slowest or here[0] > slowest[target][0]:
+                slowest[target] = here
+    return max(slowest.values(), key=lambda found: found[0])
+
+
+def _check_waits(ctx: RuleContext, saga: Saga, timeout_ms: int) -> bool:
+    """FLOW433 when the waits alone outlast the saga (then FLOW502 would only repeat it)."""
+    waited, names = longest_waits(saga)
+    if waited <= timeout_ms or saga.timeout_span is None:
+        return False
+    which = ", ".join(f"`{n}`" for n in names)
+    ctx.report.add(
+        codes.WAIT_LONGER_THAN_SAGA,
+        f"saga `{saga.name}` times out after {format_ms(timeout_ms)}, but it may wait {format_ms(waited)} for "
+        f"events (step {which})",
+        saga.timeout_span,
+        f"use `timeout {format_ms(waited)}` or more (plus the steps' own time), or shorten the waits",
+    )
+    return True
+
+
 def check_saga_timeouts(ctx: RuleContext) -> None:
     for saga in ctx.flow.sagas:
         if saga.timeout_ms is None or saga.timeout_span is None:
+            continue
+        if _check_waits(ctx, saga, saga.timeout_ms):
             continue
         need, parts = max(_ways(saga))
         if saga.timeout_ms < need:

@@ -238,6 +238,15 @@ def saga_operations(saga: Saga) -> Node:
             saga, saga.trigger_compensation, f"undoes the trigger `{saga.trigger.name}`", None
         )
     for step in saga.steps:
+        if step.wait is not None:  # the saga consumes the awaited events (docs/semantics.md, section 11)
+            for awaited in step.wait.events:
+                summary = (
+                    f"Saga `{saga.name}` waits for `{awaited.name}` (step `{step.name}`, by `{step.wait.by.name}`)."
+                )
+                out[f"{saga.name}.await.{step.name}.{awaited.name}"] = _operation(
+                    "receive", awaited.name, saga.name, summary, step.doc
+                )
+            continue
         node = _step_send(saga, step.action, f"step `{step.name}`", step.doc)
         node.update(extensions.retries(step.policy))
         out[f"{saga.name}.step.{step.name}"] = node

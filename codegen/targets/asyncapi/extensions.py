@@ -83,7 +83,29 @@ def _call(call: StepCall) -> Extensions:
     return {"service": call.service, "command": call.command.name, "handler": call.handler.name}
 
 
+def _wait(step: SagaStep, pivot: bool) -> Extensions:
+    """An `await` step: the events it waits for, how they are matched, and where its timeout leads."""
+    wait = step.wait
+    assert wait is not None
+    out: Extensions = {"name": step.name, "await": [e.name for e in wait.events], "by": wait.by.name}
+    out["pivot"] = pivot
+    out["timeout"] = format_ms(step.timeout_ms)
+    if wait.timeout_step or wait.timeout_outcome:
+        out["onTimeout"] = {"step": wait.timeout_step} if wait.timeout_step else {"outcome": wait.timeout_outcome}
+    if step.heartbeat_ms:
+        out["heartbeat"] = format_ms(step.heartbeat_ms)
+    if step.delay_ms:
+        out["after"] = format_ms(step.delay_ms)
+    if step.branches:
+        out["branches"] = {b.reply.name: {"step": b.step} if b.step else {"outcome": b.outcome} for b in step.branches}
+    if step.doc:
+        out["description"] = step.doc
+    return out
+
+
 def _step(step: SagaStep, pivot: bool) -> Extensions:
+    if step.wait is not None:
+        return _wait(step, pivot)
     out: Extensions = {"name": step.name, **_call(step.action)}
     if step.compensation is not None:
         out["compensation"] = _call(step.compensation)
@@ -93,6 +115,8 @@ def _step(step: SagaStep, pivot: bool) -> Extensions:
     out["attempts"] = step.policy.attempts
     if step.delay_ms:
         out["after"] = format_ms(step.delay_ms)
+    if step.heartbeat_ms:
+        out["heartbeat"] = format_ms(step.heartbeat_ms)
     if step.fills:
         out["fills"] = {f.field: [_source(s) for s in f.sources] for f in step.fills}
     if step.branches:

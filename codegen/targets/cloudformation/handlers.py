@@ -35,6 +35,7 @@ from flowgen_design.codegen.aws.plan import (
 from flowgen_design.codegen.targets.cloudformation import iam
 from flowgen_design.codegen.targets.cloudformation.observability import ACTIVE_TRACING, write_traces
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
+from flowgen_design.codegen.targets.cloudformation.waits import heartbeat_handlers
 from flowgen_design.dsl.model import Flow
 
 
@@ -132,6 +133,8 @@ def _statements(stack: Stack, planned: HandlerPlan, queue: str, log_group: str) 
         statements.append(iam.put_events(stack.bus, stack.flow.name, [e.name for e in handler.outputs]))
     if (handler.service, handler.name) in stack.saga_handlers:
         statements.append(iam.answer_saga_tasks())
+    if (handler.service, handler.name) in heartbeat_handlers(stack.flow):  # a step's `heartbeat` (section 11)
+        statements.append(iam.allow(["states:SendTaskHeartbeat"], "*"))
     dead_letters = _final_errors_dead_letter(planned)
     if dead_letters is not None:
         statements.append(iam.send_to_queues([dead_letters]))

@@ -145,16 +145,27 @@ def needs_attention_error(saga: Saga) -> str:
     return f"{saga.name}.NeedsAttention"
 
 
-def definition(flow: Flow, saga: Saga, queue: QueuePlaceholder, bus: str, table: str | None = None) -> Json:
+def definition(
+    flow: Flow, saga: Saga, queue: QueuePlaceholder, bus: str, table: str | None = None, awaiter: str | None = None
+) -> Json:
     """The state machine of `saga`; `queue(handler)`, `bus` and `table` are `${...}` placeholders.
-    With the idempotency `table`, an outcome event `ordered by` a field is numbered there first."""
+    With the idempotency `table`, an outcome event `ordered by` a field is numbered there first.
+    `awaiter`: the queue an `await` step registers its wait on (the saga starter's, section 11)."""
     builder = _Builder(flow, saga, queue, bus, table)
+    builder.awaiter = awaiter or "${" + AWAITER_PLACEHOLDER + "}"
     return builder.build()
+
+
+AWAITER_PLACEHOLDER = "AwaiterQueue"
+"""The placeholder of the awaiter's queue when the caller names none (tests that run the machine)."""
+SAGA_WAIT = "saga-wait"
+"""The `kind` of the message an `await` step sends to register its task token (docs/semantics.md, section 11)."""
 
 
 class _Builder:
     def __init__(self, flow: Flow, saga: Saga, queue: QueuePlaceholder, bus: str, table: str | None = None) -> None:
         self.flow, self.saga, self.queue, self.bus, self.table = flow, saga, queue, bus, table
+        self.awaiter = "${" + AWAITER_PLACEHOLDER + "}"
         self.states: Json = {}
         self.emits: dict[str, str] = {}  # detail as JSON text -> its emit state
 
@@ -175,7 +186,8 @@ class _Builder:
             if step.delay_ms:
                 wait = {"Type": "Wait", "Seconds": max(1, seconds_ceil(step.delay_ms)), "Next": step_state(step)}
                 states[entry_state(step)] = wait
-            states[step_state(step)] = self._step_task(index, following)
+            task = self._wait_task if step.wait is not None else self._step_task
+            states[step_state(step)] = task(index, following)
             states[caught_state(step)] = self._caught(step, [w for w in ways if w.step is step and not w.undoing])
         for step in self._undoable():
             states[undo_state(step)] = self._undo_task(step)
@@ -289,8 +301,51 @@ class _Builder:
             "TimeoutSeconds": timeout,
             "Next": following,
         }
+        if step.heartbeat_ms:  # the adapter sends SendTaskHeartbeat as each attempt starts (section 11)
+            task["HeartbeatSeconds"] = max(1, seconds_ceil(step.heartbeat_ms))
         task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": caught_state(step)}]
         return task
+
+    def _wait_task(self, index: int, following: str) -> Json:
+        """An `await` step: send the awaiter its registration with the task token, then wait for the
+        awaiter's SendTaskSuccess (the first event) or SendTaskFailure (another) up to the timeout."""
+        saga, step = self.saga, self.saga.steps[index]
+        wait = step.wait
+        assert wait is not None
+        timeout = max(1, seconds_ceil(step.timeout_ms))
+        body = {
+            "kind": SAGA_WAIT,
+            "saga": saga.name,
+            "step": step.name,
+            "events": [e.name for e in wait.events],
+            "by": wait.by.name,
+            "key.$": f"States.Format('{{}}', $.trigger.payload.{wait.by.name})",
+            "taskToken.$": "$$.Task.Token",
+            "envelope": {**self._envelope(f"/{step.name}"), "timeout_seconds": timeout},
+        }
+        task: Json = {
+            "Type": "Task",
+            "Comment": "await "
+            + " | ".join(e.name for e in wait.events)
+            + f" by {wait.by.name}"
+            + (" (pivot)" if index == saga.pivot_index else ""),
+            "Resource": SEND_AND_WAIT,
+            "Parameters": {"QueueUrl": self.awaiter, "MessageBody": body},
+            "ResultPath": f"$.steps.{step.name}",
+            "TimeoutSeconds": timeout,
+            "Next": following,
+        }
+        if step.heartbeat_ms:  # the awaiter's sweep confirms the registered wait (section 11)
+            task["HeartbeatSeconds"] = max(1, seconds_ceil(step.heartbeat_ms))
+        task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": caught_state(step)}]
+        return task
+
+    def _wait_default(self, step: SagaStep) -> str:
+        """Where a wait without an answer (timed out, heartbeat lapsed, not registered) goes when its
+        timeout leads to a later step: there; otherwise the ending's state decides."""
+        if step.wait is None or step.wait.timeout_step is None:
+            return FAILED
+        return entry_state(next(s for s in self.saga.steps if s.name == step.wait.timeout_step))
 
     def _undo_task(self, step: SagaStep) -> Json:
         call = step.compensation
@@ -344,6 +399,9 @@ class _Builder:
             "taskToken.$": "$$.Task.Token",
             "envelope": {**self._envelope(f"/{label}"), "timeout_seconds": timeout},
         }
+        if step is not None and call is step.action and step.heartbeat_ms:  # the adapter's cue to send heartbeats
+            beat = max(1, seconds_ceil(step.heartbeat_ms))
+            body["envelope"] = {**self._envelope(f"/{label}"), "timeout_seconds": timeout, "heartbeat_seconds": beat}
         params: Json = {"QueueUrl": self.queue(call.handler), "MessageBody": body}
         ordering = call.command.ordered_by
         if ordering is not None:
@@ -367,7 +425,7 @@ class _Builder:
         choices: list[Json] = []
         retried: list[Json] = []  # `retryable` replies: resent like no answer, then a failure reply
         resent = step.policy.attempts > 1
-        default = FAILED
+        default = self._wait_default(step)
         for way in ways:
             target = self._after_failure(way)
             if way.reply is None:

@@ -191,10 +191,30 @@ def _protocol_problems(saga: Saga, name: str, state: Json, step: str, command: s
     if set(body) != COMMAND_KEYS or any(body.get(k) != v for k, v in fixed.items()):
         problems.append(f"`{name}` sends {sorted(body)}, the adapter protocol expects {sorted(COMMAND_KEYS)} ({fixed})")
     envelope = set(body.get("envelope", {}))
+    envelope -= {"heartbeat_seconds"}  # a step with `heartbeat D`: its adapter sends SendTaskHeartbeat
     if envelope - {"timeout_seconds", "timeout_seconds.$"} != ENVELOPE_KEYS or len(envelope) != len(ENVELOPE_KEYS) + 1:
         problems.append(f"`{name}` sends the envelope {sorted(envelope)}")
     if any(r.get("MaxAttempts", 3) > MAX_RESENDS for r in state.get("Retry", [])):
         problems.append(f"`{name}` retries more than {MAX_RESENDS} times")
+    return problems
+
+
+WAIT_KEYS = {"kind", "saga", "step", "events", "by", "key.$", "taskToken.$", "envelope"}
+
+
+def _wait_protocol_problems(saga: Saga, name: str, state: Json, step: str) -> list[str]:
+    """An `await` step registers its task token with the awaiter (docs/semantics.md, section 11)."""
+    body = state.get("Parameters", {}).get("MessageBody", {})
+    problems = [] if state.get("Resource") == SEND_AND_WAIT else [f"`{name}` does not send and wait for a task token"]
+    if (
+        set(body) != WAIT_KEYS
+        or body.get("kind") != "saga-wait"
+        or body.get("saga") != saga.name
+        or body.get("step") != step
+    ):
+        problems.append(f"`{name}` registers {sorted(body)}, the awaiter expects {sorted(WAIT_KEYS)}")
+    if "TimeoutSeconds" not in state:
+        problems.append(f"`{name}` waits without a timeout")
     return problems
 
 
@@ -231,8 +251,8 @@ def _failure_path_problems(saga: Saga, states: Json, index: int) -> list[str]:
         expected = [undo_state(s) for s in reversed(saga.steps[: index + own]) if s.compensation is not None]
         if saga.trigger_compensation is not None:
             expected.append(TRIGGER_UNDO)  # the local transaction that published the trigger, undone last
-        if index == saga.pivot_index and target == targets[-1]:
-            expected = []
+        if index == saga.pivot_index and target == targets[-1] and step.wait is None:
+            expected = []  # no answer from the pivot: unknown (a wait that timed out did nothing)
         if chain != expected:
             problems.append(f"a failure of `{name}` via `{target}` runs {chain}, expected {expected}")
         if any(states[t].get("Type") == "Succeed" and t != COMPENSATED for t in tail | set(chain)):
@@ -258,9 +278,12 @@ def saga_problems(saga: Saga, definition: Json) -> list[str]:
     for index, step in enumerate(saga.steps):
         if step_state(step) not in states:
             continue
-        problems += _protocol_problems(
-            saga, step_state(step), states[step_state(step)], step.name, step.action.command.name
-        )
+        if step.wait is not None:
+            problems += _wait_protocol_problems(saga, step_state(step), states[step_state(step)], step.name)
+        else:
+            problems += _protocol_problems(
+                saga, step_state(step), states[step_state(step)], step.name, step.action.command.name
+            )
         problems += _failure_path_problems(saga, states, index) if straight else []
         undo = states.get(undo_state(step))
         if step.compensation is not None and index < saga.pivot_index:

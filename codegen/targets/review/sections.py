@@ -377,7 +377,30 @@ def _parallel_note(saga: Saga, index: int) -> list[Child]:
     return [el("div", f"in parallel {block.name}: at the same time as {siblings}; joins when all succeeded")]
 
 
+def _wait_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
+    """An `await` step: the events it waits for, how they are matched, where its timeout leads."""
+    wait = step.wait
+    assert wait is not None
+    where = f"step {wait.timeout_step}" if wait.timeout_step else f"outcome {wait.timeout_outcome}"
+    notes = [el("div", f"on timeout -> {where}")] if wait.leads_on else []
+    from flowgen_design.dsl.durations import format_ms
+
+    heartbeat = f"; heartbeat {format_ms(step.heartbeat_ms)}" if step.heartbeat_ms else ""
+    return [
+        str(index + 1),
+        [el("code", step.name), doc(step.doc), *_parallel_note(saga, index), *_branch_notes(saga, step), *notes],
+        el("code", "await " + " | ".join(e.name for e in wait.events) + f" by {wait.by.name}"),
+        "a wait: nothing to undo",
+        el("span", "PIVOT", class_="pivot") if index == saga.pivot_index else "",
+        timeout_text(step.timeout_ms),
+        f"waits for an event{heartbeat}",
+        loc(step.span),
+    ]
+
+
 def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
+    if step.wait is not None:
+        return _wait_row(saga, index, step)
     call = step.action
     if step.compensation is not None:
         undo: Child = el("span", f"{step.compensation.service}.{step.compensation.command.name}", class_="undo")

@@ -16,15 +16,16 @@ It follows SAGA-CONTRACT.md and docs/semantics.md:
   that fails ends the saga `failed` (needs a human);
 - a branch (`on REPLY -> TARGET`) leads a reply to a later step, or to a named outcome that
   undoes, up to the pivot, what ran (as `compensated` does) and emits its own event;
-- a parallel block sends every step of it at once and joins when each has ended: all
-  succeeded, the saga goes on; else the first failed step (as written) is the failure, and the
-  steps of the block that succeeded or gave no answer are undone in reverse, then those before;
 - every instance ends with exactly one outcome and emits that outcome's event, each
-  field taken by name from the trigger, the failure reply, then the latest success reply.
+  field taken by name from the trigger, the failure reply, then the latest success reply;
+- an `await` step sends nothing: it registers (instantly, in the kit) and waits up to its timeout
+  for one of its events with the trigger's value of its `by` field; an event that came first
+  is kept and delivered on registration, one that comes after the wait ended has no effect.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -32,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from botocore.exceptions import ClientError  # type: ignore[import-untyped, unused-ignore]
 from pydantic import BaseModel, ValidationError
 
 from .testkit_aws import Loop, Timer, client_error
@@ -39,6 +41,8 @@ from .testkit_aws import Loop, Timer, client_error
 Outcome = Literal["completed", "compensated", "failed"]
 TIMEOUT = "States.Timeout"
 """The error of a task whose answer did not come within the step's timeout."""
+HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+"""The error of a task whose heartbeat did not come in time."""
 TRIGGER_STEP = "trigger"
 """The step name of the trigger's own local transaction, undone as `undo trigger`."""
 FINAL_ERRORS = ("InvalidMessage",)
@@ -73,6 +77,18 @@ class CallSpec:
 
 
 @dataclass(frozen=True)
+class WaitSpec:
+    """`await E | F by field`: the events (the first is success), the trigger's field that matches them to the
+    instance, and where the timeout leads (`on timeout -> X`; neither: it fails as a failure event).
+    """
+
+    events: tuple[str, ...]
+    by: str
+    timeout_step: str | None = None
+    timeout_outcome: str | None = None
+
+
+@dataclass(frozen=True)
 class StepSpec:
     name: str
     action: CallSpec
@@ -85,8 +101,10 @@ class StepSpec:
     (whole seconds, as the state machine's Wait state waits); a resend does not wait it again."""
     branches: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """`on REPLY -> TARGET`: a reply's name -> `("step", name)` (a later step) or `("outcome", name)`."""
-    parallel: str | None = None
-    """The parallel block the step runs in: its steps are consecutive and start together."""
+    wait: WaitSpec | None = None
+    """An `await` step: `action` is a stand-in whose replies are the awaited events."""
+    heartbeat_seconds: float = 0
+    """`heartbeat D`: a command step whose handler is silent this long has given no answer."""
 
     @property
     def sends(self) -> int:
@@ -137,14 +155,6 @@ class SagaSpec:
         }
         return builtin[name] if name in builtin else self.named.get(name)
 
-    def block(self, index: int) -> range | None:
-        """The indexes of the parallel block that holds step `index`, if any."""
-        name = self.steps[index].parallel
-        if name is None:
-            return None
-        members = [i for i, s in enumerate(self.steps) if s.parallel == name]
-        return range(members[0], members[-1] + 1)
-
 
 class Host(Protocol):
     """What the orchestrator needs from the kit."""
@@ -185,6 +195,8 @@ class _Task:
     timer: Timer | None = None
     open: bool = True
     timed_out: bool = False
+    beat: Timer | None = None
+    """`heartbeat D`: fires unless a heartbeat (or the answer) comes first."""
 
 
 @dataclass
@@ -203,9 +215,6 @@ class _Execution:
     """The outcome once the compensations finish: `compensated`, or the named outcome a branch led to."""
     ended: bool = False
     deadline: Timer | None = None
-    branches: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    """How each step of a running parallel block ended: `("succeeded", reply)`, `("failed", failure)`
-    (a failure reply) or `("unknown", failure)` (no answer); its replies are kept at the join."""
 
     def values(self, before: int) -> dict[str, Any]:
         """Field values for a command: the trigger, overlaid with the replies of the steps before."""
@@ -225,6 +234,8 @@ class Orchestrator:
         self.host = host
         self.tasks: dict[str, _Task] = {}
         self.executions: dict[str, _Execution] = {}
+        self.waits: dict[tuple[str, str, str], dict[str, Any]] = {}
+        """The awaiter's table: (saga, step, key) -> the registered token, the first event, delivered."""
 
     def start(
         self,
@@ -263,16 +274,7 @@ class Orchestrator:
     # ---- commands and answers ----
 
     def _enter_step(self, execution: _Execution, index: int) -> None:
-        """Enter a step: after its grace period, if it has one, send its command. A parallel
-        block's first step enters every step of the block at once."""
-        block = execution.saga.block(index)
-        if block is not None:
-            for member in block:
-                self._enter_one(execution, member)
-            return
-        self._enter_one(execution, index)
-
-    def _enter_one(self, execution: _Execution, index: int) -> None:
+        """Enter a step: after its grace period, if it has one, send its command."""
         delay = execution.saga.steps[index].delay_seconds
         if delay:
             self.host.loop.after(
@@ -284,6 +286,9 @@ class Orchestrator:
 
     def _send_step(self, execution: _Execution, index: int) -> None:
         step = execution.saga.steps[index]
+        if step.wait is not None:
+            self._await(execution, index, step.wait)
+            return
         execution.sends[step.name] = execution.sends.get(step.name, 0) + 1
         # A resend enters the step's state again: a fresh `time`, so a fresh deadline.
         execution.entered[step.name] = self.host.loop.now
@@ -342,6 +347,15 @@ class Orchestrator:
         task.timer = host.loop.after(
             call.timeout_seconds, lambda: self._timed_out(token)
         )
+        beat = saga.steps[index].heartbeat_seconds if index >= 0 and not undo else 0
+        if beat:
+            body["envelope"] = {
+                **envelope,
+                "time": host.loop.iso(entered),
+                "timeout_seconds": deadline,
+                "heartbeat_seconds": beat,
+            }
+            self._arm_heartbeat(token, beat)
         host.send(call.handler, body)
 
     def answer(
@@ -366,26 +380,117 @@ class Orchestrator:
         task.open = False
         if task.timer is not None:
             task.timer.cancel()
+        if task.beat is not None:
+            task.beat.cancel()
         self.host.note("answer", task.label, result=result, payload=payload, **where)
         if failed:
             self._failed(task, result, payload)
         else:
             self._succeeded(task, payload)
 
-    def _timed_out(self, token: str) -> None:
+    def _timed_out(self, token: str, error: str = TIMEOUT) -> None:
         task = self.tasks[token]
         if not task.open or task.execution.ended:
             return
         task.open, task.timed_out = False, True
+        for timer in (task.timer, task.beat):
+            if timer is not None:
+                timer.cancel()
         execution = task.execution
         self.host.note(
             "timeout",
             task.label,
             saga=execution.saga.name,
             instance=execution.name,
-            result=TIMEOUT,
+            result=error,
         )
-        self._failed(task, TIMEOUT, {})
+        self._failed(task, error, {})
+
+    # ---- waits and heartbeats (docs/semantics.md, section 11) ----
+
+    def _await(self, execution: _Execution, index: int, wait: WaitSpec) -> None:
+        """Register the wait (the machine's `saga-wait` message to the awaiter), then wait for its event."""
+        step = execution.saga.steps[index]
+        token = self.host.new_id()
+        task = _Task(execution, step.name, index, False)
+        self.tasks[token] = task
+        execution.entered[step.name] = self.host.loop.now
+        key = _key_text(execution.trigger.get(wait.by))
+        where = {"saga": execution.saga.name, "instance": execution.name}
+        self.host.note(
+            "wait",
+            step.name,
+            result=" | ".join(wait.events) + f" with {wait.by} {key}",
+            **where,
+        )
+        task.timer = self.host.loop.after(
+            step.action.timeout_seconds, lambda: self._timed_out(token)
+        )
+        self._meet((execution.saga.name, step.name, key), token=token)
+
+    def arrive(self, event: str, payload: Mapping[str, Any], sagas: Any) -> None:
+        """An event on the bus: each wait of each saga that awaits it, matched by key (kept if early)."""
+        for saga in sagas:
+            for step in saga.steps:
+                wait = step.wait
+                if (
+                    wait is None
+                    or event not in wait.events
+                    or payload.get(wait.by) is None
+                ):
+                    continue
+                found = (event, event == wait.events[0], dict(payload))
+                self._meet(
+                    (saga.name, step.name, _key_text(payload[wait.by])), event=found
+                )
+
+    def _meet(
+        self,
+        item: tuple[str, str, str],
+        token: str | None = None,
+        event: tuple[Any, ...] | None = None,
+    ) -> None:
+        """The awaiter's item: whichever half comes second delivers the first event, once."""
+        found = self.waits.setdefault(item, {})
+        if token is not None:
+            found["token"] = token
+        if event is not None:
+            found.setdefault("event", event)
+        if "token" not in found or "event" not in found or found.get("delivered"):
+            return
+        found["delivered"] = True
+        name, success, payload = found["event"]
+        operation = "SendTaskSuccess" if success else "SendTaskFailure"
+        with contextlib.suppress(
+            ClientError
+        ):  # the wait had ended: `answer` noted the late event, no effect
+            self.answer(found["token"], name, payload, operation, not success)
+
+    def _arm_heartbeat(self, token: str, seconds: float) -> None:
+        task = self.tasks[token]
+        if task.beat is not None:
+            task.beat.cancel()
+        task.beat = self.host.loop.after(
+            seconds, lambda: self._timed_out(token, HEARTBEAT_TIMEOUT)
+        )
+
+    def heartbeat(self, token: str) -> None:
+        """SendTaskHeartbeat: the step's heartbeat starts again; a finished task refuses it."""
+        task = self.tasks.get(token)
+        if task is None or not task.open or task.execution.ended:
+            raise client_error(
+                "TaskTimedOut" if task is not None else "InvalidToken",
+                "SendTaskHeartbeat",
+            )
+        beat = task.execution.saga.steps[task.index].heartbeat_seconds
+        self.host.note(
+            "heartbeat",
+            task.label,
+            saga=task.execution.saga.name,
+            instance=task.execution.name,
+        )
+        if beat:
+            self._arm_heartbeat(token, beat)
 
     # ---- what happens next ----
 
@@ -395,10 +500,6 @@ class Orchestrator:
             self._next_undo(execution)
             return
         step = saga.steps[task.index]
-        if step.parallel is not None:
-            execution.branches[step.name] = ("succeeded", payload)
-            self._join(execution, task.index)
-            return
         execution.replies[step.name] = payload
         skip = next(
             (t for r, t in step.branches.items() if r == step.action.success), None
@@ -417,8 +518,20 @@ class Orchestrator:
             self._end(execution, "failed", f"`{task.label}` cannot finish: {error}")
             return
         step = saga.steps[task.index]
-        answered = error in step.action.failures
-        branch = step.branches.get(error) if answered else None
+        answered = (
+            error in step.action.failures or step.wait is not None
+        )  # a wait that timed out did nothing
+        branch = step.branches.get(error) if error in step.action.failures else None
+        if step.wait is not None and error not in step.action.failures:
+            if step.wait.timeout_step is not None:
+                self._enter_step(execution, saga.index(step.wait.timeout_step))
+                return
+            branch = (
+                ("outcome", step.wait.timeout_outcome)
+                if step.wait.timeout_outcome
+                else None
+            )
+            payload = {}
         if branch is not None and branch[0] == "step":
             self._enter_step(execution, saga.index(branch[1]))
             return
@@ -434,15 +547,11 @@ class Orchestrator:
                 lambda: self._send_step(execution, task.index),
             )
             return
-        failure = {**(payload if answered else {}), "step": step.name, "error": error}
-        if step.parallel is not None:
-            execution.branches[step.name] = (
-                "failed" if answered else "unknown",
-                failure,
-            )
-            self._join(execution, task.index)
-            return
-        execution.failure = failure
+        execution.failure = {
+            **(payload if answered else {}),
+            "step": step.name,
+            "error": error,
+        }
         if branch is not None:
             execution.ending = branch[1]
             if task.index > saga.pivot:
@@ -469,46 +578,6 @@ class Orchestrator:
                 done.append(step)
             execution.undo = [s for s in reversed(done) if s.compensation is not None]
             self._next_undo(execution)
-
-    def _join(self, execution: _Execution, index: int) -> None:
-        """Once every step of the block has ended: go on with their replies, or undo what may have run."""
-        saga = execution.saga
-        block = saga.block(index)
-        assert block is not None
-        members = [saga.steps[i] for i in block]
-        if any(s.name not in execution.branches for s in members):
-            return  # a sibling is still running
-        ended = [execution.branches.pop(s.name) for s in members]
-        if all(status == "succeeded" for status, _ in ended):
-            for step, (_, reply) in zip(members, ended):
-                execution.replies[step.name] = reply
-            if block[-1] + 1 < len(saga.steps):
-                self._enter_step(execution, block[-1] + 1)
-            else:
-                self._end(execution, "completed")
-            return
-        execution.failure = next(
-            failure for status, failure in ended if status != "succeeded"
-        )
-        if block[0] > saga.pivot:
-            failed = execution.failure["step"]
-            self._end(
-                execution,
-                "failed",
-                f"step `{failed}` after the pivot failed: {execution.failure['error']}",
-            )
-            return
-        ran = [s for s, (status, _) in zip(members, ended) if status == "succeeded"]
-        ran += [
-            s
-            for s, (status, _) in zip(members, ended)
-            if status == "unknown" and self.compensate_unanswered
-        ]
-        done = [
-            s for s in saga.steps[: block[0]] if s.name in execution.replies
-        ] + sorted(ran, key=members.index)
-        execution.undo = [s for s in reversed(done) if s.compensation is not None]
-        self._next_undo(execution)
 
     def _next_undo(self, execution: _Execution) -> None:
         trigger_undo = execution.saga.trigger_undo
@@ -570,6 +639,8 @@ class Orchestrator:
         for task in self.tasks.values():
             if task.execution is execution and task.open and task.timer is not None:
                 task.timer.cancel()
+            if task.execution is execution and task.beat is not None:
+                task.beat.cancel()
         saga = execution.saga
         self.host.note(
             "outcome",
@@ -614,6 +685,11 @@ class Orchestrator:
                 spec.event, payload[spec.ordered_by]
             )
         self.host.emit(spec.event, payload, envelope)
+
+
+def _key_text(value: object) -> str:
+    """A correlation value as the state machine's `States.Format('{}', ...)` writes it."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _payload(
