@@ -376,6 +376,7 @@ def handle_record(record: SQSRecord, route: Route[Any], context: LambdaContext) 
         return
     if not in_turn(record, route, incoming):
         return
+    heartbeat(record, route, incoming.token)
     try:
         counted_run(route, incoming, attempt, context)
     except Exception as err:
@@ -390,6 +391,7 @@ def handle_record(record: SQSRecord, route: Route[Any], context: LambdaContext) 
         )
         if attempt < route.attempts:
             delay_retry(record, route, retry_delay_seconds(route, attempt))
+            heartbeat(record, route, incoming.token)
             raise
         give_up(record, route, incoming.token, attempt)
         pass_turn(route, incoming)
@@ -541,6 +543,29 @@ def _log(
             "sqs_message_id": record.message_id,
         },
     )
+
+
+def heartbeat(record: SQSRecord, route: Route[Any], token: str | None) -> None:
+    """A saga step with `heartbeat D` (its envelope's `heartbeat_seconds`) hears from its handler as
+    each attempt starts and when a retry is scheduled: SendTaskHeartbeat (docs/semantics.md, section 11).
+    A failed heartbeat is logged, never fatal: the attempt goes on, the machine decides.
+    """
+    if token is None:
+        return
+    try:
+        envelope = json.loads(record.body).get("envelope") or {}
+    except (ValueError, AttributeError):
+        return
+    if not isinstance(envelope, dict) or not envelope.get("heartbeat_seconds"):
+        return
+    try:
+        client("stepfunctions").send_task_heartbeat(taskToken=token)
+    except Exception:
+        logger.exception(
+            "%s: could not send the heartbeat of message %s",
+            route.handler,
+            record.message_id,
+        )
 
 
 def _task_token(body: str) -> str | None:

@@ -10,8 +10,12 @@ execution returned for an identical start): the duplicate is acknowledged. A
 failure to start is reported for that record only, so SQS redelivers it (and,
 after the queue's attempts, dead-letters it).
 
+A saga with `await` steps also has its starter be its awaiter (docs/semantics.md, section 11,
+and `Awaiter` below): its rule also delivers the awaited events, and the state machine registers
+each wait's task token on its queue.
+
 Configuration: `STATE_MACHINE_ARN`, `SAGA_NAME`, `FLOW_NAME` and `FLOW_VERSION` in the function's
-environment.
+environment; for the awaiter, `SAGA_WAITS`, `TRIGGER_EVENT`, `WAIT_TABLE` and `WAIT_RETENTION_SECONDS`.
 
 Observability (docs/operations.md): JSON log lines (Powertools Logger) with the trigger's correlation
 id, an X-Ray subsegment per record (Powertools Tracer, off outside Lambda), and one EMF blob per
@@ -24,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -43,6 +48,7 @@ STARTED, DUPLICATES, FAILURES, INVALID = (
     "Failures",
     "InvalidMessages",
 )
+WAITS = "WaitsHandled"
 
 
 def _print_metrics(blob: dict[str, Any]) -> None:
@@ -144,6 +150,10 @@ def _start_one(
     message_id = record.get("messageId")
     try:
         body = json.loads(record["body"])
+        waited = AWAITER.handle(client, body)
+        if waited is not None:
+            logger.info(waited, extra={"saga": saga, "sqs_message_id": message_id})
+            return WAITS
         logger.set_correlation_id(str(trigger(body)["envelope"]["correlation_id"]))
         outcome = start(client, arn, saga, body)
     except (ValueError, KeyError, TypeError):
@@ -161,3 +171,203 @@ def _start_one(
         return FAILURES
     logger.info(outcome, extra={"saga": saga, "sqs_message_id": message_id})
     return STARTED if outcome == "started" else DUPLICATES
+
+
+# ---- waits (docs/semantics.md, section 11) ---------------------------------------------------------
+#
+# A saga's `await` step sends this queue `{"kind": "saga-wait", "saga", "step", "events", "by", "key",
+# "taskToken", "envelope"}` with `sqs:sendMessage.waitForTaskToken`; the starter's rule also delivers the
+# awaited events here. Both halves meet in one item of the table (`wait#<saga>#<step>#<key>`): the
+# registration sets `token`, the first awaited event sets `event` (a later one changes nothing); whoever
+# writes second finds both and claims the delivery with a conditional write (`delivered`), so the task
+# is answered exactly once, whichever came first. An event for a wait that already timed out is claimed
+# too, and its SendTaskSuccess is refused (`TaskTimedOut`): no effect.
+
+SAGA_WAIT = "saga-wait"
+SWEEP = "saga-wait-sweep"
+FINISHED_TASK = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken")
+
+
+class Awaiter:
+    """The awaiter half of a starter: registrations and awaited events, met in the table."""
+
+    def __init__(self) -> None:
+        self.table_client: Any = None
+
+    def settings(self) -> tuple[dict[str, list[dict[str, Any]]], str, str, int]:
+        waits = json.loads(os.environ.get("SAGA_WAITS") or "{}")
+        return (
+            waits,
+            os.environ.get("TRIGGER_EVENT", ""),
+            os.environ.get("WAIT_TABLE", ""),
+            int(os.environ.get("WAIT_RETENTION_SECONDS") or 86400),
+        )
+
+    def table(self) -> Any:
+        if self.table_client is None:
+            self.table_client = boto3.client("dynamodb")
+        return self.table_client
+
+    def handle(self, client: Any, body: dict[str, Any]) -> str | None:
+        """A registration or an awaited event: what happened; None for anything else (a trigger)."""
+        waits, trigger_name, table, keep = self.settings()
+        if body.get("kind") == SAGA_WAIT:
+            return self.register(client, table, keep, body)
+        if body.get("kind") == SWEEP:
+            return f"heartbeat sent to {self.sweep(client)} waits"
+        name = body.get("detail-type")
+        if not waits or name not in waits or name == trigger_name:
+            return None
+        payload = trigger(body)["payload"]
+        answers = [
+            self.arrive(client, table, keep, str(body.get("detail-type")), payload, w)
+            for w in waits[name]
+        ]
+        return ", ".join(answers)
+
+    def register(self, client: Any, table: str, keep: int, body: dict[str, Any]) -> str:
+        item = wait_id(body["saga"], body["step"], str(body["key"]))
+        found = self.update(
+            table,
+            item,
+            "SET #t = :t",
+            {"#t": "token"},
+            {":t": {"S": body["taskToken"]}},
+            keep,
+        )
+        return self.deliver(client, table, item, found, "registered")
+
+    def arrive(
+        self,
+        client: Any,
+        table: str,
+        keep: int,
+        name: str,
+        payload: dict[str, Any],
+        wait: dict[str, Any],
+    ) -> str:
+        value = payload.get(wait["by"])
+        if value is None:
+            return f"{name} without `{wait['by']}`: ignored"
+        item = wait_id(os.environ.get("SAGA_NAME", ""), wait["step"], key_text(value))
+        event = json.dumps(
+            {"name": name, "success": wait["success"], "payload": payload},
+            sort_keys=True,
+        )
+        found = self.update(
+            table,
+            item,
+            "SET #e = if_not_exists(#e, :e)",
+            {"#e": "event"},
+            {":e": {"S": event}},
+            keep,
+        )
+        return self.deliver(client, table, item, found, f"{name} arrived")
+
+    def update(
+        self,
+        table: str,
+        item: str,
+        expression: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        keep: int,
+    ) -> dict[str, Any]:
+        values = {**values, ":x": {"N": str(int(time.time()) + keep)}}
+        answer = self.table().update_item(
+            TableName=table,
+            Key={"id": {"S": item}},
+            UpdateExpression=expression + ", #x = if_not_exists(#x, :x)",
+            ExpressionAttributeNames={**names, "#x": "expiration"},
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        return dict(answer.get("Attributes") or {})
+
+    def deliver(
+        self, client: Any, table: str, item: str, found: dict[str, Any], what: str
+    ) -> str:
+        """With both the token and an event, claim the delivery (once) and answer the task."""
+        if "token" not in found or "event" not in found or "delivered" in found:
+            return what + (
+                ": delivered before"
+                if "delivered" in found
+                else ": waiting for the other half"
+            )
+        try:
+            self.table().update_item(
+                TableName=table,
+                Key={"id": {"S": item}},
+                UpdateExpression="SET #d = :d",
+                ConditionExpression="attribute_not_exists(#d)",
+                ExpressionAttributeNames={"#d": "delivered"},
+                ExpressionAttributeValues={":d": {"BOOL": True}},
+            )
+        except self.table().exceptions.ConditionalCheckFailedException:
+            return what + ": delivered by the other half"
+        return (
+            what
+            + ": "
+            + answer_wait(client, found["token"]["S"], json.loads(found["event"]["S"]))
+        )
+
+    def sweep(self, client: Any) -> int:
+        """The heartbeat of every registered, unanswered wait (a scheduled call): proof it is registered."""
+        _, _, table, _ = self.settings()
+        sent = 0
+        pages = (
+            self.table()
+            .get_paginator("scan")
+            .paginate(
+                TableName=table,
+                FilterExpression="begins_with(id, :w)",
+                ExpressionAttributeValues={":w": {"S": "wait#"}},
+            )
+        )
+        for page in pages:
+            for found in page.get("Items", []):
+                if "token" in found and "delivered" not in found:
+                    try:
+                        client.send_task_heartbeat(taskToken=found["token"]["S"])
+                        sent += 1
+                    except Exception:  # a finished task: nothing to keep alive
+                        continue
+        return sent
+
+
+def wait_id(saga: str, step: str, key: str) -> str:
+    return f"wait#{saga}#{step}#{key}"
+
+
+def key_text(value: object) -> str:
+    """A correlation value as `States.Format('{}', ...)` writes it in the registration."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def answer_wait(client: Any, token: str, event: dict[str, Any]) -> str:
+    """SendTaskSuccess with the first awaited event (as a reply), SendTaskFailure with another."""
+    try:
+        if event["success"]:
+            client.send_task_success(
+                taskToken=token,
+                output=json.dumps(
+                    {"reply": event["name"], "payload": event["payload"]}
+                ),
+            )
+        else:
+            client.send_task_failure(
+                taskToken=token, error=event["name"], cause=json.dumps(event["payload"])
+            )
+    except Exception as err:
+        code = (
+            getattr(err, "response", {})
+            .get("Error", {})
+            .get("Code", type(err).__name__)
+        )
+        if code in FINISHED_TASK or type(err).__name__ in FINISHED_TASK:
+            return "too late: the wait had ended, no effect"
+        raise
+    return "answered " + str(event["name"])
+
+
+AWAITER = Awaiter()

@@ -407,6 +407,23 @@ class Kit(Generic[H, S]):
             name, event.model_dump(mode="json", by_alias=True), message_id, headers
         )
 
+    def publish_later(
+        self, event: BaseModel, seconds: float, *, message_id: str | None = None
+    ) -> None:
+        """An outside publisher puts `event` (a bare payload) on the bus `seconds` of virtual time from now,
+        while the next `publish` runs: how a test delivers the event a saga's `await` step waits for.
+        """
+        name = next(
+            (n for n, model in self.flow.events.items() if type(event) is model), None
+        )
+        if name is None:
+            raise TypeError(
+                f"{type(event).__name__} is not an event of flow {self.flow.name}"
+            )
+        self._world.publish_later(
+            name, event.model_dump(mode="json", by_alias=True), message_id, seconds
+        )
+
     def idempotency_keys(self) -> list[str]:
         """The keys the adapters' idempotency table holds now."""
         return sorted(self._world.idempotency.records)
@@ -468,6 +485,16 @@ class _World:
             self.loop.run()
         return Run(tuple(self.entries[start:]))
 
+    def publish_later(
+        self, name: str, payload: dict[str, Any], message_id: str | None, seconds: float
+    ) -> None:
+        def put() -> None:
+            event_id = message_id or self.new_id()
+            self.note("publish", name, payload=payload, message_id=event_id, input=True)
+            self._route(name, payload, event_id)
+
+        self.loop.after(seconds, put)
+
     @contextmanager
     def _installed(self) -> Iterator[None]:
         """The fakes in `runtime.CLIENTS`, the bus name, the runtime's clock and jitter: the kit's, for a run."""
@@ -475,7 +502,9 @@ class _World:
         settings = (SETTINGS.clock, SETTINGS.random) if SETTINGS is not None else None
         _runtime.CLIENTS.update(
             events=Events(self.loop, self._published),
-            stepfunctions=StepFunctions(self.sagas.answer),
+            stepfunctions=StepFunctions(
+                self.sagas.answer, getattr(self.sagas, "heartbeat", None)
+            ),
             sqs=Sqs(self.loop, self.in_flight, self._held_back, self._dead_letter),
             idempotency=self.idempotency,
             ordering=self.ordering,
@@ -577,6 +606,11 @@ class _World:
         for saga in self.flow.sagas.values():
             if saga.trigger == name:
                 self.send(saga.name, bridge)
+        arrive = getattr(
+            self.sagas, "arrive", None
+        )  # awaited events (section 11); a swapped-in orchestrator may lack it
+        if arrive is not None:
+            arrive(name, read_detail(detail)[1] or {}, self.flow.sagas.values())
 
     # ---- queues and invocations ----
 

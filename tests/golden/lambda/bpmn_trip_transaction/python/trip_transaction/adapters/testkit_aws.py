@@ -333,8 +333,17 @@ class StepFunctions:
         InvalidToken=ClientError,
     )
 
-    def __init__(self, answer: Answer) -> None:
+    def __init__(
+        self, answer: Answer, heartbeat: Callable[[str], None] | None = None
+    ) -> None:
         self.answer = answer
+        self.heartbeat = heartbeat
+
+    def send_task_heartbeat(self, taskToken: str) -> dict[str, Any]:
+        """A step's `heartbeat`: the orchestrator's heartbeat timer starts again (docs/semantics.md, section 11)."""
+        if self.heartbeat is not None:
+            self.heartbeat(taskToken)
+        return {}
 
     def send_task_success(self, taskToken: str, output: str) -> dict[str, Any]:
         body = json.loads(output)

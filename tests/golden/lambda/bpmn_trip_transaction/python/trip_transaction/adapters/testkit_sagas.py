@@ -20,11 +20,15 @@ It follows SAGA-CONTRACT.md and docs/semantics.md:
   succeeded, the saga goes on; else the first failed step (as written) is the failure, and the
   steps of the block that succeeded or gave no answer are undone in reverse, then those before;
 - every instance ends with exactly one outcome and emits that outcome's event, each
-  field taken by name from the trigger, the failure reply, then the latest success reply.
+  field taken by name from the trigger, the failure reply, then the latest success reply;
+- an `await` step sends nothing: it registers (instantly, in the kit) and waits up to its timeout
+  for one of its events with the trigger's value of its `by` field; an event that came first
+  is kept and delivered on registration, one that comes after the wait ended has no effect.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -32,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from botocore.exceptions import ClientError  # type: ignore[import-untyped, unused-ignore]
 from pydantic import BaseModel, ValidationError
 
 from .testkit_aws import Loop, Timer, client_error
@@ -39,6 +44,8 @@ from .testkit_aws import Loop, Timer, client_error
 Outcome = Literal["completed", "compensated", "failed"]
 TIMEOUT = "States.Timeout"
 """The error of a task whose answer did not come within the step's timeout."""
+HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+"""The error of a task whose heartbeat did not come in time."""
 TRIGGER_STEP = "trigger"
 """The step name of the trigger's own local transaction, undone as `undo trigger`."""
 FINAL_ERRORS = ("InvalidMessage",)
@@ -73,6 +80,18 @@ class CallSpec:
 
 
 @dataclass(frozen=True)
+class WaitSpec:
+    """`await E | F by field`: the events (the first is success), the trigger's field that matches them to the
+    instance, and where the timeout leads (`on timeout -> X`; neither: it fails as a failure event).
+    """
+
+    events: tuple[str, ...]
+    by: str
+    timeout_step: str | None = None
+    timeout_outcome: str | None = None
+
+
+@dataclass(frozen=True)
 class StepSpec:
     name: str
     action: CallSpec
@@ -87,6 +106,10 @@ class StepSpec:
     """`on REPLY -> TARGET`: a reply's name -> `("step", name)` (a later step) or `("outcome", name)`."""
     parallel: str | None = None
     """The parallel block the step runs in: its steps are consecutive and start together."""
+    wait: WaitSpec | None = None
+    """An `await` step: `action` is a stand-in whose replies are the awaited events."""
+    heartbeat_seconds: float = 0
+    """`heartbeat D`: a command step whose handler is silent this long has given no answer."""
 
     @property
     def sends(self) -> int:
@@ -185,6 +208,8 @@ class _Task:
     timer: Timer | None = None
     open: bool = True
     timed_out: bool = False
+    beat: Timer | None = None
+    """`heartbeat D`: fires unless a heartbeat (or the answer) comes first."""
 
 
 @dataclass
@@ -225,6 +250,8 @@ class Orchestrator:
         self.host = host
         self.tasks: dict[str, _Task] = {}
         self.executions: dict[str, _Execution] = {}
+        self.waits: dict[tuple[str, str, str], dict[str, Any]] = {}
+        """The awaiter's table: (saga, step, key) -> the registered token, the first event, delivered."""
 
     def start(
         self,
@@ -284,6 +311,9 @@ class Orchestrator:
 
     def _send_step(self, execution: _Execution, index: int) -> None:
         step = execution.saga.steps[index]
+        if step.wait is not None:
+            self._await(execution, index, step.wait)
+            return
         execution.sends[step.name] = execution.sends.get(step.name, 0) + 1
         # A resend enters the step's state again: a fresh `time`, so a fresh deadline.
         execution.entered[step.name] = self.host.loop.now
@@ -342,6 +372,15 @@ class Orchestrator:
         task.timer = host.loop.after(
             call.timeout_seconds, lambda: self._timed_out(token)
         )
+        beat = saga.steps[index].heartbeat_seconds if index >= 0 and not undo else 0
+        if beat:
+            body["envelope"] = {
+                **envelope,
+                "time": host.loop.iso(entered),
+                "timeout_seconds": deadline,
+                "heartbeat_seconds": beat,
+            }
+            self._arm_heartbeat(token, beat)
         host.send(call.handler, body)
 
     def answer(
@@ -366,26 +405,117 @@ class Orchestrator:
         task.open = False
         if task.timer is not None:
             task.timer.cancel()
+        if task.beat is not None:
+            task.beat.cancel()
         self.host.note("answer", task.label, result=result, payload=payload, **where)
         if failed:
             self._failed(task, result, payload)
         else:
             self._succeeded(task, payload)
 
-    def _timed_out(self, token: str) -> None:
+    def _timed_out(self, token: str, error: str = TIMEOUT) -> None:
         task = self.tasks[token]
         if not task.open or task.execution.ended:
             return
         task.open, task.timed_out = False, True
+        for timer in (task.timer, task.beat):
+            if timer is not None:
+                timer.cancel()
         execution = task.execution
         self.host.note(
             "timeout",
             task.label,
             saga=execution.saga.name,
             instance=execution.name,
-            result=TIMEOUT,
+            result=error,
         )
-        self._failed(task, TIMEOUT, {})
+        self._failed(task, error, {})
+
+    # ---- waits and heartbeats (docs/semantics.md, section 11) ----
+
+    def _await(self, execution: _Execution, index: int, wait: WaitSpec) -> None:
+        """Register the wait (the machine's `saga-wait` message to the awaiter), then wait for its event."""
+        step = execution.saga.steps[index]
+        token = self.host.new_id()
+        task = _Task(execution, step.name, index, False)
+        self.tasks[token] = task
+        execution.entered[step.name] = self.host.loop.now
+        key = _key_text(execution.trigger.get(wait.by))
+        where = {"saga": execution.saga.name, "instance": execution.name}
+        self.host.note(
+            "wait",
+            step.name,
+            result=" | ".join(wait.events) + f" with {wait.by} {key}",
+            **where,
+        )
+        task.timer = self.host.loop.after(
+            step.action.timeout_seconds, lambda: self._timed_out(token)
+        )
+        self._meet((execution.saga.name, step.name, key), token=token)
+
+    def arrive(self, event: str, payload: Mapping[str, Any], sagas: Any) -> None:
+        """An event on the bus: each wait of each saga that awaits it, matched by key (kept if early)."""
+        for saga in sagas:
+            for step in saga.steps:
+                wait = step.wait
+                if (
+                    wait is None
+                    or event not in wait.events
+                    or payload.get(wait.by) is None
+                ):
+                    continue
+                found = (event, event == wait.events[0], dict(payload))
+                self._meet(
+                    (saga.name, step.name, _key_text(payload[wait.by])), event=found
+                )
+
+    def _meet(
+        self,
+        item: tuple[str, str, str],
+        token: str | None = None,
+        event: tuple[Any, ...] | None = None,
+    ) -> None:
+        """The awaiter's item: whichever half comes second delivers the first event, once."""
+        found = self.waits.setdefault(item, {})
+        if token is not None:
+            found["token"] = token
+        if event is not None:
+            found.setdefault("event", event)
+        if "token" not in found or "event" not in found or found.get("delivered"):
+            return
+        found["delivered"] = True
+        name, success, payload = found["event"]
+        operation = "SendTaskSuccess" if success else "SendTaskFailure"
+        with contextlib.suppress(
+            ClientError
+        ):  # the wait had ended: `answer` noted the late event, no effect
+            self.answer(found["token"], name, payload, operation, not success)
+
+    def _arm_heartbeat(self, token: str, seconds: float) -> None:
+        task = self.tasks[token]
+        if task.beat is not None:
+            task.beat.cancel()
+        task.beat = self.host.loop.after(
+            seconds, lambda: self._timed_out(token, HEARTBEAT_TIMEOUT)
+        )
+
+    def heartbeat(self, token: str) -> None:
+        """SendTaskHeartbeat: the step's heartbeat starts again; a finished task refuses it."""
+        task = self.tasks.get(token)
+        if task is None or not task.open or task.execution.ended:
+            raise client_error(
+                "TaskTimedOut" if task is not None else "InvalidToken",
+                "SendTaskHeartbeat",
+            )
+        beat = task.execution.saga.steps[task.index].heartbeat_seconds
+        self.host.note(
+            "heartbeat",
+            task.label,
+            saga=task.execution.saga.name,
+            instance=task.execution.name,
+        )
+        if beat:
+            self._arm_heartbeat(token, beat)
 
     # ---- what happens next ----
 
@@ -417,8 +547,20 @@ class Orchestrator:
             self._end(execution, "failed", f"`{task.label}` cannot finish: {error}")
             return
         step = saga.steps[task.index]
-        answered = error in step.action.failures
-        branch = step.branches.get(error) if answered else None
+        answered = (
+            error in step.action.failures or step.wait is not None
+        )  # a wait that timed out did nothing
+        branch = step.branches.get(error) if error in step.action.failures else None
+        if step.wait is not None and error not in step.action.failures:
+            if step.wait.timeout_step is not None:
+                self._enter_step(execution, saga.index(step.wait.timeout_step))
+                return
+            branch = (
+                ("outcome", step.wait.timeout_outcome)
+                if step.wait.timeout_outcome
+                else None
+            )
+            payload = {}
         if branch is not None and branch[0] == "step":
             self._enter_step(execution, saga.index(branch[1]))
             return
@@ -570,6 +712,8 @@ class Orchestrator:
         for task in self.tasks.values():
             if task.execution is execution and task.open and task.timer is not None:
                 task.timer.cancel()
+            if task.execution is execution and task.beat is not None:
+                task.beat.cancel()
         saga = execution.saga
         self.host.note(
             "outcome",
@@ -614,6 +758,11 @@ class Orchestrator:
                 spec.event, payload[spec.ordered_by]
             )
         self.host.emit(spec.event, payload, envelope)
+
+
+def _key_text(value: object) -> str:
+    """A correlation value as the state machine's `States.Format('{}', ...)` writes it."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _payload(

@@ -16,6 +16,9 @@ It follows SAGA-CONTRACT.md and docs/semantics.md:
   that fails ends the saga `failed` (needs a human);
 - a branch (`on REPLY -> TARGET`) leads a reply to a later step, or to a named outcome that
   undoes, up to the pivot, what ran (as `compensated` does) and emits its own event;
+- a parallel block sends every step of it at once and joins when each has ended: all
+  succeeded, the saga goes on; else the first failed step (as written) is the failure, and the
+  steps of the block that succeeded or gave no answer are undone in reverse, then those before;
 - every instance ends with exactly one outcome and emits that outcome's event, each
   field taken by name from the trigger, the failure reply, then the latest success reply;
 - an `await` step sends nothing: it registers (instantly, in the kit) and waits up to its timeout
@@ -101,6 +104,8 @@ class StepSpec:
     (whole seconds, as the state machine's Wait state waits); a resend does not wait it again."""
     branches: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """`on REPLY -> TARGET`: a reply's name -> `("step", name)` (a later step) or `("outcome", name)`."""
+    parallel: str | None = None
+    """The parallel block the step runs in: its steps are consecutive and start together."""
     wait: WaitSpec | None = None
     """An `await` step: `action` is a stand-in whose replies are the awaited events."""
     heartbeat_seconds: float = 0
@@ -154,6 +159,14 @@ class SagaSpec:
             "failed": self.failed,
         }
         return builtin[name] if name in builtin else self.named.get(name)
+
+    def block(self, index: int) -> range | None:
+        """The indexes of the parallel block that holds step `index`, if any."""
+        name = self.steps[index].parallel
+        if name is None:
+            return None
+        members = [i for i, s in enumerate(self.steps) if s.parallel == name]
+        return range(members[0], members[-1] + 1)
 
 
 class Host(Protocol):
@@ -215,6 +228,9 @@ class _Execution:
     """The outcome once the compensations finish: `compensated`, or the named outcome a branch led to."""
     ended: bool = False
     deadline: Timer | None = None
+    branches: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    """How each step of a running parallel block ended: `("succeeded", reply)`, `("failed", failure)`
+    (a failure reply) or `("unknown", failure)` (no answer); its replies are kept at the join."""
 
     def values(self, before: int) -> dict[str, Any]:
         """Field values for a command: the trigger, overlaid with the replies of the steps before."""
@@ -274,7 +290,16 @@ class Orchestrator:
     # ---- commands and answers ----
 
     def _enter_step(self, execution: _Execution, index: int) -> None:
-        """Enter a step: after its grace period, if it has one, send its command."""
+        """Enter a step: after its grace period, if it has one, send its command. A parallel
+        block's first step enters every step of the block at once."""
+        block = execution.saga.block(index)
+        if block is not None:
+            for member in block:
+                self._enter_one(execution, member)
+            return
+        self._enter_one(execution, index)
+
+    def _enter_one(self, execution: _Execution, index: int) -> None:
         delay = execution.saga.steps[index].delay_seconds
         if delay:
             self.host.loop.after(
@@ -500,6 +525,10 @@ class Orchestrator:
             self._next_undo(execution)
             return
         step = saga.steps[task.index]
+        if step.parallel is not None:
+            execution.branches[step.name] = ("succeeded", payload)
+            self._join(execution, task.index)
+            return
         execution.replies[step.name] = payload
         skip = next(
             (t for r, t in step.branches.items() if r == step.action.success), None
@@ -547,11 +576,15 @@ class Orchestrator:
                 lambda: self._send_step(execution, task.index),
             )
             return
-        execution.failure = {
-            **(payload if answered else {}),
-            "step": step.name,
-            "error": error,
-        }
+        failure = {**(payload if answered else {}), "step": step.name, "error": error}
+        if step.parallel is not None:
+            execution.branches[step.name] = (
+                "failed" if answered else "unknown",
+                failure,
+            )
+            self._join(execution, task.index)
+            return
+        execution.failure = failure
         if branch is not None:
             execution.ending = branch[1]
             if task.index > saga.pivot:
@@ -578,6 +611,46 @@ class Orchestrator:
                 done.append(step)
             execution.undo = [s for s in reversed(done) if s.compensation is not None]
             self._next_undo(execution)
+
+    def _join(self, execution: _Execution, index: int) -> None:
+        """Once every step of the block has ended: go on with their replies, or undo what may have run."""
+        saga = execution.saga
+        block = saga.block(index)
+        assert block is not None
+        members = [saga.steps[i] for i in block]
+        if any(s.name not in execution.branches for s in members):
+            return  # a sibling is still running
+        ended = [execution.branches.pop(s.name) for s in members]
+        if all(status == "succeeded" for status, _ in ended):
+            for step, (_, reply) in zip(members, ended):
+                execution.replies[step.name] = reply
+            if block[-1] + 1 < len(saga.steps):
+                self._enter_step(execution, block[-1] + 1)
+            else:
+                self._end(execution, "completed")
+            return
+        execution.failure = next(
+            failure for status, failure in ended if status != "succeeded"
+        )
+        if block[0] > saga.pivot:
+            failed = execution.failure["step"]
+            self._end(
+                execution,
+                "failed",
+                f"step `{failed}` after the pivot failed: {execution.failure['error']}",
+            )
+            return
+        ran = [s for s, (status, _) in zip(members, ended) if status == "succeeded"]
+        ran += [
+            s
+            for s, (status, _) in zip(members, ended)
+            if status == "unknown" and self.compensate_unanswered
+        ]
+        done = [
+            s for s in saga.steps[: block[0]] if s.name in execution.replies
+        ] + sorted(ran, key=members.index)
+        execution.undo = [s for s in reversed(done) if s.compensation is not None]
+        self._next_undo(execution)
 
     def _next_undo(self, execution: _Execution) -> None:
         trigger_undo = execution.saga.trigger_undo

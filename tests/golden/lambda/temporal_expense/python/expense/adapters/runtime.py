@@ -585,6 +585,16 @@ class RetryableReply(RuntimeError):
     """The handler returned a reply the spec marks `retryable` before its last attempt: retried."""
 
 
+class UnrecordedReply(Exception):
+    """Not an error: a `retryable` reply on the last attempt, the answer, carried out of the
+    idempotent call so that it is not recorded (the call's record is dropped, as for any exception).
+    """
+
+    def __init__(self, published: list[Published]) -> None:
+        super().__init__("a retryable reply is not recorded")
+        self.published = published
+
+
 def retry_unless_last(
     route: Route[Any], published: list[Published], attempt: int
 ) -> None:
@@ -596,6 +606,25 @@ def retry_unless_last(
         raise RetryableReply(
             f"{route.handler} replied `{reply}` (retryable) on attempt {attempt} of {route.attempts}"
         )
+
+
+def unrecorded(
+    route: Route[Any], published: list[Published], cause: Envelope
+) -> list[Published]:
+    """A `retryable` reply on the last attempt answers the saga but is not recorded: the step's own
+    `retry` resends the same command (same message id) to try again, and a recorded reply would
+    answer every resend without running the handler (docs/semantics.md 4.). The reply's identity
+    is the send's (its `time`), so a later send's answer, which has the same position, is another message.
+    """
+    reply = published[0] if route.kind == "command" and published else None
+    if reply is None or reply["event"] not in route.retryable:
+        return published
+    seed = f"{reply['envelope']['message_id']}\n{cause.time}".encode()
+    envelope = {
+        **reply["envelope"],
+        "message_id": hashlib.sha256(seed).hexdigest()[:32],
+    }
+    raise UnrecordedReply([{**reply, "envelope": envelope}, *published[1:]])
 
 
 DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
@@ -966,7 +995,8 @@ def call_once(
     """The user's handler, run once per deduplication key; its events as JSON.
 
     A repeated key returns the events recorded the first time, without calling
-    the handler; a handler that raised is not recorded, so its retry runs again.
+    the handler; a handler that raised is not recorded, so its retry runs again,
+    and neither is a `retryable` reply, so a resent command runs it again.
     """
 
     ran: list[bool] = []
@@ -977,7 +1007,7 @@ def call_once(
             result = route.call(incoming.message)
         published = outputs_of(route, result, incoming.envelope)
         retry_unless_last(route, published, attempt)
-        return number_ordered(route, published)
+        return unrecorded(route, number_ordered(route, published), incoming.envelope)
 
     config = IdempotencyConfig(
         event_key_jmespath="key",
@@ -992,7 +1022,10 @@ def call_once(
         config=config,
         key_prefix=route.handler,
     )
-    result: list[Published] | None = once(key={"key": dedupe_key(route, incoming)})
+    try:
+        result: list[Published] | None = once(key={"key": dedupe_key(route, incoming)})
+    except UnrecordedReply as reply:
+        return reply.published
     count_duplicate(ran)
     return result or []  # Powertools replays a recorded empty list as None
 
