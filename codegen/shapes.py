@@ -24,6 +24,8 @@ import keyword
 import re
 from collections.abc import Callable
 
+from flowgen_design.codegen.straight import straight
+
 # A name: not inside a number (`1e10`, `0x1f`, `1.e10`), not an escape (`\N{...}`, `\x41`);
 # the whole run of word characters or nothing. String prefixes (`rb"..."`) are at most two
 # characters long, and names shorter than `_MIN` stay as they are.
@@ -114,7 +116,7 @@ _formatted: dict[str, str] = {}
 def format_by_shape(source: str, format_: Callable[[str], str]) -> str:
     """`format_(source)`, computed as `format_` of the source's shape with the names put back
     (each shape formatted once per process); directly when the shape does not check out."""
-    shaped = shape(source)
+    shaped = shape(source) if not straight() else None
     if shaped is None:
         return format_(source)
     text, names = shaped
