@@ -86,3 +86,19 @@ def test_drawn_specs_are_the_same_bytes_with_and_without_shortcuts(
     spec_file.parent.mkdir(parents=True, exist_ok=True)
     spec_file.write_text(text, encoding="utf-8")
     assert_same_both_ways(spec_file, tmp_path, monkeypatch)
+
+
+def test_a_bad_drawing_among_several_fails_as_it_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowgen_design.codegen.diagrams import render
+
+    monkeypatch.setenv("FLOWGEN_CACHE_DIR", str(tmp_path / "cache"))
+    good = [f"digraph g{i} {{ a{i} -> b{i} }}\n" for i in range(5)]
+    bad = "digraph broken { a -> }\n"
+    with pytest.raises(render.DotFailed) as alone:
+        render.render(bad, "svg")
+    with pytest.raises(render.DotFailed) as among:
+        render.render_all([*good, bad], "svg")
+    assert str(among.value) == str(alone.value)
+    batched = render.render_all(good, "svg")
+    monkeypatch.setenv("FLOWGEN_STRAIGHT", "1")  # each alone, no cache
+    assert batched == [render.render(source, "svg") for source in good]
