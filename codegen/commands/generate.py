@@ -16,7 +16,7 @@ from flowgen_design.codegen.specfiles import ProjectConfig, project_inputs, use_
 if TYPE_CHECKING:
     from flowgen_design.codegen import writer
     from flowgen_design.codegen.files import GeneratedFile
-    from flowgen_design.codegen.incremental import Previous
+    from flowgen_design.codegen.incremental import Previous, TargetOutput
     from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.targets import Target
     from flowgen_design.dsl.compiler import CheckResult
@@ -171,24 +171,28 @@ def _build(
 ) -> tuple[list[GeneratedFile], dict[str, str]]:
     """Every target's files, and the keys of the lazy ones (`codegen.incremental.resolve`).
 
-    Targets with background work (`dot`'s drawings) begin it first and are built last, after
-    the other targets' lazy files are rendered: `dot` draws on one core while black formats
-    on the others, and the drawings are ready, or nearly, when their target needs them.
+    Targets with background work (`dot`'s drawings) begin it first. The targets with lazy
+    files are described, their files rendered over the cores (`codegen.fanout`), and
+    meanwhile this process builds the other targets, the ones with background work last,
+    so that the drawings are ready, or nearly, when they are needed.
     """
+    from flowgen_design.codegen.fanout import meanwhile
     from flowgen_design.codegen.incremental import resolve
 
     starts = {name: start for name in targets if (start := registry[name].background) is not None}
-    waiting = list(starts)
     cancels = [start(flow, options) for start in starts.values()]
+    lazy = [name for name in targets if registry[name].outputs is not None and name not in starts]
+    rest = [name for name in targets if name not in lazy and name not in starts] + list(starts)
+
+    def outputs(names: list[str]) -> list[TargetOutput]:
+        return [replace(f, target=name) for name in names for f in registry[name].files(flow, options)]
+
     try:
-        files: list[GeneratedFile] = []
-        keys: dict[str, str] = {}
-        for group in ([name for name in targets if name not in waiting], waiting):
-            outputs = [replace(f, target=name) for name in group for f in registry[name].files(flow, options)]
-            built, built_keys = resolve(outputs, base, identity, previous, out)
-            files += built
-            keys.update(built_keys)
-        return files, keys
+        described = outputs(lazy)
+        with meanwhile(lambda: outputs(rest)) as others:
+            files, keys = resolve(described, base, identity, previous, out)
+        more, more_keys = resolve(others.result(), base, identity, previous, out)
+        return files + more, {**keys, **more_keys}
     finally:
         for cancel in cancels:
             cancel()
