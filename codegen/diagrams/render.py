@@ -5,10 +5,10 @@ problem, so it becomes `DotNotFound` with a one-line message that says how to
 install it, never a traceback.
 
 `dot` is a separate process, so it can draw while flowgen does other work: `start`
-begins drawing in the background (one `dot` at a time, on a thread that only waits
-for it), and `render_all` collects what was started and draws the rest itself. On a
-large spec `generate` starts the review page's drawings first, and `dot` draws on one
-core while black formats on the other. Small drawings (a saga's) are drawn several by
+begins drawing in the background (up to `jobs()` `dot`s at a time, on threads that
+only wait for them), and `render_all` collects what was started and draws the rest itself.
+`generate` starts the review page's drawings before it builds anything, so `dot` draws
+while black formats and the other targets are built. Small drawings (a saga's) are drawn several by
 one `dot` process (`_draw_batch`), since starting `dot` costs about as much as drawing
 one of them. The pictures are the same bytes however they were drawn: `dot -Kdot -T<fmt>`
 reads the DOT text from a file on its standard input (a file, not a pipe, so a worker
@@ -54,14 +54,14 @@ _started: dict[tuple[str, str], tuple[Future[list[bytes]], int]] = {}
 
 
 def start(sources: list[str], fmt: str, purpose: str = "") -> Callable[[], None]:
-    """Begin drawing `sources` in the background, the largest first, one `dot` at a time
-    (the other cores stay with the caller); `render_all` collects them. Returns what
+    """Begin drawing `sources` in the background, the largest first, up to `jobs()` `dot`s at
+    a time (the largest drawing alone is most of the time); `render_all` collects them. Returns what
     cancels the drawings not begun yet, for a caller that ends up not needing them."""
     global _background
     if straight():
         return cancel_started
     if _background is None:
-        _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowgen-dot")
+        _background = ThreadPoolExecutor(max_workers=jobs(), thread_name_prefix="flowgen-dot")
     for batch in _batches([s for s in set(sources) if (fmt, s) not in _started], BATCH):
         future = _background.submit(render_batch, batch, fmt, purpose)
         for i, source in enumerate(batch):
