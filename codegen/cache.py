@@ -31,7 +31,6 @@ import shutil
 import tempfile
 import tokenize
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -48,29 +47,6 @@ def cached_drawing(source: str, fmt: str, draw: Callable[[], bytes]) -> bytes:
     if tool is None:  # no `dot`: let `draw` report it
         return draw()
     return _cached("drawings", f"{tool}\0{fmt}", source, draw, DRAWINGS_KEPT, lambda data: _is_drawing(data, fmt))
-
-
-class _Missing(Exception):
-    """Not in the cache: raised instead of drawing, to find what is to be drawn."""
-
-
-def _missing() -> bytes:
-    raise _Missing
-
-
-def cached_drawings(sources: list[str], fmt: str, draw: Callable[[list[str]], list[bytes]]) -> list[bytes]:
-    """`cached_drawing` for several DOT sources: the ones not in the cache are drawn by one `draw` call."""
-    found: dict[int, bytes] = {}
-    for i, source in enumerate(sources):
-        try:
-            found[i] = cached_drawing(source, fmt, _missing)
-        except _Missing:
-            pass
-    missing = [i for i in range(len(sources)) if i not in found]
-    if missing:
-        for i, data in zip(missing, draw([sources[i] for i in missing]), strict=True):
-            found[i] = cached_drawing(sources[i], fmt, partial(bytes, data))
-    return [found[i] for i in range(len(sources))]
 
 
 def cached_black(source: str, mode: str, format_: Callable[[], str]) -> str:
