@@ -132,6 +132,8 @@ def cancel_started() -> None:
 def render_all(sources: list[str], fmt: str, purpose: str = "") -> list[bytes]:
     """Each of `sources` drawn as by `render`, in order: what `start` began is collected, the rest
     is drawn now, several `dot`s at once. The first failure in the order of `sources` is raised."""
+    if straight():
+        return [render(source, fmt, purpose) for source in sources]
     _begin([s for s in dict.fromkeys(sources) if (fmt, s) not in _started], fmt, purpose)
     results = [running.result()[index] for running, index in (_started[(fmt, source)] for source in sources)]
     for source in sources:
@@ -153,7 +155,7 @@ def _begin(sources: list[str], fmt: str, purpose: str) -> None:
             missing.append(source)
     large = [[source] for source in missing if len(source) > SMALL]
     small = [source for source in missing if len(source) <= SMALL]
-    size = max(1, -(-len(small) // jobs())) if not straight() else 1
+    size = max(1, -(-len(small) // jobs()))
     for batch in [*large, *(small[i : i + size] for i in range(0, len(small), size))]:
         running = _Running(batch, fmt, purpose)
         for i, source in enumerate(batch):
