@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree
 
+from flowgen_design.codegen.straight import straight
 from flowgen_design.dsl.cache import cache_dir
 
 DRAWINGS_KEPT = 256
@@ -142,7 +143,7 @@ def _cached(
     kept: int,
     verify: Callable[[bytes], bool],
 ) -> bytes:
-    folder = cache_dir(kind)
+    folder = cache_dir(kind) if not straight() else None
     if folder is None:
         return compute()
     digest = hashlib.sha256(tool.encode("utf-8") + b"\0\0" + text.encode("utf-8")).hexdigest()

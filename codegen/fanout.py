@@ -8,13 +8,18 @@ imported, so nothing is pickled on the way in; results come back in order.
 Fewer items than `minimum`, one core, `FLOWGEN_JOBS=1`, a platform without
 `fork`, or one where a process pool cannot be made mean the work runs here, in order, exactly as it would in a worker: the
 output never depends on how it was computed.
+
+While the workers work, this process would only wait: `meanwhile` gives it other work
+for that time (`generate` builds the targets that have no lazy files).
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -35,6 +40,54 @@ def jobs() -> int:
         return os.cpu_count() or 1
 
 
+class Meanwhile:
+    """Work for this process to do while the next `fan_out`'s workers work (`meanwhile`)."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self._work: Callable[[], Any] | None = work
+        self._result: Any = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        """Do the work, once; its result or exception is kept for `result`."""
+        work, self._work = self._work, None
+        if work is None:
+            return
+        try:
+            self._result = work()
+        except BaseException as err:  # raised again by `result`, in the caller's place
+            self._error = err
+
+    def result(self) -> Any:
+        self.run()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+_MEANWHILE: Meanwhile | None = None
+
+
+@contextmanager
+def meanwhile(work: Callable[[], T]) -> Iterator[Meanwhile]:
+    """`work()`, done here while the workers of the next `fan_out` inside the block work (the
+    forked workers leave this process idle), or at the end of the block if none forks.
+    Its result (or exception) comes from the yielded object's `result()`."""
+    global _MEANWHILE
+    job = _MEANWHILE = Meanwhile(work)
+    try:
+        yield job
+    finally:
+        _MEANWHILE = None
+    job.run()
+
+
+def _take_meanwhile() -> Meanwhile | None:
+    global _MEANWHILE
+    job, _MEANWHILE = _MEANWHILE, None
+    return job
+
+
 def _run(index: int) -> Any:
     assert _WORK is not None, "fan_out's workers are forked with their work"
     fn, items = _WORK
@@ -48,14 +101,20 @@ def fan_out(fn: Callable[[T], R], items: Sequence[T], minimum: int = 16) -> list
     if workers < 2 or len(items) < minimum or _WORK is not None or "fork" not in _start_methods():
         return [fn(item) for item in items]
     _WORK = (fn, items)
+    gc.freeze()  # the workers' collections leave the inherited objects alone: fewer pages copied
     try:
         try:
             pool = multiprocessing.get_context("fork").Pool(workers)
         except OSError:  # no semaphores here (a sandbox without /dev/shm): work in order
             return [fn(item) for item in items]
         with pool:
-            return pool.map(_run, range(len(items)), chunksize=max(1, len(items) // (workers * 8)))
+            pending = pool.map_async(_run, range(len(items)), chunksize=max(1, len(items) // (workers * 8)))
+            job = _take_meanwhile()  # taken after forking: the workers have none
+            if job is not None:
+                job.run()
+            return pending.get()
     finally:
+        gc.unfreeze()
         _WORK = None
 
 

@@ -24,10 +24,13 @@ import keyword
 import re
 from collections.abc import Callable
 
+from flowgen_design.codegen.straight import straight
+
 # A name: not inside a number (`1e10`, `0x1f`, `1.e10`), not an escape (`\N{...}`, `\x41`);
 # the whole run of word characters or nothing. String prefixes (`rb"..."`) are at most two
 # characters long, and names shorter than `_MIN` stay as they are.
 _WORD = re.compile(r"(?<![0-9A-Za-z_\\])(?<![0-9]\.)[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])")
+_SPLIT = re.compile(f"({_WORD.pattern})")  # the same matches, kept between the text around them
 _MIN = 3
 # Words black compares with fixed values: keywords and soft keywords, and the words of
 # the comments it treats specially (pragma comments, `# fmt: off`, type comments, coding lines).
@@ -58,51 +61,37 @@ def _placeholder(index: int, width: int) -> str | None:
 def shape(source: str) -> tuple[str, dict[str, str]] | None:
     """`source` with every name replaced by a placeholder of its width, and the names by
     placeholder; None when a placeholder cannot be made (or the source already has one)."""
+    parts = _SPLIT.split(source)  # text, name, text, name, ..., text
     names: dict[str, str] = {}
     counts: dict[int, int] = {}
-    failed = False
-
-    def replace(match: re.Match[str]) -> str:
-        nonlocal failed
-        word = match.group(0)
+    for word in dict.fromkeys(parts[1::2]):
         if len(word) < _MIN or word in FIXED:
-            return word
-        placeholder = names.get(word)
-        if placeholder is None:
-            width = len(word)
-            made = _placeholder(counts.get(width, 0), width)
-            counts[width] = counts.get(width, 0) + 1
-            if made is None:
-                failed = True
-                return word
-            placeholder = names[word] = made
-        return placeholder
-
-    text = _WORD.sub(replace, source)
-    if failed or not names:
+            continue
+        width = len(word)
+        made = _placeholder(counts.get(width, 0), width)
+        counts[width] = counts.get(width, 0) + 1
+        if made is None:
+            return None
+        names[word] = made
+    if not names:
         return None
-    return text, {placeholder: word for word, placeholder in names.items()}
+    parts[1::2] = [names.get(word, word) for word in parts[1::2]]
+    return "".join(parts), {placeholder: word for word, placeholder in names.items()}
 
 
 def unshape(formatted: str, names: dict[str, str], expected: dict[str, int]) -> str | None:
     """The formatted shape with its names put back; None unless each came back as often as it went in."""
-    seen: dict[str, int] = {}
-
-    def restore(match: re.Match[str]) -> str:
-        word = match.group(0)
-        name = names.get(word)
-        if name is None:
-            return word
-        seen[word] = seen.get(word, 0) + 1
-        return name
-
-    text = _WORD.sub(restore, formatted)
-    return text if seen == expected else None
+    parts = _SPLIT.split(formatted)
+    words = parts[1::2]
+    if _occurrences(words, names) != expected:
+        return None
+    parts[1::2] = [names.get(word, word) for word in words]
+    return "".join(parts)
 
 
-def _occurrences(text: str, names: dict[str, str]) -> dict[str, int]:
+def _occurrences(words: list[str], names: dict[str, str]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for word in _WORD.findall(text):
+    for word in words:
         if word in names:
             counts[word] = counts.get(word, 0) + 1
     return counts
@@ -114,7 +103,7 @@ _formatted: dict[str, str] = {}
 def format_by_shape(source: str, format_: Callable[[str], str]) -> str:
     """`format_(source)`, computed as `format_` of the source's shape with the names put back
     (each shape formatted once per process); directly when the shape does not check out."""
-    shaped = shape(source)
+    shaped = shape(source) if not straight() else None
     if shaped is None:
         return format_(source)
     text, names = shaped
@@ -124,5 +113,5 @@ def format_by_shape(source: str, format_: Callable[[str], str]) -> str:
             formatted = _formatted[text] = format_(text)
         except Exception:  # the shape is no module black takes: format the source itself
             return format_(source)
-    restored = unshape(formatted, names, _occurrences(text, names))
+    restored = unshape(formatted, names, _occurrences(_WORD.findall(text), names))
     return restored if restored is not None else format_(source)

@@ -74,3 +74,33 @@ def test_no_process_pool_means_working_here(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(multiprocessing.context.ForkContext, "Pool", refuse)
     results = fan_out(_pid_and_square, list(range(40)), minimum=1)
     assert results == [(os.getpid(), n * n) for n in range(40)]
+
+
+def test_meanwhile_work_runs_once_here_while_the_workers_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowgen_design.codegen.fanout import meanwhile
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    ran: list[int] = []
+
+    def build() -> str:
+        ran.append(os.getpid())
+        return "built"
+
+    with meanwhile(build) as job:
+        results = fan_out(_pid_and_square, list(range(50)), minimum=1)
+        assert ran == [os.getpid()], "done here, during the fan-out"
+        fan_out(_pid_and_square, list(range(50)), minimum=1)
+    assert ran == [os.getpid()] and job.result() == "built"
+    assert os.getpid() not in {pid for pid, _ in results}
+
+
+def test_meanwhile_work_without_a_fan_out_runs_at_the_end_and_its_error_is_raised_by_result() -> None:
+    from flowgen_design.codegen.fanout import meanwhile
+
+    def fail() -> None:
+        raise ValueError("late")
+
+    with meanwhile(fail) as job:
+        pass
+    with pytest.raises(ValueError, match="late"):
+        job.result()

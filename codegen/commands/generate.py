@@ -15,6 +15,10 @@ from flowgen_design.codegen.specfiles import ProjectConfig, project_inputs, use_
 
 if TYPE_CHECKING:
     from flowgen_design.codegen import writer
+    from flowgen_design.codegen.files import GeneratedFile
+    from flowgen_design.codegen.incremental import Previous, TargetOutput
+    from flowgen_design.codegen.options import GenerateOptions
+    from flowgen_design.codegen.targets import Target
     from flowgen_design.dsl.compiler import CheckResult
     from flowgen_design.dsl.diagnostics import Diagnostic
     from flowgen_design.dsl.model import Flow
@@ -96,7 +100,7 @@ def plan_flows(
     `flowgen package` uses it with `check` to prove the generated output is up to date."""
     from flowgen_design.codegen import writer
     from flowgen_design.codegen.checks import check_spec
-    from flowgen_design.codegen.incremental import load_parts, parts_of, resolve
+    from flowgen_design.codegen.incremental import load_parts, parts_of
     from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.stamp import inputs_stamp, previous_run, run_base, unchanged_plan
     from flowgen_design.codegen.targets import TargetError, all_targets
@@ -135,11 +139,8 @@ def plan_flows(
                 base = run_base(flow.path, targets, out, codes.key)
                 previous = previous_run(out, flow.name, base)
                 load_parts(previous, out)
-                registry = all_targets()  # imported only when something is to be built
-                outputs = [
-                    replace(f, target=name) for name in targets for f in registry[name].files(flow, flow_options)
-                ]
-                files, keys = resolve(outputs, base, (flow.name, flow.version, flow.path), previous, out)
+                identity = (flow.name, flow.version, flow.path)
+                files, keys = _build(all_targets(), targets, flow, flow_options, base, identity, previous, out)
                 p = writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path)
                 p.base, p.keys, p.parts = base, keys, parts_of(files)
                 plans.append((flow, p))
@@ -156,6 +157,45 @@ def plan_flows(
         print("flowgen: nothing generated: two specs would write the same files", file=sys.stderr)
         return EXIT_FAILED
     return plans
+
+
+def _build(
+    registry: dict[str, Target],
+    targets: list[str],
+    flow: Flow,
+    options: GenerateOptions,
+    base: str,
+    identity: tuple[object, ...],
+    previous: Previous | None,
+    out: Path,
+) -> tuple[list[GeneratedFile], dict[str, str]]:
+    """Every target's files, and the keys of the lazy ones (`codegen.incremental.resolve`).
+
+    Targets with background work (`dot`'s drawings) begin it first. The targets with lazy
+    files are described, their files rendered over the cores (`codegen.fanout`), and
+    meanwhile this process builds the other targets, the ones with background work last,
+    so that the drawings are ready, or nearly, when they are needed.
+    """
+    from flowgen_design.codegen.fanout import meanwhile
+    from flowgen_design.codegen.incremental import resolve
+
+    starts = {name: start for name in targets if (start := registry[name].background) is not None}
+    cancels = [start(flow, options) for start in starts.values()]
+    lazy = [name for name in targets if registry[name].outputs is not None and name not in starts]
+    rest = [name for name in targets if name not in lazy and name not in starts] + list(starts)
+
+    def outputs(names: list[str]) -> list[TargetOutput]:
+        return [replace(f, target=name) for name in names for f in registry[name].files(flow, options)]
+
+    try:
+        described = outputs(lazy)
+        with meanwhile(lambda: outputs(rest)) as others:
+            files, keys = resolve(described, base, identity, previous, out)
+        more, more_keys = resolve(others.result(), base, identity, previous, out)
+        return files + more, {**keys, **more_keys}
+    finally:
+        for cancel in cancels:
+            cancel()
 
 
 def _collisions(planned: list[tuple[CheckResult, writer.WritePlan]]) -> list[Diagnostic]:

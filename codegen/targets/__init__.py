@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from flowgen_design.dsl.frozen import frozen
@@ -23,6 +24,7 @@ if (
 
 TargetFn = Callable[[Flow, "GenerateOptions"], "list[GeneratedFile]"]
 LazyTargetFn = Callable[[Flow, "GenerateOptions"], "list[TargetOutput]"]
+BackgroundFn = Callable[[Flow, "GenerateOptions"], Callable[[], None]]
 
 
 class TargetError(Exception):
@@ -39,6 +41,9 @@ class Target:
     description: str
     build: TargetFn
     outputs: LazyTargetFn | None = None
+    background: BackgroundFn | None = None
+    """Slow work in other processes (`dot`) that `generate` begins before any target is built
+    (`register_background`); such a target is built last."""
 
     def files(self, flow: Flow, options: GenerateOptions) -> list[TargetOutput]:
         return self.outputs(flow, options) if self.outputs is not None else list(self.build(flow, options))
@@ -86,6 +91,19 @@ def register_lazy(name: str, description: str) -> Callable[[LazyTargetFn], LazyT
             return materialize_all(fn(flow, options))
 
         _REGISTRY[name] = Target(name=name, description=description, build=build, outputs=fn)
+        return fn
+
+    return wrap
+
+
+def register_background(name: str) -> Callable[[BackgroundFn], BackgroundFn]:
+    """Work the target `name` can begin before anything is built, in other processes: `generate`
+    calls it first and builds that target last, so the work runs on another core while the other
+    targets build. It returns what cancels the work (when the run stops early). The target's
+    own build collects the results and must not depend on whether this ran."""
+
+    def wrap(fn: BackgroundFn) -> BackgroundFn:
+        _REGISTRY[name] = replace(_REGISTRY[name], background=fn)
         return fn
 
     return wrap

@@ -34,6 +34,8 @@ from flowgen_design.codegen.header import comment_header
 from flowgen_design.codegen.incremental import LazyFile, TargetOutput, materialize_all
 from flowgen_design.codegen.names import STARTER_MODULE, adapter_path, python_package, service_class, service_module
 from flowgen_design.codegen.options import GenerateOptions
+from flowgen_design.codegen.preformatted import format_template
+from flowgen_design.codegen.straight import straight
 from flowgen_design.codegen.targets import register_lazy
 from flowgen_design.codegen.targets.python.source import BLACK_LINE_LENGTH, format_module
 from flowgen_design.codegen.targets.testkit import DICT_LINE, engine_sources, testing_layout, testing_source
@@ -60,6 +62,11 @@ def _docstring(text: str) -> str:
 def _format(flow: Flow, source: str) -> str:
     """Header, then black-formatted the way the `python` target formats its modules."""
     return format_module([*comment_header(flow, "#").splitlines(), *source.splitlines()])
+
+
+def _format_template(flow: Flow, template: str) -> str:
+    """A template copied as it is, formatted as `_format` formats it (`codegen.preformatted`)."""
+    return format_template(comment_header(flow, "#"), template)
 
 
 def _adapters_dir(flow: Flow) -> PurePosixPath:
@@ -233,10 +240,10 @@ def outputs(flow: Flow, options: GenerateOptions) -> list[TargetOutput]:
     folder = _adapters_dir(flow)
     files: list[TargetOutput] = [
         LazyFile(folder / "__init__.py", (), lambda: _format(flow, package_source(flow))),
-        LazyFile(folder / "runtime.py", (), lambda: _format(flow, runtime_source())),
+        LazyFile(folder / "runtime.py", (), lambda: _format_template(flow, runtime_source())),
     ]
     if flow.sagas:
-        files.append(LazyFile(folder / f"{STARTER_MODULE}.py", (), lambda: _format(flow, starter_source())))
+        files.append(LazyFile(folder / f"{STARTER_MODULE}.py", (), lambda: _format_template(flow, starter_source())))
     plan = plan_of(flow)
     for s in flow.services:
         if s.handlers:
@@ -244,7 +251,7 @@ def outputs(flow: Flow, options: GenerateOptions) -> list[TargetOutput]:
             inputs = (s, tuple(plan.handler(h) for h in s.handlers), tuple(compensates(flow, h) for h in s.handlers))
             files.append(LazyFile(adapter_path(flow, s.name), inputs, partial(_service_module, flow, s)))
     for module, source in engine_sources().items():
-        files.append(LazyFile(folder / module, (source,), partial(_format, flow, source)))
+        files.append(LazyFile(folder / module, (source,), partial(_format_template, flow, source)))
     testing = testing_source(flow)
     files.append(LazyFile(folder.parent / "testing.py", (testing,), partial(_format_testing, flow)))
     return files
@@ -259,7 +266,7 @@ def _format_testing(flow: Flow) -> str:
     On the benchmark spec this is 15,000 of its 16,000 lines: 5 s of black, now well under one."""
     skeleton, entries = testing_layout(flow)
     whole = partial(_format, flow, testing_source(flow))
-    if not all(_exploded(name, items) for name, items in entries.items() if items):
+    if straight() or not all(_exploded(name, items) for name, items in entries.items() if items):
         return whole()
     text = _format(flow, skeleton)
     for name, items in entries.items():

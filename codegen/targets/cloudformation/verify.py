@@ -67,6 +67,19 @@ def _walk(node: Any, where: str) -> Iterator[tuple[str, Json]]:
             yield from _walk(value, f"{where}[{i}]")
 
 
+def _objects(node: Any) -> Iterator[Json]:
+    """Every object in `node`, in no particular order: `_walk` without paths, for the usual case
+    of a template without problems (on a large one, building every path was most of the check)."""
+    todo = [node]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            yield item
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+
+
 def _reference_problems(where: str, node: Json, resources: Json, names: set[str]) -> list[str]:
     problems = []
     if isinstance(node.get("Ref"), str) and node["Ref"] not in names:
@@ -87,8 +100,10 @@ def template_problems(template: Json) -> list[str]:
     names = set(resources) | set(template.get("Parameters", {})) | PSEUDO_PARAMETERS
     problems: list[str] = []
     for section in ("Resources", "Outputs"):
-        for where, node in _walk(template.get(section, {}), section):
-            problems += _reference_problems(where, node, resources, names)
+        body = template.get(section, {})
+        if any(_reference_problems("", node, resources, names) for node in _objects(body)):
+            for where, node in _walk(body, section):  # again, to say where
+                problems += _reference_problems(where, node, resources, names)
     for rid, resource in resources.items():
         for dep in (
             [resource.get("DependsOn", [])]

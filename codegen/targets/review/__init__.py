@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from importlib import resources
 from pathlib import PurePosixPath
 
 from flowgen_design.codegen.diagrams import build_view, view_names, view_source
-from flowgen_design.codegen.diagrams.render import DotFailed, DotNotFound, inline_svg, render_all
+from flowgen_design.codegen.diagrams.render import DotFailed, DotNotFound, inline_svg, render_all, start
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.header import html_header
 from flowgen_design.codegen.options import GenerateOptions
-from flowgen_design.codegen.targets import TargetError, register
+from flowgen_design.codegen.targets import TargetError, register, register_background
 from flowgen_design.codegen.targets.review import sections
 from flowgen_design.codegen.targets.review.html import Child, Html, el, void
 from flowgen_design.codegen.targets.review.scenarios import scenarios_section
@@ -34,16 +35,30 @@ _TITLES = {"system": "System", "events": "Events: what follows what, and what ea
 @register("review", "a self-contained HTML design-review page per flow (needs Graphviz's `dot`)")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     views = view_names(flow)
-    diagrams = [build_view(flow, view) for view in views]
-    drawn = [(view, d) for view, d in zip(views, diagrams, strict=True) if d.nodes]
+    drawn = _drawn(flow)
     try:
-        svgs = render_all([view_source(flow, view, "dot", diagram=d) for view, d in drawn], "svg", "the review page")
+        svgs = render_all(list(drawn.values()), "svg", _PURPOSE)
     except (DotNotFound, DotFailed) as err:
         raise TargetError(f"{err}; or leave out the review target") from None
-    pictures = {view: svg.decode("utf-8") for (view, _), svg in zip(drawn, svgs, strict=True)}
+    pictures = {view: svg.decode("utf-8") for view, svg in zip(drawn, svgs, strict=True)}
     figures = [_figure(view, pictures.get(view)) for view in views]
     page = _page(flow, figures, options)
     return [GeneratedFile(PurePosixPath("review", f"{flow.name}.html"), page)]
+
+
+_PURPOSE = "the review page"
+
+
+@register_background("review")
+def start_drawing(flow: Flow, options: GenerateOptions) -> Callable[[], None]:
+    """`dot` begins drawing the page's views before any target is built (`render.start`)."""
+    return start(list(_drawn(flow).values()), "svg", _PURPOSE)
+
+
+def _drawn(flow: Flow) -> dict[str, str]:
+    """The DOT text of each view with something to draw, by view."""
+    views = [(view, build_view(flow, view)) for view in view_names(flow)]
+    return {view: view_source(flow, view, "dot", diagram=d) for view, d in views if d.nodes}
 
 
 def _figure(view: str, svg: str | None) -> Html:
