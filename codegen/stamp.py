@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 
 from flowgen_design.codegen import writer
 from flowgen_design.codegen.cache import file_identity, store
+from flowgen_design.codegen.fragments import Recorded
 from flowgen_design.codegen.incremental import Previous
 from flowgen_design.dsl.cache import cache_dir
 
@@ -136,7 +137,16 @@ def record(p: writer.WritePlan) -> None:
     if any(d is None for d in files.values()):
         return
     user = sorted(rel for rel, digest in p.manifest.items() if digest == writer.USER_OWNED)
-    data = {"inputs": p.stamp, "files": files, "base": p.base, "keys": p.keys, "user": user, "parts": p.parts}
+    data: dict[str, object] = {
+        "inputs": p.stamp,
+        "files": files,
+        "base": p.base,
+        "keys": p.keys,
+        "user": user,
+        "parts": p.parts,
+    }
+    if p.fragments:
+        data["fragments"] = {rel: [list(r) for r in listed] for rel, listed in p.fragments.items()}
     store(path, json.dumps(data, sort_keys=True).encode("utf-8"))
 
 
@@ -160,6 +170,9 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
     parts = _parts(recorded.get("parts"))
     if parts is None:
         return None
+    fragments = _fragments(recorded.get("fragments", {}))
+    if fragments is None:
+        return None
     user_owned = frozenset(user)
     kept: dict[str, str] = {}
     plain: set[PurePosixPath] = set()
@@ -168,7 +181,7 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
             kept[rel] = digest
         elif rel not in user_owned:
             return None
-    return Previous(keys=dict(keys), files=kept, user_owned=user_owned, parts=parts)
+    return Previous(keys=dict(keys), files=kept, user_owned=user_owned, parts=parts, fragments=fragments)
 
 
 def _parts(value: object) -> dict[str, list[tuple[str, int]]] | None:
@@ -186,6 +199,35 @@ def _parts(value: object) -> dict[str, list[tuple[str, int]]] | None:
                 return None
         parts[str(rel)] = [(digest, length) for digest, length in listed]
     return parts
+
+
+def _fragments(value: object) -> dict[str, list[Recorded]] | None:
+    """The record's fragments of documents (`codegen.fragments.located`), None when malformed."""
+    if not isinstance(value, dict):
+        return None
+    found: dict[str, list[Recorded]] = {}
+    for rel, listed in value.items():
+        if not isinstance(listed, list):
+            return None
+        entries = []
+        for entry in listed:
+            if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[0], str)):
+                return None
+            key, offset, length, holes = entry
+            if not (_count(offset) and _count(length) and isinstance(holes, list)):
+                return None
+            for hole in holes:
+                if not (isinstance(hole, list) and len(hole) == 3 and _count(hole[0]) and _count(hole[1])):
+                    return None
+                if not (isinstance(hole[2], list) and hole[2] and all(_count(i) for i in hole[2])):
+                    return None
+            entries.append(Recorded(key, offset, length, [(h[0], h[1], list(h[2])) for h in holes]))
+        found[str(rel)] = entries
+    return found
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | None:

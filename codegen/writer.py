@@ -38,9 +38,12 @@ import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from flowgen_design.codegen.files import GeneratedFile, LineNote
+
+if TYPE_CHECKING:
+    from flowgen_design.codegen.fragments import Recorded
 
 Action = Literal["create", "update", "delete", "merge", "keep-user", "conflict", "unchanged", "orphan"]
 MANIFEST_DIR = ".flowgen"
@@ -85,6 +88,8 @@ class WritePlan:
     """The key of each lazily built file (`codegen.incremental`), recorded after a clean run."""
     parts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     """Files formatted in parts (`codegen.incremental.composed`), recorded after a clean run."""
+    fragments: dict[str, list[Recorded]] = field(default_factory=dict)
+    """Documents made of fragments (`codegen.fragments.located`), recorded after a clean run."""
 
     @property
     def stale(self) -> list[Change]:

@@ -25,8 +25,9 @@ from flowgen_design.codegen import incremental, stamp
 from flowgen_design.dsl.cache import cache_dir
 
 LONG = os.environ.get("FLOWGEN_FUZZ") == "long"
-# The long run covers every target; the fast loop the two with lazy files, and one whole-flow document.
-TARGETS = () if LONG else ("python", "lambda", "asyncapi")
+# The long run covers every target; the short one the two with lazy files and the whole-flow
+# documents built of fragments (`codegen.fragments`), and one more.
+TARGETS = () if LONG else ("python", "lambda", "asyncapi", "review")
 
 
 def _word(old: str, new: str) -> Callable[[str], str]:
@@ -66,6 +67,24 @@ EDITS: dict[str, Callable[[str], str]] = {
     "rename a service": _word("OrdersFulfilment", "OrdersShipping"),
     "edit a doc comment": lambda t: t.replace("/// Submit a request.", "/// Submit a new request.", 1),
     "add a comment line": lambda t: t + "// a comment\n",
+    # Positions move: the fragments of whole-flow documents that print `file:line` are reused
+    # with their positions filled again (`codegen.fragments`), or rendered when that is unsafe.
+    "add a line at the top": lambda t: t.replace("flow bench version 1.0.0\n", "flow bench version 1.0.0\n\n", 1),
+    "split a one-line event": lambda t: t.replace(
+        "event OrdersCancelled { request_id: uuid  reason: string  key request_id }",
+        "event OrdersCancelled {\n  request_id: uuid\n  reason: string\n  key request_id\n}",
+        1,
+    ),
+    "quote a position in a doc comment": lambda t: t.replace(  # the tests run in the spec's folder
+        "/// A customer asked Orders to do something.", f"/// Asked of Orders (see {Path.cwd() / 'bench.flow'}:30).", 1
+    ),
+    "move a declaration": lambda t: t.replace(
+        "event OrdersReleased { request_id: uuid  key request_id }\n", "", 1
+    ).replace(
+        "flow bench version 1.0.0\n",
+        "flow bench version 1.0.0\nevent OrdersReleased { request_id: uuid  key request_id }\n",
+        1,
+    ),
 }
 
 

@@ -94,7 +94,7 @@ def plan_flows(
     (imported specs are not flows of their own), or the exit code after printing why not.
     `codes` is the project's selection of diagnostic codes (the default: every code as registered).
     `flowgen package` uses it with `check` to prove the generated output is up to date."""
-    from flowgen_design.codegen import writer
+    from flowgen_design.codegen import fragments, writer
     from flowgen_design.codegen.checks import check_spec
     from flowgen_design.codegen.incremental import load_parts, parts_of, resolve
     from flowgen_design.codegen.options import GenerateOptions
@@ -135,6 +135,7 @@ def plan_flows(
                 base = run_base(flow.path, targets, out, codes.key)
                 previous = previous_run(out, flow.name, base)
                 load_parts(previous, out)
+                fragments.start_run(previous, out)
                 registry = all_targets()  # imported only when something is to be built
                 outputs = [
                     replace(f, target=name) for name in targets for f in registry[name].files(flow, flow_options)
@@ -142,6 +143,7 @@ def plan_flows(
                 files, keys = resolve(outputs, base, (flow.name, flow.version, flow.path), previous, out)
                 p = writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path)
                 p.base, p.keys, p.parts = base, keys, parts_of(files)
+                p.fragments = fragments.finish_run(files)
                 plans.append((flow, p))
             planned.append((r, plans[-1][1]))
     except UserFileError as err:  # your deploy.toml or overrides.json: located, like a spec's errors
