@@ -91,12 +91,18 @@ class Fragments:
         self._identity = self._run.prints.of(identity).hex()
         self._made = self._run.made[self.path] = []
 
+    def has(self, kind: str, inputs: tuple[object, ...]) -> bool:
+        """Whether `piece` would take this fragment back (so a caller can batch what it must make)."""
+        return self._reuse(self._key(kind, inputs), self._run.prints.spans(inputs)) is not None
+
+    def _key(self, kind: str, inputs: tuple[object, ...]) -> str:
+        return hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + self._run.prints.of(inputs)).hexdigest()
+
     def piece(self, kind: str, inputs: tuple[object, ...], render: Callable[[], str]) -> str:
         """The text of one fragment: taken back from the last clean run's document when its
         key (kind, flow, inputs) is there and its holes can be filled; else `render()`."""
-        prints = self._run.prints
-        key = hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + prints.of(inputs)).hexdigest()
-        slots = prints.spans(inputs)
+        key = self._key(kind, inputs)
+        slots = self._run.prints.spans(inputs)
         reused = self._reuse(key, slots)
         if reused is not None:
             self._made.append(_Made(key, *reused))

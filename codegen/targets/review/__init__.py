@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from functools import partial
 from importlib import resources
 from pathlib import PurePosixPath
 
-from flowgen_design.codegen.diagrams import build_view, view_names, view_source
+from flowgen_design.codegen.diagrams import build_view, find_saga, view_names, view_source
 from flowgen_design.codegen.diagrams.render import DotFailed, DotNotFound, inline_svg, render_all
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.fragments import Fragments
@@ -34,18 +35,37 @@ _TITLES = {"system": "System", "events": "Events: what follows what, and what ea
 
 @register("review", "a self-contained HTML design-review page per flow (needs Graphviz's `dot`)")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
+    path = PurePosixPath("review", f"{flow.name}.html")
+    pieces = Fragments(path, (flow.name, flow.version, flow.path))
+    figures = _figures(flow, pieces)
+    page = _page(flow, figures, options, pieces)
+    return [GeneratedFile(path, page)]
+
+
+def _figures(flow: Flow, pieces: Fragments) -> list[Html]:
+    """Each view's figure. A saga's figure is keyed by the saga (its view draws nothing else),
+    the others by their DOT text; figures the last run's page has are not drawn again, and
+    the rest are drawn together, over the cores."""
     views = view_names(flow)
-    diagrams = [build_view(flow, view) for view in views]
-    drawn = [(view, d) for view, d in zip(views, diagrams, strict=True) if d.nodes]
+    inputs = [_figure_inputs(flow, view) for view in views]
+    missing = [view for view, i in zip(views, inputs, strict=True) if not pieces.has("figure", i)]
+    diagrams = {view: build_view(flow, view) for view in missing}
+    drawn = [view for view in missing if diagrams[view].nodes]
     try:
-        svgs = render_all([view_source(flow, view, "dot", diagram=d) for view, d in drawn], "svg", "the review page")
+        sources = [view_source(flow, view, "dot", diagram=diagrams[view]) for view in drawn]
+        svgs = render_all(sources, "svg", "the review page")
     except (DotNotFound, DotFailed) as err:
         raise TargetError(f"{err}; or leave out the review target") from None
-    pictures = {view: svg.decode("utf-8") for (view, _), svg in zip(drawn, svgs, strict=True)}
-    figures = [_figure(view, pictures.get(view)) for view in views]
-    path = PurePosixPath("review", f"{flow.name}.html")
-    page = _page(flow, figures, options, Fragments(path, (flow.name, flow.version, flow.path)))
-    return [GeneratedFile(path, page)]
+    pictures = {view: svg.decode("utf-8") for view, svg in zip(drawn, svgs, strict=True)}
+    return [
+        Html(pieces.piece("figure", i, partial(_figure, view, pictures.get(view))))
+        for view, i in zip(views, inputs, strict=True)
+    ]
+
+
+def _figure_inputs(flow: Flow, view: str) -> tuple[object, ...]:
+    saga = find_saga(flow, view)
+    return (view, saga) if saga is not None else (view, view_source(flow, view, "dot"))
 
 
 def _figure(view: str, svg: str | None) -> Html:
