@@ -28,6 +28,7 @@ compares the result with a full run after random edits.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -71,7 +72,8 @@ class _Run:
 
 
 _run = _Run()
-_printed: list[list[str]] = []  # the `where` texts of the fragments being rendered, innermost last
+_printed: list[list[str]] = []
+_DIGITS = re.compile("[0-9]+")  # the `where` texts of the fragments being rendered, innermost last
 
 
 def where(file: str, line: int) -> str:
@@ -113,6 +115,38 @@ class Fragments:
         finally:
             printed = _printed.pop()
         self._made.append(_Made(key, text, _holes(text, printed, slots)))
+        return text
+
+    def dumped(self, kind: str, value: object, dump: Callable[[], str], digits: bool = True) -> str:
+        """The text of one data value (a template's resource) as `dump()` writes it, taken back
+        from the last clean run's document when that held a value of the same shape.
+
+        The key is the value itself: its canonical JSON (sorted keys, as the C encoder writes
+        it) with every run of digits blanked. Such runs (numbers, and the digits in strings:
+        line numbers, names) are the holes; a reused text gets this value's runs, in order.
+        That is exact for a layout that, like `prettyjson` and `blockyaml` at a fixed depth,
+        depends on the sequence of tokens but not on the digits in them. `kind` says the
+        format and depth. A format whose layout depends on digits or on the order of keys (YAML
+        quotes `07` but not `08`) passes `digits=False`: the key is then the value, in its order,
+        and only an equal value is reused."""
+        try:
+            canonical = json.dumps(value, sort_keys=digits, ensure_ascii=False)
+        except (TypeError, ValueError):  # not plain data: written as it is, never reused
+            return dump()
+        runs = _DIGITS.findall(canonical) if digits else []
+        shape = _DIGITS.sub("0", canonical) if digits else canonical
+        key = hashlib.sha256(f"{kind}\0{self._identity}\0{shape}".encode("utf-8", "surrogatepass")).hexdigest()
+        found = self._run.previous.get(self.path)
+        if found is not None and key in found[1]:
+            recorded = found[1][key]
+            previous = found[0][recorded.offset : recorded.offset + recorded.length]
+            old = _DIGITS.split(previous) if digits else [previous]
+            if len(old) == len(runs) + 1:
+                text = "".join(part for pair in zip(old, [*runs, ""]) for part in pair)
+                self._made.append(_Made(key, text, []))
+                return text
+        text = dump()
+        self._made.append(_Made(key, text, []))
         return text
 
     def _reuse(self, key: str, slots: Sequence[object]) -> tuple[str, list[Hole]] | None:
@@ -199,8 +233,9 @@ def finish_run(files: Iterable[GeneratedFile]) -> dict[str, list[Recorded]]:
     """Where each fragment of this run is in its finished document, for the record; and
     the run forgotten (a target built later in this process reuses nothing).
 
-    Fragments are found in the order they were made, each after the one before; one
-    that is not found (a document that transformed it) is left out, so never reused."""
+    Fragments are found in the order they were made, each after the one before; from the
+    first that is not found on (a document that transformed it), none is recorded, so none
+    is reused: finding costs one pass over the document."""
     global _run
     made, _run = _run.made, _Run()
     found: dict[str, list[Recorded]] = {}
@@ -211,9 +246,11 @@ def finish_run(files: Iterable[GeneratedFile]) -> dict[str, list[Recorded]]:
         listed: list[Recorded] = []
         cursor = 0
         for m in listed_made:
-            at = f.content.find(m.text, cursor) if m.holes is not None and m.text else -1
-            if at < 0:
+            if m.holes is None or not m.text:
                 continue
+            at = f.content.find(m.text, cursor)
+            if at < 0:  # the document is not its fragments in order (a user's merge): the rest is not looked for
+                break
             listed.append(Recorded(m.key, at, len(m.text), m.holes or []))
             cursor = at + len(m.text)
         found[str(f.path)] = listed
