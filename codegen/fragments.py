@@ -117,35 +117,26 @@ class Fragments:
         self._made.append(_Made(key, text, _holes(text, printed, slots)))
         return text
 
-    def dumped(self, kind: str, value: object, dump: Callable[[], str], digits: bool = True) -> str:
-        """The text of one data value (a template's resource) as `dump()` writes it, taken back
-        from the last clean run's document when that held a value of the same shape.
+    def dumped(self, kind: str, value: object, dump: Callable[[], str]) -> str:
+        """The text of one data value (a document's entry) as `dump()` writes it, taken back
+        from the last clean run's document when that held an equal value.
 
-        The key is the value itself: its canonical JSON (sorted keys, as the C encoder writes
-        it) with every run of digits blanked. Such runs (numbers, and the digits in strings:
-        line numbers, names) are the holes; a reused text gets this value's runs, in order.
-        That is exact for a layout that, like `prettyjson` and `blockyaml` at a fixed depth,
-        depends on the sequence of tokens but not on the digits in them. `kind` says the
-        format and depth. A format whose layout depends on digits or on the order of keys (YAML
-        quotes `07` but not `08`) passes `digits=False`: the key is then the value, in its order,
-        and only an equal value is reused."""
+        The key is the value itself, as the C JSON encoder writes it (keys in their order:
+        `blockyaml` keeps it). `kind` says the format and depth. Writing the key costs a
+        fraction of writing YAML in Python, but about what `prettyjson` costs, so JSON
+        documents gain nothing by it (measured on the CloudFormation template: 0.26 s written,
+        0.63 s keyed and taken back, with digits as holes for the moved spec lines)."""
         try:
-            canonical = json.dumps(value, sort_keys=digits, ensure_ascii=False)
+            canonical = json.dumps(value, ensure_ascii=False)
         except (TypeError, ValueError):  # not plain data: written as it is, never reused
             return dump()
-        runs = _DIGITS.findall(canonical) if digits else []
-        shape = _DIGITS.sub("0", canonical) if digits else canonical
-        key = hashlib.sha256(f"{kind}\0{self._identity}\0{shape}".encode("utf-8", "surrogatepass")).hexdigest()
+        key = hashlib.sha256(f"{kind}\0{self._identity}\0{canonical}".encode("utf-8", "surrogatepass")).hexdigest()
         found = self._run.previous.get(self.path)
         if found is not None and key in found[1]:
             recorded = found[1][key]
-            previous = found[0][recorded.offset : recorded.offset + recorded.length]
-            old = _DIGITS.split(previous) if digits else [previous]
-            if len(old) == len(runs) + 1:
-                text = "".join(part for pair in zip(old, [*runs, ""]) for part in pair)
-                self._made.append(_Made(key, text, []))
-                return text
-        text = dump()
+            text = found[0][recorded.offset : recorded.offset + recorded.length]
+        else:
+            text = dump()
         self._made.append(_Made(key, text, []))
         return text
 

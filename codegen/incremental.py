@@ -216,12 +216,14 @@ def resolve(
     identity: tuple[object, ...],
     previous: Previous | None,
     out_dir: Path,
+    reused: dict[str, str] | None = None,
 ) -> tuple[list[GeneratedFile], dict[str, str]]:
     """Concrete files for the writer, and the key of every lazy file (for the record).
 
     A lazy file whose key and file on disk are as the last clean run left them is
-    returned with the bytes on disk, without rendering it; any other is rendered. Eager
-    files pass through.
+    returned with the bytes on disk, without rendering it (and noted in `reused`, with
+    the digest of those bytes, for `writer.plan`); any other is rendered. Eager files
+    pass through.
     """
     prints = Fingerprints()
     files: list[GeneratedFile | LazyFile] = []
@@ -232,8 +234,10 @@ def resolve(
             continue
         rel = str(f.path)
         key = keys[rel] = file_key(base, prints, f, identity)
-        reused = _reuse(f, key, previous, out_dir) if previous is not None else None
-        files.append(reused if reused is not None else f)
+        taken = _reuse(f, key, previous, out_dir) if previous is not None else None
+        files.append(taken if taken is not None else f)
+        if taken is not None and reused is not None and previous is not None and not taken.is_user_owned:
+            reused[rel] = previous.files[rel]
     return materialize_all(files), keys
 
 

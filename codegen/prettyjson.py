@@ -14,21 +14,16 @@ from json.encoder import encode_basestring  # the C implementation when availabl
 from typing import Any
 
 
-class Raw(str):
-    """A value already written as JSON at the depth it is put (`dumps(value, depth)`)."""
-
-
-def dumps(value: Any, depth: int = 0) -> str:
-    """`value` as indented JSON with sorted keys, exactly as `json.dumps` writes it; with
-    `depth`, as it is written that deep inside another value."""
+def dumps(value: Any) -> str:
+    """`value` as indented JSON with sorted keys, exactly as `json.dumps` writes it."""
     parts: list[str] = []
-    _write(value, "\n" + "  " * depth, parts)
+    _write(value, "\n", parts)
     return "".join(parts)
 
 
 def _write(value: Any, newline: str, parts: list[str]) -> None:
     if isinstance(value, str):
-        parts.append(encode_basestring(value) if type(value) is not Raw else value)
+        parts.append(encode_basestring(value))
     elif value is None:
         parts.append("null")
     elif value is True:

@@ -35,7 +35,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
@@ -205,6 +205,7 @@ def plan(
     ran: Collection[str] | None = None,
     stamp: str | None = None,
     spec: str | None = None,
+    known: Mapping[str, str] | None = None,
 ) -> WritePlan:
     """Decide what writing `files` would do, without touching the disk.
 
@@ -212,6 +213,9 @@ def plan(
     earlier are left alone. None means `files` is everything the flow produces.
     `stamp` is the inputs stamp of this run, recorded unless the run has something
     to tell the user (a conflict, an orphan, a note), which every run must repeat.
+    `known` maps generated files whose content this run has just read from their plain
+    file below `out_dir` (`codegen.incremental.resolve`) to its digest: they are unchanged,
+    and not read again.
     """
     result = WritePlan(flow=flow, out_dir=out_dir, spec=spec)
     seen: set[PurePosixPath] = set()
@@ -221,6 +225,11 @@ def plan(
         seen.add(f.path)
         if f.target:
             result.owners[str(f.path)] = f.target
+        digest = known.get(str(f.path)) if known and not f.is_user_owned else None
+        if digest is not None:
+            result.manifest[str(f.path)] = digest
+            result.changes.append(Change(f.path, "unchanged"))
+            continue
         dest = safe_destination(out_dir, f.path)
         link = link_below(out_dir, f.path)
         if link is not None:

@@ -140,8 +140,9 @@ def plan_flows(
                 outputs = [
                     replace(f, target=name) for name in targets for f in registry[name].files(flow, flow_options)
                 ]
-                files, keys = resolve(outputs, base, (flow.name, flow.version, flow.path), previous, out)
-                p = writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path)
+                reused: dict[str, str] = {}
+                files, keys = resolve(outputs, base, (flow.name, flow.version, flow.path), previous, out, reused)
+                p = writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path, known=reused)
                 p.base, p.keys, p.parts = base, keys, parts_of(files)
                 p.fragments = fragments.finish_run(files)
                 plans.append((flow, p))

@@ -46,5 +46,5 @@ def _written(doc: Node, indent: int, pieces: Fragments) -> None:
         elif (name in _ENTRIES or indent) and isinstance(entries, dict):
             depth = indent + 2
             for key, value in entries.items():
-                text = pieces.dumped(f"yaml@{depth}", value, partial(value_text, value, depth), digits=False)
+                text = pieces.dumped(f"yaml@{depth}", value, partial(value_text, value, depth))
                 entries[key] = Raw(text)

@@ -22,7 +22,6 @@ from pathlib import PurePosixPath
 from flowgen_design.codegen import prettyjson
 from flowgen_design.codegen.aws.plan import Plan, plan_of
 from flowgen_design.codegen.files import GeneratedFile
-from flowgen_design.codegen.fragments import Fragments
 from flowgen_design.codegen.header import DO_NOT_EDIT, header_lines
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
@@ -53,7 +52,7 @@ def template_path(flow: Flow) -> PurePosixPath:
 @register("cloudformation", "AWS CloudFormation template: bus, queues, functions, sagas, REST API")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     t = build_template(flow)
-    text = t.render(Fragments(template_path(flow), (flow.name, flow.version, flow.path)))
+    text = t.render()
     problems = flow_problems(flow, json.loads(text))  # the template exactly as written
     if problems:
         raise RuntimeError("flowgen bug: the generated template is inconsistent:\n  " + "\n  ".join(problems))

@@ -8,15 +8,11 @@ for it. Rendering sorts keys, so the output is byte-identical across runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flowgen_design.codegen import prettyjson
 from flowgen_design.codegen.aws.plan import Resource
 from flowgen_design.dsl.source import Span
-
-if TYPE_CHECKING:
-    from flowgen_design.codegen.fragments import Fragments
 
 Json = dict[str, Any]
 
@@ -82,16 +78,8 @@ class Template:
             body["Outputs"] = self.outputs
         return body
 
-    def render(self, pieces: Fragments | None = None) -> str:
-        """The template as JSON; with `pieces`, each resource that has the shape of one the last
-        run wrote is taken from that run's file (`codegen.fragments`), not written again."""
-        body = self.as_dict()
-        if pieces is not None:
-            body["Resources"] = {
-                logical_id: prettyjson.Raw(pieces.dumped("resource@2", r, partial(prettyjson.dumps, r, 2)))
-                for logical_id, r in sorted(self.resources.items())  # in the order they are written
-            }
-        return prettyjson.dumps(body) + "\n"
+    def render(self) -> str:
+        return prettyjson.dumps(self.as_dict()) + "\n"
 
 
 @dataclass(frozen=True)
