@@ -21,13 +21,14 @@ from hypothesis import strategies as st
 
 from benchmarks.specgen import spec
 from flowgen_design.cli import main
-from flowgen_design.codegen import incremental, stamp
+from flowgen_design.codegen import fragments, incremental, stamp
 from flowgen_design.dsl.cache import cache_dir
 
 LONG = os.environ.get("FLOWGEN_FUZZ") == "long"
-# The long run covers every target; the short one the two with lazy files and the whole-flow
-# documents built of fragments (`codegen.fragments`), and one more.
-TARGETS = () if LONG else ("python", "lambda", "asyncapi", "review")
+# The long run covers every target; the fast loop the two with lazy files, and one whole-flow document.
+TARGETS = () if LONG else ("python", "lambda", "asyncapi")
+# The documents built of fragments (`codegen.fragments`).
+DOCUMENTS = ("asyncapi", "diagrams", "review")
 
 
 def _word(old: str, new: str) -> Callable[[str], str]:
@@ -88,9 +89,9 @@ EDITS: dict[str, Callable[[str], str]] = {
 }
 
 
-def _generate(spec_file: Path, out: Path) -> int:
+def _generate(spec_file: Path, out: Path, targets: tuple[str, ...] | None = None) -> int:
     args = ["generate", str(spec_file), "--out", str(out)]
-    for target in TARGETS:
+    for target in TARGETS if targets is None else targets:
         args += ["--target", target]
     return main(args)
 
@@ -99,19 +100,21 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _same_as_full_run(spec_file: Path, out: Path, scratch: Path, before: Path | None = None) -> None:
+def _same_as_full_run(
+    spec_file: Path, out: Path, scratch: Path, before: Path | None = None, targets: tuple[str, ...] | None = None
+) -> None:
     """`out` holds what a full run would have written: every flowgen-owned file as a full run
     into an empty folder writes it, and (given `before`, a copy of `out` as it was before the
     run) every file, the user's own and the manifest too, as a full run over that copy left it."""
     full = scratch / "full"
     shutil.rmtree(full, ignore_errors=True)
-    assert _generate(spec_file, full) == 0
+    assert _generate(spec_file, full, targets) == 0
     mine, theirs = _tree(out), _tree(full)
     owned = {rel for rel in theirs if not rel.startswith(("python/bench/services/", ".flowgen/"))}
     assert owned <= set(mine)
     assert [rel for rel in sorted(owned) if mine[rel] != theirs[rel]] == []
     if before is not None:
-        assert _generate(spec_file, before) == 0  # another folder: no record, a full run
+        assert _generate(spec_file, before, targets) == 0  # another folder: no record, a full run
         assert _tree(before) == mine
 
 
@@ -156,17 +159,18 @@ def test_after_every_edit_the_output_is_a_full_runs(project: Path, edits: list[s
     spec_file, out = project / "bench.flow", project / f"out-{abs(hash(tuple(edits)))}"
     spec_file.write_text(spec(2), encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)
-    assert _generate(spec_file, out) == 0
+    targets = () if LONG else (*TARGETS, *DOCUMENTS[1:])
+    assert _generate(spec_file, out, targets) == 0
     copy = project / "copy"
     for name in edits:
         before = spec_file.read_text(encoding="utf-8")
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(out, copy)
         spec_file.write_text(EDITS[name](before), encoding="utf-8")
-        if _generate(spec_file, out) != 0:  # the edit broke the spec (an earlier edit removed what it needs)
+        if _generate(spec_file, out, targets) != 0:  # the edit broke the spec (an earlier edit removed what it needs)
             spec_file.write_text(before, encoding="utf-8")
             continue
-        _same_as_full_run(spec_file, out, project, copy)
+        _same_as_full_run(spec_file, out, project, copy, targets)
 
 
 def test_an_edit_renders_only_what_it_reaches(project: Path, renders: list[str]) -> None:
@@ -268,3 +272,106 @@ def test_the_target_names_generate_knows_without_importing_are_the_registered_on
     from flowgen_design.codegen.targets import TARGET_NAMES, all_targets
 
     assert tuple(all_targets()) == TARGET_NAMES
+
+
+# ---- fragments of whole-flow documents (`codegen.fragments`) ------------------------------------
+
+
+@pytest.fixture
+def pieces(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
+    """The fragments taken back and made while the test runs, by kind."""
+    counts: dict[str, list[str]] = {"reused": [], "made": []}
+    real_piece, real_dumped = fragments.Fragments.piece, fragments.Fragments.dumped
+
+    def piece(self: fragments.Fragments, kind: str, inputs: tuple[object, ...], render: Callable[[], str]) -> str:
+        made: list[str] = []
+
+        def counted() -> str:
+            made.append(kind)
+            return render()
+
+        text = real_piece(self, kind, inputs, counted)
+        counts["made" if made else "reused"].append(kind)
+        return text
+
+    def dumped(self: fragments.Fragments, kind: str, value: object, dump: Callable[[], str]) -> str:
+        made: list[str] = []
+
+        def counted() -> str:
+            made.append(kind)
+            return dump()
+
+        text = real_dumped(self, kind, value, counted)
+        counts["made" if made else "reused"].append(kind)
+        return text
+
+    monkeypatch.setattr(fragments.Fragments, "piece", piece)
+    monkeypatch.setattr(fragments.Fragments, "dumped", dumped)
+    yield counts
+
+
+def _edit(spec_file: Path, name: str) -> None:
+    spec_file.write_text(EDITS[name](spec_file.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def test_an_edit_that_moves_every_line_reuses_the_documents_fragments(
+    project: Path, pieces: dict[str, list[str]]
+) -> None:
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert pieces["reused"] == []
+    pieces["made"].clear()
+    _edit(spec_file, "add a line at the top")  # every position the review page prints moves
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert pieces["made"] == []
+    assert {"event", "record", "service", "saga", "scenarios", "figure", "yaml@2", "yaml@4"} <= set(pieces["reused"])
+    _same_as_full_run(spec_file, out, project, targets=DOCUMENTS)
+
+
+def test_an_edit_remakes_the_fragments_it_reaches(project: Path, pieces: dict[str, list[str]]) -> None:
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    pieces["made"].clear()
+    _edit(spec_file, "add a record field")  # OrdersAddress: one record, the events and sagas that carry it
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert "record" in pieces["made"] and "event" in pieces["made"]
+    assert len(pieces["made"]) < len(pieces["reused"]) / 4
+    _same_as_full_run(spec_file, out, project, targets=DOCUMENTS)
+
+
+@pytest.mark.slow  # (the fast loop has the two above)
+def test_a_fragment_whose_positions_no_longer_share_a_line_is_made_again(
+    project: Path, pieces: dict[str, list[str]]
+) -> None:
+    """The one-line event's fields printed one position; split over lines, they print several."""
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    pieces["made"].clear()
+    _edit(spec_file, "split a one-line event")  # nothing but positions changes
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert pieces["made"] == ["event"]
+    _same_as_full_run(spec_file, out, project, targets=DOCUMENTS)
+
+
+@pytest.mark.slow
+def test_a_fragment_quoting_a_position_is_never_taken_back(project: Path, pieces: dict[str, list[str]]) -> None:
+    """A doc comment that quotes `file:line` puts a position in the event's article that no
+    `where` printed: it could be a hole or text, so that article is always made again."""
+    spec_file, out = project / "bench.flow", project / "out"
+    _edit(spec_file, "quote a position in a doc comment")
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    pieces["made"].clear()
+    _edit(spec_file, "add a line at the top")
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert pieces["made"] == ["event"]
+    _same_as_full_run(spec_file, out, project, targets=DOCUMENTS)
+
+
+@pytest.mark.slow  # every edit of EDITS once, with every target: compared with a full run
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_each_edit_gives_a_full_runs_output(project: Path, edit: str) -> None:
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, ()) == 0
+    _edit(spec_file, edit)
+    assert _generate(spec_file, out, ()) == 0
+    _same_as_full_run(spec_file, out, project, targets=())
