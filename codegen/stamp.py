@@ -125,7 +125,7 @@ def _file_digest(out_dir: Path, rel: str, plain_folders: set[PurePosixPath] | No
 def record(p: writer.WritePlan) -> None:
     """After `p` was written: remember its stamp and the digest of every file it left."""
     path = _record_path(p.out_dir, p.flow)
-    if p.stamp is None or path is None:
+    if p.stamp is None or path is None or p.skipped:  # a skipped run found the record as it would write it
         return
     files: dict[str, str | None] = {}
     for rel, digest in p.manifest.items():
@@ -247,7 +247,7 @@ def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | N
     if writer.leftover_temps(out_dir, [PurePosixPath(rel) for rel in recorded["files"]], flow):
         return None
     manifest, owners = writer.read_manifest(out_dir, flow)
-    result = writer.WritePlan(flow=flow, out_dir=out_dir, manifest=manifest, owners=owners, stamp=stamp)
+    result = writer.WritePlan(flow=flow, out_dir=out_dir, manifest=manifest, owners=owners, stamp=stamp, skipped=True)
     for rel, digest in sorted(manifest.items()):
         action: writer.Action = "keep-user" if digest == writer.USER_OWNED else "unchanged"
         result.changes.append(writer.Change(PurePosixPath(rel), action))

@@ -89,7 +89,9 @@ class WritePlan:
     parts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     """Files formatted in parts (`codegen.incremental.composed`), recorded after a clean run."""
     fragments: dict[str, list[Recorded]] = field(default_factory=dict)
-    """Documents made of fragments (`codegen.fragments.located`), recorded after a clean run."""
+    """Documents made of fragments (`codegen.fragments.finish_run`), recorded after a clean run."""
+    skipped: bool = False
+    """A run with nothing to do (`codegen.stamp.unchanged_plan`): the record it was found in stays as it is."""
 
     @property
     def stale(self) -> list[Change]:

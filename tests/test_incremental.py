@@ -207,6 +207,16 @@ def test_an_edit_nothing_reaches_renders_nothing(project: Path, renders: list[st
     assert _edited_run(project, renders, lambda out: None) == []
 
 
+def test_a_run_with_nothing_to_do_keeps_the_record_for_the_next_edit(project: Path, renders: list[str]) -> None:
+    """A no-op run (an editor's save without a change) found the record as it would write it,
+    and left it: it once rewrote it without the files' keys, so the next edit was a full run."""
+
+    def run_with_nothing_to_do(out: Path) -> None:
+        assert _generate(project / "bench.flow", out) == 0
+
+    assert _edited_run(project, renders, run_with_nothing_to_do) == []
+
+
 def _damage_record(out: Path) -> None:
     for entry in (cache_dir("stamps") or Path("/nonexistent")).rglob("*"):
         if entry.is_file():

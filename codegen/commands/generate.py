@@ -100,7 +100,6 @@ def plan_flows(
     from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.stamp import inputs_stamp, previous_run, run_base, unchanged_plan
     from flowgen_design.codegen.targets import TargetError, all_targets
-    from flowgen_design.codegen.targets.cloudformation.userfiles import UserFileError
     from flowgen_design.dsl.diagnostics import render_text
     from flowgen_design.dsl.selection import DEFAULT
 
@@ -147,12 +146,16 @@ def plan_flows(
                 p.fragments = fragments.finish_run(files)
                 plans.append((flow, p))
             planned.append((r, plans[-1][1]))
-    except UserFileError as err:  # your deploy.toml or overrides.json: located, like a spec's errors
+    except (writer.UnsafePathError, TargetError) as err:
+        # imported only here: a run with nothing to do imports no target
+        from flowgen_design.codegen.targets.cloudformation.userfiles import UserFileError
+
+        if not isinstance(err, UserFileError):
+            return fail(str(err), EXIT_FAILED)
+        # your deploy.toml or overrides.json: located, like a spec's errors
         print(render_text(err.diagnostics, err.sources, color=use_color(sys.stderr)), end="", file=sys.stderr)
         print("flowgen: nothing generated: fix the errors above in your deployment files", file=sys.stderr)
         return EXIT_FAILED
-    except (writer.UnsafePathError, TargetError) as err:
-        return fail(str(err), EXIT_FAILED)
     collisions = _collisions(planned)
     if collisions:
         print(render_text(collisions, {k: v for r in results for k, v in r.sources.items()}), end="", file=sys.stderr)
