@@ -220,6 +220,11 @@ def start_run(previous: Previous | None, out_dir: Path) -> None:
         _run.previous[rel] = (document, index)
 
 
+def run_prints() -> Fingerprints:
+    """The fingerprints of this run's fragments, for the run's lazy files (`incremental.resolve`)."""
+    return _run.prints
+
+
 def finish_run(files: Iterable[GeneratedFile]) -> dict[str, list[Recorded]]:
     """Where each fragment of this run is in its finished document, for the record; and
     the run forgotten (a target built later in this process reuses nothing).

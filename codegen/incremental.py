@@ -217,15 +217,17 @@ def resolve(
     previous: Previous | None,
     out_dir: Path,
     reused: dict[str, str] | None = None,
+    prints: Fingerprints | None = None,
 ) -> tuple[list[GeneratedFile], dict[str, str]]:
     """Concrete files for the writer, and the key of every lazy file (for the record).
 
     A lazy file whose key and file on disk are as the last clean run left them is
     returned with the bytes on disk, without rendering it (and noted in `reused`, with
     the digest of those bytes, for `writer.plan`); any other is rendered. Eager files
-    pass through.
+    pass through. `prints` may be the run's fingerprints so far (those the targets' fragments
+    took, `codegen.fragments.run_prints`): each element is digested once per run.
     """
-    prints = Fingerprints()
+    prints = Fingerprints() if prints is None else prints
     files: list[GeneratedFile | LazyFile] = []
     keys: dict[str, str] = {}
     for f in outputs:

@@ -140,7 +140,8 @@ def plan_flows(
                     replace(f, target=name) for name in targets for f in registry[name].files(flow, flow_options)
                 ]
                 reused: dict[str, str] = {}
-                files, keys = resolve(outputs, base, (flow.name, flow.version, flow.path), previous, out, reused)
+                identity = (flow.name, flow.version, flow.path)
+                files, keys = resolve(outputs, base, identity, previous, out, reused, fragments.run_prints())
                 p = writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path, known=reused)
                 p.base, p.keys, p.parts = base, keys, parts_of(files)
                 p.fragments = fragments.finish_run(files)
