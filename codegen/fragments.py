@@ -156,6 +156,8 @@ class Fragments:
                 return None
             (text,) = texts
             assert text is not None
+            if text.rpartition(":")[0] != old[offset : offset + length].rpartition(":")[0]:
+                return None  # another file name (the spec given by another path): it may need escaping
             parts.append(old[at:offset])
             holes.append((sum(map(len, parts)), len(text), where_slots))
             parts.append(text)

@@ -145,8 +145,10 @@ def record(p: writer.WritePlan) -> None:
         "user": user,
         "parts": p.parts,
     }
-    if p.fragments:
-        data["fragments"] = {rel: [list(r) for r in listed] for rel, listed in p.fragments.items()}
+    if p.fragments:  # beside the record, which a run with nothing to do reads whole: named by its digest
+        side = json.dumps({rel: [list(r) for r in listed] for rel, listed in p.fragments.items()}).encode("utf-8")
+        data["fragments"] = hashlib.sha256(side).hexdigest()
+        store(_fragments_path(path), side)
     store(path, json.dumps(data, sort_keys=True).encode("utf-8"))
 
 
@@ -170,9 +172,8 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
     parts = _parts(recorded.get("parts"))
     if parts is None:
         return None
-    fragments = _fragments(recorded.get("fragments", {}))
-    if fragments is None:
-        return None
+    # Fragments missing or damaged: the documents are built whole, nothing else is in doubt.
+    fragments = _fragments(_read_fragments(path, recorded.get("fragments"))) or {}
     user_owned = frozenset(user)
     kept: dict[str, str] = {}
     plain: set[PurePosixPath] = set()
@@ -199,6 +200,27 @@ def _parts(value: object) -> dict[str, list[tuple[str, int]]] | None:
                 return None
         parts[str(rel)] = [(digest, length) for digest, length in listed]
     return parts
+
+
+def _fragments_path(record: Path) -> Path:
+    return record.with_name(record.name + ".fragments")
+
+
+def _read_fragments(record: Path | None, digest: object) -> object:
+    """The fragments the record names by digest (`record`), {} when it names none; None when
+    they are missing or not the ones named (a record of another run)."""
+    if digest is None:
+        return {}
+    try:
+        data = _fragments_path(record).read_bytes() if record is not None else b""
+    except OSError:
+        return None
+    if not isinstance(digest, str) or hashlib.sha256(data).hexdigest() != digest:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
 
 
 def _fragments(value: object) -> dict[str, list[Recorded]] | None:
