@@ -340,6 +340,7 @@ def test_an_edit_that_moves_every_line_reuses_the_documents_fragments(
     _same_as_full_run(spec_file, out, project, targets=DOCUMENTS)
 
 
+@pytest.mark.slow  # (the fast loop keeps the one above that moves every line)
 def test_an_edit_remakes_the_fragments_it_reaches(project: Path, pieces: dict[str, list[str]]) -> None:
     spec_file, out = project / "bench.flow", project / "out"
     assert _generate(spec_file, out, DOCUMENTS) == 0
@@ -391,6 +392,7 @@ def test_each_edit_gives_a_full_runs_output(project: Path, edit: str) -> None:
     _same_as_full_run(spec_file, out, project, targets=())
 
 
+@pytest.mark.slow  # (the fast loop keeps the one above that moves every line)
 def test_without_the_records_fragments_the_documents_are_made_whole(
     project: Path, pieces: dict[str, list[str]], renders: list[str]
 ) -> None:
