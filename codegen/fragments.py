@@ -8,8 +8,9 @@ fingerprint of `inputs` (`codegen.incremental.Fingerprints`: the elements it rea
 and everything they reach, source positions left out). When the last clean run's
 document holds a fragment with that key, its text is taken from that file (at the
 offset the run's record keeps, the file checked against the record's digest) instead
-of rendering it; otherwise `render()` runs. After the run, `located` finds every
-fragment in the finished document, and the record keeps where each one is.
+of rendering it; otherwise `render()` runs. After the run, `finish_run` finds every
+fragment in the finished document, and the record keeps where each one is (in a file
+beside the record, `codegen.stamp`).
 
 Positions: a fragment may print where an element is in the spec (`file:line`, through
 `where`). Those are the only thing of a fragment that an edit elsewhere changes (lines
@@ -72,8 +73,7 @@ class _Run:
 
 
 _run = _Run()
-_printed: list[list[str]] = []
-_DIGITS = re.compile("[0-9]+")  # the `where` texts of the fragments being rendered, innermost last
+_printed: list[list[str]] = []  # the `where` texts of the fragments being rendered, innermost last
 
 
 def where(file: str, line: int) -> str:

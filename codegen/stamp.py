@@ -224,7 +224,7 @@ def _read_fragments(record: Path | None, digest: object) -> object:
 
 
 def _fragments(value: object) -> dict[str, list[Recorded]] | None:
-    """The record's fragments of documents (`codegen.fragments.located`), None when malformed."""
+    """The record's fragments of documents (`codegen.fragments.finish_run`), None when malformed."""
     if not isinstance(value, dict):
         return None
     found: dict[str, list[Recorded]] = {}
