@@ -95,16 +95,27 @@ class Fragments:
 
     def has(self, kind: str, inputs: tuple[object, ...]) -> bool:
         """Whether `piece` would take this fragment back (so a caller can batch what it must make)."""
-        return self._reuse(self._key(kind, inputs), self._run.prints.spans(inputs)) is not None
+        keyed = self._key(kind, inputs)
+        return keyed is not None and self._reuse(*keyed) is not None
 
-    def _key(self, kind: str, inputs: tuple[object, ...]) -> str:
-        return hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + self._run.prints.of(inputs)).hexdigest()
+    def _key(self, kind: str, inputs: tuple[object, ...]) -> tuple[str, tuple[object, ...]] | None:
+        """The fragment's key and input slots; None when an input is no value a fingerprint
+        knows (a model type added since): such a fragment is always made, never recorded."""
+        prints = self._run.prints
+        try:
+            digest = prints.of(inputs)
+            slots = prints.spans(inputs)
+        except TypeError:
+            return None
+        return hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + digest).hexdigest(), slots
 
     def piece(self, kind: str, inputs: tuple[object, ...], render: Callable[[], str]) -> str:
         """The text of one fragment: taken back from the last clean run's document when its
         key (kind, flow, inputs) is there and its holes can be filled; else `render()`."""
-        key = self._key(kind, inputs)
-        slots = self._run.prints.spans(inputs)
+        keyed = self._key(kind, inputs)
+        if keyed is None:
+            return render()
+        key, slots = keyed
         reused = self._reuse(key, slots)
         if reused is not None:
             self._made.append(_Made(key, *reused))

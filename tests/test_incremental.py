@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -409,3 +409,15 @@ def test_without_the_records_fragments_the_documents_are_made_whole(
     assert pieces["reused"] == [] and len(pieces["made"]) > 10
     assert renders == []
     _same_as_full_run(spec_file, out, project, targets=DOCUMENTS)
+
+
+def test_a_fragment_whose_inputs_cannot_be_fingerprinted_is_made() -> None:
+    """A model value of a type the fingerprints do not know (one a later change adds) costs
+    reuse, never a crash."""
+
+    class Opaque:
+        pass
+
+    pieces = fragments.Fragments(PurePosixPath("review/x.html"), ("x", "1.0.0", "x.flow"))
+    assert not pieces.has("article", (Opaque(),))
+    assert pieces.piece("article", (Opaque(),), lambda: "<article></article>") == "<article></article>"
