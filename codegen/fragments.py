@@ -258,7 +258,7 @@ def finish_run(files: Iterable[GeneratedFile]) -> dict[str, list[Recorded]]:
             if m.holes is None or not m.text:
                 continue
             at = f.content.find(m.text, cursor)
-            if at < 0:  # the document is not its fragments in order (a user's merge): the rest is not looked for
+            if at < 0:  # the document is not its fragments in order: the rest is not looked for
                 break
             listed.append(Recorded(m.key, at, len(m.text), m.holes or []))
             cursor = at + len(m.text)
