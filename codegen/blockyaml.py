@@ -112,9 +112,22 @@ def _sequence(data: Sequence[Any], indent: int, out: list[str], lead: str) -> No
         lead = pad
 
 
+class Raw(str):
+    """What follows a `key:` at some indent, already written (`value_text`)."""
+
+
+def value_text(value: Any, indent: int) -> str:
+    """What `dump` writes after `key:` for `value` under a key at `indent`: a `Raw` to put there."""
+    out: list[str] = []
+    _value(value, indent, out, under_key=True)
+    return "".join(out)
+
+
 def _value(value: Any, indent: int, out: list[str], under_key: bool) -> None:
     """What follows `key:` or `-` at `indent`: the rest of the line and any nested lines."""
-    if isinstance(value, Mapping) and value:
+    if type(value) is Raw:
+        out.append(value)
+    elif isinstance(value, Mapping) and value:
         out.append("\n")
         _mapping(value, indent + 2, out, " " * (indent + 2))
     elif isinstance(value, list | tuple) and value:

@@ -32,8 +32,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from flowgen_design.codegen.files import GeneratedFile, Merger, Ownership
+
+if TYPE_CHECKING:
+    from flowgen_design.codegen.fragments import Recorded
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class Fingerprints:
         self._memo: dict[int, bytes] = {}
         self._keep: list[object] = []  # the memo is by id: keep the objects alive
         self._fields: dict[type, tuple[str, ...]] = {}
+        self._span_fields: dict[type, tuple[tuple[str, bool], ...]] = {}
+        self._spans: dict[int, tuple[object, ...]] = {}
 
     def of(self, value: object) -> bytes:
         """The digest of `value` (32 bytes)."""
@@ -125,6 +131,44 @@ class Fingerprints:
                 self._keep.append(value)
             return known
         raise TypeError(f"cannot fingerprint a {type(value).__name__}: give a LazyFile model elements or plain values")
+
+    def spans(self, value: object) -> tuple[object, ...]:
+        """The source positions `of` leaves out, as slots in a fixed order: the value of every
+        span field reachable from `value` (None where unset). Two values with the same digest
+        have the same slots, so a slot names one position across runs (`codegen.fragments`)."""
+        if value is None or isinstance(value, (bool, int, float, str, bytes, Enum, PurePosixPath)):
+            return ()
+        if isinstance(value, (tuple, list)):
+            return tuple(slot for item in value for slot in self.spans(item))
+        if isinstance(value, (frozenset, set)):
+            return tuple(slot for item in sorted(value, key=self.of) for slot in self.spans(item))
+        if isinstance(value, Mapping):
+            pairs = sorted(value.items(), key=lambda kv: self.of(kv[0]) + self.of(kv[1]))
+            return tuple(slot for k, v in pairs for slot in (*self.spans(k), *self.spans(v)))
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            known = self._spans.get(id(value))
+            if known is None:
+                self.of(value)  # keeps the object alive for the memo
+                known = self._spans[id(value)] = self._dataclass_spans(value)
+            return known
+        raise TypeError(f"cannot fingerprint a {type(value).__name__}: give a LazyFile model elements or plain values")
+
+    def _dataclass_spans(self, value: object) -> tuple[object, ...]:
+        kind = type(value)
+        names = self._span_fields.get(kind)
+        if names is None:
+            names = self._span_fields[kind] = tuple(
+                (f.name, f.name == "span" or f.name.endswith("_span"))
+                for f in dataclasses.fields(value)  # type: ignore[arg-type]
+                if not f.name.startswith("_")
+            )
+        slots: list[object] = []
+        for name, is_span in names:
+            if is_span:
+                slots.append(getattr(value, name))
+            else:
+                slots.extend(self.spans(getattr(value, name)))
+        return tuple(slots)
 
     def _dataclass(self, value: object) -> bytes:
         kind = type(value)
@@ -162,6 +206,8 @@ class Previous:
     user_owned: frozenset[str]
     parts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     """Files built of separately formatted parts (`format_blocks`): each part's source digest and length."""
+    fragments: dict[str, list[Recorded]] = field(default_factory=dict)
+    """Whole-flow documents made of fragments (`codegen.fragments`): where each one is."""
 
 
 def resolve(
@@ -170,14 +216,18 @@ def resolve(
     identity: tuple[object, ...],
     previous: Previous | None,
     out_dir: Path,
+    reused: dict[str, str] | None = None,
+    prints: Fingerprints | None = None,
 ) -> tuple[list[GeneratedFile], dict[str, str]]:
     """Concrete files for the writer, and the key of every lazy file (for the record).
 
     A lazy file whose key and file on disk are as the last clean run left them is
-    returned with the bytes on disk, without rendering it; any other is rendered. Eager
-    files pass through.
+    returned with the bytes on disk, without rendering it (and noted in `reused`, with
+    the digest of those bytes, for `writer.plan`); any other is rendered. Eager files
+    pass through. `prints` may be the run's fingerprints so far (those the targets' fragments
+    took, `codegen.fragments.run_prints`): each element is digested once per run.
     """
-    prints = Fingerprints()
+    prints = Fingerprints() if prints is None else prints
     files: list[GeneratedFile | LazyFile] = []
     keys: dict[str, str] = {}
     for f in outputs:
@@ -186,8 +236,10 @@ def resolve(
             continue
         rel = str(f.path)
         key = keys[rel] = file_key(base, prints, f, identity)
-        reused = _reuse(f, key, previous, out_dir) if previous is not None else None
-        files.append(reused if reused is not None else f)
+        taken = _reuse(f, key, previous, out_dir) if previous is not None else None
+        files.append(taken if taken is not None else f)
+        if taken is not None and reused is not None and previous is not None and not taken.is_user_owned:
+            reused[rel] = previous.files[rel]
     return materialize_all(files), keys
 
 

@@ -50,7 +50,7 @@ def format_template(header: str, template: str) -> str:
     if (
         straight()
         or len(lines) != len(STAND_IN)
-        or not all(_plain(line, stand) for line, stand in zip(lines, STAND_IN))
+        or not all(_plain(line, stand) for line, stand in zip(lines, STAND_IN, strict=True))
     ):
         return format_module([*lines, *template.splitlines()])
     body = shipped().get(digest(template))

@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 
 from flowgen_design.codegen import writer
 from flowgen_design.codegen.cache import file_identity, store
+from flowgen_design.codegen.fragments import Recorded
 from flowgen_design.codegen.incremental import Previous
 from flowgen_design.dsl.cache import cache_dir
 
@@ -124,7 +125,7 @@ def _file_digest(out_dir: Path, rel: str, plain_folders: set[PurePosixPath] | No
 def record(p: writer.WritePlan) -> None:
     """After `p` was written: remember its stamp and the digest of every file it left."""
     path = _record_path(p.out_dir, p.flow)
-    if p.stamp is None or path is None:
+    if p.stamp is None or path is None or p.skipped:  # a skipped run found the record as it would write it
         return
     files: dict[str, str | None] = {}
     for rel, digest in p.manifest.items():
@@ -136,7 +137,18 @@ def record(p: writer.WritePlan) -> None:
     if any(d is None for d in files.values()):
         return
     user = sorted(rel for rel, digest in p.manifest.items() if digest == writer.USER_OWNED)
-    data = {"inputs": p.stamp, "files": files, "base": p.base, "keys": p.keys, "user": user, "parts": p.parts}
+    data: dict[str, object] = {
+        "inputs": p.stamp,
+        "files": files,
+        "base": p.base,
+        "keys": p.keys,
+        "user": user,
+        "parts": p.parts,
+    }
+    if p.fragments:  # beside the record, which a run with nothing to do reads whole: named by its digest
+        side = json.dumps({rel: [list(r) for r in listed] for rel, listed in p.fragments.items()}).encode("utf-8")
+        data["fragments"] = hashlib.sha256(side).hexdigest()
+        store(_fragments_path(path), side)
     store(path, json.dumps(data, sort_keys=True).encode("utf-8"))
 
 
@@ -160,6 +172,8 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
     parts = _parts(recorded.get("parts"))
     if parts is None:
         return None
+    # Fragments missing or damaged: the documents are built whole, nothing else is in doubt.
+    fragments = _fragments(_read_fragments(path, recorded.get("fragments"))) or {}
     user_owned = frozenset(user)
     kept: dict[str, str] = {}
     plain: set[PurePosixPath] = set()
@@ -168,7 +182,7 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
             kept[rel] = digest
         elif rel not in user_owned:
             return None
-    return Previous(keys=dict(keys), files=kept, user_owned=user_owned, parts=parts)
+    return Previous(keys=dict(keys), files=kept, user_owned=user_owned, parts=parts, fragments=fragments)
 
 
 def _parts(value: object) -> dict[str, list[tuple[str, int]]] | None:
@@ -188,6 +202,56 @@ def _parts(value: object) -> dict[str, list[tuple[str, int]]] | None:
     return parts
 
 
+def _fragments_path(record: Path) -> Path:
+    return record.with_name(record.name + ".fragments")
+
+
+def _read_fragments(record: Path | None, digest: object) -> object:
+    """The fragments the record names by digest (`record`), {} when it names none; None when
+    they are missing or not the ones named (a record of another run)."""
+    if digest is None:
+        return {}
+    try:
+        data = _fragments_path(record).read_bytes() if record is not None else b""
+    except OSError:
+        return None
+    if not isinstance(digest, str) or hashlib.sha256(data).hexdigest() != digest:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def _fragments(value: object) -> dict[str, list[Recorded]] | None:
+    """The record's fragments of documents (`codegen.fragments.finish_run`), None when malformed."""
+    if not isinstance(value, dict):
+        return None
+    found: dict[str, list[Recorded]] = {}
+    for rel, listed in value.items():
+        if not isinstance(listed, list):
+            return None
+        entries = []
+        for entry in listed:
+            if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[0], str)):
+                return None
+            key, offset, length, holes = entry
+            if not (_count(offset) and _count(length) and isinstance(holes, list)):
+                return None
+            for hole in holes:
+                if not (isinstance(hole, list) and len(hole) == 3 and _count(hole[0]) and _count(hole[1])):
+                    return None
+                if not (isinstance(hole[2], list) and hole[2] and all(_count(i) for i in hole[2])):
+                    return None
+            entries.append(Recorded(key, offset, length, [(h[0], h[1], list(h[2])) for h in holes]))
+        found[str(rel)] = entries
+    return found
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | None:
     """The plan of a run with nothing to do, built without running any target, when the
     last recorded run had this stamp and every file it left is exactly as it left it;
@@ -205,7 +269,7 @@ def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | N
     if writer.leftover_temps(out_dir, [PurePosixPath(rel) for rel in recorded["files"]], flow):
         return None
     manifest, owners = writer.read_manifest(out_dir, flow)
-    result = writer.WritePlan(flow=flow, out_dir=out_dir, manifest=manifest, owners=owners, stamp=stamp)
+    result = writer.WritePlan(flow=flow, out_dir=out_dir, manifest=manifest, owners=owners, stamp=stamp, skipped=True)
     for rel, digest in sorted(manifest.items()):
         action: writer.Action = "keep-user" if digest == writer.USER_OWNED else "unchanged"
         result.changes.append(writer.Change(PurePosixPath(rel), action))

@@ -35,12 +35,15 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from flowgen_design.codegen.files import GeneratedFile, LineNote
+
+if TYPE_CHECKING:
+    from flowgen_design.codegen.fragments import Recorded
 
 Action = Literal["create", "update", "delete", "merge", "keep-user", "conflict", "unchanged", "orphan"]
 MANIFEST_DIR = ".flowgen"
@@ -85,6 +88,10 @@ class WritePlan:
     """The key of each lazily built file (`codegen.incremental`), recorded after a clean run."""
     parts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     """Files formatted in parts (`codegen.incremental.composed`), recorded after a clean run."""
+    fragments: dict[str, list[Recorded]] = field(default_factory=dict)
+    """Documents made of fragments (`codegen.fragments.finish_run`), recorded after a clean run."""
+    skipped: bool = False
+    """A run with nothing to do (`codegen.stamp.unchanged_plan`): the record it was found in stays as it is."""
 
     @property
     def stale(self) -> list[Change]:
@@ -200,6 +207,7 @@ def plan(
     ran: Collection[str] | None = None,
     stamp: str | None = None,
     spec: str | None = None,
+    known: Mapping[str, str] | None = None,
 ) -> WritePlan:
     """Decide what writing `files` would do, without touching the disk.
 
@@ -207,6 +215,9 @@ def plan(
     earlier are left alone. None means `files` is everything the flow produces.
     `stamp` is the inputs stamp of this run, recorded unless the run has something
     to tell the user (a conflict, an orphan, a note), which every run must repeat.
+    `known` maps generated files whose content this run has just read from their plain
+    file below `out_dir` (`codegen.incremental.resolve`) to its digest: they are unchanged,
+    and not read again.
     """
     result = WritePlan(flow=flow, out_dir=out_dir, spec=spec)
     seen: set[PurePosixPath] = set()
@@ -216,6 +227,11 @@ def plan(
         seen.add(f.path)
         if f.target:
             result.owners[str(f.path)] = f.target
+        digest = known.get(str(f.path)) if known and not f.is_user_owned else None
+        if digest is not None:
+            result.manifest[str(f.path)] = digest
+            result.changes.append(Change(f.path, "unchanged"))
+            continue
         dest = safe_destination(out_dir, f.path)
         link = link_below(out_dir, f.path)
         if link is not None:

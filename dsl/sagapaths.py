@@ -136,6 +136,8 @@ def _block_exits(
     for member in block.indexes[1:]:
         found[member] = here
     return [(block.last + 1, Arrival(here.succeeded | set(block.indexes), here.route))]
+
+
 TIMED_OUT = "timeout"
 """The route entry of a wait whose timeout led on (`on timeout -> X`)."""
 

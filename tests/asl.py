@@ -243,6 +243,8 @@ def _branches(state: Json, data: Json, world: World, ex: Execution, name: str, t
     ex.trace.sort(key=lambda entry: entry[0])
     ex.clock = end
     return outputs
+
+
 def _heartbeat_lapsed(state: Json, answer: Answer | None, sent: float) -> float | None:
     """`HeartbeatSeconds`: the time the task fails with States.HeartbeatTimeout (the first silence longer
     than it before the answer and the timeout), or None."""

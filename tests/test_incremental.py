@@ -9,11 +9,12 @@ examples run in the fast loop; `FLOWGEN_FUZZ=long` runs many more, with every ta
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,12 +22,14 @@ from hypothesis import strategies as st
 
 from benchmarks.specgen import spec
 from flowgen_design.cli import main
-from flowgen_design.codegen import incremental, stamp
+from flowgen_design.codegen import fragments, incremental, stamp
 from flowgen_design.dsl.cache import cache_dir
 
 LONG = os.environ.get("FLOWGEN_FUZZ") == "long"
 # The long run covers every target; the fast loop the two with lazy files, and one whole-flow document.
 TARGETS = () if LONG else ("python", "lambda", "asyncapi")
+# The documents built of fragments (`codegen.fragments`).
+DOCUMENTS = ("asyncapi", "diagrams", "review")
 
 
 def _word(old: str, new: str) -> Callable[[str], str]:
@@ -66,12 +69,30 @@ EDITS: dict[str, Callable[[str], str]] = {
     "rename a service": _word("OrdersFulfilment", "OrdersShipping"),
     "edit a doc comment": lambda t: t.replace("/// Submit a request.", "/// Submit a new request.", 1),
     "add a comment line": lambda t: t + "// a comment\n",
+    # Positions move: the fragments of whole-flow documents that print `file:line` are reused
+    # with their positions filled again (`codegen.fragments`), or rendered when that is unsafe.
+    "add a line at the top": lambda t: t.replace("flow bench version 1.0.0\n", "flow bench version 1.0.0\n\n", 1),
+    "split a one-line event": lambda t: t.replace(
+        "event OrdersCancelled { request_id: uuid  reason: string  key request_id }",
+        "event OrdersCancelled {\n  request_id: uuid\n  reason: string\n  key request_id\n}",
+        1,
+    ),
+    "quote a position in a doc comment": lambda t: t.replace(  # the tests run in the spec's folder
+        "/// A customer asked Orders to do something.", f"/// Asked of Orders (see {Path.cwd() / 'bench.flow'}:30).", 1
+    ),
+    "move a declaration": lambda t: t.replace(
+        "event OrdersReleased { request_id: uuid  key request_id }\n", "", 1
+    ).replace(
+        "flow bench version 1.0.0\n",
+        "flow bench version 1.0.0\nevent OrdersReleased { request_id: uuid  key request_id }\n",
+        1,
+    ),
 }
 
 
-def _generate(spec_file: Path, out: Path) -> int:
+def _generate(spec_file: Path, out: Path, targets: tuple[str, ...] | None = None) -> int:
     args = ["generate", str(spec_file), "--out", str(out)]
-    for target in TARGETS:
+    for target in TARGETS if targets is None else targets:
         args += ["--target", target]
     return main(args)
 
@@ -80,19 +101,22 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _same_as_full_run(spec_file: Path, out: Path, scratch: Path, before: Path | None = None) -> None:
+def _same_as_full_run(
+    spec_file: Path, out: Path, scratch: Path, before: Path | None = None, targets: tuple[str, ...] | None = None
+) -> None:
     """`out` holds what a full run would have written: every flowgen-owned file as a full run
     into an empty folder writes it, and (given `before`, a copy of `out` as it was before the
     run) every file, the user's own and the manifest too, as a full run over that copy left it."""
     full = scratch / "full"
     shutil.rmtree(full, ignore_errors=True)
-    assert _generate(spec_file, full) == 0
+    assert _generate(spec_file, full, targets) == 0
     mine, theirs = _tree(out), _tree(full)
-    owned = {rel for rel in theirs if not rel.startswith(("python/bench/services/", ".flowgen/"))}
+    users = {rel for rel, digest in json.loads(theirs[".flowgen/bench.json"])["files"].items() if digest == "user"}
+    owned = {rel for rel in theirs if not rel.startswith(".flowgen/") and rel not in users}
     assert owned <= set(mine)
     assert [rel for rel in sorted(owned) if mine[rel] != theirs[rel]] == []
     if before is not None:
-        assert _generate(spec_file, before) == 0  # another folder: no record, a full run
+        assert _generate(spec_file, before, targets) == 0  # another folder: no record, a full run
         assert _tree(before) == mine
 
 
@@ -137,17 +161,18 @@ def test_after_every_edit_the_output_is_a_full_runs(project: Path, edits: list[s
     spec_file, out = project / "bench.flow", project / f"out-{abs(hash(tuple(edits)))}"
     spec_file.write_text(spec(2), encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)
-    assert _generate(spec_file, out) == 0
+    targets = () if LONG else (*TARGETS, *DOCUMENTS[1:])
+    assert _generate(spec_file, out, targets) == 0
     copy = project / "copy"
     for name in edits:
         before = spec_file.read_text(encoding="utf-8")
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(out, copy)
         spec_file.write_text(EDITS[name](before), encoding="utf-8")
-        if _generate(spec_file, out) != 0:  # the edit broke the spec (an earlier edit removed what it needs)
+        if _generate(spec_file, out, targets) != 0:  # the edit broke the spec (an earlier edit removed what it needs)
             spec_file.write_text(before, encoding="utf-8")
             continue
-        _same_as_full_run(spec_file, out, project, copy)
+        _same_as_full_run(spec_file, out, project, copy, targets)
 
 
 def test_an_edit_renders_only_what_it_reaches(project: Path, renders: list[str]) -> None:
@@ -182,6 +207,16 @@ def _edited_run(project: Path, renders: list[str], doubt: Callable[[Path], None]
 
 def test_an_edit_nothing_reaches_renders_nothing(project: Path, renders: list[str]) -> None:
     assert _edited_run(project, renders, lambda out: None) == []
+
+
+def test_a_run_with_nothing_to_do_keeps_the_record_for_the_next_edit(project: Path, renders: list[str]) -> None:
+    """A no-op run (an editor's save without a change) found the record as it would write it,
+    and left it: it once rewrote it without the files' keys, so the next edit was a full run."""
+
+    def run_with_nothing_to_do(out: Path) -> None:
+        assert _generate(project / "bench.flow", out) == 0
+
+    assert _edited_run(project, renders, run_with_nothing_to_do) == []
 
 
 def _damage_record(out: Path) -> None:
@@ -249,3 +284,140 @@ def test_the_target_names_generate_knows_without_importing_are_the_registered_on
     from flowgen_design.codegen.targets import TARGET_NAMES, all_targets
 
     assert tuple(all_targets()) == TARGET_NAMES
+
+
+# ---- fragments of whole-flow documents (`codegen.fragments`) ------------------------------------
+
+
+@pytest.fixture
+def pieces(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
+    """The fragments taken back and made while the test runs, by kind."""
+    counts: dict[str, list[str]] = {"reused": [], "made": []}
+    real_piece, real_dumped = fragments.Fragments.piece, fragments.Fragments.dumped
+
+    def piece(self: fragments.Fragments, kind: str, inputs: tuple[object, ...], render: Callable[[], str]) -> str:
+        made: list[str] = []
+
+        def counted() -> str:
+            made.append(kind)
+            return render()
+
+        text = real_piece(self, kind, inputs, counted)
+        counts["made" if made else "reused"].append(kind)
+        return text
+
+    def dumped(self: fragments.Fragments, kind: str, value: object, dump: Callable[[], str]) -> str:
+        made: list[str] = []
+
+        def counted() -> str:
+            made.append(kind)
+            return dump()
+
+        text = real_dumped(self, kind, value, counted)
+        counts["made" if made else "reused"].append(kind)
+        return text
+
+    monkeypatch.setattr(fragments.Fragments, "piece", piece)
+    monkeypatch.setattr(fragments.Fragments, "dumped", dumped)
+    yield counts
+
+
+def _edit(spec_file: Path, name: str) -> None:
+    spec_file.write_text(EDITS[name](spec_file.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def test_an_edit_that_moves_every_line_reuses_the_documents_fragments(
+    project: Path, pieces: dict[str, list[str]]
+) -> None:
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert pieces["reused"] == []
+    pieces["made"].clear()
+    _edit(spec_file, "add a line at the top")  # every position the review page prints moves
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert pieces["made"] == []
+    assert {"event", "record", "service", "saga", "scenarios", "figure", "yaml@2", "yaml@4"} <= set(pieces["reused"])
+    _same_as_full_run(spec_file, out, project, targets=DOCUMENTS)
+
+
+@pytest.mark.slow  # (the fast loop keeps the one above that moves every line)
+def test_an_edit_remakes_the_fragments_it_reaches(project: Path, pieces: dict[str, list[str]]) -> None:
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    pieces["made"].clear()
+    _edit(spec_file, "add a record field")  # OrdersAddress: one record, the events and sagas that carry it
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert "record" in pieces["made"] and "event" in pieces["made"]
+    assert len(pieces["made"]) < len(pieces["reused"]) / 4
+    _same_as_full_run(spec_file, out, project, targets=DOCUMENTS)
+
+
+@pytest.mark.slow  # (the fast loop has the two above)
+def test_a_fragment_whose_positions_no_longer_share_a_line_is_made_again(
+    project: Path, pieces: dict[str, list[str]]
+) -> None:
+    """The one-line event's fields printed one position; split over lines, they print several."""
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    pieces["made"].clear()
+    _edit(spec_file, "split a one-line event")  # nothing but positions changes
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert pieces["made"] == ["event"]
+    _same_as_full_run(spec_file, out, project, targets=DOCUMENTS)
+
+
+@pytest.mark.slow
+def test_a_fragment_quoting_a_position_is_never_taken_back(project: Path, pieces: dict[str, list[str]]) -> None:
+    """A doc comment that quotes `file:line` puts a position in the event's article that no
+    `where` printed: it could be a hole or text, so that article is always made again."""
+    spec_file, out = project / "bench.flow", project / "out"
+    _edit(spec_file, "quote a position in a doc comment")
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    pieces["made"].clear()
+    _edit(spec_file, "add a line at the top")
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert pieces["made"] == ["event"]
+    _same_as_full_run(spec_file, out, project, targets=DOCUMENTS)
+
+
+@pytest.mark.slow  # every edit of EDITS once, with every target: compared with a full run
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_each_edit_gives_a_full_runs_output(project: Path, edit: str) -> None:
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, ()) == 0
+    _edit(spec_file, edit)
+    if main(["check", str(spec_file)]) != 0:  # on its own, this edit leaves an error (removing the charge step)
+        return
+    assert _generate(spec_file, out, ()) == 0
+    _same_as_full_run(spec_file, out, project, targets=())
+
+
+@pytest.mark.slow  # (the fast loop keeps the one above that moves every line)
+def test_without_the_records_fragments_the_documents_are_made_whole(
+    project: Path, pieces: dict[str, list[str]], renders: list[str]
+) -> None:
+    """The fragments are kept beside the record (a no-op reads the record whole); without them
+    only the documents are built whole: the lazy files are still taken back."""
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    for side in (cache_dir("stamps") or Path("/nonexistent")).rglob("*.fragments"):
+        side.unlink()
+    pieces["made"].clear()
+    renders.clear()
+    _edit(spec_file, "add a line at the top")
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert pieces["reused"] == [] and len(pieces["made"]) > 10
+    assert renders == []
+    _same_as_full_run(spec_file, out, project, targets=DOCUMENTS)
+
+
+def test_a_fragment_whose_inputs_cannot_be_fingerprinted_is_made() -> None:
+    """A model value of a type the fingerprints do not know (one a later change adds) costs
+    reuse, never a crash."""
+
+    class Opaque:
+        pass
+
+    pieces = fragments.Fragments(PurePosixPath("review/x.html"), ("x", "1.0.0", "x.flow"))
+    assert not pieces.has("article", (Opaque(),))
+    assert pieces.piece("article", (Opaque(),), lambda: "<article></article>") == "<article></article>"

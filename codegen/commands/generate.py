@@ -16,7 +16,7 @@ from flowgen_design.codegen.specfiles import ProjectConfig, project_inputs, use_
 if TYPE_CHECKING:
     from flowgen_design.codegen import writer
     from flowgen_design.codegen.files import GeneratedFile
-    from flowgen_design.codegen.incremental import Previous, TargetOutput
+    from flowgen_design.codegen.incremental import Fingerprints, Previous, TargetOutput
     from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.targets import Target
     from flowgen_design.dsl.compiler import CheckResult
@@ -98,13 +98,12 @@ def plan_flows(
     (imported specs are not flows of their own), or the exit code after printing why not.
     `codes` is the project's selection of diagnostic codes (the default: every code as registered).
     `flowgen package` uses it with `check` to prove the generated output is up to date."""
-    from flowgen_design.codegen import writer
+    from flowgen_design.codegen import fragments, writer
     from flowgen_design.codegen.checks import check_spec
     from flowgen_design.codegen.incremental import load_parts, parts_of
     from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.stamp import inputs_stamp, previous_run, run_base, unchanged_plan
     from flowgen_design.codegen.targets import TargetError, all_targets
-    from flowgen_design.codegen.targets.cloudformation.userfiles import UserFileError
     from flowgen_design.dsl.diagnostics import render_text
     from flowgen_design.dsl.selection import DEFAULT
 
@@ -139,18 +138,33 @@ def plan_flows(
                 base = run_base(flow.path, targets, out, codes.key)
                 previous = previous_run(out, flow.name, base)
                 load_parts(previous, out)
+                fragments.start_run(previous, out)
+                reused: dict[str, str] = {}
                 identity = (flow.name, flow.version, flow.path)
-                files, keys = _build(all_targets(), targets, flow, flow_options, base, identity, previous, out)
-                p = writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path)
+                files, keys = _build(
+                    all_targets(),
+                    targets,
+                    flow,
+                    flow_options,
+                    (base, identity, previous, out),
+                    reused,
+                    fragments.run_prints(),
+                )
+                p = writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path, known=reused)
                 p.base, p.keys, p.parts = base, keys, parts_of(files)
+                p.fragments = fragments.finish_run(files)
                 plans.append((flow, p))
             planned.append((r, plans[-1][1]))
-    except UserFileError as err:  # your deploy.toml or overrides.json: located, like a spec's errors
+    except (writer.UnsafePathError, TargetError) as err:
+        # imported only here: a run with nothing to do imports no target
+        from flowgen_design.codegen.targets.cloudformation.userfiles import UserFileError
+
+        if not isinstance(err, UserFileError):
+            return fail(str(err), EXIT_FAILED)
+        # your deploy.toml or overrides.json: located, like a spec's errors
         print(render_text(err.diagnostics, err.sources, color=use_color(sys.stderr)), end="", file=sys.stderr)
         print("flowgen: nothing generated: fix the errors above in your deployment files", file=sys.stderr)
         return EXIT_FAILED
-    except (writer.UnsafePathError, TargetError) as err:
-        return fail(str(err), EXIT_FAILED)
     collisions = _collisions(planned)
     if collisions:
         print(render_text(collisions, {k: v for r in results for k, v in r.sources.items()}), end="", file=sys.stderr)
@@ -164,21 +178,23 @@ def _build(
     targets: list[str],
     flow: Flow,
     options: GenerateOptions,
-    base: str,
-    identity: tuple[object, ...],
-    previous: Previous | None,
-    out: Path,
+    run: tuple[str, tuple[object, ...], Previous | None, Path],
+    reused: dict[str, str],
+    prints: Fingerprints,
 ) -> tuple[list[GeneratedFile], dict[str, str]]:
     """Every target's files, and the keys of the lazy ones (`codegen.incremental.resolve`).
 
     Targets with background work (`dot`'s drawings) begin it first. The targets with lazy
     files are described, their files rendered over the cores (`codegen.fanout`), and
     meanwhile this process builds the other targets, the ones with background work last,
-    so that the drawings are ready, or nearly, when they are needed.
+    so that the drawings are ready, or nearly, when they are needed. `run` is the base, identity,
+    last run and output folder `resolve` compares with; `reused` collects the files it took back;
+    `prints` are the run's fingerprints, shared with the targets' fragments.
     """
     from flowgen_design.codegen.fanout import meanwhile
     from flowgen_design.codegen.incremental import resolve
 
+    base, identity, previous, out = run
     starts = {name: start for name in targets if (start := registry[name].background) is not None}
     cancels = [start(flow, options) for start in starts.values()]
     lazy = [name for name in targets if registry[name].outputs is not None and name not in starts]
@@ -190,8 +206,8 @@ def _build(
     try:
         described = outputs(lazy)
         with meanwhile(lambda: outputs(rest)) as others:
-            files, keys = resolve(described, base, identity, previous, out)
-        more, more_keys = resolve(others.result(), base, identity, previous, out)
+            files, keys = resolve(described, base, identity, previous, out, reused, prints)
+        more, more_keys = resolve(others.result(), base, identity, previous, out, reused, prints)
         return files + more, {**keys, **more_keys}
     finally:
         for cancel in cancels:

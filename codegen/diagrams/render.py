@@ -67,7 +67,8 @@ class _Running:
         self.files: list[IO[bytes]] = []
         if drawn is not None:
             return
-        self.files = [tempfile.TemporaryFile() for _ in range(3)]  # stdin, stdout, stderr
+        # stdin, stdout, stderr; `close` ends them
+        self.files = [tempfile.TemporaryFile() for _ in range(3)]  # noqa: SIM115
         text = "".join(s if s.endswith("\n") else s + "\n" for s in sources)
         self.files[0].write(text.encode("utf-8"))
         self.files[0].seek(0)
@@ -232,7 +233,7 @@ def _split(drawn: bytes, count: int) -> list[bytes] | None:
     starts = [m.start() for m in _DOCUMENT.finditer(drawn)]
     if len(starts) != count or starts[0] != 0:
         return None
-    parts = [drawn[a:b] for a, b in zip(starts, [*starts[1:], len(drawn)])]
+    parts = [drawn[a:b] for a, b in zip(starts, [*starts[1:], len(drawn)], strict=True)]
     if any(part.count(_PAGED) > (i > 0) for i, part in enumerate(parts)):
         return None
     return [part.replace(_PAGED, _UNPAGED, 1) for part in parts]

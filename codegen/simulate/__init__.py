@@ -50,7 +50,9 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from flowgen_design.codegen.simulate.invariants import Invariant
 from flowgen_design.codegen.simulate.moves import Move, State, initial_state, moves
@@ -135,14 +137,43 @@ def simulate(
     ordering: Ordering = RUNTIME,
 ) -> list[SagaReport]:
     """Explore every saga and every subscription of `flow`, or only the saga or subscription named."""
+    return [run() for _, run in explorations(flow, saga, bound, invariants, subscription, ordering)]
+
+
+Exploration = tuple[tuple[object, ...], Callable[[], SagaReport]]
+"""What one exploration reads (model elements and plain values) and the exploration, not yet run."""
+
+
+def explorations(
+    flow: Flow,
+    saga: str | None = None,
+    bound: int = DEFAULT_BOUND,
+    invariants: tuple[Invariant, ...] = (),
+    subscription: str | None = None,
+    ordering: Ordering = RUNTIME,
+) -> list[Exploration]:
+    """The explorations `simulate` runs, each with its inputs: the review page runs only those
+    whose inputs changed since its last run (`codegen.fragments`)."""
     everything = saga is None and subscription is None
-    reports = [explore(s, bound, invariants) for s in flow.sagas if everything or s.name == saga]
-    reports += [
-        explore_subscription(h, bound, ordering, numbered_by_publishers(flow, h.input))
-        for h in subscriptions(flow)
-        if everything or handler_name(h) == subscription
+    found: list[Exploration] = [
+        ((s, bound, invariants), partial(explore, s, bound, invariants))
+        for s in flow.sagas
+        if everything or s.name == saga
     ]
-    return reports
+    for h in subscriptions(flow):
+        if everything or handler_name(h) == subscription:
+            numbered = numbered_by_publishers(flow, h.input)
+            found.append(((h, bound, ordering, numbered), partial(explore_subscription, h, bound, ordering, numbered)))
+    return found
 
 
-__all__ = ["DEFAULT_BOUND", "Counterexample", "Node", "SagaReport", "explore", "simulate"]
+__all__ = [
+    "DEFAULT_BOUND",
+    "Counterexample",
+    "Exploration",
+    "Node",
+    "SagaReport",
+    "explorations",
+    "explore",
+    "simulate",
+]

@@ -21,8 +21,7 @@ from flowgen_design.dsl.model import (
     Service,
     StepCall,
 )
-from flowgen_design.dsl.resolve import parallel
-from flowgen_design.dsl.resolve import waits
+from flowgen_design.dsl.resolve import parallel, waits
 from flowgen_design.dsl.resolve.delivery import DeliveryResolver
 from flowgen_design.dsl.resolve.symbols import Symbols, did_you_mean
 from flowgen_design.dsl.source import Span

@@ -8,14 +8,16 @@ lines kept whole, multi-line text as literal blocks.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import PurePosixPath
 
-from flowgen_design.codegen.blockyaml import dump
+from flowgen_design.codegen.blockyaml import Raw, dump, value_text
 from flowgen_design.codegen.files import GeneratedFile
+from flowgen_design.codegen.fragments import Fragments
 from flowgen_design.codegen.header import comment_header
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
-from flowgen_design.codegen.targets.asyncapi.document import document
+from flowgen_design.codegen.targets.asyncapi.document import Node, document
 from flowgen_design.dsl.model import Flow
 
 
@@ -25,4 +27,24 @@ def path_of(flow: Flow) -> PurePosixPath:
 
 @register("asyncapi", "AsyncAPI 3.0 document: channels, operations and message schemas")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
-    return [GeneratedFile(path_of(flow), comment_header(flow, "#") + dump(document(flow)))]
+    doc = document(flow)
+    _written(doc, 0, Fragments(path_of(flow), (flow.name, flow.version, flow.path)))
+    return [GeneratedFile(path_of(flow), comment_header(flow, "#") + dump(doc))]
+
+
+# The document's maps of named entries (channels, operations, messages, schemas, ...): the keys
+# of the document whose values hold them, and the components' ones one level further down.
+_ENTRIES = ("channels", "operations", "x-flowgen-sagas")
+
+
+def _written(doc: Node, indent: int, pieces: Fragments) -> None:
+    """Each named entry replaced by its YAML text, taken back from the last run's document when
+    the entry is what it was (`codegen.fragments`): an edit rewrites the entries it changed."""
+    for name, entries in doc.items():
+        if name == "components" and isinstance(entries, dict):
+            _written(entries, indent + 2, pieces)
+        elif (name in _ENTRIES or indent) and isinstance(entries, dict):
+            depth = indent + 2
+            for key, value in entries.items():
+                text = pieces.dumped(f"yaml@{depth}", value, partial(value_text, value, depth))
+                entries[key] = Raw(text)

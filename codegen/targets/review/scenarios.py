@@ -13,7 +13,8 @@ listed (`flowgen simulate --format mermaid` prints them all).
 
 from __future__ import annotations
 
-from flowgen_design.codegen.simulate import SagaReport, simulate
+from flowgen_design.codegen.fragments import Fragments
+from flowgen_design.codegen.simulate import SagaReport, explorations
 from flowgen_design.codegen.simulate.moves import Move
 from flowgen_design.codegen.simulate.report import mermaid
 from flowgen_design.codegen.targets.review.html import Child, Html, anchor, el
@@ -24,9 +25,11 @@ from flowgen_design.dsl.model import Flow
 HEADERS = ("#", "what failed", "how", "outcome", "events")
 
 
-def scenarios_section(flow: Flow) -> Html:
-    reports = simulate(flow)
-    if not reports:
+def scenarios_section(flow: Flow, pieces: Fragments | None = None) -> Html:
+    """The scenarios of each saga and subscription; with `pieces`, only those whose exploration's
+    inputs changed since the last run are explored again (`codegen.fragments`)."""
+    runs = explorations(flow)
+    if not runs:
         return el("p", "This flow has no sagas and no subscriptions: nothing to simulate.", class_="muted")
     intro = el(
         "p",
@@ -35,7 +38,11 @@ def scenarios_section(flow: Flow) -> Html:
         " on a virtual clock, from the resolved model and docs/semantics.md; durations are worst cases.",
         class_="muted",
     )
-    return Html(intro + "".join(_report(r) for r in reports))
+    if pieces is None:
+        return Html(intro + "".join(_report(run()) for _, run in runs))
+    return Html(
+        intro + "".join(pieces.piece("scenarios", inputs, lambda run=run: _report(run())) for inputs, run in runs)
+    )
 
 
 def _report(report: SagaReport) -> Html:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 
 from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.diagrams.labels import (
@@ -12,6 +13,7 @@ from flowgen_design.codegen.diagrams.labels import (
     sends_text,
     timeout_text,
 )
+from flowgen_design.codegen.fragments import Fragments, where
 from flowgen_design.codegen.targets.review.html import Child, Html, anchor, el, table
 from flowgen_design.codegen.trace import stack_resources, trace_rows
 from flowgen_design.dsl.diagnostics import Diagnostic
@@ -36,7 +38,7 @@ from flowgen_design.dsl.source import Span
 
 
 def loc(span: Span | None) -> Html:
-    return el("span", f"{span.file}:{span.line}", class_="loc") if span else Html("")
+    return el("span", where(span.file, span.line), class_="loc") if span else Html("")
 
 
 def doc(text: str | None) -> Html:
@@ -153,7 +155,7 @@ def _headers_and_channel(event: Event) -> list[Html]:
     return parts
 
 
-def events_section(flow: Flow) -> Html:
+def events_section(flow: Flow, pieces: Fragments | None = None) -> Html:
     """Each event with who publishes and who consumes it, from the flow's event graph."""
     from flowgen_design.codegen.trace import consumer_arcs, publisher_links
 
@@ -161,8 +163,14 @@ def events_section(flow: Flow) -> Html:
     for event in flow.events:
         publishers = [_mention(link.kind, link.name) for link in publisher_links(flow, event)]
         consumers = [_mention(*_consumer(a.target)) for a in consumer_arcs(flow, event)]
-        articles.append(event_article(flow, event, publishers, consumers))
+        inputs = (event, tuple(publishers), tuple(consumers))
+        articles.append(_piece(pieces, "event", inputs, partial(event_article, flow, event, publishers, consumers)))
     return Html("".join(articles))
+
+
+def _piece(pieces: Fragments | None, kind: str, inputs: tuple[object, ...], render: Callable[[], Html]) -> Html:
+    """One article: taken back from the last run's page when its inputs did not change."""
+    return render() if pieces is None else Html(pieces.piece(kind, inputs, render))
 
 
 def _consumer(element: Element) -> tuple[str, str]:
@@ -179,8 +187,11 @@ def _mention(kind: str, name: str) -> Html:
     return chip(kind, name, link=kind in ("service", "saga", "external"))
 
 
-def types_section(flow: Flow) -> Html:
-    parts: list[Child] = [*(_record(r) for r in flow.records), *(_enum(e) for e in flow.enums)]
+def types_section(flow: Flow, pieces: Fragments | None = None) -> Html:
+    parts: list[Child] = [
+        *(_piece(pieces, "record", (r,), partial(_record, r)) for r in flow.records),
+        *(_piece(pieces, "enum", (e,), partial(_enum, e)) for e in flow.enums),
+    ]
     return Html(render_all(parts)) if parts else el("p", "No shared types.", class_="muted")
 
 
@@ -214,10 +225,10 @@ def _enum(enum: EnumType) -> Html:
 # ---- services -------------------------------------------------------------------------------
 
 
-def services_section(flow: Flow) -> Html:
-    return (
-        Html("".join(_service(s) for s in flow.services)) if flow.services else el("p", "No services.", class_="muted")
-    )
+def services_section(flow: Flow, pieces: Fragments | None = None) -> Html:
+    if not flow.services:
+        return el("p", "No services.", class_="muted")
+    return Html("".join(_piece(pieces, "service", (s,), partial(_service, s)) for s in flow.services))
 
 
 def _service(service: Service) -> Html:
@@ -311,8 +322,10 @@ def externals_section(flow: Flow) -> Html:
 # ---- sagas -----------------------------------------------------------------------------------
 
 
-def sagas_section(flow: Flow) -> Html:
-    return Html("".join(_saga(s) for s in flow.sagas)) if flow.sagas else el("p", "No sagas.", class_="muted")
+def sagas_section(flow: Flow, pieces: Fragments | None = None) -> Html:
+    if not flow.sagas:
+        return el("p", "No sagas.", class_="muted")
+    return Html("".join(_piece(pieces, "saga", (s,), partial(_saga, s)) for s in flow.sagas))
 
 
 def _saga(saga: Saga) -> Html:
