@@ -13,6 +13,9 @@ listed (`flowgen simulate --format mermaid` prints them all).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from flowgen_design.codegen.fragments import Fragments
 from flowgen_design.codegen.simulate import SagaReport, explorations
 from flowgen_design.codegen.simulate.moves import Move
@@ -40,9 +43,11 @@ def scenarios_section(flow: Flow, pieces: Fragments | None = None) -> Html:
     )
     if pieces is None:
         return Html(intro + "".join(_report(run()) for _, run in runs))
-    return Html(
-        intro + "".join(pieces.piece("scenarios", inputs, lambda run=run: _report(run())) for inputs, run in runs)
-    )
+    return Html(intro + "".join(pieces.piece("scenarios", inputs, partial(_run_report, run)) for inputs, run in runs))
+
+
+def _run_report(run: Callable[[], SagaReport]) -> Html:
+    return _report(run())
 
 
 def _report(report: SagaReport) -> Html:
