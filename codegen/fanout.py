@@ -94,11 +94,16 @@ def _run(index: int) -> Any:
     return fn(items[index])
 
 
+def forks(items: Sequence[object], minimum: int = 16) -> bool:
+    """Whether `fan_out(fn, items, minimum)` runs its work in forked workers."""
+    return min(jobs(), len(items)) >= 2 and len(items) >= minimum and _WORK is None and "fork" in _start_methods()
+
+
 def fan_out(fn: Callable[[T], R], items: Sequence[T], minimum: int = 16) -> list[R]:
     """`[fn(item) for item in items]`, over several processes when there is enough work."""
     global _WORK
     workers = min(jobs(), len(items))
-    if workers < 2 or len(items) < minimum or _WORK is not None or "fork" not in _start_methods():
+    if not forks(items, minimum):
         return [fn(item) for item in items]
     _WORK = (fn, items)
     gc.freeze()  # the workers' collections leave the inherited objects alone: fewer pages copied

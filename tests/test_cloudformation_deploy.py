@@ -22,6 +22,7 @@ from moto import mock_aws
 from flowgen_design.codegen.aws.ids import handler_base, saga_base
 from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.names import lambda_handler
+from flowgen_design.codegen.targets.cloudformation.verify import all_states
 from flowgen_design.dsl.model import Flow, Handler
 from tests.cloudformation_support import REGION, Generated, all_specs, for_moto, generate, spec_id, upload_code
 
@@ -119,14 +120,17 @@ def test_state_machines_and_their_triggers_exist(stack: Deployed) -> None:
     for saga in stack.flow.sagas:
         arn = stack.outputs[(saga_base(saga.name) + "StateMachine") + "Arn"]
         definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
-        queue_urls = {stack.queue_url(h) for h in stack.flow.handlers()}
+        starter_queue = stack.physical[plan_of(stack.flow).saga(saga).starter.queue.logical_id]
+        # commands go to their handlers' queues; an `await` step registers with the saga's starter
+        queue_urls = {stack.queue_url(h) for h in stack.flow.handlers()} | {starter_queue}
         sent_to = {
-            s["Parameters"]["QueueUrl"] for s in definition["States"].values() if "QueueUrl" in s.get("Parameters", {})
+            s["Parameters"]["QueueUrl"]
+            for s in all_states(definition).values()  # a parallel block's steps are in its branches
+            if "QueueUrl" in s.get("Parameters", {})
         }
         assert sent_to and sent_to <= queue_urls, "placeholders were substituted with the real queue URLs"
         rule = stack.physical[(saga_base(saga.name) + "TriggerRule")]
         targets = events.list_targets_by_rule(Rule=rule, EventBusName=stack.outputs["EventBusName"])["Targets"]
-        starter_queue = stack.physical[plan_of(stack.flow).saga(saga).starter.queue.logical_id]
         assert [t["Arn"].rsplit(":", 1)[-1] for t in targets] == [starter_queue.rsplit("/", 1)[-1]]
 
 

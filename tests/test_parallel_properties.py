@@ -122,8 +122,10 @@ def test_drawn_blocks_reach_the_resolver_and_the_parallel_rules(tmp_path: Path) 
     rules fire on some of them."""
     seen: dict[str, int] = {"resolved": 0, "parallel codes": 0}
 
+    # awaits and heartbeats (the `wait` constructs the grammar also draws) are errors in a drawn
+    # block (FLOW446; FLOW435 on its 1s-1m durations), so only the other draws can resolve
     @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-    @given(block=_blocks())
+    @given(block=_blocks().filter(lambda b: "await " not in b and "heartbeat " not in b))
     def count(block: str) -> None:
         spec = tmp_path / "spec.flow"
         spec.write_text(HEAD + block + TAIL)

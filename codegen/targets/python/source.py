@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 from flowgen_design.codegen.cache import cached_black
-from flowgen_design.codegen.fanout import fan_out
+from flowgen_design.codegen.fanout import fan_out, forks
 from flowgen_design.codegen.shapes import format_by_shape
 from flowgen_design.codegen.straight import straight
 
@@ -122,8 +122,8 @@ def format_blocks(head: Iterable[str], blocks: Sequence[Sequence[str]]) -> str:
     digests = [incremental.part_digest(source) for source in sources]
     known = [incremental.previous_part(digest) for digest in digests]
     missing = [source for source, text in zip(sources, known, strict=True) if text is None]
-    if missing:
-        import_black()
+    if forks(missing, minimum=64):
+        import_black()  # once, not in each worker; a run that does not fork may find all of it cached
     formatted = iter(fan_out(_format_source, missing, minimum=64))
     texts = [text if text is not None else next(formatted) for text in known]
     return incremental.composed(list(zip(digests, texts, strict=True)))

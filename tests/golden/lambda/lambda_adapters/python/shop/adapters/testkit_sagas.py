@@ -622,7 +622,7 @@ class Orchestrator:
             return  # a sibling is still running
         ended = [execution.branches.pop(s.name) for s in members]
         if all(status == "succeeded" for status, _ in ended):
-            for step, (_, reply) in zip(members, ended):
+            for step, (_, reply) in zip(members, ended, strict=True):
                 execution.replies[step.name] = reply
             if block[-1] + 1 < len(saga.steps):
                 self._enter_step(execution, block[-1] + 1)
@@ -640,10 +640,14 @@ class Orchestrator:
                 f"step `{failed}` after the pivot failed: {execution.failure['error']}",
             )
             return
-        ran = [s for s, (status, _) in zip(members, ended) if status == "succeeded"]
+        ran = [
+            s
+            for s, (status, _) in zip(members, ended, strict=True)
+            if status == "succeeded"
+        ]
         ran += [
             s
-            for s, (status, _) in zip(members, ended)
+            for s, (status, _) in zip(members, ended, strict=True)
             if status == "unknown" and self.compensate_unanswered
         ]
         done = [
