@@ -16,6 +16,8 @@ from flowgen_design.dsl.model import Flow
 from flowgen_design.dsl.sagapaths import endings
 from tests.conftest import ROOT, run_flowgen
 
+pytestmark = pytest.mark.slow  # runs the CLI and explores every example: the full suite, not the fast loop
+
 EXAMPLES = ROOT / "specs" / "examples"
 SEEDED = ROOT / "tests" / "simulate"
 

@@ -13,6 +13,8 @@ from flowgen_design.dsl.model import Flow
 from tests.conftest import ROOT, SKETCH, Runner
 from tests.diagram_support import diagram_specs, load, relative, spec_id
 
+pytestmark = pytest.mark.slow  # runs the CLI and explores every example: the full suite, not the fast loop
+
 
 def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
     return [node] + [n for c in node["children"] for n in _walk(c)]
