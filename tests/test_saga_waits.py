@@ -548,3 +548,49 @@ def test_the_example_decides_or_expires_the_same_in_the_kit_and_the_machine(
     assert kit_story.event == machine_story.event
     if scenario.outcome == "expired":
         assert kit_story.event[1]["error"] == "States.Timeout"
+
+
+LONE_WAIT = """flow lone version 1.0.0
+event Started { id: uuid  key id }
+event Approved { id: uuid  key id }
+event Done { id: uuid  key id }
+event Undone { id: uuid  key id }
+external Web { publishes Started, Approved  consumes Done, Undone }
+saga S {
+  trigger Started
+  step approve: await Approved { timeout 1d }
+  on completed emit Done
+  on compensated emit Undone
+  on failed emit Undone
+}
+"""
+
+
+def test_a_saga_that_only_waits_generates_and_times_out_compensated(tmp_path: Path) -> None:
+    """Its one step is the pivot and a wait: no way of it fails, so its machine has no `failed`
+    state (the template check once demanded one, and `generate` stopped with a flowgen bug)."""
+    spec = tmp_path / "lone.flow"
+    spec.write_text(LONE_WAIT)
+    result = run_flowgen("generate", str(spec), "--out", str(tmp_path / "out"), "-t", "cloudformation")
+    assert result.returncode == 0, result.stderr
+    flow = check_file(spec).flow
+    assert flow is not None
+    machine = definition(flow, flow.sagas[0], lambda h: h.name, "bus", None, AWAITER_QUEUE)
+    world = _Silent()
+    ex = run(machine, {"trigger": {"envelope": _envelope(), "payload": {"id": KEY}}}, world)
+    assert (ex.status, ex.end_state) == ("SUCCEEDED", "compensated")  # no event: the wait timed out
+    assert ex.clock == 86_400
+    assert [e["DetailType"] for e in world.emitted] == ["Undone"]
+
+
+class _Silent:
+    """Nobody answers the wait; the outcome events are kept."""
+
+    def __init__(self) -> None:
+        self.emitted: list[dict[str, Any]] = []
+
+    def send(self, queue: str, body: dict[str, Any], now: float) -> Answer | None:
+        return None
+
+    def put_events(self, entries: list[dict[str, Any]], now: float) -> None:
+        self.emitted += entries

@@ -95,7 +95,7 @@ def _skeleton(flow: Flow) -> Template:
         metadata={
             "flowgen": {"notice": " ".join(lines), "flow": flow.name, "version": flow.version, "spec": flow.path}
         },
-        parameters=dict(CODE_PARAMETERS) if flow.handlers() else {},
+        parameters=dict(CODE_PARAMETERS) if flow.handlers() or flow.sagas else {},  # the functions, starters too
     )
 
 

@@ -48,13 +48,12 @@ def _figures(flow: Flow, pieces: Fragments) -> list[Html]:
     the others by their DOT text; figures the last run's page has are not drawn again, and
     the rest are drawn together, over the cores."""
     views = view_names(flow)
-    inputs = [_figure_inputs(flow, view) for view in views]
+    sources = _drawn(flow)
+    inputs = [_figure_inputs(flow, view, sources) for view in views]
     missing = [view for view, i in zip(views, inputs, strict=True) if not pieces.has("figure", i)]
-    diagrams = {view: build_view(flow, view) for view in missing}
-    drawn = [view for view in missing if diagrams[view].nodes]
+    drawn = [view for view in missing if view in sources]
     try:
-        sources = [view_source(flow, view, "dot", diagram=diagrams[view]) for view in drawn]
-        svgs = render_all(sources, "svg", _PURPOSE)  # collects what `start_drawing` began
+        svgs = render_all([sources[view] for view in drawn], "svg", _PURPOSE)  # collects what `start_drawing` began
     except (DotNotFound, DotFailed) as err:
         raise TargetError(f"{err}; or leave out the review target") from None
     pictures = {view: svg.decode("utf-8") for view, svg in zip(drawn, svgs, strict=True)}
@@ -64,9 +63,11 @@ def _figures(flow: Flow, pieces: Fragments) -> list[Html]:
     ]
 
 
-def _figure_inputs(flow: Flow, view: str) -> tuple[object, ...]:
+def _figure_inputs(flow: Flow, view: str, sources: dict[str, str]) -> tuple[object, ...]:
     saga = find_saga(flow, view)
-    return (view, saga) if saga is not None else (view, view_source(flow, view, "dot"))
+    if saga is not None:
+        return (view, saga)
+    return (view, sources[view] if view in sources else view_source(flow, view, "dot"))
 
 
 _PURPOSE = "the review page"
@@ -78,10 +79,17 @@ def start_drawing(flow: Flow, options: GenerateOptions) -> Callable[[], None]:
     return start(list(_drawn(flow).values()), "svg", _PURPOSE)
 
 
+_last_drawn: tuple[Flow, dict[str, str]] | None = None
+
+
 def _drawn(flow: Flow) -> dict[str, str]:
-    """The DOT text of each view with something to draw, by view."""
-    views = [(view, build_view(flow, view)) for view in view_names(flow)]
-    return {view: view_source(flow, view, "dot", diagram=d) for view, d in views if d.nodes}
+    """The DOT text of each view with something to draw, by view; built once per flow, for
+    `start_drawing` and then for the page (the whole-flow views are the costly ones)."""
+    global _last_drawn
+    if _last_drawn is None or _last_drawn[0] is not flow:
+        views = [(view, build_view(flow, view)) for view in view_names(flow)]
+        _last_drawn = flow, {view: view_source(flow, view, "dot", diagram=d) for view, d in views if d.nodes}
+    return _last_drawn[1]
 
 
 def _figure(view: str, svg: str | None) -> Html:
