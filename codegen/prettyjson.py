@@ -1,21 +1,70 @@
-"""`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`, several times faster.
+"""`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`, many times faster.
 
 With `indent`, the standard library leaves its C encoder for a pure-Python
 one, which made writing a large CloudFormation template most of the
-CloudFormation target's time. This writes the same text: the layout is done
-here and every string goes through the standard library's C string encoder.
-`tests/test_prettyjson.py` compares the two on arbitrary data.
+CloudFormation target's time. orjson (`OPT_INDENT_2 | OPT_SORT_KEYS`) writes the
+same layout in compiled code, about 12 times faster than even the Python writer
+below, and differs from the standard library only where a value is not what a
+template holds: NaN and infinities (orjson writes `null`), floats the standard
+library writes with an exponent, integers beyond 64 bits, surrogates, keys that
+are not plain strings. Its text is kept only when none of those can be in it:
+no number printed in a doubtful form, and where `null` is printed, the text read
+back equals the value (NaN equals nothing). Otherwise the Python writer below
+does it: the layout done here, every string through the standard library's C
+string encoder. `tests/test_prettyjson.py` compares both with `json.dumps` on
+arbitrary data.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from json.encoder import encode_basestring  # the C implementation when available
 from typing import Any
+
+import orjson
+
+_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+# A value (after `: `, or first on its line) that orjson may print unlike the standard library:
+# `null` (None, or a NaN or infinity), a float with an exponent, or one below 1e-4 (the standard
+# library switches to an exponent there, orjson writes 0.0000...). In a string it is a false
+# alarm, which only costs the check.
+_DOUBT = re.compile(rb"(?:^ *|: )(?:null|-?\d+(?:\.\d+)?[eE]|-?0\.0000)", re.M)
+_FLOAT_DOUBT = re.compile(rb"(?:^ *|: )(?:-?\d+(?:\.\d+)?[eE]|-?0\.0000)", re.M)
 
 
 def dumps(value: Any) -> str:
     """`value` as indented JSON with sorted keys, exactly as `json.dumps` writes it."""
+    data, _ = _compiled(value)
+    return data.decode() if data is not None else _python(value)
+
+
+def dumps_parsed(value: Any) -> tuple[str, Any]:
+    """`dumps(value)`, and that text read back as JSON (what a template check reads)."""
+    data, parsed = _compiled(value)
+    if data is None:
+        text = _python(value)
+        return text, json.loads(text)
+    return data.decode(), parsed if parsed is not None else orjson.loads(data)
+
+
+def _compiled(value: Any) -> tuple[bytes | None, Any]:
+    """orjson's text of `value` when it is the standard library's (else None), and the text
+    read back when that was needed to know."""
+    try:
+        data = orjson.dumps(value, option=_OPTIONS)
+    except (TypeError, orjson.JSONEncodeError):  # a big integer, a surrogate, a key not a str
+        return None, None
+    if _DOUBT.search(data) is None:
+        return data, None
+    if _FLOAT_DOUBT.search(data) is not None:
+        return None, None
+    parsed = orjson.loads(data)  # `null` printed: a None, or a NaN or infinity (equal to no None)
+    return (data, parsed) if parsed == value else (None, None)
+
+
+def _python(value: Any) -> str:
     parts: list[str] = []
     _write(value, "\n", parts)
     return "".join(parts)

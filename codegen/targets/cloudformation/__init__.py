@@ -16,7 +16,6 @@ parameter and tags (`stage.py`), then your `infra/<flow>/deploy.toml` and
 
 from __future__ import annotations
 
-import json
 from pathlib import PurePosixPath
 
 from flowgen_design.codegen import prettyjson
@@ -52,8 +51,8 @@ def template_path(flow: Flow) -> PurePosixPath:
 @register("cloudformation", "AWS CloudFormation template: bus, queues, functions, sagas, REST API")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     t = build_template(flow)
-    text = t.render()
-    problems = flow_problems(flow, json.loads(text))  # the template exactly as written
+    text, written = t.render_parsed()
+    problems = flow_problems(flow, written)  # the template exactly as written
     if problems:
         raise RuntimeError("flowgen bug: the generated template is inconsistent:\n  " + "\n  ".join(problems))
     merged = customised(t, plan_of(flow), options.out_dir)  # your deploy.toml and overrides.json

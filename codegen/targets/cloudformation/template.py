@@ -81,6 +81,11 @@ class Template:
     def render(self) -> str:
         return prettyjson.dumps(self.as_dict()) + "\n"
 
+    def render_parsed(self) -> tuple[str, Json]:
+        """`render()`, and the text read back as JSON: the template exactly as written."""
+        text, parsed = prettyjson.dumps_parsed(self.as_dict())
+        return text + "\n", parsed
+
 
 @dataclass(frozen=True)
 class Scope:
