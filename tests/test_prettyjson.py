@@ -81,9 +81,9 @@ def test_values_orjson_writes_otherwise_take_the_python_writer(value: Any) -> No
 
 
 def test_a_templates_values_take_the_compiled_writer() -> None:
-    """A null (a state's `ResultPath`), a rate like 2.0, a description mentioning 1e5: no doubt
+    """A null (a state's `ResultPath`), a rate like 2.0, names with digits and capitals: no doubt
     left after the check, so the compiled text is used (the point of the module)."""
-    value = {"ResultPath": None, "BackoffRate": 2.0, "Description": "up to 1e5 events: null", "n": [1, 2]}
+    value = {"ResultPath": None, "BackoffRate": 2.0, "Description": "Orders2Events: null or 1E5", "n": [1, 2]}
     data, _ = _compiled(value)
     assert data is not None and data.decode() == _standard(value)
     assert _compiled({"Name": "Orders2Events", "Seconds": 30})[0] is not None
