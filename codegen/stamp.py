@@ -15,6 +15,17 @@ another flowgen, black or `dot`, any file edited or deleted in the output
 folder, a missing or unreadable record. Records live in flowgen's per-user
 cache folder, not in the project, so the manifest (which teams commit) does not
 change when someone edits their own code.
+
+Reading every output file to compare digests was most of a run with nothing to
+do, so the record also keeps each file's status as `lstat` gave it (size,
+modification and change times in nanoseconds, inode, device), as git's index
+does. A file whose status is still the recorded one was not written since: its
+digest is taken as recorded, without reading it. Any write, rename or `touch`
+moves the change time, which no user call can set back. The one doubt is a
+write in the same tick of the file system's clock as the status recorded
+(git's "racily clean" entries): so a status is recorded only when the file's
+times are older, by more than a tick, than the process that records it
+(`_settled`); a file this run wrote is read next time, and recorded then.
 """
 
 from __future__ import annotations
@@ -22,8 +33,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import shutil
+import stat
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -122,6 +136,74 @@ def _file_digest(out_dir: Path, rel: str, plain_folders: set[PurePosixPath] | No
         return None
 
 
+# When this process started: a file whose times are later may have been written after its status
+# was taken, by this process or another, within one tick of the clock (see `_settled`).
+_STARTED_NS = time.time_ns()
+_FINE_TICK_NS = 50_000_000  # file systems with nanosecond times: the kernel's coarse clock, a jiffy at most
+_COARSE_TICK_NS = 2_000_000_000  # times in whole seconds (FAT keeps 2 s): assume the coarsest
+
+
+def _status(out_dir: Path, rel: str, plain_folders: set[str]) -> list[int] | None:
+    """A regular file's status (size, modification and change times, inode, device), None if it is
+    missing, not a plain file, or reached through a symbolic link (as `_file_digest`)."""
+    try:
+        if rel.startswith("/") or "\\" in rel or "\0" in rel or ".." in rel.split("/"):
+            raise writer.UnsafePathError(rel)  # as `writer.check_relative`, on the string
+        parent = rel.rpartition("/")[0]
+        if parent not in plain_folders:
+            if writer.link_below(out_dir, PurePosixPath(parent)) is not None:
+                return None
+            plain_folders.add(parent)
+        st = os.lstat(os.path.join(out_dir, rel))
+    except (OSError, writer.UnsafePathError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def _settled(status: list[int]) -> bool:
+    """Whether a later write of the file must show in its times: they are older than this process
+    by more than a tick of the file system's clock (times that are whole seconds mean a coarse one)."""
+    _, mtime, ctime, _, _ = status
+    tick = _COARSE_TICK_NS if mtime % 1_000_000_000 == 0 and ctime % 1_000_000_000 == 0 else _FINE_TICK_NS
+    return max(mtime, ctime) < _STARTED_NS - tick
+
+
+class _Statuses:
+    """Which recorded files are as the record left them: by status where it was recorded and is
+    unchanged, by digest otherwise; `found` collects the settled statuses of the files read."""
+
+    def __init__(self, out_dir: Path, recorded: object) -> None:
+        self.out_dir = out_dir
+        self.recorded = _statuses(recorded)
+        self.found: dict[str, list[int]] = {}
+        self.plain: set[PurePosixPath] = set()  # folders seen not to be links, for `_file_digest`
+        self.plain_named: set[str] = set()  # the same, by name, for `_status`
+
+    def same(self, rel: str, digest: str) -> bool:
+        status = _status(self.out_dir, rel, self.plain_named)
+        if status is not None and status == self.recorded.get(rel):
+            self.found[rel] = status
+            return True
+        if _file_digest(self.out_dir, rel, self.plain) != digest:
+            return False
+        if status is not None and _settled(status) and _status(self.out_dir, rel, self.plain_named) == status:
+            self.found[rel] = status  # read whole and found as recorded, and not written meanwhile
+        return True
+
+
+def _statuses(value: object) -> dict[str, list[int]]:
+    """The record's statuses (`_status`), only the well-formed ones (a bad one: the file is read)."""
+    if not isinstance(value, dict):
+        return {}
+    return {
+        rel: entry
+        for rel, entry in value.items()
+        if isinstance(entry, list) and len(entry) == 5 and all(_count(n) for n in entry)
+    }
+
+
 def record(p: writer.WritePlan) -> None:
     """After `p` was written: remember its stamp and the digest of every file it left."""
     path = _record_path(p.out_dir, p.flow)
@@ -137,6 +219,8 @@ def record(p: writer.WritePlan) -> None:
     if any(d is None for d in files.values()):
         return
     user = sorted(rel for rel, digest in p.manifest.items() if digest == writer.USER_OWNED)
+    plain: set[str] = set()
+    statuses = {rel: status for rel in files if (status := _status(p.out_dir, rel, plain)) and _settled(status)}
     data: dict[str, object] = {
         "inputs": p.stamp,
         "files": files,
@@ -144,6 +228,7 @@ def record(p: writer.WritePlan) -> None:
         "keys": p.keys,
         "user": user,
         "parts": p.parts,
+        "statuses": statuses,
     }
     if p.fragments:  # beside the record, which a run with nothing to do reads whole: named by its digest
         side = json.dumps({rel: [list(r) for r in listed] for rel, listed in p.fragments.items()}).encode("utf-8")
@@ -176,9 +261,9 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
     fragments = _fragments(_read_fragments(path, recorded.get("fragments"))) or {}
     user_owned = frozenset(user)
     kept: dict[str, str] = {}
-    plain: set[PurePosixPath] = set()
+    statuses = _Statuses(out_dir, recorded.get("statuses"))
     for rel, digest in sorted(files.items()):
-        if _file_digest(out_dir, rel, plain) == digest:
+        if statuses.same(rel, digest):
             kept[rel] = digest
         elif rel not in user_owned:
             return None
@@ -263,11 +348,13 @@ def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | N
         return None
     if not isinstance(recorded, dict) or recorded.get("inputs") != stamp or not isinstance(recorded.get("files"), dict):
         return None
-    plain: set[PurePosixPath] = set()
-    if any(_file_digest(out_dir, rel, plain) != digest for rel, digest in sorted(recorded["files"].items())):
+    statuses = _Statuses(out_dir, recorded.get("statuses"))
+    if not all(statuses.same(rel, digest) for rel, digest in sorted(recorded["files"].items())):
         return None
     if writer.leftover_temps(out_dir, [PurePosixPath(rel) for rel in recorded["files"]], flow):
         return None
+    if statuses.found != statuses.recorded and path is not None:  # files read whole: next time by status
+        store(path, json.dumps({**recorded, "statuses": statuses.found}, sort_keys=True).encode("utf-8"))
     manifest, owners = writer.read_manifest(out_dir, flow)
     result = writer.WritePlan(flow=flow, out_dir=out_dir, manifest=manifest, owners=owners, stamp=stamp, skipped=True)
     for rel, digest in sorted(manifest.items()):

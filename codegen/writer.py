@@ -429,10 +429,13 @@ def _delete_stale(plans: Sequence[WritePlan]) -> None:
     Nothing that any plan of this run owns is deleted (two specs that swapped flow names
     would otherwise delete each other's new files).
     """
-    owned = {(p.out_dir.resolve(), rel) for p in plans for rel in [*p.manifest, str(manifest_relpath(p.flow))]}
+    if not any(change.action == "delete" for p in plans for change in p.changes):
+        return
+    folders = {id(p): p.out_dir.resolve() for p in plans}
+    owned = {(folders[id(p)], rel) for p in plans for rel in [*p.manifest, str(manifest_relpath(p.flow))]}
     for p in plans:
         for change in p.changes:
-            if change.action != "delete" or (p.out_dir.resolve(), str(change.path)) in owned:
+            if change.action != "delete" or (folders[id(p)], str(change.path)) in owned:
                 continue
             dest = safe_destination(p.out_dir, change.path)
             if link_below(p.out_dir, change.path) is not None or _changed_since_planned(p, change.path, dest):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,8 +32,22 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def _process_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stamps, "_STARTED_NS", stamps._STARTED_NS)  # restored after the test
+
+
 def generate(project: Path, *extra: str) -> int:
+    """`flowgen generate` as a new process would run it: started now (the status check's clock)."""
+    stamps._STARTED_NS = time.time_ns()
     return main(["generate", str(project / "checkout.flow"), "-o", str(project / "out"), *extra])
+
+
+def _record(project: Path) -> dict[str, object]:
+    (path,) = [p for p in (project / "cache" / "stamps").rglob("*") if p.is_file() and "." not in p.name]
+    data = json.loads(path.read_text())
+    assert isinstance(data, dict)
+    return data
 
 
 @pytest.fixture
@@ -119,6 +136,66 @@ def test_any_change_means_a_full_run_and_then_a_skip_again(project: Path, builds
     builds.clear()
     assert generate(project) == 0
     assert builds == [], "the full run recorded the new state"
+
+
+def test_settled_files_are_checked_by_their_status_and_not_read(
+    project: Path, builds: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files this run wrote are read by the next run (written within a clock tick of the status it
+    would record), which then records their status; the run after reads none of them."""
+    assert generate(project) == 0
+    files = _record(project)["files"]
+    assert isinstance(files, dict) and len(files) > 20
+    assert _record(project)["statuses"] == {}, "every file was just written: nothing settled yet"
+    time.sleep(0.06)  # more than a tick of a nanosecond clock
+    builds.clear()
+    assert generate(project) == 0 and builds == []
+    assert set(_record(project)["statuses"]) == set(files)  # type: ignore[arg-type]
+    read: list[str] = []
+    real = stamps._file_digest
+    monkeypatch.setattr(stamps, "_file_digest", lambda out, rel, *a: read.append(rel) or real(out, rel, *a))
+    assert generate(project) == 0 and builds == []
+    assert read == []
+
+
+@pytest.mark.parametrize("change", ["same size and times", "a link to a copy", "removed and written again"])
+def test_a_settled_file_changed_behind_its_status_is_noticed(project: Path, builds: list[str], change: str) -> None:
+    assert generate(project) == 0
+    time.sleep(0.06)
+    assert generate(project) == 0  # records the statuses
+    generated = project / "out" / "asyncapi" / "checkout.asyncapi.yaml"
+    original = generated.read_text()
+    before = generated.stat()
+    if change == "same size and times":  # one character changed, the times put back: only ctime tells
+        generated.write_text(original.replace("asyncapi: 3.0.0", "asyncapi: 3.0.9"))
+        os.utime(generated, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert generated.stat().st_size == before.st_size
+    elif change == "a link to a copy":
+        copy = project / "copy.yaml"
+        copy.write_text(original)
+        generated.unlink()
+        generated.symlink_to(copy)
+    else:
+        generated.unlink()
+        generated.write_text(original.replace("asyncapi: 3.0.0", "asyncapi: 3.0.9"))
+    builds.clear()
+    if change == "a link to a copy":  # noticed, and refused as ever: the writer never writes through a link
+        assert generate(project) != 0 and builds == list(all_targets())
+        return
+    assert generate(project) == 0
+    assert builds == list(all_targets()), "the change must be noticed"
+    assert generated.read_text() == original
+
+
+def test_a_status_is_recorded_only_when_a_later_write_must_show() -> None:
+    now = stamps._STARTED_NS
+    fine, whole = 123_456_789, 1_000_000_000
+    assert stamps._settled([1, now - 10**9 + fine, now - 10**9 + fine, 1, 1])
+    assert not stamps._settled([1, now - 10_000_000, now - 10_000_000, 1, 1])  # within a tick of a fine clock
+    old_whole = (now // whole - 1) * whole  # whole seconds: a clock that may tick once in two seconds
+    assert not stamps._settled([1, old_whole, old_whole, 1, 1])
+    assert stamps._settled([1, old_whole - 2 * whole, old_whole - 2 * whole, 1, 1])
+    assert not stamps._settled([1, now - 10**10, now, 1, 1]), "the later of the two times decides"
 
 
 def test_check_mode_reports_an_edited_file_as_stale(project: Path, builds: list[str]) -> None:
