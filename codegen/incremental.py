@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -98,7 +99,8 @@ class Fingerprints:
     def __init__(self) -> None:
         self._memo: dict[int, bytes] = {}
         self._keep: list[object] = []  # the memo is by id: keep the objects alive
-        self._fields: dict[type, tuple[str, ...]] = {}
+        self._fields: dict[type, tuple[bytes, tuple[bytes, ...], Callable[[object], object] | None, bool]] = {}
+        self._kinds: dict[type, str] = {}
         self._span_fields: dict[type, tuple[tuple[str, bool], ...]] = {}
         self._spans: dict[int, tuple[object, ...]] = {}
 
@@ -107,51 +109,62 @@ class Fingerprints:
         return hashlib.sha256(self._encode(value)).digest()
 
     def _encode(self, value: object) -> bytes:
-        if value is None or isinstance(value, (bool, int, float)):
-            return f"{type(value).__name__}:{value!r};".encode()
-        if isinstance(value, str):
-            data = value.encode("utf-8", "surrogatepass")
-            return b"s%d:" % len(data) + data
-        if isinstance(value, bytes):
-            return b"b%d:" % len(value) + value
-        if isinstance(value, Enum):
-            return f"enum:{type(value).__qualname__}.{value.name};".encode()
-        if isinstance(value, (tuple, list)):
-            return b"(" + b"".join(map(self._encode, value)) + b")"
-        if isinstance(value, (frozenset, set)):
-            return b"{" + b"".join(sorted(map(self.of, value))) + b"}"
-        if isinstance(value, Mapping):
-            return b"<" + b"".join(sorted(self.of(k) + self.of(v) for k, v in value.items())) + b">"
-        if isinstance(value, PurePosixPath):
-            return self._encode(str(value))
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            known = self._memo.get(id(value))
+        kind = self._kinds.get(type(value))
+        if kind is None:
+            kind = self._kinds[type(value)] = _classify(type(value))
+        if kind is _DATA:
+            known: bytes | None = self._memo.get(id(value))
             if known is None:
                 known = self._memo[id(value)] = b"@" + hashlib.sha256(self._dataclass(value)).digest()
                 self._keep.append(value)
             return known
+        if kind is _STR:
+            data: bytes = value.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
+            return b"s%d:" % len(data) + data
+        if kind is _SEQUENCE:
+            return b"(" + b"".join(map(self._encode, value)) + b")"  # type: ignore[call-overload]
+        if kind is _SCALAR:
+            return f"{type(value).__name__}:{value!r};".encode()
+        if kind is _ENUM:
+            return f"enum:{type(value).__qualname__}.{value.name};".encode()  # type: ignore[attr-defined]
+        # Every encoding is self-delimiting, so sorting the elements' encodings (a pair's: key then
+        # value) orders a set or mapping canonically without a digest per element.
+        if kind is _SET:
+            return b"{" + b"".join(sorted(map(self._encode, value))) + b"}"  # type: ignore[call-overload]
+        if kind is _MAPPING:
+            items = value.items()  # type: ignore[attr-defined]
+            return b"<" + b"".join(sorted(self._encode(k) + self._encode(v) for k, v in items)) + b">"
+        if kind is _BYTES:
+            return b"b%d:" % len(value) + value  # type: ignore[arg-type, operator]
+        if kind is _PATH:
+            return self._encode(str(value))
         raise TypeError(f"cannot fingerprint a {type(value).__name__}: give a LazyFile model elements or plain values")
 
     def spans(self, value: object) -> tuple[object, ...]:
         """The source positions `of` leaves out, as slots in a fixed order: the value of every
         span field reachable from `value` (None where unset). Two values with the same digest
         have the same slots, so a slot names one position across runs (`codegen.fragments`)."""
-        if value is None or isinstance(value, (bool, int, float, str, bytes, Enum, PurePosixPath)):
-            return ()
-        if isinstance(value, (tuple, list)):
-            return tuple(slot for item in value for slot in self.spans(item))
-        if isinstance(value, (frozenset, set)):
-            return tuple(slot for item in sorted(value, key=self.of) for slot in self.spans(item))
-        if isinstance(value, Mapping):
-            pairs = sorted(value.items(), key=lambda kv: self.of(kv[0]) + self.of(kv[1]))
-            return tuple(slot for k, v in pairs for slot in (*self.spans(k), *self.spans(v)))
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        kind = self._kinds.get(type(value))
+        if kind is None:
+            kind = self._kinds[type(value)] = _classify(type(value))
+        if kind is _DATA:
             known = self._spans.get(id(value))
             if known is None:
-                self.of(value)  # keeps the object alive for the memo
+                self._encode(value)  # keeps the object alive for the memo
                 known = self._spans[id(value)] = self._dataclass_spans(value)
             return known
-        raise TypeError(f"cannot fingerprint a {type(value).__name__}: give a LazyFile model elements or plain values")
+        if kind is _SEQUENCE:
+            return tuple(slot for item in value for slot in self.spans(item))  # type: ignore[attr-defined]
+        if kind is _SET:
+            return tuple(slot for item in sorted(value, key=self._encode) for slot in self.spans(item))  # type: ignore[call-overload]
+        if kind is _MAPPING:
+            pairs = sorted(value.items(), key=lambda kv: self._encode(kv[0]) + self._encode(kv[1]))  # type: ignore[attr-defined]
+            return tuple(slot for k, v in pairs for slot in (*self.spans(k), *self.spans(v)))
+        if kind is _UNKNOWN:
+            raise TypeError(
+                f"cannot fingerprint a {type(value).__name__}: give a LazyFile model elements or plain values"
+            )
+        return ()
 
     def _dataclass_spans(self, value: object) -> tuple[object, ...]:
         kind = type(value)
@@ -172,17 +185,62 @@ class Fingerprints:
 
     def _dataclass(self, value: object) -> bytes:
         kind = type(value)
-        names = self._fields.get(kind)
-        if names is None:
-            names = self._fields[kind] = tuple(
+        layout = self._fields.get(kind)
+        if layout is None:
+            names = [
                 f.name
                 for f in dataclasses.fields(value)  # type: ignore[arg-type]
                 if not (f.name == "span" or f.name.endswith("_span") or f.name.startswith("_"))
+            ]
+            layout = self._fields[kind] = (
+                kind.__qualname__.encode(),
+                tuple(b";" + name.encode() + b"=" for name in names),
+                operator.attrgetter(*names) if names else None,
+                len(names) == 1,
             )
-        parts = [kind.__qualname__.encode()]
-        for name in names:
-            parts.append(name.encode() + b"=" + self._encode(getattr(value, name)))
-        return b";".join(parts)
+        head, labels, get, single = layout
+        if get is None:
+            return head
+        values: tuple[object, ...] = (get(value),) if single else get(value)  # type: ignore[assignment]
+        encode = self._encode
+        return head + b"".join([label + encode(item) for label, item in zip(labels, values, strict=True)])
+
+
+# How `Fingerprints` encodes a value, by its type (decided once per type).
+_DATA, _STR, _SEQUENCE, _SCALAR, _ENUM, _SET, _MAPPING, _BYTES, _PATH, _UNKNOWN = (
+    "data",
+    "str",
+    "sequence",
+    "scalar",
+    "enum",
+    "set",
+    "mapping",
+    "bytes",
+    "path",
+    "unknown",
+)
+
+
+def _classify(kind: type) -> str:
+    if kind is type(None) or (issubclass(kind, (bool, int, float)) and not issubclass(kind, Enum)):
+        return _SCALAR
+    if issubclass(kind, str) and not issubclass(kind, Enum):
+        return _STR
+    if issubclass(kind, bytes):
+        return _BYTES
+    if issubclass(kind, Enum):
+        return _ENUM
+    if issubclass(kind, (tuple, list)):
+        return _SEQUENCE
+    if issubclass(kind, (frozenset, set)):
+        return _SET
+    if issubclass(kind, Mapping):
+        return _MAPPING
+    if issubclass(kind, PurePosixPath):
+        return _PATH
+    if dataclasses.is_dataclass(kind):
+        return _DATA
+    return _UNKNOWN
 
 
 def file_key(base: str, prints: Fingerprints, f: LazyFile, identity: tuple[object, ...]) -> str:
@@ -295,9 +353,15 @@ def parts_of(files: Iterable[GeneratedFile]) -> dict[str, list[tuple[str, int]]]
     """The parts of each file built by `composed` in this process, for the record."""
     if not _composed:
         return {}
+    lengths = {
+        sum(length for _, length in parts) + len(PART_SEPARATOR) * max(len(parts) - 1, 0)
+        for parts in _composed.values()
+    }
     found = {}
     for f in files:
-        parts = _composed.get(part_digest(f.content)) if not f.is_user_owned else None
+        if f.is_user_owned or len(f.content) not in lengths:  # hashing every file costs more than this
+            continue
+        parts = _composed.get(part_digest(f.content))
         if parts is not None:
             found[str(f.path)] = parts
     return found

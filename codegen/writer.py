@@ -134,15 +134,48 @@ def safe_destination(out_dir: Path, rel: PurePosixPath) -> Path:
     or the file itself) that points outside is refused too.
     """
     check_relative(rel)
-    try:
-        root = out_dir.resolve()
-        dest = (root / Path(*rel.parts)).resolve()
-    except (OSError, RuntimeError) as err:  # RuntimeError: Python 3.11's report of a loop of links
-        why = err.strerror if isinstance(err, OSError) and err.strerror else "a loop of symbolic links"
-        raise UnsafePathError(f"cannot write {rel!s} in {out_dir}: {why}") from None
+    root = _resolved(out_dir, rel)
+    dest = _resolved(root / Path(*rel.parts), rel, out_dir)
     if dest != root and root not in dest.parents:
         raise UnsafePathError(f"refusing to write {rel!s}: it leads outside {out_dir}")
     return dest
+
+
+class _Destinations:
+    """`safe_destination` and `link_below` for many files of one output folder: the folder is
+    resolved once and each subfolder's links are looked up once. Below a folder with no link
+    and with `check_relative`'s paths, the resolved destination is the joined one; a path
+    through a link takes `safe_destination` itself (which refuses one leading outside)."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self._root: Path | None = None
+        self._folders: dict[PurePosixPath, PurePosixPath | None] = {}
+
+    def link(self, rel: PurePosixPath) -> PurePosixPath | None:
+        check_relative(rel)
+        parent = rel.parent
+        if parent not in self._folders:
+            self._folders[parent] = link_below(self.out_dir, parent) if parent.parts else None
+        found = self._folders[parent]
+        if found is not None:
+            return found
+        return rel if self.out_dir.joinpath(*rel.parts).is_symlink() else None
+
+    def destination(self, rel: PurePosixPath) -> Path:
+        if self.link(rel) is not None:
+            return safe_destination(self.out_dir, rel)
+        if self._root is None:
+            self._root = _resolved(self.out_dir, rel)
+        return self._root.joinpath(*rel.parts)
+
+
+def _resolved(path: Path, rel: PurePosixPath, out_dir: Path | None = None) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as err:  # RuntimeError: Python 3.11's report of a loop of links
+        why = err.strerror if isinstance(err, OSError) and err.strerror else "a loop of symbolic links"
+        raise UnsafePathError(f"cannot write {rel!s} in {out_dir or path}: {why}") from None
 
 
 def link_below(out_dir: Path, rel: PurePosixPath) -> PurePosixPath | None:
@@ -220,6 +253,7 @@ def plan(
     and not read again.
     """
     result = WritePlan(flow=flow, out_dir=out_dir, spec=spec)
+    paths = _Destinations(out_dir)
     seen: set[PurePosixPath] = set()
     for f in sorted(files, key=lambda f: str(f.path)):
         if f.path in seen:
@@ -232,8 +266,8 @@ def plan(
             result.manifest[str(f.path)] = digest
             result.changes.append(Change(f.path, "unchanged"))
             continue
-        dest = safe_destination(out_dir, f.path)
-        link = link_below(out_dir, f.path)
+        dest = paths.destination(f.path)
+        link = paths.link(f.path)
         if link is not None:
             _plan_link(result, f, link)
             continue
@@ -246,7 +280,7 @@ def plan(
             _plan_generated(result, f, existing)
         if f.path in result.contents:  # what the merge or the update was computed from
             result.seen[f.path] = _digest(existing) if existing is not None else _digest_of(dest)
-    _plan_removals(result, seen, ran)
+    _plan_removals(result, seen, ran, paths)
     _plan_leftovers(result, seen)
     if stamp is not None and not result.repeated_notices:
         result.stamp = stamp
@@ -308,7 +342,9 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
     result.user_digests[key] = _digest(merged.content)
 
 
-def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collection[str] | None) -> None:
+def _plan_removals(
+    result: WritePlan, produced: set[PurePosixPath], ran: Collection[str] | None, paths: _Destinations
+) -> None:
     old, old_owners = read_manifest(result.out_dir, result.flow)
     renamed = _manifests_of_spec(result.out_dir, result.spec, result.flow) if result.spec else []
     for former in renamed:
@@ -330,13 +366,13 @@ def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collect
             result.owners[rel_text] = owner
             continue
         try:
-            dest = safe_destination(result.out_dir, rel)
+            dest = paths.destination(rel)
         except UnsafePathError:
             continue
         current = _read(dest)
         if current is None:
             continue
-        if digest != USER_OWNED and _digest(current) == digest and link_below(result.out_dir, rel) is None:
+        if digest != USER_OWNED and _digest(current) == digest and paths.link(rel) is None:
             result.seen[rel] = _digest(current)
             result.changes.append(Change(rel, "delete", "no longer produced by the spec"))
             continue

@@ -8,6 +8,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -150,10 +151,16 @@ def test_settled_files_are_checked_by_their_status_and_not_read(
     time.sleep(0.06)  # more than a tick of a nanosecond clock
     builds.clear()
     assert generate(project) == 0 and builds == []
-    assert set(_record(project)["statuses"]) == set(files)  # type: ignore[arg-type]
+    statuses = _record(project)["statuses"]
+    assert isinstance(statuses, dict) and set(statuses) == set(files)
     read: list[str] = []
     real = stamps._file_digest
-    monkeypatch.setattr(stamps, "_file_digest", lambda out, rel, *a: read.append(rel) or real(out, rel, *a))
+
+    def reading(out: Path, rel: str, *more: Any) -> str | None:
+        read.append(rel)
+        return real(out, rel, *more)
+
+    monkeypatch.setattr(stamps, "_file_digest", reading)
     assert generate(project) == 0 and builds == []
     assert read == []
 
