@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
+from flowgen_design.codegen import ondisk
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.incremental import Fingerprints, Previous
 
@@ -219,11 +220,8 @@ def start_run(previous: Previous | None, out_dir: Path) -> None:
     for rel, recorded in previous.fragments.items():
         if rel not in previous.files or rel in previous.user_owned:
             continue
-        try:
-            data = out_dir.joinpath(*PurePosixPath(rel).parts).read_bytes()
-        except OSError:
-            continue
-        if hashlib.sha256(data).hexdigest() != previous.files[rel]:
+        data = ondisk.read_checked(out_dir.joinpath(*PurePosixPath(rel).parts), previous.files[rel])
+        if data is None:
             continue
         try:
             document = data.decode("utf-8")

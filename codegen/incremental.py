@@ -35,6 +35,7 @@ from enum import Enum
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from flowgen_design.codegen import ondisk
 from flowgen_design.codegen.files import GeneratedFile, Merger, Ownership
 
 if TYPE_CHECKING:
@@ -305,11 +306,8 @@ def _reuse(f: LazyFile, key: str, previous: Previous, out_dir: Path) -> Generate
     rel = str(f.path)
     if previous.keys.get(rel) != key or rel not in previous.files:
         return None
-    try:
-        data = out_dir.joinpath(*f.path.parts).read_bytes()
-    except OSError:
-        return None
-    if hashlib.sha256(data).hexdigest() != previous.files[rel]:
+    data = ondisk.read_checked(out_dir.joinpath(*f.path.parts), previous.files[rel])
+    if data is None:
         return None
     try:
         text = data.decode("utf-8")
@@ -377,11 +375,12 @@ def load_parts(previous: Previous | None, out_dir: Path) -> None:
     for rel, parts in previous.parts.items():
         if rel not in previous.files or rel in previous.user_owned:
             continue
+        data = ondisk.read_checked(out_dir.joinpath(*PurePosixPath(rel).parts), previous.files[rel])
         try:
-            text = out_dir.joinpath(*PurePosixPath(rel).parts).read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
+            text = data.decode("utf-8") if data is not None else None
+        except UnicodeDecodeError:
             continue
-        if hashlib.sha256(text.encode("utf-8")).hexdigest() != previous.files[rel]:
+        if text is None:
             continue
         offset, found = 0, {}
         for digest, length in parts:

@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path, PurePosixPath
 
-from flowgen_design.codegen import writer
+from flowgen_design.codegen import ondisk, writer
 from flowgen_design.codegen.cache import file_identity, store
 from flowgen_design.codegen.fragments import Recorded
 from flowgen_design.codegen.incremental import Previous
@@ -185,11 +185,14 @@ class _Statuses:
         status = _status(self.out_dir, rel, self.plain_named)
         if status is not None and status == self.recorded.get(rel):
             self.found[rel] = status
+            ondisk.note(tuple(status), digest)  # type: ignore[arg-type]
             return True
         if _file_digest(self.out_dir, rel, self.plain) != digest:
             return False
-        if status is not None and _settled(status) and _status(self.out_dir, rel, self.plain_named) == status:
-            self.found[rel] = status  # read whole and found as recorded, and not written meanwhile
+        if status is not None and _status(self.out_dir, rel, self.plain_named) == status:
+            ondisk.note(tuple(status), digest)  # type: ignore[arg-type]  # read whole, not written meanwhile
+            if _settled(status):
+                self.found[rel] = status
         return True
 
 
@@ -242,6 +245,7 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
     (`codegen.incremental`): None when there is no readable record, when it was made with
     another base (flowgen, black, `dot`, targets, ...), or when any file it left other than
     the user's own has changed since. A user's file that changed is left out (merged again)."""
+    ondisk.forget()
     path = _record_path(out_dir, flow)
     try:
         recorded = json.loads(path.read_bytes()) if path is not None else None

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
+from flowgen_design.codegen import ondisk
 from flowgen_design.codegen.files import GeneratedFile, LineNote
 
 if TYPE_CHECKING:
@@ -271,6 +272,9 @@ def plan(
         if link is not None:
             _plan_link(result, f, link)
             continue
+        if not f.is_user_owned and (on_disk := ondisk.known_digest(dest)) is not None:
+            _plan_known(result, f, on_disk)  # found unchanged at the start of the run: not read again
+            continue
         if dest.is_dir():
             raise UnsafePathError(f"refusing to write {f.path}: a folder of that name is in the way")
         existing = _read(dest) if dest.exists() else None
@@ -313,6 +317,17 @@ def _plan_generated(result: WritePlan, f: GeneratedFile, existing: str | None) -
         return
     result.changes.append(Change(f.path, "create" if existing is None else "update"))
     result.contents[f.path] = f.content
+
+
+def _plan_known(result: WritePlan, f: GeneratedFile, on_disk: str) -> None:
+    """`_plan_generated` for a file whose digest on disk is known (`codegen.ondisk`)."""
+    digest = result.manifest[str(f.path)] = _digest(f.content)
+    if digest == on_disk:
+        result.changes.append(Change(f.path, "unchanged"))
+        return
+    result.changes.append(Change(f.path, "update"))
+    result.contents[f.path] = f.content
+    result.seen[f.path] = on_disk
 
 
 def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists: bool) -> None:
@@ -450,7 +465,7 @@ def _changed_since_planned(p: WritePlan, rel: PurePosixPath, dest: Path, ours: s
     computing, and their bytes win."""
     if rel not in p.seen:
         return False
-    now = _digest_of(dest)
+    now = ondisk.known_digest(dest) or _digest_of(dest)
     if now == p.seen[rel] or (ours is not None and now == ours):
         return False
     detail = "changed on disk while flowgen was running, so it was left as it is now: run `flowgen generate` again"

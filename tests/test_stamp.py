@@ -165,6 +165,31 @@ def test_settled_files_are_checked_by_their_status_and_not_read(
     assert read == []
 
 
+def test_an_edit_run_reads_each_settled_document_once(
+    project: Path, builds: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record's check, the fragments, the lazy files, the writer's plan and its last look
+    before replacing a file share what the run found on disk (`codegen.ondisk`)."""
+    assert generate(project) == 0
+    time.sleep(0.06)
+    assert generate(project) == 0  # records the statuses
+    with (project / "checkout.flow").open("a") as spec:
+        spec.write("// a new comment\n")
+    document = project / "out" / "asyncapi" / "checkout.asyncapi.yaml"
+    reads: list[Path] = []
+    real = Path.read_bytes
+
+    def reading(path: Path) -> bytes:
+        if path.name == document.name:
+            reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(Path, "read_bytes", reading)
+    builds.clear()
+    assert generate(project) == 0 and builds
+    assert len(reads) == 1, "read once, for its fragments; its digest is known to every other step"
+
+
 @pytest.mark.parametrize("change", ["same size and times", "a link to a copy", "removed and written again"])
 def test_a_settled_file_changed_behind_its_status_is_noticed(project: Path, builds: list[str], change: str) -> None:
     assert generate(project) == 0

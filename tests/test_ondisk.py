@@ -1,0 +1,65 @@
+"""`codegen.ondisk`: a file's digest is trusted only while its status is the one noted with it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from flowgen_design.codegen import ondisk
+
+
+@pytest.fixture(autouse=True)
+def _fresh() -> None:
+    ondisk.forget()
+
+
+def _noted(path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    found = ondisk.status(path)
+    assert found is not None
+    ondisk.note(found, digest)
+    return digest
+
+
+def test_a_noted_file_is_known_until_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("one\n")
+    digest = _noted(path)
+    assert ondisk.known_digest(path) == digest
+    assert ondisk.known_digest(str(tmp_path / "." / "a.txt")) == digest, "any spelling of the path"
+    assert ondisk.read_known(path, digest) == b"one\n"
+    assert ondisk.read_known(path, "another digest") is None
+    before = path.stat()
+    path.write_text("two\n")  # same size; times put back: the change time still moves
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert ondisk.known_digest(path) is None
+    assert ondisk.read_known(path, digest) is None
+    assert ondisk.read_checked(path, digest) is None, "read and hashed: not what was noted"
+    assert ondisk.read_checked(path, hashlib.sha256(b"two\n").hexdigest()) == b"two\n"
+
+
+def test_a_file_replaced_or_linked_is_not_known(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("one\n")
+    digest = _noted(path)
+    path.unlink()
+    path.write_text("one\n")  # the same bytes in a new file: hashed again, and found equal
+    assert ondisk.known_digest(path) is None
+    assert ondisk.read_checked(path, digest) == b"one\n"
+    other = tmp_path / "b.txt"
+    other.write_text("one\n")
+    _noted(other)
+    path.unlink()
+    path.symlink_to(other)
+    assert ondisk.status(path) is None and ondisk.known_digest(path) is None
+
+
+def test_forget_starts_over(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("one\n")
+    _noted(path)
+    ondisk.forget()
+    assert ondisk.known_digest(path) is None
