@@ -450,13 +450,21 @@ def apply_all(plans: Sequence[WritePlan]) -> None:
             if _changed_since_planned(p, rel, dest, written.get(dest)):
                 continue
             os.replace(tmp, dest)
-            written[dest] = _digest(p.contents[rel])
+            written[dest] = _planned_digest(p, rel)
         _delete_stale(plans)
         for _, _, tmp, dest in manifests:
             os.replace(tmp, dest)
     finally:
         for _, _, tmp, _ in staged + manifests:
             tmp.unlink(missing_ok=True)
+
+
+def _planned_digest(p: WritePlan, rel: PurePosixPath) -> str:
+    """The digest of what the plan writes at `rel`, as the plan already computed it."""
+    digest = p.manifest.get(str(rel))
+    if digest is None or digest == USER_OWNED:
+        digest = p.user_digests.get(str(rel))
+    return digest if digest is not None else _digest(p.contents[rel])
 
 
 def _changed_since_planned(p: WritePlan, rel: PurePosixPath, dest: Path, ours: str | None = None) -> bool:
