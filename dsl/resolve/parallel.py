@@ -19,11 +19,12 @@ their block. What a block may not hold is reported here, each with why:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from flowgen_design.dsl import ast, codes
 from flowgen_design.dsl.diagnostics import Reporter
 from flowgen_design.dsl.model import ParallelBlock, Saga
+from flowgen_design.dsl.source import Span
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,13 @@ class Blocks:
     """A saga's blocks as written, each with the names of its steps."""
 
     decls: tuple[tuple[ast.ParallelDecl, tuple[str, ...]], ...] = ()
+    entered: dict[Span, str] = field(default_factory=dict)
+    """Branch targets that named a block (by the target's span), now its first step: the block's name."""
+
+    def written(self, target: ast.Name) -> str:
+        """A branch target as the user wrote it: a step, or the block `flatten` replaced by its first step."""
+        block = self.entered.get(target.span)
+        return f"parallel block `{block}`" if block is not None else f"step `{target.text}`"
 
 
 def flatten(decl: ast.SagaDecl, report: Reporter) -> tuple[ast.SagaDecl, Blocks]:
@@ -45,15 +53,16 @@ def flatten(decl: ast.SagaDecl, report: Reporter) -> tuple[ast.SagaDecl, Blocks]
     entries = {b.name.text: b.steps[0].name.text for b in blocks if b.steps}
     inside = {s.name.text: b for b in blocks for s in b.steps}
     members: list[ast.SagaMember] = []
+    entered: dict[Span, str] = {}
     for m in decl.members:
         if isinstance(m, ast.ParallelDecl):
             members += [_member_step(s, m, report) for s in m.steps]
         elif isinstance(m, ast.StepDecl):
-            members.append(_outside_step(m, entries, inside, report))
+            members.append(_outside_step(m, entries, inside, report, entered))
         else:
             members.append(m)
     flat = replace(decl, members=tuple(members))
-    return flat, Blocks(tuple((b, tuple(s.name.text for s in b.steps)) for b in blocks))
+    return flat, Blocks(tuple((b, tuple(s.name.text for s in b.steps)) for b in blocks), entered)
 
 
 def _check_shape(block: ast.ParallelDecl, report: Reporter) -> None:
@@ -138,7 +147,11 @@ def _own_fill(step: ast.StepDecl, fill: ast.Fill, siblings: set[str], report: Re
 
 
 def _outside_step(
-    step: ast.StepDecl, entries: dict[str, str], inside: dict[str, ast.ParallelDecl], report: Reporter
+    step: ast.StepDecl,
+    entries: dict[str, str],
+    inside: dict[str, ast.ParallelDecl],
+    report: Reporter,
+    entered: dict[Span, str],
 ) -> ast.StepDecl:
     """A step outside every block: a branch to a block leads to its first step (the block's entry);
     a branch to a step inside a block is reported and dropped."""
@@ -149,6 +162,7 @@ def _outside_step(
         target = b.target.text
         if target in entries:
             kept.append(replace(b, target=replace(b.target, text=entries[target])))
+            entered[b.target.span] = target
         elif target in inside:
             block = inside[target].name.text
             report.add(

@@ -39,9 +39,11 @@ class SagaResolver:
         self.delivery = delivery
         self.services = services
         self.events = events
+        self._blocks = parallel.Blocks()  # the saga being resolved: its blocks as written
 
     def saga(self, decl: ast.SagaDecl) -> Saga | None:
         decl, blocks = parallel.flatten(decl, self.report)
+        self._blocks = blocks
         saga = self._saga(decl)
         return parallel.attach(saga, blocks, self.report) if saga is not None else None
 
@@ -263,7 +265,8 @@ class SagaResolver:
             if names.index(target) <= names.index(step.name):
                 self.report.add(
                     codes.BRANCH_BACKWARDS,
-                    f"step `{step.name}` leads back to step `{target}`: branches go forward only, so every saga ends",
+                    f"step `{step.name}` leads back to {self._blocks.written(b.target)}: branches go forward only,"
+                    " so every saga ends",
                     b.target.span,
                     "lead to a later step, or to a named outcome (`on rejected emit EVENT`)",
                 )
