@@ -7,7 +7,7 @@ import importlib
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,23 @@ def generate_with_services(spec: Path, out: Path, package: str, services: dict[s
     for module, source in services.items():
         (out / "python" / package / "services" / f"{module}.py").write_text(source.lstrip(), encoding="utf-8")
     return out / "python"
+
+
+def importing_from(folder: Path, packages: Collection[str]) -> Iterator[Callable[[str], Any]]:
+    """`importlib.import_module` with `folder` on the path and `packages` (top-level names) imported
+    afresh, then forgotten. For a fixture: `yield from importing_from(...)`."""
+
+    def forget() -> None:
+        for name in [m for m in sys.modules if m.split(".")[0] in packages]:
+            del sys.modules[name]
+
+    forget()
+    sys.path.insert(0, str(folder))
+    try:
+        yield importlib.import_module
+    finally:
+        sys.path.remove(str(folder))
+        forget()
 
 
 def fresh_import(package_dir: Path, package: str) -> Iterator[Callable[[str], Any]]:

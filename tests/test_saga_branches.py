@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import importlib
 import os
 import re
 import subprocess
@@ -33,6 +32,7 @@ from flowgen_design.dsl.model import Flow, Saga
 from flowgen_design.dsl.rules.timing import saga_worst_case_ms
 from flowgen_design.dsl.sagapaths import Ending, endings, undo_policy
 from tests.conftest import ROOT, run_flowgen
+from tests.pytarget import importing_from
 from tests.test_conformance import MachineOrchestrator, _observable
 
 pytestmark = pytest.mark.slow  # generates and imports each example's package, runs every way of each saga twice
@@ -216,20 +216,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-def _forget() -> None:
-    for name in [m for m in sys.modules if m.split(".")[0] in SPECS]:
-        del sys.modules[name]
-
-
 @pytest.fixture
 def load(generated: Path) -> Iterator[Callable[[str], ModuleType]]:
-    _forget()
-    sys.path.insert(0, str(generated))
-    try:
-        yield importlib.import_module
-    finally:
-        sys.path.remove(str(generated))
-        _forget()
+    yield from importing_from(generated, SPECS)
 
 
 @functools.cache

@@ -11,7 +11,6 @@ in reverse; the pivot fails after the join.
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 import re
 import subprocess
@@ -28,6 +27,7 @@ from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow, Saga
 from flowgen_design.dsl.sagapaths import Ending, compensates, endings
 from tests.conftest import ROOT, run_flowgen
+from tests.pytarget import importing_from
 from tests.test_conformance import MachineOrchestrator, _observable
 
 pytestmark = pytest.mark.slow  # generates and imports a package
@@ -89,20 +89,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-def _forget() -> None:
-    for name in [m for m in sys.modules if m.split(".")[0] == PKG]:
-        del sys.modules[name]
-
-
 @pytest.fixture
 def load(generated: Path) -> Iterator[Callable[[str], ModuleType]]:
-    _forget()
-    sys.path.insert(0, str(generated))
-    try:
-        yield importlib.import_module
-    finally:
-        sys.path.remove(str(generated))
-        _forget()
+    yield from importing_from(generated, {PKG})
 
 
 @functools.cache
@@ -297,18 +286,7 @@ def _example_run(load: Callable[[str], ModuleType], fault: Fault, machine: bool)
 
 @pytest.fixture
 def load_example(example: Path) -> Iterator[Callable[[str], ModuleType]]:
-    _forget_example()
-    sys.path.insert(0, str(example))
-    try:
-        yield importlib.import_module
-    finally:
-        sys.path.remove(str(example))
-        _forget_example()
-
-
-def _forget_example() -> None:
-    for name in [m for m in sys.modules if m.split(".")[0] == EXAMPLE_PKG]:
-        del sys.modules[name]
+    yield from importing_from(example, {EXAMPLE_PKG})
 
 
 @pytest.mark.parametrize("way", _example_ways(), ids=[f"{w.outcome} {w.describe()}" for w in _example_ways()])
