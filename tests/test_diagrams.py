@@ -265,3 +265,27 @@ def test_a_step_box_says_the_sends_and_the_handler_attempts(tmp_path: Path) -> N
     assert sends_text(once.policy) == "sent once (no resend)"
     assert handler_text(once.action.handler.policy) == "handler: 3 attempts, fixed 1s"
     assert sends_text(again.policy) == "sent up to 2 times, fixed 5s"
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_a_pivot_that_gives_no_answer_ends_failed_in_the_sequence(spec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/semantics.md: the pivot's outcome is unknown when it gives no answer (it may have run), so
+    the saga ends `failed` without undoing anything; only its failure replies are undone."""
+    from flowgen_design.codegen.diagrams.labels import timeout_text
+    from flowgen_design.codegen.diagrams.mermaid import saga_sequence
+
+    flow = load(spec, monkeypatch)
+    pivots = [s for s in flow.sagas if s.steps and s.steps[s.pivot_index].wait is None]
+    for saga in pivots:
+        pivot = saga.steps[saga.pivot_index]
+        lines = saga_sequence(saga).splitlines()
+        call = next(i for i, line in enumerate(lines) if f"{pivot.name}: {pivot.action.command.name}" in line)
+        arm = next(i for i in range(call, len(lines)) if lines[i].strip() == f"else {timeout_text(pivot.timeout_ms)}")
+        depth = len(lines[arm]) - len(lines[arm].lstrip())
+        body = []
+        for line in lines[arm + 1 :]:
+            if len(line) - len(line.lstrip()) <= depth:
+                break
+            body.append(line.strip())
+        assert any("needs a human" in line for line in body), (saga.name, body)
+        assert not any("--)" in line or "->>bus" in line for line in body), (saga.name, body)

@@ -138,9 +138,13 @@ def _steps(saga: Saga, index: int, indent: str, ran: tuple[int, ...]) -> list[st
     failures = [e.name for e in step.action.command.failures if step.branch(e.name) is None]
     if step.wait is not None and step.wait.leads_on:  # `on timeout -> X`: an arm of its own
         lines += _timeout_arm(saga, index, step, indent, ran)
+    elif index == saga.pivot_index and step.wait is None:  # no answer from the pivot: it may have run
+        lines.append(f"{indent}else {mermaid_text(timeout_text(step.timeout_ms))}")
+        note = "failed: the pivot gave no answer, it may have run: needs a human"
+        lines.append(f"{indent}  Note over {me}: {mermaid_text(note)}")
     else:
         failures.append(timeout_text(step.timeout_ms))
-    if not failures:  # a wait whose every other way has its own arm
+    if not failures:  # a wait or a pivot whose every other way has its own arm
         return lines + [f"{indent}end"]
     lines.append(f"{indent}else {mermaid_text(' or '.join(failures))}")
     if index > saga.pivot_index:
