@@ -115,7 +115,17 @@ class Fragments:
         keyed = self._key(kind, inputs)
         if keyed is None:
             return render()
-        key, slots = keyed
+        return self._piece(*keyed, render)
+
+    def digested(self, kind: str, digest: bytes, slots: Sequence[object], render: Callable[[], str]) -> str:
+        """`piece` for inputs the caller digested itself: `digest` stands for everything `render`
+        prints but positions, and `slots` are the spans it may print positions from (through
+        `where`), in a fixed order. For many small parts of plain values (a table's rows, whose
+        values `repr` writes far faster than fingerprints walk them)."""
+        key = hashlib.sha256(f"{kind}\0{self._identity}\0digest\0".encode() + digest).hexdigest()
+        return self._piece(key, tuple(slots), render)
+
+    def _piece(self, key: str, slots: tuple[object, ...], render: Callable[[], str]) -> str:
         reused = self._reuse(key, slots)
         if reused is not None:
             self._made.append(_Made(key, *reused))

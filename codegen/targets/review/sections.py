@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import hashlib
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
+from typing import NamedTuple
 
-from flowgen_design.codegen.aws.plan import plan_of
+from flowgen_design.codegen.aws.plan import Alarm, plan_of
 from flowgen_design.codegen.diagrams.labels import (
     attempts_text,
     handler_text,
@@ -15,7 +18,7 @@ from flowgen_design.codegen.diagrams.labels import (
 )
 from flowgen_design.codegen.fragments import Fragments, where
 from flowgen_design.codegen.targets.review.html import Child, Html, anchor, el, table
-from flowgen_design.codegen.trace import stack_resources, trace_rows
+from flowgen_design.codegen.trace import TraceRow, stack_resources, trace_rows
 from flowgen_design.dsl.diagnostics import Diagnostic
 from flowgen_design.dsl.graph import Element
 from flowgen_design.dsl.model import (
@@ -161,11 +164,17 @@ def events_section(flow: Flow, pieces: Fragments | None = None) -> Html:
 
     articles = []
     for event in flow.events:
-        publishers = [_mention(link.kind, link.name) for link in publisher_links(flow, event)]
-        consumers = [_mention(*_consumer(a.target)) for a in consumer_arcs(flow, event)]
-        inputs = (event, tuple(publishers), tuple(consumers))
-        articles.append(_piece(pieces, "event", inputs, partial(event_article, flow, event, publishers, consumers)))
+        publishers = tuple((link.kind, link.name) for link in publisher_links(flow, event))
+        consumers = tuple(_consumer(a.target) for a in consumer_arcs(flow, event))
+        render = partial(_event_article, flow, event, publishers, consumers)
+        articles.append(_piece(pieces, "event", (event, publishers, consumers), render))
     return Html("".join(articles))
+
+
+def _event_article(
+    flow: Flow, event: Event, publishers: tuple[tuple[str, str], ...], consumers: tuple[tuple[str, str], ...]
+) -> Html:
+    return event_article(flow, event, [_mention(*p) for p in publishers], [_mention(*c) for c in consumers])
 
 
 def _piece(pieces: Fragments | None, kind: str, inputs: tuple[object, ...], render: Callable[[], Html]) -> Html:
@@ -434,22 +443,64 @@ def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
     ]
 
 
+# ---- tables of rows, taken back in runs -----------------------------------------------------
+
+
+class Row(NamedTuple):
+    """A table row as a part: `text` is everything it prints but positions (plain values, which
+    `repr` writes the same in every process), `spans` the positions it prints (`loc`)."""
+
+    text: tuple[object, ...]
+    spans: tuple[Span | None, ...]
+    cells: Callable[[], list[Child]]
+
+
+RUN = 16
+"""Rows are taken back in runs of about this many: a run ends after a row whose text's CRC is a
+multiple of it, so runs end at the same rows whatever is added or removed elsewhere in the table."""
+
+
+def rows_table(
+    pieces: Fragments | None, kind: str, headers: Sequence[str], rows: Iterable[Row], class_: str | None = None
+) -> Html:
+    """`table(headers, ...)` of `rows`, its runs of rows taken back from the last run's page when
+    they print the same (`Fragments.digested`): the bytes of `table`, without writing the rows."""
+    head = el("thead", el("tr", [el("th", h, scope="col") for h in headers]))
+    body = "".join(_run_text(pieces, kind, run) for run in _runs(rows))
+    return el("table", head, el("tbody", Html(body)), class_=class_)
+
+
+def _runs(rows: Iterable[Row]) -> Iterator[list[tuple[Row, str]]]:
+    run: list[tuple[Row, str]] = []
+    for row in rows:
+        text = repr((row.text, tuple(span is None for span in row.spans)))
+        run.append((row, text))
+        if zlib.crc32(text.encode("utf-8", "surrogatepass")) % RUN == 0:
+            yield run
+            run = []
+    if run:
+        yield run
+
+
+def _run_text(pieces: Fragments | None, kind: str, run: list[tuple[Row, str]]) -> str:
+    render = partial(_render_rows, [row for row, _ in run])
+    if pieces is None:
+        return render()
+    digest = hashlib.sha256("\0".join(text for _, text in run).encode("utf-8", "surrogatepass")).digest()
+    return pieces.digested(kind, digest, [span for row, _ in run for span in row.spans], render)
+
+
+def _render_rows(rows: list[Row]) -> Html:
+    return Html("".join(el("tr", [el("td", cell) for cell in row.cells()]) for row in rows))
+
+
 # ---- alarms ------------------------------------------------------------------------------------
 
 
-def alarms_section(flow: Flow) -> Html:
+def alarms_section(flow: Flow, pieces: Fragments | None = None) -> Html:
     """Every alarm of the deployment plan: what it watches, when it fires, and the spec line the
     threshold comes from (docs/operations.md)."""
-    rows = [
-        [
-            el("code", a.resource.logical_id),
-            [el("code", a.watches.logical_id), " ", el("span", f"{a.namespace} {a.metric}", class_="muted")],
-            el("code", f"{a.statistic} {a.comparison} {a.threshold} {a.unit}"),
-            a.why,
-            loc(a.span),
-        ]
-        for a in plan_of(flow).alarms()
-    ]
+    rows = [_alarm_row(a) for a in plan_of(flow).alarms()]
     if not rows:
         return el("p", "Nothing to watch: this flow deploys no handlers or sagas.", class_="muted")
     note = el(
@@ -458,37 +509,62 @@ def alarms_section(flow: Flow) -> Html:
         "every period is 60 seconds.",
         class_="muted",
     )
-    return el("div", note, table(["alarm", "watches", "fires when", "why this threshold", "spec"], rows))
+    headers = ["alarm", "watches", "fires when", "why this threshold", "spec"]
+    return el("div", note, rows_table(pieces, "alarms", headers, rows))
+
+
+def _alarm_row(a: Alarm) -> Row:
+    text = (a.resource.logical_id, a.watches.logical_id, a.namespace, a.metric, a.statistic, a.comparison)
+    return Row((*text, a.threshold, a.unit, a.why), (a.span,), partial(_alarm_cells, a))
+
+
+def _alarm_cells(a: Alarm) -> list[Child]:
+    return [
+        el("code", a.resource.logical_id),
+        [el("code", a.watches.logical_id), " ", el("span", f"{a.namespace} {a.metric}", class_="muted")],
+        el("code", f"{a.statistic} {a.comparison} {a.threshold} {a.unit}"),
+        a.why,
+        loc(a.span),
+    ]
 
 
 # ---- traceability --------------------------------------------------------------------------
 
 
-def trace_section(flow: Flow) -> Html:
-    rows = []
-    for row in trace_rows(flow):
-        files = (
-            el("ul", [el("li", el("code", str(f.path)), " ", el("span", f.role, class_="muted")) for f in row.files])
-            if row.files
-            else "—"
-        )
-        resources = el(
-            "ul", [el("li", el("code", r.logical_id), " ", el("span", r.type, class_="muted")) for r in row.resources]
-        )
-        rows.append(
-            [
-                [row.entry, " ", loc(row.entry_span)],
-                [el("code", row.handler), " ", loc(row.handler_span)],
-                files,
-                resources,
-            ]
-        )
-    per_entry = table(
+def trace_section(flow: Flow, pieces: Fragments | None = None) -> Html:
+    per_entry = rows_table(
+        pieces,
+        "trace",
         ["entry point or event", "handler", "generated code", "infrastructure (CloudFormation logical IDs)"],
-        rows,
+        map(_trace_row, trace_rows(flow)),
         class_="trace",
     )
     return el("div", per_entry, shared_resources_table(flow))
+
+
+def _trace_row(row: TraceRow) -> Row:
+    files = tuple((str(f.path), f.role) for f in row.files)
+    resources = tuple((r.logical_id, r.type) for r in row.resources)
+    return Row(
+        (row.entry, row.handler, files, resources), (row.entry_span, row.handler_span), partial(_trace_cells, row)
+    )
+
+
+def _trace_cells(row: TraceRow) -> list[Child]:
+    files = (
+        el("ul", [el("li", el("code", str(f.path)), " ", el("span", f.role, class_="muted")) for f in row.files])
+        if row.files
+        else "—"
+    )
+    resources = el(
+        "ul", [el("li", el("code", r.logical_id), " ", el("span", r.type, class_="muted")) for r in row.resources]
+    )
+    return [
+        [row.entry, " ", loc(row.entry_span)],
+        [el("code", row.handler), " ", loc(row.handler_span)],
+        files,
+        resources,
+    ]
 
 
 def shared_resources_table(flow: Flow) -> Html:
