@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from benchmarks.specgen import spec
 from flowgen_design.cli import main
 from flowgen_design.codegen import fragments, incremental, stamp
+from flowgen_design.codegen.diagrams.model import Diagram
 from flowgen_design.dsl.cache import cache_dir
 
 LONG = os.environ.get("FLOWGEN_FUZZ") == "long"
@@ -61,6 +62,9 @@ EDITS: dict[str, Callable[[str], str]] = {
         r"  on OrdersCompleted -> follow_orders \{.*?\n  \}\n", "", t, count=1, flags=re.S
     ),
     "rename a handler": _word("notify_cancelled", "tell_cancelled"),
+    "change an event's publisher": lambda t: t.replace(
+        "publishes OrdersRequested, OrdersCompleted, OrdersCancelled", "publishes OrdersRequested, OrdersCompleted", 1
+    ).replace("service OrdersStock {\n", "service OrdersStock {\n  publishes OrdersCancelled\n", 1),
     "change a policy": lambda t: t.replace("retry 3 backoff fixed 1s", "retry 4 backoff fixed 2s", 1),
     "remove a step": _drop("  step charge: OrdersPayments.OrdersCharge compensate OrdersPayments.OrdersRefund\n"),
     "rename a step": _word("reserve", "hold"),
@@ -421,3 +425,56 @@ def test_a_fragment_whose_inputs_cannot_be_fingerprinted_is_made() -> None:
     pieces = fragments.Fragments(PurePosixPath("review/x.html"), ("x", "1.0.0", "x.flow"))
     assert not pieces.has("article", (Opaque(),))
     assert pieces.piece("article", (Opaque(),), lambda: "<article></article>") == "<article></article>"
+
+
+# ---- the whole-flow views (system, events): written and drawn only when what they draw changes -----------
+
+VIEWS = DOCUMENTS[1:]  # the diagrams target and the review page, which both write every view
+
+
+def _slow(*values: object) -> object:
+    return pytest.param(*values, marks=pytest.mark.slow)
+
+
+@pytest.mark.parametrize(
+    ("edit", "drawn"),
+    [
+        ("add a record field", set()),  # a record's fields are drawn nowhere (its name is, in an event's fields)
+        ("change an event's publisher", {"system"}),  # the events view draws what makes an event, not who may
+        _slow("add a line at the top", set()),
+        _slow("add a comment line", set()),
+        _slow("add an event field", {"events"}),  # the system view draws no fields
+        _slow("add a handler", {"system", "events"}),
+        _slow("rename an event", {"system", "events"}),
+        _slow("rename a handler", {"system", "events"}),
+        _slow("change a policy", {"system", "events"}),  # the delivery settings on a handler's arrow or box
+        _slow("edit a doc comment", {"system", "events"}),  # an entry point's tooltip
+    ],
+)
+def test_a_view_is_written_again_only_when_what_it_draws_changes(
+    project: Path, renders: list[str], monkeypatch: pytest.MonkeyPatch, edit: str, drawn: set[str]
+) -> None:
+    """Each view is keyed by what it draws (`diagrams.view_key`): its DOT is written, its files
+    rendered and its figure made again exactly when that changed, and the output is a full run's."""
+    from flowgen_design.codegen.diagrams import dot
+
+    written: list[str] = []
+    to_dot = dot.to_dot
+
+    def counted(diagram: Diagram, header: str = "") -> str:
+        written.append(diagram.name)
+        return to_dot(diagram, header)
+
+    monkeypatch.setattr(dot, "to_dot", counted)
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, VIEWS) == 0
+    assert {"system", "events"} <= set(written)
+    written.clear()
+    renders.clear()
+    _edit(spec_file, edit)
+    assert _generate(spec_file, out, VIEWS) == 0
+    assert {name for name in written if not name.startswith("saga:")} == drawn
+    assert {r for r in renders if "/saga-" not in r} == {
+        f"diagrams/bench/{v}.{x}" for v in drawn for x in ("dot", "mmd")
+    }
+    _same_as_full_run(spec_file, out, project, targets=VIEWS)
