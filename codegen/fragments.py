@@ -39,6 +39,7 @@ from typing import NamedTuple
 
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.incremental import Fingerprints, Previous
+from flowgen_design.dsl.source import Span
 
 Hole = tuple[int, int, list[int]]
 """A position printed in a fragment: offset in the fragment, length, the input slots that printed it."""
@@ -167,27 +168,48 @@ class Fragments:
             return None
         document, index = found
         recorded = index[key]
-        old = document[recorded.offset : recorded.offset + recorded.length]
+        start, end = recorded.offset, recorded.offset + recorded.length
         parts: list[str] = []
         holes: list[Hole] = []
-        at = 0
+        at, size = start, 0  # where the old text not yet taken begins; the length of the new text so far
         for offset, length, where_slots in recorded.holes:
-            texts = {_where_of(slots[i]) if i < len(slots) else None for i in where_slots}
-            if len(texts) != 1 or None in texts:
+            text = _agreed(slots, where_slots)
+            if text is None:
                 return None
-            (text,) = texts
-            assert text is not None
-            if text.rpartition(":")[0] != old[offset : offset + length].rpartition(":")[0]:
+            here = start + offset
+            if not _same_file(document, here, here + length, text):
                 return None  # another file name (the spec given by another path): it may need escaping
-            parts.append(old[at:offset])
-            holes.append((sum(map(len, parts)), len(text), where_slots))
-            parts.append(text)
-            at = offset + length
-        parts.append(old[at:])
+            kept = document[at:here]
+            parts += (kept, text)
+            size += len(kept)
+            holes.append((size, len(text), where_slots))
+            size += len(text)
+            at = here + length
+        parts.append(document[at:end])
         return "".join(parts), holes
 
 
+def _agreed(slots: Sequence[object], where_slots: list[int]) -> str | None:
+    """The one position the slots of a hole print now, or None if they print none or several."""
+    if not where_slots or where_slots[0] >= len(slots):
+        return None
+    text = _where_of(slots[where_slots[0]])
+    for i in where_slots[1:]:
+        if i >= len(slots) or _where_of(slots[i]) != text:
+            return None
+    return text
+
+
+def _same_file(document: str, start: int, end: int, text: str) -> bool:
+    """Whether the position `document[start:end]` (`file:line`) names the file `text` names:
+    it begins with that file and a colon, and no colon follows (a line has none)."""
+    colon = text.rfind(":") + 1
+    return document.startswith(text[:colon], start) and document.find(":", start + colon, end) < 0
+
+
 def _where_of(slot: object) -> str | None:
+    if type(slot) is Span:  # nearly every slot: a span field's value
+        return f"{slot.file}:{slot.line}"
     file, line = getattr(slot, "file", None), getattr(slot, "line", None)
     return f"{file}:{line}" if isinstance(file, str) and isinstance(line, int) else None
 
