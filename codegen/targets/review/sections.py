@@ -456,8 +456,9 @@ class Row(NamedTuple):
 
 
 RUN = 16
-"""Rows are taken back in runs of about this many: a run ends after a row whose text's CRC is a
-multiple of it, so runs end at the same rows whatever is added or removed elsewhere in the table."""
+"""Rows are taken back in runs of about this many: a run ends after a row whose first value's CRC is
+a multiple of it, so runs end at the same rows whatever is added or removed elsewhere in the table.
+A run is keyed by everything its rows print but positions, written once with `repr`."""
 
 
 def rows_table(
@@ -470,24 +471,24 @@ def rows_table(
     return el("table", head, el("tbody", Html(body)), class_=class_)
 
 
-def _runs(rows: Iterable[Row]) -> Iterator[list[tuple[Row, str]]]:
-    run: list[tuple[Row, str]] = []
+def _runs(rows: Iterable[Row]) -> Iterator[list[Row]]:
+    run: list[Row] = []
     for row in rows:
-        text = repr((row.text, tuple(span is None for span in row.spans)))
-        run.append((row, text))
-        if zlib.crc32(text.encode("utf-8", "surrogatepass")) % RUN == 0:
+        run.append(row)
+        if zlib.crc32(str(row.text[0]).encode("utf-8", "surrogatepass")) % RUN == 0:
             yield run
             run = []
     if run:
         yield run
 
 
-def _run_text(pieces: Fragments | None, kind: str, run: list[tuple[Row, str]]) -> str:
-    render = partial(_render_rows, [row for row, _ in run])
+def _run_text(pieces: Fragments | None, kind: str, run: list[Row]) -> str:
+    render = partial(_render_rows, run)
     if pieces is None:
         return render()
-    digest = hashlib.sha256("\0".join(text for _, text in run).encode("utf-8", "surrogatepass")).digest()
-    return pieces.digested(kind, digest, [span for row, _ in run for span in row.spans], render)
+    printed = [(row.text, None if None not in row.spans else [span is None for span in row.spans]) for row in run]
+    digest = hashlib.sha256(repr(printed).encode("utf-8", "surrogatepass")).digest()
+    return pieces.digested(kind, digest, [span for row in run for span in row.spans], render)
 
 
 def _render_rows(rows: list[Row]) -> Html:
