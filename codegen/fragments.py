@@ -96,6 +96,8 @@ class Fragments:
 
     def has(self, kind: str, inputs: tuple[object, ...]) -> bool:
         """Whether `piece` would take this fragment back (so a caller can batch what it must make)."""
+        if self.path not in self._run.previous:  # a first run: nothing to fingerprint yet
+            return False
         keyed = self._key(kind, inputs)
         return keyed is not None and self._reuse(*keyed) is not None
 
