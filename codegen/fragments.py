@@ -99,7 +99,20 @@ class Fragments:
         if self.path not in self._run.previous:  # a first run: nothing to fingerprint yet
             return False
         keyed = self._key(kind, inputs)
-        return keyed is not None and self._reuse(*keyed) is not None
+        return keyed is not None and self._fillable(*keyed)
+
+    def _fillable(self, key: str, slots: Sequence[object]) -> bool:
+        """Whether `_reuse` would take the fragment back, without copying its text (a figure is megabytes)."""
+        found = self._run.previous.get(self.path)
+        if found is None or key not in found[1]:
+            return False
+        document, index = found
+        start = index[key].offset
+        for offset, length, where_slots in index[key].holes:
+            text = _agreed(slots, where_slots)
+            if text is None or not _same_file(document, start + offset, start + offset + length, text):
+                return False
+        return True
 
     def _key(self, kind: str, inputs: tuple[object, ...]) -> tuple[str, tuple[object, ...]] | None:
         """The fragment's key and input slots; None when an input is no value a fingerprint
