@@ -94,11 +94,11 @@ class Fragments:
         self._identity = self._run.prints.of(identity).hex()
         self._made = self._run.made[self.path] = []
 
-    def has(self, kind: str, inputs: tuple[object, ...]) -> bool:
+    def has(self, kind: str, inputs: tuple[object, ...], positions: Sequence[object] | None = None) -> bool:
         """Whether `piece` would take this fragment back (so a caller can batch what it must make)."""
         if self.path not in self._run.previous:  # a first run: nothing to fingerprint yet
             return False
-        keyed = self._key(kind, inputs)
+        keyed = self._key(kind, inputs, positions)
         return keyed is not None and self._fillable(*keyed)
 
     def _fillable(self, key: str, slots: Sequence[object]) -> bool:
@@ -114,21 +114,34 @@ class Fragments:
                 return False
         return True
 
-    def _key(self, kind: str, inputs: tuple[object, ...]) -> tuple[str, tuple[object, ...]] | None:
+    def _key(
+        self, kind: str, inputs: tuple[object, ...], positions: Sequence[object] | None = None
+    ) -> tuple[str, tuple[object, ...]] | None:
         """The fragment's key and input slots; None when an input is no value a fingerprint
         knows (a model type added since): such a fragment is always made, never recorded."""
         prints = self._run.prints
         try:
             digest = prints.of(inputs)
-            slots = prints.spans(inputs)
+            slots = prints.spans(inputs) if positions is None else tuple(positions)
         except TypeError:
             return None
         return hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + digest).hexdigest(), slots
 
-    def piece(self, kind: str, inputs: tuple[object, ...], render: Callable[[], str]) -> str:
+    def piece(
+        self,
+        kind: str,
+        inputs: tuple[object, ...],
+        render: Callable[[], str],
+        positions: Sequence[object] | None = None,
+    ) -> str:
         """The text of one fragment: taken back from the last clean run's document when its
-        key (kind, flow, inputs) is there and its holes can be filled; else `render()`."""
-        keyed = self._key(kind, inputs)
+        key (kind, flow, inputs) is there and its holes can be filled; else `render()`.
+
+        `positions` are the spans `render` may print (through `where`), in an order that inputs
+        with the same fingerprint share (an element's own spans: its name's, its fields'); by
+        default every span the inputs reach, a walk that costs more than the fingerprint. A
+        position printed from a span not listed makes a fragment that is never taken back."""
+        keyed = self._key(kind, inputs, positions)
         if keyed is None:
             return render()
         return self._piece(*keyed, render)

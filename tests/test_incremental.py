@@ -303,14 +303,20 @@ def pieces(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
         fragments.Fragments.digested,
     )
 
-    def piece(self: fragments.Fragments, kind: str, inputs: tuple[object, ...], render: Callable[[], str]) -> str:
+    def piece(
+        self: fragments.Fragments,
+        kind: str,
+        inputs: tuple[object, ...],
+        render: Callable[[], str],
+        positions: Sequence[object] | None = None,
+    ) -> str:
         made: list[str] = []
 
         def counted() -> str:
             made.append(kind)
             return render()
 
-        text = real_piece(self, kind, inputs, counted)
+        text = real_piece(self, kind, inputs, counted, positions)
         counts["made" if made else "reused"].append(kind)
         return text
 

@@ -41,7 +41,7 @@ def outputs(flow: Flow, options: GenerateOptions) -> list[TargetOutput]:
         dot = partial(view_source, flow, view, "dot", comment_header(flow, "//"))
         files.append(LazyFile(folder / f"{stem}.dot", key, dot))
         files.append(LazyFile(folder / f"{stem}.mmd", key, mermaid))
-        sections.append(pieces.piece("section", key, partial(_section, view, stem, mermaid)))
+        sections.append(pieces.piece("section", key, partial(_section, view, stem, mermaid), ()))
     files.append(GeneratedFile(readme, "".join(sections)))
     return files
 

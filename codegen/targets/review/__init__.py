@@ -61,7 +61,7 @@ def _figures(flow: Flow, pieces: Fragments) -> list[Html]:
         raise TargetError(f"{err}; or leave out the review target") from None
     pictures = {view: svg.decode("utf-8") for view, svg in zip(sources, svgs, strict=True)}
     return [
-        Html(pieces.piece("figure", view_key(flow, view), partial(_figure, view, pictures.get(view))))
+        Html(pieces.piece("figure", view_key(flow, view), partial(_figure, view, pictures.get(view)), ()))
         for view in view_names(flow)
     ]
 
@@ -79,7 +79,7 @@ def _to_draw(flow: Flow, pieces: Fragments) -> dict[str, str]:
     """The DOT text of each view to draw, by view: each with something to draw whose figure the
     last run's page does not have. `start_drawing` and the page find the same (the DOT texts of
     the whole-flow views are kept per flow, `view_source`)."""
-    views = [view for view in view_names(flow) if not pieces.has("figure", view_key(flow, view))]
+    views = [view for view in view_names(flow) if not pieces.has("figure", view_key(flow, view), ())]
     return {view: view_source(flow, view, "dot") for view in views if build_view(flow, view).nodes}
 
 

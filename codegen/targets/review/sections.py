@@ -25,6 +25,7 @@ from flowgen_design.dsl.model import (
     Command,
     Constraints,
     EndpointAuth,
+    EnumMember,
     EnumType,
     Event,
     External,
@@ -167,7 +168,8 @@ def events_section(flow: Flow, pieces: Fragments | None = None) -> Html:
         publishers = tuple((link.kind, link.name) for link in publisher_links(flow, event))
         consumers = tuple(_consumer(a.target) for a in consumer_arcs(flow, event))
         render = partial(_event_article, flow, event, publishers, consumers)
-        articles.append(_piece(pieces, "event", (event, publishers, consumers), render))
+        spans = (event.name_span, *(f.span for f in event.fields), *(h.span for h in event.headers))
+        articles.append(_piece(pieces, "event", (event, publishers, consumers), render, spans))
     return Html("".join(articles))
 
 
@@ -177,9 +179,16 @@ def _event_article(
     return event_article(flow, event, [_mention(*p) for p in publishers], [_mention(*c) for c in consumers])
 
 
-def _piece(pieces: Fragments | None, kind: str, inputs: tuple[object, ...], render: Callable[[], Html]) -> Html:
-    """One article: taken back from the last run's page when its inputs did not change."""
-    return render() if pieces is None else Html(pieces.piece(kind, inputs, render))
+def _piece(
+    pieces: Fragments | None,
+    kind: str,
+    inputs: tuple[object, ...],
+    render: Callable[[], Html],
+    positions: Sequence[Span | None],
+) -> Html:
+    """One article: taken back from the last run's page when its inputs did not change;
+    `positions` are the spans it prints (`loc`)."""
+    return render() if pieces is None else Html(pieces.piece(kind, inputs, render, positions))
 
 
 def _consumer(element: Element) -> tuple[str, str]:
@@ -198,10 +207,18 @@ def _mention(kind: str, name: str) -> Html:
 
 def types_section(flow: Flow, pieces: Fragments | None = None) -> Html:
     parts: list[Child] = [
-        *(_piece(pieces, "record", (r,), partial(_record, r)) for r in flow.records),
-        *(_piece(pieces, "enum", (e,), partial(_enum, e)) for e in flow.enums),
+        *(
+            _piece(pieces, "record", (r,), partial(_record, r), _fields_spans(r.name_span, r.fields))
+            for r in flow.records
+        ),
+        *(_piece(pieces, "enum", (e,), partial(_enum, e), _fields_spans(e.name_span, e.members)) for e in flow.enums),
     ]
     return Html(render_all(parts)) if parts else el("p", "No shared types.", class_="muted")
+
+
+def _fields_spans(name: Span | None, parts: Iterable[Field | EnumMember | SagaStep]) -> tuple[Span | None, ...]:
+    """An element's name's position and its parts' (fields, members, steps): what its article prints."""
+    return (name, *(part.span for part in parts))
 
 
 def render_all(parts: list[Child]) -> str:
@@ -237,7 +254,13 @@ def _enum(enum: EnumType) -> Html:
 def services_section(flow: Flow, pieces: Fragments | None = None) -> Html:
     if not flow.services:
         return el("p", "No services.", class_="muted")
-    return Html("".join(_piece(pieces, "service", (s,), partial(_service, s)) for s in flow.services))
+    return Html(
+        "".join(_piece(pieces, "service", (s,), partial(_service, s), _service_spans(s)) for s in flow.services)
+    )
+
+
+def _service_spans(service: Service) -> tuple[Span | None, ...]:
+    return (service.name_span, *(a.span for a in service.apis), *(h.span for h in service.handlers))
 
 
 def _service(service: Service) -> Html:
@@ -334,7 +357,11 @@ def externals_section(flow: Flow) -> Html:
 def sagas_section(flow: Flow, pieces: Fragments | None = None) -> Html:
     if not flow.sagas:
         return el("p", "No sagas.", class_="muted")
-    return Html("".join(_piece(pieces, "saga", (s,), partial(_saga, s)) for s in flow.sagas))
+    return Html(
+        "".join(
+            _piece(pieces, "saga", (s,), partial(_saga, s), _fields_spans(s.name_span, s.steps)) for s in flow.sagas
+        )
+    )
 
 
 def _saga(saga: Saga) -> Html:
