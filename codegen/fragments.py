@@ -298,6 +298,17 @@ def run_prints() -> Fingerprints:
     return _run.prints
 
 
+def _find(document: str, text: str, start: int) -> int:
+    """`document.find(text, start)`, found by the text's first characters and then compared: a
+    part is megabytes (a figure), and `find` prepares a long text before searching for it, which
+    costs several times comparing it where it is (the next part is usually just after the last)."""
+    head = text[:64]
+    at = document.find(head, start)
+    while at >= 0 and not document.startswith(text, at):
+        at = document.find(head, at + 1)
+    return at
+
+
 def finish_run(files: Iterable[GeneratedFile]) -> dict[str, list[Recorded]]:
     """Where each fragment of this run is in its finished document, for the record; and
     the run forgotten (a target built later in this process reuses nothing).
@@ -317,7 +328,7 @@ def finish_run(files: Iterable[GeneratedFile]) -> dict[str, list[Recorded]]:
         for m in listed_made:
             if m.holes is None or not m.text:
                 continue
-            at = f.content.find(m.text, cursor)
+            at = _find(f.content, m.text, cursor)
             if at < 0:  # the document is not its fragments in order: the rest is not looked for
                 break
             listed.append(Recorded(m.key, at, len(m.text), m.holes or []))
