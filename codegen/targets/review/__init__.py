@@ -50,10 +50,11 @@ def _identity(flow: Flow) -> tuple[object, ...]:
     return (flow.name, flow.version, flow.path)
 
 
-def _figures(flow: Flow, pieces: Fragments) -> list[Html]:
-    """Each view's figure, keyed by what the view draws (`view_key`); figures the last run's page
-    has are not drawn again (their DOT is not even written), and the rest are drawn together,
-    over the cores."""
+def _figures(flow: Flow, pieces: Fragments) -> list[str]:
+    """Each view's figure (HTML: made by `_figure`, or taken back as the last page had it), keyed
+    by what the view draws (`view_key`); figures the last run's page has are not drawn again
+    (their DOT is not even written), and the rest are drawn together, over the cores. Megabytes
+    of SVG: they go into the page as they are, not copied into an `Html` first."""
     sources = _to_draw(flow, pieces)
     try:
         svgs = render_all(list(sources.values()), "svg", _PURPOSE)  # collects what `start_drawing` began
@@ -61,7 +62,7 @@ def _figures(flow: Flow, pieces: Fragments) -> list[Html]:
         raise TargetError(f"{err}; or leave out the review target") from None
     pictures = {view: svg.decode("utf-8") for view, svg in zip(sources, svgs, strict=True)}
     return [
-        Html(pieces.piece("figure", view_key(flow, view), partial(_figure, view, pictures.get(view)), ()))
+        pieces.piece("figure", view_key(flow, view), partial(_figure, view, pictures.get(view)), ())
         for view in view_names(flow)
     ]
 
@@ -96,7 +97,7 @@ def _figure(view: str, svg: str | None) -> Html:
     return el("figure", el("figcaption", caption), Html(inline_svg(svg)), id=f"diagram-{view.replace(':', '-')}")
 
 
-def _page(flow: Flow, figures: list[Html], options: GenerateOptions, pieces: Fragments) -> str:
+def _page(flow: Flow, figures: list[str], options: GenerateOptions, pieces: Fragments) -> str:
     title = f"{flow.name} {flow.version}: design review"
     css = _css()
     head = el(
@@ -172,11 +173,11 @@ def _nav() -> Html:
     return el("nav", el("ol", [el("li", el("a", text, href=f"#{key}")) for key, text in _SECTIONS]))
 
 
-def _sections(flow: Flow, figures: list[Html], options: GenerateOptions, pieces: Fragments) -> list[str]:
+def _sections(flow: Flow, figures: list[str], options: GenerateOptions, pieces: Fragments) -> list[str]:
     """The page's sections, as the parts of the page they are (joined once, by `_page`); those made
     of parts take back the parts that did not change from the last run's page (`codegen.fragments`)."""
     content: dict[str, Child] = {
-        "diagrams": figures,
+        "diagrams": None,  # the figures, put in below as they are
         "warnings": sections.warnings_section(options.warnings),
         "events": sections.events_section(flow, pieces),
         "types": sections.types_section(flow, pieces),
@@ -190,5 +191,6 @@ def _sections(flow: Flow, figures: list[Html], options: GenerateOptions, pieces:
     parts = []
     for i, (key, text) in enumerate(_SECTIONS):
         opening, closing = tags("section", id=key)
-        parts += [opening, el("h2", text, class_="first" if i == 0 else None), render(content[key]), closing]
+        inside = figures if key == "diagrams" else [render(content[key])]
+        parts += [opening, el("h2", text, class_="first" if i == 0 else None), *inside, closing]
     return parts
