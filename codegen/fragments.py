@@ -40,6 +40,7 @@ from typing import NamedTuple
 from flowgen_design.codegen import ondisk
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.incremental import Fingerprints, Previous
+from flowgen_design.dsl.source import Span
 
 Hole = tuple[int, int, list[int]]
 """A position printed in a fragment: offset in the fragment, length, the input slots that printed it."""
@@ -94,29 +95,67 @@ class Fragments:
         self._identity = self._run.prints.of(identity).hex()
         self._made = self._run.made[self.path] = []
 
-    def has(self, kind: str, inputs: tuple[object, ...]) -> bool:
+    def has(self, kind: str, inputs: tuple[object, ...], positions: Sequence[object] | None = None) -> bool:
         """Whether `piece` would take this fragment back (so a caller can batch what it must make)."""
-        keyed = self._key(kind, inputs)
-        return keyed is not None and self._reuse(*keyed) is not None
+        if self.path not in self._run.previous:  # a first run: nothing to fingerprint yet
+            return False
+        keyed = self._key(kind, inputs, positions)
+        return keyed is not None and self._fillable(*keyed)
 
-    def _key(self, kind: str, inputs: tuple[object, ...]) -> tuple[str, tuple[object, ...]] | None:
+    def _fillable(self, key: str, slots: Sequence[object]) -> bool:
+        """Whether `_reuse` would take the fragment back, without copying its text (a figure is megabytes)."""
+        found = self._run.previous.get(self.path)
+        if found is None or key not in found[1]:
+            return False
+        document, index = found
+        start = index[key].offset
+        for offset, length, where_slots in index[key].holes:
+            text = _agreed(slots, where_slots)
+            if text is None or not _same_file(document, start + offset, start + offset + length, text):
+                return False
+        return True
+
+    def _key(
+        self, kind: str, inputs: tuple[object, ...], positions: Sequence[object] | None = None
+    ) -> tuple[str, tuple[object, ...]] | None:
         """The fragment's key and input slots; None when an input is no value a fingerprint
         knows (a model type added since): such a fragment is always made, never recorded."""
         prints = self._run.prints
         try:
             digest = prints.of(inputs)
-            slots = prints.spans(inputs)
+            slots = prints.spans(inputs) if positions is None else tuple(positions)
         except TypeError:
             return None
         return hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + digest).hexdigest(), slots
 
-    def piece(self, kind: str, inputs: tuple[object, ...], render: Callable[[], str]) -> str:
+    def piece(
+        self,
+        kind: str,
+        inputs: tuple[object, ...],
+        render: Callable[[], str],
+        positions: Sequence[object] | None = None,
+    ) -> str:
         """The text of one fragment: taken back from the last clean run's document when its
-        key (kind, flow, inputs) is there and its holes can be filled; else `render()`."""
-        keyed = self._key(kind, inputs)
+        key (kind, flow, inputs) is there and its holes can be filled; else `render()`.
+
+        `positions` are the spans `render` may print (through `where`), in an order that inputs
+        with the same fingerprint share (an element's own spans: its name's, its fields'); by
+        default every span the inputs reach, a walk that costs more than the fingerprint. A
+        position printed from a span not listed makes a fragment that is never taken back."""
+        keyed = self._key(kind, inputs, positions)
         if keyed is None:
             return render()
-        key, slots = keyed
+        return self._piece(*keyed, render)
+
+    def digested(self, kind: str, digest: bytes, slots: Sequence[object], render: Callable[[], str]) -> str:
+        """`piece` for inputs the caller digested itself: `digest` stands for everything `render`
+        prints but positions, and `slots` are the spans it may print positions from (through
+        `where`), in a fixed order. For many small parts of plain values (a table's rows, whose
+        values `repr` writes far faster than fingerprints walk them)."""
+        key = hashlib.sha256(f"{kind}\0{self._identity}\0digest\0".encode() + digest).hexdigest()
+        return self._piece(key, tuple(slots), render)
+
+    def _piece(self, key: str, slots: tuple[object, ...], render: Callable[[], str]) -> str:
         reused = self._reuse(key, slots)
         if reused is not None:
             self._made.append(_Made(key, *reused))
@@ -158,27 +197,48 @@ class Fragments:
             return None
         document, index = found
         recorded = index[key]
-        old = document[recorded.offset : recorded.offset + recorded.length]
+        start, end = recorded.offset, recorded.offset + recorded.length
         parts: list[str] = []
         holes: list[Hole] = []
-        at = 0
+        at, size = start, 0  # where the old text not yet taken begins; the length of the new text so far
         for offset, length, where_slots in recorded.holes:
-            texts = {_where_of(slots[i]) if i < len(slots) else None for i in where_slots}
-            if len(texts) != 1 or None in texts:
+            text = _agreed(slots, where_slots)
+            if text is None:
                 return None
-            (text,) = texts
-            assert text is not None
-            if text.rpartition(":")[0] != old[offset : offset + length].rpartition(":")[0]:
+            here = start + offset
+            if not _same_file(document, here, here + length, text):
                 return None  # another file name (the spec given by another path): it may need escaping
-            parts.append(old[at:offset])
-            holes.append((sum(map(len, parts)), len(text), where_slots))
-            parts.append(text)
-            at = offset + length
-        parts.append(old[at:])
+            kept = document[at:here]
+            parts += (kept, text)
+            size += len(kept)
+            holes.append((size, len(text), where_slots))
+            size += len(text)
+            at = here + length
+        parts.append(document[at:end])
         return "".join(parts), holes
 
 
+def _agreed(slots: Sequence[object], where_slots: list[int]) -> str | None:
+    """The one position the slots of a hole print now, or None if they print none or several."""
+    if not where_slots or where_slots[0] >= len(slots):
+        return None
+    text = _where_of(slots[where_slots[0]])
+    for i in where_slots[1:]:
+        if i >= len(slots) or _where_of(slots[i]) != text:
+            return None
+    return text
+
+
+def _same_file(document: str, start: int, end: int, text: str) -> bool:
+    """Whether the position `document[start:end]` (`file:line`) names the file `text` names:
+    it begins with that file and a colon, and no colon follows (a line has none)."""
+    colon = text.rfind(":") + 1
+    return document.startswith(text[:colon], start) and document.find(":", start + colon, end) < 0
+
+
 def _where_of(slot: object) -> str | None:
+    if type(slot) is Span:  # nearly every slot: a span field's value
+        return f"{slot.file}:{slot.line}"
     file, line = getattr(slot, "file", None), getattr(slot, "line", None)
     return f"{file}:{line}" if isinstance(file, str) and isinstance(line, int) else None
 
@@ -236,6 +296,17 @@ def run_prints() -> Fingerprints:
     return _run.prints
 
 
+def _find(document: str, text: str, start: int) -> int:
+    """`document.find(text, start)`, found by the text's first characters and then compared: a
+    part is megabytes (a figure), and `find` prepares a long text before searching for it, which
+    costs several times comparing it where it is (the next part is usually just after the last)."""
+    head = text[:64]
+    at = document.find(head, start)
+    while at >= 0 and not document.startswith(text, at):
+        at = document.find(head, at + 1)
+    return at
+
+
 def finish_run(files: Iterable[GeneratedFile]) -> dict[str, list[Recorded]]:
     """Where each fragment of this run is in its finished document, for the record; and
     the run forgotten (a target built later in this process reuses nothing).
@@ -255,7 +326,7 @@ def finish_run(files: Iterable[GeneratedFile]) -> dict[str, list[Recorded]]:
         for m in listed_made:
             if m.holes is None or not m.text:
                 continue
-            at = f.content.find(m.text, cursor)
+            at = _find(f.content, m.text, cursor)
             if at < 0:  # the document is not its fragments in order: the rest is not looked for
                 break
             listed.append(Recorded(m.key, at, len(m.text), m.holes or []))

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from benchmarks.specgen import spec
 from flowgen_design.cli import main
 from flowgen_design.codegen import fragments, incremental, stamp
+from flowgen_design.codegen.diagrams.model import Diagram
 from flowgen_design.dsl.cache import cache_dir
 
 LONG = os.environ.get("FLOWGEN_FUZZ") == "long"
@@ -61,6 +62,9 @@ EDITS: dict[str, Callable[[str], str]] = {
         r"  on OrdersCompleted -> follow_orders \{.*?\n  \}\n", "", t, count=1, flags=re.S
     ),
     "rename a handler": _word("notify_cancelled", "tell_cancelled"),
+    "change an event's publisher": lambda t: t.replace(
+        "publishes OrdersRequested, OrdersCompleted, OrdersCancelled", "publishes OrdersRequested, OrdersCompleted", 1
+    ).replace("service OrdersStock {\n", "service OrdersStock {\n  publishes OrdersCancelled\n", 1),
     "change a policy": lambda t: t.replace("retry 3 backoff fixed 1s", "retry 4 backoff fixed 2s", 1),
     "remove a step": _drop("  step charge: OrdersPayments.OrdersCharge compensate OrdersPayments.OrdersRefund\n"),
     "rename a step": _word("reserve", "hold"),
@@ -293,16 +297,26 @@ def test_the_target_names_generate_knows_without_importing_are_the_registered_on
 def pieces(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
     """The fragments taken back and made while the test runs, by kind."""
     counts: dict[str, list[str]] = {"reused": [], "made": []}
-    real_piece, real_dumped = fragments.Fragments.piece, fragments.Fragments.dumped
+    real_piece, real_dumped, real_digested = (
+        fragments.Fragments.piece,
+        fragments.Fragments.dumped,
+        fragments.Fragments.digested,
+    )
 
-    def piece(self: fragments.Fragments, kind: str, inputs: tuple[object, ...], render: Callable[[], str]) -> str:
+    def piece(
+        self: fragments.Fragments,
+        kind: str,
+        inputs: tuple[object, ...],
+        render: Callable[[], str],
+        positions: Sequence[object] | None = None,
+    ) -> str:
         made: list[str] = []
 
         def counted() -> str:
             made.append(kind)
             return render()
 
-        text = real_piece(self, kind, inputs, counted)
+        text = real_piece(self, kind, inputs, counted, positions)
         counts["made" if made else "reused"].append(kind)
         return text
 
@@ -317,8 +331,22 @@ def pieces(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
         counts["made" if made else "reused"].append(kind)
         return text
 
+    def digested(
+        self: fragments.Fragments, kind: str, digest: bytes, slots: Sequence[object], render: Callable[[], str]
+    ) -> str:
+        made: list[str] = []
+
+        def counted() -> str:
+            made.append(kind)
+            return render()
+
+        text = real_digested(self, kind, digest, slots, counted)
+        counts["made" if made else "reused"].append(kind)
+        return text
+
     monkeypatch.setattr(fragments.Fragments, "piece", piece)
     monkeypatch.setattr(fragments.Fragments, "dumped", dumped)
+    monkeypatch.setattr(fragments.Fragments, "digested", digested)
     yield counts
 
 
@@ -336,7 +364,9 @@ def test_an_edit_that_moves_every_line_reuses_the_documents_fragments(
     _edit(spec_file, "add a line at the top")  # every position the review page prints moves
     assert _generate(spec_file, out, DOCUMENTS) == 0
     assert pieces["made"] == []
-    assert {"event", "record", "service", "saga", "scenarios", "figure", "yaml@2", "yaml@4"} <= set(pieces["reused"])
+    reused = {"event", "record", "service", "saga", "scenarios", "figure", "alarms", "trace", "section"}
+    reused |= {"yaml@2", "yaml@4"}
+    assert reused <= set(pieces["reused"])
     _same_as_full_run(spec_file, out, project, targets=DOCUMENTS)
 
 
@@ -421,3 +451,56 @@ def test_a_fragment_whose_inputs_cannot_be_fingerprinted_is_made() -> None:
     pieces = fragments.Fragments(PurePosixPath("review/x.html"), ("x", "1.0.0", "x.flow"))
     assert not pieces.has("article", (Opaque(),))
     assert pieces.piece("article", (Opaque(),), lambda: "<article></article>") == "<article></article>"
+
+
+# ---- the whole-flow views (system, events): written and drawn only when what they draw changes -----------
+
+VIEWS = DOCUMENTS[1:]  # the diagrams target and the review page, which both write every view
+
+
+def _slow(*values: object) -> object:
+    return pytest.param(*values, marks=pytest.mark.slow)
+
+
+@pytest.mark.parametrize(
+    ("edit", "drawn"),
+    [
+        ("add a record field", set()),  # a record's fields are drawn nowhere (its name is, in an event's fields)
+        ("change an event's publisher", {"system"}),  # the events view draws what makes an event, not who may
+        _slow("add a line at the top", set()),
+        _slow("add a comment line", set()),
+        _slow("add an event field", {"events"}),  # the system view draws no fields
+        _slow("add a handler", {"system", "events"}),
+        _slow("rename an event", {"system", "events"}),
+        _slow("rename a handler", {"system", "events"}),
+        _slow("change a policy", {"system", "events"}),  # the delivery settings on a handler's arrow or box
+        _slow("edit a doc comment", {"system", "events"}),  # an entry point's tooltip
+    ],
+)
+def test_a_view_is_written_again_only_when_what_it_draws_changes(
+    project: Path, renders: list[str], monkeypatch: pytest.MonkeyPatch, edit: str, drawn: set[str]
+) -> None:
+    """Each view is keyed by what it draws (`diagrams.view_key`): its DOT is written, its files
+    rendered and its figure made again exactly when that changed, and the output is a full run's."""
+    from flowgen_design.codegen.diagrams import dot
+
+    written: list[str] = []
+    to_dot = dot.to_dot
+
+    def counted(diagram: Diagram, header: str = "") -> str:
+        written.append(diagram.name)
+        return to_dot(diagram, header)
+
+    monkeypatch.setattr(dot, "to_dot", counted)
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, VIEWS) == 0
+    assert {"system", "events"} <= set(written)
+    written.clear()
+    renders.clear()
+    _edit(spec_file, edit)
+    assert _generate(spec_file, out, VIEWS) == 0
+    assert {name for name in written if not name.startswith("saga:")} == drawn
+    assert {r for r in renders if "/saga-" not in r} == {
+        f"diagrams/bench/{v}.{x}" for v in drawn for x in ("dot", "mmd")
+    }
+    _same_as_full_run(spec_file, out, project, targets=VIEWS)

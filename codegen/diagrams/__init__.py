@@ -58,6 +58,22 @@ def build_view(flow: Flow, view: str) -> Diagram:
     return diagram
 
 
+def view_key(flow: Flow, view: str) -> tuple[object, ...]:
+    """What `view` draws, as the inputs that key what is made of it (its DOT and Mermaid files,
+    the review page's figure; `codegen.incremental`, `codegen.fragments`): a saga's view draws
+    that saga only, so the saga; a whole-flow view (system, events) the digest of its `Diagram`,
+    which is built on every run (cheaply) while its texts are written, and drawn, only when it
+    changed. So an edit that changes nothing the views show (a record's field) writes none."""
+    saga = find_saga(flow, view)
+    if saga is not None:
+        return (view, saga)
+    memo = _views_of(flow)
+    digest = memo.get(("digest", view))
+    if not isinstance(digest, bytes):
+        digest = memo[("digest", view)] = build_view(flow, view).digest()
+    return (view, digest)
+
+
 def _build_view(flow: Flow, view: str) -> Diagram:
     saga = find_saga(flow, view)
     if saga is not None:

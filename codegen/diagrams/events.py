@@ -17,7 +17,8 @@ from flowgen_design.dsl.model import ApiEndpoint, Command, Event, Flow, Handler,
 
 
 def _event(g: GraphBuilder, event: Event) -> str:
-    return g.node(Node(node_id("event", event.name), "event", (event.name,), _fields(event), event.doc))
+    me = node_id("event", event.name)  # an element's node is built once: the first one added is kept anyway
+    return me if me in g.nodes else g.node(Node(me, "event", (event.name,), _fields(event), event.doc))
 
 
 def _fields(event: Event) -> tuple[str, ...]:
@@ -35,8 +36,11 @@ def _fields(event: Event) -> tuple[str, ...]:
 
 
 def _handler(g: GraphBuilder, handler: Handler) -> str:
+    me = node_id("handler", handler.service, handler.name)
+    if me in g.nodes:
+        return me
     node = Node(
-        node_id("handler", handler.service, handler.name),
+        me,
         "handler",
         (f"{handler.service}.{handler.name}",),
         delivery_lines(handler.policy) + tuple(f"raises {e} (final)" for e in handler.raises),

@@ -6,8 +6,13 @@ in `codegen.escape`.
 
 from __future__ import annotations
 
-from flowgen_design.dsl.durations import format_ms
+from functools import lru_cache
+
+from flowgen_design.dsl import durations
 from flowgen_design.dsl.model import DeliveryPolicy, Field, type_text
+
+format_ms = lru_cache(maxsize=4096, typed=True)(durations.format_ms)
+"""`durations.format_ms`, kept per value: the views print a few durations thousands of times."""
 
 
 def attempts_text(policy: DeliveryPolicy) -> str:

@@ -9,7 +9,9 @@ managers, "policies") lilac.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Literal
 
 NodeKind = Literal[
@@ -97,6 +99,22 @@ class Diagram:
 
     def node(self, node_id: str) -> Node | None:
         return next((n for n in self.nodes if n.id == node_id), None)
+
+    def digest(self) -> bytes:
+        """What the diagram draws, as 32 bytes: its every field, nodes and edges included. The
+        DOT and Mermaid texts of a diagram are functions of it (and of a header), so what is
+        made of a whole-flow view is keyed by this, without writing the texts (`to_dot` costs
+        about ten times more). Node and edge fields are read as tuples and written with `repr`
+        (plain strings, tuples, booleans: the same text in every process)."""
+        nodes = list(map(_NODE_FIELDS, self.nodes))
+        edges = list(map(_EDGE_FIELDS, self.edges))
+        drawn = {"nodes": nodes, "edges": edges}
+        text = repr([drawn.get(f.name, getattr(self, f.name)) for f in fields(self)])
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+_NODE_FIELDS = attrgetter(*(f.name for f in fields(Node)))
+_EDGE_FIELDS = attrgetter(*(f.name for f in fields(Edge)))
 
 
 class GraphBuilder:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flowgen_design.dsl.memo import per_flow
 from flowgen_design.dsl.model import Flow, Message
 
 
@@ -47,9 +48,15 @@ def reversal_kept_in_order(event: Message, ordering: Ordering = RUNTIME, numbere
 def numbered_by_publishers(flow: Flow, event: Message) -> bool:
     """Whether every publisher of `event` is generated code that can number it: no `api` endpoint
     and no external system publishes it."""
-    by_api = any(a.event.name == event.name for s in flow.services for a in s.apis)
-    by_external = any(e.name == event.name for x in flow.externals for e in x.publishes)
-    return not by_api and not by_external
+    return event.name not in _published_unnumbered(flow)
+
+
+@per_flow
+def _published_unnumbered(flow: Flow) -> frozenset[str]:
+    """The events an `api` endpoint or an external system publishes (found once per flow: the
+    review page asks for each of hundreds of subscriptions on every run)."""
+    by_api = {a.event.name for s in flow.services for a in s.apis}
+    return frozenset(by_api | {e.name for x in flow.externals for e in x.publishes})
 
 
 def key_of(event: Message) -> str:

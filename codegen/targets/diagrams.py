@@ -10,10 +10,10 @@ output the same on every machine.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
 from pathlib import PurePosixPath
 
-from flowgen_design.codegen.diagrams import build_view, find_saga, view_file_stem, view_names, view_source
+from flowgen_design.codegen.diagrams import view_file_stem, view_key, view_names, view_source
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.fragments import Fragments
 from flowgen_design.codegen.header import comment_header, html_header
@@ -25,9 +25,10 @@ from flowgen_design.dsl.model import Flow
 
 @register_lazy("diagrams", "architecture diagrams as Graphviz DOT and Mermaid (system, events, one per saga)")
 def outputs(flow: Flow, options: GenerateOptions) -> list[TargetOutput]:
-    """A saga's view draws that saga only: its files are lazy, keyed by the saga, and its
-    section of the README is taken back from the last run's (`codegen.fragments`) unless the
-    saga changed. The system and events views draw the whole flow and are built every run."""
+    """Each view's files are lazy, keyed by what the view draws (`view_key`: a saga's view by the
+    saga, the whole-flow views by their diagram), and its section of the README is taken back from
+    the last run's (`codegen.fragments`) unless that changed: an edit writes the texts of the views
+    it changes only."""
     folder = PurePosixPath("diagrams", flow.name)
     readme = folder / "README.md"
     pieces = Fragments(readme, (flow.name, flow.version, flow.path))
@@ -35,19 +36,12 @@ def outputs(flow: Flow, options: GenerateOptions) -> list[TargetOutput]:
     sections = [html_header(flow), f"# {flow.name} {flow.version}: diagrams\n"]
     for view in view_names(flow):
         stem = view_file_stem(view)
-        mermaid = partial(view_source, flow, view, "mermaid", comment_header(flow, "%%"))
+        key = view_key(flow, view)
+        mermaid = cache(partial(view_source, flow, view, "mermaid", comment_header(flow, "%%")))
         dot = partial(view_source, flow, view, "dot", comment_header(flow, "//"))
-        saga = find_saga(flow, view)
-        if saga is None:
-            diagram = build_view(flow, view)
-            text = view_source(flow, view, "mermaid", comment_header(flow, "%%"), diagram)
-            files.append(GeneratedFile(folder / f"{stem}.dot", dot(diagram)))
-            files.append(GeneratedFile(folder / f"{stem}.mmd", text))
-            sections.append(_section(view, stem, text.__str__))
-            continue
-        files.append(LazyFile(folder / f"{stem}.dot", (view, saga), dot))
-        files.append(LazyFile(folder / f"{stem}.mmd", (view, saga), mermaid))
-        sections.append(pieces.piece("section", (view, saga), partial(_section, view, stem, mermaid)))
+        files.append(LazyFile(folder / f"{stem}.dot", key, dot))
+        files.append(LazyFile(folder / f"{stem}.mmd", key, mermaid))
+        sections.append(pieces.piece("section", key, partial(_section, view, stem, mermaid), ()))
     files.append(GeneratedFile(readme, "".join(sections)))
     return files
 

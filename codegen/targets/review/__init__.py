@@ -19,7 +19,7 @@ from functools import partial
 from importlib import resources
 from pathlib import PurePosixPath
 
-from flowgen_design.codegen.diagrams import build_view, find_saga, view_names, view_source
+from flowgen_design.codegen.diagrams import build_view, view_key, view_names, view_source
 from flowgen_design.codegen.diagrams.render import DotFailed, DotNotFound, inline_svg, render_all, start
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.fragments import Fragments
@@ -27,7 +27,7 @@ from flowgen_design.codegen.header import html_header
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import TargetError, register, register_background
 from flowgen_design.codegen.targets.review import sections
-from flowgen_design.codegen.targets.review.html import Child, Html, el, void
+from flowgen_design.codegen.targets.review.html import Child, Html, el, render, tags, void
 from flowgen_design.codegen.targets.review.scenarios import scenarios_section
 from flowgen_design.dsl.model import Flow
 
@@ -36,38 +36,35 @@ _TITLES = {"system": "System", "events": "Events: what follows what, and what ea
 
 @register("review", "a self-contained HTML design-review page per flow (needs Graphviz's `dot`)")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
-    path = PurePosixPath("review", f"{flow.name}.html")
-    pieces = Fragments(path, (flow.name, flow.version, flow.path))
+    pieces = Fragments(_path(flow), _identity(flow))
     figures = _figures(flow, pieces)
     page = _page(flow, figures, options, pieces)
-    return [GeneratedFile(path, page)]
+    return [GeneratedFile(_path(flow), page)]
 
 
-def _figures(flow: Flow, pieces: Fragments) -> list[Html]:
-    """Each view's figure. A saga's figure is keyed by the saga (its view draws nothing else),
-    the others by their DOT text; figures the last run's page has are not drawn again, and
-    the rest are drawn together, over the cores."""
-    views = view_names(flow)
-    sources = _drawn(flow)
-    inputs = [_figure_inputs(flow, view, sources) for view in views]
-    missing = [view for view, i in zip(views, inputs, strict=True) if not pieces.has("figure", i)]
-    drawn = [view for view in missing if view in sources]
+def _path(flow: Flow) -> PurePosixPath:
+    return PurePosixPath("review", f"{flow.name}.html")
+
+
+def _identity(flow: Flow) -> tuple[object, ...]:
+    return (flow.name, flow.version, flow.path)
+
+
+def _figures(flow: Flow, pieces: Fragments) -> list[str]:
+    """Each view's figure (HTML: made by `_figure`, or taken back as the last page had it), keyed
+    by what the view draws (`view_key`); figures the last run's page has are not drawn again
+    (their DOT is not even written), and the rest are drawn together, over the cores. Megabytes
+    of SVG: they go into the page as they are, not copied into an `Html` first."""
+    sources = _to_draw(flow, pieces)
     try:
-        svgs = render_all([sources[view] for view in drawn], "svg", _PURPOSE)  # collects what `start_drawing` began
+        svgs = render_all(list(sources.values()), "svg", _PURPOSE)  # collects what `start_drawing` began
     except (DotNotFound, DotFailed) as err:
         raise TargetError(f"{err}; or leave out the review target") from None
-    pictures = {view: svg.decode("utf-8") for view, svg in zip(drawn, svgs, strict=True)}
+    pictures = {view: svg.decode("utf-8") for view, svg in zip(sources, svgs, strict=True)}
     return [
-        Html(pieces.piece("figure", i, partial(_figure, view, pictures.get(view))))
-        for view, i in zip(views, inputs, strict=True)
+        pieces.piece("figure", view_key(flow, view), partial(_figure, view, pictures.get(view)), ())
+        for view in view_names(flow)
     ]
-
-
-def _figure_inputs(flow: Flow, view: str, sources: dict[str, str]) -> tuple[object, ...]:
-    saga = find_saga(flow, view)
-    if saga is not None:
-        return (view, saga)
-    return (view, sources[view] if view in sources else view_source(flow, view, "dot"))
 
 
 _PURPOSE = "the review page"
@@ -75,21 +72,16 @@ _PURPOSE = "the review page"
 
 @register_background("review")
 def start_drawing(flow: Flow, options: GenerateOptions) -> Callable[[], None]:
-    """`dot` begins drawing the page's views before any target is built (`render.start`)."""
-    return start(list(_drawn(flow).values()), "svg", _PURPOSE)
+    """`dot` begins drawing the views the last run's page lacks before any target is built (`render.start`)."""
+    return start(list(_to_draw(flow, Fragments(_path(flow), _identity(flow))).values()), "svg", _PURPOSE)
 
 
-_last_drawn: tuple[Flow, dict[str, str]] | None = None
-
-
-def _drawn(flow: Flow) -> dict[str, str]:
-    """The DOT text of each view with something to draw, by view; built once per flow, for
-    `start_drawing` and then for the page (the whole-flow views are the costly ones)."""
-    global _last_drawn
-    if _last_drawn is None or _last_drawn[0] is not flow:
-        views = [(view, build_view(flow, view)) for view in view_names(flow)]
-        _last_drawn = flow, {view: view_source(flow, view, "dot", diagram=d) for view, d in views if d.nodes}
-    return _last_drawn[1]
+def _to_draw(flow: Flow, pieces: Fragments) -> dict[str, str]:
+    """The DOT text of each view to draw, by view: each with something to draw whose figure the
+    last run's page does not have. `start_drawing` and the page find the same (the DOT texts of
+    the whole-flow views are kept per flow, `view_source`)."""
+    views = [view for view in view_names(flow) if not pieces.has("figure", view_key(flow, view), ())]
+    return {view: view_source(flow, view, "dot") for view in views if build_view(flow, view).nodes}
 
 
 def _figure(view: str, svg: str | None) -> Html:
@@ -105,7 +97,7 @@ def _figure(view: str, svg: str | None) -> Html:
     return el("figure", el("figcaption", caption), Html(inline_svg(svg)), id=f"diagram-{view.replace(':', '-')}")
 
 
-def _page(flow: Flow, figures: list[Html], options: GenerateOptions, pieces: Fragments) -> str:
+def _page(flow: Flow, figures: list[str], options: GenerateOptions, pieces: Fragments) -> str:
     title = f"{flow.name} {flow.version}: design review"
     css = _css()
     head = el(
@@ -116,17 +108,15 @@ def _page(flow: Flow, figures: list[Html], options: GenerateOptions, pieces: Fra
         el("title", title),
         el("style", Html(css)),
     )
-    body = el(
-        "body",
-        _header(flow, options),
-        _nav(),
-        *_sections(flow, figures, options, pieces),
-        el(
-            "footer",
-            f"Generated by flowgen from {flow.path} (flow {flow.name} {flow.version}). Regenerate it with `flowgen generate`; do not edit it.",
-        ),
+    footer = el(
+        "footer",
+        f"Generated by flowgen from {flow.path} (flow {flow.name} {flow.version}). Regenerate it with `flowgen generate`; do not edit it.",
     )
-    return "<!DOCTYPE html>\n" + html_header(flow) + el("html", head, body, lang="en") + "\n"
+    html, body = tags("html", lang="en"), tags("body")
+    parts = ["<!DOCTYPE html>\n", html_header(flow), html[0], head, body[0], _header(flow, options), _nav()]
+    parts += _sections(flow, figures, options, pieces)
+    parts += [footer, body[1], html[1], "\n"]
+    return "".join(parts)
 
 
 def content_security_policy(css: str) -> str:
@@ -183,11 +173,11 @@ def _nav() -> Html:
     return el("nav", el("ol", [el("li", el("a", text, href=f"#{key}")) for key, text in _SECTIONS]))
 
 
-def _sections(flow: Flow, figures: list[Html], options: GenerateOptions, pieces: Fragments) -> list[Html]:
-    """The page's sections; those made of one article per element take back the articles
-    of elements that did not change from the last run's page (`codegen.fragments`)."""
+def _sections(flow: Flow, figures: list[str], options: GenerateOptions, pieces: Fragments) -> list[str]:
+    """The page's sections, as the parts of the page they are (joined once, by `_page`); those made
+    of parts take back the parts that did not change from the last run's page (`codegen.fragments`)."""
     content: dict[str, Child] = {
-        "diagrams": figures,
+        "diagrams": None,  # the figures, put in below as they are
         "warnings": sections.warnings_section(options.warnings),
         "events": sections.events_section(flow, pieces),
         "types": sections.types_section(flow, pieces),
@@ -195,10 +185,12 @@ def _sections(flow: Flow, figures: list[Html], options: GenerateOptions, pieces:
         "externals": sections.externals_section(flow),
         "sagas": sections.sagas_section(flow, pieces),
         "scenarios": scenarios_section(flow, pieces),
-        "alarms": sections.alarms_section(flow),
-        "traceability": sections.trace_section(flow),
+        "alarms": sections.alarms_section(flow, pieces),
+        "traceability": sections.trace_section(flow, pieces),
     }
-    return [
-        el("section", el("h2", text, class_="first" if i == 0 else None), content[key], id=key)
-        for i, (key, text) in enumerate(_SECTIONS)
-    ]
+    parts = []
+    for i, (key, text) in enumerate(_SECTIONS):
+        opening, closing = tags("section", id=key)
+        inside = figures if key == "diagrams" else [render(content[key])]
+        parts += [opening, el("h2", text, class_="first" if i == 0 else None), *inside, closing]
+    return parts

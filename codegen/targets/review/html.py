@@ -34,6 +34,12 @@ def el(tag: str, *children: Child, **attrs: str | None) -> Html:
     return Html(f"<{tag}{_attrs(attrs)}>{render(children)}</{tag}>")
 
 
+def tags(tag: str, **attrs: str | None) -> tuple[str, str]:
+    """The opening and closing tags `el` writes around its children, for a document that is joined
+    once from its parts (the page is megabytes: each `el` around it would copy it twice)."""
+    return f"<{tag}{_attrs(attrs)}>", f"</{tag}>"
+
+
 def void(tag: str, **attrs: str | None) -> Html:
     return Html(f"<{tag}{_attrs(attrs)}>")
 

@@ -43,7 +43,9 @@ def scenarios_section(flow: Flow, pieces: Fragments | None = None) -> Html:
     )
     if pieces is None:
         return Html(intro + "".join(_report(run()) for _, run in runs))
-    return Html(intro + "".join(pieces.piece("scenarios", inputs, partial(_run_report, run)) for inputs, run in runs))
+    return Html(
+        intro + "".join(pieces.piece("scenarios", inputs, partial(_run_report, run), ()) for inputs, run in runs)
+    )
 
 
 def _run_report(run: Callable[[], SagaReport]) -> Html:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import hashlib
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
+from typing import NamedTuple
 
-from flowgen_design.codegen.aws.plan import plan_of
+from flowgen_design.codegen.aws.plan import Alarm, plan_of
 from flowgen_design.codegen.diagrams.labels import (
     attempts_text,
     handler_text,
@@ -15,13 +18,14 @@ from flowgen_design.codegen.diagrams.labels import (
 )
 from flowgen_design.codegen.fragments import Fragments, where
 from flowgen_design.codegen.targets.review.html import Child, Html, anchor, el, table
-from flowgen_design.codegen.trace import stack_resources, trace_rows
+from flowgen_design.codegen.trace import TraceRow, stack_resources, trace_rows
 from flowgen_design.dsl.diagnostics import Diagnostic
 from flowgen_design.dsl.graph import Element
 from flowgen_design.dsl.model import (
     Command,
     Constraints,
     EndpointAuth,
+    EnumMember,
     EnumType,
     Event,
     External,
@@ -161,16 +165,30 @@ def events_section(flow: Flow, pieces: Fragments | None = None) -> Html:
 
     articles = []
     for event in flow.events:
-        publishers = [_mention(link.kind, link.name) for link in publisher_links(flow, event)]
-        consumers = [_mention(*_consumer(a.target)) for a in consumer_arcs(flow, event)]
-        inputs = (event, tuple(publishers), tuple(consumers))
-        articles.append(_piece(pieces, "event", inputs, partial(event_article, flow, event, publishers, consumers)))
+        publishers = tuple((link.kind, link.name) for link in publisher_links(flow, event))
+        consumers = tuple(_consumer(a.target) for a in consumer_arcs(flow, event))
+        render = partial(_event_article, flow, event, publishers, consumers)
+        spans = (event.name_span, *(f.span for f in event.fields), *(h.span for h in event.headers))
+        articles.append(_piece(pieces, "event", (event, publishers, consumers), render, spans))
     return Html("".join(articles))
 
 
-def _piece(pieces: Fragments | None, kind: str, inputs: tuple[object, ...], render: Callable[[], Html]) -> Html:
-    """One article: taken back from the last run's page when its inputs did not change."""
-    return render() if pieces is None else Html(pieces.piece(kind, inputs, render))
+def _event_article(
+    flow: Flow, event: Event, publishers: tuple[tuple[str, str], ...], consumers: tuple[tuple[str, str], ...]
+) -> Html:
+    return event_article(flow, event, [_mention(*p) for p in publishers], [_mention(*c) for c in consumers])
+
+
+def _piece(
+    pieces: Fragments | None,
+    kind: str,
+    inputs: tuple[object, ...],
+    render: Callable[[], Html],
+    positions: Sequence[Span | None],
+) -> Html:
+    """One article: taken back from the last run's page when its inputs did not change;
+    `positions` are the spans it prints (`loc`)."""
+    return render() if pieces is None else Html(pieces.piece(kind, inputs, render, positions))
 
 
 def _consumer(element: Element) -> tuple[str, str]:
@@ -189,10 +207,18 @@ def _mention(kind: str, name: str) -> Html:
 
 def types_section(flow: Flow, pieces: Fragments | None = None) -> Html:
     parts: list[Child] = [
-        *(_piece(pieces, "record", (r,), partial(_record, r)) for r in flow.records),
-        *(_piece(pieces, "enum", (e,), partial(_enum, e)) for e in flow.enums),
+        *(
+            _piece(pieces, "record", (r,), partial(_record, r), _fields_spans(r.name_span, r.fields))
+            for r in flow.records
+        ),
+        *(_piece(pieces, "enum", (e,), partial(_enum, e), _fields_spans(e.name_span, e.members)) for e in flow.enums),
     ]
     return Html(render_all(parts)) if parts else el("p", "No shared types.", class_="muted")
+
+
+def _fields_spans(name: Span | None, parts: Iterable[Field | EnumMember | SagaStep]) -> tuple[Span | None, ...]:
+    """An element's name's position and its parts' (fields, members, steps): what its article prints."""
+    return (name, *(part.span for part in parts))
 
 
 def render_all(parts: list[Child]) -> str:
@@ -228,7 +254,13 @@ def _enum(enum: EnumType) -> Html:
 def services_section(flow: Flow, pieces: Fragments | None = None) -> Html:
     if not flow.services:
         return el("p", "No services.", class_="muted")
-    return Html("".join(_piece(pieces, "service", (s,), partial(_service, s)) for s in flow.services))
+    return Html(
+        "".join(_piece(pieces, "service", (s,), partial(_service, s), _service_spans(s)) for s in flow.services)
+    )
+
+
+def _service_spans(service: Service) -> tuple[Span | None, ...]:
+    return (service.name_span, *(a.span for a in service.apis), *(h.span for h in service.handlers))
 
 
 def _service(service: Service) -> Html:
@@ -325,7 +357,11 @@ def externals_section(flow: Flow) -> Html:
 def sagas_section(flow: Flow, pieces: Fragments | None = None) -> Html:
     if not flow.sagas:
         return el("p", "No sagas.", class_="muted")
-    return Html("".join(_piece(pieces, "saga", (s,), partial(_saga, s)) for s in flow.sagas))
+    return Html(
+        "".join(
+            _piece(pieces, "saga", (s,), partial(_saga, s), _fields_spans(s.name_span, s.steps)) for s in flow.sagas
+        )
+    )
 
 
 def _saga(saga: Saga) -> Html:
@@ -434,22 +470,65 @@ def _step_row(saga: Saga, index: int, step: SagaStep) -> list[Child]:
     ]
 
 
+# ---- tables of rows, taken back in runs -----------------------------------------------------
+
+
+class Row(NamedTuple):
+    """A table row as a part: `text` is everything it prints but positions (plain values, which
+    `repr` writes the same in every process), `spans` the positions it prints (`loc`)."""
+
+    text: tuple[object, ...]
+    spans: tuple[Span | None, ...]
+    cells: Callable[[], list[Child]]
+
+
+RUN = 16
+"""Rows are taken back in runs of about this many: a run ends after a row whose first value's CRC is
+a multiple of it, so runs end at the same rows whatever is added or removed elsewhere in the table.
+A run is keyed by everything its rows print but positions, written once with `repr`."""
+
+
+def rows_table(
+    pieces: Fragments | None, kind: str, headers: Sequence[str], rows: Iterable[Row], class_: str | None = None
+) -> Html:
+    """`table(headers, ...)` of `rows`, its runs of rows taken back from the last run's page when
+    they print the same (`Fragments.digested`): the bytes of `table`, without writing the rows."""
+    head = el("thead", el("tr", [el("th", h, scope="col") for h in headers]))
+    body = "".join(_run_text(pieces, kind, run) for run in _runs(rows))
+    return el("table", head, el("tbody", Html(body)), class_=class_)
+
+
+def _runs(rows: Iterable[Row]) -> Iterator[list[Row]]:
+    run: list[Row] = []
+    for row in rows:
+        run.append(row)
+        if zlib.crc32(str(row.text[0]).encode("utf-8", "surrogatepass")) % RUN == 0:
+            yield run
+            run = []
+    if run:
+        yield run
+
+
+def _run_text(pieces: Fragments | None, kind: str, run: list[Row]) -> str:
+    render = partial(_render_rows, run)
+    if pieces is None:
+        return render()
+    printed = [(row.text, None if None not in row.spans else [span is None for span in row.spans]) for row in run]
+    digest = hashlib.sha256(repr(printed).encode("utf-8", "surrogatepass")).digest()
+    return pieces.digested(kind, digest, [span for row in run for span in row.spans], render)
+
+
+def _render_rows(rows: list[Row]) -> Html:
+    return Html("".join(el("tr", [el("td", cell) for cell in row.cells()]) for row in rows))
+
+
 # ---- alarms ------------------------------------------------------------------------------------
 
 
-def alarms_section(flow: Flow) -> Html:
+def alarms_section(flow: Flow, pieces: Fragments | None = None) -> Html:
     """Every alarm of the deployment plan: what it watches, when it fires, and the spec line the
     threshold comes from (docs/operations.md)."""
-    rows = [
-        [
-            el("code", a.resource.logical_id),
-            [el("code", a.watches.logical_id), " ", el("span", f"{a.namespace} {a.metric}", class_="muted")],
-            el("code", f"{a.statistic} {a.comparison} {a.threshold} {a.unit}"),
-            a.why,
-            loc(a.span),
-        ]
-        for a in plan_of(flow).alarms()
-    ]
+    rows = [_alarm_row(a) for a in plan_of(flow).alarms()]
     if not rows:
         return el("p", "Nothing to watch: this flow deploys no handlers or sagas.", class_="muted")
     note = el(
@@ -458,37 +537,62 @@ def alarms_section(flow: Flow) -> Html:
         "every period is 60 seconds.",
         class_="muted",
     )
-    return el("div", note, table(["alarm", "watches", "fires when", "why this threshold", "spec"], rows))
+    headers = ["alarm", "watches", "fires when", "why this threshold", "spec"]
+    return el("div", note, rows_table(pieces, "alarms", headers, rows))
+
+
+def _alarm_row(a: Alarm) -> Row:
+    text = (a.resource.logical_id, a.watches.logical_id, a.namespace, a.metric, a.statistic, a.comparison)
+    return Row((*text, a.threshold, a.unit, a.why), (a.span,), partial(_alarm_cells, a))
+
+
+def _alarm_cells(a: Alarm) -> list[Child]:
+    return [
+        el("code", a.resource.logical_id),
+        [el("code", a.watches.logical_id), " ", el("span", f"{a.namespace} {a.metric}", class_="muted")],
+        el("code", f"{a.statistic} {a.comparison} {a.threshold} {a.unit}"),
+        a.why,
+        loc(a.span),
+    ]
 
 
 # ---- traceability --------------------------------------------------------------------------
 
 
-def trace_section(flow: Flow) -> Html:
-    rows = []
-    for row in trace_rows(flow):
-        files = (
-            el("ul", [el("li", el("code", str(f.path)), " ", el("span", f.role, class_="muted")) for f in row.files])
-            if row.files
-            else "—"
-        )
-        resources = el(
-            "ul", [el("li", el("code", r.logical_id), " ", el("span", r.type, class_="muted")) for r in row.resources]
-        )
-        rows.append(
-            [
-                [row.entry, " ", loc(row.entry_span)],
-                [el("code", row.handler), " ", loc(row.handler_span)],
-                files,
-                resources,
-            ]
-        )
-    per_entry = table(
+def trace_section(flow: Flow, pieces: Fragments | None = None) -> Html:
+    per_entry = rows_table(
+        pieces,
+        "trace",
         ["entry point or event", "handler", "generated code", "infrastructure (CloudFormation logical IDs)"],
-        rows,
+        map(_trace_row, trace_rows(flow)),
         class_="trace",
     )
     return el("div", per_entry, shared_resources_table(flow))
+
+
+def _trace_row(row: TraceRow) -> Row:
+    files = tuple((str(f.path), f.role) for f in row.files)
+    resources = tuple((r.logical_id, r.type) for r in row.resources)
+    return Row(
+        (row.entry, row.handler, files, resources), (row.entry_span, row.handler_span), partial(_trace_cells, row)
+    )
+
+
+def _trace_cells(row: TraceRow) -> list[Child]:
+    files = (
+        el("ul", [el("li", el("code", str(f.path)), " ", el("span", f.role, class_="muted")) for f in row.files])
+        if row.files
+        else "—"
+    )
+    resources = el(
+        "ul", [el("li", el("code", r.logical_id), " ", el("span", r.type, class_="muted")) for r in row.resources]
+    )
+    return [
+        [row.entry, " ", loc(row.entry_span)],
+        [el("code", row.handler), " ", loc(row.handler_span)],
+        files,
+        resources,
+    ]
 
 
 def shared_resources_table(flow: Flow) -> Html:
