@@ -151,6 +151,33 @@ class Fragments:
         self._made.append(_Made(key, text, []))
         return text
 
+    def key(self, kind: str, inputs: tuple[object, ...]) -> str | None:
+        """The key `piece` gives a fragment of this kind and inputs (None: an input no fingerprint
+        knows), for a caller that makes and reuses its fragments itself (`recorded`, `add`)."""
+        try:
+            digest = self._run.prints.of(inputs)
+        except TypeError:
+            return None
+        return hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + digest).hexdigest()
+
+    def recorded(self, key: str) -> tuple[str, list[Hole]] | None:
+        """The text and holes of the fragment with this key in the last clean run's document, as
+        that run left them (a caller that fills its holes itself); None when there is none."""
+        found = self._run.previous.get(self.path)
+        if found is None or key not in found[1]:
+            return None
+        recorded = found[1][key]
+        return found[0][recorded.offset : recorded.offset + recorded.length], recorded.holes
+
+    def recorded_keys(self) -> Iterable[str]:
+        """The keys of every fragment the last clean run's document holds."""
+        found = self._run.previous.get(self.path)
+        return found[1].keys() if found is not None else ()
+
+    def add(self, key: str, text: str, holes: list[Hole]) -> None:
+        """Note a fragment its caller made or took back (`recorded`), in document order, for the record."""
+        self._made.append(_Made(key, text, holes))
+
     def _reuse(self, key: str, slots: Sequence[object]) -> tuple[str, list[Hole]] | None:
         found = self._run.previous.get(self.path)
         if found is None or key not in found[1]:

@@ -43,6 +43,7 @@ from flowgen_design.codegen.targets.cloudformation.observability import ACTIVE_T
 from flowgen_design.codegen.targets.cloudformation.stage import physical_name
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref, sub
 
+API_ENDPOINT_OUTPUT = "ApiEndpoint"
 RATE_PARAMETER, BURST_PARAMETER = "ApiThrottlingRateLimit", "ApiThrottlingBurstLimit"
 THROTTLING_PARAMETERS = {
     RATE_PARAMETER: {
@@ -101,7 +102,7 @@ def add_api(t: Template, stack: Stack) -> None:
     t.resources[deployment]["DependsOn"] = sorted(methods)
     _stage(t, api, rest_api, deployment)
     url = sub("https://${" + rest_api + "}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE_NAME)
-    t.output("ApiEndpoint", url, f"base URL of the API of flow {flow.name}")
+    t.output(API_ENDPOINT_OUTPUT, url, f"base URL of the API of flow {flow.name}")
 
 
 def _paths(t: Template, api: ApiPlan, rest_api: str) -> None:

@@ -30,32 +30,63 @@ from flowgen_design.codegen.targets.cloudformation.template import Json, Templat
 RETAINED_TYPES = frozenset({"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::Events::Archive"})
 """The stateful resource types flowgen generates: their data outlives the stack."""
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+RULE = "AWS::Events::Rule"
 
 
 def add_data_safety(t: Template, plan: Plan) -> None:
     """Everything above, on the template `plan` became (before the user's overrides are merged)."""
+    add_shared_safety(t, plan)
+    dlq = delivery_queue(plan)
+    for rid, resource in t.resources.items():
+        secure(rid, resource, plan, dlq)
+
+
+def add_shared_safety(t: Template, plan: Plan) -> None:
+    """The stack's own safety resources: the event-delivery dead-letter queue and its policy, the archive."""
     _event_delivery_dead_letters(t, plan)
     _archive(t, plan)
-    if plan.idempotency_table is not None:
-        table = t.resources[plan.idempotency_table.logical_id]["Properties"]
-        table["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
-    retain_stateful(t.resources)
 
 
-def retain_stateful(resources: Json) -> None:
-    for resource in resources.values():
-        if resource["Type"] in RETAINED_TYPES:
-            resource.update(RETAIN)
+def secure(rid: str, resource: Json, plan: Plan, dlq: str | None) -> None:
+    """What the safety pass does to one resource: a rule's targets get the retry policy and the
+    event-delivery dead-letter queue `dlq` (when the stack has one), a stateful resource is retained,
+    the idempotency table keeps point-in-time recovery. Applied per resource, so a template built
+    in parts (`parts.py`) gets it resource by resource."""
+    kind = resource["Type"]
+    if kind == RULE and dlq is not None:
+        for target in resource["Properties"].get("Targets", []):
+            target["DeadLetterConfig"] = {"Arn": get_att(dlq, "Arn")}
+            target["RetryPolicy"] = {
+                "MaximumRetryAttempts": RULE_TARGET_ATTEMPTS,
+                "MaximumEventAgeInSeconds": RULE_TARGET_MAX_AGE_SECONDS,
+            }
+    if plan.idempotency_table is not None and rid == plan.idempotency_table.logical_id:
+        resource["Properties"]["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
+    if kind in RETAINED_TYPES:
+        resource.update(RETAIN)
 
 
 def rules(resources: Json) -> list[str]:
-    return sorted(rid for rid, r in resources.items() if r["Type"] == "AWS::Events::Rule")
+    return sorted(rid for rid, r in resources.items() if r["Type"] == RULE)
+
+
+def plan_rules(plan: Plan) -> list[str]:
+    """Every EventBridge rule of the stack, from its deployment plan (so without building it)."""
+    return sorted(r.logical_id for r in plan.resources() if r.type == RULE)
+
+
+def delivery_queue(plan: Plan) -> str | None:
+    """The event-delivery dead-letter queue, when the stack has one: it has rules to send to it."""
+    if plan.event_delivery_dlq is None or plan.event_delivery_dlq_policy is None or not plan_rules(plan):
+        return None
+    return plan.event_delivery_dlq.logical_id
 
 
 def _event_delivery_dead_letters(t: Template, plan: Plan) -> None:
-    every_rule = rules(t.resources)
-    if plan.event_delivery_dlq is None or plan.event_delivery_dlq_policy is None or not every_rule:
+    every_rule = plan_rules(plan)
+    if delivery_queue(plan) is None:
         return
+    assert plan.event_delivery_dlq is not None and plan.event_delivery_dlq_policy is not None
     queue = t.put(
         plan.event_delivery_dlq, {"MessageRetentionPeriod": QUEUE_RETENTION_SECONDS, "SqsManagedSseEnabled": True}
     )
@@ -68,13 +99,6 @@ def _event_delivery_dead_letters(t: Template, plan: Plan) -> None:
     }
     policy = {"Queues": [ref(queue)], "PolicyDocument": {"Version": VERSION, "Statement": [statement]}}
     t.put(plan.event_delivery_dlq_policy, policy)
-    for rule in every_rule:
-        for target in t.resources[rule]["Properties"].get("Targets", []):
-            target["DeadLetterConfig"] = {"Arn": get_att(queue, "Arn")}
-            target["RetryPolicy"] = {
-                "MaximumRetryAttempts": RULE_TARGET_ATTEMPTS,
-                "MaximumEventAgeInSeconds": RULE_TARGET_MAX_AGE_SECONDS,
-            }
     t.output(queue + "Url", ref(queue), "events EventBridge could not deliver to a rule's target")
 
 

@@ -108,12 +108,17 @@ def tag_resources(t: Template, plan: Plan) -> None:
     """Tag every resource of `t` whose type takes tags, keeping any tag a resource already has."""
     owned = owners(plan)
     for rid, resource in t.resources.items():
-        style = TAG_STYLE.get(resource["Type"])
-        if style is None:
-            continue
-        tags = tag_values(plan, owned.get(rid, {}))
-        props = resource.setdefault("Properties", {})
-        props["Tags"] = _merged(props.get("Tags"), tags, style)
+        tag(resource, plan, owned.get(rid, {}))
+
+
+def tag(resource: Json, plan: Plan, owner: dict[str, str]) -> None:
+    """Tag one resource (when its type takes tags) as owned by `owner` (`owners`)."""
+    style = TAG_STYLE.get(resource["Type"])
+    if style is None:
+        return
+    tags = tag_values(plan, owner)
+    props = resource.setdefault("Properties", {})
+    props["Tags"] = _merged(props.get("Tags"), tags, style)
 
 
 def _merged(existing: object, tags: dict[str, Json | str], style: TagStyle) -> object:
