@@ -78,9 +78,9 @@ def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
 
 def _built_in_parts(flow: Flow, plan: Plan) -> str:
     """The template as `_built_whole` writes it, of parts taken back where an edit did not reach (`parts.py`)."""
-    dlq = delivery_queue(plan)
     head = _skeleton(flow)
     add_shared(head, plan)
+    dlq = delivery_queue(plan, head.resources)
     finish(head.resources, plan, {}, dlq)  # the shared resources have no owner
     owned: list[dict[str, dict[str, str]]] = []
 
@@ -114,7 +114,7 @@ def build_template(flow: Flow) -> Template:
     add_shared(t, plan)
     for group in groups(_stack(plan)):
         group.build(t)
-    finish(t.resources, plan, owners(plan), delivery_queue(plan))
+    finish(t.resources, plan, owners(plan), delivery_queue(plan, t.resources))
     return t
 
 
@@ -204,7 +204,7 @@ def add_shared(t: Template, plan: Plan) -> None:
 
 def finish(resources: Json, plan: Plan, owned: dict[str, dict[str, str]], dlq: str | None) -> None:
     """The passes over finished resources, one resource at a time: data safety (`safety.py`), then
-    tags (`stage.py`); `owned` is `stage.owners(plan)`, `dlq` is `safety.delivery_queue(plan)`."""
+    tags (`stage.py`); `owned` is `stage.owners(plan)`, `dlq` is `safety.delivery_queue`."""
     for rid, resource in resources.items():
         secure(rid, resource, plan, dlq)
         tag(resource, plan, owned.get(rid, {}))

@@ -179,30 +179,42 @@ def _taken_back(
 ) -> list[tuple[str, str, Entry]] | None:
     """Every entry of the group from the last clean run's template, positions written anew; None
     when one is missing there or its holes are not the ones expected."""
-    names = [("Resources", rid) for rid in resources]
-    names += [("Outputs", name) for name in group.outputs] + [("Parameters", name) for name in group.parameters]
+    prefix = key[:_KEY_LENGTH]
     found: list[tuple[str, str, Entry]] = []
-    for section, name in names:
-        entry_key = _entry_key(key, section, name)
+    metadata: dict[tuple[str, int, str], str] = {}  # a group's resources mostly share one position
+    for rid, resource in resources.items():
+        entry_key = prefix + "R" + rid
         recorded = fragments.recorded(entry_key)
-        if recorded is None:
+        alarm = alarms.get(rid)
+        if recorded is None or [h[2] for h in recorded[1]] != ([[METADATA]] if alarm is None else _ALARM_HOLES):
             return None
         old, holes = recorded
-        resource = resources.get(name) if section == "Resources" else None
-        expected = [] if resource is None else [METADATA] if name not in alarms else [METADATA, DESCRIPTION]
-        if [h[2] for h in holes] != [[kind] for kind in expected]:
+        span = resource.span
+        shown = metadata.get((span.file, span.line, resource.element))
+        if shown is None:
+            shown = metadata[span.file, span.line, resource.element] = _metadata_text(resource)
+        at, length, _ = holes[0]
+        pieces = [old[:at], shown]
+        new_holes: list[Hole] = [(at, len(shown), [METADATA])]
+        if alarm is not None:
+            at_description, length_description, _ = holes[1]
+            description = prettyjson.dumps(alarm_description(alarm))
+            pieces += [old[at + length : at_description], description]
+            new_holes.append((at_description + len(shown) - length, len(description), [DESCRIPTION]))
+            at, length = at_description, length_description
+        pieces.append(old[at + length :])
+        found.append(("Resources", rid, (entry_key, "".join(pieces), new_holes)))
+    others = [("Outputs", name) for name in group.outputs] + [("Parameters", name) for name in group.parameters]
+    for section, name in others:
+        entry_key = prefix + _MARKS[section] + name
+        recorded = fragments.recorded(entry_key)
+        if recorded is None or recorded[1]:
             return None
-        filled, at, new_holes = [], 0, []
-        for offset, length, (kind,) in holes:
-            assert resource is not None
-            text = _metadata_text(resource) if kind == METADATA else prettyjson.dumps(alarm_description(alarms[name]))
-            filled.append(old[at:offset])
-            new_holes.append((sum(map(len, filled)), len(text), [kind]))
-            filled.append(text)
-            at = offset + length
-        filled.append(old[at:])
-        found.append((section, name, (entry_key, "".join(filled), new_holes)))
+        found.append((section, name, (entry_key, recorded[0], [])))
     return found
+
+
+_ALARM_HOLES = [[METADATA], [DESCRIPTION]]
 
 
 def _composed(head: Template, entries: dict[str, dict[str, Entry]], fragments: Fragments) -> str:

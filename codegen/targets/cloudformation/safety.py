@@ -36,7 +36,7 @@ RULE = "AWS::Events::Rule"
 def add_data_safety(t: Template, plan: Plan) -> None:
     """Everything above, on the template `plan` became (before the user's overrides are merged)."""
     add_shared_safety(t, plan)
-    dlq = delivery_queue(plan)
+    dlq = delivery_queue(plan, t.resources)
     for rid, resource in t.resources.items():
         secure(rid, resource, plan, dlq)
 
@@ -75,18 +75,17 @@ def plan_rules(plan: Plan) -> list[str]:
     return sorted(r.logical_id for r in plan.resources() if r.type == RULE)
 
 
-def delivery_queue(plan: Plan) -> str | None:
-    """The event-delivery dead-letter queue, when the stack has one: it has rules to send to it."""
-    if plan.event_delivery_dlq is None or plan.event_delivery_dlq_policy is None or not plan_rules(plan):
-        return None
-    return plan.event_delivery_dlq.logical_id
+def delivery_queue(plan: Plan, resources: Json) -> str | None:
+    """The event-delivery dead-letter queue, when the stack has one (it has rules to send to it):
+    `add_shared_safety` has added it to `resources` then."""
+    dlq = plan.event_delivery_dlq
+    return dlq.logical_id if dlq is not None and dlq.logical_id in resources else None
 
 
 def _event_delivery_dead_letters(t: Template, plan: Plan) -> None:
     every_rule = plan_rules(plan)
-    if delivery_queue(plan) is None:
+    if plan.event_delivery_dlq is None or plan.event_delivery_dlq_policy is None or not every_rule:
         return
-    assert plan.event_delivery_dlq is not None and plan.event_delivery_dlq_policy is not None
     queue = t.put(
         plan.event_delivery_dlq, {"MessageRetentionPeriod": QUEUE_RETENTION_SECONDS, "SqsManagedSseEnabled": True}
     )
