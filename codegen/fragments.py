@@ -69,6 +69,7 @@ class _Run:
     prints: Fingerprints = field(default_factory=Fingerprints)
     previous: dict[str, tuple[str, dict[str, Recorded]]] = field(default_factory=dict)
     made: dict[str, list[_Made]] = field(default_factory=dict)
+    placed: dict[str, tuple[str, list[Recorded]]] = field(default_factory=dict)
     active: bool = False
 
 
@@ -153,30 +154,22 @@ class Fragments:
 
     def key(self, kind: str, inputs: tuple[object, ...]) -> str | None:
         """The key `piece` gives a fragment of this kind and inputs (None: an input no fingerprint
-        knows), for a caller that makes and reuses its fragments itself (`recorded`, `add`)."""
+        knows), for a caller that makes and takes back its fragments itself (`previous`, `place`)."""
         try:
             digest = self._run.prints.of(inputs)
         except TypeError:
             return None
         return hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + digest).hexdigest()
 
-    def recorded(self, key: str) -> tuple[str, list[Hole]] | None:
-        """The text and holes of the fragment with this key in the last clean run's document, as
-        that run left them (a caller that fills its holes itself); None when there is none."""
-        found = self._run.previous.get(self.path)
-        if found is None or key not in found[1]:
-            return None
-        recorded = found[1][key]
-        return found[0][recorded.offset : recorded.offset + recorded.length], recorded.holes
+    def previous(self) -> tuple[str, dict[str, Recorded]]:
+        """The last clean run's document and its fragments by key (empty when there is none), for a
+        caller that takes its fragments back itself and says where they are (`place`)."""
+        return self._run.previous.get(self.path, ("", {}))
 
-    def recorded_keys(self) -> Iterable[str]:
-        """The keys of every fragment the last clean run's document holds."""
-        found = self._run.previous.get(self.path)
-        return found[1].keys() if found is not None else ()
-
-    def add(self, key: str, text: str, holes: list[Hole]) -> None:
-        """Note a fragment its caller made or took back (`recorded`), in document order, for the record."""
-        self._made.append(_Made(key, text, holes))
+    def place(self, document: str, placed: list[Recorded]) -> None:
+        """Note where the fragments of `document` are, for the record: when the finished document is
+        `document`, they are recorded as placed (nothing is searched for)."""
+        self._run.placed[self.path] = (document, placed)
 
     def _reuse(self, key: str, slots: Sequence[object]) -> tuple[str, list[Hole]] | None:
         found = self._run.previous.get(self.path)
@@ -273,9 +266,13 @@ def finish_run(files: Iterable[GeneratedFile]) -> dict[str, list[Recorded]]:
     first that is not found on (a document that transformed it), none is recorded, so none
     is reused: finding costs one pass over the document."""
     global _run
-    made, _run = _run.made, _Run()
+    made, placed, _run = _run.made, _run.placed, _Run()
     found: dict[str, list[Recorded]] = {}
     for f in files:
+        document = placed.get(str(f.path))
+        if document is not None and not f.is_user_owned and f.content == document[0]:
+            found[str(f.path)] = document[1]
+            continue
         listed_made = made.get(str(f.path))
         if not listed_made or f.is_user_owned:
             continue

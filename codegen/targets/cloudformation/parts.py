@@ -13,10 +13,11 @@ the event-delivery queue, whose policy names every rule) are built every time.
 
 Positions: the only text of an entry that depends on where its element is in the spec is
 its `Metadata.flowgen` (spec file and line) and an alarm's description (`threshold from
-file:line`). The record keeps where those are in each entry (holes: offset, length, and
-`METADATA` or `DESCRIPTION`), and a taken-back entry gets them written anew from this
-run's plan, so an edit that moves every line below it still takes back every group it
-does not reach.
+file:line`). A taken-back entry gets both written anew from this run's plan (`_positions`
+finds them in the entry; an entry built is kept for the record only when they are found
+there as they were written), so an edit that moves every line below it still takes back
+every group it does not reach. The record keeps where each entry is (`Fragments.place`:
+nothing is searched for in the finished template).
 
 The check: the groups built are checked as the whole template is (`verify.flow_part_problems`),
 their names resolved against every name of this run's template. A group taken back was checked
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING
 
 from flowgen_design.codegen import prettyjson
 from flowgen_design.codegen.aws.plan import Alarm, Plan, Resource
-from flowgen_design.codegen.fragments import Fragments, Hole
+from flowgen_design.codegen.fragments import Fragments, Recorded
 from flowgen_design.codegen.targets.cloudformation.observability import alarm_description
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, provenance
 from flowgen_design.codegen.targets.cloudformation.verify import (
@@ -53,15 +54,16 @@ if TYPE_CHECKING:
 
 SECTIONS = ("Conditions", "Outputs", "Parameters", "Resources")
 _MARKS = {"Conditions": "C", "Outputs": "O", "Parameters": "P", "Resources": "R"}
-_KEY_LENGTH = 40
-METADATA, DESCRIPTION = 0, 1
-"""The kinds of hole: a resource's `Metadata` object, an alarm's `AlarmDescription` string."""
+_KEY_LENGTH = 24  # hex digits of the group's key in an entry's: 96 bits
 _ENTRY = "\n    "  # an entry of a section, at depth 2
-_METADATA_AT = '\n      "Metadata": '
-_DESCRIPTION_AT = '\n        "AlarmDescription": '
+_METADATA_AT = '\n      "Metadata": '  # a resource's own key, at depth 3: deeper lines are indented more
+_METADATA_END = "\n      }"
+_DESCRIPTION_AT = '\n        "AlarmDescription": '  # a key of its properties, at depth 4
 
-Entry = tuple[str, str, list[Hole]]
-"""An entry of a section as the template writes it: key (for the record), text, holes."""
+Entry = tuple[str, list[str], int]
+"""An entry of a section as the template writes it: its key for the record ("": never to be taken
+back), its text in pieces, and the text's length."""
+Index = dict[str, Recorded]
 
 
 def template_in_parts(
@@ -78,6 +80,7 @@ def template_in_parts(
     resources on the resources of one group."""
     stack_identity = (flow.name, flow.version, flow.path, *sorted(head.resources), *sorted(head.parameters))
     fragments = Fragments(PurePosixPath(path), stack_identity)
+    document, index = fragments.previous()
     entries: dict[str, dict[str, Entry]] = {section: {} for section in SECTIONS}
     built = Template(head.description, head.metadata, dict(head.parameters), dict(head.resources))
     built.outputs, built.conditions = dict(head.outputs), dict(head.conditions)
@@ -87,7 +90,7 @@ def template_in_parts(
     for group in groups:
         key = fragments.key(group.kind, group.inputs)
         resources, alarms = _declared(group)
-        reused = _taken_back(fragments, key, group, resources, alarms) if key is not None else None
+        reused = _taken_back(document, index, key, group, resources, alarms) if key is not None else None
         if reused is not None:
             taken = True
             for section, name, entry in reused:
@@ -102,8 +105,9 @@ def template_in_parts(
         built.outputs.update(part.outputs)
         built.parameters.update(part.parameters)
         sagas += [group.saga] if group.saga is not None else []
-    text = _composed(head, entries, fragments)
-    _check(flow, text, built, sagas, (set(entries["Resources"]), set(entries["Parameters"])), fragments, taken)
+    text, placed = _composed(head, entries)
+    fragments.place(text, placed)
+    _check(flow, text, built, sagas, (set(entries["Resources"]), set(entries["Parameters"])), index, taken)
     return text
 
 
@@ -126,12 +130,36 @@ def _entry_key(group_key: str, section: str, name: str) -> str:
     return group_key[:_KEY_LENGTH] + _MARKS[section] + name
 
 
-def _entry_text(name: str, value: object) -> str:
-    return prettyjson.dumps(name) + ": " + prettyjson.dumps(value).replace("\n", _ENTRY)
-
-
 def _metadata_text(resource: Resource) -> str:
     return prettyjson.dumps(provenance(resource.span, resource.element)).replace("\n", "\n      ")
+
+
+def _description_text(alarm: Alarm) -> str:
+    return prettyjson.dumps(alarm_description(alarm))
+
+
+def _positions(text: str, start: int, end: int, alarm: bool) -> tuple[int, int, int, int] | None:
+    """Where the positions are in the resource entry `text[start:end]`: its `Metadata` value and,
+    for an alarm, its `AlarmDescription` value (else -1, -1). No string of JSON holds a line break,
+    so these keys at their depth's indentation are the resource's own."""
+    metadata = text.find(_METADATA_AT, start, end)
+    if metadata < 0:
+        return None
+    metadata += len(_METADATA_AT)
+    metadata_end = text.find(_METADATA_END, metadata, end)
+    if metadata_end < 0:
+        return None
+    metadata_end += len(_METADATA_END)
+    if not alarm:
+        return metadata, metadata_end, -1, -1
+    description = text.find(_DESCRIPTION_AT, metadata_end, end)
+    if description < 0:
+        return None
+    description += len(_DESCRIPTION_AT)
+    line_end = text.find("\n", description, end)
+    if line_end < 0:
+        return None
+    return metadata, metadata_end, description, line_end - (text[line_end - 1] == ",")
 
 
 def _made(
@@ -141,105 +169,112 @@ def _made(
     resources: dict[str, Resource],
     alarms: dict[str, Alarm],
 ) -> None:
-    """The entries of a group just built (or of the head), with their holes: a group whose key is
-    None, or an entry whose positions are not where they are looked for, is never taken back."""
+    """The entries of a group just built (or of the head). An entry is never taken back when its
+    group's key is None, or when its positions are not where `_positions` finds them."""
     body = part.as_dict()
     for section in SECTIONS:
         for name, value in body.get(section, {}).items():
-            text = _entry_text(name, value)
-            holes: list[Hole] | None = []
-            if section == "Resources" and name in resources:
-                holes = _holes(text, resources[name], alarms.get(name))
-            entry_key = _entry_key(key, section, name) if key is not None and holes is not None else ""
-            entries[section][name] = (entry_key, text, holes or [])
+            text = prettyjson.dumps(name) + ": " + prettyjson.dumps(value).replace("\n", _ENTRY)
+            kept = key is not None
+            if kept and section == "Resources" and name in resources:
+                kept = _found_where_looked_for(text, resources[name], alarms.get(name))
+            entries[section][name] = (
+                _entry_key(key, section, name) if key is not None and kept else "",
+                [text],
+                len(text),
+            )
 
 
-def _holes(text: str, resource: Resource, alarm: Alarm | None) -> list[Hole] | None:
-    holes: list[Hole] = []
-    at = text.find(_METADATA_AT)
-    metadata = _metadata_text(resource)
-    if at < 0 or not text.startswith(metadata, at + len(_METADATA_AT)):
-        return None
-    holes.append((at + len(_METADATA_AT), len(metadata), [METADATA]))
-    if alarm is not None:
-        at = text.find(_DESCRIPTION_AT)
-        description = prettyjson.dumps(alarm_description(alarm))
-        if at < 0 or not text.startswith(description, at + len(_DESCRIPTION_AT)):
-            return None
-        holes.append((at + len(_DESCRIPTION_AT), len(description), [DESCRIPTION]))
-    return sorted(holes)
+def _found_where_looked_for(text: str, resource: Resource, alarm: Alarm | None) -> bool:
+    found = _positions(text, 0, len(text), alarm is not None)
+    if found is None or text[found[0] : found[1]] != _metadata_text(resource):
+        return False
+    return alarm is None or text[found[2] : found[3]] == _description_text(alarm)
 
 
 def _taken_back(
-    fragments: Fragments,
+    document: str,
+    index: Index,
     key: str,
     group: Group,
     resources: dict[str, Resource],
     alarms: dict[str, Alarm],
 ) -> list[tuple[str, str, Entry]] | None:
     """Every entry of the group from the last clean run's template, positions written anew; None
-    when one is missing there or its holes are not the ones expected."""
+    when one is missing there."""
     prefix = key[:_KEY_LENGTH]
     found: list[tuple[str, str, Entry]] = []
     metadata: dict[tuple[str, int, str], str] = {}  # a group's resources mostly share one position
     for rid, resource in resources.items():
         entry_key = prefix + "R" + rid
-        recorded = fragments.recorded(entry_key)
-        alarm = alarms.get(rid)
-        if recorded is None or [h[2] for h in recorded[1]] != ([[METADATA]] if alarm is None else _ALARM_HOLES):
+        recorded = index.get(entry_key)
+        if recorded is None:
             return None
-        old, holes = recorded
+        start, end = recorded.offset, recorded.offset + recorded.length
+        alarm = alarms.get(rid)
+        at = _positions(document, start, end, alarm is not None)
+        if at is None:
+            return None
         span = resource.span
         shown = metadata.get((span.file, span.line, resource.element))
         if shown is None:
             shown = metadata[span.file, span.line, resource.element] = _metadata_text(resource)
-        at, length, _ = holes[0]
-        pieces = [old[:at], shown]
-        new_holes: list[Hole] = [(at, len(shown), [METADATA])]
-        if alarm is not None:
-            at_description, length_description, _ = holes[1]
-            description = prettyjson.dumps(alarm_description(alarm))
-            pieces += [old[at + length : at_description], description]
-            new_holes.append((at_description + len(shown) - length, len(description), [DESCRIPTION]))
-            at, length = at_description, length_description
-        pieces.append(old[at + length :])
-        found.append(("Resources", rid, (entry_key, "".join(pieces), new_holes)))
+        if alarm is None:
+            pieces = [document[start : at[0]], shown, document[at[1] : end]]
+        else:
+            description = _description_text(alarm)
+            pieces = [document[start : at[0]], shown, document[at[1] : at[2]], description, document[at[3] : end]]
+        found.append(("Resources", rid, (entry_key, pieces, sum(map(len, pieces)))))
     others = [("Outputs", name) for name in group.outputs] + [("Parameters", name) for name in group.parameters]
     for section, name in others:
         entry_key = prefix + _MARKS[section] + name
-        recorded = fragments.recorded(entry_key)
-        if recorded is None or recorded[1]:
+        recorded = index.get(entry_key)
+        if recorded is None:
             return None
-        found.append((section, name, (entry_key, recorded[0], [])))
+        found.append(
+            (
+                section,
+                name,
+                (entry_key, [document[recorded.offset : recorded.offset + recorded.length]], recorded.length),
+            )
+        )
     return found
 
 
-_ALARM_HOLES = [[METADATA], [DESCRIPTION]]
-
-
-def _composed(head: Template, entries: dict[str, dict[str, Entry]], fragments: Fragments) -> str:
-    """The whole template's text from its entries, each noted (in document order) for the record."""
+def _composed(head: Template, entries: dict[str, dict[str, Entry]]) -> tuple[str, list[Recorded]]:
+    """The whole template's text from its entries, and where each entry to keep is in it."""
     body = head.as_dict()
     for section in SECTIONS:
         body.pop(section, None)
     shown = {section for section in SECTIONS if entries[section] or section in ("Parameters", "Resources")}
-    pieces = []
-    for name in sorted([*body, *shown]):
+    pieces: list[str] = []
+    placed: list[Recorded] = []
+    offset = 0
+    for number, name in enumerate(sorted([*body, *shown])):
+        opening = ("{\n  " if number == 0 else ",\n  ") + prettyjson.dumps(name) + ": "
         if name not in shown:
-            pieces.append(prettyjson.dumps(name) + ": " + prettyjson.dumps(body[name]).replace("\n", "\n  "))
+            opening += prettyjson.dumps(body[name]).replace("\n", "\n  ")
+        elif not entries[name]:
+            opening += "{}"
+        pieces.append(opening)
+        offset += len(opening)
+        if name not in shown or not entries[name]:
             continue
         listed = entries[name]
-        if not listed:
-            pieces.append(prettyjson.dumps(name) + ": {}")
-            continue
-        texts = []
+        separator = "{" + _ENTRY
         for entry_name in sorted(listed):
-            key, text, holes = listed[entry_name]
-            texts.append(text)
+            key, text, length = listed[entry_name]
+            pieces.append(separator)
+            offset += len(separator)
             if key:
-                fragments.add(key, text, holes)
-        pieces.append(prettyjson.dumps(name) + ": {" + _ENTRY + ("," + _ENTRY).join(texts) + "\n  }")
-    return "{\n  " + ",\n  ".join(pieces) + "\n}\n"
+                placed.append(Recorded(key, offset, length, []))
+            pieces += text
+            offset += length
+            separator = "," + _ENTRY
+        pieces.append("\n  }")
+        offset += 4
+    pieces.append("\n}\n")
+    return "".join(pieces), placed
 
 
 def _check(
@@ -248,7 +283,7 @@ def _check(
     built: Template,
     sagas: list[Saga],
     names: tuple[set[str], set[str]],
-    fragments: Fragments,
+    index: Index,
     taken: bool,
 ) -> None:
     """The consistency check of what was built, and of the names what was taken back refers to."""
@@ -258,7 +293,7 @@ def _check(
     else:
         previous_resources: set[str] = set()
         previous_parameters: set[str] = set()
-        for key in fragments.recorded_keys():
+        for key in index:
             mark, name = key[_KEY_LENGTH : _KEY_LENGTH + 1], key[_KEY_LENGTH + 1 :]
             if mark == "R":
                 previous_resources.add(name)
