@@ -22,13 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from flowgen_design.codegen import prettyjson
-from flowgen_design.codegen.aws.plan import Alarm, HandlerPlan, Plan, Resource, SagaPlan, plan_of
+from flowgen_design.codegen.aws.plan import Alarm, HandlerPlan, Plan, Resource, RoutePlan, SagaPlan, plan_of
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.header import DO_NOT_EDIT, header_lines
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.straight import straight
 from flowgen_design.codegen.targets import register
-from flowgen_design.codegen.targets.cloudformation.api import API_ENDPOINT_OUTPUT, THROTTLING_PARAMETERS, add_api
+from flowgen_design.codegen.targets.cloudformation.api import (
+    API_ENDPOINT_OUTPUT,
+    THROTTLING_PARAMETERS,
+    add_api_stage,
+    add_route,
+)
 from flowgen_design.codegen.targets.cloudformation.customise import (
     UserFiles,
     load_user_files,
@@ -143,7 +148,7 @@ class Group:
 
 
 def groups(stack: Stack) -> list[Group]:
-    """Every element's group, handlers first, then sagas, then the API."""
+    """Every element's group, handlers first, then sagas, then the API and its routes."""
     plan = stack.plan
     beats = heartbeat_handlers(plan.flow)
     found = [_handler_group(stack, planned, beats) for planned in plan.handlers]
@@ -153,15 +158,23 @@ def groups(stack: Stack) -> list[Group]:
         alarms = auth.alarms if auth is not None else ()
 
         def build_api(t: Template) -> None:
-            add_api(t, stack)
+            add_api_stage(t, stack)
             for alarm in alarms:
                 put_alarm(t, alarm)
 
-        resources = (*api.resources(), *(r for route in plan.routes for r in route.resources()))
-        inputs = (tuple(route.endpoint for route in plan.routes),)
+        inputs = (tuple(route.endpoint for route in plan.routes),)  # the deployment's ID digests every route
         outputs, parameters = (API_ENDPOINT_OUTPUT,), tuple(THROTTLING_PARAMETERS)
-        found.append(Group("api", inputs, resources, alarms, outputs, parameters, build_api))
+        found.append(Group("api", inputs, api.resources(), alarms, outputs, parameters, build_api))
+        found += [_route_group(stack, route) for route in plan.routes]
     return found
+
+
+def _route_group(stack: Stack, route: RoutePlan) -> Group:
+    def build_route(t: Template) -> None:
+        add_route(t, stack, route)
+
+    inputs = (route.endpoint, route.authorizer is not None)
+    return Group("route", inputs, route.resources(), (), (), (), build_route)
 
 
 def _handler_group(stack: Stack, planned: HandlerPlan, beats: set[tuple[str, str]]) -> Group:

@@ -79,7 +79,15 @@ AUTHORIZER_TEMPLATE = "jwt_authorizer.py.txt"
 INLINE_CODE_LIMIT = 4096
 
 
-def add_api(t: Template, stack: Stack) -> None:
+def add_route(t: Template, stack: Stack, route: RoutePlan) -> str:
+    """One route's method, request model and role; its logical ID."""
+    assert stack.plan.api is not None
+    return _route(t, stack, stack.plan.api, stack.plan.api.rest_api.logical_id, route)
+
+
+def add_api_stage(t: Template, stack: Stack) -> None:
+    """The REST API without its routes' methods (`add_route`): paths, validator, authorizer, logging,
+    the deployment of every method, the stage, the base URL."""
     plan, flow = stack.plan, stack.flow
     assert plan.api is not None
     api = plan.api
@@ -96,7 +104,7 @@ def add_api(t: Template, stack: Stack) -> None:
     _paths(t, api, rest_api)
     if api.authorizer is not None:
         _authorizer(t, stack, api.authorizer, rest_api)
-    methods = [_route(t, stack, api, rest_api, route) for route in plan.routes]
+    methods = [route.method.logical_id for route in plan.routes]
     _logging_account(t, api)
     deployment = t.put(api.deployment, {"RestApiId": ref(rest_api), "Description": f"flow {flow.name} {flow.version}"})
     t.resources[deployment]["DependsOn"] = sorted(methods)
