@@ -204,7 +204,7 @@ def _taken_back(
     when one is missing there."""
     prefix = key[:_KEY_LENGTH]
     found: list[tuple[str, str, Entry]] = []
-    metadata: dict[tuple[str, int, str], str] = {}  # a group's resources mostly share one position
+    metadata: dict[tuple[int, str], str] = {}  # a group's resources mostly share one position (span)
     for rid, resource in resources.items():
         entry_key = prefix + "R" + rid
         recorded = index.get(entry_key)
@@ -215,16 +215,17 @@ def _taken_back(
         at = _positions(document, start, end, alarm is not None)
         if at is None:
             return None
-        span = resource.span
-        shown = metadata.get((span.file, span.line, resource.element))
+        shown = metadata.get((id(resource.span), resource.element))
         if shown is None:
-            shown = metadata[span.file, span.line, resource.element] = _metadata_text(resource)
+            shown = metadata[id(resource.span), resource.element] = _metadata_text(resource)
+        length = end - start + len(shown) - (at[1] - at[0])
         if alarm is None:
             pieces = [document[start : at[0]], shown, document[at[1] : end]]
         else:
             description = _description_text(alarm)
             pieces = [document[start : at[0]], shown, document[at[1] : at[2]], description, document[at[3] : end]]
-        found.append(("Resources", rid, (entry_key, pieces, sum(map(len, pieces)))))
+            length += len(description) - (at[3] - at[2])
+        found.append(("Resources", rid, (entry_key, pieces, length)))
     others = [("Outputs", name) for name in group.outputs] + [("Parameters", name) for name in group.parameters]
     for section, name in others:
         entry_key = prefix + _MARKS[section] + name
