@@ -94,7 +94,7 @@ def template_in_parts(
         if reused is not None:
             taken = True
             for section, name, entry in reused:
-                entries[section][name] = entry
+                _enter(entries[section], name, entry)
             continue
         part = Template(head.description, head.metadata)
         group.build(part)
@@ -178,11 +178,15 @@ def _made(
             kept = key is not None
             if kept and section == "Resources" and name in resources:
                 kept = _found_where_looked_for(text, resources[name], alarms.get(name))
-            entries[section][name] = (
-                _entry_key(key, section, name) if key is not None and kept else "",
-                [text],
-                len(text),
-            )
+            entry_key = _entry_key(key, section, name) if key is not None and kept else ""
+            _enter(entries[section], name, (entry_key, [text], len(text)))
+
+
+def _enter(section: dict[str, Entry], name: str, entry: Entry) -> None:
+    """One entry of a section: two groups giving the same name would overwrite each other."""
+    if name in section:
+        raise ValueError(f"bug: two entries named {name}")
+    section[name] = entry
 
 
 def _found_where_looked_for(text: str, resource: Resource, alarm: Alarm | None) -> bool:
