@@ -8,10 +8,12 @@ body and puts its event on the bus (`api.py`); and a DynamoDB idempotency table 
 The functions' code comes from the `CodeBucket`/`CodeKey` parameters: the
 deployment package of the generated Python.
 
-Over the finished template: data safety (`safety.py`: retain policies, the rule
-targets' retry policy and dead-letter queue, the event archive), the `Stage`
+Over the finished resources, one at a time: data safety (`safety.py`: retain policies,
+the rule targets' retry policy and dead-letter queue; the event archive), the `Stage`
 parameter and tags (`stage.py`), then your `infra/<flow>/deploy.toml` and
-`overrides.json`, created once and merged in on every run (`customise.py`).
+`overrides.json`, created once and merged in on every run (`customise.py`). After an
+edit, only the elements it reaches are built (`parts.py`); the rest is taken back from
+the last run's template.
 """
 
 from __future__ import annotations
@@ -74,10 +76,8 @@ def template_path(flow: Flow) -> PurePosixPath:
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     plan = plan_of(flow)
     loaded = load_user_files(plan, options.out_dir)  # your deploy.toml and overrides.json
-    if loaded is None and not straight():
-        text = _built_in_parts(flow, plan)
-    else:
-        text = _built_whole(flow, plan, loaded)
+    parts = loaded is None and not straight()  # your files add to it: built whole, and merged
+    text = _built_in_parts(flow, plan) if parts else _built_whole(flow, plan, loaded)
     return [GeneratedFile(template_path(flow), text), *user_files(flow)]
 
 
@@ -132,7 +132,7 @@ def _stack(plan: Plan) -> Stack:
 class Group:
     """What one element of the flow becomes in the template, built together: a handler's resources,
     a saga's, the API's. `inputs` is everything its builder reads besides what every group reads
-    (the flow's name and version, the stack's shared resources: `parts.identity`); the plan entries
+    (the flow's name and version, the stack's shared resources: the identity `parts` keys them under); the plan entries
     are functions of these elements and the flow's name (`codegen.aws.plan`, flowgen's own code).
     `resources`, `alarms`, `outputs` and `parameters` are what it adds, known from the plan without
     building it."""

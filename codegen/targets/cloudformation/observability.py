@@ -28,13 +28,6 @@ ACTIVE_TRACING: Json = {"Mode": "Active"}
 """A function's `TracingConfig`: X-Ray traces every invocation (the adapters add a subsegment per record)."""
 
 
-def add_alarms(t: Template, plan: Plan) -> None:
-    """The alarm topic parameter and every alarm of the plan."""
-    add_alarm_topic(t, plan)
-    for alarm in plan.alarms():
-        put_alarm(t, alarm)
-
-
 def add_alarm_topic(t: Template, plan: Plan) -> None:
     """The parameter naming the topic the alarms notify, and its condition, when the plan has alarms."""
     if next(plan.alarms(), None) is None:

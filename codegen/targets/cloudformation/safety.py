@@ -12,8 +12,8 @@
 - Archive: `archive 90d` in the spec keeps a copy of every event on the bus for that long, to
   replay after a bug fix (`AWS::Events::Archive`).
 
-Applied over the finished template, so rules and stateful resources that other modules add
-get the same treatment.
+Applied to every finished resource (`secure`), so rules and stateful resources that other
+modules add get the same treatment, one resource at a time (a template built in parts).
 """
 
 from __future__ import annotations
@@ -31,14 +31,6 @@ RETAINED_TYPES = frozenset({"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Log
 """The stateful resource types flowgen generates: their data outlives the stack."""
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 RULE = "AWS::Events::Rule"
-
-
-def add_data_safety(t: Template, plan: Plan) -> None:
-    """Everything above, on the template `plan` became (before the user's overrides are merged)."""
-    add_shared_safety(t, plan)
-    dlq = delivery_queue(plan, t.resources)
-    for rid, resource in t.resources.items():
-        secure(rid, resource, plan, dlq)
 
 
 def add_shared_safety(t: Template, plan: Plan) -> None:

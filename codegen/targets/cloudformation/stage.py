@@ -9,7 +9,7 @@ are named `<flow>-<stage>`, so one account and region holds one stack per flow a
 stage: a second stack of the same flow and stage fails to create instead of
 silently sharing a bus.
 
-Tags are applied last, over the finished template, so resources other modules add
+Tags are applied last, to every finished resource (`tag`), so resources other modules add
 are tagged too; `TAG_STYLE` says how each resource type takes its tags (a list
 of `Key`/`Value` pairs or an object), and `tests/test_cloudformation_ops.py` holds
 it to cfn-lint's schemas: a resource type that takes tags and is missing here fails.
@@ -102,13 +102,6 @@ def owners(plan: Plan) -> dict[str, dict[str, str]]:
     owned.update((r.logical_id, {"service": p.endpoint.service}) for p in plan.routes for r in p.resources())
     owned.update((r.logical_id, {"saga": p.saga.name}) for p in plan.sagas for r in p.resources())
     return owned
-
-
-def tag_resources(t: Template, plan: Plan) -> None:
-    """Tag every resource of `t` whose type takes tags, keeping any tag a resource already has."""
-    owned = owners(plan)
-    for rid, resource in t.resources.items():
-        tag(resource, plan, owned.get(rid, {}))
 
 
 def tag(resource: Json, plan: Plan, owner: dict[str, str]) -> None:
