@@ -71,6 +71,7 @@ class _Run:
     prints: Fingerprints = field(default_factory=Fingerprints)
     previous: dict[str, tuple[str, dict[str, Recorded]]] = field(default_factory=dict)
     made: dict[str, list[_Made]] = field(default_factory=dict)
+    placed: dict[str, tuple[str, list[Recorded]]] = field(default_factory=dict)
     active: bool = False
 
 
@@ -190,6 +191,25 @@ class Fragments:
             text = dump()
         self._made.append(_Made(key, text, []))
         return text
+
+    def key(self, kind: str, inputs: tuple[object, ...]) -> str | None:
+        """The key `piece` gives a fragment of this kind and inputs (None: an input no fingerprint
+        knows), for a caller that makes and takes back its fragments itself (`previous`, `place`)."""
+        try:
+            digest = self._run.prints.of(inputs)
+        except TypeError:
+            return None
+        return hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + digest).hexdigest()
+
+    def previous(self) -> tuple[str, dict[str, Recorded]]:
+        """The last clean run's document and its fragments by key (empty when there is none), for a
+        caller that takes its fragments back itself and says where they are (`place`)."""
+        return self._run.previous.get(self.path, ("", {}))
+
+    def place(self, document: str, placed: list[Recorded]) -> None:
+        """Note where the fragments of `document` are, for the record: when the finished document is
+        `document`, they are recorded as placed (nothing is searched for)."""
+        self._run.placed[self.path] = (document, placed)
 
     def _reuse(self, key: str, slots: Sequence[object]) -> tuple[str, list[Hole]] | None:
         found = self._run.previous.get(self.path)
@@ -315,9 +335,13 @@ def finish_run(files: Iterable[GeneratedFile]) -> dict[str, list[Recorded]]:
     first that is not found on (a document that transformed it), none is recorded, so none
     is reused: finding costs one pass over the document."""
     global _run
-    made, _run = _run.made, _Run()
+    made, placed, _run = _run.made, _run.placed, _Run()
     found: dict[str, list[Recorded]] = {}
     for f in files:
+        document = placed.get(str(f.path))
+        if document is not None and not f.is_user_owned and f.content == document[0]:
+            found[str(f.path)] = document[1]
+            continue
         listed_made = made.get(str(f.path))
         if not listed_made or f.is_user_owned:
             continue

@@ -84,6 +84,15 @@ EDITS: dict[str, Callable[[str], str]] = {
     "quote a position in a doc comment": lambda t: t.replace(  # the tests run in the spec's folder
         "/// A customer asked Orders to do something.", f"/// Asked of Orders (see {Path.cwd() / 'bench.flow'}:30).", 1
     ),
+    # What the CloudFormation template's groups read (`codegen.targets.cloudformation.parts`).
+    "change a timeout": lambda t: t.replace("    timeout 20s\n", "    timeout 25s\n", 1),
+    "change a saga timeout": lambda t: t.replace("  timeout 1h\n", "  timeout 2h\n", 1),
+    "drop a dead-letter queue": _drop("  dlq\n"),
+    "add a route": _insert_after(
+        "  api POST /orders/requests -> OrdersRequested\n", "  api POST /orders/cancellations -> OrdersCancelled\n"
+    ),
+    "remove a route": _drop("  api POST /billing/requests -> BillingRequested\n"),
+    "change a route": _word("POST /orders/requests", "PUT /orders/requests"),
     "move a declaration": lambda t: t.replace(
         "event OrdersReleased { request_id: uuid  key request_id }\n", "", 1
     ).replace(
@@ -504,3 +513,132 @@ def test_a_view_is_written_again_only_when_what_it_draws_changes(
         f"diagrams/bench/{v}.{x}" for v in drawn for x in ("dot", "mmd")
     }
     _same_as_full_run(spec_file, out, project, targets=VIEWS)
+
+
+# ---- the CloudFormation template, built in parts (`codegen.targets.cloudformation.parts`) ------------
+
+CLOUDFORMATION = ("cloudformation",)
+TEMPLATE = "infra/bench/template.json"
+
+
+@pytest.fixture
+def groups_built(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The kinds of the template's groups built (not taken back) while the test runs."""
+    from flowgen_design.codegen.targets.cloudformation import parts
+
+    built: list[str] = []
+    real = parts._made
+
+    def made(entries: object, key: str | None, part: object, resources: dict[str, object], alarms: object) -> None:
+        if resources:  # the stack's shared entries (`head`) are built every time
+            built.append(sorted(resources)[0])
+        real(entries, key, part, resources, alarms)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parts, "_made", made)
+    yield built
+
+
+def _plain_template(spec_file: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """The template of a full run on the plain road (`FLOWGEN_STRAIGHT=1`: built whole, `Template.render`)."""
+    plain = scratch / "plain"
+    shutil.rmtree(plain, ignore_errors=True)
+    with monkeypatch.context() as m:
+        m.setenv("FLOWGEN_STRAIGHT", "1")
+        assert _generate(spec_file, plain, CLOUDFORMATION) == 0
+    return (plain / TEMPLATE).read_bytes()
+
+
+def _template_is_the_plain_roads(spec_file: Path, out: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (out / TEMPLATE).read_bytes() == _plain_template(spec_file, scratch, monkeypatch)
+    _same_as_full_run(spec_file, out, scratch, targets=CLOUDFORMATION)
+
+
+def test_an_edit_that_moves_every_line_takes_back_every_group_of_the_template(
+    project: Path, groups_built: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, CLOUDFORMATION) == 0
+    assert len(groups_built) > 10  # every handler, saga and the API
+    groups_built.clear()
+    _edit(spec_file, "add a line at the top")
+    assert _generate(spec_file, out, CLOUDFORMATION) == 0
+    assert groups_built == []  # the positions are written anew in what is taken back
+    _template_is_the_plain_roads(spec_file, out, project, monkeypatch)
+
+
+def test_an_edit_builds_the_template_groups_it_reaches(
+    project: Path, groups_built: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, CLOUDFORMATION) == 0
+    groups_built.clear()
+    _edit(spec_file, "change a timeout")  # one handler's function, queue and alarms; its saga's step
+    assert _generate(spec_file, out, CLOUDFORMATION) == 0
+    assert groups_built == ["OrdersPaymentsOrdersChargeErrorsAlarm", "OrdersProcessSagaFailedAlarm"]
+    _template_is_the_plain_roads(spec_file, out, project, monkeypatch)
+    groups_built.clear()
+    _edit(spec_file, "remove a handler")  # its group is gone, the others refer to none of its names
+    assert _generate(spec_file, out, CLOUDFORMATION) == 0
+    assert groups_built == []
+    _template_is_the_plain_roads(spec_file, out, project, monkeypatch)
+
+
+@pytest.mark.slow  # hypothesis: random edits, the template compared with the plain road's after each
+@settings(
+    max_examples=40 if LONG else 6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(edits=st.lists(st.sampled_from(sorted(EDITS)), min_size=1, max_size=6 if LONG else 4))
+def test_after_every_edit_the_template_is_the_plain_roads(
+    project: Path, monkeypatch: pytest.MonkeyPatch, edits: list[str]
+) -> None:
+    spec_file, out = project / "bench.flow", project / f"out-{abs(hash(tuple(edits)))}"
+    spec_file.write_text(spec(2), encoding="utf-8")
+    shutil.rmtree(out, ignore_errors=True)
+    assert _generate(spec_file, out, CLOUDFORMATION) == 0
+    for name in edits:
+        before = spec_file.read_text(encoding="utf-8")
+        spec_file.write_text(EDITS[name](before), encoding="utf-8")
+        if _generate(spec_file, out, CLOUDFORMATION) != 0:  # an earlier edit removed what this one needs
+            spec_file.write_text(before, encoding="utf-8")
+            continue
+        _template_is_the_plain_roads(spec_file, out, project, monkeypatch)
+
+
+USER_EDITS: dict[str, tuple[str, str]] = {
+    "deploy.toml: a handler's memory": ("deploy.toml", '[handlers."OrdersStock.orders_reserve"]\nmemory = 512\n'),
+    "deploy.toml: every function's environment": ("deploy.toml", '[functions]\nenvironment = { TEAM = "orders" }\n'),
+    "overrides.json: a resource of yours": (
+        "overrides.json",
+        '{"Resources": {"MyTable": {"Type": "AWS::DynamoDB::Table", "Properties": {"BillingMode": "PAY_PER_REQUEST"}}}}\n',
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(USER_EDITS))
+def test_your_deployment_files_are_always_merged_into_the_template(
+    project: Path, groups_built: list[str], monkeypatch: pytest.MonkeyPatch, edit: str
+) -> None:
+    """A template your deploy.toml or overrides.json add to is built whole and merged (the plain road),
+    whatever the spec's edit; back to the files as created, the template is built in parts again."""
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, CLOUDFORMATION) == 0
+    name, text = USER_EDITS[edit]
+    user_file = out / "infra" / "bench" / name
+    starter = user_file.read_text(encoding="utf-8")
+    user_file.write_text(text, encoding="utf-8")
+    for spec_edit in ("add a record field", "add a line at the top"):
+        _edit(spec_file, spec_edit)
+        assert _generate(spec_file, out, CLOUDFORMATION) == 0
+        assert (out / TEMPLATE).read_bytes() != _plain_template(spec_file, project, monkeypatch)  # merged
+        mine = _tree(out)
+        with monkeypatch.context() as m:
+            m.setattr(stamp, "code_digest", lambda: "another flowgen")  # a full run, in the same folder
+            assert _generate(spec_file, out, CLOUDFORMATION) == 0
+        assert _tree(out) == mine
+    user_file.write_text(starter, encoding="utf-8")
+    _edit(spec_file, "change a timeout")
+    groups_built.clear()
+    assert _generate(spec_file, out, CLOUDFORMATION) == 0
+    _template_is_the_plain_roads(spec_file, out, project, monkeypatch)

@@ -43,6 +43,7 @@ from flowgen_design.codegen.targets.cloudformation.observability import ACTIVE_T
 from flowgen_design.codegen.targets.cloudformation.stage import physical_name
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref, sub
 
+API_ENDPOINT_OUTPUT = "ApiEndpoint"
 RATE_PARAMETER, BURST_PARAMETER = "ApiThrottlingRateLimit", "ApiThrottlingBurstLimit"
 THROTTLING_PARAMETERS = {
     RATE_PARAMETER: {
@@ -78,7 +79,15 @@ AUTHORIZER_TEMPLATE = "jwt_authorizer.py.txt"
 INLINE_CODE_LIMIT = 4096
 
 
-def add_api(t: Template, stack: Stack) -> None:
+def add_route(t: Template, stack: Stack, route: RoutePlan) -> str:
+    """One route's method, request model and role; its logical ID."""
+    assert stack.plan.api is not None
+    return _route(t, stack, stack.plan.api, stack.plan.api.rest_api.logical_id, route)
+
+
+def add_api_stage(t: Template, stack: Stack) -> None:
+    """The REST API without its routes' methods (`add_route`): paths, validator, authorizer, logging,
+    the deployment of every method, the stage, the base URL."""
     plan, flow = stack.plan, stack.flow
     assert plan.api is not None
     api = plan.api
@@ -95,13 +104,13 @@ def add_api(t: Template, stack: Stack) -> None:
     _paths(t, api, rest_api)
     if api.authorizer is not None:
         _authorizer(t, stack, api.authorizer, rest_api)
-    methods = [_route(t, stack, api, rest_api, route) for route in plan.routes]
+    methods = [route.method.logical_id for route in plan.routes]
     _logging_account(t, api)
     deployment = t.put(api.deployment, {"RestApiId": ref(rest_api), "Description": f"flow {flow.name} {flow.version}"})
     t.resources[deployment]["DependsOn"] = sorted(methods)
     _stage(t, api, rest_api, deployment)
     url = sub("https://${" + rest_api + "}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE_NAME)
-    t.output("ApiEndpoint", url, f"base URL of the API of flow {flow.name}")
+    t.output(API_ENDPOINT_OUTPUT, url, f"base URL of the API of flow {flow.name}")
 
 
 def _paths(t: Template, api: ApiPlan, rest_api: str) -> None:

@@ -7,13 +7,20 @@ that makes it (`userfiles.UserFileError`): nothing is written until they are fix
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from flowgen_design.codegen.aws.plan import Plan
 from flowgen_design.codegen.files import GeneratedFile
-from flowgen_design.codegen.targets.cloudformation.deploy import apply_settings, load_settings, starter_settings
+from flowgen_design.codegen.targets.cloudformation.deploy import (
+    Settings,
+    apply_settings,
+    load_settings,
+    starter_settings,
+)
 from flowgen_design.codegen.targets.cloudformation.overrides import (
     STARTER,
+    Overrides,
     load_overrides,
     merge_overrides,
     reference_problems,
@@ -39,6 +46,23 @@ def user_files(flow: Flow) -> list[GeneratedFile]:
 def customised(t: Template, plan: Plan, out_dir: Path) -> Json | None:
     """The template with the user's settings and extra resources merged in, or None when the files
     add nothing (absent, or as created). Raises `UserFileError` with every mistake found."""
+    loaded = load_user_files(plan, out_dir)
+    return merge_user_files(t, plan, loaded) if loaded is not None else None
+
+
+@dataclass(frozen=True)
+class UserFiles:
+    """The user's two files as read, when they add something to the template."""
+
+    settings_file: UserFile
+    overrides_file: UserFile
+    settings: Settings
+    overrides: Overrides
+
+
+def load_user_files(plan: Plan, out_dir: Path) -> UserFiles | None:
+    """The user's files, or None when they add nothing (absent, or as created): then the template
+    is what flowgen generates, which may be built in parts (`parts.py`). Raises `UserFileError`."""
     settings_file = UserFile.read(out_dir, settings_path(plan.flow))
     overrides_file = UserFile.read(out_dir, overrides_path(plan.flow))
     files = [settings_file, overrides_file]
@@ -48,10 +72,17 @@ def customised(t: Template, plan: Plan, out_dir: Path) -> Json | None:
     raise_problems(files)
     if settings == type(settings)() and overrides == type(overrides)():
         return None
-    apply_settings(t, plan, settings, settings_file)
+    return UserFiles(settings_file, overrides_file, settings, overrides)
+
+
+def merge_user_files(t: Template, plan: Plan, loaded: UserFiles) -> Json:
+    """The template with the user's settings and extra resources merged in (`t` is changed).
+    Raises `UserFileError` with every mistake found."""
+    files = [loaded.settings_file, loaded.overrides_file]
+    apply_settings(t, plan, loaded.settings, loaded.settings_file)
     body = t.as_dict()
-    added = merge_overrides(body, overrides, overrides_file)
+    added = merge_overrides(body, loaded.overrides, loaded.overrides_file)
     raise_problems(files)
-    reference_problems(body, added, overrides_file, settings_file)
+    reference_problems(body, added, loaded.overrides_file, loaded.settings_file)
     raise_problems(files)
     return body

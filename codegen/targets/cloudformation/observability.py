@@ -28,10 +28,9 @@ ACTIVE_TRACING: Json = {"Mode": "Active"}
 """A function's `TracingConfig`: X-Ray traces every invocation (the adapters add a subsegment per record)."""
 
 
-def add_alarms(t: Template, plan: Plan) -> None:
-    """The alarm topic parameter and every alarm of the plan."""
-    alarms = list(plan.alarms())
-    if not alarms:
+def add_alarm_topic(t: Template, plan: Plan) -> None:
+    """The parameter naming the topic the alarms notify, and its condition, when the plan has alarms."""
+    if next(plan.alarms(), None) is None:
         return
     t.parameters[ALARM_TOPIC_PARAMETER] = {
         "Type": "String",
@@ -39,14 +38,21 @@ def add_alarms(t: Template, plan: Plan) -> None:
         "Description": "ARN of the SNS topic the alarms notify; empty: alarms without actions",
     }
     t.conditions[HAS_ALARM_TOPIC] = {"Fn::Not": [{"Fn::Equals": [ref(ALARM_TOPIC_PARAMETER), ""]}]}
-    for alarm in alarms:
-        t.put(alarm.resource, alarm_properties(alarm))
+
+
+def put_alarm(t: Template, alarm: Alarm) -> None:
+    t.put(alarm.resource, alarm_properties(alarm))
+
+
+def alarm_description(alarm: Alarm) -> str:
+    """What an alarm means, and the spec line its threshold comes from (a position: `parts.py` fills it anew)."""
+    span = alarm.span
+    return f"{alarm.why} (threshold from {span.file}:{span.line}; see docs/operations.md)"
 
 
 def alarm_properties(alarm: Alarm) -> Json:
-    span = alarm.span
     return {
-        "AlarmDescription": f"{alarm.why} (threshold from {span.file}:{span.line}; see docs/operations.md)",
+        "AlarmDescription": alarm_description(alarm),
         "Namespace": alarm.namespace,
         "MetricName": alarm.metric,
         "Dimensions": [{"Name": alarm.dimension, "Value": _dimension_value(alarm)}],

@@ -12,8 +12,8 @@
 - Archive: `archive 90d` in the spec keeps a copy of every event on the bus for that long, to
   replay after a bug fix (`AWS::Events::Archive`).
 
-Applied over the finished template, so rules and stateful resources that other modules add
-get the same treatment.
+Applied to every finished resource (`secure`), so rules and stateful resources that other
+modules add get the same treatment, one resource at a time (a template built in parts).
 """
 
 from __future__ import annotations
@@ -30,30 +30,52 @@ from flowgen_design.codegen.targets.cloudformation.template import Json, Templat
 RETAINED_TYPES = frozenset({"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::Events::Archive"})
 """The stateful resource types flowgen generates: their data outlives the stack."""
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+RULE = "AWS::Events::Rule"
 
 
-def add_data_safety(t: Template, plan: Plan) -> None:
-    """Everything above, on the template `plan` became (before the user's overrides are merged)."""
+def add_shared_safety(t: Template, plan: Plan) -> None:
+    """The stack's own safety resources: the event-delivery dead-letter queue and its policy, the archive."""
     _event_delivery_dead_letters(t, plan)
     _archive(t, plan)
-    if plan.idempotency_table is not None:
-        table = t.resources[plan.idempotency_table.logical_id]["Properties"]
-        table["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
-    retain_stateful(t.resources)
 
 
-def retain_stateful(resources: Json) -> None:
-    for resource in resources.values():
-        if resource["Type"] in RETAINED_TYPES:
-            resource.update(RETAIN)
+def secure(rid: str, resource: Json, plan: Plan, dlq: str | None) -> None:
+    """What the safety pass does to one resource: a rule's targets get the retry policy and the
+    event-delivery dead-letter queue `dlq` (when the stack has one), a stateful resource is retained,
+    the idempotency table keeps point-in-time recovery. Applied per resource, so a template built
+    in parts (`parts.py`) gets it resource by resource."""
+    kind = resource["Type"]
+    if kind == RULE and dlq is not None:
+        for target in resource["Properties"].get("Targets", []):
+            target["DeadLetterConfig"] = {"Arn": get_att(dlq, "Arn")}
+            target["RetryPolicy"] = {
+                "MaximumRetryAttempts": RULE_TARGET_ATTEMPTS,
+                "MaximumEventAgeInSeconds": RULE_TARGET_MAX_AGE_SECONDS,
+            }
+    if plan.idempotency_table is not None and rid == plan.idempotency_table.logical_id:
+        resource["Properties"]["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
+    if kind in RETAINED_TYPES:
+        resource.update(RETAIN)
 
 
 def rules(resources: Json) -> list[str]:
-    return sorted(rid for rid, r in resources.items() if r["Type"] == "AWS::Events::Rule")
+    return sorted(rid for rid, r in resources.items() if r["Type"] == RULE)
+
+
+def plan_rules(plan: Plan) -> list[str]:
+    """Every EventBridge rule of the stack, from its deployment plan (so without building it)."""
+    return sorted(r.logical_id for r in plan.resources() if r.type == RULE)
+
+
+def delivery_queue(plan: Plan, resources: Json) -> str | None:
+    """The event-delivery dead-letter queue, when the stack has one (it has rules to send to it):
+    `add_shared_safety` has added it to `resources` then."""
+    dlq = plan.event_delivery_dlq
+    return dlq.logical_id if dlq is not None and dlq.logical_id in resources else None
 
 
 def _event_delivery_dead_letters(t: Template, plan: Plan) -> None:
-    every_rule = rules(t.resources)
+    every_rule = plan_rules(plan)
     if plan.event_delivery_dlq is None or plan.event_delivery_dlq_policy is None or not every_rule:
         return
     queue = t.put(
@@ -68,13 +90,6 @@ def _event_delivery_dead_letters(t: Template, plan: Plan) -> None:
     }
     policy = {"Queues": [ref(queue)], "PolicyDocument": {"Version": VERSION, "Statement": [statement]}}
     t.put(plan.event_delivery_dlq_policy, policy)
-    for rule in every_rule:
-        for target in t.resources[rule]["Properties"].get("Targets", []):
-            target["DeadLetterConfig"] = {"Arn": get_att(queue, "Arn")}
-            target["RetryPolicy"] = {
-                "MaximumRetryAttempts": RULE_TARGET_ATTEMPTS,
-                "MaximumEventAgeInSeconds": RULE_TARGET_MAX_AGE_SECONDS,
-            }
     t.output(queue + "Url", ref(queue), "events EventBridge could not deliver to a rule's target")
 
 

@@ -9,7 +9,7 @@ are named `<flow>-<stage>`, so one account and region holds one stack per flow a
 stage: a second stack of the same flow and stage fails to create instead of
 silently sharing a bus.
 
-Tags are applied last, over the finished template, so resources other modules add
+Tags are applied last, to every finished resource (`tag`), so resources other modules add
 are tagged too; `TAG_STYLE` says how each resource type takes its tags (a list
 of `Key`/`Value` pairs or an object), and `tests/test_cloudformation_ops.py` holds
 it to cfn-lint's schemas: a resource type that takes tags and is missing here fails.
@@ -104,16 +104,14 @@ def owners(plan: Plan) -> dict[str, dict[str, str]]:
     return owned
 
 
-def tag_resources(t: Template, plan: Plan) -> None:
-    """Tag every resource of `t` whose type takes tags, keeping any tag a resource already has."""
-    owned = owners(plan)
-    for rid, resource in t.resources.items():
-        style = TAG_STYLE.get(resource["Type"])
-        if style is None:
-            continue
-        tags = tag_values(plan, owned.get(rid, {}))
-        props = resource.setdefault("Properties", {})
-        props["Tags"] = _merged(props.get("Tags"), tags, style)
+def tag(resource: Json, plan: Plan, owner: dict[str, str]) -> None:
+    """Tag one resource (when its type takes tags) as owned by `owner` (`owners`)."""
+    style = TAG_STYLE.get(resource["Type"])
+    if style is None:
+        return
+    tags = tag_values(plan, owner)
+    props = resource.setdefault("Properties", {})
+    props["Tags"] = _merged(props.get("Tags"), tags, style)
 
 
 def _merged(existing: object, tags: dict[str, Json | str], style: TagStyle) -> object:
