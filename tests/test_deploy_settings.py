@@ -8,6 +8,8 @@ deploys into moto with the extra resources and settings in place.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -303,3 +305,72 @@ def test_package_builds_each_function_for_the_architecture_your_settings_give_it
         "python3.12-arm64.zip",
         "python3.12-x86_64.zip",
     ]
+
+
+_EMPTY_OVERRIDES = json.dumps({"Parameters": {}, "Conditions": {}, "Resources": {}, "Outputs": {}})
+
+
+@pytest.mark.parametrize(
+    ("settings_text", "overrides_text", "nothing"),
+    [
+        (None, None, True),
+        ("# only comments\n\n# [functions]\n# memory = 256\n", _EMPTY_OVERRIDES, True),
+        ("", "{}", True),
+        ("", "  \n", True),
+        ("", '{"Mappings": {}}', True),
+        ("[functions]\n", "{}", False),  # an empty table is a setting: the validating road reads it
+        ("[functions]\nmemory = 256\n", "{}", False),
+        ("", '{"Resources": {"Extra": {"Type": "AWS::SNS::Topic"}}}', False),
+        ("", '{"Unknown": {}}', False),  # a mistake: the validating road reports it
+        ("", "[]", False),
+        ("memory = ", "{}", False),  # not TOML: reported, with its position, by the validating road
+        ("", "{", False),
+    ],
+)
+def test_files_that_add_nothing_are_known_without_validating_them(
+    settings_text: str | None, overrides_text: str | None, nothing: bool
+) -> None:
+    from flowgen_design.codegen.targets.cloudformation.starters import adds_nothing
+
+    assert adds_nothing(settings_text, overrides_text) is nothing
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.dictionaries(_KEYS, _VALUES, max_size=3), st.dictionaries(_KEYS, _VALUES, max_size=3))
+def test_adding_nothing_is_what_the_validating_road_finds(
+    settings_data: dict[str, Any], overrides_data: dict[str, Any]
+) -> None:
+    """Whenever the light check says the files add nothing, pydantic's validation agrees: no
+    setting, no entry, no mistake."""
+    from flowgen_design.codegen.targets.cloudformation.deploy import Settings, load_settings
+    from flowgen_design.codegen.targets.cloudformation.overrides import Overrides, load_overrides
+    from flowgen_design.codegen.targets.cloudformation.starters import adds_nothing
+    from flowgen_design.codegen.targets.cloudformation.userfiles import UserFile
+
+    toml = "".join(f"{json.dumps(k)} = {_toml_value(v)}\n" for k, v in settings_data.items())
+    overrides = json.dumps(overrides_data)
+    if not adds_nothing(toml, overrides):
+        return
+    settings_file, overrides_file = UserFile("deploy.toml", toml), UserFile("overrides.json", overrides)
+    assert load_settings(settings_file, _flow()) == Settings()
+    assert load_overrides(overrides_file) == Overrides()
+    assert not settings_file.problems and not overrides_file.problems
+
+
+def test_the_starter_files_of_an_older_spec_add_nothing_either() -> None:
+    """The starter lists the handlers the spec had when it was created; later edits of the spec do
+    not make it add anything."""
+    from flowgen_design.codegen.targets.cloudformation.starters import STARTER, adds_nothing, starter_settings
+
+    assert adds_nothing(starter_settings(_flow()), STARTER)
+
+
+def test_a_run_whose_files_add_nothing_does_not_import_the_validation(out: Path) -> None:
+    code = (
+        "import sys\nfrom flowgen_design.cli import main\n"
+        f"main(['generate', {str(SPEC)!r}, '--out', {str(out)!r}])\n"
+        "print('pydantic' in sys.modules)\n"
+    )
+    (out / "infra/checkout/template.json").unlink()  # something to build: the target runs
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False", done.stdout

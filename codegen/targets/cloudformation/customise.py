@@ -9,22 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowgen_design.codegen.aws.plan import Plan
 from flowgen_design.codegen.files import GeneratedFile
-from flowgen_design.codegen.targets.cloudformation.deploy import (
-    Settings,
-    apply_settings,
-    load_settings,
-    starter_settings,
-)
-from flowgen_design.codegen.targets.cloudformation.overrides import (
-    STARTER,
-    Overrides,
-    load_overrides,
-    merge_overrides,
-    reference_problems,
-)
+from flowgen_design.codegen.targets.cloudformation.starters import STARTER, adds_nothing, starter_settings
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template
 from flowgen_design.codegen.targets.cloudformation.userfiles import (
     UserFile,
@@ -33,6 +22,10 @@ from flowgen_design.codegen.targets.cloudformation.userfiles import (
     settings_path,
 )
 from flowgen_design.dsl.model import Flow
+
+if TYPE_CHECKING:  # validating the files needs pydantic: imported only when they add something
+    from flowgen_design.codegen.targets.cloudformation.deploy import Settings
+    from flowgen_design.codegen.targets.cloudformation.overrides import Overrides
 
 
 def user_files(flow: Flow) -> list[GeneratedFile]:
@@ -67,6 +60,11 @@ def load_user_files(plan: Plan, out_dir: Path) -> UserFiles | None:
     overrides_file = UserFile.read(out_dir, overrides_path(plan.flow))
     files = [settings_file, overrides_file]
     raise_problems(files)  # unreadable files
+    if adds_nothing(settings_file.text, overrides_file.text):
+        return None
+    from flowgen_design.codegen.targets.cloudformation.deploy import load_settings
+    from flowgen_design.codegen.targets.cloudformation.overrides import load_overrides
+
     settings = load_settings(settings_file, plan.flow)
     overrides = load_overrides(overrides_file)
     raise_problems(files)
@@ -78,6 +76,9 @@ def load_user_files(plan: Plan, out_dir: Path) -> UserFiles | None:
 def merge_user_files(t: Template, plan: Plan, loaded: UserFiles) -> Json:
     """The template with the user's settings and extra resources merged in (`t` is changed).
     Raises `UserFileError` with every mistake found."""
+    from flowgen_design.codegen.targets.cloudformation.deploy import apply_settings
+    from flowgen_design.codegen.targets.cloudformation.overrides import merge_overrides, reference_problems
+
     files = [loaded.settings_file, loaded.overrides_file]
     apply_settings(t, plan, loaded.settings, loaded.settings_file)
     body = t.as_dict()

@@ -27,6 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from flowgen_design.codegen.aws.plan import Plan
 from flowgen_design.codegen.targets.cloudformation.iam import VERSION
+from flowgen_design.codegen.targets.cloudformation.starters import handler_key, starter_settings  # noqa: F401
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template
 from flowgen_design.codegen.targets.cloudformation.userfiles import UserFile
 from flowgen_design.dsl import codes
@@ -143,10 +144,6 @@ class Settings(BaseModel):
     functions: FunctionSettings = FunctionSettings()
     services: dict[str, FunctionSettings] = {}
     handlers: dict[str, FunctionSettings] = {}
-
-
-def handler_key(service: str, handler: str) -> str:
-    return f"{service}.{handler}"
 
 
 def load_settings(file: UserFile, flow: Flow) -> Settings:
@@ -270,38 +267,3 @@ def _text(value: str | int | float | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def starter_settings(flow: Flow) -> str:
-    """The commented starter content of `deploy.toml`, with this flow's own names in its examples."""
-    handlers = [handler_key(h.service, h.name) for h in flow.handlers()]
-    service = flow.handlers()[0].service if handlers else "Payments"
-    handler = handlers[0] if handlers else "Payments.charge"
-    listed = "\n".join(f'#   [handlers."{name}"]' for name in handlers) or "#   (none yet)"
-    return f"""\
-# Deployment settings of flow {flow.name}: yours to edit. `flowgen generate` created this file once and never
-# overwrites it; every run merges these settings into infra/{flow.name}/template.json. Extra resources (a table
-# of your own, a secret) go in overrides.json next to it. Reference: the README, "Your deployment settings".
-#
-# Later tables override earlier ones: [functions] < [services.NAME] < [handlers."Service.handler"].
-# `environment` merges key by key; `iam_statements` and `layers` add up.
-#
-# [functions]                         # every Lambda function of the flow (saga starters too)
-# memory = 256                        # MB, 128..10240 (Lambda's default: 128)
-# architecture = "arm64"              # or "x86_64" (the default); `flowgen package` builds for it
-#
-# [services.{service}]
-# environment = {{ LOG_LEVEL = "INFO" }}
-#
-# [handlers."{handler}"]
-# memory = {{ "Fn::If" = ["IsProd", 1024, 256] }}   # per stage: a condition on Stage in overrides.json
-# reserved_concurrency = 10           # ReservedConcurrentExecutions
-# event_source_concurrency = 5        # the SQS event source's ScalingConfig.MaximumConcurrency, 2..1000
-# layers = ["arn:aws:lambda:eu-west-1:123456789012:layer:shared:3"]
-# iam_statements = [
-#   {{ Effect = "Allow", Action = ["secretsmanager:GetSecretValue"], Resource = {{ Ref = "ApiKeySecret" }} }},
-# ]
-#
-# The handlers of this flow (as the spec had them when this file was created):
-{listed}
-"""

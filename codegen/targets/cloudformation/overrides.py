@@ -28,12 +28,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from flowgen_design.codegen.targets.cloudformation.starters import STARTER  # noqa: F401
 from flowgen_design.codegen.targets.cloudformation.template import Json
 from flowgen_design.codegen.targets.cloudformation.userfiles import UserFile
 from flowgen_design.codegen.targets.cloudformation.verify import template_problems
 from flowgen_design.dsl import codes
 
-STARTER = '{\n  "Parameters": {},\n  "Conditions": {},\n  "Resources": {},\n  "Outputs": {}\n}\n'
 LOGICAL_ID = r"^[A-Za-z0-9]{1,255}$"
 
 

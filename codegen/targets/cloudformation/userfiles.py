@@ -16,14 +16,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from flowgen_design.codegen.targets import TargetError
 from flowgen_design.dsl.codes import ErrorCode
 from flowgen_design.dsl.diagnostics import Diagnostic, make, render_text
 from flowgen_design.dsl.model import Flow
 from flowgen_design.dsl.source import Span, source_lines
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 Position = tuple[int, int]
 """A 1-based (line, column) in a user's file."""
