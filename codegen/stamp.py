@@ -313,26 +313,33 @@ def _read_fragments(record: Path | None, digest: object) -> object:
 
 
 def _fragments(value: object) -> dict[str, list[Recorded]] | None:
-    """The record's fragments of documents (`codegen.fragments.finish_run`), None when malformed."""
+    """The record's fragments of documents (`codegen.fragments.finish_run`), None when malformed.
+
+    Some ten thousand entries on a large spec, read on every edit: checked inline."""
     if not isinstance(value, dict):
         return None
     found: dict[str, list[Recorded]] = {}
+    make = tuple.__new__  # a named tuple's own constructor is a Python function
     for rel, listed in value.items():
         if not isinstance(listed, list):
             return None
         entries = []
         for entry in listed:
-            if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[0], str)):
+            if type(entry) is not list or len(entry) != 4:
                 return None
             key, offset, length, holes = entry
-            if not (_count(offset) and _count(length) and isinstance(holes, list)):
+            if type(key) is not str or type(offset) is not int or type(length) is not int or offset < 0 or length < 0:
                 return None
-            for hole in holes:
-                if not (isinstance(hole, list) and len(hole) == 3 and _count(hole[0]) and _count(hole[1])):
-                    return None
-                if not (isinstance(hole[2], list) and hole[2] and all(_count(i) for i in hole[2])):
-                    return None
-            entries.append(Recorded(key, offset, length, [(h[0], h[1], list(h[2])) for h in holes]))
+            if type(holes) is not list:
+                return None
+            if holes:
+                for hole in holes:
+                    if not (isinstance(hole, list) and len(hole) == 3 and _count(hole[0]) and _count(hole[1])):
+                        return None
+                    if not (isinstance(hole[2], list) and hole[2] and all(_count(i) for i in hole[2])):
+                        return None
+                holes = [(h[0], h[1], list(h[2])) for h in holes]
+            entries.append(make(Recorded, (key, offset, length, holes)))
         found[str(rel)] = entries
     return found
 
