@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 
 from flowgen_design.codegen.straight import straight
@@ -124,3 +124,18 @@ def _checked(text: str, formatted: str, names: dict[str, str]) -> list[str] | No
     if _occurrences(parts[1::2], names) != _occurrences(_WORD.findall(text), names):
         return None
     return parts
+
+
+def stable_lines(lines: Sequence[str], format_: Callable[[str], str]) -> bool:
+    """Whether `format_` (black) leaves each of these one-line top-level statements as it is,
+    one after another: checked in one call on the distinct shapes of the lines (a line laid out
+    alone keeps its layout among lines of its kind, and its shape's layout is its own)."""
+    shaped = []
+    for line in lines:
+        made = shape(line + "\n") if not straight() else None
+        shaped.append(made[0] if made is not None else line + "\n")
+    module = "".join(dict.fromkeys(shaped))
+    try:
+        return format_(module) == module
+    except Exception:  # black takes none of them: they are formatted with the rest
+        return False
