@@ -41,38 +41,46 @@ def jobs() -> int:
 
 
 class Meanwhile:
-    """Work for this process to do while the next `fan_out`'s workers work (`meanwhile`)."""
+    """Work for this process to do while `fan_out`'s workers work (`meanwhile`): jobs done in
+    order, each once, while a pool is busy; what is left at the end of the block is done then."""
 
-    def __init__(self, work: Callable[[], Any]) -> None:
-        self._work: Callable[[], Any] | None = work
-        self._result: Any = None
+    def __init__(self, work: Sequence[Callable[[], Any]]) -> None:
+        self._work: list[Callable[[], Any]] = list(work)
+        self._results: list[Any] = []
         self._error: BaseException | None = None
 
-    def run(self) -> None:
-        """Do the work, once; its result or exception is kept for `result`."""
-        work, self._work = self._work, None
-        if work is None:
-            return
-        try:
-            self._result = work()
-        except BaseException as err:  # raised again by `result`, in the caller's place
-            self._error = err
+    def run(self, busy: Callable[[], bool] | None = None) -> None:
+        """Do the jobs not done yet, in order; with `busy`, only while it says so (asked before
+        each job). The first exception is kept for `results`, and no job runs after it."""
+        while self._work and self._error is None and (busy is None or busy()):
+            work = self._work.pop(0)
+            try:
+                self._results.append(work())
+            except BaseException as err:  # raised again by `results`, in the caller's place
+                self._error = err
 
-    def result(self) -> Any:
+    def results(self) -> list[Any]:
+        """Each job's result, in order (doing what is left first)."""
         self.run()
         if self._error is not None:
             raise self._error
-        return self._result
+        return self._results
+
+    def result(self) -> Any:
+        """The result of the only job."""
+        (result,) = self.results()
+        return result
 
 
 _MEANWHILE: Meanwhile | None = None
 
 
 @contextmanager
-def meanwhile(work: Callable[[], T]) -> Iterator[Meanwhile]:
-    """`work()`, done here while the workers of the next `fan_out` inside the block work (the
-    forked workers leave this process idle), or at the end of the block if none forks.
-    Its result (or exception) comes from the yielded object's `result()`."""
+def meanwhile(*work: Callable[[], T]) -> Iterator[Meanwhile]:
+    """Each of `work`, done here while the workers of the `fan_out`s inside the block work (the
+    forked workers leave this process idle): in order, a job at a time while a pool is busy,
+    the rest at the end of the block. Results (or the first exception) come from the yielded
+    object's `results()` (`result()` for one job)."""
     global _MEANWHILE
     job = _MEANWHILE = Meanwhile(work)
     try:
@@ -80,12 +88,6 @@ def meanwhile(work: Callable[[], T]) -> Iterator[Meanwhile]:
     finally:
         _MEANWHILE = None
     job.run()
-
-
-def _take_meanwhile() -> Meanwhile | None:
-    global _MEANWHILE
-    job, _MEANWHILE = _MEANWHILE, None
-    return job
 
 
 def _run(index: int) -> Any:
@@ -99,8 +101,12 @@ def forks(items: Sequence[object], minimum: int = 16) -> bool:
     return min(jobs(), len(items)) >= 2 and len(items) >= minimum and _WORK is None and "fork" in _start_methods()
 
 
-def fan_out(fn: Callable[[T], R], items: Sequence[T], minimum: int = 16) -> list[R]:
-    """`[fn(item) for item in items]`, over several processes when there is enough work."""
+def fan_out(
+    fn: Callable[[T], R], items: Sequence[T], minimum: int = 16, first: Callable[[T], bool] | None = None
+) -> list[R]:
+    """`[fn(item) for item in items]`, over several processes when there is enough work.
+    Items `first` says are long work (a whole test kit among a thousand small modules) are
+    handed out first, so that no worker starts one when the others are nearly done."""
     global _WORK
     workers = min(jobs(), len(items))
     if not forks(items, minimum):
@@ -112,12 +118,15 @@ def fan_out(fn: Callable[[T], R], items: Sequence[T], minimum: int = 16) -> list
             pool = multiprocessing.get_context("fork").Pool(workers)
         except OSError:  # no semaphores here (a sandbox without /dev/shm): work in order
             return [fn(item) for item in items]
+        order = list(range(len(items)))
+        if first is not None:
+            order.sort(key=lambda i: not first(items[i]))
         with pool:
-            pending = pool.map_async(_run, range(len(items)), chunksize=max(1, len(items) // (workers * 8)))
-            job = _take_meanwhile()  # taken after forking: the workers have none
-            if job is not None:
-                job.run()
-            return pending.get()
+            pending = pool.map_async(_run, order, chunksize=max(1, len(items) // (workers * 8)))
+            if _MEANWHILE is not None:  # after forking: the workers have none to do
+                _MEANWHILE.run(busy=lambda: not pending.ready())
+            done = dict(zip(order, pending.get(), strict=True))
+            return [done[i] for i in range(len(items))]
     finally:
         gc.unfreeze()
         _WORK = None

@@ -55,6 +55,8 @@ class LazyFile:
     ownership: Ownership = "generated"
     merge: Merger | None = field(default=None, compare=False)
     target: str = ""
+    long: bool = field(default=False, compare=False)
+    """Rendering it is long work (the test kit): rendered first among many (`fanout.fan_out`)."""
 
     def materialize(self) -> GeneratedFile:
         return GeneratedFile(self.path, self.render(), self.ownership, self.merge, self.target)
@@ -79,7 +81,7 @@ def _render(f: LazyFile) -> str:
 def _render_all(lazy: Sequence[LazyFile]) -> list[GeneratedFile]:
     from flowgen_design.codegen.fanout import fan_out
 
-    texts = fan_out(_render, lazy)
+    texts = fan_out(_render, lazy, first=lambda f: f.long)
     return [GeneratedFile(f.path, text, f.ownership, f.merge, f.target) for f, text in zip(lazy, texts, strict=True)]
 
 

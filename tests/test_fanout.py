@@ -28,6 +28,22 @@ def test_results_come_back_in_order_from_several_processes(monkeypatch: pytest.M
     assert os.getpid() not in {pid for pid, _ in results}, "the work ran in worker processes"
 
 
+def _started(n: int) -> tuple[int, float]:
+    import time
+
+    began = time.monotonic()
+    time.sleep(0.002)  # the other worker cannot run ahead by much
+    return n, began
+
+
+def test_long_work_is_handed_out_first_and_results_still_come_back_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    results = fan_out(_started, list(range(200)), minimum=1, first=lambda n: n in (150, 199))
+    assert [n for n, _ in results] == list(range(200))
+    began = {n: at for n, at in results}
+    assert max(began[150], began[199]) <= min(began[n] for n in range(100, 150)), "the long ones went first"
+
+
 def test_little_work_or_one_job_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWGEN_JOBS", "2")
     assert {pid for pid, _ in fan_out(_pid_and_square, [1, 2, 3])} == {os.getpid()}
@@ -104,3 +120,39 @@ def test_meanwhile_work_without_a_fan_out_runs_at_the_end_and_its_error_is_raise
         pass
     with pytest.raises(ValueError, match="late"):
         job.result()
+
+
+def test_meanwhile_jobs_are_done_one_at_a_time_while_pools_work_and_the_rest_at_the_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flowgen_design.codegen.fanout import meanwhile
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    ran: list[str] = []
+
+    def job(name: str) -> str:
+        ran.append(name)
+        return name.upper()
+
+    with meanwhile(*(lambda name=name: job(name) for name in "abc")) as jobs_:
+        assert fan_out(_pid_and_square, [1], minimum=1)[0][1] == 1  # no pool: no job done
+        assert ran == []
+        fan_out(_pid_and_square, list(range(50)), minimum=1)
+        assert ran[:1] == ["a"], "the first job ran while the workers worked"
+    assert ran == ["a", "b", "c"] and jobs_.results() == ["A", "B", "C"]
+
+
+def test_after_a_failed_meanwhile_job_no_other_runs() -> None:
+    from flowgen_design.codegen.fanout import meanwhile
+
+    ran: list[str] = []
+
+    def fail() -> None:
+        ran.append("fail")
+        raise ValueError("first")
+
+    with meanwhile(fail, lambda: ran.append("next")) as jobs_:
+        pass
+    with pytest.raises(ValueError, match="first"):
+        jobs_.results()
+    assert ran == ["fail"]

@@ -255,7 +255,7 @@ def outputs(flow: Flow, options: GenerateOptions) -> list[TargetOutput]:
     for module, source in engine_sources().items():
         files.append(LazyFile(folder / module, (source,), partial(_format_template, flow, source)))
     testing = testing_source(flow)
-    files.append(LazyFile(folder.parent / "testing.py", (testing,), partial(_format_testing, flow)))
+    files.append(LazyFile(folder.parent / "testing.py", (testing,), partial(_format_testing, flow), long=True))
     return files
 
 
