@@ -10,7 +10,9 @@ Fewer items than `minimum`, one core, `FLOWGEN_JOBS=1`, a platform without
 output never depends on how it was computed.
 
 While the workers work, this process would only wait: `meanwhile` gives it other work
-for that time (`generate` builds the targets that have no lazy files).
+for that time (`generate` builds the targets that have no lazy files, one at a time while
+any pool works). The workers run a little below this process's priority
+(`WORKER_NICENESS`): what the run waits for is this process and the `dot` it started.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def fan_out(
     gc.freeze()  # the workers' collections leave the inherited objects alone: fewer pages copied
     try:
         try:
-            pool = multiprocessing.get_context("fork").Pool(workers)
+            pool = multiprocessing.get_context("fork").Pool(workers, initializer=_yield_to_this_process)
         except OSError:  # no semaphores here (a sandbox without /dev/shm): work in order
             return [fn(item) for item in items]
         order = list(range(len(items)))
@@ -130,6 +132,19 @@ def fan_out(
     finally:
         gc.unfreeze()
         _WORK = None
+
+
+WORKER_NICENESS = 3
+"""How much the workers yield to this process and to what it started (`dot`): while both
+cores are busy, the run waits for this process (it builds the other targets, then the review
+page, which waits for `dot`'s largest drawing), and the workers' work can wait a little."""
+
+
+def _yield_to_this_process() -> None:
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:  # not allowed here: work at the same priority
+        pass
 
 
 def _start_methods() -> list[str]:

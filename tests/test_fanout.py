@@ -44,6 +44,19 @@ def test_long_work_is_handed_out_first_and_results_still_come_back_in_order(monk
     assert max(began[150], began[199]) <= min(began[n] for n in range(100, 150)), "the long ones went first"
 
 
+def _niceness(_: int) -> int:
+    return os.nice(0)
+
+
+def test_workers_yield_to_the_process_that_forked_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowgen_design.codegen.fanout import WORKER_NICENESS
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    here = os.nice(0)
+    assert set(fan_out(_niceness, list(range(20)), minimum=1)) == {min(19, here + WORKER_NICENESS)}
+    assert os.nice(0) == here
+
+
 def test_little_work_or_one_job_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWGEN_JOBS", "2")
     assert {pid for pid, _ in fan_out(_pid_and_square, [1, 2, 3])} == {os.getpid()}
