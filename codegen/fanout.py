@@ -50,6 +50,7 @@ class Meanwhile:
         self._work: list[Callable[[], Any]] = list(work)
         self._results: list[Any] = []
         self._error: BaseException | None = None
+        self._quiet: set[int] = set()  # jobs put `first`, whose results are their own
 
     def run(self, busy: Callable[[], bool] | None = None) -> None:
         """Do the jobs not done yet, in order; with `busy`, only while it says so (asked before
@@ -57,9 +58,32 @@ class Meanwhile:
         while self._work and self._error is None and (busy is None or busy()):
             work = self._work.pop(0)
             try:
-                self._results.append(work())
+                result = work()
             except BaseException as err:  # raised again by `results`, in the caller's place
                 self._error = err
+                continue
+            if id(work) not in self._quiet:
+                self._results.append(result)
+
+    def first(self, work: Callable[[], Any]) -> Callable[[], None]:
+        """`work` done before the other jobs not done yet, its result not among `results`.
+        Returns what does it now unless a pool's time already did."""
+        done: list[bool] = []
+
+        def job() -> None:
+            work()
+            done.append(True)
+
+        self._work.insert(0, job)
+        self._quiet.add(id(job))
+
+        def now() -> None:
+            if not done:
+                if job in self._work:
+                    self._work.remove(job)
+                job()  # or again, after it failed in a pool's time: its error is raised here
+
+        return now
 
     def results(self) -> list[Any]:
         """Each job's result, in order (doing what is left first)."""
@@ -90,6 +114,20 @@ def meanwhile(*work: Callable[[], T]) -> Iterator[Meanwhile]:
     finally:
         _MEANWHILE = None
     job.run()
+
+
+@contextmanager
+def ahead(work: Callable[[], Any]) -> Iterator[None]:
+    """`work()` done here while the workers of the next `fan_out` in the block work, before
+    the current `meanwhile`'s own jobs; at the end of the block if no pool did it."""
+    if _MEANWHILE is None:
+        with meanwhile(work) as job:
+            yield
+        job.results()
+        return
+    now = _MEANWHILE.first(work)
+    yield
+    now()
 
 
 def _run(index: int) -> Any:

@@ -230,8 +230,19 @@ def resolve(
     took, `codegen.fragments.run_prints`): each element is digested once per run.
     """
     prints = Fingerprints() if prints is None else prints
-    files: list[GeneratedFile | LazyFile] = []
     keys: dict[str, str] = {}
+    if previous is None:  # nothing to take back: the keys are only the record's, made while workers render
+        from flowgen_design.codegen.fanout import ahead
+
+        def key_all() -> None:
+            for f in outputs:
+                if isinstance(f, LazyFile):
+                    keys[str(f.path)] = file_key(base, prints, f, identity)
+
+        with ahead(key_all):
+            built = materialize_all(outputs)
+        return built, keys
+    files: list[GeneratedFile | LazyFile] = []
     for f in outputs:
         if not isinstance(f, LazyFile):
             files.append(f)

@@ -169,3 +169,36 @@ def test_after_a_failed_meanwhile_job_no_other_runs() -> None:
     with pytest.raises(ValueError, match="first"):
         jobs_.results()
     assert ran == ["fail"]
+
+
+def test_work_ahead_is_done_while_the_workers_work_before_the_meanwhile_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowgen_design.codegen.fanout import ahead, meanwhile
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    ran: list[str] = []
+    with meanwhile(lambda: ran.append("job") or "job") as jobs_:
+        with ahead(lambda: ran.append("ahead")):
+            fan_out(_pid_and_square, list(range(50)), minimum=1)
+        assert ran[:1] == ["ahead"]
+        with ahead(lambda: ran.append("no pool")):
+            pass
+        assert "no pool" in ran, "done at the end of its block"
+    assert jobs_.results() == ["job"]
+    with ahead(lambda: ran.append("alone")):
+        pass
+    assert ran[-1] == "alone"
+
+
+def test_work_ahead_that_fails_raises_at_the_end_of_its_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowgen_design.codegen.fanout import ahead, meanwhile
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+
+    def fail() -> None:
+        raise ValueError("keys")
+
+    with meanwhile(lambda: None), pytest.raises(ValueError, match="keys"):
+        with ahead(fail):
+            fan_out(_pid_and_square, list(range(50)), minimum=1)
+    with pytest.raises(ValueError, match="keys"), ahead(fail):
+        pass
