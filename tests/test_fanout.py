@@ -176,7 +176,12 @@ def test_work_ahead_is_done_while_the_workers_work_before_the_meanwhile_jobs(mon
 
     monkeypatch.setenv("FLOWGEN_JOBS", "2")
     ran: list[str] = []
-    with meanwhile(lambda: ran.append("job") or "job") as jobs_:
+
+    def job() -> str:
+        ran.append("job")
+        return "job"
+
+    with meanwhile(job) as jobs_:
         with ahead(lambda: ran.append("ahead")):
             fan_out(_pid_and_square, list(range(50)), minimum=1)
         assert ran[:1] == ["ahead"]
