@@ -145,31 +145,68 @@ def fan_out(
     fn: Callable[[T], R], items: Sequence[T], minimum: int = 16, first: Callable[[T], bool] | None = None
 ) -> list[R]:
     """`[fn(item) for item in items]`, over several processes when there is enough work.
-    Items `first` says are long work (a whole test kit among a thousand small modules) are
-    handed out first, so that no worker starts one when the others are nearly done."""
-    global _WORK
+
+    The workers take items from the front of the list, one at a time; this process does its
+    `meanwhile` jobs, then takes items from the back until none is left, so that neither waits
+    for the other at the end. Items `first` says are long work (a whole test kit among a
+    thousand small modules) go to the front, so that no one starts one when the rest is done."""
+    global _WORK, _CLAIMS
     workers = min(jobs(), len(items))
     if not forks(items, minimum):
         return [fn(item) for item in items]
+    order = list(range(len(items)))
+    if first is not None:
+        order.sort(key=lambda i: not first(items[i]))
     _WORK = (fn, items)
     gc.freeze()  # the workers' collections leave the inherited objects alone: fewer pages copied
     try:
         try:
-            pool = multiprocessing.get_context("fork").Pool(workers, initializer=_yield_to_this_process)
+            context = multiprocessing.get_context("fork")
+            _CLAIMS = (order, context.RawArray("l", [0, len(items)]), context.Lock())
+            pool = context.Pool(workers, initializer=_yield_to_this_process)
         except OSError:  # no semaphores here (a sandbox without /dev/shm): work in order
             return [fn(item) for item in items]
-        order = list(range(len(items)))
-        if first is not None:
-            order.sort(key=lambda i: not first(items[i]))
         with pool:
-            pending = pool.map_async(_run, order, chunksize=max(1, len(items) // (workers * 8)))
+            pending = pool.map_async(_work_from_the_front, range(workers), chunksize=1)
             if _MEANWHILE is not None:  # after forking: the workers have none to do
                 _MEANWHILE.run(busy=lambda: not pending.ready())
-            done = dict(zip(order, pending.get(), strict=True))
+            done: dict[int, Any] = {}
+            while (index := _claim(front=False)) is not None:
+                done[index] = fn(items[index])
+            for part in pending.get():
+                done.update(part)
             return [done[i] for i in range(len(items))]
     finally:
         gc.unfreeze()
-        _WORK = None
+        _WORK = _CLAIMS = None
+
+
+# The items' order, the two ends not yet taken (the front's next index, the back's end), and
+# the lock that guards them: made before forking, shared by the workers and this process.
+_CLAIMS: tuple[list[int], Any, Any] | None = None
+
+
+def _claim(front: bool) -> int | None:
+    """The next item not yet taken, from the front (workers) or the back (this process)."""
+    assert _CLAIMS is not None, "fan_out's workers are forked with their work"
+    order, ends, lock = _CLAIMS
+    with lock:
+        if ends[0] >= ends[1]:
+            return None
+        if front:
+            ends[0] += 1
+            at: int = ends[0] - 1
+        else:
+            ends[1] -= 1
+            at = ends[1]
+    return order[at]
+
+
+def _work_from_the_front(_: int) -> list[tuple[int, Any]]:
+    done = []
+    while (index := _claim(front=True)) is not None:
+        done.append((index, _run(index)))
+    return done
 
 
 WORKER_NICENESS = 3

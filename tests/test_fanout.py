@@ -21,11 +21,18 @@ def _pid_and_square(n: int) -> tuple[int, int]:
     return os.getpid(), n * n
 
 
+def _slow_square(n: int) -> tuple[int, int]:
+    import time
+
+    time.sleep(0.002)
+    return os.getpid(), n * n
+
+
 def test_results_come_back_in_order_from_several_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWGEN_JOBS", "2")
-    results = fan_out(_pid_and_square, list(range(200)), minimum=1)
+    results = fan_out(_slow_square, list(range(200)), minimum=1)
     assert [square for _, square in results] == [n * n for n in range(200)]
-    assert os.getpid() not in {pid for pid, _ in results}, "the work ran in worker processes"
+    assert {pid for pid, _ in results} - {os.getpid()}, "the work ran in worker processes too"
 
 
 def _started(n: int) -> tuple[int, float]:
@@ -44,8 +51,11 @@ def test_long_work_is_handed_out_first_and_results_still_come_back_in_order(monk
     assert max(began[150], began[199]) <= min(began[n] for n in range(100, 150)), "the long ones went first"
 
 
-def _niceness(_: int) -> int:
-    return os.nice(0)
+def _niceness(_: int) -> tuple[int, int]:
+    import time
+
+    time.sleep(0.002)
+    return os.getpid(), os.nice(0)
 
 
 def test_workers_yield_to_the_process_that_forked_them(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,8 +63,19 @@ def test_workers_yield_to_the_process_that_forked_them(monkeypatch: pytest.Monke
 
     monkeypatch.setenv("FLOWGEN_JOBS", "2")
     here = os.nice(0)
-    assert set(fan_out(_niceness, list(range(20)), minimum=1)) == {min(19, here + WORKER_NICENESS)}
+    found = dict(fan_out(_niceness, list(range(40)), minimum=1))
+    assert {n for pid, n in found.items() if pid != os.getpid()} == {min(19, here + WORKER_NICENESS)}
     assert os.nice(0) == here
+
+
+def test_this_process_takes_items_from_the_back_when_it_has_nothing_else_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    results = fan_out(_slow_square, list(range(300)), minimum=1)
+    assert [square for _, square in results] == [n * n for n in range(300)]
+    here = [n for n, (pid, _) in enumerate(results) if pid == os.getpid()]
+    assert here and here == list(range(300 - len(here), 300)), "the last items, here"
 
 
 def test_little_work_or_one_job_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,11 +137,11 @@ def test_meanwhile_work_runs_once_here_while_the_workers_work(monkeypatch: pytes
         return "built"
 
     with meanwhile(build) as job:
-        results = fan_out(_pid_and_square, list(range(50)), minimum=1)
+        results = fan_out(_slow_square, list(range(50)), minimum=1)
         assert ran == [os.getpid()], "done here, during the fan-out"
         fan_out(_pid_and_square, list(range(50)), minimum=1)
     assert ran == [os.getpid()] and job.result() == "built"
-    assert os.getpid() not in {pid for pid, _ in results}
+    assert {pid for pid, _ in results} - {os.getpid()}
 
 
 def test_meanwhile_work_without_a_fan_out_runs_at_the_end_and_its_error_is_raised_by_result() -> None:
