@@ -10,13 +10,16 @@ Fewer items than `minimum`, one core, `FLOWGEN_JOBS=1`, a platform without
 output never depends on how it was computed.
 
 While the workers work, this process would only wait: `meanwhile` gives it other work
-for that time (`generate` builds the targets that have no lazy files).
+for that time (`generate` builds the targets that have no lazy files, one at a time while
+any pool works). The workers run a little below this process's priority
+(`WORKER_NICENESS`): what the run waits for is this process and the `dot` it started.
 """
 
 from __future__ import annotations
 
 import gc
 import multiprocessing
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,38 +44,70 @@ def jobs() -> int:
 
 
 class Meanwhile:
-    """Work for this process to do while the next `fan_out`'s workers work (`meanwhile`)."""
+    """Work for this process to do while `fan_out`'s workers work (`meanwhile`): jobs done in
+    order, each once, while a pool is busy; what is left at the end of the block is done then."""
 
-    def __init__(self, work: Callable[[], Any]) -> None:
-        self._work: Callable[[], Any] | None = work
-        self._result: Any = None
+    def __init__(self, work: Sequence[Callable[[], Any]]) -> None:
+        self._work: list[Callable[[], Any]] = list(work)
+        self._results: list[Any] = []
         self._error: BaseException | None = None
+        self._quiet: set[int] = set()  # jobs put `first`, whose results are their own
 
-    def run(self) -> None:
-        """Do the work, once; its result or exception is kept for `result`."""
-        work, self._work = self._work, None
-        if work is None:
-            return
-        try:
-            self._result = work()
-        except BaseException as err:  # raised again by `result`, in the caller's place
-            self._error = err
+    def run(self, busy: Callable[[], bool] | None = None) -> None:
+        """Do the jobs not done yet, in order; with `busy`, only while it says so (asked before
+        each job). The first exception is kept for `results`, and no job runs after it."""
+        while self._work and self._error is None and (busy is None or busy()):
+            work = self._work.pop(0)
+            try:
+                result = work()
+            except BaseException as err:  # raised again by `results`, in the caller's place
+                self._error = err
+                continue
+            if id(work) not in self._quiet:
+                self._results.append(result)
 
-    def result(self) -> Any:
+    def first(self, work: Callable[[], Any]) -> Callable[[], None]:
+        """`work` done before the other jobs not done yet, its result not among `results`.
+        Returns what does it now unless a pool's time already did."""
+        done: list[bool] = []
+
+        def job() -> None:
+            work()
+            done.append(True)
+
+        self._work.insert(0, job)
+        self._quiet.add(id(job))
+
+        def now() -> None:
+            if not done:
+                if job in self._work:
+                    self._work.remove(job)
+                job()  # or again, after it failed in a pool's time: its error is raised here
+
+        return now
+
+    def results(self) -> list[Any]:
+        """Each job's result, in order (doing what is left first)."""
         self.run()
         if self._error is not None:
             raise self._error
-        return self._result
+        return self._results
+
+    def result(self) -> Any:
+        """The result of the only job."""
+        (result,) = self.results()
+        return result
 
 
 _MEANWHILE: Meanwhile | None = None
 
 
 @contextmanager
-def meanwhile(work: Callable[[], T]) -> Iterator[Meanwhile]:
-    """`work()`, done here while the workers of the next `fan_out` inside the block work (the
-    forked workers leave this process idle), or at the end of the block if none forks.
-    Its result (or exception) comes from the yielded object's `result()`."""
+def meanwhile(*work: Callable[[], T]) -> Iterator[Meanwhile]:
+    """Each of `work`, done here while the workers of the `fan_out`s inside the block work (the
+    forked workers leave this process idle): in order, a job at a time while a pool is busy,
+    the rest at the end of the block. Results (or the first exception) come from the yielded
+    object's `results()` (`result()` for one job)."""
     global _MEANWHILE
     job = _MEANWHILE = Meanwhile(work)
     try:
@@ -82,10 +117,18 @@ def meanwhile(work: Callable[[], T]) -> Iterator[Meanwhile]:
     job.run()
 
 
-def _take_meanwhile() -> Meanwhile | None:
-    global _MEANWHILE
-    job, _MEANWHILE = _MEANWHILE, None
-    return job
+@contextmanager
+def ahead(work: Callable[[], Any]) -> Iterator[None]:
+    """`work()` done here while the workers of the next `fan_out` in the block work, before
+    the current `meanwhile`'s own jobs; at the end of the block if no pool did it."""
+    if _MEANWHILE is None:
+        with meanwhile(work) as job:
+            yield
+        job.results()
+        return
+    now = _MEANWHILE.first(work)
+    yield
+    now()
 
 
 def _run(index: int) -> Any:
@@ -99,28 +142,83 @@ def forks(items: Sequence[object], minimum: int = 16) -> bool:
     return min(jobs(), len(items)) >= 2 and len(items) >= minimum and _WORK is None and "fork" in _start_methods()
 
 
-def fan_out(fn: Callable[[T], R], items: Sequence[T], minimum: int = 16) -> list[R]:
-    """`[fn(item) for item in items]`, over several processes when there is enough work."""
-    global _WORK
+def fan_out(
+    fn: Callable[[T], R], items: Sequence[T], minimum: int = 16, first: Callable[[T], bool] | None = None
+) -> list[R]:
+    """`[fn(item) for item in items]`, over several processes when there is enough work.
+
+    The workers take items from the front of the list, one at a time; this process does its
+    `meanwhile` jobs, then takes items from the back until none is left, so that neither waits
+    for the other at the end. Items `first` says are long work (a whole test kit among a
+    thousand small modules) go to the front, so that no one starts one when the rest is done."""
+    global _WORK, _CLAIMS
     workers = min(jobs(), len(items))
     if not forks(items, minimum):
         return [fn(item) for item in items]
+    order = list(range(len(items)))
+    if first is not None:
+        order.sort(key=lambda i: not first(items[i]))
     _WORK = (fn, items)
     gc.freeze()  # the workers' collections leave the inherited objects alone: fewer pages copied
     try:
         try:
-            pool = multiprocessing.get_context("fork").Pool(workers)
+            context = multiprocessing.get_context("fork")
+            _CLAIMS = (order, context.RawArray("l", [0, len(items)]), context.Lock())
+            pool = context.Pool(workers, initializer=_yield_to_this_process)
         except OSError:  # no semaphores here (a sandbox without /dev/shm): work in order
             return [fn(item) for item in items]
         with pool:
-            pending = pool.map_async(_run, range(len(items)), chunksize=max(1, len(items) // (workers * 8)))
-            job = _take_meanwhile()  # taken after forking: the workers have none
-            if job is not None:
-                job.run()
-            return pending.get()
+            pending = pool.map_async(_work_from_the_front, range(workers), chunksize=1)
+            if _MEANWHILE is not None:  # after forking: the workers have none to do
+                _MEANWHILE.run(busy=lambda: not pending.ready())
+            done: dict[int, Any] = {}
+            while (index := _claim(front=False)) is not None:
+                done[index] = fn(items[index])
+            for part in pending.get():
+                done.update(part)
+            return [done[i] for i in range(len(items))]
     finally:
         gc.unfreeze()
-        _WORK = None
+        _WORK = _CLAIMS = None
+
+
+# The items' order, the two ends not yet taken (the front's next index, the back's end), and
+# the lock that guards them: made before forking, shared by the workers and this process.
+_CLAIMS: tuple[list[int], Any, Any] | None = None
+
+
+def _claim(front: bool) -> int | None:
+    """The next item not yet taken, from the front (workers) or the back (this process)."""
+    assert _CLAIMS is not None, "fan_out's workers are forked with their work"
+    order, ends, lock = _CLAIMS
+    with lock:
+        if ends[0] >= ends[1]:
+            return None
+        if front:
+            ends[0] += 1
+            at: int = ends[0] - 1
+        else:
+            ends[1] -= 1
+            at = ends[1]
+    return order[at]
+
+
+def _work_from_the_front(_: int) -> list[tuple[int, Any]]:
+    done = []
+    while (index := _claim(front=True)) is not None:
+        done.append((index, _run(index)))
+    return done
+
+
+WORKER_NICENESS = 3
+"""How much the workers yield to this process and to what it started (`dot`): while both
+cores are busy, the run waits for this process (it builds the other targets, then the review
+page, which waits for `dot`'s largest drawing), and the workers' work can wait a little."""
+
+
+def _yield_to_this_process() -> None:
+    with contextlib.suppress(OSError):  # not allowed here: work at the same priority
+        os.nice(WORKER_NICENESS)
 
 
 def _start_methods() -> list[str]:

@@ -57,6 +57,8 @@ class LazyFile:
     ownership: Ownership = "generated"
     merge: Merger | None = field(default=None, compare=False)
     target: str = ""
+    long: bool = field(default=False, compare=False)
+    """Rendering it is long work (the test kit): rendered first among many (`fanout.fan_out`)."""
 
     def materialize(self) -> GeneratedFile:
         return GeneratedFile(self.path, self.render(), self.ownership, self.merge, self.target)
@@ -81,7 +83,7 @@ def _render(f: LazyFile) -> str:
 def _render_all(lazy: Sequence[LazyFile]) -> list[GeneratedFile]:
     from flowgen_design.codegen.fanout import fan_out
 
-    texts = fan_out(_render, lazy)
+    texts = fan_out(_render, lazy, first=lambda f: f.long)
     return [GeneratedFile(f.path, text, f.ownership, f.merge, f.target) for f, text in zip(lazy, texts, strict=True)]
 
 
@@ -287,8 +289,19 @@ def resolve(
     took, `codegen.fragments.run_prints`): each element is digested once per run.
     """
     prints = Fingerprints() if prints is None else prints
-    files: list[GeneratedFile | LazyFile] = []
     keys: dict[str, str] = {}
+    if previous is None:  # nothing to take back: the keys are only the record's, made while workers render
+        from flowgen_design.codegen.fanout import ahead
+
+        def key_all() -> None:
+            for f in outputs:
+                if isinstance(f, LazyFile):
+                    keys[str(f.path)] = file_key(base, prints, f, identity)
+
+        with ahead(key_all):
+            built = materialize_all(outputs)
+        return built, keys
+    files: list[GeneratedFile | LazyFile] = []
     for f in outputs:
         if not isinstance(f, LazyFile):
             files.append(f)

@@ -9,11 +9,11 @@ another name of the same width is laid out the same way. So each name of three o
 ASCII letters, digits and underscores (outside numbers, escapes and string prefixes) is
 replaced by a placeholder of the same width, distinct names by distinct placeholders
 (`shape`); black formats the shape, once for all modules that have it, and the names
-are put back (`unshape`). Names shorter than three characters and the fixed words stay
+are put back. Names shorter than three characters and the fixed words stay
 as they are, so they are part of the shape.
 
-The placeholders are checked on the way back: every one must come back exactly as
-many times as its name went in, or the module is formatted as it is. Tests compare
+The placeholders are checked on the way back, once per shape: every one must come back
+exactly as many times as it went in, or each module of that shape is formatted as it is. Tests compare
 the result with formatting each module directly (`tests/test_shapes.py`), and the goldens
 are byte-identical with and without it.
 """
@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import cache
 
 from flowgen_design.codegen.straight import straight
 
@@ -44,6 +45,7 @@ FIXED = frozenset(
 )
 
 
+@cache
 def _placeholder(index: int, width: int) -> str | None:
     """The `index`th placeholder of `width` characters (`Q___a`, `Q___b`, ...); no keyword
     or fixed word starts with `Q`, and a placeholder is as wide as the name it stands for."""
@@ -79,16 +81,6 @@ def shape(source: str) -> tuple[str, dict[str, str]] | None:
     return "".join(parts), {placeholder: word for word, placeholder in names.items()}
 
 
-def unshape(formatted: str, names: dict[str, str], expected: dict[str, int]) -> str | None:
-    """The formatted shape with its names put back; None unless each came back as often as it went in."""
-    parts = _SPLIT.split(formatted)
-    words = parts[1::2]
-    if _occurrences(words, names) != expected:
-        return None
-    parts[1::2] = [names.get(word, word) for word in words]
-    return "".join(parts)
-
-
 def _occurrences(words: list[str], names: dict[str, str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for word in words:
@@ -97,21 +89,53 @@ def _occurrences(words: list[str], names: dict[str, str]) -> dict[str, int]:
     return counts
 
 
-_formatted: dict[str, str] = {}
+_formatted: dict[str, list[str] | None] = {}
+"""Each shape formatted in this process, split as `_SPLIT` splits it (text, name, text, ...);
+None when its placeholders did not come back as often as they went in."""
 
 
 def format_by_shape(source: str, format_: Callable[[str], str]) -> str:
     """`format_(source)`, computed as `format_` of the source's shape with the names put back
-    (each shape formatted once per process); directly when the shape does not check out."""
+    (each shape formatted and checked once per process); directly when the shape does not check out."""
     shaped = shape(source) if not straight() else None
     if shaped is None:
         return format_(source)
     text, names = shaped
-    formatted = _formatted.get(text)
-    if formatted is None:
+    if text in _formatted:
+        parts = _formatted[text]
+    else:
         try:
-            formatted = _formatted[text] = format_(text)
+            formatted = format_(text)
         except Exception:  # the shape is no module black takes: format the source itself
             return format_(source)
-    restored = unshape(formatted, names, _occurrences(_WORD.findall(text), names))
-    return restored if restored is not None else format_(source)
+        parts = _formatted[text] = _checked(text, formatted, names)
+    if parts is None:
+        return format_(source)
+    restored = parts.copy()
+    restored[1::2] = [names.get(word, word) for word in parts[1::2]]
+    return "".join(restored)
+
+
+def _checked(text: str, formatted: str, names: dict[str, str]) -> list[str] | None:
+    """The formatted shape's parts, if every placeholder came back as often as it went in.
+    The placeholders of a shape are its names (every name of three or more characters that
+    is not a fixed word), so the check holds for every source of that shape."""
+    parts = _SPLIT.split(formatted)
+    if _occurrences(parts[1::2], names) != _occurrences(_WORD.findall(text), names):
+        return None
+    return parts
+
+
+def stable_lines(lines: Sequence[str], format_: Callable[[str], str]) -> bool:
+    """Whether `format_` (black) leaves each of these one-line top-level statements as it is,
+    one after another: checked in one call on the distinct shapes of the lines (a line laid out
+    alone keeps its layout among lines of its kind, and its shape's layout is its own)."""
+    shaped = []
+    for line in lines:
+        made = shape(line + "\n") if not straight() else None
+        shaped.append(made[0] if made is not None else line + "\n")
+    module = "".join(dict.fromkeys(shaped))
+    try:
+        return format_(module) == module
+    except Exception:  # black takes none of them: they are formatted with the rest
+        return False

@@ -35,7 +35,8 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
@@ -135,48 +136,56 @@ def safe_destination(out_dir: Path, rel: PurePosixPath) -> Path:
     or the file itself) that points outside is refused too.
     """
     check_relative(rel)
-    root = _resolved(out_dir, rel)
-    dest = _resolved(root / Path(*rel.parts), rel, out_dir)
+    try:
+        root = _resolved(out_dir)
+        folder = _resolved(out_dir.joinpath(*rel.parts[:-1]))
+        dest = folder / rel.parts[-1]
+        if dest.is_symlink():
+            dest = dest.resolve()
+    except (OSError, RuntimeError) as err:  # RuntimeError: Python 3.11's report of a loop of links
+        why = err.strerror if isinstance(err, OSError) and err.strerror else "a loop of symbolic links"
+        raise UnsafePathError(f"cannot write {rel!s} in {out_dir}: {why}") from None
     if dest != root and root not in dest.parents:
         raise UnsafePathError(f"refusing to write {rel!s}: it leads outside {out_dir}")
     return dest
 
 
-class _Destinations:
-    """`safe_destination` and `link_below` for many files of one output folder: the folder is
-    resolved once and each subfolder's links are looked up once. Below a folder with no link
-    and with `check_relative`'s paths, the resolved destination is the joined one; a path
-    through a link takes `safe_destination` itself (which refuses one leading outside)."""
-
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir = out_dir
-        self._root: Path | None = None
-        self._folders: dict[PurePosixPath, PurePosixPath | None] = {}
-
-    def link(self, rel: PurePosixPath) -> PurePosixPath | None:
-        check_relative(rel)
-        parent = rel.parent
-        if parent not in self._folders:
-            self._folders[parent] = link_below(self.out_dir, parent) if parent.parts else None
-        found = self._folders[parent]
-        if found is not None:
-            return found
-        return rel if self.out_dir.joinpath(*rel.parts).is_symlink() else None
-
-    def destination(self, rel: PurePosixPath) -> Path:
-        if self.link(rel) is not None:
-            return safe_destination(self.out_dir, rel)
-        if self._root is None:
-            self._root = _resolved(self.out_dir, rel)
-        return self._root.joinpath(*rel.parts)
+# What one `plan` or one `apply_all` learnt about the output folder's folders, so that a
+# thousand files in a dozen folders cost a dozen folder look-ups, not a thousand (`_looking`):
+# each folder resolved, where its first symbolic link is, which folders this run made.
+_memo: _Memo | None = None
 
 
-def _resolved(path: Path, rel: PurePosixPath, out_dir: Path | None = None) -> Path:
+@dataclass
+class _Memo:
+    resolved: dict[Path, Path] = field(default_factory=dict)
+    links: dict[Path, tuple[bool, PurePosixPath | None]] = field(default_factory=dict)
+    made: set[Path] = field(default_factory=set)
+    umask: int | None = None
+
+
+@contextmanager
+def _looking() -> Iterator[_Memo]:
+    """Folders are looked up once while the block runs (one `plan` or `apply_all`: this run
+    itself only adds plain folders, and a folder that changes meanwhile is found by the
+    per-file checks that stay: each file's own link, its digest just before it is replaced)."""
+    global _memo
+    outer = _memo
+    memo = _memo = outer if outer is not None else _Memo()
     try:
-        return path.resolve()
-    except (OSError, RuntimeError) as err:  # RuntimeError: Python 3.11's report of a loop of links
-        why = err.strerror if isinstance(err, OSError) and err.strerror else "a loop of symbolic links"
-        raise UnsafePathError(f"cannot write {rel!s} in {out_dir or path}: {why}") from None
+        yield memo
+    finally:
+        _memo = outer
+
+
+def _resolved(folder: Path) -> Path:
+    memo = _memo
+    if memo is None:
+        return folder.resolve()
+    found = memo.resolved.get(folder)
+    if found is None:
+        found = memo.resolved[folder] = folder.resolve()
+    return found
 
 
 def link_below(out_dir: Path, rel: PurePosixPath) -> PurePosixPath | None:
@@ -184,14 +193,26 @@ def link_below(out_dir: Path, rel: PurePosixPath) -> PurePosixPath | None:
 
     The output folder itself may be a link (the user chose it); nothing below it may.
     """
-    here = out_dir
-    for i, part in enumerate(rel.parts):
-        here = here / part
-        if here.is_symlink():
-            return PurePosixPath(*rel.parts[: i + 1])
-        if not here.exists():
-            return None
-    return None
+    return _link_below(out_dir, rel.parts)[1]
+
+
+def _link_below(out_dir: Path, parts: tuple[str, ...]) -> tuple[bool, PurePosixPath | None]:
+    """(whether the walk goes on below `parts`, the first link found)."""
+    if not parts:
+        return True, None
+    memo = _memo
+    key = out_dir.joinpath(*parts)
+    if memo is not None and key in memo.links:
+        return memo.links[key]
+    go_on, link = _link_below(out_dir, parts[:-1]) if len(parts) > 1 else (True, None)
+    if go_on and link is None:
+        if key.is_symlink():
+            go_on, link = False, PurePosixPath(*parts)
+        elif not key.exists():
+            go_on = False
+    if memo is not None:
+        memo.links[key] = (go_on, link)
+    return go_on, link
 
 
 def manifest_relpath(flow: str) -> PurePosixPath:
@@ -253,8 +274,20 @@ def plan(
     file below `out_dir` (`codegen.incremental.resolve`) to its digest: they are unchanged,
     and not read again.
     """
+    with _looking():
+        return _plan(flow, out_dir, files, ran, stamp, spec, known)
+
+
+def _plan(
+    flow: str,
+    out_dir: Path,
+    files: list[GeneratedFile],
+    ran: Collection[str] | None,
+    stamp: str | None,
+    spec: str | None,
+    known: Mapping[str, str] | None,
+) -> WritePlan:
     result = WritePlan(flow=flow, out_dir=out_dir, spec=spec)
-    paths = _Destinations(out_dir)
     seen: set[PurePosixPath] = set()
     for f in sorted(files, key=lambda f: str(f.path)):
         if f.path in seen:
@@ -267,8 +300,8 @@ def plan(
             result.manifest[str(f.path)] = digest
             result.changes.append(Change(f.path, "unchanged"))
             continue
-        dest = paths.destination(f.path)
-        link = paths.link(f.path)
+        dest = safe_destination(out_dir, f.path)
+        link = link_below(out_dir, f.path)
         if link is not None:
             _plan_link(result, f, link)
             continue
@@ -284,7 +317,7 @@ def plan(
             _plan_generated(result, f, existing)
         if f.path in result.contents:  # what the merge or the update was computed from
             result.seen[f.path] = _digest(existing) if existing is not None else _digest_of(dest)
-    _plan_removals(result, seen, ran, paths)
+    _plan_removals(result, seen, ran)
     _plan_leftovers(result, seen)
     if stamp is not None and not result.repeated_notices:
         result.stamp = stamp
@@ -357,9 +390,7 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
     result.user_digests[key] = _digest(merged.content)
 
 
-def _plan_removals(
-    result: WritePlan, produced: set[PurePosixPath], ran: Collection[str] | None, paths: _Destinations
-) -> None:
+def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collection[str] | None) -> None:
     old, old_owners = read_manifest(result.out_dir, result.flow)
     renamed = _manifests_of_spec(result.out_dir, result.spec, result.flow) if result.spec else []
     for former in renamed:
@@ -381,13 +412,13 @@ def _plan_removals(
             result.owners[rel_text] = owner
             continue
         try:
-            dest = paths.destination(rel)
+            dest = safe_destination(result.out_dir, rel)
         except UnsafePathError:
             continue
         current = _read(dest)
         if current is None:
             continue
-        if digest != USER_OWNED and _digest(current) == digest and paths.link(rel) is None:
+        if digest != USER_OWNED and _digest(current) == digest and link_below(result.out_dir, rel) is None:
             result.seen[rel] = _digest(current)
             result.changes.append(Change(rel, "delete", "no longer produced by the spec"))
             continue
@@ -436,6 +467,11 @@ def apply_all(plans: Sequence[WritePlan]) -> None:
     """Write several plans (one per flow) as one: every temporary file of every flow is
     written first, and only then is each moved into place, so a failure leaves every
     flow's output as it was. Deletions come last."""
+    with _looking():
+        _apply_all(plans)
+
+
+def _apply_all(plans: Sequence[WritePlan]) -> None:
     staged: list[tuple[WritePlan, PurePosixPath, Path, Path]] = []
     manifests: list[tuple[WritePlan, PurePosixPath, Path, Path]] = []
     try:
@@ -447,24 +483,17 @@ def apply_all(plans: Sequence[WritePlan]) -> None:
                 manifests.append((p, rel, _stage_manifest(p), safe_destination(p.out_dir, rel)))
         written: dict[Path, str] = {}  # a file several flows share is written once per flow
         for p, rel, tmp, dest in staged:
-            if _changed_since_planned(p, rel, dest, written.get(dest)):
+            ours = written.get(dest)
+            if _changed_since_planned(p, rel, dest, _digest(ours) if ours is not None else None):
                 continue
             os.replace(tmp, dest)
-            written[dest] = _planned_digest(p, rel)
+            written[dest] = p.contents[rel]
         _delete_stale(plans)
         for _, _, tmp, dest in manifests:
             os.replace(tmp, dest)
     finally:
         for _, _, tmp, _ in staged + manifests:
             tmp.unlink(missing_ok=True)
-
-
-def _planned_digest(p: WritePlan, rel: PurePosixPath) -> str:
-    """The digest of what the plan writes at `rel`, as the plan already computed it."""
-    digest = p.manifest.get(str(rel))
-    if digest is None or digest == USER_OWNED:
-        digest = p.user_digests.get(str(rel))
-    return digest if digest is not None else _digest(p.contents[rel])
 
 
 def _changed_since_planned(p: WritePlan, rel: PurePosixPath, dest: Path, ours: str | None = None) -> bool:
@@ -490,17 +519,21 @@ def _delete_stale(plans: Sequence[WritePlan]) -> None:
     """
     if not any(change.action == "delete" for p in plans for change in p.changes):
         return
-    folders = {id(p): p.out_dir.resolve() for p in plans}
-    owned = {(folders[id(p)], rel) for p in plans for rel in [*p.manifest, str(manifest_relpath(p.flow))]}
-    for p in plans:
+    roots = [p.out_dir.resolve() for p in plans]
+    owned = {
+        (root, rel)
+        for p, root in zip(plans, roots, strict=True)
+        for rel in [*p.manifest, str(manifest_relpath(p.flow))]
+    }
+    for p, root in zip(plans, roots, strict=True):
         for change in p.changes:
-            if change.action != "delete" or (folders[id(p)], str(change.path)) in owned:
+            if change.action != "delete" or (root, str(change.path)) in owned:
                 continue
             dest = safe_destination(p.out_dir, change.path)
             if link_below(p.out_dir, change.path) is not None or _changed_since_planned(p, change.path, dest):
                 continue
             dest.unlink(missing_ok=True)
-            _remove_empty_folders(dest.parent, p.out_dir.resolve())
+            _remove_empty_folders(dest.parent, root)
 
 
 def _remove_empty_folders(folder: Path, root: Path) -> None:
@@ -515,12 +548,17 @@ def _remove_empty_folders(folder: Path, root: Path) -> None:
 
 def _stage(out_dir: Path, rel: PurePosixPath, content: str) -> Path:
     dest = safe_destination(out_dir, rel)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8")  # exact: no newline translation
+    memo = _memo
+    if memo is None or dest.parent not in memo.made:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if memo is not None:
+            memo.made.add(dest.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=dest.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(content)
-        os.chmod(tmp, _mode_for(dest))
+        with open(fd, "wb") as handle:
+            handle.write(data)
+            os.fchmod(fd, _mode_for(dest))
     except BaseException:  # a full disk: the half-written temporary goes too
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -532,8 +570,13 @@ def _mode_for(dest: Path) -> int:
     try:
         return dest.stat().st_mode & 0o777
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
+        memo = _memo
+        umask = memo.umask if memo is not None else None
+        if umask is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            if memo is not None:
+                memo.umask = umask
         return 0o666 & ~umask
 
 

@@ -91,6 +91,20 @@ def test_drawn_specs_are_the_same_bytes_with_and_without_shortcuts(
     assert_same_both_ways(spec_file, tmp_path, monkeypatch)
 
 
+def test_a_service_too_long_for_an_import_line_is_the_same_bytes_with_and_without_shortcuts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test kit's import lines are cut from its skeleton only when black leaves each as it
+    is: a service whose import line black must wrap takes the plain road, with the same bytes."""
+    long = "PaymentsForEveryCustomerOrderPlacedThroughTheStorefrontAndTheApp"
+    spec_file = tmp_path / "spec" / "long.flow"
+    spec_file.parent.mkdir(parents=True)
+    spec_file.write_text(SKETCH.read_text(encoding="utf-8").replace("Payments", long), encoding="utf-8")
+    assert_same_both_ways(spec_file, tmp_path, monkeypatch)
+    kit = (tmp_path / "quick" / "python").rglob("testing.py")
+    assert any("import (\n" in path.read_text(encoding="utf-8") for path in kit), "an import black wrapped"
+
+
 def test_a_bad_drawing_among_several_fails_as_it_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from flowgen_design.codegen.diagrams import render
 

@@ -75,3 +75,20 @@ def test_the_test_kit_formatted_entry_by_entry_is_the_test_kit_formatted_whole(s
     assert flow is not None
     whole = lambda_adapters._format(flow, testing_source(flow))
     assert lambda_adapters._format_testing(flow) == whole
+
+
+def test_a_run_of_imports_is_cut_only_when_black_leaves_each_line_as_it_is() -> None:
+    from flowgen_design.codegen.targets import lambda_adapters
+
+    head = ['"""Doc."""', "", "from typing import Literal", ""]
+    run = [f"from pkg.adapters import {name} as _{name}" for name in ("orders", "billing_payments", "stock")]
+    tail = ["", "X: Literal['a'] = 'a'", ""]
+    skeleton, first, cut = lambda_adapters._without_imports("\n".join([*head, *run, *tail]))
+    assert (first, cut) == (run[0], run)
+    assert skeleton == "\n".join([*head, run[0], *tail])
+    long_name = "a_service_whose_module_name_is_far_too_long_for_one_line_of_eighty_eight"
+    too_long = [*run, f"from pkg.adapters import {long_name} as _{long_name}"]
+    text = "\n".join([*head, *too_long, *tail])
+    assert lambda_adapters._without_imports(text) == (text, "", [])
+    assert not shapes.stable_lines(["x = 1", "y  =  2"], source._black)
+    assert shapes.stable_lines(["import os", "import sys"], source._black)

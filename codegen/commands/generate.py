@@ -6,6 +6,7 @@ import argparse
 import difflib
 import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -186,7 +187,8 @@ def _build(
 
     Targets with background work (`dot`'s drawings) begin it first. The targets with lazy
     files are described, their files rendered over the cores (`codegen.fanout`), and
-    meanwhile this process builds the other targets, the ones with background work last,
+    whenever the workers work (the models module's classes, then the lazy files), this
+    process builds the other targets, one at a time, the ones with background work last,
     so that the drawings are ready, or nearly, when they are needed. `run` is the base, identity,
     last run and output folder `resolve` compares with; `reused` collects the files it took back;
     `prints` are the run's fingerprints, shared with the targets' fragments.
@@ -204,10 +206,11 @@ def _build(
         return [replace(f, target=name) for name in names for f in registry[name].files(flow, options)]
 
     try:
-        described = outputs(lazy)
-        with meanwhile(lambda: outputs(rest)) as others:
+        with meanwhile(*(partial(outputs, [name]) for name in rest)) as others:
+            described = outputs(lazy)
             files, keys = resolve(described, base, identity, previous, out, reused, prints)
-        more, more_keys = resolve(others.result(), base, identity, previous, out, reused, prints)
+        built = [f for some in others.results() for f in some]
+        more, more_keys = resolve(built, base, identity, previous, out, reused, prints)
         return files + more, {**keys, **more_keys}
     finally:
         for cancel in cancels:

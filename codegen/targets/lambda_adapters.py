@@ -23,6 +23,7 @@ All are flowgen-owned and black-formatted; the user's code lives in
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from importlib import resources
 from pathlib import PurePosixPath
@@ -35,6 +36,7 @@ from flowgen_design.codegen.incremental import LazyFile, TargetOutput, materiali
 from flowgen_design.codegen.names import STARTER_MODULE, adapter_path, python_package, service_class, service_module
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.preformatted import format_template
+from flowgen_design.codegen.shapes import stable_lines
 from flowgen_design.codegen.straight import straight
 from flowgen_design.codegen.targets import register_lazy
 from flowgen_design.codegen.targets.python.source import BLACK_LINE_LENGTH, format_module
@@ -253,7 +255,7 @@ def outputs(flow: Flow, options: GenerateOptions) -> list[TargetOutput]:
     for module, source in engine_sources().items():
         files.append(LazyFile(folder / module, (source,), partial(_format_template, flow, source)))
     testing = testing_source(flow)
-    files.append(LazyFile(folder.parent / "testing.py", (testing,), partial(_format_testing, flow)))
+    files.append(LazyFile(folder.parent / "testing.py", (testing,), partial(_format_testing, flow), long=True))
     return files
 
 
@@ -268,7 +270,14 @@ def _format_testing(flow: Flow) -> str:
     whole = partial(_format, flow, testing_source(flow))
     if straight() or not all(_exploded(name, items) for name, items in entries.items() if items):
         return whole()
+    skeleton, first, imports = _without_imports(skeleton)
     text = _format(flow, skeleton)
+    if imports:
+        lines = text.split("\n")
+        if lines.count(first) != 1:
+            return whole()
+        at = lines.index(first)
+        text = "\n".join([*lines[:at], *imports, *lines[at + 1 :]])
     for name, items in entries.items():
         line = DICT_LINE.format(name=name) + "\n"
         if text.count(line) != 1:
@@ -279,6 +288,28 @@ def _format_testing(flow: Flow) -> str:
                 return whole()
             text = text.replace(line, f"    {name}={{\n" + "".join(b for b in blocks if b) + "    },\n")
     return text
+
+
+_IMPORT = re.compile(r"from [A-Za-z_][\w.]* import \w+(?: as \w+)?(?:, \w+(?: as \w+)?)*")
+
+
+def _without_imports(skeleton: str) -> tuple[str, str, list[str]]:
+    """The skeleton with its longest run of plain `from ... import ...` lines cut to the first
+    of them, that line, and the run, when black leaves every line of the run as it is
+    (checked on the run's shapes, `shapes.stable_lines`): such lines are laid out alone, and
+    the first stands for the rest (an import after an import). Otherwise nothing is cut."""
+    lines = skeleton.split("\n")
+    best, start = (0, 0), None
+    for i, line in enumerate([*lines, ""]):
+        if _IMPORT.fullmatch(line):
+            start = i if start is None else start
+        elif start is not None:
+            best, start = max(best, (i - start, start)), None
+    count, first = best
+    run = lines[first : first + count]
+    if count < 2 or not stable_lines(run, lambda module: format_module([module])):
+        return skeleton, "", []
+    return "\n".join([*lines[: first + 1], *lines[first + count :]]), run[0], run
 
 
 def _exploded(name: str, items: list[str]) -> bool:
