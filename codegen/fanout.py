@@ -17,9 +17,9 @@ any pool works). The workers run a little below this process's priority
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
-import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
