@@ -96,6 +96,18 @@ class Fragments:
         self._identity = self._run.prints.of(identity).hex()
         self._made = self._run.made[self.path] = []
 
+    def mark(self) -> int:
+        """Where the next fragment made goes in document order (for `made_earlier`)."""
+        return len(self._made)
+
+    def made_earlier(self, at: int, since: int) -> None:
+        """The fragments made since `since` (a `mark`) stand at `at` (an earlier mark) in the
+        document: a caller that builds a document's later parts first (while something slow
+        finishes) and its earlier parts last says where the latter go."""
+        moved = self._made[since:]
+        del self._made[since:]
+        self._made[at:at] = moved
+
     def has(self, kind: str, inputs: tuple[object, ...], positions: Sequence[object] | None = None) -> bool:
         """Whether `piece` would take this fragment back (so a caller can batch what it must make)."""
         if self.path not in self._run.previous:  # a first run: nothing to fingerprint yet

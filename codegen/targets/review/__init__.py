@@ -37,8 +37,12 @@ _TITLES = {"system": "System", "events": "Events: what follows what, and what ea
 @register("review", "a self-contained HTML design-review page per flow (needs Graphviz's `dot`)")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
     pieces = Fragments(_path(flow), _identity(flow))
-    figures = _figures(flow, pieces)
-    page = _page(flow, figures, options, pieces)
+    at = pieces.mark()
+    content = _contents(flow, options, pieces)  # while `dot` draws (`start_drawing`): the page's HTML
+    since = pieces.mark()
+    figures = _figures(flow, pieces)  # the drawings, waited for last
+    pieces.made_earlier(at, since)  # the figures come first in the page
+    page = _page(flow, figures, content, options)
     return [GeneratedFile(_path(flow), page)]
 
 
@@ -97,7 +101,7 @@ def _figure(view: str, svg: str | None) -> Html:
     return el("figure", el("figcaption", caption), Html(inline_svg(svg)), id=f"diagram-{view.replace(':', '-')}")
 
 
-def _page(flow: Flow, figures: list[str], options: GenerateOptions, pieces: Fragments) -> str:
+def _page(flow: Flow, figures: list[str], content: dict[str, str], options: GenerateOptions) -> str:
     title = f"{flow.name} {flow.version}: design review"
     css = _css()
     head = el(
@@ -114,7 +118,7 @@ def _page(flow: Flow, figures: list[str], options: GenerateOptions, pieces: Frag
     )
     html, body = tags("html", lang="en"), tags("body")
     parts = ["<!DOCTYPE html>\n", html_header(flow), html[0], head, body[0], _header(flow, options), _nav()]
-    parts += _sections(flow, figures, options, pieces)
+    parts += _sections(figures, content)
     parts += [footer, body[1], html[1], "\n"]
     return "".join(parts)
 
@@ -173,11 +177,10 @@ def _nav() -> Html:
     return el("nav", el("ol", [el("li", el("a", text, href=f"#{key}")) for key, text in _SECTIONS]))
 
 
-def _sections(flow: Flow, figures: list[str], options: GenerateOptions, pieces: Fragments) -> list[str]:
-    """The page's sections, as the parts of the page they are (joined once, by `_page`); those made
-    of parts take back the parts that did not change from the last run's page (`codegen.fragments`)."""
+def _contents(flow: Flow, options: GenerateOptions, pieces: Fragments) -> dict[str, str]:
+    """Each section's content but the diagrams, as the page has it; those made of parts take back
+    the parts that did not change from the last run's page (`codegen.fragments`)."""
     content: dict[str, Child] = {
-        "diagrams": None,  # the figures, put in below as they are
         "warnings": sections.warnings_section(options.warnings),
         "events": sections.events_section(flow, pieces),
         "types": sections.types_section(flow, pieces),
@@ -188,9 +191,15 @@ def _sections(flow: Flow, figures: list[str], options: GenerateOptions, pieces: 
         "alarms": sections.alarms_section(flow, pieces),
         "traceability": sections.trace_section(flow, pieces),
     }
+    return {key: render(child) for key, child in content.items()}
+
+
+def _sections(figures: list[str], content: dict[str, str]) -> list[str]:
+    """The page's sections, as the parts of the page they are (joined once, by `_page`): the
+    figures, put in as they are, then the others."""
     parts = []
     for i, (key, text) in enumerate(_SECTIONS):
         opening, closing = tags("section", id=key)
-        inside = figures if key == "diagrams" else [render(content[key])]
+        inside = figures if key == "diagrams" else [content[key]]
         parts += [opening, el("h2", text, class_="first" if i == 0 else None), *inside, closing]
     return parts
