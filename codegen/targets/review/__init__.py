@@ -77,14 +77,24 @@ _PURPOSE = "the review page"
 @register_background("review")
 def start_drawing(flow: Flow, options: GenerateOptions) -> Callable[[], None]:
     """`dot` begins drawing the views the last run's page lacks before any target is built (`render.start`)."""
-    return start(list(_to_draw(flow, Fragments(_path(flow), _identity(flow))).values()), "svg", _PURPOSE)
+    views = _views_to_draw(flow, Fragments(_path(flow), _identity(flow)))
+    whole = [view for view in views if not view.startswith("saga:")]  # the longest drawings: begun first
+    start(list(_sources(flow, whole).values()), "svg", _PURPOSE)
+    return start(list(_sources(flow, [view for view in views if view not in whole]).values()), "svg", _PURPOSE)
 
 
 def _to_draw(flow: Flow, pieces: Fragments) -> dict[str, str]:
     """The DOT text of each view to draw, by view: each with something to draw whose figure the
     last run's page does not have. `start_drawing` and the page find the same (the DOT texts of
     the whole-flow views are kept per flow, `view_source`)."""
-    views = [view for view in view_names(flow) if not pieces.has("figure", view_key(flow, view), ())]
+    return _sources(flow, _views_to_draw(flow, pieces))
+
+
+def _views_to_draw(flow: Flow, pieces: Fragments) -> list[str]:
+    return [view for view in view_names(flow) if not pieces.has("figure", view_key(flow, view), ())]
+
+
+def _sources(flow: Flow, views: list[str]) -> dict[str, str]:
     return {view: view_source(flow, view, "dot") for view in views if build_view(flow, view).nodes}
 
 
