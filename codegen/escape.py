@@ -13,8 +13,6 @@ import re
 from collections.abc import Iterable
 from typing import Literal, cast
 
-import graphviz
-
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _MERMAID_SAFE = re.compile(r"[A-Za-z0-9 _.,:/()'*+=?!-]")
@@ -47,6 +45,8 @@ def dot_text(text: str, align: Literal["center", "left"] = "center") -> str:
     is marked `nohtml`, so the graphviz package never takes a name like `<b>` for
     an HTML-like label.
     """
+    import graphviz  # only where DOT is written: a run that draws nothing does not import it
+
     escaped = [line.replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"') for line in lines_of(text)]
     if align == "left":
         return cast(str, graphviz.nohtml("".join(line + "\\l" for line in escaped)))

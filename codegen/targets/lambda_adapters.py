@@ -42,6 +42,7 @@ from flowgen_design.codegen.targets import register_lazy
 from flowgen_design.codegen.targets.python.source import BLACK_LINE_LENGTH, format_module
 from flowgen_design.codegen.targets.testkit import DICT_LINE, engine_sources, testing_layout, testing_source
 from flowgen_design.dsl.durations import seconds_ceil
+from flowgen_design.dsl.memo import per_flow
 from flowgen_design.dsl.model import Command, Flow, Handler, Service
 
 DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000
@@ -144,9 +145,15 @@ def _ordering(flow: Flow, handler: Handler) -> list[str]:
 def compensates(flow: Flow, handler: Handler) -> bool:
     """The handler undoes a step of some saga, or a saga's trigger (its completed commands count as
     compensations)."""
+    return (handler.service, handler.name) in _compensating(flow)
+
+
+@per_flow
+def _compensating(flow: Flow) -> frozenset[tuple[str, str]]:
+    """The handlers that undo a step or a trigger, found once per flow (every handler asks)."""
     steps = (s.compensation for saga in flow.sagas for s in saga.steps)
     undo = (*steps, *(saga.trigger_compensation for saga in flow.sagas))
-    return any((c.handler.service, c.handler.name) == (handler.service, handler.name) for c in undo if c is not None)
+    return frozenset((c.handler.service, c.handler.name) for c in undo if c is not None)
 
 
 def _route(flow: Flow, handler: Handler) -> str:
