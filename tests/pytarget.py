@@ -7,7 +7,7 @@ import importlib
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,7 @@ def generate_with_services(spec: Path, out: Path, package: str, services: dict[s
     return out / "python"
 
 
-def importing_from(folder: Path, packages: Collection[str]) -> Iterator[Callable[[str], Any]]:
+def importing_from(folder: Path, packages: Collection[str]) -> Generator[Callable[[str], Any], None, None]:
     """`importlib.import_module` with `folder` on the path and `packages` (top-level names) imported
     afresh, then forgotten. For a fixture: `yield from importing_from(...)`."""
 
@@ -112,15 +112,9 @@ def importing_from(folder: Path, packages: Collection[str]) -> Iterator[Callable
 def fresh_import(package_dir: Path, package: str) -> Iterator[Callable[[str], Any]]:
     """Import the generated package's modules afresh (their cold-start state is per test), and forget
     them afterwards: yields `module name -> module`. For a fixture: `yield from fresh_import(...)`."""
-
-    def forget() -> None:
-        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
-            del sys.modules[name]
-
-    forget()
-    sys.path.insert(0, str(package_dir))
+    loads = importing_from(package_dir, {package})
+    load = next(loads)
     try:
-        yield lambda module: importlib.import_module(f"{package}.{module}")
+        yield lambda module: load(f"{package}.{module}")
     finally:
-        sys.path.remove(str(package_dir))
-        forget()
+        loads.close()

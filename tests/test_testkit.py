@@ -15,8 +15,6 @@ invalid messages failed at once are what the late-success, poison and outage tes
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +25,7 @@ import pytest
 
 from flowgen_design.dsl.compiler import check_file
 from tests.conftest import ROOT, run_flowgen
+from tests.pytarget import importing_from
 
 pytestmark = pytest.mark.slow  # generates and imports each bundled spec's package and test kit
 
@@ -171,21 +170,10 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-def _forget() -> None:
-    for name in [m for m in sys.modules if m.split(".")[0] in (*SPECS, "sample_ledger")]:
-        del sys.modules[name]
-
-
 @pytest.fixture
 def flows(generated: Path) -> Iterator[Callable[[str], ModuleType]]:
     """Import a fresh generated package's module by dotted name (cold-start state per test)."""
-    _forget()
-    sys.path.insert(0, str(generated))
-    try:
-        yield importlib.import_module
-    finally:
-        sys.path.remove(str(generated))
-        _forget()
+    yield from importing_from(generated, {*SPECS, "sample_ledger"})
 
 
 # ---- one kit per flow, with the ledger behind every service ---------------------------------------

@@ -327,20 +327,15 @@ def saga_problems(saga: Saga, definition: Json) -> list[str]:
 
 def flow_problems(flow: Flow, template: Json) -> list[str]:
     """Everything above, for the template generated from `flow`."""
-    problems = template_problems(template)
-    for saga in flow.sagas:
-        resource = template.get("Resources", {}).get(plan_of(flow).saga(saga).state_machine.logical_id)
-        if resource is None:
-            problems.append(f"saga `{saga.name}` has no state machine")
-            continue
-        problems += _saga_machine_problems(saga, resource)
-    return problems
+    return flow_part_problems(flow, template, list(flow.sagas))
 
 
-def flow_part_problems(flow: Flow, part: Json, sagas: list[Saga], known: tuple[set[str], set[str]]) -> list[str]:
+def flow_part_problems(
+    flow: Flow, part: Json, sagas: list[Saga], known: tuple[set[str], set[str]] | None = None
+) -> list[str]:
     """`flow_problems` of a part of the template (the resources an edit rebuilt, `parts.py`) that
     holds the state machines of `sagas`; names resolve against `known`, the whole template's
-    (resource names, every name a `Ref` may take, the pseudo parameters included)."""
+    (resource names, every name a `Ref` may take, the pseudo parameters included), or the part's own."""
     problems = template_problems(part, known)
     for saga in sagas:
         resource = part.get("Resources", {}).get(plan_of(flow).saga(saga).state_machine.logical_id)
