@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -162,6 +161,8 @@ def fan_out(
     gc.freeze()  # the workers' collections leave the inherited objects alone: fewer pages copied
     try:
         try:
+            import multiprocessing  # only where work is forked
+
             context = multiprocessing.get_context("fork")
             _CLAIMS = (order, context.RawArray("l", [0, len(items)]), context.Lock())
             pool = context.Pool(workers, initializer=_yield_to_this_process)
@@ -222,4 +223,6 @@ def _yield_to_this_process() -> None:
 
 
 def _start_methods() -> list[str]:
+    import multiprocessing
+
     return multiprocessing.get_all_start_methods()

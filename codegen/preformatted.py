@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 from functools import cache
-from importlib import metadata, resources
+from importlib import resources
 
 from flowgen_design.codegen.straight import straight
 from flowgen_design.codegen.targets.python.source import BLACK_MODE, black_format, format_module
@@ -87,6 +87,8 @@ def shipped() -> dict[str, str]:
 
 
 def _black_version() -> str | None:
+    from importlib import metadata  # 15 ms of imports: only when a template is formatted
+
     try:
         return metadata.version("black")
     except metadata.PackageNotFoundError:
