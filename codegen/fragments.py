@@ -133,13 +133,14 @@ class Fragments:
     ) -> tuple[str, tuple[object, ...]] | None:
         """The fragment's key and input slots; None when an input is no value a fingerprint
         knows (a model type added since): such a fragment is always made, never recorded."""
-        prints = self._run.prints
+        key = self.key(kind, inputs)
+        if key is None:
+            return None
         try:
-            digest = prints.of(inputs)
-            slots = prints.spans(inputs) if positions is None else tuple(positions)
+            slots = self._run.prints.spans(inputs) if positions is None else tuple(positions)
         except TypeError:
             return None
-        return hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + digest).hexdigest(), slots
+        return key, slots
 
     def piece(
         self,

@@ -111,10 +111,15 @@ class Fingerprints:
         """The digest of `value` (32 bytes)."""
         return hashlib.sha256(self._encode(value)).digest()
 
-    def _encode(self, value: object) -> bytes:
+    def _kind(self, value: object) -> str:
+        """How `value` is encoded (`_classify`), decided once per type."""
         kind = self._kinds.get(type(value))
         if kind is None:
             kind = self._kinds[type(value)] = _classify(type(value))
+        return kind
+
+    def _encode(self, value: object) -> bytes:
+        kind = self._kind(value)
         if kind is _DATA:
             known: bytes | None = self._memo.get(id(value))
             if known is None:
@@ -147,9 +152,7 @@ class Fingerprints:
         """The source positions `of` leaves out, as slots in a fixed order: the value of every
         span field reachable from `value` (None where unset). Two values with the same digest
         have the same slots, so a slot names one position across runs (`codegen.fragments`)."""
-        kind = self._kinds.get(type(value))
-        if kind is None:
-            kind = self._kinds[type(value)] = _classify(type(value))
+        kind = self._kind(value)
         if kind is _DATA:
             known = self._spans.get(id(value))
             if known is None:

@@ -35,7 +35,6 @@ import importlib.util
 import json
 import os
 import shutil
-import stat
 import sys
 import time
 from collections.abc import Iterable, Mapping
@@ -143,26 +142,22 @@ _FINE_TICK_NS = 50_000_000  # file systems with nanosecond times: the kernel's c
 _COARSE_TICK_NS = 2_000_000_000  # times in whole seconds (FAT keeps 2 s): assume the coarsest
 
 
-def _status(out_dir: Path, rel: str, plain_folders: set[str]) -> list[int] | None:
-    """A regular file's status (size, modification and change times, inode, device), None if it is
-    missing, not a plain file, or reached through a symbolic link (as `_file_digest`)."""
+def _status(out_dir: Path, rel: str, plain_folders: set[PurePosixPath]) -> ondisk.Status | None:
+    """A regular file's status (`ondisk.status`), None if it is missing, not a plain file, or
+    reached through a symbolic link (the folder checks of `_file_digest`)."""
     try:
-        if rel.startswith("/") or "\\" in rel or "\0" in rel or ".." in rel.split("/"):
-            raise writer.UnsafePathError(rel)  # as `writer.check_relative`, on the string
-        parent = rel.rpartition("/")[0]
-        if parent not in plain_folders:
-            if writer.link_below(out_dir, PurePosixPath(parent)) is not None:
+        path = PurePosixPath(rel)
+        writer.check_relative(path)
+        if path.parent not in plain_folders:
+            if writer.link_below(out_dir, path.parent) is not None:
                 return None
-            plain_folders.add(parent)
-        st = os.lstat(os.path.join(out_dir, rel))
-    except (OSError, writer.UnsafePathError):
+            plain_folders.add(path.parent)
+    except writer.UnsafePathError:
         return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+    return ondisk.status(os.path.join(out_dir, rel))
 
 
-def _settled(status: list[int]) -> bool:
+def _settled(status: ondisk.Status) -> bool:
     """Whether a later write of the file must show in its times: they are older than this process
     by more than a tick of the file system's clock (times that are whole seconds mean a coarse one)."""
     _, mtime, ctime, _, _ = status
@@ -177,31 +172,30 @@ class _Statuses:
     def __init__(self, out_dir: Path, recorded: object) -> None:
         self.out_dir = out_dir
         self.recorded = _statuses(recorded)
-        self.found: dict[str, list[int]] = {}
-        self.plain: set[PurePosixPath] = set()  # folders seen not to be links, for `_file_digest`
-        self.plain_named: set[str] = set()  # the same, by name, for `_status`
+        self.found: dict[str, ondisk.Status] = {}
+        self.plain: set[PurePosixPath] = set()  # folders seen not to be links
 
     def same(self, rel: str, digest: str) -> bool:
-        status = _status(self.out_dir, rel, self.plain_named)
+        status = _status(self.out_dir, rel, self.plain)
         if status is not None and status == self.recorded.get(rel):
             self.found[rel] = status
-            ondisk.note(tuple(status), digest)  # type: ignore[arg-type]
+            ondisk.note(status, digest)
             return True
         if _file_digest(self.out_dir, rel, self.plain) != digest:
             return False
-        if status is not None and _status(self.out_dir, rel, self.plain_named) == status:
-            ondisk.note(tuple(status), digest)  # type: ignore[arg-type]  # read whole, not written meanwhile
+        if status is not None and _status(self.out_dir, rel, self.plain) == status:
+            ondisk.note(status, digest)  # read whole, and not written meanwhile
             if _settled(status):
                 self.found[rel] = status
         return True
 
 
-def _statuses(value: object) -> dict[str, list[int]]:
+def _statuses(value: object) -> dict[str, ondisk.Status]:
     """The record's statuses (`_status`), only the well-formed ones (a bad one: the file is read)."""
     if not isinstance(value, dict):
         return {}
     return {
-        rel: entry
+        rel: (entry[0], entry[1], entry[2], entry[3], entry[4])
         for rel, entry in value.items()
         if isinstance(entry, list) and len(entry) == 5 and all(_count(n) for n in entry)
     }
@@ -222,7 +216,7 @@ def record(p: writer.WritePlan) -> None:
     if any(d is None for d in files.values()):
         return
     user = sorted(rel for rel, digest in p.manifest.items() if digest == writer.USER_OWNED)
-    plain: set[str] = set()
+    plain: set[PurePosixPath] = set()
     statuses = {rel: status for rel in files if (status := _status(p.out_dir, rel, plain)) and _settled(status)}
     data: dict[str, object] = {
         "inputs": p.stamp,

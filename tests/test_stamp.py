@@ -222,12 +222,12 @@ def test_a_settled_file_changed_behind_its_status_is_noticed(project: Path, buil
 def test_a_status_is_recorded_only_when_a_later_write_must_show() -> None:
     now = stamps._STARTED_NS
     fine, whole = 123_456_789, 1_000_000_000
-    assert stamps._settled([1, now - 10**9 + fine, now - 10**9 + fine, 1, 1])
-    assert not stamps._settled([1, now - 10_000_000, now - 10_000_000, 1, 1])  # within a tick of a fine clock
+    assert stamps._settled((1, now - 10**9 + fine, now - 10**9 + fine, 1, 1))
+    assert not stamps._settled((1, now - 10_000_000, now - 10_000_000, 1, 1))  # within a tick of a fine clock
     old_whole = (now // whole - 1) * whole  # whole seconds: a clock that may tick once in two seconds
-    assert not stamps._settled([1, old_whole, old_whole, 1, 1])
-    assert stamps._settled([1, old_whole - 2 * whole, old_whole - 2 * whole, 1, 1])
-    assert not stamps._settled([1, now - 10**10, now, 1, 1]), "the later of the two times decides"
+    assert not stamps._settled((1, old_whole, old_whole, 1, 1))
+    assert stamps._settled((1, old_whole - 2 * whole, old_whole - 2 * whole, 1, 1))
+    assert not stamps._settled((1, now - 10**10, now, 1, 1)), "the later of the two times decides"
 
 
 def test_check_mode_reports_an_edited_file_as_stale(project: Path, builds: list[str]) -> None:
