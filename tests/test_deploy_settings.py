@@ -335,8 +335,14 @@ def test_files_that_add_nothing_are_known_without_validating_them(
     assert adds_nothing(settings_text, overrides_text) is nothing
 
 
+_SECTION_NAMES = st.sampled_from(["Parameters", "Conditions", "Mappings", "Resources", "Outputs"])
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.dictionaries(_KEYS, _VALUES, max_size=3), st.dictionaries(_KEYS, _VALUES, max_size=3))
+@given(
+    st.dictionaries(_KEYS, _VALUES, max_size=3),
+    st.dictionaries(_KEYS, _VALUES, max_size=3) | st.dictionaries(_SECTION_NAMES, st.just({}), max_size=5),
+)
 def test_adding_nothing_is_what_the_validating_road_finds(
     settings_data: dict[str, Any], overrides_data: dict[str, Any]
 ) -> None:
@@ -347,7 +353,9 @@ def test_adding_nothing_is_what_the_validating_road_finds(
     from flowgen_design.codegen.targets.cloudformation.starters import adds_nothing
     from flowgen_design.codegen.targets.cloudformation.userfiles import UserFile
 
-    toml = "".join(f"{json.dumps(k)} = {_toml_value(v)}\n" for k, v in settings_data.items())
+    toml = "# comments only, or settings\n" + "".join(
+        f"{json.dumps(k)} = {_toml_value(v)}\n" for k, v in settings_data.items()
+    )
     overrides = json.dumps(overrides_data)
     if not adds_nothing(toml, overrides):
         return
