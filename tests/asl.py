@@ -30,8 +30,9 @@ import copy
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 Json = Any
 SEND_AND_WAIT = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
@@ -71,6 +72,28 @@ class Execution:
     output: Json = None
     clock: float = 0.0
     trace: list[tuple[float, str]] = field(default_factory=list)
+
+
+T = TypeVar("T")
+
+
+def sent_together_sorted(saga: Any, sent: list[T], step_of: Callable[[T], str]) -> list[T]:
+    """`sent` (commands in the order a run sent them) with each run of the commands one parallel block
+    of `saga` sends together sorted by step: moto runs a Parallel state's branches in threads, and a
+    test that polls their queues in turn sees them in either order. Everything else, the undoing in
+    reverse included, keeps its order."""
+    blocks = [{saga.steps[i].name for i in block.indexes} for block in saga.parallels]
+    ordered: list[T] = []
+    run_block: set[str] | None = None
+    run_start = 0
+    for item in sent:
+        block = next((b for b in blocks if step_of(item) in b), None)
+        if block is None or block is not run_block:
+            run_block, run_start = block, len(ordered)
+        ordered.append(item)
+        if block is not None:
+            ordered[run_start:] = sorted(ordered[run_start:], key=step_of)
+    return ordered
 
 
 def iso(seconds: float) -> str:

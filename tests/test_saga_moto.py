@@ -26,7 +26,7 @@ from flowgen_design.codegen.targets.cloudformation.states import definition
 from flowgen_design.dsl.compiler import check_file
 from flowgen_design.dsl.model import Flow, Saga
 from flowgen_design.dsl.sagapaths import Ending, endings
-from tests.asl import Answer, run
+from tests.asl import Answer, run, sent_together_sorted
 from tests.conftest import ROOT
 from tests.saga_world import payload_of, trigger_input
 from tests.test_saga_machine import SAGAS
@@ -159,19 +159,6 @@ def test_moto_and_the_interpreter_agree(flow: Flow, saga: Saga, way: Ending) -> 
 
 
 def _concurrent_sorted(saga: Saga, run: tuple[list[Any], list[Any], str]) -> tuple[list[Any], list[Any], str]:
-    """The commands a parallel block sends together have no order (moto runs its branches in threads,
-    and this test polls their queues one after another): each run of them is sorted. Everything
-    else, the undoing in reverse included, keeps the order it happened in."""
+    """The commands a parallel block sends together compared in no order (`asl.sent_together_sorted`)."""
     sent, emitted, status = run
-    together = [{f"/{saga.steps[i].name}" for i in block.indexes} for block in saga.parallels]
-    ordered: list[Any] = []
-    for message in sent:
-        block = next((b for b in together if message[0].endswith(tuple(b))), None)
-        if ordered and block is not None and ordered[-1][0].endswith(tuple(block)):
-            run_start = len(ordered)
-            while run_start > 0 and ordered[run_start - 1][0].endswith(tuple(block)):
-                run_start -= 1
-            ordered[run_start:] = sorted([*ordered[run_start:], message], key=lambda m: m[0])
-        else:
-            ordered.append(message)
-    return ordered, emitted, status
+    return sent_together_sorted(saga, sent, lambda message: message[0].split("/", 1)[1]), emitted, status
