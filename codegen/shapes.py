@@ -33,6 +33,7 @@ from flowgen_design.codegen.straight import straight
 _WORD = re.compile(r"(?<![0-9A-Za-z_\\])(?<![0-9]\.)[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])")
 _SPLIT = re.compile(f"({_WORD.pattern})")  # the same matches, kept between the text around them
 _MIN = 3
+_COMPACT = re.compile("Q[a-z]+")  # what `compact` makes of a name
 # Words black compares with fixed values: keywords and soft keywords, and the words of
 # the comments it treats specially (pragma comments, `# fmt: off`, type comments, coding lines).
 FIXED = frozenset(
@@ -49,12 +50,7 @@ FIXED = frozenset(
 def _placeholder(index: int, width: int) -> str | None:
     """The `index`th placeholder of `width` characters (`Q___a`, `Q___b`, ...); no keyword
     or fixed word starts with `Q`, and a placeholder is as wide as the name it stands for."""
-    digits = ""
-    while True:  # letters only: a placeholder ending in a digit would make `Q_a1.name` look like a number
-        index, rest = divmod(index, 26)
-        digits = "abcdefghijklmnopqrstuvwxyz"[rest] + digits
-        if index == 0:
-            break
+    digits = _base26(index)  # letters only: a placeholder ending in a digit would make `Q_a1.name` look like a number
     if len(digits) + 1 > width:
         return None
     return "Q" + digits.rjust(width - 1, "_")
@@ -79,6 +75,42 @@ def shape(source: str) -> tuple[str, dict[str, str]] | None:
         return None
     parts[1::2] = [names.get(word, word) for word in parts[1::2]]
     return "".join(parts), {placeholder: word for word, placeholder in names.items()}
+
+
+def compact(source: str) -> tuple[str, dict[str, str]] | None:
+    """`source` with every name `shape` would replace replaced by the shortest placeholder
+    (`Qa`, `Qb`, ..., in order of first use), and the names by placeholder: one text for every
+    source with the same tokens in the same order, whatever its names' widths. None when the
+    source has a word that looks like one of these placeholders."""
+    parts = _SPLIT.split(source)
+    names: dict[str, str] = {}
+    for word in dict.fromkeys(parts[1::2]):
+        if _COMPACT.fullmatch(word):
+            return None
+        if len(word) >= _MIN and word not in FIXED:
+            index = len(names)
+            names[word] = "Q" + _base26(index)
+    parts[1::2] = [names.get(word, word) for word in parts[1::2]]
+    return "".join(parts), {placeholder: word for word, placeholder in names.items()}
+
+
+def restore(compacted: str, formatted: str, names: dict[str, str]) -> str | None:
+    """`formatted`, black's layout of `compacted` (`compact`), with the names put back; None
+    when a placeholder does not come back as often as it went in."""
+    parts = _SPLIT.split(formatted)
+    if _occurrences(parts[1::2], names) != _occurrences(_WORD.findall(compacted), names):
+        return None
+    parts[1::2] = [names.get(word, word) for word in parts[1::2]]
+    return "".join(parts)
+
+
+def _base26(index: int) -> str:
+    digits = ""
+    while True:
+        index, rest = divmod(index, 26)
+        digits = "abcdefghijklmnopqrstuvwxyz"[rest] + digits
+        if index == 0:
+            return digits
 
 
 def _occurrences(words: list[str], names: dict[str, str]) -> dict[str, int]:
