@@ -119,6 +119,14 @@ class Fingerprints:
         return kind
 
     def _encode(self, value: object) -> bytes:
+        # The commonest values first, without a look-up: most of a model is text, tuples and None.
+        if type(value) is str:
+            data: bytes = value.encode("utf-8", "surrogatepass")
+            return b"s%d:" % len(data) + data
+        if type(value) is tuple:
+            return b"(" + b"".join(map(self._encode, value)) + b")"
+        if value is None:
+            return b"NoneType:None;"
         kind = self._kind(value)
         if kind is _DATA:
             known: bytes | None = self._memo.get(id(value))
@@ -127,7 +135,7 @@ class Fingerprints:
                 self._keep.append(value)
             return known
         if kind is _STR:
-            data: bytes = value.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
+            data = value.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
             return b"s%d:" % len(data) + data
         if kind is _SEQUENCE:
             return b"(" + b"".join(map(self._encode, value)) + b")"  # type: ignore[call-overload]
@@ -208,8 +216,7 @@ class Fingerprints:
         if get is None:
             return head
         values: tuple[object, ...] = (get(value),) if single else get(value)  # type: ignore[assignment]
-        encode = self._encode
-        return head + b"".join([label + encode(item) for label, item in zip(labels, values, strict=True)])
+        return head + b"".join(map(operator.add, labels, map(self._encode, values)))
 
 
 # How `Fingerprints` encodes a value, by its type (decided once per type).
