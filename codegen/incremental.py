@@ -32,11 +32,12 @@ import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from flowgen_design.codegen import ondisk
-from flowgen_design.codegen.files import GeneratedFile, Merger, Ownership
+from flowgen_design.codegen.files import GeneratedFile, Merger, Ownership, UserMerge
 
 if TYPE_CHECKING:
     from flowgen_design.codegen.fragments import Recorded
@@ -279,6 +280,8 @@ class Previous:
     """Files built of separately formatted parts (`format_blocks`): each part's source digest and length."""
     fragments: dict[str, list[Recorded]] = field(default_factory=dict)
     """Whole-flow documents made of fragments (`codegen.fragments`): where each one is."""
+    merges: dict[str, UserMerge] = field(default_factory=dict)
+    """What merging each of the user's files found, when it left the file as it is (`writer`)."""
 
 
 def resolve(
@@ -337,8 +340,16 @@ def _reuse(f: LazyFile, key: str, previous: Previous, out_dir: Path) -> Generate
     except UnicodeDecodeError:
         return None
     # A user's file keeps its merge: the writer merges nothing new into it (what it was merged
-    # with has not changed), but says again what the file still lacks, as a full run does.
-    return GeneratedFile(f.path, text, f.ownership, f.merge, f.target)
+    # with has not changed), but says again what the file still lacks, as a full run does;
+    # what the last run's merge found, when neither the file nor its inputs changed since.
+    found = previous.merges.get(rel) if f.ownership == "user" else None
+    merge = f.merge if found is None or f.merge is None else partial(_merged_before, found)
+    return GeneratedFile(f.path, text, f.ownership, merge, f.target)
+
+
+def _merged_before(found: UserMerge, existing: str) -> UserMerge:
+    """The last run's merge of a user's file that neither it nor the spec changed since."""
+    return found if found.content is None else dataclasses.replace(found, content=existing)
 
 
 # ---- formatted parts of whole-flow files ---------------------------------------------------

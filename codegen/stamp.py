@@ -43,6 +43,7 @@ from pathlib import Path, PurePosixPath
 
 from flowgen_design.codegen import ondisk, writer
 from flowgen_design.codegen.cache import file_identity, store
+from flowgen_design.codegen.files import LineNote, UserMerge
 from flowgen_design.codegen.fragments import Recorded
 from flowgen_design.codegen.incremental import Previous
 from flowgen_design.dsl.cache import cache_dir
@@ -226,6 +227,10 @@ def record(p: writer.WritePlan) -> None:
         "user": user,
         "parts": p.parts,
         "statuses": statuses,
+        "merges": {
+            rel: [m.content is None, list(m.messages), [[n.line, n.message, n.repeats] for n in m.notes]]
+            for rel, m in p.merges.items()
+        },
     }
     if p.fragments:  # beside the record, which a run with nothing to do reads whole: named by its digest
         side = json.dumps({rel: [list(r) for r in listed] for rel, listed in p.fragments.items()}).encode("utf-8")
@@ -265,7 +270,27 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
             kept[rel] = digest
         elif rel not in user_owned:
             return None
-    return Previous(keys=dict(keys), files=kept, user_owned=user_owned, parts=parts, fragments=fragments)
+    merges = {rel: m for rel, m in _merges(recorded.get("merges")).items() if rel in kept and rel in user_owned}
+    return Previous(keys=dict(keys), files=kept, user_owned=user_owned, parts=parts, fragments=fragments, merges=merges)
+
+
+def _merges(value: object) -> dict[str, UserMerge]:
+    """The record's merge findings (`writer.WritePlan.merges`), only the well-formed ones."""
+    found: dict[str, UserMerge] = {}
+    for rel, entry in value.items() if isinstance(value, dict) else ():
+        if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], bool)):
+            continue
+        untouched, messages, notes = entry
+        if not (isinstance(messages, list) and all(isinstance(m, str) for m in messages) and isinstance(notes, list)):
+            continue
+        if not all(
+            isinstance(n, list) and len(n) == 3 and _count(n[0]) and isinstance(n[1], str) and isinstance(n[2], bool)
+            for n in notes
+        ):
+            continue
+        lines = tuple(LineNote(n[0], n[1], n[2]) for n in notes)
+        found[rel] = UserMerge(None if untouched else "", tuple(messages), lines)
+    return found
 
 
 def _parts(value: object) -> dict[str, list[tuple[str, int]]] | None:

@@ -42,7 +42,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
 from flowgen_design.codegen import ondisk
-from flowgen_design.codegen.files import GeneratedFile, LineNote
+from flowgen_design.codegen.files import GeneratedFile, LineNote, UserMerge
 
 if TYPE_CHECKING:
     from flowgen_design.codegen.fragments import Recorded
@@ -76,6 +76,10 @@ class WritePlan:
     stamp: str | None = None
     """This run's inputs stamp (`codegen.stamp`), or None when the next run must not be skipped."""
     user_digests: dict[str, str] = field(default_factory=dict)
+    merges: dict[str, UserMerge] = field(default_factory=dict)
+    """What merging each user's file found when it left the file as it is (`content` None, or
+    the file's own text as `""`): said again by the next run while neither side changed
+    (`codegen.incremental`)."""
     """Digests of the user-owned files as this run leaves them."""
     spec: str | None = None
     """The spec the flow comes from (its path in the project), recorded in the manifest."""
@@ -367,8 +371,11 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
     key = str(f.path)
     result.manifest[key] = USER_OWNED
     if not exists:
-        notes = f.merge(f.content).notes if f.merge is not None else ()
+        merged = f.merge(f.content) if f.merge is not None else None
+        notes = merged.notes if merged is not None else ()
         result.changes.append(Change(f.path, "create", "user-owned: yours to edit", notes))
+        if merged is not None and merged.content in (None, f.content):  # what the next run's merge finds
+            result.merges[key] = UserMerge(None if merged.content is None else "", merged.messages, merged.notes)
         result.contents[f.path] = f.content
         result.user_digests[key] = _digest(f.content)
         return
@@ -384,6 +391,7 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
     if merged.content is None or merged.content == existing:
         action: Action = "conflict" if merged.content is None and detail else "keep-user"
         result.changes.append(Change(f.path, action, detail, merged.notes))
+        result.merges[key] = UserMerge(None if merged.content is None else "", merged.messages, merged.notes)
         return
     result.changes.append(Change(f.path, "merge", detail, merged.notes))
     result.contents[f.path] = merged.content

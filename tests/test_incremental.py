@@ -293,6 +293,91 @@ def test_a_users_edited_file_is_merged_again_on_its_own(project: Path, renders: 
     assert mine.read_text(encoding="utf-8") == text  # never overwritten
 
 
+def _said(capsys: pytest.CaptureFixture[str], out: Path) -> list[str]:
+    """What a run printed, with the output folder's path left out."""
+    printed = capsys.readouterr()
+    return sorted(line.replace(str(out), "OUT") for line in (printed.out + printed.err).splitlines())
+
+
+@pytest.fixture
+def merges(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The user's service files merged while the test runs (the merge parses the file)."""
+    from flowgen_design.codegen.targets.python import package, services
+    from flowgen_design.dsl.model import Flow, Service
+
+    merged: list[str] = []
+    real = services.merge_service
+
+    def counted(existing: str, flow: Flow, service: Service) -> object:
+        merged.append(service.name)
+        return real(existing, flow, service)
+
+    monkeypatch.setattr(package, "merge_service", counted)
+    yield merged
+
+
+def test_an_edit_says_again_what_each_users_file_lacks_without_merging_it(
+    project: Path, capsys: pytest.CaptureFixture[str], merges: list[str]
+) -> None:
+    """Neither a user's file nor what it implements changed: the run says what the last run's
+    merge found (the handlers not implemented yet), word for word as a full run says it."""
+    spec_file, out, before = project / "bench.flow", project / "out", project / "before"
+    assert _generate(spec_file, out) == 0
+    shutil.copytree(out, before)
+    spec_file.write_text(EDITS["add a record field"](spec_file.read_text(encoding="utf-8")), encoding="utf-8")
+    capsys.readouterr()
+    merges.clear()
+    assert _generate(spec_file, out) == 0
+    replayed, merged_then = _said(capsys, out), sorted(merges)
+    merges.clear()
+    assert _generate(spec_file, before) == 0  # another folder: no record, every file merged
+    assert replayed == _said(capsys, before)
+    assert sum("is not implemented yet" in line for line in replayed) > 10
+    assert merged_then == ["OrdersFulfilment", "OrdersIntake"]  # the services whose messages hold the record
+    assert len(merges) == 10
+
+
+def test_a_users_file_implemented_since_is_merged_again(
+    project: Path, capsys: pytest.CaptureFixture[str], merges: list[str]
+) -> None:
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out) == 0
+    mine = out / "python" / "bench" / "services" / "orders_stock.py"
+    text = mine.read_text(encoding="utf-8")
+    done = 'raise NotImplementedError("OrdersStock.orders_release: implement this handler")'
+    assert done in text
+    mine.write_text(text.replace(done, "return models.OrdersReleased(order_id=command.order_id)"), encoding="utf-8")
+    spec_file.write_text(EDITS["add a comment line"](spec_file.read_text(encoding="utf-8")), encoding="utf-8")
+    capsys.readouterr()
+    merges.clear()
+    assert _generate(spec_file, out) == 0
+    said = _said(capsys, out)
+    assert merges == ["OrdersStock"]
+    assert not any("OrdersStock.orders_release" in line or "`OrdersStock.orders_release`" in line for line in said)
+    assert any("`OrdersStock.orders_reserve` is not implemented yet" in line for line in said)
+
+
+def test_a_damaged_merge_finding_in_the_record_means_merging_again(
+    project: Path, capsys: pytest.CaptureFixture[str], merges: list[str], renders: list[str]
+) -> None:
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out) == 0
+    entry = stamp._record_path(out, "bench")
+    assert entry is not None
+    recorded = json.loads(entry.read_bytes())
+    assert len(recorded["merges"]) == 10
+    for rel in recorded["merges"]:
+        recorded["merges"][rel] = [False, ["fine"], [[0, 7, True]]]  # a note's message is no text
+    entry.write_text(json.dumps(recorded), encoding="utf-8")
+    spec_file.write_text(EDITS["add a comment line"](spec_file.read_text(encoding="utf-8")), encoding="utf-8")
+    merges.clear()
+    renders.clear()
+    assert _generate(spec_file, out) == 0
+    assert renders == []  # the rest of the record was taken
+    assert len(merges) == 10
+    assert "fine" not in capsys.readouterr().err
+
+
 def test_the_target_names_generate_knows_without_importing_are_the_registered_ones() -> None:
     from flowgen_design.codegen.targets import TARGET_NAMES, all_targets
 
