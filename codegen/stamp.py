@@ -37,8 +37,9 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
+from itertools import chain, repeat
 from pathlib import Path, PurePosixPath
 
 from flowgen_design.codegen import ondisk, writer
@@ -334,33 +335,43 @@ def _read_fragments(record: Path | None, digest: object) -> object:
 def _fragments(value: object) -> dict[str, list[Recorded]] | None:
     """The record's fragments of documents (`codegen.fragments.finish_run`), None when malformed.
 
-    Some ten thousand entries on a large spec, read on every edit: checked inline."""
+    Some fifteen thousand entries on a large spec, read on every edit: checked a column at a
+    time (the types of all keys, of all offsets, ...; `_naturals`)."""
     if not isinstance(value, dict):
         return None
     found: dict[str, list[Recorded]] = {}
-    make = tuple.__new__  # a named tuple's own constructor is a Python function
     for rel, listed in value.items():
-        if not isinstance(listed, list):
+        if type(listed) is not list or not _rows(listed, 4):
             return None
-        entries = []
-        for entry in listed:
-            if type(entry) is not list or len(entry) != 4:
+        if listed:
+            keys, offsets, lengths, holes = zip(*listed, strict=True)
+            if not set(map(type, keys)) <= {str} or not _naturals([*offsets, *lengths]) or not _rows(holes, None):
                 return None
-            key, offset, length, holes = entry
-            if type(key) is not str or type(offset) is not int or type(length) is not int or offset < 0 or length < 0:
+            spans = [hole for some in holes for hole in some]
+            if not _rows(spans, 3):
                 return None
-            if type(holes) is not list:
-                return None
-            if holes:
-                for hole in holes:
-                    if not (isinstance(hole, list) and len(hole) == 3 and _count(hole[0]) and _count(hole[1])):
-                        return None
-                    if not (isinstance(hole[2], list) and hole[2] and all(_count(i) for i in hole[2])):
-                        return None
-                holes = [(h[0], h[1], list(h[2])) for h in holes]
-            entries.append(make(Recorded, (key, offset, length, holes)))
+            if spans:
+                starts, ends, slots = zip(*spans, strict=True)
+                if not _naturals([*starts, *ends]) or not _rows(slots, None) or min(map(len, slots)) == 0:
+                    return None
+                if not _naturals(list(chain.from_iterable(slots))):
+                    return None
+        entries = list(map(tuple.__new__, repeat(Recorded), listed))  # a named tuple's own constructor is Python
+        for i, entry in enumerate(entries):
+            if entry.holes:
+                entries[i] = entry._replace(holes=[(start, end, slots) for start, end, slots in entry.holes])
         found[str(rel)] = entries
     return found
+
+
+def _rows(values: Sequence[object], width: int | None) -> bool:
+    """Every value is a JSON array (of `width` items, if given)."""
+    return set(map(type, values)) <= {list} and (width is None or set(map(len, values)) <= {width})  # type: ignore[arg-type]
+
+
+def _naturals(values: list[object]) -> bool:
+    """Every value is a whole number, not negative (a JSON `true` is no number)."""
+    return not values or (set(map(type, values)) <= {int} and min(values) >= 0)  # type: ignore[type-var, operator]
 
 
 def _count(value: object) -> bool:

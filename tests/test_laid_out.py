@@ -31,7 +31,9 @@ def _fresh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 names = st.from_regex(r"[a-z_][a-z0-9_]{0,44}", fullmatch=True).filter(lambda n: n not in source._KEYWORDS)
-annotation_texts = st.sampled_from(["str", "int", "Decimal", "list[str]", "dict[str, int]", "Money | None", "AwareDatetime"])
+annotation_texts = st.sampled_from(
+    ["str", "int", "Decimal", "list[str]", "dict[str, int]", "Money | None", "AwareDatetime"]
+)
 texts = st.text(st.sampled_from("ab Z-_.'\"\\#é"), max_size=60)
 
 

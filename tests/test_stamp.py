@@ -318,3 +318,48 @@ def test_the_code_digest_follows_every_file_of_the_packages_but_not_bytecode(
     stamps.code_digest.cache_clear()
     assert digests[0] == digests[1], "bytecode is not code"
     assert len(set(digests[1:])) == 3, "every edit of a file changes the digest"
+
+
+GOOD_FRAGMENTS = {
+    "review/bench.html": [["k1", 0, 10, []], ["k2", 10, 5, [[1, 3, [0, 2]], [4, 2, [1]]]]],
+    "asyncapi/bench.asyncapi.yaml": [],
+}
+
+
+def _spoilt(path: tuple[object, ...], value: object) -> dict[str, Any]:
+    spoilt: Any = json.loads(json.dumps(GOOD_FRAGMENTS))
+    *inner, last = path
+    target = spoilt
+    for step in inner:
+        target = target[step]
+    target[last] = value
+    return dict(spoilt)
+
+
+def test_the_records_fragments_are_read_as_they_were_written() -> None:
+    found = stamps._fragments(json.loads(json.dumps(GOOD_FRAGMENTS)))
+    assert found == {
+        "review/bench.html": [("k1", 0, 10, []), ("k2", 10, 5, [(1, 3, [0, 2]), (4, 2, [1])])],
+        "asyncapi/bench.asyncapi.yaml": [],
+    }
+    assert found is not None and found["review/bench.html"][1].holes[0] == (1, 3, [0, 2])
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("review/bench.html",), {"not": "a list"}),
+        (("review/bench.html", 0), ["k1", 0, 10]),  # a row too short
+        (("review/bench.html", 0, 0), 7),  # a key that is no text
+        (("review/bench.html", 0, 1), -1),  # a negative offset
+        (("review/bench.html", 0, 2), True),  # a length that is no number
+        (("review/bench.html", 0, 3), None),  # holes that are no list
+        (("review/bench.html", 1, 3, 0), [1, 3]),  # a hole too short
+        (("review/bench.html", 1, 3, 0, 1), "3"),
+        (("review/bench.html", 1, 3, 1, 2), []),  # a hole filled from no slot
+        (("review/bench.html", 1, 3, 1, 2, 0), False),
+        (("review/bench.html", 1, 3, 1, 2, 0), -2),
+    ],
+)
+def test_a_malformed_fragment_entry_means_no_fragments(path: tuple[object, ...], value: object) -> None:
+    assert stamps._fragments(_spoilt(path, value)) is None
