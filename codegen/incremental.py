@@ -282,6 +282,8 @@ class Previous:
     """Whole-flow documents made of fragments (`codegen.fragments`): where each one is."""
     merges: dict[str, UserMerge] = field(default_factory=dict)
     """What merging each of the user's files found, when it left the file as it is (`writer`)."""
+    statuses: dict[str, ondisk.Status] = field(default_factory=dict)
+    """The settled status each file was found with (`codegen.stamp`)."""
 
 
 def resolve(

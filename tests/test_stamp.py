@@ -219,6 +219,39 @@ def test_a_settled_file_changed_behind_its_status_is_noticed(project: Path, buil
     assert generated.read_text() == original
 
 
+def test_a_file_changed_while_a_run_runs_is_noticed_by_the_next(
+    project: Path, builds: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file the run does not write keeps the status it was found with; one changed after that
+    (by someone else, while the run ran) has another status next time, so it is read."""
+    from flowgen_design.codegen import writer
+
+    assert generate(project) == 0
+    time.sleep(0.06)
+    assert generate(project) == 0  # records the statuses
+    generated = project / "out" / "asyncapi" / "checkout.asyncapi.yaml"
+    original = generated.read_text()
+    real = writer.apply_all
+
+    def meanwhile(plans: Any) -> None:
+        real(plans)
+        generated.write_text(original.replace("asyncapi: 3.0.0", "asyncapi: 3.0.9"))
+
+    monkeypatch.setattr(writer, "apply_all", meanwhile)
+    spec = project / "checkout.flow"
+    spec.write_text(spec.read_text() + "// an edit\n")  # not a run with nothing to do
+    time.sleep(0.06)
+    assert generate(project) == 0
+    monkeypatch.setattr(writer, "apply_all", real)
+    statuses = _record(project)["statuses"]
+    assert isinstance(statuses, dict) and "asyncapi/checkout.asyncapi.yaml" in statuses  # as found, before the change
+    builds.clear()
+    spec.write_text(spec.read_text() + "// another\n")
+    assert generate(project) == 0
+    assert builds == list(all_targets()), "the change must be noticed"
+    assert generated.read_text() == original
+
+
 def test_a_status_is_recorded_only_when_a_later_write_must_show() -> None:
     now = stamps._STARTED_NS
     fine, whole = 123_456_789, 1_000_000_000

@@ -153,6 +153,7 @@ def plan_flows(
                 )
                 p = writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path, known=reused)
                 p.base, p.keys, p.parts = base, keys, parts_of(files)
+                p.statuses = previous.statuses if previous is not None else {}
                 p.fragments = fragments.finish_run(files)
                 plans.append((flow, p))
             planned.append((r, plans[-1][1]))
