@@ -29,13 +29,14 @@ compares the result with a full run after random edits.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
+
+import orjson
 
 from flowgen_design.codegen import ondisk
 from flowgen_design.codegen.files import GeneratedFile
@@ -186,16 +187,15 @@ class Fragments:
         """The text of one data value (a document's entry) as `dump()` writes it, taken back
         from the last clean run's document when that held an equal value.
 
-        The key is the value itself, as the C JSON encoder writes it (keys in their order:
-        `blockyaml` keeps it). `kind` says the format and depth. Writing the key costs a
-        fraction of writing YAML in Python, but about what `prettyjson` costs, so JSON
-        documents gain nothing by it (measured on the CloudFormation template: 0.26 s written,
-        0.63 s keyed and taken back, with digits as holes for the moved spec lines)."""
-        try:
-            canonical = json.dumps(value, ensure_ascii=False)
-        except (TypeError, ValueError):  # not plain data: written as it is, never reused
+        The key is the value itself, as JSON (`_canonical`: keys in their order, `blockyaml` keeps
+        it). `kind` says the format and depth. Writing the key costs a fraction of writing YAML
+        in Python, but about what `prettyjson` costs, so JSON documents gain nothing by it
+        (measured on the CloudFormation template: 0.26 s written, 0.63 s keyed and taken back,
+        with digits as holes for the moved spec lines)."""
+        canonical = _canonical(value)
+        if canonical is None:  # not plain data: written as it is, never reused
             return dump()
-        key = hashlib.sha256(f"{kind}\0{self._identity}\0{canonical}".encode("utf-8", "surrogatepass")).hexdigest()
+        key = hashlib.sha256(f"{kind}\0{self._identity}\0".encode("utf-8", "surrogatepass") + canonical).hexdigest()
         found = self._run.previous.get(self.path)
         if found is not None and key in found[1]:
             recorded = found[1][key]
@@ -249,6 +249,36 @@ class Fragments:
             at = here + length
         parts.append(document[at:end])
         return "".join(parts), holes
+
+
+_ONLY_PLAIN = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+def _canonical(value: object) -> bytes | None:
+    """`value` as JSON text that no other value shares, None when it is no plain data (JSON's
+    types, text keys): orjson's, unless it wrote `null` for something that is not None (a NaN)."""
+    try:
+        data = orjson.dumps(value, option=_ONLY_PLAIN)
+    except TypeError:  # not JSON's types, a key that is no text, a lone surrogate, a huge number
+        return None
+    if b"null" in data and not _plain_equal(orjson.loads(data), value):
+        return None
+    return data
+
+
+def _plain_equal(read: object, value: object) -> bool:
+    """Whether JSON read back is `value` (a tuple reads back as a list; NaN equals nothing)."""
+    if isinstance(value, (list, tuple)):
+        return (
+            isinstance(read, list)
+            and len(read) == len(value)
+            and all(_plain_equal(r, v) for r, v in zip(read, value, strict=True))
+        )
+    if isinstance(value, dict):
+        return (
+            isinstance(read, dict) and list(read) == list(value) and all(_plain_equal(read[k], value[k]) for k in value)
+        )
+    return type(read) is type(value) and read == value
 
 
 def _agreed(slots: Sequence[object], where_slots: list[int]) -> str | None:
