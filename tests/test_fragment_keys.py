@@ -63,6 +63,7 @@ def test_what_is_no_plain_data_has_no_key() -> None:
     assert _canonical({"a": [1, None]}) is not None  # a real null is fine
 
 
+@pytest.mark.slow  # 300 pairs of random data, each written as YAML
 @settings(max_examples=300, deadline=None)
 @given(plain, plain)
 def test_random_values_share_a_key_only_when_written_alike(a: object, b: object) -> None:

@@ -113,6 +113,7 @@ def test_a_new_field_of_a_known_kind_needs_no_black(monkeypatch: pytest.MonkeyPa
     assert source._laid_out(edited) == edited
 
 
+@pytest.mark.slow  # every bundled spec's models, each class through black
 def test_the_models_of_every_bundled_spec_are_mostly_taken_as_they_are() -> None:
     specs = sorted([*(ROOT / "specs").glob("*.flow"), *(ROOT / "tests" / "specs").glob("*.flow")])
     laid_out = total = 0
