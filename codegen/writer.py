@@ -76,13 +76,13 @@ class WritePlan:
     stamp: str | None = None
     """This run's inputs stamp (`codegen.stamp`), or None when the next run must not be skipped."""
     user_digests: dict[str, str] = field(default_factory=dict)
+    """Digests of the user-owned files as this run leaves them."""
     statuses: dict[str, ondisk.Status] = field(default_factory=dict)
     """The settled status of each file as the run found it, before writing (`codegen.stamp`)."""
     merges: dict[str, UserMerge] = field(default_factory=dict)
     """What merging each user's file found when it left the file as it is (`content` None, or
     the file's own text as `""`): said again by the next run while neither side changed
     (`codegen.incremental`)."""
-    """Digests of the user-owned files as this run leaves them."""
     spec: str | None = None
     """The spec the flow comes from (its path in the project), recorded in the manifest."""
     seen: dict[PurePosixPath, str | None] = field(default_factory=dict)

@@ -9,6 +9,8 @@ examples run in the fast loop; `FLOWGEN_FUZZ=long` runs many more, with every ta
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -114,12 +116,26 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _saying(run: Callable[[], int], folder: Path) -> tuple[int, list[str]]:
+    """A run's exit code and what it printed (sorted lines, its output folder's path left out)."""
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+        code = run()
+    return code, sorted(line.replace(str(folder), "OUT") for line in said.getvalue().splitlines())
+
+
 def _same_as_full_run(
-    spec_file: Path, out: Path, scratch: Path, before: Path | None = None, targets: tuple[str, ...] | None = None
+    spec_file: Path,
+    out: Path,
+    scratch: Path,
+    before: Path | None = None,
+    targets: tuple[str, ...] | None = None,
+    said: list[str] | None = None,
 ) -> None:
     """`out` holds what a full run would have written: every flowgen-owned file as a full run
     into an empty folder writes it, and (given `before`, a copy of `out` as it was before the
-    run) every file, the user's own and the manifest too, as a full run over that copy left it."""
+    run) every file, the user's own and the manifest too, as a full run over that copy left it,
+    which said what the run said (`said`: the changes, the notes on the user's files)."""
     full = scratch / "full"
     shutil.rmtree(full, ignore_errors=True)
     assert _generate(spec_file, full, targets) == 0
@@ -129,8 +145,10 @@ def _same_as_full_run(
     assert owned <= set(mine)
     assert [rel for rel in sorted(owned) if mine[rel] != theirs[rel]] == []
     if before is not None:
-        assert _generate(spec_file, before, targets) == 0  # another folder: no record, a full run
+        code, full_said = _saying(lambda: _generate(spec_file, before, targets), before)
+        assert code == 0  # another folder: no record, a full run
         assert _tree(before) == mine
+        assert said is None or said == full_said
 
 
 @pytest.fixture
@@ -182,10 +200,11 @@ def test_after_every_edit_the_output_is_a_full_runs(project: Path, edits: list[s
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(out, copy)
         spec_file.write_text(EDITS[name](before), encoding="utf-8")
-        if _generate(spec_file, out, targets) != 0:  # the edit broke the spec (an earlier edit removed what it needs)
+        code, said = _saying(lambda: _generate(spec_file, out, targets), out)
+        if code != 0:  # the edit broke the spec (an earlier edit removed what it needs)
             spec_file.write_text(before, encoding="utf-8")
             continue
-        _same_as_full_run(spec_file, out, project, copy, targets)
+        _same_as_full_run(spec_file, out, project, copy, targets, said)
 
 
 def test_an_edit_renders_only_what_it_reaches(project: Path, renders: list[str]) -> None:
