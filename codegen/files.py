@@ -59,3 +59,9 @@ class GeneratedFile:
     @property
     def is_user_owned(self) -> bool:
         return self.ownership == "user"
+
+
+@dataclass(frozen=True)
+class KnownFile(GeneratedFile):
+    """One of flowgen's files that a run takes back without reading it (`codegen.incremental`):
+    its `content` is empty, and the writer, which is given its digest, leaves it as it is."""

@@ -37,7 +37,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from flowgen_design.codegen import ondisk
-from flowgen_design.codegen.files import GeneratedFile, Merger, Ownership, UserMerge
+from flowgen_design.codegen.files import GeneratedFile, KnownFile, Merger, Ownership, UserMerge
 
 if TYPE_CHECKING:
     from flowgen_design.codegen.fragments import Recorded
@@ -323,18 +323,26 @@ def resolve(
             continue
         rel = str(f.path)
         key = keys[rel] = file_key(base, prints, f, identity)
-        taken = _reuse(f, key, previous, out_dir) if previous is not None else None
+        taken = _reuse(f, key, previous, out_dir, unread=reused is not None) if previous is not None else None
         files.append(taken if taken is not None else f)
         if taken is not None and reused is not None and previous is not None and not taken.is_user_owned:
             reused[rel] = previous.files[rel]
     return materialize_all(files), keys
 
 
-def _reuse(f: LazyFile, key: str, previous: Previous, out_dir: Path) -> GeneratedFile | None:
+def _reuse(f: LazyFile, key: str, previous: Previous, out_dir: Path, unread: bool = False) -> GeneratedFile | None:
+    """`f` as the last clean run left it, None when it must be rendered. With `unread`, one of
+    flowgen's own files is not even read: its status is still the one found with the recorded
+    digest (`codegen.ondisk`), and the writer takes it as unchanged by that digest (`KnownFile`)."""
     rel = str(f.path)
     if previous.keys.get(rel) != key or rel not in previous.files:
         return None
-    data = ondisk.read_checked(out_dir.joinpath(*f.path.parts), previous.files[rel])
+    path = out_dir.joinpath(*f.path.parts)
+    if unread and f.ownership != "user":
+        if ondisk.known_digest(path) != previous.files[rel]:
+            return None
+        return KnownFile(f.path, "", f.ownership, f.merge, f.target)
+    data = ondisk.read_checked(path, previous.files[rel])
     if data is None:
         return None
     try:

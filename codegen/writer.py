@@ -42,7 +42,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
 from flowgen_design.codegen import ondisk
-from flowgen_design.codegen.files import GeneratedFile, LineNote, UserMerge
+from flowgen_design.codegen.files import GeneratedFile, KnownFile, LineNote, UserMerge
 
 if TYPE_CHECKING:
     from flowgen_design.codegen.fragments import Recorded
@@ -306,6 +306,8 @@ def _plan(
             result.manifest[str(f.path)] = digest
             result.changes.append(Change(f.path, "unchanged"))
             continue
+        if isinstance(f, KnownFile):  # its content was never read: it must never be written
+            raise RuntimeError(f"flowgen bug: {f.path} was taken back unread, but its digest is not known")
         dest = safe_destination(out_dir, f.path)
         link = link_below(out_dir, f.path)
         if link is not None:

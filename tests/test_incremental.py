@@ -312,6 +312,42 @@ def test_a_users_edited_file_is_merged_again_on_its_own(project: Path, renders: 
     assert mine.read_text(encoding="utf-8") == text  # never overwritten
 
 
+def test_an_edit_reads_none_of_flowgens_files_it_takes_back(
+    project: Path, renders: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lazy file of flowgen's that kept its key is taken back by its digest alone: the run
+    reads none of them (the user's files it still reads: their notes are said again)."""
+    from flowgen_design.codegen import ondisk
+
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out) == 0
+    read: list[str] = []
+    real = ondisk.read_checked
+
+    def counted(path: Path | str, digest: str) -> bytes | None:
+        read.append(Path(path).relative_to(out).as_posix())
+        return real(path, digest)
+
+    monkeypatch.setattr(ondisk, "read_checked", counted)
+    spec_file.write_text(EDITS["rename a handler"](spec_file.read_text(encoding="utf-8")), encoding="utf-8")
+    renders.clear()
+    assert _generate(spec_file, out) == 0
+    lazy = {p.relative_to(out).as_posix() for p in out.rglob("*.py")} - {"python/bench/models.py"}
+    generated = {rel for rel in lazy if "/services/" not in rel}
+    assert len(generated) > 20
+    assert not generated & set(read) - set(renders), sorted(generated & set(read))
+    _same_as_full_run(spec_file, out, project)
+
+
+def test_a_file_taken_back_unread_is_never_written() -> None:
+    from flowgen_design.codegen import writer
+    from flowgen_design.codegen.files import KnownFile
+
+    unread = KnownFile(PurePosixPath("python/bench/adapters/x.py"), "")
+    with pytest.raises(RuntimeError, match="taken back unread"):
+        writer.plan("bench", Path("/nonexistent"), [unread], known={})
+
+
 def _said(capsys: pytest.CaptureFixture[str], out: Path) -> list[str]:
     """What a run printed, with the output folder's path left out."""
     printed = capsys.readouterr()
