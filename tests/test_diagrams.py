@@ -289,3 +289,46 @@ def test_a_pivot_that_gives_no_answer_ends_failed_in_the_sequence(spec: Path, mo
             body.append(line.strip())
         assert any("needs a human" in line for line in body), (saga.name, body)
         assert not any("--)" in line or "->>bus" in line for line in body), (saga.name, body)
+
+
+def test_a_diagrams_digest_changes_with_anything_it_draws() -> None:
+    """The whole-flow views are keyed by `Diagram.digest` (`view_key`): every field of the
+    diagram, its nodes and its edges counts, and text no JSON writer takes (a lone surrogate) too."""
+    from dataclasses import replace
+    from typing import Any
+
+    from flowgen_design.codegen.diagrams.model import Diagram, Edge, Node
+
+    node = Node("event_A", "event", ("A",), ("id: uuid",), "doc", False)
+    edge = Edge("event_A", "service_B", "handled", ("retry 3",), False)
+    base = Diagram("system", "t", "LR", (node,), (edge,), ("note",))
+    diagram_changes: dict[str, Any] = {
+        "name": "x",
+        "title": "u",
+        "direction": "TB",
+        "nodes": (),
+        "edges": (),
+        "notes": (),
+    }
+    node_changes: dict[str, Any] = {
+        "id": "event_B",
+        "kind": "service",
+        "label": ("B",),
+        "detail": ("id: int",),
+        "tooltip": None,
+        "emphasis": True,
+    }
+    edge_changes: dict[str, Any] = {
+        "source": "x",
+        "target": "y",
+        "kind": "flow",
+        "label": ("retry 4",),
+        "backwards": True,
+    }
+    variants = [replace(base, **{k: v}) for k, v in diagram_changes.items()]
+    variants += [replace(base, nodes=(replace(node, **{k: v}),)) for k, v in node_changes.items()]
+    variants += [replace(base, edges=(replace(edge, **{k: v}),)) for k, v in edge_changes.items()]
+    variants.append(replace(base, title="t\ud800"))
+    digests = {d.digest() for d in [base, *variants]}
+    assert len(digests) == 1 + len(variants)
+    assert replace(base).digest() == base.digest()

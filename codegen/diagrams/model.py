@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Literal
 
+import orjson
+
 NodeKind = Literal[
     "service", "event", "command", "external", "api", "saga", "handler", "step", "compensation", "outcome", "parallel"
 ]
@@ -104,13 +106,18 @@ class Diagram:
         """What the diagram draws, as 32 bytes: its every field, nodes and edges included. The
         DOT and Mermaid texts of a diagram are functions of it (and of a header), so what is
         made of a whole-flow view is keyed by this, without writing the texts (`to_dot` costs
-        about ten times more). Node and edge fields are read as tuples and written with `repr`
-        (plain strings, tuples, booleans: the same text in every process)."""
+        about ten times more). Node and edge fields are read as tuples and written as JSON by
+        orjson (plain strings, tuples, booleans, None: the same text in every process), or with
+        `repr` where orjson refuses (text with a lone surrogate)."""
         nodes = list(map(_NODE_FIELDS, self.nodes))
         edges = list(map(_EDGE_FIELDS, self.edges))
         drawn = {"nodes": nodes, "edges": edges}
-        text = repr([drawn.get(f.name, getattr(self, f.name)) for f in fields(self)])
-        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        values = [drawn.get(f.name, getattr(self, f.name)) for f in fields(self)]
+        try:
+            text = orjson.dumps(values, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+        except TypeError:
+            text = b"repr:" + repr(values).encode("utf-8", "surrogatepass")
+        return hashlib.sha256(text).digest()
 
 
 _NODE_FIELDS = attrgetter(*(f.name for f in fields(Node)))
