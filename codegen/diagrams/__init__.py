@@ -97,7 +97,6 @@ def view_source(flow: Flow, view: str, fmt: str, header: str = "", diagram: Diag
 
     Callers that already built the view pass it as `diagram`, so it is built once.
     """
-    from flowgen_design.codegen.diagrams.dot import to_dot
     from flowgen_design.codegen.diagrams.mermaid import flowchart, saga_sequence
 
     saga = find_saga(flow, view) if fmt != "dot" else None
@@ -106,6 +105,8 @@ def view_source(flow: Flow, view: str, fmt: str, header: str = "", diagram: Diag
     built = build_view(flow, view)
     if fmt != "dot":
         return flowchart(diagram or built, header)
+    from flowgen_design.codegen.diagrams.dot import to_dot  # graphviz: only where DOT is written
+
     if diagram is not None and diagram is not built:
         return to_dot(diagram, header)
     memo = _views_of(flow)
