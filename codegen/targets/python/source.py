@@ -180,7 +180,7 @@ def _laid_out(source: str) -> str | None:
             start, at = at, at + 1
             while at < len(body) and body[at].startswith(INDENT * 2):
                 at += 1
-            if body[start - 1] or (at < len(body) and body[at]):  # one blank line before and after
+            if start == 0 or body[start - 1] or (at < len(body) and body[at]):  # after fields, blank lines around
                 return None
             made = _alone("\n".join(body[start:at]))
         else:
@@ -194,7 +194,8 @@ def _laid_out(source: str) -> str | None:
 
 
 def _statement(line: str) -> str | None:
-    """Black's layout of one plain statement of a class body, when it is one line that fits."""
+    """Black's layout of one plain statement of a class body: by its compact shape when black's
+    line fits, else the statement alone (`_alone`); None when it is no plain statement."""
     simple = _SIMPLE_STATEMENT.fullmatch(line)
     if simple is None or simple[1] in _KEYWORDS or not line.isascii() or line.endswith((":", "\\")):
         return None
@@ -223,15 +224,9 @@ def _alone(statement: str) -> str | None:
 
 
 def _compact_layout(text: str) -> str | None:
-    module = "class C:\n" + text + "\n"
-    try:
-        formatted = _format_source(module)
-    except Exception:  # not a module black takes (a line that is not a whole statement): black decides
-        return None
-    head, _, layout = formatted.partition("\n")
-    if head != "class C:" or layout.count("\n") != 1 or not layout.startswith(INDENT) or layout[4:5].isspace():
-        return None
-    return layout[:-1]
+    """Black's layout of a compact statement, when black keeps it on one line."""
+    layout = _alone(text)
+    return layout if layout is not None and "\n" not in layout else None
 
 
 BLACK_LINE_LENGTH = 88
