@@ -55,6 +55,9 @@ def measure(domains: int, rounds: int, first_runs: int, workdir: Path) -> dict[s
     env = flowgen_env(workdir / "cache")
     out = workdir / "out"
     shutil.rmtree(out, ignore_errors=True)
+    # A cache left by an earlier invocation holds the drawings of the same edits: the event
+    # edit's view would be found drawn, and `dot` never run.
+    shutil.rmtree(workdir / "cache", ignore_errors=True)
     measured(flowgen("generate", str(spec), "--out", str(out)), env, ROOT)
     measured(flowgen("generate", str(spec), "--out", str(out)), env, ROOT)
     first = domain_name(0)
