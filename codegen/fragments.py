@@ -256,29 +256,15 @@ _ONLY_PLAIN = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 
 def _canonical(value: object) -> bytes | None:
     """`value` as JSON text that no other value shares, None when it is no plain data (JSON's
-    types, text keys): orjson's, unless it wrote `null` for something that is not None (a NaN)."""
+    types, text keys): orjson's, unless it wrote `null` for something that is not None (a NaN:
+    the text read back must equal the value, `prettyjson`'s rule)."""
     try:
         data = orjson.dumps(value, option=_ONLY_PLAIN)
     except TypeError:  # not JSON's types, a key that is no text, a lone surrogate, a huge number
         return None
-    if b"null" in data and not _plain_equal(orjson.loads(data), value):
+    if b"null" in data and orjson.loads(data) != value:
         return None
     return data
-
-
-def _plain_equal(read: object, value: object) -> bool:
-    """Whether JSON read back is `value` (a tuple reads back as a list; NaN equals nothing)."""
-    if isinstance(value, (list, tuple)):
-        return (
-            isinstance(read, list)
-            and len(read) == len(value)
-            and all(_plain_equal(r, v) for r, v in zip(read, value, strict=True))
-        )
-    if isinstance(value, dict):
-        return (
-            isinstance(read, dict) and list(read) == list(value) and all(_plain_equal(read[k], value[k]) for k in value)
-        )
-    return type(read) is type(value) and read == value
 
 
 def _agreed(slots: Sequence[object], where_slots: list[int]) -> str | None:

@@ -313,17 +313,15 @@ def _plan(
         if link is not None:
             _plan_link(result, f, link)
             continue
-        if not f.is_user_owned and (on_disk := ondisk.known_digest(dest)) is not None:
-            _plan_known(result, f, on_disk)  # found unchanged at the start of the run: not read again
-            continue
-        if dest.is_dir():
+        on_disk = ondisk.known_digest(dest) if not f.is_user_owned else None  # found unchanged at the start
+        if on_disk is None and dest.is_dir():
             raise UnsafePathError(f"refusing to write {f.path}: a folder of that name is in the way")
+        if not f.is_user_owned:
+            _plan_generated(result, f, on_disk or _digest_of(dest))
+            continue
         existing = _read(dest) if dest.exists() else None
-        if f.is_user_owned:
-            _plan_user(result, f, existing, dest.exists())
-        else:
-            _plan_generated(result, f, existing)
-        if f.path in result.contents:  # what the merge or the update was computed from
+        _plan_user(result, f, existing, dest.exists())
+        if f.path in result.contents:  # what the merge was computed from
             result.seen[f.path] = _digest(existing) if existing is not None else _digest_of(dest)
     _plan_removals(result, seen, ran)
     _plan_leftovers(result, seen)
@@ -351,24 +349,15 @@ def _plan_link(result: WritePlan, f: GeneratedFile, link: PurePosixPath) -> None
     result.changes.append(Change(f.path, "conflict", detail))
 
 
-def _plan_generated(result: WritePlan, f: GeneratedFile, existing: str | None) -> None:
-    result.manifest[str(f.path)] = _digest(f.content)
-    if existing == f.content:
-        result.changes.append(Change(f.path, "unchanged"))
-        return
-    result.changes.append(Change(f.path, "create" if existing is None else "update"))
-    result.contents[f.path] = f.content
-
-
-def _plan_known(result: WritePlan, f: GeneratedFile, on_disk: str) -> None:
-    """`_plan_generated` for a file whose digest on disk is known (`codegen.ondisk`)."""
+def _plan_generated(result: WritePlan, f: GeneratedFile, on_disk: str | None) -> None:
+    """One of flowgen's files, whose bytes on disk have the digest `on_disk` (None: there is none)."""
     digest = result.manifest[str(f.path)] = _digest(f.content)
     if digest == on_disk:
         result.changes.append(Change(f.path, "unchanged"))
         return
-    result.changes.append(Change(f.path, "update"))
+    result.changes.append(Change(f.path, "create" if on_disk is None else "update"))
     result.contents[f.path] = f.content
-    result.seen[f.path] = on_disk
+    result.seen[f.path] = on_disk  # what the update was computed from
 
 
 def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists: bool) -> None:
@@ -379,7 +368,7 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
         notes = merged.notes if merged is not None else ()
         result.changes.append(Change(f.path, "create", "user-owned: yours to edit", notes))
         if merged is not None and merged.content in (None, f.content):  # what the next run's merge finds
-            result.merges[key] = UserMerge(None if merged.content is None else "", merged.messages, merged.notes)
+            result.merges[key] = _found(merged)
         result.contents[f.path] = f.content
         result.user_digests[key] = _digest(f.content)
         return
@@ -395,11 +384,16 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
     if merged.content is None or merged.content == existing:
         action: Action = "conflict" if merged.content is None and detail else "keep-user"
         result.changes.append(Change(f.path, action, detail, merged.notes))
-        result.merges[key] = UserMerge(None if merged.content is None else "", merged.messages, merged.notes)
+        result.merges[key] = _found(merged)
         return
     result.changes.append(Change(f.path, "merge", detail, merged.notes))
     result.contents[f.path] = merged.content
     result.user_digests[key] = _digest(merged.content)
+
+
+def _found(merged: UserMerge) -> UserMerge:
+    """A merge that left the file as it is, kept for the next run to say again (`WritePlan.merges`)."""
+    return UserMerge(None if merged.content is None else "", merged.messages, merged.notes)
 
 
 def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collection[str] | None) -> None:

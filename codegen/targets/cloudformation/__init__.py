@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache, partial
 from pathlib import PurePosixPath
 
 from flowgen_design.codegen import prettyjson
@@ -86,12 +87,10 @@ def _built_in_parts(flow: Flow, plan: Plan) -> str:
     add_shared(head, plan)
     dlq = delivery_queue(plan, head.resources)
     finish(head.resources, plan, {}, dlq)  # the shared resources have no owner
-    owned: list[dict[str, dict[str, str]]] = []
+    owned = cache(partial(owners, plan))  # only when a group is built
 
     def finish_part(resources: Json) -> None:
-        if not owned:
-            owned.append(owners(plan))
-        finish(resources, plan, owned[0], dlq)
+        finish(resources, plan, owned(), dlq)
 
     return template_in_parts(flow, plan, str(template_path(flow)), head, groups(_stack(plan)), finish_part)
 
