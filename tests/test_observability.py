@@ -33,6 +33,7 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from flowgen_design.codegen.aws.ids import handler_base, saga_base
+from flowgen_design.codegen.aws.plan import RULE_TARGET_ATTEMPTS, RULE_TARGET_MAX_AGE_SECONDS
 from flowgen_design.dsl.model import Flow, Handler
 from tests import test_lambda_adapters as adapters
 from tests.cloudformation_support import REGION, Generated, all_specs, for_moto, generate, spec_id, upload_code
@@ -279,15 +280,20 @@ def dead_letter_queues(stack: Deployed) -> set[str]:
     return found | rule_target_dead_letter_queues(stack)
 
 
-def rule_target_dead_letter_queues(stack: Deployed) -> set[str]:
-    """The queues EventBridge sends what it cannot deliver to the deployed rules' targets."""
-    events, found = stack.client("events"), set()
+def rule_targets(stack: Deployed) -> list[Json]:
+    """Every deployed rule's targets, as EventBridge lists them (not those of the rule EventBridge
+    itself makes for an archive)."""
+    events, found = stack.client("events"), []
     for bus in events.list_event_buses()["EventBuses"]:
         for rule in events.list_rules(EventBusName=bus["Name"])["Rules"]:
-            for target in events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus["Name"])["Targets"]:
-                if "DeadLetterConfig" in target:
-                    found.add(target["DeadLetterConfig"]["Arn"].rsplit(":", 1)[1])
+            if not rule["Name"].startswith("Events-Archive-"):
+                found += events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus["Name"])["Targets"]
     return found
+
+
+def rule_target_dead_letter_queues(stack: Deployed) -> set[str]:
+    """The queues EventBridge sends what it cannot deliver to the deployed rules' targets."""
+    return {t["DeadLetterConfig"]["Arn"].rsplit(":", 1)[1] for t in rule_targets(stack) if "DeadLetterConfig" in t}
 
 
 def test_every_dead_letter_queue_has_an_alarm_on_any_message(stack: Deployed) -> None:
@@ -363,10 +369,15 @@ def test_every_saga_starter_queue_alarms_when_a_trigger_outlives_its_deliveries(
 def test_an_event_eventbridge_gave_up_on_fires_the_delivery_alarm(stack: Deployed) -> None:
     """EventBridge's give-up is not something moto does: the test puts the dead letter EventBridge
     would have sent to the deployed queue, and applies the deployed alarm's rule to its depth."""
-    if not rule_target_dead_letter_queues(stack):
-        pytest.skip("no rules")
+    if not (stack.flow.sagas or any(h.trigger == "event" for h in stack.flow.handlers())):
+        pytest.skip("no rules")  # nothing EventBridge delivers: no event-delivery queue
     sqs, cloudwatch = stack.client("sqs"), stack.client("cloudwatch")
     queue = stack.physical["EventDeliveryDeadLetterQueue"]
+    # the queue every deployed rule's target gives up to, after its retries (not a skip when the targets lost them)
+    targets = rule_targets(stack)
+    assert targets and rule_target_dead_letter_queues(stack) == {queue.rsplit("/", 1)[1]}
+    retries = {"MaximumRetryAttempts": RULE_TARGET_ATTEMPTS, "MaximumEventAgeInSeconds": RULE_TARGET_MAX_AGE_SECONDS}
+    assert all(t.get("DeadLetterConfig") and t.get("RetryPolicy") == retries for t in targets), targets
     (alarm,) = alarms_on(stack, "ApproximateNumberOfMessagesVisible", "QueueName", queue.rsplit("/", 1)[1])
     assert alarm["AlarmName"] == "EventDeliveryDeadLetterQueueAlarm"
     assert not in_alarm(alarm, observe_depth(sqs, cloudwatch, queue, datetime.now(UTC) - timedelta(minutes=5)))
