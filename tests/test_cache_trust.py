@@ -85,8 +85,25 @@ def test_a_damaged_entry_is_a_miss(cache_folder: Path, damage: str) -> None:
         SVG.replace(b"<g ", b"<foreignObject><p>x</p></foreignObject><g "),
         b'<!DOCTYPE svg [<!ENTITY a "aaaa">]>' + SVG,
         b"not xml",
+        SVG.replace(b'<g id="a">', b'<g id="a"\tONMouseOver\n=\n"alert(1)">'),
+        SVG.replace(b"<text>A</text>", b"<a href='//evil.example/'>A</a>"),
+        SVG.replace(b"<g ", b'<?x > <g onload="alert(1)"> ?><g '),  # HTML ends the instruction at the first `>`
+        SVG.replace(b"<svg ", b"<html ").replace(b"</svg>", b"</html>"),
+        SVG.replace(b"</g>", b"</g></svg><svg>"),
     ],
-    ids=["script", "handler", "link-out", "foreign-object", "entity", "not-xml"],
+    ids=[
+        "script",
+        "handler",
+        "link-out",
+        "foreign-object",
+        "entity",
+        "not-xml",
+        "handler-spaced",
+        "link-single-quoted",
+        "handler-in-an-instruction",
+        "not-svg",
+        "two-roots",
+    ],
 )
 def test_a_poisoned_drawing_is_redrawn(cache_folder: Path, hostile: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cache, "file_identity", lambda path: "dot-identity")
