@@ -25,8 +25,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from flowgen_design.codegen.commands.specload import load_flow
-    from flowgen_design.codegen.diagrams import UnknownView, build_view, view_source
-    from flowgen_design.codegen.diagrams.render import DotFailed, DotNotFound, render
+    from flowgen_design.codegen.diagrams import UnknownView, build_view, draw_view, view_parts, view_source
+    from flowgen_design.codegen.diagrams.render import DotFailed, DotNotFound, render, render_all
 
     fmt = _format(args.format, args.output)
     flow, _, problem = load_flow(args.spec)
@@ -41,8 +41,12 @@ def run(args: argparse.Namespace) -> int:
     text = view_source(flow, args.view, "dot" if fmt in ("svg", "png") else fmt, diagram=diagram)
     if fmt in ("dot", "mermaid"):
         return _emit(text.encode("utf-8"), args.output)
+    purpose = f"--format {fmt}"
+    parts = view_parts(flow, args.view) if fmt == "svg" else []
     try:
-        return _emit(render(text, fmt, f"--format {fmt}"), args.output)
+        if len(parts) > 1:  # the review page's drawing: each connected part drawn on its own, stacked
+            return _emit(draw_view(flow, args.view, render_all(parts, fmt, purpose)), args.output)
+        return _emit(render(text, fmt, purpose), args.output)
     except (DotNotFound, DotFailed) as err:
         return fail(f"{err}; or use --format dot or mermaid", EXIT_FAILED)
 

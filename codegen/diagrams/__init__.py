@@ -116,6 +116,34 @@ def view_source(flow: Flow, view: str, fmt: str, header: str = "", diagram: Diag
     return header + body
 
 
+def view_parts(flow: Flow, view: str) -> list[str]:
+    """The DOT text of each connected part of `view` (`Diagram.parts`), for drawing each on its
+    own and stacking the drawings (`render.stack`): one text, the view's own DOT, when the view
+    is one part; none when it has nothing to draw."""
+    built = build_view(flow, view)
+    if not built.nodes:
+        return []
+    memo = _views_of(flow)
+    parts = memo.get(("parts", view))
+    if isinstance(parts, list):
+        return parts
+    if len(built.parts()) == 1:
+        parts = [view_source(flow, view, "dot")]
+    else:
+        from flowgen_design.codegen.diagrams.dot import to_dot_parts
+
+        memo[("dot", view)], parts = to_dot_parts(built)
+    memo[("parts", view)] = parts
+    return parts
+
+
+def draw_view(flow: Flow, view: str, drawings: list[bytes]) -> bytes:
+    """The drawing of `view` from the drawings of its parts (`view_parts`, in order)."""
+    from flowgen_design.codegen.diagrams.render import stack
+
+    return stack(drawings, vertical=build_view(flow, view).direction == "LR")
+
+
 def view_file_stem(view: str) -> str:
     """`system` -> `system`; `saga:Checkout` -> `saga-checkout`."""
     from flowgen_design.dsl.naming import snake_case

@@ -27,24 +27,46 @@ LARGE_LAYOUT = {"mclimit": "0.1", "nslimit": "2", "nslimit1": "2"}
 
 def to_dot(diagram: Diagram, header: str = "") -> str:
     """DOT source of `diagram`, after `header` (comment lines, each ending in a newline)."""
+    return header + _source(diagram, _statements(diagram))
+
+
+def to_dot_parts(diagram: Diagram) -> tuple[str, list[str]]:
+    """The DOT source of `diagram` and of each of its connected parts (`Diagram.parts`), each
+    what `to_dot` writes of it, with every node and edge statement written once."""
+    lines = _statements(diagram)
+    nodes = {id(n): line for n, line in zip(diagram.nodes, lines, strict=False)}
+    edges = {id(e): line for e, line in zip(diagram.edges, lines[len(diagram.nodes) :], strict=True)}
+    parts = [_source(p, [*(nodes[id(n)] for n in p.nodes), *(edges[id(e)] for e in p.edges)]) for p in diagram.parts()]
+    return _source(diagram, lines), parts
+
+
+def _statements(diagram: Diagram) -> list[str]:
+    """One DOT statement per node, then one per edge, in the diagram's order."""
+    graph = graphviz.Digraph()
+    for node in diagram.nodes:
+        graph.node(node.id, **_node_attrs(node))
+    for edge in diagram.edges:
+        _edge(graph, edge)
+    return cast(list[str], graph.body)
+
+
+def _source(diagram: Diagram, statements: list[str]) -> str:
+    """The graph's attributes, then `statements` (`_statements` of the diagram or of some of it)."""
     graph = graphviz.Digraph(name=diagram.name.replace(":", "_"))
+    titled = {"labelloc": "t", "label": dot_text(diagram.title)} if diagram.title else {}
     graph.attr(
         rankdir=diagram.direction,
         fontname=FONT,
         fontsize="16",
-        labelloc="t",
-        label=dot_text(diagram.title),
+        **titled,
         nodesep="0.35",
         ranksep="0.6",
         **(LARGE_LAYOUT if len(diagram.nodes) >= LARGE_DIAGRAM else {}),
     )
     graph.attr("node", fontname=FONT, fontsize=_node_font(diagram), style="filled", margin="0.15,0.08")
     graph.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.8")
-    for node in diagram.nodes:
-        graph.node(node.id, **_node_attrs(node))
-    for edge in diagram.edges:
-        _edge(graph, edge)
-    return header + cast(str, graph.source)
+    graph.body += statements
+    return cast(str, graph.source)
 
 
 def _node_font(diagram: Diagram) -> str:

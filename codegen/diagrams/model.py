@@ -102,6 +102,51 @@ class Diagram:
     def node(self, node_id: str) -> Node | None:
         return next((n for n in self.nodes if n.id == node_id), None)
 
+    def parts(self) -> tuple[Diagram, ...]:
+        """The diagram's connected parts (nodes joined by any edge, `constraint=false` ones too),
+        each a diagram of its own, in the order of their first nodes, nodes and edges in the
+        diagram's order. `dot` lays each part out on its own and stacks them (in the reading
+        direction's cross axis), so drawing each part alone and stacking the drawings
+        (`render.stack`) shows the same picture, and an edit inside one part redraws that part
+        only. The first part keeps the title and notes; a diagram of one part is itself."""
+        parent: dict[str, str] = {n.id: n.id for n in self.nodes}
+
+        def root(x: str) -> str:
+            while parent[x] != x:
+                parent[x] = x = parent[parent[x]]
+            return x
+
+        for e in self.edges:
+            parent.setdefault(e.source, e.source)
+            parent.setdefault(e.target, e.target)
+            a, b = root(e.source), root(e.target)
+            if a != b:
+                parent[b] = a
+        order: dict[str, int] = {}
+        for n in self.nodes:
+            order.setdefault(root(n.id), len(order))
+        for e in self.edges:  # a part of nodes that are only named by edges (`dot` makes them up)
+            order.setdefault(root(e.source), len(order))
+        if len(order) <= 1:
+            return (self,)
+        nodes: list[list[Node]] = [[] for _ in order]
+        edges: list[list[Edge]] = [[] for _ in order]
+        for n in self.nodes:
+            nodes[order[root(n.id)]].append(n)
+        for e in self.edges:
+            edges[order[root(e.source)]].append(e)
+        return tuple(
+            Diagram(
+                self.name,
+                self.title if i == 0 else "",
+                self.direction,
+                tuple(nodes[i]),
+                tuple(edges[i]),
+                self.notes if i == 0 else (),
+            )
+            for i in range(len(order))
+        )
+
     def digest(self) -> bytes:
         """What the diagram draws, as 32 bytes: its every field, nodes and edges included. The
         DOT and Mermaid texts of a diagram are functions of it (and of a header), so what is

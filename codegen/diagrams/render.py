@@ -248,3 +248,44 @@ def inline_svg(svg: str) -> str:
     body = _PROLOGUE.sub("", svg)
     body = re.sub(r"<!--.*?-->\n?", "", body, flags=re.S)
     return body.replace("<svg ", '<svg class="diagram" ', 1).strip() + "\n"
+
+
+_SVG_START = re.compile(rb'<svg width="[^"]*" height="[^"]*"\s+viewBox="([-0-9. ]+)"([^>]*)>')
+_SVG_END = b"</svg>"
+GAP = 16.0
+"""Points between two stacked parts of a drawing (each part has `dot`'s 4-point margin of its own)."""
+
+
+def stack(svgs: list[bytes], vertical: bool) -> bytes:
+    """One SVG document of `dot`'s drawings of a diagram's parts (`Diagram.parts`): one above the
+    other (`vertical`, a left-to-right diagram, as `dot` places its parts) or side by side, each at
+    the size `dot` drew it, on one white background. One drawing is returned as it is; the
+    document's prologue is the first drawing's. What is not `dot`'s SVG raises `DotFailed`."""
+    if len(svgs) == 1:
+        return svgs[0]
+    placed: list[tuple[float, float, bytes]] = []
+    width = height = 0.0
+    for i, svg in enumerate(svgs):
+        start = _SVG_START.search(svg)
+        end = svg.rfind(_SVG_END)
+        box = start[1].split() if start is not None else []
+        if start is None or end < start.end() or len(box) != 4:
+            raise DotFailed("`dot` drew a part of a diagram as no SVG flowgen knows: please report this flowgen bug")
+        w, h = float(box[2]), float(box[3])
+        gap = GAP if i else 0.0
+        x, y = (0.0, height + gap) if vertical else (width + gap, 0.0)
+        placed.append((x, y, svg[start.end() : end]))
+        width, height = (max(width, w), y + h) if vertical else (x + w, max(height, h))
+    first = _SVG_START.search(svgs[0])
+    assert first is not None
+    head = (
+        (
+            f'<svg width="{round(width)}pt" height="{round(height)}pt"\n viewBox="0.00 0.00 {width:.2f} {height:.2f}"'
+        ).encode()
+        + first[2]
+        + b">\n"
+    )
+    body = [f'<rect width="{width:.2f}" height="{height:.2f}" fill="white"/>\n'.encode()]
+    for x, y, inner in placed:
+        body += [f'<g transform="translate({x:.2f} {y:.2f})">'.encode(), inner, b"</g>\n"]
+    return svgs[0][: first.start()] + head + b"".join(body) + _SVG_END + b"\n"

@@ -1,7 +1,8 @@
 """Target `review`: one self-contained HTML page per flow for a design review.
 
 `review/<flow>.html` holds the diagrams as inline SVG (drawn by Graphviz's `dot`,
-so generation fails with an install hint where it is missing), the event
+so generation fails with an install hint where it is missing; a view of several
+connected parts drawn part by part and stacked, `Diagram.parts`), the event
 catalogue with payload schemas, services and their handlers' delivery settings,
 each saga as a step table, its failure scenarios as `flowgen simulate` explores
 them (`scenarios.py`, each with a sequence diagram), every warning from `check`, and a traceability table
@@ -19,7 +20,7 @@ from functools import partial
 from importlib import resources
 from pathlib import PurePosixPath
 
-from flowgen_design.codegen.diagrams import build_view, view_key, view_names, view_source
+from flowgen_design.codegen.diagrams import draw_view, view_key, view_names, view_parts
 from flowgen_design.codegen.diagrams.render import DotFailed, DotNotFound, inline_svg, render_all, start
 from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.fragments import Fragments
@@ -61,12 +62,12 @@ def _figures(flow: Flow, pieces: Fragments) -> list[str]:
     of SVG: they go into the page as they are, not copied into an `Html` first."""
     sources = _to_draw(flow, pieces)
     try:
-        svgs = render_all(list(sources.values()), "svg", _PURPOSE)  # collects what `start_drawing` began
+        svgs = iter(render_all(_flat(sources), "svg", _PURPOSE))  # collects what `start_drawing` began
+        pictures = {view: draw_view(flow, view, [next(svgs) for _ in parts]) for view, parts in sources.items()}
     except (DotNotFound, DotFailed) as err:
         raise TargetError(f"{err}; or leave out the review target") from None
-    pictures = {view: svg.decode("utf-8") for view, svg in zip(sources, svgs, strict=True)}
     return [
-        pieces.piece("figure", view_key(flow, view), partial(_figure, view, pictures.get(view)), ())
+        pieces.piece("figure", view_key(flow, view), partial(_figure, view, _text(pictures.get(view))), ())
         for view in view_names(flow)
     ]
 
@@ -79,14 +80,15 @@ def start_drawing(flow: Flow, options: GenerateOptions) -> Callable[[], None]:
     """`dot` begins drawing the views the last run's page lacks before any target is built (`render.start`)."""
     views = _views_to_draw(flow, Fragments(_path(flow), _identity(flow)))
     whole = [view for view in views if not view.startswith("saga:")]  # the longest drawings: begun first
-    start(list(_sources(flow, whole).values()), "svg", _PURPOSE)
-    return start(list(_sources(flow, [view for view in views if view not in whole]).values()), "svg", _PURPOSE)
+    start(_flat(_sources(flow, whole)), "svg", _PURPOSE)
+    return start(_flat(_sources(flow, [view for view in views if view not in whole])), "svg", _PURPOSE)
 
 
-def _to_draw(flow: Flow, pieces: Fragments) -> dict[str, str]:
-    """The DOT text of each view to draw, by view: each with something to draw whose figure the
-    last run's page does not have. `start_drawing` and the page find the same (the DOT texts of
-    the whole-flow views are kept per flow, `view_source`)."""
+def _to_draw(flow: Flow, pieces: Fragments) -> dict[str, list[str]]:
+    """The DOT texts of each view to draw (one per connected part, `view_parts`), by view: each
+    with something to draw whose figure the last run's page does not have. `start_drawing` and
+    the page find the same (the texts are kept per flow). A part drawn before is in the cache:
+    an edit inside one part of a large view has `dot` draw that part only."""
     return _sources(flow, _views_to_draw(flow, pieces))
 
 
@@ -94,8 +96,16 @@ def _views_to_draw(flow: Flow, pieces: Fragments) -> list[str]:
     return [view for view in view_names(flow) if not pieces.has("figure", view_key(flow, view), ())]
 
 
-def _sources(flow: Flow, views: list[str]) -> dict[str, str]:
-    return {view: view_source(flow, view, "dot") for view in views if build_view(flow, view).nodes}
+def _sources(flow: Flow, views: list[str]) -> dict[str, list[str]]:
+    return {view: parts for view in views if (parts := view_parts(flow, view))}
+
+
+def _flat(sources: dict[str, list[str]]) -> list[str]:
+    return [source for parts in sources.values() for source in parts]
+
+
+def _text(svg: bytes | None) -> str | None:
+    return None if svg is None else svg.decode("utf-8")
 
 
 def _figure(view: str, svg: str | None) -> Html:
