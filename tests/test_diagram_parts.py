@@ -21,9 +21,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.specgen import domain_name, write_spec
+from flowgen_design.codegen.diagrams import draw_view, view_parts, view_source
 from flowgen_design.codegen.diagrams.dot import to_dot, to_dot_parts
 from flowgen_design.codegen.diagrams.model import Diagram, Edge, Node
-from flowgen_design.codegen.diagrams.render import GAP, inline_svg, render_all, stack
+from flowgen_design.codegen.diagrams.render import GAP, inline_svg, render, render_all, stack
+from flowgen_design.dsl.compiler import check_file
 from tests.conftest import Runner, require_tool
 
 
@@ -99,7 +101,9 @@ def test_stacked_parts_are_one_svg_of_every_part_at_dots_size(direction: str) ->
     diagram = _diagram(6, [(0, 1), (2, 3), (3, 4)], direction)
     _, sources = to_dot_parts(diagram)
     drawings = render_all(sources, "svg")
-    stacked = stack(drawings, vertical=direction == "LR").decode("utf-8")
+    made = stack(drawings, vertical=direction == "LR")
+    assert made is not None
+    stacked = made.decode("utf-8")
     root = ElementTree.fromstring(stacked)  # well-formed, one root
     assert root.tag.endswith("svg")
     sizes = [_size(d.decode("utf-8")) for d in drawings]
@@ -194,3 +198,13 @@ def test_flowgen_diagram_draws_the_review_pages_picture(flowgen: Runner, tmp_pat
     assert flowgen("generate", str(spec), "--out", str(out), "--target", "review").returncode == 0
     page = (out / "review" / "bench.html").read_text()
     assert inline_svg(svg) in page
+
+
+def test_parts_that_cannot_be_stacked_are_drawn_whole(tmp_path: Path) -> None:
+    """Another Graphviz's SVG that `stack` does not know: the view is drawn whole, not failed."""
+    require_tool("dot")
+    flow = check_file(write_spec(tmp_path, 2)).flow
+    assert flow is not None and len(view_parts(flow, "events")) == 2
+    assert stack([b"<svg/>", b"<svg/>"], vertical=True) is None
+    whole = render(view_source(flow, "events", "dot"), "svg")
+    assert draw_view(flow, "events", [b"<svg/>", b"<svg/>"]) == whole

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     parts = view_parts(flow, args.view) if fmt == "svg" else []
     try:
         if len(parts) > 1:  # the review page's drawing: each connected part drawn on its own, stacked
-            return _emit(draw_view(flow, args.view, render_all(parts, fmt, purpose)), args.output)
+            return _emit(draw_view(flow, args.view, render_all(parts, fmt, purpose), purpose), args.output)
         return _emit(render(text, fmt, purpose), args.output)
     except (DotNotFound, DotFailed) as err:
         return fail(f"{err}; or use --format dot or mermaid", EXIT_FAILED)

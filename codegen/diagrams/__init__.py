@@ -137,11 +137,13 @@ def view_parts(flow: Flow, view: str) -> list[str]:
     return parts
 
 
-def draw_view(flow: Flow, view: str, drawings: list[bytes]) -> bytes:
-    """The drawing of `view` from the drawings of its parts (`view_parts`, in order)."""
-    from flowgen_design.codegen.diagrams.render import stack
+def draw_view(flow: Flow, view: str, drawings: list[bytes], purpose: str = "") -> bytes:
+    """The SVG drawing of `view` from the drawings of its parts (`view_parts`, in order); drawn
+    whole by `dot` when a part's SVG is not what `render.stack` knows (another Graphviz)."""
+    from flowgen_design.codegen.diagrams.render import render, stack
 
-    return stack(drawings, vertical=build_view(flow, view).direction == "LR")
+    stacked = stack(drawings, vertical=build_view(flow, view).direction == "LR")
+    return stacked if stacked is not None else render(view_source(flow, view, "dot"), "svg", purpose)
 
 
 def view_file_stem(view: str) -> str:

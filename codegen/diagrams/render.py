@@ -256,11 +256,11 @@ GAP = 16.0
 """Points between two stacked parts of a drawing (each part has `dot`'s 4-point margin of its own)."""
 
 
-def stack(svgs: list[bytes], vertical: bool) -> bytes:
+def stack(svgs: list[bytes], vertical: bool) -> bytes | None:
     """One SVG document of `dot`'s drawings of a diagram's parts (`Diagram.parts`): one above the
     other (`vertical`, a left-to-right diagram, as `dot` places its parts) or side by side, each at
     the size `dot` drew it, on one white background. One drawing is returned as it is; the
-    document's prologue is the first drawing's. What is not `dot`'s SVG raises `DotFailed`."""
+    document's prologue is the first drawing's. None when a drawing is not SVG as `dot` writes it."""
     if len(svgs) == 1:
         return svgs[0]
     placed: list[tuple[float, float, bytes]] = []
@@ -270,14 +270,17 @@ def stack(svgs: list[bytes], vertical: bool) -> bytes:
         end = svg.rfind(_SVG_END)
         box = start[1].split() if start is not None else []
         if start is None or end < start.end() or len(box) != 4:
-            raise DotFailed("`dot` drew a part of a diagram as no SVG flowgen knows: please report this flowgen bug")
-        w, h = float(box[2]), float(box[3])
+            return None
+        try:
+            w, h = float(box[2]), float(box[3])
+        except ValueError:  # `1.2.3`
+            return None
         gap = GAP if i else 0.0
         x, y = (0.0, height + gap) if vertical else (width + gap, 0.0)
         placed.append((x, y, svg[start.end() : end]))
         width, height = (max(width, w), y + h) if vertical else (x + w, max(height, h))
     first = _SVG_START.search(svgs[0])
-    assert first is not None
+    assert first is not None  # found above
     head = (
         (
             f'<svg width="{round(width)}pt" height="{round(height)}pt"\n viewBox="0.00 0.00 {width:.2f} {height:.2f}"'

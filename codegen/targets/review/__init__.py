@@ -63,7 +63,9 @@ def _figures(flow: Flow, pieces: Fragments) -> list[str]:
     sources = _to_draw(flow, pieces)
     try:
         svgs = iter(render_all(_flat(sources), "svg", _PURPOSE))  # collects what `start_drawing` began
-        pictures = {view: draw_view(flow, view, [next(svgs) for _ in parts]) for view, parts in sources.items()}
+        pictures = {
+            view: draw_view(flow, view, [next(svgs) for _ in parts], _PURPOSE) for view, parts in sources.items()
+        }
     except (DotNotFound, DotFailed) as err:
         raise TargetError(f"{err}; or leave out the review target") from None
     return [
