@@ -105,10 +105,11 @@ class Diagram:
     def parts(self) -> tuple[Diagram, ...]:
         """The diagram's connected parts (nodes joined by any edge, `constraint=false` ones too),
         each a diagram of its own, in the order of their first nodes, nodes and edges in the
-        diagram's order. `dot` lays each part out on its own and stacks them (in the reading
-        direction's cross axis), so drawing each part alone and stacking the drawings
-        (`render.stack`) shows the same picture, and an edit inside one part redraws that part
-        only. The first part keeps the title and notes; a diagram of one part is itself."""
+        diagram's order. `dot` lays the parts of a graph out one by one and puts them one after
+        another across the reading direction; drawing each part alone and stacking the drawings
+        (`render.stack`) shows the same parts the same way (only their ranks are no longer
+        aligned with each other's), and an edit inside one part redraws that part only. The
+        first part keeps the title and notes; a diagram of one part is itself."""
         parent: dict[str, str] = {n.id: n.id for n in self.nodes}
 
         def root(x: str) -> str:
