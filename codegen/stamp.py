@@ -354,9 +354,12 @@ def _read_fragments(record: Path | None, digest: object) -> object:
     if not isinstance(digest, str) or hashlib.sha256(data).hexdigest() != digest:
         return None
     try:
-        return json.loads(data)
-    except ValueError:
-        return None
+        return orjson.loads(data)
+    except ValueError:  # written by `json` (a lone surrogate in a path), or damaged
+        try:
+            return json.loads(data)
+        except ValueError:
+            return None
 
 
 def _fragments(value: object) -> dict[str, list[Recorded]] | None:

@@ -396,3 +396,18 @@ def test_the_records_fragments_are_read_as_they_were_written() -> None:
 )
 def test_a_malformed_fragment_entry_means_no_fragments(path: tuple[object, ...], value: object) -> None:
     assert stamps._fragments(_spoilt(path, value)) is None
+
+
+@pytest.mark.parametrize("writer", ["orjson", "json"])
+def test_the_fragments_file_is_read_however_it_was_written(tmp_path: Path, writer: str) -> None:
+    """`_dumps` writes with orjson, and with `json` what orjson refuses (a lone surrogate); both read back."""
+    import hashlib
+
+    import orjson
+
+    value = {"review/x\ud800.html" if writer == "json" else "review/x.html": [["k" * 64, 0, 5, [[1, 2, [0]]]]]}
+    data = json.dumps(value).encode() if writer == "json" else orjson.dumps(value)
+    record = tmp_path / "record"
+    stamps._fragments_path(record).write_bytes(data)
+    assert stamps._read_fragments(record, hashlib.sha256(data).hexdigest()) == value
+    assert stamps._read_fragments(record, "0" * 64) is None  # not the file the record names
