@@ -113,6 +113,10 @@ def test_stacked_parts_are_one_svg_of_every_part_at_dots_size(direction: str) ->
         assert (width, height) == pytest.approx((max(w for w, _ in sizes), sum(h for _, h in sizes) + gaps), abs=0.01)
     else:
         assert (width, height) == pytest.approx((sum(w for w, _ in sizes) + gaps, max(h for _, h in sizes)), abs=0.01)
+    offsets = [float(n) for m in re.findall(r'<g transform="translate\(([0-9.]+) ([0-9.]+)\)">', stacked) for n in m]
+    along = [sum(size[direction == "LR"] + GAP for size in sizes[:i]) for i in range(len(sizes))]
+    expected = [n for a in along for n in ((0.0, a) if direction == "LR" else (a, 0.0))]
+    assert offsets == pytest.approx(expected, abs=0.01)  # each part after the one before, none overlapping
     titles = re.findall(r"<title>(n\d)</title>", stacked)
     assert sorted(titles) == [f"n{i}" for i in range(6)]  # every node drawn, once
     assert stack(drawings[:1], vertical=True) == drawings[0]
