@@ -71,5 +71,9 @@ def mermaid_text(text: str) -> str:
 
 
 def html_text(text: str) -> str:
-    """Text for HTML element content or a quoted attribute value."""
-    return html.escape("\n".join(lines_of(text)), quote=True)
+    """Text for HTML element content or a quoted attribute value; a character beyond ASCII as a
+    numeric character reference (`—` as `&#8212;`), so that a page is ASCII wherever flowgen
+    writes it (a page of ASCII is a string of one byte per character: the review page of a large
+    spec is read, joined, encoded and hashed on every edit)."""
+    escaped = html.escape("\n".join(lines_of(text)), quote=True)
+    return escaped if escaped.isascii() else escaped.encode("ascii", "xmlcharrefreplace").decode("ascii")

@@ -273,3 +273,23 @@ def test_the_services_section_shows_who_may_call_each_endpoint() -> None:
     assert "auth iam (default)" in html and "auth iam<" in html
     assert '<code class="public">auth none</code>' in html
     assert "auth jwt issuer &quot;https://id.example.com&quot; audience &quot;bookings&quot;, &quot;admin&quot;" in html
+
+
+def test_text_beyond_ascii_is_written_as_character_references_and_read_as_written(
+    flowgen: Runner, browser: Browser, tmp_path: Path
+) -> None:
+    """What flowgen writes into the page is ASCII (a page of ASCII is read, joined, encoded and
+    hashed as one byte per character on every edit); a reader sees the characters themselves."""
+    require_tool("dot")
+    doc = "Café crème — naïve ✓, 😀 ünïcödé"
+    spec = tmp_path / "sketch.flow"
+    spec.write_text(SKETCH.read_text().replace("/// Money in minor units (cents).", f"/// {doc}", 1))
+    result = flowgen("generate", "-t", "review", "-o", str(tmp_path / "out"), str(spec))
+    assert result.returncode == 0, result.stderr
+    page = tmp_path / "out" / "review" / "checkout.html"
+    data = page.read_bytes()
+    outside_drawings = re.sub(rb"<svg .*?</svg>", b"", data, flags=re.S)  # dot's text is dot's
+    assert outside_drawings.isascii() and b"&#8212;" in outside_drawings
+    visit = browser.open(page.as_uri())
+    assert visit.errors == []
+    assert doc in browser.evaluate("document.body.innerText")
