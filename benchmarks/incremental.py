@@ -6,8 +6,8 @@ Every round measures, one after another so background load hits all alike, as wh
 processes: `flowgen check`; `generate` with nothing changed; after a comment line is
 added (the stamp changes, no element does); after one field is added to a record type
 (the models module, the AsyncAPI document and the review page change; no drawing does);
-and after one field is added to an event (the part of the events view it is in is drawn again). Each edit
-builds on the previous round's output folder, as in an editor. First runs (empty output
+and after one field is added to an event (the part of the events view it is in is drawn
+again). Each edit builds on the previous round's output folder, as in an editor. First runs (empty output
 folder, empty cache folder) are sampled `--first-runs` times, interleaved with `check`.
 Figures are medians; ratios compare CPU times (user + system, children included), and wall
 times (a run that spreads black and `dot` over the cores can take less wall time than CPU).
