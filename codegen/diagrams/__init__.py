@@ -127,12 +127,13 @@ def view_parts(flow: Flow, view: str) -> list[str]:
     parts = memo.get(("parts", view))
     if isinstance(parts, list):
         return parts
-    if len(built.parts()) == 1:
+    split = built.parts()
+    if len(split) == 1:
         parts = [view_source(flow, view, "dot")]
     else:
         from flowgen_design.codegen.diagrams.dot import to_dot_parts
 
-        memo[("dot", view)], parts = to_dot_parts(built)
+        memo[("dot", view)], parts = to_dot_parts(built, split)
     memo[("parts", view)] = parts
     return parts
 

@@ -9,6 +9,7 @@ constrain the ranks, so the answers to its commands do not pull the picture apar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 import graphviz
@@ -30,14 +31,15 @@ def to_dot(diagram: Diagram, header: str = "") -> str:
     return header + _source(diagram, _statements(diagram))
 
 
-def to_dot_parts(diagram: Diagram) -> tuple[str, list[str]]:
-    """The DOT source of `diagram` and of each of its connected parts (`Diagram.parts`), each
-    what `to_dot` writes of it, with every node and edge statement written once."""
+def to_dot_parts(diagram: Diagram, parts: Sequence[Diagram] | None = None) -> tuple[str, list[str]]:
+    """The DOT source of `diagram` and of each of its connected parts (`parts`, by default
+    `Diagram.parts`), each what `to_dot` writes of it, with every node and edge statement written once."""
     lines = _statements(diagram)
     nodes = {id(n): line for n, line in zip(diagram.nodes, lines, strict=False)}
     edges = {id(e): line for e, line in zip(diagram.edges, lines[len(diagram.nodes) :], strict=True)}
-    parts = [_source(p, [*(nodes[id(n)] for n in p.nodes), *(edges[id(e)] for e in p.edges)]) for p in diagram.parts()]
-    return _source(diagram, lines), parts
+    split = diagram.parts() if parts is None else parts
+    texts = [_source(p, [*(nodes[id(n)] for n in p.nodes), *(edges[id(e)] for e in p.edges)]) for p in split]
+    return _source(diagram, lines), texts
 
 
 def _statements(diagram: Diagram) -> list[str]:

@@ -264,6 +264,7 @@ def stack(svgs: list[bytes], vertical: bool) -> bytes | None:
     if len(svgs) == 1:
         return svgs[0]
     placed: list[tuple[float, float, bytes]] = []
+    first: re.Match[bytes] | None = None
     width = height = 0.0
     for i, svg in enumerate(svgs):
         start = _SVG_START.search(svg)
@@ -278,9 +279,9 @@ def stack(svgs: list[bytes], vertical: bool) -> bytes | None:
         gap = GAP if i else 0.0
         x, y = (0.0, height + gap) if vertical else (width + gap, 0.0)
         placed.append((x, y, svg[start.end() : end]))
+        first = first or start
         width, height = (max(width, w), y + h) if vertical else (x + w, max(height, h))
-    first = _SVG_START.search(svgs[0])
-    assert first is not None  # found above
+    assert first is not None  # two drawings or more
     head = (
         (
             f'<svg width="{round(width)}pt" height="{round(height)}pt"\n viewBox="0.00 0.00 {width:.2f} {height:.2f}"'
