@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import PurePosixPath
 from typing import Literal
+
+from flowgen_design.dsl.frozen import frozen
 
 Ownership = Literal["generated", "user"]
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class LineNote:
     """A warning about one place in a user-owned file (1-based line), e.g. an orphaned method.
 
@@ -24,7 +26,7 @@ class LineNote:
     repeats: bool = True
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class UserMerge:
     """The result of merging new spec content into a user-owned file.
 
@@ -41,7 +43,7 @@ class UserMerge:
 Merger = Callable[[str], UserMerge]
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class GeneratedFile:
     """One output file, its path relative to the output folder (POSIX separators).
 
@@ -61,7 +63,7 @@ class GeneratedFile:
         return self.ownership == "user"
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class KnownFile(GeneratedFile):
     """One of flowgen's files that a run takes back without reading it (`codegen.incremental`):
     its `content` is empty, and the writer, which is given its digest, leaves it as it is."""

@@ -30,7 +30,7 @@ import dataclasses
 import hashlib
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -38,12 +38,13 @@ from typing import TYPE_CHECKING
 
 from flowgen_design.codegen import ondisk
 from flowgen_design.codegen.files import GeneratedFile, KnownFile, Merger, Ownership, UserMerge
+from flowgen_design.dsl.frozen import frozen
 
 if TYPE_CHECKING:
     from flowgen_design.codegen.fragments import Recorded
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class LazyFile:
     """A file a target can describe without building it: rendered only when its inputs changed.
 
@@ -268,7 +269,7 @@ def file_key(base: str, prints: Fingerprints, f: LazyFile, identity: tuple[objec
 # ---- the last clean run ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Previous:
     """What the last clean run left, as far as it can still be trusted: each lazy file's key
     and the digest of the bytes it left (user-owned files: as the user last left them)."""

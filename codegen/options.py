@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from flowgen_design.dsl.diagnostics import Diagnostic
+from flowgen_design.dsl.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class GenerateOptions:
     out_dir: Path
     targets: tuple[str, ...] = ()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -20,6 +20,7 @@ from flowgen_design.codegen import names
 from flowgen_design.codegen.aws.plan import ALARM, Alarm, Resource, plan_of
 from flowgen_design.codegen.diagrams.labels import attempts_text, delivery_lines, idempotency_text
 from flowgen_design.dsl.durations import format_ms
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.graph import Arc, event_graph
 from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Flow, Handler, Saga, SagaStep, Service
 from flowgen_design.dsl.source import Span
@@ -31,7 +32,7 @@ class UnknownElement(LookupError):
     """The name matches nothing (or too much); the message is one line with a suggestion."""
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Link:
     """One element of a trace, hanging off its parent by `relation`."""
 
@@ -54,7 +55,7 @@ class Link:
         }
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class GeneratedPath:
     path: PurePosixPath
     role: str
@@ -464,7 +465,7 @@ def _line(link: Link) -> str:
 # ---- the review page's table ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class TraceRow:
     """Entry point or event -> handler -> generated files -> resources."""
 

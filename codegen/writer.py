@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Literal
 
 from flowgen_design.codegen import ondisk
 from flowgen_design.codegen.files import GeneratedFile, KnownFile, LineNote, UserMerge
+from flowgen_design.dsl.frozen import frozen
 
 if TYPE_CHECKING:
     from flowgen_design.codegen.fragments import Recorded
@@ -57,7 +58,7 @@ class UnsafePathError(ValueError):
     """A target produced a path outside the output folder: a bug, or a hostile spec name."""
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Change:
     path: PurePosixPath
     action: Action

@@ -30,7 +30,7 @@ derives them from the plan and the model, and a second renderer would do the sam
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from flowgen_design.codegen import names
 from flowgen_design.codegen.aws import limits
@@ -60,6 +60,7 @@ from flowgen_design.codegen.aws.ids import (
 )
 from flowgen_design.codegen.aws.limits import Limit
 from flowgen_design.dsl.durations import format_ms, seconds_ceil
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.memo import per_flow
 from flowgen_design.dsl.model import (
     REDELIVERY_MARGIN_MS,
@@ -123,7 +124,7 @@ def event_pattern(flow: Flow, event: str) -> dict[str, list[str]]:
 # ---- the plan ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Resource:
     """One AWS resource: what it is, where in the spec it comes from, which limits bind it."""
 
@@ -134,7 +135,7 @@ class Resource:
     limits: tuple[Limit, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Alarm:
     """A CloudWatch alarm the spec implies: `metric` of `watches` compared with `threshold`.
 
@@ -171,7 +172,7 @@ class Alarm:
 COMPARISONS = {">=": "GreaterThanOrEqualToThreshold", ">": "GreaterThanThreshold"}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class HandlerPlan:
     """A handler's resources: rule -> queue -> event source mapping -> function (role, logs)."""
 
@@ -212,7 +213,7 @@ class HandlerPlan:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class StarterPlan:
     """What starts a saga once per trigger event: rule -> queue (+ DLQ) -> function -> StartExecution.
 
@@ -263,7 +264,7 @@ class StarterPlan:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class SagaPlan:
     """A saga's state machine and role, its starter, and the alarms of its failed outcome
     (`failed_alarm` on failed executions, `timed_out_alarm` on timed-out ones; `alarms` has both,
@@ -300,7 +301,7 @@ class SagaPlan:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class RoutePlan:
     """An endpoint's method on the flow's REST API: who may call it (`authorization_type`, and the
     stack's JWT authorizer for `auth jwt`), the request model its body is validated against (the
@@ -324,7 +325,7 @@ class RoutePlan:
         return (self.role, self.model, self.method)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class AuthorizerPlan:
     """The stack's one JWT authorizer: a Lambda TOKEN authorizer that checks each bearer token
     against the issuer and audiences of the endpoint it calls (every `auth jwt` endpoint)."""
@@ -342,7 +343,7 @@ class AuthorizerPlan:
         return (self.log_group, self.role, self.function, self.permission, self.authorizer)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class ApiPlan:
     """The flow's REST API: one resource per path segment, a deployment and its stage (throttled,
     with JSON access logs into `access_log_group`), the request validator every method uses, the 400
@@ -371,7 +372,7 @@ class ApiPlan:
         return (*shared, *logging, *(r for _, r in self.paths), *auth, self.deployment, self.stage)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Plan:
     """Every AWS resource of one flow. Build it with `plan_of(flow)` (computed once per flow)."""
 

@@ -10,12 +10,13 @@ constrain the ranks, so the answers to its commands do not pull the picture apar
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
-
-import graphviz
+from typing import TYPE_CHECKING, cast
 
 from flowgen_design.codegen.diagrams.model import EDGE_COLORS, NODE_STYLES, Diagram, Edge, Node
 from flowgen_design.codegen.escape import dot_label, dot_text
+
+if TYPE_CHECKING:
+    import graphviz
 
 FONT = "DejaVu Sans,Helvetica,Arial,sans-serif"
 # From this many nodes on, dot spends most of its time trying ever more orderings
@@ -44,6 +45,8 @@ def to_dot_parts(diagram: Diagram, parts: Sequence[Diagram] | None = None) -> tu
 
 def _statements(diagram: Diagram) -> list[str]:
     """One DOT statement per node, then one per edge, in the diagram's order."""
+    import graphviz  # here: a run that writes no DOT (an edit no view shows) never loads it
+
     graph = graphviz.Digraph()
     for node in diagram.nodes:
         graph.node(node.id, **_node_attrs(node))
@@ -54,6 +57,8 @@ def _statements(diagram: Diagram) -> list[str]:
 
 def _source(diagram: Diagram, statements: list[str]) -> str:
     """The graph's attributes, then `statements` (`_statements` of the diagram or of some of it)."""
+    import graphviz
+
     graph = graphviz.Digraph(name=diagram.name.replace(":", "_"))
     titled = {"labelloc": "t", "label": dot_text(diagram.title)} if diagram.title else {}
     graph.attr(
@@ -95,6 +100,8 @@ def _node_attrs(node: Node) -> dict[str, str]:
 
 def _label(node: Node) -> str:
     """Title lines centred, detail lines (fields, settings) left-aligned under them."""
+    import graphviz
+
     title = dot_label(node.label)
     return cast(str, graphviz.nohtml(title + "\\n" + dot_label(node.detail, "left"))) if node.detail else title
 

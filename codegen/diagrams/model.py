@@ -10,11 +10,13 @@ managers, "policies") lilac.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from operator import attrgetter
 from typing import Literal
 
 import orjson
+
+from flowgen_design.dsl.frozen import frozen
 
 NodeKind = Literal[
     "service", "event", "command", "external", "api", "saga", "handler", "step", "compensation", "outcome", "parallel"
@@ -22,7 +24,7 @@ NodeKind = Literal[
 EdgeKind = Literal["flow", "handled", "trigger", "reply", "awaits", "failure", "compensation"]
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Style:
     fill: str
     border: str
@@ -58,7 +60,7 @@ EDGE_COLORS: dict[EdgeKind, str] = {
 }
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Node:
     """One box. `id` is a safe identifier made from names; `label` is plain text
     lines, centred; `detail` lines (payload fields) are left-aligned below it."""
@@ -71,7 +73,7 @@ class Node:
     emphasis: bool = False
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Edge:
     """An arrow. `reply`: a command's answer; `awaits`: a saga waiting for that answer."""
 
@@ -88,7 +90,7 @@ class Edge:
         return self.kind in ("failure", "compensation", "reply", "awaits")
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Diagram:
     """A whole picture: `name` is the view (`system`, `saga:Checkout`, `events`)."""
 

@@ -19,7 +19,7 @@ the last run's template.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache, partial
 from pathlib import PurePosixPath
 
@@ -57,6 +57,7 @@ from flowgen_design.codegen.targets.cloudformation.stage import add_stage, owner
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att
 from flowgen_design.codegen.targets.cloudformation.verify import flow_problems
 from flowgen_design.codegen.targets.cloudformation.waits import heartbeat_handlers
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.model import Flow, Saga
 
 CODE_PARAMETERS = {
@@ -126,7 +127,7 @@ def _stack(plan: Plan) -> Stack:
     return Stack(plan, frozenset((h.service, h.name) for s in flow.sagas for h in saga_handlers(s)))
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Group:
     """What one element of the flow becomes in the template, built together: a handler's resources,
     a saga's, the API's. `inputs` is everything its builder reads besides what every group reads

@@ -7,7 +7,6 @@ that makes it (`userfiles.UserFileError`): nothing is written until they are fix
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from flowgen_design.codegen.targets.cloudformation.userfiles import (
     raise_problems,
     settings_path,
 )
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.model import Flow
 
 if TYPE_CHECKING:  # validating the files needs pydantic: imported only when they add something
@@ -43,7 +43,7 @@ def customised(t: Template, plan: Plan, out_dir: Path) -> Json | None:
     return merge_user_files(t, plan, loaded) if loaded is not None else None
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class UserFiles:
     """The user's two files as read, when they add something to the template."""
 

@@ -19,8 +19,6 @@ role may send to its own queue for that). See docs/semantics.md, "Per-key order"
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flowgen_design.codegen.aws.limits import LAMBDA_DESCRIPTION
 from flowgen_design.codegen.aws.plan import (
     BATCH_SIZE,
@@ -36,10 +34,11 @@ from flowgen_design.codegen.targets.cloudformation import iam
 from flowgen_design.codegen.targets.cloudformation.observability import ACTIVE_TRACING, write_traces
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, get_att, ref
 from flowgen_design.codegen.targets.cloudformation.waits import heartbeat_handlers
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.model import Flow
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Stack:
     """What every builder needs to know about the stack besides its own element."""
 

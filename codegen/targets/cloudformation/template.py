@@ -12,6 +12,7 @@ from typing import Any
 
 from flowgen_design.codegen import prettyjson
 from flowgen_design.codegen.aws.plan import Resource
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.source import Span
 
 Json = dict[str, Any]
@@ -87,7 +88,7 @@ class Template:
         return text + "\n", parsed
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class Scope:
     """Adds resources that all come from one spec element (same span, same label)."""
 

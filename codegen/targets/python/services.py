@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 
 from flowgen_design.codegen.files import LineNote, UserMerge
 from flowgen_design.codegen.names import handlers_class, python_package, service_class, service_module
@@ -26,6 +25,7 @@ from flowgen_design.codegen.targets.python.source import (
     paragraphs,
     prose,
 )
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.model import Flow, Handler, Service
 
 
@@ -108,7 +108,7 @@ def factory(flow: Flow, service: Service) -> list[str]:
 # ---- merging into the user's file ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class _ClassInfo:
     node: ast.ClassDef
     bound: frozenset[str]  # names the class body defines
@@ -140,7 +140,7 @@ def _class_names(node: ast.ClassDef) -> frozenset[str]:
     return frozenset(names)
 
 
-@dataclass(frozen=True)
+@frozen(kw_only=False, slots=False)
 class _NotMergeable:
     reason: str
     class_missing: bool = False
