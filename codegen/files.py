@@ -12,7 +12,7 @@ from flowgen_design.dsl.frozen import frozen
 Ownership = Literal["generated", "user"]
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class LineNote:
     """A warning about one place in a user-owned file (1-based line), e.g. an orphaned method.
 
@@ -26,7 +26,7 @@ class LineNote:
     repeats: bool = True
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class UserMerge:
     """The result of merging new spec content into a user-owned file.
 
@@ -43,7 +43,7 @@ class UserMerge:
 Merger = Callable[[str], UserMerge]
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class GeneratedFile:
     """One output file, its path relative to the output folder (POSIX separators).
 
@@ -63,7 +63,7 @@ class GeneratedFile:
         return self.ownership == "user"
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class KnownFile(GeneratedFile):
     """One of flowgen's files that a run takes back without reading it (`codegen.incremental`):
     its `content` is empty, and the writer, which is given its digest, leaves it as it is."""

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from flowgen_design.codegen.fragments import Recorded
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class LazyFile:
     """A file a target can describe without building it: rendered only when its inputs changed.
 
@@ -269,7 +269,7 @@ def file_key(base: str, prints: Fingerprints, f: LazyFile, identity: tuple[objec
 # ---- the last clean run ------------------------------------------------------------------
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class Previous:
     """What the last clean run left, as far as it can still be trusted: each lazy file's key
     and the digest of the bytes it left (user-owned files: as the user last left them)."""

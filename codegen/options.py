@@ -8,7 +8,7 @@ from flowgen_design.dsl.diagnostics import Diagnostic
 from flowgen_design.dsl.frozen import frozen
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class GenerateOptions:
     out_dir: Path
     targets: tuple[str, ...] = ()

@@ -32,7 +32,7 @@ class UnknownElement(LookupError):
     """The name matches nothing (or too much); the message is one line with a suggestion."""
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class Link:
     """One element of a trace, hanging off its parent by `relation`."""
 
@@ -55,7 +55,7 @@ class Link:
         }
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class GeneratedPath:
     path: PurePosixPath
     role: str
@@ -465,7 +465,7 @@ def _line(link: Link) -> str:
 # ---- the review page's table ------------------------------------------------------------
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class TraceRow:
     """Entry point or event -> handler -> generated files -> resources."""
 

@@ -58,7 +58,7 @@ class UnsafePathError(ValueError):
     """A target produced a path outside the output folder: a bug, or a hostile spec name."""
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class Change:
     path: PurePosixPath
     action: Action

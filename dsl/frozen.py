@@ -175,15 +175,15 @@ def _init(cls: type, fields: list[dataclasses.Field[Any]], kw_only: bool, slots:
     its own parameter names (`CodeType.replace`) and its own setters, factories and defaults.
     """
     kinds = tuple(_kind(f) for f in fields)
-    shape = (kinds, kw_only, hasattr(cls, "__post_init__"))
+    shape = (kinds, kw_only, hasattr(cls, "__post_init__"), slots)
     make = _TEMPLATES.get(shape)
     if make is None:
         make = _TEMPLATES[shape] = _template(*shape)
     cells: list[Any] = []
     defaults: dict[str, Any] = {}
     for f, kind in zip(fields, kinds, strict=True):
-        if kind != "skip":
-            cells.append(getattr(cls, f.name).__set__ if slots else _setter(f.name))
+        if kind != "skip":  # with slots, the slot's setter; without, `object.__setattr__` and the name
+            cells += [getattr(cls, f.name).__set__] if slots else [object.__setattr__, f.name]
         if kind in ("factory", "factory-param"):
             cells.append(f.default_factory)
         elif kind == "fixed":
@@ -208,16 +208,7 @@ def _init(cls: type, fields: list[dataclasses.Field[Any]], kw_only: bool, slots:
     return init
 
 
-_TEMPLATES: dict[tuple[tuple[str, ...], bool, bool], Callable[..., Callable[..., None]]] = {}
-
-
-def _setter(name: str) -> Callable[[object, object], None]:
-    """How `__init__` stores a field of a class without slots (past the class's `__setattr__`)."""
-
-    def store(self: object, value: object) -> None:
-        object.__setattr__(self, name, value)
-
-    return store
+_TEMPLATES: dict[tuple[tuple[str, ...], bool, bool, bool], Callable[..., Callable[..., None]]] = {}
 
 
 def _positional_defaults(cls: type, names: tuple[str, ...], defaults: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -240,28 +231,33 @@ def _kind(f: dataclasses.Field[Any]) -> str:
     return "skip" if f.default is _MISSING else "fixed"
 
 
-def _template(kinds: tuple[str, ...], kw_only: bool, post_init: bool) -> Callable[..., Callable[..., None]]:
-    """Compile the maker of an `__init__` for fields of these kinds (parameters `p0`, `p1`, ...)."""
+def _template(
+    kinds: tuple[str, ...], kw_only: bool, post_init: bool, slots: bool
+) -> Callable[..., Callable[..., None]]:
+    """Compile the maker of an `__init__` for fields of these kinds (parameters `p0`, `p1`, ...).
+    Without slots, a field is stored as the stdlib's `__init__` stores it, `object.__setattr__`
+    called with its name (a cell), not through a function of ours."""
     cells: list[str] = []
     params: list[str] = []
     body: list[str] = []
     for i, kind in enumerate(kinds):
         if kind == "skip":
             continue
-        cells.append(f"_set{i}")
+        cells += [f"_set{i}"] if slots else [f"_set{i}", f"_name{i}"]
+        store = f"_set{i}(self, " if slots else f"_set{i}(self, _name{i}, "
         if kind == "param":
             params.append(f"p{len(params)}")
-            body.append(f"_set{i}(self, {params[-1]})")
+            body.append(f"{store}{params[-1]})")
         elif kind == "factory-param":
             params.append(f"p{len(params)}")
             cells.append(f"_factory{i}")
-            body.append(f"_set{i}(self, _factory{i}() if {params[-1]} is _NO_VALUE else {params[-1]})")
+            body.append(f"{store}_factory{i}() if {params[-1]} is _NO_VALUE else {params[-1]})")
         elif kind == "factory":
             cells.append(f"_factory{i}")
-            body.append(f"_set{i}(self, _factory{i}())")
+            body.append(f"{store}_factory{i}())")
         else:
             cells.append(f"_default{i}")
-            body.append(f"_set{i}(self, _default{i})")
+            body.append(f"{store}_default{i})")
     if post_init:
         body.append("self.__post_init__()")
     signature = ", ".join(["self", *(["*"] if params and kw_only else []), *params])

@@ -24,7 +24,7 @@ NodeKind = Literal[
 EdgeKind = Literal["flow", "handled", "trigger", "reply", "awaits", "failure", "compensation"]
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class Style:
     fill: str
     border: str
@@ -60,7 +60,7 @@ EDGE_COLORS: dict[EdgeKind, str] = {
 }
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class Node:
     """One box. `id` is a safe identifier made from names; `label` is plain text
     lines, centred; `detail` lines (payload fields) are left-aligned below it."""
@@ -73,7 +73,7 @@ class Node:
     emphasis: bool = False
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class Edge:
     """An arrow. `reply`: a command's answer; `awaits`: a saga waiting for that answer."""
 
@@ -90,7 +90,7 @@ class Edge:
         return self.kind in ("failure", "compensation", "reply", "awaits")
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class Diagram:
     """A whole picture: `name` is the view (`system`, `saga:Checkout`, `events`)."""
 

@@ -127,7 +127,7 @@ def _stack(plan: Plan) -> Stack:
     return Stack(plan, frozenset((h.service, h.name) for s in flow.sagas for h in saga_handlers(s)))
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class Group:
     """What one element of the flow becomes in the template, built together: a handler's resources,
     a saga's, the API's. `inputs` is everything its builder reads besides what every group reads

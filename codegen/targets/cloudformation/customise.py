@@ -43,7 +43,7 @@ def customised(t: Template, plan: Plan, out_dir: Path) -> Json | None:
     return merge_user_files(t, plan, loaded) if loaded is not None else None
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class UserFiles:
     """The user's two files as read, when they add something to the template."""
 

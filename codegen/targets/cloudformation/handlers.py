@@ -38,7 +38,7 @@ from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.model import Flow
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class Stack:
     """What every builder needs to know about the stack besides its own element."""
 

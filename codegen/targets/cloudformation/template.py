@@ -88,7 +88,7 @@ class Template:
         return text + "\n", parsed
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class Scope:
     """Adds resources that all come from one spec element (same span, same label)."""
 

@@ -108,7 +108,7 @@ def factory(flow: Flow, service: Service) -> list[str]:
 # ---- merging into the user's file ----------------------------------------------------------
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class _ClassInfo:
     node: ast.ClassDef
     bound: frozenset[str]  # names the class body defines
@@ -140,7 +140,7 @@ def _class_names(node: ast.ClassDef) -> frozenset[str]:
     return frozenset(names)
 
 
-@frozen(kw_only=False, slots=False)
+@frozen(kw_only=False)
 class _NotMergeable:
     reason: str
     class_missing: bool = False
