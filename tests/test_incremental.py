@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from benchmarks.specgen import spec
 from flowgen_design.cli import main
 from flowgen_design.codegen import fragments, incremental, stamp
+from flowgen_design.codegen.diagrams import view_file_stem
 from flowgen_design.codegen.diagrams.model import Diagram
 from flowgen_design.dsl.cache import cache_dir
 
@@ -602,7 +603,7 @@ def test_a_fragment_whose_inputs_cannot_be_fingerprinted_is_made() -> None:
     assert pieces.piece("article", (Opaque(),), lambda: "<article></article>") == "<article></article>"
 
 
-# ---- the whole-flow views (system, events): written and drawn only when what they draw changes -----------
+# ---- the views: written and drawn only when what they draw changes ------------------------------------------
 
 VIEWS = DOCUMENTS[1:]  # the diagrams target and the review page, which both write every view
 
@@ -630,9 +631,14 @@ def test_a_view_is_written_again_only_when_what_it_draws_changes(
     project: Path, renders: list[str], monkeypatch: pytest.MonkeyPatch, edit: str, drawn: set[str]
 ) -> None:
     """Each view is keyed by what it draws (`diagrams.view_key`): its DOT is written, its files
-    rendered and its figure made again exactly when that changed, and the output is a full run's."""
+    rendered and its figure made again exactly when that changed, and the output is a full run's.
+    A saga's view likewise: its DOT is written again exactly when its DOT text changes (compared
+    here, outside flowgen), though its Mermaid file, a sequence diagram of the saga itself, is
+    rendered again whenever the saga changes."""
     from flowgen_design.codegen.diagrams import dot
 
+    spec_file, out = project / "bench.flow", project / "out"
+    sagas_before = _saga_dots(spec_file)
     written: list[str] = []
     statements = dot._statements  # what `to_dot` and `to_dot_parts` (a view of several parts) write
 
@@ -641,17 +647,50 @@ def test_a_view_is_written_again_only_when_what_it_draws_changes(
         return statements(diagram)
 
     monkeypatch.setattr(dot, "_statements", counted)
-    spec_file, out = project / "bench.flow", project / "out"
     assert _generate(spec_file, out, VIEWS) == 0
-    assert {"system", "events"} <= set(written)
+    assert {"system", "events", *sagas_before} <= set(written)
     written.clear()
     renders.clear()
     _edit(spec_file, edit)
     assert _generate(spec_file, out, VIEWS) == 0
-    assert {name for name in written if not name.startswith("saga:")} == drawn
-    assert {r for r in renders if "/saga-" not in r} == {
+    views_written = set(written)
+    sagas_after = _saga_dots(spec_file)
+    changed = {v for v, text in sagas_after.items() if sagas_before.get(v) != text}
+    assert views_written == drawn | changed
+    assert {r for r in renders if "/saga-" not in r or r.endswith(".dot")} == {
         f"diagrams/bench/{v}.{x}" for v in drawn for x in ("dot", "mmd")
-    }
+    } | {f"diagrams/bench/{view_file_stem(v)}.dot" for v in changed}
+    _same_as_full_run(spec_file, out, project, targets=VIEWS)
+
+
+def _saga_dots(spec_file: Path) -> dict[str, str]:
+    """The DOT text of each saga's view (`dot.to_dot`, with no header), of the spec as it is now."""
+    from flowgen_design.codegen.diagrams import build_view, view_names
+    from flowgen_design.codegen.diagrams.dot import to_dot
+    from flowgen_design.dsl.compiler import check_file
+
+    flow = check_file(spec_file).flow
+    assert flow is not None
+    return {v: to_dot(build_view(flow, v)) for v in view_names(flow) if v.startswith("saga:")}
+
+
+def test_a_sagas_view_is_drawn_again_when_only_what_it_draws_changes(
+    project: Path, renders: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The oracle of the test above is not idle: renaming a command a saga sends changes that
+    saga's picture (the command's box), and only that saga's DOT is written again."""
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, VIEWS) == 0
+    before = _saga_dots(spec_file)
+    text = spec_file.read_text(encoding="utf-8")
+    spec_file.write_text(re.sub(r"\bOrdersCharge\b", "OrdersChargeCard", text), encoding="utf-8")
+    renders.clear()
+    assert _generate(spec_file, out, VIEWS) == 0
+    after = _saga_dots(spec_file)
+    changed = {v for v, dot_text in after.items() if before.get(v) != dot_text}
+    assert len(changed) == 1 and changed < set(after)
+    saga_renders = {r for r in renders if "/saga-" in r and r.endswith(".dot")}
+    assert saga_renders == {f"diagrams/bench/{view_file_stem(v)}.dot" for v in changed}
     _same_as_full_run(spec_file, out, project, targets=VIEWS)
 
 
