@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
@@ -56,6 +56,62 @@ class Recorded(NamedTuple):
     holes: list[Hole]
 
 
+class Listing(NamedTuple):
+    """Where the fragments of one document are, as the record keeps them: a column each of keys,
+    offsets and lengths, in document order, and the holes of the fragments that have any, by
+    their place in the columns. Some fifteen thousand fragments on a large spec are read on
+    every edit: columns are read and checked without an object per fragment."""
+
+    keys: list[str]
+    offsets: list[int]
+    lengths: list[int]
+    holes: dict[int, list[Hole]]
+
+    @classmethod
+    def of(cls, recorded: Sequence[Recorded]) -> Listing:
+        return cls(
+            [r.key for r in recorded],
+            [r.offset for r in recorded],
+            [r.length for r in recorded],
+            {i: r.holes for i, r in enumerate(recorded) if r.holes},
+        )
+
+    def entry(self, at: int) -> Recorded:
+        return Recorded(self.keys[at], self.offsets[at], self.lengths[at], self.holes.get(at, []))
+
+    def entries(self) -> list[Recorded]:
+        return [self.entry(at) for at in range(len(self.keys))]
+
+
+class Index(Mapping[str, Recorded]):
+    """The fragments of a listing by key, those that end within the document (`limit`
+    characters); each entry made when it is asked for. A key listed twice: the later one."""
+
+    def __init__(self, listing: Listing, limit: int) -> None:
+        self._listing = listing
+        self._at = {
+            key: at
+            for at, (key, offset, length) in enumerate(zip(listing.keys, listing.offsets, listing.lengths, strict=True))
+            if offset + length <= limit
+        }
+
+    def __getitem__(self, key: str) -> Recorded:
+        return self._listing.entry(self._at[key])
+
+    def get(self, key: str, default: Recorded | None = None) -> Recorded | None:  # type: ignore[override]
+        at = self._at.get(key)
+        return default if at is None else self._listing.entry(at)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._at
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+
 @dataclass
 class _Made:
     """A fragment of this run: its key, text and holes (offsets within the text), in document order."""
@@ -70,7 +126,7 @@ class _Run:
     """What this process knows for the current run: the previous documents' fragments, and this run's."""
 
     prints: Fingerprints = field(default_factory=Fingerprints)
-    previous: dict[str, tuple[str, dict[str, Recorded]]] = field(default_factory=dict)
+    previous: dict[str, tuple[str, Mapping[str, Recorded]]] = field(default_factory=dict)
     made: dict[str, list[_Made]] = field(default_factory=dict)
     placed: dict[str, tuple[str, list[Recorded]]] = field(default_factory=dict)
     active: bool = False
@@ -214,7 +270,7 @@ class Fragments:
             return None
         return hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + digest).hexdigest()
 
-    def previous(self) -> tuple[str, dict[str, Recorded]]:
+    def previous(self) -> tuple[str, Mapping[str, Recorded]]:
         """The last clean run's document and its fragments by key (empty when there is none), for a
         caller that takes its fragments back itself and says where they are (`place`)."""
         return self._run.previous.get(self.path, ("", {}))
@@ -326,7 +382,7 @@ def start_run(previous: Previous | None, out_dir: Path) -> None:
     _run = _Run(active=True)
     if previous is None:
         return
-    for rel, recorded in previous.fragments.items():
+    for rel, listing in previous.fragments.items():
         if rel not in previous.files or rel in previous.user_owned:
             continue
         data = ondisk.read_checked(out_dir.joinpath(*PurePosixPath(rel).parts), previous.files[rel])
@@ -336,8 +392,7 @@ def start_run(previous: Previous | None, out_dir: Path) -> None:
             document = data.decode("utf-8")
         except UnicodeDecodeError:
             continue
-        index = {r.key: r for r in recorded if r.offset + r.length <= len(document)}
-        _run.previous[rel] = (document, index)
+        _run.previous[rel] = (document, Index(listing, len(document)))
 
 
 def run_prints() -> Fingerprints:

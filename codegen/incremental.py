@@ -41,7 +41,7 @@ from flowgen_design.codegen.files import GeneratedFile, KnownFile, Merger, Owner
 from flowgen_design.dsl.frozen import frozen
 
 if TYPE_CHECKING:
-    from flowgen_design.codegen.fragments import Recorded
+    from flowgen_design.codegen.fragments import Listing
 
 
 @frozen(kw_only=False)
@@ -279,7 +279,7 @@ class Previous:
     user_owned: frozenset[str]
     parts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     """Files built of separately formatted parts (`format_blocks`): each part's source digest and length."""
-    fragments: dict[str, list[Recorded]] = field(default_factory=dict)
+    fragments: dict[str, Listing] = field(default_factory=dict)
     """Whole-flow documents made of fragments (`codegen.fragments`): where each one is."""
     merges: dict[str, UserMerge] = field(default_factory=dict)
     """What merging each of the user's files found, when it left the file as it is (`writer`)."""

@@ -39,7 +39,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from itertools import chain, repeat
+from itertools import chain
 from pathlib import Path, PurePosixPath
 
 import orjson
@@ -47,7 +47,7 @@ import orjson
 from flowgen_design.codegen import ondisk, writer
 from flowgen_design.codegen.cache import file_identity, store
 from flowgen_design.codegen.files import LineNote, UserMerge
-from flowgen_design.codegen.fragments import Recorded
+from flowgen_design.codegen.fragments import Hole, Listing
 from flowgen_design.codegen.incremental import Previous
 from flowgen_design.dsl.cache import cache_dir
 
@@ -244,10 +244,16 @@ def record(p: writer.WritePlan) -> None:
         },
     }
     if p.fragments:  # beside the record, which a run with nothing to do reads whole: named by its digest
-        side = _dumps({rel: [list(r) for r in listed] for rel, listed in p.fragments.items()})
+        side = _dumps({rel: _columns(Listing.of(listed)) for rel, listed in p.fragments.items()})
         data["fragments"] = hashlib.sha256(side).hexdigest()
         store(_fragments_path(path), side)
     store(path, _dumps(data))
+
+
+def _columns(listing: Listing) -> dict[str, object]:
+    """A document's fragments as the record's side file keeps them (`_fragments` reads them)."""
+    holes = [[at, [list(hole) for hole in found]] for at, found in listing.holes.items()]
+    return {"keys": listing.keys, "offsets": listing.offsets, "lengths": listing.lengths, "holes": holes}
 
 
 def _dumps(data: object) -> bytes:
@@ -362,35 +368,36 @@ def _read_fragments(record: Path | None, digest: object) -> object:
             return None
 
 
-def _fragments(value: object) -> dict[str, list[Recorded]] | None:
+def _fragments(value: object) -> dict[str, Listing] | None:
     """The record's fragments of documents (`codegen.fragments.finish_run`), None when malformed.
 
-    Some fifteen thousand entries on a large spec, read on every edit: checked a column at a
-    time (the types of all keys, of all offsets, ...; `_naturals`)."""
+    Some fifteen thousand entries on a large spec, read on every edit: kept as columns (keys,
+    offsets, lengths; the holes of the few fragments that have any by their place), each checked
+    whole (`_naturals`), with no object made per fragment (`fragments.Listing`)."""
     if not isinstance(value, dict):
         return None
-    found: dict[str, list[Recorded]] = {}
-    for rel, listed in value.items():
-        if type(listed) is not list or not _rows(listed, 4):
+    found: dict[str, Listing] = {}
+    for rel, columns in value.items():
+        if type(columns) is not dict or set(columns) != {"keys", "offsets", "lengths", "holes"}:
             return None
-        if listed:
-            keys, offsets, lengths, holes = zip(*listed, strict=True)
-            if not set(map(type, keys)) <= {str} or not _naturals([*offsets, *lengths]) or not _rows(holes, None):
+        keys, offsets, lengths, holes = columns["keys"], columns["offsets"], columns["lengths"], columns["holes"]
+        if not (type(keys) is list and type(offsets) is list and type(lengths) is list and type(holes) is list):
+            return None
+        if not len(keys) == len(offsets) == len(lengths) or not set(map(type, keys)) <= {str}:
+            return None
+        if not _naturals(offsets) or not _naturals(lengths) or not _rows(holes, 2):
+            return None
+        by_place: dict[int, list[Hole]] = {}
+        for at, listed in holes:
+            if not (_count(at) and at < len(keys) and type(listed) is list and listed and _rows(listed, 3)):
                 return None
-            spans = [hole for some in holes for hole in some]
-            if not _rows(spans, 3):
+            starts, ends, slots = zip(*listed, strict=True)
+            if not _naturals([*starts, *ends]) or not _rows(slots, None) or min(map(len, slots)) == 0:
                 return None
-            if spans:
-                starts, ends, slots = zip(*spans, strict=True)
-                if not _naturals([*starts, *ends]) or not _rows(slots, None) or min(map(len, slots)) == 0:
-                    return None
-                if not _naturals(list(chain.from_iterable(slots))):
-                    return None
-        entries = list(map(tuple.__new__, repeat(Recorded), listed))  # a named tuple's own constructor is Python
-        for i, entry in enumerate(entries):
-            if entry.holes:
-                entries[i] = entry._replace(holes=[(start, end, slots) for start, end, slots in entry.holes])
-        found[str(rel)] = entries
+            if not _naturals(list(chain.from_iterable(slots))):
+                return None
+            by_place[at] = [(start, end, hole_slots) for start, end, hole_slots in listed]
+        found[str(rel)] = Listing(keys, offsets, lengths, by_place)
     return found
 
 

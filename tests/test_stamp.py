@@ -354,8 +354,13 @@ def test_the_code_digest_follows_every_file_of_the_packages_but_not_bytecode(
 
 
 GOOD_FRAGMENTS = {
-    "review/bench.html": [["k1", 0, 10, []], ["k2", 10, 5, [[1, 3, [0, 2]], [4, 2, [1]]]]],
-    "asyncapi/bench.asyncapi.yaml": [],
+    "review/bench.html": {
+        "keys": ["k1", "k2"],
+        "offsets": [0, 10],
+        "lengths": [10, 5],
+        "holes": [[1, [[1, 3, [0, 2]], [4, 2, [1]]]]],
+    },
+    "asyncapi/bench.asyncapi.yaml": {"keys": [], "offsets": [], "lengths": [], "holes": []},
 }
 
 
@@ -365,33 +370,66 @@ def _spoilt(path: tuple[object, ...], value: object) -> dict[str, Any]:
     target = spoilt
     for step in inner:
         target = target[step]
-    target[last] = value
+    if value is _GONE:
+        del target[last]
+    else:
+        target[last] = value
     return dict(spoilt)
+
+
+_GONE = object()
 
 
 def test_the_records_fragments_are_read_as_they_were_written() -> None:
     found = stamps._fragments(json.loads(json.dumps(GOOD_FRAGMENTS)))
-    assert found == {
+    assert found is not None
+    assert {rel: listing.entries() for rel, listing in found.items()} == {
         "review/bench.html": [("k1", 0, 10, []), ("k2", 10, 5, [(1, 3, [0, 2]), (4, 2, [1])])],
         "asyncapi/bench.asyncapi.yaml": [],
     }
-    assert found is not None and found["review/bench.html"][1].holes[0] == (1, 3, [0, 2])
+    assert found["review/bench.html"].entry(1).holes[0] == (1, 3, [0, 2])
+
+
+def test_the_fragments_written_are_the_fragments_read() -> None:
+    """What `record` writes of a document's fragments (`_columns`) reads back as they were."""
+    from flowgen_design.codegen.fragments import Listing, Recorded
+
+    listed = [Recorded("a", 0, 4, []), Recorded("b", 4, 9, [(2, 3, [1]), (6, 1, [0, 3])]), Recorded("a", 13, 2, [])]
+    written = json.loads(json.dumps({"review/x.html": stamps._columns(Listing.of(listed))}))
+    found = stamps._fragments(written)
+    assert found is not None and found["review/x.html"].entries() == listed
+
+
+def test_a_fragment_past_the_end_of_its_document_is_not_indexed() -> None:
+    """A listing names a fragment by key; one whose text would run past the document is left out,
+    and a key listed twice names the later fragment."""
+    from flowgen_design.codegen.fragments import Index, Listing, Recorded
+
+    listing = Listing.of([Recorded("a", 0, 4, []), Recorded("b", 4, 9, [(2, 3, [1])]), Recorded("a", 13, 2, [])])
+    index = Index(listing, 15)
+    assert sorted(index) == ["a", "b"] and index["a"] == ("a", 13, 2, []) and index.get("b") == listing.entry(1)
+    short = Index(listing, 12)  # the second fragment ends at 13, the third at 15
+    assert sorted(short) == ["a"] and len(short) == 1 and "b" not in short and short.get("b") is None
+    assert short["a"] == ("a", 0, 4, [])
 
 
 @pytest.mark.parametrize(
     ("path", "value"),
     [
-        (("review/bench.html",), {"not": "a list"}),
-        (("review/bench.html", 0), ["k1", 0, 10]),  # a row too short
-        (("review/bench.html", 0, 0), 7),  # a key that is no text
-        (("review/bench.html", 0, 1), -1),  # a negative offset
-        (("review/bench.html", 0, 2), True),  # a length that is no number
-        (("review/bench.html", 0, 3), None),  # holes that are no list
-        (("review/bench.html", 1, 3, 0), [1, 3]),  # a hole too short
-        (("review/bench.html", 1, 3, 0, 1), "3"),
-        (("review/bench.html", 1, 3, 1, 2), []),  # a hole filled from no slot
-        (("review/bench.html", 1, 3, 1, 2, 0), False),
-        (("review/bench.html", 1, 3, 1, 2, 0), -2),
+        (("review/bench.html",), ["k1", 0, 10, []]),  # the old form: rows, not columns
+        (("review/bench.html", "keys"), _GONE),  # a column missing
+        (("review/bench.html", "lengths"), [10]),  # columns of different lengths
+        (("review/bench.html", "keys", 0), 7),  # a key that is no text
+        (("review/bench.html", "offsets", 1), -1),  # a negative offset
+        (("review/bench.html", "lengths", 0), True),  # a length that is no number
+        (("review/bench.html", "holes"), None),  # holes that are no list
+        (("review/bench.html", "holes", 0, 0), 2),  # holes of a fragment not listed
+        (("review/bench.html", "holes", 0, 1), []),  # a fragment listed with holes but none
+        (("review/bench.html", "holes", 0, 1, 0), [1, 3]),  # a hole too short
+        (("review/bench.html", "holes", 0, 1, 0, 1), "3"),
+        (("review/bench.html", "holes", 0, 1, 1, 2), []),  # a hole filled from no slot
+        (("review/bench.html", "holes", 0, 1, 1, 2, 0), False),
+        (("review/bench.html", "holes", 0, 1, 1, 2, 0), -2),
     ],
 )
 def test_a_malformed_fragment_entry_means_no_fragments(path: tuple[object, ...], value: object) -> None:
@@ -405,7 +443,8 @@ def test_the_fragments_file_is_read_however_it_was_written(tmp_path: Path, write
 
     import orjson
 
-    value = {"review/x\ud800.html" if writer == "json" else "review/x.html": [["k" * 64, 0, 5, [[1, 2, [0]]]]]}
+    columns = {"keys": ["k" * 64], "offsets": [0], "lengths": [5], "holes": [[0, [[1, 2, [0]]]]]}
+    value = {"review/x\ud800.html" if writer == "json" else "review/x.html": columns}
     data = json.dumps(value).encode() if writer == "json" else orjson.dumps(value)
     record = tmp_path / "record"
     stamps._fragments_path(record).write_bytes(data)

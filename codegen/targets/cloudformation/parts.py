@@ -32,7 +32,7 @@ anything, take the plain road too (`customise.py`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -64,7 +64,7 @@ _DESCRIPTION_AT = '\n        "AlarmDescription": '  # a key of its properties, a
 Entry = tuple[str, list[str], int]
 """An entry of a section as the template writes it: its key for the record ("": never to be taken
 back), its text in pieces, and the text's length."""
-Index = dict[str, Recorded]
+Index = Mapping[str, Recorded]
 
 
 def template_in_parts(
