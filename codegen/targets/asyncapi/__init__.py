@@ -17,7 +17,7 @@ from flowgen_design.codegen.fragments import Fragments
 from flowgen_design.codegen.header import comment_header
 from flowgen_design.codegen.options import GenerateOptions
 from flowgen_design.codegen.targets import register
-from flowgen_design.codegen.targets.asyncapi.document import Node, document
+from flowgen_design.codegen.targets.asyncapi.document import Deferred, Node, deferred_document
 from flowgen_design.dsl.model import Flow
 
 
@@ -27,7 +27,7 @@ def path_of(flow: Flow) -> PurePosixPath:
 
 @register("asyncapi", "AsyncAPI 3.0 document: channels, operations and message schemas")
 def build(flow: Flow, options: GenerateOptions) -> list[GeneratedFile]:
-    doc = document(flow)
+    doc = deferred_document(flow)
     _written(doc, 0, Fragments(path_of(flow), (flow.name, flow.version, flow.path)))
     return [GeneratedFile(path_of(flow), comment_header(flow, "#") + dump(doc))]
 
@@ -39,12 +39,23 @@ _ENTRIES = ("channels", "operations", "x-flowgen-sagas")
 
 def _written(doc: Node, indent: int, pieces: Fragments) -> None:
     """Each named entry replaced by its YAML text, taken back from the last run's document when
-    the entry is what it was (`codegen.fragments`): an edit rewrites the entries it changed."""
+    the entry is what it was (`codegen.fragments`): an edit rewrites the entries it changed.
+
+    An entry left to be made (`Deferred`: channels, messages, schemas, a service's operations) is
+    keyed by the elements it is made from, so an unchanged one is neither made nor keyed by its
+    value; any other by its value (`Fragments.dumped`)."""
     for name, entries in doc.items():
         if name == "components" and isinstance(entries, dict):
             _written(entries, indent + 2, pieces)
         elif (name in _ENTRIES or indent) and isinstance(entries, dict):
             depth = indent + 2
             for key, value in entries.items():
-                text = pieces.dumped(f"yaml@{depth}", value, partial(value_text, value, depth))
+                if isinstance(value, Deferred):
+                    text = pieces.piece(f"yaml@{depth}:{name}:{key}", value.inputs, partial(_made, value, depth), ())
+                else:
+                    text = pieces.dumped(f"yaml@{depth}", value, partial(value_text, value, depth))
                 entries[key] = Raw(text)
+
+
+def _made(entry: Deferred, depth: int) -> str:
+    return value_text(entry.make(), depth)

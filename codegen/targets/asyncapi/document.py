@@ -24,7 +24,9 @@ and a saga command's SQS body carries `"envelope"` and `"payload"` side by side;
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, NamedTuple
 
 from flowgen_design.codegen.aws.plan import plan_of
 from flowgen_design.codegen.targets.asyncapi import extensions
@@ -32,6 +34,17 @@ from flowgen_design.codegen.targets.asyncapi.schemas import enum_schema, object_
 from flowgen_design.dsl.model import Command, Event, External, Flow, Handler, Message, Saga, Service, StepCall
 
 Node = dict[str, Any]
+
+
+class Deferred(NamedTuple):
+    """An entry of one of the document's maps (a channel, an operation, a message, a schema),
+    made by `make()` from `inputs` alone: the elements it reads, everything they reach included
+    (`codegen.fragments`). `document` makes every entry; the target makes an entry only when the
+    last run's document lacks one with the same inputs (`asyncapi._written`)."""
+
+    inputs: tuple[object, ...]
+    make: Callable[[], Node]
+
 
 ASYNCAPI_VERSION = "3.0.0"
 CONTENT_TYPE = "application/json"
@@ -108,19 +121,28 @@ def _channel(address: str | None, doc: str | None, messages: tuple[Message, ...]
     return node
 
 
-def channels(flow: Flow) -> Node:
-    out: Node = {}
+def _event_channel(source: str, event: Event) -> Node:
+    node = _channel(event.address, event.doc, (event,))
+    node["x-flowgen-eventbridge"] = {"source": source, "detail-type": event.name}
+    return node
+
+
+def _replies_channel(command: Command) -> Node:
+    doc = (
+        f"Replies to `{command.name}`, returned to the saga that sent it. The first, "
+        f"`{command.replies[0].name}`, is success; any other fails the step."
+    )
+    return _channel(None, doc, command.replies)
+
+
+def channels(flow: Flow) -> dict[str, Deferred]:
+    out: dict[str, Deferred] = {}
     for event in flow.events:
-        out[event.name] = _channel(event.address, event.doc, (event,))
-        out[event.name]["x-flowgen-eventbridge"] = {"source": flow.name, "detail-type": event.name}
+        out[event.name] = Deferred(("event", flow.name, event), partial(_event_channel, flow.name, event))
     for command in flow.commands:
-        out[command.name] = _channel(command.name, command.doc, (command,))
+        out[command.name] = Deferred(("command", command), partial(_channel, command.name, command.doc, (command,)))
         if command.replies:
-            doc = (
-                f"Replies to `{command.name}`, returned to the saga that sent it. The first, "
-                f"`{command.replies[0].name}`, is success; any other fails the step."
-            )
-            out[reply_channel(command)] = _channel(None, doc, command.replies)
+            out[reply_channel(command)] = Deferred(("replies", command), partial(_replies_channel, command))
     return out
 
 
@@ -148,11 +170,11 @@ def headers_schema(m: Event | Command) -> Node:
 
 
 def components(flow: Flow) -> Node:
-    schemas: Node = {r.name: record_schema(r) for r in flow.records}
-    schemas.update({e.name: enum_schema(e) for e in flow.enums})
+    schemas: Node = {r.name: Deferred(("record", r), partial(record_schema, r)) for r in flow.records}
+    schemas.update({e.name: Deferred(("enum", e), partial(enum_schema, e)) for e in flow.enums})
     schemas[ENVELOPE_SCHEMA] = ENVELOPE
     typed: list[Event | Command] = [*flow.events, *flow.commands]
-    messages: Node = {m.name: message(m) for m in typed}
+    messages: Node = {m.name: Deferred(("message", m), partial(message, m)) for m in typed}
     out: Node = {}
     if schemas:
         out["schemas"] = schemas
@@ -216,8 +238,17 @@ def _send(service: Service, event: Event) -> Node:
 
 
 def service_operations(flow: Flow, service: Service) -> Node:
-    out: Node = {f"{service.name}.receive.{h.name}": _receive(flow, h) for h in service.handlers}
-    out.update({f"{service.name}.send.{e.name}": _send(service, e) for e in sent_events(service)})
+    plan = plan_of(flow)
+    out: Node = {
+        f"{service.name}.receive.{h.name}": Deferred(("receive", h, plan.handler(h)), partial(_receive, flow, h))
+        for h in service.handlers
+    }
+    out.update(
+        {
+            f"{service.name}.send.{e.name}": Deferred(("send", service, e), partial(_send, service, e))
+            for e in sent_events(service)
+        }
+    )
     return out
 
 
@@ -300,6 +331,23 @@ def info(flow: Flow) -> Node:
 
 def document(flow: Flow) -> Node:
     """The whole AsyncAPI document, keys in the order the specification lists them."""
+    return made(deferred_document(flow))
+
+
+def made(doc: Node) -> Node:
+    """`doc` with every entry made (`Deferred`): the entries of its maps, and of the components' maps."""
+    out: Node = {}
+    for name, value in doc.items():
+        if isinstance(value, dict):
+            value = {key: entry.make() if isinstance(entry, Deferred) else entry for key, entry in value.items()}
+            if name == "components":
+                value = made(value)
+        out[name] = value
+    return out
+
+
+def deferred_document(flow: Flow) -> Node:
+    """`document`, with the entries of its large maps left to be made (`Deferred`)."""
     doc: Node = {
         "asyncapi": ASYNCAPI_VERSION,
         "info": info(flow),
