@@ -450,3 +450,21 @@ def test_the_fragments_file_is_read_however_it_was_written(tmp_path: Path, write
     stamps._fragments_path(record).write_bytes(data)
     assert stamps._read_fragments(record, hashlib.sha256(data).hexdigest()) == value
     assert stamps._read_fragments(record, "0" * 64) is None  # not the file the record names
+
+
+def test_a_path_in_a_folder_seen_plain_still_has_its_name_checked(tmp_path: Path) -> None:
+    """`_status` checks a folder once (plainly relative, no link on the way) and then only the
+    names of the paths in it: a name that leaves the folder, or none, gets no status."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "b.txt").write_text("b")
+    (tmp_path / "a" / "c.txt").write_text("c")
+    (tmp_path / "top.txt").write_text("t")
+    folders: set[str] = set()
+    assert stamps._status(tmp_path, "a/b.txt", folders) is not None and folders == {"a/"}
+    assert stamps._status(tmp_path, "a/c.txt", folders) is not None
+    for bad in ("a/..", "a/.", "a/", "a/b.txt\0", "a\\b.txt", "/top.txt", "../top.txt"):
+        assert stamps._status(tmp_path, bad, folders) is None, bad
+    assert stamps._status(tmp_path, "top.txt", folders) is not None and "" in folders
+    assert stamps._status(tmp_path, "/top.txt", folders) is None  # "" is a plain folder, "/" is not
+    (tmp_path / "link").symlink_to(tmp_path / "a")
+    assert stamps._status(tmp_path, "link/b.txt", folders) is None and "link/" not in folders
