@@ -51,7 +51,6 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 
 from flowgen_design.codegen.simulate.invariants import Invariant
@@ -59,6 +58,7 @@ from flowgen_design.codegen.simulate.moves import Move, State, initial_state, mo
 from flowgen_design.codegen.simulate.ordering import RUNTIME, Ordering, numbered_by_publishers
 from flowgen_design.codegen.simulate.result import Counterexample, SagaReport
 from flowgen_design.codegen.simulate.subscriptions import explore_subscription, handler_name, subscriptions
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.model import Flow, Saga
 from flowgen_design.dsl.rules.timing import saga_worst_case_ms
 
@@ -66,7 +66,7 @@ DEFAULT_BOUND = 2
 """Faults injected per schedule by default: every single and double fault of every saga."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Node:
     """A state reached by a shortest schedule: its last move and the node before it."""
 

@@ -12,14 +12,14 @@ was lost: the business fact happened) or when the saga emitted it as its outcome
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.model import Flow, Saga
 
 _FORM = re.compile(r"^\s*every\s+(\w+)\s+is\s+followed\s+by\s+(\w+(?:\s+or\s+\w+)*)\s*$")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Invariant:
     text: str
     event: str

@@ -12,11 +12,12 @@ explorer keeps the first schedule that breaks each one.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from flowgen_design.codegen.simulate.invariants import Invariant
 from flowgen_design.codegen.targets.lambda_adapters import DEFAULT_IDEMPOTENCY_WINDOW_MS
 from flowgen_design.dsl.durations import format_ms, seconds_ceil
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.model import REDELIVERY_MARGIN_MS, DeliveryPolicy, Event, Saga, SagaStep, StepCall
 from flowgen_design.dsl.sagapaths import TRIGGER_STEP, Ending, arrivals, compensates, fill_source, undo_policy
 
@@ -27,7 +28,7 @@ TRIGGER = -1
 """The index of the trigger's own local transaction (`trigger E compensate S.C`) in `State.undo`: undone last."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Arrow:
     """One message of a move, for the sequence diagram."""
 
@@ -37,7 +38,7 @@ class Arrow:
     reply: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Move:
     """One step of a schedule: what happened, when it ended, and whether it was an injected fault."""
 
@@ -62,13 +63,13 @@ class Move:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Violation:
     code: str
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Failure:
     """What decided a saga that did not complete."""
 
@@ -79,7 +80,7 @@ class Failure:
     waited: bool = False  # an `await` step timed out: nothing happened there (`wait_moves`)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class State:
     """A saga instance: where it is, what took effect and when, the clock, what is still open."""
 
@@ -300,7 +301,7 @@ def _answered_at(step: SagaStep, sent: int) -> int | None:
     return None if delay is None else sent + delay
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class _Sends:
     """Where a `retryable` reply on every send left leaves the step: its last send and the clock at its reply."""
 

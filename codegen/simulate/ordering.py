@@ -14,13 +14,12 @@ which the early message waits, for events every publisher of which numbers them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.memo import per_flow
 from flowgen_design.dsl.model import Flow, Message
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Ordering:
     """What the deployed runtime does with messages that arrive out of order."""
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -32,6 +31,7 @@ from flowgen_design.codegen.simulate.result import SagaReport
 from flowgen_design.codegen.simulate.samples import sample_payload, unsatisfied
 from flowgen_design.codegen.simulate.subscriptions import handler_name, subscriptions
 from flowgen_design.dsl.durations import seconds_ceil
+from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.model import Flow, Handler, Message, Saga, SagaStep, Scalar, ScalarRef, StepCall
 from flowgen_design.dsl.naming import snake_case
 from flowgen_design.dsl.sagapaths import TRIGGER_STEP, undo_policy
@@ -46,7 +46,7 @@ INTERLEAVED = "the kit cannot tell a late duplicate's attempts from a resend's, 
 UNTIMED = "the kit cannot make a `retryable` reply's attempts take their worst case"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Scenario:
     """One schedule to replay: its moves, and the violation it is a counterexample of (if any)."""
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from flowgen_design.codegen.simulate.moves import Move, Violation
+from flowgen_design.dsl.frozen import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(kw_only=False)
 class Counterexample:
     violation: Violation
     moves: tuple[Move, ...]
