@@ -98,7 +98,9 @@ class Fingerprints:
     Dataclass fields named `span`, ending in `_span` or starting with `_` (memo
     tables) are not part of an element's meaning for any output, so they are skipped.
     An element's digest covers its own fields and, through references, everything it
-    reaches; each element is digested once per run.
+    reaches; each element is digested once per run. A derived value whose class says what
+    it is made from (a method `__fingerprint__`: the arguments of the function that alone
+    makes it, such as a handler's deployment plan) is digested as those instead of its fields.
     """
 
     def __init__(self) -> None:
@@ -184,6 +186,9 @@ class Fingerprints:
 
     def _dataclass_spans(self, value: object) -> tuple[object, ...]:
         kind = type(value)
+        made_from = getattr(kind, "__fingerprint__", None)
+        if made_from is not None:
+            return self.spans(made_from(value))
         names = self._span_fields.get(kind)
         if names is None:
             names = self._span_fields[kind] = tuple(
@@ -201,6 +206,9 @@ class Fingerprints:
 
     def _dataclass(self, value: object) -> bytes:
         kind = type(value)
+        made_from = getattr(kind, "__fingerprint__", None)
+        if made_from is not None:  # a derived value, digested as what it is made from
+            return kind.__qualname__.encode() + b"!" + self._encode(made_from(value))
         layout = self._fields.get(kind)
         if layout is None:
             names = [

@@ -159,3 +159,47 @@ values = st.recursive(
 @given(a=values, b=values)
 def test_digests_are_equal_exactly_when_the_typed_values_are(a: Any, b: Any) -> None:
     assert (Fingerprints().of(a) == Fingerprints().of(b)) == (_typed(a) == _typed(b))
+
+
+@frozen
+class Derived:
+    """A value made from `source` alone (its other fields follow from it), as a plan entry is."""
+
+    source: Node
+    made: tuple[str, ...]
+    label: str
+
+    def __fingerprint__(self) -> tuple[object, ...]:
+        return (self.source,)
+
+
+def test_a_derived_value_is_digested_as_what_it_is_made_from() -> None:
+    def node(leaf: str, at: tuple[int, int] | None = None) -> Node:
+        return Node(name="a", leaves=(Leaf(name=leaf, span=at),), name_span=(1, 2))
+
+    prints = Fingerprints()
+    a = Derived(source=node("x"), made=("one", "two"), label="A")
+    assert prints.of(a) == Fingerprints().of(Derived(source=node("x"), made=("other",), label="B"))
+    assert prints.of(a) != prints.of(Derived(source=node("y"), made=("one", "two"), label="A"))
+    assert prints.of(a) != prints.of((node("x"),))  # the class counts
+    assert prints.spans(Derived(source=node("x", (3, 4)), made=(), label="")) == ((3, 4), (1, 2))
+
+
+def test_a_handlers_plan_is_made_from_what_it_says() -> None:
+    """`HandlerPlan.__fingerprint__` names the handler and its entry point: `_handler_plan` makes
+    the same plan from those alone, for every handler of the bundled specs."""
+    from pathlib import Path
+
+    from flowgen_design.codegen.aws.plan import _handler_plan, plan_of
+    from flowgen_design.dsl.compiler import check_file
+
+    specs = sorted((Path(__file__).parent.parent / "specs").glob("*.flow"))
+    plans = 0
+    for spec in specs:
+        flow = check_file(spec).flow
+        assert flow is not None, spec
+        for planned in plan_of(flow).handlers:
+            handler, entry_point = planned.__fingerprint__()
+            assert _handler_plan(handler, entry_point) == planned  # type: ignore[arg-type]
+            plans += 1
+    assert plans >= 10

@@ -198,6 +198,12 @@ class HandlerPlan:
     (docs/semantics.md, "Per-key order"); None for other inputs."""
     alarms: tuple[Alarm, ...] = ()
 
+    def __fingerprint__(self) -> tuple[object, ...]:
+        """What the plan is made from, `_handler_plan`'s arguments: a handler's plan is digested
+        as these (`codegen.incremental.Fingerprints`), not resource by resource and alarm by alarm
+        (about 45 ms on every run of the benchmark spec)."""
+        return (self.handler, self.entry_point)
+
     def traced(self) -> tuple[Resource, ...]:
         """The resources a reviewer follows, in the order a message passes through them
         (the queue policy and log group hang off these)."""
@@ -449,7 +455,9 @@ def handler_element(handler: Handler) -> str:
     return f"service {handler.service} / handles {handler.input.name}"
 
 
-def _handler_plan(flow: Flow, handler: Handler) -> HandlerPlan:
+def _handler_plan(handler: Handler, entry_point: str) -> HandlerPlan:
+    """A handler's plan, from the handler and its function's entry point alone (what
+    `HandlerPlan.__fingerprint__` says it is made from)."""
     base, span, element = handler_base(handler.service, handler.name), handler.span, handler_element(handler)
     queue_limits = (limits.SQS_RETENTION, limits.SQS_VISIBILITY_TIMEOUT)
     dlq = None
@@ -475,7 +483,7 @@ def _handler_plan(flow: Flow, handler: Handler) -> HandlerPlan:
         ),
         role=_resource(base + "Role", "AWS::IAM::Role", span, element),
         log_group=_resource(base + "LogGroup", "AWS::Logs::LogGroup", span, element),
-        entry_point=names.lambda_handler(flow, handler),
+        entry_point=entry_point,
         fifo=not event and handler.input.ordered_by is not None,
         timeout_seconds=timeout,
         visibility_timeout_seconds=timeout + VISIBILITY_MARGIN_SECONDS,
@@ -612,7 +620,7 @@ def plan_of(flow: Flow) -> Plan:
             else None
         ),
         api=api,
-        handlers=tuple(_handler_plan(flow, h) for h in flow.handlers()),
+        handlers=tuple(_handler_plan(h, names.lambda_handler(flow, h)) for h in flow.handlers()),
         sagas=tuple(_saga_plan(flow, s) for s in flow.sagas),
         routes=tuple(_route_plan(api, e) for e in endpoints if api is not None),
         event_delivery_dlq=dlq,
