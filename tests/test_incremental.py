@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import os
 import re
@@ -182,6 +183,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Path)
     return tmp_path
 
 
+_FRESH = itertools.count()
+
+
 @pytest.mark.slow  # hypothesis: random edits, each compared with a full run
 @settings(
     max_examples=60 if LONG else 2,
@@ -195,10 +199,11 @@ def test_after_every_edit_the_output_is_a_full_runs(project: Path, edits: list[s
     shutil.rmtree(out, ignore_errors=True)
     targets = () if LONG else (*TARGETS, *DOCUMENTS[1:])
     assert _generate(spec_file, out, targets) == 0
-    copy = project / "copy"
     for name in edits:
         before = spec_file.read_text(encoding="utf-8")
-        shutil.rmtree(copy, ignore_errors=True)
+        # A folder no run has written to, so that the run over it is a full one: a folder used
+        # before has a record, and a copy whose files are all as that record says is taken back.
+        copy = project / f"copy-{next(_FRESH)}"
         shutil.copytree(out, copy)
         spec_file.write_text(EDITS[name](before), encoding="utf-8")
         code, said = _saying(lambda: _generate(spec_file, out, targets), out)
@@ -206,6 +211,7 @@ def test_after_every_edit_the_output_is_a_full_runs(project: Path, edits: list[s
             spec_file.write_text(before, encoding="utf-8")
             continue
         _same_as_full_run(spec_file, out, project, copy, targets, said)
+        shutil.rmtree(copy)
 
 
 def test_an_edit_renders_only_what_it_reaches(project: Path, renders: list[str]) -> None:
