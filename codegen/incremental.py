@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import operator
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import field
 from enum import Enum
@@ -346,7 +347,7 @@ def _reuse(f: LazyFile, key: str, previous: Previous, out_dir: Path, unread: boo
     rel = str(f.path)
     if previous.keys.get(rel) != key or rel not in previous.files:
         return None
-    path = out_dir.joinpath(*f.path.parts)
+    path = os.path.join(out_dir, rel)  # `rel` is a plain relative path (`LazyFile.path`): no object per file
     if unread and f.ownership != "user":
         if ondisk.known_digest(path) != previous.files[rel]:
             return None

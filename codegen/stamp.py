@@ -439,7 +439,7 @@ def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | N
     statuses = _Statuses(out_dir, recorded.get("statuses"))
     if not all(statuses.same(rel, digest) for rel, digest in sorted(recorded["files"].items())):
         return None
-    if writer.leftover_temps(out_dir, [PurePosixPath(rel) for rel in recorded["files"]], flow):
+    if writer.leftover_temps(out_dir, [str(rel) for rel in recorded["files"]], flow):
         return None
     if statuses.found != statuses.recorded and path is not None:  # files read whole: next time by status
         store(path, _dumps({**recorded, "statuses": statuses.found}))

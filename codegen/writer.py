@@ -166,7 +166,7 @@ _memo: _Memo | None = None
 @dataclass
 class _Memo:
     resolved: dict[Path, Path] = field(default_factory=dict)
-    links: dict[Path, tuple[bool, PurePosixPath | None]] = field(default_factory=dict)
+    links: dict[tuple[Path, tuple[str, ...]], tuple[bool, PurePosixPath | None]] = field(default_factory=dict)
     made: set[Path] = field(default_factory=set)
     umask: int | None = None
 
@@ -208,14 +208,15 @@ def _link_below(out_dir: Path, parts: tuple[str, ...]) -> tuple[bool, PurePosixP
     if not parts:
         return True, None
     memo = _memo
-    key = out_dir.joinpath(*parts)
+    key = (out_dir, parts)
     if memo is not None and key in memo.links:
         return memo.links[key]
     go_on, link = _link_below(out_dir, parts[:-1]) if len(parts) > 1 else (True, None)
     if go_on and link is None:
-        if key.is_symlink():
+        path = out_dir.joinpath(*parts)
+        if path.is_symlink():
             go_on, link = False, PurePosixPath(*parts)
-        elif not key.exists():
+        elif not path.exists():
             go_on = False
     if memo is not None:
         memo.links[key] = (go_on, link)
@@ -409,7 +410,10 @@ def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collect
         rel = manifest_relpath(former)
         result.seen[rel] = _digest_of(result.out_dir / rel)
         result.changes.append(Change(rel, "delete", f"the spec's flow was renamed from `{former}`"))
+    produced_text = set(map(str, produced))
     for rel_text, digest in sorted(old.items()):
+        if rel_text in produced_text:
+            continue
         rel = PurePosixPath(rel_text)
         if rel in produced:
             continue
@@ -442,27 +446,29 @@ def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collect
 
 def _plan_leftovers(result: WritePlan, produced: set[PurePosixPath]) -> None:
     """Temporary files that a killed run left next to this flow's files: deleted by this run."""
-    for rel in leftover_temps(result.out_dir, [*produced, *map(PurePosixPath, result.manifest)], result.flow):
+    for rel in leftover_temps(result.out_dir, {*map(str, produced), *result.manifest}, result.flow):
         result.seen[rel] = _digest_of(result.out_dir / rel)
         result.changes.append(Change(rel, "delete", "temporary file left by an interrupted run"))
 
 
-def leftover_temps(out_dir: Path, owned: Collection[PurePosixPath], flow: str) -> list[PurePosixPath]:
+def leftover_temps(out_dir: Path, owned: Collection[str], flow: str) -> list[PurePosixPath]:
     """The `.NAME.XXXXXXXX.flowgen-tmp` files next to the files `owned` (and the manifest)
-    whose NAME is one of them: what `_stage` leaves behind when a run is killed."""
-    wanted = {*owned, manifest_relpath(flow)}
+    whose NAME is one of them: what `_stage` leaves behind when a run is killed. `owned` are
+    relative paths as the manifest writes them (`str` of a `PurePosixPath`): thousands of them,
+    looked at as text."""
+    wanted = {*owned, str(manifest_relpath(flow))}
     found: list[PurePosixPath] = []
-    for folder in sorted({rel.parent for rel in wanted}):
+    for folder in {rel.rpartition("/")[0] for rel in wanted}:
         try:
-            names = sorted(os.listdir(out_dir.joinpath(*folder.parts)))
+            names = os.listdir(os.path.join(out_dir, folder))
         except OSError:
             continue
         for name in names:
             if name.startswith(".") and name.endswith(TEMP_SUFFIX):
                 target = name[1 : -len(TEMP_SUFFIX)].rpartition(".")[0]
-                if folder / target in wanted:
-                    found.append(folder / name)
-    return found
+                if (f"{folder}/{target}" if folder else target) in wanted:
+                    found.append(PurePosixPath(folder, name))
+    return sorted(found)
 
 
 def apply(p: WritePlan) -> None:
