@@ -102,6 +102,11 @@ class Index(Mapping[str, Recorded]):
         at = self._at.get(key)
         return default if at is None else self._listing.entry(at)
 
+    def place(self, key: str) -> tuple[int, int] | None:
+        """Where the fragment of this key is (offset, length), without making its entry."""
+        at = self._at.get(key)
+        return None if at is None else (self._listing.offsets[at], self._listing.lengths[at])
+
     def __contains__(self, key: object) -> bool:
         return key in self._at
 
@@ -126,12 +131,13 @@ class _Run:
     """What this process knows for the current run: the previous documents' fragments, and this run's."""
 
     prints: Fingerprints = field(default_factory=Fingerprints)
-    previous: dict[str, tuple[str, Mapping[str, Recorded]]] = field(default_factory=dict)
+    previous: dict[str, tuple[str, Index]] = field(default_factory=dict)
     made: dict[str, list[_Made]] = field(default_factory=dict)
     placed: dict[str, tuple[str, list[Recorded]]] = field(default_factory=dict)
     active: bool = False
 
 
+_NOTHING = Index(Listing([], [], [], {}), 0)
 _run = _Run()
 _printed: list[list[str]] = []  # the `where` texts of the fragments being rendered, innermost last
 
@@ -253,9 +259,9 @@ class Fragments:
             return dump()
         key = hashlib.sha256(f"{kind}\0{self._identity}\0".encode("utf-8", "surrogatepass") + canonical).hexdigest()
         found = self._run.previous.get(self.path)
-        if found is not None and key in found[1]:
-            recorded = found[1][key]
-            text = found[0][recorded.offset : recorded.offset + recorded.length]
+        placed = found[1].place(key) if found is not None else None
+        if found is not None and placed is not None:
+            text = found[0][placed[0] : placed[0] + placed[1]]
         else:
             text = dump()
         self._made.append(_Made(key, text, []))
@@ -270,10 +276,10 @@ class Fragments:
             return None
         return hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + digest).hexdigest()
 
-    def previous(self) -> tuple[str, Mapping[str, Recorded]]:
+    def previous(self) -> tuple[str, Index]:
         """The last clean run's document and its fragments by key (empty when there is none), for a
         caller that takes its fragments back itself and says where they are (`place`)."""
-        return self._run.previous.get(self.path, ("", {}))
+        return self._run.previous.get(self.path, ("", _NOTHING))
 
     def place(self, document: str, placed: list[Recorded]) -> None:
         """Note where the fragments of `document` are, for the record: when the finished document is

@@ -32,7 +32,7 @@ anything, take the plain road too (`customise.py`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -40,7 +40,7 @@ import orjson
 
 from flowgen_design.codegen import prettyjson
 from flowgen_design.codegen.aws.plan import Alarm, Plan, Resource
-from flowgen_design.codegen.fragments import Fragments, Recorded
+from flowgen_design.codegen.fragments import Fragments, Index, Recorded
 from flowgen_design.codegen.targets.cloudformation.observability import alarm_description
 from flowgen_design.codegen.targets.cloudformation.template import Json, Template, provenance
 from flowgen_design.codegen.targets.cloudformation.verify import (
@@ -64,7 +64,6 @@ _DESCRIPTION_AT = '\n        "AlarmDescription": '  # a key of its properties, a
 Entry = tuple[str, list[str], int]
 """An entry of a section as the template writes it: its key for the record ("": never to be taken
 back), its text in pieces, and the text's length."""
-Index = Mapping[str, Recorded]
 
 
 def template_in_parts(
@@ -212,10 +211,10 @@ def _taken_back(
     metadata: dict[tuple[int, str], str] = {}  # a group's resources mostly share one position (span)
     for rid, resource in resources.items():
         entry_key = prefix + "R" + rid
-        recorded = index.get(entry_key)
-        if recorded is None:
+        placed = index.place(entry_key)
+        if placed is None:
             return None
-        start, end = recorded.offset, recorded.offset + recorded.length
+        start, end = placed[0], placed[0] + placed[1]
         alarm = alarms.get(rid)
         at = _positions(document, start, end, alarm is not None)
         if at is None:
@@ -234,16 +233,11 @@ def _taken_back(
     others = [("Outputs", name) for name in group.outputs] + [("Parameters", name) for name in group.parameters]
     for section, name in others:
         entry_key = prefix + _MARKS[section] + name
-        recorded = index.get(entry_key)
-        if recorded is None:
+        placed = index.place(entry_key)
+        if placed is None:
             return None
-        found.append(
-            (
-                section,
-                name,
-                (entry_key, [document[recorded.offset : recorded.offset + recorded.length]], recorded.length),
-            )
-        )
+        offset, length = placed
+        found.append((section, name, (entry_key, [document[offset : offset + length]], length)))
     return found
 
 
