@@ -335,8 +335,8 @@ def resolve(
         key = keys[rel] = file_key(base, prints, f, identity)
         taken = _reuse(f, key, previous, out_dir, unread=reused is not None) if previous is not None else None
         files.append(taken if taken is not None else f)
-        if taken is not None and reused is not None and previous is not None and not taken.is_user_owned:
-            reused[rel] = previous.files[rel]
+        if taken is not None and reused is not None and previous is not None:
+            reused[rel] = previous.files[rel]  # a user's file: read by `_reuse`, with this digest
     return materialize_all(files), keys
 
 

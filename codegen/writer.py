@@ -278,9 +278,9 @@ def plan(
     earlier are left alone. None means `files` is everything the flow produces.
     `stamp` is the inputs stamp of this run, recorded unless the run has something
     to tell the user (a conflict, an orphan, a note), which every run must repeat.
-    `known` maps generated files whose content this run has just read from their plain
-    file below `out_dir` (`codegen.incremental.resolve`) to its digest: they are unchanged,
-    and not read again.
+    `known` maps files whose content this run has just read from their plain file below
+    `out_dir` (`codegen.incremental.resolve`) to its digest: flowgen's own are unchanged, and
+    the user's are merged as they were read; neither is read again.
     """
     with _looking():
         return _plan(flow, out_dir, files, ran, stamp, spec, known)
@@ -310,6 +310,12 @@ def _plan(
             continue
         if isinstance(f, KnownFile):  # its content was never read: it must never be written
             raise RuntimeError(f"flowgen bug: {f.path} was taken back unread, but its digest is not known")
+        read = known.get(str(f.path)) if known and f.is_user_owned else None
+        if read is not None:  # the user's file as this run read it, a plain file as the record left it
+            _plan_user(result, f, f.content, True, read)
+            if f.path in result.contents:
+                result.seen[f.path] = read
+            continue
         dest = safe_destination(out_dir, f.path)
         link = link_below(out_dir, f.path)
         if link is not None:
@@ -362,7 +368,11 @@ def _plan_generated(result: WritePlan, f: GeneratedFile, on_disk: str | None) ->
     result.seen[f.path] = on_disk  # what the update was computed from
 
 
-def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists: bool) -> None:
+def _plan_user(
+    result: WritePlan, f: GeneratedFile, existing: str | None, exists: bool, digest: str | None = None
+) -> None:
+    """One of the user's files, `existing` as it is on disk (None: unreadable as UTF-8), whose
+    digest is `digest` when already known."""
     key = str(f.path)
     result.manifest[key] = USER_OWNED
     if not exists:
@@ -377,7 +387,7 @@ def _plan_user(result: WritePlan, f: GeneratedFile, existing: str | None, exists
     if existing is None:  # unreadable as UTF-8: left alone, and never skipped
         result.changes.append(Change(f.path, "keep-user"))
         return
-    result.user_digests[key] = _digest(existing)
+    result.user_digests[key] = digest or _digest(existing)
     if f.merge is None:
         result.changes.append(Change(f.path, "keep-user"))
         return
