@@ -205,12 +205,15 @@ def test_after_every_edit_the_output_is_a_full_runs(project: Path, edits: list[s
         # before has a record, and a copy whose files are all as that record says is taken back.
         copy = project / f"copy-{next(_FRESH)}"
         shutil.copytree(out, copy)
-        spec_file.write_text(EDITS[name](before), encoding="utf-8")
+        edited = EDITS[name](before)
+        spec_file.write_text(edited, encoding="utf-8")
         code, said = _saying(lambda: _generate(spec_file, out, targets), out)
         if code != 0:  # the edit broke the spec (an earlier edit removed what it needs)
             spec_file.write_text(before, encoding="utf-8")
             continue
-        _same_as_full_run(spec_file, out, project, copy, targets, said)
+        if edited == before:  # (a move undone): nothing to do, and a reminder that does not repeat is not said
+            assert all(line.startswith("done: ") for line in said), said
+        _same_as_full_run(spec_file, out, project, copy, targets, said if edited != before else None)
         shutil.rmtree(copy)
 
 
