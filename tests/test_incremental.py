@@ -133,11 +133,13 @@ def _same_as_full_run(
     before: Path | None = None,
     targets: tuple[str, ...] | None = None,
     said: list[str] | None = None,
+    quiet: bool = False,
 ) -> None:
     """`out` holds what a full run would have written: every flowgen-owned file as a full run
     into an empty folder writes it, and (given `before`, a copy of `out` as it was before the
     run) every file, the user's own and the manifest too, as a full run over that copy left it,
-    which said what the run said (`said`: the changes, the notes on the user's files)."""
+    which said what the run said (`said`: the changes, the notes on the user's files), or, if
+    `quiet` (the spec as the last run had it), said nothing but what it did."""
     full = scratch / "full"
     shutil.rmtree(full, ignore_errors=True)
     assert _generate(spec_file, full, targets) == 0
@@ -150,7 +152,8 @@ def _same_as_full_run(
         code, full_said = _saying(lambda: _generate(spec_file, before, targets), before)
         assert code == 0  # another folder: no record, a full run
         assert _tree(before) == mine
-        assert said is None or said == full_said
+        skipped = quiet and said is not None and all(line.startswith("done: ") for line in said)
+        assert said is None or said == full_said or skipped
 
 
 @pytest.fixture
@@ -211,9 +214,9 @@ def test_after_every_edit_the_output_is_a_full_runs(project: Path, edits: list[s
         if code != 0:  # the edit broke the spec (an earlier edit removed what it needs)
             spec_file.write_text(before, encoding="utf-8")
             continue
-        if edited == before:  # (a move undone): nothing to do, and a reminder that does not repeat is not said
-            assert all(line.startswith("done: ") for line in said), said
-        _same_as_full_run(spec_file, out, project, copy, targets, said if edited != before else None)
+        # An edit that leaves the spec as it was (a move undone) may make a run with nothing to do,
+        # which does not say again the reminders that do not repeat (a handler not implemented yet).
+        _same_as_full_run(spec_file, out, project, copy, targets, said, quiet=edited == before)
         shutil.rmtree(copy)
 
 
