@@ -258,12 +258,9 @@ class Fragments:
         if canonical is None:  # not plain data: written as it is, never reused
             return dump()
         key = hashlib.sha256(f"{kind}\0{self._identity}\0".encode("utf-8", "surrogatepass") + canonical).hexdigest()
-        found = self._run.previous.get(self.path)
-        placed = found[1].place(key) if found is not None else None
-        if found is not None and placed is not None:
-            text = found[0][placed[0] : placed[0] + placed[1]]
-        else:
-            text = dump()
+        document, index = self._run.previous.get(self.path, ("", _NOTHING))
+        placed = index.place(key)
+        text = dump() if placed is None else document[placed[0] : placed[0] + placed[1]]
         self._made.append(_Made(key, text, []))
         return text
 
