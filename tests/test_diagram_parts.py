@@ -212,3 +212,70 @@ def test_parts_that_cannot_be_stacked_are_drawn_whole(tmp_path: Path) -> None:
     assert stack([b"<svg/>", b"<svg/>"], vertical=True) is None
     whole = render(view_source(flow, "events", "dot"), "svg")
     assert draw_view(flow, "events", [b"<svg/>", b"<svg/>"]) == whole
+
+
+# ---- DOT statements written as the `graphviz` package writes them -----------------------------------------
+
+
+def _package_statements(diagram: Diagram) -> list[str]:
+    """What `Digraph.node` and `Digraph.edge` write of the diagram (how flowgen wrote DOT before
+    `dot._statements` quoted each text once)."""
+    import graphviz
+
+    from flowgen_design.codegen.diagrams import dot
+
+    graph = graphviz.Digraph()
+    for node in diagram.nodes:
+        graph.node(node.id, **dot._node_attrs(node))
+    for edge in diagram.edges:
+        tail, head, attrs = dot._edge_statement(edge)
+        graph.edge(tail, head, **attrs)
+    return list(graph.body)
+
+
+def test_every_view_of_the_bundled_specs_is_written_as_the_package_writes_it() -> None:
+    from flowgen_design.codegen.diagrams import build_view, view_names
+    from flowgen_design.codegen.diagrams.dot import _statements
+
+    specs = sorted((Path(__file__).parent.parent / "specs").glob("*.flow"))
+    checked = 0
+    for spec in specs:
+        flow = check_file(spec).flow
+        assert flow is not None, spec
+        for view in view_names(flow):
+            diagram = build_view(flow, view)
+            assert _statements(diagram) == _package_statements(diagram), (spec.name, view)
+            checked += len(diagram.nodes) + len(diagram.edges)
+    assert checked > 200
+
+
+# Text that DOT quotes in every way: keywords, numerals, HTML-like strings, quotes, backslashes, ports.
+_TRICKY = st.text(alphabet='ab:<>"\\ -.09é\nnodegraphstrictEdG', max_size=12) | st.sampled_from(
+    ["node", "Edge", "graph", "strict", "subgraph", "-4.2", ".42", "", "<<b>x</b>>", '\\"', "a:b:n", "<>"]
+)
+
+
+@given(
+    ids=st.lists(_TRICKY, min_size=1, max_size=4),
+    labels=st.lists(st.lists(_TRICKY, max_size=2), min_size=1, max_size=4),
+    tooltip=st.none() | _TRICKY,
+    details=st.lists(_TRICKY, max_size=2),
+)
+@settings(max_examples=300, deadline=None)
+@pytest.mark.filterwarnings("ignore::graphviz.exceptions.DotSyntaxWarning")  # a text ending in one backslash
+def test_tricky_text_is_quoted_as_the_package_quotes_it(
+    ids: list[str], labels: list[list[str]], tooltip: str | None, details: list[str]
+) -> None:
+    from flowgen_design.codegen.diagrams.dot import _statements
+
+    nodes = tuple(
+        Node(node_id, "event", tuple(labels[i % len(labels)]), tuple(details), tooltip, i % 2 == 0)
+        for i, node_id in enumerate(ids)
+    )
+    kinds = ("flow", "compensation", "awaits", "failure", "reply")
+    edges = tuple(
+        Edge(a, b, kinds[i % 5], tuple(labels[i % len(labels)]), i % 2 == 1)  # type: ignore[arg-type]
+        for i, (a, b) in enumerate(zip(ids, reversed(ids), strict=True))
+    )
+    diagram = Diagram("events", "t", "LR", nodes, edges)
+    assert _statements(diagram) == _package_statements(diagram)

@@ -9,14 +9,11 @@ constrain the ranks, so the answers to its commands do not pull the picture apar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Sequence
+from typing import cast
 
 from flowgen_design.codegen.diagrams.model import EDGE_COLORS, NODE_STYLES, Diagram, Edge, Node
 from flowgen_design.codegen.escape import dot_label, dot_text
-
-if TYPE_CHECKING:
-    import graphviz
 
 FONT = "DejaVu Sans,Helvetica,Arial,sans-serif"
 # From this many nodes on, dot spends most of its time trying ever more orderings
@@ -44,15 +41,55 @@ def to_dot_parts(diagram: Diagram, parts: Sequence[Diagram] | None = None) -> tu
 
 
 def _statements(diagram: Diagram) -> list[str]:
-    """One DOT statement per node, then one per edge, in the diagram's order."""
-    import graphviz  # here: a run that writes no DOT (an edit no view shows) never loads it
-
-    graph = graphviz.Digraph()
-    for node in diagram.nodes:
-        graph.node(node.id, **_node_attrs(node))
+    """One DOT statement per node, then one per edge, in the diagram's order: each line as the
+    `graphviz` package's `Digraph.node` and `Digraph.edge` write it (`\tID [label=... key=value
+    ...]`, the other attributes in key order), every identifier quoted by the package's own
+    `quote`, once per distinct text (`_quoted`: most keys and values repeat on every line, and
+    quoting is what writing a large view costs). `tests/test_diagrams.py` holds this to the
+    package's builder."""
+    quote = _quoter()
+    lines = [f"\t{quote(node.id)}{_attributes(quote, _node_attrs(node))}\n" for node in diagram.nodes]
     for edge in diagram.edges:
-        _edge(graph, edge)
-    return cast(list[str], graph.body)
+        tail, head, attrs = _edge_statement(edge)
+        lines.append(f"\t{_quote_edge(quote, tail)} -> {_quote_edge(quote, head)}{_attributes(quote, attrs)}\n")
+    return lines
+
+
+def _quoter() -> Callable[[str], str]:
+    """The package's `quote`, remembered per text (and per kind: a `nohtml` text is quoted
+    where the same plain text would not be)."""
+    from graphviz import quoting  # here: a run that writes no DOT (an edit no view shows) never loads it
+
+    known: dict[tuple[bool, str], str] = {}
+
+    def quote(text: str) -> str:
+        key = (isinstance(text, quoting.NoHtml), text)
+        found = known.get(key)
+        if found is None:
+            found = known[key] = quoting.quote(text)
+        return found
+
+    return quote
+
+
+def _attributes(quote: Callable[[str], str], attrs: dict[str, str]) -> str:
+    """The package's `attr_list(label, kwargs=attrs)`: the label first, then the rest by key."""
+    label = attrs.pop("label", None)
+    listed = [f"label={quote(label)}"] if label is not None else []
+    listed += [f"{quote(key)}={quote(value)}" for key, value in sorted(attrs.items()) if value is not None]
+    return f" [{' '.join(listed)}]" if listed else ""
+
+
+def _quote_edge(quote: Callable[[str], str], identifier: str) -> str:
+    """The package's `quote_edge`: `node[:port[:compass]]`, each quoted but the compass."""
+    node, _, rest = identifier.partition(":")
+    parts = [quote(node)]
+    if rest:
+        port, _, compass = rest.partition(":")
+        parts.append(quote(port))
+        if compass:
+            parts.append(compass)
+    return ":".join(parts)
 
 
 def _source(diagram: Diagram, statements: list[str]) -> str:
@@ -106,7 +143,9 @@ def _label(node: Node) -> str:
     return cast(str, graphviz.nohtml(title + "\\n" + dot_label(node.detail, "left"))) if node.detail else title
 
 
-def _edge(graph: graphviz.Digraph, edge: Edge) -> None:
+def _edge_statement(edge: Edge) -> tuple[str, str, dict[str, str]]:
+    """An edge's tail, head and attributes (a compensation is drawn `dir=back`, head to tail, so
+    that it sits under the step it undoes)."""
     color = EDGE_COLORS[edge.kind]
     attrs = {"color": color, "fontcolor": color}
     if edge.label:
@@ -118,6 +157,5 @@ def _edge(graph: graphviz.Digraph, edge: Edge) -> None:
     if edge.kind == "awaits":
         attrs.update(constraint="false", style="dotted")
     if edge.backwards:
-        graph.edge(edge.target, edge.source, dir="back", **attrs)
-    else:
-        graph.edge(edge.source, edge.target, **attrs)
+        return edge.target, edge.source, {**attrs, "dir": "back"}
+    return edge.source, edge.target, attrs
