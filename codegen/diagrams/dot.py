@@ -1,4 +1,5 @@
-"""Draw a `Diagram` as Graphviz DOT with the `graphviz` package's builder.
+"""Draw a `Diagram` as Graphviz DOT: the graph's head with the `graphviz` package's builder, each
+node and edge statement as that builder writes it, quoted by the package's own `quote`.
 
 Every piece of text goes through `codegen.escape.dot_text`; node identifiers are
 made from spec names (identifiers already) and quoted by the package. Edges that
