@@ -79,9 +79,6 @@ class Listing(NamedTuple):
     def entry(self, at: int) -> Recorded:
         return Recorded(self.keys[at], self.offsets[at], self.lengths[at], self.holes.get(at, []))
 
-    def entries(self) -> list[Recorded]:
-        return [self.entry(at) for at in range(len(self.keys))]
-
 
 class Index(Mapping[str, Recorded]):
     """The fragments of a listing by key, those that end within the document (`limit`
@@ -97,10 +94,6 @@ class Index(Mapping[str, Recorded]):
 
     def __getitem__(self, key: str) -> Recorded:
         return self._listing.entry(self._at[key])
-
-    def get(self, key: str, default: Recorded | None = None) -> Recorded | None:  # type: ignore[override]
-        at = self._at.get(key)
-        return default if at is None else self._listing.entry(at)
 
     def place(self, key: str) -> tuple[int, int] | None:
         """Where the fragment of this key is (offset, length), without making its entry."""

@@ -380,10 +380,14 @@ def _spoilt(path: tuple[object, ...], value: object) -> dict[str, Any]:
 _GONE = object()
 
 
+def _entries(listing: Any) -> list[Any]:
+    return [listing.entry(at) for at in range(len(listing.keys))]
+
+
 def test_the_records_fragments_are_read_as_they_were_written() -> None:
     found = stamps._fragments(json.loads(json.dumps(GOOD_FRAGMENTS)))
     assert found is not None
-    assert {rel: listing.entries() for rel, listing in found.items()} == {
+    assert {rel: _entries(listing) for rel, listing in found.items()} == {
         "review/bench.html": [("k1", 0, 10, []), ("k2", 10, 5, [(1, 3, [0, 2]), (4, 2, [1])])],
         "asyncapi/bench.asyncapi.yaml": [],
     }
@@ -397,7 +401,7 @@ def test_the_fragments_written_are_the_fragments_read() -> None:
     listed = [Recorded("a", 0, 4, []), Recorded("b", 4, 9, [(2, 3, [1]), (6, 1, [0, 3])]), Recorded("a", 13, 2, [])]
     written = json.loads(json.dumps({"review/x.html": stamps._columns(Listing.of(listed))}))
     found = stamps._fragments(written)
-    assert found is not None and found["review/x.html"].entries() == listed
+    assert found is not None and _entries(found["review/x.html"]) == listed
 
 
 def test_a_fragment_past_the_end_of_its_document_is_not_indexed() -> None:
