@@ -425,7 +425,7 @@ def _plan_removals(result: WritePlan, produced: set[PurePosixPath], ran: Collect
         if rel_text in produced_text:
             continue
         rel = PurePosixPath(rel_text)
-        if rel in produced:
+        if rel in produced:  # spelled otherwise in the manifest (`a//b`, by hand or an older flowgen)
             continue
         owner = old_owners.get(rel_text)
         if ran is not None and owner is not None and owner not in ran:
