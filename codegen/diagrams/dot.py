@@ -45,8 +45,8 @@ def _statements(diagram: Diagram) -> list[str]:
     """One DOT statement per node, then one per edge, in the diagram's order: each line as the
     `graphviz` package's `Digraph.node` and `Digraph.edge` write it (`\tID [label=... key=value
     ...]`, the other attributes in key order), every identifier quoted by the package's own
-    `quote`, once per distinct text (`_quoted`: most keys and values repeat on every line, and
-    quoting is what writing a large view costs). `tests/test_diagrams.py` holds this to the
+    `quote`, once per distinct text (`_quoter`: most keys and values repeat on every line, and
+    quoting is what writing a large view costs). `tests/test_diagram_parts.py` holds this to the
     package's builder."""
     quote = _quoter()
     lines = [f"\t{quote(node.id)}{_attributes(quote, _node_attrs(node))}\n" for node in diagram.nodes]
