@@ -38,11 +38,13 @@ def run(args: argparse.Namespace) -> int:
         diagram = build_view(flow, args.view)
     except UnknownView as err:
         return fail(str(err))
+    # The parts first: writing them writes the whole view's DOT too (`to_dot_parts`), which
+    # `view_source` then takes as written instead of writing every statement again.
+    parts = view_parts(flow, args.view) if fmt == "svg" else []
     text = view_source(flow, args.view, "dot" if fmt in ("svg", "png") else fmt, diagram=diagram)
     if fmt in ("dot", "mermaid"):
         return _emit(text.encode("utf-8"), args.output)
     purpose = f"--format {fmt}"
-    parts = view_parts(flow, args.view) if fmt == "svg" else []
     try:
         if len(parts) > 1:  # the review page's drawing: each connected part drawn on its own, stacked
             return _emit(draw_view(flow, args.view, render_all(parts, fmt, purpose), purpose), args.output)

@@ -1,8 +1,10 @@
 """Draw a `Diagram` as Graphviz DOT: the graph's head with the `graphviz` package's builder, each
 node and edge statement as that builder writes it, quoted by the package's own `quote`.
 
-Every piece of text goes through `codegen.escape.dot_text`; node identifiers are
-made from spec names (identifiers already) and quoted by the package. Edges that
+Imported only where DOT is written (`diagrams.view_source`, `view_parts`), so a run that
+writes none does not load `graphviz`. Every piece of text goes through
+`codegen.escape.dot_text`; node identifiers are made from spec names (identifiers already)
+and quoted by the package. Edges that
 marked `backwards` (a saga's compensations) are laid out with `dir=back`, so a
 compensation sits under the step it undoes; a saga awaiting a reply does not
 constrain the ranks, so the answers to its commands do not pull the picture apart.
@@ -12,6 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import cast
+
+import graphviz
+from graphviz import quoting
 
 from flowgen_design.codegen.diagrams.model import EDGE_COLORS, NODE_STYLES, Diagram, Edge, Node
 from flowgen_design.codegen.escape import dot_label, dot_text
@@ -59,8 +64,6 @@ def _statements(diagram: Diagram) -> list[str]:
 def _quoter() -> Callable[[str], str]:
     """The package's `quote`, remembered per text (and per kind: a `nohtml` text is quoted
     where the same plain text would not be)."""
-    from graphviz import quoting  # here: a run that writes no DOT (an edit no view shows) never loads it
-
     known: dict[tuple[bool, str], str] = {}
 
     def quote(text: str) -> str:
@@ -95,8 +98,6 @@ def _quote_edge(quote: Callable[[str], str], identifier: str) -> str:
 
 def _source(diagram: Diagram, statements: list[str]) -> str:
     """The graph's attributes, then `statements` (`_statements` of the diagram or of some of it)."""
-    import graphviz
-
     graph = graphviz.Digraph(name=diagram.name.replace(":", "_"))
     titled = {"labelloc": "t", "label": dot_text(diagram.title)} if diagram.title else {}
     graph.attr(
@@ -138,8 +139,6 @@ def _node_attrs(node: Node) -> dict[str, str]:
 
 def _label(node: Node) -> str:
     """Title lines centred, detail lines (fields, settings) left-aligned under them."""
-    import graphviz
-
     title = dot_label(node.label)
     return cast(str, graphviz.nohtml(title + "\\n" + dot_label(node.detail, "left"))) if node.detail else title
 
