@@ -261,10 +261,10 @@ class Fragments:
         """The key `piece` gives a fragment of this kind and inputs (None: an input no fingerprint
         knows), for a caller that makes and takes back its fragments itself (`previous`, `place`)."""
         try:
-            digest = self._run.prints.of(inputs)
+            encoded = self._run.prints.encoding(inputs)
         except TypeError:
             return None
-        return hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + digest).hexdigest()
+        return hashlib.sha256(f"{kind}\0{self._identity}\0".encode() + encoded).hexdigest()
 
     def previous(self) -> tuple[str, Index]:
         """The last clean run's document and its fragments by key (empty when there is none), for a

@@ -116,6 +116,11 @@ class Fingerprints:
         """The digest of `value` (32 bytes)."""
         return hashlib.sha256(self._encode(value)).digest()
 
+    def encoding(self, value: object) -> bytes:
+        """What `of` digests: text no other value shares and that ends where it ends, so a key
+        can digest it with other text in one go (elements in it stand as their digests)."""
+        return self._encode(value)
+
     def _kind(self, value: object) -> str:
         """How `value` is encoded (`_classify`), decided once per type."""
         kind = self._kinds.get(type(value))
@@ -270,8 +275,8 @@ def _classify(kind: type) -> str:
 def file_key(base: str, prints: Fingerprints, f: LazyFile, identity: tuple[object, ...]) -> str:
     """The key of one lazy file: the run's base, the file's path, owner, target and inputs."""
     digest = hashlib.sha256(f"{base}\0{f.path}\0{f.ownership}\0{f.target}\0".encode("utf-8", "surrogateescape"))
-    digest.update(prints.of(identity))
-    digest.update(prints.of(f.inputs))
+    digest.update(prints.encoding(identity))
+    digest.update(prints.encoding(f.inputs))
     return digest.hexdigest()
 
 

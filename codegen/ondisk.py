@@ -21,6 +21,11 @@ Status = tuple[int, int, int, int, int]
 
 # By device and inode, not by path: the stamp, the writer and the targets spell paths differently.
 _known: dict[tuple[int, int], tuple[Status, str]] = {}
+# The bytes of large files read whole to be noted (the documents the last run wrote, read again
+# by this run's first step because their status was too fresh to trust), until a later step reads
+# them; a small file is read again instead of held.
+_read: dict[tuple[int, int], tuple[Status, bytes]] = {}
+_KEPT_FROM = 1 << 18
 
 
 def status(path: Path | str) -> Status | None:
@@ -38,11 +43,15 @@ def status(path: Path | str) -> Status | None:
 def forget() -> None:
     """A new run: nothing is known."""
     _known.clear()
+    _read.clear()
 
 
-def note(found: Status, digest: str) -> None:
-    """The file with status `found` holds bytes with this digest (sha256, hex)."""
+def note(found: Status, digest: str, data: bytes | None = None) -> None:
+    """The file with status `found` holds bytes with this digest (sha256, hex): `data`, when
+    given, are those bytes as just read (kept for the next `read_known` of the file, once)."""
     _known[found[4], found[3]] = (found, digest)
+    if data is not None and len(data) >= _KEPT_FROM:
+        _read[found[4], found[3]] = (found, data)
 
 
 def _entry(path: Path | str) -> tuple[Status, str] | None:
@@ -64,6 +73,9 @@ def read_known(path: Path | str, digest: str) -> bytes | None:
     entry = _entry(path)
     if entry is None or entry[1] != digest:
         return None
+    kept = _read.pop((entry[0][4], entry[0][3]), None)
+    if kept is not None and kept[0] == entry[0]:  # read with this status, which it still has
+        return kept[1]
     try:
         data = Path(path).read_bytes()
     except OSError:

@@ -124,6 +124,12 @@ def _file_digest(out_dir: Path, rel: str, plain_folders: set[PurePosixPath] | No
     """The digest of a file below `out_dir`, None if it is missing, unreadable or reached
     through a symbolic link. `plain_folders` (folders already seen to be plain, not links)
     spares the same checks for every file of a folder when many files are read at once."""
+    data = _file_bytes(out_dir, rel, plain_folders)
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
+def _file_bytes(out_dir: Path, rel: str, plain_folders: set[PurePosixPath] | None = None) -> bytes | None:
+    """The bytes of a file below `out_dir`, as `_file_digest` reads them."""
     try:
         path = PurePosixPath(rel)
         writer.check_relative(path)  # only read, never written: no need to resolve symlinks
@@ -134,7 +140,7 @@ def _file_digest(out_dir: Path, rel: str, plain_folders: set[PurePosixPath] | No
                 plain_folders.add(path.parent)
         elif out_dir.joinpath(*path.parts).is_symlink():
             return None
-        return hashlib.sha256(out_dir.joinpath(*path.parts).read_bytes()).hexdigest()
+        return out_dir.joinpath(*path.parts).read_bytes()
     except (OSError, writer.UnsafePathError):
         return None
 
@@ -195,10 +201,11 @@ class _Statuses:
             self.found[rel] = status
             ondisk.note(status, digest)
             return True
-        if _file_digest(self.out_dir, rel, self.plain) != digest:
+        data = _file_bytes(self.out_dir, rel, self.plain)
+        if data is None or hashlib.sha256(data).hexdigest() != digest:
             return False
         if status is not None and _status(self.out_dir, rel, self.folders) == status:
-            ondisk.note(status, digest)  # read whole, and not written meanwhile
+            ondisk.note(status, digest, data)  # read whole, and not written meanwhile: kept for a later read
             if _settled(status):
                 self.found[rel] = status
         return True

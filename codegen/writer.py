@@ -101,6 +101,9 @@ class WritePlan:
     """Documents made of fragments (`codegen.fragments.finish_run`), recorded after a clean run."""
     skipped: bool = False
     """A run with nothing to do (`codegen.stamp.unchanged_plan`): the record it was found in stays as it is."""
+    encoded: dict[PurePosixPath, bytes] = field(default_factory=dict, repr=False, compare=False)
+    """The bytes of the generated files in `contents`, encoded once to be digested and kept to be
+    written: a whole-flow document is megabytes."""
 
     @property
     def stale(self) -> list[Change]:
@@ -359,12 +362,14 @@ def _plan_link(result: WritePlan, f: GeneratedFile, link: PurePosixPath) -> None
 
 def _plan_generated(result: WritePlan, f: GeneratedFile, on_disk: str | None) -> None:
     """One of flowgen's files, whose bytes on disk have the digest `on_disk` (None: there is none)."""
-    digest = result.manifest[str(f.path)] = _digest(f.content)
+    data = f.content.encode("utf-8")
+    digest = result.manifest[str(f.path)] = hashlib.sha256(data).hexdigest()
     if digest == on_disk:
         result.changes.append(Change(f.path, "unchanged"))
         return
     result.changes.append(Change(f.path, "create" if on_disk is None else "update"))
     result.contents[f.path] = f.content
+    result.encoded[f.path] = data
     result.seen[f.path] = on_disk  # what the update was computed from
 
 
@@ -500,7 +505,10 @@ def _apply_all(plans: Sequence[WritePlan]) -> None:
     try:
         for p in plans:
             for rel, content in sorted(p.contents.items(), key=lambda kv: str(kv[0])):
-                staged.append((p, rel, _stage(p.out_dir, rel, content), safe_destination(p.out_dir, rel)))
+                data = p.encoded.get(rel)
+                if data is None:
+                    data = content.encode("utf-8")  # exact: no newline translation
+                staged.append((p, rel, _stage(p.out_dir, rel, data), safe_destination(p.out_dir, rel)))
             if not manifest_unchanged(p):
                 rel = manifest_relpath(p.flow)
                 manifests.append((p, rel, _stage_manifest(p), safe_destination(p.out_dir, rel)))
@@ -569,9 +577,8 @@ def _remove_empty_folders(folder: Path, root: Path) -> None:
         folder = folder.parent
 
 
-def _stage(out_dir: Path, rel: PurePosixPath, content: str) -> Path:
+def _stage(out_dir: Path, rel: PurePosixPath, data: bytes) -> Path:
     dest = safe_destination(out_dir, rel)
-    data = content.encode("utf-8")  # exact: no newline translation
     memo = _memo
     if memo is None or dest.parent not in memo.made:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -612,7 +619,7 @@ def _stage_manifest(p: WritePlan) -> Path:
     if p.spec is not None:
         data["spec"] = p.spec
     body = json.dumps(data, indent=2) + "\n"
-    return _stage(p.out_dir, manifest_relpath(p.flow), body)
+    return _stage(p.out_dir, manifest_relpath(p.flow), body.encode("utf-8"))
 
 
 def manifest_unchanged(p: WritePlan) -> bool:

@@ -204,3 +204,26 @@ def test_a_yaml_1_2_reader_reads_back_the_same_data(tmp_path: Path) -> None:
     assert read["values"] == data["values"]
     assert read["keys"] == data["keys"]
     assert read["nested"] == data["nested"]
+
+
+def _yaml_printable(code: int) -> bool:
+    """YAML 1.2's printable characters (c-printable) less \\u2028, \\u2029 (line breaks to YAML 1.1)
+    and the BOM, as the YAML specification lists them."""
+    if code in (0x09, 0x0A, 0x0D, 0x85, 0x2028, 0x2029, 0xFEFF):
+        return False
+    return (
+        0x20 <= code <= 0x7E
+        or 0xA0 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    )
+
+
+def test_the_printable_set_is_yamls_for_every_character() -> None:
+    from flowgen_design.codegen import blockyaml
+
+    for code in range(0x110000):
+        ch = chr(code)
+        printable = _yaml_printable(code)
+        assert bool(blockyaml._ALL_PRINTABLE.match(ch)) is printable, hex(code)
+        assert bool(blockyaml._NEEDS_ESCAPE.search(ch)) is (not printable or ch in '"\\'), hex(code)

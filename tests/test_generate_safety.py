@@ -187,10 +187,10 @@ def test_an_edit_saved_during_generate_survives(
     saved = mine.read_text() + "\n# saved while generate ran\n"
     real_stage = writer._stage
 
-    def stage_and_save(out_dir: Path, rel: object, content: str) -> Path:
+    def stage_and_save(out_dir: Path, rel: object, data: bytes) -> Path:
         if not mine.read_text().endswith("ran\n"):
             mine.write_text(saved)
-        return real_stage(out_dir, rel, content)  # type: ignore[arg-type]
+        return real_stage(out_dir, rel, data)  # type: ignore[arg-type]
 
     monkeypatch.setattr(writer, "_stage", stage_and_save)
     assert main(["generate", "checkout.flow", "--out", "out", *PYTHON]) == 1
