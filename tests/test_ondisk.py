@@ -63,3 +63,27 @@ def test_forget_starts_over(tmp_path: Path) -> None:
     _noted(path)
     ondisk.forget()
     assert ondisk.known_digest(path) is None
+
+
+def test_bytes_kept_from_a_read_are_served_once_and_only_while_the_file_is_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    data = b"x" * ondisk._KEPT_FROM
+    path.write_bytes(data)
+    found = ondisk.status(path)
+    assert found is not None
+    digest = hashlib.sha256(data).hexdigest()
+    ondisk.note(found, digest, b"kept " + data[5:])  # not the file's bytes: tells a kept read from a read
+    assert ondisk.read_known(path, digest) == b"kept " + data[5:], "served from what was kept"
+    assert ondisk.read_known(path, digest) == data, "once: then read from the file"
+    ondisk.note(found, digest, b"kept " + data[5:])
+    before = path.stat()
+    path.write_bytes(b"y" * len(data))  # same size, times put back: the change time still moves
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert ondisk.read_known(path, digest) is None
+    assert ondisk.read_checked(path, digest) is None, "read and hashed: the kept bytes are not served"
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"one\n")
+    found = ondisk.status(small)
+    assert found is not None
+    ondisk.note(found, hashlib.sha256(b"one\n").hexdigest(), b"two\n")
+    assert ondisk.read_known(small, hashlib.sha256(b"one\n").hexdigest()) == b"one\n", "a small file is read again"
