@@ -774,6 +774,28 @@ def test_an_edit_builds_the_template_groups_it_reaches(
     _template_is_the_plain_roads(spec_file, out, project, monkeypatch)
 
 
+@settings(max_examples=300, deadline=None)
+@given(element=st.text(), file=st.text(), line=st.integers(min_value=0, max_value=10**12), why=st.text())
+def test_a_taken_back_entrys_positions_are_written_as_the_template_writes_them(
+    element: str, file: str, line: int, why: str
+) -> None:
+    """`parts` writes a resource's `Metadata` and an alarm's description itself (for every entry
+    taken back): the bytes `prettyjson` writes of them, indented at the resource's depth."""
+    from flowgen_design.codegen import prettyjson
+    from flowgen_design.codegen.aws.plan import Alarm, Resource
+    from flowgen_design.codegen.targets.cloudformation import parts
+    from flowgen_design.codegen.targets.cloudformation.observability import alarm_description
+    from flowgen_design.codegen.targets.cloudformation.template import provenance
+    from flowgen_design.dsl.source import Span
+
+    span = Span(file, line, 1, line, 2)
+    resource = Resource("Queue", "AWS::SQS::Queue", span, element)
+    expected = prettyjson.dumps(provenance(span, element)).replace("\n", "\n      ")
+    assert parts._metadata_text(resource) == expected
+    alarm = Alarm(resource, resource, "AWS/SQS", "Age", "QueueName", "Maximum", ">", 1, "Seconds", span, why)
+    assert parts._description_text(alarm) == prettyjson.dumps(alarm_description(alarm))
+
+
 @pytest.mark.slow  # hypothesis: random edits, the template compared with the plain road's after each
 @settings(
     max_examples=40 if LONG else 6,

@@ -33,6 +33,7 @@ anything, take the plain road too (`customise.py`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring  # the C implementation when available
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -42,7 +43,7 @@ from flowgen_design.codegen import prettyjson
 from flowgen_design.codegen.aws.plan import Alarm, Plan, Resource
 from flowgen_design.codegen.fragments import Fragments, Index, Recorded
 from flowgen_design.codegen.targets.cloudformation.observability import alarm_description
-from flowgen_design.codegen.targets.cloudformation.template import Json, Template, provenance
+from flowgen_design.codegen.targets.cloudformation.template import Json, Template
 from flowgen_design.codegen.targets.cloudformation.verify import (
     PSEUDO_PARAMETERS,
     flow_part_problems,
@@ -131,11 +132,23 @@ def _entry_key(group_key: str, section: str, name: str) -> str:
 
 
 def _metadata_text(resource: Resource) -> str:
-    return prettyjson.dumps(provenance(resource.span, resource.element)).replace("\n", "\n      ")
+    """`prettyjson.dumps(provenance(resource.span, resource.element))` at a resource's depth, written
+    here: it is written for every resource taken back (thousands), always of this one shape
+    (`tests/test_incremental.py` compares the two)."""
+    return (
+        '{\n        "flowgen": {\n          "element": '
+        + encode_basestring(resource.element)
+        + ',\n          "line": '
+        + int.__repr__(resource.span.line)
+        + ',\n          "spec": '
+        + encode_basestring(resource.span.file)
+        + "\n        }\n      }"
+    )
 
 
 def _description_text(alarm: Alarm) -> str:
-    return prettyjson.dumps(alarm_description(alarm))
+    """`prettyjson.dumps(alarm_description(alarm))`: JSON's text of a string, as `json.dumps` writes it."""
+    return encode_basestring(alarm_description(alarm))
 
 
 def _positions(text: str, start: int, end: int, alarm: bool) -> tuple[int, int, int, int] | None:
