@@ -323,6 +323,26 @@ def _agreed(slots: Sequence[object], where_slots: list[int]) -> str | None:
     """The one position the slots of a hole print now, or None if they print none or several."""
     if not where_slots or where_slots[0] >= len(slots):
         return None
+    first = slots[where_slots[0]]
+    if type(first) is Span and type(first.line) is int and type(first.file) is str:
+        # Nearly every hole: spans, compared without writing each one's text (`file:line` names one
+        # file and line, since no line number holds a colon).
+        for i in where_slots[1:]:
+            if i >= len(slots):
+                return None
+            other = slots[i]
+            if (
+                type(other) is not Span
+                or other.line != first.line
+                or other.file != first.file
+                or type(other.line) is not int
+            ):
+                return _agreed_slowly(slots, where_slots)
+        return f"{first.file}:{first.line}"
+    return _agreed_slowly(slots, where_slots)
+
+
+def _agreed_slowly(slots: Sequence[object], where_slots: list[int]) -> str | None:
     text = _where_of(slots[where_slots[0]])
     for i in where_slots[1:]:
         if i >= len(slots) or _where_of(slots[i]) != text:

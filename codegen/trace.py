@@ -65,11 +65,22 @@ class GeneratedPath:
 
 
 def handler_files(flow: Flow, handler: Handler) -> tuple[GeneratedPath, ...]:
-    return (
-        GeneratedPath(names.handler_interface_path(flow, handler.service), "handler interface (generated)"),
-        GeneratedPath(names.service_impl_path(flow, handler.service), "implementation (yours to edit)"),
-        GeneratedPath(names.adapter_path(flow, handler.service), "Lambda adapter (generated)"),
-    )
+    """The files a handler's code is in: its service's (asked for every handler, made once per service)."""
+    global _service_files
+    if _service_files[0] is not flow:  # the flow being generated, by identity: one at a time
+        _service_files = (flow, {})
+    memo = _service_files[1]
+    files = memo.get(handler.service)
+    if files is None:
+        files = memo[handler.service] = (
+            GeneratedPath(names.handler_interface_path(flow, handler.service), "handler interface (generated)"),
+            GeneratedPath(names.service_impl_path(flow, handler.service), "implementation (yours to edit)"),
+            GeneratedPath(names.adapter_path(flow, handler.service), "Lambda adapter (generated)"),
+        )
+    return files
+
+
+_service_files: tuple[Flow | None, dict[str, tuple[GeneratedPath, ...]]] = (None, {})
 
 
 def qualified(handler: Handler) -> str:

@@ -29,6 +29,7 @@ from flowgen_design.codegen import fragments, incremental, stamp
 from flowgen_design.codegen.diagrams import view_file_stem
 from flowgen_design.codegen.diagrams.model import Diagram
 from flowgen_design.dsl.cache import cache_dir
+from flowgen_design.dsl.source import Span
 
 LONG = os.environ.get("FLOWGEN_FUZZ") == "long"
 # The long run covers every target; the fast loop the two with lazy files, and one whole-flow document.
@@ -613,6 +614,35 @@ def test_a_fragment_whose_inputs_cannot_be_fingerprinted_is_made() -> None:
     pieces = fragments.Fragments(PurePosixPath("review/x.html"), ("x", "1.0.0", "x.flow"))
     assert not pieces.has("article", (Opaque(),))
     assert pieces.piece("article", (Opaque(),), lambda: "<article></article>") == "<article></article>"
+
+
+_SLOTS = st.lists(
+    st.one_of(
+        st.builds(
+            Span,
+            st.sampled_from(["a.flow", "b.flow", "a.flow:1", "x:2:3"]),
+            st.integers(min_value=0, max_value=3),
+            st.just(1),
+            st.just(1),
+            st.just(2),
+        ),
+        st.none(),
+        st.just(True),
+        st.builds(Span, st.just("a.flow"), st.just(True), st.just(1), st.just(1), st.just(2)),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(slots=_SLOTS, where_slots=st.lists(st.integers(min_value=0, max_value=7), max_size=4))
+def test_a_holes_position_is_agreed_as_its_slots_texts_agree(slots: list[object], where_slots: list[int]) -> None:
+    """`_agreed` compares spans without writing their text: what comparing the texts finds."""
+    expected = None
+    if where_slots and all(i < len(slots) for i in where_slots):
+        texts = {fragments._where_of(slots[i]) for i in where_slots}
+        expected = texts.pop() if len(texts) == 1 else None
+    assert fragments._agreed(slots, where_slots) == expected
 
 
 # ---- the views: written and drawn only when what they draw changes ------------------------------------------
