@@ -107,7 +107,7 @@ class Fingerprints:
     def __init__(self) -> None:
         self._memo: dict[int, bytes] = {}
         self._keep: list[object] = []  # the memo is by id: keep the objects alive
-        self._fields: dict[type, tuple[bytes, tuple[bytes, ...], Callable[[object], object] | None, bool]] = {}
+        self._fields: dict[type, _Layout] = {}
         self._kinds: dict[type, str] = {}
         self._span_fields: dict[type, tuple[tuple[str, bool], ...]] = {}
         self._spans: dict[int, tuple[object, ...]] = {}
@@ -137,7 +137,7 @@ class Fingerprints:
             return b"(" + b"".join(map(self._encode, value)) + b")"
         if value is None:
             return b"NoneType:None;"
-        kind = self._kind(value)
+        kind = self._kinds.get(type(value)) or self._kind(value)
         if kind is _DATA:
             known: bytes | None = self._memo.get(id(value))
             if known is None:
@@ -192,7 +192,10 @@ class Fingerprints:
 
     def _dataclass_spans(self, value: object) -> tuple[object, ...]:
         kind = type(value)
-        made_from = getattr(kind, "__fingerprint__", None)
+        layout = self._fields.get(kind)
+        if layout is None:
+            layout = self._fields[kind] = _layout(kind)
+        made_from = layout[4]
         if made_from is not None:
             return self.spans(made_from(value))
         names = self._span_fields.get(kind)
@@ -212,27 +215,38 @@ class Fingerprints:
 
     def _dataclass(self, value: object) -> bytes:
         kind = type(value)
-        made_from = getattr(kind, "__fingerprint__", None)
-        if made_from is not None:  # a derived value, digested as what it is made from
-            return kind.__qualname__.encode() + b"!" + self._encode(made_from(value))
         layout = self._fields.get(kind)
         if layout is None:
-            names = [
-                f.name
-                for f in dataclasses.fields(value)  # type: ignore[arg-type]
-                if not (f.name == "span" or f.name.endswith("_span") or f.name.startswith("_"))
-            ]
-            layout = self._fields[kind] = (
-                kind.__qualname__.encode(),
-                tuple(b";" + name.encode() + b"=" for name in names),
-                operator.attrgetter(*names) if names else None,
-                len(names) == 1,
-            )
-        head, labels, get, single = layout
+            layout = self._fields[kind] = _layout(kind)
+        head, labels, get, single, made_from = layout
+        if made_from is not None:  # a derived value, digested as what it is made from
+            return head + b"!" + self._encode(made_from(value))
         if get is None:
             return head
         values: tuple[object, ...] = (get(value),) if single else get(value)  # type: ignore[assignment]
         return head + b"".join(map(operator.add, labels, map(self._encode, values)))
+
+
+_Layout = tuple[bytes, tuple[bytes, ...], Callable[[object], object] | None, bool, Callable[[object], object] | None]
+
+
+def _layout(kind: type) -> _Layout:
+    """How `Fingerprints` encodes a dataclass, decided once per class: its name, its fields' labels,
+    what reads the fields (spans and memo tables left out), whether there is one; or what the
+    class says a value is made from (`__fingerprint__`)."""
+    made_from = getattr(kind, "__fingerprint__", None)
+    names = [
+        f.name
+        for f in dataclasses.fields(kind)
+        if not (f.name == "span" or f.name.endswith("_span") or f.name.startswith("_"))
+    ]
+    return (
+        kind.__qualname__.encode(),
+        tuple(b";" + name.encode() + b"=" for name in names),
+        operator.attrgetter(*names) if names and made_from is None else None,
+        len(names) == 1,
+        made_from,
+    )
 
 
 # How `Fingerprints` encodes a value, by its type (decided once per type).
