@@ -211,12 +211,7 @@ def _yaml_printable(code: int) -> bool:
     and the BOM, as the YAML specification lists them."""
     if code in (0x09, 0x0A, 0x0D, 0x85, 0x2028, 0x2029, 0xFEFF):
         return False
-    return (
-        0x20 <= code <= 0x7E
-        or 0xA0 <= code <= 0xD7FF
-        or 0xE000 <= code <= 0xFFFD
-        or 0x10000 <= code <= 0x10FFFF
-    )
+    return 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
 
 
 def test_the_printable_set_is_yamls_for_every_character() -> None:
