@@ -35,7 +35,7 @@ from dataclasses import field
 from enum import Enum
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from flowgen_design.codegen import ondisk
 from flowgen_design.codegen.files import GeneratedFile, KnownFile, Merger, Ownership, UserMerge
@@ -109,7 +109,6 @@ class Fingerprints:
         self._keep: list[object] = []  # the memo is by id: keep the objects alive
         self._fields: dict[type, _Layout] = {}
         self._kinds: dict[type, str] = {}
-        self._span_fields: dict[type, tuple[tuple[str, bool], ...]] = {}
         self._spans: dict[int, tuple[object, ...]] = {}
 
     def of(self, value: object) -> bytes:
@@ -195,18 +194,10 @@ class Fingerprints:
         layout = self._fields.get(kind)
         if layout is None:
             layout = self._fields[kind] = _layout(kind)
-        made_from = layout[4]
-        if made_from is not None:
-            return self.spans(made_from(value))
-        names = self._span_fields.get(kind)
-        if names is None:
-            names = self._span_fields[kind] = tuple(
-                (f.name, f.name == "span" or f.name.endswith("_span"))
-                for f in dataclasses.fields(value)  # type: ignore[arg-type]
-                if not f.name.startswith("_")
-            )
+        if layout.made_from is not None:
+            return self.spans(layout.made_from(value))
         slots: list[object] = []
-        for name, is_span in names:
+        for name, is_span in layout.span_fields:
             if is_span:
                 slots.append(getattr(value, name))
             else:
@@ -218,7 +209,7 @@ class Fingerprints:
         layout = self._fields.get(kind)
         if layout is None:
             layout = self._fields[kind] = _layout(kind)
-        head, labels, get, single, made_from = layout
+        head, labels, get, single, made_from, _ = layout
         if made_from is not None:  # a derived value, digested as what it is made from
             return head + b"!" + self._encode(made_from(value))
         if get is None:
@@ -227,25 +218,29 @@ class Fingerprints:
         return head + b"".join(map(operator.add, labels, map(self._encode, values)))
 
 
-_Layout = tuple[bytes, tuple[bytes, ...], Callable[[object], object] | None, bool, Callable[[object], object] | None]
+class _Layout(NamedTuple):
+    """How `Fingerprints` encodes a dataclass and finds its spans, decided once per class (`_layout`)."""
+
+    head: bytes  # the class's name
+    labels: tuple[bytes, ...]  # each field's label, spans and memo tables left out
+    get: Callable[[object], object] | None  # what reads those fields (None: there are none)
+    single: bool  # one field: `get` returns its value, not a tuple
+    made_from: Callable[[object], object] | None  # `__fingerprint__`: what a value is made from
+    span_fields: tuple[tuple[str, bool], ...]  # every field but memo tables, and whether it is a span
 
 
 def _layout(kind: type) -> _Layout:
-    """How `Fingerprints` encodes a dataclass, decided once per class: its name, its fields' labels,
-    what reads the fields (spans and memo tables left out), whether there is one; or what the
-    class says a value is made from (`__fingerprint__`)."""
     made_from = getattr(kind, "__fingerprint__", None)
-    names = [
-        f.name
-        for f in dataclasses.fields(kind)
-        if not (f.name == "span" or f.name.endswith("_span") or f.name.startswith("_"))
-    ]
-    return (
+    listed = [(f.name, f.name == "span" or f.name.endswith("_span")) for f in dataclasses.fields(kind)]
+    span_fields = tuple((name, is_span) for name, is_span in listed if not name.startswith("_"))
+    names = [name for name, is_span in span_fields if not is_span]
+    return _Layout(
         kind.__qualname__.encode(),
         tuple(b";" + name.encode() + b"=" for name in names),
         operator.attrgetter(*names) if names and made_from is None else None,
         len(names) == 1,
         made_from,
+        span_fields,
     )
 
 

@@ -120,24 +120,26 @@ def _record_path(out_dir: Path, flow: str) -> Path | None:
     return folder / key[:2] / key[2:]
 
 
-def _file_digest(out_dir: Path, rel: str, plain_folders: set[PurePosixPath] | None = None) -> str | None:
+def _file_digest(out_dir: Path, rel: str) -> str | None:
     """The digest of a file below `out_dir`, None if it is missing, unreadable or reached
-    through a symbolic link. `plain_folders` (folders already seen to be plain, not links)
-    spares the same checks for every file of a folder when many files are read at once."""
-    data = _file_bytes(out_dir, rel, plain_folders)
+    through a symbolic link."""
+    data = _file_bytes(out_dir, rel)
     return hashlib.sha256(data).hexdigest() if data is not None else None
 
 
-def _file_bytes(out_dir: Path, rel: str, plain_folders: set[PurePosixPath] | None = None) -> bytes | None:
-    """The bytes of a file below `out_dir`, as `_file_digest` reads them."""
+def _file_bytes(out_dir: Path, rel: str, plain_folders: set[str] | None = None) -> bytes | None:
+    """The bytes of a file below `out_dir`, as `_file_digest` reads them. `plain_folders` (the
+    folders already seen to be plain, as `_status` keeps them) spares the same checks for every
+    file of a folder when many files are read at once."""
     try:
         path = PurePosixPath(rel)
         writer.check_relative(path)  # only read, never written: no need to resolve symlinks
-        if plain_folders is None or path.parent not in plain_folders:
+        folder = rel[: rel.rfind("/") + 1]
+        if plain_folders is None or folder not in plain_folders:
             if writer.link_below(out_dir, path) is not None:  # the writer never writes through a link
                 return None
-            if plain_folders is not None and path.parent != PurePosixPath("."):
-                plain_folders.add(path.parent)
+            if plain_folders is not None:
+                plain_folders.add(folder)
         elif out_dir.joinpath(*path.parts).is_symlink():
             return None
         return out_dir.joinpath(*path.parts).read_bytes()
@@ -192,8 +194,7 @@ class _Statuses:
         self.out_dir = out_dir
         self.recorded = _statuses(recorded)
         self.found: dict[str, ondisk.Status] = {}
-        self.plain: set[PurePosixPath] = set()  # folders seen not to be links (`_file_digest`)
-        self.folders: set[str] = set()  # the same, as `_status` keeps them
+        self.folders: set[str] = set()  # folders seen plain, with no link on the way (`_status`)
 
     def same(self, rel: str, digest: str) -> bool:
         status = _status(self.out_dir, rel, self.folders)
@@ -201,7 +202,7 @@ class _Statuses:
             self.found[rel] = status
             ondisk.note(status, digest)
             return True
-        data = _file_bytes(self.out_dir, rel, self.plain)
+        data = _file_bytes(self.out_dir, rel, self.folders)
         if data is None or hashlib.sha256(data).hexdigest() != digest:
             return False
         if status is not None and _status(self.out_dir, rel, self.folders) == status:

@@ -22,6 +22,7 @@ from flowgen_design.codegen.diagrams.labels import attempts_text, delivery_lines
 from flowgen_design.dsl.durations import format_ms
 from flowgen_design.dsl.frozen import frozen
 from flowgen_design.dsl.graph import Arc, event_graph
+from flowgen_design.dsl.memo import per_flow
 from flowgen_design.dsl.model import ApiEndpoint, Command, Event, External, Flow, Handler, Saga, SagaStep, Service
 from flowgen_design.dsl.source import Span
 
@@ -66,10 +67,7 @@ class GeneratedPath:
 
 def handler_files(flow: Flow, handler: Handler) -> tuple[GeneratedPath, ...]:
     """The files a handler's code is in: its service's (asked for every handler, made once per service)."""
-    global _service_files
-    if _service_files[0] is not flow:  # the flow being generated, by identity: one at a time
-        _service_files = (flow, {})
-    memo = _service_files[1]
+    memo = _service_files(flow)
     files = memo.get(handler.service)
     if files is None:
         files = memo[handler.service] = (
@@ -80,7 +78,10 @@ def handler_files(flow: Flow, handler: Handler) -> tuple[GeneratedPath, ...]:
     return files
 
 
-_service_files: tuple[Flow | None, dict[str, tuple[GeneratedPath, ...]]] = (None, {})
+@per_flow
+def _service_files(flow: Flow) -> dict[str, tuple[GeneratedPath, ...]]:
+    """The files of each service of `flow` asked for so far (`handler_files`)."""
+    return {}
 
 
 def qualified(handler: Handler) -> str:

@@ -472,3 +472,20 @@ def test_a_path_in_a_folder_seen_plain_still_has_its_name_checked(tmp_path: Path
     assert stamps._status(tmp_path, "/top.txt", folders) is None  # "" is a plain folder, "/" is not
     (tmp_path / "link").symlink_to(tmp_path / "a")
     assert stamps._status(tmp_path, "link/b.txt", folders) is None and "link/" not in folders
+
+
+def test_a_file_read_in_a_folder_seen_plain_is_still_refused_when_it_is_a_link(tmp_path: Path) -> None:
+    """`_file_bytes` shares `_status`'s folders: in a folder seen plain, only the file itself is
+    looked at, and a link is still never read through."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "b.txt").write_text("b")
+    (tmp_path / "elsewhere.txt").write_text("theirs")
+    (tmp_path / "a" / "c.txt").symlink_to(tmp_path / "elsewhere.txt")
+    folders: set[str] = set()
+    assert stamps._status(tmp_path, "a/b.txt", folders) is not None and folders == {"a/"}
+    assert stamps._file_bytes(tmp_path, "a/b.txt", folders) == b"b"
+    assert stamps._file_bytes(tmp_path, "a/c.txt", folders) is None
+    assert stamps._file_bytes(tmp_path, "a/../elsewhere.txt", folders) is None
+    fresh: set[str] = set()
+    assert stamps._file_bytes(tmp_path, "a/c.txt", fresh) is None and fresh == set()
+    assert stamps._file_bytes(tmp_path, "a/b.txt", fresh) == b"b" and fresh == {"a/"}
