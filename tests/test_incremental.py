@@ -826,6 +826,29 @@ def test_a_taken_back_entrys_positions_are_written_as_the_template_writes_them(
     assert parts._description_text(alarm) == prettyjson.dumps(alarm_description(alarm))
 
 
+@pytest.mark.parametrize(
+    ("text", "mentioned"),
+    [
+        ('{"Ref": "OldQueue"}', True),
+        ('{"Fn::GetAtt": ["OldQueue", "Arn"]}', True),
+        ('{"DependsOn": ["OldQueue"]}', True),
+        ('{"Fn::Sub": "arn:${OldQueue}"}', True),
+        ('{"Fn::Sub": "${OldQueue.Arn}/x"}', True),
+        ('{"Ref": "OldQueueDlq"}', False),  # a longer name
+        ('{"Description": "queue OldQueue"}', False),  # the name inside other text
+        ('{"Ref": "NewQueue"}', False),
+    ],
+)
+def test_a_gone_name_is_mentioned_where_a_reference_writes_it(text: str, mentioned: bool) -> None:
+    """A name a taken-back entry could still refer to sends the template to the whole check: as a
+    `Ref`, `Fn::GetAtt` or `DependsOn` writes it (a JSON string) or an `Fn::Sub` (`${name`)."""
+    from flowgen_design.codegen.targets.cloudformation import parts
+
+    assert parts._mentioned({"Gone", "OldQueue"}, text) is mentioned
+    assert parts._mentioned(set(), text) is False
+    assert parts._mentioned({f"Name{i}" for i in range(parts._MOST_GONE + 1)}, text) is True
+
+
 @pytest.mark.slow  # hypothesis: random edits, the template compared with the plain road's after each
 @settings(
     max_examples=40 if LONG else 6,

@@ -331,4 +331,5 @@ def _mentioned(gone: set[str], text: str) -> bool:
     only part of another string is a false alarm, which costs the whole check, nothing more)."""
     if len(gone) > _MOST_GONE:
         return True
-    return any(f'"{name}"' in text or "${" + name in text for name in gone)
+    # Both forms hold the name itself: one pass over the text each, the forms only where it is.
+    return any(name in text and (f'"{name}"' in text or "${" + name in text) for name in gone)
