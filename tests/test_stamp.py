@@ -353,6 +353,40 @@ def test_the_code_digest_follows_every_file_of_the_packages_but_not_bytecode(
     assert len(set(digests[1:])) == 3, "every edit of a file changes the digest"
 
 
+def test_the_code_digest_reads_nested_folders_and_linked_files_but_no_linked_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    package, elsewhere = tmp_path / "fakeflowgen", tmp_path / "elsewhere"
+    (package / "a" / "b").mkdir(parents=True)
+    elsewhere.mkdir()
+    (package / "__init__.py").write_text("X = 1\n")
+    (package / "a" / "b" / "deep.lark").write_text("start: x\n")
+    (elsewhere / "linked.txt").write_text("one\n")
+    (elsewhere / "inside.txt").write_text("one\n")
+    (package / "linked.txt").symlink_to(elsewhere / "linked.txt")
+    (package / "folder").symlink_to(elsewhere, target_is_directory=True)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(stamps, "_PACKAGES", ("fakeflowgen",))
+
+    def digest() -> str:
+        stamps.code_digest.cache_clear()
+        try:
+            return stamps.code_digest()
+        finally:
+            stamps.code_digest.cache_clear()
+
+    first = digest()
+    (elsewhere / "inside.txt").write_text("two\n")
+    assert digest() == first, "a linked folder is not walked (it could lead anywhere, or in circles)"
+    (elsewhere / "linked.txt").write_text("two\n")
+    second = digest()
+    assert second != first, "a linked file is read"
+    (package / "a" / "b" / "deep.lark").write_text("start: y\n")
+    assert digest() != second, "a file deep in the package counts"
+    found = [parts for parts, _ in stamps._package_files(str(package))]
+    assert found == [("__init__.py",), ("a", "b", "deep.lark"), ("linked.txt",)]
+
+
 GOOD_FRAGMENTS = {
     "review/bench.html": {
         "keys": ["k1", "k2"],
