@@ -35,6 +35,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
 from flowgen_design.codegen import ondisk
+from flowgen_design.codegen.fanout import jobs
 from flowgen_design.codegen.files import GeneratedFile, KnownFile, LineNote, UserMerge
 from flowgen_design.dsl.frozen import frozen
 
@@ -300,45 +302,106 @@ def _plan(
 ) -> WritePlan:
     result = WritePlan(flow=flow, out_dir=out_dir, spec=spec)
     seen: set[PurePosixPath] = set()
-    for f in sorted(files, key=lambda f: str(f.path)):
-        if f.path in seen:
-            raise UnsafePathError(f"two targets produced {f.path}")
-        seen.add(f.path)
-        if f.target:
-            result.owners[str(f.path)] = f.target
-        digest = known.get(str(f.path)) if known and not f.is_user_owned else None
-        if digest is not None:
-            result.manifest[str(f.path)] = digest
-            result.changes.append(Change(f.path, "unchanged"))
-            continue
-        if isinstance(f, KnownFile):  # its content was never read: it must never be written
-            raise RuntimeError(f"flowgen bug: {f.path} was taken back unread, but its digest is not known")
-        read = known.get(str(f.path)) if known and f.is_user_owned else None
-        if read is not None:  # the user's file as this run read it, a plain file as the record left it
-            _plan_user(result, f, f.content, True, read)
-            if f.path in result.contents:
-                result.seen[f.path] = read
-            continue
-        dest = safe_destination(out_dir, f.path)
-        link = link_below(out_dir, f.path)
-        if link is not None:
-            _plan_link(result, f, link)
-            continue
-        on_disk = ondisk.known_digest(dest) if not f.is_user_owned else None  # found unchanged at the start
-        if on_disk is None and dest.is_dir():
-            raise UnsafePathError(f"refusing to write {f.path}: a folder of that name is in the way")
-        if not f.is_user_owned:
-            _plan_generated(result, f, on_disk or _digest_of(dest))
-            continue
-        existing = _read(dest) if dest.exists() else None
-        _plan_user(result, f, existing, dest.exists())
-        if f.path in result.contents:  # what the merge was computed from
-            result.seen[f.path] = _digest(existing) if existing is not None else _digest_of(dest)
+    ordered = sorted(files, key=lambda f: str(f.path))
+    with _hashing([f for f in ordered if _hashed_aside(f, known)]) as digests:
+        for f in ordered:
+            _plan_file(result, f, out_dir, known, seen, digests)
     _plan_removals(result, seen, ran)
     _plan_leftovers(result, seen)
     if stamp is not None and not result.repeated_notices:
         result.stamp = stamp
     return result
+
+
+_ASIDE = 1 << 18  # characters: the documents of a large flow (megabytes), not its modules
+
+
+def _hashed_aside(f: GeneratedFile, known: Mapping[str, str] | None) -> bool:
+    """Whether `f` is one of the large generated files whose digest `_plan_generated` will take."""
+    if f.is_user_owned or isinstance(f, KnownFile) or (known is not None and str(f.path) in known):
+        return False
+    return len(f.content) >= _ASIDE
+
+
+class _Digest:
+    """A content's bytes and, once its thread is done, their digest (sha256, hex)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.digest: str | None = None
+        self.thread = threading.Thread(target=self._run, name="flowgen-digest", daemon=True)
+
+    def _run(self) -> None:
+        self.digest = hashlib.sha256(self.data).hexdigest()
+
+    def result(self) -> tuple[bytes, str]:
+        self.thread.join()
+        return self.data, self.digest if self.digest is not None else hashlib.sha256(self.data).hexdigest()
+
+
+@contextmanager
+def _hashing(large: Sequence[GeneratedFile]) -> Iterator[dict[PurePosixPath, _Digest]]:
+    """The large files' bytes, each digested in a thread of its own while the plan goes on.
+
+    Hashing lets go of the interpreter's lock, so the digest of one document (megabytes, ~10 ms)
+    is taken on another core while this thread encodes the next and plans the thousand other
+    files. Every thread is joined before the block ends: none outlives the plan (no fork finds one).
+    With FLOWGEN_JOBS=1 nothing is hashed aside: `_plan_generated` hashes each file itself."""
+    digests: dict[PurePosixPath, _Digest] = {}
+    try:
+        for f in large if jobs() > 1 else ():  # FLOWGEN_JOBS=1: one core's work, all in this thread
+            digest = digests[f.path] = _Digest(f.content.encode("utf-8"))
+            digest.thread.start()
+        yield digests
+    finally:
+        for digest in digests.values():
+            if digest.thread.ident is not None:
+                digest.thread.join()
+
+
+def _plan_file(
+    result: WritePlan,
+    f: GeneratedFile,
+    out_dir: Path,
+    known: Mapping[str, str] | None,
+    seen: set[PurePosixPath],
+    digests: Mapping[PurePosixPath, _Digest],
+) -> None:
+    """One file of `_plan`."""
+    if f.path in seen:
+        raise UnsafePathError(f"two targets produced {f.path}")
+    seen.add(f.path)
+    if f.target:
+        result.owners[str(f.path)] = f.target
+    digest = known.get(str(f.path)) if known and not f.is_user_owned else None
+    if digest is not None:
+        result.manifest[str(f.path)] = digest
+        result.changes.append(Change(f.path, "unchanged"))
+        return
+    if isinstance(f, KnownFile):  # its content was never read: it must never be written
+        raise RuntimeError(f"flowgen bug: {f.path} was taken back unread, but its digest is not known")
+    read = known.get(str(f.path)) if known and f.is_user_owned else None
+    if read is not None:  # the user's file as this run read it, a plain file as the record left it
+        _plan_user(result, f, f.content, True, read)
+        if f.path in result.contents:
+            result.seen[f.path] = read
+        return
+    dest = safe_destination(out_dir, f.path)
+    link = link_below(out_dir, f.path)
+    if link is not None:
+        _plan_link(result, f, link)
+        return
+    on_disk = ondisk.known_digest(dest) if not f.is_user_owned else None  # found unchanged at the start
+    if on_disk is None and dest.is_dir():
+        raise UnsafePathError(f"refusing to write {f.path}: a folder of that name is in the way")
+    if not f.is_user_owned:
+        aside = digests.get(f.path)
+        _plan_generated(result, f, on_disk or _digest_of(dest), aside.result() if aside else None)
+        return
+    existing = _read(dest) if dest.exists() else None
+    _plan_user(result, f, existing, dest.exists())
+    if f.path in result.contents:  # what the merge was computed from
+        result.seen[f.path] = _digest(existing) if existing is not None else _digest_of(dest)
 
 
 def _digest_of(path: Path) -> str | None:
@@ -360,10 +423,16 @@ def _plan_link(result: WritePlan, f: GeneratedFile, link: PurePosixPath) -> None
     result.changes.append(Change(f.path, "conflict", detail))
 
 
-def _plan_generated(result: WritePlan, f: GeneratedFile, on_disk: str | None) -> None:
-    """One of flowgen's files, whose bytes on disk have the digest `on_disk` (None: there is none)."""
-    data = f.content.encode("utf-8")
-    digest = result.manifest[str(f.path)] = hashlib.sha256(data).hexdigest()
+def _plan_generated(
+    result: WritePlan, f: GeneratedFile, on_disk: str | None, encoded: tuple[bytes, str] | None = None
+) -> None:
+    """One of flowgen's files, whose bytes on disk have the digest `on_disk` (None: there is none);
+    `encoded`: its bytes and their digest, when `_hashing` took them already."""
+    if encoded is None:
+        data = f.content.encode("utf-8")
+        encoded = data, hashlib.sha256(data).hexdigest()
+    data, digest = encoded
+    result.manifest[str(f.path)] = digest
     if digest == on_disk:
         result.changes.append(Change(f.path, "unchanged"))
         return

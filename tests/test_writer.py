@@ -387,3 +387,29 @@ def test_two_specs_that_swap_flow_names_keep_each_others_files(tmp_path: Path) -
     assert (out / "a/x.py").read_text() == "from spec 2\n" and (out / "b/x.py").read_text() == "from spec 1\n"
     assert sorted(p.name for p in (out / ".flowgen").iterdir()) == ["a.json", "b.json"]
     assert [p.refused for p in swapped] == [[], []]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_large_files_are_planned_alike_whether_hashed_aside_or_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: str
+) -> None:
+    """Documents of a quarter of a megabyte and more are digested in threads while the plan goes on
+    (`writer._hashing`), unless FLOWGEN_JOBS=1: the plan is the same, the digests are the bytes',
+    and no thread outlives it."""
+    import hashlib
+    import threading
+
+    monkeypatch.setenv("FLOWGEN_JOBS", jobs)
+    out = tmp_path / "out"
+    big = "é" + "x" * writer._ASIDE  # not ASCII: the digest is of the encoded bytes
+    files = [gen("doc/one.html", big), gen("doc/two.json", big + "2"), gen("small.txt", "s\n")]
+    first = write(out, files)
+    assert actions(first) == {"doc/one.html": "create", "doc/two.json": "create", "small.txt": "create"}
+    assert first.manifest["doc/two.json"] == hashlib.sha256((big + "2").encode("utf-8")).hexdigest()
+    assert (out / "doc/one.html").read_bytes() == big.encode("utf-8")
+    edited = [gen("doc/one.html", big), gen("doc/two.json", big + "3"), gen("small.txt", "s\n")]
+    again = writer.plan("f", out, edited)
+    assert actions(again) == {"doc/one.html": "unchanged", "doc/two.json": "update", "small.txt": "unchanged"}
+    assert again.manifest["doc/one.html"] == first.manifest["doc/one.html"]
+    assert again.encoded[PurePosixPath("doc/two.json")] == (big + "3").encode("utf-8")
+    assert not [t for t in threading.enumerate() if t.name == "flowgen-digest"]
