@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 Status = tuple[int, int, int, int, int]
@@ -25,7 +27,11 @@ _known: dict[tuple[int, int], tuple[Status, str]] = {}
 # by this run's first step because their status was too fresh to trust), until a later step reads
 # them; a small file is read again instead of held.
 _read: dict[tuple[int, int], tuple[Status, bytes]] = {}
-_KEPT_FROM = 1 << 18
+KEPT_FROM = 1 << 18
+# Files read ahead by a thread while the spec is checked (`read_ahead`), by device and inode: the
+# status each had both before and after it was read, its bytes, and their digest when it was asked for.
+_ahead: dict[tuple[int, int], tuple[Status, bytes, str | None]] = {}
+_reading: list[threading.Thread] = []
 
 
 def status(path: Path | str) -> Status | None:
@@ -41,16 +47,74 @@ def status(path: Path | str) -> Status | None:
 
 
 def forget() -> None:
-    """A new run: nothing is known."""
+    """A new run: nothing is known (but what was read ahead for it, `read_ahead`)."""
     _known.clear()
     _read.clear()
+
+
+def read_ahead(listed: Sequence[tuple[str, bool]]) -> None:
+    """Read files in a thread while this one goes on: each file of `listed`, digested too when
+    its flag says so. The thread reads and hashes without the interpreter's lock most of the
+    time, so the files a run will read (megabytes of documents) are in memory when it asks,
+    and taken only if their status is still the one they were read with (`ahead`)."""
+    drop_ahead()
+    thread = threading.Thread(target=_read_ahead, args=(listed,), name="flowgen-read-ahead", daemon=True)
+    thread.start()
+    _reading.append(thread)
+
+
+def _read_ahead(listed: Sequence[tuple[str, bool]]) -> None:
+    for path, digest in listed:
+        try:
+            found = _read_plain(path)
+        except OSError:  # reading ahead only saves time: whatever it missed is read when needed
+            continue
+        if found is not None:
+            now, data = found
+            _ahead[now[4], now[3]] = (now, data, hashlib.sha256(data).hexdigest() if digest else None)
+
+
+def _read_plain(path: str) -> tuple[Status, bytes] | None:
+    """A regular file's status and bytes, when it kept that status while it was read (not through
+    a link in its last step; the run's own checks of the path come before its bytes are used)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    with open(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        data = handle.read()
+    before = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+    return (before, data) if status(path) == before and len(data) == before[0] else None
+
+
+def wait_ahead() -> None:
+    """Until the thread of `read_ahead` is done (what it read stays, for `ahead`)."""
+    while _reading:
+        _reading.pop().join()
+
+
+def ahead(found: Status) -> tuple[bytes, str | None] | None:
+    """The bytes read ahead of the file whose status is `found` now, and their digest if it was
+    taken: read while the file had that very status. Given once."""
+    wait_ahead()
+    entry = _ahead.pop((found[4], found[3]), None)
+    return (entry[1], entry[2]) if entry is not None and entry[0] == found else None
+
+
+def drop_ahead() -> None:
+    """The end of a run: what was read ahead and not taken is let go (the thread waited for)."""
+    wait_ahead()
+    _ahead.clear()
 
 
 def note(found: Status, digest: str, data: bytes | None = None) -> None:
     """The file with status `found` holds bytes with this digest (sha256, hex): `data`, when
     given, are those bytes as just read (kept for the next `read_known` of the file, once)."""
     _known[found[4], found[3]] = (found, digest)
-    if data is not None and len(data) >= _KEPT_FROM:
+    if data is not None and len(data) >= KEPT_FROM:
         _read[found[4], found[3]] = (found, data)
 
 
@@ -76,6 +140,9 @@ def read_known(path: Path | str, digest: str) -> bytes | None:
     kept = _read.pop((entry[0][4], entry[0][3]), None)
     if kept is not None and kept[0] == entry[0]:  # read with this status, which it still has
         return kept[1]
+    read = ahead(entry[0])
+    if read is not None:
+        return read[0]
     try:
         data = Path(path).read_bytes()
     except OSError:

@@ -30,14 +30,16 @@ times are older, by more than a tick, than the process that records it
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from itertools import chain
 from pathlib import Path, PurePosixPath
@@ -218,6 +220,14 @@ class _Statuses:
             self.found[rel] = status
             ondisk.note(status, digest)
             return True
+        read = ondisk.ahead(status) if status is not None else None
+        if status is not None and read is not None and read[1] is not None:  # read and digested ahead
+            if read[1] != digest:
+                return False
+            ondisk.note(status, digest, read[0])  # as if read whole here (below), with this status
+            if _settled(status):
+                self.found[rel] = status
+            return True
         data = _file_bytes(self.out_dir, rel, self.folders)
         if data is None or hashlib.sha256(data).hexdigest() != digest:
             return False
@@ -232,11 +242,13 @@ def _statuses(value: object) -> dict[str, ondisk.Status]:
     """The record's statuses (`_status`), only the well-formed ones (a bad one: the file is read)."""
     if not isinstance(value, dict):
         return {}
-    return {
-        rel: (entry[0], entry[1], entry[2], entry[3], entry[4])
-        for rel, entry in value.items()
-        if isinstance(entry, list) and len(entry) == 5 and all(_count(n) for n in entry)
-    }
+    found: dict[str, ondisk.Status] = {}
+    for rel, entry in value.items():  # a thousand entries on every run: checked without a call each
+        if type(entry) is list and len(entry) == 5:
+            size, mtime, ctime, inode, device = entry
+            if type(size) is type(mtime) is type(ctime) is type(inode) is type(device) is int and min(entry) >= 0:
+                found[rel] = (size, mtime, ctime, inode, device)
+    return found
 
 
 def record(p: writer.WritePlan) -> None:
@@ -297,6 +309,52 @@ def _dumps(data: object) -> bytes:
         return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
     except TypeError:
         return json.dumps(data, sort_keys=True).encode("utf-8", "surrogatepass")
+
+
+def read_ahead(out_dir: Path, specs: Sequence[Path]) -> None:
+    """While the specs are checked, read the large files the last clean run of their flows into
+    `out_dir` left (`ondisk.read_ahead`): the documents the run reads, hashed too when their
+    status was not recorded (written by that run: `previous_run` must read them whole anyway). A
+    flow counts when a spec declares it (`flow <name>`) and `out_dir` holds its manifest; a guess
+    that misses costs a read in another thread, nothing else. Not with FLOWGEN_JOBS=1 (one core).
+
+    The list is made here, from the record's statuses (a file's size without asking the disk):
+    the thread then does little but wait for the disk and hash, without the interpreter's lock,
+    and takes it back a few times per file, not once per file of the output (each time it waits
+    for a switch from this thread, which checks the spec meanwhile)."""
+    from flowgen_design.codegen.fanout import jobs
+
+    if jobs() > 1:
+        with contextlib.suppress(OSError, ValueError, writer.UnsafePathError):
+            listed = list(_ahead_of(out_dir, specs))
+            if listed:
+                ondisk.read_ahead(listed)
+
+
+def _ahead_of(out_dir: Path, specs: Sequence[Path]) -> Iterator[tuple[str, bool]]:
+    """The files `read_ahead` reads, and whether to digest each: the large ones the record lists."""
+    texts = [spec.read_bytes() for spec in specs]
+    for name in sorted(os.listdir(out_dir / writer.MANIFEST_DIR)):
+        flow = name.removesuffix(".json")
+        declared = rb"(?m)^[ \t]*flow[ \t]+" + re.escape(flow.encode("utf-8", "surrogateescape")) + rb"(?![A-Za-z0-9_])"
+        path = _record_path(out_dir, flow) if name.endswith(".json") else None
+        if path is None or not any(re.search(declared, text) for text in texts):
+            continue
+        recorded = orjson.loads(path.read_bytes())
+        files, statuses = recorded.get("files"), recorded.get("statuses")
+        if not isinstance(files, dict) or not isinstance(statuses, dict):
+            continue
+        user = set(recorded.get("user") or ())
+        for rel in files:
+            was = statuses.get(rel)
+            if was is None and rel not in user:  # written by that run: its size is asked, and it is hashed
+                writer.check_relative(PurePosixPath(rel))
+                now = ondisk.status(os.path.join(out_dir, rel))
+                if now is not None and now[0] >= ondisk.KEPT_FROM:
+                    yield os.path.join(out_dir, rel), True
+            elif type(was) is list and was and type(was[0]) is int and was[0] >= ondisk.KEPT_FROM and rel not in user:
+                writer.check_relative(PurePosixPath(rel))
+                yield os.path.join(out_dir, rel), False
 
 
 def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:

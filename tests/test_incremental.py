@@ -908,3 +908,71 @@ def test_your_deployment_files_are_always_merged_into_the_template(
     groups_built.clear()
     assert _generate(spec_file, out, CLOUDFORMATION) == 0
     _template_is_the_plain_roads(spec_file, out, project, monkeypatch)
+
+
+# ---- the last run's documents, read ahead while the spec is checked (`stamp.read_ahead`) ------------
+
+
+def test_the_last_runs_documents_are_read_ahead_and_taken_after_an_edit(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two cores, the documents the last run left are read in a thread while the spec is
+    checked, those it wrote digested there too (their status was too fresh to record); the run
+    takes them instead of reading them, writes what a full run writes, and leaves no thread."""
+    import threading
+
+    from flowgen_design.codegen import ondisk
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    monkeypatch.setattr(ondisk, "KEPT_FROM", 1024)  # the small spec's documents count as large
+    read: list[tuple[str, bool]] = []
+    taken: list[bytes] = []
+    real_read, real_ahead = ondisk._read_ahead, ondisk.ahead
+
+    def reading(listed: Sequence[tuple[str, bool]]) -> None:
+        read.extend((str(Path(path).relative_to(out)), digest) for path, digest in listed)
+        real_read(listed)
+
+    def given(found: ondisk.Status) -> tuple[bytes, str | None] | None:
+        served = real_ahead(found)
+        if served is not None:
+            taken.append(served[0])
+        return served
+
+    monkeypatch.setattr(ondisk, "_read_ahead", reading)
+    monkeypatch.setattr(ondisk, "ahead", given)
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    _edit(spec_file, "add a record field")
+    assert _generate(spec_file, out, DOCUMENTS) == 0  # it rewrites the review page and the AsyncAPI document
+    read.clear()
+    before = project / "before"
+    shutil.copytree(out, before)
+    _edit(spec_file, "add an event field")
+    code, said = _saying(lambda: _generate(spec_file, out, DOCUMENTS), out)
+    assert code == 0
+    assert ("review/bench.html", True) in read and ("asyncapi/bench.asyncapi.yaml", True) in read
+    assert len(taken) >= 2
+    assert not [t for t in threading.enumerate() if t.name == "flowgen-read-ahead"]
+    _same_as_full_run(spec_file, out, project, before=before, targets=DOCUMENTS, said=said)
+
+
+def test_a_record_naming_a_path_outside_the_output_folder_reads_nothing_ahead(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowgen_design.codegen import ondisk
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    monkeypatch.setattr(ondisk, "KEPT_FROM", 1)
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    record = stamp._record_path(out, "bench")
+    assert record is not None
+    recorded = json.loads(record.read_bytes())
+    (project / "secret.txt").write_text("not flowgen's\n", encoding="utf-8")
+    recorded["files"]["../secret.txt"] = "0" * 64
+    record.write_text(json.dumps(recorded), encoding="utf-8")
+    with pytest.raises(ValueError, match="not a path inside the output folder"):
+        list(stamp._ahead_of(out, [spec_file]))
+    stamp.read_ahead(out, [spec_file])
+    assert ondisk._reading == [] and ondisk._ahead == {}

@@ -67,7 +67,7 @@ def test_forget_starts_over(tmp_path: Path) -> None:
 
 def test_bytes_kept_from_a_read_are_served_once_and_only_while_the_file_is_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "page.html"
-    data = b"x" * ondisk._KEPT_FROM
+    data = b"x" * ondisk.KEPT_FROM
     path.write_bytes(data)
     found = ondisk.status(path)
     assert found is not None
@@ -87,3 +87,48 @@ def test_bytes_kept_from_a_read_are_served_once_and_only_while_the_file_is_uncha
     assert found is not None
     ondisk.note(found, hashlib.sha256(b"one\n").hexdigest(), b"two\n")
     assert ondisk.read_known(small, hashlib.sha256(b"one\n").hexdigest()) == b"one\n", "a small file is read again"
+
+
+def _now(path: Path) -> ondisk.Status:
+    found = ondisk.status(path)
+    assert found is not None
+    return found
+
+
+def test_a_file_read_ahead_is_served_once_and_only_with_the_status_it_was_read_with(tmp_path: Path) -> None:
+    """`read_ahead` reads (and digests, when asked) in a thread; `ahead` gives the bytes of a file
+    whose status now is the one it was read with, once; nothing of a file changed or replaced since,
+    nothing through a link, and no thread outlives `wait_ahead`."""
+    import threading
+
+    kept, changed, replaced, target = (tmp_path / name for name in ("kept", "changed", "replaced", "target"))
+    for path in (kept, changed, replaced, target):
+        path.write_bytes(path.name.encode() * 100)
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    ondisk.read_ahead([(str(kept), True), (str(changed), False), (str(replaced), True), (str(link), True)])
+    ondisk.wait_ahead()
+    assert not [t for t in threading.enumerate() if t.name == "flowgen-read-ahead"]
+    changed.write_bytes(b"CHANGED!" * 100)  # same size
+    replaced.with_name("new").write_bytes(replaced.read_bytes())
+    os.replace(replaced.with_name("new"), replaced)  # same bytes, another file
+    now = {path: _now(path) for path in (kept, changed, replaced)}
+    assert ondisk.ahead(now[kept]) == (kept.read_bytes(), hashlib.sha256(kept.read_bytes()).hexdigest())
+    assert ondisk.ahead(now[kept]) is None, "given once"
+    assert ondisk.ahead(now[changed]) is None
+    assert ondisk.ahead(now[replaced]) is None
+    assert ondisk.ahead(_now(target)) is None, "not read through the link"
+
+
+def test_a_file_read_ahead_without_its_digest_is_what_read_known_serves(tmp_path: Path) -> None:
+    path = tmp_path / "doc.html"
+    path.write_bytes(b"<p>" * 1000)
+    ondisk.read_ahead([(str(path), False)])
+    digest = _noted(path)
+    assert ondisk.ahead(_now(path)) == (path.read_bytes(), None)
+    ondisk.read_ahead([(str(path), False)])
+    assert ondisk.read_known(path, digest) == path.read_bytes()
+    ondisk.drop_ahead()
+    ondisk.read_ahead([(str(path), False)])
+    ondisk.drop_ahead()
+    assert ondisk.ahead(_now(path)) is None, "dropped at the end of the run"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -523,3 +524,23 @@ def test_a_file_read_in_a_folder_seen_plain_is_still_refused_when_it_is_a_link(t
     fresh: set[str] = set()
     assert stamps._file_bytes(tmp_path, "a/c.txt", fresh) is None and fresh == set()
     assert stamps._file_bytes(tmp_path, "a/b.txt", fresh) == b"b" and fresh == {"a/"}
+
+
+def test_a_file_read_ahead_is_the_last_runs_only_if_its_digest_is(tmp_path: Path) -> None:
+    """`_Statuses.same` takes the digest the read-ahead thread took of a file written by the last run
+    (no status recorded) as it would take its own: the file is the last run's only if they match."""
+    from flowgen_design.codegen import ondisk
+
+    ondisk.forget()
+    (tmp_path / "doc").mkdir()
+    path = tmp_path / "doc" / "page.html"
+    path.write_text("<p>as flowgen wrote it</p>\n", encoding="utf-8")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    for expected, same in ((digest, True), ("0" * 64, False)):
+        ondisk.read_ahead([(str(path), True)])
+        ondisk.wait_ahead()
+        assert ondisk._ahead, "read ahead"
+        statuses = stamps._Statuses(tmp_path, {})
+        assert statuses.same("doc/page.html", expected) is same
+        assert ondisk._ahead == {}, "taken, not read again"
+    ondisk.drop_ahead()

@@ -99,17 +99,31 @@ def plan_flows(
     (imported specs are not flows of their own), or the exit code after printing why not.
     `codes` is the project's selection of diagnostic codes (the default: every code as registered).
     `flowgen package` uses it with `check` to prove the generated output is up to date."""
-    from flowgen_design.codegen import fragments, writer
+    from flowgen_design.codegen import ondisk
+    from flowgen_design.codegen.stamp import read_ahead
+    from flowgen_design.dsl.selection import DEFAULT
+
+    codes = DEFAULT if codes is None else codes
+    read_ahead(out, specs)  # the last run's documents, read in a thread while the specs are checked
+    try:
+        return _plan_flows(specs, out, targets, check, config, codes)
+    finally:
+        ondisk.drop_ahead()
+
+
+def _plan_flows(
+    specs: list[Path], out: Path, targets: list[str], check: bool, config: ProjectConfig, codes: Selection
+) -> list[tuple[Flow, writer.WritePlan]] | int:
+    from flowgen_design.codegen import fragments, ondisk, writer
     from flowgen_design.codegen.checks import check_spec
     from flowgen_design.codegen.incremental import load_parts, parts_of
     from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.stamp import inputs_stamp, previous_run, run_base, unchanged_plan
     from flowgen_design.codegen.targets import TargetError, all_targets
     from flowgen_design.dsl.diagnostics import render_text
-    from flowgen_design.dsl.selection import DEFAULT
 
-    codes = DEFAULT if codes is None else codes
     results = [check_spec(spec, targets, codes) for spec in specs]
+    ondisk.wait_ahead()  # no thread outlives the checks: a target may fork workers (`fanout`)
     imported = {
         Path(m.path).resolve() for r in results for m in r.modules if Path(m.path).resolve() != r.path.resolve()
     }
