@@ -292,6 +292,7 @@ def record(p: writer.WritePlan) -> None:
     if p.fragments:  # beside the record, which a run with nothing to do reads whole: named by its digest
         side = _dumps({rel: _columns(Listing.of(listed)) for rel, listed in p.fragments.items()})
         data["fragments"] = hashlib.sha256(side).hexdigest()
+        data["documents"] = sorted(p.fragments)  # what the next run reads whole (`read_ahead`)
         store(_fragments_path(path), side)
     store(path, _dumps(data))
 
@@ -325,14 +326,18 @@ def read_ahead(out_dir: Path, specs: Sequence[Path]) -> None:
     from flowgen_design.codegen.fanout import jobs
 
     if jobs() > 1:
-        with contextlib.suppress(OSError, ValueError, writer.UnsafePathError):
+        # Only time is at stake: a record or folder it cannot make sense of is left to `previous_run`.
+        with contextlib.suppress(Exception):
             listed = list(_ahead_of(out_dir, specs))
             if listed:
                 ondisk.read_ahead(listed)
 
 
 def _ahead_of(out_dir: Path, specs: Sequence[Path]) -> Iterator[tuple[str, bool]]:
-    """The files `read_ahead` reads, and whether to digest each: the large ones the record lists."""
+    """The files `read_ahead` reads, and whether to digest each: of the large ones the record lists,
+    those written by the last run (read whole and digested by `previous_run`) and those the run
+    reads whole (the documents of fragments, the files of parts: `fragments.start_run`,
+    `incremental.load_parts`); not the ones it takes back unread."""
     texts = [spec.read_bytes() for spec in specs]
     for name in sorted(os.listdir(out_dir / writer.MANIFEST_DIR)):
         flow = name.removesuffix(".json")
@@ -345,6 +350,7 @@ def _ahead_of(out_dir: Path, specs: Sequence[Path]) -> Iterator[tuple[str, bool]
         if not isinstance(files, dict) or not isinstance(statuses, dict):
             continue
         user = set(recorded.get("user") or ())
+        read = {*recorded.get("documents", ()), *recorded.get("parts", ())}  # the run reads these whole
         for rel in files:
             was = statuses.get(rel)
             if was is None and rel not in user:  # written by that run: its size is asked, and it is hashed
@@ -352,7 +358,7 @@ def _ahead_of(out_dir: Path, specs: Sequence[Path]) -> Iterator[tuple[str, bool]
                 now = ondisk.status(os.path.join(out_dir, rel))
                 if now is not None and now[0] >= ondisk.KEPT_FROM:
                     yield os.path.join(out_dir, rel), True
-            elif type(was) is list and was and type(was[0]) is int and was[0] >= ondisk.KEPT_FROM and rel not in user:
+            elif rel in read and type(was) is list and was and type(was[0]) is int and was[0] >= ondisk.KEPT_FROM:
                 writer.check_relative(PurePosixPath(rel))
                 yield os.path.join(out_dir, rel), False
 

@@ -976,3 +976,7 @@ def test_a_record_naming_a_path_outside_the_output_folder_reads_nothing_ahead(
         list(stamp._ahead_of(out, [spec_file]))
     stamp.read_ahead(out, [spec_file])
     assert ondisk._reading == [] and ondisk._ahead == {}
+    for damaged in ({**recorded, "documents": 7}, {**recorded, "statuses": []}, [1, 2], {"files": {"a": 1}}):
+        record.write_text(json.dumps(damaged), encoding="utf-8")
+        stamp.read_ahead(out, [spec_file])  # nothing to read ahead, and no error
+        assert ondisk._reading == [] and ondisk._ahead == {}
