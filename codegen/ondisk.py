@@ -12,6 +12,7 @@ hashed as before.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -46,6 +47,20 @@ def status(path: Path | str) -> Status | None:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
+def read_regular(path: Path | str) -> bytes:
+    """A regular file's bytes, as `Path.read_bytes` reads them; OSError for anything else. Opened
+    without blocking, then refused if it is not a plain file: a named pipe put in the output
+    folder (or where a record was) would otherwise keep the run waiting for a writer, for ever."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a plain file (a folder, a named pipe, a device or a socket)", str(path))
+        with open(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
+
+
 def forget() -> None:
     """A new run: nothing is known (but what was read ahead for it, `read_ahead`)."""
     _known.clear()
@@ -77,15 +92,19 @@ def _read_ahead(listed: Sequence[tuple[str, bool]]) -> None:
 def _read_plain(path: str) -> tuple[Status, bytes] | None:
     """A regular file's status and bytes, when it kept that status while it was read (not through
     a link in its last step; the run's own checks of the path come before its bytes are used)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, flags)  # not blocking: a named pipe put there would wait for a writer
     except OSError:
         return None
-    with open(fd, "rb") as handle:
+    try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return None
-        data = handle.read()
+        with open(fd, "rb", closefd=False) as handle:
+            data = handle.read(st.st_size + 1)  # grown since: not taken (below), and never more than that
+    finally:
+        os.close(fd)
     before = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
     return (before, data) if status(path) == before and len(data) == before[0] else None
 
@@ -144,7 +163,7 @@ def read_known(path: Path | str, digest: str) -> bytes | None:
     if read is not None:
         return read[0]
     try:
-        data = Path(path).read_bytes()
+        data = read_regular(path)
     except OSError:
         return None
     return data if status(path) == entry[0] else None
@@ -156,7 +175,7 @@ def read_checked(path: Path | str, digest: str) -> bytes | None:
     if data is not None:
         return data
     try:
-        data = Path(path).read_bytes()
+        data = read_regular(path)
     except OSError:
         return None
     return data if hashlib.sha256(data).hexdigest() == digest else None

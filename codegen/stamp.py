@@ -37,6 +37,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -160,7 +161,7 @@ def _file_bytes(out_dir: Path, rel: str, plain_folders: set[str] | None = None) 
                 plain_folders.add(folder)
         elif out_dir.joinpath(*path.parts).is_symlink():
             return None
-        return out_dir.joinpath(*path.parts).read_bytes()
+        return ondisk.read_regular(out_dir.joinpath(*path.parts))
     except (OSError, writer.UnsafePathError):
         return None
 
@@ -338,7 +339,7 @@ def _ahead_of(out_dir: Path, specs: Sequence[Path]) -> Iterator[tuple[str, bool]
     those written by the last run (read whole and digested by `previous_run`) and those the run
     reads whole (the documents of fragments, the files of parts: `fragments.start_run`,
     `incremental.load_parts`); not the ones it takes back unread."""
-    texts = [spec.read_bytes() for spec in specs]
+    texts = [_head(spec) for spec in specs]
     for name in sorted(os.listdir(out_dir / writer.MANIFEST_DIR)):
         flow = name.removesuffix(".json")
         declared = rb"(?m)^[ \t]*flow[ \t]+" + re.escape(flow.encode("utf-8", "surrogateescape")) + rb"(?![A-Za-z0-9_])"
@@ -361,6 +362,15 @@ def _ahead_of(out_dir: Path, specs: Sequence[Path]) -> Iterator[tuple[str, bool]
             elif rel in read and type(was) is list and was and type(was[0]) is int and was[0] >= ondisk.KEPT_FROM:
                 writer.check_relative(PurePosixPath(rel))
                 yield os.path.join(out_dir, rel), False
+
+
+def _head(spec: Path) -> bytes:
+    """The start of a spec, where it declares its flow; nothing of a file that is not a plain one
+    (a named pipe would keep `open` waiting; the check that follows says what is wrong with it)."""
+    if not stat.S_ISREG(os.stat(spec).st_mode):
+        return b""
+    with open(spec, "rb") as handle:
+        return handle.read(1 << 16)
 
 
 def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:

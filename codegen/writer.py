@@ -234,7 +234,7 @@ def manifest_relpath(flow: str) -> PurePosixPath:
 
 def _read_manifest_data(out_dir: Path, flow: str) -> dict[str, object]:
     try:
-        data = json.loads(safe_destination(out_dir, manifest_relpath(flow)).read_text(encoding="utf-8"))
+        data = json.loads(ondisk.read_regular(safe_destination(out_dir, manifest_relpath(flow))).decode("utf-8"))
     except (OSError, ValueError, UnsafePathError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -263,7 +263,7 @@ def read_manifest(out_dir: Path, flow: str) -> tuple[dict[str, str], dict[str, s
 def _read(path: Path) -> str | None:
     """The exact text of a file (no newline translation), or None if it cannot be read as UTF-8."""
     try:
-        return path.read_bytes().decode("utf-8")
+        return ondisk.read_regular(path).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -407,7 +407,7 @@ def _plan_file(
 def _digest_of(path: Path) -> str | None:
     """The digest of a file's exact bytes, None if absent or unreadable."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(ondisk.read_regular(path)).hexdigest()
     except OSError:
         return None
 

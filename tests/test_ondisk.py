@@ -132,3 +132,18 @@ def test_a_file_read_ahead_without_its_digest_is_what_read_known_serves(tmp_path
     ondisk.read_ahead([(str(path), False)])
     ondisk.drop_ahead()
     assert ondisk.ahead(_now(path)) is None, "dropped at the end of the run"
+
+
+def test_only_a_plain_file_is_read_and_a_named_pipe_is_not_waited_on(tmp_path: Path) -> None:
+    plain, pipe, link = tmp_path / "plain", tmp_path / "pipe", tmp_path / "link"
+    plain.write_bytes(b"a\r\nb")
+    os.mkfifo(pipe)
+    link.symlink_to(plain)
+    assert ondisk.read_regular(plain) == b"a\r\nb"  # the exact bytes
+    assert ondisk.read_regular(link) == b"a\r\nb"  # as `read_bytes` reads: the caller checks links
+    with pytest.raises(OSError, match="not a plain file"):
+        ondisk.read_regular(pipe)
+    with pytest.raises(OSError, match="not a plain file"):
+        ondisk.read_regular(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        ondisk.read_regular(tmp_path / "missing")

@@ -166,29 +166,43 @@ def test_settled_files_are_checked_by_their_status_and_not_read(
     assert read == []
 
 
+@pytest.mark.parametrize("ahead", [False, True])
 def test_an_edit_run_reads_each_settled_document_once(
-    project: Path, builds: list[str], monkeypatch: pytest.MonkeyPatch
+    project: Path, builds: list[str], monkeypatch: pytest.MonkeyPatch, ahead: bool
 ) -> None:
     """The record's check, the fragments, the lazy files, the writer's plan and its last look
-    before replacing a file share what the run found on disk (`codegen.ondisk`)."""
+    before replacing a file share what the run found on disk (`codegen.ondisk`); read ahead
+    while the spec is checked (two cores, a document counted as large) or when first needed."""
+    from flowgen_design.codegen import ondisk
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2" if ahead else "1")
+    if ahead:
+        monkeypatch.setattr(ondisk, "KEPT_FROM", 1024)
     assert generate(project) == 0
     time.sleep(0.06)
     assert generate(project) == 0  # records the statuses
     with (project / "checkout.flow").open("a") as spec:
         spec.write("// a new comment\n")
     document = project / "out" / "asyncapi" / "checkout.asyncapi.yaml"
-    reads: list[Path] = []
-    real = Path.read_bytes
+    reads: list[str] = []
+    real, real_ahead = ondisk.read_regular, ondisk._read_plain
 
-    def reading(path: Path) -> bytes:
-        if path.name == document.name:
-            reads.append(path)
+    def reading(path: Path | str) -> bytes:
+        if Path(path).name == document.name:
+            reads.append(str(path))
         return real(path)
 
-    monkeypatch.setattr(Path, "read_bytes", reading)
+    def reading_ahead(path: str) -> tuple[ondisk.Status, bytes] | None:
+        if Path(path).name == document.name:
+            reads.append("ahead")
+        return real_ahead(path)
+
+    monkeypatch.setattr(ondisk, "read_regular", reading)  # every read of the output folder's files
+    monkeypatch.setattr(ondisk, "_read_plain", reading_ahead)  # and the reads ahead (`read_ahead`)
     builds.clear()
     assert generate(project) == 0 and builds
     assert len(reads) == 1, "read once, for its fragments; its digest is known to every other step"
+    assert (reads == ["ahead"]) is ahead
 
 
 @pytest.mark.parametrize("change", ["same size and times", "a link to a copy", "removed and written again"])

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from flowgen_design.codegen import ondisk
 from flowgen_design.codegen.targets import TargetError
 from flowgen_design.dsl.codes import ErrorCode
 from flowgen_design.dsl.diagnostics import Diagnostic, make, render_text
@@ -63,8 +64,9 @@ class UserFile:
     def read(cls, out_dir: Path, rel: PurePosixPath) -> UserFile:
         path = out_dir / rel
         display = _shown(path)
-        try:
-            return cls(display, path.read_text(encoding="utf-8"))
+        try:  # as `read_text` reads it (newlines made `\n`), but never waiting on a named pipe
+            text = ondisk.read_regular(path).decode("utf-8")
+            return cls(display, text.replace("\r\n", "\n").replace("\r", "\n"))
         except FileNotFoundError:
             return cls(display, None)
         except (OSError, UnicodeDecodeError) as err:
