@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.parsers import expat
 
+from flowgen_design.codegen import ondisk
 from flowgen_design.codegen.straight import straight
 from flowgen_design.dsl.cache import cache_dir
 
@@ -163,7 +164,7 @@ def _cached(
     digest = hashlib.sha256(tool.encode("utf-8") + b"\0\0" + text.encode("utf-8")).hexdigest()
     entry = folder / digest[:2] / digest[2:]
     try:
-        data = _unseal(digest, entry.read_bytes())
+        data = _unseal(digest, ondisk.read_regular(entry))
         if data is not None and verify(data):
             os.utime(entry)
             return data

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowgen_design.codegen import ondisk
+
 Json = dict[str, Any]
 
 ARCHITECTURES = ("x86_64", "arm64")
@@ -229,8 +231,8 @@ def _files(root: Path) -> Iterator[Path]:
     """Every file below `root` that belongs in a deployment package: no bytecode, no hidden folders."""
     for folder, subfolders, names in os.walk(root):
         subfolders[:] = [d for d in subfolders if d != "__pycache__" and not d.startswith(".")]
-        for name in names:
-            if not name.endswith((".pyc", ".pyo")):
+        for name in names:  # plain files (a link to one too): a named pipe or a socket is not packaged
+            if not name.endswith((".pyc", ".pyo")) and os.path.isfile(os.path.join(folder, name)):
                 yield Path(folder) / name
 
 
@@ -260,7 +262,7 @@ def deterministic_zip(entries: Mapping[str, Path]) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # Unix, so the mode below is read on every platform
             info.external_attr = 0o100644 << 16
-            archive.writestr(info, entries[name].read_bytes())
+            archive.writestr(info, ondisk.read_regular(entries[name]))
     return buffer.getvalue()
 
 

@@ -346,7 +346,7 @@ def _ahead_of(out_dir: Path, specs: Sequence[Path]) -> Iterator[tuple[str, bool]
         path = _record_path(out_dir, flow) if name.endswith(".json") else None
         if path is None or not any(re.search(declared, text) for text in texts):
             continue
-        recorded = orjson.loads(path.read_bytes())
+        recorded = orjson.loads(ondisk.read_regular(path))
         files, statuses = recorded.get("files"), recorded.get("statuses")
         if not isinstance(files, dict) or not isinstance(statuses, dict):
             continue
@@ -381,7 +381,7 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
     ondisk.forget()
     path = _record_path(out_dir, flow)
     try:
-        recorded = orjson.loads(path.read_bytes()) if path is not None else None
+        recorded = orjson.loads(ondisk.read_regular(path)) if path is not None else None
     except (OSError, ValueError):
         return None
     if not isinstance(recorded, dict) or recorded.get("base") != base:
@@ -462,7 +462,7 @@ def _read_fragments(record: Path | None, digest: object) -> object:
     if digest is None:
         return {}
     try:
-        data = _fragments_path(record).read_bytes() if record is not None else b""
+        data = ondisk.read_regular(_fragments_path(record)) if record is not None else b""
     except OSError:
         return None
     if not isinstance(digest, str) or hashlib.sha256(data).hexdigest() != digest:
@@ -529,7 +529,7 @@ def unchanged_plan(out_dir: Path, flow: str, stamp: str) -> writer.WritePlan | N
     None otherwise (then the targets must run)."""
     path = _record_path(out_dir, flow)
     try:
-        recorded = orjson.loads(path.read_bytes()) if path is not None else None
+        recorded = orjson.loads(ondisk.read_regular(path)) if path is not None else None
     except (OSError, ValueError):
         return None
     if not isinstance(recorded, dict) or recorded.get("inputs") != stamp or not isinstance(recorded.get("files"), dict):

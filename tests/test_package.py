@@ -140,6 +140,7 @@ def test_the_zip_depends_only_on_names_and_contents(tmp_path: Path) -> None:
     }.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    os.mkfifo(package_dir / "services" / "pipe")  # not a file to package, and never waited on
     entries = code_entries(deps, {"shop": package_dir})
     assert sorted(entries) == ["lib/__init__.py", "shop/__init__.py", "shop/services/orders.py"]
     first = deterministic_zip(entries)
