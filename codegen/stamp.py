@@ -53,6 +53,7 @@ from flowgen_design.codegen.files import LineNote, UserMerge
 from flowgen_design.codegen.fragments import Hole, Listing
 from flowgen_design.codegen.incremental import Previous
 from flowgen_design.dsl.cache import cache_dir
+from flowgen_design.dsl.loader import MAX_FILE_BYTES
 
 # The packages whose code decides what is generated.
 _PACKAGES = ("flowgen_design.grammar", "flowgen_design.dsl", "flowgen_design.codegen")
@@ -284,6 +285,7 @@ def record(p: writer.WritePlan) -> None:
         "keys": p.keys,
         "user": user,
         "parts": p.parts,
+        "sources": p.sources,
         "statuses": statuses,
         "merges": {
             rel: [m.content is None, list(m.messages), [[n.line, n.message, n.repeats] for n in m.notes]]
@@ -351,7 +353,10 @@ def _ahead_of(out_dir: Path, specs: Sequence[Path]) -> Iterator[tuple[str, bool]
         if not isinstance(files, dict) or not isinstance(statuses, dict):
             continue
         user = set(recorded.get("user") or ())
-        read = {*recorded.get("documents", ()), *recorded.get("parts", ())}  # the run reads these whole
+        # The documents are read whole by a run with something to do, not by one with nothing (the
+        # specs as that run read them): those that run wrote are read in any case, to be digested.
+        edited = not _as_read(recorded.get("sources"))
+        read = {*recorded.get("documents", ()), *recorded.get("parts", ())} if edited else set()
         for rel in files:
             was = statuses.get(rel)
             if was is None and rel not in user:  # written by that run: its size is asked, and it is hashed
@@ -362,6 +367,27 @@ def _ahead_of(out_dir: Path, specs: Sequence[Path]) -> Iterator[tuple[str, bool]
             elif rel in read and type(was) is list and was and type(was[0]) is int and was[0] >= ondisk.KEPT_FROM:
                 writer.check_relative(PurePosixPath(rel))
                 yield os.path.join(out_dir, rel), False
+
+
+def source_digests(sources: Mapping[str, str]) -> dict[str, str]:
+    """The digest of each spec text a run read, by path as it read it (`read_ahead` compares)."""
+    return {path: hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest() for path, text in sources.items()}
+
+
+def _as_read(sources: object) -> bool:
+    """Whether every spec file the record names holds the text it records (a plain file of at
+    most the size a spec may have: anything else is taken as changed)."""
+    if not isinstance(sources, dict) or not sources:
+        return False
+    try:
+        for path, digest in sources.items():
+            if not isinstance(path, str) or os.stat(path).st_size > MAX_FILE_BYTES:
+                return False
+            if hashlib.sha256(ondisk.read_regular(path)).hexdigest() != digest:
+                return False
+    except OSError:  # gone, or no longer a plain file
+        return False
+    return True
 
 
 def _head(spec: Path) -> bytes:

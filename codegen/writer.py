@@ -95,6 +95,8 @@ class WritePlan:
     """What `apply` left alone because it changed on disk after the plan read it."""
     base: str | None = None
     """The run's base (`codegen.stamp.run_base`), recorded with `keys`."""
+    sources: dict[str, str] = field(default_factory=dict)
+    """The digest of each spec text the run read, by path (`codegen.stamp.source_digests`)."""
     keys: dict[str, str] = field(default_factory=dict)
     """The key of each lazily built file (`codegen.incremental`), recorded after a clean run."""
     parts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)

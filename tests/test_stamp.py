@@ -558,3 +558,32 @@ def test_a_file_read_ahead_is_the_last_runs_only_if_its_digest_is(tmp_path: Path
         assert statuses.same("doc/page.html", expected) is same
         assert ondisk._ahead == {}, "taken, not read again"
     ondisk.drop_ahead()
+
+
+def test_only_a_run_with_something_to_do_reads_the_documents_ahead(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`read_ahead` reads the documents whole only when a spec differs from what the last run read
+    (a run with nothing to do trusts their status), and always what the last run wrote (to digest)."""
+    from flowgen_design.codegen import ondisk
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    monkeypatch.setattr(ondisk, "KEPT_FROM", 1024)
+    out, spec = project / "out", project / "checkout.flow"
+    documents = {"review/checkout.html", "asyncapi/checkout.asyncapi.yaml", "diagrams/checkout/README.md"}
+
+    def listed() -> dict[str, bool]:
+        return {os.path.relpath(path, out): digest for path, digest in stamps._ahead_of(out, [spec])}
+
+    assert generate(project) == 0
+    time.sleep(0.06)
+    with spec.open("a") as handle:
+        handle.write("// a comment\n")
+    assert generate(project) == 0  # records every file's status
+    assert not documents & set(listed()), "the specs as the last run read them: nothing is read whole"
+    with spec.open("a") as handle:
+        handle.write("// another\n")
+    assert documents <= {rel for rel, digest in listed().items() if not digest}
+    (out / "review" / "checkout.html").unlink()
+    assert generate(project) == 0  # writes the page again: its status is too fresh to record
+    assert listed().get("review/checkout.html") is True

@@ -118,7 +118,7 @@ def _plan_flows(
     from flowgen_design.codegen.checks import check_spec
     from flowgen_design.codegen.incremental import load_parts, parts_of
     from flowgen_design.codegen.options import GenerateOptions
-    from flowgen_design.codegen.stamp import inputs_stamp, previous_run, run_base, unchanged_plan
+    from flowgen_design.codegen.stamp import inputs_stamp, previous_run, run_base, source_digests, unchanged_plan
     from flowgen_design.codegen.targets import TargetError, all_targets
     from flowgen_design.dsl.diagnostics import render_text
 
@@ -167,6 +167,7 @@ def _plan_flows(
                 )
                 p = writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path, known=reused)
                 p.base, p.keys, p.parts = base, keys, parts_of(files)
+                p.sources = source_digests(r.sources)
                 p.statuses = previous.statuses if previous is not None else {}
                 p.fragments = fragments.finish_run(files)
                 plans.append((flow, p))
