@@ -197,7 +197,21 @@ _FRESH = itertools.count()
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(edits=st.lists(st.sampled_from(sorted(EDITS)), min_size=1, max_size=6 if LONG else 3))
-def test_after_every_edit_the_output_is_a_full_runs(project: Path, edits: list[str]) -> None:
+@pytest.mark.parametrize("threads", [False, True])
+def test_after_every_edit_the_output_is_a_full_runs(project: Path, edits: list[str], threads: bool) -> None:
+    """With `threads`, every document counts as large: the last run's are read ahead while the
+    spec is checked, and the writer digests them in threads (`stamp.read_ahead`, `writer._hashing`)."""
+    from flowgen_design.codegen import ondisk, writer
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLOWGEN_JOBS", "2" if threads else "1")
+        if threads:
+            mp.setattr(ondisk, "KEPT_FROM", 1024)
+            mp.setattr(writer, "_ASIDE", 1024)
+        _edit_and_compare(project, edits)
+
+
+def _edit_and_compare(project: Path, edits: list[str]) -> None:
     spec_file, out = project / "bench.flow", project / f"out-{abs(hash(tuple(edits)))}"
     spec_file.write_text(spec(2), encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)
