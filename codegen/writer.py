@@ -352,13 +352,18 @@ def _hashing(large: Sequence[GeneratedFile]) -> Iterator[dict[PurePosixPath, _Di
     digests: dict[PurePosixPath, _Digest] = {}
     try:
         for f in large if jobs() > 1 else ():  # FLOWGEN_JOBS=1: one core's work, all in this thread
-            digest = digests[f.path] = _Digest(f.content.encode("utf-8"))
-            digest.thread.start()
+            if f.path in digests:  # two files of one path: `_plan_file` refuses them
+                continue
+            digest = _Digest(f.content.encode("utf-8"))
+            try:
+                digest.thread.start()
+            except RuntimeError:  # no thread to be had (a limit on processes): hashed in this one
+                break
+            digests[f.path] = digest
         yield digests
     finally:
         for digest in digests.values():
-            if digest.thread.ident is not None:
-                digest.thread.join()
+            digest.thread.join()
 
 
 def _plan_file(

@@ -587,3 +587,23 @@ def test_only_a_run_with_something_to_do_reads_the_documents_ahead(
     (out / "review" / "checkout.html").unlink()
     assert generate(project) == 0  # writes the page again: its status is too fresh to record
     assert listed().get("review/checkout.html") is True
+
+
+def test_without_a_thread_to_be_had_nothing_is_read_ahead(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from flowgen_design.codegen import ondisk
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    monkeypatch.setattr(ondisk, "KEPT_FROM", 1024)
+    assert generate(project) == 0
+    with (project / "checkout.flow").open("a") as handle:
+        handle.write("// an edit\n")
+    assert list(stamps._ahead_of(project / "out", [project / "checkout.flow"])), "something to read ahead"
+
+    def refused(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refused)
+    stamps.read_ahead(project / "out", [project / "checkout.flow"])
+    assert ondisk._reading == [] and ondisk._ahead == {}  # the writer's threads, refused: test_writer

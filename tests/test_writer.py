@@ -413,3 +413,20 @@ def test_large_files_are_planned_alike_whether_hashed_aside_or_not(
     assert again.manifest["doc/one.html"] == first.manifest["doc/one.html"]
     assert again.encoded[PurePosixPath("doc/two.json")] == (big + "3").encode("utf-8")
     assert not [t for t in threading.enumerate() if t.name == "flowgen-digest"]
+
+
+def test_without_a_thread_to_be_had_the_plan_hashes_in_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A limit on processes can refuse a thread: the plan is the same, hashed in the plan's thread."""
+    import hashlib
+    import threading
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+
+    def refused(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refused)
+    big = "x" * writer._ASIDE
+    plan = writer.plan("f", tmp_path / "out", [gen("a.html", big), gen("b.html", big + "b")])
+    assert actions(plan) == {"a.html": "create", "b.html": "create"}
+    assert plan.manifest["b.html"] == hashlib.sha256((big + "b").encode()).hexdigest()
