@@ -24,15 +24,14 @@ Status = tuple[int, int, int, int, int]
 
 # By device and inode, not by path: the stamp, the writer and the targets spell paths differently.
 _known: dict[tuple[int, int], tuple[Status, str]] = {}
-# The bytes of large files read whole to be noted (the documents the last run wrote, read again
-# by this run's first step because their status was too fresh to trust), until a later step reads
-# them; a small file is read again instead of held.
-_read: dict[tuple[int, int], tuple[Status, bytes]] = {}
+# The bytes of large files read before a step needs them: read ahead by a thread while the spec is
+# checked (`read_ahead`, digested when asked), or read whole by the run's first step (`note`: the
+# documents the last run wrote, whose status was too fresh to trust). Each with the status it was
+# read with and its digest if taken; given once (`kept`). A small file is read again instead.
+_read: dict[tuple[int, int], tuple[Status, bytes, str | None]] = {}
 KEPT_FROM = 1 << 18
-# Files read ahead by a thread while the spec is checked (`read_ahead`), by device and inode: the
-# status each had both before and after it was read, its bytes, and their digest when it was asked for.
-_ahead: dict[tuple[int, int], tuple[Status, bytes, str | None]] = {}
 _reading: list[threading.Thread] = []
+_NOT_A_FILE = "not a plain file (a folder, a named pipe, a device or a socket)"
 
 
 def status(path: Path | str) -> Status | None:
@@ -47,22 +46,32 @@ def status(path: Path | str) -> Status | None:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-def read_regular(path: Path | str) -> bytes:
-    """A regular file's bytes, as `Path.read_bytes` reads them; OSError for anything else. Opened
-    without blocking, then refused if it is not a plain file: a named pipe put in the output
-    folder (or where a record was) would otherwise keep the run waiting for a writer, for ever."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+def _opened(path: Path | str, flags: int, limit: int | None) -> tuple[os.stat_result, bytes]:
+    """A plain file's status (as opened) and bytes, at most `limit` of them (-1: its size as opened
+    and a byte more, so that growing meanwhile shows and is never read whole); OSError for
+    anything else. Opened without blocking, then refused if it is not a plain file: a named pipe
+    put in the output folder (or where a record was) would otherwise keep the run waiting."""
+    flags |= os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a plain file (a folder, a named pipe, a device or a socket)", str(path))
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, _NOT_A_FILE, str(path))
         with open(fd, "rb", closefd=False) as handle:
-            return handle.read()
+            return st, handle.read() if limit is None else handle.read(st.st_size + 1 if limit < 0 else limit)
     finally:
         os.close(fd)
 
 
+def read_regular(path: Path | str, limit: int | None = None) -> bytes:
+    """A plain file's bytes (at most `limit`), as `Path.read_bytes` reads them; OSError for
+    anything else (`_opened`)."""
+    return _opened(path, 0, limit)[1]
+
+
 def forget() -> None:
-    """A new run: nothing is known (but what was read ahead for it, `read_ahead`)."""
+    """A new run, or its end: nothing is known, no bytes are kept (the read-ahead waited for)."""
+    wait_ahead()
     _known.clear()
     _read.clear()
 
@@ -71,8 +80,8 @@ def read_ahead(listed: Sequence[tuple[str, bool]]) -> None:
     """Read files in a thread while this one goes on: each file of `listed`, digested too when
     its flag says so. The thread reads and hashes without the interpreter's lock most of the
     time, so the files a run will read (megabytes of documents) are in memory when it asks,
-    and taken only if their status is still the one they were read with (`ahead`)."""
-    drop_ahead()
+    and taken only if their status is still the one they were read with (`kept`)."""
+    wait_ahead()
     thread = threading.Thread(target=_read_ahead, args=(listed,), name="flowgen-read-ahead", daemon=True)
     thread.start()
     _reading.append(thread)
@@ -80,53 +89,36 @@ def read_ahead(listed: Sequence[tuple[str, bool]]) -> None:
 
 def _read_ahead(listed: Sequence[tuple[str, bool]]) -> None:
     for path, digest in listed:
-        try:
-            found = _read_plain(path)
-        except OSError:  # reading ahead only saves time: whatever it missed is read when needed
-            continue
+        found = _read_plain(path)
         if found is not None:
             now, data = found
-            _ahead[now[4], now[3]] = (now, data, hashlib.sha256(data).hexdigest() if digest else None)
+            _read[now[4], now[3]] = (now, data, hashlib.sha256(data).hexdigest() if digest else None)
 
 
 def _read_plain(path: str) -> tuple[Status, bytes] | None:
-    """A regular file's status and bytes, when it kept that status while it was read (not through
-    a link in its last step; the run's own checks of the path come before its bytes are used)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+    """A plain file's status and bytes, when it kept that status while it was read (not through a
+    link in its last step; the run's own checks of the path come before its bytes are used); None
+    for anything else: reading ahead only saves time, what it missed is read when needed."""
     try:
-        fd = os.open(path, flags)  # not blocking: a named pipe put there would wait for a writer
+        st, data = _opened(path, getattr(os, "O_NOFOLLOW", 0), -1)
     except OSError:
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        with open(fd, "rb", closefd=False) as handle:
-            data = handle.read(st.st_size + 1)  # grown since: not taken (below), and never more than that
-    finally:
-        os.close(fd)
     before = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
     return (before, data) if status(path) == before and len(data) == before[0] else None
 
 
 def wait_ahead() -> None:
-    """Until the thread of `read_ahead` is done (what it read stays, for `ahead`)."""
+    """Until the thread of `read_ahead` is done (what it read stays, for `kept`)."""
     while _reading:
         _reading.pop().join()
 
 
-def ahead(found: Status) -> tuple[bytes, str | None] | None:
-    """The bytes read ahead of the file whose status is `found` now, and their digest if it was
-    taken: read while the file had that very status. Given once."""
+def kept(found: Status) -> tuple[bytes, str | None] | None:
+    """The bytes kept of the file whose status is `found` now (`_read`), and their digest if it
+    was taken: read while the file had that very status. Given once."""
     wait_ahead()
-    entry = _ahead.pop((found[4], found[3]), None)
+    entry = _read.pop((found[4], found[3]), None)
     return (entry[1], entry[2]) if entry is not None and entry[0] == found else None
-
-
-def drop_ahead() -> None:
-    """The end of a run: what was read ahead and not taken is let go (the thread waited for)."""
-    wait_ahead()
-    _ahead.clear()
 
 
 def note(found: Status, digest: str, data: bytes | None = None) -> None:
@@ -134,7 +126,7 @@ def note(found: Status, digest: str, data: bytes | None = None) -> None:
     given, are those bytes as just read (kept for the next `read_known` of the file, once)."""
     _known[found[4], found[3]] = (found, digest)
     if data is not None and len(data) >= KEPT_FROM:
-        _read[found[4], found[3]] = (found, data)
+        _read[found[4], found[3]] = (found, data, digest)
 
 
 def _entry(path: Path | str) -> tuple[Status, str] | None:
@@ -156,12 +148,9 @@ def read_known(path: Path | str, digest: str) -> bytes | None:
     entry = _entry(path)
     if entry is None or entry[1] != digest:
         return None
-    kept = _read.pop((entry[0][4], entry[0][3]), None)
-    if kept is not None and kept[0] == entry[0]:  # read with this status, which it still has
-        return kept[1]
-    read = ahead(entry[0])
-    if read is not None:
-        return read[0]
+    early = kept(entry[0])  # read with this status, which it still has
+    if early is not None and early[1] in (None, digest):
+        return early[0]
     try:
         data = read_regular(path)
     except OSError:

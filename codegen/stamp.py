@@ -37,7 +37,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -222,11 +221,12 @@ class _Statuses:
             self.found[rel] = status
             ondisk.note(status, digest)
             return True
-        read = ondisk.ahead(status) if status is not None else None
-        if status is not None and read is not None and read[1] is not None:  # read and digested ahead
-            if read[1] != digest:
+        early = ondisk.kept(status) if status is not None else None
+        if status is not None and early is not None:  # read ahead, with this status: as if read here
+            bytes_read, digest_read = early
+            if (digest_read or hashlib.sha256(bytes_read).hexdigest()) != digest:
                 return False
-            ondisk.note(status, digest, read[0])  # as if read whole here (below), with this status
+            ondisk.note(status, digest, bytes_read)
             if _settled(status):
                 self.found[rel] = status
             return True
@@ -349,8 +349,8 @@ def _ahead_of(out_dir: Path, specs: Sequence[Path]) -> Iterator[tuple[str, bool]
         if path is None or not any(re.search(declared, text) for text in texts):
             continue
         recorded = orjson.loads(ondisk.read_regular(path))
-        files, statuses = recorded.get("files"), recorded.get("statuses")
-        if not isinstance(files, dict) or not isinstance(statuses, dict):
+        files, statuses = recorded.get("files"), _statuses(recorded.get("statuses"))
+        if not isinstance(files, dict):
             continue
         user = set(recorded.get("user") or ())
         # The documents are read whole by a run with something to do, not by one with nothing (the
@@ -358,15 +358,14 @@ def _ahead_of(out_dir: Path, specs: Sequence[Path]) -> Iterator[tuple[str, bool]
         edited = not _as_read(recorded.get("sources"))
         read = {*recorded.get("documents", ()), *recorded.get("parts", ())} if edited else set()
         for rel in files:
-            was = statuses.get(rel)
-            if was is None and rel not in user:  # written by that run: its size is asked, and it is hashed
-                writer.check_relative(PurePosixPath(rel))
-                now = ondisk.status(os.path.join(out_dir, rel))
-                if now is not None and now[0] >= ondisk.KEPT_FROM:
-                    yield os.path.join(out_dir, rel), True
-            elif rel in read and type(was) is list and was and type(was[0]) is int and was[0] >= ondisk.KEPT_FROM:
-                writer.check_relative(PurePosixPath(rel))
-                yield os.path.join(out_dir, rel), False
+            if rel in user or (rel in statuses and rel not in read):
+                continue
+            writer.check_relative(PurePosixPath(rel))
+            file = os.path.join(out_dir, rel)
+            was = statuses.get(rel)  # None: written by that run, so its size is asked, and it is hashed
+            size = was[0] if was is not None else (now[0] if (now := ondisk.status(file)) is not None else 0)
+            if size >= ondisk.KEPT_FROM:
+                yield file, was is None
 
 
 def source_digests(sources: Mapping[str, str]) -> dict[str, str]:
@@ -381,9 +380,8 @@ def _as_read(sources: object) -> bool:
         return False
     try:
         for path, digest in sources.items():
-            if not isinstance(path, str) or os.stat(path).st_size > MAX_FILE_BYTES:
-                return False
-            if hashlib.sha256(ondisk.read_regular(path)).hexdigest() != digest:
+            data = ondisk.read_regular(path, MAX_FILE_BYTES + 1) if isinstance(path, str) else b""
+            if not data or len(data) > MAX_FILE_BYTES or hashlib.sha256(data).hexdigest() != digest:
                 return False
     except OSError:  # gone, or no longer a plain file
         return False
@@ -391,20 +389,20 @@ def _as_read(sources: object) -> bool:
 
 
 def _head(spec: Path) -> bytes:
-    """The start of a spec, where it declares its flow; nothing of a file that is not a plain one
-    (a named pipe would keep `open` waiting; the check that follows says what is wrong with it)."""
-    if not stat.S_ISREG(os.stat(spec).st_mode):
+    """The start of a spec, where it declares its flow (nothing of a file that is not a plain one:
+    the check that follows says what is wrong with it)."""
+    try:
+        return ondisk.read_regular(spec, 1 << 16)
+    except OSError:
         return b""
-    with open(spec, "rb") as handle:
-        return handle.read(1 << 16)
 
 
 def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
     """What the last clean run of `flow` into `out_dir` left, when it may be reused
     (`codegen.incremental`): None when there is no readable record, when it was made with
     another base (flowgen, black, `dot`, targets, ...), or when any file it left other than
-    the user's own has changed since. A user's file that changed is left out (merged again)."""
-    ondisk.forget()
+    the user's own has changed since. A user's file that changed is left out (merged again).
+    What it finds on disk is noted in `ondisk` for the run (which forgets it at its start and end)."""
     path = _record_path(out_dir, flow)
     try:
         recorded = orjson.loads(ondisk.read_regular(path)) if path is not None else None

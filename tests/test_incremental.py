@@ -941,7 +941,7 @@ def test_the_last_runs_documents_are_read_ahead_and_taken_after_an_edit(
     monkeypatch.setattr(ondisk, "KEPT_FROM", 1024)  # the small spec's documents count as large
     read: list[tuple[str, bool]] = []
     taken: list[bytes] = []
-    real_read, real_ahead = ondisk._read_ahead, ondisk.ahead
+    real_read, real_ahead = ondisk._read_ahead, ondisk.kept
 
     def reading(listed: Sequence[tuple[str, bool]]) -> None:
         read.extend((str(Path(path).relative_to(out)), digest) for path, digest in listed)
@@ -954,7 +954,7 @@ def test_the_last_runs_documents_are_read_ahead_and_taken_after_an_edit(
         return served
 
     monkeypatch.setattr(ondisk, "_read_ahead", reading)
-    monkeypatch.setattr(ondisk, "ahead", given)
+    monkeypatch.setattr(ondisk, "kept", given)
     spec_file, out = project / "bench.flow", project / "out"
     assert _generate(spec_file, out, DOCUMENTS) == 0
     _edit(spec_file, "add a record field")
@@ -989,8 +989,8 @@ def test_a_record_naming_a_path_outside_the_output_folder_reads_nothing_ahead(
     with pytest.raises(ValueError, match="not a path inside the output folder"):
         list(stamp._ahead_of(out, [spec_file]))
     stamp.read_ahead(out, [spec_file])
-    assert ondisk._reading == [] and ondisk._ahead == {}
+    assert ondisk._reading == [] and ondisk._read == {}
     for damaged in ({**recorded, "documents": 7}, {**recorded, "statuses": []}, [1, 2], {"files": {"a": 1}}):
         record.write_text(json.dumps(damaged), encoding="utf-8")
         stamp.read_ahead(out, [spec_file])  # nothing to read ahead, and no error
-        assert ondisk._reading == [] and ondisk._ahead == {}
+        assert ondisk._reading == [] and ondisk._read == {}

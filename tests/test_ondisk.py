@@ -113,11 +113,11 @@ def test_a_file_read_ahead_is_served_once_and_only_with_the_status_it_was_read_w
     replaced.with_name("new").write_bytes(replaced.read_bytes())
     os.replace(replaced.with_name("new"), replaced)  # same bytes, another file
     now = {path: _now(path) for path in (kept, changed, replaced)}
-    assert ondisk.ahead(now[kept]) == (kept.read_bytes(), hashlib.sha256(kept.read_bytes()).hexdigest())
-    assert ondisk.ahead(now[kept]) is None, "given once"
-    assert ondisk.ahead(now[changed]) is None
-    assert ondisk.ahead(now[replaced]) is None
-    assert ondisk.ahead(_now(target)) is None, "not read through the link"
+    assert ondisk.kept(now[kept]) == (kept.read_bytes(), hashlib.sha256(kept.read_bytes()).hexdigest())
+    assert ondisk.kept(now[kept]) is None, "given once"
+    assert ondisk.kept(now[changed]) is None
+    assert ondisk.kept(now[replaced]) is None
+    assert ondisk.kept(_now(target)) is None, "not read through the link"
 
 
 def test_a_file_read_ahead_without_its_digest_is_what_read_known_serves(tmp_path: Path) -> None:
@@ -125,13 +125,13 @@ def test_a_file_read_ahead_without_its_digest_is_what_read_known_serves(tmp_path
     path.write_bytes(b"<p>" * 1000)
     ondisk.read_ahead([(str(path), False)])
     digest = _noted(path)
-    assert ondisk.ahead(_now(path)) == (path.read_bytes(), None)
+    assert ondisk.kept(_now(path)) == (path.read_bytes(), None)
     ondisk.read_ahead([(str(path), False)])
     assert ondisk.read_known(path, digest) == path.read_bytes()
-    ondisk.drop_ahead()
+    ondisk.forget()
     ondisk.read_ahead([(str(path), False)])
-    ondisk.drop_ahead()
-    assert ondisk.ahead(_now(path)) is None, "dropped at the end of the run"
+    ondisk.forget()
+    assert ondisk.kept(_now(path)) is None, "dropped at the end of the run"
 
 
 def test_only_a_plain_file_is_read_and_a_named_pipe_is_not_waited_on(tmp_path: Path) -> None:

@@ -187,10 +187,10 @@ def test_an_edit_run_reads_each_settled_document_once(
     reads: list[str] = []
     real, real_ahead = ondisk.read_regular, ondisk._read_plain
 
-    def reading(path: Path | str) -> bytes:
+    def reading(path: Path | str, limit: int | None = None) -> bytes:
         if Path(path).name == document.name:
             reads.append(str(path))
-        return real(path)
+        return real(path, limit)
 
     def reading_ahead(path: str) -> tuple[ondisk.Status, bytes] | None:
         if Path(path).name == document.name:
@@ -553,11 +553,11 @@ def test_a_file_read_ahead_is_the_last_runs_only_if_its_digest_is(tmp_path: Path
     for expected, same in ((digest, True), ("0" * 64, False)):
         ondisk.read_ahead([(str(path), True)])
         ondisk.wait_ahead()
-        assert ondisk._ahead, "read ahead"
+        assert ondisk._read, "read ahead"
         statuses = stamps._Statuses(tmp_path, {})
         assert statuses.same("doc/page.html", expected) is same
-        assert ondisk._ahead == {}, "taken, not read again"
-    ondisk.drop_ahead()
+        assert ondisk._read == {}, "taken, not read again"
+    ondisk.forget()
 
 
 def test_only_a_run_with_something_to_do_reads_the_documents_ahead(
@@ -606,4 +606,4 @@ def test_without_a_thread_to_be_had_nothing_is_read_ahead(project: Path, monkeyp
 
     monkeypatch.setattr(threading.Thread, "start", refused)
     stamps.read_ahead(project / "out", [project / "checkout.flow"])
-    assert ondisk._reading == [] and ondisk._ahead == {}  # the writer's threads, refused: test_writer
+    assert ondisk._reading == [] and ondisk._read == {}  # the writer's threads, refused: test_writer

@@ -104,11 +104,12 @@ def plan_flows(
     from flowgen_design.dsl.selection import DEFAULT
 
     codes = DEFAULT if codes is None else codes
+    ondisk.forget()  # a new run: nothing known of the files on disk
     read_ahead(out, specs)  # the last run's documents, read in a thread while the specs are checked
     try:
         return _plan_flows(specs, out, targets, check, config, codes)
     finally:
-        ondisk.drop_ahead()
+        ondisk.forget()  # what was read and not taken is let go
 
 
 def _plan_flows(
