@@ -70,9 +70,17 @@ def read_regular(path: Path | str, limit: int | None = None) -> bytes:
 
 
 def forget() -> None:
-    """A new run, or its end: nothing is known, no bytes are kept (the read-ahead waited for)."""
-    wait_ahead()
+    """A new run: nothing is known, no bytes are kept (the read-ahead waited for)."""
+    let_go()
     _known.clear()
+
+
+def let_go() -> None:
+    """The plan is made: the bytes kept and not taken are let go (the read-ahead waited for). The
+    digests stay known, each with its file's status: the writer's last look at each file it
+    replaces (`writer._changed_since_planned`) takes a file whose status has not moved as the
+    plan found it, instead of reading and hashing megabytes again."""
+    wait_ahead()
     _read.clear()
 
 

@@ -971,6 +971,75 @@ def test_the_last_runs_documents_are_read_ahead_and_taken_after_an_edit(
     _same_as_full_run(spec_file, out, project, before=before, targets=DOCUMENTS, said=said)
 
 
+def test_the_writer_takes_the_files_it_replaces_by_their_status_and_not_by_reading_them(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before it replaces a file, the writer looks whether someone saved it since the plan read it.
+    A file whose status is still the one its digest was found with at the run's start is taken by
+    that digest: none of the documents an edit rewrites is read and hashed again (megabytes each)."""
+    from flowgen_design.codegen import writer
+
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert _generate(spec_file, out, DOCUMENTS) == 0  # the record now holds the documents' statuses
+    hashed: list[str] = []
+    real_digest_of = writer._digest_of
+
+    def digest_of(path: Path) -> str | None:
+        if Path(path).is_relative_to(out):  # not the full run's folder, made to compare with
+            hashed.append(Path(path).relative_to(out).as_posix())
+        return real_digest_of(path)
+
+    real_apply = writer._apply_all
+
+    def apply_all(plans: Sequence[writer.WritePlan]) -> None:
+        monkeypatch.setattr(writer, "_digest_of", digest_of)
+        try:
+            real_apply(plans)
+        finally:
+            monkeypatch.setattr(writer, "_digest_of", real_digest_of)
+
+    monkeypatch.setattr(writer, "_apply_all", apply_all)
+    before = project / "before"
+    shutil.copytree(out, before)
+    _edit(spec_file, "add an event field")
+    code, said = _saying(lambda: _generate(spec_file, out, DOCUMENTS), out)
+    assert code == 0
+    assert " update OUT/asyncapi/bench.asyncapi.yaml" in said, said
+    assert hashed == [], "files the plan found unchanged were read and hashed again before being replaced"
+    _same_as_full_run(spec_file, out, project, before=before, targets=DOCUMENTS, said=said)
+
+
+def test_a_document_saved_between_the_plan_and_the_write_is_left_as_saved(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The digests found at the run's start stay known until the writer's last look, but only
+    with the status they were found with: a document saved after the plan (same size, its times
+    put back) is the user's, and the run says so instead of replacing it."""
+    from flowgen_design.codegen import writer
+
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    page = out / "asyncapi/bench.asyncapi.yaml"
+    real_stage = writer._stage
+
+    def stage_and_save(out_dir: Path, rel: PurePosixPath, data: bytes) -> Path:
+        if rel == PurePosixPath("asyncapi/bench.asyncapi.yaml") and not page.read_bytes().startswith(b"X"):
+            before = page.stat()
+            text = page.read_bytes()
+            page.write_bytes(b"X" + text[1:])  # same size
+            os.utime(page, ns=(before.st_atime_ns, before.st_mtime_ns))
+        return real_stage(out_dir, rel, data)
+
+    monkeypatch.setattr(writer, "_stage", stage_and_save)
+    _edit(spec_file, "add an event field")
+    code, said = _saying(lambda: _generate(spec_file, out, DOCUMENTS), out)
+    assert code == 1
+    assert page.read_bytes().startswith(b"X"), "the save made while flowgen ran was overwritten"
+    assert any("asyncapi/bench.asyncapi.yaml: changed on disk while flowgen was running" in line for line in said), said
+
+
 def test_a_record_naming_a_path_outside_the_output_folder_reads_nothing_ahead(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

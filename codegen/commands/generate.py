@@ -109,7 +109,7 @@ def plan_flows(
     try:
         return _plan_flows(specs, out, targets, check, config, codes)
     finally:
-        ondisk.forget()  # what was read and not taken is let go
+        ondisk.let_go()  # what was read and not taken; the digests known stay, for the writer's last look
 
 
 def _plan_flows(
