@@ -308,6 +308,8 @@ class Previous:
     """What merging each of the user's files found, when it left the file as it is (`writer`)."""
     statuses: dict[str, ondisk.Status] = field(default_factory=dict)
     """The settled status each file was found with (`codegen.stamp`)."""
+    views: dict[str, str] = field(default_factory=dict)
+    """The digest of each saga view, by its saga's fingerprint (`codegen.diagrams.saga_digests`)."""
 
 
 def resolve(

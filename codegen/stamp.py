@@ -287,6 +287,7 @@ def record(p: writer.WritePlan) -> None:
         "parts": p.parts,
         "sources": p.sources,
         "statuses": statuses,
+        "views": p.views,
         "merges": {
             rel: [m.content is None, list(m.messages), [[n.line, n.message, n.repeats] for n in m.notes]]
             for rel, m in p.merges.items()
@@ -437,7 +438,20 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
         fragments=fragments,
         merges=merges,
         statuses=statuses.found,
+        views=_views(recorded.get("views")),
     )
+
+
+def _views(value: object) -> dict[str, str]:
+    """The record's digests of saga views by fingerprint (`codegen.diagrams.saga_digests`), only the
+    well-formed ones: each a digest (64 hexadecimal digits) by one; any other is built again."""
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if _is_digest(k) and _is_digest(v)}
+
+
+def _is_digest(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and not value.strip("0123456789abcdef")
 
 
 def _merges(value: object) -> dict[str, UserMerge]:

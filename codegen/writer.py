@@ -103,6 +103,8 @@ class WritePlan:
     """Files formatted in parts (`codegen.incremental.composed`), recorded after a clean run."""
     fragments: dict[str, list[Recorded]] = field(default_factory=dict)
     """Documents made of fragments (`codegen.fragments.finish_run`), recorded after a clean run."""
+    views: dict[str, str] = field(default_factory=dict)
+    """The digest of each saga view keyed, by its saga's fingerprint (`codegen.diagrams.saga_digests`)."""
     skipped: bool = False
     """A run with nothing to do (`codegen.stamp.unchanged_plan`): the record it was found in stays as it is."""
     encoded: dict[PurePosixPath, bytes] = field(default_factory=dict, repr=False, compare=False)

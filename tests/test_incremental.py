@@ -750,6 +750,46 @@ def test_a_sagas_view_is_drawn_again_when_only_what_it_draws_changes(
     _same_as_full_run(spec_file, out, project, targets=VIEWS)
 
 
+def test_a_sagas_view_is_not_even_built_when_its_saga_is_the_last_runs(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A saga's view is a function of the saga: the record keeps each view's digest by its saga's
+    fingerprint, and an edit builds the views of the sagas it changed only (their keys, their DOT
+    and figures as a full run's). The other sagas' views are keyed by the record's digests."""
+    from flowgen_design.codegen import diagrams
+    from flowgen_design.codegen.incremental import Fingerprints
+    from flowgen_design.dsl.compiler import check_file
+
+    spec_file, out = project / "bench.flow", project / "out"
+    built: list[str] = []
+    real_build = diagrams._build_view
+
+    def counted(flow: object, view: str) -> Diagram:
+        built.append(view)
+        return real_build(flow, view)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(diagrams, "_build_view", counted)
+
+    def prints() -> dict[str, bytes]:
+        flow = check_file(spec_file).flow
+        assert flow is not None
+        made = Fingerprints()
+        return {f"saga:{saga.name}": made.of(saga) for saga in flow.sagas}
+
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    assert _generate(spec_file, out, DOCUMENTS) == 0
+    before = prints()
+    built.clear()
+    _edit(spec_file, "add a record field")  # reaches the sagas whose events carry the record
+    code, said = _saying(lambda: _generate(spec_file, out, DOCUMENTS), out)
+    assert code == 0
+    after = prints()
+    changed = {view for view, made in after.items() if before.get(view) != made}
+    assert changed and changed < set(after), "the edit should reach some sagas, not all"
+    assert {view for view in built if view.startswith("saga:")} == changed
+    _same_as_full_run(spec_file, out, project, targets=DOCUMENTS, said=said)
+
+
 # ---- the CloudFormation template, built in parts (`codegen.targets.cloudformation.parts`) ------------
 
 CLOUDFORMATION = ("cloudformation",)

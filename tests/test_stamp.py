@@ -489,6 +489,24 @@ def test_a_malformed_fragment_entry_means_no_fragments(path: tuple[object, ...],
     assert stamps._fragments(_spoilt(path, value)) is None
 
 
+def test_only_well_formed_saga_view_digests_are_read_from_a_record() -> None:
+    """The record's saga view digests (`diagrams.saga_digests`): each a digest by a digest, 64
+    lowercase hexadecimal digits; anything else is left out (that view is built again)."""
+    good, other = "a" * 64, "0123456789abcdef" * 4
+    assert stamps._views({good: other}) == {good: other}
+    assert stamps._views([good, other]) == {} and stamps._views(None) == {}
+    spoilt = {
+        "A" * 64: other,  # not lowercase
+        good[:-1]: other,  # too short
+        good + "0": other,  # too long
+        "g" * 64: other,  # not hexadecimal
+        good: 7,  # no text
+        other: "b" * 63,
+        " " * 64: other,
+    }
+    assert stamps._views({**spoilt, "c" * 64: good}) == {"c" * 64: good}
+
+
 @pytest.mark.parametrize("writer", ["orjson", "json"])
 def test_the_fragments_file_is_read_however_it_was_written(tmp_path: Path, writer: str) -> None:
     """`_dumps` writes with orjson, and with `json` what orjson refuses (a lone surrogate); both read back."""

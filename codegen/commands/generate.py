@@ -155,22 +155,29 @@ def _plan_flows(
                 previous = previous_run(out, flow.name, base)
                 load_parts(previous, out)
                 fragments.start_run(previous, out)
+                from flowgen_design.codegen import diagrams  # not in a run with nothing to do
+
                 reused: dict[str, str] = {}
                 identity = (flow.name, flow.version, flow.path)
-                files, keys = _build(
-                    all_targets(),
-                    targets,
-                    flow,
-                    flow_options,
-                    (base, identity, previous, out),
-                    reused,
-                    fragments.run_prints(),
-                )
+                diagrams.saga_digests_from(previous.views if previous is not None else {})
+                try:
+                    files, keys = _build(
+                        all_targets(),
+                        targets,
+                        flow,
+                        flow_options,
+                        (base, identity, previous, out),
+                        reused,
+                        fragments.run_prints(),
+                    )
+                finally:
+                    views = diagrams.saga_digests()
                 p = writer.plan(flow.name, out, files, ran=targets, stamp=stamp, spec=flow.path, known=reused)
                 p.base, p.keys, p.parts = base, keys, parts_of(files)
                 p.sources = source_digests(r.sources)
                 p.statuses = previous.statuses if previous is not None else {}
                 p.fragments = fragments.finish_run(files)
+                p.views = views
                 plans.append((flow, p))
             planned.append((r, plans[-1][1]))
     except (writer.UnsafePathError, TargetError) as err:
