@@ -9,6 +9,9 @@ Fewer items than `minimum`, one core, `FLOWGEN_JOBS=1`, a platform without
 `fork`, or one where a process pool cannot be made mean the work runs here, in order, exactly as it would in a worker: the
 output never depends on how it was computed.
 
+`aside` does one piece of work in a forked process of its own while this one goes on, and
+pickles its result back: `generate` builds two whole-flow documents so after an edit.
+
 While the workers work, this process would only wait: `meanwhile` gives it other work
 for that time (`generate` builds the targets that have no lazy files, one at a time while
 any pool works). The workers run a little below this process's priority
@@ -20,6 +23,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import pickle
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -128,6 +133,99 @@ def ahead(work: Callable[[], Any]) -> Iterator[None]:
     now = _MEANWHILE.first(work)
     yield
     now()
+
+
+@contextmanager
+def aside(work: Callable[[], T]) -> Iterator[Callable[[], T]]:
+    """`work()` done in a forked process while the block goes on. The yielded function returns
+    its result, pickled back; when no process could be had (one core, `FLOWGEN_JOBS=1`, no
+    `fork`, a limit on processes), or the process failed in any way (an exception, a result
+    that does not pickle, a kill), it does `work()` here instead, so a mistake `work` finds is
+    raised here as it would be without a process, and the result never depends on where it was
+    computed. The process inherits everything, so nothing is pickled on the way in; it must not
+    change what this process reads after it (its own changes stay its own). Its process is gone
+    when the block ends: killed if its result was not asked for."""
+    forked = _fork(work) if jobs() > 1 and _WORK is None and "fork" in _start_methods() else None
+    collected: list[bool] = []
+
+    def result() -> T:
+        if forked is not None and not collected:
+            collected.append(True)
+            got = _collect(*forked)
+            if got is not None:
+                return got[0]  # type: ignore[no-any-return]
+        return work()
+
+    try:
+        yield result
+    finally:
+        if forked is not None and not collected:
+            pid, fd = forked
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+            os.close(fd)
+
+
+def _fork(work: Callable[[], Any]) -> tuple[int, int] | None:
+    """A process doing `work()` and writing its pickled result to a file of its own (`_sink`):
+    its pid and that file; None when none could be made."""
+    try:
+        sink = _sink()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(sink)
+        return None
+    if pid == 0:  # the process aside: its result or nothing, then gone without tearing anything down
+        code = 1
+        try:
+            data = memoryview(pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL))
+            while data:
+                data = data[os.write(sink, data) :]
+            code = 0
+        finally:
+            os._exit(code)
+    return pid, sink
+
+
+def _sink() -> int:
+    """A file in memory, without a name, for a result (megabytes: through a pipe, they took as
+    long as the work, the two processes taking turns at every 64 KB); an unnamed temporary file
+    where there is none."""
+    make = getattr(os, "memfd_create", None)
+    if make is not None:
+        with contextlib.suppress(OSError):
+            return int(make("flowgen-aside", getattr(os, "MFD_CLOEXEC", 0)))
+    import tempfile
+
+    with tempfile.TemporaryFile() as handle:
+        return os.dup(handle.fileno())
+
+
+def _collect(pid: int, fd: int) -> tuple[Any] | None:
+    """The result of the process `_fork` made (in a 1-tuple), None when it did not end well."""
+    import mmap
+
+    try:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:  # reaped by someone else: its end is unknown
+            return None
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            return None
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return None
+        with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as written:
+            return (pickle.loads(written),)
+    except Exception:  # any doubt (a result that does not load, no memory): the work is done here
+        return None
+    finally:
+        os.close(fd)
 
 
 def _run(index: int) -> Any:

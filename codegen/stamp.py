@@ -294,7 +294,7 @@ def record(p: writer.WritePlan) -> None:
         },
     }
     if p.fragments:  # beside the record, which a run with nothing to do reads whole: named by its digest
-        side = _dumps({rel: _columns(Listing.of(listed)) for rel, listed in p.fragments.items()})
+        side = _dumps({rel: _columns(listing) for rel, listing in p.fragments.items()})
         data["fragments"] = hashlib.sha256(side).hexdigest()
         data["documents"] = sorted(p.fragments)  # what the next run reads whole (`read_ahead`)
         store(_fragments_path(path), side)

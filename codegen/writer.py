@@ -48,7 +48,7 @@ from flowgen_design.codegen.files import GeneratedFile, KnownFile, LineNote, Use
 from flowgen_design.dsl.frozen import frozen
 
 if TYPE_CHECKING:
-    from flowgen_design.codegen.fragments import Recorded
+    from flowgen_design.codegen.fragments import Listing
 
 Action = Literal["create", "update", "delete", "merge", "keep-user", "conflict", "unchanged", "orphan"]
 MANIFEST_DIR = ".flowgen"
@@ -101,7 +101,7 @@ class WritePlan:
     """The key of each lazily built file (`codegen.incremental`), recorded after a clean run."""
     parts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     """Files formatted in parts (`codegen.incremental.composed`), recorded after a clean run."""
-    fragments: dict[str, list[Recorded]] = field(default_factory=dict)
+    fragments: dict[str, Listing] = field(default_factory=dict)
     """Documents made of fragments (`codegen.fragments.finish_run`), recorded after a clean run."""
     views: dict[str, str] = field(default_factory=dict)
     """The digest of each saga view keyed, by its saga's fingerprint (`codegen.diagrams.saga_digests`)."""

@@ -10,6 +10,7 @@ examples run in the fast loop; `FLOWGEN_FUZZ=long` runs many more, with every ta
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import itertools
 import json
@@ -472,7 +473,11 @@ def test_the_target_names_generate_knows_without_importing_are_the_registered_on
 
 @pytest.fixture
 def pieces(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
-    """The fragments taken back and made while the test runs, by kind."""
+    """The fragments taken back and made while the test runs, by kind: all in this process, where
+    they are counted (no target `APART`, in a process of its own)."""
+    from flowgen_design.codegen import targets
+
+    monkeypatch.setattr(targets, "APART", ())
     counts: dict[str, list[str]] = {"reused": [], "made": []}
     real_piece, real_dumped, real_digested = (
         fragments.Fragments.piece,
@@ -798,9 +803,12 @@ TEMPLATE = "infra/bench/template.json"
 
 @pytest.fixture
 def groups_built(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The kinds of the template's groups built (not taken back) while the test runs."""
+    """The kinds of the template's groups built (not taken back) while the test runs, in this
+    process, where they are counted (the template is not built `APART`)."""
+    from flowgen_design.codegen import targets
     from flowgen_design.codegen.targets.cloudformation import parts
 
+    monkeypatch.setattr(targets, "APART", ())
     built: list[str] = []
     real = parts._made
 
@@ -1078,6 +1086,80 @@ def test_a_document_saved_between_the_plan_and_the_write_is_left_as_saved(
     assert code == 1
     assert page.read_bytes().startswith(b"X"), "the save made while flowgen ran was overwritten"
     assert any("asyncapi/bench.asyncapi.yaml: changed on disk while flowgen was running" in line for line in said), said
+
+
+def test_after_an_edit_the_template_and_the_asyncapi_document_are_built_in_a_process_of_their_own(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With two cores, an edit run builds the targets `APART` in a forked process while this one
+    builds the others (`fanout.aside`): the files are a full run's, and the record keeps where their
+    fragments are, so the next edit takes them back (counted here, where it builds them itself)."""
+    from flowgen_design.codegen import targets
+    from flowgen_design.codegen.targets import all_targets
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    wanted = ("asyncapi", "cloudformation", "review")
+    builders = tmp_path / "builders"
+    builders.mkdir()
+    for name in targets.APART:
+        target = all_targets()[name]
+
+        def build(
+            flow: object, options: object, _name: str = name, _build: Callable[..., object] = target.build
+        ) -> object:
+            (builders / f"{_name}-{os.getpid()}").touch()  # a file: what another process notes is seen here
+            return _build(flow, options)
+
+        monkeypatch.setitem(targets._REGISTRY, name, dataclasses.replace(target, build=build))  # type: ignore[arg-type]
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, wanted) == 0
+    assert sorted(p.name for p in builders.iterdir()) == [f"{n}-{os.getpid()}" for n in sorted(targets.APART)]
+    for p in builders.iterdir():
+        p.unlink()
+    before = project / "before"
+    shutil.copytree(out, before)
+    _edit(spec_file, "add an event field")
+    code, said = _saying(lambda: _generate(spec_file, out, wanted), out)
+    assert code == 0
+    apart = {name.rpartition("-")[0]: int(name.rpartition("-")[2]) for name in (p.name for p in builders.iterdir())}
+    assert set(apart) == set(targets.APART) and os.getpid() not in apart.values()
+    assert len(set(apart.values())) == 1, "both in the one process aside"
+    _same_as_full_run(spec_file, out, project, before=before, targets=wanted, said=said)
+    # The next edit, everything built here and counted: what the process aside made is taken back.
+    from flowgen_design.codegen.targets.cloudformation import parts
+
+    monkeypatch.setattr(targets, "APART", ())
+    taken: list[str] = []
+    groups: list[bool] = []
+    real_dumped, real_made = fragments.Fragments.dumped, parts._made
+
+    def dumped(self: fragments.Fragments, kind: str, value: object, dump: Callable[[], str]) -> str:
+        made: list[str] = []
+
+        def counted() -> str:
+            made.append(kind)
+            return dump()
+
+        text = real_dumped(self, kind, value, counted)
+        if not made:
+            taken.append(kind)
+        return text
+
+    def made(entries: object, key: str | None, part: object, resources: dict[str, object], alarms: object) -> None:
+        groups.append(bool(resources))
+        real_made(entries, key, part, resources, alarms)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fragments.Fragments, "dumped", dumped)
+    monkeypatch.setattr(parts, "_made", made)
+    _edit(spec_file, "add a record field")
+    assert _generate(spec_file, out, wanted) == 0
+    edited = sum(groups)
+    groups.clear()
+    shutil.rmtree(project / "fresh", ignore_errors=True)
+    assert _generate(spec_file, project / "fresh", wanted) == 0
+    assert 0 < sum(groups) and edited < sum(groups) / 4, "the template groups of the run aside were not taken back"
+    assert "yaml@2" in taken and "yaml@4" in taken, "the AsyncAPI entries of the run aside were not taken back"
+    _same_as_full_run(spec_file, out, project, targets=wanted)
 
 
 def test_a_record_naming_a_path_outside_the_output_folder_reads_nothing_ahead(

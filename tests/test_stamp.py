@@ -54,7 +54,9 @@ def _record(project: Path) -> dict[str, object]:
 
 @pytest.fixture
 def builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The names of the targets built while the test runs (each still builds for real)."""
+    """The names of the targets built while the test runs (each still builds for real), all in this
+    process, where they are counted (none `APART`, in a process of its own)."""
+    monkeypatch.setattr(targets, "APART", ())
     built: list[str] = []
     for name, target in all_targets().items():
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import sys
 from dataclasses import replace
@@ -17,6 +18,7 @@ from flowgen_design.codegen.specfiles import ProjectConfig, project_inputs, use_
 if TYPE_CHECKING:
     from flowgen_design.codegen import writer
     from flowgen_design.codegen.files import GeneratedFile
+    from flowgen_design.codegen.fragments import Listing
     from flowgen_design.codegen.incremental import Fingerprints, Previous, TargetOutput
     from flowgen_design.codegen.options import GenerateOptions
     from flowgen_design.codegen.targets import Target
@@ -213,32 +215,49 @@ def _build(
     files are described, their files rendered over the cores (`codegen.fanout`), and
     whenever the workers work (the models module's classes, then the lazy files), this
     process builds the other targets, one at a time, the ones with background work last,
-    so that the drawings are ready, or nearly, when they are needed. `run` is the base, identity,
-    last run and output folder `resolve` compares with; `reused` collects the files it took back;
-    `prints` are the run's fingerprints, shared with the targets' fragments.
+    so that the drawings are ready, or nearly, when they are needed. After an edit (a last
+    run to take from), the targets `APART` names are built in a forked process of their own
+    meanwhile (`fanout.aside`): an edit keeps one core busy otherwise. `run` is the base,
+    identity, last run and output folder `resolve` compares with; `reused` collects the files
+    it took back; `prints` are the run's fingerprints, shared with the targets' fragments.
     """
-    from flowgen_design.codegen.fanout import meanwhile
-    from flowgen_design.codegen.incremental import resolve
+    from flowgen_design.codegen import fragments
+    from flowgen_design.codegen.fanout import aside, meanwhile
+    from flowgen_design.codegen.incremental import LazyFile, resolve
+    from flowgen_design.codegen.targets import APART
 
     base, identity, previous, out = run
-    starts = {name: start for name in targets if (start := registry[name].background) is not None}
-    cancels = [start(flow, options) for start in starts.values()]
-    lazy = [name for name in targets if registry[name].outputs is not None and name not in starts]
-    rest = [name for name in targets if name not in lazy and name not in starts] + list(starts)
+    apart = [name for name in targets if name in APART] if previous is not None else []
 
     def outputs(names: list[str]) -> list[TargetOutput]:
         return [replace(f, target=name) for name in names for f in registry[name].files(flow, options)]
 
-    try:
-        with meanwhile(*(partial(outputs, [name]) for name in rest)) as others:
-            described = outputs(lazy)
-            files, keys = resolve(described, base, identity, previous, out, reused, prints)
-        built = [f for some in others.results() for f in some]
-        more, more_keys = resolve(built, base, identity, previous, out, reused, prints)
-        return files + more, {**keys, **more_keys}
-    finally:
-        for cancel in cancels:
-            cancel()
+    def built_apart() -> tuple[list[TargetOutput], dict[str, Listing]]:
+        built = outputs(apart)
+        return built, fragments.found_in(f for f in built if not isinstance(f, LazyFile))
+
+    # Forked before `dot` is started or any thread begins: the process aside inherits neither.
+    with aside(built_apart) if apart else contextlib.nullcontext(built_apart) as apart_built:
+        starts = {name: start for name in targets if (start := registry[name].background) is not None}
+        cancels = [start(flow, options) for start in starts.values()]
+        lazy = [name for name in targets if registry[name].outputs is not None and name not in starts]
+        rest = [name for name in targets if name not in lazy and name not in starts] + list(starts)
+        here = [name for name in rest if name not in apart]
+        try:
+            with meanwhile(*(partial(outputs, [name]) for name in here)) as others:
+                described = outputs(lazy)
+                files, keys = resolve(described, base, identity, previous, out, reused, prints)
+            by_target = dict(zip(here, others.results(), strict=True))
+            if apart:
+                built, found = apart_built()
+                fragments.adopt(found)
+                by_target.update((name, [f for f in built if f.target == name]) for name in apart)
+            built = [f for name in rest for f in by_target[name]]
+            more, more_keys = resolve(built, base, identity, previous, out, reused, prints)
+            return files + more, {**keys, **more_keys}
+        finally:
+            for cancel in cancels:
+                cancel()
 
 
 def _collisions(planned: list[tuple[CheckResult, writer.WritePlan]]) -> list[Diagnostic]:

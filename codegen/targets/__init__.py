@@ -56,6 +56,11 @@ TARGET_MODULES = ("python", "lambda_adapters", "cloudformation", "asyncapi", "di
 # `tests/test_incremental.py` keeps it equal to the registry.
 TARGET_NAMES = ("python", "lambda", "cloudformation", "asyncapi", "diagrams", "review")
 
+# Targets that `generate`, after an edit, builds in a forked process of their own beside the others
+# (`codegen.fanout.aside`): each returns plain files (no lazy ones, no background work), reads
+# nothing another target leaves behind, and leaves nothing behind but its documents' fragments.
+APART = ("cloudformation", "asyncapi")
+
 # The checks each target brings, by target name: modules (under `flowgen_design.codegen`)
 # with a `CHECKS` tuple of rules. They are light, so `flowgen check` runs them without
 # importing the targets. A target that deploys to AWS brings the plan's checks.
