@@ -33,6 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
@@ -119,12 +120,38 @@ class _Made:
     holes: list[Hole] | None  # None: never to be reused (a position not printed by `where`)
 
 
+class _Documents:
+    """The last clean run's documents, each with its fragments by key, read when first asked for:
+    a process that builds some documents only (`fanout.aside`) reads and decodes those only."""
+
+    def __init__(self) -> None:
+        self._loaders: dict[str, Callable[[], tuple[str, Index] | None]] = {}
+        self._loaded: dict[str, tuple[str, Index] | None] = {}
+
+    def add(self, rel: str, load: Callable[[], tuple[str, Index] | None]) -> None:
+        self._loaders[rel] = load
+        self._loaded.pop(rel, None)
+
+    def get(self, rel: str) -> tuple[str, Index] | None:
+        if rel not in self._loaded:
+            load = self._loaders.pop(rel, None)
+            self._loaded[rel] = load() if load is not None else None
+        return self._loaded[rel]
+
+    def document(self, rel: str) -> tuple[str, Index]:
+        """The document and its fragments, or nothing (an empty document, no fragment)."""
+        return self.get(rel) or ("", _NOTHING)
+
+    def __contains__(self, rel: object) -> bool:
+        return isinstance(rel, str) and self.get(rel) is not None
+
+
 @dataclass
 class _Run:
     """What this process knows for the current run: the previous documents' fragments, and this run's."""
 
     prints: Fingerprints = field(default_factory=Fingerprints)
-    previous: dict[str, tuple[str, Index]] = field(default_factory=dict)
+    previous: _Documents = field(default_factory=_Documents)
     made: dict[str, list[_Made]] = field(default_factory=dict)
     placed: dict[str, tuple[str, list[Recorded]]] = field(default_factory=dict)
     elsewhere: dict[str, Listing] = field(default_factory=dict)
@@ -253,7 +280,7 @@ class Fragments:
         if canonical is None:  # not plain data: written as it is, never reused
             return dump()
         key = hashlib.sha256(f"{kind}\0{self._identity}\0".encode("utf-8", "surrogatepass") + canonical).hexdigest()
-        document, index = self._run.previous.get(self.path, ("", _NOTHING))
+        document, index = self._run.previous.document(self.path)
         placed = index.place(key)
         text = dump() if placed is None else document[placed[0] : placed[0] + placed[1]]
         self._made.append(_Made(key, text, []))
@@ -271,7 +298,7 @@ class Fragments:
     def previous(self) -> tuple[str, Index]:
         """The last clean run's document and its fragments by key (empty when there is none), for a
         caller that takes its fragments back itself and says where they are (`place`)."""
-        return self._run.previous.get(self.path, ("", _NOTHING))
+        return self._run.previous.document(self.path)
 
     def place(self, document: str, placed: list[Recorded]) -> None:
         """Note where the fragments of `document` are, for the record: when the finished document is
@@ -403,14 +430,21 @@ def start_run(previous: Previous | None, out_dir: Path) -> None:
     for rel, listing in previous.fragments.items():
         if rel not in previous.files or rel in previous.user_owned:
             continue
-        data = ondisk.read_checked(out_dir.joinpath(*PurePosixPath(rel).parts), previous.files[rel])
-        if data is None:
-            continue
-        try:
-            document = data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        _run.previous[rel] = (document, Index(listing, len(document)))
+        _run.previous.add(
+            rel, partial(_document, out_dir.joinpath(*PurePosixPath(rel).parts), previous.files[rel], listing)
+        )
+
+
+def _document(path: Path, digest: str, listing: Listing) -> tuple[str, Index] | None:
+    """The last clean run's document at `path`, if it is still what it left (`digest`), with its fragments."""
+    data = ondisk.read_checked(path, digest)
+    if data is None:
+        return None
+    try:
+        document = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return document, Index(listing, len(document))
 
 
 def adopt(found: Mapping[str, Listing]) -> None:

@@ -1162,6 +1162,31 @@ def test_after_an_edit_the_template_and_the_asyncapi_document_are_built_in_a_pro
     _same_as_full_run(spec_file, out, project, targets=wanted)
 
 
+def test_the_last_runs_documents_are_read_only_by_the_process_that_builds_them(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last run's documents are read and decoded when first asked for: after an edit with two
+    cores, this process reads the review page's, never the template's or the AsyncAPI document's
+    (built, and read, in the process aside), and writes what a full run writes."""
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    wanted = ("asyncapi", "cloudformation", "review")
+    read: list[str] = []
+    real_document = fragments._document
+
+    def document(path: Path, digest: str, listing: fragments.Listing) -> object:
+        read.append(Path(path).relative_to(out).as_posix())
+        return real_document(path, digest, listing)
+
+    monkeypatch.setattr(fragments, "_document", document)
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, wanted) == 0
+    assert read == []  # a first run: no document to read
+    _edit(spec_file, "add an event field")
+    assert _generate(spec_file, out, wanted) == 0
+    assert read == ["review/bench.html"]
+    _same_as_full_run(spec_file, out, project, targets=wanted)
+
+
 def test_a_record_naming_a_path_outside_the_output_folder_reads_nothing_ahead(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
