@@ -216,11 +216,8 @@ def _collect(pid: int, fd: int) -> tuple[Any] | None:
     import mmap
 
     try:
-        try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:  # reaped by someone else: its end is unknown
-            return None
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        status = _ended(pid, ASIDE_PATIENCE)
+        if status is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
             return None
         size = os.fstat(fd).st_size
         if size == 0:
@@ -231,6 +228,34 @@ def _collect(pid: int, fd: int) -> tuple[Any] | None:
         return None
     finally:
         os.close(fd)
+
+
+ASIDE_PATIENCE = 60.0
+"""Seconds a process aside may still take once its result is asked for (it has had all the time
+this process took for its own work); one that takes longer is killed and its work done here."""
+
+
+def _ended(pid: int, patience: float) -> int | None:
+    """The wait status of the process `pid` once it ends, within `patience` seconds of now (then
+    it is killed and None); None too when someone else reaped it."""
+    import select
+
+    try:
+        watch = os.pidfd_open(pid)  # Linux 5.3: readable once the process ends
+    except (AttributeError, OSError):
+        watch = None
+    try:
+        if watch is not None and not select.select([watch], [], [], patience)[0]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return None
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:  # reaped by someone else: its end is unknown
+        return None
+    finally:
+        if watch is not None:
+            os.close(watch)
 
 
 def _run(index: int) -> Any:

@@ -100,3 +100,25 @@ def test_a_result_not_asked_for_leaves_no_process_behind(tmp_path: Path) -> None
     pid = int(note.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # killed and reaped: not even a zombie
+
+
+def test_a_process_that_takes_too_long_is_ended_and_the_work_done_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process aside that is not done `ASIDE_PATIENCE` seconds after its result is asked for
+    (hung, by whatever cause) is killed, and the work is done here: the run does not hang."""
+    monkeypatch.setattr(fanout, "ASIDE_PATIENCE", 0.5)
+    here, note = os.getpid(), tmp_path / "pid"
+
+    def work() -> int:
+        if os.getpid() != here:
+            note.write_text(str(os.getpid()))
+            time.sleep(60)
+        return os.getpid()
+
+    started = time.monotonic()
+    with fanout.aside(work) as result:
+        assert result() == here
+    assert time.monotonic() - started < 30
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(note.read_text()), 0)
