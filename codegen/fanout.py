@@ -237,7 +237,8 @@ this process took for its own work); one that takes longer is killed and its wor
 
 def _ended(pid: int, patience: float) -> int | None:
     """The wait status of the process `pid` once it ends, within `patience` seconds of now (then
-    it is killed and None); None too when someone else reaped it."""
+    it is killed and None); None too when someone else reaped it. Without `pidfd_open` (not
+    Linux, or before 5.3) it is waited for as long as it takes."""
     import select
 
     try:
