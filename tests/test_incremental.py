@@ -29,6 +29,7 @@ from flowgen_design.cli import main
 from flowgen_design.codegen import fragments, incremental, stamp
 from flowgen_design.codegen.diagrams import view_file_stem
 from flowgen_design.codegen.diagrams.model import Diagram
+from flowgen_design.codegen.targets import APART
 from flowgen_design.dsl.cache import cache_dir
 from flowgen_design.dsl.source import Span
 
@@ -532,6 +533,18 @@ def pieces(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
     yield counts
 
 
+def _edited_run_saying(project: Path, edit: str, targets: tuple[str, ...]) -> tuple[Path, list[str]]:
+    """A copy of the output folder as it is (`before`), then `edit` and a run that succeeds: the
+    copy and what the run said (`_saying`)."""
+    spec_file, out = project / "bench.flow", project / "out"
+    before = project / "before"
+    shutil.copytree(out, before)
+    _edit(spec_file, edit)
+    code, said = _saying(lambda: _generate(spec_file, out, targets), out)
+    assert code == 0
+    return before, said
+
+
 def _edit(spec_file: Path, name: str) -> None:
     spec_file.write_text(EDITS[name](spec_file.read_text(encoding="utf-8")), encoding="utf-8")
 
@@ -1008,11 +1021,7 @@ def test_the_last_runs_documents_are_read_ahead_and_taken_after_an_edit(
     _edit(spec_file, "add a record field")
     assert _generate(spec_file, out, DOCUMENTS) == 0  # it rewrites the review page and the AsyncAPI document
     read.clear()
-    before = project / "before"
-    shutil.copytree(out, before)
-    _edit(spec_file, "add an event field")
-    code, said = _saying(lambda: _generate(spec_file, out, DOCUMENTS), out)
-    assert code == 0
+    before, said = _edited_run_saying(project, "add an event field", DOCUMENTS)
     assert ("review/bench.html", True) in read and ("asyncapi/bench.asyncapi.yaml", True) in read
     assert len(taken) >= 2
     assert not [t for t in threading.enumerate() if t.name == "flowgen-read-ahead"]
@@ -1089,7 +1098,11 @@ def test_a_document_saved_between_the_plan_and_the_write_is_left_as_saved(
 
 
 def test_after_an_edit_the_template_and_the_asyncapi_document_are_built_in_a_process_of_their_own(
-    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    pieces: dict[str, list[str]],
+    groups_built: list[str],
 ) -> None:
     """With two cores, an edit run builds the targets `APART` in a forked process while this one
     builds the others (`fanout.aside`): the files are a full run's, and the record keeps where their
@@ -1098,6 +1111,7 @@ def test_after_an_edit_the_template_and_the_asyncapi_document_are_built_in_a_pro
     from flowgen_design.codegen.targets import all_targets
 
     monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    monkeypatch.setattr(targets, "APART", APART)  # the fixtures count in this process: none apart
     wanted = ("asyncapi", "cloudformation", "review")
     builders = tmp_path / "builders"
     builders.mkdir()
@@ -1116,50 +1130,22 @@ def test_after_an_edit_the_template_and_the_asyncapi_document_are_built_in_a_pro
     assert sorted(p.name for p in builders.iterdir()) == [f"{n}-{os.getpid()}" for n in sorted(targets.APART)]
     for p in builders.iterdir():
         p.unlink()
-    before = project / "before"
-    shutil.copytree(out, before)
-    _edit(spec_file, "add an event field")
-    code, said = _saying(lambda: _generate(spec_file, out, wanted), out)
-    assert code == 0
+    before, said = _edited_run_saying(project, "add an event field", wanted)
     apart = {name.rpartition("-")[0]: int(name.rpartition("-")[2]) for name in (p.name for p in builders.iterdir())}
     assert set(apart) == set(targets.APART) and os.getpid() not in apart.values()
     assert len(set(apart.values())) == 1, "both in the one process aside"
     _same_as_full_run(spec_file, out, project, before=before, targets=wanted, said=said)
     # The next edit, everything built here and counted: what the process aside made is taken back.
-    from flowgen_design.codegen.targets.cloudformation import parts
-
     monkeypatch.setattr(targets, "APART", ())
-    taken: list[str] = []
-    groups: list[bool] = []
-    real_dumped, real_made = fragments.Fragments.dumped, parts._made
-
-    def dumped(self: fragments.Fragments, kind: str, value: object, dump: Callable[[], str]) -> str:
-        made: list[str] = []
-
-        def counted() -> str:
-            made.append(kind)
-            return dump()
-
-        text = real_dumped(self, kind, value, counted)
-        if not made:
-            taken.append(kind)
-        return text
-
-    def made(entries: object, key: str | None, part: object, resources: dict[str, object], alarms: object) -> None:
-        groups.append(bool(resources))
-        real_made(entries, key, part, resources, alarms)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(fragments.Fragments, "dumped", dumped)
-    monkeypatch.setattr(parts, "_made", made)
+    pieces["reused"].clear()
+    groups_built.clear()
     _edit(spec_file, "add a record field")
     assert _generate(spec_file, out, wanted) == 0
-    edited = sum(groups)
-    groups.clear()
-    shutil.rmtree(project / "fresh", ignore_errors=True)
+    assert "yaml@2" in pieces["reused"] and "yaml@4" in pieces["reused"], "AsyncAPI entries made aside not taken back"
+    edited = len(groups_built)
+    groups_built.clear()
     assert _generate(spec_file, project / "fresh", wanted) == 0
-    assert 0 < sum(groups) and edited < sum(groups) / 4, "the template groups of the run aside were not taken back"
-    assert "yaml@2" in taken and "yaml@4" in taken, "the AsyncAPI entries of the run aside were not taken back"
-    _same_as_full_run(spec_file, out, project, targets=wanted)
+    assert 0 < len(groups_built) and edited < len(groups_built) / 4, "template groups made aside not taken back"
 
 
 def test_the_last_runs_documents_are_read_only_by_the_process_that_builds_them(
