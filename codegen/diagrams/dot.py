@@ -54,11 +54,41 @@ def _statements(diagram: Diagram) -> list[str]:
     quoting is what writing a large view costs). `tests/test_diagram_parts.py` holds this to the
     package's builder."""
     quote = _quoter()
-    lines = [f"\t{quote(node.id)}{_attributes(quote, _node_attrs(node))}\n" for node in diagram.nodes]
+    fixed: dict[tuple[object, ...], str] = {}
+    lines = [f"\t{quote(node.id)}{_node_attributes(quote, fixed, node)}\n" for node in diagram.nodes]
     for edge in diagram.edges:
-        tail, head, attrs = _edge_statement(edge)
-        lines.append(f"\t{_quote_edge(quote, tail)} -> {_quote_edge(quote, head)}{_attributes(quote, attrs)}\n")
+        tail, head = (edge.target, edge.source) if edge.backwards else (edge.source, edge.target)
+        lines.append(
+            f"\t{_quote_edge(quote, tail)} -> {_quote_edge(quote, head)}{_edge_attributes(quote, fixed, edge)}\n"
+        )
     return lines
+
+
+def _node_attributes(quote: Callable[[str], str], fixed: dict[tuple[object, ...], str], node: Node) -> str:
+    """`_attributes(quote, _node_attrs(node))`: what a node's kind and emphasis decide (every
+    attribute but its label and tooltip, which sorts last) written once per diagram in `fixed`."""
+    key = ("node", node.kind, node.emphasis)
+    middle = fixed.get(key)
+    if middle is None:
+        attrs = _node_attrs(node)
+        del attrs["label"], attrs["tooltip"]
+        assert all(name < "tooltip" for name in attrs), "the tooltip must sort last"
+        middle = fixed[key] = " ".join(f"{quote(k)}={quote(v)}" for k, v in sorted(attrs.items()) if v is not None)
+    tooltip = dot_text(node.tooltip or " ".join(node.label))
+    return f" [label={quote(_label(node))} {middle} tooltip={quote(tooltip)}]"
+
+
+def _edge_attributes(quote: Callable[[str], str], fixed: dict[tuple[object, ...], str], edge: Edge) -> str:
+    """`_attributes(quote, attrs)` of `_edge_statement(edge)`: every attribute but the label is
+    decided by the edge's kind, dash and direction, written once per diagram in `fixed`."""
+    key = ("edge", edge.kind, edge.dashed, edge.backwards)
+    middle = fixed.get(key)
+    if middle is None:
+        attrs = _edge_statement(edge)[2]
+        attrs.pop("label", None)
+        middle = fixed[key] = " ".join(f"{quote(k)}={quote(v)}" for k, v in sorted(attrs.items()) if v is not None)
+    label = f"label={quote(dot_label(edge.label))} " if edge.label else ""
+    return f" [{label}{middle}]"
 
 
 def _quoter() -> Callable[[str], str]:
