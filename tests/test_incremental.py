@@ -201,8 +201,10 @@ _FRESH = itertools.count()
 @given(edits=st.lists(st.sampled_from(sorted(EDITS)), min_size=1, max_size=6 if LONG else 3))
 @pytest.mark.parametrize("threads", [False, True])
 def test_after_every_edit_the_output_is_a_full_runs(project: Path, edits: list[str], threads: bool) -> None:
-    """With `threads`, every document counts as large: the last run's are read ahead while the
-    spec is checked, and the writer digests them in threads (`stamp.read_ahead`, `writer._hashing`)."""
+    """With `threads` (two cores), every document counts as large: the last run's are read ahead
+    while the spec is checked, and the writer digests them in threads (`stamp.read_ahead`,
+    `writer._hashing`); and every edit builds the targets `APART` in a process of their own
+    (`fanout.aside`, when TARGETS names them). Without, all of it in one process and one thread."""
     from flowgen_design.codegen import ondisk, writer
 
     with pytest.MonkeyPatch.context() as mp:
