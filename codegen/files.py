@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import field
 from pathlib import PurePosixPath
@@ -67,3 +68,18 @@ class GeneratedFile:
 class KnownFile(GeneratedFile):
     """One of flowgen's files that a run takes back without reading it (`codegen.incremental`):
     its `content` is empty, and the writer, which is given its digest, leaves it as it is."""
+
+
+@frozen(kw_only=False)
+class EncodedFile(GeneratedFile):
+    """One of flowgen's files built in another process (`codegen.fanout.aside`) and sent back as
+    its bytes and their digest: its `content` is empty (no megabytes decoded here only to be
+    encoded and hashed again), and the writer, given both, keeps or writes it by them."""
+
+    data: bytes = field(default=b"", compare=False, repr=False)
+    digest: str = ""
+
+    @classmethod
+    def of(cls, f: GeneratedFile) -> EncodedFile:
+        data = f.content.encode("utf-8")
+        return cls(f.path, "", f.ownership, f.merge, f.target, data, hashlib.sha256(data).hexdigest())

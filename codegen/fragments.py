@@ -476,7 +476,7 @@ def finish_run(files: Iterable[GeneratedFile]) -> dict[str, Listing]:
     first that is not found on (a document that transformed it), none is recorded, so none
     is reused: finding costs one pass over the document."""
     global _run
-    found = {**_run.elsewhere, **found_in(files)}
+    found = {**found_in(files), **_run.elsewhere}  # a document built aside: as found there
     _run = _Run()
     return found
 

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Literal
 
 from flowgen_design.codegen import ondisk
 from flowgen_design.codegen.fanout import jobs
-from flowgen_design.codegen.files import GeneratedFile, KnownFile, LineNote, UserMerge
+from flowgen_design.codegen.files import EncodedFile, GeneratedFile, KnownFile, LineNote, UserMerge
 from flowgen_design.dsl.frozen import frozen
 
 if TYPE_CHECKING:
@@ -322,7 +322,7 @@ _ASIDE = 1 << 18  # characters: the documents of a large flow (megabytes), not i
 
 def _hashed_aside(f: GeneratedFile, known: Mapping[str, str] | None) -> bool:
     """Whether `f` is one of the large generated files whose digest `_plan_generated` will take."""
-    if f.is_user_owned or isinstance(f, KnownFile) or (known is not None and str(f.path) in known):
+    if f.is_user_owned or isinstance(f, KnownFile | EncodedFile) or (known is not None and str(f.path) in known):
         return False
     return len(f.content) >= _ASIDE
 
@@ -405,7 +405,8 @@ def _plan_file(
         raise UnsafePathError(f"refusing to write {f.path}: a folder of that name is in the way")
     if not f.is_user_owned:
         aside = digests.get(f.path)
-        _plan_generated(result, f, on_disk or _digest_of(dest), aside.result() if aside else None)
+        taken = (f.data, f.digest) if isinstance(f, EncodedFile) else aside.result() if aside else None
+        _plan_generated(result, f, on_disk or _digest_of(dest), taken)
         return
     existing = _read(dest) if dest.exists() else None
     _plan_user(result, f, existing, dest.exists())
@@ -590,19 +591,25 @@ def _apply_all(plans: Sequence[WritePlan]) -> None:
             if not manifest_unchanged(p):
                 rel = manifest_relpath(p.flow)
                 manifests.append((p, rel, _stage_manifest(p), safe_destination(p.out_dir, rel)))
-        written: dict[Path, str] = {}  # a file several flows share is written once per flow
+        written: dict[Path, tuple[WritePlan, PurePosixPath]] = {}  # a file several flows share is written once per flow
         for p, rel, tmp, dest in staged:
             ours = written.get(dest)
-            if _changed_since_planned(p, rel, dest, _digest(ours) if ours is not None else None):
+            if _changed_since_planned(p, rel, dest, _written_digest(*ours) if ours is not None else None):
                 continue
             os.replace(tmp, dest)
-            written[dest] = p.contents[rel]
+            written[dest] = (p, rel)
         _delete_stale(plans)
         for _, _, tmp, dest in manifests:
             os.replace(tmp, dest)
     finally:
         for _, _, tmp, _ in staged + manifests:
             tmp.unlink(missing_ok=True)
+
+
+def _written_digest(p: WritePlan, rel: PurePosixPath) -> str:
+    """The digest of what plan `p` wrote at `rel`."""
+    data = p.encoded.get(rel)
+    return hashlib.sha256(data).hexdigest() if data is not None else _digest(p.contents[rel])
 
 
 def _changed_since_planned(p: WritePlan, rel: PurePosixPath, dest: Path, ours: str | None = None) -> bool:

@@ -29,6 +29,7 @@ from flowgen_design.cli import main
 from flowgen_design.codegen import fragments, incremental, stamp
 from flowgen_design.codegen.diagrams import view_file_stem
 from flowgen_design.codegen.diagrams.model import Diagram
+from flowgen_design.codegen.files import GeneratedFile
 from flowgen_design.codegen.targets import APART
 from flowgen_design.dsl.cache import cache_dir
 from flowgen_design.dsl.source import Span
@@ -1148,6 +1149,72 @@ def test_after_an_edit_the_template_and_the_asyncapi_document_are_built_in_a_pro
     groups_built.clear()
     assert _generate(spec_file, project / "fresh", wanted) == 0
     assert 0 < len(groups_built) and edited < len(groups_built) / 4, "template groups made aside not taken back"
+
+
+@pytest.mark.parametrize("failure", ["no process to be had", "the process fails"])
+def test_when_the_process_aside_fails_the_run_builds_those_targets_itself(
+    project: Path, monkeypatch: pytest.MonkeyPatch, pieces: dict[str, list[str]], failure: str
+) -> None:
+    """No process aside (a refused fork), or one that fails: the targets `APART` are built in this
+    process, as their files come back from one (`EncodedFile`), and the record still keeps where
+    their fragments are (the next edit takes them back)."""
+    from flowgen_design.codegen import fanout, targets
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    monkeypatch.setattr(targets, "APART", APART)  # `pieces` counts in this process: none apart
+    if failure == "no process to be had":
+        monkeypatch.setattr(fanout, "_fork", lambda work: None)
+    else:
+        here, real_fork = os.getpid(), fanout._fork
+
+        def failing(work: Callable[[], object]) -> object:
+            def fails() -> object:
+                if os.getpid() != here:
+                    raise MemoryError("the process aside ran out of memory")
+                return work()
+
+            return real_fork(fails)
+
+        monkeypatch.setattr(fanout, "_fork", failing)
+    wanted = ("asyncapi", "cloudformation", "review")
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, wanted) == 0
+    before, said = _edited_run_saying(project, "add an event field", wanted)
+    _same_as_full_run(spec_file, out, project, before=before, targets=wanted, said=said)
+    monkeypatch.setattr(targets, "APART", ())
+    pieces["reused"].clear()
+    _edit(spec_file, "add a record field")
+    assert _generate(spec_file, out, wanted) == 0
+    assert "yaml@2" in pieces["reused"] and "yaml@4" in pieces["reused"]
+    _same_as_full_run(spec_file, out, project, targets=wanted)
+
+
+def test_the_documents_built_aside_are_not_encoded_or_hashed_again_here(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The template and the AsyncAPI document come back from the process aside as their bytes and
+    their digest: the writer here encodes and hashes neither (the review page it built, it does)."""
+    from flowgen_design.codegen import writer
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    monkeypatch.setattr(writer, "_ASIDE", 1024)  # every document counts as large
+    hashed: list[str] = []
+    real_hashing = writer._hashing
+
+    def hashing(large: Sequence[GeneratedFile]) -> object:
+        hashed.extend(str(f.path) for f in large)
+        return real_hashing(large)
+
+    monkeypatch.setattr(writer, "_hashing", hashing)
+    wanted = ("asyncapi", "cloudformation", "review")
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, wanted) == 0
+    assert {"infra/bench/template.json", "asyncapi/bench.asyncapi.yaml"} <= set(hashed)  # a first run: here
+    hashed.clear()
+    before, said = _edited_run_saying(project, "add an event field", wanted)
+    assert "review/bench.html" in hashed
+    assert not {"infra/bench/template.json", "asyncapi/bench.asyncapi.yaml"} & set(hashed)
+    _same_as_full_run(spec_file, out, project, before=before, targets=wanted, said=said)
 
 
 def test_the_last_runs_documents_are_read_only_by_the_process_that_builds_them(

@@ -234,7 +234,8 @@ def _build(
 
     def built_apart() -> tuple[list[TargetOutput], dict[str, Listing]]:
         built = outputs(apart)
-        return built, fragments.found_in(f for f in built if not isinstance(f, LazyFile))
+        found = fragments.found_in(f for f in built if not isinstance(f, LazyFile))
+        return [_sent(f) for f in built], found
 
     # Forked before `dot` is started or any thread begins: the process aside inherits neither.
     with aside(built_apart) if apart else contextlib.nullcontext(built_apart) as apart_built:
@@ -258,6 +259,14 @@ def _build(
         finally:
             for cancel in cancels:
                 cancel()
+
+
+def _sent(f: TargetOutput) -> TargetOutput:
+    """A file built aside as it comes back: one of flowgen's as its bytes and their digest
+    (`EncodedFile`), a user's as it is (the writer merges its text)."""
+    from flowgen_design.codegen.files import EncodedFile, GeneratedFile
+
+    return EncodedFile.of(f) if type(f) is GeneratedFile and not f.is_user_owned else f
 
 
 def _collisions(planned: list[tuple[CheckResult, writer.WritePlan]]) -> list[Diagnostic]:
