@@ -130,7 +130,6 @@ class _Documents:
 
     def add(self, rel: str, load: Callable[[], tuple[str, Index] | None]) -> None:
         self._loaders[rel] = load
-        self._loaded.pop(rel, None)
 
     def get(self, rel: str) -> tuple[str, Index] | None:
         if rel not in self._loaded:

@@ -403,7 +403,8 @@ def previous_run(out_dir: Path, flow: str, base: str) -> Previous | None:
     (`codegen.incremental`): None when there is no readable record, when it was made with
     another base (flowgen, black, `dot`, targets, ...), or when any file it left other than
     the user's own has changed since. A user's file that changed is left out (merged again).
-    What it finds on disk is noted in `ondisk` for the run (which forgets it at its start and end)."""
+    What it finds on disk is noted in `ondisk` for the run (forgotten at the next run's start; the
+    bytes kept are let go when the plan is made)."""
     path = _record_path(out_dir, flow)
     try:
         recorded = orjson.loads(ondisk.read_regular(path)) if path is not None else None

@@ -607,9 +607,9 @@ def _apply_all(plans: Sequence[WritePlan]) -> None:
 
 
 def _written_digest(p: WritePlan, rel: PurePosixPath) -> str:
-    """The digest of what plan `p` wrote at `rel`."""
-    data = p.encoded.get(rel)
-    return hashlib.sha256(data).hexdigest() if data is not None else _digest(p.contents[rel])
+    """The digest of what plan `p` wrote at `rel`, as the plan took it (`_plan_generated`, `_plan_user`)."""
+    digest = p.manifest[str(rel)]
+    return p.user_digests[str(rel)] if digest == USER_OWNED else digest
 
 
 def _changed_since_planned(p: WritePlan, rel: PurePosixPath, dest: Path, ours: str | None = None) -> bool:

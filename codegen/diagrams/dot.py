@@ -57,7 +57,7 @@ def _statements(diagram: Diagram) -> list[str]:
     fixed: dict[tuple[object, ...], str] = {}
     lines = [f"\t{quote(node.id)}{_node_attributes(quote, fixed, node)}\n" for node in diagram.nodes]
     for edge in diagram.edges:
-        tail, head = (edge.target, edge.source) if edge.backwards else (edge.source, edge.target)
+        tail, head = _ends(edge)
         lines.append(
             f"\t{_quote_edge(quote, tail)} -> {_quote_edge(quote, head)}{_edge_attributes(quote, fixed, edge)}\n"
         )
@@ -65,28 +65,29 @@ def _statements(diagram: Diagram) -> list[str]:
 
 
 def _node_attributes(quote: Callable[[str], str], fixed: dict[tuple[object, ...], str], node: Node) -> str:
-    """`_attributes(quote, _node_attrs(node))`: what a node's kind and emphasis decide (every
-    attribute but its label and tooltip, which sorts last) written once per diagram in `fixed`."""
+    """The package's `attr_list` of `_node_attrs(node)`, the label first: what a node's kind and
+    emphasis decide (every attribute but its label and tooltip, which sorts last) written once
+    per diagram in `fixed`."""
     key = ("node", node.kind, node.emphasis)
     middle = fixed.get(key)
     if middle is None:
         attrs = _node_attrs(node)
         del attrs["label"], attrs["tooltip"]
         assert all(name < "tooltip" for name in attrs), "the tooltip must sort last"
-        middle = fixed[key] = " ".join(f"{quote(k)}={quote(v)}" for k, v in sorted(attrs.items()) if v is not None)
+        middle = fixed[key] = _pairs(quote, attrs)
     tooltip = dot_text(node.tooltip or " ".join(node.label))
     return f" [label={quote(_label(node))} {middle} tooltip={quote(tooltip)}]"
 
 
 def _edge_attributes(quote: Callable[[str], str], fixed: dict[tuple[object, ...], str], edge: Edge) -> str:
-    """`_attributes(quote, attrs)` of `_edge_statement(edge)`: every attribute but the label is
-    decided by the edge's kind, dash and direction, written once per diagram in `fixed`."""
+    """The package's `attr_list` of `_edge_statement(edge)`'s attributes, the label first: every
+    other is decided by the edge's kind, dash and direction, written once per diagram in `fixed`."""
     key = ("edge", edge.kind, edge.dashed, edge.backwards)
     middle = fixed.get(key)
     if middle is None:
         attrs = _edge_statement(edge)[2]
         attrs.pop("label", None)
-        middle = fixed[key] = " ".join(f"{quote(k)}={quote(v)}" for k, v in sorted(attrs.items()) if v is not None)
+        middle = fixed[key] = _pairs(quote, attrs)
     label = f"label={quote(dot_label(edge.label))} " if edge.label else ""
     return f" [{label}{middle}]"
 
@@ -106,12 +107,9 @@ def _quoter() -> Callable[[str], str]:
     return quote
 
 
-def _attributes(quote: Callable[[str], str], attrs: dict[str, str]) -> str:
-    """The package's `attr_list(label, kwargs=attrs)`: the label first, then the rest by key."""
-    label = attrs.pop("label", None)
-    listed = [f"label={quote(label)}"] if label is not None else []
-    listed += [f"{quote(key)}={quote(value)}" for key, value in sorted(attrs.items()) if value is not None]
-    return f" [{' '.join(listed)}]" if listed else ""
+def _pairs(quote: Callable[[str], str], attrs: dict[str, str]) -> str:
+    """`key=value` for each attribute with a value, by key, as the package's `attr_list` writes them."""
+    return " ".join(f"{quote(key)}={quote(value)}" for key, value in sorted(attrs.items()) if value is not None)
 
 
 def _quote_edge(quote: Callable[[str], str], identifier: str) -> str:
@@ -186,6 +184,9 @@ def _edge_statement(edge: Edge) -> tuple[str, str, dict[str, str]]:
         attrs["penwidth"] = "1.6"
     if edge.kind == "awaits":
         attrs.update(constraint="false", style="dotted")
-    if edge.backwards:
-        return edge.target, edge.source, {**attrs, "dir": "back"}
-    return edge.source, edge.target, attrs
+    return (*_ends(edge), {**attrs, "dir": "back"} if edge.backwards else attrs)
+
+
+def _ends(edge: Edge) -> tuple[str, str]:
+    """An edge's tail and head as written: a backwards one (`dir=back`) head first."""
+    return (edge.target, edge.source) if edge.backwards else (edge.source, edge.target)
