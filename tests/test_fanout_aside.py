@@ -53,6 +53,12 @@ def test_a_refused_fork_means_the_work_is_done_here(monkeypatch: pytest.MonkeyPa
         assert result() == os.getpid()
 
 
+def test_without_fork_on_this_platform_the_work_is_done_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "fork")
+    with fanout.aside(os.getpid) as result:
+        assert result() == os.getpid()
+
+
 def test_an_exception_in_the_process_is_raised_here_by_doing_the_work_here() -> None:
     here = os.getpid()
     tries: list[int] = []

@@ -8,17 +8,20 @@ subprocess with `-X importtime`, which lists every module the process imports.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT, SKETCH
 
 GENERATOR_LIBRARIES = {"black", "graphviz", "yaml", "jinja2"}
 
 
-def _imported(*args: str) -> set[str]:
-    """Top-level packages imported by `python -m flowgen_design ARGS` (below our namespace: `dsl`, `codegen`), from its -X importtime report."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+def _imported(*args: str, env: dict[str, str] | None = None, whole: bool = False) -> set[str]:
+    """Top-level packages imported by `python -m flowgen_design ARGS` (below our namespace: `dsl`, `codegen`), from its
+    -X importtime report; with `whole`, every module's full name."""
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "flowgen_design", *args],
         env=env,
@@ -29,6 +32,8 @@ def _imported(*args: str) -> set[str]:
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
     assert rows, "no -X importtime report"
+    if whole:
+        return set(rows[1:])
     return {name.removeprefix("flowgen_design.").split(".")[0] for name in rows[1:]}
 
 
@@ -43,3 +48,18 @@ def test_version_imports_neither_pydantic_nor_lark() -> None:
     imported = _imported("--version")
     assert "codegen" in imported
     assert not imported & {"pydantic", "lark", "dsl", *GENERATOR_LIBRARIES}
+
+
+def test_an_edit_builds_two_targets_aside_without_importing_multiprocessing(tmp_path: Path) -> None:
+    """The process aside (`fanout.aside`) forks by itself: asking multiprocessing whether this
+    platform forks cost 5 ms of every edit. `mmap` is what collects the process's result, so
+    it shows that the run did fork."""
+    spec = tmp_path / "sketch.flow"
+    shutil.copy(SKETCH, spec)
+    env = {"FLOWGEN_JOBS": "2", "FLOWGEN_CACHE_DIR": str(tmp_path / "cache")}
+    out = ["--out", str(tmp_path / "out")]
+    _imported("generate", str(spec), *out, env=env)
+    spec.write_text(spec.read_text(encoding="utf-8") + "// an edit\n", encoding="utf-8")
+    imported = _imported("generate", str(spec), *out, env=env, whole=True)
+    assert "mmap" in imported, "no process aside ran: this test proves nothing"
+    assert not {name for name in imported if name.split(".")[0] == "multiprocessing"}
