@@ -11,6 +11,10 @@ again). Each edit builds on the previous round's output folder, as in an editor.
 folder, empty cache folder) are sampled `--first-runs` times, interleaved with `check`.
 Figures are medians; ratios compare CPU times (user + system, children included), and wall
 times (a run that spreads black and `dot` over the cores can take less wall time than CPU).
+
+`--target NAME` (repeatable) has every `generate` make only those targets, to see what each
+costs an edit (`check` is the same either way): for instance, without `cloudformation` and
+`review`, the two whole-flow documents of about 14 MB each (docs/benchmarks.md, round 12).
 """
 
 from __future__ import annotations
@@ -48,21 +52,24 @@ def add_field(text: str, block: str, name: str) -> str:
     return edited
 
 
-def measure(domains: int, rounds: int, first_runs: int, workdir: Path) -> dict[str, list[Sample]]:
+def measure(
+    domains: int, rounds: int, first_runs: int, workdir: Path, targets: tuple[str, ...] = ()
+) -> dict[str, list[Sample]]:
     compile_flowgen()
     workdir.mkdir(parents=True, exist_ok=True)
     spec = write_spec(workdir / "spec", domains)
     env = flowgen_env(workdir / "cache")
     out = workdir / "out"
+    chosen = [arg for name in targets for arg in ("--target", name)]
     shutil.rmtree(out, ignore_errors=True)
     # A cache left by an earlier invocation holds the drawings of the same edits: the event
     # edit's view would be found drawn, and `dot` never run.
     shutil.rmtree(workdir / "cache", ignore_errors=True)
-    measured(flowgen("generate", str(spec), "--out", str(out)), env, ROOT)
-    measured(flowgen("generate", str(spec), "--out", str(out)), env, ROOT)
+    generate = flowgen("generate", str(spec), "--out", str(out), *chosen)
+    measured(generate, env, ROOT)
+    measured(generate, env, ROOT)
     first = domain_name(0)
     samples: dict[str, list[Sample]] = {kind: [] for kind, _ in KINDS}
-    generate = flowgen("generate", str(spec), "--out", str(out))
     for round_ in range(rounds):
         print(f"round {round_ + 1}/{rounds}", file=sys.stderr)
         samples["check"].append(measured(flowgen("check", str(spec)), env, ROOT))
@@ -79,16 +86,17 @@ def measure(domains: int, rounds: int, first_runs: int, workdir: Path) -> dict[s
         fresh_out, fresh_cache = workdir / "first-out", workdir / "first-cache"
         shutil.rmtree(fresh_out, ignore_errors=True)
         shutil.rmtree(fresh_cache, ignore_errors=True)
-        cmd = flowgen("generate", str(spec), "--out", str(fresh_out))
+        cmd = flowgen("generate", str(spec), "--out", str(fresh_out), *chosen)
         samples["first"].append(measured(cmd, flowgen_env(fresh_cache), ROOT))
     return samples
 
 
-def table(samples: dict[str, list[Sample]], lines: int) -> str:
+def table(samples: dict[str, list[Sample]], lines: int, targets: tuple[str, ...] = ()) -> str:
     check = statistics.median(s.cpu_s for s in samples["check"])
     check_wall = statistics.median(s.wall_s for s in samples["check"])
     rows = [
-        f"Spec: {lines:,} lines (`benchmarks/specgen.py`). Medians; CPU is user + system with children.",
+        f"Spec: {lines:,} lines (`benchmarks/specgen.py`). Medians; CPU is user + system with children."
+        + (f" Targets: {', '.join(targets)}." if targets else ""),
         "",
         "| command | runs | wall | CPU | peak memory | CPU vs. check | wall vs. check |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -113,10 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="samples of each edit (default 5)")
     parser.add_argument("--first-runs", type=int, default=3, help="samples of the first run (default 3)")
     parser.add_argument("--workdir", type=Path, default=ROOT / "benchmarks" / "out" / "incremental")
+    parser.add_argument(
+        "--target", action="append", default=[], metavar="NAME", help="generate only this target (repeatable)"
+    )
     args = parser.parse_args(argv)
-    samples = measure(args.domains, args.rounds, args.first_runs, args.workdir.resolve())
+    targets = tuple(args.target)
+    samples = measure(args.domains, args.rounds, args.first_runs, args.workdir.resolve(), targets)
     spec = args.workdir.resolve() / "spec" / "bench.flow"
-    print(table(samples, spec.read_text(encoding="utf-8").count("\n")))
+    print(table(samples, spec.read_text(encoding="utf-8").count("\n"), targets))
     return 0
 
 

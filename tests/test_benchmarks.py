@@ -55,3 +55,21 @@ def test_the_harness_runs_and_writes_its_report(tmp_path: Path) -> None:
         assert heading in text
     assert "| `flowgen check` |" in text and "| bare lark LALR parse (the floor) |" in text
     assert "outputs byte-identical" in text
+
+
+@pytest.mark.slow
+def test_the_edit_benchmark_makes_only_the_targets_it_is_given(tmp_path: Path) -> None:
+    """`benchmarks/incremental.py --target` measures every `generate` with those targets alone:
+    what an edit costs without the whole-flow documents (docs/benchmarks.md, round 12)."""
+    work = tmp_path / "work"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "incremental.py"), "--domains", "1", "--rounds", "1",
+         "--first-runs", "1", "--workdir", str(work), "--target", "python", "--target", "review"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Targets: python, review." in result.stdout
+    assert "| `generate` after one field is added to a record type | 1 |" in result.stdout
+    for out in (work / "out", work / "first-out"):
+        made = {child.name for child in out.iterdir() if not child.name.startswith(".")}
+        assert {"python", "review"} <= made and not made & {"infra", "asyncapi", "diagrams", "lambda"}, made
