@@ -83,3 +83,44 @@ def test_every_planned_queue_has_its_alarm(spec: Path) -> None:
         assert (queue.logical_id, metric) in watched, queue.logical_id
     if plan.event_delivery_dlq is not None:
         assert plan.event_delivery_alarm is not None and plan.event_delivery_alarm.threshold == 1
+
+
+# CloudFormation's quotas on one stack (README, "How large a flow one stack holds"), as cfn-lint
+# holds templates to them: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+STACK_RESOURCES, STACK_OUTPUTS, TEMPLATE_BYTES = 500, 200, 1_000_000
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_each_element_becomes_the_resources_the_readme_counts(spec: Path) -> None:
+    plan = plan_of(flow_of(spec))
+    per_handler = [len(h.resources()) for h in plan.handlers]
+    assert all(8 <= n <= 12 for n in per_handler), per_handler
+    assert all(len(s.resources()) == 17 for s in plan.sagas)
+    assert all(len(r.resources()) == 3 for r in plan.routes)
+    elements = (
+        sum(per_handler) + sum(len(s.resources()) for s in plan.sagas) + sum(len(r.resources()) for r in plan.routes)
+    )
+    shared = len(list(plan.resources())) - elements
+    assert shared >= 14 if plan.routes else shared <= 5, shared
+
+
+@pytest.mark.parametrize("spec", example_specs(), ids=lambda p: p.stem)
+def test_the_bundled_specs_fit_in_one_stack(spec: Path) -> None:
+    text = build_template(flow_of(spec)).render()
+    template = json.loads(text)
+    assert len(template["Resources"]) <= STACK_RESOURCES
+    assert len(template.get("Outputs", {})) <= STACK_OUTPUTS
+    assert len(text.encode("utf-8")) <= TEMPLATE_BYTES
+
+
+@pytest.mark.slow
+def test_a_flow_of_forty_handlers_does_not_fit_in_one_stack_and_cfn_lint_says_so(tmp_path: Path) -> None:
+    """What the README says flowgen does not catch yet: the benchmark's 5-domain spec."""
+    from benchmarks.specgen import write_spec
+    from tests.cloudformation_support import lint
+
+    flow = flow_of(write_spec(tmp_path, 5))
+    plan = plan_of(flow)
+    assert (len(plan.handlers), len(plan.sagas), len(list(plan.resources()))) == (39, 5, 531)
+    errors, _ = lint(build_template(flow).render())
+    assert any(line.startswith("E3010 ") for line in errors), errors
