@@ -32,7 +32,6 @@ import tempfile
 import tokenize
 from collections.abc import Callable
 from pathlib import Path
-from xml.parsers import expat
 
 from flowgen_design.codegen import ondisk
 from flowgen_design.codegen.straight import straight
@@ -113,6 +112,8 @@ def _is_drawing(data: bytes, fmt: str) -> bool:
     plain = data.lower().translate(_AS_SPACES)
     if any(pattern.search(plain) for pattern in _ACTIVE_SVG) or not _SVG_ROOT.match(data):
         return False
+    from xml.parsers import expat  # only where a drawing is read back from the cache
+
     try:
         expat.ParserCreate().Parse(data, True)
     except expat.ExpatError:

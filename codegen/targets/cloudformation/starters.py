@@ -8,7 +8,6 @@ the template is flowgen's own, which an edit builds in parts (`parts.py`).
 from __future__ import annotations
 
 import json
-import tomllib
 
 from flowgen_design.dsl.model import Flow
 
@@ -23,6 +22,8 @@ def adds_nothing(settings_text: str | None, overrides_text: str | None) -> bool:
     """Whether the two files, as read (None: absent), hold no setting and no extra entry: the
     settings file only comments (TOML with no key), the overrides file empty or only empty
     sections. Anything else, a mistake included, is for the validating road to read and report."""
+    import tomllib  # where deployment settings are read: 3 ms of every run that reads none
+
     try:
         settings = tomllib.loads(settings_text) if settings_text is not None else {}
         overrides = json.loads(overrides_text) if overrides_text is not None and overrides_text.strip() else {}
