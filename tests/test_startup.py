@@ -1,4 +1,4 @@
-"""`flowgen --version` and `flowgen check` import only what they need.
+"""`flowgen --version`, `flowgen check` and `generate` after an edit import only what they need.
 
 Editors and pre-commit hooks run `check` on every change, so its start-up must
 not pay for the generators' libraries. Measured the way a user runs it: a real
