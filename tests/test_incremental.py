@@ -1100,6 +1100,26 @@ def test_a_document_saved_between_the_plan_and_the_write_is_left_as_saved(
     assert any("asyncapi/bench.asyncapi.yaml: changed on disk while flowgen was running" in line for line in said), said
 
 
+def _noting_builders(monkeypatch: pytest.MonkeyPatch, names: Sequence[str], folder: Path) -> Path:
+    """`folder`, where each of the plain targets `names` notes `NAME-PID` when some process builds it
+    (a file: what another process notes is seen here)."""
+    from flowgen_design.codegen import targets
+    from flowgen_design.codegen.targets import all_targets
+
+    folder.mkdir()
+    for name in names:
+        target = all_targets()[name]
+
+        def build(
+            flow: object, options: object, _name: str = name, _build: Callable[..., object] = target.build
+        ) -> object:
+            (folder / f"{_name}-{os.getpid()}").touch()
+            return _build(flow, options)
+
+        monkeypatch.setitem(targets._REGISTRY, name, dataclasses.replace(target, build=build))  # type: ignore[arg-type]
+    return folder
+
+
 def test_after_an_edit_the_template_and_the_asyncapi_document_are_built_in_a_process_of_their_own(
     project: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -1111,23 +1131,11 @@ def test_after_an_edit_the_template_and_the_asyncapi_document_are_built_in_a_pro
     builds the others (`fanout.aside`): the files are a full run's, and the record keeps where their
     fragments are, so the next edit takes them back (counted here, where it builds them itself)."""
     from flowgen_design.codegen import targets
-    from flowgen_design.codegen.targets import all_targets
 
     monkeypatch.setenv("FLOWGEN_JOBS", "2")
     monkeypatch.setattr(targets, "APART", APART)  # the fixtures count in this process: none apart
     wanted = ("asyncapi", "cloudformation", "review")
-    builders = tmp_path / "builders"
-    builders.mkdir()
-    for name in targets.APART:
-        target = all_targets()[name]
-
-        def build(
-            flow: object, options: object, _name: str = name, _build: Callable[..., object] = target.build
-        ) -> object:
-            (builders / f"{_name}-{os.getpid()}").touch()  # a file: what another process notes is seen here
-            return _build(flow, options)
-
-        monkeypatch.setitem(targets._REGISTRY, name, dataclasses.replace(target, build=build))  # type: ignore[arg-type]
+    builders = _noting_builders(monkeypatch, targets.APART, tmp_path / "builders")
     spec_file, out = project / "bench.flow", project / "out"
     assert _generate(spec_file, out, wanted) == 0
     assert sorted(p.name for p in builders.iterdir()) == [f"{n}-{os.getpid()}" for n in sorted(targets.APART)]
@@ -1149,6 +1157,27 @@ def test_after_an_edit_the_template_and_the_asyncapi_document_are_built_in_a_pro
     groups_built.clear()
     assert _generate(spec_file, project / "fresh", wanted) == 0
     assert 0 < len(groups_built) and edited < len(groups_built) / 4, "template groups made aside not taken back"
+
+
+def test_a_target_with_background_work_is_built_here_even_if_named_apart(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Only a plain target goes aside: the review page, whose drawings this process begins
+    (`register_background`), is built here even when `APART` names it; the template still goes."""
+    from flowgen_design.codegen import targets
+
+    monkeypatch.setenv("FLOWGEN_JOBS", "2")
+    monkeypatch.setattr(targets, "APART", ("cloudformation", "review"))
+    wanted = ("cloudformation", "review")
+    builders = _noting_builders(monkeypatch, wanted, tmp_path / "builders")
+    spec_file, out = project / "bench.flow", project / "out"
+    assert _generate(spec_file, out, wanted) == 0
+    for p in builders.iterdir():
+        p.unlink()
+    before, said = _edited_run_saying(project, "add an event field", wanted)
+    built = {name.rpartition("-")[0]: int(name.rpartition("-")[2]) for name in (p.name for p in builders.iterdir())}
+    assert built["review"] == os.getpid() and built["cloudformation"] != os.getpid(), built
+    _same_as_full_run(spec_file, out, project, before=before, targets=wanted, said=said)
 
 
 @pytest.mark.parametrize("failure", ["no process to be had", "the process fails"])

@@ -227,7 +227,12 @@ def _build(
     from flowgen_design.codegen.targets import APART
 
     base, identity, previous, out = run
-    apart = [name for name in targets if name in APART] if previous is not None else []
+    starts = {name: start for name in targets if (start := registry[name].background) is not None}
+    lazy = [name for name in targets if registry[name].outputs is not None and name not in starts]
+    rest = [name for name in targets if name not in lazy and name not in starts] + list(starts)
+    # Only plain targets go aside: a lazy one's files are rendered here, a background one's work begun here.
+    apart = [name for name in rest if name in APART and name not in starts] if previous is not None else []
+    here = [name for name in rest if name not in apart]
 
     def outputs(names: list[str]) -> list[TargetOutput]:
         return [replace(f, target=name) for name in names for f in registry[name].files(flow, options)]
@@ -239,11 +244,7 @@ def _build(
 
     # Forked before `dot` is started or any thread begins: the process aside inherits neither.
     with aside(built_apart) if apart else contextlib.nullcontext(built_apart) as apart_built:
-        starts = {name: start for name in targets if (start := registry[name].background) is not None}
         cancels = [start(flow, options) for start in starts.values()]
-        lazy = [name for name in targets if registry[name].outputs is not None and name not in starts]
-        rest = [name for name in targets if name not in lazy and name not in starts] + list(starts)
-        here = [name for name in rest if name not in apart]
         try:
             with meanwhile(*(partial(outputs, [name]) for name in here)) as others:
                 described = outputs(lazy)

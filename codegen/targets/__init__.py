@@ -57,8 +57,8 @@ TARGET_MODULES = ("python", "lambda_adapters", "cloudformation", "asyncapi", "di
 TARGET_NAMES = ("python", "lambda", "cloudformation", "asyncapi", "diagrams", "review")
 
 # Targets that `generate`, after an edit, builds in a forked process of their own beside the others
-# (`codegen.fanout.aside`): each returns plain files (no lazy ones, no background work), reads
-# nothing another target leaves behind, and leaves nothing behind but its documents' fragments.
+# (`codegen.fanout.aside`): each reads nothing another target leaves behind, and leaves nothing
+# behind but its documents' fragments. One with lazy files or background work is built here anyway.
 APART = ("cloudformation", "asyncapi")
 
 # The checks each target brings, by target name: modules (under `flowgen_design.codegen`)
