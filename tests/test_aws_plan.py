@@ -114,6 +114,26 @@ def test_the_bundled_specs_fit_in_one_stack(spec: Path) -> None:
 
 
 @pytest.mark.slow
+def test_the_largest_benchmark_flow_one_stack_holds_is_four_domains(tmp_path: Path) -> None:
+    """The README's and docs/benchmarks.md's boundary, from below: the 4-domain benchmark spec (31
+    handlers, 4 sagas, 4 endpoints) is within all three quotas, and the real cfn-lint reports no error
+    on its template (E3010, resources; E1002, size). Issue 16's edit ratios are measured on both sides."""
+    from benchmarks.specgen import write_spec
+    from tests.cloudformation_support import lint
+
+    flow = flow_of(write_spec(tmp_path, 4))
+    plan = plan_of(flow)
+    assert (len(plan.handlers), len(plan.sagas), len(plan.routes)) == (31, 4, 4)
+    text = build_template(flow).render()
+    template = json.loads(text)
+    assert len(template["Resources"]) == len(list(plan.resources())) == 425
+    assert len(template.get("Outputs", {})) <= STACK_OUTPUTS
+    assert len(text.encode("utf-8")) <= TEMPLATE_BYTES
+    errors, _ = lint(text)
+    assert errors == []
+
+
+@pytest.mark.slow
 def test_a_flow_of_forty_handlers_does_not_fit_in_one_stack_and_cfn_lint_says_so(tmp_path: Path) -> None:
     """What the README says flowgen does not catch yet: the benchmark's 5-domain spec."""
     from benchmarks.specgen import write_spec
